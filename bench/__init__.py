@@ -1,0 +1,1 @@
+"""Benchmarks run by ``telesales bench NAME``. Each module has a ``register()`` function."""

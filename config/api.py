@@ -1,0 +1,19 @@
+"""The one NinjaAPI. Each app contributes a router; errors map once to {code, message, details}."""
+
+from ninja import NinjaAPI
+
+from telesales.core.api import router as core_router
+from telesales.core.http_api import BearerAuth, SessionAuth, install_error_handlers
+from telesales.org.api import router as org_router
+
+api = NinjaAPI(
+    title="Telesales API",
+    version="1",
+    description="JSON API of the Telesales center. Browser sessions or bearer tokens "
+    "(POST /api/v1/auth/token, or `telesales token-create USERNAME`).",
+    auth=[BearerAuth(), SessionAuth()],
+    urls_namespace="api",
+)
+install_error_handlers(api)
+api.add_router("/", core_router)
+api.add_router("/org/", org_router)

@@ -1,0 +1,154 @@
+"""Read and validate the environment before Django starts.
+
+Everything a user can get wrong in the environment is checked here, so that both startup and
+``telesales doctor`` can name the variable and the problem instead of showing a traceback.
+This module imports nothing from Django so that it can run when Django cannot start.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+POSTGRES_SCHEMES = {"postgres", "postgresql", "pgsql", "postgis"}
+SQLITE_SCHEMES = {"sqlite"}
+
+
+class EnvironmentProblem(Exception):
+    """One misconfigured variable: which one and what is wrong with it."""
+
+    def __init__(self, variable: str, problem: str) -> None:
+        super().__init__(f"{variable}: {problem}")
+        self.variable = variable
+        self.problem = problem
+
+
+@dataclass
+class Environment:
+    """The validated environment, plus every problem found while reading it."""
+
+    data_dir: Path
+    database_url: str | None
+    secret_key: str | None
+    broker_url: str | None
+    problems: list[EnvironmentProblem] = field(default_factory=list)
+
+    @property
+    def database_engine(self) -> str:
+        if not self.database_url:
+            return "sqlite"
+        scheme = urlsplit(self.database_url).scheme.lower()
+        return "postgresql" if scheme in POSTGRES_SCHEMES else "sqlite"
+
+
+def _check_data_dir(raw: str) -> tuple[Path, EnvironmentProblem | None]:
+    path = Path(raw).expanduser()
+    if not path.is_absolute():
+        path = Path.cwd() / path
+    path = path.resolve()
+    if path.exists() and not path.is_dir():
+        return path, EnvironmentProblem("TELESALES_DATA_DIR", f"{path} exists and is not a directory")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        return path, EnvironmentProblem(
+            "TELESALES_DATA_DIR", f"cannot create {path}: {exc.strerror or exc}"
+        )
+    probe = path / f".write-probe-{os.getpid()}"
+    try:
+        probe.write_text("ok")
+        probe.unlink()
+    except OSError as exc:
+        return path, EnvironmentProblem(
+            "TELESALES_DATA_DIR", f"{path} is not writable: {exc.strerror or exc}"
+        )
+    return path, None
+
+
+def check_database_url(url: str) -> EnvironmentProblem | None:
+    """Say what is wrong with a DATABASE_URL, or None when it is usable."""
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    if not scheme:
+        return EnvironmentProblem(
+            "DATABASE_URL",
+            "has no scheme; expected postgresql://user:password@host:5432/name "
+            "(or leave it unset for the embedded SQLite database)",
+        )
+    if scheme in SQLITE_SCHEMES:
+        return None
+    if scheme not in POSTGRES_SCHEMES:
+        return EnvironmentProblem(
+            "DATABASE_URL",
+            f"unsupported database '{scheme}'; use postgresql://… or leave it unset for SQLite",
+        )
+    if not parts.hostname and not parts.path.strip("/"):
+        return EnvironmentProblem("DATABASE_URL", "names neither a host nor a database")
+    try:
+        port = parts.port
+    except ValueError:
+        return EnvironmentProblem("DATABASE_URL", "has a port that is not a number")
+    if port is not None and not 0 < port < 65536:
+        return EnvironmentProblem("DATABASE_URL", f"port {port} is out of range")
+    if not parts.path.strip("/"):
+        return EnvironmentProblem("DATABASE_URL", "names no database (…/DATABASE_NAME at the end)")
+    return None
+
+
+def _secret_key(data_dir: Path) -> tuple[str | None, EnvironmentProblem | None]:
+    key = os.environ.get("SECRET_KEY", "").strip()
+    if key:
+        if len(key) < 32:
+            return None, EnvironmentProblem("SECRET_KEY", "is shorter than 32 characters")
+        return key, None
+    path = data_dir / "secret_key"
+    try:
+        if path.exists():
+            key = path.read_text().strip()
+            if len(key) >= 32:
+                return key, None
+        key = secrets.token_urlsafe(50)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(key)
+        return key, None
+    except OSError as exc:
+        return None, EnvironmentProblem(
+            "SECRET_KEY", f"not set, and {path} cannot be read or written: {exc.strerror or exc}"
+        )
+
+
+def read_environment() -> Environment:
+    """Read every variable; collect problems instead of stopping at the first."""
+    problems: list[EnvironmentProblem] = []
+    data_dir, problem = _check_data_dir(os.environ.get("TELESALES_DATA_DIR", "./var"))
+    if problem:
+        problems.append(problem)
+    database_url = os.environ.get("DATABASE_URL", "").strip() or None
+    if database_url and (problem := check_database_url(database_url)):
+        problems.append(problem)
+    secret_key = None
+    if not any(p.variable == "TELESALES_DATA_DIR" for p in problems):
+        secret_key, problem = _secret_key(data_dir)
+        if problem:
+            problems.append(problem)
+    broker_url = os.environ.get("CELERY_BROKER_URL", "").strip() or None
+    if broker_url and urlsplit(broker_url).scheme not in {"redis", "rediss", "amqp", "filesystem"}:
+        problems.append(
+            EnvironmentProblem(
+                "CELERY_BROKER_URL", "unsupported broker; use redis://host:6379/0 or leave it unset"
+            )
+        )
+    port = os.environ.get("PORT", "").strip()
+    if port and not (port.isdigit() and 0 < int(port) < 65536):
+        problems.append(EnvironmentProblem("PORT", f"'{port}' is not a port number (1–65535)"))
+    return Environment(
+        data_dir=data_dir,
+        database_url=database_url,
+        secret_key=secret_key,
+        broker_url=broker_url,
+        problems=problems,
+    )

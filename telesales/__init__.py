@@ -1,0 +1,1 @@
+"""Telesales: the system that runs an insurance telesales center."""

@@ -1,0 +1,1 @@
+"""Cross-cutting plumbing with no domain: base model, errors, audit log, roles, API auth."""

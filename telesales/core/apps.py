@@ -1,0 +1,15 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class CoreConfig(AppConfig):
+    name = "telesales.core"
+    label = "core"
+    verbose_name = _("Core")
+
+    def ready(self) -> None:
+        from telesales.core.navigation import NavItem, register
+        from telesales.core.roles import Role
+
+        register(NavItem("core:audit_list", _("Audit log"), "journal-text",
+                         frozenset({Role.MANAGER}), 95))

@@ -1,0 +1,71 @@
+"""The benchmark harness: a registry, a throw-away database and measuring helpers."""
+
+from __future__ import annotations
+
+import contextlib
+import resource
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from django.db import connection
+from django.test.utils import setup_test_environment, teardown_test_environment
+
+
+@dataclass
+class Benchmark:
+    name: str
+    description: str
+    run: Callable[..., dict]
+    defaults: dict = field(default_factory=dict)
+
+    def execute(self, **params) -> dict:
+        with scratch_database():
+            return self.run(**params)
+
+
+_REGISTRY: dict[str, Benchmark] = {}
+
+
+def register(bench: Benchmark) -> None:
+    _REGISTRY[bench.name] = bench
+
+
+def available() -> list[Benchmark]:
+    return sorted(_REGISTRY.values(), key=lambda b: b.name)
+
+
+def get(name: str) -> Benchmark | None:
+    return _REGISTRY.get(name)
+
+
+@contextlib.contextmanager
+def scratch_database():
+    """Create the engine's test database, migrate it, and drop it afterwards."""
+    old_name = connection.settings_dict["NAME"]
+    setup_test_environment()
+    connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
+    try:
+        yield
+    finally:
+        connection.creation.destroy_test_db(old_name, verbosity=0)
+        teardown_test_environment()
+
+
+def peak_rss_mb() -> float:
+    """Peak resident memory of this process so far, in MB (Linux reports KiB)."""
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
+
+def timed(fn: Callable[[], object], repeat: int) -> dict:
+    """Run ``fn`` ``repeat`` times; return p50/p95/max in milliseconds."""
+    samples = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        samples.append((time.perf_counter() - start) * 1000)
+    samples.sort()
+    p95 = samples[min(len(samples) - 1, int(len(samples) * 0.95))]
+    return {"p50_ms": round(statistics.median(samples), 2), "p95_ms": round(p95, 2),
+            "max_ms": round(samples[-1], 2)}

@@ -1,0 +1,18 @@
+"""Map domain errors onto HTML forms, once, for every view."""
+
+from __future__ import annotations
+
+from django import forms
+
+from telesales.core.errors import DomainError, ValidationFailed
+
+
+def add_domain_error(form: forms.Form, exc: DomainError) -> None:
+    """Attach a service's error to the form: per field where it names one, else to the form."""
+    if isinstance(exc, ValidationFailed) and exc.fields:
+        for name, messages in exc.fields.items():
+            target = name if name in form.fields else None
+            for message in messages:
+                form.add_error(target, message if target else f"{name}: {message}")
+        return
+    form.add_error(None, exc.message)

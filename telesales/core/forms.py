@@ -1,0 +1,18 @@
+from django.contrib.auth.forms import AuthenticationForm
+from django.utils.translation import gettext_lazy as _
+
+
+class LoginForm(AuthenticationForm):
+    """The sign-in form; axes (an authentication backend) adds the lockout."""
+
+    error_messages = {
+        "invalid_login": _("Wrong username or password. Note that both are case-sensitive."),
+        "inactive": _("This account is disabled. Ask your HR admin."),
+    }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["username"].widget.attrs.update({"class": "form-control", "autofocus": True})
+        self.fields["password"].widget.attrs.update({"class": "form-control"})
+
+

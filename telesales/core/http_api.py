@@ -1,0 +1,84 @@
+"""What every JSON endpoint shares: the error shape, authentication and error mapping."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import Http404
+from ninja import Schema
+from ninja.errors import AuthenticationError, HttpError
+from ninja.errors import ValidationError as NinjaValidationError
+from ninja.security import APIKeyCookie, HttpBearer
+
+from telesales.core.errors import DomainError
+from telesales.core.services import token_authenticate
+
+
+class ErrorOut(Schema):
+    """Every domain error answers with this shape and a 4xx status."""
+
+    code: str
+    message: str
+    details: dict[str, Any] = {}
+
+
+# Declared on every operation so that the OpenAPI document lists the error answers.
+ERRORS_READ = {401: ErrorOut, 403: ErrorOut, 404: ErrorOut}
+ERRORS_WRITE = {**ERRORS_READ, 409: ErrorOut, 422: ErrorOut}
+
+
+class SessionAuth(APIKeyCookie):
+    """The browser's Django session (with CSRF on unsafe methods)."""
+
+    param_name = "sessionid"
+
+    def authenticate(self, request, key):
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated:
+            return user
+        return None
+
+
+class BearerAuth(HttpBearer):
+    """``Authorization: Bearer tsk_…`` tokens issued by /auth/token or ``token-create``."""
+
+    def authenticate(self, request, token):
+        user = token_authenticate(secret=token)
+        if user is not None:
+            request.user = user
+        return user
+
+
+def install_error_handlers(api) -> None:
+    """Map every error to ``{code, message, details}`` once, for the whole API."""
+
+    def _answer(request, status: int, code: str, message: str, details: dict | None = None):
+        return api.create_response(
+            request, {"code": code, "message": message, "details": details or {}}, status=status
+        )
+
+    @api.exception_handler(DomainError)
+    def on_domain_error(request, exc: DomainError):
+        return _answer(request, exc.status, exc.code, exc.message, exc.details)
+
+    @api.exception_handler(NinjaValidationError)
+    def on_validation_error(request, exc: NinjaValidationError):
+        fields: dict[str, list[str]] = {}
+        for error in exc.errors:
+            loc = [str(p) for p in error.get("loc", []) if p not in ("body", "query", "path")]
+            if loc and loc[0] == "payload":
+                loc = loc[1:]
+            fields.setdefault(".".join(loc) or "__all__", []).append(str(error.get("msg", "")))
+        return _answer(request, 422, "validation_failed", "Invalid input", {"fields": fields})
+
+    @api.exception_handler(AuthenticationError)
+    def on_auth_error(request, exc):
+        return _answer(request, 401, "authentication_required", "Sign in or send a bearer token")
+
+    @api.exception_handler(Http404)
+    def on_404(request, exc):
+        return _answer(request, 404, "not_found", "Not found")
+
+    @api.exception_handler(HttpError)
+    def on_http_error(request, exc: HttpError):
+        return _answer(request, exc.status_code, "http_error", str(exc))

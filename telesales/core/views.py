@@ -1,0 +1,118 @@
+"""Pages with no domain: the role home redirect, the audit log, language choice, health."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.paginator import Paginator
+from django.db import connection
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.utils import translation
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+
+from telesales.core import services
+from telesales.core.audit import audit_entry_list
+from telesales.core.errors import DomainError
+from telesales.core.models import AuditEntry
+from telesales.core.navigation import home_url_name
+from telesales.core.permissions import can_view_audit_log
+from telesales.core.roles import primary_role
+
+
+@login_required
+def home_view(request: HttpRequest) -> HttpResponse:
+    """Send each user to their role's home page."""
+    name = home_url_name(primary_role(request.user))
+    if name:
+        return redirect(name)
+    return render(request, "core/no_role.html", status=200)
+
+
+def _parse_date(value: str) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(value) if value else None
+    except ValueError:
+        return None
+
+
+@login_required
+def audit_list_view(request: HttpRequest) -> HttpResponse:
+    if not can_view_audit_log(request.user):
+        raise DjangoPermissionDenied
+    params = request.GET
+    errors = []
+    since, until = _parse_date(params.get("since", "")), _parse_date(params.get("until", ""))
+    if params.get("since") and since is None:
+        errors.append(_("'From' is not a date (YYYY-MM-DD)."))
+    if params.get("until") and until is None:
+        errors.append(_("'To' is not a date (YYYY-MM-DD)."))
+    entries = audit_entry_list(
+        actor=params.get("actor", "").strip()[:150],
+        action=params.get("action", "").strip()[:80],
+        object_type=params.get("object_type", "").strip()[:80],
+        object_id=params.get("object_id", "").strip()[:64],
+        text=params.get("q", "").strip()[:200],
+        since=since,
+        until=until,
+    )
+    page = Paginator(entries, 50).get_page(params.get("page"))
+    object_types = (
+        AuditEntry.objects.order_by("object_type").values_list("object_type", flat=True).distinct()
+    )
+    template = "core/audit_list.html#results" if request.htmx else "core/audit_list.html"
+    return render(
+        request,
+        template,
+        {"page": page, "params": params, "errors": errors, "object_types": list(object_types)},
+    )
+
+
+@require_POST
+def language_set_view(request: HttpRequest) -> HttpResponse:
+    """Switch the UI language; for a signed-in user the choice is saved to their settings."""
+    language = request.POST.get("language", "")
+    next_url = request.POST.get("next") or "/"
+    if not url_has_allowed_host_and_scheme(next_url, {request.get_host()}):
+        next_url = "/"
+    response = redirect(next_url)
+    try:
+        if request.user.is_authenticated:
+            services.user_language_set(user=request.user, language=language)
+        elif language not in dict(settings.LANGUAGES):
+            raise DomainError("unknown language")
+    except DomainError:
+        messages.error(request, _("Unknown language."))
+        return response
+    translation.activate(language)
+    response.set_cookie("django_language", language, max_age=365 * 24 * 3600, samesite="Lax")
+    return response
+
+
+@require_GET
+def health_view(request: HttpRequest) -> JsonResponse:
+    """Liveness and database check for load balancers and ``make demo``."""
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        return JsonResponse({"status": "ok"})
+    except Exception as exc:  # noqa: BLE001  (report any database failure as unhealthy)
+        return JsonResponse({"status": "error", "detail": type(exc).__name__}, status=503)
+
+
+def error_403_view(request, exception=None):
+    return render(request, "403.html", status=403)
+
+
+def error_404_view(request, exception=None):
+    return render(request, "404.html", status=404)
+
+
+def error_500_view(request):
+    return render(request, "500.html", status=500)

@@ -1,0 +1,1 @@
+"""Organisation: the center, its teams, people, level ladder and seats."""

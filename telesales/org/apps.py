@@ -1,0 +1,17 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class OrgConfig(AppConfig):
+    name = "telesales.org"
+    label = "org"
+    verbose_name = _("Organisation")
+
+    def ready(self) -> None:
+        from telesales.core.setup_steps import register_bootstrap, register_demo
+        from telesales.org import navigation  # noqa: F401  (registers the menu)
+        from telesales.org.demo import seed_org_demo
+        from telesales.org.reference_data import load_reference_data
+
+        register_bootstrap("org.reference_data", load_reference_data, order=10)
+        register_demo("org.demo", seed_org_demo, order=10)

@@ -1,0 +1,127 @@
+"""HTML forms for organisation records. They parse input; services decide and write."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib.auth import get_user_model
+from django.utils.translation import gettext_lazy as _
+
+from telesales.org.choices import PersonStatus
+from telesales.org.models import Level, Person, Seat, Team
+
+
+class _Styled:
+    """Give every widget Bootstrap's classes."""
+
+    def _style(self) -> None:
+        for field in self.fields.values():
+            widget = field.widget
+            css = "form-select" if isinstance(widget, forms.Select) else "form-control"
+            if isinstance(widget, forms.CheckboxInput):
+                css = "form-check-input"
+            widget.attrs.setdefault("class", css)
+
+
+class PersonForm(_Styled, forms.ModelForm):
+    class Meta:
+        model = Person
+        fields = [
+            "name", "employee_no", "team", "hire_date", "status", "left_on", "contract_type",
+            "level", "capability_grade", "practice_reg_no", "leader", "recruiter", "mentor", "user",
+        ]
+        widgets = {
+            "hire_date": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+            "left_on": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        }
+
+    def __init__(self, *args, center=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        current = Person.objects.exclude(status=PersonStatus.LEFT).order_by("name")
+        if center is not None:
+            self.fields["team"].queryset = Team.objects.filter(center=center, is_active=True)
+            current = current.filter(center=center)
+        for name in ("leader", "recruiter", "mentor"):
+            self.fields[name].queryset = current
+        self.fields["level"].queryset = Level.objects.filter(is_active=True)
+        taken = Person.objects.exclude(user=None)
+        if self.instance.pk:
+            taken = taken.exclude(pk=self.instance.pk)
+        self.fields["user"].queryset = get_user_model().objects.filter(is_active=True).exclude(
+            pk__in=taken.values("user_id")
+        )
+        self.fields["user"].help_text = _("The login this employee signs in with")
+        self._style()
+
+    def _post_clean(self):
+        # The service runs the model validation and the cross-field rules; the form only parses.
+        pass
+
+
+class TeamForm(_Styled, forms.ModelForm):
+    class Meta:
+        model = Team
+        fields = ["name", "kind", "stage", "leader", "founded_on", "is_active"]
+        widgets = {"founded_on": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")}
+
+    def __init__(self, *args, center=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        leaders = Person.objects.exclude(status=PersonStatus.LEFT).order_by("name")
+        if center is not None:
+            leaders = leaders.filter(center=center)
+        self.fields["leader"].queryset = leaders
+        self._style()
+
+    def _post_clean(self):
+        pass
+
+
+class LevelForm(_Styled, forms.ModelForm):
+    class Meta:
+        model = Level
+        fields = [
+            "code", "name", "series", "rank", "base_salary", "assessment_period", "description",
+            "is_active",
+        ]
+        widgets = {"description": forms.Textarea(attrs={"rows": 3})}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._style()
+
+    def _post_clean(self):
+        pass
+
+
+class SeatForm(_Styled, forms.ModelForm):
+    class Meta:
+        model = Seat
+        fields = ["code", "site", "status", "monthly_cost", "phone_line", "person"]
+
+    def __init__(self, *args, center=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        people = Person.objects.exclude(status=PersonStatus.LEFT).order_by("name")
+        if center is not None:
+            people = people.filter(center=center)
+        self.fields["person"].queryset = people
+        self.fields["person"].required = False
+        self._style()
+
+    def _post_clean(self):
+        pass
+
+
+class PersonFilterForm(_Styled, forms.Form):
+    q = forms.CharField(required=False, max_length=50, label=_("Search"))
+    team = forms.ModelChoiceField(queryset=Team.objects.none(), required=False, label=_("Team"))
+    status = forms.ChoiceField(
+        choices=[("", _("Current staff"))] + list(PersonStatus.choices),
+        required=False,
+        label=_("Status"),
+    )
+    level = forms.ModelChoiceField(queryset=Level.objects.all(), required=False, label=_("Level"))
+
+    def __init__(self, *args, teams=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if teams is not None:
+            self.fields["team"].queryset = teams
+        self._style()

@@ -1,0 +1,58 @@
+"""Who may see and change organisation records.
+
+Visibility (the matrix the tests walk):
+
+| role                         | people                              | teams           | seats          |
+|------------------------------|-------------------------------------|-----------------|----------------|
+| center manager, HR admin     | everyone                            | all             | all            |
+| planner                      | sales teams + own team              | all             | all            |
+| recruiter, trainer, data,    | sales teams + own team              | all             | none but own   |
+| renewal operations           |                                     |                 |                |
+| team lead                    | teams they lead + self              | led + own       | of those people|
+| agent                        | self                                | own             | own            |
+
+Only the center manager and HR admin change people, teams, levels and seats.
+"""
+
+from __future__ import annotations
+
+from telesales.core.roles import BACK_OFFICE_ROLES, Role, has_role, user_roles
+
+ORG_ADMINS = (Role.MANAGER, Role.HR_ADMIN)
+
+
+def sees_all_people(user) -> bool:
+    return has_role(user, *ORG_ADMINS)
+
+
+def sees_sales_people(user) -> bool:
+    return bool(user_roles(user) & BACK_OFFICE_ROLES)
+
+
+def sees_all_teams(user) -> bool:
+    return has_role(user, *ORG_ADMINS) or sees_sales_people(user)
+
+
+def sees_all_seats(user) -> bool:
+    return has_role(user, Role.MANAGER, Role.HR_ADMIN, Role.PLANNER)
+
+
+def can_edit_person(user) -> bool:
+    return has_role(user, *ORG_ADMINS)
+
+
+def can_edit_team(user) -> bool:
+    return has_role(user, *ORG_ADMINS)
+
+
+def can_edit_level(user) -> bool:
+    return has_role(user, *ORG_ADMINS)
+
+
+def can_edit_seat(user) -> bool:
+    return has_role(user, *ORG_ADMINS)
+
+
+def can_view_org_pages(user) -> bool:
+    """The organisation list pages (the own profile is always reachable)."""
+    return bool(user_roles(user) - {Role.AGENT})

@@ -1,0 +1,195 @@
+"""Reads of organisation data, always scoped to what the user may see."""
+
+from __future__ import annotations
+
+from django.db.models import Count, Q, QuerySet
+
+from telesales.core.errors import NotFound
+from telesales.org import permissions
+from telesales.org.choices import PersonStatus, SeatStatus, TeamKind
+from telesales.org.models import Center, Level, Person, Seat, Team
+
+
+def person_for_user(user) -> Person | None:
+    """The employee record linked to a login, if any."""
+    if not getattr(user, "is_authenticated", False):
+        return None
+    cached = getattr(user, "_telesales_person", False)
+    if cached is not False:
+        return cached
+    person = Person.objects.select_related("team", "level").filter(user_id=user.pk).first()
+    user._telesales_person = person
+    return person
+
+
+def _led_team_ids(person: Person | None) -> list[int]:
+    if person is None:
+        return []
+    return list(Team.objects.filter(leader=person).values_list("id", flat=True))
+
+
+def person_visible_q(user) -> Q:
+    """A filter on Person that keeps exactly the people ``user`` may see."""
+    if permissions.sees_all_people(user):
+        return Q()
+    me = person_for_user(user)
+    q = Q(pk=me.pk) if me else Q(pk__in=[])
+    if permissions.sees_sales_people(user):
+        q |= Q(team__kind=TeamKind.SALES)
+        if me:
+            q |= Q(team_id=me.team_id)
+    led = _led_team_ids(me)
+    if led:
+        q |= Q(team_id__in=led)
+    return q
+
+
+def person_list(
+    *,
+    user,
+    team_id: int | None = None,
+    status: str | None = None,
+    level_id: int | None = None,
+    search: str = "",
+    include_left: bool = False,
+) -> QuerySet[Person]:
+    qs = Person.objects.filter(person_visible_q(user)).select_related(
+        "team", "level", "leader", "user"
+    )
+    if team_id:
+        qs = qs.filter(team_id=team_id)
+    if status:
+        qs = qs.filter(status=status)
+    elif not include_left:
+        qs = qs.exclude(status=PersonStatus.LEFT)
+    if level_id:
+        qs = qs.filter(level_id=level_id)
+    if search:
+        qs = qs.filter(
+            Q(name__icontains=search)
+            | Q(employee_no__icontains=search)
+            | Q(practice_reg_no__icontains=search)
+        )
+    return qs.order_by("team__name", "name", "id")
+
+
+def person_get(*, user, person_id: int) -> Person:
+    person = (
+        Person.objects.filter(person_visible_q(user))
+        .select_related("team", "level", "leader", "recruiter", "mentor", "user", "center")
+        .filter(pk=person_id)
+        .first()
+    )
+    if person is None:
+        raise NotFound("No such person, or you may not see them")
+    return person
+
+
+def team_visible_q(user) -> Q:
+    if permissions.sees_all_teams(user):
+        return Q()
+    me = person_for_user(user)
+    ids = _led_team_ids(me) + ([me.team_id] if me else [])
+    return Q(pk__in=ids)
+
+
+def team_list(*, user, kind: str | None = None, include_inactive: bool = False) -> QuerySet[Team]:
+    qs = (
+        Team.objects.filter(team_visible_q(user))
+        .select_related("leader", "center")
+        .annotate(
+            headcount=Count("members", filter=~Q(members__status=PersonStatus.LEFT), distinct=True)
+        )
+    )
+    if kind:
+        qs = qs.filter(kind=kind)
+    if not include_inactive:
+        qs = qs.filter(is_active=True)
+    return qs.order_by("kind", "name")
+
+
+def team_get(*, user, team_id: int) -> Team:
+    team = Team.objects.filter(team_visible_q(user)).select_related("leader", "center")
+    team = team.filter(pk=team_id).first()
+    if team is None:
+        raise NotFound("No such team, or you may not see it")
+    return team
+
+
+def seat_visible_q(user) -> Q:
+    if permissions.sees_all_seats(user):
+        return Q()
+    me = person_for_user(user)
+    q = Q(person_id=me.pk) if me else Q(pk__in=[])
+    led = _led_team_ids(me)
+    if led:
+        q |= Q(person__team_id__in=led)
+    return q
+
+
+def seat_list(*, user, status: str | None = None, site: str = "") -> QuerySet[Seat]:
+    qs = Seat.objects.filter(seat_visible_q(user)).select_related("person", "person__team")
+    if status:
+        qs = qs.filter(status=status)
+    if site:
+        qs = qs.filter(site=site)
+    return qs.order_by("site", "code")
+
+
+def seat_get(*, user, seat_id: int) -> Seat:
+    seat = Seat.objects.filter(seat_visible_q(user)).select_related("person").filter(pk=seat_id)
+    seat = seat.first()
+    if seat is None:
+        raise NotFound("No such seat, or you may not see it")
+    return seat
+
+
+def level_list(*, user, include_inactive: bool = False) -> QuerySet[Level]:
+    """The ladder is public to every employee: it is how they are paid and promoted."""
+    qs = Level.objects.all()
+    if not include_inactive:
+        qs = qs.filter(is_active=True)
+    return qs.order_by("series", "rank")
+
+
+def level_get(*, user, level_id: int) -> Level:
+    level = Level.objects.filter(pk=level_id).first()
+    if level is None:
+        raise NotFound("No such level")
+    return level
+
+
+def center_default() -> Center | None:
+    return Center.objects.order_by("id").first()
+
+
+def seat_summary(*, user) -> dict:
+    """Seat counts by status and utilisation (occupied ÷ total) for the visible seats."""
+    rows = dict(
+        seat_list(user=user).order_by().values_list("status").annotate(n=Count("id"))
+    )
+    total = sum(rows.values())
+    occupied = rows.get(SeatStatus.OCCUPIED, 0)
+    return {
+        "total": total,
+        "occupied": occupied,
+        "vacant": rows.get(SeatStatus.VACANT, 0),
+        "maintenance": rows.get(SeatStatus.MAINTENANCE, 0),
+        "utilisation": (occupied / total) if total else None,
+    }
+
+
+def headcount_by_team(*, user) -> list[dict]:
+    """Current headcount per visible team, split by status."""
+    people = person_list(user=user).order_by()
+    rows = people.values("team_id", "team__name", "team__stage", "status").annotate(n=Count("id"))
+    teams: dict[int, dict] = {}
+    for row in rows:
+        team = teams.setdefault(
+            row["team_id"],
+            {"team_id": row["team_id"], "name": row["team__name"], "stage": row["team__stage"],
+             "total": 0, **{s.value: 0 for s in PersonStatus}},
+        )
+        team[row["status"]] += row["n"]
+        team["total"] += row["n"]
+    return sorted(teams.values(), key=lambda t: t["name"])

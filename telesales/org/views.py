@@ -1,0 +1,340 @@
+"""HTML pages of the organisation app: role home pages and the people/team/level/seat screens."""
+
+from __future__ import annotations
+
+import json
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+
+from telesales.core.errors import DomainError, NotFound
+from telesales.core.form_errors import add_domain_error
+from telesales.core.roles import BACK_OFFICE_ROLES, Role, has_role, primary_role
+from telesales.org import permissions, selectors, services
+from telesales.org.choices import PersonStatus, TeamKind, TeamStage
+from telesales.org.forms import LevelForm, PersonFilterForm, PersonForm, SeatForm, TeamForm
+
+
+def _get_or_404(fn, **kwargs):
+    try:
+        return fn(**kwargs)
+    except NotFound as exc:
+        raise Http404(exc.message) from exc
+
+
+def _require(allowed: bool) -> None:
+    if not allowed:
+        raise PermissionDenied
+
+
+# --- Role home pages ---------------------------------------------------------------------
+@login_required
+def manager_dashboard_view(request: HttpRequest) -> HttpResponse:
+    _require(has_role(request.user, Role.MANAGER))
+    user = request.user
+    teams = selectors.headcount_by_team(user=user)
+    sales = [t for t in teams if t["team_id"] in set(
+        selectors.team_list(user=user, kind=TeamKind.SALES).values_list("id", flat=True))]
+    people = selectors.person_list(user=user)
+    totals = {s.value: 0 for s in PersonStatus}
+    for t in teams:
+        for s in PersonStatus:
+            totals[s.value] += t[s.value]
+    stage_counts = {s.value: 0 for s in TeamStage}
+    for t in sales:
+        stage_counts[t["stage"]] += 1
+    chart = {
+        "teams": [t["name"] for t in sales],
+        "series": [
+            {"name": str(label), "data": [t[value] for t in sales]}
+            for value, label in PersonStatus.choices if value != PersonStatus.LEFT
+        ],
+        "stages": [{"name": str(label), "value": stage_counts[value]}
+                   for value, label in TeamStage.choices],
+    }
+    context = {
+        "headcount": people.count(),
+        "totals": totals,
+        "seats": selectors.seat_summary(user=user),
+        "sales_teams": sales,
+        "chart_json": json.dumps(chart, ensure_ascii=False),
+        "stage_labels": dict(TeamStage.choices),
+    }
+    return render(request, "org/manager_dashboard.html", context)
+
+
+@login_required
+def team_home_view(request: HttpRequest) -> HttpResponse:
+    _require(has_role(request.user, Role.TEAM_LEAD, Role.MANAGER))
+    me = selectors.person_for_user(request.user)
+    teams = list(selectors.team_list(user=request.user).filter(leader=me)) if me else []
+    rosters = [
+        {"team": t, "people": selectors.person_list(user=request.user, team_id=t.pk)}
+        for t in teams
+    ]
+    return render(request, "org/team_home.html", {"rosters": rosters, "me": me})
+
+
+@login_required
+def agent_home_view(request: HttpRequest) -> HttpResponse:
+    me = selectors.person_for_user(request.user)
+    return render(request, "org/agent_home.html", {"me": me})
+
+
+@login_required
+def backoffice_home_view(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    _require(has_role(user, *BACK_OFFICE_ROLES))
+    role = primary_role(user)
+    if role not in BACK_OFFICE_ROLES:
+        role = next(r for r in Role if r in BACK_OFFICE_ROLES and has_role(user, r))
+    people = selectors.person_list(user=user)
+    context = {
+        "role": role,
+        "role_label": role.label,
+        "trainees": people.filter(status=PersonStatus.TRAINEE)[:20],
+        "warnings": people.filter(status=PersonStatus.WARNING)[:20],
+        "recent_hires": people.order_by("-hire_date")[:10],
+        "teams": selectors.headcount_by_team(user=user),
+    }
+    return render(request, "org/backoffice_home.html", context)
+
+
+@login_required
+def profile_view(request: HttpRequest) -> HttpResponse:
+    me = selectors.person_for_user(request.user)
+    if me is None:
+        return render(request, "org/profile.html", {"person": None})
+    return redirect("org:person_detail", person_id=me.pk)
+
+
+# --- People ------------------------------------------------------------------------------
+@login_required
+def person_list_view(request: HttpRequest) -> HttpResponse:
+    _require(permissions.can_view_org_pages(request.user))
+    teams = selectors.team_list(user=request.user)
+    form = PersonFilterForm(request.GET or None, teams=teams)
+    filters = form.cleaned_data if form.is_valid() else {}
+    people = selectors.person_list(
+        user=request.user,
+        team_id=filters["team"].pk if filters.get("team") else None,
+        status=filters.get("status") or None,
+        level_id=filters["level"].pk if filters.get("level") else None,
+        search=filters.get("q", ""),
+    )
+    page = Paginator(people, 50).get_page(request.GET.get("page"))
+    template = "org/person_list.html#table" if request.htmx else "org/person_list.html"
+    return render(
+        request,
+        template,
+        {"page": page, "form": form, "can_edit": permissions.can_edit_person(request.user)},
+    )
+
+
+@login_required
+def person_detail_view(request: HttpRequest, person_id: int) -> HttpResponse:
+    person = _get_or_404(selectors.person_get, user=request.user, person_id=person_id)
+    return render(
+        request,
+        "org/person_detail.html",
+        {
+            "person": person,
+            "seat": getattr(person, "seat", None) if _has_seat(person) else None,
+            "can_edit": permissions.can_edit_person(request.user),
+        },
+    )
+
+
+def _has_seat(person) -> bool:
+    try:
+        return person.seat is not None
+    except Exception:  # noqa: BLE001  (RelatedObjectDoesNotExist when unseated)
+        return False
+
+
+def _edit_view(request, *, form_class, instance, save, template, success_url, form_kwargs):
+    form = form_class(request.POST or None, instance=instance, **form_kwargs)
+    if request.method == "POST" and form.is_valid():
+        try:
+            obj = save(form.cleaned_data)
+        except DomainError as exc:
+            add_domain_error(form, exc)
+        else:
+            messages.success(request, _("Saved."))
+            return redirect(success_url(obj))
+    status = 422 if request.method == "POST" else 200
+    return render(request, template, {"form": form, "object": instance}, status=status)
+
+
+@login_required
+def person_create_view(request: HttpRequest) -> HttpResponse:
+    _require(permissions.can_edit_person(request.user))
+    center = selectors.center_default()
+    return _edit_view(
+        request,
+        form_class=PersonForm,
+        instance=None,
+        save=lambda data: services.person_create(center=center, actor=request.user, **data),
+        template="org/person_form.html",
+        success_url=lambda p: reverse("org:person_detail", args=[p.pk]),
+        form_kwargs={"center": center},
+    )
+
+
+@login_required
+def person_edit_view(request: HttpRequest, person_id: int) -> HttpResponse:
+    _require(permissions.can_edit_person(request.user))
+    person = _get_or_404(selectors.person_get, user=request.user, person_id=person_id)
+    return _edit_view(
+        request,
+        form_class=PersonForm,
+        instance=person,
+        save=lambda data: services.person_update(person=person, actor=request.user, **data),
+        template="org/person_form.html",
+        success_url=lambda p: reverse("org:person_detail", args=[p.pk]),
+        form_kwargs={"center": person.center},
+    )
+
+
+# --- Teams -------------------------------------------------------------------------------
+@login_required
+def team_list_view(request: HttpRequest) -> HttpResponse:
+    _require(permissions.can_view_org_pages(request.user))
+    teams = selectors.team_list(user=request.user, include_inactive=True)
+    return render(
+        request,
+        "org/team_list.html",
+        {"teams": teams, "can_edit": permissions.can_edit_team(request.user)},
+    )
+
+
+@login_required
+def team_detail_view(request: HttpRequest, team_id: int) -> HttpResponse:
+    team = _get_or_404(selectors.team_get, user=request.user, team_id=team_id)
+    people = selectors.person_list(user=request.user, team_id=team.pk)
+    return render(
+        request,
+        "org/team_detail.html",
+        {"team": team, "people": people, "can_edit": permissions.can_edit_team(request.user)},
+    )
+
+
+@login_required
+def team_create_view(request: HttpRequest) -> HttpResponse:
+    _require(permissions.can_edit_team(request.user))
+    center = selectors.center_default()
+    return _edit_view(
+        request,
+        form_class=TeamForm,
+        instance=None,
+        save=lambda data: services.team_create(center=center, actor=request.user, **data),
+        template="org/team_form.html",
+        success_url=lambda t: reverse("org:team_detail", args=[t.pk]),
+        form_kwargs={"center": center},
+    )
+
+
+@login_required
+def team_edit_view(request: HttpRequest, team_id: int) -> HttpResponse:
+    _require(permissions.can_edit_team(request.user))
+    team = _get_or_404(selectors.team_get, user=request.user, team_id=team_id)
+    return _edit_view(
+        request,
+        form_class=TeamForm,
+        instance=team,
+        save=lambda data: services.team_update(team=team, actor=request.user, **data),
+        template="org/team_form.html",
+        success_url=lambda t: reverse("org:team_detail", args=[t.pk]),
+        form_kwargs={"center": team.center},
+    )
+
+
+# --- Levels ------------------------------------------------------------------------------
+@login_required
+def level_list_view(request: HttpRequest) -> HttpResponse:
+    can_edit = permissions.can_edit_level(request.user)
+    levels = selectors.level_list(user=request.user, include_inactive=can_edit)
+    return render(request, "org/level_list.html", {"levels": levels, "can_edit": can_edit})
+
+
+@login_required
+def level_create_view(request: HttpRequest) -> HttpResponse:
+    _require(permissions.can_edit_level(request.user))
+    return _edit_view(
+        request,
+        form_class=LevelForm,
+        instance=None,
+        save=lambda data: services.level_create(actor=request.user, **data),
+        template="org/level_form.html",
+        success_url=lambda _level: reverse("org:level_list"),
+        form_kwargs={},
+    )
+
+
+@login_required
+def level_edit_view(request: HttpRequest, level_id: int) -> HttpResponse:
+    _require(permissions.can_edit_level(request.user))
+    level = _get_or_404(selectors.level_get, user=request.user, level_id=level_id)
+    return _edit_view(
+        request,
+        form_class=LevelForm,
+        instance=level,
+        save=lambda data: services.level_update(level=level, actor=request.user, **data),
+        template="org/level_form.html",
+        success_url=lambda _level: reverse("org:level_list"),
+        form_kwargs={},
+    )
+
+
+# --- Seats -------------------------------------------------------------------------------
+@login_required
+def seat_list_view(request: HttpRequest) -> HttpResponse:
+    _require(has_role(request.user, Role.MANAGER, Role.HR_ADMIN, Role.PLANNER, Role.TEAM_LEAD))
+    status = request.GET.get("status", "")
+    seats = selectors.seat_list(user=request.user, status=status or None)
+    return render(
+        request,
+        "org/seat_list.html",
+        {
+            "seats": seats,
+            "summary": selectors.seat_summary(user=request.user),
+            "can_edit": permissions.can_edit_seat(request.user),
+            "status": status,
+        },
+    )
+
+
+@login_required
+def seat_create_view(request: HttpRequest) -> HttpResponse:
+    _require(permissions.can_edit_seat(request.user))
+    center = selectors.center_default()
+    return _edit_view(
+        request,
+        form_class=SeatForm,
+        instance=None,
+        save=lambda data: services.seat_create(center=center, actor=request.user, **data),
+        template="org/seat_form.html",
+        success_url=lambda _seat: reverse("org:seat_list"),
+        form_kwargs={"center": center},
+    )
+
+
+@login_required
+def seat_edit_view(request: HttpRequest, seat_id: int) -> HttpResponse:
+    _require(permissions.can_edit_seat(request.user))
+    seat = _get_or_404(selectors.seat_get, user=request.user, seat_id=seat_id)
+    return _edit_view(
+        request,
+        form_class=SeatForm,
+        instance=seat,
+        save=lambda data: services.seat_update(seat=seat, actor=request.user, **data),
+        template="org/seat_form.html",
+        success_url=lambda _seat: reverse("org:seat_list"),
+        form_kwargs={"center": seat.center},
+    )
