@@ -1,10 +1,19 @@
-"""Activate the language a signed-in user chose; anonymous users get the default or cookie."""
+"""Choose the UI language: the signed-in user's saved choice, else the language cookie, else
+the center's default (zh-Hans). The browser's Accept-Language is deliberately not used: a
+center's screens are Chinese unless a user switches."""
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.utils import translation
 
 from telesales.core.models import UserSettings
+
+LANGUAGE_COOKIE = settings.LANGUAGE_COOKIE_NAME
+
+
+def _supported(code: str | None) -> str | None:
+    return code if code in dict(settings.LANGUAGES) else None
 
 
 class UserLanguageMiddleware:
@@ -12,16 +21,18 @@ class UserLanguageMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
+        language = None
         user = getattr(request, "user", None)
         if user is not None and user.is_authenticated:
-            language = (
+            language = _supported(
                 UserSettings.objects.filter(user_id=user.pk)
                 .values_list("language", flat=True)
                 .first()
             )
-            if language:
-                translation.activate(language)
-                request.LANGUAGE_CODE = language
+        language = language or _supported(request.COOKIES.get(LANGUAGE_COOKIE))
+        language = language or settings.LANGUAGE_CODE
+        translation.activate(language)
+        request.LANGUAGE_CODE = language
         response = self.get_response(request)
-        response.headers.setdefault("Content-Language", translation.get_language())
+        response.headers.setdefault("Content-Language", language)
         return response

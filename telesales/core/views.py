@@ -91,7 +91,7 @@ def language_set_view(request: HttpRequest) -> HttpResponse:
         messages.error(request, _("Unknown language."))
         return response
     translation.activate(language)
-    response.set_cookie("django_language", language, max_age=365 * 24 * 3600, samesite="Lax")
+    response.set_cookie(settings.LANGUAGE_COOKIE_NAME, language, max_age=365 * 24 * 3600, samesite="Lax")
     return response
 
 

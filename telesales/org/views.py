@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -63,7 +61,7 @@ def manager_dashboard_view(request: HttpRequest) -> HttpResponse:
         "totals": totals,
         "seats": selectors.seat_summary(user=user),
         "sales_teams": sales,
-        "chart_json": json.dumps(chart, ensure_ascii=False),
+        "chart": chart,
         "stage_labels": dict(TeamStage.choices),
     }
     return render(request, "org/manager_dashboard.html", context)
