@@ -14,7 +14,8 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
-from telesales.core.benchmarks import Benchmark, peak_rss_mb, register as _register, timed
+from telesales.core.benchmarks import Benchmark, peak_rss_mb, timed
+from telesales.core.benchmarks import register as _register
 from telesales.org.demo import seed_org_demo
 from telesales.org.selectors import person_list
 
@@ -46,9 +47,11 @@ def run(*, agents: int, repeat: int) -> dict:
 
 
 def register() -> None:
-    _register(Benchmark(
-        name="people",
-        description="people list (selector and page) for manager and team lead over N agents",
-        run=run,
-        defaults={"agents": 2000, "repeat": 50},
-    ))
+    _register(
+        Benchmark(
+            name="people",
+            description="people list (selector and page) for manager and team lead over N agents",
+            run=run,
+            defaults={"agents": 2000, "repeat": 50},
+        )
+    )

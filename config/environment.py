@@ -50,7 +50,9 @@ def _check_data_dir(raw: str) -> tuple[Path, EnvironmentProblem | None]:
         path = Path.cwd() / path
     path = path.resolve()
     if path.exists() and not path.is_dir():
-        return path, EnvironmentProblem("TELESALES_DATA_DIR", f"{path} exists and is not a directory")
+        return path, EnvironmentProblem(
+            "TELESALES_DATA_DIR", f"{path} exists and is not a directory"
+        )
     try:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as exc:

@@ -10,7 +10,9 @@ urlpatterns = [
     path("", core_views.home_view, name="home"),
     path(
         "accounts/login/",
-        auth_views.LoginView.as_view(authentication_form=LoginForm, redirect_authenticated_user=True),
+        auth_views.LoginView.as_view(
+            authentication_form=LoginForm, redirect_authenticated_user=True
+        ),
         name="login",
     ),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
@@ -24,4 +26,3 @@ urlpatterns = [
 handler403 = "telesales.core.views.error_403_view"
 handler404 = "telesales.core.views.error_404_view"
 handler500 = "telesales.core.views.error_500_view"
-

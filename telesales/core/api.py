@@ -67,9 +67,10 @@ def me_get(request):
     }
 
 
-@router.post("/me/language", response={200: MeOut, **ERRORS_WRITE}, operation_id="core_me_language_set")
+@router.post(
+    "/me/language", response={200: MeOut, **ERRORS_WRITE}, operation_id="core_me_language_set"
+)
 def me_language_set(request, payload: LanguageIn):
     services.user_language_set(user=request.auth, language=payload.language)
     translation.activate(payload.language)
     return me_get(request)
-

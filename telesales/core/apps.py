@@ -11,5 +11,8 @@ class CoreConfig(AppConfig):
         from telesales.core.navigation import NavItem, register
         from telesales.core.roles import Role
 
-        register(NavItem("core:audit_list", _("Audit log"), "journal-text",
-                         frozenset({Role.MANAGER}), 95))
+        register(
+            NavItem(
+                "core:audit_list", _("Audit log"), "journal-text", frozenset({Role.MANAGER}), 95
+            )
+        )

@@ -67,5 +67,8 @@ def timed(fn: Callable[[], object], repeat: int) -> dict:
         samples.append((time.perf_counter() - start) * 1000)
     samples.sort()
     p95 = samples[min(len(samples) - 1, int(len(samples) * 0.95))]
-    return {"p50_ms": round(statistics.median(samples), 2), "p95_ms": round(p95, 2),
-            "max_ms": round(samples[-1], 2)}
+    return {
+        "p50_ms": round(statistics.median(samples), 2),
+        "p95_ms": round(p95, 2),
+        "max_ms": round(samples[-1], 2),
+    }

@@ -19,7 +19,9 @@ def print_report(*, env_problems: list, stdout: TextIO | None = None) -> int:
         _line(out, False, problem.variable, problem.problem)
         failures += 1
     if env_problems:
-        _line(out, None, "database and migrations", "not checked until the settings above are fixed")
+        _line(
+            out, None, "database and migrations", "not checked until the settings above are fixed"
+        )
         return 1
 
     from django.conf import settings
@@ -32,20 +34,25 @@ def print_report(*, env_problems: list, stdout: TextIO | None = None) -> int:
     try:
         connection.ensure_connection()
         _line(out, True, f"database ({engine})", str(where))
-    except Exception as exc:  # noqa: BLE001  (any connection failure is reported)
+    except Exception as exc:
         variable = "DATABASE_URL" if engine != "sqlite" else "TELESALES_DATA_DIR"
         _line(out, False, f"database ({engine})", f"cannot connect ({variable}): {exc}".strip())
         return 1
     try:
         executor = MigrationExecutor(connection)
         plan = executor.migration_plan(executor.loader.graph.leaf_nodes())
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         _line(out, False, "migrations", f"cannot read the migration state: {exc}")
         return 1
     if plan:
         names = ", ".join(f"{m.app_label}.{m.name}" for m, _ in plan[:5])
         more = f" and {len(plan) - 5} more" if len(plan) > 5 else ""
-        _line(out, False, "migrations", f"{len(plan)} pending ({names}{more}); run 'telesales bootstrap'")
+        _line(
+            out,
+            False,
+            "migrations",
+            f"{len(plan)} pending ({names}{more}); run 'telesales bootstrap'",
+        )
         failures += 1
     else:
         _line(out, True, "migrations", "all applied")
@@ -56,7 +63,7 @@ def print_report(*, env_problems: list, stdout: TextIO | None = None) -> int:
 
             redis.Redis.from_url(broker, socket_connect_timeout=2).ping()
             _line(out, True, "CELERY_BROKER_URL", "Redis answers")
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             _line(out, False, "CELERY_BROKER_URL", f"Redis does not answer: {exc}")
             failures += 1
     else:

@@ -32,9 +32,7 @@ def save_or_conflict(instance: models.Model, **kwargs: Any) -> None:
         raise Conflict("This change conflicts with an existing record") from exc
 
 
-def apply_changes(
-    instance: models.Model, data: dict[str, Any], *, allowed: set[str]
-) -> list[str]:
+def apply_changes(instance: models.Model, data: dict[str, Any], *, allowed: set[str]) -> list[str]:
     """Set the allowed attributes that differ; return the names of those that changed."""
     unknown = sorted(set(data) - allowed)
     if unknown:

@@ -26,7 +26,9 @@ def _hash(secret: str) -> str:
 def token_create(*, user, actor, name: str = "", days: int | None = None) -> tuple[ApiToken, str]:
     """Issue a bearer token for ``user``. Returns the token row and the secret, shown once."""
     if not user.is_active:
-        raise ValidationFailed("Inactive users cannot receive tokens", fields={"user": ["inactive"]})
+        raise ValidationFailed(
+            "Inactive users cannot receive tokens", fields={"user": ["inactive"]}
+        )
     days = settings.TELESALES_API_TOKEN_DAYS if days is None else days
     if days < 1 or days > 3650:
         raise ValidationFailed("Token lifetime out of range", fields={"days": ["1 to 3650"]})

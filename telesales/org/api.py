@@ -270,7 +270,9 @@ def person_create(request, payload: PersonIn):
 
 
 @router.patch(
-    "/people/{person_id}", response={200: PersonOut, **ERRORS_WRITE}, operation_id="org_person_update"
+    "/people/{person_id}",
+    response={200: PersonOut, **ERRORS_WRITE},
+    operation_id="org_person_update",
 )
 def person_update(request, person_id: int, payload: PersonPatch):
     if not permissions.can_edit_person(request.auth):

@@ -29,11 +29,17 @@ from telesales.org.models import Center, Level, Person, Seat, Team
 from telesales.org.reference_data import load_reference_data
 
 DEMO_CENTER = {"name": "星河人寿电销中心", "code": "demo", "city": "成都"}
-DEMO_PASSWORD = "demo"  # noqa: S105  (documented demo credential)
+DEMO_PASSWORD = "demo"
 DEMO_TODAY = dt.date(2026, 11, 1)
 
-SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘蒋蔡余杜叶程苏魏吕丁任沈姚卢"
-GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华玉兰萍红鹏辉玲晨欣怡宇浩然子涵思雨佳琪梓轩诗婷俊杰雪梅建国志强晓东"
+SURNAMES = (
+    "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐"
+    "许韩冯邓曹彭曾肖田董袁潘蒋蔡余杜叶程苏魏吕丁任沈姚卢"
+)
+GIVEN = (
+    "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华玉兰"
+    "萍红鹏辉玲晨欣怡宇浩然子涵思雨佳琪梓轩诗婷俊杰雪梅建国志强晓东"
+)
 TEAM_NAMES = ["启航", "雄鹰", "精英", "卓越", "先锋", "腾飞", "超越", "凌云", "星火", "破晓"]
 STAGES = [
     TeamStage.START_UP,
@@ -77,7 +83,7 @@ def seed_org_demo(*, agents: int = 66, seed: int = 20261101, stdout=None) -> dic
     if agents < 6:
         raise ValueError("the demo center needs at least 6 agents")
     load_reference_data()
-    rng = random.Random(seed)
+    rng = random.Random(seed)  # noqa: S311  (deterministic demo data)
     User = get_user_model()
     password = make_password(DEMO_PASSWORD)
     groups = {g.name: g for g in Group.objects.filter(name__in=[r.value for r in Role])}
@@ -92,10 +98,12 @@ def seed_org_demo(*, agents: int = 66, seed: int = 20261101, stdout=None) -> dic
             setattr(center, key, value)
         center.save()
     # The manager and the back office ------------------------------------------------
-    office = Team.objects.create(center=center, name="中心办公室", kind=TeamKind.BACK_OFFICE,
-                                 stage=TeamStage.STEADY_GROWTH)
-    back = Team.objects.create(center=center, name="后援支持部", kind=TeamKind.BACK_OFFICE,
-                               stage=TeamStage.STEADY_GROWTH)
+    office = Team.objects.create(
+        center=center, name="中心办公室", kind=TeamKind.BACK_OFFICE, stage=TeamStage.STEADY_GROWTH
+    )
+    back = Team.objects.create(
+        center=center, name="后援支持部", kind=TeamKind.BACK_OFFICE, stage=TeamStage.STEADY_GROWTH
+    )
     users: list = []
     memberships: list[tuple[str, str]] = []
     people: list[Person] = []
@@ -105,19 +113,37 @@ def seed_org_demo(*, agents: int = 66, seed: int = 20261101, stdout=None) -> dic
         users.append(User(username=username, password=password, is_active=True))
         memberships.append((username, role.value))
         person = Person(
-            center=center, team=team, employee_no=f"E{next(emp_no):05d}", name=_name(rng),
-            hire_date=hired, status=status, level=level, contract_type=ContractType.LABOUR,
-            capability_grade=extra.pop("grade", CapabilityGrade.GRADE_2), **extra,
+            center=center,
+            team=team,
+            employee_no=f"E{next(emp_no):05d}",
+            name=_name(rng),
+            hire_date=hired,
+            status=status,
+            level=level,
+            contract_type=ContractType.LABOUR,
+            capability_grade=extra.pop("grade", CapabilityGrade.GRADE_2),
+            **extra,
         )
         person._username = username
         people.append(person)
         return person
 
-    add_person("manager", office, Role.MANAGER, level=levels.get("M2"),
-               hired=dt.date(2019, 3, 1), grade=CapabilityGrade.GRADE_4)
+    add_person(
+        "manager",
+        office,
+        Role.MANAGER,
+        level=levels.get("M2"),
+        hired=dt.date(2019, 3, 1),
+        grade=CapabilityGrade.GRADE_4,
+    )
     for role, username, _label in BACK_OFFICE:
-        add_person(username, back, role, level=None,
-                   hired=DEMO_TODAY - dt.timedelta(days=rng.randint(300, 2000)))
+        add_person(
+            username,
+            back,
+            role,
+            level=None,
+            hired=DEMO_TODAY - dt.timedelta(days=rng.randint(300, 2000)),
+        )
 
     # Sales teams ---------------------------------------------------------------------
     sizes = _team_sizes(agents, rng)
@@ -126,25 +152,46 @@ def seed_org_demo(*, agents: int = 66, seed: int = 20261101, stdout=None) -> dic
     for t, size in enumerate(sizes):
         stage = STAGES[t % len(STAGES)]
         name = TEAM_NAMES[t % len(TEAM_NAMES)] + ("组" if t < len(TEAM_NAMES) else f"{t + 1}组")
-        team = Team.objects.create(center=center, name=name, kind=TeamKind.SALES, stage=stage,
-                                   founded_on=DEMO_TODAY - dt.timedelta(days=90 + 200 * (t % 6)))
+        team = Team.objects.create(
+            center=center,
+            name=name,
+            kind=TeamKind.SALES,
+            stage=stage,
+            founded_on=DEMO_TODAY - dt.timedelta(days=90 + 200 * (t % 6)),
+        )
         sales_teams.append(team)
-        lead = add_person(f"teamlead{t + 1}", team, Role.TEAM_LEAD, level=levels.get("M1"),
-                          hired=DEMO_TODAY - dt.timedelta(days=rng.randint(500, 2500)),
-                          grade=CapabilityGrade.GRADE_3)
+        lead = add_person(
+            f"teamlead{t + 1}",
+            team,
+            Role.TEAM_LEAD,
+            level=levels.get("M1"),
+            hired=DEMO_TODAY - dt.timedelta(days=rng.randint(500, 2500)),
+            grade=CapabilityGrade.GRADE_3,
+        )
         team._lead = lead
         for _ in range(size):
             agent_no += 1
             tenure = rng.choice([20, 45, 80, 150, 300, 500, 800, 1200])
             tenure = max(5, tenure + rng.randint(-15, 15))
             if tenure < 90:
-                status, level, grade = PersonStatus.TRAINEE, levels.get("T0"), CapabilityGrade.GRADE_1
+                status, level, grade = (
+                    PersonStatus.TRAINEE,
+                    levels.get("T0"),
+                    CapabilityGrade.GRADE_1,
+                )
             else:
                 status = PersonStatus.WARNING if rng.random() < 0.08 else PersonStatus.ACTIVE
                 level = levels.get("S1" if tenure < 400 else ("S2" if tenure < 900 else "S3"))
                 grade = CapabilityGrade.GRADE_2 if tenure < 700 else CapabilityGrade.GRADE_3
-            person = add_person(f"agent{agent_no}", team, Role.AGENT, level=level, status=status,
-                                hired=DEMO_TODAY - dt.timedelta(days=tenure), grade=grade)
+            person = add_person(
+                f"agent{agent_no}",
+                team,
+                Role.AGENT,
+                level=level,
+                status=status,
+                hired=DEMO_TODAY - dt.timedelta(days=tenure),
+                grade=grade,
+            )
             person._team_obj = team
 
     # A few people who left (no login), for retention figures later ---------------------
@@ -152,14 +199,23 @@ def seed_org_demo(*, agents: int = 66, seed: int = 20261101, stdout=None) -> dic
     for i in range(max(2, agents // 20)):
         team = sales_teams[i % len(sales_teams)]
         hired = DEMO_TODAY - dt.timedelta(days=rng.randint(120, 600))
-        left.append(Person(center=center, team=team, employee_no=f"E{next(emp_no):05d}",
-                           name=_name(rng), hire_date=hired, status=PersonStatus.LEFT,
-                           left_on=hired + dt.timedelta(days=rng.randint(30, 110)),
-                           level=levels.get("T0")))
+        left.append(
+            Person(
+                center=center,
+                team=team,
+                employee_no=f"E{next(emp_no):05d}",
+                name=_name(rng),
+                hire_date=hired,
+                status=PersonStatus.LEFT,
+                left_on=hired + dt.timedelta(days=rng.randint(30, 110)),
+                level=levels.get("T0"),
+            )
+        )
 
     User.objects.bulk_create(users, batch_size=500)
-    by_name = dict(User.objects.filter(username__in=[u.username for u in users])
-                   .values_list("username", "id"))
+    by_name = dict(
+        User.objects.filter(username__in=[u.username for u in users]).values_list("username", "id")
+    )
     through = User.groups.through
     through.objects.bulk_create(
         [through(user_id=by_name[u], group_id=groups[g].pk) for u, g in memberships],
@@ -193,11 +249,22 @@ def seed_org_demo(*, agents: int = 66, seed: int = 20261101, stdout=None) -> dic
     spare = max(4, len(seated) * 8 // 100)
     seats = []
     for i, person in enumerate(seated + [None] * spare):
-        status = SeatStatus.OCCUPIED if person else (
-            SeatStatus.MAINTENANCE if i % 5 == 0 else SeatStatus.VACANT)
-        seats.append(Seat(center=center, code=f"A{i + 1:04d}", site=f"{3 + i // 60}楼",
-                          status=status, monthly_cost=Decimal("1850.00"),
-                          phone_line=f"line-{i + 1:04d}", person=person))
+        status = (
+            SeatStatus.OCCUPIED
+            if person
+            else (SeatStatus.MAINTENANCE if i % 5 == 0 else SeatStatus.VACANT)
+        )
+        seats.append(
+            Seat(
+                center=center,
+                code=f"A{i + 1:04d}",
+                site=f"{3 + i // 60}楼",
+                status=status,
+                monthly_cost=Decimal("1850.00"),
+                phone_line=f"line-{i + 1:04d}",
+                person=person,
+            )
+        )
     Seat.objects.bulk_create(seats, batch_size=500)
 
     counts = {
@@ -207,9 +274,15 @@ def seed_org_demo(*, agents: int = 66, seed: int = 20261101, stdout=None) -> dic
         "people": len(people) + len(left),
         "seats": len(seats),
     }
-    audit_record(actor=None, action="org.demo_seed", object_type="org.center",
-                 object_id=str(center.pk), object_repr=center.name, after=counts,
-                 reason="telesales seed-demo")
+    audit_record(
+        actor=None,
+        action="org.demo_seed",
+        object_type="org.center",
+        object_id=str(center.pk),
+        object_repr=center.name,
+        after=counts,
+        reason="telesales seed-demo",
+    )
     if stdout:
         stdout.write(
             f"  {len(sales_teams)} sales teams, {agents} agents, {len(seats)} seats, "

@@ -26,8 +26,20 @@ class PersonForm(_Styled, forms.ModelForm):
     class Meta:
         model = Person
         fields = [
-            "name", "employee_no", "team", "hire_date", "status", "left_on", "contract_type",
-            "level", "capability_grade", "practice_reg_no", "leader", "recruiter", "mentor", "user",
+            "name",
+            "employee_no",
+            "team",
+            "hire_date",
+            "status",
+            "left_on",
+            "contract_type",
+            "level",
+            "capability_grade",
+            "practice_reg_no",
+            "leader",
+            "recruiter",
+            "mentor",
+            "user",
         ]
         widgets = {
             "hire_date": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
@@ -46,8 +58,8 @@ class PersonForm(_Styled, forms.ModelForm):
         taken = Person.objects.exclude(user=None)
         if self.instance.pk:
             taken = taken.exclude(pk=self.instance.pk)
-        self.fields["user"].queryset = get_user_model().objects.filter(is_active=True).exclude(
-            pk__in=taken.values("user_id")
+        self.fields["user"].queryset = (
+            get_user_model().objects.filter(is_active=True).exclude(pk__in=taken.values("user_id"))
         )
         self.fields["user"].help_text = _("The login this employee signs in with")
         self._style()
@@ -79,7 +91,13 @@ class LevelForm(_Styled, forms.ModelForm):
     class Meta:
         model = Level
         fields = [
-            "code", "name", "series", "rank", "base_salary", "assessment_period", "description",
+            "code",
+            "name",
+            "series",
+            "rank",
+            "base_salary",
+            "assessment_period",
+            "description",
             "is_active",
         ]
         widgets = {"description": forms.Textarea(attrs={"rows": 3})}
@@ -114,7 +132,7 @@ class PersonFilterForm(_Styled, forms.Form):
     q = forms.CharField(required=False, max_length=50, label=_("Search"))
     team = forms.ModelChoiceField(queryset=Team.objects.none(), required=False, label=_("Team"))
     status = forms.ChoiceField(
-        choices=[("", _("Current staff"))] + list(PersonStatus.choices),
+        choices=[("", _("Current staff")), *PersonStatus.choices],
         required=False,
         label=_("Status"),
     )

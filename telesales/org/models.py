@@ -44,7 +44,9 @@ class Team(TimeStampedModel):
 
     center = models.ForeignKey(Center, on_delete=models.PROTECT, related_name="teams")
     name = models.CharField(_("name"), max_length=100)
-    kind = models.CharField(_("kind"), max_length=20, choices=TeamKind.choices, default=TeamKind.SALES)
+    kind = models.CharField(
+        _("kind"), max_length=20, choices=TeamKind.choices, default=TeamKind.SALES
+    )
     stage = models.CharField(
         _("life-cycle stage"), max_length=20, choices=TeamStage.choices, default=TeamStage.START_UP
     )
@@ -136,7 +138,9 @@ class Person(TimeStampedModel):
         Level, verbose_name=_("level"), null=True, blank=True, on_delete=models.PROTECT
     )
     capability_grade = models.PositiveSmallIntegerField(
-        _("sales-capability grade"), choices=CapabilityGrade.choices, default=CapabilityGrade.GRADE_1
+        _("sales-capability grade"),
+        choices=CapabilityGrade.choices,
+        default=CapabilityGrade.GRADE_1,
     )
     practice_reg_no = models.CharField(_("practice registration number"), max_length=40, blank=True)
     leader = models.ForeignKey(

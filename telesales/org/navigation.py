@@ -15,8 +15,13 @@ register(
     NavItem("org:backoffice_home", _("Back office"), "briefcase", BACK_OFFICE_ROLES, 10),
     NavItem("org:person_list", _("People"), "person-vcard", NOT_AGENT, 30),
     NavItem("org:team_list", _("Teams"), "diagram-3", NOT_AGENT, 31),
-    NavItem("org:seat_list", _("Seats"), "pc-display",
-            frozenset({Role.MANAGER, Role.HR_ADMIN, Role.PLANNER, Role.TEAM_LEAD}), 32),
+    NavItem(
+        "org:seat_list",
+        _("Seats"),
+        "pc-display",
+        frozenset({Role.MANAGER, Role.HR_ADMIN, Role.PLANNER, Role.TEAM_LEAD}),
+        32,
+    ),
     NavItem("org:level_list", _("Level ladder"), "bar-chart-steps", ALL, 33),
     NavItem("org:profile", _("My profile"), "person-circle", ALL, 90),
 )

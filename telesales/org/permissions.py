@@ -2,14 +2,12 @@
 
 Visibility (the matrix the tests walk):
 
-| role                         | people                              | teams           | seats          |
-|------------------------------|-------------------------------------|-----------------|----------------|
-| center manager, HR admin     | everyone                            | all             | all            |
-| planner                      | sales teams + own team              | all             | all            |
-| recruiter, trainer, data,    | sales teams + own team              | all             | none but own   |
-| renewal operations           |                                     |                 |                |
-| team lead                    | teams they lead + self              | led + own       | of those people|
-| agent                        | self                                | own             | own            |
+- center manager, HR admin: people: everyone; teams: all; seats: all.
+- planner: people: sales teams and own team; teams: all; seats: all.
+- recruiter, trainer, data officer, renewal operations: people: sales teams and own team;
+  teams: all; seats: own only.
+- team lead: people: the teams they lead, and self; teams: led and own; seats: of those people.
+- agent: people: self; teams: own; seats: own.
 
 Only the center manager and HR admin change people, teams, levels and seats.
 """

@@ -165,9 +165,7 @@ def center_default() -> Center | None:
 
 def seat_summary(*, user) -> dict:
     """Seat counts by status and utilisation (occupied ÷ total) for the visible seats."""
-    rows = dict(
-        seat_list(user=user).order_by().values_list("status").annotate(n=Count("id"))
-    )
+    rows = dict(seat_list(user=user).order_by().values_list("status").annotate(n=Count("id")))
     total = sum(rows.values())
     occupied = rows.get(SeatStatus.OCCUPIED, 0)
     return {
@@ -187,8 +185,13 @@ def headcount_by_team(*, user) -> list[dict]:
     for row in rows:
         team = teams.setdefault(
             row["team_id"],
-            {"team_id": row["team_id"], "name": row["team__name"], "stage": row["team__stage"],
-             "total": 0, **{s.value: 0 for s in PersonStatus}},
+            {
+                "team_id": row["team_id"],
+                "name": row["team__name"],
+                "stage": row["team__stage"],
+                "total": 0,
+                **{s.value: 0 for s in PersonStatus},
+            },
         )
         team[row["status"]] += row["n"]
         team["total"] += row["n"]

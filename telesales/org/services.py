@@ -17,12 +17,30 @@ from telesales.org.models import Center, Level, Person, Seat, Team
 
 TEAM_FIELDS = {"name", "kind", "stage", "leader", "founded_on", "is_active"}
 LEVEL_FIELDS = {
-    "code", "name", "series", "rank", "base_salary", "assessment_period", "description",
+    "code",
+    "name",
+    "series",
+    "rank",
+    "base_salary",
+    "assessment_period",
+    "description",
     "is_active",
 }
 PERSON_FIELDS = {
-    "team", "user", "employee_no", "name", "hire_date", "left_on", "status", "contract_type",
-    "level", "capability_grade", "practice_reg_no", "leader", "recruiter", "mentor",
+    "team",
+    "user",
+    "employee_no",
+    "name",
+    "hire_date",
+    "left_on",
+    "status",
+    "contract_type",
+    "level",
+    "capability_grade",
+    "practice_reg_no",
+    "leader",
+    "recruiter",
+    "mentor",
 }
 SEAT_FIELDS = {"code", "site", "status", "monthly_cost", "phone_line", "person"}
 
@@ -216,4 +234,3 @@ def seat_update(*, seat: Seat, actor, **data: Any) -> Seat:
         _check_seat_rules(seat)
         _write(actor=actor, instance=seat, action="org.seat_update", before=before)
     return seat
-

@@ -37,8 +37,12 @@ def manager_dashboard_view(request: HttpRequest) -> HttpResponse:
     _require(has_role(request.user, Role.MANAGER))
     user = request.user
     teams = selectors.headcount_by_team(user=user)
-    sales = [t for t in teams if t["team_id"] in set(
-        selectors.team_list(user=user, kind=TeamKind.SALES).values_list("id", flat=True))]
+    sales = [
+        t
+        for t in teams
+        if t["team_id"]
+        in set(selectors.team_list(user=user, kind=TeamKind.SALES).values_list("id", flat=True))
+    ]
     people = selectors.person_list(user=user)
     totals = {s.value: 0 for s in PersonStatus}
     for t in teams:
@@ -51,10 +55,12 @@ def manager_dashboard_view(request: HttpRequest) -> HttpResponse:
         "teams": [t["name"] for t in sales],
         "series": [
             {"name": str(label), "data": [t[value] for t in sales]}
-            for value, label in PersonStatus.choices if value != PersonStatus.LEFT
+            for value, label in PersonStatus.choices
+            if value != PersonStatus.LEFT
         ],
-        "stages": [{"name": str(label), "value": stage_counts[value]}
-                   for value, label in TeamStage.choices],
+        "stages": [
+            {"name": str(label), "value": stage_counts[value]} for value, label in TeamStage.choices
+        ],
     }
     context = {
         "headcount": people.count(),
@@ -73,8 +79,7 @@ def team_home_view(request: HttpRequest) -> HttpResponse:
     me = selectors.person_for_user(request.user)
     teams = list(selectors.team_list(user=request.user).filter(leader=me)) if me else []
     rosters = [
-        {"team": t, "people": selectors.person_list(user=request.user, team_id=t.pk)}
-        for t in teams
+        {"team": t, "people": selectors.person_list(user=request.user, team_id=t.pk)} for t in teams
     ]
     return render(request, "org/team_home.html", {"rosters": rosters, "me": me})
 
@@ -152,7 +157,7 @@ def person_detail_view(request: HttpRequest, person_id: int) -> HttpResponse:
 def _has_seat(person) -> bool:
     try:
         return person.seat is not None
-    except Exception:  # noqa: BLE001  (RelatedObjectDoesNotExist when unseated)
+    except Exception:
         return False
 
 

@@ -46,10 +46,16 @@ class Command(BaseCommand):
             try:
                 params[key] = type(bench.defaults[key])(value)
             except ValueError as exc:
-                raise CommandError(f"option {key}: '{value}' is not a {type(bench.defaults[key]).__name__}") from exc
+                raise CommandError(
+                    f"option {key}: '{value}' is not a {type(bench.defaults[key]).__name__}"
+                ) from exc
         figures = bench.execute(**{**bench.defaults, **params})
-        figures = {"benchmark": name, "engine": settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1],
-                   "python": platform.python_version(), **figures}
+        figures = {
+            "benchmark": name,
+            "engine": settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1],
+            "python": platform.python_version(),
+            **figures,
+        }
         width = max(len(k) for k in figures)
         for key, value in figures.items():
             self.stdout.write(f"{key.ljust(width)}  {value}")

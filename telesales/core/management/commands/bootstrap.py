@@ -23,7 +23,9 @@ class Command(BaseCommand):
     help = "Prepare the database and reference data (safe to run again)."
 
     def add_arguments(self, parser):
-        parser.add_argument("--admin-username", default=os.environ.get("TELESALES_ADMIN_USER", "admin"))
+        parser.add_argument(
+            "--admin-username", default=os.environ.get("TELESALES_ADMIN_USER", "admin")
+        )
         parser.add_argument("--no-static", action="store_true", help="Skip collectstatic.")
 
     def handle(self, *args, **options):
@@ -49,7 +51,17 @@ class Command(BaseCommand):
         password = os.environ.get("TELESALES_ADMIN_PASSWORD") or secrets.token_urlsafe(12)
         user = User.objects.create_superuser(username=username, password=password)
         user.groups.add(Group.objects.get(name=Role.MANAGER.value))
-        audit_record(actor=None, action="core.admin_create", object_type="auth.user",
-                     object_id=str(user.pk), object_repr=username, reason="bootstrap")
-        shown = "(from TELESALES_ADMIN_PASSWORD)" if "TELESALES_ADMIN_PASSWORD" in os.environ else password
+        audit_record(
+            actor=None,
+            action="core.admin_create",
+            object_type="auth.user",
+            object_id=str(user.pk),
+            object_repr=username,
+            reason="bootstrap",
+        )
+        shown = (
+            "(from TELESALES_ADMIN_PASSWORD)"
+            if "TELESALES_ADMIN_PASSWORD" in os.environ
+            else password
+        )
         self.stdout.write(f"Created the first admin: {username} / {shown}  (shown once; change it)")

@@ -11,8 +11,12 @@ class Command(BaseCommand):
     help = "Create the demo center: teams, people, logins (password 'demo'), seats and more."
 
     def add_arguments(self, parser):
-        parser.add_argument("--agents", type=int, default=66,
-                            help="Number of sales agents (default 66; e.g. 2000 for benchmarks).")
+        parser.add_argument(
+            "--agents",
+            type=int,
+            default=66,
+            help="Number of sales agents (default 66; e.g. 2000 for benchmarks).",
+        )
         parser.add_argument("--seed", type=int, default=20261101, help="Random seed.")
 
     def handle(self, *args, **options):
@@ -26,5 +30,7 @@ class Command(BaseCommand):
             except ValueError as exc:
                 raise CommandError(str(exc)) from exc
         self.stdout.write(self.style.SUCCESS("Demo center ready. Sign in with password 'demo' as:"))
-        self.stdout.write("  manager · teamlead1 … · agent1 … · recruiter · hr · trainer · "
-                          "planner · data · renewal")
+        self.stdout.write(
+            "  manager · teamlead1 … · agent1 … · recruiter · hr · trainer · "
+            "planner · data · renewal"
+        )

@@ -30,9 +30,14 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--port", default=None, help="Port (default: $PORT, else 8000).")
         parser.add_argument("--host", default=os.environ.get("TELESALES_HOST", "127.0.0.1"))
-        parser.add_argument("--workers", type=int, default=int(os.environ.get("WEB_CONCURRENCY", "2")))
-        parser.add_argument("--no-worker", action="store_true",
-                            help="Do not start the Celery worker (run it separately).")
+        parser.add_argument(
+            "--workers", type=int, default=int(os.environ.get("WEB_CONCURRENCY", "2"))
+        )
+        parser.add_argument(
+            "--no-worker",
+            action="store_true",
+            help="Do not start the Celery worker (run it separately).",
+        )
 
     def handle(self, *args, **options):
         if settings.DEBUG:
@@ -41,20 +46,48 @@ class Command(BaseCommand):
         if not 1 <= options["workers"] <= 64:
             raise CommandError("--workers must be 1 to 64")
         call_command("collectstatic", interactive=False, verbosity=0)
-        env = {**os.environ, "DJANGO_SETTINGS_MODULE": os.environ.get(
-            "DJANGO_SETTINGS_MODULE", "config.settings.base")}
+        env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": os.environ.get(
+                "DJANGO_SETTINGS_MODULE", "config.settings.base"
+            ),
+        }
         procs: list[subprocess.Popen] = []
-        web = [sys.executable, "-m", "gunicorn", "config.wsgi:application",
-               "--bind", f"{options['host']}:{port}", "--workers", str(options["workers"]),
-               "--access-logfile", "-", "--graceful-timeout", "10"]
+        web = [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "config.wsgi:application",
+            "--bind",
+            f"{options['host']}:{port}",
+            "--workers",
+            str(options["workers"]),
+            "--access-logfile",
+            "-",
+            "--graceful-timeout",
+            "10",
+        ]
         procs.append(subprocess.Popen(web, env=env))
         if not options["no_worker"]:
-            worker = [sys.executable, "-m", "celery", "-A", "config", "worker", "--beat",
-                      "--loglevel", "INFO", "--concurrency", "1",
-                      "--schedule", str(settings.CELERY_BEAT_SCHEDULE_FILENAME)]
+            worker = [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "config",
+                "worker",
+                "--beat",
+                "--loglevel",
+                "INFO",
+                "--concurrency",
+                "1",
+                "--schedule",
+                str(settings.CELERY_BEAT_SCHEDULE_FILENAME),
+            ]
             procs.append(subprocess.Popen(worker, env=env))
-        self.stdout.write(self.style.SUCCESS(f"Serving on http://{options['host']}:{port}/ "
-                                             "(Ctrl+C to stop)"))
+        self.stdout.write(
+            self.style.SUCCESS(f"Serving on http://{options['host']}:{port}/ (Ctrl+C to stop)")
+        )
         stopping = False
 
         def stop(*_):
@@ -69,8 +102,9 @@ class Command(BaseCommand):
                 for proc in procs:
                     if proc.poll() is not None:
                         code = proc.returncode or 1
-                        self.stderr.write(f"{proc.args[2]} stopped (exit {proc.returncode}); "
-                                          "stopping the rest")
+                        self.stderr.write(
+                            f"{proc.args[2]} stopped (exit {proc.returncode}); stopping the rest"
+                        )
                         stopping = True
                 time.sleep(0.5)
         finally:

@@ -23,6 +23,8 @@ class Command(BaseCommand):
                 user=user, actor="cli", name=options["name"], days=options["days"]
             )
         except DomainError as exc:
-            detail = "; ".join(f"{k}: {', '.join(v)}" for k, v in exc.details.get("fields", {}).items())
+            detail = "; ".join(
+                f"{k}: {', '.join(v)}" for k, v in exc.details.get("fields", {}).items()
+            )
             raise CommandError(f"{exc.message}{' (' + detail + ')' if detail else ''}") from exc
         self.stdout.write(secret)
