@@ -117,7 +117,7 @@ AXES_FAILURE_LIMIT = int(os.environ.get("TELESALES_LOGIN_FAILURE_LIMIT", "5"))
 AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("TELESALES_LOGIN_COOLOFF_MINUTES", "15")))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
-AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_LOCKOUT_CALLABLE = "telesales.core.lockout.lockout_response"
 AXES_VERBOSE = False
 
 # --- Internationalisation -----------------------------------------------------------------

@@ -6,7 +6,7 @@ import datetime as dt
 from decimal import Decimal
 
 from django.http import HttpRequest
-from ninja import Query, Router, Schema
+from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
 from telesales.core.errors import NotFound, PermissionDenied, ValidationFailed
@@ -214,7 +214,7 @@ def team_create(request, payload: TeamIn):
     if not permissions.can_edit_team(request.auth):
         raise PermissionDenied("You may not create teams")
     data = _resolve_refs(request, payload.dict())
-    return 201, services.team_create(center=_center(), actor=request.auth, **data)
+    return Status(201, services.team_create(center=_center(), actor=request.auth, **data))
 
 
 @router.patch(
@@ -236,7 +236,7 @@ def level_list(request):
 
 @router.post("/levels", response={201: LevelOut, **ERRORS_WRITE}, operation_id="org_level_create")
 def level_create(request, payload: LevelIn):
-    return 201, services.level_create(actor=request.auth, **payload.dict())
+    return Status(201, services.level_create(actor=request.auth, **payload.dict()))
 
 
 # --- People ------------------------------------------------------------------------------
@@ -266,7 +266,7 @@ def person_create(request, payload: PersonIn):
     if not permissions.can_edit_person(request.auth):
         raise PermissionDenied("You may not add people")
     data = _resolve_refs(request, payload.dict())
-    return 201, services.person_create(center=_center(), actor=request.auth, **data)
+    return Status(201, services.person_create(center=_center(), actor=request.auth, **data))
 
 
 @router.patch(
@@ -296,7 +296,7 @@ def seat_create(request, payload: SeatIn):
     if not permissions.can_edit_seat(request.auth):
         raise PermissionDenied("You may not manage seats")
     data = _resolve_refs(request, payload.dict())
-    return 201, services.seat_create(center=_center(), actor=request.auth, **data)
+    return Status(201, services.seat_create(center=_center(), actor=request.auth, **data))
 
 
 @router.patch(
@@ -308,3 +308,54 @@ def seat_update(request, seat_id: int, payload: SeatPatch):
     seat = selectors.seat_get(user=request.auth, seat_id=seat_id)
     data = _resolve_refs(request, payload.dict(exclude_unset=True))
     return services.seat_update(seat=seat, actor=request.auth, **data)
+
+
+# --- Logins and roles --------------------------------------------------------------------
+class LoginIn(Schema):
+    username: str = Field(min_length=1, max_length=150)
+    roles: list[str] = Field(min_length=1, max_length=9)
+
+
+class LoginOut(Schema):
+    username: str
+    roles: list[str]
+    one_time_password: str | None = None
+
+
+class RolesIn(Schema):
+    roles: list[str] = Field(min_length=1, max_length=9)
+
+
+@router.post(
+    "/people/{person_id}/login",
+    response={201: LoginOut, **ERRORS_WRITE},
+    operation_id="org_person_login_create",
+)
+def person_login_create(request, person_id: int, payload: LoginIn):
+    if not permissions.can_edit_person(request.auth):
+        raise PermissionDenied("You may not create logins")
+    person = selectors.person_get(user=request.auth, person_id=person_id)
+    person, password = services.person_login_create(
+        person=person, username=payload.username, roles=payload.roles, actor=request.auth
+    )
+    return Status(
+        201,
+        {
+            "username": payload.username,
+            "roles": selectors.person_roles(person=person),
+            "one_time_password": password,
+        },
+    )
+
+
+@router.put(
+    "/people/{person_id}/roles",
+    response={200: LoginOut, **ERRORS_WRITE},
+    operation_id="org_person_roles_set",
+)
+def person_roles_set(request, person_id: int, payload: RolesIn):
+    if not permissions.can_edit_person(request.auth):
+        raise PermissionDenied("You may not change roles")
+    person = selectors.person_get(user=request.auth, person_id=person_id)
+    person = services.person_roles_set(person=person, roles=payload.roles, actor=request.auth)
+    return {"username": person.user.get_username(), "roles": selectors.person_roles(person=person)}

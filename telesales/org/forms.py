@@ -143,3 +143,26 @@ class PersonFilterForm(_Styled, forms.Form):
         if teams is not None:
             self.fields["team"].queryset = teams
         self._style()
+
+
+def _role_choices():
+    from telesales.core.roles import Role
+
+    return [(r.value, r.label) for r in Role]
+
+
+class LoginCreateForm(forms.Form):
+    username = forms.CharField(label=_("Username"), max_length=150)
+    roles = forms.MultipleChoiceField(
+        label=_("Roles"), choices=_role_choices, widget=forms.CheckboxSelectMultiple
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["username"].widget.attrs["class"] = "form-control"
+
+
+class RolesForm(forms.Form):
+    roles = forms.MultipleChoiceField(
+        label=_("Roles"), choices=_role_choices, widget=forms.CheckboxSelectMultiple
+    )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.db.models import Count, Q, QuerySet
 
 from telesales.core.errors import NotFound
+from telesales.core.roles import Role
 from telesales.org import permissions
 from telesales.org.choices import PersonStatus, SeatStatus, TeamKind
 from telesales.org.models import Center, Level, Person, Seat, Team
@@ -196,3 +197,11 @@ def headcount_by_team(*, user) -> list[dict]:
         team[row["status"]] += row["n"]
         team["total"] += row["n"]
     return sorted(teams.values(), key=lambda t: t["name"])
+
+
+def person_roles(*, person: Person) -> list[str]:
+    """The role group names held by the person's login (empty without a login)."""
+    if not person.user_id:
+        return []
+    names = [r.value for r in Role]
+    return sorted(person.user.groups.filter(name__in=names).values_list("name", flat=True))

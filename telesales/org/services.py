@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import re
+import secrets
 from decimal import Decimal
 from typing import Any
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from telesales.core.audit import audit_record, model_snapshot
-from telesales.core.errors import PermissionDenied, ValidationFailed
+from telesales.core.errors import InvalidState, PermissionDenied, ValidationFailed
 from telesales.core.model_updates import apply_changes, save_or_conflict, validate_instance
+from telesales.core.roles import Role, has_role
 from telesales.org import permissions
 from telesales.org.choices import PersonStatus, SeatStatus
 from telesales.org.models import Center, Level, Person, Seat, Team
@@ -234,3 +239,114 @@ def seat_update(*, seat: Seat, actor, **data: Any) -> Seat:
         _check_seat_rules(seat)
         _write(actor=actor, instance=seat, action="org.seat_update", before=before)
     return seat
+
+
+# --- Logins and roles --------------------------------------------------------------------
+def _check_roles(*, roles: list[str], actor) -> list[Role]:
+    known = {r.value: r for r in Role}
+    unknown = [r for r in roles if r not in known]
+    if unknown:
+        raise ValidationFailed(
+            _("Unknown role"), fields={"roles": [_("unknown role: %s") % ", ".join(unknown)]}
+        )
+    chosen = [known[r] for r in roles]
+    if Role.MANAGER in chosen and not has_role(actor, Role.MANAGER):
+        raise PermissionDenied(_("Only a center manager may grant the center manager role"))
+    return chosen
+
+
+def _set_groups(user, roles: list[Role]) -> None:
+    role_names = [r.value for r in Role]
+    keep = user.groups.exclude(name__in=role_names)
+    user.groups.set([*keep, *Group.objects.filter(name__in=[r.value for r in roles])])
+    user.__dict__.pop("_telesales_roles", None)
+
+
+@transaction.atomic
+def person_login_create(
+    *, person: Person, username: str, roles: list[str], actor
+) -> tuple[Person, str]:
+    """Give an employee a login with roles. Returns the person and a one-time password."""
+    _require(permissions.can_edit_person(actor), "create logins")
+    person = Person.objects.select_for_update().get(pk=person.pk)
+    username = (username or "").strip()
+    errors: dict[str, list[str]] = {}
+    if person.user_id:
+        errors["username"] = [_("this person already has a login")]
+    if person.status == PersonStatus.LEFT:
+        errors["username"] = [_("this person has left")]
+    User = get_user_model()
+    if not username or len(username) > 150 or not re.fullmatch(r"[\w.@+-]+", username):
+        errors["username"] = [_("1 to 150 letters, digits and @/./+/-/_ only")]
+    elif User.objects.filter(username__iexact=username).exists():
+        errors["username"] = [_("this username is taken")]
+    if not roles:
+        errors["roles"] = [_("choose at least one role")]
+    if errors:
+        raise ValidationFailed(_("Invalid input"), fields=errors)
+    chosen = _check_roles(roles=roles, actor=actor)
+    password = secrets.token_urlsafe(9)
+    user = User.objects.create_user(username=username, password=password)
+    _set_groups(user, chosen)
+    person.user = user
+    person.save(update_fields=["user", "updated_at"])
+    audit_record(
+        actor=actor,
+        action="org.person_login_create",
+        instance=person,
+        after={"username": username, "roles": sorted(r.value for r in chosen)},
+    )
+    return person, password
+
+
+@transaction.atomic
+def person_roles_set(*, person: Person, roles: list[str], actor) -> Person:
+    _require(permissions.can_edit_person(actor), "change roles")
+    if not person.user_id:
+        raise InvalidState(_("This person has no login yet"))
+    if not roles:
+        raise ValidationFailed(
+            _("Invalid input"), fields={"roles": [_("choose at least one role")]}
+        )
+    chosen = _check_roles(roles=roles, actor=actor)
+    user = person.user
+    before = sorted(
+        user.groups.filter(name__in=[r.value for r in Role]).values_list("name", flat=True)
+    )
+    if (
+        Role.MANAGER.value in before
+        and Role.MANAGER not in chosen
+        and not has_role(actor, Role.MANAGER)
+    ):
+        raise PermissionDenied(_("Only a center manager may remove the center manager role"))
+    _set_groups(user, chosen)
+    audit_record(
+        actor=actor,
+        action="org.person_roles_set",
+        instance=person,
+        before={"roles": before},
+        after={"roles": sorted(r.value for r in chosen)},
+    )
+    return person
+
+
+@transaction.atomic
+def person_password_reset(*, person: Person, actor) -> str:
+    """Set a new one-time password for the person's login and return it."""
+    _require(permissions.can_edit_person(actor), "reset passwords")
+    if not person.user_id:
+        raise InvalidState(_("This person has no login yet"))
+    if person.status == PersonStatus.LEFT:
+        raise InvalidState(_("This person has left; their login stays disabled"))
+    password = secrets.token_urlsafe(9)
+    user = person.user
+    user.set_password(password)
+    user.is_active = True
+    user.save(update_fields=["password", "is_active"])
+    audit_record(
+        actor=actor,
+        action="org.person_password_reset",
+        instance=person,
+        object_repr=f"{person} ({user.get_username()})",
+    )
+    return password

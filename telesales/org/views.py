@@ -10,13 +10,22 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
 
 from telesales.core.errors import DomainError, NotFound
 from telesales.core.form_errors import add_domain_error
 from telesales.core.roles import BACK_OFFICE_ROLES, Role, has_role, primary_role
 from telesales.org import permissions, selectors, services
 from telesales.org.choices import PersonStatus, TeamKind, TeamStage
-from telesales.org.forms import LevelForm, PersonFilterForm, PersonForm, SeatForm, TeamForm
+from telesales.org.forms import (
+    LevelForm,
+    LoginCreateForm,
+    PersonFilterForm,
+    PersonForm,
+    RolesForm,
+    SeatForm,
+    TeamForm,
+)
 
 
 def _get_or_404(fn, **kwargs):
@@ -143,15 +152,77 @@ def person_list_view(request: HttpRequest) -> HttpResponse:
 @login_required
 def person_detail_view(request: HttpRequest, person_id: int) -> HttpResponse:
     person = _get_or_404(selectors.person_get, user=request.user, person_id=person_id)
+    return _person_detail(request, person)
+
+
+def _person_detail(request, person, *, login_form=None, roles_form=None, status=200):
+    can_edit = permissions.can_edit_person(request.user)
+    roles = selectors.person_roles(person=person)
+    if can_edit and login_form is None and not person.user_id:
+        login_form = LoginCreateForm()
+    if can_edit and roles_form is None and person.user_id:
+        roles_form = RolesForm(initial={"roles": roles})
     return render(
         request,
         "org/person_detail.html",
         {
             "person": person,
             "seat": getattr(person, "seat", None) if _has_seat(person) else None,
-            "can_edit": permissions.can_edit_person(request.user),
+            "can_edit": can_edit,
+            "roles": roles,
+            "login_form": login_form,
+            "roles_form": roles_form,
         },
+        status=status,
     )
+
+
+@login_required
+@require_POST
+def person_login_view(request: HttpRequest, person_id: int) -> HttpResponse:
+    """Create the login, change its roles, or reset its password (``action`` field)."""
+    _require(permissions.can_edit_person(request.user))
+    person = _get_or_404(selectors.person_get, user=request.user, person_id=person_id)
+    action = request.POST.get("action", "")
+    login_form = roles_form = None
+    try:
+        if action == "create":
+            login_form = LoginCreateForm(request.POST)
+            if login_form.is_valid():
+                _person, password = services.person_login_create(
+                    person=person, actor=request.user, **login_form.cleaned_data
+                )
+                messages.success(
+                    request,
+                    _("Login %(username)s created. One-time password: %(password)s")
+                    % {"username": login_form.cleaned_data["username"], "password": password},
+                )
+                return redirect("org:person_detail", person_id=person.pk)
+        elif action == "roles":
+            roles_form = RolesForm(request.POST)
+            if roles_form.is_valid():
+                services.person_roles_set(
+                    person=person, actor=request.user, roles=roles_form.cleaned_data["roles"]
+                )
+                messages.success(request, _("Roles saved."))
+                return redirect("org:person_detail", person_id=person.pk)
+        elif action == "reset_password":
+            password = services.person_password_reset(person=person, actor=request.user)
+            messages.success(
+                request, _("New one-time password: %(password)s") % {"password": password}
+            )
+            return redirect("org:person_detail", person_id=person.pk)
+        else:
+            messages.error(request, _("Unknown action."))
+            return redirect("org:person_detail", person_id=person.pk)
+    except DomainError as exc:
+        form = login_form or roles_form
+        if form is None:
+            messages.error(request, exc.message)
+            return redirect("org:person_detail", person_id=person.pk)
+        add_domain_error(form, exc)
+    person = _get_or_404(selectors.person_get, user=request.user, person_id=person_id)
+    return _person_detail(request, person, login_form=login_form, roles_form=roles_form, status=422)
 
 
 def _has_seat(person) -> bool:

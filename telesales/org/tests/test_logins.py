@@ -1,0 +1,181 @@
+"""Giving employees logins and roles: services, page and endpoint."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from django.contrib.auth import get_user_model
+
+from telesales.core.errors import InvalidState, PermissionDenied, ValidationFailed
+from telesales.core.models import AuditEntry
+from telesales.core.roles import Role, user_roles
+from telesales.org import services
+from telesales.org.choices import PersonStatus
+from telesales.org.models import Person
+
+pytestmark = pytest.mark.django_db
+
+
+def _unlinked_person():
+    return Person.objects.filter(user__isnull=True).exclude(status=PersonStatus.LEFT).first()
+
+
+def _new_person(user_named):
+    hr = user_named("hr")
+    template = Person.objects.filter(team__kind="sales").first()
+    return services.person_create(
+        center=template.center,
+        actor=hr,
+        name="新人甲",
+        employee_no="N0001",
+        team=template.team,
+        hire_date=template.hire_date,
+    )
+
+
+def test_login_create_gives_working_password_and_roles(user_named):
+    person = _new_person(user_named)
+    person, password = services.person_login_create(
+        person=person, username="newbie", roles=["agent"], actor=user_named("hr")
+    )
+    user = get_user_model().objects.get(username="newbie")
+    assert user.check_password(password) and user.pk == person.user_id
+    assert user_roles(user) == {Role.AGENT}
+    entry = AuditEntry.objects.get(action="org.person_login_create")
+    assert entry.after == {"username": "newbie", "roles": ["agent"]}
+    assert password not in json.dumps(entry.after)
+
+
+def test_login_create_rejects_taken_username_case_insensitively(user_named):
+    person = _new_person(user_named)
+    with pytest.raises(ValidationFailed) as err:
+        services.person_login_create(
+            person=person, username="AGENT1", roles=["agent"], actor=user_named("hr")
+        )
+    assert "username" in err.value.fields
+    assert Person.objects.get(pk=person.pk).user_id is None
+
+
+@pytest.mark.parametrize("username", ["", "has space", "x" * 151, "名字!"])
+def test_login_create_rejects_bad_usernames(user_named, username):
+    person = _new_person(user_named)
+    with pytest.raises(ValidationFailed):
+        services.person_login_create(
+            person=person, username=username, roles=["agent"], actor=user_named("hr")
+        )
+
+
+def test_only_manager_may_grant_manager_role(user_named):
+    person = _new_person(user_named)
+    with pytest.raises(PermissionDenied):
+        services.person_login_create(
+            person=person, username="boss2", roles=["center_manager"], actor=user_named("hr")
+        )
+    person, _ = services.person_login_create(
+        person=person, username="boss2", roles=["center_manager"], actor=user_named("manager")
+    )
+    assert Role.MANAGER in user_roles(get_user_model().objects.get(username="boss2"))
+
+
+def test_roles_set_replaces_roles_and_audits(user_named):
+    agent = Person.objects.get(user__username="agent2")
+    services.person_roles_set(person=agent, roles=["agent", "trainer"], actor=user_named("hr"))
+    fresh = get_user_model().objects.get(username="agent2")
+    assert user_roles(fresh) == {Role.AGENT, Role.TRAINER}
+    entry = AuditEntry.objects.get(action="org.person_roles_set")
+    assert entry.before == {"roles": ["agent"]} and entry.after == {"roles": ["agent", "trainer"]}
+
+
+def test_roles_set_rejects_unknown_and_empty_roles(user_named):
+    agent = Person.objects.get(user__username="agent2")
+    with pytest.raises(ValidationFailed):
+        services.person_roles_set(person=agent, roles=["wizard"], actor=user_named("hr"))
+    with pytest.raises(ValidationFailed):
+        services.person_roles_set(person=agent, roles=[], actor=user_named("hr"))
+
+
+def test_non_admin_cannot_manage_logins(user_named):
+    agent = Person.objects.get(user__username="agent2")
+    for username in ("teamlead1", "agent1", "data", "planner"):
+        with pytest.raises(PermissionDenied):
+            services.person_roles_set(
+                person=agent, roles=["center_manager"], actor=user_named(username)
+            )
+        with pytest.raises(PermissionDenied):
+            services.person_password_reset(person=agent, actor=user_named(username))
+
+
+def test_password_reset_for_left_person_is_refused(user_named):
+    agent = Person.objects.get(user__username="agent3")
+    services.person_update(
+        person=agent,
+        actor=user_named("hr"),
+        status=PersonStatus.LEFT,
+        left_on=agent.hire_date,
+    )
+    agent.refresh_from_db()
+    assert not agent.user.is_active
+    with pytest.raises(InvalidState):
+        services.person_password_reset(person=agent, actor=user_named("hr"))
+
+
+def test_login_page_flow_shows_one_time_password_once(client_for, user_named):
+    person = _new_person(user_named)
+    hr = client_for("hr")
+    response = hr.post(
+        f"/org/people/{person.pk}/login/",
+        {"action": "create", "username": "floor9", "roles": ["agent"]},
+        follow=True,
+    )
+    assert response.status_code == 200
+    text = response.content.decode()
+    assert "floor9" in text
+    shown = [str(m) for m in response.context["messages"]]
+    assert len(shown) == 1
+    again = hr.get(f"/org/people/{person.pk}/").content.decode()
+    password = shown[0].rsplit(" ", 1)[-1]
+    assert password not in again
+    assert get_user_model().objects.get(username="floor9").check_password(password)
+
+
+def test_login_page_with_bad_input_answers_422_and_creates_nothing(client_for, user_named):
+    person = _new_person(user_named)
+    response = client_for("hr").post(
+        f"/org/people/{person.pk}/login/", {"action": "create", "username": "", "roles": []}
+    )
+    assert response.status_code == 422
+    assert not get_user_model().objects.filter(person=person).exists()
+
+
+def test_agent_cannot_post_to_login_page(client_for):
+    other = Person.objects.get(user__username="agent2")
+    response = client_for("agent1").post(
+        f"/org/people/{other.pk}/login/", {"action": "reset_password"}
+    )
+    assert response.status_code in (403, 404)
+
+
+def test_api_login_create_and_roles(client_for, user_named):
+    person = _new_person(user_named)
+    hr = client_for("hr")
+    created = hr.post(
+        f"/api/v1/org/people/{person.pk}/login",
+        {"username": "apiuser", "roles": ["agent"]},
+        content_type="application/json",
+    )
+    assert created.status_code == 201, created.content
+    body = created.json()
+    assert body["roles"] == ["agent"] and body["one_time_password"]
+    changed = hr.put(
+        f"/api/v1/org/people/{person.pk}/roles",
+        {"roles": ["agent", "data_officer"]},
+        content_type="application/json",
+    )
+    assert changed.status_code == 200 and changed.json()["roles"] == ["agent", "data_officer"]
+    bad = hr.put(
+        f"/api/v1/org/people/{person.pk}/roles",
+        {"roles": ["nope"]},
+        content_type="application/json",
+    )
+    assert bad.status_code == 422 and bad.json()["code"] == "validation_failed"
