@@ -7,7 +7,7 @@ from django.contrib.auth import get_user_model
 from django.utils.translation import gettext_lazy as _
 
 from telesales.org.choices import PersonStatus
-from telesales.org.models import Level, Person, Seat, Team
+from telesales.org.models import Center, Level, Person, Seat, Team
 
 
 class _Styled:
@@ -166,3 +166,16 @@ class RolesForm(forms.Form):
     roles = forms.MultipleChoiceField(
         label=_("Roles"), choices=_role_choices, widget=forms.CheckboxSelectMultiple
     )
+
+
+class CenterForm(_Styled, forms.ModelForm):
+    class Meta:
+        model = Center
+        fields = ["name", "code", "city"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._style()
+
+    def _post_clean(self):
+        pass

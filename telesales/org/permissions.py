@@ -54,3 +54,7 @@ def can_edit_seat(user) -> bool:
 def can_view_org_pages(user) -> bool:
     """The organisation list pages (the own profile is always reachable)."""
     return bool(user_roles(user) - {Role.AGENT})
+
+
+def can_edit_center(user) -> bool:
+    return has_role(user, Role.MANAGER)

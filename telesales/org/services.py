@@ -51,8 +51,10 @@ SEAT_FIELDS = {"code", "site", "status", "monthly_cost", "phone_line", "person"}
 
 
 def _require(allowed: bool, what: str) -> None:
+    """``what`` is an already translated action phrase, such as ``_("create teams")``."""
     if not allowed:
-        raise PermissionDenied(f"You may not {what}")
+        # Translators: %(action)s is an action phrase such as "create teams".
+        raise PermissionDenied(_("You may not %(action)s") % {"action": what})
 
 
 def _write(*, actor, instance, action: str, before: dict | None) -> None:
@@ -71,17 +73,32 @@ def center_create(*, name: str, code: str, city: str = "", actor) -> Center:
     return center
 
 
+CENTER_FIELDS = {"name", "code", "city"}
+
+
+@transaction.atomic
+def center_update(*, center: Center, actor, **data: Any) -> Center:
+    _require(permissions.can_edit_center(actor), "change the center")
+    center = Center.objects.select_for_update().get(pk=center.pk)
+    before = model_snapshot(center)
+    if apply_changes(center, data, allowed=CENTER_FIELDS):
+        _write(actor=actor, instance=center, action="org.center_update", before=before)
+    return center
+
+
 # --- Team --------------------------------------------------------------------------------
 def _check_team_rules(team: Team) -> None:
     if team.leader_id and team.leader and team.leader.status == PersonStatus.LEFT:
-        raise ValidationFailed("Leader has left", fields={"leader": ["this person has left"]})
+        raise ValidationFailed(_("Leader has left"), fields={"leader": [_("this person has left")]})
     if team.leader_id and team.leader and team.leader.center_id != team.center_id:
-        raise ValidationFailed("Leader is in another center", fields={"leader": ["wrong center"]})
+        raise ValidationFailed(
+            _("Leader is in another center"), fields={"leader": [_("wrong center")]}
+        )
 
 
 @transaction.atomic
 def team_create(*, center: Center, actor, **data: Any) -> Team:
-    _require(permissions.can_edit_team(actor), "create teams")
+    _require(permissions.can_edit_team(actor), _("create teams"))
     team = Team(center=center)
     apply_changes(team, data, allowed=TEAM_FIELDS)
     _check_team_rules(team)
@@ -91,7 +108,7 @@ def team_create(*, center: Center, actor, **data: Any) -> Team:
 
 @transaction.atomic
 def team_update(*, team: Team, actor, **data: Any) -> Team:
-    _require(permissions.can_edit_team(actor), "change teams")
+    _require(permissions.can_edit_team(actor), _("change teams"))
     team = Team.objects.select_for_update().get(pk=team.pk)
     before = model_snapshot(team)
     if apply_changes(team, data, allowed=TEAM_FIELDS):
@@ -103,7 +120,7 @@ def team_update(*, team: Team, actor, **data: Any) -> Team:
 # --- Level -------------------------------------------------------------------------------
 @transaction.atomic
 def level_create(*, actor, **data: Any) -> Level:
-    _require(permissions.can_edit_level(actor), "change the level ladder")
+    _require(permissions.can_edit_level(actor), _("change the level ladder"))
     level = Level()
     apply_changes(level, data, allowed=LEVEL_FIELDS)
     _write(actor=actor, instance=level, action="org.level_create", before=None)
@@ -112,7 +129,7 @@ def level_create(*, actor, **data: Any) -> Level:
 
 @transaction.atomic
 def level_update(*, level: Level, actor, **data: Any) -> Level:
-    _require(permissions.can_edit_level(actor), "change the level ladder")
+    _require(permissions.can_edit_level(actor), _("change the level ladder"))
     level = Level.objects.select_for_update().get(pk=level.pk)
     before = model_snapshot(level)
     if apply_changes(level, data, allowed=LEVEL_FIELDS):
@@ -126,26 +143,28 @@ def _check_person_rules(person: Person) -> None:
     for name in ("leader", "recruiter", "mentor"):
         other_id = getattr(person, f"{name}_id")
         if other_id and person.pk and other_id == person.pk:
-            errors.setdefault(name, []).append("cannot be the person themself")
+            errors.setdefault(name, []).append(_("cannot be the person themself"))
     if person.team_id and person.team.center_id != person.center_id:
-        errors.setdefault("team", []).append("team belongs to another center")
+        errors.setdefault("team", []).append(_("team belongs to another center"))
     if person.status == PersonStatus.LEFT and not person.left_on:
-        errors.setdefault("left_on", []).append("required when the status is 'left'")
+        errors.setdefault("left_on", []).append(_("required when the status is 'left'"))
     if person.status != PersonStatus.LEFT and person.left_on:
-        errors.setdefault("left_on", []).append("only for people who have left")
+        errors.setdefault("left_on", []).append(_("only for people who have left"))
     if person.left_on and person.hire_date and person.left_on < person.hire_date:
-        errors.setdefault("left_on", []).append("cannot be before the hire date")
+        errors.setdefault("left_on", []).append(_("cannot be before the hire date"))
     if person.user_id:
         clash = Person.objects.filter(user_id=person.user_id).exclude(pk=person.pk).first()
         if clash:
-            errors.setdefault("user", []).append(f"this login already belongs to {clash.name}")
+            errors.setdefault("user", []).append(
+                _("this login already belongs to %(name)s") % {"name": clash.name}
+            )
     if errors:
-        raise ValidationFailed("Invalid input", fields=errors)
+        raise ValidationFailed(_("Invalid input"), fields=errors)
 
 
 @transaction.atomic
 def person_create(*, center: Center, actor, **data: Any) -> Person:
-    _require(permissions.can_edit_person(actor), "add people")
+    _require(permissions.can_edit_person(actor), _("add people"))
     person = Person(center=center)
     apply_changes(person, data, allowed=PERSON_FIELDS)
     _check_person_rules(person)
@@ -155,7 +174,7 @@ def person_create(*, center: Center, actor, **data: Any) -> Person:
 
 @transaction.atomic
 def person_update(*, person: Person, actor, reason: str = "", **data: Any) -> Person:
-    _require(permissions.can_edit_person(actor), "change people")
+    _require(permissions.can_edit_person(actor), _("change people"))
     person = Person.objects.select_for_update().get(pk=person.pk)
     before = model_snapshot(person)
     changed = apply_changes(person, data, allowed=PERSON_FIELDS)
@@ -204,22 +223,26 @@ def _check_seat_rules(seat: Seat) -> None:
     if seat.person_id and seat.status != SeatStatus.OCCUPIED:
         seat.status = SeatStatus.OCCUPIED
     if seat.person_id and seat.person.status == PersonStatus.LEFT:
-        raise ValidationFailed("That person has left", fields={"person": ["this person has left"]})
+        raise ValidationFailed(
+            _("That person has left"), fields={"person": [_("this person has left")]}
+        )
     if seat.person_id:
         clash = Seat.objects.filter(person_id=seat.person_id).exclude(pk=seat.pk).first()
         if clash:
             raise ValidationFailed(
-                "Already seated", fields={"person": [f"already assigned to seat {clash.code}"]}
+                _("Already seated"),
+                fields={"person": [_("already assigned to seat %(code)s") % {"code": clash.code}]},
             )
     if not seat.person_id and seat.status == SeatStatus.OCCUPIED:
         raise ValidationFailed(
-            "An occupied seat needs a person", fields={"person": ["required when occupied"]}
+            _("An occupied seat needs a person"),
+            fields={"person": [_("required when occupied")]},
         )
 
 
 @transaction.atomic
 def seat_create(*, center: Center, actor, **data: Any) -> Seat:
-    _require(permissions.can_edit_seat(actor), "manage seats")
+    _require(permissions.can_edit_seat(actor), _("manage seats"))
     data.setdefault("monthly_cost", Decimal("0"))
     seat = Seat(center=center)
     apply_changes(seat, data, allowed=SEAT_FIELDS)
@@ -230,7 +253,7 @@ def seat_create(*, center: Center, actor, **data: Any) -> Seat:
 
 @transaction.atomic
 def seat_update(*, seat: Seat, actor, **data: Any) -> Seat:
-    _require(permissions.can_edit_seat(actor), "manage seats")
+    _require(permissions.can_edit_seat(actor), _("manage seats"))
     seat = Seat.objects.select_for_update().get(pk=seat.pk)
     before = model_snapshot(seat)
     if "person" in data and data["person"] is None and "status" not in data:
@@ -267,7 +290,7 @@ def person_login_create(
     *, person: Person, username: str, roles: list[str], actor
 ) -> tuple[Person, str]:
     """Give an employee a login with roles. Returns the person and a one-time password."""
-    _require(permissions.can_edit_person(actor), "create logins")
+    _require(permissions.can_edit_person(actor), _("create logins"))
     person = Person.objects.select_for_update().get(pk=person.pk)
     username = (username or "").strip()
     errors: dict[str, list[str]] = {}
@@ -301,7 +324,7 @@ def person_login_create(
 
 @transaction.atomic
 def person_roles_set(*, person: Person, roles: list[str], actor) -> Person:
-    _require(permissions.can_edit_person(actor), "change roles")
+    _require(permissions.can_edit_person(actor), _("change roles"))
     if not person.user_id:
         raise InvalidState(_("This person has no login yet"))
     if not roles:
@@ -333,7 +356,7 @@ def person_roles_set(*, person: Person, roles: list[str], actor) -> Person:
 @transaction.atomic
 def person_password_reset(*, person: Person, actor) -> str:
     """Set a new one-time password for the person's login and return it."""
-    _require(permissions.can_edit_person(actor), "reset passwords")
+    _require(permissions.can_edit_person(actor), _("reset passwords"))
     if not person.user_id:
         raise InvalidState(_("This person has no login yet"))
     if person.status == PersonStatus.LEFT:

@@ -15,6 +15,7 @@ urlpatterns = [
     path("people/<int:person_id>/", views.person_detail_view, name="person_detail"),
     path("people/<int:person_id>/edit/", views.person_edit_view, name="person_edit"),
     path("people/<int:person_id>/login/", views.person_login_view, name="person_login"),
+    path("center/", views.center_edit_view, name="center_edit"),
     path("teams/", views.team_list_view, name="team_list"),
     path("teams/new/", views.team_create_view, name="team_create"),
     path("teams/<int:team_id>/", views.team_detail_view, name="team_detail"),

@@ -18,6 +18,7 @@ from telesales.core.roles import BACK_OFFICE_ROLES, Role, has_role, primary_role
 from telesales.org import permissions, selectors, services
 from telesales.org.choices import PersonStatus, TeamKind, TeamStage
 from telesales.org.forms import (
+    CenterForm,
     LevelForm,
     LoginCreateForm,
     PersonFilterForm,
@@ -284,7 +285,11 @@ def team_list_view(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "org/team_list.html",
-        {"teams": teams, "can_edit": permissions.can_edit_team(request.user)},
+        {
+            "teams": teams,
+            "can_edit": permissions.can_edit_team(request.user),
+            "can_edit_center": permissions.can_edit_center(request.user),
+        },
     )
 
 
@@ -411,4 +416,22 @@ def seat_edit_view(request: HttpRequest, seat_id: int) -> HttpResponse:
         template="org/seat_form.html",
         success_url=lambda _seat: reverse("org:seat_list"),
         form_kwargs={"center": seat.center},
+    )
+
+
+# --- Center ------------------------------------------------------------------------------
+@login_required
+def center_edit_view(request: HttpRequest) -> HttpResponse:
+    _require(permissions.can_edit_center(request.user))
+    center = selectors.center_default()
+    if center is None:
+        raise Http404("No center; run 'telesales bootstrap'")
+    return _edit_view(
+        request,
+        form_class=CenterForm,
+        instance=center,
+        save=lambda data: services.center_update(center=center, actor=request.user, **data),
+        template="org/center_form.html",
+        success_url=lambda _center: reverse("org:team_list"),
+        form_kwargs={},
     )

@@ -179,3 +179,14 @@ def test_api_login_create_and_roles(client_for, user_named):
         content_type="application/json",
     )
     assert bad.status_code == 422 and bad.json()["code"] == "validation_failed"
+
+
+def test_center_settings_only_for_manager(client_for):
+    assert client_for("hr").get("/org/center/").status_code == 403
+    manager = client_for("manager")
+    assert manager.get("/org/center/").status_code == 200
+    bad = manager.post("/org/center/", {"name": "", "code": "bad code!", "city": ""})
+    assert bad.status_code == 422
+    ok = manager.post("/org/center/", {"name": "新名字中心", "code": "demo", "city": "成都"})
+    assert ok.status_code == 302
+    assert AuditEntry.objects.filter(action="org.center_update").count() == 1

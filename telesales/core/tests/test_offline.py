@@ -1,0 +1,38 @@
+"""No page may load anything from the internet: every asset is vendored."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+pytestmark = pytest.mark.django_db
+
+EXTERNAL = re.compile(r"""(?:src|href)\s*=\s*["'](?:https?:)?//(?!testserver|127\.0\.0\.1|localhost)""")
+
+
+@pytest.mark.parametrize(
+    ("username", "path"),
+    [
+        (None, "/accounts/login/"),
+        ("manager", "/org/dashboard/"),
+        ("manager", "/api/v1/docs"),
+        ("agent1", "/org/my-day/"),
+        ("teamlead1", "/org/people/"),
+        ("manager", "/audit/"),
+    ],
+)
+def test_pages_reference_no_external_assets(client, client_for, username, path):
+    c = client_for(username) if username else client
+    response = c.get(path)
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert not EXTERNAL.findall(html), EXTERNAL.findall(html)
+    # Every page that loads scripts loads vendored ones from /static/.
+    for src in re.findall(r"""<script[^>]+src=["']([^"']+)""", html):
+        assert src.startswith("/static/"), src
+
+
+def test_dashboard_loads_vendored_echarts(client_for):
+    html = client_for("manager").get("/org/dashboard/").content.decode()
+    assert "/static/vendor/echarts-5.6.0/echarts.min.js" in html
