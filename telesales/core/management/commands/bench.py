@@ -6,6 +6,7 @@ in the center's own data. ``--json`` prints one JSON object as the last line.
 
 from __future__ import annotations
 
+import argparse
 import json
 import platform
 import sys
@@ -23,7 +24,11 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("name", help="Benchmark name, or 'list'.")
         parser.add_argument("--json", action="store_true", help="Last line: one JSON object.")
-        parser.add_argument("options", nargs="*", help="key=value options for the benchmark.")
+        parser.add_argument(
+            "options",
+            nargs=argparse.REMAINDER,
+            help="Options of the benchmark: --rows 1000 (or rows=1000).",
+        )
 
     def handle(self, *args, **options):
         for module in settings.TELESALES_BENCHMARK_MODULES:
@@ -37,18 +42,7 @@ class Command(BaseCommand):
         if bench is None:
             names = ", ".join(b.name for b in available()) or "none"
             raise CommandError(f"no benchmark named '{name}' (available: {names})")
-        params = {}
-        for item in options["options"]:
-            key, sep, value = item.partition("=")
-            if not sep or key not in bench.defaults:
-                allowed = ", ".join(f"{k}={v}" for k, v in bench.defaults.items())
-                raise CommandError(f"unknown option '{item}'; '{name}' takes {allowed}")
-            try:
-                params[key] = type(bench.defaults[key])(value)
-            except ValueError as exc:
-                raise CommandError(
-                    f"option {key}: '{value}' is not a {type(bench.defaults[key]).__name__}"
-                ) from exc
+        params = _parse_options(name, bench.defaults, options["options"])
         figures = bench.execute(**{**bench.defaults, **params})
         figures = {
             "benchmark": name,
@@ -59,6 +53,36 @@ class Command(BaseCommand):
         width = max(len(k) for k in figures)
         for key, value in figures.items():
             self.stdout.write(f"{key.ljust(width)}  {value}")
-        if options["json"]:
+        if options["json"] or "--json" in options["options"]:
             self.stdout.write(json.dumps(figures, ensure_ascii=False, default=str))
         sys.stdout.flush()
+
+
+def _parse_options(name: str, defaults: dict, raw: list[str]) -> dict:
+    """Read ``--key value``, ``--key=value`` and ``key=value`` into typed parameters."""
+    params: dict = {}
+    items = list(raw)
+    allowed = ", ".join(f"--{k.replace('_', '-')} {v}" for k, v in defaults.items()) or "nothing"
+    while items:
+        item = items.pop(0)
+        if item == "--json":
+            continue
+        if item.startswith("--"):
+            key, sep, value = item[2:].partition("=")
+            if not sep:
+                if not items:
+                    raise CommandError(f"option --{key} needs a value")
+                value = items.pop(0)
+        else:
+            key, sep, value = item.partition("=")
+            if not sep:
+                raise CommandError(f"unexpected '{item}'; '{name}' takes {allowed}")
+        key = key.replace("-", "_")
+        if key not in defaults:
+            raise CommandError(f"unknown option '{key}'; '{name}' takes {allowed}")
+        kind = type(defaults[key])
+        try:
+            params[key] = kind(value)
+        except ValueError as exc:
+            raise CommandError(f"option --{key}: '{value}' is not a {kind.__name__}") from exc
+    return params
