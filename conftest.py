@@ -1,11 +1,113 @@
-"""Fixtures shared by every app's tests."""
+"""Fixtures shared by every app's tests.
+
+Besides the demo-center fixtures this file provides the real-service fixtures:
+
+- ``browser``: one headless Chromium per test session (Playwright), ``/usr/bin/chromium``
+  when it exists, else Playwright's own download; ``page`` gives each test a new context.
+- ``redis_url``: the local Redis (127.0.0.1:6379, a spare database number).
+- a session check that ``DATABASE_URL=postgresql://…`` really runs the suite on PostgreSQL.
+
+With ``CI=true`` a missing service FAILS the tests that need it; elsewhere they are skipped.
+"""
 
 from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import NoReturn
+from urllib.parse import urlsplit
 
 import pytest
 from django.contrib.auth import get_user_model
 
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+REDIS_HOST, REDIS_PORT, REDIS_DB = "127.0.0.1", 6379, 15
+MARKERS = {
+    "browser": "drives Chromium through Playwright against a live server",
+    "worker": "runs a real Celery worker process",
+}
 
+# Serve the live server on the IPv4 loopback so that Chromium never tries ::1 first.
+os.environ.setdefault("DJANGO_LIVE_TEST_SERVER_ADDRESS", "127.0.0.1")
+
+
+def in_ci() -> bool:
+    return os.environ.get("CI", "").strip().lower() in {"1", "true", "yes"}
+
+
+def service_missing(what: str) -> NoReturn:
+    """Fail under CI=true (the service must be there); skip on a developer's machine."""
+    if in_ci():
+        pytest.fail(f"{what} (CI=true: the service must be available)", pytrace=False)
+    pytest.skip(what)
+
+
+def _postgres_url() -> str | None:
+    url = os.environ.get("DATABASE_URL", "").strip()
+    if url and urlsplit(url).scheme.lower() in {"postgres", "postgresql", "pgsql", "postgis"}:
+        return url
+    return None
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    declared = {line.split(":", 1)[0].strip() for line in config.getini("markers")}
+    for name, text in MARKERS.items():
+        if name not in declared:
+            config.addinivalue_line("markers", f"{name}: {text}")
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    from django.conf import settings
+
+    engine = settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1]
+    return [f"telesales: database engine {engine}, CI={'true' if in_ci() else 'false'}"]
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """With DATABASE_URL=postgresql://…, make sure the run is really on a reachable PostgreSQL."""
+    url = os.environ.get("DATABASE_URL", "").strip()
+    if not url:
+        return
+    from django.conf import settings
+
+    engine = settings.DATABASES["default"]["ENGINE"]
+    if _postgres_url() is None or "postgresql" not in engine:
+        pytest.exit(
+            f"DATABASE_URL is set but the tests would run on {engine}, not PostgreSQL",
+            returncode=3,
+        )
+    import psycopg
+
+    db = settings.DATABASES["default"]
+    try:
+        with psycopg.connect(
+            host=db.get("HOST") or None,
+            port=db.get("PORT") or None,
+            user=db.get("USER") or None,
+            password=db.get("PASSWORD") or None,
+            dbname="postgres",
+            connect_timeout=10,
+        ) as conn:
+            conn.execute("SELECT 1")
+    except psycopg.Error as exc:
+        where = f"{db.get('HOST') or 'local socket'}:{db.get('PORT') or 5432}"
+        pytest.exit(
+            f"DATABASE_URL names PostgreSQL at {where}, which cannot be reached: "
+            f"{str(exc).strip()}",
+            returncode=3,
+        )
+
+
+# --- Demo data ------------------------------------------------------------------------------
 @pytest.fixture
 def demo(db):
     """A small demo center: 6 sales teams (12 agents), every back-office role, seats.
@@ -41,3 +143,116 @@ def client_for(client, user_named):
         return c
 
     return make
+
+
+@pytest.fixture(autouse=True)
+def _role_groups_after_flush(request: pytest.FixtureRequest) -> None:
+    """Recreate the role groups (a data migration) that a transactional test's flush removed.
+
+    Transactional tests (``transactional_db``, ``live_server``) empty every table afterwards,
+    so the groups made by ``core.0002_role_groups`` are gone for the next such test.
+    """
+    names = request.fixturenames
+    if "transactional_db" not in names and "live_server" not in names:
+        return
+    request.getfixturevalue("transactional_db")
+    from django.contrib.auth.models import Group
+
+    from telesales.core.roles import Role
+
+    for role in Role:
+        Group.objects.get_or_create(name=role.value)
+
+
+# --- Browser (Playwright + Chromium) ----------------------------------------------------------
+@pytest.fixture(scope="session")
+def browser() -> Iterator:
+    """One headless Chromium for the whole session; tests open a new context each."""
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError as exc:  # pragma: no cover - the test extras include playwright
+        service_missing(f"Playwright is not installed: {exc}")
+    # Playwright's sync API runs an event loop in this thread; Django's ORM refuses to run
+    # while a loop runs unless told that it is safe (it is: the loop is Playwright's).
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    playwright = sync_playwright().start()
+    options: dict = {"headless": True, "args": CHROMIUM_ARGS}
+    if CHROMIUM.exists():
+        options["executable_path"] = str(CHROMIUM)
+    try:
+        chromium = playwright.chromium.launch(**options)
+    except Exception as exc:
+        where = options.get("executable_path", "Playwright's own chromium")
+        problem = f"Chromium ({where}) cannot be launched: {str(exc).splitlines()[0]}"
+        chromium = None
+    if chromium is None:
+        playwright.stop()
+        service_missing(problem)
+    try:
+        yield chromium
+    finally:
+        chromium.close()
+        playwright.stop()
+
+
+class PageProblems(list):
+    """What went wrong while a page was open: failed requests, HTTP errors, JS errors."""
+
+    def assert_none(self, *, allow_status: set[int] = frozenset()) -> None:
+        real = [p for p in self if not (p[0] == "status" and p[1] in allow_status)]
+        assert not real, "the browser saw problems:\n" + "\n".join(map(str, real))
+
+
+@pytest.fixture
+def page(browser, live_server) -> Iterator:
+    """A fresh browser context and page on the live server; records every page problem.
+
+    ``page.problems`` lists failed requests, 4xx/5xx responses, JavaScript errors and any
+    request that left the live server (nothing may go to the internet).
+    """
+    origin = live_server.url.rstrip("/")
+    context = browser.new_context(base_url=origin, locale="en-US")
+    context.set_default_timeout(15_000)
+    pg = context.new_page()
+    problems = PageProblems()
+    pg.on("pageerror", lambda exc: problems.append(("pageerror", str(exc))))
+    pg.on(
+        "requestfailed",
+        lambda req: problems.append(("requestfailed", req.url, req.failure)),
+    )
+    pg.on(
+        "response",
+        lambda resp: resp.status >= 400 and problems.append(("status", resp.status, resp.url)),
+    )
+    pg.on(
+        "request",
+        lambda req: (
+            not req.url.startswith((origin, "data:", "blob:", "about:"))
+            and problems.append(("external", req.url))
+        ),
+    )
+    pg.problems = problems
+    try:
+        yield pg
+    finally:
+        context.close()
+
+
+# --- Redis ---------------------------------------------------------------------------------
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    """The local Redis, on a spare database number the application never uses."""
+    import redis
+
+    url = f"redis://{REDIS_HOST}:{REDIS_PORT}/{REDIS_DB}"
+    client = redis.Redis.from_url(url, socket_connect_timeout=5, socket_timeout=5)
+    problem = None
+    try:
+        client.ping()
+    except redis.RedisError as exc:
+        problem = f"Redis at {REDIS_HOST}:{REDIS_PORT} does not answer: {exc}"
+    finally:
+        client.close()
+    if problem:
+        service_missing(problem)
+    return url

@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "axes",
     "telesales.core",
     "telesales.org",
+    "telesales.leads",
 ]
 
 MIDDLEWARE = [
@@ -184,3 +185,8 @@ LOGGING = {
 
 TELESALES_API_TOKEN_DAYS = int(os.environ.get("TELESALES_API_TOKEN_DAYS", "90"))
 TELESALES_BENCHMARK_MODULES = ["bench.org_people"]
+TELESALES_PHONE_REVEAL_ROLES = [
+    r.strip()
+    for r in os.environ.get("TELESALES_PHONE_REVEAL_ROLES", "center_manager,data_officer").split(",")
+    if r.strip()
+]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils.translation import gettext as _
+
 
 class DomainError(Exception):
     """A rule said no. ``code`` is stable and machine-readable; ``message`` is for people."""
@@ -48,7 +50,7 @@ class ValidationFailed(DomainError):
 
     def __init__(self, message: str = "", *, fields: dict[str, list[str]] | None = None) -> None:
         self.fields = {k: [str(m) for m in v] for k, v in (fields or {}).items()}
-        super().__init__(message or "Invalid input", details={"fields": self.fields})
+        super().__init__(message or _("Invalid input"), details={"fields": self.fields})
 
 
 class AuthenticationFailed(DomainError):

@@ -13,6 +13,9 @@ def add_domain_error(form: forms.Form, exc: DomainError) -> None:
         for name, messages in exc.fields.items():
             target = name if name in form.fields else None
             for message in messages:
-                form.add_error(target, message if target else f"{name}: {message}")
+                if target or name == "__all__":
+                    form.add_error(target, message)
+                else:
+                    form.add_error(None, f"{name}: {message}")
         return
     form.add_error(None, exc.message)

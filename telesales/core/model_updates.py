@@ -7,6 +7,7 @@ from typing import Any
 from django.core.exceptions import NON_FIELD_ERRORS
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, models, transaction
+from django.utils.translation import gettext as _
 
 from telesales.core.errors import Conflict, ValidationFailed
 
@@ -20,7 +21,7 @@ def validate_instance(instance: models.Model, *, exclude: list[str] | None = Non
             ("__all__" if k == NON_FIELD_ERRORS else k): [str(m) for m in v]
             for k, v in exc.message_dict.items()
         }
-        raise ValidationFailed("Invalid input", fields=fields) from exc
+        raise ValidationFailed(_("Invalid input"), fields=fields) from exc
 
 
 def save_or_conflict(instance: models.Model, **kwargs: Any) -> None:
@@ -29,7 +30,7 @@ def save_or_conflict(instance: models.Model, **kwargs: Any) -> None:
         with transaction.atomic():
             instance.save(**kwargs)
     except IntegrityError as exc:
-        raise Conflict("This change conflicts with an existing record") from exc
+        raise Conflict(_("This change conflicts with an existing record")) from exc
 
 
 def apply_changes(instance: models.Model, data: dict[str, Any], *, allowed: set[str]) -> list[str]:
@@ -37,7 +38,7 @@ def apply_changes(instance: models.Model, data: dict[str, Any], *, allowed: set[
     unknown = sorted(set(data) - allowed)
     if unknown:
         raise ValidationFailed(
-            "Unknown fields", fields={name: ["cannot be changed here"] for name in unknown}
+            _("Unknown fields"), fields={name: [_("cannot be changed here")] for name in unknown}
         )
     changed = []
     for name, value in data.items():

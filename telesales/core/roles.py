@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class Role(StrEnum):
@@ -27,16 +27,18 @@ class Role(StrEnum):
         return str(ROLE_LABELS[self])
 
 
+# The "role" context keeps a role's name apart from the same English word used for a person
+# (for example "Recruiter": the recruiter role, or the person who recruited someone).
 ROLE_LABELS = {
-    Role.MANAGER: _("Center manager"),
-    Role.TEAM_LEAD: _("Team lead"),
-    Role.AGENT: _("Agent"),
-    Role.RECRUITER: _("Recruiter"),
-    Role.HR_ADMIN: _("HR admin"),
-    Role.TRAINER: _("Trainer"),
-    Role.PLANNER: _("Planner / supervisor"),
-    Role.DATA_OFFICER: _("Data officer"),
-    Role.RENEWAL_OPS: _("Renewal operations"),
+    Role.MANAGER: pgettext_lazy("role", "Center manager"),
+    Role.TEAM_LEAD: pgettext_lazy("role", "Team lead"),
+    Role.AGENT: pgettext_lazy("role", "Agent"),
+    Role.RECRUITER: pgettext_lazy("role", "Recruiter"),
+    Role.HR_ADMIN: pgettext_lazy("role", "HR admin"),
+    Role.TRAINER: pgettext_lazy("role", "Trainer"),
+    Role.PLANNER: pgettext_lazy("role", "Planner / supervisor"),
+    Role.DATA_OFFICER: pgettext_lazy("role", "Data officer"),
+    Role.RENEWAL_OPS: pgettext_lazy("role", "Renewal operations"),
 }
 
 BACK_OFFICE_ROLES = frozenset(

@@ -10,6 +10,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from telesales.core.audit import audit_record
 from telesales.core.errors import NotFound, ValidationFailed
@@ -27,11 +28,11 @@ def token_create(*, user, actor, name: str = "", days: int | None = None) -> tup
     """Issue a bearer token for ``user``. Returns the token row and the secret, shown once."""
     if not user.is_active:
         raise ValidationFailed(
-            "Inactive users cannot receive tokens", fields={"user": ["inactive"]}
+            _("Inactive users cannot receive tokens"), fields={"user": [_("inactive")]}
         )
     days = settings.TELESALES_API_TOKEN_DAYS if days is None else days
     if days < 1 or days > 3650:
-        raise ValidationFailed("Token lifetime out of range", fields={"days": ["1 to 3650"]})
+        raise ValidationFailed(_("Token lifetime out of range"), fields={"days": [_("1 to 3650")]})
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = ApiToken.objects.create(
         user=user,
@@ -73,7 +74,7 @@ def token_authenticate(*, secret: str):
 def token_revoke(*, token_id: int, actor) -> ApiToken:
     token = ApiToken.objects.filter(pk=token_id).first()
     if token is None:
-        raise NotFound("No such token")
+        raise NotFound(_("No such token"))
     token.revoked_at = timezone.now()
     token.save(update_fields=["revoked_at"])
     audit_record(actor=actor, action="core.token_revoke", instance=token)
@@ -82,12 +83,13 @@ def token_revoke(*, token_id: int, actor) -> ApiToken:
 
 @transaction.atomic
 def user_language_set(*, user, language: str) -> UserSettings:
-    codes = [code for code, _ in settings.LANGUAGES]
+    codes = [code for code, _name in settings.LANGUAGES]
     if language not in codes:
         raise ValidationFailed(
-            "Unknown language", fields={"language": [f"choose one of {', '.join(codes)}"]}
+            _("Unknown language"),
+            fields={"language": [_("choose one of %(codes)s") % {"codes": ", ".join(codes)}]},
         )
-    prefs, _ = UserSettings.objects.get_or_create(user=user, defaults={"language": language})
+    prefs, _created = UserSettings.objects.get_or_create(user=user, defaults={"language": language})
     before = prefs.language
     if before != language:
         prefs.language = language
@@ -105,5 +107,5 @@ def user_language_set(*, user, language: str) -> UserSettings:
 def user_by_username(username: str):
     user = get_user_model().objects.filter(username=username).first()
     if user is None:
-        raise NotFound(f"No user named {username!r}")
+        raise NotFound(_("No user named %(username)s") % {"username": repr(username)})
     return user

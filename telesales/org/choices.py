@@ -20,6 +20,7 @@ class PersonStatus(models.TextChoices):
     TRAINEE = "trainee", _("Trainee")
     ACTIVE = "active", _("Active")
     WARNING = "warning", _("Warning")
+    SUSPENDED = "suspended", _("Suspended")
     LEFT = "left", _("Left")
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django import forms
 from django.contrib.auth import get_user_model
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from telesales.org.choices import PersonStatus
 from telesales.org.models import Center, Level, Person, Seat, Team
@@ -45,6 +46,8 @@ class PersonForm(_Styled, forms.ModelForm):
             "hire_date": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
             "left_on": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
         }
+        # A person's name (姓名), not the name of a thing (名称) that the model field shares.
+        labels = {"name": pgettext_lazy("person name", "Name")}
 
     def __init__(self, *args, center=None, **kwargs):
         super().__init__(*args, **kwargs)

@@ -238,3 +238,25 @@ class Seat(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"{self.site} {self.code}".strip()
+
+
+class Absence(TimeStampedModel):
+    """Leave or other absence: allocation skips people absent on the day."""
+
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="absences")
+    start_date = models.DateField(_("from"))
+    end_date = models.DateField(_("to"))
+    reason = models.CharField(_("reason"), max_length=100, blank=True)
+
+    class Meta:
+        ordering = ["-start_date", "id"]
+        verbose_name = _("absence")
+        verbose_name_plural = _("absences")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(end_date__gte=models.F("start_date")), name="org_absence_dates"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.person} {self.start_date:%Y-%m-%d}–{self.end_date:%Y-%m-%d}"

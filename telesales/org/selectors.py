@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.db.models import Count, Q, QuerySet
+from django.utils.translation import gettext as _
 
 from telesales.core.errors import NotFound
 from telesales.core.roles import Role
@@ -82,7 +83,7 @@ def person_get(*, user, person_id: int) -> Person:
         .first()
     )
     if person is None:
-        raise NotFound("No such person, or you may not see them")
+        raise NotFound(_("No such person, or you may not see them"))
     return person
 
 
@@ -113,7 +114,7 @@ def team_get(*, user, team_id: int) -> Team:
     team = Team.objects.filter(team_visible_q(user)).select_related("leader", "center")
     team = team.filter(pk=team_id).first()
     if team is None:
-        raise NotFound("No such team, or you may not see it")
+        raise NotFound(_("No such team, or you may not see it"))
     return team
 
 
@@ -141,7 +142,7 @@ def seat_get(*, user, seat_id: int) -> Seat:
     seat = Seat.objects.filter(seat_visible_q(user)).select_related("person").filter(pk=seat_id)
     seat = seat.first()
     if seat is None:
-        raise NotFound("No such seat, or you may not see it")
+        raise NotFound(_("No such seat, or you may not see it"))
     return seat
 
 
@@ -156,7 +157,7 @@ def level_list(*, user, include_inactive: bool = False) -> QuerySet[Level]:
 def level_get(*, user, level_id: int) -> Level:
     level = Level.objects.filter(pk=level_id).first()
     if level is None:
-        raise NotFound("No such level")
+        raise NotFound(_("No such level"))
     return level
 
 

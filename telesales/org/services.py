@@ -68,6 +68,7 @@ def _write(*, actor, instance, action: str, before: dict | None) -> None:
 # --- Center ------------------------------------------------------------------------------
 @transaction.atomic
 def center_create(*, name: str, code: str, city: str = "", actor) -> Center:
+    _require(permissions.can_edit_center(actor), _("create centers"))
     center = Center(name=name, code=code, city=city)
     _write(actor=actor, instance=center, action="org.center_create", before=None)
     return center
@@ -78,7 +79,7 @@ CENTER_FIELDS = {"name", "code", "city"}
 
 @transaction.atomic
 def center_update(*, center: Center, actor, **data: Any) -> Center:
-    _require(permissions.can_edit_center(actor), "change the center")
+    _require(permissions.can_edit_center(actor), _("change the center"))
     center = Center.objects.select_for_update().get(pk=center.pk)
     before = model_snapshot(center)
     if apply_changes(center, data, allowed=CENTER_FIELDS):

@@ -1,0 +1,293 @@
+#!/usr/bin/env python3
+"""Regenerate docs/screenshots/*.png from the demo center, in a real Chromium.
+
+    python scripts/screenshots.py               # or: make screenshots
+    python scripts/screenshots.py --out /tmp/shots --keep
+
+What it does, every time from scratch:
+
+1. makes a throw-away data directory (``TELESALES_DATA_DIR``; SQLite and the embedded task
+   broker, whatever ``DATABASE_URL`` or ``CELERY_BROKER_URL`` say in your shell);
+2. runs ``telesales bootstrap`` and ``telesales seed-demo`` in it;
+3. starts ``telesales serve --port <a free port>`` and waits for ``/health/``;
+4. signs in through the login form as ``manager``, ``agent1`` and ``teamlead1`` (password
+   ``demo``) and takes full-page screenshots at 1400x900;
+5. stops the server and removes the data directory, also when something fails.
+
+Chromium: ``/usr/bin/chromium`` when it exists, otherwise Playwright's own build
+(``python -m playwright install chromium``). Chinese text needs a CJK font such as Debian's
+``fonts-noto-cjk``; without one the screenshots show empty boxes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_OUT = ROOT / "docs" / "screenshots"
+SYSTEM_CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+VIEWPORT = {"width": 1400, "height": 900}
+PASSWORD = "demo"
+# Variables that would point the throw-away center at real services or other settings.
+CLEARED_VARIABLES = (
+    "DATABASE_URL",
+    "CELERY_BROKER_URL",
+    "CELERY_RESULT_BACKEND",
+    "DJANGO_SETTINGS_MODULE",
+    "TELESALES_DEBUG",
+    "PORT",
+)
+
+
+@dataclass(frozen=True)
+class Shot:
+    """One screenshot: who signs in, which page, the file name, what to wait for."""
+
+    username: str
+    path: str
+    filename: str
+    wait_for: str = "main"
+    chart: str | None = None
+
+
+SHOTS = [
+    Shot("manager", "/org/dashboard/", "manager-dashboard.png", chart="#chart-headcount"),
+    Shot("manager", "/org/people/", "people-list.png", wait_for="table"),
+    Shot("agent1", "/org/my-day/", "agent-my-day.png"),
+    Shot("teamlead1", "/org/my-team/", "team-lead.png"),
+]
+
+
+def log(message: str) -> None:
+    print(f"screenshots: {message}", flush=True)
+
+
+def telesales_command() -> list[str]:
+    """The ``telesales`` console script of this interpreter, or the same entry point via -m."""
+    script = Path(sys.executable).with_name("telesales")
+    if script.exists():
+        return [str(script)]
+    return [sys.executable, "-m", "config.cli"]
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def center_environment(data_dir: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in CLEARED_VARIABLES}
+    env["TELESALES_DATA_DIR"] = str(data_dir)
+    return env
+
+
+def run_step(args: list[str], *, env: dict[str, str], cwd: Path) -> None:
+    """Run one ``telesales`` command; on failure show its output and stop."""
+    log(" ".join(["telesales", *args]))
+    done = subprocess.run(
+        [*telesales_command(), *args],
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        sys.stderr.write(done.stdout + done.stderr)
+        raise SystemExit(f"screenshots: 'telesales {' '.join(args)}' failed ({done.returncode})")
+
+
+def wait_until_up(base_url: str, server: subprocess.Popen, log_path: Path, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            sys.stderr.write(log_path.read_text(errors="replace")[-4000:])
+            raise SystemExit(f"screenshots: the server stopped (exit {server.returncode})")
+        try:
+            with urllib.request.urlopen(f"{base_url}/health/", timeout=2) as response:  # noqa: S310
+                if response.status == 200:
+                    return
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            pass
+        time.sleep(0.5)
+    sys.stderr.write(log_path.read_text(errors="replace")[-4000:])
+    raise SystemExit(f"screenshots: the server did not answer within {timeout:.0f} s")
+
+
+def stop(server: subprocess.Popen) -> None:
+    """``telesales serve`` stops gunicorn and the worker on SIGTERM; kill the group if it hangs."""
+    if server.poll() is None:
+        server.send_signal(signal.SIGTERM)
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            log("the server did not stop within 30 s; killing it")
+    with suppress(ProcessLookupError):
+        os.killpg(server.pid, signal.SIGKILL)  # whatever is left of its process group
+    server.wait()
+
+
+@contextmanager
+def demo_server(data_dir: Path, *, timeout: float):
+    """Bootstrap and seed a demo center in ``data_dir``, serve it, yield its base URL."""
+    env = center_environment(data_dir)
+    # The working directory is the data directory, so that nothing the server or the worker
+    # writes relative to it lands in the repository.
+    run_step(["bootstrap"], env=env, cwd=data_dir)
+    run_step(["seed-demo"], env=env, cwd=data_dir)
+    port = free_port()
+    base_url = f"http://127.0.0.1:{port}"
+    log_path = data_dir / "serve.log"
+    log(f"telesales serve --port {port}")
+    with log_path.open("w") as out:
+        server = subprocess.Popen(
+            [*telesales_command(), "serve", "--port", str(port)],
+            env=env,
+            cwd=data_dir,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        wait_until_up(base_url, server, log_path, timeout)
+        yield base_url
+    finally:
+        log("stopping the server")
+        stop(server)
+
+
+def wait_for_chart(page, selector: str) -> None:
+    """Wait until the ECharts chart in ``selector`` has drawn and finished its animation."""
+    page.wait_for_selector(f"{selector}[data-rendered='1']")
+    page.wait_for_selector(f"{selector} canvas", state="attached")
+    page.evaluate(
+        """(selector) => new Promise((resolve) => {
+            const chart = echarts.getInstanceByDom(document.querySelector(selector));
+            if (!chart) { resolve(false); return; }
+            chart.on("finished", () => resolve(true));
+            setTimeout(() => resolve(false), 3000);
+        })""",
+        selector,
+    )
+
+
+def sign_in(context, base_url: str, username: str):
+    page = context.new_page()
+    page.goto(f"{base_url}/accounts/login/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", PASSWORD)
+    with page.expect_navigation():
+        page.click("button[type=submit]")
+    if "/accounts/login/" in page.url:
+        raise SystemExit(f"screenshots: '{username}' could not sign in (still on {page.url})")
+    return page
+
+
+def take(base_url: str, out_dir: Path, *, launch: Callable) -> list[Path]:
+    written = []
+    browser = launch()
+    try:
+        pages: dict[str, object] = {}
+        for shot in SHOTS:
+            page = pages.get(shot.username)
+            if page is None:
+                context = browser.new_context(viewport=VIEWPORT)
+                page = pages[shot.username] = sign_in(context, base_url, shot.username)
+            response = page.goto(f"{base_url}{shot.path}")
+            if response is None or response.status != 200:
+                status = response.status if response else "no answer"
+                raise SystemExit(f"screenshots: {shot.username} {shot.path} answered {status}")
+            page.wait_for_selector(shot.wait_for)
+            if shot.chart:
+                wait_for_chart(page, shot.chart)
+            page.evaluate("document.fonts.ready")
+            target = out_dir / shot.filename
+            page.screenshot(path=str(target), full_page=True)
+            shown = target.relative_to(ROOT) if target.is_relative_to(ROOT) else target
+            log(f"{shot.username:<10} {shot.path:<18} -> {shown}")
+            written.append(target)
+    finally:
+        browser.close()
+    return written
+
+
+def warn_without_cjk_font() -> None:
+    if not shutil.which("fc-list"):
+        return
+    found = subprocess.run(
+        ["fc-list", ":lang=zh", "family"], capture_output=True, text=True, check=False
+    )
+    if not found.stdout.strip():
+        log("warning: no Chinese font found; install fonts-noto-cjk or the text shows as boxes")
+
+
+def _exit_on_sigterm(signum, frame):
+    raise SystemExit(f"screenshots: stopped by signal {signum}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    # A plain ``kill`` must still stop the server and remove the data directory (``finally``).
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="default: docs/screenshots")
+    parser.add_argument(
+        "--keep", action="store_true", help="keep the throw-away data directory (for debugging)"
+    )
+    parser.add_argument("--timeout", type=float, default=90, help="seconds to wait for the server")
+    args = parser.parse_args(argv)
+    out_dir = args.out.resolve()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    warn_without_cjk_font()
+
+    from playwright.sync_api import Error as PlaywrightError
+    from playwright.sync_api import sync_playwright
+
+    data_dir = Path(tempfile.mkdtemp(prefix="telesales-screenshots-"))
+    log(f"data directory {data_dir}")
+    try:
+        with demo_server(data_dir, timeout=args.timeout) as base_url, sync_playwright() as pw:
+
+            def launch():
+                executable = str(SYSTEM_CHROMIUM) if SYSTEM_CHROMIUM.exists() else None
+                try:
+                    return pw.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+                except PlaywrightError as exc:
+                    raise SystemExit(
+                        "screenshots: cannot start Chromium; install Debian's chromium or run "
+                        f"'{sys.executable} -m playwright install chromium'\n{exc}"
+                    ) from exc
+
+            written = take(base_url, out_dir, launch=launch)
+    finally:
+        if args.keep:
+            log(f"kept {data_dir}")
+        else:
+            shutil.rmtree(data_dir, ignore_errors=True)
+    log(f"{len(written)} screenshots written to {out_dir}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

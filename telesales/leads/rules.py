@@ -1,0 +1,32 @@
+"""Which lead rule set is in force for a team or an agent on a given day."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.db.models import Q
+from django.utils import timezone
+
+from telesales.leads.models import LeadRuleSet
+
+DEFAULT_RULESET_NAME = "默认规则 / Default rules"
+
+
+def ruleset_in_force(*, stage: str = "", on: dt.date | None = None) -> LeadRuleSet:
+    """The latest active rule set effective on ``on`` for ``stage`` (or the stage-less one).
+
+    When none exists yet, an unsaved rule set with the documented defaults is returned, so a
+    fresh center works before the data officer configures anything.
+    """
+    on = on or timezone.localdate()
+    candidates = LeadRuleSet.objects.filter(is_active=True, effective_from__lte=on)
+    if stage:
+        match = candidates.filter(stage=stage).order_by("-effective_from", "-id").first()
+        if match:
+            return match
+    general = candidates.filter(Q(stage="")).order_by("-effective_from", "-id").first()
+    return general or LeadRuleSet(name=DEFAULT_RULESET_NAME, effective_from=on)
+
+
+def ruleset_for_person(person, *, on: dt.date | None = None) -> LeadRuleSet:
+    return ruleset_in_force(stage=person.team.stage if person.team_id else "", on=on)

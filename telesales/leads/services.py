@@ -1,0 +1,353 @@
+"""Writes to lead data: pools (claim, release, protection), history, DNC, phone reveal.
+
+Allocation, import and recycling live in their own modules (``allocation.py``,
+``importing.py``, ``recycling.py``) and use the helpers here for history and ownership.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from datetime import timedelta
+
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from telesales.core.audit import audit_record
+from telesales.core.errors import NotFound, PermissionDenied, ValidationFailed
+from telesales.core.phone_numbers import mask_phone, normalise_phone, phone_hash
+from telesales.leads import permissions
+from telesales.leads.choices import OPEN_STATES, DncSource, LeadAction, LeadState
+from telesales.leads.errors import (
+    AgentNotWorking,
+    ClaimLimitReached,
+    DoNotCall,
+    FormerOwnerBarred,
+    GradeTooLow,
+    LeadTaken,
+    NoConsent,
+    NotInPublicPool,
+    PrivateCapReached,
+)
+from telesales.leads.models import Customer, DncEntry, Lead, LeadEvent
+from telesales.leads.rules import ruleset_for_person
+from telesales.org.choices import PersonStatus
+from telesales.org.models import Person
+
+WORKING_STATUSES = (PersonStatus.TRAINEE, PersonStatus.ACTIVE, PersonStatus.WARNING)
+
+
+# --- History -----------------------------------------------------------------------------
+def lead_events_record(
+    *,
+    leads: Iterable[Lead],
+    action: str,
+    actor=None,
+    from_state: str = "",
+    to_state: str = "",
+    from_owner_ids: dict[int, int | None] | None = None,
+    to_owner_id: int | None = None,
+    reason: str = "",
+    at: dt.datetime | None = None,
+) -> int:
+    """Write one history row per lead (bulk). ``from_owner_ids`` maps lead id to old owner."""
+    at = at or timezone.now()
+    actor_id = actor.pk if getattr(actor, "is_authenticated", False) else None
+    rows = [
+        LeadEvent(
+            lead_id=lead.pk,
+            at=at,
+            actor_id=actor_id,
+            action=action,
+            from_state=from_state,
+            to_state=to_state,
+            from_owner_id=(from_owner_ids or {}).get(lead.pk),
+            to_owner_id=to_owner_id,
+            reason=reason[:300],
+        )
+        for lead in leads
+    ]
+    LeadEvent.objects.bulk_create(rows, batch_size=2000)
+    return len(rows)
+
+
+# --- DNC ---------------------------------------------------------------------------------
+def dnc_active_q(at: dt.datetime | None = None) -> Q:
+    at = at or timezone.now()
+    return Q(removed_at__isnull=True) & (Q(expires_at__isnull=True) | Q(expires_at__gt=at))
+
+
+def dnc_blocked_hashes(hashes: Iterable[str], *, at: dt.datetime | None = None) -> set[str]:
+    """The subset of phone hashes on the active DNC list (chunked for large inputs)."""
+    hashes = list(hashes)
+    blocked: set[str] = set()
+    for i in range(0, len(hashes), 900):
+        chunk = hashes[i : i + 900]
+        blocked.update(
+            DncEntry.objects.filter(dnc_active_q(at), phone_hash__in=chunk).values_list(
+                "phone_hash", flat=True
+            )
+        )
+    return blocked
+
+
+def lead_is_blocked(lead: Lead, *, at: dt.datetime | None = None) -> bool:
+    if lead.customer.no_marketing:
+        return True
+    return DncEntry.objects.filter(dnc_active_q(at), phone_hash=lead.customer.mobile_hash).exists()
+
+
+@transaction.atomic
+def dnc_add(
+    *,
+    phone: str,
+    source: str = DncSource.MANUAL,
+    reason: str = "",
+    days: int | None = None,
+    permanent: bool = False,
+    actor=None,
+    ruleset_days: int = 180,
+) -> DncEntry:
+    """Block a number. A refusal blocks for ``days`` (default: the rule set's, ≥ 180)."""
+    if actor is not None and not isinstance(actor, str) and not permissions.can_manage_leads(actor):
+        raise PermissionDenied(_("You may not change the do-not-call list"))
+    result = normalise_phone(phone)
+    if result.e164 is None:
+        raise ValidationFailed(
+            _("Not a valid phone number"), fields={"phone": [_("not a valid phone number")]}
+        )
+    if source not in DncSource.values:
+        raise ValidationFailed(_("Unknown source"), fields={"source": [_("unknown source")]})
+    if days is not None and not 1 <= days <= 36500:
+        raise ValidationFailed(_("Invalid duration"), fields={"days": [_("1 to 36500 days")]})
+    now = timezone.now()
+    expires = None if permanent else now + timedelta(days=days or ruleset_days)
+    entry = DncEntry.objects.create(
+        phone_hash=phone_hash(result.e164),
+        phone_masked=mask_phone(result.e164),
+        source=source,
+        reason=reason[:200],
+        expires_at=expires,
+        created_by=actor if getattr(actor, "is_authenticated", False) else None,
+    )
+    if permanent:
+        Customer.objects.filter(mobile_hash=entry.phone_hash).update(no_marketing=True)
+    blocked = list(
+        Lead.objects.filter(customer__mobile_hash=entry.phone_hash).exclude(
+            state__in=[LeadState.WON, LeadState.DNC]
+        )
+    )
+    if blocked:
+        from_owner = {lead.pk: lead.owner_id for lead in blocked}
+        Lead.objects.filter(pk__in=[lead.pk for lead in blocked]).update(
+            state=LeadState.DNC, owner=None, protect_until=None
+        )
+        lead_events_record(
+            leads=blocked,
+            action=LeadAction.DNC,
+            actor=actor,
+            to_state=LeadState.DNC,
+            from_owner_ids=from_owner,
+            reason=reason or source,
+        )
+    audit_record(
+        actor=actor,
+        action="leads.dnc_add",
+        instance=entry,
+        after={"source": source, "expires_at": expires, "leads_blocked": len(blocked)},
+        reason=reason,
+    )
+    return entry
+
+
+@transaction.atomic
+def dnc_remove(*, entry: DncEntry, actor, reason: str) -> DncEntry:
+    if not permissions.can_manage_leads(actor):
+        raise PermissionDenied(_("You may not change the do-not-call list"))
+    if not reason.strip():
+        raise ValidationFailed(_("A reason is required"), fields={"reason": [_("required")]})
+    entry.removed_at = timezone.now()
+    entry.save(update_fields=["removed_at", "updated_at"])
+    audit_record(actor=actor, action="leads.dnc_remove", instance=entry, reason=reason)
+    return entry
+
+
+# --- Pools -------------------------------------------------------------------------------
+def _check_agent_can_hold(*, agent, lead: Lead, ruleset, now: dt.datetime) -> None:
+    if agent.status not in WORKING_STATUSES:
+        raise AgentNotWorking(
+            _("%(name)s is %(status)s and cannot hold leads")
+            % {"name": agent.name, "status": agent.get_status_display()}
+        )
+    if agent.capability_grade < lead.required_grade:
+        raise GradeTooLow(
+            _("This lead needs sales-capability grade %(need)d; %(name)s has grade %(has)d")
+            % {"need": lead.required_grade, "name": agent.name, "has": agent.capability_grade}
+        )
+    if (
+        lead.former_owner_id == agent.pk
+        and lead.former_owner_bar_until
+        and lead.former_owner_bar_until > now
+    ):
+        raise FormerOwnerBarred(
+            _("You held this lead before; you may claim it again after %(when)s")
+            % {"when": timezone.localtime(lead.former_owner_bar_until).strftime("%Y-%m-%d %H:%M")}
+        )
+    held = Lead.objects.filter(owner=agent, state__in=OPEN_STATES).count()
+    cap = ruleset.cap_for_level(agent.level.code if agent.level_id else None)
+    if held >= cap:
+        raise PrivateCapReached(
+            _("Your private pool is full (%(held)d of %(cap)d leads); work or release some first")
+            % {"held": held, "cap": cap}
+        )
+
+
+def claims_today(agent, *, now: dt.datetime | None = None) -> int:
+    now = now or timezone.now()
+    start = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
+    return LeadEvent.objects.filter(action=LeadAction.CLAIM, to_owner=agent, at__gte=start).count()
+
+
+@transaction.atomic
+def lead_claim(*, lead: Lead, agent, actor) -> Lead:
+    """An agent takes a lead from the public pool into their private pool, within the limits."""
+    if actor is not None and not permissions.can_claim(actor):
+        raise PermissionDenied(_("Your role cannot claim leads"))
+    now = timezone.now()
+    # Serialise this agent's claims so the cap and the daily limit hold under concurrency.
+    agent = Person.objects.select_for_update().select_related("team", "level").get(pk=agent.pk)
+    lead = Lead.objects.select_related("customer").get(pk=lead.pk)
+    if lead.state != LeadState.PUBLIC:
+        raise NotInPublicPool(_("This lead is not in the public pool any more"))
+    if lead_is_blocked(lead, at=now):
+        raise DoNotCall(_("This number is on the do-not-call list"))
+    if not lead.has_consent:
+        raise NoConsent(_("This lead has no consent record, so it may not be called"))
+    ruleset = ruleset_for_person(agent)
+    _check_agent_can_hold(agent=agent, lead=lead, ruleset=ruleset, now=now)
+    used = claims_today(agent, now=now)
+    if used >= ruleset.daily_claim_limit:
+        raise ClaimLimitReached(
+            _("You have claimed %(used)d leads today; the daily limit is %(limit)d")
+            % {"used": used, "limit": ruleset.daily_claim_limit}
+        )
+    protect = now + timedelta(days=ruleset.protection_days)
+    taken = Lead.objects.filter(pk=lead.pk, state=LeadState.PUBLIC, owner__isnull=True).update(
+        state=LeadState.OWNED,
+        owner=agent,
+        owned_since=now,
+        protect_until=protect,
+        recycle_warned_at=None,
+        updated_at=now,
+    )
+    if not taken:
+        raise LeadTaken(_("Someone else took this lead a moment ago"))
+    lead_events_record(
+        leads=[lead],
+        action=LeadAction.CLAIM,
+        actor=actor,
+        from_state=LeadState.PUBLIC,
+        to_state=LeadState.OWNED,
+        to_owner_id=agent.pk,
+        at=now,
+    )
+    lead.refresh_from_db()
+    return lead
+
+
+@transaction.atomic
+def lead_release(*, lead: Lead, actor, reason: str = "") -> Lead:
+    """The owner (or a data officer) puts a lead back into the public pool."""
+    lead = Lead.objects.select_for_update().get(pk=lead.pk)
+    me = getattr(actor, "person", None) if getattr(actor, "is_authenticated", False) else None
+    if not permissions.can_manage_leads(actor) and (me is None or lead.owner_id != me.pk):
+        raise PermissionDenied(_("Only the owner or the data officer may release this lead"))
+    if lead.state not in OPEN_STATES:
+        raise NotInPublicPool(_("Only leads in a private pool can be released"))
+    leads_return_to_public(
+        leads=[lead], actor=actor, action=LeadAction.RELEASE, reason=reason or "released"
+    )
+    lead.refresh_from_db()
+    return lead
+
+
+def leads_return_to_public(
+    *, leads: list[Lead], actor, action: str, reason: str, now: dt.datetime | None = None
+) -> int:
+    """Move owned leads to the public pool with the former-owner bar. Caller holds the
+    transaction. Returns how many moved."""
+    now = now or timezone.now()
+    moved = 0
+    by_owner: dict[int, list[Lead]] = {}
+    for lead in leads:
+        if lead.owner_id and lead.state in OPEN_STATES:
+            by_owner.setdefault(lead.owner_id, []).append(lead)
+    for owner_id, owned in by_owner.items():
+        owner = owned[0].owner
+        bar_days = ruleset_for_person(owner, on=timezone.localdate(now)).former_owner_bar_days
+        ids = [lead.pk for lead in owned]
+        states = {lead.pk: lead.state for lead in owned}
+        count = Lead.objects.filter(pk__in=ids, owner_id=owner_id, state__in=OPEN_STATES).update(
+            state=LeadState.PUBLIC,
+            owner=None,
+            owned_since=None,
+            protect_until=None,
+            former_owner_id=owner_id,
+            former_owner_bar_until=now + timedelta(days=bar_days),
+            recycle_warned_at=None,
+            updated_at=now,
+        )
+        moved += count
+        for from_state in set(states.values()):
+            lead_events_record(
+                leads=[lead for lead in owned if states[lead.pk] == from_state],
+                action=action,
+                actor=actor,
+                from_state=from_state,
+                to_state=LeadState.PUBLIC,
+                from_owner_ids=dict.fromkeys(ids, owner_id),
+                reason=reason,
+                at=now,
+            )
+    return moved
+
+
+def lead_protection_extend(*, lead: Lead, at: dt.datetime | None = None) -> Lead:
+    """Activity on a lead (a dial, a follow-up) extends its protection, up to the maximum."""
+    at = at or timezone.now()
+    if not lead.owner_id or lead.state not in OPEN_STATES or not lead.owned_since:
+        return lead
+    ruleset = ruleset_for_person(lead.owner)
+    cap = lead.owned_since + timedelta(days=ruleset.protection_max_days)
+    target = min(cap, at + timedelta(days=ruleset.protection_extend_days))
+    if lead.protect_until is None or target > lead.protect_until:
+        lead.protect_until = target
+        lead.recycle_warned_at = None
+        Lead.objects.filter(pk=lead.pk).update(protect_until=target, recycle_warned_at=None)
+    return lead
+
+
+# --- Reveal ------------------------------------------------------------------------------
+@transaction.atomic
+def lead_phone_reveal(*, lead: Lead, actor, reason: str) -> str:
+    """Return the full number for a permitted user; every reveal is audited (who, lead, why)."""
+    if not permissions.can_reveal_phone(actor):
+        raise PermissionDenied(_("You may not see full phone numbers"))
+    reason = (reason or "").strip()
+    if len(reason) < 2:
+        raise ValidationFailed(
+            _("Say why you need the number"), fields={"reason": [_("a reason is required")]}
+        )
+    lead = Lead.objects.select_related("customer").filter(pk=lead.pk).first()
+    if lead is None:
+        raise NotFound(_("No such lead"))
+    audit_record(
+        actor=actor,
+        action="leads.phone_reveal",
+        instance=lead,
+        object_repr=f"lead #{lead.pk} {mask_phone(lead.customer.mobile_e164)}",
+        reason=reason,
+    )
+    return lead.customer.mobile_e164
