@@ -31,11 +31,18 @@ def main(argv: list[str] | None = None, prog: str = "telesales") -> int:
         return 2
 
     from django.core.management import execute_from_command_line
+    from django.db.utils import OperationalError
 
     try:
         execute_from_command_line([prog, *argv])
     except KeyboardInterrupt:
         return 130
+    except OperationalError as exc:
+        variable = "DATABASE_URL" if env.database_engine == "postgresql" else "TELESALES_DATA_DIR"
+        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        print(f"telesales: database error ({variable}): {first_line}", file=sys.stderr)
+        print("telesales: run 'telesales doctor' for a full check.", file=sys.stderr)
+        return 2
     return 0
 
 

@@ -34,6 +34,8 @@ class Environment:
     database_url: str | None
     secret_key: str | None
     broker_url: str | None
+    time_zone: str = "Asia/Shanghai"
+    numbers: dict[str, int] = field(default_factory=dict)
     problems: list[EnvironmentProblem] = field(default_factory=list)
 
     @property
@@ -123,6 +125,48 @@ def _secret_key(data_dir: Path) -> tuple[str | None, EnvironmentProblem | None]:
         )
 
 
+# Whole-number settings: variable -> (default, minimum, maximum)
+NUMBER_VARIABLES = {
+    "TELESALES_LOGIN_FAILURE_LIMIT": (5, 1, 100),
+    "TELESALES_LOGIN_COOLOFF_MINUTES": (15, 1, 7 * 24 * 60),
+    "TELESALES_API_TOKEN_DAYS": (90, 1, 3650),
+    "WEB_CONCURRENCY": (2, 1, 64),
+}
+
+
+def _numbers(problems: list[EnvironmentProblem]) -> dict[str, int]:
+    values = {}
+    for name, (default, low, high) in NUMBER_VARIABLES.items():
+        raw = os.environ.get(name, "").strip()
+        if not raw:
+            values[name] = default
+            continue
+        if not raw.isdigit() or not low <= int(raw) <= high:
+            problems.append(
+                EnvironmentProblem(name, f"'{raw}' is not a whole number from {low} to {high}")
+            )
+            values[name] = default
+            continue
+        values[name] = int(raw)
+    return values
+
+
+def _time_zone(problems: list[EnvironmentProblem]) -> str:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    name = os.environ.get("TELESALES_TIME_ZONE", "").strip() or "Asia/Shanghai"
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        problems.append(
+            EnvironmentProblem(
+                "TELESALES_TIME_ZONE", f"unknown time zone '{name}' (e.g. Asia/Shanghai)"
+            )
+        )
+        return "Asia/Shanghai"
+    return name
+
+
 def read_environment() -> Environment:
     """Read every variable; collect problems instead of stopping at the first."""
     problems: list[EnvironmentProblem] = []
@@ -147,10 +191,14 @@ def read_environment() -> Environment:
     port = os.environ.get("PORT", "").strip()
     if port and not (port.isdigit() and 0 < int(port) < 65536):
         problems.append(EnvironmentProblem("PORT", f"'{port}' is not a port number (1–65535)"))
+    numbers = _numbers(problems)
+    time_zone = _time_zone(problems)
     return Environment(
         data_dir=data_dir,
         database_url=database_url,
         secret_key=secret_key,
         broker_url=broker_url,
+        time_zone=time_zone,
+        numbers=numbers,
         problems=problems,
     )

@@ -115,8 +115,8 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
-AXES_FAILURE_LIMIT = int(os.environ.get("TELESALES_LOGIN_FAILURE_LIMIT", "5"))
-AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("TELESALES_LOGIN_COOLOFF_MINUTES", "15")))
+AXES_FAILURE_LIMIT = ENV.numbers["TELESALES_LOGIN_FAILURE_LIMIT"]
+AXES_COOLOFF_TIME = timedelta(minutes=ENV.numbers["TELESALES_LOGIN_COOLOFF_MINUTES"])
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "telesales.core.lockout.lockout_response"
@@ -126,7 +126,7 @@ AXES_VERBOSE = False
 LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]
 LOCALE_PATHS = [BASE_DIR / "telesales" / "locale"]
-TIME_ZONE = os.environ.get("TELESALES_TIME_ZONE", "Asia/Shanghai")
+TIME_ZONE = ENV.time_zone
 USE_I18N = True
 USE_TZ = True
 
@@ -146,7 +146,7 @@ SESSION_COOKIE_AGE = 60 * 60 * 12
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 
-# --- Celery (ADR 0004): Redis in production, a broker in the data directory otherwise -----
+# --- Celery (ADR 0005): Redis in production, a broker in the data directory otherwise -----
 CELERY_DATA_DIR = DATA_DIR / "celery"
 if ENV.broker_url:
     CELERY_BROKER_URL = ENV.broker_url
@@ -158,10 +158,11 @@ else:
         "data_folder_in": str(CELERY_DATA_DIR / "queue"),
         "data_folder_out": str(CELERY_DATA_DIR / "queue"),
         "processed_folder": str(CELERY_DATA_DIR / "processed"),
+        "control_folder": str(CELERY_DATA_DIR / "control"),
         "store_processed": False,
     }
     CELERY_RESULT_BACKEND = f"file://{CELERY_DATA_DIR / 'results'}"
-    for _folder in ("queue", "processed", "results"):
+    for _folder in ("queue", "processed", "results", "control"):
         (CELERY_DATA_DIR / _folder).mkdir(parents=True, exist_ok=True)
 CELERY_TASK_ALWAYS_EAGER = False
 CELERY_TASK_SERIALIZER = "json"
@@ -183,10 +184,15 @@ LOGGING = {
     "loggers": {"axes": {"level": "WARNING"}},
 }
 
-TELESALES_API_TOKEN_DAYS = int(os.environ.get("TELESALES_API_TOKEN_DAYS", "90"))
+TELESALES_API_TOKEN_DAYS = ENV.numbers["TELESALES_API_TOKEN_DAYS"]
+WEB_CONCURRENCY = ENV.numbers["WEB_CONCURRENCY"]
+# Key of phone_hash(); when unset, telesales.core.phone_numbers keeps one in DATA_DIR.
+TELESALES_PHONE_HASH_KEY = os.environ.get("TELESALES_PHONE_HASH_KEY", "").strip() or None
 TELESALES_BENCHMARK_MODULES = ["bench.org_people"]
 TELESALES_PHONE_REVEAL_ROLES = [
     r.strip()
-    for r in os.environ.get("TELESALES_PHONE_REVEAL_ROLES", "center_manager,data_officer").split(",")
+    for r in os.environ.get("TELESALES_PHONE_REVEAL_ROLES", "center_manager,data_officer").split(
+        ","
+    )
     if r.strip()
 ]

@@ -21,5 +21,15 @@ class AuditEntryAdmin(admin.ModelAdmin):
 
 @admin.register(ApiToken)
 class ApiTokenAdmin(admin.ModelAdmin):
+    """Read-only: tokens are issued and revoked through services, which audit the change."""
+
     list_display = ("prefix", "user", "name", "created_at", "expires_at", "revoked_at")
-    readonly_fields = ("prefix", "key_hash", "user", "created_at", "last_used_at")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -10,7 +10,7 @@ from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
 from telesales.core.errors import NotFound, PermissionDenied, ValidationFailed
-from telesales.core.http_api import ERRORS_READ, ERRORS_WRITE
+from telesales.core.http_api import ERRORS_READ, ERRORS_WRITE, ID_MAX, InputSchema
 from telesales.org import permissions, selectors, services
 from telesales.org.choices import (
     AssessmentPeriod,
@@ -38,7 +38,7 @@ class TeamOut(Schema):
     headcount: int | None = None
 
 
-class TeamIn(Schema):
+class TeamIn(InputSchema):
     name: str = Field(min_length=1, max_length=100)
     kind: TeamKind = TeamKind.SALES
     stage: TeamStage = TeamStage.START_UP
@@ -47,7 +47,7 @@ class TeamIn(Schema):
     is_active: bool = True
 
 
-class TeamPatch(Schema):
+class TeamPatch(InputSchema):
     name: str | None = Field(default=None, min_length=1, max_length=100)
     kind: TeamKind | None = None
     stage: TeamStage | None = None
@@ -67,7 +67,7 @@ class LevelOut(Schema):
     is_active: bool
 
 
-class LevelIn(Schema):
+class LevelIn(InputSchema):
     code: str = Field(min_length=1, max_length=10)
     name: str = Field(min_length=1, max_length=50)
     series: LevelSeries
@@ -103,7 +103,7 @@ class PersonOut(Schema):
         return obj.level.code if obj.level_id else None
 
 
-class PersonIn(Schema):
+class PersonIn(InputSchema):
     name: str = Field(min_length=1, max_length=50)
     employee_no: str = Field(min_length=1, max_length=20)
     team_id: int
@@ -118,7 +118,7 @@ class PersonIn(Schema):
     mentor_id: int | None = None
 
 
-class PersonPatch(Schema):
+class PersonPatch(InputSchema):
     name: str | None = Field(default=None, min_length=1, max_length=50)
     team_id: int | None = None
     status: PersonStatus | None = None
@@ -141,7 +141,7 @@ class SeatOut(Schema):
     person_id: int | None
 
 
-class SeatIn(Schema):
+class SeatIn(InputSchema):
     code: str = Field(min_length=1, max_length=20)
     site: str = Field(default="", max_length=50)
     status: SeatStatus = SeatStatus.VACANT
@@ -150,7 +150,7 @@ class SeatIn(Schema):
     person_id: int | None = None
 
 
-class SeatPatch(Schema):
+class SeatPatch(InputSchema):
     site: str | None = Field(default=None, max_length=50)
     status: SeatStatus | None = None
     monthly_cost: Decimal | None = Field(default=None, ge=0, max_digits=10, decimal_places=2)
@@ -158,13 +158,13 @@ class SeatPatch(Schema):
     person_id: int | None = None
 
 
-class PersonFilter(Schema):
-    team_id: int | None = None
+class PersonFilter(InputSchema):
+    team_id: int | None = Field(default=None, ge=1, le=ID_MAX)
     status: PersonStatus | None = None
-    level_id: int | None = None
+    level_id: int | None = Field(default=None, ge=1, le=ID_MAX)
     q: str = Field(default="", max_length=50)
     limit: int = Field(default=100, ge=1, le=PAGE_MAX)
-    offset: int = Field(default=0, ge=0)
+    offset: int = Field(default=0, ge=0, le=ID_MAX - PAGE_MAX)
 
 
 def _center():
@@ -311,7 +311,7 @@ def seat_update(request, seat_id: int, payload: SeatPatch):
 
 
 # --- Logins and roles --------------------------------------------------------------------
-class LoginIn(Schema):
+class LoginIn(InputSchema):
     username: str = Field(min_length=1, max_length=150)
     roles: list[str] = Field(min_length=1, max_length=9)
 
@@ -322,7 +322,7 @@ class LoginOut(Schema):
     one_time_password: str | None = None
 
 
-class RolesIn(Schema):
+class RolesIn(InputSchema):
     roles: list[str] = Field(min_length=1, max_length=9)
 
 

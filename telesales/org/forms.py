@@ -133,13 +133,17 @@ class SeatForm(_Styled, forms.ModelForm):
 
 class PersonFilterForm(_Styled, forms.Form):
     q = forms.CharField(required=False, max_length=50, label=_("Search"))
-    team = forms.ModelChoiceField(queryset=Team.objects.none(), required=False, label=_("Team"))
+    team = forms.ModelChoiceField(
+        queryset=Team.objects.none(), required=False, label=_("Team"), empty_label=_("All teams")
+    )
     status = forms.ChoiceField(
         choices=[("", _("Current staff")), *PersonStatus.choices],
         required=False,
         label=_("Status"),
     )
-    level = forms.ModelChoiceField(queryset=Level.objects.all(), required=False, label=_("Level"))
+    level = forms.ModelChoiceField(
+        queryset=Level.objects.all(), required=False, label=_("Level"), empty_label=_("All levels")
+    )
 
     def __init__(self, *args, teams=None, **kwargs):
         super().__init__(*args, **kwargs)

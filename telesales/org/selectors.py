@@ -25,9 +25,14 @@ def person_for_user(user) -> Person | None:
 
 
 def _led_team_ids(person: Person | None) -> list[int]:
+    """Ids of the teams ``person`` leads (cached on the person for the request)."""
     if person is None:
         return []
-    return list(Team.objects.filter(leader=person).values_list("id", flat=True))
+    cached = getattr(person, "_led_team_ids", None)
+    if cached is None:
+        cached = list(Team.objects.filter(leader=person).values_list("id", flat=True))
+        person._led_team_ids = cached
+    return list(cached)
 
 
 def person_visible_q(user) -> Q:

@@ -365,8 +365,7 @@ def person_password_reset(*, person: Person, actor) -> str:
     password = secrets.token_urlsafe(9)
     user = person.user
     user.set_password(password)
-    user.is_active = True
-    user.save(update_fields=["password", "is_active"])
+    user.save(update_fields=["password"])
     audit_record(
         actor=actor,
         action="org.person_password_reset",

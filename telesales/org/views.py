@@ -16,7 +16,7 @@ from telesales.core.errors import DomainError, NotFound
 from telesales.core.form_errors import add_domain_error
 from telesales.core.roles import BACK_OFFICE_ROLES, Role, has_role, primary_role
 from telesales.org import permissions, selectors, services
-from telesales.org.choices import PersonStatus, TeamKind, TeamStage
+from telesales.org.choices import PersonStatus, SeatStatus, TeamKind, TeamStage
 from telesales.org.forms import (
     CenterForm,
     LevelForm,
@@ -234,7 +234,9 @@ def _has_seat(person) -> bool:
 
 
 def _edit_view(request, *, form_class, instance, save, template, success_url, form_kwargs):
-    form = form_class(request.POST or None, instance=instance, **form_kwargs)
+    # An empty POST is still a submission: bind it so that the required fields say so.
+    data = request.POST if request.method == "POST" else None
+    form = form_class(data, instance=instance, **form_kwargs)
     if request.method == "POST" and form.is_valid():
         try:
             obj = save(form.cleaned_data)
@@ -376,6 +378,8 @@ def level_edit_view(request: HttpRequest, level_id: int) -> HttpResponse:
 def seat_list_view(request: HttpRequest) -> HttpResponse:
     _require(has_role(request.user, Role.MANAGER, Role.HR_ADMIN, Role.PLANNER, Role.TEAM_LEAD))
     status = request.GET.get("status", "")
+    if status not in SeatStatus.values:
+        status = ""  # an unknown status filters nothing
     seats = selectors.seat_list(user=request.user, status=status or None)
     return render(
         request,

@@ -24,9 +24,7 @@ def test_people_visible_to_each_role_follow_the_matrix(user_named, username):
     user = user_named(username)
     everyone = Person.objects.select_related("team")
     expected = {p.pk for p in everyone if may_see_person(username, p)}
-    listed = set(
-        selectors.person_list(user=user, include_left=True).values_list("pk", flat=True)
-    )
+    listed = set(selectors.person_list(user=user, include_left=True).values_list("pk", flat=True))
     assert listed == expected
     for person in everyone:
         if person.pk in expected:
@@ -119,9 +117,9 @@ def test_user_without_employee_record_sees_nothing_unless_admin(demo):
             sales = Person.objects.filter(team__kind=TeamKind.SALES).exclude(status="left")
             assert selectors.person_list(user=user).count() == sales.count()
     admin = UserFactory(username="loner-admin", roles=["hr_admin"])
-    assert selectors.person_list(user=admin).count() == Person.objects.exclude(
-        status="left"
-    ).count()
+    assert (
+        selectors.person_list(user=admin).count() == Person.objects.exclude(status="left").count()
+    )
 
 
 def test_user_without_any_role_sees_no_people(demo):

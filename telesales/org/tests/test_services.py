@@ -263,9 +263,7 @@ def test_level_create_and_update_are_audited(hr):
 def test_level_rules(hr):
     existing = Level.objects.get(code="S1")
     with pytest.raises(ValidationFailed) as exc:
-        services.level_create(
-            actor=hr, code="S1", name="重复", series=LevelSeries.SALES, rank=50
-        )
+        services.level_create(actor=hr, code="S1", name="重复", series=LevelSeries.SALES, rank=50)
     assert "code" in _fields(exc)
     with pytest.raises((ValidationFailed, Conflict)):
         services.level_create(
@@ -347,9 +345,7 @@ def test_person_cannot_be_their_own_leader_recruiter_or_mentor(hr, person_of, fi
 
 def test_person_who_left_needs_a_leaving_date(hr, center, newcomer_data, person_of):
     with pytest.raises(ValidationFailed) as exc:
-        services.person_create(
-            center=center, actor=hr, status=PersonStatus.LEFT, **newcomer_data
-        )
+        services.person_create(center=center, actor=hr, status=PersonStatus.LEFT, **newcomer_data)
     assert "left_on" in _fields(exc)
     agent = person_of("agent1")
     with pytest.raises(ValidationFailed) as exc:
