@@ -32,7 +32,6 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
@@ -138,15 +137,17 @@ def wait_until_up(base_url: str, server: subprocess.Popen, log_path: Path, timeo
 
 def stop(server: subprocess.Popen) -> None:
     """``telesales serve`` stops gunicorn and the worker on SIGTERM; kill the group if it hangs."""
-    if server.poll() is None:
-        server.send_signal(signal.SIGTERM)
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            log("the server did not stop within 30 s; killing it")
-    with suppress(ProcessLookupError):
-        os.killpg(server.pid, signal.SIGKILL)  # whatever is left of its process group
-    server.wait()
+    try:
+        if server.poll() is None:
+            server.send_signal(signal.SIGTERM)
+            try:
+                server.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                log("the server did not stop within 30 s; killing it")
+    finally:
+        with suppress(ProcessLookupError):
+            os.killpg(server.pid, signal.SIGKILL)  # whatever is left of its process group
+        server.wait()
 
 
 @contextmanager
@@ -205,9 +206,20 @@ def sign_in(context, base_url: str, username: str):
     return page
 
 
-def take(base_url: str, out_dir: Path, *, launch: Callable) -> list[Path]:
+def launch_chromium(playwright):
+    executable = str(SYSTEM_CHROMIUM) if SYSTEM_CHROMIUM.exists() else None
+    try:
+        return playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+    except Exception as exc:
+        raise SystemExit(
+            "screenshots: cannot start Chromium; install Debian's chromium package or run "
+            f"'{sys.executable} -m playwright install chromium'\n{exc}"
+        ) from exc
+
+
+def take(base_url: str, out_dir: Path, *, browser) -> list[Path]:
+    """Sign in once per user, visit each page and write its screenshot."""
     written = []
-    browser = launch()
     try:
         pages: dict[str, object] = {}
         for shot in SHOTS:
@@ -261,25 +273,13 @@ def main(argv: list[str] | None = None) -> int:
     out_dir.mkdir(parents=True, exist_ok=True)
     warn_without_cjk_font()
 
-    from playwright.sync_api import Error as PlaywrightError
     from playwright.sync_api import sync_playwright
 
     data_dir = Path(tempfile.mkdtemp(prefix="telesales-screenshots-"))
     log(f"data directory {data_dir}")
     try:
         with demo_server(data_dir, timeout=args.timeout) as base_url, sync_playwright() as pw:
-
-            def launch():
-                executable = str(SYSTEM_CHROMIUM) if SYSTEM_CHROMIUM.exists() else None
-                try:
-                    return pw.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
-                except PlaywrightError as exc:
-                    raise SystemExit(
-                        "screenshots: cannot start Chromium; install Debian's chromium or run "
-                        f"'{sys.executable} -m playwright install chromium'\n{exc}"
-                    ) from exc
-
-            written = take(base_url, out_dir, launch=launch)
+            written = take(base_url, out_dir, browser=launch_chromium(pw))
     finally:
         if args.keep:
             log(f"kept {data_dir}")

@@ -30,9 +30,7 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--port", default=None, help="Port (default: $PORT, else 8000).")
         parser.add_argument("--host", default=os.environ.get("TELESALES_HOST", "127.0.0.1"))
-        parser.add_argument(
-            "--workers", type=int, default=int(os.environ.get("WEB_CONCURRENCY", "2"))
-        )
+        parser.add_argument("--workers", type=int, default=settings.WEB_CONCURRENCY)
         parser.add_argument(
             "--no-worker",
             action="store_true",
