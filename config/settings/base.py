@@ -171,6 +171,7 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE: dict = {
     "core-api-token-purge": {"task": "core.api_token_purge_task", "schedule": 24 * 3600},
+    "leads-recycle": {"task": "leads.leads_recycle_task", "schedule": 3600},
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(CELERY_DATA_DIR / "beat-schedule")
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
@@ -188,7 +189,11 @@ TELESALES_API_TOKEN_DAYS = ENV.numbers["TELESALES_API_TOKEN_DAYS"]
 WEB_CONCURRENCY = ENV.numbers["WEB_CONCURRENCY"]
 # Key of phone_hash(); when unset, telesales.core.phone_numbers keeps one in DATA_DIR.
 TELESALES_PHONE_HASH_KEY = os.environ.get("TELESALES_PHONE_HASH_KEY", "").strip() or None
-TELESALES_BENCHMARK_MODULES = ["bench.org_people"]
+TELESALES_BENCHMARK_MODULES = ["bench.org_people", "bench.leads_import"]
+# Lead and DNC imports refuse larger files before reading them (bytes; default 200 MB).
+TELESALES_IMPORT_MAX_BYTES = int(os.environ.get("TELESALES_IMPORT_MAX_BYTES", 200 * 1024 * 1024))
+# Lead exports refuse a filter that matches more rows than this (they are audited and capped).
+TELESALES_EXPORT_MAX_ROWS = int(os.environ.get("TELESALES_EXPORT_MAX_ROWS", "50000"))
 TELESALES_PHONE_REVEAL_ROLES = [
     r.strip()
     for r in os.environ.get("TELESALES_PHONE_REVEAL_ROLES", "center_manager,data_officer").split(

@@ -17,6 +17,7 @@ own validation.
 
 from __future__ import annotations
 
+import contextlib
 import hmac
 import os
 import re
@@ -36,7 +37,7 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.core.signals import setting_changed
 from django.utils.translation import gettext_lazy as _
-from phonenumbers import PhoneNumber, PhoneNumberType, shortnumberinfo
+from phonenumbers import PhoneMetadata, PhoneNumber, PhoneNumberType, shortnumberinfo
 from phonenumbers.phonenumberutil import NumberParseException, ValidationResult
 
 __all__ = [
@@ -102,21 +103,80 @@ class PhoneResult:
 # --- Per-block cache of phonenumbers' verdict on 11-digit numbers 1[3-9]xxxxxxxxx ------------
 
 _BLOCK_BASE = 1_300_000  # int("1300000"): the first 7-digit block the table covers
-_BLOCK_TABLE = bytearray(700_000)  # 0 = not yet asked; else 1 + index into _VERDICTS
-_VERDICTS: list[tuple[PhoneKind | None, str | None]] = []
+_BLOCK_COUNT = 700_000  # 1300000 … 1999999
+_BLOCK_TABLE = bytearray(_BLOCK_COUNT)  # 0 = not asked yet; else 1 + index into _VERDICTS
+_VERDICTS: list[tuple[PhoneKind | None, str | None]] = [("mobile", None)]
+_MOBILE = 1  # the table's code for ("mobile", None)
+
+
+def _block_code(national: str) -> int:
+    """Fill the table entry of an 11-digit ``1[3-9]…`` number's 7-digit block; return it."""
+    index = int(national[:7]) - _BLOCK_BASE
+    code = _BLOCK_TABLE[index]
+    if not code:
+        probe = national[:7] + "0000"
+        verdict = ("mobile", None) if _is_mobile_by_metadata(probe) else _classify_cn(probe)
+        if verdict not in _VERDICTS:
+            _VERDICTS.append(verdict)
+        code = _BLOCK_TABLE[index] = _VERDICTS.index(verdict) + 1
+    return code
+
+
+_Matcher = tuple[frozenset[int], re.Pattern[str]]
+
+
+@cache
+def _cn_matchers() -> tuple[_Matcher, list[_Matcher], _Matcher | None]:
+    metadata = PhoneMetadata.metadata_for_region("CN")
+
+    def compiled(desc: Any) -> _Matcher | None:
+        if desc is None or not desc.national_number_pattern:
+            return None
+        return frozenset(desc.possible_length), re.compile(desc.national_number_pattern)
+
+    general = compiled(metadata.general_desc)
+    assert general is not None
+    before_mobile = [
+        m
+        for name in (
+            "premium_rate",
+            "toll_free",
+            "shared_cost",
+            "voip",
+            "personal_number",
+            "pager",
+            "uan",
+            "voicemail",
+            "fixed_line",
+        )
+        if (m := compiled(getattr(metadata, name))) is not None
+    ]
+    mobile = None if metadata.same_mobile_and_fixed_line_pattern else compiled(metadata.mobile)
+    return general, before_mobile, mobile
+
+
+def _is_mobile_by_metadata(national: str) -> bool:
+    """``phonenumbers.number_type(+86 national) == MOBILE``, four times faster.
+
+    Mirrors phonenumbers' ``_number_type_helper`` on its own CN metadata, asking only "is it
+    a mobile?"; a test holds the two equal for every 5-digit prefix. Used to fill the block
+    table, where a cold import of random numbers meets ~500,000 different blocks.
+    """
+    general, before_mobile, mobile = _cn_matchers()
+    length = len(national)
+
+    def matches(matcher: _Matcher) -> bool:
+        lengths, pattern = matcher
+        return (not lengths or length in lengths) and pattern.fullmatch(national) is not None
+
+    if mobile is None or not matches(general):
+        return False
+    return not any(matches(m) for m in before_mobile) and matches(mobile)
 
 
 def _block_verdict(national: str) -> tuple[PhoneKind | None, str | None]:
     """phonenumbers' verdict on an 11-digit ``1[3-9]…`` number, cached per 7-digit block."""
-    index = int(national[:7]) - _BLOCK_BASE
-    code = _BLOCK_TABLE[index]
-    if code:
-        return _VERDICTS[code - 1]
-    verdict = _classify_cn(national[:7] + "0000")
-    if verdict not in _VERDICTS:
-        _VERDICTS.append(verdict)
-    _BLOCK_TABLE[index] = _VERDICTS.index(verdict) + 1
-    return verdict
+    return _VERDICTS[_block_code(national) - 1]
 
 
 def _classify_cn(national: str) -> tuple[PhoneKind | None, str | None]:
@@ -145,6 +205,8 @@ def _classify_cn(national: str) -> tuple[PhoneKind | None, str | None]:
         return "landline", None
     if number_type == PhoneNumberType.UNKNOWN and len(national) <= 8 and national[0] in "23456789":
         return None, "too_short"  # a local landline number without its area code
+    if national[1] in "3456789" and national[0] == "1" and len(national) != 11:
+        return None, "too_short" if len(national) < 11 else "too_long"  # a mistyped mobile
     return None, "invalid"  # 400/800/95xxx service numbers, premium rate, unknown
 
 
@@ -166,6 +228,38 @@ def _verdict(national: str, *, cached: bool) -> tuple[PhoneKind | None, str | No
 _FAST_MOBILE = re.compile(
     r"[ \t]*(?:(?:\+|00)?86[ -]?)?(1[3-9][0-9])[ -]?([0-9]{4})[ -]?([0-9]{4})[ \t]*", re.ASCII
 )
+_new = object.__new__
+
+
+def _valid(e164: str, kind: PhoneKind) -> PhoneResult:
+    """``PhoneResult(e164, kind, None)`` in half the time (the frozen __init__ is the fast
+    path's biggest cost)."""
+    result = _new(PhoneResult)
+    result.__dict__.update(e164=e164, kind=kind, error=None, other_numbers=())
+    return result
+
+
+def _fast_mobile(raw: object) -> PhoneResult | None:
+    """The result for a plain valid mobile (str or int), or None: take the slow path."""
+    cls = raw.__class__
+    if cls is str:
+        if len(raw) == 11 and raw.isdigit() and raw.isascii():  # type: ignore[arg-type]
+            national: str = raw  # type: ignore[assignment]
+        else:
+            match = _FAST_MOBILE.fullmatch(raw)  # type: ignore[arg-type]
+            if match is None:
+                return None
+            national = match[1] + match[2] + match[3]
+    elif cls is int:
+        if not 13_000_000_000 <= raw < 20_000_000_000:  # type: ignore[operator]
+            return None
+        national = str(raw)
+    else:
+        return None
+    index = int(national[:7]) - _BLOCK_BASE
+    if 0 <= index < _BLOCK_COUNT and (_BLOCK_TABLE[index] or _block_code(national)) == _MOBILE:
+        return _valid("+86" + national, "mobile")
+    return None
 
 
 def normalise_phone(
@@ -178,18 +272,8 @@ def normalise_phone(
     its country code (``+852 …``, ``00852 …``). ``default_region`` is the region assumed for
     numbers without a country code. Never raises.
     """
-    if default_region == "CN":
-        cls = raw.__class__
-        if cls is str:
-            match = _FAST_MOBILE.fullmatch(raw)  # type: ignore[arg-type]
-            if match is not None:
-                national = match[1] + match[2] + match[3]
-                if _block_verdict(national)[0] == "mobile":
-                    return PhoneResult("+86" + national, "mobile", None)
-        elif cls is int and 13_000_000_000 <= raw < 20_000_000_000:  # type: ignore[operator]
-            national = str(raw)
-            if _block_verdict(national)[0] == "mobile":
-                return PhoneResult("+86" + national, "mobile", None)
+    if default_region == "CN" and (result := _fast_mobile(raw)) is not None:
+        return result
     return _normalise_slow(raw, default_region=default_region, allow_foreign=allow_foreign)
 
 
@@ -197,39 +281,30 @@ def normalise_many(
     values: Iterable[object], *, default_region: str = "CN", allow_foreign: bool = False
 ) -> list[PhoneResult]:
     """:func:`normalise_phone` for a column of values, in order."""
-    if default_region != "CN":
-        return [
-            _normalise_slow(v, default_region=default_region, allow_foreign=allow_foreign)
-            for v in values
-        ]
-    fullmatch = _FAST_MOBILE.fullmatch
-    verdict = _block_verdict
     slow = _normalise_slow
-    results: list[PhoneResult] = []
-    append = results.append
-    for value in values:
-        if value.__class__ is str:
-            match = fullmatch(value)  # type: ignore[arg-type]
-            if match is not None:
-                national = match[1] + match[2] + match[3]
-                if verdict(national)[0] == "mobile":
-                    append(PhoneResult("+86" + national, "mobile", None))
-                    continue
-        append(slow(value, default_region=default_region, allow_foreign=allow_foreign))
-    return results
+    if default_region != "CN":
+        return [slow(v, default_region=default_region, allow_foreign=allow_foreign) for v in values]
+    fast = _fast_mobile
+    return [
+        fast(v) or slow(v, default_region=default_region, allow_foreign=allow_foreign)
+        for v in values
+    ]
 
 
 # --- Slow path --------------------------------------------------------------------------------
 
 _SCIENTIFIC = re.compile(r"\+?[0-9]+(?:\.[0-9]*)?[eE]\+?[0-9]+", re.ASCII)
-_DECIMAL_ZEROS = re.compile(r"(\+?[0-9]+)\.0*", re.ASCII)
-_STRONG_SEPARATORS = re.compile(r"[;|\n\r\t、]|或")
+_DECIMAL_ZEROS = re.compile(r"(\+?[0-9]{7,})\.0{0,2}", re.ASCII)  # not 130.00000000
+_STRONG_SEPARATOR = re.compile(r"[;|\n\r\t、]|或")
 _WEAK_SEPARATORS = (re.compile(r"[/,]"), re.compile(r"\s+"))
 _EXTENSION = re.compile(
-    r"\s*(?:转|分机号?|ext(?:ension)?\.?|x|#)\s*:?\s*[0-9]{1,6}\s*\)?\s*$", re.IGNORECASE
+    r"(?:转|分机号?|[eE][xX][tT](?:ension)?\.?|[xX]|#)\s*:?\s*[0-9]{1,6}\s*\)?\s*$"
 )
 _START = re.compile(r"[(+]*[0-9]", re.ASCII)
-_ALLOWED = re.compile(r"\(?\+?[0-9 ./()\-]*", re.ASCII)
+_DIGIT = re.compile(r"[0-9]", re.ASCII)
+_NON_DIGITS = re.compile(r"[^0-9]+", re.ASCII)
+_MAX_LENGTH = 160  # characters in one cell; longer is no phone cell (and bounds regex work)
+_ALLOWED = re.compile(r"\(?\+?[0-9 ,./()\-]*", re.ASCII)
 _DIGIT_GROUPS = re.compile(r"[0-9]+", re.ASCII)
 _FLOAT_MIN_SIGNIFICANT = 7  # a spreadsheet's General format keeps 6: 1.38123E+10
 
@@ -247,8 +322,11 @@ _PARSE_ERRORS = {
 }
 
 
+_ERRORS = {code: PhoneResult(None, None, code) for code in PHONE_ERRORS}
+
+
 def _error(code: str, kind: PhoneKind | None = None) -> PhoneResult:
-    return PhoneResult(None, kind, code)
+    return PhoneResult(None, kind, code) if kind else _ERRORS[code]
 
 
 def _normalise_slow(
@@ -258,16 +336,24 @@ def _normalise_slow(
         text = _as_text(raw)
         if isinstance(text, PhoneResult):
             return text
-        pieces = _split_numbers(text)
-        if not pieces:
-            return _error("not_a_number")
-        results = [
-            _normalise_piece(
+        results: list[PhoneResult] = []
+        for piece in _split_strong(text):
+            whole = _normalise_piece(
                 piece, default_region=default_region, allow_foreign=allow_foreign, cached=cached
             )
-            for piece in pieces
-        ]
+            parts = [] if whole.ok else _split_weak(piece)
+            # "13812345678/13987654321" is two numbers, "0086130 00000000" is one: split on
+            # a slash, comma or space only when the whole is no number.
+            part_results = [
+                _normalise_piece(
+                    part, default_region=default_region, allow_foreign=allow_foreign, cached=cached
+                )
+                for part in parts
+            ]
+            results.extend(part_results or [whole])
     except Exception:  # a normaliser of untrusted input must never raise
+        return _error("not_a_number")
+    if not results:
         return _error("not_a_number")
     valid = [r for r in results if r.ok]
     if not valid:
@@ -282,9 +368,11 @@ def _as_text(raw: object) -> str | PhoneResult:
     if raw is None:
         return _error("empty")
     if isinstance(raw, str):
-        text = unicodedata.normalize("NFKC", raw).strip()
+        text = (raw if raw.isascii() else unicodedata.normalize("NFKC", raw)).strip()
         if not text:
             return _error("empty")
+        if len(text) > _MAX_LENGTH:
+            return _error("too_long")
         if _SCIENTIFIC.fullmatch(text):
             return _decimal_text(Decimal(text))
         if match := _DECIMAL_ZEROS.fullmatch(text):
@@ -293,7 +381,9 @@ def _as_text(raw: object) -> str | PhoneResult:
     if isinstance(raw, bool):
         return _error("not_a_number")
     if isinstance(raw, Integral):
-        return str(int(raw)) if raw >= 0 else _error("not_a_number")
+        if raw < 0:
+            return _error("not_a_number")
+        return str(int(raw)) if raw < 10**20 else _error("too_long")
     if isinstance(raw, Decimal):
         return _decimal_text(raw)
     if isinstance(raw, Real):
@@ -323,45 +413,42 @@ def _decimal_text(value: Decimal) -> str | PhoneResult:
     return str(int(value))
 
 
-def _digit_count(text: str) -> int:
-    return sum(c.isdigit() for c in text)
+def _split_strong(text: str) -> list[str]:
+    """Split a cell on separators that always separate numbers (; 、 或 | new line)."""
+    if not _STRONG_SEPARATOR.search(text):
+        return [text] if _DIGIT.search(text) else []
+    return [p for p in _STRONG_SEPARATOR.split(text) if _DIGIT.search(p)]
 
 
-def _split_numbers(text: str) -> list[str]:
-    """Split a cell into one string per phone number it seems to hold."""
-    pieces: list[str] = []
-    for strong in _STRONG_SEPARATORS.split(text):
-        parts = [strong]
-        for weak in _WEAK_SEPARATORS:
-            split = [
-                p for part in parts for p in weak.split(part) if any(c.isdigit() for c in p)
-            ]
-            # "13812345678/13987654321" is two numbers; "010/12345678" and "0755 88881234"
-            # are one: split only when every part could be a number of its own.
-            if len(split) > 1 and all(_digit_count(p) >= 7 for p in split):
-                parts = split
-        pieces.extend(p for p in parts if any(c.isdigit() for c in p))
-    return pieces
+def _split_weak(piece: str) -> list[str]:
+    """Split on slashes, commas, then spaces, into parts of at least 7 digits each."""
+    parts = [piece]
+    for weak in _WEAK_SEPARATORS:
+        split = [p for part in parts for p in weak.split(part) if _DIGIT.search(p)]
+        if len(split) > 1 and all(len(_NON_DIGITS.sub("", p)) >= 7 for p in split):
+            parts = split
+    return parts if len(parts) > 1 else []
 
 
 def _normalise_piece(
     piece: str, *, default_region: str, allow_foreign: bool, cached: bool
 ) -> PhoneResult:
-    text = _EXTENSION.sub("", piece)
+    extension = _EXTENSION.search(piece)
+    text = piece[: extension.start()] if extension else piece
     start = _START.search(text)
-    if start is None:
+    last = _DIGIT.search(text[::-1])
+    if start is None or last is None:
         return _error("not_a_number")
-    end = max(i for i, c in enumerate(text) if c.isdigit()) + 1
-    text = text[start.start() : end].strip()
-    if not text.isascii() or not _ALLOWED.fullmatch(text):
+    text = text[start.start() : len(text) - last.start()]
+    if not _ALLOWED.fullmatch(text):
         return _error("not_a_number")
-    digits = "".join(_DIGIT_GROUPS.findall(text))
+    groups = _DIGIT_GROUPS.findall(text)
+    digits = "".join(groups)
     international = "+" in text
     result = _interpret(digits, international, default_region, allow_foreign, cached)
     if result.ok:
         return result
     # "010-12345678-8001": a trailing group after a complete landline is an extension.
-    groups = _DIGIT_GROUPS.findall(text)
     if len(groups) >= 3 and len(groups[-1]) <= 6:
         shorter = _interpret(
             digits[: -len(groups[-1])], international, default_region, allow_foreign, cached
@@ -401,7 +488,7 @@ def _cn_result(national: str, cached: bool) -> PhoneResult:
     kind, error = _verdict(national, cached=cached)
     if error is not None:
         return _error(error)
-    return PhoneResult("+86" + national, kind, None)
+    return _valid("+86" + national, kind)  # type: ignore[arg-type]
 
 
 def _parse_with_phonenumbers(text: str, region: str | None, allow_foreign: bool) -> PhoneResult:
@@ -421,7 +508,9 @@ def _parse_with_phonenumbers(text: str, region: str | None, allow_foreign: bool)
         return _error("invalid")
     if phonenumbers.region_code_for_number(number) != "CN" and not allow_foreign:
         return _error("unsupported_region", kind)
-    return PhoneResult(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164), kind, None)
+    return PhoneResult(
+        phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164), kind, None
+    )
 
 
 # --- Hashing ----------------------------------------------------------------------------------
@@ -465,14 +554,16 @@ def _key_from_file(path: Path) -> str:
     damaged file stops the program with a message instead.
     """
     if not path.exists():
+        new_key = secrets.token_urlsafe(48)
         temporary = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
-        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as fh:
-            fh.write(secrets.token_urlsafe(48))
+        _write_new(temporary, new_key)
         try:
             os.link(temporary, path)  # fails if another process won the race: use theirs
         except FileExistsError:
             pass
+        except OSError:  # no hard links on this file system: exclusive create instead
+            with contextlib.suppress(FileExistsError):
+                _write_new(path, new_key)
         finally:
             temporary.unlink()
     key = path.read_text().strip()
@@ -482,6 +573,12 @@ def _key_from_file(path: Path) -> str:
             "(a new key would change every stored phone hash)"
         )
     return key
+
+
+def _write_new(path: Path, content: str) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(content)
 
 
 def _reset_hash_key(*, setting: str, **kwargs: object) -> None:
@@ -522,8 +619,8 @@ def mask_phone(e164_or_national: object) -> str:
 # --- Detection --------------------------------------------------------------------------------
 
 _SEP = r"[ .\-\u00a0]?"
-_BEFORE = r"(?:(?<=%2B)|(?<=%2b)|(?<![0-9A-Za-z\d])(?<![0-9][.,]))"
-_AFTER = r"(?![0-9A-Za-z\d])(?![.,][0-9])"
+_BEFORE = r"(?:(?<=%2B)|(?<=%2b)|(?<![A-Za-z\d])(?<!\d[.,]))"
+_AFTER = r"(?![A-Za-z\d])(?![.,]\d)"
 _SUBSCRIBER = rf"\d{{3,4}}{_SEP}\d{{4}}"
 _AREA = r"(?:10|2\d|[3-9]\d\d)"
 

@@ -6,3 +6,16 @@ class LeadsConfig(AppConfig):
     name = "telesales.leads"
     label = "leads"
     verbose_name = _("Lead data")
+
+    def ready(self) -> None:
+        from telesales.core.setup_steps import register_demo
+        from telesales.leads import navigation  # noqa: F401  (registers the menu)
+        from telesales.leads.demo import seed_leads_demo
+
+        register_demo("leads.demo", seed_leads_demo, order=20)
+
+        from telesales.leads.recycling import person_leads_recycle
+        from telesales.org.hooks import on_person_stops_working
+
+        # Someone who leaves or is suspended gives their private pool back at once.
+        on_person_stops_working(person_leads_recycle)

@@ -217,7 +217,13 @@ def lead_claim(*, lead: Lead, agent, actor) -> Lead:
         raise PermissionDenied(_("Your role cannot claim leads"))
     now = timezone.now()
     # Serialise this agent's claims so the cap and the daily limit hold under concurrency.
-    agent = Person.objects.select_for_update().select_related("team", "level").get(pk=agent.pk)
+    # of=("self",): lock only the person row (PostgreSQL refuses FOR UPDATE on the nullable
+    # side of the outer join that select_related("level") makes).
+    agent = (
+        Person.objects.select_for_update(of=("self",))
+        .select_related("team", "level")
+        .get(pk=agent.pk)
+    )
     lead = Lead.objects.select_related("customer").get(pk=lead.pk)
     if lead.state != LeadState.PUBLIC:
         raise NotInPublicPool(_("This lead is not in the public pool any more"))

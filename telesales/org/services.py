@@ -17,6 +17,7 @@ from telesales.core.errors import InvalidState, PermissionDenied, ValidationFail
 from telesales.core.model_updates import apply_changes, save_or_conflict, validate_instance
 from telesales.core.roles import Role, has_role
 from telesales.org import permissions
+from telesales.org.hooks import person_stops_working_run
 from telesales.org.choices import PersonStatus, SeatStatus
 from telesales.org.models import Center, Level, Person, Seat, Team
 
@@ -170,6 +171,8 @@ def person_create(*, center: Center, actor, **data: Any) -> Person:
     apply_changes(person, data, allowed=PERSON_FIELDS)
     _check_person_rules(person)
     _write(actor=actor, instance=person, action="org.person_create", before=None)
+    if person.status == PersonStatus.LEFT:
+        _person_release_on_leaving(person=person, actor=actor)
     return person
 
 
@@ -186,6 +189,8 @@ def person_update(*, person: Person, actor, reason: str = "", **data: Any) -> Pe
     save_or_conflict(person)
     if person.status == PersonStatus.LEFT:
         _person_release_on_leaving(person=person, actor=actor)
+    if "status" in changed and person.status in (PersonStatus.LEFT, PersonStatus.SUSPENDED):
+        person_stops_working_run(person=person, actor=actor)
     audit_record(
         actor=actor,
         action="org.person_update",
@@ -223,6 +228,11 @@ def _person_release_on_leaving(*, person: Person, actor) -> None:
 def _check_seat_rules(seat: Seat) -> None:
     if seat.person_id and seat.status != SeatStatus.OCCUPIED:
         seat.status = SeatStatus.OCCUPIED
+    if seat.person_id and seat.person.center_id != seat.center_id:
+        raise ValidationFailed(
+            _("That person works in another center"),
+            fields={"person": [_("works in another center")]},
+        )
     if seat.person_id and seat.person.status == PersonStatus.LEFT:
         raise ValidationFailed(
             _("That person has left"), fields={"person": [_("this person has left")]}

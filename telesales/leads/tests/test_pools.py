@@ -1,0 +1,402 @@
+"""Public and private pools: claiming, releasing, protection and every limit on a claim."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+
+from telesales.core.errors import PermissionDenied
+from telesales.leads import services
+from telesales.leads.choices import LeadAction, LeadState
+from telesales.leads.errors import (
+    AgentNotWorking,
+    ClaimLimitReached,
+    DoNotCall,
+    FormerOwnerBarred,
+    GradeTooLow,
+    LeadTaken,
+    NoConsent,
+    NotInPublicPool,
+    PrivateCapReached,
+)
+from telesales.leads.models import Lead, LeadEvent
+from telesales.leads.services import (
+    lead_claim,
+    lead_protection_extend,
+    lead_release,
+    leads_return_to_public,
+)
+from telesales.leads.tests.factories import (
+    CustomerFactory,
+    DncEntryFactory,
+    LeadFactory,
+    LeadRuleSetFactory,
+    LevelFactory,
+    PersonFactory,
+    TeamFactory,
+    UserFactory,
+    agent_login,
+    data_officer,
+)
+from telesales.org.choices import PersonStatus
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def rules(db):
+    return LeadRuleSetFactory(
+        protection_days=10,
+        protection_extend_days=3,
+        protection_max_days=30,
+        daily_claim_limit=3,
+        former_owner_bar_days=7,
+        default_private_cap=50,
+    )
+
+
+@pytest.fixture
+def team(db):
+    return TeamFactory()
+
+
+@pytest.fixture
+def agent(team, rules):
+    person = PersonFactory(team=team, capability_grade=2)
+    agent_login(person)
+    return person
+
+
+@pytest.fixture
+def other_agent(team, rules):
+    person = PersonFactory(team=team, capability_grade=2)
+    agent_login(person)
+    return person
+
+
+def claim(lead, person):
+    return lead_claim(lead=lead, agent=person, actor=person.user)
+
+
+def owned_by(person, **kwargs) -> Lead:
+    now = timezone.now()
+    defaults = {
+        "state": LeadState.OWNED,
+        "owned_since": now,
+        "protect_until": now + timedelta(days=10),
+    }
+    return LeadFactory(owner=person, **(defaults | kwargs))
+
+
+# --- Claim and release --------------------------------------------------------------------
+def test_claim_moves_lead_to_private_pool_with_protection_and_history(agent, rules):
+    lead = LeadFactory()
+    before = timezone.now()
+    lead = claim(lead, agent)
+    assert lead.state == LeadState.OWNED
+    assert lead.owner == agent
+    assert before <= lead.owned_since <= timezone.now()
+    assert lead.protect_until == lead.owned_since + timedelta(days=rules.protection_days)
+    event = LeadEvent.objects.get(lead=lead)
+    assert (event.action, event.from_state, event.to_state) == ("claim", "public", "owned")
+    assert event.to_owner == agent and event.actor == agent.user
+
+
+def test_claim_refused_when_lead_is_not_in_the_public_pool(agent, other_agent):
+    lead = owned_by(other_agent)
+    with pytest.raises(NotInPublicPool):
+        claim(lead, agent)
+    lead.refresh_from_db()
+    assert lead.owner == other_agent
+
+
+def test_claim_refused_for_a_role_that_cannot_claim(agent):
+    planner = UserFactory(username="planner-x", roles=["planner"])
+    with pytest.raises(PermissionDenied):
+        lead_claim(lead=LeadFactory(), agent=agent, actor=planner)
+
+
+def test_release_returns_lead_to_public_pool_with_former_owner_bar(agent, rules):
+    lead = claim(LeadFactory(), agent)
+    lead = lead_release(lead=lead, actor=agent.user, reason="客户说没兴趣")
+    assert lead.state == LeadState.PUBLIC and lead.owner is None
+    assert lead.protect_until is None and lead.owned_since is None
+    assert lead.former_owner == agent
+    expected = timezone.now() + timedelta(days=rules.former_owner_bar_days)
+    assert abs(lead.former_owner_bar_until - expected) < timedelta(seconds=5)
+    event = LeadEvent.objects.filter(lead=lead).latest("id")
+    assert event.action == LeadAction.RELEASE and event.from_owner == agent
+    assert event.reason == "客户说没兴趣"
+
+
+def test_release_refused_for_an_agent_who_does_not_own_the_lead(agent, other_agent):
+    lead = claim(LeadFactory(), agent)
+    with pytest.raises(PermissionDenied):
+        lead_release(lead=lead, actor=other_agent.user)
+
+
+def test_data_officer_may_release_any_lead(agent):
+    lead = claim(LeadFactory(), agent)
+    lead = lead_release(lead=lead, actor=data_officer())
+    assert lead.state == LeadState.PUBLIC
+
+
+def test_release_refused_for_a_lead_in_the_public_pool(agent):
+    with pytest.raises(NotInPublicPool):
+        lead_release(lead=LeadFactory(), actor=data_officer())
+
+
+# --- Former-owner bar ---------------------------------------------------------------------
+def test_former_owner_is_barred_until_the_bar_ends(agent, other_agent):
+    lead = lead_release(lead=claim(LeadFactory(), agent), actor=agent.user)
+    with pytest.raises(FormerOwnerBarred):
+        claim(lead, agent)
+    # One second before the end of the bar: still barred.
+    Lead.objects.filter(pk=lead.pk).update(
+        former_owner_bar_until=timezone.now() + timedelta(seconds=1)
+    )
+    with pytest.raises(FormerOwnerBarred):
+        claim(lead, agent)
+    # Bar over: the former owner may claim again.
+    Lead.objects.filter(pk=lead.pk).update(
+        former_owner_bar_until=timezone.now() - timedelta(seconds=1)
+    )
+    assert claim(lead, agent).owner == agent
+
+
+def test_former_owner_bar_does_not_block_other_agents(agent, other_agent):
+    lead = lead_release(lead=claim(LeadFactory(), agent), actor=agent.user)
+    assert claim(lead, other_agent).owner == other_agent
+
+
+def test_former_owner_bar_length_comes_from_the_owners_rule_set(agent, team, rules):
+    team.stage = "plateau"
+    team.save()
+    LeadRuleSetFactory(stage="plateau", former_owner_bar_days=2)
+    lead = owned_by(agent)
+    now = timezone.now()
+    leads_return_to_public(leads=[lead], actor=None, action=LeadAction.RELEASE, reason="x", now=now)
+    lead.refresh_from_db()
+    assert lead.former_owner_bar_until == now + timedelta(days=2)
+
+
+# --- Protection -----------------------------------------------------------------------------
+def test_activity_extends_protection_to_now_plus_extension(agent, rules):
+    now = timezone.now()
+    lead = owned_by(agent, owned_since=now - timedelta(days=9), protect_until=now + timedelta(1))
+    lead = lead_protection_extend(lead=lead, at=now)
+    assert lead.protect_until == now + timedelta(days=rules.protection_extend_days)
+    lead.refresh_from_db()
+    assert lead.protect_until == now + timedelta(days=rules.protection_extend_days)
+
+
+def test_protection_extension_is_capped_at_the_maximum(agent, rules):
+    now = timezone.now()
+    owned = now - timedelta(days=28)
+    lead = owned_by(agent, owned_since=owned, protect_until=now + timedelta(days=1))
+    lead = lead_protection_extend(lead=lead, at=now)
+    assert lead.protect_until == owned + timedelta(days=rules.protection_max_days)
+    # Further activity never pushes it past the maximum.
+    lead = lead_protection_extend(lead=lead, at=now + timedelta(days=1, hours=20))
+    assert lead.protect_until == owned + timedelta(days=rules.protection_max_days)
+
+
+def test_protection_extension_never_shortens_protection(agent):
+    now = timezone.now()
+    lead = owned_by(agent, owned_since=now, protect_until=now + timedelta(days=10))
+    lead = lead_protection_extend(lead=lead, at=now)
+    assert lead.protect_until == now + timedelta(days=10)
+
+
+def test_protection_extension_clears_the_recycle_warning(agent):
+    now = timezone.now()
+    lead = owned_by(
+        agent,
+        owned_since=now - timedelta(days=9),
+        protect_until=now + timedelta(days=1),
+        recycle_warned_at=now - timedelta(hours=1),
+    )
+    lead_protection_extend(lead=lead, at=now)
+    lead.refresh_from_db()
+    assert lead.recycle_warned_at is None
+
+
+def test_protection_extension_ignores_public_leads():
+    lead = LeadFactory()
+    assert lead_protection_extend(lead=lead).protect_until is None
+
+
+# --- Limits ---------------------------------------------------------------------------------
+def test_daily_claim_limit_refuses_the_claim_after_the_limit(agent, rules):
+    for _ in range(rules.daily_claim_limit):
+        claim(LeadFactory(), agent)
+    with pytest.raises(ClaimLimitReached) as info:
+        claim(LeadFactory(), agent)
+    assert str(rules.daily_claim_limit) in info.value.message
+
+
+def test_daily_claim_limit_counts_only_todays_claims(agent, rules):
+    for _ in range(rules.daily_claim_limit):
+        claim(LeadFactory(), agent)
+    yesterday = timezone.localtime() - timedelta(days=1)
+    LeadEvent.objects.filter(to_owner=agent).update(at=yesterday)
+    assert claim(LeadFactory(), agent).owner == agent
+
+
+def test_private_cap_depends_on_the_agents_level(team, rules):
+    junior_level, senior_level = LevelFactory(), LevelFactory()
+    rules.private_cap_by_level = {junior_level.code: 2}
+    rules.save()
+    junior = PersonFactory(team=team, level=junior_level, capability_grade=2)
+    senior = PersonFactory(team=team, level=senior_level, capability_grade=2)
+    agent_login(junior)
+    agent_login(senior)
+    owned_by(junior)
+    owned_by(junior, state=LeadState.IN_PROGRESS)
+    owned_by(senior)
+    owned_by(senior, state=LeadState.IN_PROGRESS)
+    with pytest.raises(PrivateCapReached) as info:
+        claim(LeadFactory(), junior)
+    assert "2" in info.value.message
+    assert claim(LeadFactory(), senior).owner == senior  # default cap 50
+
+
+def test_won_leads_do_not_count_against_the_private_cap(team, rules):
+    level = LevelFactory()
+    rules.private_cap_by_level = {level.code: 1}
+    rules.save()
+    person = PersonFactory(team=team, level=level, capability_grade=2)
+    agent_login(person)
+    LeadFactory(state=LeadState.WON, owner=person)
+    assert claim(LeadFactory(), person).owner == person
+
+
+def test_grade_check_refuses_a_lead_above_the_agents_capability_grade(team, rules):
+    grade2 = PersonFactory(team=team, capability_grade=2)
+    grade3 = PersonFactory(team=team, capability_grade=3)
+    agent_login(grade2)
+    agent_login(grade3)
+    lead = LeadFactory(required_grade=3)
+    with pytest.raises(GradeTooLow):
+        claim(lead, grade2)
+    assert claim(lead, grade3).owner == grade3
+
+
+@pytest.mark.parametrize(
+    ("status", "allowed"),
+    [
+        (PersonStatus.TRAINEE, True),
+        (PersonStatus.ACTIVE, True),
+        (PersonStatus.WARNING, True),
+        (PersonStatus.SUSPENDED, False),
+        (PersonStatus.LEFT, False),
+    ],
+)
+def test_only_working_agents_may_hold_leads(team, rules, status, allowed):
+    left_on = dt.date(2026, 1, 1) if status == PersonStatus.LEFT else None
+    person = PersonFactory(team=team, status=status, left_on=left_on, capability_grade=2)
+    lead = LeadFactory()
+    if allowed:
+        assert lead_claim(lead=lead, agent=person, actor=None).owner == person
+    else:
+        with pytest.raises(AgentNotWorking):
+            lead_claim(lead=lead, agent=person, actor=None)
+        lead.refresh_from_db()
+        assert lead.state == LeadState.PUBLIC
+
+
+@pytest.mark.parametrize(
+    "missing",
+    [{"consent_at": None}, {"consent_source": ""}, {"consent_at": None, "consent_source": ""}],
+)
+def test_lead_without_consent_cannot_be_claimed(agent, missing):
+    lead = LeadFactory(**missing)
+    with pytest.raises(NoConsent):
+        claim(lead, agent)
+
+
+def test_lead_on_the_dnc_list_cannot_be_claimed(agent):
+    lead = LeadFactory()
+    DncEntryFactory(number=lead.customer.mobile_e164)
+    with pytest.raises(DoNotCall):
+        claim(lead, agent)
+
+
+def test_expired_or_removed_dnc_entries_do_not_block(agent):
+    now = timezone.now()
+    first, second = LeadFactory(), LeadFactory()
+    DncEntryFactory(number=first.customer.mobile_e164, expires_at=now - timedelta(seconds=1))
+    DncEntryFactory(number=second.customer.mobile_e164, removed_at=now)
+    assert claim(first, agent).owner == agent
+    assert claim(second, agent).owner == agent
+
+
+def test_no_marketing_customer_cannot_be_claimed(agent):
+    lead = LeadFactory(customer=CustomerFactory(no_marketing=True))
+    with pytest.raises(DoNotCall):
+        claim(lead, agent)
+
+
+# --- Two claims of one lead -------------------------------------------------------------------
+def test_second_claim_of_a_lead_taken_in_between_gets_lead_taken(agent, other_agent, monkeypatch):
+    """The conditional update is the guard: if another claim lands between our read and our
+    write, we get LeadTaken (simulated here in one connection; threads on PostgreSQL below)."""
+    lead = LeadFactory()
+    original = services.claims_today
+
+    def other_claim_lands_first(person, *, now=None):
+        Lead.objects.filter(pk=lead.pk).update(
+            state=LeadState.OWNED, owner=other_agent, owned_since=timezone.now()
+        )
+        return original(person, now=now)
+
+    monkeypatch.setattr(services, "claims_today", other_claim_lands_first)
+    with pytest.raises(LeadTaken):
+        claim(lead, agent)
+    assert not LeadEvent.objects.filter(lead=lead, to_owner=agent).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_concurrent_claims_one_wins_the_other_gets_lead_taken(monkeypatch):
+    if connection.vendor != "postgresql":
+        pytest.skip("real concurrent transactions need PostgreSQL (SQLite serialises writers)")
+    LeadRuleSetFactory()
+    team = TeamFactory()
+    people = [PersonFactory(team=team, capability_grade=2) for _ in range(2)]
+    lead = LeadFactory()
+    # Both claims read the lead as public before either writes: meet at a barrier.
+    barrier = threading.Barrier(2, timeout=20)
+    original = services.claims_today
+
+    def meet_then_count(person, *, now=None):
+        barrier.wait()
+        return original(person, now=now)
+
+    monkeypatch.setattr(services, "claims_today", meet_then_count)
+    outcomes: dict[int, object] = {}
+
+    def run(person):
+        try:
+            outcomes[person.pk] = lead_claim(lead=lead, agent=person, actor=None)
+        except Exception as exc:
+            outcomes[person.pk] = exc
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(p,)) for p in people]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    won = [v for v in outcomes.values() if isinstance(v, Lead)]
+    lost = [v for v in outcomes.values() if not isinstance(v, Lead)]
+    assert len(won) == 1 and len(lost) == 1, outcomes
+    assert isinstance(lost[0], LeadTaken)
+    lead.refresh_from_db()
+    assert lead.owner_id == won[0].owner_id
+    assert LeadEvent.objects.filter(lead=lead, action=LeadAction.CLAIM).count() == 1
