@@ -74,16 +74,16 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
 
 def pytest_sessionstart(session: pytest.Session) -> None:
     """With DATABASE_URL=postgresql://…, make sure the run is really on a reachable PostgreSQL."""
-    url = os.environ.get("DATABASE_URL", "").strip()
-    if not url:
-        return
     from django.conf import settings
 
+    # WhiteNoise warns on every request when STATIC_ROOT is missing (tests use the finders).
+    Path(settings.STATIC_ROOT).mkdir(parents=True, exist_ok=True)
+    if _postgres_url() is None:
+        return
     engine = settings.DATABASES["default"]["ENGINE"]
-    if _postgres_url() is None or "postgresql" not in engine:
+    if "postgresql" not in engine:
         pytest.exit(
-            f"DATABASE_URL is set but the tests would run on {engine}, not PostgreSQL",
-            returncode=3,
+            f"DATABASE_URL names PostgreSQL but the tests would run on {engine}", returncode=3
         )
     import psycopg
 
@@ -218,7 +218,12 @@ def page(browser, live_server) -> Iterator:
     pg.on("pageerror", lambda exc: problems.append(("pageerror", str(exc))))
     pg.on(
         "requestfailed",
-        lambda req: problems.append(("requestfailed", req.url, req.failure)),
+        # ERR_ABORTED is Chromium cancelling a request because the page navigated away
+        # (say, the favicon of a page the login form has already left): not a failure.
+        lambda req: (
+            req.failure != "net::ERR_ABORTED"
+            and problems.append(("requestfailed", req.url, req.failure))
+        ),
     )
     pg.on(
         "response",

@@ -267,15 +267,31 @@ def start_worker(tmp_path) -> Iterator:
 
 
 # --- Tests -------------------------------------------------------------------------------------
+@pytest.fixture
+def redis_queue(redis_url) -> Iterator[str]:
+    """A queue name of this test's own, so that no other worker on this Redis takes its task;
+    its keys are removed afterwards (results expire after a day by themselves)."""
+    import redis
+
+    queue = f"test-{uuid.uuid4().hex}"
+    try:
+        yield queue
+    finally:
+        client = redis.Redis.from_url(redis_url, socket_connect_timeout=5, socket_timeout=5)
+        with contextlib.suppress(redis.RedisError):
+            client.delete(queue, f"_kombu.binding.{queue}", f"_kombu.binding_permanent.{queue}")
+        client.close()
+
+
 def test_a_real_worker_runs_a_task_through_redis(
-    redis_url, data_dir, worker_database_url, start_worker
+    redis_url, redis_queue, data_dir, worker_database_url, start_worker
 ):
     """CI's proof that a task goes through Redis to a real worker and back (issue #2, item 11)."""
     extra = {"CELERY_BROKER_URL": redis_url, "CELERY_RESULT_BACKEND": redis_url}
     if worker_database_url:
         extra["DATABASE_URL"] = worker_database_url
     env = process_env(data_dir, **extra)
-    queue = f"test-{uuid.uuid4().hex}"  # no other worker on this Redis takes our task
+    queue = redis_queue
     worker, log = start_worker(env, queue=queue)
 
     echo = f"ping-{uuid.uuid4().hex[:8]}"
