@@ -9,13 +9,13 @@ from pydantic import Field
 
 from telesales.core import services
 from telesales.core.errors import AuthenticationFailed, LockedOut
-from telesales.core.http_api import ERRORS_WRITE, ErrorOut
+from telesales.core.http_api import ERRORS_WRITE, ErrorOut, InputSchema
 from telesales.core.roles import primary_role, user_roles
 
 router = Router(tags=["core"])
 
 
-class TokenIn(Schema):
+class TokenIn(InputSchema):
     username: str = Field(min_length=1, max_length=150)
     password: str = Field(min_length=1, max_length=256)
     name: str = Field(default="", max_length=100)
@@ -34,7 +34,7 @@ class MeOut(Schema):
     language: str
 
 
-class LanguageIn(Schema):
+class LanguageIn(InputSchema):
     language: str = Field(min_length=2, max_length=10)
 
 

@@ -1,4 +1,5 @@
 from django.contrib.auth.forms import AuthenticationForm
+from django.core.validators import MaxLengthValidator
 from django.utils.translation import gettext_lazy as _
 
 
@@ -12,5 +13,9 @@ class LoginForm(AuthenticationForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        # Django sets the username's max_length after the field exists, so it is never checked;
+        # an over-long name would reach the lockout log (varchar 255) and fail there.
+        username = self.fields["username"]
+        username.validators.append(MaxLengthValidator(username.max_length))
         self.fields["username"].widget.attrs.update({"class": "form-control", "autofocus": True})
         self.fields["password"].widget.attrs.update({"class": "form-control"})

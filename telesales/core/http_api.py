@@ -9,6 +9,7 @@ from ninja import Schema
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 from ninja.security import APIKeyCookie, HttpBearer
+from pydantic import field_validator
 
 from telesales.core.errors import DomainError
 from telesales.core.services import token_authenticate
@@ -22,6 +23,36 @@ class ErrorOut(Schema):
     details: dict[str, Any] = {}
 
 
+# The largest id a database integer column holds; larger ids in filters are refused (422)
+# instead of overflowing the database driver.
+ID_MAX = 2**63 - 1
+
+
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, list | tuple | set):
+        return any(_has_nul(v) for v in value)
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    return False
+
+
+class InputSchema(Schema):
+    """Base of every request body and query filter.
+
+    Text may not contain NUL characters: PostgreSQL can neither store nor compare them, so
+    they would otherwise surface as a server error instead of a field error.
+    """
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _refuse_nul_characters(cls, value: Any) -> Any:
+        if _has_nul(value):
+            raise ValueError("must not contain NUL characters")
+        return value
+
+
 # Declared on every operation so that the OpenAPI document lists the error answers.
 ERRORS_READ = {401: ErrorOut, 403: ErrorOut, 404: ErrorOut}
 ERRORS_WRITE = {**ERRORS_READ, 409: ErrorOut, 422: ErrorOut}
@@ -31,6 +62,14 @@ class SessionAuth(APIKeyCookie):
     """The browser's Django session (with CSRF on unsafe methods)."""
 
     param_name = "sessionid"
+
+    def _get_key(self, request):
+        # Without a signed-in session there is nothing for CSRF to protect: skip the check so
+        # that the caller hears "sign in" (401), not "CSRF check failed" (403).
+        user = getattr(request, "user", None)
+        if user is None or not user.is_authenticated:
+            return None
+        return super()._get_key(request)
 
     def authenticate(self, request, key):
         user = getattr(request, "user", None)

@@ -35,6 +35,11 @@ def home_view(request: HttpRequest) -> HttpResponse:
     return render(request, "core/no_role.html", status=200)
 
 
+def _search_text(params, name: str, limit: int) -> str:
+    """A free-text filter, trimmed; NUL characters (which PostgreSQL rejects) are dropped."""
+    return params.get(name, "").replace("\x00", "").strip()[:limit]
+
+
 def _parse_date(value: str) -> dt.date | None:
     try:
         return dt.date.fromisoformat(value) if value else None
@@ -54,11 +59,11 @@ def audit_list_view(request: HttpRequest) -> HttpResponse:
     if params.get("until") and until is None:
         errors.append(_("'To' is not a date (YYYY-MM-DD)."))
     entries = audit_entry_list(
-        actor=params.get("actor", "").strip()[:150],
-        action=params.get("action", "").strip()[:80],
-        object_type=params.get("object_type", "").strip()[:80],
-        object_id=params.get("object_id", "").strip()[:64],
-        text=params.get("q", "").strip()[:200],
+        actor=_search_text(params, "actor", 150),
+        action=_search_text(params, "action", 80),
+        object_type=_search_text(params, "object_type", 80),
+        object_id=_search_text(params, "object_id", 64),
+        text=_search_text(params, "q", 200),
         since=since,
         until=until,
     )

@@ -47,12 +47,10 @@ def manager_dashboard_view(request: HttpRequest) -> HttpResponse:
     _require(has_role(request.user, Role.MANAGER))
     user = request.user
     teams = selectors.headcount_by_team(user=user)
-    sales = [
-        t
-        for t in teams
-        if t["team_id"]
-        in set(selectors.team_list(user=user, kind=TeamKind.SALES).values_list("id", flat=True))
-    ]
+    sales_ids = set(
+        selectors.team_list(user=user, kind=TeamKind.SALES).values_list("id", flat=True)
+    )
+    sales = [t for t in teams if t["team_id"] in sales_ids]
     people = selectors.person_list(user=user)
     totals = {s.value: 0 for s in PersonStatus}
     for t in teams:

@@ -8,7 +8,9 @@ import pytest
 
 pytestmark = pytest.mark.django_db
 
-EXTERNAL = re.compile(r"""(?:src|href)\s*=\s*["'](?:https?:)?//(?!testserver|127\.0\.0\.1|localhost)""")
+EXTERNAL = re.compile(
+    r"""(?:src|href)\s*=\s*["'](?:https?:)?//(?!testserver|127\.0\.0\.1|localhost)"""
+)
 
 
 @pytest.mark.parametrize(

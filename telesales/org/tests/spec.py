@@ -31,12 +31,31 @@ BACK_OFFICE = frozenset({"recruiter", "hr", "trainer", "planner", "data", "renew
 NOT_AGENT = frozenset(USERS) - {"agent1"}
 EVERYONE = frozenset(USERS)
 
-HOME_PATHS = {
-    "manager": "/org/dashboard/",
-    "teamlead1": "/org/my-team/",
-    "agent1": "/org/my-day/",
-    **{u: "/org/back-office/" for u in BACK_OFFICE},
+# The home pages this app registers. An app that arrives later may register another home
+# for a role (the agent workspace, say); ``home_path`` follows the registry for those.
+ORG_HOME_PATHS = {
+    "center_manager": "/org/dashboard/",
+    "team_lead": "/org/my-team/",
+    "agent": "/org/my-day/",
+    **dict.fromkeys(
+        ["recruiter", "hr_admin", "trainer", "planner", "data_officer", "renewal_ops"],
+        "/org/back-office/",
+    ),
 }
+
+
+def home_path(username: str) -> str:
+    """Where the demo login of a role lands after signing in."""
+    from django.urls import reverse
+
+    from telesales.core.navigation import registered_homes
+    from telesales.core.roles import Role
+
+    role = next(r for r, u in ROLE_USERS.items() if u == username)
+    url_name = registered_homes()[Role(role)]
+    if url_name.startswith("org:"):
+        assert reverse(url_name) == ORG_HOME_PATHS[role], (role, url_name)
+    return reverse(url_name)
 
 
 def me(username: str) -> Person:

@@ -22,9 +22,9 @@ from telesales.org.tests.spec import (
     ADMINS,
     BACK_OFFICE,
     EVERYONE,
-    HOME_PATHS,
     NOT_AGENT,
     USERS,
+    home_path,
     may_see_person,
     may_see_seat,
     may_see_team,
@@ -119,6 +119,12 @@ OPERATIONS: dict[str, Rule] = {
 PATH_PARAM = re.compile(r"\{(\w+)\}")
 
 
+@pytest.fixture
+def demo(demo_shared, db):
+    """The demo center, seeded once for this module (see ``demo_shared``)."""
+    return demo_shared
+
+
 # --- Discovery -----------------------------------------------------------------------------
 def _walk(patterns, namespace: str | None = None):
     for entry in patterns:
@@ -137,17 +143,28 @@ def app_pages() -> dict[str, URLPattern]:
     return found
 
 
-_OPERATIONS_SEEN: dict[str, tuple[str, str]] = {}
+_OPERATIONS_SEEN: dict[str, tuple[str, str, bool]] = {}
 
 
-def api_operations(client) -> dict[str, tuple[str, str]]:
-    """operationId -> (method, path template), read once from the served OpenAPI document."""
+def all_api_operations(client) -> dict[str, tuple[str, str, bool]]:
+    """operationId -> (method, path template, needs auth), read once from the served
+    OpenAPI document: every app's operations."""
     if not _OPERATIONS_SEEN:
         document = client.get("/api/v1/openapi.json").json()
         for path, methods in document["paths"].items():
             for method, operation in methods.items():
-                _OPERATIONS_SEEN[operation["operationId"]] = (method, path)
+                secured = bool(operation.get("security"))
+                _OPERATIONS_SEEN[operation["operationId"]] = (method, path, secured)
     return dict(_OPERATIONS_SEEN)
+
+
+def api_operations(client) -> dict[str, tuple[str, str]]:
+    """The operations of the apps this matrix covers (operation ids ``core_…``, ``org_…``)."""
+    return {
+        op_id: (method, path)
+        for op_id, (method, path, _secured) in all_api_operations(client).items()
+        if op_id.split("_", 1)[0] in {"core", "org"}
+    }
 
 
 def test_every_page_has_an_access_rule():
@@ -175,16 +192,14 @@ def targets(demo, person_of):
     assert other.team_id != agent.team_id
     unlinked = PersonFactory(team=other.team, center=other.center, name="未开通者")
     people = [
-        agent,
-        person_of("agent2"),
-        person_of("teamlead1"),
-        other,
-        person_of("teamlead2"),
-        person_of("manager"),
-        person_of("recruiter"),
-        Person.objects.filter(team=agent.team, status=PersonStatus.LEFT).first(),
+        agent,  # self
+        person_of("agent2"),  # same team
+        person_of("teamlead1"),  # the agent's own team lead
+        other,  # another sales team
+        person_of("manager"),  # the center office
+        person_of("recruiter"),  # the back office
         Person.objects.filter(status=PersonStatus.LEFT).exclude(team=agent.team).first(),
-        unlinked,
+        unlinked,  # no login
     ]
     teams = [
         agent.team,
@@ -284,6 +299,22 @@ def test_anonymous_api_calls_get_401_in_the_error_shape(targets):
             assert body["details"] == {}, (op_id, body)
 
 
+def test_every_secured_operation_of_every_app_refuses_anonymous_callers(demo):
+    """Not only core and org: any operation the API declares as secured answers 401."""
+    client = JsonClient(enforce_csrf_checks=True)
+    operations = all_api_operations(client)
+    assert {op for op, (_m, _p, secured) in operations.items() if not secured} == {
+        "core_token_create"
+    }
+    for op_id, (method, path, secured) in operations.items():
+        if not secured:
+            continue
+        url = PATH_PARAM.sub("1", path)
+        response = client.get(url) if method == "get" else client._send(method, url, {})
+        body = assert_error_shape(response, 401, "authentication_required")
+        assert body["details"] == {}, op_id
+
+
 def test_token_endpoint_is_open_but_checks_the_password(demo):
     response = JsonClient().post_json(
         "/api/v1/auth/token", {"username": "manager", "password": "wrong"}
@@ -300,7 +331,7 @@ def test_pages_answer_each_role_as_the_matrix_says(client_for, person_of, target
         rule = PAGES[name]
         if rule.kind == "home":
             response = client.get(reverse(name))
-            if (response.status_code, response.get("Location")) != (302, HOME_PATHS[username]):
+            if (response.status_code, response.get("Location")) != (302, home_path(username)):
                 problems.append((name, response.status_code, response.get("Location")))
             continue
         if rule.kind == "profile":
@@ -340,10 +371,7 @@ def test_api_answers_each_role_as_the_matrix_says(api_as, targets, username):
             continue
         body = _person_create_body(targets) if rule.body == {"create": "person"} else rule.body
         for obj, url in _api_requests(rule, path, targets):
-            if method == "get":
-                response = client.get(url)
-            else:
-                response = client._send(method, url, body)
+            response = client.get(url) if method == "get" else client._send(method, url, body)
             expected = _expected(rule, username, obj, rule.obj)
             status = response.status_code
             ok = status in DENIED if expected is None else status == expected
@@ -468,8 +496,8 @@ def test_each_role_lands_on_its_own_home_page_after_signing_in(client, demo, use
     )
     assert response.status_code == 200
     assert response.redirect_chain[0] == ("/", 302)
-    assert response.redirect_chain[-1] == (HOME_PATHS[username], 302)
-    assert response.wsgi_request.path == HOME_PATHS[username]
+    assert response.redirect_chain[-1] == (home_path(username), 302)
+    assert response.wsgi_request.path == home_path(username)
     assert response.wsgi_request.user.username == username
 
 

@@ -23,6 +23,12 @@ PEOPLE = "/api/v1/org/people"
 
 
 @pytest.fixture
+def demo(demo_shared, db):
+    """The demo center, seeded once for this module (see ``demo_shared``)."""
+    return demo_shared
+
+
+@pytest.fixture
 def manager_api(api_as):
     return api_as("manager")
 
@@ -427,7 +433,7 @@ _person_keys = [
                 "team_id": st.one_of(st.integers(), st.just(0)),
                 "hire_date": st.dates().map(dt.date.isoformat),
             },
-            optional={k: _json for k in _person_keys[4:]},
+            optional=dict.fromkeys(_person_keys[4:], _json),
         ),
     )
 )

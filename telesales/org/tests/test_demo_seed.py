@@ -136,12 +136,9 @@ def test_demo_center_seats_every_current_sales_person_and_loads_the_ladder():
     left = Person.objects.filter(status=PersonStatus.LEFT)
     assert left.exists() and all(p.left_on >= p.hire_date for p in left)
     assert not left.exclude(user=None).exists()
-    regs = [
-        p
-        for p in Person.objects.exclude(practice_reg_no="").values_list(
-            "practice_reg_no", flat=True
-        )
-    ]
+    regs = list(
+        Person.objects.exclude(practice_reg_no="").values_list("practice_reg_no", flat=True)
+    )
     assert len(regs) == len(set(regs))
     assert AuditEntry.objects.filter(action="org.demo_seed").count() == 1
 

@@ -19,6 +19,12 @@ from telesales.org.tests.spec import (
 )
 
 
+@pytest.fixture
+def demo(demo_shared, db):
+    """The demo center, seeded once for this module (see ``demo_shared``)."""
+    return demo_shared
+
+
 @pytest.mark.parametrize("username", USERS)
 def test_people_visible_to_each_role_follow_the_matrix(user_named, username):
     user = user_named(username)

@@ -30,6 +30,12 @@ NON_ADMINS = [u for u in USERS if u not in ADMINS]
 HIRED = dt.date(2025, 3, 1)
 
 
+@pytest.fixture
+def demo(demo_shared, db):
+    """The demo center, seeded once for this module (see ``demo_shared``)."""
+    return demo_shared
+
+
 def _rows() -> tuple[int, ...]:
     return (
         Center.objects.count(),
@@ -639,3 +645,33 @@ def test_level_factory_builds_valid_levels(hr):
     services.level_update(level=level, actor=hr, name="改名")
     level.refresh_from_db()
     assert level.name == "改名"
+
+
+def test_person_created_as_already_left_gets_no_working_login(hr, center, newcomer_data):
+    """Recording a former employee with their old login must not leave that login usable."""
+    login = UserFactory(username="former", roles=["agent"])
+    person = services.person_create(
+        center=center,
+        actor=hr,
+        user=login,
+        status=PersonStatus.LEFT,
+        left_on=HIRED + dt.timedelta(days=30),
+        **newcomer_data,
+    )
+    login.refresh_from_db()
+    assert person.status == PersonStatus.LEFT
+    assert not login.is_active
+    assert _only_entry("org.login_deactivate").object_id == str(login.pk)
+
+
+def test_seat_is_for_a_person_of_the_same_center(hr, center):
+    elsewhere = CenterFactory()
+    stranger = PersonFactory(team=TeamFactory(center=elsewhere))
+    with pytest.raises(ValidationFailed) as exc:
+        services.seat_create(center=center, actor=hr, code="B0010", person=stranger)
+    assert "person" in _fields(exc)
+    vacant = Seat.objects.filter(center=center, status=SeatStatus.VACANT).first()
+    with pytest.raises(ValidationFailed):
+        services.seat_update(seat=vacant, actor=hr, person=stranger)
+    vacant.refresh_from_db()
+    assert vacant.person_id is None

@@ -13,11 +13,17 @@ from django.test.utils import CaptureQueriesContext
 from telesales.core.models import AuditEntry
 from telesales.org.choices import PersonStatus, SeatStatus, TeamKind
 from telesales.org.models import Center, Level, Person, Seat, Team
-from telesales.org.tests.factories import PersonFactory, SeatFactory
+from telesales.org.tests.factories import PersonFactory, SeatFactory, TeamFactory
 
 pytestmark = pytest.mark.django_db
 
 HUGE = "长" * 10_000
+
+
+@pytest.fixture
+def demo(demo_shared, db):
+    """The demo center, seeded once for this module (see ``demo_shared``)."""
+    return demo_shared
 
 
 def _counts():
@@ -353,7 +359,7 @@ def test_people_list_page_query_count_does_not_grow(
     client.get("/org/people/")
     with CaptureQueriesContext(connection) as small:
         assert client.get("/org/people/").status_code == 200
-    _grow_center(60)
+    _grow_center(30)
     with django_assert_max_num_queries(16):
         response = client.get("/org/people/")
     assert response.status_code == 200
@@ -379,7 +385,7 @@ def test_list_pages_query_count_does_not_grow(client_for, url, django_assert_max
     client.get(url)
     with CaptureQueriesContext(connection) as small:
         assert client.get(url).status_code == 200
-    _grow_center(40)
+    _grow_center(20)
     with django_assert_max_num_queries(25):
         assert client.get(url).status_code == 200
     with CaptureQueriesContext(connection) as large:
@@ -437,3 +443,25 @@ def test_hire_date_far_in_the_past_or_future_is_stored_as_given(manager, forms):
     response = manager.post(url, {**data, "hire_date": "1999-12-31"})
     assert response.status_code == 302
     assert Person.objects.get(employee_no="W00001").hire_date == dt.date(1999, 12, 31)
+
+
+@pytest.mark.parametrize(
+    ("url", "username"),
+    [
+        ("/org/dashboard/", "manager"),
+        ("/org/teams/", "manager"),
+        ("/org/back-office/", "planner"),
+        ("/org/people/", "hr"),
+    ],
+)
+def test_pages_query_count_does_not_grow_with_teams(client_for, center, url, username):
+    client = client_for(username)
+    client.get(url)
+    with CaptureQueriesContext(connection) as small:
+        assert client.get(url).status_code == 200
+    for i in range(8):
+        team = TeamFactory(center=center, name=f"新增{i}组", kind=TeamKind.SALES)
+        PersonFactory(team=team, center=center)
+    with CaptureQueriesContext(connection) as large:
+        assert client.get(url).status_code == 200
+    assert len(large) == len(small), [q["sql"] for q in large.captured_queries]

@@ -1,0 +1,217 @@
+"""Bearer tokens: issuing (API and ``telesales token-create``), using, revoking, expiring."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from io import StringIO
+
+import pytest
+from django.conf import settings
+from django.core.management import CommandError, call_command
+from django.utils import timezone
+
+from telesales.core import services
+from telesales.core.errors import NotFound, ValidationFailed
+from telesales.core.models import ApiToken, AuditEntry
+from telesales.core.tasks import api_token_purge_task
+from telesales.core.tests.api_helpers import JsonClient, assert_error_shape, bearer
+
+pytestmark = pytest.mark.django_db
+
+TOKEN = "/api/v1/auth/token"
+
+
+def _issue(client, username="manager", password="demo", **extra):
+    return client.post_json(TOKEN, {"username": username, "password": password, **extra})
+
+
+def _works(secret: str) -> bool:
+    return JsonClient().get("/api/v1/me", **bearer(secret)).status_code == 200
+
+
+# --- Issuing through the API ---------------------------------------------------------------
+def test_token_endpoint_issues_a_working_token(demo):
+    response = _issue(JsonClient(), name="crm")
+    assert response.status_code == 200, response.content
+    body = response.json()
+    secret = body["token"]
+    assert secret.startswith("tsk_") and body["prefix"] == secret[:12]
+    expires = dt.datetime.fromisoformat(body["expires_at"])
+    lifetime = expires - timezone.now()
+    assert dt.timedelta(days=settings.TELESALES_API_TOKEN_DAYS - 1) < lifetime
+    assert lifetime <= dt.timedelta(days=settings.TELESALES_API_TOKEN_DAYS)
+    client = JsonClient()
+    me = client.get("/api/v1/me", **bearer(secret))
+    assert me.status_code == 200 and me.json()["username"] == "manager"
+    assert me.json()["primary_role"] == "center_manager"
+    people = client.get("/api/v1/org/people", **bearer(secret))
+    assert people.status_code == 200 and isinstance(people.json(), list) and people.json()
+    token = ApiToken.objects.get(prefix=body["prefix"])
+    assert token.name == "crm" and token.user.username == "manager"
+
+
+def test_only_a_hash_of_the_secret_is_stored(demo):
+    secret = _issue(JsonClient()).json()["token"]
+    token = ApiToken.objects.get()
+    assert token.key_hash == hashlib.sha256(secret.encode()).hexdigest()
+    assert secret not in str(list(ApiToken.objects.values()))
+    entry = AuditEntry.objects.get(action="core.token_create")
+    assert secret not in str(entry.after) and entry.actor == token.user
+
+
+def test_token_for_an_agent_sees_only_what_the_agent_sees(demo):
+    secret = _issue(JsonClient(), "agent1").json()["token"]
+    people = JsonClient().get("/api/v1/org/people", **bearer(secret)).json()
+    assert [p["employee_no"] for p in people] != []
+    assert len(people) == 1
+
+
+def test_wrong_password_then_lockout_on_the_token_endpoint(demo):
+    client = JsonClient()
+    for _attempt in range(1, settings.AXES_FAILURE_LIMIT):
+        assert_error_shape(_issue(client, "agent1", "wrong"), 401, "authentication_failed")
+    assert_error_shape(_issue(client, "agent1", "wrong"), (401, 429))
+    locked = assert_error_shape(_issue(client, "agent1", "demo"), 429, "locked_out")
+    assert locked["details"]["cooloff_minutes"] == int(
+        settings.AXES_COOLOFF_TIME.total_seconds() // 60
+    )
+    assert not ApiToken.objects.exists()
+    # Another login is not affected.
+    assert _issue(client, "agent2").status_code == 200
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {},
+        {"username": "manager"},
+        {"username": "", "password": "demo"},
+        {"username": "manager", "password": ""},
+        {"username": "x" * 151, "password": "demo"},
+        {"username": "manager", "password": "p" * 257},
+        {"username": "manager", "password": "demo", "name": "n" * 101},
+        {"username": ["manager"], "password": "demo"},
+        {"username": "man\x00ager", "password": "demo"},
+    ],
+)
+def test_bad_token_requests_answer_422(demo, body):
+    response = JsonClient().post_json(TOKEN, body)
+    assert_error_shape(response, 422, "validation_failed")
+    assert not ApiToken.objects.exists()
+
+
+def test_disabled_login_gets_no_token(user_named):
+    user = user_named("agent1")
+    user.is_active = False
+    user.save()
+    assert_error_shape(_issue(JsonClient(), "agent1"), 401)
+
+
+# --- Refusing tokens -----------------------------------------------------------------------
+def test_revoked_token_is_refused(user_named):
+    manager = user_named("manager")
+    token, secret = services.token_create(user=manager, actor=manager)
+    assert _works(secret)
+    services.token_revoke(token_id=token.pk, actor=manager)
+    assert_error_shape(JsonClient().get("/api/v1/me", **bearer(secret)), 401)
+    entry = AuditEntry.objects.get(action="core.token_revoke")
+    assert entry.object_id == str(token.pk) and entry.actor == manager
+    with pytest.raises(NotFound):
+        services.token_revoke(token_id=999999, actor=manager)
+
+
+def test_expired_token_is_refused(user_named):
+    manager = user_named("manager")
+    token, secret = services.token_create(user=manager, actor=manager, days=1)
+    ApiToken.objects.filter(pk=token.pk).update(expires_at=timezone.now() - dt.timedelta(seconds=1))
+    assert_error_shape(JsonClient().get("/api/v1/org/people", **bearer(secret)), 401)
+
+
+def test_token_of_a_disabled_login_is_refused(user_named):
+    agent = user_named("agent1")
+    _token, secret = services.token_create(user=agent, actor=agent)
+    agent.is_active = False
+    agent.save()
+    assert not _works(secret)
+
+
+def test_token_use_is_recorded_at_most_every_few_minutes(user_named):
+    manager = user_named("manager")
+    token, secret = services.token_create(user=manager, actor=manager)
+    assert token.last_used_at is None
+    assert _works(secret)
+    token.refresh_from_db()
+    first = token.last_used_at
+    assert first is not None
+    assert _works(secret)
+    token.refresh_from_db()
+    assert token.last_used_at == first
+
+
+def test_token_service_rules(user_named):
+    manager = user_named("manager")
+    for days in (0, -1, 3651):
+        with pytest.raises(ValidationFailed) as exc:
+            services.token_create(user=manager, actor=manager, days=days)
+        assert "days" in exc.value.fields
+    agent = user_named("agent1")
+    agent.is_active = False
+    with pytest.raises(ValidationFailed) as exc:
+        services.token_create(user=agent, actor=manager)
+    assert "user" in exc.value.fields
+    assert services.token_authenticate(secret="") is None
+    assert services.token_authenticate(secret="not-a-token") is None
+    assert services.token_authenticate(secret="tsk_" + "x" * 500) is None
+    assert not ApiToken.objects.exists()
+
+
+# --- telesales token-create USERNAME -------------------------------------------------------
+def test_token_create_command_prints_a_working_token(demo):
+    out = StringIO()
+    call_command("token_create", "agent1", "--name", "dialler", "--days", "7", stdout=out)
+    secret = out.getvalue().strip()
+    assert secret.startswith("tsk_") and "\n" not in secret
+    response = JsonClient().get("/api/v1/me", **bearer(secret))
+    assert response.status_code == 200 and response.json()["username"] == "agent1"
+    token = ApiToken.objects.get()
+    assert token.name == "dialler"
+    assert token.expires_at - timezone.now() <= dt.timedelta(days=7)
+    entry = AuditEntry.objects.get(action="core.token_create")
+    assert entry.actor is None and entry.actor_name == "cli"
+
+
+def test_token_create_command_fails_clearly_for_an_unknown_user(demo):
+    with pytest.raises(CommandError) as exc:
+        call_command("token_create", "ghost", stdout=StringIO())
+    assert "ghost" in str(exc.value)
+    assert not ApiToken.objects.exists()
+
+
+def test_token_create_command_refuses_bad_lifetimes_and_disabled_logins(user_named):
+    with pytest.raises(CommandError) as exc:
+        call_command("token_create", "manager", "--days", "0", stdout=StringIO())
+    assert "days" in str(exc.value)
+    user = user_named("agent1")
+    user.is_active = False
+    user.save()
+    with pytest.raises(CommandError) as exc:
+        call_command("token_create", "agent1", stdout=StringIO())
+    assert "user" in str(exc.value)
+    with pytest.raises(NotFound):
+        services.user_by_username("ghost")
+
+
+# --- Purging old tokens --------------------------------------------------------------------
+def test_purge_deletes_only_long_dead_tokens(user_named):
+    manager = user_named("manager")
+    live, _ = services.token_create(user=manager, actor=manager)
+    fresh_expired, _ = services.token_create(user=manager, actor=manager)
+    old_expired, _ = services.token_create(user=manager, actor=manager)
+    old_revoked, _ = services.token_create(user=manager, actor=manager)
+    long_ago = timezone.now() - dt.timedelta(days=40)
+    ApiToken.objects.filter(pk=fresh_expired.pk).update(expires_at=timezone.now())
+    ApiToken.objects.filter(pk=old_expired.pk).update(expires_at=long_ago)
+    ApiToken.objects.filter(pk=old_revoked.pk).update(revoked_at=long_ago)
+    assert api_token_purge_task(days_after_expiry=30) == 2
+    assert set(ApiToken.objects.values_list("pk", flat=True)) == {live.pk, fresh_expired.pk}
