@@ -4,6 +4,7 @@ from ninja import NinjaAPI
 
 from telesales.core.api import router as core_router
 from telesales.core.http_api import BearerAuth, SessionAuth, install_error_handlers
+from telesales.leads.api import router as leads_router
 from telesales.org.api import router as org_router
 
 api = NinjaAPI(
@@ -17,3 +18,4 @@ api = NinjaAPI(
 install_error_handlers(api)
 api.add_router("/", core_router)
 api.add_router("/org/", org_router)
+api.add_router("/leads/", leads_router)

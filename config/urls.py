@@ -19,6 +19,7 @@ urlpatterns = [
     path("health/", core_views.health_view, name="health"),
     path("api/v1/", api.urls),
     path("org/", include("telesales.org.urls")),
+    path("leads/", include("telesales.leads.urls")),
     path("", include("telesales.core.urls")),
     path("django-admin/", admin.site.urls),
 ]

@@ -9,7 +9,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from django.conf import settings
 from django.db import connection
+from django.test import override_settings
 from django.test.utils import setup_test_environment, teardown_test_environment
 
 
@@ -44,6 +46,13 @@ def get(name: str) -> Benchmark | None:
 def scratch_database():
     """Create the engine's test database, migrate it, and drop it afterwards."""
     old_name = connection.settings_dict["NAME"]
+    # Pages render without collected static files (a benchmark may run before bootstrap).
+    storages = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+    plain_static = override_settings(STORAGES=storages)
+    plain_static.enable()
     setup_test_environment()
     connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
     try:
@@ -51,6 +60,7 @@ def scratch_database():
     finally:
         connection.creation.destroy_test_db(old_name, verbosity=0)
         teardown_test_environment()
+        plain_static.disable()
 
 
 def peak_rss_mb() -> float:

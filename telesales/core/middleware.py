@@ -36,3 +36,36 @@ class UserLanguageMiddleware:
         response = self.get_response(request)
         response.headers.setdefault("Content-Language", language)
         return response
+
+
+class ApiErrorShapeMiddleware:
+    """Under /api/, answers produced outside the API's own handlers (unknown path, wrong method,
+    a server error) still carry the {code, message, details} shape."""
+
+    CODES = {404: "not_found", 405: "method_not_allowed", 500: "server_error"}
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if not request.path.startswith("/api/") or response.status_code not in self.CODES:
+            return response
+        if response.get("Content-Type", "").startswith("application/json"):
+            return response
+        from django.http import JsonResponse
+
+        details = {}
+        if response.status_code == 405:
+            details["allowed"] = [m.strip() for m in response.get("Allow", "").split(",") if m]
+        shaped = JsonResponse(
+            {
+                "code": self.CODES[response.status_code],
+                "message": response.reason_phrase,
+                "details": details,
+            },
+            status=response.status_code,
+        )
+        if response.has_header("Allow"):
+            shaped["Allow"] = response["Allow"]
+        return shaped

@@ -17,8 +17,8 @@ from telesales.core.errors import InvalidState, PermissionDenied, ValidationFail
 from telesales.core.model_updates import apply_changes, save_or_conflict, validate_instance
 from telesales.core.roles import Role, has_role
 from telesales.org import permissions
-from telesales.org.hooks import person_stops_working_run
 from telesales.org.choices import PersonStatus, SeatStatus
+from telesales.org.hooks import person_stops_working_run
 from telesales.org.models import Center, Level, Person, Seat, Team
 
 TEAM_FIELDS = {"name", "kind", "stage", "leader", "founded_on", "is_active"}
@@ -184,6 +184,10 @@ def person_update(*, person: Person, actor, reason: str = "", **data: Any) -> Pe
     changed = apply_changes(person, data, allowed=PERSON_FIELDS)
     if not changed:
         return person
+    if person.user_id and not has_role(actor, Role.MANAGER):
+        target = get_user_model().objects.get(pk=person.user_id)
+        if target.is_superuser or has_role(target, Role.MANAGER):
+            raise PermissionDenied(_("Only a center manager may change a center manager's record"))
     _check_person_rules(person)
     validate_instance(person)
     save_or_conflict(person)
@@ -203,10 +207,22 @@ def person_update(*, person: Person, actor, reason: str = "", **data: Any) -> Pe
 
 
 def _person_release_on_leaving(*, person: Person, actor) -> None:
-    """Someone who leaves gives up their seat and their login stops working."""
+    """Someone who leaves gives up their seat and the teams they led, and their login stops
+    working."""
     seat = Seat.objects.filter(person=person).first()
     if seat:
         seat_update(seat=seat, actor=actor, person=None, status=SeatStatus.VACANT)
+    for team in Team.objects.filter(leader=person):
+        team.leader = None
+        team.save(update_fields=["leader", "updated_at"])
+        audit_record(
+            actor=actor,
+            action="org.team_update",
+            instance=team,
+            before={"leader": person.pk},
+            after={"leader": None},
+            reason="leader left",
+        )
     if person.user_id:
         user = get_user_model().objects.get(pk=person.user_id)
         if user.is_active:

@@ -38,3 +38,17 @@ def test_pages_reference_no_external_assets(client, client_for, username, path):
 def test_dashboard_loads_vendored_echarts(client_for):
     html = client_for("manager").get("/org/dashboard/").content.decode()
     assert "/static/vendor/echarts-5.6.0/echarts.min.js" in html
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status", "code"),
+    [
+        ("get", "/api/v1/no-such-thing", 404, "not_found"),
+        ("delete", "/api/v1/org/people", 405, "method_not_allowed"),
+    ],
+)
+def test_api_errors_outside_handlers_keep_the_error_shape(client_for, method, path, status, code):
+    response = getattr(client_for("manager"), method)(path)
+    assert response.status_code == status
+    body = response.json()
+    assert body["code"] == code and set(body) == {"code", "message", "details"}

@@ -190,3 +190,30 @@ def test_center_settings_only_for_manager(client_for):
     ok = manager.post("/org/center/", {"name": "新名字中心", "code": "demo", "city": "成都"})
     assert ok.status_code == 302
     assert AuditEntry.objects.filter(action="org.center_update").count() == 1
+
+
+def test_hr_cannot_mark_the_center_manager_as_left(user_named):
+    manager = Person.objects.get(user__username="manager")
+    with pytest.raises(PermissionDenied):
+        services.person_update(
+            person=manager,
+            actor=user_named("hr"),
+            status=PersonStatus.LEFT,
+            left_on=manager.hire_date,
+        )
+    assert get_user_model().objects.get(username="manager").is_active
+
+
+def test_team_lead_leaving_frees_the_team_leadership(user_named):
+    from telesales.org.models import Team
+
+    lead = Person.objects.get(user__username="teamlead1")
+    team = Team.objects.get(leader=lead)
+    services.person_update(
+        person=lead, actor=user_named("hr"), status=PersonStatus.LEFT, left_on=lead.hire_date
+    )
+    team.refresh_from_db()
+    assert team.leader_id is None
+    # the team can be edited again without first fixing the leader
+    services.team_update(team=team, actor=user_named("hr"), name=team.name + "二")
+    assert AuditEntry.objects.filter(action="org.team_update", reason="leader left").exists()
