@@ -66,7 +66,12 @@ def lead_list(
         qs = qs.filter(owner__team_id=team_id)
     if search:
         qs = qs.filter(
-            Q(customer__name__icontains=search) | Q(pk=int(search) if search.isdigit() else -1)
+            Q(customer__name__icontains=search)
+            | (
+                Q(pk=int(search))
+                if search.isascii() and search.isdigit() and len(search) <= 12
+                else Q(pk__in=[])
+            )
         )
     return qs.order_by("-id")
 
@@ -153,3 +158,161 @@ def private_pool_counts(*, user) -> list[dict]:
         .annotate(held=Count("id"))
         .order_by("owner__team__name", "owner__name")
     )
+
+
+# --- Screens: summaries, the team's leads, batch and source quality -----------------------
+def lead_state_counts(*, user) -> dict[str, int]:
+    """How many visible leads are in each state (every state present, zero when none)."""
+    counts = dict.fromkeys(LeadState.values, 0)
+    rows = (
+        Lead.objects.filter(lead_visible_q(user))
+        .order_by()
+        .values_list("state")
+        .annotate(n=Count("id"))
+    )
+    for state, n in rows:
+        counts[state] = n
+    return counts
+
+
+def public_pool_summary(*, user) -> dict[str, list[dict]]:
+    """Leads waiting in the public pool by grade, by channel and by batch."""
+    qs = public_pool(user=user).order_by()
+    return {
+        "by_grade": list(qs.values("grade").annotate(n=Count("id")).order_by("grade")),
+        "by_channel": list(
+            qs.values("channel_id", "channel__name").annotate(n=Count("id")).order_by("-n")
+        ),
+        "by_batch": list(
+            qs.values("batch_id", "batch__name").annotate(n=Count("id")).order_by("-n")[:50]
+        ),
+    }
+
+
+def team_lead_list(*, user, state: str | None = None, owner_id: int | None = None):
+    """The leads held by the people of the teams ``user`` leads (the team lead's view)."""
+    me = person_for_user(user)
+    if me is None or not has_role(user, Role.TEAM_LEAD):
+        return Lead.objects.none()
+    qs = Lead.objects.filter(owner__team__leader_id=me.pk).select_related(
+        "customer", "owner", "channel"
+    )
+    if state == "private" or not state:
+        qs = qs.filter(state__in=OPEN_STATES)
+    else:
+        qs = qs.filter(state=state)
+    if owner_id:
+        qs = qs.filter(owner_id=owner_id)
+    return qs.order_by("owner__name", "protect_until", "id")
+
+
+def team_lead_counts(*, user) -> list[dict]:
+    """Open leads per member of the teams ``user`` leads."""
+    me = person_for_user(user)
+    if me is None or not has_role(user, Role.TEAM_LEAD):
+        return []
+    return list(
+        Lead.objects.filter(owner__team__leader_id=me.pk, state__in=OPEN_STATES)
+        .values("owner_id", "owner__name", "owner__team__name")
+        .annotate(
+            held=Count("id"),
+            in_progress=Count("id", filter=Q(state=LeadState.IN_PROGRESS)),
+            warned=Count("id", filter=Q(recycle_warned_at__isnull=False)),
+        )
+        .order_by("owner__team__name", "owner__name")
+    )
+
+
+def _ratio(part, whole) -> float | None:
+    """A share (0–1, four decimals); None when there is nothing to divide by."""
+    return round(float(part) / float(whole), 4) if whole else None
+
+
+def _money_per(amount, count):
+    """Money divided by a count, in yuan and fen; None when the count is zero."""
+    from decimal import Decimal
+
+    if not count:
+        return None
+    return (Decimal(amount or 0) / count).quantize(Decimal("0.01"))
+
+
+def _quality(row: dict, cost) -> dict:
+    from decimal import Decimal
+
+    leads, won = row["leads"], row["won"]
+    cent = Decimal("0.01")
+    premium = Decimal(row.get("premium") or 0).quantize(cent)
+    cost = Decimal(cost or 0).quantize(cent)
+    return {
+        **row,
+        "premium": premium,
+        "cost": cost,
+        "dialled_share": _ratio(row["dialled"], leads),
+        "connect_rate": _ratio(row["connected"], row["dialled"]),
+        "conversion": _ratio(won, leads),
+        "premium_per_lead": _money_per(premium, leads),
+        "cost_per_sale": _money_per(cost, won),
+    }
+
+
+_QUALITY_COUNTS = {
+    "leads": Count("id"),
+    "dialled": Count("id", filter=Q(dial_count__gt=0)),
+    "connected": Count("id", filter=Q(connect_count__gt=0)),
+    "won": Count("id", filter=Q(state=LeadState.WON)),
+}
+
+
+def batch_quality_list(*, user) -> list[dict]:
+    """Per batch: leads, share dialled, lead-level connect rate (connected ÷ dialled),
+    conversion (won ÷ leads), premium per lead and cost per sale (batch cost ÷ won)."""
+    if not permissions.sees_all_leads(user):
+        return []
+    from django.db.models import Sum
+
+    rows = (
+        Lead.objects.filter(batch__isnull=False)
+        .order_by()
+        .values("batch_id")
+        .annotate(**_QUALITY_COUNTS, premium=Sum("premium"))
+    )
+    by_batch = {r["batch_id"]: r for r in rows}
+    out = []
+    for batch in LeadBatch.objects.select_related("channel").order_by("-created_at", "-id"):
+        row = by_batch.get(
+            batch.pk,
+            {"batch_id": batch.pk, "leads": 0, "dialled": 0, "connected": 0, "won": 0},
+        )
+        row = {**row, "name": batch.name, "channel": batch.channel.name}
+        out.append(_quality(row, batch.cost))
+    return out
+
+
+def channel_quality_list(*, user) -> list[dict]:
+    """The same figures per channel; the cost is the sum of the channel's batch costs."""
+    if not permissions.sees_all_leads(user):
+        return []
+    from django.db.models import Sum
+
+    rows = {
+        r["channel_id"]: r
+        for r in Lead.objects.order_by()
+        .values("channel_id")
+        .annotate(**_QUALITY_COUNTS, premium=Sum("premium"))
+    }
+    costs = dict(
+        LeadBatch.objects.order_by()
+        .values("channel_id")
+        .annotate(total=Sum("cost"))
+        .values_list("channel_id", "total")
+    )
+    out = []
+    for channel in Channel.objects.order_by("code"):
+        row = rows.get(
+            channel.pk,
+            {"channel_id": channel.pk, "leads": 0, "dialled": 0, "connected": 0, "won": 0},
+        )
+        row = {**row, "name": channel.name, "code": channel.code}
+        out.append(_quality(row, costs.get(channel.pk)))
+    return out

@@ -240,6 +240,13 @@ def _expected(rule: Rule, username: str, obj=None, kind: str | None = None) -> i
         return None
     if obj is not None and not _visible(username, kind, obj):
         return None
+    if (
+        kind == "person"
+        and rule.method in ("patch", "put")
+        and username != "manager"
+        and getattr(getattr(obj, "user", None), "username", "") == "manager"
+    ):
+        return None  # only a center manager may change a center manager's record
     return rule.success
 
 

@@ -1,0 +1,2044 @@
+"""Lead import: read a CSV or XLSX file, check and deduplicate its rows, load them in bulk.
+
+One file is one :class:`~telesales.leads.models.LeadBatch`:
+
+1. :func:`batch_create` (the upload) checks the permission and the input, stores the file under
+   ``MEDIA_ROOT/imports/`` with its SHA-256, reads its head (format, encoding, delimiter, header)
+   and refuses what cannot be imported with a clear message: an empty file, a header-only
+   file, a binary file (NUL bytes, not text, an old ``.xls``), a file over
+   ``TELESALES_IMPORT_MAX_BYTES`` (default 200 MB; refused before it is read), a file in which
+   no column holds phone numbers. A header it cannot map puts the batch in status ``mapping``
+   with the headers and a few sample rows; :func:`batch_import_with_mapping` continues.
+2. :func:`batch_import_run` (the worker body; Celery task ``leads_batch_import_task``) streams
+   the rows, normalises and validates them in Python (phone, in-file duplicates, the DNC list
+   as it stands when reading starts) and loads them into a temporary staging table in chunks
+   (PostgreSQL: ``COPY``; SQLite: ``executemany``), committing ``LeadBatch.processed`` after
+   every chunk for the progress bar. It then merges the staging table in ONE transaction with
+   set-based SQL: DNC entries made meanwhile, existing customers (no-marketing ones count as
+   DNC), ``INSERT … SELECT … ON CONFLICT (mobile_hash) DO NOTHING`` into customers, an
+   ``INSERT … SELECT`` into leads (public pool), the rejection rows, the counts and the status.
+   Each staged row already knows its customer id (PostgreSQL: reserved from the sequence in
+   blocks; SQLite: the table's next ids under the write lock), so no insert needs a join.
+
+Decisions:
+
+- **Formats are detected from the bytes**, never from the extension: a ZIP is an XLSX (read
+  with python-calamine when installed, else openpyxl in read-only mode), an OLE2 file is an
+  old ``.xls`` (refused: save it as .xlsx or .csv), anything else must be text: UTF-8 with or
+  without a BOM, UTF-16 with a BOM (Excel's "Unicode text"), else GB18030 (a superset of GBK,
+  which Chinese Excel writes). The delimiter (comma, tab, semicolon, pipe) is sniffed.
+- **Rows**: the header is the first of the first 20 non-blank rows in which a phone column is
+  recognised (title rows above it are skipped). Blank rows are skipped and not counted
+  (``mapping["summary"]["blank_rows"]`` says how many). A CSV row with more or fewer cells
+  than the header is rejected as ``bad_row`` (extra *empty* trailing cells are tolerated); a
+  row with undecodable bytes as ``bad_encoding``; the rest of the file still imports.
+- **Counts are exact and add up**: ``rows = imported + duplicate + invalid + dnc_blocked``.
+  ``duplicate`` = within the file (the first row wins) + already a customer; ``dnc_blocked`` =
+  active DNC entry or a customer flagged no-marketing (checked before "already a customer").
+- **ID numbers** are optional data: an invalid one does not lose the lead. The lead imports
+  without it and the rejection report lists a *warning* row (reason ``invalid_id_number``,
+  outcome "imported"); a valid one fills a blank gender and birth date. Unreadable birth dates
+  and consent times are treated the same way (warning ``invalid_value``). Warnings are not
+  counted in ``invalid``; ``mapping["summary"]["warnings"]`` holds their number.
+- **Idempotent**: a file whose SHA-256 matches a batch that is not ``failed`` is refused with
+  a message naming that batch (``allow_repeat=True``, CLI ``--again``, runs it anyway and it
+  imports 0: every row is then a duplicate). A different file with the same numbers imports
+  nothing either (duplicate_existing).
+- **Crash safety**: nothing reaches the customer and lead tables before the final
+  transaction, so a process killed at any moment leaves either the whole batch or none of it.
+  A run holds a lock (PostgreSQL advisory lock; a ``flock`` file with SQLite) that dies with
+  its process; a batch in status ``running`` whose lock is free was left by a dead process
+  (:func:`batch_is_stale`) and is simply run again (``telesales leads-import --resume ID``).
+- **History**: the batch is the creation record of its leads (``Lead.batch``, the batch's
+  times, counts and audit entry); no per-lead ``import`` event is written, which would double
+  the rows written per import. Later transitions are recorded in the lead history as usual.
+- **Unknown channel codes** are refused (a typo must not create a channel that carries no
+  consent wording) unless the caller asks for ``create_channel=True`` (CLI
+  ``--create-channel``), which creates it with the code as its name and says so.
+- **Consent**: from the row's consent columns when present, else the channel's consent
+  wording, the channel's name as the source and the upload time as the consent time.
+- **Remarks** (备注) and sequence-number columns are recognised and not stored (leads have no
+  remark field).
+- **Costs**: memory grows with the distinct numbers of the file (~100 bytes each, for the
+  in-file duplicate check) and the active DNC list (~150 bytes per entry); the file itself is
+  streamed (CSV) or read by calamine (XLSX, whose sheets are refused past
+  ``XLSX_MAX_EXPANSION`` times the byte limit). On SQLite the final transaction holds the
+  database's write lock: a million-row file keeps other writers waiting for seconds, so big
+  centers use PostgreSQL. ``mapping["sample"]`` (a batch waiting for its mapping) holds full
+  phone numbers: show it to the data officer and the manager only.
+"""
+
+# ruff: noqa: S608 - SQL here names internal tables; every value is a query parameter.
+from __future__ import annotations
+
+import codecs
+import contextlib
+import csv
+import datetime as dt
+import fcntl
+import hashlib
+import io
+import json
+import os
+import re
+import sys
+import time
+import unicodedata
+import uuid
+import zipfile
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import IO, Any
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from telesales.core.audit import audit_record
+from telesales.core.errors import (
+    Conflict,
+    DomainError,
+    InvalidState,
+    NotFound,
+    PermissionDenied,
+    ValidationFailed,
+)
+from telesales.core.id_numbers import validate_id_number
+from telesales.core.phone_numbers import PHONE_ERRORS, mask_phone, normalise_phone, phone_hash
+from telesales.leads import permissions
+from telesales.leads.choices import (
+    BatchStatus,
+    DncSource,
+    LeadAction,
+    LeadGrade,
+    LeadState,
+    RejectReason,
+)
+from telesales.leads.exporting import neutralise
+from telesales.leads.models import (
+    BatchRejection,
+    Channel,
+    Customer,
+    DncEntry,
+    Lead,
+    LeadBatch,
+)
+
+__all__ = [
+    "FIELDS",
+    "DncImportResult",
+    "FileAlreadyImported",
+    "ImportInProgress",
+    "ImportRefused",
+    "NeedsMapping",
+    "batch_create",
+    "batch_import_run",
+    "batch_import_with_mapping",
+    "batch_is_stale",
+    "batch_rejection_report",
+    "dnc_import",
+    "import_max_bytes",
+    "normalise_header",
+]
+
+DEFAULT_MAX_BYTES = 200 * 1024 * 1024
+CHUNK_ROWS = 20_000
+HEAD_BYTES = 1 << 20  # read to detect format, encoding and delimiter
+BLOCK_BYTES = 1 << 20  # CSV is decoded in blocks of this size (a line is never split)
+HEADER_SEARCH_ROWS = 20
+SAMPLE_ROWS = 5
+XLSX_MAX_EXPANSION = 8  # uncompressed sheets may be this many times the byte limit
+RAW_SEPARATOR = "\x1f"  # joins a row's cells in the staging table (unit separator)
+
+# --- Errors ---------------------------------------------------------------------------------
+
+
+class ImportRefused(ValidationFailed):
+    """The file cannot be imported at all; nothing was imported."""
+
+    code = "import_refused"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, fields={"file": [message]})
+
+
+class FileAlreadyImported(Conflict):
+    code = "file_already_imported"
+
+
+class ImportInProgress(Conflict):
+    code = "import_in_progress"
+
+
+class NeedsMapping(InvalidState):
+    code = "needs_mapping"
+
+
+# --- Fields and header synonyms --------------------------------------------------------------
+
+IGNORE = ""
+FIELDS: dict[str, Any] = {
+    "name": gettext_lazy("Name"),
+    "mobile": gettext_lazy("Mobile"),
+    "gender": gettext_lazy("Gender"),
+    "birth_date": gettext_lazy("Birth date"),
+    "id_number": gettext_lazy("ID number"),
+    "province": gettext_lazy("Province"),
+    "city": gettext_lazy("City"),
+    "grade": gettext_lazy("Grade"),
+    "consent_at": gettext_lazy("Consent time"),
+    "consent_source": gettext_lazy("Consent source"),
+    "consent_wording": gettext_lazy("Consent wording"),
+    "consent_evidence": gettext_lazy("Consent evidence"),
+    "remark": gettext_lazy("Remark (not stored)"),
+}
+
+# Normalised forms (see normalise_header); for the phone column, earlier is preferred.
+_SYNONYMS: dict[str, tuple[str, ...]] = {
+    "mobile": (
+        "手机号码", "手机号", "手机", "移动电话", "手机号码1", "mobile", "mobilephone",
+        "mobilenumber", "mobileno", "cell", "cellphone", "cellphonenumber", "联系电话", "电话",
+        "电话号码", "联系方式", "联系号码", "phone", "phonenumber", "phoneno", "tel",
+        "telephone", "telno", "contactnumber",
+    ),
+    "name": (
+        "姓名", "客户姓名", "客户名称", "名字", "客户名", "客户", "联系人", "name",
+        "customername", "fullname", "customer",
+    ),
+    "gender": ("性别", "gender", "sex"),
+    "birth_date": (
+        "出生日期", "生日", "出生年月日", "出生年月", "birthdate", "birthday", "dateofbirth",
+        "dob",
+    ),
+    "id_number": (
+        "身份证", "身份证号", "身份证号码", "证件号码", "证件号", "身份证件号码",
+        "idnumber", "idcard", "idno", "idcardnumber", "idcardno",
+    ),
+    "province": ("省", "省份", "所在省", "所在省份", "province"),
+    "city": ("城市", "市", "所在城市", "所在市", "地市", "city"),
+    "grade": ("等级", "级别", "客户等级", "客户级别", "意向等级", "grade", "level"),
+    "consent_at": ("授权时间", "授权日期", "同意时间", "consenttime", "consentat", "consentdate"),
+    "consent_source": ("授权来源", "授权渠道", "consentsource"),
+    "consent_wording": (
+        "授权话术", "授权内容", "授权文本", "consentwording", "consenttext", "consent",
+    ),
+    "consent_evidence": ("授权凭证", "授权证据", "授权记录", "consentevidence"),
+    "remark": (
+        "备注", "说明", "备注信息", "remark", "remarks", "note", "notes", "comment", "comments",
+    ),
+}  # fmt: skip
+_IGNORABLE = frozenset({"", "序号", "编号", "行号", "序", "no", "index", "seq", "rowno", "number"})
+_EXACT: dict[str, tuple[str, int]] = {
+    syn: (fld, rank) for fld, syns in _SYNONYMS.items() for rank, syn in enumerate(syns)
+}
+# Chinese compounds put the head noun last: 客户手机号码, 紧急联系人电话, 所在城市.
+_SUFFIXES = sorted(
+    (
+        (syn, fld, rank)
+        for syn, (fld, rank) in _EXACT.items()
+        if len(syn) >= 2 and not syn.isascii()
+    ),
+    key=lambda item: -len(item[0]),
+)
+_HEADER_NOTES = re.compile(r"[(\[（【<《][^)\]）】>》]*[)\]）】>》]")
+_HEADER_JUNK = re.compile(r"[\W_]+")
+
+
+def normalise_header(text: object) -> str:
+    """``" *手机号码（必填）"`` → ``"手机号码"``: NFKC (full-width to half-width), lower case,
+    no notes in brackets, no spaces or punctuation."""
+    value = unicodedata.normalize("NFKC", _cell_text(text)).strip().lower()
+    value = _HEADER_NOTES.sub("", value)
+    return _HEADER_JUNK.sub("", value)
+
+
+def _field_for_header(text: object) -> tuple[str | None, int]:
+    """The field a header names and its preference (lower is better), or (None, 0)."""
+    key = normalise_header(text)
+    if key in _IGNORABLE:
+        return IGNORE, 0
+    if key in _EXACT:
+        return _EXACT[key]
+    stripped = key.rstrip("0123456789")
+    if stripped != key and stripped in _EXACT:
+        fld, rank = _EXACT[stripped]
+        return fld, 100 + rank
+    for syn, fld, rank in _SUFFIXES:
+        if key.endswith(syn):
+            return fld, 200 + rank
+    return None, 0
+
+
+@dataclass
+class _Mapping:
+    columns: dict[int, str]  # column index -> field ("" = ignore)
+    unknown: list[int]
+
+    @property
+    def complete(self) -> bool:
+        return not self.unknown and "mobile" in self.columns.values()
+
+
+def _auto_map(header: list[Any]) -> _Mapping:
+    """Map header cells to fields. For a field named twice the best match wins (for the phone
+    column: 手机号码 before 电话); the other columns are ignored."""
+    best: dict[str, tuple[int, int]] = {}  # field -> (rank, column)
+    columns: dict[int, str] = {}
+    unknown: list[int] = []
+    for index, cell in enumerate(header):
+        fld, rank = _field_for_header(cell)
+        if fld is None:
+            unknown.append(index)
+            continue
+        columns[index] = IGNORE
+        if fld and (fld not in best or rank < best[fld][0]):
+            best[fld] = (rank, index)
+    for fld, (_rank, index) in best.items():
+        columns[index] = fld
+    return _Mapping(columns=columns, unknown=unknown)
+
+
+# --- Reading --------------------------------------------------------------------------------
+
+_ZIP = b"PK\x03\x04"
+_OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+_BINARY_MAGIC = (b"%PDF", b"\x89PNG", b"GIF8", b"\xff\xd8\xff", b"\x1f\x8b", b"Rar!", b"7z\xbc\xaf")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1a\x1c-\x1f\x7f]")
+_DELIMITERS = (",", "\t", ";", "|")
+
+
+def import_max_bytes() -> int:
+    return int(getattr(settings, "TELESALES_IMPORT_MAX_BYTES", DEFAULT_MAX_BYTES))
+
+
+def _mb(size: int) -> str:
+    return f"{size / 1024 / 1024:.1f}"
+
+
+@dataclass
+class _Source:
+    """A readable table: where it is and how to read it."""
+
+    path: Path
+    format: str  # "csv" | "xlsx"
+    encoding: str = ""
+    delimiter: str = ","
+    sheet: str = ""
+    encoding_locked: bool = True
+    bom: bytes = b""
+    total_rows: int = 0  # known once an XLSX sheet is open
+
+    @property
+    def text_cells(self) -> bool:
+        return self.format == "csv"
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "format": self.format,
+            "encoding": self.encoding,
+            "delimiter": self.delimiter,
+            "sheet": self.sheet,
+        }
+
+    def rows(self) -> Iterator[tuple[int, list[Any], bool]]:
+        """Yield (row number as a spreadsheet shows it, cells, undecodable bytes?)."""
+        if self.format == "xlsx":
+            return _xlsx_rows(self)
+        return _csv_rows(self)
+
+    def estimate_rows(self) -> int:
+        if self.format == "xlsx":
+            return 0
+        count = 0
+        with open(self.path, "rb") as fh:
+            while block := fh.read(BLOCK_BYTES):
+                count += block.count(b"\n")
+        return count
+
+
+def _open_source(path: Path) -> _Source:
+    """Detect the format from the bytes; refuse files that are not tables."""
+    size = path.stat().st_size
+    if size == 0:
+        raise ImportRefused(_("The file is empty."))
+    with open(path, "rb") as fh:
+        head = fh.read(HEAD_BYTES)
+    if head.startswith(_ZIP):
+        return _xlsx_source(path)
+    if head.startswith(_OLE2):
+        raise ImportRefused(
+            _(
+                "This is an old Excel workbook (.xls) or another Office file. "
+                "Save it as .xlsx or .csv (UTF-8) and upload it again."
+            )
+        )
+    if head.startswith(_BINARY_MAGIC):
+        raise ImportRefused(_not_text_message())
+    source = _Source(path=path, format="csv")
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        source.encoding = "utf-16"
+        text = head[: len(head) - len(head) % 2].decode("utf-16", "replace")
+    else:
+        if b"\x00" in head:
+            raise ImportRefused(_not_text_message())
+        if head.startswith(codecs.BOM_UTF8):
+            source.bom = codecs.BOM_UTF8
+            head = head[len(codecs.BOM_UTF8) :]
+        if len(head) == HEAD_BYTES and b"\n" in head:
+            head = head[: head.rindex(b"\n") + 1]  # do not judge a character cut in two
+        source.encoding, source.encoding_locked = _detect_encoding(head, bool(source.bom))
+        text = head.decode(source.encoding, "replace")
+        bad = text.count("\ufffd")
+        if bad and bad > max(3, len(text) // 200):
+            raise ImportRefused(_not_text_message())
+    if not text.strip(" \t\r\n\ufeff"):
+        raise ImportRefused(_("The file is empty."))
+    if len(_CONTROL.findall(text)) > max(3, len(text) // 100):
+        raise ImportRefused(_not_text_message())
+    source.delimiter = _sniff_delimiter(text)
+    return source
+
+
+def _not_text_message() -> str:
+    return _(
+        "This is not a table the import can read (it holds binary data). "
+        "Upload an Excel workbook (.xlsx) or a CSV file."
+    )
+
+
+def _detect_encoding(head: bytes, has_bom: bool) -> tuple[str, bool]:
+    """(encoding, locked). Pure ASCII is undecided: UTF-8 until a block says GB18030."""
+    if has_bom:
+        return "utf-8", True
+    if head.isascii():
+        return "utf-8", False
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError:
+        utf8_bad = head.decode("utf-8", "replace").count("\ufffd")
+        gb_bad = head.decode("gb18030", "replace").count("\ufffd")
+        return ("gb18030" if gb_bad < utf8_bad else "utf-8"), True
+    return "utf-8", True
+
+
+def _sniff_delimiter(text: str) -> str:
+    """The delimiter that splits most of the first lines into the same number (≥ 2) of
+    cells; a title line above the header does not mislead it."""
+    lines = [line for line in text.splitlines()[:50] if line.strip()]
+    if len(lines) > 1:
+        lines = lines[:-1]  # the last line of the sample may be cut short
+    best, best_score = ",", (0, 0)
+    for delimiter in _DELIMITERS:
+        widths = [len(row) for row in csv.reader(lines, delimiter=delimiter)]
+        common = Counter(w for w in widths if w >= 2).most_common(1)
+        if not common:
+            continue
+        width, frequency = common[0]
+        if (frequency, width) > best_score:
+            best, best_score = delimiter, (frequency, width)
+    return best
+
+
+def _xlsx_source(path: Path) -> _Source:
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = archive.namelist()
+            if "xl/workbook.xml" not in names:
+                raise ImportRefused(
+                    _("This is a ZIP archive, not an Excel workbook. Upload .xlsx or .csv.")
+                )
+            sheets = sum(
+                info.file_size
+                for info in archive.infolist()
+                if info.filename.startswith("xl/worksheets/")
+                or info.filename == "xl/sharedStrings.xml"
+            )
+    except zipfile.BadZipFile as exc:
+        raise ImportRefused(_("This Excel workbook is damaged and cannot be read.")) from exc
+    if sheets > XLSX_MAX_EXPANSION * import_max_bytes():
+        raise ImportRefused(
+            _("This workbook is too large to read (%(mb)s MB of sheet data); save it as CSV.")
+            % {"mb": _mb(sheets)}
+        )
+    return _Source(path=path, format="xlsx", encoding="", delimiter="")
+
+
+def _decoded_lines(source: _Source, bad_lines: set[int]) -> Iterator[str]:
+    """The file's lines as text, line ends kept (csv needs them). Blocks that do not decode
+    are decoded line by line; a line with undecodable bytes is noted in ``bad_lines``."""
+    lineno = 0
+    if source.encoding.startswith("utf-16"):
+        with open(source.path, encoding="utf-16", errors="replace", newline="") as fh:
+            for line in fh:
+                lineno += 1
+                if "\ufffd" in line or "\x00" in line:
+                    bad_lines.add(lineno)
+                    line = line.replace("\x00", "")
+                yield line
+        return
+    encoding, locked = source.encoding, source.encoding_locked
+    with open(source.path, "rb") as fh:
+        fh.read(len(source.bom))
+        while block := fh.read(BLOCK_BYTES):
+            if not block.endswith(b"\n"):
+                block += fh.readline(BLOCK_BYTES)
+            text: str | None
+            try:
+                text = block.decode(encoding)
+            except UnicodeDecodeError:
+                text = None
+                if not locked:
+                    # The first non-ASCII block of a file that began in ASCII decides.
+                    encoding, locked = _detect_encoding(block, False)
+                    source.encoding, source.encoding_locked = encoding, locked
+                    with contextlib.suppress(UnicodeDecodeError):
+                        text = block.decode(encoding)
+            if text is not None and "\x00" not in text:
+                for line in io.StringIO(text, newline=""):
+                    lineno += 1
+                    yield line
+                continue
+            for raw in block.splitlines(keepends=True):
+                lineno += 1
+                try:
+                    line = raw.decode(encoding)
+                except UnicodeDecodeError:
+                    line = raw.decode(encoding, "replace")
+                    bad_lines.add(lineno)
+                if "\x00" in line:
+                    line = line.replace("\x00", "")
+                    bad_lines.add(lineno)
+                yield line
+
+
+def _csv_rows(source: _Source) -> Iterator[tuple[int, list[Any], bool]]:
+    bad_lines: set[int] = set()
+    reader = csv.reader(_decoded_lines(source, bad_lines), delimiter=source.delimiter)
+    previous_line = 0
+    record = 0
+    try:
+        for cells in reader:
+            record += 1
+            bad = False
+            if bad_lines:
+                line = reader.line_num
+                bad = any(n in bad_lines for n in range(previous_line + 1, line + 1))
+                previous_line = line
+            yield record, cells, bad
+    except csv.Error as exc:
+        raise ImportRefused(
+            _("Row %(row)s cannot be read as CSV (%(problem)s); nothing was imported.")
+            % {"row": record + 1, "problem": exc}
+        ) from exc
+
+
+def _xlsx_rows(source: _Source) -> Iterator[tuple[int, list[Any], bool]]:
+    try:
+        from python_calamine import CalamineWorkbook
+    except ImportError:  # pragma: no cover - python-calamine is a dependency
+        yield from _openpyxl_rows(source)
+        return
+    try:
+        workbook = CalamineWorkbook.from_path(str(source.path))
+        sheet = None
+        for meta in workbook.sheets_metadata:
+            candidate = workbook.get_sheet_by_name(meta.name)
+            if candidate.height and str(meta.visible).endswith("Visible"):
+                sheet = candidate
+                break
+        if sheet is None:
+            return
+        source.sheet = sheet.name
+        source.total_rows = sheet.height
+        first_row = (sheet.start or (0, 0))[0]
+        rows = sheet.iter_rows()
+    except Exception as exc:  # calamine raises its own error types for damaged files
+        raise ImportRefused(
+            _("This Excel workbook cannot be read: %(problem)s") % {"problem": exc}
+        ) from exc
+    for offset, cells in enumerate(rows):
+        yield first_row + offset + 1, cells, False
+
+
+def _openpyxl_rows(source: _Source) -> Iterator[tuple[int, list[Any], bool]]:
+    import openpyxl
+
+    try:
+        workbook = openpyxl.load_workbook(source.path, read_only=True, data_only=True)
+    except Exception as exc:
+        raise ImportRefused(
+            _("This Excel workbook cannot be read: %(problem)s") % {"problem": exc}
+        ) from exc
+    try:
+        sheet = workbook.worksheets[0]
+        source.sheet = sheet.title
+        for number, cells in enumerate(sheet.iter_rows(values_only=True), start=1):
+            yield number, list(cells), False
+    finally:
+        workbook.close()
+
+
+# --- Cell values ------------------------------------------------------------------------------
+
+
+def _cell_text(value: object) -> str:
+    """A cell as text: whole numbers without ``.0``, dates in ISO form."""
+    if value is None:
+        return ""
+    if value.__class__ is str:
+        return value  # type: ignore[return-value]
+    if isinstance(value, float):
+        if value.is_integer() and abs(value) < 1e16:
+            return str(int(value))
+        return repr(value)
+    if isinstance(value, dt.datetime | dt.date | dt.time):
+        return value.isoformat(sep=" ") if isinstance(value, dt.datetime) else value.isoformat()
+    return str(value)
+
+
+def _is_blank(cells: list[Any], text_cells: bool) -> bool:
+    if text_cells:
+        return not cells or not "".join(cells).strip()
+    return all(c is None or (c.__class__ is str and not c.strip()) for c in cells)
+
+
+def _raw_text(cells: list[Any], text_cells: bool) -> str:
+    if text_cells:
+        return RAW_SEPARATOR.join(cells)
+    return RAW_SEPARATOR.join(map(_cell_text, cells))
+
+
+_GENDERS = {
+    "男": "M", "男性": "M", "先生": "M", "m": "M", "male": "M", "1": "M",
+    "女": "F", "女性": "F", "女士": "F", "f": "F", "female": "F", "2": "F",
+}  # fmt: skip
+_GRADES = {g.lower(): g for g in LeadGrade.values}
+_DATE = re.compile(
+    r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?"
+    r"(?:[ T]+(\d{1,2})[:：](\d{1,2})(?:[:：](\d{1,2})(?:\.\d+)?)?)?",
+    re.ASCII,
+)
+_COMPACT_DATE = re.compile(r"(\d{4})(\d{2})(\d{2})(?:(\d{2})(\d{2})(\d{2}))?", re.ASCII)
+_EXCEL_EPOCH = dt.datetime(1899, 12, 30)
+_INVALID = object()
+
+
+def _parse_gender(value: object) -> str:
+    key = unicodedata.normalize("NFKC", _cell_text(value)).strip().lower()
+    return _GENDERS.get(key, "")
+
+
+def _parse_grade(value: object) -> str | None:
+    key = unicodedata.normalize("NFKC", _cell_text(value)).strip().lower()
+    key = key.removesuffix("级客户").removesuffix("类").removesuffix("级")
+    return _GRADES.get(key)
+
+
+def _parse_datetime(value: object) -> object:
+    """A naive datetime from a date/time cell, or None for an empty cell, or _INVALID."""
+    if value is None:
+        return None
+    if isinstance(value, dt.datetime):
+        return value.replace(tzinfo=None) if value.tzinfo else value
+    if isinstance(value, dt.date):
+        return dt.datetime(value.year, value.month, value.day)
+    if isinstance(value, bool):
+        return _INVALID
+    if isinstance(value, int | float | Decimal):
+        number = float(value)
+        if 10000000 <= number <= 99991231 and float(number).is_integer():
+            return _parse_datetime(str(int(number)))
+        if 1 <= number < 2958466:  # an Excel serial date
+            return _EXCEL_EPOCH + dt.timedelta(days=number)
+        return _INVALID
+    text = unicodedata.normalize("NFKC", str(value)).strip()
+    if not text:
+        return None
+    match = _DATE.fullmatch(text) or _COMPACT_DATE.fullmatch(text)
+    if match is None:
+        if re.fullmatch(r"\d{5}(?:\.\d+)?", text):
+            return _parse_datetime(float(text))
+        return _INVALID
+    parts = [int(p) if p else 0 for p in match.groups()]
+    try:
+        return dt.datetime(*parts)
+    except ValueError:
+        return _INVALID
+
+
+def _parse_birth_date(value: object, today: dt.date) -> object:
+    parsed = _parse_datetime(value)
+    if parsed is None or parsed is _INVALID:
+        return parsed
+    day = parsed.date()  # type: ignore[attr-defined]
+    if not dt.date(1900, 1, 1) <= day <= today:
+        return _INVALID
+    return day
+
+
+def _clip_text(value: str, length: int) -> str:
+    return value.strip()[:length]
+
+
+def _clip(value: object, length: int) -> str:
+    text = value.strip() if value.__class__ is str else _cell_text(value).strip()  # type: ignore[union-attr]
+    return text[:length]
+
+
+# --- The head of a file: header, mapping, sample -----------------------------------------------
+
+
+@dataclass
+class _Head:
+    header_row: int  # 0: the file has no header row
+    headers: list[str]
+    mapping: _Mapping
+    sample: list[list[str]]
+    phone_like_columns: list[int]
+
+
+def _read_head(source: _Source) -> _Head:
+    """Find the header among the first non-blank rows and map it; refuse header-only files
+    and files without any phone column."""
+    first: list[tuple[int, list[Any]]] = []
+    rows = source.rows()
+    for number, cells, _bad in rows:
+        if _is_blank(cells, source.text_cells):
+            continue
+        first.append((number, cells))
+        if len(first) >= HEADER_SEARCH_ROWS + SAMPLE_ROWS:
+            break
+    if hasattr(rows, "close"):
+        rows.close()
+    if not first:
+        raise ImportRefused(_("The file is empty."))
+    header_at = 0
+    mapping = None
+    for position, (_number, cells) in enumerate(first[:HEADER_SEARCH_ROWS]):
+        candidate = _auto_map(cells)
+        if "mobile" in candidate.columns.values():
+            header_at, mapping = position, candidate
+            break
+    if mapping is None and _phone_cells(first[0][1]):
+        # No header at all: the first row is data.
+        width = max(len(cells) for _n, cells in first)
+        head = _Head(
+            header_row=0,
+            headers=[_("Column %(n)s") % {"n": i + 1} for i in range(width)],
+            mapping=_Mapping(columns={}, unknown=list(range(width))),
+            sample=[[_cell_text(c) for c in cells] for _n, cells in first[:SAMPLE_ROWS]],
+            phone_like_columns=_phone_columns([cells for _n, cells in first]),
+        )
+        return head
+    if mapping is None:
+        mapping = _auto_map(first[0][1])
+    header_number, header_cells = first[header_at]
+    data = [cells for _n, cells in first[header_at + 1 :]]
+    if not data:
+        raise ImportRefused(_("The file holds a header but no data rows; nothing to import."))
+    head = _Head(
+        header_row=header_number,
+        headers=[_cell_text(c).strip() for c in header_cells],
+        mapping=mapping,
+        sample=[[_cell_text(c) for c in cells] for cells in data[:SAMPLE_ROWS]],
+        phone_like_columns=[],
+    )
+    if "mobile" not in mapping.columns.values():
+        head.phone_like_columns = _phone_columns(data)
+        if not head.phone_like_columns:
+            raise ImportRefused(
+                _(
+                    "No phone column: no header names a phone number (手机号码, 电话, mobile, …) "
+                    "and no column holds phone numbers. Columns found: %(headers)s."
+                )
+                % {"headers": ", ".join(h for h in head.headers if h) or "-"}
+            )
+    return head
+
+
+def _phone_cells(cells: list[Any]) -> list[int]:
+    return [i for i, c in enumerate(cells) if c not in (None, "") and normalise_phone(c).ok]
+
+
+def _phone_columns(rows: list[list[Any]]) -> list[int]:
+    """Columns in which at least half of the non-empty sample cells are phone numbers."""
+    hits: dict[int, int] = {}
+    filled: dict[int, int] = {}
+    for cells in rows:
+        for index, cell in enumerate(cells):
+            if cell in (None, "") or (cell.__class__ is str and not cell.strip()):
+                continue
+            filled[index] = filled.get(index, 0) + 1
+            if normalise_phone(cell).ok:
+                hits[index] = hits.get(index, 0) + 1
+    return [i for i in sorted(hits) if hits[i] * 2 >= filled[i]]
+
+
+# --- Staging --------------------------------------------------------------------------------
+
+_STAGE_COLUMNS = (
+    ("row_no", "integer"),
+    ("reason", "text"),
+    ("detail", "text"),
+    ("raw", "text"),
+    ("name", "text"),
+    ("e164", "text"),
+    ("hash", "text"),
+    ("gender", "text"),
+    ("birth_date", "date"),
+    ("province", "text"),
+    ("city", "text"),
+    ("id_number", "text"),
+    ("grade", "text"),
+    ("consent_source", "text"),
+    ("consent_at", "timestamptz"),
+    ("consent_wording", "text"),
+    ("consent_evidence", "text"),
+    ("warn_reason", "text"),
+    ("warn_detail", "text"),
+    ("cid", "bigint"),  # the customer id reserved for the row (PostgreSQL)
+)
+_STAGE_NAMES = ", ".join(name for name, _type in _STAGE_COLUMNS)
+
+
+class _Stage:
+    """A temporary table of one run's rows: private to the connection, gone with it.
+
+    Rows arrive ready for the engine: on SQLite dates and times as the text Django stores.
+    On PostgreSQL each accepted row carries the customer id it will get (reserved from the
+    customers' sequence), so that the merge needs no join; on SQLite the id is computed in
+    the merge (under the write lock) from the staging row id.
+    """
+
+    def __init__(self, batch_id: int) -> None:
+        self.table = f"leads_import_stage_{batch_id}"
+        self.postgres = connection.vendor == "postgresql"
+        ops = connection.ops
+        self.date_value = None if self.postgres else ops.adapt_datefield_value
+        self.time_value = None if self.postgres else ops.adapt_datetimefield_value
+        self._ids: Iterator[int] = iter(())
+
+    def create(self) -> None:
+        with connection.cursor() as cursor:
+            cursor.execute(f"DROP TABLE IF EXISTS {self.table}")
+            if self.postgres:
+                columns = ", ".join(f"{n} {t}" for n, t in _STAGE_COLUMNS)
+            else:
+                columns = ", ".join(
+                    f"{n} {'INTEGER' if t in ('integer', 'bigint') else 'TEXT'}"
+                    for n, t in _STAGE_COLUMNS
+                )
+            cursor.execute(f"CREATE TEMPORARY TABLE {self.table} ({columns})")
+        self.raw = connection.connection
+        self.in_atomic_block = connection.in_atomic_block
+
+    def next_id(self) -> int | None:
+        """A customer id for an accepted row (PostgreSQL), reserved in blocks."""
+        if not self.postgres:
+            return None
+        for value in self._ids:
+            return value
+        table = Customer._meta.db_table
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
+                [table, CHUNK_ROWS],
+            )
+            self._ids = iter([row[0] for row in cursor.fetchall()])
+        return next(self._ids)
+
+    def load(self, rows: list[tuple]) -> None:
+        if not rows:
+            return
+        if self.postgres:
+            sql = f"COPY {self.table} ({_STAGE_NAMES}) FROM STDIN"
+            with self.raw.cursor() as cursor, cursor.copy(sql) as copy:
+                write = copy.write_row
+                for row in rows:
+                    write(row)
+            return
+        placeholders = ", ".join("?" for _c in _STAGE_COLUMNS)
+        sql = f"INSERT INTO {self.table} ({_STAGE_NAMES}) VALUES ({placeholders})"
+        raw = self.raw
+        if self.in_atomic_block:
+            raw.executemany(sql, rows)
+        else:
+            # A deferred transaction that writes only the temporary table takes no lock on
+            # the main database: other writers carry on while the file is read.
+            raw.execute("BEGIN")
+            try:
+                raw.executemany(sql, rows)
+            except BaseException:
+                raw.execute("ROLLBACK")
+                raise
+            raw.execute("COMMIT")
+
+    def drop(self) -> None:
+        if (
+            not self.postgres
+            and not connection.in_atomic_block
+            and not connection.is_in_memory_db()
+        ):
+            # Closing the connection discards SQLite's temporary database at once; dropping
+            # a table of a million rows would first free every page of it.
+            connection.close()
+            return
+        with contextlib.suppress(Exception), connection.cursor() as cursor:
+            cursor.execute(f"DROP TABLE IF EXISTS {self.table}")
+
+
+def _insert_columns(model, provided: dict[str, tuple[str, list]]) -> tuple[str, str, list]:
+    """Column list and SELECT expressions for an ``INSERT … SELECT`` into ``model``: the
+    ``provided`` expressions, every other column its model default (so a new field with a
+    default does not break the import)."""
+    columns: list[str] = []
+    expressions: list[str] = []
+    params: list = []
+    quote = connection.ops.quote_name
+    for fld in model._meta.concrete_fields:
+        if fld.primary_key and fld.attname not in provided:
+            continue
+        columns.append(quote(fld.column))
+        if fld.attname in provided:
+            expression, values = provided[fld.attname]
+            expressions.append(expression)
+            params.extend(values)
+            continue
+        if fld.has_default():
+            value = fld.get_db_prep_save(fld.get_default(), connection)
+        elif fld.null:
+            value = None
+        else:
+            raise RuntimeError(f"{model.__name__}.{fld.name} needs a value in the import")
+        expressions.append("%s")
+        params.append(value)
+    return ", ".join(columns), ", ".join(expressions), params
+
+
+def _raw_json(raw: str | None) -> str:
+    return json.dumps((raw or "").split(RAW_SEPARATOR), ensure_ascii=False)
+
+
+# --- Locks: one run per batch; a dead run's lock dies with its process -------------------------
+
+_LOCK_CLASS = 0x1EAD
+
+
+@contextlib.contextmanager
+def _run_lock(batch_id: int) -> Iterator[bool]:
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [_LOCK_CLASS, batch_id])
+            acquired = bool(cursor.fetchone()[0])
+        try:
+            yield acquired
+        finally:
+            if acquired:
+                with contextlib.suppress(Exception), connection.cursor() as cursor:
+                    cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [_LOCK_CLASS, batch_id])
+        return
+    path = _lock_path(batch_id)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            acquired = True
+        except BlockingIOError:
+            acquired = False
+        yield acquired
+    finally:
+        os.close(fd)  # releases the lock
+
+
+def _lock_path(batch_id: int) -> Path:
+    name = str(connection.settings_dict.get("NAME") or "")
+    if "memory" in name or not name:
+        name = f"memory-{os.getpid()}"  # an in-memory database is private to this process
+    digest = hashlib.sha256(name.encode()).hexdigest()[:16]
+    folder = Path(settings.DATA_DIR) / "locks"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder / f"leads-batch-{digest}-{batch_id}.lock"
+
+
+def batch_is_stale(batch: LeadBatch) -> bool:
+    """True for a batch left in status ``running`` by a process that died: run it again.
+
+    (Within the process that runs the batch on PostgreSQL the advisory lock is re-entrant, so
+    ask from another process.)"""
+    batch.refresh_from_db(fields=["status"])
+    if batch.status != BatchStatus.RUNNING:
+        return False
+    with _run_lock(batch.pk) as acquired:
+        return acquired
+
+
+# --- Services -------------------------------------------------------------------------------
+
+
+def _check_actor(actor) -> None:
+    if actor is not None and not isinstance(actor, str) and not permissions.can_manage_leads(actor):
+        raise PermissionDenied(_("Only the center manager or the data officer may import leads"))
+
+
+def _store_file(file: str | Path | IO[bytes], file_name: str) -> tuple[Path, str, int, str]:
+    """Copy the upload into MEDIA_ROOT/imports/, hashing it; refuse it past the size limit
+    without reading it all. Returns (path, sha256, size, original name)."""
+    limit = import_max_bytes()
+    if isinstance(file, str | Path):
+        source_path = Path(file)
+        if not source_path.is_file():
+            raise ImportRefused(_("No such file: %(name)s") % {"name": source_path.name})
+        name = file_name or source_path.name
+        size = source_path.stat().st_size
+        if size > limit:
+            raise ImportRefused(_too_big(size, limit))
+        handle: IO[bytes] = open(source_path, "rb")  # noqa: SIM115 - closed below
+    else:
+        name = file_name or Path(getattr(file, "name", "") or "upload").name
+        size = getattr(file, "size", None) or 0
+        if size > limit:
+            raise ImportRefused(_too_big(size, limit))
+        handle = file
+        with contextlib.suppress(AttributeError, OSError):
+            handle.seek(0)
+    folder = Path(settings.MEDIA_ROOT) / "imports" / timezone.localdate().strftime("%Y/%m")
+    folder.mkdir(parents=True, exist_ok=True)
+    safe = re.sub(r"[^\w.\-]+", "_", name)[-80:] or "upload"
+    target = folder / f"{uuid.uuid4().hex[:12]}-{safe}"
+    digest = hashlib.sha256()
+    written = 0
+    try:
+        with open(target, "wb") as out:
+            chunks = (
+                handle.chunks()
+                if hasattr(handle, "chunks")
+                else iter(lambda: handle.read(1 << 20), b"")
+            )
+            for chunk in chunks:
+                written += len(chunk)
+                if written > limit:
+                    raise ImportRefused(_too_big(written, limit))
+                digest.update(chunk)
+                out.write(chunk)
+    except BaseException:
+        target.unlink(missing_ok=True)
+        raise
+    finally:
+        if isinstance(file, str | Path):
+            handle.close()
+    return target, digest.hexdigest(), written, name
+
+
+def _too_big(size: int, limit: int) -> str:
+    return _(
+        "The file is too large (%(size)s MB; the limit is %(limit)s MB). "
+        "Split it into smaller files."
+    ) % {"size": _mb(size), "limit": _mb(limit)}
+
+
+def _channel_for(code: str, *, create: bool) -> tuple[Channel, bool]:
+    code = (code or "").strip()
+    channel = Channel.objects.filter(code=code).first()
+    if channel is not None:
+        return channel, False
+    if not create:
+        known = ", ".join(Channel.objects.values_list("code", flat=True)[:20]) or "-"
+        raise ValidationFailed(
+            _("Unknown channel '%(code)s' (known: %(known)s).") % {"code": code, "known": known},
+            fields={"channel": [_("unknown channel")]},
+        )
+    if not re.fullmatch(r"[-a-zA-Z0-9_]{1,40}", code):
+        raise ValidationFailed(
+            _("A channel code holds 1 to 40 letters, digits, - or _."),
+            fields={"channel": [_("invalid code")]},
+        )
+    return Channel.objects.create(code=code, name=code), True
+
+
+def batch_create(
+    *,
+    file: str | Path | IO[bytes],
+    name: str,
+    channel_code: str,
+    actor=None,
+    file_name: str = "",
+    cost: Decimal | str | int = Decimal("0"),
+    default_grade: str = LeadGrade.C,
+    required_grade: int = 1,
+    create_channel: bool = False,
+    allow_repeat: bool = False,
+) -> LeadBatch:
+    """Store an uploaded file as a new batch (status ``pending``, or ``mapping`` when a column
+    needs the user). Refuses, with nothing stored, what cannot be imported.
+
+    ``file`` is a path or a file object (a Django upload). ``actor`` None is the system (CLI).
+    """
+    _check_actor(actor)
+    errors: dict[str, list[str]] = {}
+    name = (name or "").strip()
+    if not name or len(name) > 100:
+        errors["name"] = [_("A batch needs a name of at most 100 characters")]
+    elif LeadBatch.objects.filter(name=name).exists():
+        errors["name"] = [_("A batch with this name exists already")]
+    try:
+        cost = Decimal(str(cost))
+        if not cost.is_finite() or cost < 0:
+            raise InvalidOperation
+    except (InvalidOperation, ValueError):
+        errors["cost"] = [_("The cost is an amount of 0 or more")]
+    if default_grade not in LeadGrade.values:
+        errors["default_grade"] = [_("Grade A, B, C or D")]
+    if not isinstance(required_grade, int) or not 1 <= required_grade <= 4:
+        errors["required_grade"] = [_("A sales-capability grade from 1 to 4")]
+    if errors:
+        raise ValidationFailed(_("The batch cannot be created"), fields=errors)
+    if (
+        not Channel.objects.filter(code=(channel_code or "").strip()).exists()
+        and not create_channel
+    ):
+        _channel_for(channel_code, create=False)  # raises with the list of known channels
+    path, sha256, size, original = _store_file(file, file_name)
+    try:
+        if not allow_repeat:
+            earlier = (
+                LeadBatch.objects.filter(file_sha256=sha256)
+                .exclude(status=BatchStatus.FAILED)
+                .order_by("id")
+                .first()
+            )
+            if earlier is not None:
+                raise FileAlreadyImported(
+                    _(
+                        "This file was uploaded before as batch #%(id)s “%(name)s” "
+                        "(%(status)s, %(imported)s leads imported); it is not imported again."
+                    )
+                    % {
+                        "id": earlier.pk,
+                        "name": earlier.name,
+                        "status": earlier.get_status_display(),
+                        "imported": earlier.imported,
+                    },
+                    details={"batch_id": earlier.pk},
+                )
+        source = _open_source(path)
+        head = _read_head(source)
+        with transaction.atomic():
+            channel, created = _channel_for(channel_code, create=create_channel)
+            complete = head.header_row > 0 and head.mapping.complete
+            info: dict[str, Any] = {
+                **source.describe(),
+                "header_row": head.header_row,
+                "headers": head.headers,
+                "columns": {str(i): f for i, f in sorted(head.mapping.columns.items())},
+                "unknown": head.mapping.unknown,
+                "channel_created": created,
+            }
+            if not complete:
+                info["sample"] = head.sample
+                info["phone_like_columns"] = head.phone_like_columns
+            batch = LeadBatch.objects.create(
+                name=name,
+                channel=channel,
+                file_name=original[:255],
+                file_sha256=sha256,
+                stored_file=str(path.relative_to(settings.MEDIA_ROOT)),
+                cost=cost,
+                uploader=actor if getattr(actor, "is_authenticated", False) else None,
+                status=BatchStatus.PENDING if complete else BatchStatus.MAPPING,
+                mapping=info,
+                default_grade=default_grade,
+                required_grade=required_grade,
+                rows=0,
+            )
+            audit_record(
+                actor=actor,
+                action="leads.batch_create",
+                instance=batch,
+                after={
+                    "file": batch.file_name,
+                    "sha256": sha256,
+                    "bytes": size,
+                    "channel": channel.code,
+                    "channel_created": created,
+                    "status": batch.status,
+                },
+            )
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    return batch
+
+
+def batch_import_with_mapping(
+    *, batch: LeadBatch, mapping: dict[str | int, str], actor=None, run: bool = True
+) -> LeadBatch:
+    """Apply the user's column mapping (column index or header text → field, ``""`` to
+    ignore a column) and, with ``run``, import now. ``run=False`` leaves the batch
+    ``pending`` for the caller to enqueue ``leads_batch_import_task``."""
+    _check_actor(actor)
+    batch = LeadBatch.objects.get(pk=batch.pk)
+    if batch.status not in (BatchStatus.MAPPING, BatchStatus.PENDING, BatchStatus.FAILED):
+        raise InvalidState(
+            _("This batch is %(status)s; its columns cannot be changed")
+            % {"status": batch.get_status_display()}
+        )
+    info = dict(batch.mapping or {})
+    headers: list[str] = info.get("headers", [])
+    columns: dict[int, str] = {}
+    errors: list[str] = []
+    for key, target in mapping.items():
+        index = _column_index(key, headers)
+        target = (target or "").strip()
+        if target in ("ignore", "-"):
+            target = IGNORE
+        if index is None:
+            errors.append(_("No column “%(key)s”") % {"key": key})
+        elif target and target not in FIELDS:
+            errors.append(_("Unknown field “%(field)s”") % {"field": target})
+        else:
+            columns[index] = target
+    # Columns the user did not mention keep what was recognised; unknown ones are ignored.
+    merged = {int(k): v for k, v in (info.get("columns") or {}).items()}
+    merged.update(columns)
+    for index in range(len(headers)):
+        merged.setdefault(index, IGNORE)
+    used = [f for f in merged.values() if f]
+    if used.count("mobile") != 1:
+        errors.append(_("Choose exactly one phone column"))
+    twice = sorted({f for f in used if used.count(f) > 1 and f != "mobile"})
+    if twice:
+        errors.append(_("Each field once only: %(fields)s") % {"fields": ", ".join(twice)})
+    if errors:
+        raise ValidationFailed(_("The column mapping is incomplete"), fields={"mapping": errors})
+    with transaction.atomic():
+        info["columns"] = {str(i): f for i, f in sorted(merged.items())}
+        info["unknown"] = []
+        info.pop("sample", None)
+        info["mapped_by_user"] = True
+        LeadBatch.objects.filter(pk=batch.pk).update(
+            mapping=info, status=BatchStatus.PENDING, error="", updated_at=timezone.now()
+        )
+        audit_record(
+            actor=actor,
+            action="leads.batch_mapping",
+            instance=batch,
+            after={"columns": info["columns"]},
+        )
+    batch.refresh_from_db()
+    if run:
+        return batch_import_run(batch_id=batch.pk)
+    return batch
+
+
+def _column_index(key: str | int, headers: list[str]) -> int | None:
+    if isinstance(key, int) or (isinstance(key, str) and key.isdigit()):
+        index = int(key)
+        return index if 0 <= index < max(len(headers), 1) else None
+    wanted = normalise_header(key)
+    for index, header in enumerate(headers):
+        if header == key or normalise_header(header) == wanted:
+            return index
+    return None
+
+
+ProgressCallback = Callable[[int, int], None]
+
+
+def batch_import_run(*, batch_id: int, progress: ProgressCallback | None = None) -> LeadBatch:
+    """Import a pending batch (the worker body). Returns the batch, done.
+
+    A finished batch is returned as it is. A batch left ``running`` by a dead process is run
+    again from the start (nothing of it was committed). A file-level problem marks the batch
+    ``failed`` with the message and raises :class:`ImportRefused`.
+    """
+    batch = LeadBatch.objects.select_related("channel").filter(pk=batch_id).first()
+    if batch is None:
+        raise NotFound(_("No such batch"))
+    if batch.status == BatchStatus.DONE:
+        return batch
+    if batch.status == BatchStatus.MAPPING:
+        raise NeedsMapping(
+            _("Batch #%(id)s needs a column mapping before it can be imported") % {"id": batch.pk}
+        )
+    with _run_lock(batch.pk) as acquired:
+        if not acquired:
+            raise ImportInProgress(
+                _("Batch #%(id)s is being imported by another process") % {"id": batch.pk}
+            )
+        batch.refresh_from_db()
+        if batch.status == BatchStatus.DONE:
+            return batch
+        resumed = batch.status == BatchStatus.RUNNING
+        started = timezone.now()
+        LeadBatch.objects.filter(pk=batch.pk).update(
+            status=BatchStatus.RUNNING,
+            started_at=started,
+            finished_at=None,
+            processed=0,
+            rows=0,
+            imported=0,
+            duplicate=0,
+            invalid=0,
+            dnc_blocked=0,
+            error="",
+            updated_at=started,
+        )
+        stage = _Stage(batch.pk)
+        try:
+            stage.create()
+            clock = time.perf_counter()
+            summary = _stage_rows(batch, stage, progress)
+            summary.read_seconds = time.perf_counter() - clock
+            _merge(batch, stage, summary, resumed=resumed)
+        except DomainError as exc:
+            _mark_failed(batch.pk, exc.message)
+            raise
+        except Exception as exc:
+            _mark_failed(
+                batch.pk, _("The import stopped: %(problem)s") % {"problem": type(exc).__name__}
+            )
+            raise
+        finally:
+            stage.drop()
+    batch.refresh_from_db()
+    return batch
+
+
+def _mark_failed(batch_id: int, message: str) -> None:
+    with contextlib.suppress(Exception):
+        LeadBatch.objects.filter(pk=batch_id).update(
+            status=BatchStatus.FAILED,
+            error=message[:2000],
+            finished_at=timezone.now(),
+            updated_at=timezone.now(),
+        )
+
+
+def _fault_point(name: str) -> None:
+    """Test hook for the killed-process test: with ``TELESALES_IMPORT_PAUSE_AT=name`` the
+    import announces the point on stderr and waits there to be killed."""
+    if os.environ.get("TELESALES_IMPORT_PAUSE_AT") == name:
+        sys.stderr.write(f"telesales-import-paused-at {name}\n")
+        sys.stderr.flush()
+        time.sleep(600)
+
+
+@dataclass
+class _Summary:
+    rows: int = 0
+    blank: int = 0
+    skipped_above_header: int = 0
+    read_seconds: float = 0.0
+    dnc_loaded_at: dt.datetime = field(default_factory=timezone.now)
+    source: dict[str, Any] = field(default_factory=dict)
+
+
+def _stage_rows(batch: LeadBatch, stage: _Stage, progress: ProgressCallback | None) -> _Summary:
+    """Read, check and stage every row; commit the progress after every chunk.
+
+    This loop runs once per row of files of a million rows: it avoids function calls where
+    it can and caches the parsing of values that repeat (gender, grade, dates)."""
+    info = batch.mapping or {}
+    path = Path(settings.MEDIA_ROOT) / batch.stored_file
+    if not batch.stored_file or not path.is_file():
+        raise ImportRefused(_("The uploaded file of this batch is missing."))
+    source = _open_source(path)
+    header_row = int(info.get("header_row", 1))
+    columns = {int(k): v for k, v in (info.get("columns") or {}).items()}
+    if list(columns.values()).count("mobile") != 1:
+        raise NeedsMapping(_("Batch #%(id)s has no phone column mapped") % {"id": batch.pk})
+    headers = info.get("headers") or []
+    width = len(headers) if header_row else 0
+    # A header may end in empty cells: rows may stop after the last named column.
+    named_width = max((i + 1 for i, h in enumerate(headers) if str(h).strip()), default=0)
+    need = max(columns) + 1
+    estimate = max(source.estimate_rows() - header_row, 0)
+    LeadBatch.objects.filter(pk=batch.pk).update(rows=estimate, updated_at=timezone.now())
+
+    def col(name: str) -> int | None:
+        return next((i for i, f in columns.items() if f == name), None)
+
+    mi: int = col("mobile")  # type: ignore[assignment]
+    ni, gi, bi, ii = col("name"), col("gender"), col("birth_date"), col("id_number")
+    pi, ci, gri = col("province"), col("city"), col("grade")
+    cai, csi, cwi, cei = (
+        col("consent_at"),
+        col("consent_source"),
+        col("consent_wording"),
+        col("consent_evidence"),
+    )
+    default_grade = batch.default_grade
+    today = timezone.localdate()
+    tz = timezone.get_current_timezone()
+    text_cells = source.text_cells
+    clip = _clip_text if text_cells else _clip
+    pad: Any = "" if text_cells else None
+    date_value, time_value = stage.date_value, stage.time_value
+    next_id = stage.next_id
+    normalise = normalise_phone
+    hash_of = phone_hash
+    join = RAW_SEPARATOR.join
+    blank_chars = RAW_SEPARATOR + " \t\r\n\xa0\u3000"
+    seen: dict[str, int] = {}
+    gender_cache: dict[Any, str] = {}
+    grade_cache: dict[Any, str] = {}
+    birth_cache: dict[Any, tuple[Any, Any]] = {}
+    bad_row, bad_encoding = RejectReason.BAD_ROW.value, RejectReason.BAD_ENCODING.value
+    missing, invalid = RejectReason.MISSING_PHONE.value, RejectReason.INVALID_PHONE.value
+    dup_in_file = RejectReason.DUPLICATE_IN_FILE.value
+    invalid_value = RejectReason.INVALID_VALUE.value
+    invalid_id = RejectReason.INVALID_ID_NUMBER.value
+    nulls = _NULLS
+    summary = _Summary()
+    blocked = _active_dnc_hashes(summary.dnc_loaded_at)
+    dnc = RejectReason.DNC.value
+    chunk: list[tuple] = []
+    append = chunk.append
+    consumed = rows = blank = 0
+    first_chunk = True
+    for row_no, cells, undecodable in source.rows():
+        if row_no <= header_row:
+            if row_no < header_row and not _is_blank(cells, text_cells):
+                summary.skipped_above_header += 1
+            continue
+        consumed += 1
+        if text_cells:
+            raw = join(cells)
+            if not raw.strip(blank_chars):
+                blank += 1
+                continue
+        else:
+            if _is_blank(cells, False):
+                blank += 1
+                continue
+            raw = _raw_text(cells, False)
+        rows += 1
+        if undecodable:
+            append((row_no, bad_encoding, "", raw, *nulls))
+            continue
+        n = len(cells)
+        if n != width and width:
+            if n > width and _is_blank(cells[width:], text_cells):
+                pass  # empty trailing cells
+            elif text_cells and not named_width <= n < width:
+                append((row_no, bad_row, f"{n}/{named_width}", raw, *nulls))
+                continue
+        if n < need:
+            cells = [*cells, *([pad] * (need - n))]
+        result = normalise(cells[mi])
+        error = result.error
+        if error is not None:
+            if error == "empty":
+                append((row_no, missing, "", raw, *nulls))
+            else:
+                append((row_no, invalid, error, raw, *nulls))
+            continue
+        e164: str = result.e164  # type: ignore[assignment]
+        first = seen.get(e164)
+        if first is not None:
+            append((row_no, dup_in_file, str(first), raw, *nulls))
+            continue
+        seen[e164] = row_no
+        digest = hash_of(e164)
+        if digest in blocked:
+            append((row_no, dnc, "", raw, *nulls))
+            continue
+        warn_reason = warn_detail = None
+        if gi is not None:
+            value = cells[gi]
+            gender = gender_cache.get(value)
+            if gender is None:
+                gender = gender_cache[value] = _parse_gender(value)
+        else:
+            gender = ""
+        birth = birth_value = None
+        if bi is not None:
+            value = cells[bi]
+            cached = birth_cache.get(value)
+            if cached is None:
+                parsed = _parse_birth_date(value, today)
+                stored = parsed if parsed is not _INVALID and parsed is not None else None
+                cached = (parsed, date_value(stored) if date_value and stored else stored)
+                if len(birth_cache) < 100_000:
+                    birth_cache[value] = cached
+            birth, birth_value = cached
+            if birth is _INVALID:
+                birth = birth_value = None
+                warn_reason, warn_detail = invalid_value, "birth_date"
+        id_number = ""
+        if ii is not None:
+            value = cells[ii]
+            if (
+                value is not None
+                and value != ""
+                and not (value.__class__ is str and not value.strip())
+            ):
+                checked = validate_id_number(value, today=today)
+                if checked.ok:
+                    id_number = checked.value or ""
+                    gender = gender or checked.gender or ""
+                    if birth is None and checked.birth_date:
+                        birth = checked.birth_date
+                        birth_value = date_value(birth) if date_value else birth
+                else:
+                    warn_reason = invalid_id
+                    warn_detail = f"id_number:{checked.error}" + (
+                        f"; {warn_detail}" if warn_detail else ""
+                    )
+        if gri is not None:
+            value = cells[gri]
+            grade = grade_cache.get(value)
+            if grade is None:
+                grade = grade_cache[value] = _parse_grade(value) or default_grade
+        else:
+            grade = default_grade
+        consent_at = None
+        if cai is not None:
+            parsed = _parse_datetime(cells[cai])
+            if parsed is _INVALID:
+                warn_reason = warn_reason or invalid_value
+                warn_detail = f"{warn_detail}; consent_at" if warn_detail else "consent_at"
+            elif parsed is not None:
+                consent_at = timezone.make_aware(parsed, tz)  # type: ignore[arg-type]
+                if time_value:
+                    consent_at = time_value(consent_at)
+        append(
+            (
+                row_no,
+                None,
+                None,
+                raw,
+                clip(cells[ni], 50) if ni is not None else "",
+                e164,
+                digest,
+                gender,
+                birth_value,
+                clip(cells[pi], 20) if pi is not None else "",
+                clip(cells[ci], 30) if ci is not None else "",
+                id_number,
+                grade,
+                (clip(cells[csi], 100) or None) if csi is not None else None,
+                consent_at,
+                (clip(cells[cwi], 5000) or None) if cwi is not None else None,
+                (clip(cells[cei], 300) or None) if cei is not None else None,
+                warn_reason,
+                warn_detail,
+                next_id(),
+            )
+        )
+        if len(chunk) >= CHUNK_ROWS:
+            stage.load(chunk)
+            chunk.clear()
+            if not estimate and source.total_rows:
+                estimate = max(source.total_rows - header_row, 0)
+            _report_progress(batch.pk, consumed, estimate, progress)
+            if first_chunk:
+                first_chunk = False
+                _fault_point("staged-chunk")
+    stage.load(chunk)
+    summary.rows, summary.blank = rows, blank
+    if rows == 0:
+        raise ImportRefused(_("The file holds a header but no data rows; nothing to import."))
+    summary.source = source.describe()
+    _report_progress(batch.pk, consumed, max(estimate, consumed), progress)
+    return summary
+
+
+def _active_dnc_hashes(at: dt.datetime) -> set[str]:
+    """The hashes on the do-not-call list now (a set of ~150 bytes per entry)."""
+    from telesales.leads.services import dnc_active_q
+
+    query = DncEntry.objects.filter(dnc_active_q(at)).values_list("phone_hash", flat=True)
+    return set(query.iterator(chunk_size=20_000))
+
+
+_NULLS = (None,) * (len(_STAGE_COLUMNS) - 4)
+_MISSING = object()
+
+
+def _report_progress(
+    batch_id: int, processed: int, estimate: int, progress: ProgressCallback | None
+) -> None:
+    total = max(estimate, processed)
+    LeadBatch.objects.filter(pk=batch_id).update(
+        processed=processed, rows=total, updated_at=timezone.now()
+    )
+    if progress is not None:
+        progress(processed, total)
+
+
+@contextlib.contextmanager
+def _merge_settings() -> Iterator[None]:
+    """SQLite: a page cache big enough for the customer and lead indexes during the merge
+    (the default 2 MB makes a million random index inserts read pages again and again)."""
+    if connection.vendor != "sqlite":
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA cache_size")
+        previous = cursor.fetchone()[0]
+        cursor.execute("PRAGMA cache_size = -262144")  # 256 MB, given back afterwards
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(f"PRAGMA cache_size = {int(previous)}")
+
+
+def _merge(batch: LeadBatch, stage: _Stage, summary: _Summary, *, resumed: bool) -> None:
+    """Move the staged rows into customers, leads and rejections: one transaction."""
+    table = stage.table
+    postgres = connection.vendor == "postgresql"
+    ops = connection.ops
+    now = timezone.now()
+    now_db = ops.adapt_datetimefield_value(now)
+    channel = batch.channel
+    customer_table = ops.quote_name(Customer._meta.db_table)
+    lead_table = ops.quote_name(Lead._meta.db_table)
+    dnc_table = ops.quote_name(DncEntry._meta.db_table)
+    rejection_table = ops.quote_name(BatchRejection._meta.db_table)
+    consent_at = ops.adapt_datetimefield_value(batch.created_at)
+    clock = time.perf_counter()
+    with _merge_settings(), transaction.atomic(), connection.cursor() as cursor:
+        if postgres:
+            cursor.execute("SET LOCAL work_mem = '64MB'")
+        else:
+            connection.connection.create_function(
+                "leads_import_raw_json", 1, _raw_json, deterministic=True
+            )
+        # 1. Do-not-call entries made while the file was read (the rows were checked
+        #    against the list as it was when reading began).
+        cursor.execute(
+            f"SELECT 1 FROM {dnc_table} WHERE created_at >= %s LIMIT 1",
+            [ops.adapt_datetimefield_value(summary.dnc_loaded_at)],
+        )
+        if cursor.fetchone():
+            cursor.execute(
+                f"UPDATE {table} SET reason = %s WHERE reason IS NULL AND hash IN ("
+                f"SELECT phone_hash FROM {dnc_table} WHERE removed_at IS NULL "
+                f"AND (expires_at IS NULL OR expires_at > %s))",
+                [RejectReason.DNC.value, now_db],
+            )
+        # 2. Already a customer: blocked if flagged no-marketing, else a duplicate.
+        cursor.execute(
+            f"UPDATE {table} SET reason = CASE WHEN (SELECT c.no_marketing FROM {customer_table} c "
+            f"WHERE c.mobile_hash = {table}.hash) = %s THEN %s ELSE %s END "
+            f"WHERE reason IS NULL AND hash IN (SELECT mobile_hash FROM {customer_table})",
+            [True, RejectReason.DNC.value, RejectReason.DUPLICATE_EXISTING.value],
+        )
+        # 3. New customers, then their leads, in the order of the file. Each staged row
+        #    knows its customer id, so neither insert needs a join.
+        cursor.execute(f"SELECT COUNT(*) FROM {table} WHERE reason IS NULL")
+        expected = cursor.fetchone()[0]
+        if postgres:
+            customer_id: tuple[str, list] = ("s.cid", [])
+        else:
+            # Under the write lock no one else inserts: ids above the table's highest ever
+            # id (AUTOINCREMENT) are free; the staging row id keeps them unique.
+            cursor.execute(
+                f"SELECT MAX(v) FROM (SELECT MAX(id) AS v FROM {customer_table} "
+                f"UNION ALL SELECT seq FROM sqlite_sequence WHERE name = %s)",
+                [Customer._meta.db_table],
+            )
+            customer_id = ("%s + s.rowid", [cursor.fetchone()[0] or 0])
+        customer_columns, customer_select, customer_params = _insert_columns(
+            Customer,
+            {
+                "id": customer_id,
+                "created_at": ("%s", [now_db]),
+                "updated_at": ("%s", [now_db]),
+                "name": ("s.name", []),
+                "mobile_e164": ("s.e164", []),
+                "mobile_hash": ("s.hash", []),
+                "gender": ("s.gender", []),
+                "birth_date": ("s.birth_date", []),
+                "province": ("s.province", []),
+                "city": ("s.city", []),
+                "id_number": ("s.id_number", []),
+            },
+        )
+        cursor.execute(
+            f"INSERT INTO {customer_table} ({customer_columns}) "
+            f"SELECT {customer_select} FROM {table} s WHERE s.reason IS NULL "
+            f"ON CONFLICT (mobile_hash) DO NOTHING",
+            customer_params,
+        )
+        if cursor.rowcount != expected:
+            # Another transaction created some of these customers after step 2.
+            cursor.execute(
+                f"UPDATE {table} SET reason = %s WHERE reason IS NULL AND NOT EXISTS ("
+                f"SELECT 1 FROM {customer_table} c WHERE c.id = "
+                f"{customer_id[0].replace('s.', table + '.')})",
+                [RejectReason.DUPLICATE_EXISTING.value, *customer_id[1]],
+            )
+        lead_columns, lead_select, lead_params = _insert_columns(
+            Lead,
+            {
+                "created_at": ("%s", [now_db]),
+                "updated_at": ("%s", [now_db]),
+                "customer_id": customer_id,
+                "channel_id": ("%s", [channel.pk]),
+                "batch_id": ("%s", [batch.pk]),
+                "grade": ("s.grade", []),
+                "required_grade": ("%s", [batch.required_grade]),
+                "state": ("%s", [LeadState.PUBLIC.value]),
+                "consent_source": ("COALESCE(s.consent_source, %s)", [channel.name[:100]]),
+                "consent_at": ("COALESCE(s.consent_at, %s)", [consent_at]),
+                "consent_wording": (
+                    "COALESCE(s.consent_wording, %s)",
+                    [channel.consent_wording],
+                ),
+                "consent_evidence": ("COALESCE(s.consent_evidence, %s)", [""]),
+            },
+        )
+        cursor.execute(
+            f"INSERT INTO {lead_table} ({lead_columns}) "
+            f"SELECT {lead_select} FROM {table} s WHERE s.reason IS NULL",
+            lead_params,
+        )
+        _fault_point("merge")
+        # 4. Rejections, and warnings for imported rows.
+        raw_json = (
+            f"to_jsonb(string_to_array(raw, chr({ord(RAW_SEPARATOR)})))"
+            if postgres
+            else "leads_import_raw_json(raw)"
+        )
+        insert_rejections = (
+            f"INSERT INTO {rejection_table} (batch_id, row_number, reason, detail, raw) "
+        )
+        cursor.execute(
+            f"{insert_rejections} SELECT %s, row_no, reason, COALESCE(detail, ''), {raw_json} "
+            f"FROM {table} WHERE reason IS NOT NULL",
+            [batch.pk],
+        )
+        cursor.execute(
+            f"{insert_rejections} SELECT %s, row_no, warn_reason, warn_detail, {raw_json} "
+            f"FROM {table} WHERE reason IS NULL AND warn_reason IS NOT NULL",
+            [batch.pk],
+        )
+        warnings = cursor.rowcount
+        # 5. Counts.
+        cursor.execute(f"SELECT reason, COUNT(*) FROM {table} GROUP BY reason")
+        by_reason = dict(cursor.fetchall())
+        rows = sum(by_reason.values())
+        imported = by_reason.get(None, 0)
+        duplicate = by_reason.get(RejectReason.DUPLICATE_IN_FILE.value, 0) + by_reason.get(
+            RejectReason.DUPLICATE_EXISTING.value, 0
+        )
+        dnc_blocked = by_reason.get(RejectReason.DNC.value, 0)
+        invalid = rows - imported - duplicate - dnc_blocked
+        info = dict(batch.mapping or {})
+        info["summary"] = {
+            "blank_rows": summary.blank,
+            "rows_above_header": summary.skipped_above_header,
+            "warnings": warnings,
+            "by_reason": {str(k): v for k, v in by_reason.items() if k},
+            "read_seconds": round(summary.read_seconds, 2),
+            "merge_seconds": round(time.perf_counter() - clock, 2),
+            "encoding": summary.source.get("encoding", ""),
+            "sheet": summary.source.get("sheet", ""),
+            "resumed": resumed,
+        }
+        finished = timezone.now()
+        LeadBatch.objects.filter(pk=batch.pk).update(
+            status=BatchStatus.DONE,
+            rows=rows,
+            processed=rows,
+            imported=imported,
+            duplicate=duplicate,
+            invalid=invalid,
+            dnc_blocked=dnc_blocked,
+            mapping=info,
+            finished_at=finished,
+            updated_at=finished,
+        )
+        batch.refresh_from_db()
+        audit_record(
+            actor=batch.uploader,
+            action="leads.batch_import",
+            instance=batch,
+            after={
+                "rows": rows,
+                "imported": imported,
+                "duplicate": duplicate,
+                "invalid": invalid,
+                "dnc_blocked": dnc_blocked,
+                "warnings": warnings,
+                "blank_rows": summary.blank,
+                "resumed": resumed,
+            },
+        )
+
+
+# --- Rejection report ---------------------------------------------------------------------------
+
+REPORT_HEADER = ("行号", "原因", "说明", "处理结果")  # fixed Chinese column titles of the file
+_WARNING_REASONS = (RejectReason.INVALID_ID_NUMBER.value, RejectReason.INVALID_VALUE.value)
+
+
+def _detail_text(reason: str, detail: str) -> str:
+    if reason == RejectReason.INVALID_PHONE and detail in PHONE_ERRORS:
+        return f"{detail}: {PHONE_ERRORS[detail]}"
+    if reason == RejectReason.DUPLICATE_IN_FILE and detail:
+        return _("same number as row %(row)s") % {"row": detail}
+    if reason == RejectReason.BAD_ROW and "/" in detail:
+        found, expected = detail.split("/", 1)
+        return _("%(found)s cells, the header has %(expected)s") % {
+            "found": found,
+            "expected": expected,
+        }
+    return detail
+
+
+def batch_rejection_report(*, batch: LeadBatch, fmt: str = "xlsx", actor=None) -> bytes:
+    """The per-row report of a batch: row number, reason, detail, outcome and the row as
+    read. Cells are neutralised against formula injection. With an ``actor``, the permission
+    is checked and the download audited (the report holds full phone numbers)."""
+    if fmt not in ("xlsx", "csv"):
+        raise ValidationFailed(_("Format xlsx or csv"), fields={"fmt": [_("xlsx or csv")]})
+    if actor is not None:
+        _check_actor(actor)
+    headers = [str(h) for h in (batch.mapping or {}).get("headers", [])]
+    title = [*REPORT_HEADER, *headers]
+    rows_query = BatchRejection.objects.filter(batch_id=batch.pk).order_by("row_number", "id")
+    with translation.override(settings.LANGUAGE_CODE):
+        labels = {value: str(label) for value, label in RejectReason.choices}
+        imported_text, rejected_text = "已导入（该字段未保存）", "未导入"
+
+        def lines() -> Iterator[list[Any]]:
+            for rejection in rows_query.iterator(chunk_size=5000):
+                raw = rejection.raw if isinstance(rejection.raw, list) else [rejection.raw]
+                yield [
+                    rejection.row_number,
+                    labels.get(rejection.reason, rejection.reason),
+                    _detail_text(rejection.reason, rejection.detail),
+                    imported_text if rejection.reason in _WARNING_REASONS else rejected_text,
+                    *(neutralise(_cell_text(v)) for v in raw),
+                ]
+
+        content = _report_xlsx(title, lines()) if fmt == "xlsx" else _report_csv(title, lines())
+    if actor is not None:
+        audit_record(
+            actor=actor,
+            action="leads.batch_rejection_report",
+            instance=batch,
+            after={"format": fmt, "rows": rows_query.count()},
+        )
+    return content
+
+
+def _report_csv(title: list[str], lines: Iterator[list[Any]]) -> bytes:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow([neutralise(t) for t in title])
+    writer.writerows(lines)
+    return codecs.BOM_UTF8 + out.getvalue().encode("utf-8")
+
+
+def _report_xlsx(title: list[str], lines: Iterator[list[Any]]) -> bytes:
+    from openpyxl import Workbook
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet("拒绝明细")
+    sheet.append([neutralise(t) for t in title])
+    for line in lines:
+        sheet.append([ILLEGAL_CHARACTERS_RE.sub("", v) if isinstance(v, str) else v for v in line])
+    out = io.BytesIO()
+    workbook.save(out)
+    return out.getvalue()
+
+
+# --- DNC import -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DncImportResult:
+    rows: int
+    added: int
+    invalid: int
+    already_listed: int
+    blank_rows: int
+    leads_blocked: int
+    invalid_rows: list[int]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "rows": self.rows,
+            "added": self.added,
+            "invalid": self.invalid,
+            "already_listed": self.already_listed,
+            "blank_rows": self.blank_rows,
+            "leads_blocked": self.leads_blocked,
+            "invalid_rows": self.invalid_rows[:100],
+        }
+
+
+def dnc_import(
+    *,
+    file: str | Path | IO[bytes],
+    actor=None,
+    source: str = DncSource.IMPORT,
+    days: int | None = None,
+    permanent: bool = False,
+    reason: str = "",
+    file_name: str = "",
+) -> DncImportResult:
+    """Load a do-not-call list: one number per row (the phone column if a header names one,
+    else the first column holding numbers), normalised like lead imports.
+
+    ``already_listed`` counts numbers with an active entry that blocks at least as long (give
+    or take a day), and repeats within the file. Permanent entries also flag the customers
+    no-marketing. Leads of the listed numbers (except won ones) move to state ``dnc`` with a
+    history row.
+    """
+    from telesales.leads.rules import ruleset_in_force
+    from telesales.leads.services import dnc_active_q, lead_events_record
+
+    _check_actor(actor)
+    if source not in DncSource.values:
+        raise ValidationFailed(_("Unknown source"), fields={"source": [_("unknown source")]})
+    if permanent and days:
+        raise ValidationFailed(
+            _("Either a number of days or permanent, not both"), fields={"days": [_("not both")]}
+        )
+    if days is not None and not 1 <= days <= 36500:
+        raise ValidationFailed(_("Invalid duration"), fields={"days": [_("1 to 36500 days")]})
+    path, sha256, size, original = _store_file(file, file_name)
+    try:
+        table = _open_source(path)
+        numbers, blank, invalid_rows, rows = _dnc_numbers(table)
+    finally:
+        path.unlink(missing_ok=True)
+    now = timezone.now()
+    expires = None if permanent else now + dt.timedelta(days=days or ruleset_in_force().dnc_days)
+    created_by = actor if getattr(actor, "is_authenticated", False) else None
+    added = already = blocked = 0
+    unique: dict[str, str] = {}
+    for e164 in numbers:
+        unique.setdefault(phone_hash(e164), e164)
+    already += len(numbers) - len(unique)
+    with transaction.atomic():
+        hashes = list(unique)
+        for start in range(0, len(hashes), 900):
+            chunk = hashes[start : start + 900]
+            covered = DncEntry.objects.filter(dnc_active_q(now), phone_hash__in=chunk)
+            covered = covered.filter(_covers_until(expires))
+            listed = set(covered.values_list("phone_hash", flat=True))
+            already += len(listed)
+            new = [h for h in chunk if h not in listed]
+            DncEntry.objects.bulk_create(
+                [
+                    DncEntry(
+                        phone_hash=h,
+                        phone_masked=mask_phone(unique[h]),
+                        source=source,
+                        reason=reason[:200],
+                        expires_at=expires,
+                        created_by=created_by,
+                    )
+                    for h in new
+                ],
+                batch_size=1000,
+            )
+            added += len(new)
+            if permanent:
+                Customer.objects.filter(mobile_hash__in=chunk).update(no_marketing=True)
+            leads = list(
+                Lead.objects.filter(customer__mobile_hash__in=chunk).exclude(
+                    state__in=[LeadState.WON, LeadState.DNC]
+                )
+            )
+            if leads:
+                previous = {lead.pk: lead.owner_id for lead in leads}
+                Lead.objects.filter(pk__in=list(previous)).update(
+                    state=LeadState.DNC, owner=None, protect_until=None, updated_at=now
+                )
+                lead_events_record(
+                    leads=leads,
+                    action=LeadAction.DNC,
+                    actor=actor if not isinstance(actor, str) else None,
+                    to_state=LeadState.DNC,
+                    from_owner_ids=previous,
+                    reason=reason or source,
+                    at=now,
+                )
+                blocked += len(leads)
+        result = DncImportResult(
+            rows=rows,
+            added=added,
+            invalid=len(invalid_rows),
+            already_listed=already,
+            blank_rows=blank,
+            leads_blocked=blocked,
+            invalid_rows=invalid_rows,
+        )
+        audit_record(
+            actor=actor,
+            action="leads.dnc_import",
+            object_type="leads.dncentry",
+            object_repr=original[:200],
+            after={
+                **result.as_dict(),
+                "invalid_rows": result.invalid_rows[:20],
+                "sha256": sha256,
+                "bytes": size,
+                "source": source,
+                "expires_at": expires,
+                "permanent": permanent,
+            },
+            reason=reason,
+        )
+    return result
+
+
+def _covers_until(expires: dt.datetime | None):
+    """Entries that block at least until ``expires`` (within a day: importing the same
+    list again a moment later must not add it twice)."""
+    from django.db.models import Q
+
+    if expires is None:
+        return Q(expires_at__isnull=True)
+    return Q(expires_at__isnull=True) | Q(expires_at__gte=expires - dt.timedelta(days=1))
+
+
+def _dnc_numbers(source: _Source) -> tuple[list[str], int, list[int], int]:
+    """(valid numbers in E.164, blank rows, invalid row numbers, rows)."""
+    column: int | None = None
+    numbers: list[str] = []
+    invalid_rows: list[int] = []
+    blank = rows = 0
+    header_seen = False
+    for row_no, cells, undecodable in source.rows():
+        if _is_blank(cells, source.text_cells):
+            blank += 1
+            continue
+        if column is None:
+            mapping = _auto_map(cells)
+            named = next((i for i, f in mapping.columns.items() if f == "mobile"), None)
+            if named is not None and not header_seen:
+                column, header_seen = named, True
+                continue
+            found = _phone_cells(cells)
+            if found:
+                column = found[0]
+            elif not header_seen and not any(ch.isdigit() for c in cells for ch in _cell_text(c)):
+                header_seen = True  # a header row without a recognised name
+                continue
+            else:
+                column = 0
+        rows += 1
+        value = cells[column] if column < len(cells) else None
+        result = normalise_phone(value) if not undecodable else None
+        if result is None or result.e164 is None:
+            invalid_rows.append(row_no)
+        else:
+            numbers.append(result.e164)
+    if rows == 0:
+        raise ImportRefused(_("The file holds no numbers."))
+    return numbers, blank, invalid_rows, rows

@@ -1,0 +1,31 @@
+"""Template filters that keep full phone numbers off the screen."""
+
+from __future__ import annotations
+
+from django import template
+
+from telesales.core.phone_numbers import mask_phone
+from telesales.leads.masking import mask_numbers_in
+
+register = template.Library()
+
+
+@register.filter
+def masked(value) -> str:
+    """A stored number (E.164) as ``138****1234``."""
+    return mask_phone(value) if value else ""
+
+
+@register.filter
+def mask_numbers(value) -> str:
+    """Free text (a reason, a note, a rejected row's detail) with every full phone number
+    in it masked: people type numbers into reasons."""
+    return mask_numbers_in(value)
+
+
+@register.filter
+def percent(value) -> str:
+    """A share (0–1) as a percentage with one decimal; a dash when there is none."""
+    if value is None or value == "":
+        return "—"
+    return f"{float(value) * 100:.1f}%"

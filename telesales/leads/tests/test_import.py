@@ -1,0 +1,1010 @@
+"""Lead import: formats and encodings, header mapping, validation, deduplication, DNC, the
+rejection report, idempotency, crash safety, the Celery task and the CLI. Counts are exact."""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import datetime as dt
+import io
+import json
+import os
+import random
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+import unicodedata
+import zipfile
+from decimal import Decimal
+from pathlib import Path
+
+import openpyxl
+import phonenumbers
+import pytest
+from django.conf import settings
+from django.core.management import CommandError, call_command
+from django.db import connection
+
+from telesales.core.errors import PermissionDenied, ValidationFailed
+from telesales.core.id_numbers import id_number_check_character
+from telesales.core.models import AuditEntry
+from telesales.core.phone_numbers import phone_hash
+from telesales.core.roles import Role
+from telesales.leads import importing
+from telesales.leads.choices import BatchStatus, LeadGrade, LeadState, RejectReason
+from telesales.leads.importing import (
+    FileAlreadyImported,
+    ImportInProgress,
+    ImportRefused,
+    NeedsMapping,
+    batch_create,
+    batch_import_run,
+    batch_import_with_mapping,
+    batch_is_stale,
+    batch_rejection_report,
+)
+from telesales.leads.models import BatchRejection, Channel, Customer, Lead, LeadBatch
+from telesales.leads.services import dnc_add
+from telesales.leads.tests.factories import CustomerFactory, UserFactory, data_officer
+
+pytestmark = pytest.mark.django_db
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+# --- Helpers ---------------------------------------------------------------------------------
+
+
+@pytest.fixture(autouse=True)
+def media(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+    return settings.MEDIA_ROOT
+
+
+@pytest.fixture
+def channel(db):
+    return Channel.objects.create(
+        code="web", name="官网赠险", consent_wording="本人同意接听保险产品介绍电话"
+    )
+
+
+def national(n: int) -> str:
+    return f"138{n:08d}"
+
+
+def e164(n: int) -> str:
+    return "+86" + national(n)
+
+
+def valid_id_number(birth: str = "19900506", sequence: str = "002") -> str:
+    first17 = "110105" + birth + sequence
+    return first17 + id_number_check_character(first17)
+
+
+def csv_bytes(
+    rows: list[list[object]], *, encoding: str = "utf-8", delimiter: str = ",", bom=False
+) -> bytes:
+    out = io.StringIO()
+    csv.writer(out, delimiter=delimiter, lineterminator="\r\n").writerows(rows)
+    data = out.getvalue().encode(encoding)
+    return (codecs.BOM_UTF8 if bom else b"") + data
+
+
+def write(tmp_path: Path, name: str, content: bytes) -> Path:
+    path = tmp_path / name
+    path.write_bytes(content)
+    return path
+
+
+def xlsx_file(tmp_path: Path, rows: list[list[object]], name: str = "leads.xlsx") -> Path:
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    for row in rows:
+        sheet.append(row)
+    path = tmp_path / name
+    workbook.save(path)
+    return path
+
+
+def run_import(path: Path, *, name: str = "批次一", **options) -> LeadBatch:
+    batch = batch_create(file=path, name=name, channel_code="web", actor=None, **options)
+    assert batch.status == BatchStatus.PENDING, batch.mapping
+    return batch_import_run(batch_id=batch.pk)
+
+
+def counts(batch: LeadBatch) -> tuple[int, int, int, int, int]:
+    return batch.rows, batch.imported, batch.duplicate, batch.invalid, batch.dnc_blocked
+
+
+def reasons(batch: LeadBatch) -> dict[int, str]:
+    return dict(batch.rejections.values_list("row_number", "reason"))
+
+
+def stored_files() -> list[Path]:
+    folder = Path(settings.MEDIA_ROOT) / "imports"
+    return [p for p in folder.rglob("*") if p.is_file()] if folder.exists() else []
+
+
+def assert_nothing_imported() -> None:
+    assert LeadBatch.objects.count() == 0
+    assert Customer.objects.count() == 0
+    assert Lead.objects.count() == 0
+    assert stored_files() == []
+
+
+# --- A realistic GBK file ------------------------------------------------------------------
+
+GBK_HEADER = [
+    "序号", "客户姓名", "手机号码（必填）", "性别", "出生日期", "身份证号", "省份", "城市",
+    "客户等级", "备注",
+]  # fmt: skip
+
+
+def gbk_rows() -> list[list[object]]:
+    return [
+        GBK_HEADER,
+        [1, "张三", national(1), "男", "1985/3/12", "", "广东", "广州", "A", ""],
+        [2, "李四", "138 0000 0002", "", "", valid_id_number(), "江苏", "南京", "", "老客户"],
+        ["", "", "", "", "", "", "", "", "", ""],
+        [3, "王五", "+86 138-0000-0001", "男", "", "", "", "", "", ""],
+        [4, "赵六", "1380000", "女", "", "", "", "", "", ""],
+        [5, "钱七", "", "女", "", "", "", "", "", ""],
+        [6, "孙八", national(3), "男", "", "", "", "", "", ""],
+        [7, "周九", national(4), "男", "", "", "", "", "", ""],
+        [8, '=HYPERLINK("http://x")', national(5), "男", "", "123", "", "", "", ""],
+        [9, "吴十", national(6), "女", "", "", "", "", "b类", ""],
+        [10, "郑十一", national(7)],
+        [11, "冯十二", national(8), "F", "19800101", "", "浙江", "杭州", "", ""],
+    ]
+
+
+def test_gbk_file_with_chinese_headers_imports_with_exact_counts(tmp_path, channel):
+    dnc_add(phone=national(3), reason="拒绝")
+    CustomerFactory(mobile_e164=e164(4), mobile_hash=phone_hash(e164(4)))
+    path = write(tmp_path, "名单.csv", csv_bytes(gbk_rows(), encoding="gbk"))
+
+    batch = run_import(path)
+
+    assert batch.status == BatchStatus.DONE
+    assert counts(batch) == (11, 5, 2, 3, 1)
+    assert reasons(batch) == {
+        5: RejectReason.DUPLICATE_IN_FILE,
+        6: RejectReason.INVALID_PHONE,
+        7: RejectReason.MISSING_PHONE,
+        8: RejectReason.DNC,
+        9: RejectReason.DUPLICATE_EXISTING,
+        10: RejectReason.INVALID_ID_NUMBER,  # a warning: the row imported without it
+        12: RejectReason.BAD_ROW,
+    }
+    assert batch.rejections.get(row_number=5).detail == "2"  # first seen on row 2
+    assert batch.rejections.get(row_number=6).detail == "too_short"
+    summary = batch.mapping["summary"]
+    assert summary["blank_rows"] == 1
+    assert summary["warnings"] == 1
+    assert summary["encoding"] == "gb18030"
+    assert batch.rows == batch.imported + batch.duplicate + batch.invalid + batch.dnc_blocked
+
+    leads = Lead.objects.filter(batch=batch).select_related("customer")
+    assert leads.count() == 5
+    assert set(leads.values_list("state", flat=True)) == {LeadState.PUBLIC}
+    assert all(lead.owner_id is None for lead in leads)
+    zhang = Customer.objects.get(mobile_e164=e164(1))
+    assert (zhang.name, zhang.gender, zhang.birth_date) == ("张三", "M", dt.date(1985, 3, 12))
+    assert (zhang.province, zhang.city) == ("广东", "广州")
+    li = Customer.objects.get(mobile_e164=e164(2))
+    assert li.id_number == valid_id_number()
+    assert (li.gender, li.birth_date) == ("F", dt.date(1990, 5, 6))  # from the ID number
+    formula = Customer.objects.get(mobile_e164=e164(5))
+    assert formula.name == '=HYPERLINK("http://x")'  # stored as text
+    assert formula.id_number == ""
+    grades = dict(leads.values_list("customer__mobile_e164", "grade"))
+    assert grades == {
+        e164(1): LeadGrade.A,
+        e164(2): LeadGrade.C,
+        e164(5): LeadGrade.C,
+        e164(6): LeadGrade.B,
+        e164(8): LeadGrade.C,
+    }
+    lead = leads.get(customer__mobile_e164=e164(8))
+    assert lead.has_consent
+    assert lead.consent_source == "官网赠险"
+    assert lead.consent_wording == "本人同意接听保险产品介绍电话"
+    assert lead.consent_at == batch.created_at
+    assert batch.rejections.get(row_number=9).raw[2] == national(4)
+
+
+def test_reimporting_the_same_file_is_refused_and_a_forced_run_adds_nothing(tmp_path, channel):
+    path = write(tmp_path, "a.csv", csv_bytes(gbk_rows(), encoding="gbk"))
+    first = run_import(path)
+    assert counts(first) == (11, 7, 1, 3, 0)
+
+    with pytest.raises(FileAlreadyImported) as refused:
+        batch_create(file=path, name="again", channel_code="web")
+    assert f"#{first.pk}" in refused.value.message
+    assert LeadBatch.objects.count() == 1
+
+    again = run_import(path, name="again", allow_repeat=True)
+    assert counts(again) == (11, 0, 8, 3, 0)
+    assert Customer.objects.count() == 7
+    assert Lead.objects.count() == 7
+
+
+def test_a_different_file_with_the_same_numbers_adds_nothing(tmp_path, channel):
+    run_import(write(tmp_path, "a.csv", csv_bytes(gbk_rows(), encoding="gbk")))
+    resaved = csv_bytes(gbk_rows(), encoding="utf-8", bom=True)
+    batch = run_import(write(tmp_path, "b.csv", resaved), name="re-saved")
+    assert counts(batch) == (11, 0, 8, 3, 0)
+    assert Lead.objects.count() == 7
+
+
+def test_a_gbk_file_with_a_stray_byte_rejects_only_that_row(tmp_path, channel):
+    content = csv_bytes(gbk_rows(), encoding="gbk")
+    broken = content.replace("赵六".encode("gbk"), "赵".encode("gbk") + b"\xff", 1)
+    assert broken != content
+    batch = run_import(write(tmp_path, "stray.csv", broken))
+    # Row 6 (赵六, an invalid number anyway) is now unreadable: bad_encoding, still invalid.
+    assert counts(batch) == (11, 7, 1, 3, 0)
+    assert reasons(batch)[6] == RejectReason.BAD_ENCODING
+
+    content = csv_bytes(
+        [["姓名", "手机"], ["甲", national(21)], ["乙", national(22)]], encoding="gbk"
+    )
+    broken = content.replace("乙".encode("gbk"), b"\x81\x20")
+    batch = run_import(write(tmp_path, "stray2.csv", broken), name="second")
+    assert counts(batch) == (2, 1, 0, 1, 0)
+    assert reasons(batch) == {3: RejectReason.BAD_ENCODING}
+
+
+def test_a_file_that_starts_in_ascii_and_turns_gbk_later(tmp_path, channel, monkeypatch):
+    monkeypatch.setattr(importing, "HEAD_BYTES", 64)  # the sample sees ASCII only
+    monkeypatch.setattr(importing, "BLOCK_BYTES", 64)
+    rows = [["name", "mobile"]] + [[f"pinyin{n}", national(n)] for n in range(1, 6)]
+    rows += [[f"张{n}", national(n)] for n in range(6, 9)]
+    content = csv_bytes(rows, encoding="gbk")
+    content += "坏".encode("gbk")[:1] + b"\xff," + national(9).encode() + b"\r\n"
+    batch = run_import(write(tmp_path, "late.csv", content))
+    assert counts(batch) == (9, 8, 0, 1, 0)
+    assert reasons(batch) == {10: RejectReason.BAD_ENCODING}
+    assert batch.mapping["summary"]["encoding"] == "gb18030"
+    assert Customer.objects.get(mobile_e164=e164(7)).name == "张7"
+
+
+@pytest.mark.parametrize(
+    ("delimiter", "encoding", "bom"),
+    [(",", "utf-8", True), (";", "utf-8", False), ("\t", "gb18030", False), ("|", "utf-8", False)],
+)
+def test_delimiter_and_encoding_are_detected(tmp_path, channel, delimiter, encoding, bom):
+    rows = [
+        ["姓名", "手机", "城市"],
+        ["甲", national(1), "北京"],
+        ["乙", "138 0000 0002", "上海"],
+        ["丙", "０１０-６２５５ １２３４", "北京"],  # a full-width Beijing landline
+    ]
+    content = csv_bytes(rows, encoding=encoding, delimiter=delimiter, bom=bom)
+    batch = run_import(write(tmp_path, "leads.txt", content))
+    assert counts(batch) == (3, 3, 0, 0, 0)
+    assert batch.mapping["delimiter"] == delimiter
+    assert Customer.objects.get(mobile_e164=e164(2)).city == "上海"
+    assert Customer.objects.filter(mobile_e164="+861062551234").exists()
+
+
+def test_utf16_unicode_text_from_excel_imports(tmp_path, channel):
+    rows = [["姓名", "手机号码"], ["甲", national(1)], ["乙", national(2)]]
+    content = csv_bytes(rows, encoding="utf-16", delimiter="\t")
+    assert content.startswith(codecs.BOM_UTF16_LE)
+    batch = run_import(write(tmp_path, "unicode.txt", content))
+    assert counts(batch) == (2, 2, 0, 0, 0)
+
+
+def test_xlsx_with_numeric_phone_cells(tmp_path, channel):
+    path = xlsx_file(
+        tmp_path,
+        [
+            ["姓名", "手机", "出生日期"],
+            ["a", 13800000011, dt.date(1990, 1, 2)],
+            ["b", 13800000012.0, 32874],  # an Excel serial date: 1990-01-01
+            ["c", "1.3800000013E10", "1990-01-03"],
+            ["d", "138 0000 0014", None],
+            ["e", "+86 138-0000-0015", None],
+            ["f", "１３８００００００１６", None],
+            ["g", "0086 13800000017", None],
+            ["h", 1.3800000018e10, None],
+            [None, None, None],
+            ["i", 13800000011, None],  # row 10 repeats row 2
+            ["j", "1.38E+10", None],  # digits lost by the spreadsheet
+        ],
+    )
+    batch = run_import(path)
+    assert counts(batch) == (10, 8, 1, 1, 0)
+    assert batch.mapping["format"] == "xlsx"
+    assert batch.mapping["summary"]["blank_rows"] == 1
+    assert reasons(batch) == {11: RejectReason.DUPLICATE_IN_FILE, 12: RejectReason.INVALID_PHONE}
+    assert batch.rejections.get(row_number=12).detail == "lost_digits"
+    expected = {e164(n) for n in range(11, 19)}
+    assert set(Customer.objects.values_list("mobile_e164", flat=True)) == expected
+    births = dict(Customer.objects.values_list("name", "birth_date"))
+    assert births["a"] == dt.date(1990, 1, 2)
+    assert births["b"] == dt.date(1990, 1, 1)
+    assert births["c"] == dt.date(1990, 1, 3)
+
+
+def test_a_title_row_above_the_header_is_skipped(tmp_path, channel):
+    rows = [["2026年11月 赠险名单"], [], ["姓名", "电话"], ["甲", national(1)]]
+    batch = run_import(write(tmp_path, "t.csv", csv_bytes(rows)))
+    assert counts(batch) == (1, 1, 0, 0, 0)
+    assert batch.mapping["header_row"] == 3
+    assert batch.mapping["summary"]["rows_above_header"] == 1
+
+
+def test_ragged_rows_are_rejected_and_empty_trailing_cells_are_not(tmp_path, channel):
+    rows = [
+        ["姓名", "手机", "城市", ""],
+        ["甲", national(1), "北京", ""],
+        ["乙", national(2), "北京"],  # stops before the unnamed last column: fine
+        ["丙", national(3), "北京", "", "", ""],  # empty extra cells: fine
+        ["丁", national(4)],  # too few
+        ["戊", national(5), "北京", "", "多余"],  # too many
+    ]
+    batch = run_import(write(tmp_path, "r.csv", csv_bytes(rows)))
+    assert counts(batch) == (5, 3, 0, 2, 0)
+    assert reasons(batch) == {5: RejectReason.BAD_ROW, 6: RejectReason.BAD_ROW}
+    assert batch.rejections.get(row_number=5).detail == "2/3"
+
+
+def test_consent_columns_of_the_file_are_used(tmp_path, channel):
+    rows = [
+        ["姓名", "手机", "授权时间", "授权来源", "授权话术", "授权凭证"],
+        ["甲", national(1), "2026-10-01 09:30:00", "短信H5", "同意来电", "log-1"],
+        ["乙", national(2), "不知道", "", "", ""],
+    ]
+    batch = run_import(write(tmp_path, "c.csv", csv_bytes(rows)))
+    assert counts(batch) == (2, 2, 0, 0, 0)
+    first = Lead.objects.get(customer__mobile_e164=e164(1))
+    assert first.consent_source == "短信H5"
+    assert first.consent_wording == "同意来电"
+    assert first.consent_evidence == "log-1"
+    assert first.consent_at.astimezone(dt.timezone(dt.timedelta(hours=8))).replace(
+        tzinfo=None
+    ) == dt.datetime(2026, 10, 1, 9, 30)
+    second = Lead.objects.get(customer__mobile_e164=e164(2))
+    assert second.consent_source == "官网赠险"  # the channel
+    assert second.consent_at == batch.created_at
+    assert reasons(batch) == {3: RejectReason.INVALID_VALUE}  # a warning: unreadable time
+
+
+def test_batch_options_reach_the_leads(tmp_path, channel):
+    rows = [["姓名", "手机", "级别"], ["甲", national(1), ""], ["乙", national(2), "a"]]
+    batch = batch_create(
+        file=write(tmp_path, "o.csv", csv_bytes(rows)),
+        name="选项",
+        channel_code="web",
+        cost="1200.50",
+        default_grade=LeadGrade.B,
+        required_grade=3,
+    )
+    batch = batch_import_run(batch_id=batch.pk)
+    assert batch.cost == Decimal("1200.50")
+    grades = dict(Lead.objects.values_list("customer__mobile_e164", "grade"))
+    assert grades == {e164(1): LeadGrade.B, e164(2): LeadGrade.A}
+    assert set(Lead.objects.values_list("required_grade", flat=True)) == {3}
+
+
+# --- Bad input: refused with a message, nothing imported ------------------------------------
+
+ZIP_NOT_XLSX = io.BytesIO()
+with zipfile.ZipFile(ZIP_NOT_XLSX, "w") as _archive:
+    _archive.writestr("notes.txt", "hello")
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"", "empty"),
+        (b"\r\n  \r\n\r\n", "empty"),
+        (codecs.BOM_UTF8, "empty"),
+        ("姓名,手机号码\r\n".encode(), "no data rows"),
+        ("姓名,手机号码\r\n,\r\n\r\n".encode("gbk"), "no data rows"),
+        (bytes(range(256)) * 40, "binary"),
+        (b"\x89PNG\r\n\x1a\n" + bytes(200), "binary"),
+        (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(600), ".xls"),
+        (ZIP_NOT_XLSX.getvalue(), "ZIP"),
+        ("姓名,地址\r\n张三,北京市海淀区\r\n李四,上海\r\n".encode(), "No phone column"),
+    ],
+    ids=[
+        "empty",
+        "blank-lines",
+        "bom-only",
+        "header-only",
+        "header-and-blank-rows",
+        "binary",
+        "png-renamed",
+        "old-xls",
+        "zip",
+        "no-phone-column",
+    ],
+)
+def test_bad_files_are_refused_with_a_clear_message(tmp_path, channel, content, message):
+    path = write(tmp_path, "leads.csv", content)
+    with pytest.raises(ImportRefused) as refused:
+        batch_create(file=path, name="bad", channel_code="web")
+    assert message in refused.value.message
+    assert_nothing_imported()
+
+
+def test_a_file_over_the_size_limit_is_refused_without_reading_it(tmp_path, channel, settings):
+    settings.TELESALES_IMPORT_MAX_BYTES = 1000
+    path = write(tmp_path, "big.csv", csv_bytes([["手机"]] + [[national(n)] for n in range(200)]))
+    with pytest.raises(ImportRefused, match="too large"):
+        batch_create(file=path, name="big", channel_code="web")
+
+    class Upload(io.BytesIO):
+        size = 5 * 1024 * 1024 * 1024  # what the upload handler says; never read
+
+        def read(self, *args):
+            raise AssertionError("a refused upload must not be read")
+
+    with pytest.raises(ImportRefused, match="too large"):
+        batch_create(file=Upload(), name="upload", channel_code="web", file_name="x.csv")
+
+    class Stream(io.BytesIO):  # no size: refused while streaming, partial copy removed
+        pass
+
+    with pytest.raises(ImportRefused, match="too large"):
+        batch_create(file=Stream(path.read_bytes()), name="stream", channel_code="web")
+    assert_nothing_imported()
+
+
+def test_the_default_limit_is_200_mb():
+    assert importing.import_max_bytes() == 200 * 1024 * 1024
+
+
+def test_unknown_header_goes_to_mapping_then_imports(tmp_path, channel):
+    rows = [
+        ["客户", "联络号", "车牌号"],
+        ["甲", national(1), "京A12345"],
+        ["乙", "bad", "沪B00001"],
+    ]
+    batch = batch_create(
+        file=write(tmp_path, "m.csv", csv_bytes(rows)), name="m", channel_code="web"
+    )
+    assert batch.status == BatchStatus.MAPPING
+    assert batch.mapping["headers"] == ["客户", "联络号", "车牌号"]
+    assert batch.mapping["unknown"] == [1, 2]
+    assert batch.mapping["phone_like_columns"] == [1]
+    assert batch.mapping["sample"][0] == ["甲", national(1), "京A12345"]
+    with pytest.raises(NeedsMapping):
+        batch_import_run(batch_id=batch.pk)
+
+    with pytest.raises(ValidationFailed):
+        batch_import_with_mapping(batch=batch, mapping={"联络号": "mobile", 0: "mobile"})
+    with pytest.raises(ValidationFailed):
+        batch_import_with_mapping(batch=batch, mapping={"联络号": "shoe_size"})
+
+    batch = batch_import_with_mapping(batch=batch, mapping={"联络号": "mobile", "车牌号": "ignore"})
+    assert batch.status == BatchStatus.DONE
+    assert counts(batch) == (2, 1, 0, 1, 0)
+    assert "sample" not in batch.mapping
+    assert Customer.objects.get().name == "甲"
+
+
+def test_a_file_without_a_header_is_mapped_by_column_number(tmp_path, channel):
+    rows = [[national(1), "甲"], [national(2), "乙"]]
+    batch = batch_create(
+        file=write(tmp_path, "h.csv", csv_bytes(rows)), name="h", channel_code="web"
+    )
+    assert batch.status == BatchStatus.MAPPING
+    assert batch.mapping["header_row"] == 0
+    batch = batch_import_with_mapping(batch=batch, mapping={0: "mobile", 1: "name"})
+    assert counts(batch) == (2, 2, 0, 0, 0)
+    assert Customer.objects.get(mobile_e164=e164(2)).name == "乙"
+
+
+def test_unknown_channel_is_refused_unless_asked_to_create_it(tmp_path, channel):
+    path = write(tmp_path, "c.csv", csv_bytes([["手机"], [national(1)]]))
+    with pytest.raises(ValidationFailed, match="Unknown channel"):
+        batch_create(file=path, name="x", channel_code="partner-9")
+    assert_nothing_imported()
+    batch = batch_create(file=path, name="x", channel_code="partner-9", create_channel=True)
+    assert batch.mapping["channel_created"] is True
+    assert Channel.objects.get(code="partner-9").name == "partner-9"
+
+
+def test_only_the_data_officer_and_the_manager_import(tmp_path, channel):
+    path = write(tmp_path, "p.csv", csv_bytes([["手机"], [national(1)]]))
+    agent = UserFactory(username="agent-x", roles=[Role.AGENT])
+    with pytest.raises(PermissionDenied):
+        batch_create(file=path, name="p", channel_code="web", actor=agent)
+    officer = data_officer()
+    batch = batch_create(file=path, name="p", channel_code="web", actor=officer)
+    batch = batch_import_run(batch_id=batch.pk)
+    assert batch.uploader == officer
+    actions = AuditEntry.objects.filter(object_id=str(batch.pk)).values_list("action", "actor_name")
+    assert set(actions) == {
+        ("leads.batch_create", officer.username),
+        ("leads.batch_import", officer.username),
+    }
+    cli = run_import(write(tmp_path, "q.csv", csv_bytes([["手机"], [national(2)]])), name="q")
+    assert AuditEntry.objects.get(
+        action="leads.batch_import", object_id=str(cli.pk)
+    ).actor_name == ("system")
+
+
+def test_progress_is_committed_every_chunk(tmp_path, channel, monkeypatch):
+    monkeypatch.setattr(importing, "CHUNK_ROWS", 7)
+    rows = [["手机"]] + [[national(n)] for n in range(1, 31)]
+    seen: list[tuple[int, int]] = []
+    batch = batch_create(
+        file=write(tmp_path, "g.csv", csv_bytes(rows)), name="g", channel_code="web"
+    )
+    batch = batch_import_run(
+        batch_id=batch.pk, progress=lambda done, total: seen.append((done, total))
+    )
+    assert [done for done, _total in seen] == [7, 14, 21, 28, 30]
+    assert all(total == 30 for _done, total in seen)
+    assert (batch.processed, batch.rows, batch.progress) == (30, 30, 100)
+
+
+# --- Rejection report -------------------------------------------------------------------------
+
+FORMULAS = ["=1+2", "+cmd|' /C calc'!A0", "-2+3", "@SUM(A1:A2)", "\tTAB", "\rCR"]
+
+
+def formula_batch(tmp_path) -> LeadBatch:
+    rows = [["姓名", "手机", "身份证号"], ["好人", national(1), "123"]]
+    rows += [[formula, "not a number", ""] for formula in FORMULAS]
+    return run_import(write(tmp_path, "f.csv", csv_bytes(rows)))
+
+
+def test_rejection_report_csv_neutralises_formulas(tmp_path, channel):
+    batch = formula_batch(tmp_path)
+    assert counts(batch) == (7, 1, 0, 6, 0)
+    content = batch_rejection_report(batch=batch, fmt="csv")
+    assert content.startswith(codecs.BOM_UTF8)
+    lines = list(csv.reader(io.StringIO(content.decode("utf-8-sig"))))
+    assert lines[0] == ["行号", "原因", "说明", "处理结果", "姓名", "手机", "身份证号"]
+    assert [line[0] for line in lines[1:]] == ["2", "3", "4", "5", "6", "7", "8"]
+    assert lines[1][3] == "已导入（该字段未保存）"  # the invalid ID number: a warning
+    assert lines[1][2].startswith("id_number:")
+    names = [line[4] for line in lines[2:]]
+    assert names == ["'" + formula for formula in FORMULAS]
+    assert all(line[3] == "未导入" for line in lines[2:])
+    assert lines[2][1] == "电话号码无效"
+
+
+def test_rejection_report_xlsx_neutralises_formulas(tmp_path, channel):
+    batch = formula_batch(tmp_path)
+    content = batch_rejection_report(batch=batch, fmt="xlsx")
+    sheet = openpyxl.load_workbook(io.BytesIO(content)).active
+    values = [[cell.value for cell in row] for row in sheet.iter_rows()]
+    assert values[0][:4] == ["行号", "原因", "说明", "处理结果"]
+    assert [row[0] for row in values[1:]] == [2, 3, 4, 5, 6, 7, 8]
+    for row, formula in zip(values[2:], FORMULAS, strict=True):
+        assert row[4] == "'" + formula.replace("\r", "\n")  # XML turns CR into LF
+    assert all(cell.data_type != "f" for row in sheet.iter_rows() for cell in row)
+
+
+def test_rejection_report_download_is_permission_checked_and_audited(tmp_path, channel):
+    batch = formula_batch(tmp_path)
+    with pytest.raises(PermissionDenied):
+        batch_rejection_report(
+            batch=batch, fmt="csv", actor=UserFactory(username="a1", roles=[Role.AGENT])
+        )
+    officer = data_officer()
+    batch_rejection_report(batch=batch, fmt="csv", actor=officer)
+    entry = AuditEntry.objects.get(action="leads.batch_rejection_report")
+    assert entry.actor_name == officer.username
+    assert entry.after == {"format": "csv", "rows": 7}
+
+
+# --- Crash safety and resuming ---------------------------------------------------------------
+
+
+def test_a_batch_left_running_by_a_dead_process_is_detected_and_run_again(tmp_path, channel):
+    path = write(tmp_path, "s.csv", csv_bytes(gbk_rows(), encoding="gbk"))
+    batch = batch_create(file=path, name="s", channel_code="web")
+    LeadBatch.objects.filter(pk=batch.pk).update(status=BatchStatus.RUNNING, processed=3)
+    assert batch_is_stale(batch)  # running, and no process holds its lock
+    batch = batch_import_run(batch_id=batch.pk)
+    assert counts(batch) == (11, 7, 1, 3, 0)
+    assert batch.mapping["summary"]["resumed"] is True
+    assert batch_import_run(batch_id=batch.pk).imported == 7  # done: nothing happens
+    assert Lead.objects.count() == 7
+
+
+@pytest.mark.skipif(
+    os.environ.get("DATABASE_URL", "").startswith("postgres"),
+    reason="PostgreSQL advisory locks are re-entrant within one session",
+)
+def test_a_batch_being_imported_is_not_run_twice(tmp_path, channel):
+    batch = batch_create(
+        file=write(tmp_path, "l.csv", csv_bytes([["手机"], [national(1)]])),
+        name="l",
+        channel_code="web",
+    )
+    with importing._run_lock(batch.pk) as acquired:
+        assert acquired
+        with pytest.raises(ImportInProgress):
+            batch_import_run(batch_id=batch.pk)
+    assert batch_import_run(batch_id=batch.pk).imported == 1
+
+
+def test_a_file_problem_during_the_run_fails_the_batch_with_its_message(tmp_path, channel):
+    path = write(tmp_path, "gone.csv", csv_bytes([["手机"], [national(1)]]))
+    batch = batch_create(file=path, name="gone", channel_code="web")
+    (Path(settings.MEDIA_ROOT) / batch.stored_file).unlink()
+    with pytest.raises(ImportRefused):
+        batch_import_run(batch_id=batch.pk)
+    batch.refresh_from_db()
+    assert batch.status == BatchStatus.FAILED
+    assert "missing" in batch.error
+    assert Lead.objects.count() == 0
+
+
+def _subprocess_env(data_dir: Path) -> dict[str, str]:
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.base"}
+    env["TELESALES_DATA_DIR"] = str(data_dir)
+    env.pop("TELESALES_IMPORT_PAUSE_AT", None)
+    if connection.vendor == "postgresql":
+        db = connection.settings_dict
+        auth = db["USER"] + (f":{db['PASSWORD']}" if db.get("PASSWORD") else "")
+        env["DATABASE_URL"] = (
+            f"postgresql://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+        )
+    else:
+        env.pop("DATABASE_URL", None)
+    return env
+
+
+def _cli(env: dict[str, str], *args: str, pause_at: str = "") -> subprocess.Popen:
+    if pause_at:
+        env = {**env, "TELESALES_IMPORT_PAUSE_AT": pause_at}
+    return subprocess.Popen(
+        [sys.executable, "-m", "config.cli", *args],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def _wait_for_pause(process: subprocess.Popen, point: str) -> None:
+    deadline = time.monotonic() + 60
+    for line in process.stderr:  # type: ignore[union-attr]
+        if f"telesales-import-paused-at {point}" in line:
+            return
+        assert time.monotonic() < deadline, "the import never reached its pause point"
+    raise AssertionError(f"the import ended before {point}: {process.wait()}")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_import_killed_mid_way_leaves_no_half_batch_and_resumes_exactly(tmp_path):
+    """A real process is killed with SIGKILL while reading, then inside the final
+    transaction; each time nothing of the batch is in the tables, the batch is seen as
+    stale, and the resumed run imports every row exactly once."""
+    postgres = connection.vendor == "postgresql"
+    data_dir = Path(settings.DATA_DIR) if postgres else tmp_path / "data"
+    env = _subprocess_env(data_dir)
+    if not postgres:
+        subprocess.run(
+            [sys.executable, "-m", "config.cli", "migrate", "-v0"], cwd=ROOT, env=env, check=True
+        )
+        database = data_dir / "telesales.sqlite3"
+
+        def query(sql: str) -> list[tuple]:
+            with sqlite3.connect(database) as db:
+                return db.execute(sql).fetchall()
+    else:
+
+        def query(sql: str) -> list[tuple]:
+            with connection.cursor() as cursor:
+                cursor.execute(sql)
+                return cursor.fetchall()
+
+    total = 25_000  # two staging chunks
+    rows = [["姓名", "手机号码"]] + [[f"客户{n}", national(n)] for n in range(1, total + 1)]
+    rows += [["重复", national(7)], ["坏号", "12345"]]
+    path = write(tmp_path, "big.csv", csv_bytes(rows))
+    args = ["leads-import", str(path), "--channel", "kill", "--batch", "killed"]
+
+    def assert_nothing_committed() -> int:
+        ((batch_id, status),) = query("SELECT id, status FROM leads_leadbatch")
+        assert status == BatchStatus.RUNNING
+        assert query("SELECT COUNT(*) FROM leads_customer") == [(0,)]
+        assert query("SELECT COUNT(*) FROM leads_lead") == [(0,)]
+        assert query("SELECT COUNT(*) FROM leads_batchrejection") == [(0,)]
+        return batch_id
+
+    try:
+        # 1. Killed while reading (after a chunk and its progress were committed).
+        first = _cli(env, *args, "--create-channel", pause_at="staged-chunk")
+        _wait_for_pause(first, "staged-chunk")
+        ((batch_id, processed),) = query("SELECT id, processed FROM leads_leadbatch")
+        assert processed >= importing.CHUNK_ROWS
+        busy = subprocess.run(
+            [sys.executable, "-m", "config.cli", "leads-import", "--resume", str(batch_id)],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+        )
+        assert busy.returncode != 0
+        assert "another process" in busy.stderr
+        first.send_signal(signal.SIGKILL)
+        first.wait()
+        batch_id = assert_nothing_committed()
+
+        # 2. Killed inside the final transaction, after customers and leads were inserted.
+        second = _cli(env, "leads-import", "--resume", str(batch_id), pause_at="merge")
+        _wait_for_pause(second, "merge")
+        second.send_signal(signal.SIGKILL)
+        second.wait()
+        assert assert_nothing_committed() == batch_id
+
+        # 3. Resumed to the end: every row exactly once.
+        third = _cli(env, "leads-import", "--resume", str(batch_id), "--json")
+        out, err = third.communicate(timeout=120)
+        assert third.returncode == 0, err
+        figures = json.loads(out.strip().splitlines()[-1])
+        assert figures["batch_id"] == batch_id
+        assert (
+            figures["rows"],
+            figures["imported"],
+            figures["duplicate"],
+            figures["invalid"],
+            figures["dnc_blocked"],
+        ) == (total + 2, total, 1, 1, 0)
+        assert query("SELECT COUNT(*), COUNT(DISTINCT mobile_hash) FROM leads_customer") == [
+            (total, total)
+        ]
+        assert query("SELECT COUNT(*) FROM leads_lead") == [(total,)]
+        assert query("SELECT status FROM leads_leadbatch") == [(BatchStatus.DONE,)]
+    finally:
+        for stored in query("SELECT stored_file FROM leads_leadbatch"):
+            (data_dir / "media" / stored[0]).unlink(missing_ok=True)
+
+
+# --- Celery task and CLI ----------------------------------------------------------------------
+
+
+def test_the_celery_task_imports_a_batch(tmp_path, channel):
+    from telesales.leads.tasks import leads_batch_import_task
+
+    path = write(tmp_path, "t.csv", csv_bytes(gbk_rows(), encoding="gbk"))
+    batch = batch_create(file=path, name="task", channel_code="web")
+    result = leads_batch_import_task.delay(batch.pk).get()
+    assert result == {
+        "batch_id": batch.pk,
+        "status": BatchStatus.DONE,
+        "rows": 11,
+        "imported": 7,  # no DNC entry and no existing customer in this test
+        "duplicate": 1,
+        "invalid": 3,
+        "dnc_blocked": 0,
+    }
+
+
+def test_the_celery_task_reports_a_failed_file(tmp_path, channel):
+    from telesales.leads.tasks import leads_batch_import_task
+
+    batch = batch_create(
+        file=write(tmp_path, "x.csv", csv_bytes([["手机"], [national(1)]])),
+        name="x",
+        channel_code="web",
+    )
+    (Path(settings.MEDIA_ROOT) / batch.stored_file).unlink()
+    result = leads_batch_import_task.delay(batch.pk).get()
+    assert result["status"] == "failed"
+    assert result["code"] == "import_refused"
+
+
+def test_the_cli_imports_and_prints_json_last(tmp_path, channel):
+    dnc_add(phone=national(3), reason="拒绝")
+    path = write(tmp_path, "cli.csv", csv_bytes(gbk_rows(), encoding="gbk"))
+    out, err = io.StringIO(), io.StringIO()
+    call_command(
+        "leads_import", str(path), "--channel", "web", "--batch", "命令行", "--json",
+        "--grade", "B", stdout=out, stderr=err,
+    )  # fmt: skip
+    figures = json.loads(out.getvalue().strip().splitlines()[-1])
+    batch = LeadBatch.objects.get(name="命令行")
+    assert figures["batch_id"] == batch.pk
+    assert (figures["rows"], figures["imported"], figures["duplicate"]) == (11, 6, 1)
+    assert (figures["invalid"], figures["dnc_blocked"], figures["blank_rows"]) == (3, 1, 1)
+    assert "100%" in err.getvalue()
+    assert batch.default_grade == LeadGrade.B
+
+
+def test_the_cli_refuses_bad_input_with_a_message(tmp_path, channel):
+    path = write(tmp_path, "empty.csv", b"")
+    with pytest.raises(CommandError, match="empty"):
+        call_command("leads_import", str(path), "--channel", "web", "--batch", "e")
+    with pytest.raises(CommandError, match="Unknown channel"):
+        call_command("leads_import", str(path), "--channel", "nope", "--batch", "e")
+    assert_nothing_imported()
+
+
+def test_the_cli_maps_columns_and_resumes(tmp_path, channel):
+    path = write(tmp_path, "m.csv", csv_bytes([["客户", "联络号"], ["甲", national(1)]]))
+    with pytest.raises(CommandError, match="--resume"):
+        call_command("leads_import", str(path), "--channel", "web", "--batch", "m")
+    batch = LeadBatch.objects.get(name="m")
+    out = io.StringIO()
+    call_command(
+        "leads_import", "--resume", str(batch.pk), "--map", "联络号=mobile", "--json", stdout=out
+    )
+    assert json.loads(out.getvalue().strip().splitlines()[-1])["imported"] == 1
+
+
+def test_the_cli_exits_non_zero_on_bad_input(tmp_path):
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.test"}
+    result = subprocess.run(
+        [sys.executable, "-m", "config.cli", "leads-import", str(tmp_path / "missing.csv"),
+         "--channel", "web", "--batch", "x"],
+        cwd=ROOT, env=env, capture_output=True, text=True,
+    )  # fmt: skip
+    assert result.returncode != 0
+    assert "No such file" in result.stderr or "Unknown channel" in result.stderr
+
+
+# --- A messy real-world file this project has never seen -------------------------------------
+
+SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
+LANDLINE_AREAS = ["10", "21", "755", "571", "28"]
+
+
+def _spellings(national_number: str, rnd: random.Random, *, numeric: bool) -> object:
+    """One of the many ways people and spreadsheet programs write a Chinese number."""
+    n = national_number
+    options: list[object] = [
+        n,
+        f"{n[:3]} {n[3:7]} {n[7:]}",
+        f"{n[:3]}-{n[3:7]}-{n[7:]}",
+        f"+86 {n}",
+        f"+86-{n[:3]}-{n[3:7]}-{n[7:]}",
+        f"0086{n}",
+        f"86{n}",
+        f"(+86) {n}",
+        n.translate({ord(c): ord(c) + 0xFEE0 for c in "0123456789"}),  # full-width digits
+        f" {n} ",
+    ]
+    if numeric:
+        options += [int(n), float(n)]
+    return rnd.choice(options)
+
+
+def _reference_e164(value: object) -> str | None:
+    """The reference validator: phonenumbers, row by row, after plain clean-up written here
+    (not the project's normaliser): a mobile or a landline of mainland China, else None."""
+    if value is None:
+        return None
+    if isinstance(value, float):
+        if not value.is_integer():
+            return None
+        value = str(int(value))
+    text = unicodedata.normalize("NFKC", str(value)).strip()
+    compact = "".join(ch for ch in text if ch not in " -()")
+    if compact.startswith("86") and len(compact) == 13:
+        compact = "+" + compact
+    if not compact:
+        return None
+    try:
+        number = phonenumbers.parse(compact, "CN")
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_valid_number(number) or number.country_code != 86:
+        return None
+    kind = phonenumbers.number_type(number)
+    allowed = (
+        phonenumbers.PhoneNumberType.MOBILE,
+        phonenumbers.PhoneNumberType.FIXED_LINE,
+        phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE,
+    )
+    if kind not in allowed:
+        return None
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def _messy_rows(rnd: random.Random, *, numeric: bool) -> tuple[list[list[object]], list[str]]:
+    """Rows (header first) and the E.164 numbers that are already customers or on the DNC
+    list (the test registers them)."""
+    header = ["序号", "*客户姓名", "联系电话", "性别", "生日", "省份", "备注"]
+    rows: list[list[object]] = [header]
+    used: list[str] = []
+    for index in range(1, 1501):
+        roll = rnd.random()
+        if roll < 0.06:
+            rows.append([None if numeric else ""] * len(header))  # blank row
+            continue
+        if roll < 0.16 and used:
+            phone = _spellings(rnd.choice(used), rnd, numeric=numeric)
+        elif roll < 0.24:
+            phone = rnd.choice(
+                ["1380013800", "123456789012", "4008208820", "95588", "12312345678", "无",
+                 "N/A", "", "138001380001", "2345678"]
+            )  # fmt: skip
+        elif roll < 0.28:
+            area = rnd.choice(LANDLINE_AREAS)
+            subscriber = str(rnd.randint(2, 8)) + "".join(str(rnd.randint(0, 9)) for _ in range(7))
+            phone = rnd.choice([f"0{area}-{subscriber}", f"(0{area}) {subscriber}"])
+        else:
+            prefix = rnd.choice(["138", "139", "150", "186", "177", "199", "135"])
+            nat = prefix + f"{rnd.randrange(10**8):08d}"
+            used.append(nat)
+            phone = _spellings(nat, rnd, numeric=numeric)
+        name = rnd.choice(SURNAMES) + rnd.choice(["伟", "芳", "娜", "强", "静", "磊"])
+        if rnd.random() < 0.03:
+            name = rnd.choice(["=1+1", "@cmd", "+x"])
+        rows.append(
+            [
+                index,
+                name,
+                phone,
+                rnd.choice(["男", "女", "", "M"]),
+                rnd.choice(["1980-01-02", "1975/6/7", "", "19900101"]),
+                rnd.choice(["广东", "江苏", ""]),
+                "",
+            ]
+        )
+    return rows, used
+
+
+@pytest.mark.parametrize("kind", ["gbk-csv", "bom-csv", "xlsx"])
+def test_a_messy_real_world_file_imports_with_exact_counts_and_reimports_nothing(
+    tmp_path, channel, kind
+):
+    rnd = random.Random(f"messy-{kind}")
+    rows, used = _messy_rows(rnd, numeric=kind == "xlsx")
+    valid = sorted({n for n in used if _reference_e164(n)})
+    dnc = {"+86" + n for n in rnd.sample(valid, 8)}
+    existing = {"+86" + n for n in rnd.sample(valid, 8)} - dnc
+    for number in dnc:
+        dnc_add(phone=number)
+    for number in existing:
+        CustomerFactory(mobile_e164=number, mobile_hash=phone_hash(number))
+
+    expected = {"rows": 0, "imported": 0, "duplicate": 0, "invalid": 0, "dnc_blocked": 0}
+    seen: set[str] = set()
+    for row in rows[1:]:
+        if all(cell in (None, "") for cell in row):
+            continue
+        expected["rows"] += 1
+        number = _reference_e164(row[2])
+        if number is None:
+            expected["invalid"] += 1
+        elif number in seen:
+            expected["duplicate"] += 1
+        else:
+            seen.add(number)
+            if number in dnc:
+                expected["dnc_blocked"] += 1
+            elif number in existing:
+                expected["duplicate"] += 1
+            else:
+                expected["imported"] += 1
+    assert min(expected.values()) > 0
+
+    if kind == "xlsx":
+        path = xlsx_file(tmp_path, rows)
+    else:
+        text_rows = [["" if c is None else c for c in row] for row in rows]
+        encoding = "gbk" if kind == "gbk-csv" else "utf-8"
+        path = write(
+            tmp_path, "messy.csv", csv_bytes(text_rows, encoding=encoding, bom=kind == "bom-csv")
+        )
+
+    batch = run_import(path)
+    got = {k: getattr(batch, k) for k in expected}
+    assert got == expected
+    assert Lead.objects.filter(batch=batch).count() == expected["imported"]
+    rejected = BatchRejection.objects.filter(batch=batch).exclude(
+        reason__in=[RejectReason.INVALID_ID_NUMBER, RejectReason.INVALID_VALUE]
+    )
+    assert rejected.count() == expected["rows"] - expected["imported"]
+
+    again = run_import(path, name="again", allow_repeat=True)
+    assert again.imported == 0
+    assert again.rows == expected["rows"]
+    assert Lead.objects.count() == expected["imported"]
