@@ -36,6 +36,7 @@ class Environment:
     broker_url: str | None
     time_zone: str = "Asia/Shanghai"
     numbers: dict[str, int] = field(default_factory=dict)
+    reveal_roles: list[str] = field(default_factory=list)
     problems: list[EnvironmentProblem] = field(default_factory=list)
 
     @property
@@ -131,7 +132,37 @@ NUMBER_VARIABLES = {
     "TELESALES_LOGIN_COOLOFF_MINUTES": (15, 1, 7 * 24 * 60),
     "TELESALES_API_TOKEN_DAYS": (90, 1, 3650),
     "WEB_CONCURRENCY": (2, 1, 64),
+    "TELESALES_IMPORT_MAX_BYTES": (200 * 1024 * 1024, 1024, 20 * 1024**3),
+    "TELESALES_EXPORT_MAX_ROWS": (50_000, 1, 5_000_000),
 }
+
+ROLE_NAMES = {
+    "center_manager",
+    "team_lead",
+    "agent",
+    "recruiter",
+    "hr_admin",
+    "trainer",
+    "planner",
+    "data_officer",
+    "renewal_ops",
+}
+
+
+def _reveal_roles(problems: list[EnvironmentProblem]) -> list[str]:
+    raw = os.environ.get("TELESALES_PHONE_REVEAL_ROLES", "center_manager,data_officer")
+    roles = [r.strip() for r in raw.split(",") if r.strip()]
+    unknown = [r for r in roles if r not in ROLE_NAMES]
+    if unknown:
+        problems.append(
+            EnvironmentProblem(
+                "TELESALES_PHONE_REVEAL_ROLES",
+                f"unknown role(s) {', '.join(unknown)}; "
+                f"choose from {', '.join(sorted(ROLE_NAMES))}",
+            )
+        )
+        return [r for r in roles if r in ROLE_NAMES]
+    return roles
 
 
 def _numbers(problems: list[EnvironmentProblem]) -> dict[str, int]:
@@ -193,6 +224,12 @@ def read_environment() -> Environment:
         problems.append(EnvironmentProblem("PORT", f"'{port}' is not a port number (1–65535)"))
     numbers = _numbers(problems)
     time_zone = _time_zone(problems)
+    reveal_roles = _reveal_roles(problems)
+    hash_key = os.environ.get("TELESALES_PHONE_HASH_KEY", "").strip()
+    if hash_key and len(hash_key) < 32:
+        problems.append(
+            EnvironmentProblem("TELESALES_PHONE_HASH_KEY", "is shorter than 32 characters")
+        )
     return Environment(
         data_dir=data_dir,
         database_url=database_url,
@@ -200,5 +237,6 @@ def read_environment() -> Environment:
         broker_url=broker_url,
         time_zone=time_zone,
         numbers=numbers,
+        reveal_roles=reveal_roles,
         problems=problems,
     )

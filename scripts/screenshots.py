@@ -10,8 +10,8 @@ What it does, every time from scratch:
    broker, whatever ``DATABASE_URL`` or ``CELERY_BROKER_URL`` say in your shell);
 2. runs ``telesales bootstrap`` and ``telesales seed-demo`` in it;
 3. starts ``telesales serve --port <a free port>`` and waits for ``/health/``;
-4. signs in through the login form as ``manager``, ``agent1`` and ``teamlead1`` (password
-   ``demo``) and takes full-page screenshots at 1400x900;
+4. signs in through the login form as ``manager``, ``agent1``, ``teamlead1`` and ``data``
+   (password ``demo``) and takes full-page screenshots at 1400x900 (see ``SHOTS``);
 5. stops the server and removes the data directory, also when something fails.
 
 Chromium: ``/usr/bin/chromium`` when it exists, otherwise Playwright's own build
@@ -74,7 +74,10 @@ SHOTS = [
     Shot("manager", "/org/dashboard/", "manager-dashboard.png", chart="#chart-headcount"),
     Shot("manager", "/org/people/", "people-list.png", wait_for="table"),
     Shot("agent1", "/org/my-day/", "agent-my-day.png"),
+    Shot("agent1", "/leads/mine/", "agent-my-leads.png", wait_for="[data-testid=my-leads-table]"),
     Shot("teamlead1", "/org/my-team/", "team-lead.png"),
+    Shot("data", "/leads/dashboard/", "data-officer-leads.png"),
+    Shot("data", "/leads/quality/", "lead-quality.png", chart="#chart-quality"),
 ]
 
 

@@ -192,13 +192,7 @@ WEB_CONCURRENCY = ENV.numbers["WEB_CONCURRENCY"]
 TELESALES_PHONE_HASH_KEY = os.environ.get("TELESALES_PHONE_HASH_KEY", "").strip() or None
 TELESALES_BENCHMARK_MODULES = ["bench.org_people", "bench.leads_import"]
 # Lead and DNC imports refuse larger files before reading them (bytes; default 200 MB).
-TELESALES_IMPORT_MAX_BYTES = int(os.environ.get("TELESALES_IMPORT_MAX_BYTES", 200 * 1024 * 1024))
+TELESALES_IMPORT_MAX_BYTES = ENV.numbers["TELESALES_IMPORT_MAX_BYTES"]
 # Lead exports refuse a filter that matches more rows than this (they are audited and capped).
-TELESALES_EXPORT_MAX_ROWS = int(os.environ.get("TELESALES_EXPORT_MAX_ROWS", "50000"))
-TELESALES_PHONE_REVEAL_ROLES = [
-    r.strip()
-    for r in os.environ.get("TELESALES_PHONE_REVEAL_ROLES", "center_manager,data_officer").split(
-        ","
-    )
-    if r.strip()
-]
+TELESALES_EXPORT_MAX_ROWS = ENV.numbers["TELESALES_EXPORT_MAX_ROWS"]
+TELESALES_PHONE_REVEAL_ROLES = ENV.reveal_roles

@@ -14,8 +14,9 @@ class LeadsConfig(AppConfig):
 
         register_demo("leads.demo", seed_leads_demo, order=20)
 
-        from telesales.leads.recycling import person_leads_recycle
+        from telesales.leads.recycling import person_leads_recycle_on_leaving
         from telesales.org.hooks import on_person_stops_working
 
-        # Someone who leaves or is suspended gives their private pool back at once.
-        on_person_stops_working(person_leads_recycle)
+        # Someone who leaves or is suspended gives their private pool back at once (when the
+        # rule set in force says so).
+        on_person_stops_working(person_leads_recycle_on_leaving)

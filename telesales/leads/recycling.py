@@ -329,6 +329,15 @@ def person_leads_recycle(*, person: Person, actor=None, now: dt.datetime | None 
     return totals[OWNER_LEFT]
 
 
+def person_leads_recycle_on_leaving(*, person: Person, actor=None) -> int:
+    """The org hook: recycle a leaving person's leads now if their rule set says so."""
+    person = Person.objects.select_related("team").get(pk=person.pk)
+    ruleset = ruleset_in_force(stage=person.team.stage, on=timezone.localdate())
+    if not ruleset.recycle_on_owner_leaving:
+        return 0
+    return person_leads_recycle(person=person, actor=actor)
+
+
 # --- Reads -------------------------------------------------------------------------------
 def lead_recycle_warnings(*, person: Person) -> QuerySet[Lead]:
     """The agent's leads warned of recycling, oldest warning first, with the latest warning's

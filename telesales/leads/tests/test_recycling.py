@@ -397,3 +397,18 @@ def test_person_leaving_through_org_service_recycles_their_leads_at_once(demo, u
     )
     assert states == {LeadState.PUBLIC}
     assert not Lead.objects.filter(owner=agent).exists()
+
+
+def test_person_leaving_keeps_leads_when_the_rule_set_says_so(demo, user_named):
+    from telesales.leads.choices import LeadState
+    from telesales.leads.models import Lead
+    from telesales.leads.tests.factories import LeadFactory, LeadRuleSetFactory
+    from telesales.org.choices import PersonStatus
+    from telesales.org.models import Person
+    from telesales.org.services import person_update
+
+    LeadRuleSetFactory(recycle_on_owner_leaving=False)
+    agent = Person.objects.get(user__username="agent5")
+    leads = LeadFactory.create_batch(2, state=LeadState.OWNED, owner=agent)
+    person_update(person=agent, actor=user_named("hr"), status=PersonStatus.SUSPENDED)
+    assert Lead.objects.filter(pk__in=[lead.pk for lead in leads], owner=agent).count() == 2
