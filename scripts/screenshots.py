@@ -73,7 +73,6 @@ class Shot:
 SHOTS = [
     Shot("manager", "/org/dashboard/", "manager-dashboard.png", chart="#chart-headcount"),
     Shot("manager", "/org/people/", "people-list.png", wait_for="table"),
-    Shot("agent1", "/org/my-day/", "agent-my-day.png"),
     Shot("agent1", "/leads/mine/", "agent-my-leads.png", wait_for="[data-testid=my-leads-table]"),
     Shot("teamlead1", "/org/my-team/", "team-lead.png"),
     Shot("data", "/leads/dashboard/", "data-officer-leads.png"),
