@@ -122,6 +122,17 @@ LEFT_REASONS = {
     "agent_unavailable": gettext_lazy("The agent cannot receive leads"),
     "not_enough_leads": gettext_lazy("Not enough suitable leads in the set"),
 }
+# What changed between a preview and its commit (StalePreview details); the message names them.
+STALE_PROBLEMS = {
+    "not_in_public_pool": gettext_lazy("leads no longer in the public pool"),
+    "do_not_call": gettext_lazy("leads now on the do-not-call list or no-marketing"),
+    "no_consent": gettext_lazy("leads without a consent record"),
+    "agent_not_working": gettext_lazy("leads for agents no longer working"),
+    "agent_absent": gettext_lazy("leads for agents absent today"),
+    "capacity": gettext_lazy("leads beyond the agents' capacity"),
+    "grade": gettext_lazy("leads above the agent's sales-capability grade"),
+    "former_owner_bar": gettext_lazy("leads that would go back to a barred former owner"),
+}
 
 
 # --- Agents ------------------------------------------------------------------------------
@@ -829,7 +840,11 @@ def _stale(problems: Counter) -> StalePreview:
             "The situation changed since the preview (%(problems)s); nothing was allocated. "
             "Make a new preview."
         )
-        % {"problems": ", ".join(f"{k}: {v}" for k, v in sorted(problems.items()))},
+        % {
+            "problems": ", ".join(
+                f"{STALE_PROBLEMS.get(k, k)}: {v}" for k, v in sorted(problems.items())
+            )
+        },
         details={"problems": dict(problems)},
     )
 

@@ -132,7 +132,7 @@ def _lead_headers() -> list[str]:
         "City": _("City"),
         "Channel": _("Channel"),
         "Batch": _("Batch"),
-        "Grade": _("Grade"),
+        "Grade": _("Lead grade"),
         "State": _("State"),
         "Owner": _("Owner"),
         "Protected until": _("Protected until"),

@@ -76,6 +76,7 @@ import contextlib
 import csv
 import datetime as dt
 import fcntl
+import gc
 import hashlib
 import io
 import json
@@ -90,6 +91,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
+from operator import itemgetter
 from pathlib import Path
 from typing import IO, Any
 
@@ -803,14 +805,22 @@ _STAGE_COLUMNS = (
     ("warn_detail", "text"),
     ("cid", "bigint"),  # the customer id reserved for the row (PostgreSQL)
 )
-_STAGE_NAMES = ", ".join(name for name, _type in _STAGE_COLUMNS)
+# What the reading loop produces for an accepted row, and for a rejected one.
+_ACCEPTED = (
+    "row_no", "raw", "name", "e164", "hash", "gender", "birth_date", "province", "city",
+    "id_number", "grade", "consent_source", "consent_at", "consent_wording",
+    "consent_evidence", "warn_reason", "warn_detail", "cid",
+)  # fmt: skip
+_REJECTED = ("row_no", "reason", "detail", "raw")
+_WARN = _ACCEPTED.index("warn_reason")
 
 
 class _Stage:
     """A temporary table of one run's rows: private to the connection, gone with it.
 
     Rows arrive ready for the engine: on SQLite dates and times as the text Django stores.
-    On PostgreSQL each accepted row carries the customer id it will get (reserved from the
+    Only the columns the file fills are written (binding a value costs, even a NULL). On
+    PostgreSQL each accepted row carries the customer id it will get (reserved from the
     customers' sequence), so that the merge needs no join; on SQLite the id is computed in
     the merge (under the write lock) from the staging row id.
     """
@@ -822,6 +832,24 @@ class _Stage:
         self.date_value = None if self.postgres else ops.adapt_datefield_value
         self.time_value = None if self.postgres else ops.adapt_datetimefield_value
         self._ids: Iterator[int] = iter(())
+        self.configure(set(FIELDS))
+        # What was staged: the counts need no scan of the table afterwards.
+        self.accepted_rows = 0
+        self.warned_rows = 0
+        self.rejected_rows: Counter[str] = Counter()
+
+    def configure(self, fields: set[str]) -> None:
+        """Write only the accepted-row columns that ``fields`` (the mapped ones) can fill."""
+        wanted = {"row_no", "raw", "e164", "hash"} | (fields & set(_ACCEPTED))
+        if "id_number" in fields:
+            wanted |= {"gender", "birth_date"}
+        if fields & {"id_number", "birth_date", "consent_at"}:
+            wanted |= {"warn_reason", "warn_detail"}
+        if self.postgres:
+            wanted.add("cid")
+        self.accepted = [name for name in _ACCEPTED if name in wanted]
+        indexes = [_ACCEPTED.index(name) for name in self.accepted]
+        self.project = None if len(indexes) == len(_ACCEPTED) else itemgetter(*indexes)
 
     def create(self) -> None:
         with connection.cursor() as cursor:
@@ -852,30 +880,43 @@ class _Stage:
             self._ids = iter([row[0] for row in cursor.fetchall()])
         return next(self._ids)
 
-    def load(self, rows: list[tuple]) -> None:
-        if not rows:
-            return
+    def load(self, accepted: list[tuple], rejected: list[tuple]) -> None:
+        self.accepted_rows += len(accepted)
+        self.warned_rows += sum(1 for row in accepted if row[_WARN] is not None)
+        self.rejected_rows.update(row[1] for row in rejected)
+        if self.project is not None:
+            accepted = list(map(self.project, accepted))
+        batches = [(self.accepted, accepted), (_REJECTED, rejected)]
         if self.postgres:
-            sql = f"COPY {self.table} ({_STAGE_NAMES}) FROM STDIN"
-            with self.raw.cursor() as cursor, cursor.copy(sql) as copy:
-                write = copy.write_row
-                for row in rows:
-                    write(row)
+            with self.raw.cursor() as cursor:
+                for columns, rows in batches:
+                    if not rows:
+                        continue
+                    sql = f"COPY {self.table} ({', '.join(columns)}) FROM STDIN"
+                    with cursor.copy(sql) as copy:
+                        write = copy.write_row
+                        for row in rows:
+                            write(row)
             return
-        placeholders = ", ".join("?" for _c in _STAGE_COLUMNS)
-        sql = f"INSERT INTO {self.table} ({_STAGE_NAMES}) VALUES ({placeholders})"
         raw = self.raw
-        if self.in_atomic_block:
-            raw.executemany(sql, rows)
-        else:
-            # A deferred transaction that writes only the temporary table takes no lock on
-            # the main database: other writers carry on while the file is read.
+        # A deferred transaction that writes only the temporary table takes no lock on the
+        # main database: other writers carry on while the file is read.
+        own_transaction = not self.in_atomic_block
+        if own_transaction:
             raw.execute("BEGIN")
-            try:
-                raw.executemany(sql, rows)
-            except BaseException:
+        try:
+            for columns, rows in batches:
+                if rows:
+                    placeholders = ", ".join("?" for _c in columns)
+                    raw.executemany(
+                        f"INSERT INTO {self.table} ({', '.join(columns)}) VALUES ({placeholders})",
+                        rows,
+                    )
+        except BaseException:
+            if own_transaction:
                 raw.execute("ROLLBACK")
-                raise
+            raise
+        if own_transaction:
             raw.execute("COMMIT")
 
     def drop(self) -> None:
@@ -1292,7 +1333,8 @@ def batch_import_run(*, batch_id: int, progress: ProgressCallback | None = None)
         try:
             stage.create()
             clock = time.perf_counter()
-            summary = _stage_rows(batch, stage, progress)
+            with _no_cyclic_gc():
+                summary = _stage_rows(batch, stage, progress)
             summary.read_seconds = time.perf_counter() - clock
             _merge(batch, stage, summary, resumed=resumed)
         except DomainError as exc:
@@ -1305,8 +1347,25 @@ def batch_import_run(*, batch_id: int, progress: ProgressCallback | None = None)
             raise
         finally:
             stage.drop()
+    if connection.vendor != "postgresql":
+        # A finished batch needs its lock file no more (a late runner finds it done).
+        _lock_path(batch.pk).unlink(missing_ok=True)
     batch.refresh_from_db()
     return batch
+
+
+@contextlib.contextmanager
+def _no_cyclic_gc() -> Iterator[None]:
+    """Reading allocates millions of tuples that hold no cycles; the cyclic collector would
+    scan the growing duplicate index again and again for nothing. Reference counting still
+    frees everything."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _mark_failed(batch_id: int, message: str) -> None:
@@ -1393,13 +1452,15 @@ def _stage_rows(batch: LeadBatch, stage: _Stage, progress: ProgressCallback | No
     dup_in_file = RejectReason.DUPLICATE_IN_FILE.value
     invalid_value = RejectReason.INVALID_VALUE.value
     invalid_id = RejectReason.INVALID_ID_NUMBER.value
-    nulls = _NULLS
     summary = _Summary()
     blocked = _active_dnc_hashes(summary.dnc_loaded_at)
     dnc = RejectReason.DNC.value
+    stage.configure(set(columns.values()))
     chunk: list[tuple] = []
     append = chunk.append
-    consumed = rows = blank = 0
+    rejected: list[tuple] = []
+    reject = rejected.append
+    consumed = rows = blank = flushed = 0
     first_chunk = True
     for row_no, cells, undecodable in source.rows():
         if row_no <= header_row:
@@ -1407,6 +1468,17 @@ def _stage_rows(batch: LeadBatch, stage: _Stage, progress: ProgressCallback | No
                 summary.skipped_above_header += 1
             continue
         consumed += 1
+        if consumed - flushed > CHUNK_ROWS:
+            stage.load(chunk, rejected)
+            chunk.clear()
+            rejected.clear()
+            flushed = consumed - 1
+            if not estimate and source.total_rows:
+                estimate = max(source.total_rows - header_row, 0)
+            _report_progress(batch.pk, flushed, estimate, progress)
+            if first_chunk:
+                first_chunk = False
+                _fault_point("staged-chunk")
         if text_cells:
             raw = join(cells)
             if not raw.strip(blank_chars):
@@ -1419,14 +1491,14 @@ def _stage_rows(batch: LeadBatch, stage: _Stage, progress: ProgressCallback | No
             raw = _raw_text(cells, False)
         rows += 1
         if undecodable:
-            append((row_no, bad_encoding, "", raw, *nulls))
+            reject((row_no, bad_encoding, "", raw))
             continue
         n = len(cells)
         if n != width and width:
             if n > width and _is_blank(cells[width:], text_cells):
                 pass  # empty trailing cells
             elif text_cells and not named_width <= n < width:
-                append((row_no, bad_row, f"{n}/{named_width}", raw, *nulls))
+                reject((row_no, bad_row, f"{n}/{named_width}", raw))
                 continue
         if n < need:
             cells = [*cells, *([pad] * (need - n))]
@@ -1434,19 +1506,19 @@ def _stage_rows(batch: LeadBatch, stage: _Stage, progress: ProgressCallback | No
         error = result.error
         if error is not None:
             if error == "empty":
-                append((row_no, missing, "", raw, *nulls))
+                reject((row_no, missing, "", raw))
             else:
-                append((row_no, invalid, error, raw, *nulls))
+                reject((row_no, invalid, error, raw))
             continue
         e164: str = result.e164  # type: ignore[assignment]
         first = seen.get(e164)
         if first is not None:
-            append((row_no, dup_in_file, str(first), raw, *nulls))
+            reject((row_no, dup_in_file, str(first), raw))
             continue
         seen[e164] = row_no
         digest = hash_of(e164)
         if digest in blocked:
-            append((row_no, dnc, "", raw, *nulls))
+            reject((row_no, dnc, "", raw))
             continue
         warn_reason = warn_detail = None
         if gi is not None:
@@ -1510,8 +1582,6 @@ def _stage_rows(batch: LeadBatch, stage: _Stage, progress: ProgressCallback | No
         append(
             (
                 row_no,
-                None,
-                None,
                 raw,
                 clip(cells[ni], 50) if ni is not None else "",
                 e164,
@@ -1531,16 +1601,7 @@ def _stage_rows(batch: LeadBatch, stage: _Stage, progress: ProgressCallback | No
                 next_id(),
             )
         )
-        if len(chunk) >= CHUNK_ROWS:
-            stage.load(chunk)
-            chunk.clear()
-            if not estimate and source.total_rows:
-                estimate = max(source.total_rows - header_row, 0)
-            _report_progress(batch.pk, consumed, estimate, progress)
-            if first_chunk:
-                first_chunk = False
-                _fault_point("staged-chunk")
-    stage.load(chunk)
+    stage.load(chunk, rejected)
     summary.rows, summary.blank = rows, blank
     if rows == 0:
         raise ImportRefused(_("The file holds a header but no data rows; nothing to import."))
@@ -1557,7 +1618,6 @@ def _active_dnc_hashes(at: dt.datetime) -> set[str]:
     return set(query.iterator(chunk_size=20_000))
 
 
-_NULLS = (None,) * (len(_STAGE_COLUMNS) - 4)
 _MISSING = object()
 
 
@@ -1617,6 +1677,7 @@ def _merge(batch: LeadBatch, stage: _Stage, summary: _Summary, *, resumed: bool)
             f"SELECT 1 FROM {dnc_table} WHERE created_at >= %s LIMIT 1",
             [ops.adapt_datetimefield_value(summary.dnc_loaded_at)],
         )
+        late_dnc = 0
         if cursor.fetchone():
             cursor.execute(
                 f"UPDATE {table} SET reason = %s WHERE reason IS NULL AND hash IN ("
@@ -1624,6 +1685,7 @@ def _merge(batch: LeadBatch, stage: _Stage, summary: _Summary, *, resumed: bool)
                 f"AND (expires_at IS NULL OR expires_at > %s))",
                 [RejectReason.DNC.value, now_db],
             )
+            late_dnc = cursor.rowcount
         # 2. Already a customer: blocked if flagged no-marketing, else a duplicate.
         cursor.execute(
             f"UPDATE {table} SET reason = CASE WHEN (SELECT c.no_marketing FROM {customer_table} c "
@@ -1631,10 +1693,19 @@ def _merge(batch: LeadBatch, stage: _Stage, summary: _Summary, *, resumed: bool)
             f"WHERE reason IS NULL AND hash IN (SELECT mobile_hash FROM {customer_table})",
             [True, RejectReason.DNC.value, RejectReason.DUPLICATE_EXISTING.value],
         )
+        existing = cursor.rowcount
+        counts = Counter(stage.rejected_rows)
+        counts[RejectReason.DNC.value] += late_dnc
+        if existing:
+            cursor.execute(
+                f"SELECT COUNT(*) FROM {table} WHERE reason = %s", [RejectReason.DNC.value]
+            )
+            flagged = cursor.fetchone()[0] - counts[RejectReason.DNC.value]
+            counts[RejectReason.DNC.value] += flagged
+            counts[RejectReason.DUPLICATE_EXISTING.value] += existing - flagged
+        expected = stage.accepted_rows - late_dnc - existing
         # 3. New customers, then their leads, in the order of the file. Each staged row
         #    knows its customer id, so neither insert needs a join.
-        cursor.execute(f"SELECT COUNT(*) FROM {table} WHERE reason IS NULL")
-        expected = cursor.fetchone()[0]
         if postgres:
             customer_id: tuple[str, list] = ("s.cid", [])
         else:
@@ -1652,14 +1723,14 @@ def _merge(batch: LeadBatch, stage: _Stage, summary: _Summary, *, resumed: bool)
                 "id": customer_id,
                 "created_at": ("%s", [now_db]),
                 "updated_at": ("%s", [now_db]),
-                "name": ("s.name", []),
+                "name": ("COALESCE(s.name, '')", []),
                 "mobile_e164": ("s.e164", []),
                 "mobile_hash": ("s.hash", []),
-                "gender": ("s.gender", []),
+                "gender": ("COALESCE(s.gender, '')", []),
                 "birth_date": ("s.birth_date", []),
-                "province": ("s.province", []),
-                "city": ("s.city", []),
-                "id_number": ("s.id_number", []),
+                "province": ("COALESCE(s.province, '')", []),
+                "city": ("COALESCE(s.city, '')", []),
+                "id_number": ("COALESCE(s.id_number, '')", []),
             },
         )
         cursor.execute(
@@ -1668,7 +1739,8 @@ def _merge(batch: LeadBatch, stage: _Stage, summary: _Summary, *, resumed: bool)
             f"ON CONFLICT (mobile_hash) DO NOTHING",
             customer_params,
         )
-        if cursor.rowcount != expected:
+        imported = cursor.rowcount
+        if imported != expected:
             # Another transaction created some of these customers after step 2.
             cursor.execute(
                 f"UPDATE {table} SET reason = %s WHERE reason IS NULL AND NOT EXISTS ("
@@ -1676,6 +1748,7 @@ def _merge(batch: LeadBatch, stage: _Stage, summary: _Summary, *, resumed: bool)
                 f"{customer_id[0].replace('s.', table + '.')})",
                 [RejectReason.DUPLICATE_EXISTING.value, *customer_id[1]],
             )
+            counts[RejectReason.DUPLICATE_EXISTING.value] += cursor.rowcount
         lead_columns, lead_select, lead_params = _insert_columns(
             Lead,
             {
@@ -1684,7 +1757,7 @@ def _merge(batch: LeadBatch, stage: _Stage, summary: _Summary, *, resumed: bool)
                 "customer_id": customer_id,
                 "channel_id": ("%s", [channel.pk]),
                 "batch_id": ("%s", [batch.pk]),
-                "grade": ("s.grade", []),
+                "grade": ("COALESCE(s.grade, %s)", [batch.default_grade]),
                 "required_grade": ("%s", [batch.required_grade]),
                 "state": ("%s", [LeadState.PUBLIC.value]),
                 "consent_source": ("COALESCE(s.consent_source, %s)", [channel.name[:100]]),
@@ -1701,6 +1774,8 @@ def _merge(batch: LeadBatch, stage: _Stage, summary: _Summary, *, resumed: bool)
             f"SELECT {lead_select} FROM {table} s WHERE s.reason IS NULL",
             lead_params,
         )
+        if cursor.rowcount != imported:
+            raise RuntimeError(f"{cursor.rowcount} leads for {imported} new customers")
         _fault_point("merge")
         # 4. Rejections, and warnings for imported rows.
         raw_json = (
@@ -1716,22 +1791,25 @@ def _merge(batch: LeadBatch, stage: _Stage, summary: _Summary, *, resumed: bool)
             f"FROM {table} WHERE reason IS NOT NULL",
             [batch.pk],
         )
-        cursor.execute(
-            f"{insert_rejections} SELECT %s, row_no, warn_reason, warn_detail, {raw_json} "
-            f"FROM {table} WHERE reason IS NULL AND warn_reason IS NOT NULL",
-            [batch.pk],
+        warnings = 0
+        if stage.warned_rows:
+            cursor.execute(
+                f"{insert_rejections} SELECT %s, row_no, warn_reason, warn_detail, {raw_json} "
+                f"FROM {table} WHERE reason IS NULL AND warn_reason IS NOT NULL",
+                [batch.pk],
+            )
+            warnings = cursor.rowcount
+        # 5. Counts: what was staged and what each statement changed (they add up).
+        by_reason = {reason: n for reason, n in counts.items() if n}
+        rows = imported + sum(by_reason.values())
+        duplicate = (
+            counts[RejectReason.DUPLICATE_IN_FILE.value]
+            + counts[RejectReason.DUPLICATE_EXISTING.value]
         )
-        warnings = cursor.rowcount
-        # 5. Counts.
-        cursor.execute(f"SELECT reason, COUNT(*) FROM {table} GROUP BY reason")
-        by_reason = dict(cursor.fetchall())
-        rows = sum(by_reason.values())
-        imported = by_reason.get(None, 0)
-        duplicate = by_reason.get(RejectReason.DUPLICATE_IN_FILE.value, 0) + by_reason.get(
-            RejectReason.DUPLICATE_EXISTING.value, 0
-        )
-        dnc_blocked = by_reason.get(RejectReason.DNC.value, 0)
+        dnc_blocked = counts[RejectReason.DNC.value]
         invalid = rows - imported - duplicate - dnc_blocked
+        if rows != summary.rows:
+            raise RuntimeError(f"import counts do not add up: {rows} != {summary.rows}")
         info = dict(batch.mapping or {})
         info["summary"] = {
             "blank_rows": summary.blank,

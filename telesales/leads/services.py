@@ -273,7 +273,7 @@ def lead_release(*, lead: Lead, actor, reason: str = "") -> Lead:
     if lead.state not in OPEN_STATES:
         raise NotInPublicPool(_("Only leads in a private pool can be released"))
     leads_return_to_public(
-        leads=[lead], actor=actor, action=LeadAction.RELEASE, reason=reason or "released"
+        leads=[lead], actor=actor, action=LeadAction.RELEASE, reason=reason or _("released")
     )
     lead.refresh_from_db()
     return lead

@@ -25,8 +25,8 @@ from django.views.decorators.http import require_POST
 
 from telesales.core.errors import DomainError, NotFound, ValidationFailed
 from telesales.core.form_errors import add_domain_error
-from telesales.core.id_numbers import mask_id_number
-from telesales.core.phone_numbers import mask_phone, normalise_phone, phone_hash
+from telesales.core.id_numbers import ID_NUMBER_ERRORS, mask_id_number
+from telesales.core.phone_numbers import PHONE_ERRORS, mask_phone, normalise_phone, phone_hash
 from telesales.core.roles import Role, has_role
 from telesales.leads import (
     allocation,
@@ -395,11 +395,42 @@ def batch_detail_view(request: HttpRequest, batch_id: int) -> HttpResponse:
     ]
     context["rejection_total"] = sum(row["n"] for row in context["reasons"])
     context["rejections"] = list(batch.rejections.order_by("row_number")[:20])
+    for rejection in context["rejections"]:
+        rejection.detail_text = _rejection_detail(rejection.reason, rejection.detail)
     context["lead_states"] = list(
         batch.leads.order_by().values("state").annotate(n=Count("id")).order_by("state")
     )
     context["state_labels"] = dict(LeadState.choices)
     return render(request, "leads/batch_detail.html", context)
+
+
+def _rejection_detail(reason: str, detail: str) -> str:
+    """A rejected row's detail in words: the import stores codes ("too_short", "12", "3/5",
+    "id_number:checksum_mismatch; consent_at")."""
+    if reason == RejectReason.INVALID_PHONE and detail in PHONE_ERRORS:
+        return str(PHONE_ERRORS[detail])
+    if reason == RejectReason.DUPLICATE_IN_FILE and detail:
+        return _("same number as row %(row)s") % {"row": detail}
+    if reason == RejectReason.BAD_ROW and "/" in detail:
+        found, expected = detail.split("/", 1)
+        return _("%(found)s cells, the header has %(expected)s") % {
+            "found": found,
+            "expected": expected,
+        }
+    if reason in (RejectReason.INVALID_ID_NUMBER, RejectReason.INVALID_VALUE) and detail:
+        parts = []
+        for part in detail.split("; "):
+            field, _sep, code = part.partition(":")
+            label = importing.FIELDS.get(field)
+            problem = ID_NUMBER_ERRORS.get(code) if field == "id_number" else None
+            if label is None:
+                parts.append(part)
+            elif problem:
+                parts.append(_("%(field)s: %(problem)s") % {"field": label, "problem": problem})
+            else:
+                parts.append(str(label))
+        return "; ".join(parts)
+    return detail
 
 
 # --- Pools -------------------------------------------------------------------------------
@@ -515,6 +546,7 @@ def _run_or_404(user, run_id: int):
 
 def _allocation_detail(request: HttpRequest, run, *, error: str = "", status: int = 200):
     summary = run.summary or {}
+    skip_labels = allocation.SKIP_REASONS
     return render(
         request,
         "leads/allocation_detail.html",
@@ -523,9 +555,19 @@ def _allocation_detail(request: HttpRequest, run, *, error: str = "", status: in
             "summary": summary,
             "leads": summary.get("leads", {}),
             "agents": summary.get("agents", []),
-            "skipped": summary.get("skipped_agents", []),
+            # The summary stores reason codes; the labels are looked up now, in the reader's
+            # language (the stored messages are in the language of whoever made the preview).
+            "skipped": [
+                {**row, "message": skip_labels.get(row.get("reason")) or row.get("message", "")}
+                for row in summary.get("skipped_agents", [])
+            ],
             "left": [
-                {"code": code, "n": n, "message": summary.get("left_messages", {}).get(code, code)}
+                {
+                    "code": code,
+                    "n": n,
+                    "message": allocation.LEFT_REASONS.get(code)
+                    or summary.get("left_messages", {}).get(code, code),
+                }
                 for code, n in sorted(
                     summary.get("left_by_reason", {}).items(), key=lambda kv: -kv[1]
                 )
@@ -921,7 +963,9 @@ def _mapping_form(batch, data=None) -> MappingForm:
         first = int(phone_like[0])
         if first < len(headers):
             initial[headers[first]] = "mobile"
-    targets = [(key, str(label)) for key, label in importing.FIELDS.items()]
+    # "Grade" alone reads as the agent's sales-capability grade; this column holds the lead's.
+    labels = {**importing.FIELDS, "grade": _("Lead grade")}
+    targets = [(key, str(labels[key])) for key in importing.FIELDS]
     return MappingForm(data, headers=headers, targets=targets, initial_map=initial)
 
 
