@@ -192,7 +192,7 @@ FIELDS: dict[str, Any] = {
     "id_number": gettext_lazy("ID number"),
     "province": gettext_lazy("Province"),
     "city": gettext_lazy("City"),
-    "grade": gettext_lazy("Grade"),
+    "grade": gettext_lazy("Lead grade"),
     "consent_at": gettext_lazy("Consent time"),
     "consent_source": gettext_lazy("Consent source"),
     "consent_wording": gettext_lazy("Consent wording"),

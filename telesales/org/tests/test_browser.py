@@ -11,7 +11,10 @@ from __future__ import annotations
 import re
 
 import pytest
+from django.urls import reverse
 
+from telesales.core.navigation import home_url_name
+from telesales.core.roles import Role
 from telesales.org.models import Person
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -46,7 +49,7 @@ def test_manager_signs_in_and_the_dashboard_chart_renders(demo, page):
     page.problems.assert_none()
 
 
-def test_agent_lands_on_my_day_and_cannot_open_another_teams_person(demo, page):
+def test_agent_lands_on_their_home_and_cannot_open_another_teams_person(demo, page):
     me = Person.objects.select_related("team").get(user__username="agent1")
     stranger = (
         Person.objects.filter(team__kind=me.team.kind).exclude(team=me.team).order_by("pk").first()
@@ -54,7 +57,9 @@ def test_agent_lands_on_my_day_and_cannot_open_another_teams_person(demo, page):
     assert stranger is not None
 
     sign_in(page, "agent1")
-    assert path_of(page) == "/org/my-day/"
+    # The agent's registered home page (the leads app registers "My leads" for agents).
+    assert path_of(page) == reverse(home_url_name(Role.AGENT))
+    page.goto("/org/my-day/")
     assert me.name in page.inner_text("main")
 
     response = page.goto(f"/org/people/{stranger.pk}/")
