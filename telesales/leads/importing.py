@@ -55,8 +55,10 @@ Decisions:
 - **Unknown channel codes** are refused (a typo must not create a channel that carries no
   consent wording) unless the caller asks for ``create_channel=True`` (CLI
   ``--create-channel``), which creates it with the code as its name and says so.
-- **Consent**: from the row's consent columns when present, else the channel's consent
-  wording, the channel's name as the source and the upload time as the consent time.
+- **Consent**: from the row's consent columns when present, else — only when the channel has
+  consent wording — the channel's wording, the channel's name as the source and the upload
+  time as the consent time. Without either, the lead imports without consent and cannot be
+  claimed, allocated or dialled until consent is recorded.
 - **Remarks** (备注) and sequence-number columns are recognised and not stored (leads have no
   remark field).
 - **Costs**: memory grows with the distinct numbers of the file (~100 bytes each, for the
@@ -1760,8 +1762,16 @@ def _merge(batch: LeadBatch, stage: _Stage, summary: _Summary, *, resumed: bool)
                 "grade": ("COALESCE(s.grade, %s)", [batch.default_grade]),
                 "required_grade": ("%s", [batch.required_grade]),
                 "state": ("%s", [LeadState.PUBLIC.value]),
-                "consent_source": ("COALESCE(s.consent_source, %s)", [channel.name[:100]]),
-                "consent_at": ("COALESCE(s.consent_at, %s)", [consent_at]),
+                # The channel stands in for a missing consent record only when it says what
+                # the customers agreed to; otherwise the lead has no consent and stays uncallable.
+                "consent_source": (
+                    "COALESCE(s.consent_source, %s)",
+                    [channel.name[:100] if channel.consent_wording else ""],
+                ),
+                "consent_at": (
+                    "COALESCE(s.consent_at, %s)",
+                    [consent_at if channel.consent_wording else None],
+                ),
                 "consent_wording": (
                     "COALESCE(s.consent_wording, %s)",
                     [channel.consent_wording],

@@ -1033,3 +1033,22 @@ def test_a_messy_real_world_file_imports_with_exact_counts_and_reimports_nothing
     assert again.imported == 0
     assert again.rows == expected["rows"]
     assert Lead.objects.count() == expected["imported"]
+
+
+def test_a_channel_without_consent_wording_gives_no_consent(tmp_path, demo):
+    """Compliance: the channel stands in for consent only when it says what was agreed."""
+    from telesales.leads.importing import batch_create, batch_import_run
+    from telesales.leads.models import Channel, Lead
+
+    Channel.objects.create(code="silent", name="无授权渠道", consent_wording="")
+    Channel.objects.create(code="worded", name="有授权渠道", consent_wording="同意来电")
+    for code in ("silent", "worded"):
+        path = tmp_path / f"{code}.csv"
+        number = "13912340001" if code == "silent" else "13912340002"
+        path.write_text(f"姓名,手机\n张三,{number}\n", encoding="utf-8")
+        batch = batch_create(file=path, name=f"b-{code}", channel_code=code)
+        batch_import_run(batch_id=batch.pk)
+    silent = Lead.objects.get(channel__code="silent")
+    worded = Lead.objects.get(channel__code="worded")
+    assert not silent.has_consent and silent.consent_at is None
+    assert worded.has_consent and worded.consent_wording == "同意来电"
