@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 
 from telesales.leads.choices import AllocationStrategy, DncSource, LeadGrade, LeadState
 from telesales.leads.models import Channel, LeadBatch, LeadRuleSet
+from telesales.leads.rulesets import PARAMETER_FIELDS
 from telesales.org.choices import TeamStage
 from telesales.org.models import Person, Team
 
@@ -405,29 +406,7 @@ class RuleSetForm(_NoNul, _Styled, forms.ModelForm):
 
     class Meta:
         model = LeadRuleSet
-        fields = [
-            "name",
-            "stage",
-            "effective_from",
-            "default_private_cap",
-            "private_cap_by_level",
-            "daily_claim_limit",
-            "protection_days",
-            "protection_extend_days",
-            "protection_max_days",
-            "former_owner_bar_days",
-            "recycle_warning_days",
-            "recycle_no_dial_days",
-            "recycle_no_connect_attempts",
-            "recycle_no_connect_days",
-            "recycle_no_followup_days",
-            "recycle_on_owner_leaving",
-            "daily_allocation_quota",
-            "level_weights",
-            "new_hire_weeks",
-            "new_hire_ab_share",
-            "dnc_days",
-        ]
+        fields = ["name", "stage", "effective_from", *PARAMETER_FIELDS]
         widgets = {"effective_from": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")}
 
     def __init__(self, *args, **kwargs):
@@ -447,17 +426,14 @@ class RuleSetForm(_NoNul, _Styled, forms.ModelForm):
         pass
 
     def parameters(self) -> dict:
-        from telesales.leads.rulesets import PARAMETER_FIELDS
-
         return {name: self.cleaned_data[name] for name in PARAMETER_FIELDS}
 
 
 # --- DNC ---------------------------------------------------------------------------------
-class DncAddForm(_NoNul, _Styled, forms.Form):
-    phone = forms.CharField(label=_("Phone number"), max_length=40)
-    source = forms.ChoiceField(
-        label=_("Source"), choices=DncSource.choices, initial=DncSource.CUSTOMER_REQUEST
-    )
+class _DncBlockForm(_NoNul, _Styled, forms.Form):
+    """What every DNC entry form asks: source, reason, and for how long."""
+
+    source = forms.ChoiceField(label=_("Source"), choices=DncSource.choices)
     reason = forms.CharField(label=_("Reason"), max_length=200, required=False)
     days = forms.IntegerField(
         label=_("Blocked for (days)"),
@@ -466,49 +442,40 @@ class DncAddForm(_NoNul, _Styled, forms.Form):
         max_value=36500,
         help_text=_("Empty: the rule set's period (at least 180 days)"),
     )
+
+    def clean(self):
+        data = super().clean()
+        if data.get("permanent") and data.get("days"):
+            self.add_error("days", _("A permanent block has no duration."))
+        return data
+
+
+class DncAddForm(_DncBlockForm):
+    phone = forms.CharField(label=_("Phone number"), max_length=40)
     permanent = forms.BooleanField(
         label=_("Permanent: never market to this number"), required=False
     )
+    field_order = ["phone", "source", "reason", "days", "permanent"]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        self.fields["source"].initial = DncSource.CUSTOMER_REQUEST
         self.fields["phone"].widget.attrs["autocomplete"] = "off"
         self._style()
 
-    def clean(self):
-        data = super().clean()
-        if data.get("permanent") and data.get("days"):
-            self.add_error("days", _("A permanent block has no duration."))
-        return data
 
-
-class DncImportForm(_NoNul, _Styled, forms.Form):
+class DncImportForm(_DncBlockForm):
     file = forms.FileField(label=_("File"), help_text=_("CSV or XLSX, one number per row"))
-    source = forms.ChoiceField(
-        label=_("Source"), choices=DncSource.choices, initial=DncSource.IMPORT
-    )
-    reason = forms.CharField(label=_("Reason"), max_length=200, required=False)
-    days = forms.IntegerField(
-        label=_("Blocked for (days)"),
-        required=False,
-        min_value=1,
-        max_value=36500,
-        help_text=_("Empty: the rule set's period (at least 180 days)"),
-    )
     permanent = forms.BooleanField(
         label=_("Permanent: never market to these numbers"), required=False
     )
+    field_order = ["file", "source", "reason", "days", "permanent"]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        self.fields["source"].initial = DncSource.IMPORT
         self.fields["file"].widget.attrs["accept"] = ".csv,.xlsx,.txt"
         self._style()
-
-    def clean(self):
-        data = super().clean()
-        if data.get("permanent") and data.get("days"):
-            self.add_error("days", _("A permanent block has no duration."))
-        return data
 
 
 # --- Exports -----------------------------------------------------------------------------
