@@ -124,6 +124,7 @@ from telesales.leads.choices import (
     RejectReason,
 )
 from telesales.leads.exporting import neutralise
+from telesales.leads.masking import mask_numbers_in
 from telesales.leads.models import (
     BatchRejection,
     Channel,
@@ -1886,11 +1887,15 @@ def _detail_text(reason: str, detail: str) -> str:
 def batch_rejection_report(*, batch: LeadBatch, fmt: str = "xlsx", actor=None) -> bytes:
     """The per-row report of a batch: row number, reason, detail, outcome and the row as
     read. Cells are neutralised against formula injection. With an ``actor``, the permission
-    is checked and the download audited (the report holds full phone numbers)."""
+    is checked and the download audited; the rows keep full phone numbers only for users who
+    may reveal numbers (TELESALES_PHONE_REVEAL_ROLES), everyone else gets them masked."""
     if fmt not in ("xlsx", "csv"):
         raise ValidationFailed(_("Format xlsx or csv"), fields={"fmt": [_("xlsx or csv")]})
+    full_numbers = True
     if actor is not None:
         _check_actor(actor)
+        full_numbers = permissions.can_reveal_phone(actor)
+    shown = (lambda text: text) if full_numbers else mask_numbers_in
     headers = [str(h) for h in (batch.mapping or {}).get("headers", [])]
     title = [*REPORT_HEADER, *headers]
     rows_query = BatchRejection.objects.filter(batch_id=batch.pk).order_by("row_number", "id")
@@ -1906,7 +1911,7 @@ def batch_rejection_report(*, batch: LeadBatch, fmt: str = "xlsx", actor=None) -
                     labels.get(rejection.reason, rejection.reason),
                     _detail_text(rejection.reason, rejection.detail),
                     imported_text if rejection.reason in _WARNING_REASONS else rejected_text,
-                    *(neutralise(_cell_text(v)) for v in raw),
+                    *(neutralise(shown(_cell_text(v))) for v in raw),
                 ]
 
         content = _report_xlsx(title, lines()) if fmt == "xlsx" else _report_csv(title, lines())
@@ -1915,7 +1920,7 @@ def batch_rejection_report(*, batch: LeadBatch, fmt: str = "xlsx", actor=None) -
             actor=actor,
             action="leads.batch_rejection_report",
             instance=batch,
-            after={"format": fmt, "rows": rows_query.count()},
+            after={"format": fmt, "rows": rows_query.count(), "full_numbers": full_numbers},
         )
     return content
 

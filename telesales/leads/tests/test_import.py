@@ -603,7 +603,25 @@ def test_rejection_report_download_is_permission_checked_and_audited(tmp_path, c
     batch_rejection_report(batch=batch, fmt="csv", actor=officer)
     entry = AuditEntry.objects.get(action="leads.batch_rejection_report")
     assert entry.actor_name == officer.username
-    assert entry.after == {"format": "csv", "rows": 7}
+    assert entry.after == {"format": "csv", "rows": 7, "full_numbers": True}
+
+
+def test_rejection_report_masks_numbers_for_users_who_may_not_reveal(tmp_path, channel, settings):
+    rows = [
+        ["姓名", "手机", "备注"],
+        ["甲", national(1), ""],
+        ["乙", national(1), "回电 13912345678"],
+    ]
+    batch = run_import(write(tmp_path, "m.csv", csv_bytes(rows)))
+    officer = data_officer()
+    full = batch_rejection_report(batch=batch, fmt="csv", actor=officer).decode("utf-8-sig")
+    assert national(1) in full and "13912345678" in full
+    settings.TELESALES_PHONE_REVEAL_ROLES = ["center_manager"]
+    masked = batch_rejection_report(batch=batch, fmt="csv", actor=officer).decode("utf-8-sig")
+    assert national(1) not in masked and "13912345678" not in masked
+    assert "139****5678" in masked
+    entry = AuditEntry.objects.filter(action="leads.batch_rejection_report").latest("id")
+    assert entry.after["full_numbers"] is False
 
 
 # --- Crash safety and resuming ---------------------------------------------------------------
