@@ -2,10 +2,13 @@
 
 from ninja import NinjaAPI
 
+from telesales.calls.api import router as calls_router
+from telesales.calls.api import workspace_router
 from telesales.core.api import router as core_router
 from telesales.core.http_api import BearerAuth, SessionAuth, install_error_handlers
 from telesales.leads.api import router as leads_router
 from telesales.org.api import router as org_router
+from telesales.policies.api import router as policies_router
 
 api = NinjaAPI(
     title="Telesales API",
@@ -19,3 +22,6 @@ install_error_handlers(api)
 api.add_router("/", core_router)
 api.add_router("/org/", org_router)
 api.add_router("/leads/", leads_router)
+api.add_router("/policies/", policies_router)
+api.add_router("/calls/", calls_router)
+api.add_router("/workspace/", workspace_router)

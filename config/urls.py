@@ -20,6 +20,8 @@ urlpatterns = [
     path("api/v1/", api.urls),
     path("org/", include("telesales.org.urls")),
     path("leads/", include("telesales.leads.urls")),
+    path("policies/", include("telesales.policies.urls")),
+    path("calls/", include("telesales.calls.urls")),
     path("", include("telesales.core.urls")),
     path("django-admin/", admin.site.urls),
 ]

@@ -42,6 +42,8 @@ INSTALLED_APPS = [
     "telesales.core",
     "telesales.org",
     "telesales.leads",
+    "telesales.policies",
+    "telesales.calls",
 ]
 
 MIDDLEWARE = [

@@ -357,3 +357,128 @@ def lead_phone_reveal(*, lead: Lead, actor, reason: str) -> str:
         reason=reason,
     )
     return lead.customer.mobile_e164
+
+
+# --- Activity from the sales floor (the calls and policies apps call these) ----------------
+CLOSING_STATES = (LeadState.WON, LeadState.LOST, LeadState.INVALID, LeadState.DNC)
+
+
+def lead_call_record(
+    *, lead: Lead, at: dt.datetime, answered: bool, contact: bool, actor=None
+) -> Lead:
+    """Count a dial on a lead: dial and connect counts, first/last dial, last contact.
+
+    A dial moves an owned lead to *in progress* and, as activity, extends its protection.
+    The caller holds the transaction (and normally a lock on the lead)."""
+    lead = Lead.objects.select_for_update().select_related("owner").get(pk=lead.pk)
+    lead.dial_count += 1
+    lead.first_dialled_at = lead.first_dialled_at or at
+    lead.last_dialled_at = max(filter(None, [lead.last_dialled_at, at]))
+    fields = ["dial_count", "first_dialled_at", "last_dialled_at", "updated_at"]
+    if answered:
+        lead.connect_count += 1
+        fields.append("connect_count")
+    if contact:
+        lead.last_contact_at = max(filter(None, [lead.last_contact_at, at]))
+        fields.append("last_contact_at")
+    from_state = lead.state
+    if lead.state == LeadState.OWNED:
+        lead.state = LeadState.IN_PROGRESS
+        fields.append("state")
+    lead.updated_at = timezone.now()
+    lead.save(update_fields=fields)
+    if from_state != lead.state:
+        lead_events_record(
+            leads=[lead],
+            action=LeadAction.STATE,
+            actor=actor,
+            from_state=from_state,
+            to_state=lead.state,
+            reason=_("first call"),
+            at=at,
+        )
+    return lead_protection_extend(lead=lead, at=at)
+
+
+def lead_followup_record(*, lead: Lead, at: dt.datetime) -> Lead:
+    """A follow-up was scheduled or made: it counts as activity on the lead."""
+    Lead.objects.filter(pk=lead.pk).update(last_followup_at=at, updated_at=timezone.now())
+    lead.last_followup_at = at
+    return lead_protection_extend(lead=lead, at=at)
+
+
+@transaction.atomic
+def lead_close(
+    *,
+    lead: Lead,
+    state: str,
+    actor=None,
+    reason: str = "",
+    premium=None,
+    at: dt.datetime | None = None,
+) -> Lead:
+    """End a lead's sales life: won (with the premium it brought), lost, invalid or DNC.
+
+    A won lead may be won again (another policy for the household): the premium adds up.
+    The owner stays the owner, so the lead is credited to them and out of recycling."""
+    if state not in CLOSING_STATES:
+        raise ValidationFailed(
+            _("A lead can only be closed as won, lost, invalid or do-not-call"),
+            fields={"state": [_("not a closing state")]},
+        )
+    at = at or timezone.now()
+    lead = Lead.objects.select_for_update().get(pk=lead.pk)
+    from_state = lead.state
+    fields = ["state", "updated_at"]
+    if state == LeadState.WON:
+        lead.won_at = lead.won_at or at
+        lead.premium = (lead.premium or 0) + (premium or 0)
+        fields += ["won_at", "premium"]
+    elif from_state == LeadState.WON:
+        raise ValidationFailed(
+            _("A won lead cannot be closed as lost or invalid"),
+            fields={"state": [_("the lead is already won")]},
+        )
+    lead.state = state
+    lead.updated_at = timezone.now()
+    lead.save(update_fields=fields)
+    lead_events_record(
+        leads=[lead],
+        action=LeadAction.DNC if state == LeadState.DNC else LeadAction.STATE,
+        actor=actor,
+        from_state=from_state,
+        to_state=state,
+        reason=reason,
+        at=at,
+    )
+    return lead
+
+
+@transaction.atomic
+def lead_transfer(*, lead: Lead, to_agent: Person, actor, reason: str) -> Lead:
+    """Hand an open lead to another working agent (e.g. a callback whose owner is absent).
+
+    Bypasses the receiving agent's cap on purpose: it is a short-term cover, recorded with
+    its reason; the lead keeps its protection."""
+    lead = Lead.objects.select_for_update().get(pk=lead.pk)
+    if lead.state not in OPEN_STATES:
+        raise NotInPublicPool(_("Only leads in a private pool can be transferred"))
+    if to_agent.status not in WORKING_STATUSES:
+        raise AgentNotWorking(_("%(name)s is not working") % {"name": to_agent.name})
+    if lead.required_grade and (to_agent.capability_grade or 0) < lead.required_grade:
+        raise GradeTooLow(_("%(name)s may not sell this lead's products") % {"name": to_agent.name})
+    from_owner = lead.owner_id
+    lead.owner = to_agent
+    lead.updated_at = timezone.now()
+    lead.save(update_fields=["owner", "updated_at"])
+    lead_events_record(
+        leads=[lead],
+        action=LeadAction.ALLOCATE,
+        actor=actor,
+        from_state=lead.state,
+        to_state=lead.state,
+        from_owner_ids={lead.pk: from_owner},
+        to_owner_id=to_agent.pk,
+        reason=reason,
+    )
+    return lead
