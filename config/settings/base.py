@@ -175,6 +175,7 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE: dict = {
     "core-api-token-purge": {"task": "core.api_token_purge_task", "schedule": 24 * 3600},
     "leads-recycle": {"task": "leads.leads_recycle_task", "schedule": 3600},
+    "leads-retention": {"task": "leads.leads_retention_task", "schedule": 24 * 3600},
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(CELERY_DATA_DIR / "beat-schedule")
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
@@ -197,4 +198,7 @@ TELESALES_BENCHMARK_MODULES = ["bench.org_people", "bench.leads_import"]
 TELESALES_IMPORT_MAX_BYTES = ENV.numbers["TELESALES_IMPORT_MAX_BYTES"]
 # Lead exports refuse a filter that matches more rows than this (they are audited and capped).
 TELESALES_EXPORT_MAX_ROWS = ENV.numbers["TELESALES_EXPORT_MAX_ROWS"]
+# Uploaded lead files (and the raw rows of their rejection reports) are deleted this many days
+# after the import finished (PIPL Art. 19: shortest necessary retention).
+TELESALES_IMPORT_FILE_DAYS = ENV.numbers["TELESALES_IMPORT_FILE_DAYS"]
 TELESALES_PHONE_REVEAL_ROLES = ENV.reveal_roles

@@ -13,6 +13,14 @@ def leads_recycle_task() -> dict:
     return leads_recycle()
 
 
+@shared_task(name="leads.leads_retention_task")
+def leads_retention_task() -> dict:
+    """Delete uploaded files past retention; give back leads whose DNC block ended; daily."""
+    from telesales.leads.retention import dnc_lapsed_leads_release, import_files_purge
+
+    return {"purged": import_files_purge(), "dnc_released": dnc_lapsed_leads_release()}
+
+
 @shared_task(name="leads.leads_batch_import_task")
 def leads_batch_import_task(batch_id: int) -> dict:
     """Import one uploaded lead file (``importing.batch_import_run``); the batch page polls
