@@ -1,3 +1,5 @@
+from telesales.calls.views import board, workspace
+
 app_name = "calls"
 
-urlpatterns: list = []
+urlpatterns = [*workspace.urlpatterns, *board.urlpatterns]
