@@ -14,7 +14,15 @@ from ninja import File, Form, Query, Router, Status, UploadedFile
 from telesales.core.errors import InvalidState, NotFound, PermissionDenied, ValidationFailed
 from telesales.core.http_api import ERRORS_READ, ERRORS_WRITE
 from telesales.core.phone_numbers import normalise_phone, phone_hash
-from telesales.leads import allocation, exporting, importing, permissions, rulesets, selectors
+from telesales.leads import (
+    allocation,
+    channels,
+    exporting,
+    importing,
+    permissions,
+    rulesets,
+    selectors,
+)
 from telesales.leads import services as lead_services
 from telesales.leads.choices import BatchStatus
 from telesales.leads.models import LeadRuleSet
@@ -24,7 +32,9 @@ from telesales.leads.schemas import (
     AllocationOut,
     BatchCreateIn,
     BatchOut,
+    ChannelCreateIn,
     ChannelOut,
+    ChannelUpdateIn,
     DncFilter,
     DncImportIn,
     DncImportOut,
@@ -221,6 +231,29 @@ def pool_get(request):
 def channel_list(request):
     _require(permissions.can_view_leads(request.auth), "Your role has no access to lead data")
     return list(selectors.channel_list(user=request.auth))
+
+
+@router.post(
+    "/channels", response={201: ChannelOut, **ERRORS_WRITE}, operation_id="leads_channel_create"
+)
+def channel_create(request, payload: ChannelCreateIn):
+    channel = channels.channel_create(actor=request.auth, **payload.dict())
+    return Status(201, channel)
+
+
+@router.patch(
+    "/channels/{channel_id}",
+    response={200: ChannelOut, **ERRORS_WRITE},
+    operation_id="leads_channel_update",
+)
+def channel_update(request, channel_id: int, payload: ChannelUpdateIn):
+    user = request.auth
+    _require(permissions.can_manage_leads(user), "You may not manage lead channels")
+    channel = selectors.channel_list(user=user).filter(pk=channel_id).first()
+    if channel is None:
+        raise NotFound("No such channel")
+    data = {k: v for k, v in payload.dict().items() if v is not None}
+    return channels.channel_update(channel=channel, actor=user, **data)
 
 
 # --- Batches -------------------------------------------------------------------------------

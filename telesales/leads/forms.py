@@ -499,3 +499,41 @@ class LeadExportForm(LeadFilterForm):
         elif data.get("include_full_numbers") and len((data.get("reason") or "").strip()) < 2:
             self.add_error("reason", _("Say why you need the full numbers."))
         return data
+
+
+class ChannelForm(forms.Form):
+    """Create or edit a source channel (the code only on creation)."""
+
+    code = forms.CharField(
+        label=_("Code"),
+        max_length=40,
+        help_text=_("Letters, digits, hyphens and underscores; imports name the channel by it"),
+    )
+    name = forms.CharField(label=_("Name"), max_length=100)
+    default_cost_per_lead = forms.DecimalField(
+        label=_("Default cost per lead"),
+        min_value=0,
+        max_value=100000,
+        decimal_places=2,
+        initial=Decimal("0"),
+    )
+    consent_wording = forms.CharField(
+        label=_("Consent wording"),
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("What the customer agreed to, when the file carries no consent columns"),
+    )
+    is_active = forms.BooleanField(
+        label=_("Active (new imports may use it)"), required=False, initial=True
+    )
+
+    def __init__(self, *args, editing: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        if editing:
+            del self.fields["code"]
+        for field in self.fields.values():
+            if not isinstance(field.widget, forms.CheckboxInput):
+                field.widget.attrs.setdefault("class", "form-control")
+            else:
+                field.widget.attrs.setdefault("class", "form-check-input")

@@ -21,6 +21,7 @@ register(
     NavItem("leads:ruleset_list", _("Lead rules"), "sliders", DATA_READERS, 25),
     NavItem("leads:dnc_list", _("Do-not-call list"), "telephone-x", DATA_ADMINS, 26),
     NavItem("leads:quality_report", _("Source quality"), "graph-up", DATA_READERS, 27),
+    NavItem("leads:channel_list", _("Channels"), "broadcast", DATA_READERS, 28),
 )
 
 register_home(Role.DATA_OFFICER, "leads:home")

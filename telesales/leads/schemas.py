@@ -294,7 +294,23 @@ class ChannelOut(Schema):
     code: str
     name: str
     default_cost_per_lead: Decimal
+    consent_wording: str
     is_active: bool
+
+
+class ChannelCreateIn(InputSchema):
+    code: str = Field(min_length=1, max_length=40)
+    name: str = Field(min_length=1, max_length=100)
+    default_cost_per_lead: Decimal = Field(default=Decimal("0"), ge=0, le=100000)
+    consent_wording: str = Field(default="", max_length=2000)
+    is_active: bool = True
+
+
+class ChannelUpdateIn(InputSchema):
+    name: str | None = Field(default=None, min_length=1, max_length=100)
+    default_cost_per_lead: Decimal | None = Field(default=None, ge=0, le=100000)
+    consent_wording: str | None = Field(default=None, max_length=2000)
+    is_active: bool | None = None
 
 
 # --- DNC -----------------------------------------------------------------------------------

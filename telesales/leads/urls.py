@@ -26,6 +26,10 @@ urlpatterns = [
     path(
         "batches/<int:batch_id>/rejections/", views.batch_rejections_view, name="batch_rejections"
     ),
+    # Channels
+    path("channels/", views.channel_list_view, name="channel_list"),
+    path("channels/new/", views.channel_form_view, name="channel_create"),
+    path("channels/<int:channel_id>/", views.channel_form_view, name="channel_update"),
     # Allocation
     path("allocation/", views.allocation_create_view, name="allocation_create"),
     path("allocation/<int:run_id>/", views.allocation_detail_view, name="allocation_detail"),

@@ -30,6 +30,7 @@ from telesales.core.phone_numbers import PHONE_ERRORS, mask_phone, normalise_pho
 from telesales.core.roles import Role, has_role
 from telesales.leads import (
     allocation,
+    channels,
     exporting,
     importing,
     permissions,
@@ -47,6 +48,7 @@ from telesales.leads.choices import (
 from telesales.leads.forms import (
     AllocationForm,
     BatchUploadForm,
+    ChannelForm,
     DncAddForm,
     DncImportForm,
     LeadExportForm,
@@ -1074,3 +1076,62 @@ def dnc_import_view(request: HttpRequest) -> HttpResponse:
     else:
         form = DncImportForm()
     return render(request, "leads/dnc_import.html", {"form": form}, status=status)
+
+
+# --- Channels ----------------------------------------------------------------------------
+@login_required
+def channel_list_view(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    _require(permissions.sees_all_leads(user))
+    channels = selectors.channel_list(user=user).annotate(n_leads=Count("leads"))
+    return render(
+        request,
+        "leads/channel_list.html",
+        {"channels": channels, "can_manage": permissions.can_manage_leads(user)},
+    )
+
+
+@login_required
+def channel_form_view(request: HttpRequest, channel_id: int | None = None) -> HttpResponse:
+    """Create a channel (no id) or edit one."""
+    user = request.user
+    _require(permissions.can_manage_leads(user))
+    channel = None
+    if channel_id is not None:
+        channel = selectors.channel_list(user=user).filter(pk=channel_id).first()
+        if channel is None:
+            raise Http404("No such channel")
+    status = 200
+    if request.method == "POST":
+        form = ChannelForm(request.POST, editing=channel is not None)
+        status = 422
+        if form.is_valid():
+            data = dict(form.cleaned_data)
+            try:
+                if channel is None:
+                    channel = channels.channel_create(
+                        actor=user, code=data.pop("code"), name=data.pop("name"), **data
+                    )
+                else:
+                    channels.channel_update(channel=channel, actor=user, **data)
+            except DomainError as exc:
+                add_domain_error(form, exc)
+                status = _status_for(exc)
+            else:
+                messages.success(request, _("Channel saved."))
+                return redirect("leads:channel_list")
+    elif channel is not None:
+        form = ChannelForm(
+            editing=True,
+            initial={
+                "name": channel.name,
+                "default_cost_per_lead": channel.default_cost_per_lead,
+                "consent_wording": channel.consent_wording,
+                "is_active": channel.is_active,
+            },
+        )
+    else:
+        form = ChannelForm()
+    return render(
+        request, "leads/channel_form.html", {"form": form, "channel": channel}, status=status
+    )
