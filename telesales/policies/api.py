@@ -1,3 +1,357 @@
-from ninja import Router
+"""JSON endpoints of the policies app. Same selectors and services as the HTML pages.
+
+Customers leave by name and masked number only. The workspace (calls app) exposes its own
+sale endpoint; ``POST /policies`` here records a sale for the caller too.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.utils import timezone
+from ninja import Query, Router
+
+from telesales.core.errors import NotFound, PermissionDenied, ValidationFailed
+from telesales.core.http_api import ERRORS_READ, ERRORS_WRITE
+from telesales.leads import selectors as lead_selectors
+from telesales.org.selectors import person_for_user
+from telesales.policies import permissions, selectors, services
+from telesales.policies.schemas import (
+    CancelIn,
+    ConversionOut,
+    IssueIn,
+    PolicyDetailOut,
+    PolicyFilter,
+    PolicyOut,
+    ProductFilter,
+    ProductIn,
+    ProductOut,
+    ProductPatchIn,
+    ReceiptIn,
+    ReportFilter,
+    RuleSetIn,
+    RuleSetOut,
+    SaleIn,
+    StabilisationOut,
+    TaskCompleteIn,
+    TaskFilter,
+    TaskOut,
+    TaskRescheduleIn,
+)
 
 router = Router(tags=["policies"])
+REPORT_DAYS = 90
+
+
+def _require(allowed: bool, message: str) -> None:
+    if not allowed:
+        raise PermissionDenied(message)
+
+
+def _period(filters: ReportFilter) -> tuple[dt.date, dt.date]:
+    until = filters.until or timezone.localdate()
+    since = filters.since or until - dt.timedelta(days=REPORT_DAYS)
+    if since > until:
+        raise ValidationFailed(
+            "The period ends before it starts", fields={"since": ["after until"]}
+        )
+    if (until - since).days > 3660:
+        raise ValidationFailed("The period is too long", fields={"since": ["at most ten years"]})
+    return since, until
+
+
+# --- Products ----------------------------------------------------------------------------
+@router.get(
+    "/products",
+    response={200: list[ProductOut], **ERRORS_READ},
+    operation_id="policies_product_list",
+)
+def product_list(request, filters: Query[ProductFilter]):
+    """The product catalogue (agents, team leads, the back office that works with policies)."""
+    _require(permissions.can_view_products(request.auth), "Your role has no access to products")
+    return list(
+        selectors.product_list(
+            user=request.auth, active_only=filters.active_only, category=filters.category
+        )
+    )
+
+
+@router.get(
+    "/products/{product_id}",
+    response={200: ProductOut, **ERRORS_READ},
+    operation_id="policies_product_get",
+)
+def product_get(request, product_id: int):
+    _require(permissions.can_view_products(request.auth), "Your role has no access to products")
+    return selectors.product_get(user=request.auth, product_id=product_id)
+
+
+@router.post(
+    "/products", response={200: ProductOut, **ERRORS_WRITE}, operation_id="policies_product_create"
+)
+def product_create(request, payload: ProductIn):
+    """Add a product (center manager). The premium range, modes and terms bound every sale."""
+    _require(
+        permissions.can_manage_products(request.auth), "Only the center manager edits products"
+    )
+    return services.product_create(actor=request.auth, **payload.dict())
+
+
+@router.patch(
+    "/products/{product_id}",
+    response={200: ProductOut, **ERRORS_WRITE},
+    operation_id="policies_product_update",
+)
+def product_update(request, product_id: int, payload: ProductPatchIn):
+    _require(
+        permissions.can_manage_products(request.auth), "Only the center manager edits products"
+    )
+    product = selectors.product_get(user=request.auth, product_id=product_id)
+    data = payload.dict(exclude_unset=True)
+    reason = data.pop("reason", "")
+    changes = {k: v for k, v in data.items() if v is not None}
+    return services.product_update(product=product, actor=request.auth, reason=reason, **changes)
+
+
+# --- Policies ----------------------------------------------------------------------------
+@router.get(
+    "/policies", response={200: list[PolicyOut], **ERRORS_READ}, operation_id="policies_policy_list"
+)
+def policy_list(request, filters: Query[PolicyFilter]):
+    """Policies the caller may see (an agent: their own), newest sale first."""
+    _require(permissions.can_view_policies(request.auth), "Your role has no access to policies")
+    qs = selectors.policy_list(
+        user=request.auth,
+        status=filters.status,
+        agent_id=filters.agent_id,
+        team_id=filters.team_id,
+        product_id=filters.product_id,
+        category=filters.category,
+        since=filters.since,
+        until=filters.until,
+        search=filters.q,
+    )
+    return list(qs[filters.offset : filters.offset + filters.limit])
+
+
+@router.get(
+    "/policies/{policy_id}",
+    response={200: PolicyDetailOut, **ERRORS_READ},
+    operation_id="policies_policy_get",
+)
+def policy_get(request, policy_id: int):
+    _require(permissions.can_view_policies(request.auth), "Your role has no access to policies")
+    return selectors.policy_get(user=request.auth, policy_id=policy_id)
+
+
+@router.post(
+    "/policies",
+    response={200: PolicyDetailOut, **ERRORS_WRITE},
+    operation_id="policies_sale_record",
+)
+def sale_record(request, payload: SaleIn):
+    """Record the caller's sale on a lead they are working (status *applied*; the lead is won).
+    Refusals: ``grade_too_low``, ``not_registered``, ``lead_not_worked``,
+    ``product_not_on_sale`` and ``validation_failed`` with a message per field."""
+    user = request.auth
+    _require(permissions.can_record_sale(user), "Your role does not sell")
+    me = person_for_user(user)
+    if me is None:
+        raise ValidationFailed("Your login is not linked to an employee record")
+    lead = lead_selectors.lead_get(user=user, lead_id=payload.lead_id)
+    product = selectors.product_get(user=user, product_id=payload.product_id)
+    policy = services.sale_record(
+        lead=lead,
+        agent=me,
+        product=product,
+        annualised_premium=payload.annualised_premium,
+        payment_mode=payload.payment_mode,
+        term_years=payload.term_years,
+        insured_ids=payload.insured_ids,
+        holder_id=payload.holder_id,
+        recording_ref=payload.recording_ref,
+        actor=user,
+    )
+    return selectors.policy_get(user=user, policy_id=policy.pk)
+
+
+def _operated(request, policy_id: int):
+    _require(
+        permissions.can_operate_policies(request.auth),
+        "Only renewal operations or the center manager may do this",
+    )
+    return selectors.policy_get(user=request.auth, policy_id=policy_id)
+
+
+@router.post(
+    "/policies/{policy_id}/issue",
+    response={200: PolicyDetailOut, **ERRORS_WRITE},
+    operation_id="policies_policy_issue",
+)
+def policy_issue(request, policy_id: int, payload: IssueIn):
+    """Issue an applied policy (a number is generated unless given); schedules the selling
+    agent's stabilisation and extended-service tasks. Twice: ``wrong_policy_status``."""
+    policy = _operated(request, policy_id)
+    services.policy_issue(
+        policy=policy, number=payload.number, issued_at=payload.issued_at, actor=request.auth
+    )
+    return selectors.policy_get(user=request.auth, policy_id=policy_id)
+
+
+@router.post(
+    "/policies/{policy_id}/receipt",
+    response={200: PolicyDetailOut, **ERRORS_WRITE},
+    operation_id="policies_policy_receipt_confirm",
+)
+def policy_receipt_confirm(request, policy_id: int, payload: ReceiptIn):
+    """Confirm the receipt (回执): the free-look window runs from that day."""
+    policy = _operated(request, policy_id)
+    services.policy_receipt_confirm(
+        policy=policy, receipt_date=payload.receipt_date, actor=request.auth
+    )
+    return selectors.policy_get(user=request.auth, policy_id=policy_id)
+
+
+@router.post(
+    "/policies/{policy_id}/cancel",
+    response={200: PolicyDetailOut, **ERRORS_WRITE},
+    operation_id="policies_policy_free_look_cancel",
+)
+def policy_free_look_cancel(request, policy_id: int, payload: CancelIn):
+    """Record a free-look cancellation with its reason. After the window: ``free_look_over``."""
+    policy = _operated(request, policy_id)
+    services.policy_free_look_cancel(
+        policy=policy, reason=payload.reason, note=payload.note, actor=request.auth
+    )
+    return selectors.policy_get(user=request.auth, policy_id=policy_id)
+
+
+# --- Service tasks -----------------------------------------------------------------------
+@router.get(
+    "/tasks", response={200: list[TaskOut], **ERRORS_READ}, operation_id="policies_task_list"
+)
+def task_list(request, filters: Query[TaskFilter]):
+    """Post-sale tasks the caller may see; ``due=true``: the open ones due by now."""
+    _require(permissions.can_view_policies(request.auth), "Your role has no access to policies")
+    if filters.due:
+        qs = selectors.service_task_list(
+            user=request.auth,
+            status="open",
+            kind=filters.kind,
+            agent_id=filters.agent_id,
+            due_before=timezone.now(),
+        )
+    else:
+        qs = selectors.service_task_list(
+            user=request.auth, status=filters.status, kind=filters.kind, agent_id=filters.agent_id
+        )
+    return list(qs[filters.offset : filters.offset + filters.limit])
+
+
+@router.post(
+    "/tasks/{task_id}/complete",
+    response={200: TaskOut, **ERRORS_WRITE},
+    operation_id="policies_task_complete",
+)
+def task_complete(request, task_id: int, payload: TaskCompleteIn):
+    task = selectors.service_task_get(user=request.auth, task_id=task_id)
+    services.service_task_complete(
+        task=task, outcome=payload.outcome, note=payload.note, actor=request.auth
+    )
+    return selectors.service_task_get(user=request.auth, task_id=task_id)
+
+
+@router.post(
+    "/tasks/{task_id}/reschedule",
+    response={200: TaskOut, **ERRORS_WRITE},
+    operation_id="policies_task_reschedule",
+)
+def task_reschedule(request, task_id: int, payload: TaskRescheduleIn):
+    """Move an open task; never into the past, nor a stabilisation call past the window."""
+    task = selectors.service_task_get(user=request.auth, task_id=task_id)
+    services.service_task_reschedule(
+        task=task, due_at=payload.due_at, note=payload.note, actor=request.auth
+    )
+    return selectors.service_task_get(user=request.auth, task_id=task_id)
+
+
+# --- Reports -----------------------------------------------------------------------------
+@router.get(
+    "/reports/stabilisation",
+    response={200: StabilisationOut, **ERRORS_READ},
+    operation_id="policies_stabilisation_report",
+)
+def stabilisation_report(request, filters: Query[ReportFilter]):
+    """Stabilisation rate per agent or team for the policies issued in the period (default:
+    the last 90 days): kept ÷ settled (kept + cancelled in free-look), with every count."""
+    user = request.auth
+    _require(permissions.can_view_reports(user), "Your role has no access to policy reports")
+    since, until = _period(filters)
+    rows = selectors.stabilisation_rate(user=user, by=filters.by, since=since, until=until)
+    reasons = selectors.free_look_cancel_reasons(user=user, since=since, until=until)
+    return {
+        "by": filters.by,
+        "since": since,
+        "until": until,
+        "rows": rows,
+        "total": selectors.stabilisation_total(rows),
+        "cancel_reasons": [{"reason": r["cancel_reason"], "n": r["n"]} for r in reasons],
+    }
+
+
+@router.get(
+    "/reports/extended-service",
+    response={200: ConversionOut, **ERRORS_READ},
+    operation_id="policies_extended_service_report",
+)
+def extended_service_report(request, filters: Query[ReportFilter]):
+    """Extended-service suggestions made in the period and how many turned into sales."""
+    user = request.auth
+    _require(permissions.can_view_reports(user), "Your role has no access to policy reports")
+    since, until = _period(filters)
+    rows = selectors.extended_service_conversion(user=user, by=filters.by, since=since, until=until)
+    return {"by": filters.by, "since": since, "until": until, "rows": rows}
+
+
+# --- Rule sets ---------------------------------------------------------------------------
+@router.get(
+    "/rulesets",
+    response={200: list[RuleSetOut], **ERRORS_READ},
+    operation_id="policies_ruleset_list",
+)
+def ruleset_list(request):
+    user = request.auth
+    _require(
+        permissions.can_manage_rules(user) or permissions.sees_all_policies(user),
+        "Your role has no access to the post-sale rules",
+    )
+    return list(selectors.ruleset_list(user=user))
+
+
+@router.post(
+    "/rulesets", response={200: RuleSetOut, **ERRORS_WRITE}, operation_id="policies_ruleset_create"
+)
+def ruleset_create(request, payload: RuleSetIn):
+    """A new version of the post-sale rules, effective from today or later."""
+    _require(
+        permissions.can_manage_rules(request.auth), "Only the center manager changes the rules"
+    )
+    data = payload.dict()
+    based_on = None
+    if data.pop("based_on_id") is not None:
+        based_on = selectors.ruleset_list(user=request.auth).filter(pk=payload.based_on_id).first()
+        if based_on is None:
+            raise NotFound("No such rule set")
+    params = {
+        k: v
+        for k, v in data.items()
+        if k not in ("name", "effective_from", "reason") and v is not None
+    }
+    return services.stabilisation_ruleset_create(
+        actor=request.auth,
+        name=payload.name,
+        effective_from=payload.effective_from,
+        based_on=based_on,
+        reason=payload.reason,
+        **params,
+    )

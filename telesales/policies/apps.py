@@ -8,4 +8,18 @@ class PoliciesConfig(AppConfig):
     verbose_name = _("Policies")
 
     def ready(self) -> None:
-        pass
+        from telesales.core.setup_steps import register_bootstrap, register_demo
+        from telesales.leads.recycling import register_exemption
+        from telesales.org.hooks import on_person_stops_working
+        from telesales.policies import navigation  # noqa: F401  (registers the menu)
+        from telesales.policies.demo import seed_policies_demo
+        from telesales.policies.rules import default_ruleset_ensure
+        from telesales.policies.selectors import lead_ids_with_open_tasks
+        from telesales.policies.services import service_tasks_reassign_on_leaving
+
+        register_bootstrap("policies.rules", default_ruleset_ensure, order=30)
+        register_demo("policies.demo", seed_policies_demo, order=30)
+        # Leads with open post-sale tasks (welcome call, check-in, extended service) are
+        # never recycled; a leaving agent's open tasks go to their team lead.
+        register_exemption(lead_ids_with_open_tasks)
+        on_person_stops_working(service_tasks_reassign_on_leaving)

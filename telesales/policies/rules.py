@@ -1,0 +1,35 @@
+"""Which stabilisation rule set is in force on a given day."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.utils import timezone
+
+from telesales.policies.models import StabilisationRuleSet
+
+DEFAULT_RULESET_NAME = "默认稳单规则 / Default stabilisation rules"
+
+
+def ruleset_in_force(*, on: dt.date | None = None) -> StabilisationRuleSet:
+    """The latest active version effective on ``on``.
+
+    When none exists yet, an unsaved rule set with the documented defaults is returned, so a
+    fresh center works before the manager configures anything."""
+    on = on or timezone.localdate()
+    found = (
+        StabilisationRuleSet.objects.filter(is_active=True, effective_from__lte=on)
+        .order_by("-effective_from", "-id")
+        .first()
+    )
+    return found or StabilisationRuleSet(name=DEFAULT_RULESET_NAME, effective_from=on)
+
+
+def default_ruleset_ensure(**_kwargs) -> StabilisationRuleSet:
+    """Bootstrap step: the default version, effective from 2000-01-01, once (idempotent)."""
+    existing = StabilisationRuleSet.objects.order_by("effective_from", "id").first()
+    if existing is not None:
+        return existing
+    return StabilisationRuleSet.objects.create(
+        name=DEFAULT_RULESET_NAME, effective_from=dt.date(2000, 1, 1)
+    )

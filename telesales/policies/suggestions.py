@@ -1,0 +1,146 @@
+"""Extended service (延伸服务): what to suggest to a household after a sale.
+
+``suggest`` is a pure function of the household (members with gender and birth date), what
+each member already holds (product categories they are insured for, in policies that are not
+cancelled) and the rule set. ``household_suggestions`` loads those from the database.
+
+The rules (each can be switched off in the stabilisation rule set):
+
+- ``spouse_accident``: accident cover for the customer's spouse — another adult member of
+  the other gender (when both are known) no more than ``spouse_max_age_gap`` years older or
+  younger (when both birth dates are known) — who holds no accident cover;
+- ``critical_illness``: critical-illness cover for the customer, when they hold none;
+- ``pension``: a pension for the customer, when they hold none and are at most
+  ``pension_max_age`` (or their age is unknown);
+- ``child_accident`` and ``child_education``: accident cover and an education fund for each
+  child of the household (at most ``child_max_age`` years old), when they hold none.
+
+Households carry no relationship types, so "spouse" and "child" are read from age and gender;
+a member without a birth date counts as an adult. Nothing already held is suggested.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from django.utils import timezone
+
+from telesales.leads.models import Customer
+from telesales.policies.choices import HELD_STATUSES, RULE_CATEGORY, SuggestionRule
+from telesales.policies.models import Policy
+from telesales.policies.rules import ruleset_in_force
+
+
+@dataclass(frozen=True)
+class Member:
+    id: int
+    name: str = ""
+    gender: str = ""
+    birth_date: dt.date | None = None
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    rule: str
+    category: str
+    for_customer_id: int
+    for_name: str = ""
+
+    @property
+    def label(self) -> str:
+        return str(SuggestionRule(self.rule).label)
+
+
+def age_on(birth_date: dt.date | None, on: dt.date) -> int | None:
+    if birth_date is None:
+        return None
+    years = on.year - birth_date.year
+    if (on.month, on.day) < (birth_date.month, birth_date.day):
+        years -= 1
+    return years
+
+
+def suggest(
+    *,
+    customer: Member,
+    members: Iterable[Member],
+    held: Mapping[int, set[str]],
+    rules,
+    on: dt.date,
+) -> list[Suggestion]:
+    """The suggestions for ``customer``'s household. ``held`` maps a member id to the
+    categories they are insured for; ``rules`` is a stabilisation rule set (or anything with
+    its fields)."""
+    others = [m for m in members if m.id != customer.id]
+    out: list[Suggestion] = []
+
+    def holds(member: Member, category: str) -> bool:
+        return category in held.get(member.id, set())
+
+    def add(rule: SuggestionRule, member: Member) -> None:
+        category = RULE_CATEGORY[rule]
+        if getattr(rules, f"suggest_{rule.value}") and not holds(member, category):
+            out.append(Suggestion(rule.value, str(category), member.id, member.name))
+
+    def is_child(member: Member) -> bool:
+        age = age_on(member.birth_date, on)
+        return age is not None and age <= rules.child_max_age
+
+    def is_spouse(member: Member) -> bool:
+        if is_child(member):
+            return False
+        if customer.gender and member.gender and customer.gender == member.gender:
+            return False
+        if customer.birth_date and member.birth_date:
+            gap = abs(customer.birth_date.year - member.birth_date.year)
+            if gap > rules.spouse_max_age_gap:
+                return False
+        return True
+
+    customer_age = age_on(customer.birth_date, on)
+    for member in others:
+        if is_spouse(member):
+            add(SuggestionRule.SPOUSE_ACCIDENT, member)
+    add(SuggestionRule.CRITICAL_ILLNESS, customer)
+    if customer_age is None or customer_age <= rules.pension_max_age:
+        add(SuggestionRule.PENSION, customer)
+    for member in others:
+        if is_child(member):
+            add(SuggestionRule.CHILD_ACCIDENT, member)
+            add(SuggestionRule.CHILD_EDUCATION, member)
+    return out
+
+
+def household_members(customer) -> list:
+    """The customer and the other members of their household (the customer first)."""
+    if not customer.household_id:
+        return [customer]
+    others = Customer.objects.filter(household_id=customer.household_id).exclude(pk=customer.pk)
+    return [customer, *others.order_by("id")]
+
+
+def held_categories(customer_ids: list[int]) -> dict[int, set[str]]:
+    """Member id → the categories they are insured for in policies not cancelled."""
+    rows = (
+        Policy.insured.through.objects.filter(
+            customer_id__in=customer_ids, policy__status__in=HELD_STATUSES
+        )
+        .values_list("customer_id", "policy__product__category")
+        .distinct()
+    )
+    held: dict[int, set[str]] = {}
+    for customer_id, category in rows:
+        held.setdefault(customer_id, set()).add(category)
+    return held
+
+
+def household_suggestions(*, customer, on: dt.date | None = None, rules=None) -> list[Suggestion]:
+    """What to suggest to ``customer``'s household, from what it holds today."""
+    on = on or timezone.localdate()
+    rules = rules or ruleset_in_force(on=on)
+    customers = household_members(customer)
+    members = [Member(c.pk, c.name, c.gender or "", c.birth_date) for c in customers]
+    held = held_categories([m.id for m in members])
+    return suggest(customer=members[0], members=members, held=held, rules=rules, on=on)

@@ -1,0 +1,256 @@
+"""Extended service (延伸服务): each suggestion, its absence when the cover is held, the tasks
+created on issue, and conversions."""
+
+from __future__ import annotations
+
+import datetime as dt
+from types import SimpleNamespace
+
+import pytest
+from django.utils import timezone
+
+from telesales.policies import selectors, services
+from telesales.policies.choices import CancelReason, TaskKind, TaskOutcome, TaskStatus
+from telesales.policies.models import ServiceTask, StabilisationRuleSet
+from telesales.policies.suggestions import Member, age_on, household_suggestions, suggest
+
+ON = dt.date(2026, 11, 1)
+ME = Member(1, "张伟", "M", dt.date(1990, 5, 1))
+WIFE = Member(2, "李娜", "F", dt.date(1992, 3, 1))
+CHILD = Member(3, "张小宝", "M", dt.date(2016, 6, 1))
+GRANDPA = Member(4, "张老", "M", dt.date(1958, 1, 1))
+GRANDMA = Member(5, "王奶奶", "F", dt.date(1960, 1, 1))
+HOUSEHOLD = [ME, WIFE, CHILD, GRANDPA, GRANDMA]
+
+
+def rules(**changes):
+    return StabilisationRuleSet(name="t", effective_from=ON, **changes)
+
+
+def pairs(result):
+    return {(s.rule, s.for_customer_id) for s in result}
+
+
+def run(held=None, members=HOUSEHOLD, customer=ME, **changes):
+    return pairs(
+        suggest(customer=customer, members=members, held=held or {}, rules=rules(**changes), on=ON)
+    )
+
+
+EVERYTHING = {
+    ("spouse_accident", 2),
+    ("critical_illness", 1),
+    ("pension", 1),
+    ("child_accident", 3),
+    ("child_education", 3),
+}
+
+
+def test_a_household_holding_nothing_gets_every_suggestion():
+    # The grandparents are neither the spouse (age gap) nor children.
+    assert run() == EVERYTHING
+
+
+@pytest.mark.parametrize(
+    ("held", "gone"),
+    [
+        ({2: {"accident"}}, ("spouse_accident", 2)),
+        ({1: {"critical_illness"}}, ("critical_illness", 1)),
+        ({1: {"pension"}}, ("pension", 1)),
+        ({3: {"accident"}}, ("child_accident", 3)),
+        ({3: {"education"}}, ("child_education", 3)),
+    ],
+)
+def test_nothing_already_held_is_suggested(held, gone):
+    assert run(held) == EVERYTHING - {gone}
+
+
+def test_cover_held_by_someone_else_does_not_count():
+    # The customer's own accident cover does not cover the spouse or the child.
+    assert run({1: {"accident", "medical", "life"}}) == EVERYTHING
+
+
+def test_each_rule_can_be_switched_off():
+    for rule in (
+        "spouse_accident",
+        "critical_illness",
+        "pension",
+        "child_accident",
+        "child_education",
+    ):
+        assert {r for r, _ in run(**{f"suggest_{rule}": False})} == {r for r, _ in EVERYTHING} - {
+            rule
+        }
+
+
+def test_a_member_of_the_same_gender_is_not_the_spouse():
+    brother = Member(6, "张强", "M", dt.date(1993, 1, 1))
+    assert ("spouse_accident", 6) not in run(members=[ME, brother])
+
+
+def test_a_spouse_with_unknown_gender_or_age_is_still_suggested():
+    partner = Member(7, "某某", "", None)
+    assert ("spouse_accident", 7) in run(members=[ME, partner])
+
+
+def test_the_spouse_age_gap_is_a_rule():
+    assert ("spouse_accident", 5) not in run()
+    assert ("spouse_accident", 5) in run(spouse_max_age_gap=30)
+
+
+def test_a_child_is_at_most_the_child_age():
+    eighteen = Member(8, "张大宝", "F", dt.date(2008, 10, 31))  # 18 on ON
+    seventeen = Member(9, "张二宝", "F", dt.date(2008, 11, 2))  # 17 on ON
+    result = run(members=[ME, eighteen, seventeen], spouse_max_age_gap=0)
+    assert ("child_education", 9) in result and ("child_education", 8) not in result
+    assert ("spouse_accident", 8) not in result  # an adult daughter, too young to be a spouse
+
+
+def test_no_pension_past_the_pension_age():
+    old = Member(1, "张老", "M", dt.date(1960, 1, 1))
+    assert ("pension", 1) not in run(members=[old], customer=old)
+    assert ("pension", 1) in run(members=[old], customer=old, pension_max_age=70)
+    unknown = Member(1, "张某", "M", None)
+    assert ("pension", 1) in run(members=[unknown], customer=unknown)
+
+
+def test_a_customer_alone_gets_the_personal_suggestions():
+    assert run(members=[ME]) == {("critical_illness", 1), ("pension", 1)}
+
+
+def test_age_on():
+    assert age_on(dt.date(2000, 11, 1), ON) == 26
+    assert age_on(dt.date(2000, 11, 2), ON) == 25
+    assert age_on(None, ON) is None
+
+
+# --- From the database -----------------------------------------------------------------------
+def test_household_suggestions_read_what_the_household_holds(world, sell):
+    today = timezone.localdate()
+    names = {world.holder.pk: "holder", world.spouse.pk: "spouse", world.child.pk: "child"}
+
+    def current():
+        return {
+            (s.rule, names.get(s.for_customer_id))
+            for s in household_suggestions(customer=world.holder, on=today)
+        }
+
+    assert current() == {
+        ("spouse_accident", "spouse"),
+        ("critical_illness", "holder"),
+        ("pension", "holder"),
+        ("child_accident", "child"),
+        ("child_education", "child"),
+    }
+    policy = sell(insured_ids=[world.spouse.pk, world.child.pk])  # accident for both
+    assert current() == {
+        ("critical_illness", "holder"),
+        ("pension", "holder"),
+        ("child_education", "child"),
+    }
+    services.policy_issue(policy=policy, actor=world.renewal.user)
+    services.policy_free_look_cancel(
+        policy=policy, reason=CancelReason.CHANGED_MIND, note="", actor=world.renewal.user
+    )
+    assert ("spouse_accident", "spouse") in current()  # a cancelled policy holds nothing
+
+
+# --- Tasks on issue, conversions ---------------------------------------------------------------
+@pytest.fixture
+def issued(world, sell):
+    policy = services.policy_issue(
+        policy=sell(at=timezone.now() - dt.timedelta(days=2)),
+        issued_at=timezone.now() - dt.timedelta(days=1),
+        actor=world.renewal.user,
+    )
+    return SimpleNamespace(
+        policy=policy,
+        tasks={
+            (t.suggestion_rule, t.for_customer_id): t
+            for t in ServiceTask.objects.filter(policy=policy, kind=TaskKind.EXTENDED_SERVICE)
+        },
+    )
+
+
+def test_issue_creates_an_extended_service_task_per_suggestion(world, issued):
+    assert set(issued.tasks) == {
+        ("spouse_accident", world.spouse.pk),
+        ("critical_illness", world.holder.pk),
+        ("pension", world.holder.pk),
+        ("child_accident", world.child.pk),
+        ("child_education", world.child.pk),
+    }
+    due_day = issued.policy.issue_date + dt.timedelta(days=7)
+    for task in issued.tasks.values():
+        assert task.customer == world.holder and task.agent == world.alice
+        assert task.due_at == timezone.make_aware(dt.datetime.combine(due_day, dt.time(9)))
+        assert "{" not in task.script and "REG-ALICE" in task.script
+    assert "李娜" in issued.tasks[("spouse_accident", world.spouse.pk)].script
+    # The category is named in the center's language (LANGUAGE_CODE), whoever issued.
+    label = services._category_label("accident")
+    assert label in issued.tasks[("spouse_accident", world.spouse.pk)].script
+
+
+def test_a_second_issue_does_not_repeat_open_suggestions(world, sell, issued):
+    other = sell(product=world.products["medical"], annualised_premium="300")
+    services.policy_issue(policy=other, actor=world.renewal.user)
+    assert not ServiceTask.objects.filter(policy=other, kind=TaskKind.EXTENDED_SERVICE).exists()
+
+
+def test_a_sale_of_the_suggested_cover_converts_the_suggestion(world, sell, issued):
+    sale = sell(insured_ids=[world.spouse.pk], annualised_premium="800")
+    task = ServiceTask.objects.get(pk=issued.tasks[("spouse_accident", world.spouse.pk)].pk)
+    assert task.converted_policy == sale
+    assert task.status == TaskStatus.DONE and task.outcome == TaskOutcome.CONVERTED
+    # The other suggestions are untouched.
+    others = ServiceTask.objects.filter(
+        kind=TaskKind.EXTENDED_SERVICE, converted_policy__isnull=True, status=TaskStatus.OPEN
+    )
+    assert others.count() == 4
+
+
+def test_a_sale_for_someone_else_does_not_convert(world, sell, issued):
+    sell()  # accident for the holder: not the spouse's suggestion
+    task = ServiceTask.objects.get(pk=issued.tasks[("spouse_accident", world.spouse.pk)].pk)
+    assert task.converted_policy is None and task.status == TaskStatus.OPEN
+
+
+def test_a_worked_suggestion_still_converts(world, sell, issued):
+    task = issued.tasks[("critical_illness", world.holder.pk)]
+    services.service_task_complete(
+        task=task, outcome=TaskOutcome.INTERESTED, note="下周再聊", actor=world.alice.user
+    )
+    sale = sell(product=world.products["ci"], annualised_premium="6000", term_years=20)
+    task.refresh_from_db()
+    assert task.converted_policy == sale and task.outcome == TaskOutcome.INTERESTED
+
+
+def test_conversions_are_reported(world, sell, issued):
+    sell(insured_ids=[world.spouse.pk], annualised_premium="800")
+    sell(product=world.products["ci"], annualised_premium="6000", term_years=20)
+    today = timezone.localdate()
+    rows = selectors.extended_service_conversion(
+        user=world.manager.user, by="agent", since=today, until=today
+    )
+    assert [(r["name"], r["suggested"], r["converted"], r["rate"]) for r in rows] == [
+        ("alice", 5, 2, 0.4)
+    ]
+    team = selectors.extended_service_conversion(
+        user=world.lead_a.user, by="team", since=today, until=today
+    )
+    assert [(r["name"], r["suggested"]) for r in team] == [("A组", 5)]
+    assert (
+        selectors.extended_service_conversion(
+            user=world.bob.user, by="agent", since=today, until=today
+        )
+        == []
+    )
+
+
+def test_the_extended_service_delay_is_a_rule(world, sell):
+    StabilisationRuleSet.objects.create(
+        name="快", effective_from=dt.date(2020, 1, 1), extended_service_after_days=30
+    )
+    policy = services.policy_issue(policy=sell(), actor=world.renewal.user)
+    due = ServiceTask.objects.filter(policy=policy, kind=TaskKind.EXTENDED_SERVICE).first().due_at
+    assert timezone.localdate(due) == policy.issue_date + dt.timedelta(days=30)
