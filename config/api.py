@@ -7,8 +7,10 @@ from telesales.calls.api import workspace_router
 from telesales.core.api import router as core_router
 from telesales.core.http_api import BearerAuth, SessionAuth, install_error_handlers
 from telesales.leads.api import router as leads_router
+from telesales.operations.api import router as operations_router
 from telesales.org.api import router as org_router
 from telesales.policies.api import router as policies_router
+from telesales.tickets.api import router as tickets_router
 
 api = NinjaAPI(
     title="Telesales API",
@@ -23,5 +25,7 @@ api.add_router("/", core_router)
 api.add_router("/org/", org_router)
 api.add_router("/leads/", leads_router)
 api.add_router("/policies/", policies_router)
+api.add_router("/operations/", operations_router)
+api.add_router("/tickets/", tickets_router)
 api.add_router("/calls/", calls_router)
 api.add_router("/workspace/", workspace_router)

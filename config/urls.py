@@ -21,6 +21,8 @@ urlpatterns = [
     path("org/", include("telesales.org.urls")),
     path("leads/", include("telesales.leads.urls")),
     path("policies/", include("telesales.policies.urls")),
+    path("operations/", include("telesales.operations.urls")),
+    path("tickets/", include("telesales.tickets.urls")),
     path("calls/", include("telesales.calls.urls")),
     path("", include("telesales.core.urls")),
     path("django-admin/", admin.site.urls),

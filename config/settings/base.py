@@ -43,6 +43,8 @@ INSTALLED_APPS = [
     "telesales.org",
     "telesales.leads",
     "telesales.policies",
+    "telesales.operations",
+    "telesales.tickets",
     "telesales.calls",
 ]
 
@@ -176,6 +178,14 @@ CELERY_BEAT_SCHEDULE: dict = {
     "core-api-token-purge": {"task": "core.api_token_purge_task", "schedule": 24 * 3600},
     "leads-recycle": {"task": "leads.leads_recycle_task", "schedule": 3600},
     "leads-retention": {"task": "leads.leads_retention_task", "schedule": 24 * 3600},
+    "calls-followups-escalate": {"task": "calls.followups_escalate_task", "schedule": 15 * 60},
+    "calls-followups-reassign": {"task": "calls.followups_reassign_task", "schedule": 3600},
+    "operations-daily": {"task": "operations.operations_daily_task", "schedule": 3600},
+    "tickets-escalate": {"task": "tickets.tickets_escalate_task", "schedule": 300},
+    "policies-free-look-close": {
+        "task": "policies.policies_free_look_close_task",
+        "schedule": 3600,
+    },
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(CELERY_DATA_DIR / "beat-schedule")
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
@@ -193,7 +203,7 @@ TELESALES_API_TOKEN_DAYS = ENV.numbers["TELESALES_API_TOKEN_DAYS"]
 WEB_CONCURRENCY = ENV.numbers["WEB_CONCURRENCY"]
 # Key of phone_hash(); when unset, telesales.core.phone_numbers keeps one in DATA_DIR.
 TELESALES_PHONE_HASH_KEY = os.environ.get("TELESALES_PHONE_HASH_KEY", "").strip() or None
-TELESALES_BENCHMARK_MODULES = ["bench.org_people", "bench.leads_import"]
+TELESALES_BENCHMARK_MODULES = ["bench.org_people", "bench.leads_import", "bench.calls_dispatch"]
 # Lead and DNC imports refuse larger files before reading them (bytes; default 200 MB).
 TELESALES_IMPORT_MAX_BYTES = ENV.numbers["TELESALES_IMPORT_MAX_BYTES"]
 # Lead exports refuse a filter that matches more rows than this (they are audited and capped).

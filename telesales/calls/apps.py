@@ -8,4 +8,20 @@ class CallsConfig(AppConfig):
     verbose_name = _("Calls and the agent workspace")
 
     def ready(self) -> None:
-        pass
+        from telesales.calls import navigation  # noqa: F401
+
+        # Domain plumbing (the calls core): reference data, and follow-ups of people who
+        # leave or are suspended are cancelled (their leads go back through the leads app).
+        from telesales.calls.reference_data import calls_reference_data_ensure
+        from telesales.calls.services import followups_cancel_for_person
+        from telesales.core.setup_steps import register_bootstrap
+        from telesales.org.hooks import on_person_stops_working
+
+        register_bootstrap("calls.reference_data", calls_reference_data_ensure, order=40)
+        on_person_stops_working(followups_cancel_for_person)
+
+        # Demo: weeks of call history, follow-ups, sales and policies (after leads and policies).
+        from telesales.calls.demo import seed_calls_demo
+        from telesales.core.setup_steps import register_demo
+
+        register_demo("calls.demo", seed_calls_demo, order=40)

@@ -25,5 +25,3 @@ register(
 )
 
 register_home(Role.DATA_OFFICER, "leads:home")
-# Until the agent workspace arrives, an agent starts the day on their own leads.
-register_home(Role.AGENT, "leads:my_leads")

@@ -370,7 +370,7 @@ def lead_call_record(
 
     A dial moves an owned lead to *in progress* and, as activity, extends its protection.
     The caller holds the transaction (and normally a lock on the lead)."""
-    lead = Lead.objects.select_for_update().select_related("owner").get(pk=lead.pk)
+    lead = Lead.objects.select_for_update(of=("self",)).select_related("owner").get(pk=lead.pk)
     lead.dial_count += 1
     lead.first_dialled_at = lead.first_dialled_at or at
     lead.last_dialled_at = max(filter(None, [lead.last_dialled_at, at]))

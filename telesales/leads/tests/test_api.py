@@ -55,6 +55,7 @@ def objects(leads_demo, person_of):
         "run_id": run.pk,
         "ruleset_id": LeadRuleSet.objects.first().pk,
         "entry_id": DncEntry.objects.filter(removed_at__isnull=True).first().pk,
+        "channel_id": Channel.objects.get(code="demo-web").pk,
     }
 
 
@@ -76,6 +77,8 @@ OPERATIONS = {
     "leads_lead_export": (MANAGE, {"format": "csv", "state": "won"}, 200),
     "leads_pool_get": (READ, None, 200),
     "leads_channel_list": (VIEW, None, 200),
+    "leads_channel_create": (MANAGE, {"code": "demo-web", "name": "重复"}, 409),  # code taken
+    "leads_channel_update": (MANAGE, {}, 200),
     "leads_batch_list": (READ, None, 200),
     "leads_batch_create": (MANAGE, EMPTY_FILE, 422),  # an empty file is refused
     "leads_batch_get": (READ, None, 200),

@@ -89,6 +89,7 @@ def objects(leads_demo, person_of):
         "run_id": run.pk,
         "ruleset_id": LeadRuleSet.objects.first().pk,
         "entry_id": DncEntry.objects.first().pk,
+        "channel_id": Channel.objects.get(code="demo-web").pk,
     }
 
 
@@ -122,6 +123,9 @@ PAGES = {
     "leads:dnc_remove": (MANAGE, "get", None, 200),
     "leads:quality_report": (READ, "get", None, 200),
     "leads:quality_export": (READ, "get", None, 200),
+    "leads:channel_list": (READ, "get", None, 200),
+    "leads:channel_create": (MANAGE, "get", None, 200),
+    "leads:channel_update": (MANAGE, "get", None, 200),
 }
 
 

@@ -1,0 +1,404 @@
+"""Import call detail records (CDRs) from the switch and match them to call attempts.
+
+The layout is Asterisk's ``Master.csv`` (``cdr_csv``), with or without a header row::
+
+    accountcode, src, dst, dcontext, clid, channel, dstchannel, lastapp, lastdata,
+    start, answer, end, duration, billsec, disposition, amaflags, uniqueid, userfield
+
+A header, when present, may hold these names in any order and may leave some out (it needs
+at least ``dst``, ``start``, ``end`` and ``billsec``); a name outside the list is an error and
+nothing is applied. Without a header a row must have the 18 columns in the order above.
+Times are the switch's local time (``TIME_ZONE`` unless told otherwise).
+
+Matching, per row:
+
+1. ``uniqueid`` equals an attempt's ``adapter_call_id`` (the id the adapter returned when it
+   placed the call): that attempt;
+2. else the attempt of the same customer number (compared by keyed hash: the number itself is
+   never stored, logged or shown) that started within ``match_seconds`` of ``start``, narrowed
+   to the agent's extension (``src``, or the ``channel`` such as ``PJSIP/8001-0000002a``,
+   against the seat's ``phone_line``) when several match.
+
+A matched attempt takes the CDR's answer and end times, ``billsec`` as its talk seconds, the
+CDR disposition and ``cdr_matched_at``. The import is idempotent: a row matched before is
+counted as ``already`` and changes nothing. Rows that cannot be matched are rejected one by
+one, with the row number, a reason and the masked destination.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import hashlib
+import io
+import re
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from telesales.calls import permissions
+from telesales.calls.choices import CdrRejectReason
+from telesales.calls.errors import CdrLayoutUnknown
+from telesales.calls.models import CallAttempt, CdrImport
+from telesales.core.audit import audit_record
+from telesales.core.errors import PermissionDenied, ValidationFailed
+from telesales.core.phone_numbers import mask_phone, normalise_phone, phone_hash
+from telesales.leads.masking import mask_numbers_in
+
+COLUMNS = (
+    "accountcode",
+    "src",
+    "dst",
+    "dcontext",
+    "clid",
+    "channel",
+    "dstchannel",
+    "lastapp",
+    "lastdata",
+    "start",
+    "answer",
+    "end",
+    "duration",
+    "billsec",
+    "disposition",
+    "amaflags",
+    "uniqueid",
+    "userfield",
+)
+REQUIRED = ("dst", "start", "end", "billsec")
+DEFAULT_MATCH_SECONDS = 120
+MAX_BYTES_DEFAULT = 50 * 1024 * 1024
+_DATE = re.compile(r"\d{4}[-/]\d{1,2}[-/]\d{1,2}")
+TIME_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y/%m/%d %H:%M:%S")
+
+
+@dataclass
+class CdrRow:
+    number: int
+    values: dict[str, str]
+    start: dt.datetime | None = None
+    answer: dt.datetime | None = None
+    end: dt.datetime | None = None
+    billsec: int = 0
+    dst_hash: str = ""
+    dst_masked: str = ""
+    extension: str = ""
+
+
+@dataclass
+class _Plan:
+    rows: int = 0
+    apply: list[tuple[CdrRow, CallAttempt]] = field(default_factory=list)
+    already: int = 0
+    rejections: list[dict] = field(default_factory=list)
+
+    def reject(self, row: CdrRow, reason: str, detail: str = "") -> None:
+        self.rejections.append(
+            {
+                "row": row.number,
+                "reason": reason,
+                "label": str(CdrRejectReason(reason).label),
+                "dst": row.dst_masked,
+                "detail": mask_numbers_in(detail)[:200],
+            }
+        )
+
+
+def _decode(content: bytes) -> str:
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            return content.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    raise CdrLayoutUnknown(_("The file is neither UTF-8 nor GBK text"))
+
+
+def _read_rows(text: str) -> tuple[tuple[str, ...], list[tuple[int, list[str]]]]:
+    """The column names and the data rows (row number, cells). Raises on an unknown layout."""
+    reader = csv.reader(io.StringIO(text))
+    raw = [(i, row) for i, row in enumerate(reader, start=1) if any(c.strip() for c in row)]
+    if not raw:
+        raise CdrLayoutUnknown(_("The file holds no CDR rows"))
+    first = [c.strip().lower() for c in raw[0][1]]
+    # A data row always has a start time; a header row has none.
+    looks_like_header = not any(_DATE.search(c) for c in first)
+    if looks_like_header:
+        unknown = [c for c in first if c not in COLUMNS]
+        if unknown:
+            shown = ", ".join(mask_numbers_in(c)[:30] or "''" for c in unknown[:10])
+            raise CdrLayoutUnknown(
+                _(
+                    "Unknown columns in the header: %(cols)s. "
+                    "Expected Asterisk Master.csv columns: %(known)s"
+                )
+                % {"cols": shown, "known": ", ".join(COLUMNS)},
+                details={"unknown_columns": [mask_numbers_in(c)[:30] for c in unknown[:50]]},
+            )
+        duplicated = sorted({c for c in first if first.count(c) > 1})
+        if duplicated:
+            raise CdrLayoutUnknown(
+                _("Columns named twice: %(cols)s") % {"cols": ", ".join(duplicated)}
+            )
+        missing = [c for c in REQUIRED if c not in first]
+        if missing:
+            raise CdrLayoutUnknown(
+                _("The header lacks the columns %(cols)s") % {"cols": ", ".join(missing)},
+                details={"missing_columns": missing},
+            )
+        return tuple(first), raw[1:]
+    if len(raw[0][1]) != len(COLUMNS):
+        raise CdrLayoutUnknown(
+            _(
+                "Without a header a row must have the %(n)d Asterisk Master.csv columns; "
+                "the first row has %(got)d"
+            )
+            % {"n": len(COLUMNS), "got": len(raw[0][1])},
+            details={"expected_columns": list(COLUMNS)},
+        )
+    return COLUMNS, raw
+
+
+def _parse_time(value: str, zone: dt.tzinfo) -> dt.datetime | None:
+    value = (value or "").strip()
+    if not value:
+        return None
+    for fmt in TIME_FORMATS:
+        try:
+            return dt.datetime.strptime(value, fmt).replace(tzinfo=zone)
+        except ValueError:
+            continue
+    raise ValueError(value)
+
+
+def _extension(values: dict[str, str]) -> str:
+    src = (values.get("src") or "").strip()
+    if src and src.isdigit() and len(src) <= 8:
+        return src
+    channel = (values.get("channel") or "").strip()
+    if "/" in channel:
+        return channel.split("/", 1)[1].split("-", 1)[0].split("@", 1)[0]
+    return ""
+
+
+def _parse(row: CdrRow, zone: dt.tzinfo, plan: _Plan) -> bool:
+    v = row.values
+    dst = (v.get("dst") or "").strip()
+    result = normalise_phone(dst) if dst else None
+    if result is not None and result.e164:
+        row.dst_hash = phone_hash(result.e164)
+        row.dst_masked = mask_phone(result.e164)
+    else:
+        row.dst_masked = "***" if dst else ""
+    try:
+        row.start = _parse_time(v.get("start", ""), zone)
+        row.answer = _parse_time(v.get("answer", ""), zone)
+        row.end = _parse_time(v.get("end", ""), zone)
+    except ValueError:
+        plan.reject(row, CdrRejectReason.BAD_TIME, _("unreadable start, answer or end"))
+        return False
+    if row.start is None or row.end is None or row.end < row.start:
+        plan.reject(row, CdrRejectReason.BAD_TIME, _("start and end are required, end ≥ start"))
+        return False
+    try:
+        row.billsec = int((v.get("billsec") or "0").strip() or 0)
+    except ValueError:
+        plan.reject(row, CdrRejectReason.BAD_ROW, _("billsec is not a number"))
+        return False
+    if not 0 <= row.billsec <= 86_400:
+        plan.reject(row, CdrRejectReason.BAD_ROW, _("billsec out of range"))
+        return False
+    if (v.get("disposition") or "").strip().upper() != "ANSWERED" or row.billsec == 0:
+        row.answer = row.answer if row.billsec else None
+    row.extension = _extension(v)
+    return True
+
+
+def _match(row: CdrRow, window: timedelta, plan: _Plan) -> CallAttempt | None:
+    uniqueid = (row.values.get("uniqueid") or "").strip()
+    if uniqueid:
+        found = CallAttempt.objects.select_related("seat").filter(adapter_call_id=uniqueid).first()
+        if found is not None:
+            return found
+    if not row.dst_hash:
+        plan.reject(row, CdrRejectReason.UNMATCHED, _("no call id match and no valid number"))
+        return None
+    assert row.start is not None
+    candidates = list(
+        CallAttempt.objects.select_related("seat")
+        .filter(
+            lead__customer__mobile_hash=row.dst_hash,
+            started_at__gte=row.start - window,
+            started_at__lte=row.start + window,
+        )
+        .order_by("started_at", "id")
+    )
+    if len(candidates) > 1 and row.extension:
+        by_line = [c for c in candidates if c.seat and c.seat.phone_line == row.extension]
+        candidates = by_line or candidates
+    if len(candidates) > 1:
+        fresh = [c for c in candidates if c.cdr_matched_at is None]
+        candidates = fresh if len(fresh) == 1 else candidates
+    if not candidates:
+        plan.reject(row, CdrRejectReason.UNMATCHED)
+        return None
+    if len(candidates) > 1:
+        plan.reject(row, CdrRejectReason.AMBIGUOUS, _("%(n)d calls match") % {"n": len(candidates)})
+        return None
+    return candidates[0]
+
+
+def _same_cdr(attempt: CallAttempt, row: CdrRow) -> bool:
+    uniqueid = (row.values.get("uniqueid") or "").strip()
+    if uniqueid and attempt.adapter_call_id:
+        return attempt.adapter_call_id == uniqueid
+    return attempt.cdr_billsec == row.billsec and attempt.ended_at == max(
+        row.end or attempt.started_at, attempt.answered_at or attempt.started_at
+    )
+
+
+def cdr_plan(content: bytes, *, zone: dt.tzinfo, match_seconds: int) -> _Plan:
+    """Read and match every row; nothing is written."""
+    columns, raw = _read_rows(_decode(content))
+    plan = _Plan()
+    window = timedelta(seconds=match_seconds)
+    taken: dict[int, int] = {}
+    for number, cells in raw:
+        plan.rows += 1
+        row = CdrRow(number=number, values={})
+        if len(cells) != len(columns):
+            plan.reject(
+                row,
+                CdrRejectReason.BAD_ROW,
+                _("%(got)d columns, expected %(n)d") % {"got": len(cells), "n": len(columns)},
+            )
+            continue
+        row.values = dict(zip(columns, cells, strict=True))
+        if not _parse(row, zone, plan):
+            continue
+        attempt = _match(row, window, plan)
+        if attempt is None:
+            continue
+        if attempt.cdr_matched_at is not None:
+            if _same_cdr(attempt, row):
+                plan.already += 1
+            else:
+                plan.reject(row, CdrRejectReason.CONFLICT, _("call #%(id)d") % {"id": attempt.pk})
+            continue
+        if attempt.pk in taken:
+            plan.reject(
+                row,
+                CdrRejectReason.CONFLICT,
+                _("call #%(id)d is matched by row %(row)d too")
+                % {"id": attempt.pk, "row": taken[attempt.pk]},
+            )
+            continue
+        taken[attempt.pk] = number
+        plan.apply.append((row, attempt))
+    return plan
+
+
+def _apply(row: CdrRow, attempt: CallAttempt, now: dt.datetime) -> None:
+    assert row.end is not None
+    answered = max(row.answer, attempt.started_at) if row.answer else None
+    ended = max(row.end, answered or attempt.started_at, attempt.started_at)
+    attempt.answered_at = answered
+    attempt.ended_at = ended
+    attempt.talk_seconds = row.billsec
+    attempt.cdr_billsec = row.billsec
+    attempt.cdr_disposition = (row.values.get("disposition") or "").strip()[:20]
+    attempt.cdr_matched_at = now
+    uniqueid = (row.values.get("uniqueid") or "").strip()[:100]
+    fields = [
+        "answered_at",
+        "ended_at",
+        "talk_seconds",
+        "cdr_billsec",
+        "cdr_disposition",
+        "cdr_matched_at",
+        "updated_at",
+    ]
+    if (
+        uniqueid
+        and not attempt.adapter_call_id
+        and not CallAttempt.objects.filter(adapter_call_id=uniqueid).exists()
+    ):
+        attempt.adapter_call_id = uniqueid
+        fields.append("adapter_call_id")
+    attempt.save(update_fields=fields)
+
+
+def cdr_import(
+    *,
+    content: bytes,
+    file_name: str = "",
+    actor,
+    zone: str | dt.tzinfo | None = None,
+    match_seconds: int | None = None,
+) -> CdrImport:
+    """Import one CDR file (see the module doc). A file that is not in the layout raises
+    ``cdr_layout_unknown`` and changes nothing; per-row problems are rejections."""
+    if actor is not None and not isinstance(actor, str) and not permissions.can_import_cdr(actor):
+        raise PermissionDenied(_("Only the data officer or the manager imports CDR files"))
+    limit = int(
+        getattr(settings, "TELESALES_IMPORT_MAX_BYTES", MAX_BYTES_DEFAULT) or MAX_BYTES_DEFAULT
+    )
+    if len(content) > limit:
+        raise ValidationFailed(
+            _("The file is too large"), fields={"file": [_("at most %(n)d bytes") % {"n": limit}]}
+        )
+    if isinstance(zone, str):
+        try:
+            zone = ZoneInfo(zone)
+        except (KeyError, ValueError) as exc:
+            raise ValidationFailed(_("Unknown time zone"), fields={"tz": [_("unknown")]}) from exc
+    zone = zone or timezone.get_default_timezone()
+    seconds = DEFAULT_MATCH_SECONDS if match_seconds is None else int(match_seconds)
+    if not 0 <= seconds <= 3600:
+        raise ValidationFailed(
+            _("The match window is 0 to 3600 seconds"), fields={"match_seconds": [_("0–3600")]}
+        )
+    with transaction.atomic():
+        plan = cdr_plan(content, zone=zone, match_seconds=seconds)
+        now = timezone.now()
+        locked = {
+            a.pk: a
+            for a in CallAttempt.objects.select_for_update().filter(
+                pk__in=[a.pk for _r, a in plan.apply]
+            )
+        }
+        applied = 0
+        for row, attempt in plan.apply:
+            fresh = locked.get(attempt.pk)
+            if fresh is None or fresh.cdr_matched_at is not None:
+                plan.already += 1
+                continue
+            _apply(row, fresh, now)
+            applied += 1
+        record = CdrImport.objects.create(
+            file_name=Path(file_name or "").name[:255],
+            file_sha256=hashlib.sha256(content).hexdigest(),
+            rows=plan.rows,
+            matched=applied,
+            already=plan.already,
+            rejected=len(plan.rejections),
+            rejections=plan.rejections[:5000],
+            created_by=actor if getattr(actor, "is_authenticated", False) else None,
+        )
+        audit_record(
+            actor=actor or "cli",
+            action="calls.cdr_import",
+            instance=record,
+            after={
+                "rows": record.rows,
+                "matched": record.matched,
+                "already": record.already,
+                "rejected": record.rejected,
+            },
+        )
+    return record

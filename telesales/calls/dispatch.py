@@ -1,0 +1,573 @@
+""" "Next lead": hand the agent exactly one lead, or say exactly why there is none.
+
+Order (each source in turn, until one yields a lead that may be dialled now):
+
+1. ``callback`` — the agent's own open follow-ups that are due (overdue first);
+2. ``service`` — the agent's due post-sale service tasks (``policies``), when that app offers
+   ``selectors.service_task_due_list``;
+3. ``private`` — the agent's private pool (owned or in progress, no follow-up booked for
+   later): never dialled first, then grade A→D, then the longest since the last dial;
+4. ``public`` — the public pool (grade A→D, oldest first), claimed through
+   ``leads.services.lead_claim`` within the claim limit and the private-pool cap.
+
+Every candidate passes the compliance guards (``guards``) before it is handed out. The guards
+the database can evaluate (consent, DNC, grade, and for mainland numbers the calling window,
+the cool-downs and the attempt caps) narrow the candidates in SQL first (``_dialable``), so a
+pool full of leads in cool-down costs one query, not a scan; the Python guards then confirm
+each candidate. When nothing is found, ``_diagnose`` runs the guards over what each source
+holds to say why.
+
+Locking (ADR 0011): one transaction per call. The agent's ``AgentPresence`` row is locked
+first (one dispatch per agent at a time; a double click waits and gets the same lead). On
+PostgreSQL candidate rows are read ``FOR UPDATE SKIP LOCKED`` a few at a time, so concurrent
+agents never wait on, or take, each other's candidates; the public-pool claim is still a
+conditional ``UPDATE … WHERE state='public' AND owner IS NULL`` and the presence table has a
+unique constraint on the lead in hand. On SQLite every write transaction starts with
+``BEGIN IMMEDIATE`` (settings), so dispatches run one after the other.
+
+An agent who asks again while holding an undialled lead that may still be dialled gets the
+same lead again (a retry or a double click never burns leads).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections import Counter
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.db import connection, transaction
+from django.db.models import (
+    Case,
+    Count,
+    Exists,
+    F,
+    IntegerField,
+    OuterRef,
+    Q,
+    Subquery,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+
+from telesales.calls.choices import (
+    AgentState,
+    BlockCode,
+    CallKind,
+    DispatchSource,
+    FollowUpStatus,
+)
+from telesales.calls.errors import CallUnfinished, NothingToDispatch
+from telesales.calls.guards import MAINLAND, Block, agent_blocks, lead_blocks_many
+from telesales.calls.models import CallAttempt, FollowUp, Handout
+from telesales.calls.rules import callrules_for_person
+from telesales.calls.services import presence_hand, presence_lock, require_self
+from telesales.core.errors import DomainError
+from telesales.leads import services as lead_services
+from telesales.leads.choices import OPEN_STATES, LeadState
+from telesales.leads.models import DncEntry, Lead
+from telesales.leads.rules import ruleset_for_person
+from telesales.org.models import Person
+
+#: Candidate rows read (and, on PostgreSQL, locked) per round.
+BATCH = 4
+#: At most this many leads of a pool are examined per dispatch.
+MAX_SCAN = 400
+#: When every remaining public candidate is locked by other agents' dispatches, look again
+#: this many times (each SKIP LOCKED read sees rows freed by transactions that committed).
+BUSY_RETRIES = 5
+BUSY_PAUSE_S = 0.02
+
+
+@dataclass
+class Dispatch:
+    """The lead handed out, where it came from, and the follow-up or task it serves."""
+
+    lead: Lead
+    source: str
+    followup: FollowUp | None = None
+    service_task: object | None = None
+
+
+def _locking(qs):
+    """``FOR UPDATE SKIP LOCKED`` where the database has it (PostgreSQL); SQLite serialises
+    whole write transactions instead."""
+    if connection.features.has_select_for_update_skip_locked:
+        return qs.select_for_update(skip_locked=True, of=("self",))
+    return qs
+
+
+class _Tally:
+    """Why candidates were skipped: per block code, the count and the earliest lift."""
+
+    def __init__(self) -> None:
+        self.counts: Counter = Counter()
+        self.first: dict[str, Block] = {}
+        self.until: dict[str, dt.datetime] = {}
+
+    def add(self, blocks: list[Block]) -> None:
+        block = blocks[0]
+        self.counts[block.code] += 1
+        self.first.setdefault(block.code, block)
+        if block.until and (block.code not in self.until or block.until < self.until[block.code]):
+            self.until[block.code] = block.until
+
+
+def _select_leads(qs):
+    return qs.select_related("customer")
+
+
+def _undialled_since(presence) -> bool:
+    return not CallAttempt.objects.filter(
+        agent_id=presence.person_id, lead_id=presence.lead_id, started_at__gte=presence.handed_at
+    ).exists()
+
+
+# --- What the database can check ----------------------------------------------------------
+def _on_dnc():
+    return Exists(
+        DncEntry.objects.filter(lead_services.dnc_active_q()).filter(
+            phone_hash=OuterRef("customer__mobile_hash")
+        )
+    )
+
+
+def _attempt_count(**filters):
+    attempts = CallAttempt.objects.filter(lead_id=OuterRef("pk"), **filters)
+    counted = attempts.order_by().values("lead_id").annotate(n=Count("pk")).values("n")[:1]
+    return Coalesce(Subquery(counted), 0)
+
+
+def _dialable(qs, *, agent, at: dt.datetime, rules):
+    """Narrow ``qs`` (leads) to those the guards would let ``agent`` dial at ``at``, as far as
+    the database can tell: consent, no-marketing, DNC, grade, and — for mainland numbers, whose
+    local time is Asia/Shanghai — the window, the cool-downs and the attempt caps. Never
+    stricter than ``guards`` (so no dialable lead is missed); the guards confirm each one."""
+    attempts = CallAttempt.objects.filter(lead_id=OuterRef("pk"))
+    mainland = Q(customer__mobile_e164__startswith="+86")
+    qs = (
+        qs.exclude(consent_at__isnull=True)
+        .exclude(consent_source="")
+        .filter(customer__no_marketing=False, required_grade__lte=agent.capability_grade or 1)
+        .exclude(_on_dnc())
+    )
+    local = at.astimezone(MAINLAND)
+    if not (rules.window_start <= local.time().replace(tzinfo=None) < rules.window_end):
+        qs = qs.exclude(mainland)
+    if rules.min_minutes_between_attempts:
+        since = at - timedelta(minutes=rules.min_minutes_between_attempts)
+        qs = qs.exclude(Exists(attempts.filter(started_at__gt=since, started_at__lte=at)))
+        qs = qs.exclude(last_dialled_at__gt=since, last_dialled_at__lte=at)
+    if rules.refusal_cooldown_days:
+        since = at - timedelta(days=rules.refusal_cooldown_days)
+        qs = qs.exclude(Exists(attempts.filter(disposition__refusal=True, started_at__gt=since)))
+    day_start = local.replace(hour=0, minute=0, second=0, microsecond=0)
+    qs = qs.annotate(
+        _n24=_attempt_count(started_at__gt=at - timedelta(hours=24), started_at__lte=at),
+        _ntoday=_attempt_count(started_at__gte=day_start, started_at__lte=at),
+        _undisposed=_attempt_count(disposition__isnull=True),
+    ).annotate(_life=F("dial_count") + F("_undisposed"))
+    return qs.filter(
+        Q(_ntoday__lt=rules.max_attempts_per_day) | ~mainland,
+        _n24__lt=rules.max_attempts_24h,
+        _life__lt=rules.max_attempts_lifetime,
+    )
+
+
+def _private_qs(agent, at):
+    """The agent's open leads, except those waiting for a follow-up booked for later."""
+    later = FollowUp.objects.filter(
+        lead_id=OuterRef("pk"), status=FollowUpStatus.OPEN, due_at__gt=at
+    )
+    return Lead.objects.filter(owner_id=agent.pk, state__in=OPEN_STATES).exclude(Exists(later))
+
+
+def _public_qs(agent, at):
+    """Public leads this agent could take (consent, DNC, grade, former-owner bar)."""
+    return (
+        Lead.objects.filter(state=LeadState.PUBLIC, owner__isnull=True)
+        .exclude(consent_at__isnull=True)
+        .exclude(consent_source="")
+        .filter(customer__no_marketing=False, required_grade__lte=agent.capability_grade or 1)
+        .exclude(former_owner_id=agent.pk, former_owner_bar_until__gt=at)
+        .exclude(_on_dnc())
+    )
+
+
+def _first_dialable(qs, *, agent, at, rules, require_owner=True):
+    """Walk ``qs`` in its order, a locked batch at a time; the first lead the guards pass."""
+    seen: list[int] = []
+    while len(seen) < MAX_SCAN:
+        batch = list(_select_leads(_locking(qs.exclude(pk__in=seen)))[:BATCH])
+        if not batch:
+            return None
+        seen += [lead.pk for lead in batch]
+        blocks = lead_blocks_many(
+            leads=batch, agent=agent, at=at, rules=rules, require_owner=require_owner
+        )
+        for lead in batch:
+            if not blocks[lead.pk]:
+                return lead
+    return None
+
+
+# --- Sources ---------------------------------------------------------------------------------
+def _from_followups(*, agent, at, rules) -> Dispatch | None:
+    due = FollowUp.objects.filter(agent_id=agent.pk, status=FollowUpStatus.OPEN, due_at__lte=at)
+    owners = dict(due.values_list("pk", "lead__owner_id"))
+    if not owners:
+        return None
+    stale = [pk for pk, owner in owners.items() if owner != agent.pk]
+    if stale:  # the lead left the agent (recycled, transferred, closed): the follow-up is void
+        FollowUp.objects.filter(pk__in=stale).update(
+            status=FollowUpStatus.CANCELLED, done_at=at, updated_at=timezone.now()
+        )
+        if len(stale) == len(owners):
+            return None
+    leads = _dialable(
+        Lead.objects.filter(owner_id=agent.pk, state__in=OPEN_STATES),
+        agent=agent,
+        at=at,
+        rules=rules,
+    )
+    qs = due.filter(lead_id__in=leads.values("pk")).order_by("due_at", "id")
+    seen: list[int] = []
+    while len(seen) < MAX_SCAN:
+        batch = list(
+            _locking(qs.exclude(pk__in=seen)).select_related("lead", "lead__customer")[:BATCH]
+        )
+        if not batch:
+            return None
+        seen += [fu.pk for fu in batch]
+        blocks = lead_blocks_many(leads=[fu.lead for fu in batch], agent=agent, at=at, rules=rules)
+        for fu in batch:
+            if not blocks[fu.lead_id]:
+                return Dispatch(lead=fu.lead, source=DispatchSource.CALLBACK, followup=fu)
+    return None
+
+
+def _from_service_tasks(*, agent, at, rules) -> Dispatch | None:
+    try:
+        from telesales.policies import selectors as policy_selectors
+    except ImportError:  # pragma: no cover - the policies app is part of the project
+        return None
+    due_list = getattr(policy_selectors, "service_task_due_list", None)
+    if due_list is None or agent.user_id is None:
+        return None
+    tasks = list(due_list(user=agent.user, agent=agent, until=at)[:MAX_SCAN])
+    leads = {t.lead_id: t.lead for t in tasks if t.lead_id}
+    if not leads:
+        return None
+    blocks = lead_blocks_many(
+        leads=list(Lead.objects.select_related("customer").filter(pk__in=list(leads))),
+        agent=agent,
+        at=at,
+        rules=rules,
+        kind=CallKind.SERVICE,
+    )
+    for task in tasks:
+        if not task.lead_id:
+            continue
+        if blocks.get(task.lead_id):
+            continue
+        lead = Lead.objects.select_related("customer").get(pk=task.lead_id)
+        return Dispatch(lead=lead, source=DispatchSource.SERVICE, service_task=task)
+    return None
+
+
+def _from_private(*, agent, at, rules) -> Dispatch | None:
+    qs = _dialable(_private_qs(agent, at), agent=agent, at=at, rules=rules).annotate(
+        _dialled=Case(
+            When(dial_count=0, last_dialled_at__isnull=True, then=Value(0)),
+            default=Value(1),
+            output_field=IntegerField(),
+        )
+    )
+    order = ["_dialled", "grade", F("last_dialled_at").asc(nulls_first=True), "id"]
+    lead = _first_dialable(qs.order_by(*order), agent=agent, at=at, rules=rules)
+    return Dispatch(lead=lead, source=DispatchSource.PRIVATE) if lead else None
+
+
+def _claim_limits(agent, at) -> list[Block]:
+    """The claim limit and the private-pool cap, checked before the pool is searched."""
+    lead_rules = ruleset_for_person(agent, on=timezone.localdate(at))
+    blocks = []
+    used = lead_services.claims_today(agent, now=at)
+    if used >= lead_rules.daily_claim_limit:
+        blocks.append(
+            Block(
+                "claim_limit_reached",
+                _("You have taken %(used)d leads from the public pool today; the limit is %(max)d")
+                % {"used": used, "max": lead_rules.daily_claim_limit},
+                _("Work your private pool and your callbacks; the limit resets at midnight"),
+            )
+        )
+    held = Lead.objects.filter(owner_id=agent.pk, state__in=OPEN_STATES).count()
+    cap = lead_rules.cap_for_level(agent.level.code if agent.level_id else None)
+    if held >= cap:
+        blocks.append(
+            Block(
+                "private_cap_reached",
+                _("Your private pool is full (%(held)d of %(cap)d leads)")
+                % {"held": held, "cap": cap},
+                _("Close or release leads you will not win to make room"),
+            )
+        )
+    return blocks
+
+
+def _from_public(*, agent, actor, at, rules, notes: list[Block]) -> Dispatch | None:
+    limits = _claim_limits(agent, at)
+    if limits:
+        notes.extend(limits)
+        return None
+    qs = _dialable(_public_qs(agent, at), agent=agent, at=at, rules=rules).order_by("grade", "id")
+    seen: list[int] = []
+    busy_rounds = 0
+    while len(seen) < MAX_SCAN:
+        batch = list(_select_leads(_locking(qs.exclude(pk__in=seen)))[:BATCH])
+        if not batch:
+            if (
+                connection.features.has_select_for_update_skip_locked
+                and busy_rounds < BUSY_RETRIES
+                and qs.exclude(pk__in=seen).exists()
+            ):
+                # Every candidate left is locked by another agent's dispatch: those
+                # transactions last milliseconds, so look again.
+                busy_rounds += 1
+                time.sleep(BUSY_PAUSE_S)
+                continue
+            if (
+                connection.features.has_select_for_update_skip_locked
+                and qs.exclude(pk__in=seen).exists()
+            ):
+                notes.append(
+                    Block(
+                        "pool_busy",
+                        _("Other agents are taking the last leads of the public pool"),
+                        _("Ask for the next lead again in a moment"),
+                    )
+                )
+            return None
+        seen += [lead.pk for lead in batch]
+        blocks = lead_blocks_many(leads=batch, agent=agent, at=at, rules=rules, require_owner=False)
+        for lead in batch:
+            if blocks[lead.pk]:
+                continue
+            try:
+                claimed = lead_services.lead_claim(lead=lead, agent=agent, actor=actor)
+            except DomainError as exc:
+                if exc.code in ("claim_limit_reached", "private_cap_reached"):
+                    notes.append(Block(exc.code, exc.message, ""))
+                    return None
+                continue  # taken a moment ago, or a rule the prefilter cannot see
+            claimed = Lead.objects.select_related("customer").get(pk=claimed.pk)
+            return Dispatch(lead=claimed, source=DispatchSource.PUBLIC)
+    return None
+
+
+# --- Why nothing ---------------------------------------------------------------------------
+def _diagnose(*, agent, at, rules, with_public: bool) -> list[tuple[str, _Tally]]:
+    """Run the guards over what each source holds (without locks) and count the reasons."""
+
+    def tally_of(leads, require_owner=True) -> _Tally:
+        tally = _Tally()
+        leads = list(leads)
+        blocks = lead_blocks_many(
+            leads=leads, agent=agent, at=at, rules=rules, require_owner=require_owner
+        )
+        for lead in leads:
+            if blocks[lead.pk]:
+                tally.add(blocks[lead.pk])
+        return tally
+
+    due = FollowUp.objects.filter(
+        agent_id=agent.pk, status=FollowUpStatus.OPEN, due_at__lte=at, lead__owner_id=agent.pk
+    ).values("lead_id")
+    callbacks = tally_of(Lead.objects.select_related("customer").filter(pk__in=due)[:MAX_SCAN])
+    private = tally_of(_select_leads(_private_qs(agent, at)).order_by("grade", "id")[:MAX_SCAN])
+    out = [(_("callbacks due"), callbacks), (_("private pool"), private)]
+    if with_public:
+        public = _select_leads(_public_qs(agent, at)).order_by("grade", "id")[:MAX_SCAN]
+        out.append((_("public pool"), tally_of(public, require_owner=False)))
+    return out
+
+
+def _reason(code: str, message: str, fix: str, count: int, until=None) -> dict:
+    out = {"code": code, "message": message, "fix": fix, "count": count}
+    if until is not None:
+        out["until"] = until.isoformat()
+    return out
+
+
+def _summary(tallies: list[tuple[str, _Tally]]) -> list[dict]:
+    """One reason per block code over every source: the total, where the leads are, an
+    example message and the earliest time the block lifts."""
+    total: Counter = Counter()
+    where: dict[str, list[str]] = {}
+    example: dict[str, Block] = {}
+    until: dict[str, dt.datetime] = {}
+    for label, tally in tallies:
+        for code, n in tally.counts.items():
+            total[code] += n
+            where.setdefault(code, []).append(f"{label} {n}")
+            example.setdefault(code, tally.first[code])
+            lifted = tally.until.get(code)
+            if lifted is not None and (code not in until or lifted < until[code]):
+                until[code] = lifted
+    reasons = []
+    for code, n in total.most_common():
+        block = example[code]
+        what = BlockCode(code).label if code in BlockCode.values else code
+        message = ngettext(
+            "%(n)d lead (%(where)s): %(what)s — %(example)s",
+            "%(n)d leads (%(where)s): %(what)s — %(example)s",
+            n,
+        ) % {"n": n, "where": ", ".join(where[code]), "what": what, "example": block.message}
+        fix = block.fix
+        if code in until:
+            fix = _("The first may be dialled from %(when)s") % {
+                "when": timezone.localtime(until[code]).strftime("%Y-%m-%d %H:%M")
+            }
+        reasons.append(_reason(code, message, fix, n, until.get(code)))
+    return reasons
+
+
+def _nothing(*, agent, at, rules, notes: list[Block]) -> NothingToDispatch:
+    limited = any(n.code in ("claim_limit_reached", "private_cap_reached") for n in notes)
+    reasons = _summary(_diagnose(agent=agent, at=at, rules=rules, with_public=not limited))
+    for note in notes:
+        reasons.append(_reason(note.code, note.message, note.fix, 1))
+    later = FollowUp.objects.filter(
+        agent_id=agent.pk, status=FollowUpStatus.OPEN, due_at__gt=at, lead__owner_id=agent.pk
+    )
+    n_later = later.count()
+    if n_later:
+        first = later.order_by("due_at").values_list("due_at", flat=True).first()
+        reasons.append(
+            _reason(
+                "callbacks_later",
+                ngettext(
+                    "%(n)d follow-up booked for later",
+                    "%(n)d follow-ups booked for later",
+                    n_later,
+                )
+                % {"n": n_later},
+                _("The next is due at %(when)s")
+                % {"when": timezone.localtime(first).strftime("%Y-%m-%d %H:%M")},
+                n_later,
+                first,
+            )
+        )
+    private_open = Lead.objects.filter(owner_id=agent.pk, state__in=OPEN_STATES).exists()
+    public_any = _public_qs(agent, at).exists()
+    if (
+        not private_open
+        and not public_any
+        and not any(r["code"] in ("claim_limit_reached", "private_cap_reached") for r in reasons)
+    ):
+        reasons.insert(
+            0,
+            _reason(
+                "pools_empty",
+                _("Your private pool is empty and the public pool has no lead you may take"),
+                _("Ask the data officer to allocate or import leads"),
+                0,
+            ),
+        )
+    if not reasons:
+        reasons.append(
+            _reason(
+                "pools_empty",
+                _("There is no lead to call now"),
+                _("Ask the data officer to allocate or import leads"),
+                0,
+            )
+        )
+    first = reasons[0]
+    return NothingToDispatch(
+        _("No lead can be handed out now: %(why)s") % {"why": first["message"]},
+        details={"reasons": reasons},
+    )
+
+
+# --- The action ----------------------------------------------------------------------------
+def _dispatch_once(*, agent, actor, at) -> tuple[Dispatch | None, DomainError | None]:
+    with transaction.atomic():
+        presence = presence_lock(agent, at=at)
+        agent = Person.objects.select_related("team", "level").get(pk=agent.pk)
+        stop = agent_blocks(agent=agent)
+        if stop:
+            return None, NothingToDispatch(
+                stop[0].message,
+                details={"reasons": [_reason(b.code, b.message, b.fix, 1) for b in stop]},
+            )
+        if presence.attempt_id and CallAttempt.objects.filter(
+            pk=presence.attempt_id, disposition__isnull=True
+        ).exists():
+            return None, CallUnfinished(
+                _("Record the outcome of your current call before taking the next lead"),
+                details={"attempt_id": presence.attempt_id},
+            )
+        rules = callrules_for_person(agent, on=timezone.localdate(at))
+        # A lead already in hand and not dialled since: the same again.
+        if presence.lead_id and presence.handed_at and _undialled_since(presence):
+            lead = (
+                Lead.objects.select_for_update(of=("self",))
+                .select_related("customer")
+                .filter(pk=presence.lead_id)
+                .first()
+            )
+            if lead is not None and not lead_blocks_many(
+                leads=[lead], agent=agent, at=at, rules=rules
+            ).get(lead.pk):
+                return Dispatch(lead=lead, source=presence.source, followup=presence.followup), None
+        notes: list[Block] = []
+        found = (
+            _from_followups(agent=agent, at=at, rules=rules)
+            or _from_service_tasks(agent=agent, at=at, rules=rules)
+            or _from_private(agent=agent, at=at, rules=rules)
+            or _from_public(agent=agent, actor=actor, at=at, rules=rules, notes=notes)
+        )
+        if found is None:
+            presence_hand(presence, lead=None, at=at)
+            presence.save()
+            return None, _nothing(agent=agent, at=at, rules=rules, notes=notes)
+        presence_hand(
+            presence, lead=found.lead, source=found.source, followup=found.followup, at=at
+        )
+        if presence.state in (AgentState.OFFLINE, AgentState.BREAK):
+            presence.state, presence.since = AgentState.IDLE, at
+        presence.save()
+        Handout.objects.create(
+            agent=agent, lead=found.lead, source=found.source, followup=found.followup, at=at
+        )
+        return found, None
+
+
+def next_lead(*, agent, actor, at: dt.datetime | None = None) -> Dispatch:
+    """Hand ``agent`` exactly one lead (see the module doc), or raise
+    :class:`~telesales.calls.errors.NothingToDispatch` with every reason and its fix."""
+    require_self(actor, agent, _("You can only take leads for yourself"))
+    found, why = _dispatch_once(agent=agent, actor=actor, at=at or timezone.now())
+    if found is None:
+        assert why is not None
+        raise why
+    return found
+
+
+def pool_counts(*, agent, at: dt.datetime | None = None) -> dict:
+    """How many leads each source holds for the agent now (for the workspace header)."""
+    at = at or timezone.now()
+    return {
+        "callbacks_due": FollowUp.objects.filter(
+            agent_id=agent.pk, status=FollowUpStatus.OPEN, due_at__lte=at
+        ).count(),
+        "private": _private_qs(agent, at).count(),
+        "public": _public_qs(agent, at).count(),
+    }

@@ -1,0 +1,63 @@
+"""Why the workspace said no. Each has a stable code the API returns and a message."""
+
+from telesales.core.errors import (
+    Conflict,
+    InvalidState,
+    NotFound,
+    PermissionDenied,
+    ValidationFailed,
+)
+
+
+class NothingToDispatch(Conflict):
+    """No lead can be handed out now. ``details.reasons``: ``[{code, message, fix, count}]``."""
+
+    code = "nothing_to_dispatch"
+
+
+class DialBlocked(Conflict):
+    """A compliance guard refused the dial. ``details.reasons``: ``[{code, message, fix}]``."""
+
+    code = "dial_blocked"
+
+
+class CallUnfinished(Conflict):
+    """The agent's current call has no outcome yet: record it before taking the next lead."""
+
+    code = "call_unfinished"
+
+
+class CallNotOpen(InvalidState):
+    code = "call_not_open"
+
+
+class CallAlreadyDisposed(InvalidState):
+    code = "call_already_disposed"
+
+
+class NotYourCall(PermissionDenied):
+    code = "not_your_call"
+
+
+class FollowUpInPast(ValidationFailed):
+    """A follow-up or callback time that is not in the future (422 with the field)."""
+
+    code = "followup_in_past"
+
+
+class FollowUpNotOpen(InvalidState):
+    code = "followup_not_open"
+
+
+class UnknownDisposition(NotFound):
+    code = "unknown_disposition"
+
+
+class CdrLayoutUnknown(InvalidState):
+    """The CDR file is not in the Asterisk Master.csv layout; nothing was applied."""
+
+    code = "cdr_layout_unknown"
+
+
+class TelephonyFailed(Conflict):
+    code = "telephony_failed"

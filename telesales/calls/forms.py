@@ -1,0 +1,197 @@
+"""HTML forms of the agent workspace. They parse input; the services decide and write.
+
+Field names match the names the services use in ``ValidationFailed(fields=...)``, so that a
+service's refusal lands on the field it names (``core.form_errors.add_domain_error``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from django import forms
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from telesales.calls.choices import SELF_STATES, FollowUpKind
+from telesales.core.phone_numbers import mask_phone
+from telesales.leads.choices import Gender
+from telesales.policies.choices import PaymentMode
+
+NOTE_MAX = 300
+DATETIME_LOCAL = "%Y-%m-%dT%H:%M"
+
+
+class _Styled:
+    """Bootstrap's small controls on every widget (a dense screen used all day)."""
+
+    def _style(self) -> None:
+        for field in self.fields.values():
+            widget = field.widget
+            if isinstance(widget, forms.CheckboxSelectMultiple | forms.RadioSelect):
+                continue
+            if isinstance(widget, forms.CheckboxInput):
+                css = "form-check-input"
+            elif isinstance(widget, forms.Select):
+                css = "form-select form-select-sm"
+            else:
+                css = "form-control form-control-sm"
+            widget.attrs.setdefault("class", css)
+
+    def clean(self):
+        data = super().clean()  # type: ignore[misc]
+        for name, value in list(data.items()):
+            if isinstance(value, str) and "\x00" in value:
+                self.add_error(name, _("Must not contain NUL characters."))  # type: ignore[attr-defined]
+        return data
+
+
+class LocalDateTimeInput(forms.DateTimeInput):
+    """``<input type="datetime-local">``: the browser's picker, read in the center's zone."""
+
+    input_type = "datetime-local"
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs, format=DATETIME_LOCAL)
+
+
+def _local_datetime_field(label, *, required: bool) -> forms.DateTimeField:
+    return forms.DateTimeField(
+        label=label,
+        required=required,
+        input_formats=[DATETIME_LOCAL, "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S"],
+        widget=LocalDateTimeInput(),
+    )
+
+
+def _future(value: dt.datetime | None) -> dt.datetime | None:
+    if value is not None and value <= timezone.now():
+        raise forms.ValidationError(_("Choose a time in the future."))
+    return value
+
+
+class DispositionForm(_Styled, forms.Form):
+    """How a call ended. An outcome that books the next call (interested, callback) takes its
+    time; left empty, the follow-up cadence picks the day."""
+
+    disposition = forms.ChoiceField(label=_("Outcome"))
+    note = forms.CharField(
+        label=_("Note"),
+        required=False,
+        max_length=NOTE_MAX,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+    callback_at = _local_datetime_field(_("Next call at"), required=False)
+
+    def __init__(self, *args, dispositions=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.dispositions = {d.code: d for d in dispositions if not d.sale}
+        self.fields["disposition"].choices = [("", "—")] + [
+            (d.code, d.name) for d in self.dispositions.values()
+        ]
+        self.fields["callback_at"].help_text = _("Empty: the follow-up cadence picks the day.")
+        self.chosen = None
+        self._style()
+
+    def clean_callback_at(self):
+        return _future(self.cleaned_data.get("callback_at"))
+
+    def clean(self):
+        data = super().clean()
+        self.chosen = self.dispositions.get(data.get("disposition") or "")
+        if self.chosen is not None and not self.chosen.callback:
+            # The field is hidden for outcomes that book nothing; ignore a stale value.
+            data["callback_at"] = None
+            self.errors.pop("callback_at", None)
+        return data
+
+    @property
+    def callback_codes(self) -> str:
+        return " ".join(code for code, d in self.dispositions.items() if d.callback)
+
+
+class FollowUpForm(_Styled, forms.Form):
+    """Schedule the next call on a lead (a callback agreed with the customer, or the next
+    step of the follow-up cadence)."""
+
+    due_at = _local_datetime_field(_("Call at"), required=True)
+    kind = forms.ChoiceField(
+        label=_("Kind"),
+        choices=[
+            (FollowUpKind.CALLBACK, FollowUpKind.CALLBACK.label),
+            (FollowUpKind.FOLLOW_UP, FollowUpKind.FOLLOW_UP.label),
+        ],
+        initial=FollowUpKind.CALLBACK,
+    )
+    note = forms.CharField(label=_("Note"), required=False, max_length=NOTE_MAX)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._style()
+
+    def clean_due_at(self):
+        return _future(self.cleaned_data.get("due_at"))
+
+
+def member_label(customer, *, today: dt.date | None = None) -> str:
+    """A household member for a choice list: name, gender, age and the masked number."""
+    today = today or timezone.localdate()
+    parts = [customer.name or f"#{customer.pk}"]
+    if customer.gender:
+        parts.append(str(Gender(customer.gender).label))
+    age = age_of(customer.birth_date, today)
+    if age is not None:
+        parts.append(str(_("%(n)d y") % {"n": age}))
+    parts.append(mask_phone(customer.mobile_e164) if customer.mobile_e164 else "")
+    return " · ".join(p for p in parts if p)
+
+
+def age_of(birth_date: dt.date | None, today: dt.date) -> int | None:
+    if birth_date is None:
+        return None
+    years = today.year - birth_date.year
+    if (today.month, today.day) < (birth_date.month, birth_date.day):
+        years -= 1
+    return years
+
+
+class SaleForm(_Styled, forms.Form):
+    """Record an online close: product, annualised premium, payment mode, term and who is
+    insured (the customer or members of their household)."""
+
+    product = forms.ModelChoiceField(queryset=None, label=_("Product"), empty_label="—")
+    annualised_premium = forms.DecimalField(
+        label=_("Annualised premium (yuan)"),
+        max_digits=12,
+        decimal_places=2,
+        validators=[
+            MinValueValidator(Decimal("0.01")),
+            MaxValueValidator(Decimal("9999999999.99")),
+        ],
+    )
+    payment_mode = forms.ChoiceField(
+        label=_("Payment mode"), choices=[("", "—"), *PaymentMode.choices]
+    )
+    term_years = forms.TypedChoiceField(label=_("Term (years)"), coerce=int, choices=())
+    insured_ids = forms.TypedMultipleChoiceField(
+        label=_("Insured persons"),
+        coerce=int,
+        widget=forms.CheckboxSelectMultiple(attrs={"class": "form-check-input"}),
+    )
+
+    def __init__(self, *args, products, members, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["product"].queryset = products
+        terms = sorted(
+            {int(t) for p in products for t in (p.allowed_terms or []) if str(t).isdigit()}
+        )
+        self.fields["term_years"].choices = [("", "—")] + [(t, str(t)) for t in terms]
+        self.fields["insured_ids"].choices = [(m.pk, member_label(m)) for m in members]
+        self._style()
+
+
+class PresenceForm(forms.Form):
+    """The states an agent sets themselves: ready, on a break, offline."""
+
+    state = forms.ChoiceField(choices=[(s.value, s.label) for s in SELF_STATES])

@@ -1,0 +1,385 @@
+"""Compliance guards: may this agent dial this lead now? Enforced on the server at dial time
+(``services.call_start``) and used by dispatch to skip leads that may not be called.
+
+Each refusal is a :class:`Block` with a stable ``code``, a translated ``message`` and a ``fix``
+(what would make the dial possible), and for time-bound blocks ``until`` (when it lifts).
+
+What the guards check, in this order (the first block is the main reason):
+
+- agent: ``agent_not_working`` (status not trainee/active/warning), ``agent_not_trained``
+  (no practice registration number: under the 2023 rule Art. 3 only registered sales staff
+  may sell, and the registration is given after the pre-job class, so an agent without one —
+  normally a trainee still in class — is "not trained" and may not dial sales calls);
+- lead: ``lead_closed`` (lost, invalid or DNC), ``not_owner`` (sales calls only to one's own
+  leads), ``no_marketing``, ``dnc`` (active DNC entry for the number), ``no_consent``,
+  ``grade_too_low`` (agent capability grade below the lead's required grade, Art. 16/21);
+- time: ``outside_window`` (the rule set's window, default 09:00–21:00, in the customer's
+  local time), ``refusal_cool_down`` (a refusal less than ``refusal_cooldown_days`` ago),
+  ``attempts_lifetime``, ``attempts_24h`` (rolling), ``attempts_today`` (the customer's
+  calendar day), ``cool_down`` (less than ``min_minutes_between_attempts`` since the last).
+
+Service and renewal calls to existing customers skip the marketing checks (DNC, no-marketing,
+consent, attempt caps and cool-downs) but keep the calling window and the agent checks.
+
+The customer's local time: mainland numbers are Asia/Shanghai; any other number takes the time
+zones phonenumbers gives for it, and a dial must be inside the window in **every** zone the
+number may be in (the cautious reading when a number spans zones).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+from functools import lru_cache
+from zoneinfo import ZoneInfo
+
+import phonenumbers
+from django.conf import settings
+from django.db.models import Count, Max, Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from phonenumbers import timezone as phone_timezone
+
+from telesales.calls.choices import BlockCode, CallKind
+from telesales.calls.models import CallAttempt, CallRuleSet
+from telesales.calls.rules import callrules_for_person
+from telesales.leads.choices import LeadState
+from telesales.leads.models import Lead
+from telesales.leads.services import WORKING_STATUSES, dnc_blocked_hashes
+
+CLOSED_STATES = (LeadState.LOST, LeadState.INVALID, LeadState.DNC)
+MAINLAND = ZoneInfo("Asia/Shanghai")
+
+
+@dataclass(frozen=True)
+class Block:
+    """One reason a dial may not happen now."""
+
+    code: str
+    message: str
+    fix: str
+    until: dt.datetime | None = field(default=None, compare=False)
+
+    def as_dict(self) -> dict:
+        out = {"code": self.code, "message": self.message, "fix": self.fix}
+        if self.until is not None:
+            out["until"] = self.until.isoformat()
+        return out
+
+
+def _fmt(at: dt.datetime, zone: dt.tzinfo | None = None) -> str:
+    return timezone.localtime(at, zone).strftime("%Y-%m-%d %H:%M")
+
+
+# --- The customer's local time -----------------------------------------------------------
+@lru_cache(maxsize=4096)
+def customer_zones(e164: str) -> tuple[ZoneInfo, ...]:
+    """The time zones a number may be in (mainland China: one)."""
+    if not e164 or e164.startswith("+86"):
+        return (MAINLAND,)
+    try:
+        number = phonenumbers.parse(e164, None)
+        names = tuple(n for n in phone_timezone.time_zones_for_number(number) if n != "Etc/Unknown")
+    except phonenumbers.NumberParseException:
+        names = ()
+    return tuple(ZoneInfo(n) for n in (names or (settings.TIME_ZONE,)))
+
+
+def customer_local_time(e164: str, at: dt.datetime) -> dt.datetime:
+    return at.astimezone(customer_zones(e164)[0])
+
+
+def _in_window(local: dt.datetime, rules: CallRuleSet) -> bool:
+    return rules.window_start <= local.time().replace(tzinfo=None) < rules.window_end
+
+
+def window_opens(e164: str, at: dt.datetime, rules: CallRuleSet) -> dt.datetime:
+    """The next moment (≥ ``at``) inside the window in every zone of the number."""
+    zones = customer_zones(e164)
+    candidate = at
+    for _i in range(8):  # a few rounds settle any mix of zones
+        moved = False
+        for zone in zones:
+            local = candidate.astimezone(zone)
+            if _in_window(local, rules):
+                continue
+            day = local.date()
+            if local.time().replace(tzinfo=None) >= rules.window_end:
+                day += timedelta(days=1)
+            opening = dt.datetime.combine(day, rules.window_start, tzinfo=zone)
+            candidate = max(candidate, opening)
+            moved = True
+        if not moved:
+            return candidate
+    return candidate
+
+
+# --- Agent -------------------------------------------------------------------------------
+def agent_blocks(*, agent, kind: str = CallKind.SALES) -> list[Block]:
+    blocks = []
+    if agent.status not in WORKING_STATUSES:
+        blocks.append(
+            Block(
+                BlockCode.AGENT_NOT_WORKING,
+                _("%(name)s is %(status)s and may not call customers")
+                % {"name": agent.name, "status": agent.get_status_display()},
+                _("Only working agents dial; HR changes the status when the agent returns"),
+            )
+        )
+    if not (agent.practice_reg_no or "").strip():
+        blocks.append(
+            Block(
+                BlockCode.AGENT_NOT_TRAINED,
+                _(
+                    "%(name)s has no practice registration number yet, so may not sell "
+                    "(registered after the pre-job class)"
+                )
+                % {"name": agent.name},
+                _("Finish the pre-job class; HR then records the practice registration number"),
+            )
+        )
+    return blocks
+
+
+# --- Lead facts, in bulk ------------------------------------------------------------------
+@dataclass
+class _Facts:
+    recent: list[dt.datetime] = field(default_factory=list)  # starts within 48 h
+    undisposed: int = 0
+    last_start: dt.datetime | None = None
+    last_refusal: dt.datetime | None = None
+
+
+def _facts(lead_ids: Sequence[int], at: dt.datetime) -> dict[int, _Facts]:
+    facts: dict[int, _Facts] = defaultdict(_Facts)
+    if not lead_ids:
+        return facts
+    ids = list(lead_ids)
+    for i in range(0, len(ids), 900):
+        chunk = ids[i : i + 900]
+        rows = (
+            CallAttempt.objects.filter(lead_id__in=chunk)
+            .order_by()
+            .values("lead_id")
+            .annotate(
+                undisposed=Count("id", filter=Q(disposition__isnull=True)),
+                last_start=Max("started_at"),
+                last_refusal=Max("started_at", filter=Q(disposition__refusal=True)),
+            )
+        )
+        for row in rows:
+            f = facts[row["lead_id"]]
+            f.undisposed = row["undisposed"]
+            f.last_start = row["last_start"]
+            f.last_refusal = row["last_refusal"]
+        recent = CallAttempt.objects.filter(
+            lead_id__in=chunk, started_at__gt=at - timedelta(hours=48), started_at__lte=at
+        ).values_list("lead_id", "started_at")
+        for lead_id, started in recent:
+            facts[lead_id].recent.append(started)
+    return facts
+
+
+def _time_blocks(lead: Lead, f: _Facts, at: dt.datetime, rules: CallRuleSet) -> list[Block]:
+    e164 = lead.customer.mobile_e164
+    blocks = []
+    # Refusal cool-down
+    if f.last_refusal and rules.refusal_cooldown_days:
+        until = f.last_refusal + timedelta(days=rules.refusal_cooldown_days)
+        if at < until:
+            blocks.append(
+                Block(
+                    BlockCode.REFUSAL_COOL_DOWN,
+                    _("The customer refused on %(when)s; no calls for %(days)d days")
+                    % {"when": _fmt(f.last_refusal), "days": rules.refusal_cooldown_days},
+                    _("Call again from %(when)s") % {"when": _fmt(until)},
+                    until,
+                )
+            )
+    # Attempt caps
+    lifetime = (lead.dial_count or 0) + f.undisposed
+    if lifetime >= rules.max_attempts_lifetime:
+        blocks.append(
+            Block(
+                BlockCode.ATTEMPTS_LIFETIME,
+                _("This lead has been dialled %(n)d times; the limit is %(max)d")
+                % {"n": lifetime, "max": rules.max_attempts_lifetime},
+                _("Close the lead with a final disposition or release it"),
+            )
+        )
+    in_24h = sorted(t for t in f.recent if t > at - timedelta(hours=24))
+    if len(in_24h) >= rules.max_attempts_24h:
+        until = in_24h[-rules.max_attempts_24h] + timedelta(hours=24)
+        blocks.append(
+            Block(
+                BlockCode.ATTEMPTS_24H,
+                _("%(n)d attempts in the last 24 hours; the limit is %(max)d")
+                % {"n": len(in_24h), "max": rules.max_attempts_24h},
+                _("Call again from %(when)s") % {"when": _fmt(until)},
+                until,
+            )
+        )
+    local = customer_local_time(e164, at)
+    day_start = local.replace(hour=0, minute=0, second=0, microsecond=0)
+    today = [t for t in f.recent if t >= day_start]
+    if len(today) >= rules.max_attempts_per_day:
+        until = window_opens(e164, day_start + timedelta(days=1), rules)
+        blocks.append(
+            Block(
+                BlockCode.ATTEMPTS_TODAY,
+                _("%(n)d attempts today; the daily limit is %(max)d")
+                % {"n": len(today), "max": rules.max_attempts_per_day},
+                _("Call again tomorrow (from %(when)s)") % {"when": _fmt(until)},
+                until,
+            )
+        )
+    # Cool-down between attempts
+    last = max(filter(None, [f.last_start, lead.last_dialled_at]), default=None)
+    if last and rules.min_minutes_between_attempts:
+        until = last + timedelta(minutes=rules.min_minutes_between_attempts)
+        if last <= at < until:
+            blocks.append(
+                Block(
+                    BlockCode.COOL_DOWN,
+                    _("Last dialled at %(when)s; wait %(min)d minutes between attempts")
+                    % {"when": _fmt(last), "min": rules.min_minutes_between_attempts},
+                    _("Call again from %(when)s") % {"when": _fmt(until)},
+                    until,
+                )
+            )
+    # Calling window (last: it is the block that lifts by itself soonest at night)
+    zones = customer_zones(e164)
+    if not all(_in_window(at.astimezone(z), rules) for z in zones):
+        opens = window_opens(e164, at, rules)
+        blocks.insert(
+            0,
+            Block(
+                BlockCode.OUTSIDE_WINDOW,
+                _(
+                    "It is %(time)s for the customer; calls are allowed "
+                    "%(start)s–%(end)s the customer's time"
+                )
+                % {
+                    "time": local.strftime("%H:%M"),
+                    "start": rules.window_start.strftime("%H:%M"),
+                    "end": rules.window_end.strftime("%H:%M"),
+                },
+                _("Call from %(when)s") % {"when": _fmt(opens, zones[0])},
+                opens,
+            ),
+        )
+    return blocks
+
+
+def lead_blocks_many(
+    *,
+    leads: Iterable[Lead],
+    agent,
+    at: dt.datetime,
+    rules: CallRuleSet,
+    require_owner: bool = True,
+    kind: str = CallKind.SALES,
+) -> dict[int, list[Block]]:
+    """The lead-level blocks of each lead (``lead.customer`` should be selected)."""
+    leads = list(leads)
+    marketing = kind == CallKind.SALES
+    dnc = (
+        dnc_blocked_hashes([lead.customer.mobile_hash for lead in leads], at=at)
+        if marketing
+        else set()
+    )
+    facts = _facts([lead.pk for lead in leads], at) if marketing else {}
+    out: dict[int, list[Block]] = {}
+    for lead in leads:
+        blocks: list[Block] = []
+        if lead.state in CLOSED_STATES:
+            blocks.append(
+                Block(
+                    BlockCode.LEAD_CLOSED,
+                    _("This lead is closed (%(state)s)") % {"state": lead.get_state_display()},
+                    _("Closed leads are not called again"),
+                )
+            )
+        elif require_owner and lead.owner_id != agent.pk:
+            blocks.append(
+                Block(
+                    BlockCode.NOT_OWNER,
+                    _("This lead is not in your private pool"),
+                    _("Take it with “next lead” or claim it from the public pool first"),
+                )
+            )
+        if marketing:
+            if lead.customer.no_marketing:
+                blocks.append(
+                    Block(
+                        BlockCode.NO_MARKETING,
+                        _("The customer refused all marketing for good"),
+                        _("Never call this customer for sales"),
+                    )
+                )
+            elif lead.customer.mobile_hash in dnc:
+                blocks.append(
+                    Block(
+                        BlockCode.DNC,
+                        _("This number is on the do-not-call list"),
+                        _("Only the data officer may lift a block, with a reason"),
+                    )
+                )
+            if not lead.has_consent:
+                blocks.append(
+                    Block(
+                        BlockCode.NO_CONSENT,
+                        _("There is no consent record for this lead, so it may not be called"),
+                        _("The data officer records the consent (source, time, evidence)"),
+                    )
+                )
+        if (agent.capability_grade or 0) < (lead.required_grade or 1):
+            blocks.append(
+                Block(
+                    BlockCode.GRADE_TOO_LOW,
+                    _("This lead needs sales-capability grade %(need)d; you have grade %(has)d")
+                    % {"need": lead.required_grade, "has": agent.capability_grade},
+                    _("Leave it to a colleague of a higher grade"),
+                )
+            )
+        if marketing:
+            blocks.extend(_time_blocks(lead, facts[lead.pk], at, rules))
+        else:
+            zones = customer_zones(lead.customer.mobile_e164)
+            if not all(_in_window(at.astimezone(z), rules) for z in zones):
+                opens = window_opens(lead.customer.mobile_e164, at, rules)
+                blocks.append(
+                    Block(
+                        BlockCode.OUTSIDE_WINDOW,
+                        _("Outside the calling window (%(start)s–%(end)s the customer's time)")
+                        % {
+                            "start": rules.window_start.strftime("%H:%M"),
+                            "end": rules.window_end.strftime("%H:%M"),
+                        },
+                        _("Call from %(when)s") % {"when": _fmt(opens, zones[0])},
+                        opens,
+                    )
+                )
+        out[lead.pk] = blocks
+    return out
+
+
+def dial_blocks(
+    *,
+    lead: Lead,
+    agent,
+    at: dt.datetime | None = None,
+    kind: str = CallKind.SALES,
+    rules: CallRuleSet | None = None,
+) -> list[Block]:
+    """Every reason ``agent`` may not dial ``lead`` at ``at`` (empty: the dial may go)."""
+    at = at or timezone.now()
+    rules = rules or callrules_for_person(agent, on=timezone.localdate(at))
+    if not hasattr(lead, "_state") or "customer" not in lead._state.fields_cache:
+        lead = Lead.objects.select_related("customer").get(pk=lead.pk)
+    blocks = agent_blocks(agent=agent, kind=kind)
+    blocks += lead_blocks_many(leads=[lead], agent=agent, at=at, rules=rules, kind=kind)[lead.pk]
+    return blocks

@@ -1,0 +1,28 @@
+"""Which call rule set is in force for a team or an agent on a given day."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.utils import timezone
+
+from telesales.calls.models import CallRuleSet
+
+DEFAULT_CALLRULES_NAME = "默认外呼规则 / Default call rules"
+
+
+def callrules_in_force(*, stage: str = "", on: dt.date | None = None) -> CallRuleSet:
+    """The latest active call rule set effective on ``on`` for ``stage`` (else the stage-less
+    one). With none at all, an unsaved rule set with the documented defaults."""
+    on = on or timezone.localdate()
+    candidates = CallRuleSet.objects.filter(is_active=True, effective_from__lte=on)
+    if stage:
+        match = candidates.filter(stage=stage).order_by("-effective_from", "-id").first()
+        if match:
+            return match
+    general = candidates.filter(stage="").order_by("-effective_from", "-id").first()
+    return general or CallRuleSet(name=DEFAULT_CALLRULES_NAME, effective_from=on)
+
+
+def callrules_for_person(person, *, on: dt.date | None = None) -> CallRuleSet:
+    return callrules_in_force(stage=person.team.stage if person.team_id else "", on=on)

@@ -1,0 +1,443 @@
+"""Request and response schemas of the workspace and calls API.
+
+No schema carries a full phone number: leads are shown with ``mobile_masked``, and free text
+(notes, recording references, rejection details) goes through ``mask_numbers_in``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any, Literal
+
+from ninja import Schema
+from pydantic import Field
+
+from telesales.calls.choices import (
+    AgentState,
+    CallKind,
+    DispatchSource,
+    FollowUpKind,
+    FollowUpStatus,
+)
+from telesales.calls.models import CallAttempt, FollowUp
+from telesales.core.http_api import ID_MAX, InputSchema
+from telesales.core.phone_numbers import mask_phone
+from telesales.leads.choices import LeadGrade, LeadState
+from telesales.leads.masking import mask_numbers_in
+from telesales.org.choices import TeamStage
+
+PAGE_MAX = 500
+NOTE_MAX = 2000
+Id = Field(ge=1, le=ID_MAX)
+
+
+# --- Leads as the workspace shows them ------------------------------------------------------
+class WorkspaceLeadOut(Schema):
+    id: int
+    customer_id: int
+    customer_name: str
+    mobile_masked: str
+    gender: str
+    province: str
+    city: str
+    channel_name: str
+    grade: LeadGrade
+    required_grade: int
+    state: LeadState
+    dial_count: int
+    connect_count: int
+    last_dialled_at: dt.datetime | None
+    last_contact_at: dt.datetime | None
+    protect_until: dt.datetime | None
+    consent_source: str
+
+    @staticmethod
+    def resolve_customer_name(obj) -> str:
+        return mask_numbers_in(obj.customer.name)
+
+    @staticmethod
+    def resolve_mobile_masked(obj) -> str:
+        return mask_phone(obj.customer.mobile_e164)
+
+    @staticmethod
+    def resolve_gender(obj) -> str:
+        return obj.customer.gender
+
+    @staticmethod
+    def resolve_province(obj) -> str:
+        return obj.customer.province
+
+    @staticmethod
+    def resolve_city(obj) -> str:
+        return obj.customer.city
+
+    @staticmethod
+    def resolve_channel_name(obj) -> str:
+        return obj.channel.name
+
+    @staticmethod
+    def resolve_consent_source(obj) -> str:
+        return mask_numbers_in(obj.consent_source)
+
+
+class FollowUpOut(Schema):
+    id: int
+    lead_id: int
+    agent_id: int
+    kind: FollowUpKind
+    due_at: dt.datetime
+    sequence: int
+    status: FollowUpStatus
+    overdue: bool
+    escalated_at: dt.datetime | None
+    moved_from_id: int | None
+    done_at: dt.datetime | None
+    note: str
+    customer_name: str
+    mobile_masked: str
+
+    @staticmethod
+    def resolve_overdue(obj: FollowUp) -> bool:
+        from django.utils import timezone
+
+        return obj.status == FollowUpStatus.OPEN and obj.due_at < timezone.now()
+
+    @staticmethod
+    def resolve_note(obj: FollowUp) -> str:
+        return mask_numbers_in(obj.note)
+
+    @staticmethod
+    def resolve_customer_name(obj: FollowUp) -> str:
+        return mask_numbers_in(obj.lead.customer.name)
+
+    @staticmethod
+    def resolve_mobile_masked(obj: FollowUp) -> str:
+        return mask_phone(obj.lead.customer.mobile_e164)
+
+
+class DispatchOut(Schema):
+    """The lead handed out by "next lead", and why it came first."""
+
+    source: DispatchSource
+    lead: WorkspaceLeadOut
+    followup: FollowUpOut | None = None
+    service_task_id: int | None = None
+
+
+# --- Calls ---------------------------------------------------------------------------------
+class CallStartIn(InputSchema):
+    lead_id: int = Id
+    kind: CallKind = CallKind.SALES
+    seat_id: int | None = Field(default=None, ge=1, le=ID_MAX)
+
+
+class CallTimeIn(InputSchema):
+    """Times from the softphone or switch; the server's clock when left out."""
+
+    at: dt.datetime | None = None
+
+
+class CallEndIn(InputSchema):
+    at: dt.datetime | None = None
+    answered_at: dt.datetime | None = None
+
+
+class DispositionIn(InputSchema):
+    code: str = Field(min_length=1, max_length=30)
+    note: str = Field(default="", max_length=NOTE_MAX)
+    callback_at: dt.datetime | None = None
+
+
+class CallOut(Schema):
+    id: int
+    lead_id: int
+    agent_id: int
+    seat_id: int | None
+    kind: CallKind
+    started_at: dt.datetime
+    answered_at: dt.datetime | None
+    ended_at: dt.datetime | None
+    talk_seconds: int
+    disposition: str | None
+    disposition_name: str | None
+    disposed_at: dt.datetime | None
+    recording_ref: str
+    recording_retain_until: dt.date | None
+    adapter_call_id: str
+    note: str
+    cdr_matched_at: dt.datetime | None
+    mobile_masked: str
+
+    @staticmethod
+    def resolve_disposition(obj: CallAttempt) -> str | None:
+        return obj.disposition.code if obj.disposition_id else None
+
+    @staticmethod
+    def resolve_disposition_name(obj: CallAttempt) -> str | None:
+        return obj.disposition.name if obj.disposition_id else None
+
+    @staticmethod
+    def resolve_recording_ref(obj: CallAttempt) -> str:
+        return mask_numbers_in(obj.recording_ref)
+
+    @staticmethod
+    def resolve_adapter_call_id(obj: CallAttempt) -> str:
+        return mask_numbers_in(obj.adapter_call_id)
+
+    @staticmethod
+    def resolve_note(obj: CallAttempt) -> str:
+        return mask_numbers_in(obj.note)
+
+    @staticmethod
+    def resolve_mobile_masked(obj: CallAttempt) -> str:
+        return mask_phone(obj.lead.customer.mobile_e164)
+
+
+class CallFilter(InputSchema):
+    lead_id: int | None = Field(default=None, ge=1, le=ID_MAX)
+    agent_id: int | None = Field(default=None, ge=1, le=ID_MAX)
+    day: dt.date | None = None
+    limit: int = Field(default=100, ge=1, le=PAGE_MAX)
+    offset: int = Field(default=0, ge=0, le=ID_MAX - PAGE_MAX)
+
+
+# --- Follow-ups ----------------------------------------------------------------------------
+class FollowUpIn(InputSchema):
+    lead_id: int = Id
+    due_at: dt.datetime
+    kind: FollowUpKind = FollowUpKind.CALLBACK
+    note: str = Field(default="", max_length=300)
+
+
+class NoteIn(InputSchema):
+    note: str = Field(default="", max_length=300)
+
+
+class QueueFilter(InputSchema):
+    day: dt.date | None = Field(
+        default=None, description="the queue of that day (due by its end); default: due now"
+    )
+
+
+# --- Sale ----------------------------------------------------------------------------------
+class SaleIn(InputSchema):
+    call_id: int = Id
+    product_id: int = Id
+    annualised_premium: Decimal = Field(max_digits=12, decimal_places=2)
+    payment_mode: str = Field(min_length=1, max_length=12)
+    term_years: int = Field(ge=-1000, le=1000)
+    insured_ids: list[int] = Field(min_length=1, max_length=10)
+    holder_id: int | None = Field(default=None, ge=1, le=ID_MAX)
+    note: str = Field(default="", max_length=NOTE_MAX)
+
+
+class SaleOut(Schema):
+    policy_id: int
+    lead_id: int
+    call_id: int
+    product_id: int
+    annualised_premium: Decimal
+    payment_mode: str
+    term_years: int
+    status: str
+    recording_retain_until: dt.date | None
+
+
+# --- Presence ------------------------------------------------------------------------------
+class PresenceIn(InputSchema):
+    state: Literal["idle", "break", "offline"]
+
+
+class PresenceOut(Schema):
+    agent_id: int
+    state: AgentState
+    since: dt.datetime
+    lead_id: int | None
+    source: str
+    call_id: int | None
+
+    @staticmethod
+    def resolve_agent_id(obj) -> int:
+        return obj.person_id
+
+    @staticmethod
+    def resolve_call_id(obj) -> int | None:
+        return obj.attempt_id
+
+
+class DayFiguresOut(Schema):
+    dials: int
+    connects: int
+    effective: int
+    talk_seconds: int
+    sales: int
+    premium: Decimal
+    callbacks_due: int
+    private: int
+    public: int
+
+
+# --- Dispositions and rules ----------------------------------------------------------------
+class DispositionOut(Schema):
+    code: str
+    name: str
+    human_answered: bool
+    contact: bool
+    effective: bool
+    sale: bool
+    callback: bool
+    dnc: bool
+    invalid_number: bool
+    refusal: bool
+    final: bool
+    order: int
+    is_active: bool
+
+
+class DispositionCreateIn(InputSchema):
+    code: str = Field(min_length=1, max_length=30, pattern=r"^[a-z0-9_-]+$")
+    name: str = Field(min_length=1, max_length=50)
+    human_answered: bool = False
+    contact: bool = False
+    effective: bool = False
+    sale: bool = False
+    callback: bool = False
+    dnc: bool = False
+    invalid_number: bool = False
+    refusal: bool = False
+    final: bool = False
+    order: int = Field(default=100, ge=0, le=32767)
+    is_active: bool = True
+
+
+class DispositionUpdateIn(InputSchema):
+    name: str | None = Field(default=None, min_length=1, max_length=50)
+    human_answered: bool | None = None
+    contact: bool | None = None
+    effective: bool | None = None
+    sale: bool | None = None
+    callback: bool | None = None
+    dnc: bool | None = None
+    invalid_number: bool | None = None
+    refusal: bool | None = None
+    final: bool | None = None
+    order: int | None = Field(default=None, ge=0, le=32767)
+    is_active: bool | None = None
+
+
+class CallRulesOut(Schema):
+    id: int
+    name: str
+    stage: str
+    effective_from: dt.date
+    is_active: bool
+    window_start: dt.time
+    window_end: dt.time
+    max_attempts_per_day: int
+    max_attempts_24h: int
+    max_attempts_lifetime: int
+    min_minutes_between_attempts: int
+    refusal_cooldown_days: int
+    effective_call_seconds: int
+    cadence_min_followups: int
+    cadence_max_followups: int
+    cadence_spacing_days: list[int]
+    overdue_escalate_hours: int
+    callback_reassign_when_owner_absent: bool
+    non_sale_recording_days: int
+    sale_recording_years_short: int
+    sale_recording_years_long: int
+
+
+Count = Field(default=None, ge=0, le=1_000_000)
+
+
+class CallRulesIn(InputSchema):
+    """A new version; parameters left out are copied from ``based_on_id`` (or the rules in
+    force)."""
+
+    based_on_id: int | None = Field(default=None, ge=1, le=ID_MAX)
+    name: str = Field(min_length=1, max_length=100)
+    stage: TeamStage | Literal[""] = ""
+    effective_from: dt.date
+    reason: str = Field(default="", max_length=300)
+    window_start: dt.time | None = None
+    window_end: dt.time | None = None
+    max_attempts_per_day: int | None = Count
+    max_attempts_24h: int | None = Count
+    max_attempts_lifetime: int | None = Count
+    min_minutes_between_attempts: int | None = Count
+    refusal_cooldown_days: int | None = Count
+    effective_call_seconds: int | None = Count
+    cadence_min_followups: int | None = Count
+    cadence_max_followups: int | None = Count
+    cadence_spacing_days: list[int] | None = Field(default=None, max_length=50)
+    overdue_escalate_hours: int | None = Count
+    callback_reassign_when_owner_absent: bool | None = None
+    non_sale_recording_days: int | None = Count
+    sale_recording_years_short: int | None = Count
+    sale_recording_years_long: int | None = Count
+
+
+# --- Board ---------------------------------------------------------------------------------
+class BoardAgentOut(Schema):
+    agent_id: int
+    name: str
+    team_id: int
+    team_name: str
+    state: AgentState
+    since: dt.datetime | None
+    state_seconds: int | None
+    lead_id: int | None
+    seat_id: int | None
+    seat_code: str
+    dials: int
+    connects: int
+    effective: int
+    talk_seconds: int
+    sales: int
+    premium: Decimal
+
+
+class BoardSeatOut(Schema):
+    seat_id: int
+    seat_code: str
+    dials: int
+    connects: int
+    talk_seconds: int
+    sales: int
+    premium: Decimal
+    agent_ids: list[int]
+
+
+class BoardOut(Schema):
+    day: dt.date
+    agents: list[BoardAgentOut]
+    seats: list[BoardSeatOut]
+    totals: dict[str, Any]
+
+
+# --- CDR -----------------------------------------------------------------------------------
+class CdrImportIn(InputSchema):
+    tz: str = Field(default="", max_length=64, description="the switch's time zone")
+    match_seconds: int | None = Field(default=None, ge=0, le=3600)
+
+
+class CdrRejectionOut(Schema):
+    row: int
+    reason: str
+    label: str
+    dst: str
+    detail: str
+
+
+class CdrImportOut(Schema):
+    id: int
+    file_name: str
+    rows: int
+    matched: int
+    already: int
+    rejected: int
+    rejections: list[CdrRejectionOut]
+    created_at: dt.datetime

@@ -1,0 +1,1151 @@
+"""Writes of the workspace: calls (start, answer, end), dispositions and their effects,
+follow-ups and their cadence, escalation and cover for absent agents, presence, and the sale.
+
+Every write here is one transaction: a disposition's effects (the lead's counters, a DNC
+entry, a closed lead, the next follow-up, a recycled lead) land together or not at all.
+
+Audit: calls, answers and dispositions are high-volume and are their own record (the attempt
+rows and the lead history); the audit log gets the do-not-call requests, the sales (by the
+policies app), follow-ups moved or escalated (one row per run), rule set and disposition
+changes and CDR imports.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+from collections import Counter
+from collections.abc import Callable
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Count, Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from telesales.calls import permissions
+from telesales.calls.choices import (
+    SELF_STATES,
+    AgentState,
+    BlockCode,
+    CallKind,
+    FollowUpKind,
+    FollowUpStatus,
+)
+from telesales.calls.errors import (
+    CallAlreadyDisposed,
+    CallNotOpen,
+    DialBlocked,
+    FollowUpInPast,
+    FollowUpNotOpen,
+    NotYourCall,
+    TelephonyFailed,
+    UnknownDisposition,
+)
+from telesales.calls.guards import Block, dial_blocks, window_opens
+from telesales.calls.models import AgentPresence, CallAttempt, CallRuleSet, Disposition, FollowUp
+from telesales.calls.rules import callrules_for_person, callrules_in_force
+from telesales.calls.telephony import adapter_name, get_adapter
+from telesales.core.audit import audit_record, model_snapshot
+from telesales.core.errors import InvalidState, PermissionDenied, ValidationFailed
+from telesales.core.model_updates import apply_changes, save_or_conflict, validate_instance
+from telesales.core.roles import Role, has_role
+from telesales.leads import services as lead_services
+from telesales.leads.choices import OPEN_STATES, DncSource, LeadAction, LeadState
+from telesales.leads.models import Lead
+from telesales.leads.rules import ruleset_for_person
+from telesales.org.choices import PersonStatus, TeamStage
+from telesales.org.models import Absence, Person
+from telesales.org.selectors import person_for_user
+
+WORKING_STATUSES = lead_services.WORKING_STATUSES
+#: A follow-up may be booked at most this far ahead.
+FOLLOWUP_MAX_DAYS = 180
+#: An open call older than this no longer blocks a new one (the softphone lost it).
+STALE_CALL_HOURS = 4
+NOTE_MAX = 2000
+
+
+# --- Helpers -------------------------------------------------------------------------------
+def _is_user(actor) -> bool:
+    return getattr(actor, "is_authenticated", False)
+
+
+def _user_or_none(actor):
+    return actor if _is_user(actor) else None
+
+
+def _leads_team(actor, agent: Person) -> bool:
+    """``actor`` leads the team ``agent`` is in."""
+    me = person_for_user(actor)
+    return bool(
+        me is not None
+        and has_role(actor, Role.TEAM_LEAD)
+        and agent.team_id
+        and agent.team.leader_id == me.pk
+    )
+
+
+def require_self(actor, agent: Person, message: str) -> None:
+    """Only the agent acts in their own workspace (a command or task acts as a string)."""
+    if isinstance(actor, str) or actor is None:
+        return
+    me = person_for_user(actor)
+    if me is None or me.pk != agent.pk:
+        raise NotYourCall(message)
+
+
+def _require_self_or_lead(actor, agent: Person, message: str) -> None:
+    if isinstance(actor, str) or actor is None:
+        return
+    me = person_for_user(actor)
+    if me is not None and me.pk == agent.pk:
+        return
+    if _leads_team(actor, agent) or has_role(actor, Role.MANAGER):
+        return
+    raise NotYourCall(message)
+
+
+def _aware(value: dt.datetime, field: str) -> dt.datetime:
+    if not isinstance(value, dt.datetime):
+        raise ValidationFailed(_("Invalid time"), fields={field: [_("a date and time")]})
+    if timezone.is_naive(value):
+        raise ValidationFailed(
+            _("Give the time with its time zone"), fields={field: [_("time zone missing")]}
+        )
+    return value
+
+
+def _note(note: str | None) -> str:
+    note = (note or "").strip()
+    if len(note) > NOTE_MAX:
+        raise ValidationFailed(
+            _("The note is too long"), fields={"note": [_("at most %(n)d") % {"n": NOTE_MAX}]}
+        )
+    return note
+
+
+def _years_after(day: dt.date, years: int) -> dt.date:
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year + years, day=28)
+
+
+def _blocked(blocks: list[Block]) -> DialBlocked:
+    return DialBlocked(blocks[0].message, details={"reasons": [b.as_dict() for b in blocks]})
+
+
+def presence_lock(agent: Person, *, at: dt.datetime | None = None) -> AgentPresence:
+    """The agent's presence row, created when missing, locked for this transaction."""
+    at = at or timezone.now()
+    AgentPresence.objects.get_or_create(
+        person_id=agent.pk, defaults={"state": AgentState.OFFLINE, "since": at}
+    )
+    return AgentPresence.objects.select_for_update().get(person_id=agent.pk)
+
+
+def _presence_state(presence: AgentPresence, state: str, at: dt.datetime) -> None:
+    if presence.state != state:
+        presence.state = state
+        presence.since = at
+
+
+def presence_hand(
+    presence: AgentPresence, *, lead: Lead | None, source: str = "", followup=None, at: dt.datetime
+) -> None:
+    """Put ``lead`` in the agent's hands (or empty them). A lead is in one agent's hands at
+    most: a stale hand-out of the same lead elsewhere is cleared first."""
+    if lead is not None:
+        AgentPresence.objects.filter(lead_id=lead.pk).exclude(pk=presence.pk).update(
+            lead=None, followup=None, source="", handed_at=None
+        )
+    presence.lead = lead
+    presence.source = source if lead is not None else ""
+    presence.followup = followup if lead is not None else None
+    presence.handed_at = at if lead is not None else None
+
+
+def _release_lead_from_hands(lead_id: int) -> None:
+    AgentPresence.objects.filter(lead_id=lead_id).update(
+        lead=None, followup=None, source="", handed_at=None
+    )
+
+
+def non_sale_retention(rules: CallRuleSet, day: dt.date) -> dt.date:
+    return day + timedelta(days=rules.non_sale_recording_days)
+
+
+def sale_retention(rules: CallRuleSet, *, sold_on: dt.date, term_years: int) -> dt.date:
+    """R1/R12: kept ≥ 5 years (policy ≤ 1 year) / ≥ 10 years (policy > 1 year) from the
+    contract's end, estimated as the sale day plus the term."""
+    ends = _years_after(sold_on, max(int(term_years or 1), 1))
+    years = rules.sale_recording_years_short if term_years <= 1 else rules.sale_recording_years_long
+    return _years_after(ends, years)
+
+
+# --- Presence ------------------------------------------------------------------------------
+@transaction.atomic
+def presence_set(*, agent: Person, state: str, actor, at: dt.datetime | None = None):
+    """The agent says they are ready, on a break or offline. During a call the state follows
+    the call; a break or going offline gives back the lead in hand."""
+    _require_self_or_lead(actor, agent, _("You may only change your own state"))
+    if state not in SELF_STATES:
+        raise ValidationFailed(
+            _("Choose ready, break or offline"),
+            fields={"state": [_("one of: %(s)s") % {"s": ", ".join(SELF_STATES)}]},
+        )
+    at = at or timezone.now()
+    presence = presence_lock(agent, at=at)
+    if presence.attempt_id and presence.attempt.ended_at is None:
+        raise InvalidState(_("End the current call first"))
+    _presence_state(presence, state, at)
+    if state != AgentState.IDLE:
+        presence_hand(presence, lead=None, at=at)
+        presence.attempt = None
+    presence.save()
+    return presence
+
+
+# --- Calls ---------------------------------------------------------------------------------
+@transaction.atomic
+def call_start(
+    *,
+    lead: Lead,
+    agent: Person,
+    actor,
+    seat=None,
+    kind: str = CallKind.SALES,
+    at: dt.datetime | None = None,
+) -> CallAttempt:
+    """Dial a lead: the compliance guards run first (``dial_blocked`` with every reason),
+    then the attempt is recorded and the telephony adapter places the call."""
+    require_self(actor, agent, _("You can only dial from your own workspace"))
+    if kind not in CallKind.values:
+        raise ValidationFailed(_("Unknown call kind"), fields={"kind": [_("unknown")]})
+    at = at or timezone.now()
+    presence = presence_lock(agent, at=at)
+    agent = Person.objects.select_related("team", "level").get(pk=agent.pk)
+    current = presence.attempt
+    if (
+        current is not None
+        and current.ended_at is None
+        and current.started_at > at - timedelta(hours=STALE_CALL_HOURS)
+    ):
+        raise _blocked(
+            [
+                Block(
+                    BlockCode.CALL_IN_PROGRESS,
+                    _("You are on another call (started %(when)s)")
+                    % {"when": timezone.localtime(current.started_at).strftime("%H:%M")},
+                    _("End the current call first"),
+                )
+            ]
+        )
+    lead = Lead.objects.select_for_update(of=("self",)).select_related("customer").get(pk=lead.pk)
+    rules = callrules_for_person(agent, on=timezone.localdate(at))
+    blocks = dial_blocks(lead=lead, agent=agent, at=at, kind=kind, rules=rules)
+    if blocks:
+        raise _blocked(blocks)
+    if seat is None:
+        seat = getattr(agent, "seat", None)  # the agent's own seat, if they have one
+    adapter = get_adapter()
+    attempt = CallAttempt.objects.create(
+        lead=lead,
+        agent=agent,
+        seat=seat,
+        kind=kind,
+        started_at=at,
+        adapter=adapter_name(adapter),
+        recording_retain_until=non_sale_retention(rules, timezone.localdate(at)),
+    )
+    try:
+        call_id = str(adapter.originate(attempt) or "")[:100]
+    except Exception as exc:  # the switch said no: nothing is kept
+        raise TelephonyFailed(
+            _("The call could not be placed: %(err)s") % {"err": type(exc).__name__}
+        ) from exc
+    if call_id:
+        attempt.adapter_call_id = call_id
+        attempt.save(update_fields=["adapter_call_id", "updated_at"])
+    presence.state, presence.since = AgentState.DIALLING, at
+    presence.attempt = attempt
+    if presence.lead_id != lead.pk:  # a dial of another of the agent's own leads
+        presence_hand(presence, lead=lead, at=at)
+    presence.save()
+    return attempt
+
+
+def _attempt_locked(attempt: CallAttempt) -> CallAttempt:
+    return (
+        CallAttempt.objects.select_for_update(of=("self",))
+        .select_related("lead", "lead__customer", "agent", "agent__team", "disposition")
+        .get(pk=attempt.pk)
+    )
+
+
+@transaction.atomic
+def call_answer(*, attempt: CallAttempt, actor=None, at: dt.datetime | None = None) -> CallAttempt:
+    """The customer picked up."""
+    attempt = _attempt_locked(attempt)
+    require_self(actor, attempt.agent, _("This is not your call"))
+    at = at or timezone.now()
+    if attempt.ended_at is not None:
+        raise CallNotOpen(_("This call has ended"))
+    if at < attempt.started_at:
+        raise ValidationFailed(
+            _("A call is answered after it starts"), fields={"at": [_("before the start")]}
+        )
+    attempt.answered_at = attempt.answered_at or at
+    attempt.save(update_fields=["answered_at", "updated_at"])
+    presence = presence_lock(attempt.agent, at=at)
+    if presence.attempt_id == attempt.pk:
+        _presence_state(presence, AgentState.TALKING, at)
+        presence.save()
+    return attempt
+
+
+@transaction.atomic
+def call_end(
+    *,
+    attempt: CallAttempt,
+    actor=None,
+    at: dt.datetime | None = None,
+    answered_at: dt.datetime | None = None,
+    hangup: bool = True,
+) -> CallAttempt:
+    """The call ended: talk seconds, the recording, and the agent goes to wrap-up."""
+    attempt = _attempt_locked(attempt)
+    require_self(actor, attempt.agent, _("This is not your call"))
+    at = at or timezone.now()
+    if attempt.ended_at is not None:
+        raise CallNotOpen(_("This call has ended already"))
+    if answered_at is not None:
+        _aware(answered_at, "answered_at")
+        if not attempt.started_at <= answered_at <= at:
+            raise ValidationFailed(
+                _("The answer time must lie between the start and the end"),
+                fields={"answered_at": [_("outside the call")]},
+            )
+        attempt.answered_at = answered_at
+    if at < attempt.started_at:
+        raise ValidationFailed(
+            _("A call ends after it starts"), fields={"at": [_("before the start")]}
+        )
+    attempt.ended_at = at
+    attempt.talk_seconds = (
+        int((at - attempt.answered_at).total_seconds()) if attempt.answered_at else 0
+    )
+    adapter = get_adapter()
+    if attempt.answered_at and attempt.adapter_call_id and not attempt.recording_ref:
+        ref = getattr(adapter, "recording_ref", None)
+        if callable(ref):
+            attempt.recording_ref = str(ref(attempt.adapter_call_id) or "")[:300]
+    attempt.save(
+        update_fields=["answered_at", "ended_at", "talk_seconds", "recording_ref", "updated_at"]
+    )
+    if hangup and attempt.adapter_call_id:
+        with contextlib.suppress(Exception):  # the call is over for us either way
+            adapter.hangup(attempt.adapter_call_id)
+    presence = presence_lock(attempt.agent, at=at)
+    if presence.attempt_id == attempt.pk:
+        if attempt.disposition_id:  # the outcome is in already (a sale during the call)
+            presence.attempt = None
+            if presence.lead_id == attempt.lead_id:
+                presence_hand(presence, lead=None, at=at)
+            _presence_state(presence, AgentState.IDLE, at)
+        else:
+            _presence_state(presence, AgentState.WRAP_UP, at)
+        presence.save()
+    return attempt
+
+
+# --- Dispositions --------------------------------------------------------------------------
+def disposition_by_code(code: str) -> Disposition:
+    found = Disposition.objects.filter(code=code, is_active=True).first()
+    if found is None:
+        raise UnknownDisposition(_("Unknown disposition code: %(code)s") % {"code": str(code)[:30]})
+    return found
+
+
+def _open_followup(lead: Lead) -> FollowUp | None:
+    return (
+        FollowUp.objects.select_for_update()
+        .filter(lead_id=lead.pk, status=FollowUpStatus.OPEN)
+        .first()
+    )
+
+
+def _followups_close(lead: Lead, *, status: str, at: dt.datetime, attempt=None, note="") -> int:
+    qs = FollowUp.objects.filter(lead_id=lead.pk, status=FollowUpStatus.OPEN)
+    values: dict[str, Any] = {"status": status, "done_at": at, "updated_at": timezone.now()}
+    if attempt is not None:
+        values["completed_by"] = attempt
+    if note:
+        values["note"] = note[:300]
+    return qs.update(**values)
+
+
+def _check_callback_at(callback_at: dt.datetime | None, now: dt.datetime) -> None:
+    if callback_at is None:
+        return
+    _aware(callback_at, "callback_at")
+    if callback_at <= now:
+        raise FollowUpInPast(
+            _("A callback must be in the future"),
+            fields={"callback_at": [_("in the past")]},
+        )
+    if callback_at > now + timedelta(days=FOLLOWUP_MAX_DAYS):
+        raise ValidationFailed(
+            _("A callback can be booked at most %(n)d days ahead") % {"n": FOLLOWUP_MAX_DAYS},
+            fields={"callback_at": [_("too far ahead")]},
+        )
+
+
+def _next_sequence(lead: Lead, open_fu: FollowUp | None) -> int:
+    if open_fu is not None:
+        return open_fu.sequence + 1
+    since = lead.owned_since or lead.created_at
+    done = FollowUp.objects.filter(
+        lead_id=lead.pk,
+        agent_id=lead.owner_id,
+        status=FollowUpStatus.DONE,
+        created_at__gte=since,
+    ).count()
+    return done + 1
+
+
+def _inside_window(lead: Lead, due: dt.datetime, rules: CallRuleSet) -> dt.datetime:
+    return window_opens(lead.customer.mobile_e164, due, rules)
+
+
+def _cadence_exhausted(*, lead: Lead, rules: CallRuleSet, actor, at: dt.datetime) -> None:
+    lead = Lead.objects.select_for_update(of=("self",)).select_related("owner").get(pk=lead.pk)
+    reason = _("cadence_exhausted: no sale after %(n)d follow-ups") % {
+        "n": rules.cadence_max_followups
+    }
+    lead_services.leads_return_to_public(
+        leads=[lead], actor=_user_or_none(actor), action=LeadAction.RECYCLE, reason=reason, now=at
+    )
+    _followups_close(lead, status=FollowUpStatus.CANCELLED, at=at, note=reason)
+    _release_lead_from_hands(lead.pk)
+
+
+def _schedule_next(
+    *,
+    lead: Lead,
+    agent: Person,
+    rules: CallRuleSet,
+    attempt: CallAttempt,
+    open_fu: FollowUp | None,
+    sequence: int,
+    callback_at: dt.datetime | None,
+    actor,
+    at: dt.datetime,
+    note: str = "",
+) -> FollowUp | None:
+    if sequence > rules.cadence_max_followups:
+        _cadence_exhausted(lead=lead, rules=rules, actor=actor, at=at)
+        return None
+    if open_fu is not None:
+        _followups_close(lead, status=FollowUpStatus.DONE, at=at, attempt=attempt)
+    if callback_at is not None:
+        due, kind = callback_at, FollowUpKind.CALLBACK
+    else:
+        due = _inside_window(lead, at + timedelta(days=rules.spacing_for(sequence)), rules)
+        kind = FollowUpKind.FOLLOW_UP
+    followup = FollowUp.objects.create(
+        lead=lead,
+        agent=agent,
+        kind=kind,
+        due_at=due,
+        sequence=sequence,
+        created_from=attempt,
+        note=note[:300],
+    )
+    lead_services.lead_followup_record(lead=lead, at=at)
+    return followup
+
+
+def _dispose(
+    *,
+    attempt: CallAttempt,
+    disposition: Disposition,
+    actor,
+    note: str,
+    callback_at: dt.datetime | None,
+    at: dt.datetime,
+) -> CallAttempt:
+    """Apply a disposition (the caller holds the transaction and checked the actor)."""
+    lead = attempt.lead
+    agent = attempt.agent
+    rules = callrules_for_person(agent, on=timezone.localdate(at))
+    user = _user_or_none(actor)
+    if attempt.ended_at is None and not disposition.sale:
+        attempt.ended_at = max(at, attempt.started_at)
+        if attempt.answered_at:
+            attempt.talk_seconds = int((attempt.ended_at - attempt.answered_at).total_seconds())
+    attempt.disposition = disposition
+    attempt.disposed_at = at
+    if note:
+        attempt.note = note
+    if not disposition.sale:
+        day = timezone.localdate(attempt.ended_at or at)
+        attempt.recording_retain_until = max(
+            filter(None, [attempt.recording_retain_until, non_sale_retention(rules, day)])
+        )
+    attempt.save()
+    lead = lead_services.lead_call_record(
+        lead=lead,
+        at=attempt.started_at,
+        answered=bool(attempt.answered_at) or disposition.human_answered,
+        contact=disposition.contact,
+        actor=user,
+    )
+    open_fu = _open_followup(lead)
+    if disposition.dnc:
+        lead_rules = ruleset_for_person(agent, on=timezone.localdate(at))
+        entry = lead_services.dnc_add(
+            phone=lead.customer.mobile_e164,
+            source=DncSource.CUSTOMER_REQUEST,
+            reason=_("Customer asked not to be called (call #%(id)d)") % {"id": attempt.pk},
+            actor=user.get_username() if user else "system",
+            ruleset_days=max(lead_rules.dnc_days, 180),
+        )
+        lead.refresh_from_db()
+        if lead.state not in (LeadState.DNC, LeadState.WON):
+            lead_services.lead_close(
+                lead=lead, state=LeadState.DNC, actor=user, reason=disposition.name, at=at
+            )
+        _followups_close(lead, status=FollowUpStatus.CANCELLED, at=at, note=disposition.name)
+        _release_lead_from_hands(lead.pk)
+        audit_record(
+            actor=actor,
+            action="calls.dnc_request",
+            instance=attempt,
+            after={"dnc_entry": entry.pk, "lead": lead.pk},
+            reason=disposition.name,
+        )
+    elif disposition.sale:
+        _followups_close(lead, status=FollowUpStatus.DONE, at=at, attempt=attempt)
+    elif disposition.invalid_number or disposition.final:
+        if lead.state != LeadState.WON:
+            lead_services.lead_close(
+                lead=lead,
+                state=LeadState.INVALID if disposition.invalid_number else LeadState.LOST,
+                actor=user,
+                reason=disposition.name,
+                at=at,
+            )
+        _followups_close(lead, status=FollowUpStatus.CANCELLED, at=at, note=disposition.name)
+        _release_lead_from_hands(lead.pk)
+    elif disposition.callback:
+        if lead.state in OPEN_STATES:
+            _schedule_next(
+                lead=lead,
+                agent=agent,
+                rules=rules,
+                attempt=attempt,
+                open_fu=open_fu,
+                sequence=_next_sequence(lead, open_fu),
+                callback_at=callback_at,
+                actor=actor,
+                at=at,
+                note=note,
+            )
+    elif disposition.refusal:
+        if open_fu is not None:
+            _followups_close(lead, status=FollowUpStatus.CANCELLED, at=at, note=disposition.name)
+    elif open_fu is not None and open_fu.due_at <= at and lead.state in OPEN_STATES:
+        # A due follow-up call that did not reach the customer.
+        if open_fu.sequence < rules.cadence_min_followups:
+            open_fu.due_at = _inside_window(lead, at + timedelta(days=rules.spacing_for(1)), rules)
+            open_fu.save(update_fields=["due_at", "updated_at"])
+        else:
+            _schedule_next(
+                lead=lead,
+                agent=agent,
+                rules=rules,
+                attempt=attempt,
+                open_fu=open_fu,
+                sequence=open_fu.sequence + 1,
+                callback_at=None,
+                actor=actor,
+                at=at,
+            )
+    if attempt.ended_at is None:
+        return attempt  # a sale recorded during the call: the call's end frees the agent
+    presence = presence_lock(agent, at=at)
+    if presence.attempt_id == attempt.pk or presence.lead_id == lead.pk:
+        if presence.lead_id == lead.pk:
+            presence_hand(presence, lead=None, at=at)
+        presence.attempt = None
+        if presence.state in (AgentState.DIALLING, AgentState.TALKING, AgentState.WRAP_UP):
+            _presence_state(presence, AgentState.IDLE, at)
+        presence.save()
+    return attempt
+
+
+@transaction.atomic
+def disposition_record(
+    *,
+    attempt: CallAttempt,
+    disposition: Disposition,
+    actor,
+    note: str = "",
+    callback_at: dt.datetime | None = None,
+    at: dt.datetime | None = None,
+) -> CallAttempt:
+    """Record how a call ended, and do what it means at once: count the dial on the lead;
+    a DNC request puts the number on the DNC list and closes the lead; an invalid number or
+    a final outcome closes it; interested or callback books the next follow-up (at
+    ``callback_at``, or after the cadence's next spacing) and a cadence that runs out sends
+    the lead back to the public pool. Only the call's agent or their team lead records it."""
+    now = timezone.now()
+    at = at or now
+    attempt = _attempt_locked(attempt)
+    _require_self_or_lead(
+        actor,
+        attempt.agent,
+        _("Only the agent of this call or their team lead may record its outcome"),
+    )
+    disposition = Disposition.objects.filter(pk=disposition.pk).first() or disposition
+    if not disposition.is_active:
+        raise UnknownDisposition(_("This disposition is no longer in use"))
+    if attempt.disposition_id:
+        raise CallAlreadyDisposed(_("This call's outcome is recorded already"))
+    if disposition.sale:
+        raise ValidationFailed(
+            _("Record a sale with its policy (product, premium, insured persons)"),
+            fields={"disposition": [_("use the sale form")]},
+        )
+    lead = attempt.lead
+    if lead.owner_id != attempt.agent_id and lead.state not in (LeadState.DNC,):
+        raise NotYourCall(
+            _("This lead is no longer in %(name)s's hands") % {"name": attempt.agent.name}
+        )
+    note = _note(note)
+    if callback_at is not None and not disposition.callback:
+        raise ValidationFailed(
+            _("Only a callback or interested outcome takes a callback time"),
+            fields={"callback_at": [_("not for this outcome")]},
+        )
+    _check_callback_at(callback_at, now)
+    return _dispose(
+        attempt=attempt,
+        disposition=disposition,
+        actor=actor,
+        note=note,
+        callback_at=callback_at,
+        at=at,
+    )
+
+
+# --- Follow-ups ----------------------------------------------------------------------------
+@transaction.atomic
+def followup_schedule(
+    *,
+    lead: Lead,
+    agent: Person,
+    due_at: dt.datetime,
+    actor,
+    kind: str = FollowUpKind.CALLBACK,
+    note: str = "",
+) -> FollowUp:
+    """Book a follow-up by hand (a callback the customer asked for). It replaces the lead's
+    open follow-up, keeping its place in the cadence. Refuses the past."""
+    _require_self_or_lead(actor, agent, _("You may only book follow-ups for your own leads"))
+    now = timezone.now()
+    if kind not in FollowUpKind.values:
+        raise ValidationFailed(_("Unknown kind"), fields={"kind": [_("unknown")]})
+    _aware(due_at, "due_at")
+    if due_at <= now:
+        raise FollowUpInPast(
+            _("A follow-up must be in the future"), fields={"due_at": [_("in the past")]}
+        )
+    if due_at > now + timedelta(days=FOLLOWUP_MAX_DAYS):
+        raise ValidationFailed(
+            _("A follow-up can be booked at most %(n)d days ahead") % {"n": FOLLOWUP_MAX_DAYS},
+            fields={"due_at": [_("too far ahead")]},
+        )
+    note = _note(note)[:300]
+    lead = Lead.objects.select_for_update(of=("self",)).select_related("customer").get(pk=lead.pk)
+    allowed_states = (*OPEN_STATES, LeadState.WON) if kind == FollowUpKind.SERVICE else OPEN_STATES
+    if lead.owner_id != agent.pk or lead.state not in allowed_states:
+        raise NotYourCall(_("This lead is not being worked by %(name)s") % {"name": agent.name})
+    open_fu = _open_followup(lead)
+    sequence = open_fu.sequence if open_fu else _next_sequence(lead, None)
+    if open_fu is not None:
+        _followups_close(lead, status=FollowUpStatus.CANCELLED, at=now, note=_("rescheduled"))
+    followup = FollowUp.objects.create(
+        lead=lead, agent=agent, kind=kind, due_at=due_at, sequence=sequence, note=note
+    )
+    lead_services.lead_followup_record(lead=lead, at=now)
+    return followup
+
+
+@transaction.atomic
+def followup_complete(*, followup: FollowUp, actor, note: str = "") -> FollowUp:
+    """Mark a follow-up done by hand (it was handled outside a recorded call)."""
+    followup = (
+        FollowUp.objects.select_for_update().select_related("agent__team").get(pk=followup.pk)
+    )
+    _require_self_or_lead(actor, followup.agent, _("This follow-up is not yours"))
+    if followup.status != FollowUpStatus.OPEN:
+        raise FollowUpNotOpen(_("This follow-up is not open"))
+    note = _note(note)
+    followup.status = FollowUpStatus.DONE
+    followup.done_at = timezone.now()
+    if note:
+        followup.note = note[:300]
+    followup.save()
+    return followup
+
+
+def _stage_rules(now: dt.datetime) -> Callable[[str], CallRuleSet]:
+    """The call rule set per team stage on ``now``'s day, looked up once per stage."""
+    cache: dict[str, CallRuleSet] = {}
+
+    def get(stage: str) -> CallRuleSet:
+        if stage not in cache:
+            cache[stage] = callrules_in_force(stage=stage, on=timezone.localdate(now))
+        return cache[stage]
+
+    return get
+
+
+def followups_escalate(*, now: dt.datetime | None = None, actor=None) -> dict:
+    """Open follow-ups overdue by more than the rule set's ``overdue_escalate_hours`` go to
+    the owner's team lead (``escalated_to``); each is escalated once. Periodic."""
+    now = now or timezone.now()
+    rules_for = _stage_rules(now)
+    escalated = 0
+    candidates = (
+        FollowUp.objects.filter(
+            status=FollowUpStatus.OPEN, escalated_at__isnull=True, due_at__lt=now
+        )
+        .select_related("agent__team")
+        .order_by("due_at", "id")
+    )
+    for ids in _id_chunks(candidates):
+        with transaction.atomic():
+            for fu in (
+                FollowUp.objects.select_for_update(of=("self",))
+                .select_related("agent__team")
+                .filter(pk__in=ids, status=FollowUpStatus.OPEN, escalated_at__isnull=True)
+            ):
+                rules = rules_for(fu.agent.team.stage if fu.agent.team_id else "")
+                if fu.due_at + timedelta(hours=rules.overdue_escalate_hours) > now:
+                    continue
+                fu.escalated_at = now
+                fu.escalated_to_id = fu.agent.team.leader_id if fu.agent.team_id else None
+                fu.save(update_fields=["escalated_at", "escalated_to", "updated_at"])
+                escalated += 1
+    if escalated:
+        audit_record(
+            actor=actor or "system",
+            action="calls.followups_escalate",
+            object_type="calls.followup",
+            object_repr=_("overdue follow-ups escalated"),
+            after={"escalated": escalated},
+        )
+    return {"escalated": escalated}
+
+
+def _id_chunks(qs, size: int = 500):
+    last = 0
+    while True:
+        ids = list(qs.filter(pk__gt=last).order_by("pk").values_list("pk", flat=True)[:size])
+        if not ids:
+            return
+        last = ids[-1]
+        yield ids
+
+
+def absent_person_ids(day: dt.date) -> set[int]:
+    return set(
+        Absence.objects.filter(start_date__lte=day, end_date__gte=day).values_list(
+            "person_id", flat=True
+        )
+    )
+
+
+def _cover_for(*, fu: FollowUp, absent: set[int], load: Counter) -> Person | None:
+    """A working, registered teammate of the grade the lead needs, present today, with the
+    fewest follow-ups due today."""
+    owner = fu.agent
+    mates = (
+        Person.objects.filter(
+            team_id=owner.team_id,
+            status__in=(PersonStatus.ACTIVE, PersonStatus.WARNING, PersonStatus.TRAINEE),
+            capability_grade__gte=fu.lead.required_grade or 1,
+        )
+        .exclude(pk=owner.pk)
+        .exclude(practice_reg_no="")
+        .exclude(pk__in=absent)
+        .order_by("id")
+    )
+    mates = list(mates)
+    if not mates:
+        return None
+    return min(mates, key=lambda p: (load[p.pk], p.pk))
+
+
+def followups_reassign_absent(*, now: dt.datetime | None = None, actor=None) -> dict:
+    """Open follow-ups due today (or overdue) whose owner is absent today or not working
+    move, with their lead, to a working teammate — when the owner's rule set allows it
+    (``callback_reassign_when_owner_absent``). Periodic."""
+    now = now or timezone.now()
+    today = timezone.localdate(now)
+    end_of_day = timezone.make_aware(dt.datetime.combine(today + timedelta(days=1), dt.time()))
+    absent = absent_person_ids(today)
+    rules_for = _stage_rules(now)
+    due = FollowUp.objects.filter(
+        status=FollowUpStatus.OPEN,
+        due_at__lt=end_of_day,
+        lead__state__in=OPEN_STATES,
+    ).filter(Q(agent_id__in=absent) | ~Q(agent__status__in=WORKING_STATUSES))
+    load: Counter = Counter(
+        dict(
+            FollowUp.objects.filter(status=FollowUpStatus.OPEN, due_at__lt=end_of_day)
+            .order_by()
+            .values_list("agent_id")
+            .annotate(n=Count("id"))
+        )
+    )
+    moved = skipped = 0
+    for ids in _id_chunks(due):
+        for fu_id in ids:
+            with transaction.atomic():
+                fu = (
+                    FollowUp.objects.select_for_update(of=("self",))
+                    .select_related("agent__team", "lead")
+                    .filter(pk=fu_id, status=FollowUpStatus.OPEN)
+                    .first()
+                )
+                if fu is None or fu.lead.owner_id != fu.agent_id:
+                    continue
+                rules = rules_for(fu.agent.team.stage if fu.agent.team_id else "")
+                if not rules.callback_reassign_when_owner_absent:
+                    skipped += 1
+                    continue
+                mate = _cover_for(fu=fu, absent=absent, load=load)
+                if mate is None:
+                    skipped += 1
+                    continue
+                reason = _("callback cover: %(name)s is absent") % {"name": fu.agent.name}
+                lead_services.lead_transfer(lead=fu.lead, to_agent=mate, actor=actor, reason=reason)
+                _release_lead_from_hands(fu.lead_id)
+                fu.status = FollowUpStatus.MOVED
+                fu.done_at = now
+                fu.save(update_fields=["status", "done_at", "updated_at"])
+                FollowUp.objects.create(
+                    lead=fu.lead,
+                    agent=mate,
+                    kind=fu.kind,
+                    due_at=fu.due_at,
+                    sequence=fu.sequence,
+                    created_from=fu.created_from,
+                    note=fu.note,
+                    moved_from=fu.agent,
+                )
+                load[mate.pk] += 1
+                moved += 1
+    if moved:
+        audit_record(
+            actor=actor or "system",
+            action="calls.followups_reassign",
+            object_type="calls.followup",
+            object_repr=_("callbacks of absent agents moved"),
+            after={"moved": moved, "skipped": skipped},
+        )
+    return {"moved": moved, "skipped": skipped}
+
+
+def followups_cancel_for_person(*, person: Person, actor=None) -> int:
+    """The org hook: someone who leaves or is suspended owes no follow-ups any more (their
+    leads go back to the pool through the leads app)."""
+    now = timezone.now()
+    n = FollowUp.objects.filter(agent_id=person.pk, status=FollowUpStatus.OPEN).update(
+        status=FollowUpStatus.CANCELLED, done_at=now, updated_at=now
+    )
+    AgentPresence.objects.filter(person_id=person.pk).update(
+        state=AgentState.OFFLINE, since=now, lead=None, followup=None, source="", attempt=None
+    )
+    return n
+
+
+# --- Sale ------------------------------------------------------------------------------------
+@transaction.atomic
+def sale_record(
+    *,
+    attempt: CallAttempt,
+    product,
+    annualised_premium: Decimal,
+    payment_mode: str,
+    term_years: int,
+    insured_ids: list[int],
+    actor,
+    holder_id: int | None = None,
+    note: str = "",
+):
+    """Record an online close on a call: the policy (``policies.services.sale_record``, with
+    the call's recording), the sale disposition, the follow-ups done and the recording kept
+    for ≥ 5 / 10 years after the policy ends. Checked whole before anything is written."""
+    from telesales.policies import services as policy_services
+
+    now = timezone.now()
+    attempt = _attempt_locked(attempt)
+    require_self(actor, attempt.agent, _("Only the selling agent records their sale"))
+    if attempt.disposition_id and not attempt.disposition.sale:
+        raise CallAlreadyDisposed(
+            _("This call's outcome is recorded already (%(name)s)")
+            % {"name": attempt.disposition.name}
+        )
+    if not attempt.answered_at:
+        raise InvalidState(
+            _("A sale needs a call the customer answered (its recording confirms the purchase)")
+        )
+    note = _note(note)
+    recording = attempt.recording_ref
+    if not recording and attempt.adapter_call_id:
+        ref = getattr(get_adapter(), "recording_ref", None)
+        recording = str(ref(attempt.adapter_call_id) or "") if callable(ref) else ""
+    policy = policy_services.sale_record(
+        lead=attempt.lead,
+        agent=attempt.agent,
+        product=product,
+        annualised_premium=annualised_premium,
+        payment_mode=payment_mode,
+        term_years=term_years,
+        insured_ids=insured_ids,
+        actor=actor,
+        recording_ref=recording[:200],
+        at=now,
+        holder_id=holder_id,
+    )
+    rules = callrules_for_person(attempt.agent, on=timezone.localdate(now))
+    keep = sale_retention(rules, sold_on=timezone.localdate(now), term_years=int(term_years))
+    attempt.recording_ref = attempt.recording_ref or recording
+    attempt.recording_retain_until = max(filter(None, [attempt.recording_retain_until, keep]))
+    attempt.save(update_fields=["recording_ref", "recording_retain_until", "updated_at"])
+    if not attempt.disposition_id:
+        sale = Disposition.objects.filter(sale=True, is_active=True).order_by("order", "id").first()
+        if sale is None:
+            raise UnknownDisposition(_("No active sale disposition is configured"))
+        attempt.lead.refresh_from_db()
+        _dispose(
+            attempt=attempt, disposition=sale, actor=actor, note=note, callback_at=None, at=now
+        )
+    return policy
+
+
+def recording_retention_for_policy(
+    *, attempt: CallAttempt, ends_on: dt.date, term_years: int
+) -> CallAttempt:
+    """Re-base a sale recording's retention on the policy's real end (a cancellation, a
+    lapse, the end of its term): kept 5 / 10 years from that day (R1/R12)."""
+    rules = callrules_for_person(attempt.agent, on=timezone.localdate())
+    years = rules.sale_recording_years_short if term_years <= 1 else rules.sale_recording_years_long
+    keep = _years_after(ends_on, years)
+    CallAttempt.objects.filter(pk=attempt.pk).update(recording_retain_until=keep)
+    attempt.recording_retain_until = keep
+    return attempt
+
+
+# --- Configuration: dispositions and call rule sets (the manager) --------------------------
+DISPOSITION_FIELDS = (
+    "name",
+    "human_answered",
+    "contact",
+    "effective",
+    "sale",
+    "callback",
+    "dnc",
+    "invalid_number",
+    "refusal",
+    "final",
+    "order",
+    "is_active",
+)
+
+
+def _check_disposition(d: Disposition) -> None:
+
+    errors: dict[str, list[str]] = {}
+    if d.contact and not d.human_answered:
+        errors["human_answered"] = [_("a contact is a call a person answered")]
+    if d.sale and not d.contact:
+        errors["contact"] = [_("a sale is a contact")]
+    if d.sale and (d.dnc or d.invalid_number or d.callback):
+        errors["sale"] = [_("a sale is not also do-not-call, invalid or a callback")]
+    if d.callback and (d.final or d.dnc or d.invalid_number):
+        errors["callback"] = [_("a callback keeps the lead open")]
+    if d.dnc and not d.final:
+        errors["final"] = [_("a do-not-call request ends the lead")]
+    if errors:
+        raise ValidationFailed(_("These outcome flags do not fit together"), fields=errors)
+    validate_instance(d)
+
+
+@transaction.atomic
+def disposition_create(*, actor, code: str, name: str, **flags: Any) -> Disposition:
+
+    if not permissions.can_manage_dispositions(actor):
+        raise PermissionDenied(_("Only the center manager changes the dispositions"))
+    unknown = sorted(set(flags) - set(DISPOSITION_FIELDS))
+    if unknown:
+        raise ValidationFailed(_("Unknown fields"), fields={k: [_("unknown")] for k in unknown})
+    if Disposition.objects.filter(code=code).exists():
+        raise ValidationFailed(_("This code exists"), fields={"code": [_("already in use")]})
+    d = Disposition(code=code, name=name, **flags)
+    _check_disposition(d)
+    save_or_conflict(d)
+    audit_record(actor=actor, action="calls.disposition_create", instance=d, after=flags)
+    return d
+
+
+@transaction.atomic
+def disposition_update(*, disposition: Disposition, actor, **changes: Any) -> Disposition:
+    """Change a disposition's name, flags, order or whether it is in use. The code stays:
+    past calls refer to it."""
+
+    if not permissions.can_manage_dispositions(actor):
+        raise PermissionDenied(_("Only the center manager changes the dispositions"))
+    d = Disposition.objects.select_for_update().get(pk=disposition.pk)
+    before = model_snapshot(d)
+    changed = apply_changes(d, changes, allowed=set(DISPOSITION_FIELDS))
+    if not changed:
+        return d
+    _check_disposition(d)
+    save_or_conflict(d)
+    audit_record(
+        actor=actor,
+        action="calls.disposition_update",
+        instance=d,
+        before={k: before[k] for k in changed},
+        after={k: getattr(d, k) for k in changed},
+    )
+    return d
+
+
+CALLRULE_FIELDS = (
+    "window_start",
+    "window_end",
+    "max_attempts_per_day",
+    "max_attempts_24h",
+    "max_attempts_lifetime",
+    "min_minutes_between_attempts",
+    "refusal_cooldown_days",
+    "effective_call_seconds",
+    "cadence_min_followups",
+    "cadence_max_followups",
+    "cadence_spacing_days",
+    "overdue_escalate_hours",
+    "callback_reassign_when_owner_absent",
+    "non_sale_recording_days",
+    "sale_recording_years_short",
+    "sale_recording_years_long",
+)
+CALLRULE_LIMITS = {
+    "max_attempts_per_day": (1, 50),
+    "max_attempts_24h": (1, 100),
+    "max_attempts_lifetime": (1, 1000),
+    "min_minutes_between_attempts": (0, 7 * 24 * 60),
+    "refusal_cooldown_days": (0, 3650),
+    "effective_call_seconds": (1, 3600),
+    "cadence_min_followups": (0, 50),
+    "cadence_max_followups": (1, 50),
+    "overdue_escalate_hours": (1, 24 * 90),
+    "non_sale_recording_days": (1, 3650),
+    "sale_recording_years_short": (5, 100),
+    "sale_recording_years_long": (10, 100),
+}
+
+
+def _check_callrules(rules: CallRuleSet) -> None:
+
+    errors: dict[str, list[str]] = {}
+    for name, (low, high) in CALLRULE_LIMITS.items():
+        value = getattr(rules, name)
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            errors[name] = [
+                _("a whole number from %(low)d to %(high)d") % {"low": low, "high": high}
+            ]
+    if rules.stage and rules.stage not in TeamStage.values:
+        errors["stage"] = [_("unknown stage")]
+    if not isinstance(rules.window_start, dt.time) or not isinstance(rules.window_end, dt.time):
+        errors["window_start"] = [_("a time of day")]
+    elif rules.window_end <= rules.window_start:
+        errors["window_end"] = [_("after the start of the window")]
+    elif rules.window_start < dt.time(9, 0) or rules.window_end > dt.time(21, 0):
+        errors["window_start"] = [_("sales calls stay within 09:00–21:00 (R1)")]
+    spacing = rules.cadence_spacing_days
+    if (
+        not isinstance(spacing, list)
+        or not spacing
+        or len(spacing) > 50
+        or any(isinstance(d, bool) or not isinstance(d, int) or not 1 <= d <= 365 for d in spacing)
+    ):
+        errors["cadence_spacing_days"] = [_("a list of 1 to 50 whole numbers of days (1–365)")]
+    if (
+        "cadence_min_followups" not in errors
+        and "cadence_max_followups" not in errors
+        and rules.cadence_min_followups > rules.cadence_max_followups
+    ):
+        errors["cadence_min_followups"] = [_("at most the maximum")]
+    if (
+        "max_attempts_per_day" not in errors
+        and "max_attempts_24h" not in errors
+        and rules.max_attempts_per_day > rules.max_attempts_lifetime
+    ):
+        errors["max_attempts_lifetime"] = [_("at least the daily cap")]
+    if errors:
+        raise ValidationFailed(_("The call rules are not valid"), fields=errors)
+    validate_instance(rules)
+
+
+@transaction.atomic
+def callrules_version_create(
+    *,
+    actor,
+    name: str,
+    effective_from: dt.date,
+    stage: str = "",
+    based_on: CallRuleSet | None = None,
+    reason: str = "",
+    **params: Any,
+) -> CallRuleSet:
+    """A new version of the call rules effective from a day (today or later); a version in
+    force is never edited, so past dial decisions stay explainable."""
+
+    if not permissions.can_manage_call_rules(actor):
+        raise PermissionDenied(_("Only the center manager changes the call rules"))
+    unknown = sorted(set(params) - set(CALLRULE_FIELDS))
+    if unknown:
+        raise ValidationFailed(_("Unknown fields"), fields={k: [_("unknown")] for k in unknown})
+    if not isinstance(effective_from, dt.date) or effective_from < timezone.localdate():
+        raise ValidationFailed(
+            _("A new version takes effect today or later"),
+            fields={"effective_from": [_("today or later")]},
+        )
+    base = based_on or callrules_in_force(stage=stage)
+    values = {f: getattr(base, f) for f in CALLRULE_FIELDS}
+    values.update(params)
+    rules = CallRuleSet(
+        name=(name or "").strip()[:100], stage=stage, effective_from=effective_from, **values
+    )
+    if not rules.name:
+        raise ValidationFailed(_("Name the version"), fields={"name": [_("required")]})
+    _check_callrules(rules)
+    save_or_conflict(rules)
+    audit_record(
+        actor=actor,
+        action="calls.callrules_create",
+        instance=rules,
+        after=model_snapshot(rules),
+        reason=reason,
+    )
+    return rules

@@ -1,0 +1,22 @@
+"""Background work of the calls app. Tasks take ids (or nothing), not model instances."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+
+@shared_task(name="calls.followups_escalate_task")
+def followups_escalate_task() -> dict:
+    """Escalate follow-ups overdue past the rule set's hours to the team lead; every 15 min."""
+    from telesales.calls.services import followups_escalate
+
+    return followups_escalate()
+
+
+@shared_task(name="calls.followups_reassign_task")
+def followups_reassign_task() -> dict:
+    """Move today's callbacks of absent or non-working agents to a teammate (when the rule set
+    allows it); hourly, and early in the morning."""
+    from telesales.calls.services import followups_reassign_absent
+
+    return followups_reassign_absent()

@@ -1,0 +1,428 @@
+"""The team lead's live board and the call reports: who sees what, the figures (computed by
+hand on a small floor), the cost of the polling partial, the Excel export and its audit row,
+and the messages for bad date ranges."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import json
+import re
+from decimal import Decimal
+
+import pytest
+from django.conf import settings
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+from openpyxl import load_workbook
+
+from telesales.calls.choices import AgentState, FollowUpStatus
+from telesales.calls.models import AgentPresence, Disposition
+from telesales.calls.tests.factories import (
+    CallAttemptFactory,
+    FollowUpFactory,
+    TeamFactory,
+    UserFactory,
+    owned_lead,
+    registered_agent,
+    team_lead_of,
+)
+from telesales.core.models import AuditEntry
+from telesales.core.phone_numbers import PHONE_LIKE
+from telesales.core.roles import Role
+from telesales.org.choices import TeamStage
+from telesales.policies import services as policy_services
+from telesales.policies.choices import CancelReason
+from telesales.policies.tests.factories import ProductFactory
+
+pytestmark = pytest.mark.django_db
+
+BOARD = reverse("calls:board")
+REPORT = reverse("calls:report")
+EXPORT = reverse("calls:report_export")
+
+
+def _today_at(hour: int, minute: int = 0, days_ago: int = 0) -> dt.datetime:
+    day = timezone.localdate() - dt.timedelta(days=days_ago)
+    return timezone.make_aware(dt.datetime.combine(day, dt.time(hour, minute)))
+
+
+def _call(lead, agent, at, *, talk=None, code="no_answer"):
+    """An attempt as the services leave it: answered ``talk`` seconds, or not answered."""
+    answered = at + dt.timedelta(seconds=10) if talk is not None else None
+    ended = (answered or at) + dt.timedelta(seconds=talk or 20)
+    return CallAttemptFactory(
+        lead=lead,
+        agent=agent,
+        seat=getattr(agent, "seat", None),
+        started_at=at,
+        answered_at=answered,
+        ended_at=ended,
+        talk_seconds=talk or 0,
+        disposition=Disposition.objects.get(code=code),
+        disposed_at=ended,
+    )
+
+
+def _sale(agent, lead, product, premium: str, *, at=None):
+    return policy_services.sale_record(
+        lead=lead,
+        agent=agent,
+        product=product,
+        annualised_premium=Decimal(premium),
+        payment_mode="annual",
+        term_years=1,
+        insured_ids=[lead.customer_id],
+        actor="system",
+        at=at,
+    )
+
+
+def _client(user) -> Client:
+    """Signed in, with the English UI (the messages below are checked in English)."""
+    client = Client()
+    client.force_login(user)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    return client
+
+
+@pytest.fixture
+def floor():
+    """Two teams. Team A (lead ``tl-a``): agents a1 and a2; team B (lead ``tl-b``): b1.
+
+    Today a1 made 3 calls (missed; answered 30 s; answered 200 s), a2 one (answered 90 s),
+    b1 one (missed); yesterday a1 one more (answered 45 s). a1 sold a policy today (1,200)
+    and another one that was cancelled in free-look (800); a2 sold one 41 days ago (3,000),
+    kept past its free-look window. a1 is talking, a2 on a break, b1 has no presence.
+    An overdue follow-up of each team is escalated; a1 finished one follow-up yesterday."""
+    now = timezone.now()
+    team_a = TeamFactory(name="甲组", stage=TeamStage.STEADY_GROWTH)
+    team_b = TeamFactory(name="乙组", center=team_a.center, stage=TeamStage.START_UP)
+    tl_a = team_lead_of(team_a, username="tl-a")
+    tl_b = team_lead_of(team_b, username="tl-b")
+    a1 = registered_agent(team=team_a, username="a1", name="王甲一")
+    a2 = registered_agent(team=team_a, username="a2", name="李甲二")
+    b1 = registered_agent(team=team_b, username="b1", name="赵乙一")
+    manager = UserFactory(username="boss", roles=[Role.MANAGER])
+    l1, l2 = owned_lead(a1), owned_lead(a1)
+    l3, l5 = owned_lead(a2), owned_lead(a2)
+    l4 = owned_lead(b1)
+    _call(l1, a1, _today_at(10, 0))
+    _call(l1, a1, _today_at(10, 40), talk=30, code="callback")
+    _call(l2, a1, _today_at(11, 0), talk=200, code="interested")
+    _call(l3, a2, _today_at(10, 5), talk=90, code="interested")
+    _call(l4, b1, _today_at(10, 10))
+    _call(l2, a1, _today_at(15, 0, days_ago=1), talk=45, code="interested")
+    product = ProductFactory(min_premium=Decimal("100"), max_premium=Decimal("5000"))
+    _sale(a1, l2, product, "1200.00", at=now)
+    cancelled = _sale(a1, l1, product, "800.00", at=now)
+    policy_services.policy_issue(policy=cancelled, actor="system", issued_at=now)
+    policy_services.policy_free_look_cancel(
+        policy=cancelled, reason=CancelReason.CHANGED_MIND, note="", actor="system", at=now
+    )
+    old = _sale(a2, l5, product, "3000.00", at=now - dt.timedelta(days=41))
+    policy_services.policy_issue(policy=old, actor="system", issued_at=now - dt.timedelta(days=40))
+    policy_services.policy_receipt_confirm(
+        policy=old, receipt_date=timezone.localdate() - dt.timedelta(days=39), actor="system"
+    )
+    policy_services.policies_free_look_close()
+    AgentPresence.objects.create(
+        person=a1, state=AgentState.TALKING, since=now - dt.timedelta(seconds=125)
+    )
+    AgentPresence.objects.create(
+        person=a2, state=AgentState.BREAK, since=now - dt.timedelta(minutes=10)
+    )
+    FollowUpFactory(
+        lead=l3,
+        agent=a2,
+        due_at=now - dt.timedelta(hours=30),
+        escalated_at=now - dt.timedelta(hours=6),
+        escalated_to=tl_a,
+    )
+    FollowUpFactory(
+        lead=l4,
+        agent=b1,
+        due_at=now - dt.timedelta(hours=50),
+        escalated_at=now - dt.timedelta(hours=20),
+        escalated_to=tl_b,
+    )
+    FollowUpFactory(
+        lead=l2,
+        agent=a1,
+        due_at=now - dt.timedelta(days=1, hours=2),
+        status=FollowUpStatus.DONE,
+        done_at=_today_at(15, 0, days_ago=1),
+    )
+    return {
+        "team_a": team_a,
+        "team_b": team_b,
+        "tl_a": tl_a.user,
+        "tl_b": tl_b.user,
+        "a1": a1,
+        "a2": a2,
+        "b1": b1,
+        "manager": manager,
+        "leads": (l1, l2, l3, l4, l5),
+    }
+
+
+def _row(html: str, person) -> str:
+    match = re.search(rf'<tr data-agent="{person.pk}">(.*?)</tr>', html, re.S)
+    assert match, f"no board row for {person.name}"
+    return match.group(1)
+
+
+def _col(row: str, name: str) -> str:
+    match = re.search(rf'data-col="{name}">([^<]*)<', row)
+    assert match, name
+    return match.group(1).strip()
+
+
+# --- Access ----------------------------------------------------------------------------------
+@pytest.mark.parametrize("url", [BOARD, REPORT, EXPORT])
+def test_an_agent_may_not_open_the_board_or_the_reports(floor, url):
+    response = _client(floor["a1"].user).get(url)
+    assert response.status_code == 403
+
+
+@pytest.mark.parametrize("url", [BOARD, REPORT, EXPORT])
+def test_anonymous_users_are_sent_to_sign_in(floor, url):
+    response = Client().get(url)
+    assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+
+
+def test_a_team_lead_sees_only_the_agents_of_the_teams_they_lead(floor):
+    html = _client(floor["tl_a"]).get(BOARD).content.decode()
+    assert floor["a1"].name in html and floor["a2"].name in html
+    assert floor["b1"].name not in html
+    assert f'data-agent="{floor["b1"].pk}"' not in html
+
+
+def test_a_team_lead_cannot_filter_the_board_to_a_team_they_do_not_lead(floor):
+    response = _client(floor["tl_a"]).get(BOARD, {"team": floor["team_b"].pk})
+    html = response.content.decode()
+    assert response.status_code == 422
+    assert 'data-testid="board-filter-error"' in html
+    assert floor["b1"].name not in html and floor["a1"].name in html
+
+
+def test_the_manager_sees_every_team_and_may_filter_one(floor):
+    client = _client(floor["manager"])
+    html = client.get(BOARD).content.decode()
+    for person in (floor["a1"], floor["a2"], floor["b1"]):
+        assert f'data-agent="{person.pk}"' in html
+    assert 'data-testid="board-filter"' in html
+    only_b = client.get(BOARD, {"team": floor["team_b"].pk}).content.decode()
+    assert f'data-agent="{floor["b1"].pk}"' in only_b
+    assert f'data-agent="{floor["a1"].pk}"' not in only_b
+
+
+def test_team_leads_do_not_appear_as_agents_on_their_board(floor):
+    html = _client(floor["tl_a"]).get(BOARD).content.decode()
+    assert f'data-agent="{floor["team_a"].leader_id}"' not in html
+
+
+# --- Board figures ----------------------------------------------------------------------------
+def test_board_figures_for_today_are_those_computed_by_hand(floor):
+    html = _client(floor["tl_a"]).get(BOARD).content.decode()
+    a1 = _row(html, floor["a1"])
+    assert _col(a1, "dials") == "3"  # yesterday's call is not today's
+    assert _col(a1, "connects") == "2"
+    assert _col(a1, "talk") == "3:50"  # 30 + 200 seconds
+    assert _col(a1, "effective") == "1"  # 200 s ≥ 60 s; 30 s is not
+    assert _col(a1, "sales") == "1"  # the cancelled policy does not count
+    assert _col(a1, "premium") == "1200.00"
+    assert ">Talking<" in a1
+    a2 = _row(html, floor["a2"])
+    assert (_col(a2, "dials"), _col(a2, "connects"), _col(a2, "effective")) == ("1", "1", "1")
+    assert _col(a2, "talk") == "1:30"
+    # Per occupied seat: 4 dials, 320 s of talk and 1,200 yuan over the 2 seats of team A
+    per_seat = re.search(r'data-testid="board-per-seat">(.*?)</p>', html, re.S).group(1)
+    assert "<strong>2.0</strong>" in per_seat
+    assert "<strong>2:40</strong>" in per_seat
+    assert "¥600.00" in per_seat
+
+
+def test_board_shows_each_state_and_how_long(floor):
+    html = _client(floor["tl_a"]).get(BOARD, {"part": "live"}).content.decode()
+    a1, a2 = _row(html, floor["a1"]), _row(html, floor["a2"])
+    assert ">Talking<" in a1 and re.search(r">2:0[5-9]<", a1)
+    assert ">On a break<" in a2 and re.search(r">10:0\d<", a2)
+    manager = _client(floor["manager"]).get(BOARD).content.decode()
+    assert ">Offline<" in _row(manager, floor["b1"])
+
+
+def test_escalated_followups_of_the_team_are_listed_under_the_board(floor):
+    l3, l4 = floor["leads"][2], floor["leads"][3]
+    html = _client(floor["tl_a"]).get(BOARD).content.decode()
+    block = re.search(r'data-testid="board-escalations">(.*?)</table>', html, re.S).group(1)
+    assert f"#{l3.pk}<" in block and f"#{l4.pk}<" not in block
+    assert ">1d 6h<" in block  # overdue by 30 hours
+    manager = _client(floor["manager"]).get(BOARD).content.decode()
+    assert f"#{l4.pk}<" in manager
+    assert not PHONE_LIKE.search(html) and not PHONE_LIKE.search(manager)
+
+
+def test_the_board_polls_its_live_part(floor):
+    client = _client(floor["tl_a"])
+    page = client.get(BOARD).content.decode()
+    assert 'hx-trigger="every 5s"' in page and "part=live" in page
+    part = client.get(BOARD, {"part": "live"})
+    html = part.content.decode()
+    assert part.status_code == 200
+    assert html.lstrip().startswith('<div id="board-live"') and "<html" not in html
+    assert "no-cache" in part["Cache-Control"] or "max-age=0" in part["Cache-Control"]
+
+
+def _more_agents(team, n: int):
+    now = timezone.now()
+    for i in range(n):
+        agent = registered_agent(team=team)
+        lead = owned_lead(agent)
+        _call(lead, agent, _today_at(9, 30 + i % 20), talk=70 + i, code="interested")
+        _call(lead, agent, _today_at(14, i % 50))
+        AgentPresence.objects.create(person=agent, state=AgentState.IDLE, since=now)
+
+
+def test_the_polling_partial_costs_a_fixed_number_of_queries(floor, django_assert_max_num_queries):
+    client = _client(floor["manager"])
+    with django_assert_max_num_queries(22):
+        assert client.get(BOARD, {"part": "live"}).status_code == 200
+    _more_agents(floor["team_a"], 12)
+    _more_agents(floor["team_b"], 12)
+    with django_assert_max_num_queries(22):
+        html = client.get(BOARD, {"part": "live"}).content.decode()
+    assert html.count("<tr data-agent=") == 3 + 24
+
+
+# --- Reports ---------------------------------------------------------------------------------
+def _report(client, **params) -> str:
+    today = timezone.localdate()
+    query = {"since": (today - dt.timedelta(days=45)).isoformat(), "until": today.isoformat()}
+    query.update(params)
+    response = client.get(REPORT, query)
+    assert response.status_code == 200, response.content.decode()[:500]
+    return response.content.decode()
+
+
+def _report_row(html: str, testid: str, key) -> str:
+    table = re.search(rf'data-testid="{testid}">(.*?)</table>', html, re.S).group(1)
+    match = re.search(rf'<tr[^>]*data-key="{key}">(.*?)</tr>', table, re.S)
+    assert match, (testid, key)
+    return match.group(1)
+
+
+def _cell(row: str, name: str) -> str:
+    match = re.search(rf'data-col="{name}">(.*?)</td>', row, re.S)
+    assert match, name
+    return re.sub(r"<[^>]+>", " ", match.group(1)).split()
+
+
+def test_report_figures_per_agent_keep_numerator_and_denominator(floor):
+    html = _report(_client(floor["tl_a"]))
+    a1 = _report_row(html, "report-agents", floor["a1"].pk)
+    assert _cell(a1, "dials") == ["4"]
+    assert _cell(a1, "connect_rate") == ["75.0%", "3/4"]
+    assert _cell(a1, "lead_connect_rate") == ["100.0%", "2/2"]
+    assert _cell(a1, "effective_rate") == ["33.3%", "1/3"]
+    assert _cell(a1, "talk") == ["4:35"]  # 30 + 200 + 45
+    assert _cell(a1, "avg_talk") == ["1:31"]  # 275 ÷ 3
+    assert _cell(a1, "followups_done") == ["1"]
+    assert _cell(a1, "followups_overdue") == ["0"]
+    assert _cell(a1, "conversion") == ["100.0%", "2/2"]  # 2 sales, 2 leads connected
+    assert _cell(a1, "premium") == ["1200.00"]  # the cancelled 800 is netted off
+    assert _cell(a1, "stabilisation") == ["0.0%", "0/1"]  # issued and cancelled
+    a2 = _report_row(html, "report-agents", floor["a2"].pk)
+    assert _cell(a2, "followups_overdue") == ["1"]
+    assert _cell(a2, "premium") == ["3000.00"]
+    assert _cell(a2, "stabilisation") == ["100.0%", "1/1"]
+    assert f'data-key="{floor["b1"].pk}"' not in html
+
+
+def test_report_figures_per_team_and_in_total(floor):
+    html = _report(_client(floor["manager"]))
+    team_a = _report_row(html, "report-teams", floor["team_a"].pk)
+    assert _cell(team_a, "dials") == ["5"]
+    assert _cell(team_a, "connect_rate") == ["80.0%", "4/5"]
+    assert _cell(team_a, "lead_connect_rate") == ["100.0%", "3/3"]
+    assert _cell(team_a, "effective_rate") == ["50.0%", "2/4"]
+    assert _cell(team_a, "conversion") == ["100.0%", "3/3"]
+    assert _cell(team_a, "premium") == ["4200.00"]
+    assert _cell(team_a, "stabilisation") == ["50.0%", "1/2"]
+    total = _report_row(html, "report-teams", "total")
+    assert _cell(total, "dials") == ["6"]
+    assert _cell(total, "lead_connect_rate") == ["75.0%", "3/4"]
+    assert _cell(total, "followups_overdue") == ["2"]
+    chart = json.loads(re.search(r'id="chart-data"[^>]*>(.*?)</script>', html, re.S).group(1))
+    assert chart["names"] == ["乙组", "甲组"] and chart["dials"] == [1, 5]
+
+
+def test_report_period_excludes_calls_outside_it(floor):
+    today = timezone.localdate().isoformat()
+    html = _report(_client(floor["tl_a"]), since=today, until=today)
+    a1 = _report_row(html, "report-agents", floor["a1"].pk)
+    assert _cell(a1, "dials") == ["3"]
+    assert _cell(a1, "stabilisation") == ["0.0%", "0/1"]
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"since": "2026-03-10", "until": "2026-03-01"}, "after it ends"),
+        ({"since": "2020-01-01", "until": "2021-06-30"}, "at most 366"),
+        ({"since": "2026-02-30", "until": "2026-03-01"}, "valid date"),
+        ({"since": "", "until": ""}, "required"),
+    ],
+)
+def test_bad_date_ranges_get_a_clear_message(floor, params, message):
+    response = _client(floor["tl_a"]).get(REPORT, {**params})
+    html = response.content.decode()
+    assert response.status_code == 422
+    assert 'data-testid="report-errors"' in html and message in html
+    assert 'data-testid="report-agents"' not in html
+
+
+def test_a_period_ending_in_the_future_is_refused(floor):
+    tomorrow = (timezone.localdate() + dt.timedelta(days=1)).isoformat()
+    response = _client(floor["tl_a"]).get(REPORT, {"since": "2026-01-01", "until": tomorrow})
+    assert response.status_code == 422
+    assert "cannot end after today" in response.content.decode()
+
+
+def test_report_defaults_to_the_last_four_weeks(floor):
+    html = _client(floor["tl_a"]).get(REPORT).content.decode()
+    since = (timezone.localdate() - dt.timedelta(days=27)).isoformat()
+    assert f'value="{since}"' in html
+    assert 'data-testid="report-agents"' in html
+
+
+# --- Export ----------------------------------------------------------------------------------
+def test_the_export_holds_the_report_and_is_audited(floor):
+    today = timezone.localdate()
+    params = {"since": (today - dt.timedelta(days=45)).isoformat(), "until": today.isoformat()}
+    response = _client(floor["tl_a"]).get(EXPORT, params)
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("application/vnd.openxmlformats")
+    assert "attachment" in response["Content-Disposition"]
+    book = load_workbook(io.BytesIO(response.content), read_only=True)
+    agents = [list(r) for r in book.worksheets[0].iter_rows(values_only=True)]
+    teams = [list(r) for r in book.worksheets[1].iter_rows(values_only=True)]
+    header = agents[0]
+    by_name = {r[0]: dict(zip(header, r, strict=False)) for r in agents[1:]}
+    a1 = by_name[floor["a1"].name]
+    assert a1[header[2]] == 4  # dials
+    assert a1[header[3]] == 3  # answered
+    assert floor["b1"].name not in by_name
+    assert [r[0] for r in teams[1:]] == ["甲组", "Total"] or len(teams) == 3
+    text = " ".join(str(v) for row in agents + teams for v in row if v is not None)
+    assert not PHONE_LIKE.search(text)
+    entry = AuditEntry.objects.get(action="calls.report_export")
+    assert entry.actor == floor["tl_a"]
+    assert entry.after["since"] == params["since"] and entry.after["agents"] == 2
+
+
+def test_a_bad_export_period_is_refused_without_an_audit_row(floor):
+    response = _client(floor["tl_a"]).get(EXPORT, {"since": "2026-03-10", "until": "2026-03-01"})
+    assert response.status_code == 422
+    assert not AuditEntry.objects.filter(action="calls.report_export").exists()

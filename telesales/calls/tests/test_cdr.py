@@ -1,0 +1,188 @@
+"""CDR import (Asterisk Master.csv): matching, rejections, unknown layouts, idempotence."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import pytest
+
+from telesales.calls.cdr import COLUMNS, cdr_import
+from telesales.calls.errors import CdrLayoutUnknown
+from telesales.calls.models import CallAttempt, CdrImport
+from telesales.calls.tests.conftest import shanghai
+from telesales.calls.tests.factories import owned_lead
+from telesales.core.phone_numbers import PHONE_LIKE
+
+pytestmark = pytest.mark.django_db
+
+T0 = shanghai(2026, 6, 1, 10, 0, 0)
+
+
+def master_row(**values) -> list[str]:
+    base = {
+        "accountcode": "",
+        "src": "8001",
+        "dst": "13800000001",
+        "dcontext": "from-internal",
+        "clid": '"坐席" <8001>',
+        "channel": "PJSIP/8001-0000002a",
+        "dstchannel": "PJSIP/trunk-0000002b",
+        "lastapp": "Dial",
+        "lastdata": "PJSIP/13800000001@trunk,60",
+        "start": "2026-06-01 10:00:02",
+        "answer": "2026-06-01 10:00:12",
+        "end": "2026-06-01 10:02:12",
+        "duration": "130",
+        "billsec": "120",
+        "disposition": "ANSWERED",
+        "amaflags": "DOCUMENTATION",
+        "uniqueid": "",
+        "userfield": "",
+    }
+    base.update(values)
+    return [base[c] for c in COLUMNS]
+
+
+def csv_bytes(rows, header: list[str] | None = None) -> bytes:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    if header:
+        writer.writerow(header)
+    writer.writerows(rows)
+    return out.getvalue().encode()
+
+
+@pytest.fixture
+def attempt(agent):
+    lead = owned_lead(agent)
+    return CallAttempt.objects.create(
+        lead=lead, agent=agent, seat=agent.seat, started_at=T0, adapter_call_id="sim-77"
+    )
+
+
+def number_of(attempt) -> str:
+    return attempt.lead.customer.mobile_e164.removeprefix("+86")
+
+
+def test_match_by_uniqueid(attempt):
+    content = csv_bytes([master_row(uniqueid="sim-77", dst=number_of(attempt))])
+    record = cdr_import(content=content, file_name="Master.csv", actor="cli")
+    assert (record.rows, record.matched, record.rejected) == (1, 1, 0)
+    attempt.refresh_from_db()
+    assert attempt.talk_seconds == 120 and attempt.cdr_billsec == 120
+    assert attempt.answered_at == shanghai(2026, 6, 1, 10, 0, 12)
+    assert attempt.ended_at == shanghai(2026, 6, 1, 10, 2, 12)
+    assert attempt.cdr_disposition == "ANSWERED" and attempt.cdr_matched_at
+
+
+def test_match_by_number_extension_and_time_with_a_header(attempt, agent):
+    row = master_row(src=agent.seat.phone_line, dst=number_of(attempt), start="2026-06-01 10:01:00")
+    record = cdr_import(content=csv_bytes([row], header=list(COLUMNS)), actor="cli")
+    assert record.matched == 1
+    attempt.refresh_from_db()
+    assert attempt.cdr_matched_at is not None
+
+
+def test_header_in_any_order_with_a_subset_of_columns(attempt):
+    header = ["uniqueid", "billsec", "end", "start", "dst", "disposition"]
+    row = [
+        "sim-77",
+        "30",
+        "2026-06-01 10:00:40",
+        "2026-06-01 10:00:00",
+        number_of(attempt),
+        "ANSWERED",
+    ]
+    assert cdr_import(content=csv_bytes([row], header=header), actor="cli").matched == 1
+
+
+def test_unknown_columns_are_an_error_and_nothing_is_applied(attempt):
+    header = [*COLUMNS, "linkedid"]
+    row = [*master_row(uniqueid="sim-77"), "x"]
+    with pytest.raises(CdrLayoutUnknown) as exc:
+        cdr_import(content=csv_bytes([row], header=header), actor="cli")
+    assert exc.value.details["unknown_columns"] == ["linkedid"]
+    attempt.refresh_from_db()
+    assert attempt.cdr_matched_at is None
+    assert not CdrImport.objects.exists()
+
+
+def test_headerless_file_with_the_wrong_number_of_columns_is_refused(attempt):
+    with pytest.raises(CdrLayoutUnknown):
+        cdr_import(content=csv_bytes([master_row(uniqueid="sim-77")[:16]]), actor="cli")
+
+
+def test_unmatched_and_bad_rows_are_rejected_one_by_one(attempt):
+    rows = [
+        master_row(uniqueid="sim-77", dst=number_of(attempt)),
+        master_row(dst="13912345678"),  # nobody called this number
+        master_row(start="yesterday", dst="13912345679"),
+        master_row(dst=number_of(attempt), start="2026-06-01 15:00:00", end="2026-06-01 15:01:00"),
+    ]
+    record = cdr_import(content=csv_bytes(rows), actor="cli")
+    assert (record.rows, record.matched, record.rejected) == (4, 1, 3)
+    assert [(r["row"], r["reason"]) for r in record.rejections] == [
+        (2, "unmatched"),
+        (3, "bad_time"),
+        (4, "unmatched"),
+    ]
+    assert record.rejections[0]["dst"] == "139****5678"
+    assert not PHONE_LIKE.search(str(record.rejections))
+
+
+def test_reimport_is_idempotent(attempt):
+    content = csv_bytes([master_row(uniqueid="sim-77", dst=number_of(attempt))])
+    first = cdr_import(content=content, actor="cli")
+    attempt.refresh_from_db()
+    matched_at = attempt.cdr_matched_at
+    second = cdr_import(content=content, actor="cli")
+    assert (first.matched, second.matched, second.already, second.rejected) == (1, 0, 1, 0)
+    attempt.refresh_from_db()
+    assert attempt.cdr_matched_at == matched_at
+
+
+def test_reimport_of_a_number_time_match_is_idempotent_too(attempt, agent):
+    row = master_row(src=agent.seat.phone_line, dst=number_of(attempt), uniqueid="1748743202.42")
+    content = csv_bytes([row])
+    assert cdr_import(content=content, actor="cli").matched == 1
+    attempt.refresh_from_db()
+    assert attempt.adapter_call_id == "sim-77"  # the switch's own id is kept
+    again = cdr_import(content=content, actor="cli")
+    assert (again.matched, again.already) == (0, 1) or (again.matched, again.rejected) == (0, 1)
+
+
+def test_two_rows_for_one_call_the_second_is_a_conflict(attempt):
+    rows = [
+        master_row(uniqueid="sim-77", dst=number_of(attempt)),
+        master_row(uniqueid="sim-77", dst=number_of(attempt), billsec="5"),
+    ]
+    record = cdr_import(content=csv_bytes(rows), actor="cli")
+    assert (record.matched, record.rejected) == (1, 1)
+    assert record.rejections[0]["reason"] == "conflict"
+
+
+def test_command_prints_counts_and_json(attempt, tmp_path):
+    path = tmp_path / "Master.csv"
+    path.write_bytes(csv_bytes([master_row(uniqueid="sim-77", dst=number_of(attempt))]))
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    out = StringIO()
+    call_command("cdr_import", str(path), "--json", stdout=out)
+    last = out.getvalue().strip().splitlines()[-1]
+    import json
+
+    assert json.loads(last)["matched"] == 1
+    assert not PHONE_LIKE.search(out.getvalue())
+
+
+def test_command_with_unknown_columns_fails_cleanly(tmp_path, attempt):
+    from django.core.management import call_command
+    from django.core.management.base import CommandError
+
+    path = tmp_path / "bad.csv"
+    path.write_bytes(b"who,what\n1,2\n")
+    with pytest.raises(CommandError, match="Unknown columns"):
+        call_command("cdr_import", str(path))

@@ -1,0 +1,293 @@
+"""Next lead: the order of the sources, the guards, and why nothing can be handed out."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from telesales.calls import services
+from telesales.calls.dispatch import next_lead
+from telesales.calls.errors import CallUnfinished, NothingToDispatch
+from telesales.calls.models import AgentPresence, Handout
+from telesales.calls.tests.conftest import shanghai
+from telesales.calls.tests.factories import (
+    CallAttemptFactory,
+    CallRuleSetFactory,
+    FollowUpFactory,
+    LeadFactory,
+    LeadRuleSetFactory,
+    owned_lead,
+    registered_agent,
+)
+from telesales.leads.choices import LeadGrade, LeadState
+from telesales.leads.models import Lead
+from telesales.org.choices import PersonStatus
+
+pytestmark = pytest.mark.django_db
+
+NOON = shanghai(2026, 6, 1, 12, 0)
+
+
+@pytest.fixture(autouse=True)
+def rules(db):
+    return CallRuleSetFactory(min_minutes_between_attempts=30)
+
+
+def take(agent, at=NOON):
+    return next_lead(agent=agent, actor=agent.user, at=at)
+
+
+def reasons(exc) -> dict[str, dict]:
+    return {r["code"]: r for r in exc.value.details["reasons"]}
+
+
+def test_due_callback_comes_first(agent):
+    fresh = owned_lead(agent, grade=LeadGrade.A)
+    called_back = owned_lead(
+        agent, grade=LeadGrade.D, dial_count=2, last_dialled_at=NOON - dt.timedelta(days=2)
+    )
+    fu = FollowUpFactory(lead=called_back, agent=agent, due_at=NOON - dt.timedelta(hours=1))
+    d = take(agent)
+    assert (d.lead, d.source, d.followup) == (called_back, "callback", fu)
+    assert fresh.pk != d.lead.pk
+
+
+def test_overdue_callbacks_before_just_due_ones(agent):
+    a = owned_lead(agent)
+    b = owned_lead(agent)
+    FollowUpFactory(lead=a, agent=agent, due_at=NOON - dt.timedelta(minutes=5))
+    FollowUpFactory(lead=b, agent=agent, due_at=NOON - dt.timedelta(days=1))
+    assert take(agent).lead == b
+
+
+def test_private_pool_order_never_dialled_then_grade_then_oldest_dial(agent):
+    old = NOON - dt.timedelta(days=3)
+    dialled_a = owned_lead(
+        agent, grade=LeadGrade.A, dial_count=1, last_dialled_at=NOON - dt.timedelta(days=1)
+    )
+    dialled_a_older = owned_lead(agent, grade=LeadGrade.A, dial_count=1, last_dialled_at=old)
+    new_c = owned_lead(agent, grade=LeadGrade.C)
+    new_b = owned_lead(agent, grade=LeadGrade.B)
+    order = []
+    for _i in range(4):
+        d = take(agent)
+        assert d.source == "private"
+        order.append(d.lead)
+        # Work it: a no-answer keeps it in the pool but in cool-down.
+        attempt = services.call_start(lead=d.lead, agent=agent, actor=agent.user, at=NOON)
+        services.disposition_record(
+            attempt=attempt, disposition=_dispo("no_answer"), actor=agent.user, at=NOON
+        )
+    assert order == [new_b, new_c, dialled_a_older, dialled_a]
+
+
+def _dispo(code):
+    from telesales.calls.models import Disposition
+
+    return Disposition.objects.get(code=code)
+
+
+def test_lead_with_a_followup_booked_later_waits_for_it(agent):
+    waiting = owned_lead(agent, grade=LeadGrade.A)
+    FollowUpFactory(lead=waiting, agent=agent, due_at=NOON + dt.timedelta(days=1))
+    other = owned_lead(agent, grade=LeadGrade.D)
+    assert take(agent).lead == other
+
+
+def test_public_pool_is_claimed_when_private_pool_is_worked(agent):
+    public = LeadFactory(grade=LeadGrade.B)
+    d = take(agent)
+    assert (d.lead.pk, d.source) == (public.pk, "public")
+    public.refresh_from_db()
+    assert (public.state, public.owner_id) == (LeadState.OWNED, agent.pk)
+    assert Handout.objects.filter(agent=agent, lead=public, source="public").count() == 1
+    assert AgentPresence.objects.get(person=agent).lead_id == public.pk
+
+
+def test_public_pool_skips_dnc_no_consent_grade_and_former_owner_bar(agent):
+    from telesales.calls.tests.factories import DncEntryFactory
+
+    dnc = LeadFactory(grade=LeadGrade.A)
+    DncEntryFactory(number=dnc.customer.mobile_e164)
+    LeadFactory(grade=LeadGrade.A, consent_source="", consent_at=None)
+    LeadFactory(grade=LeadGrade.A, required_grade=4)
+    LeadFactory(
+        grade=LeadGrade.A,
+        former_owner=agent,
+        former_owner_bar_until=NOON + dt.timedelta(days=1),
+    )
+    ok = LeadFactory(grade=LeadGrade.D)
+    assert take(agent).lead.pk == ok.pk
+
+
+def test_asking_again_returns_the_same_undialled_lead(agent):
+    first = owned_lead(agent)
+    owned_lead(agent)
+    assert take(agent).lead == first
+    assert take(agent).lead == first
+    assert Handout.objects.filter(agent=agent).count() == 1
+
+
+def test_outside_window_says_why_and_when(agent):
+    owned_lead(agent)
+    LeadFactory()
+    with pytest.raises(NothingToDispatch) as exc:
+        take(agent, at=shanghai(2026, 6, 1, 21, 30))
+    assert exc.value.code == "nothing_to_dispatch"
+    why = reasons(exc)
+    assert why["outside_window"]["count"] == 2
+    assert "2026-06-02 09:00" in why["outside_window"]["fix"]
+    # The claim did not happen: the public lead is still public.
+    assert Lead.objects.filter(state=LeadState.PUBLIC).count() == 1
+
+
+def test_all_in_cool_down(agent):
+    lead = owned_lead(agent)
+    CallAttemptFactory(lead=lead, agent=agent, started_at=NOON - dt.timedelta(minutes=10))
+    with pytest.raises(NothingToDispatch) as exc:
+        take(agent)
+    why = reasons(exc)
+    assert why["cool_down"]["count"] == 1
+    assert "pools_empty" not in why
+
+
+def test_pools_empty(agent):
+    with pytest.raises(NothingToDispatch) as exc:
+        take(agent)
+    assert list(reasons(exc)) == ["pools_empty"]
+    assert reasons(exc)["pools_empty"]["fix"]
+
+
+def test_claim_limit_reached(agent):
+    LeadRuleSetFactory(daily_claim_limit=1)
+    LeadFactory()
+    LeadFactory()
+    first = take(agent)
+    services.disposition_record(
+        attempt=services.call_start(lead=first.lead, agent=agent, actor=agent.user, at=NOON),
+        disposition=_dispo("no_answer"),
+        actor=agent.user,
+        at=NOON,
+    )
+    with pytest.raises(NothingToDispatch) as exc:
+        take(agent, at=NOON + dt.timedelta(minutes=1))
+    why = reasons(exc)
+    assert "claim_limit_reached" in why and "cool_down" in why
+
+
+def test_private_cap_reached(agent):
+    LeadRuleSetFactory(default_private_cap=1)
+    lead = owned_lead(agent)
+    CallAttemptFactory(lead=lead, agent=agent, started_at=NOON - dt.timedelta(minutes=1))
+    LeadFactory()
+    with pytest.raises(NothingToDispatch) as exc:
+        take(agent)
+    assert "private_cap_reached" in reasons(exc)
+
+
+@pytest.mark.parametrize(
+    ("status", "reg", "code"),
+    [
+        (PersonStatus.SUSPENDED, "X1", "agent_not_working"),
+        (PersonStatus.TRAINEE, "", "agent_not_trained"),
+    ],
+)
+def test_agent_not_active_or_not_trained(status, reg, code):
+    person = registered_agent(status=status, practice_reg_no=reg)
+    owned_lead(person)
+    with pytest.raises(NothingToDispatch) as exc:
+        take(person)
+    assert code in reasons(exc)
+
+
+def test_stale_followup_of_a_lead_no_longer_owned_is_cancelled(agent):
+    lead = LeadFactory()  # public: the agent no longer owns it
+    fu = FollowUpFactory(lead=lead, agent=agent, due_at=NOON - dt.timedelta(hours=1))
+    d = take(agent)
+    fu.refresh_from_db()
+    assert fu.status == "cancelled"
+    assert d.source == "public"
+
+
+def test_someone_elses_lead_in_hand_is_cleared_when_handed_out(agent):
+    other = registered_agent()
+    lead = owned_lead(agent)
+    AgentPresence.objects.create(person=other, state="idle", since=NOON, lead=lead, handed_at=NOON)
+    assert take(agent).lead == lead
+    assert AgentPresence.objects.get(person=other).lead_id is None
+
+
+@pytest.mark.parametrize(
+    "at",
+    [NOON, shanghai(2026, 6, 1, 8, 30), shanghai(2026, 6, 1, 20, 59), shanghai(2026, 6, 2, 0, 5)],
+)
+def test_the_database_prefilter_agrees_with_the_guards(agent, dispo, at):
+    """Dispatch narrows candidates in SQL before the guards confirm them; the SQL must never
+    drop a lead the guards allow (it would be lost to dispatch)."""
+    from telesales.calls.dispatch import _dialable, _private_qs
+    from telesales.calls.guards import lead_blocks_many
+    from telesales.calls.rules import callrules_for_person
+    from telesales.calls.tests.factories import CustomerFactory, DncEntryFactory
+
+    rules = callrules_for_person(agent, on=at.date())
+    leads = [owned_lead(agent) for _ in range(3)]
+    for minutes in (5, 31, 60 * 23, 60 * 25):
+        lead = owned_lead(agent)
+        CallAttemptFactory(lead=lead, agent=agent, started_at=at - dt.timedelta(minutes=minutes))
+        leads.append(lead)
+    busy = owned_lead(agent)
+    for hours in (1, 2, 3):
+        CallAttemptFactory(lead=busy, agent=agent, started_at=at - dt.timedelta(hours=hours))
+    refused = owned_lead(agent)
+    CallAttemptFactory(
+        lead=refused,
+        agent=agent,
+        started_at=at - dt.timedelta(days=3),
+        disposition=dispo("refused"),
+    )
+    worn = owned_lead(agent, dial_count=14)
+    CallAttemptFactory(lead=worn, agent=agent, started_at=at - dt.timedelta(days=9))
+    dnc = owned_lead(agent)
+    DncEntryFactory(number=dnc.customer.mobile_e164)
+    owned_lead(agent, consent_source="", consent_at=None)
+    owned_lead(agent, customer=CustomerFactory(no_marketing=True))
+    owned_lead(agent, required_grade=4)
+    owned_lead(agent, customer=CustomerFactory(mobile_e164="+61291234567"))
+    qs = _private_qs(agent, at).select_related("customer")
+    blocks = lead_blocks_many(leads=list(qs), agent=agent, at=at, rules=rules)
+    allowed = {pk for pk, b in blocks.items() if not b}
+    prefiltered = set(
+        _dialable(_private_qs(agent, at), agent=agent, at=at, rules=rules).values_list(
+            "pk", flat=True
+        )
+    )
+    assert allowed <= prefiltered
+    # And it does its job: what it lets through, the guards allow (mainland numbers).
+    mainland = {
+        pk
+        for pk in prefiltered
+        if not Lead.objects.get(pk=pk).customer.mobile_e164.startswith("+61")
+    }
+    assert mainland <= allowed
+
+
+def test_no_next_lead_while_the_current_call_has_no_outcome(agent, dispo):
+    first = owned_lead(agent, grade=LeadGrade.A)
+    owned_lead(agent, grade=LeadGrade.B)
+    d = take(agent)
+    assert d.lead == first
+    attempt = services.call_start(lead=d.lead, agent=agent, actor=agent.user, at=NOON)
+    services.call_end(attempt=attempt, actor=agent.user, at=NOON + dt.timedelta(seconds=20))
+    with pytest.raises(CallUnfinished) as exc:
+        take(agent, at=NOON + dt.timedelta(seconds=30))
+    assert exc.value.code == "call_unfinished"
+    assert exc.value.details == {"attempt_id": attempt.pk}
+    services.disposition_record(
+        attempt=attempt,
+        disposition=dispo("no_answer"),
+        actor=agent.user,
+        at=NOON + dt.timedelta(seconds=40),
+    )
+    nxt = take(agent, at=NOON + dt.timedelta(minutes=1))
+    assert nxt.lead != first  # the first is in cool-down now; the agent moves on

@@ -1,0 +1,188 @@
+"""The agent workspace in a real Chromium against the live server, through the login form.
+
+Acceptance (issue 4): an agent takes the next lead (the N key), calls, the customer answers,
+the agent hangs up and records "interested" with a follow-up tomorrow at 10:00 (Asia/Shanghai),
+and the follow-up is in tomorrow's queue — the queue the page shows for tomorrow, which is
+``calls.selectors.followup_day_list`` evaluated for tomorrow's date, and checked against that
+selector too. A second test records a sale. Neither page ever holds a full number.
+
+The calling window is data: the world uses a call rule set whose window is the whole day, so
+the tests do not depend on the hour they run at (see ``test_workspace_views``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from telesales.calls import selectors
+from telesales.calls.choices import FollowUpStatus
+from telesales.calls.models import CallAttempt, FollowUp
+from telesales.calls.tests.test_workspace_views import all_day_window, build_world, masked
+from telesales.leads.choices import LeadState
+from telesales.policies.models import Policy
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+PASSWORD = "pw-for-tests"  # the UserFactory password
+
+
+@pytest.fixture
+def world(transactional_db):
+    all_day_window()
+    return build_world(username="ws-browser")
+
+
+def sign_in(page, username: str) -> None:
+    page.goto("/accounts/login/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", PASSWORD)
+    with page.expect_navigation():
+        page.click("button[type=submit]")
+
+
+def path_of(page) -> str:
+    return re.sub(r"^https?://[^/]+", "", page.url)
+
+
+def assert_no_full_numbers(page, world) -> None:
+    html = page.content()
+    for customer in (world.holder, world.spouse, world.child):
+        assert customer.mobile_e164[3:] not in html
+
+
+def ready(page) -> None:
+    page.wait_for_load_state("load")
+    page.wait_for_function("typeof window.htmx === 'object'")
+
+
+def test_agent_takes_the_next_lead_calls_and_books_a_follow_up_for_tomorrow(world, page):
+    sign_in(page, "ws-browser")
+    assert path_of(page) == "/calls/workspace/"
+    ready(page)
+    assert page.locator("[data-testid=no-lead]").is_visible()
+
+    # The N key hands out the next lead (focus on the page, not in a field).
+    page.locator("header h1").click()
+    with page.expect_response(lambda r: r.url.endswith("/calls/workspace/next/")) as info:
+        page.keyboard.press("n")
+    assert info.value.request.headers.get("hx-request") == "true"
+    header = page.locator(f"[data-testid=lead-header][data-lead='{world.lead.pk}']")
+    header.wait_for()
+    assert page.inner_text("[data-testid=lead-mobile]").strip() == masked(world.holder)
+    assert page.locator("[data-testid=presence-state]").get_attribute("data-state") == "idle"
+    opening = page.inner_text("[data-testid=script-opening]")
+    assert "王芳" in opening and world.center.name in opening and "REG-WF-001" in opening
+
+    # Typing "n" in a field does not ask for another lead.
+    requests = []
+    page.on("request", lambda r: r.url.endswith("/next/") and requests.append(r.url))
+    page.fill("input[name=fu-note]", "")
+    page.locator("input[name=fu-note]").press_sequentially("nnn", delay=10)
+    page.wait_for_timeout(300)
+    assert requests == []
+    page.fill("input[name=fu-note]", "")
+
+    # Call, the customer answers, hang up: all in place.
+    page.evaluate("window.__noReload = 'still here'")
+    page.click("[data-testid=call]")
+    page.wait_for_selector("[data-testid=call-state][data-state=dialling]")
+    page.wait_for_selector("[data-testid=presence-state][data-state=dialling]")
+    page.click("[data-testid=answer]")
+    page.wait_for_selector("[data-testid=call-state][data-state=talking]")
+    page.wait_for_selector("[data-testid=presence-state][data-state=talking]")
+    page.click("[data-testid=hangup]")
+    page.wait_for_selector("[data-testid=call-state][data-state=ended]")
+    page.wait_for_selector("[data-testid=presence-state][data-state=wrap_up]")
+    assert page.locator("[data-testid=attempts-table] tbody tr").count() == 1
+
+    # "Interested", with the next call tomorrow at 10:00 (Shanghai time).
+    callback_field = page.locator(".callback-field")
+    assert callback_field.is_hidden()  # only for outcomes that book a next call
+    page.select_option("select[name=dispo-disposition]", "interested")
+    assert callback_field.is_visible()
+    tomorrow = dt.datetime.now(SHANGHAI).date() + dt.timedelta(days=1)
+    due = dt.datetime.combine(tomorrow, dt.time(10, 0), tzinfo=SHANGHAI)
+    page.fill("input[name=dispo-callback_at]", due.strftime("%Y-%m-%dT%H:%M"))
+    page.fill("textarea[name=dispo-note]", "对意外险有兴趣，明早再联系")
+    page.click("[data-testid=save-disposition]")
+    page.wait_for_selector("[data-testid=panel-message]")
+    booked = page.inner_text("[data-testid=open-followup]")
+    assert due.strftime("%Y-%m-%d 10:00") in booked
+    page.wait_for_selector("[data-testid=presence-state][data-state=idle]")
+
+    # Tomorrow's queue on the page holds it; the queue due now does not.
+    page.click("[data-testid=queue-tab-tomorrow]")
+    item = page.locator(f"[data-testid=queue-item][data-lead='{world.lead.pk}']")
+    item.wait_for()
+    assert due.strftime("%m-%d 10:00") in item.inner_text()
+    assert masked(world.holder) in item.inner_text()
+    page.click("[data-testid=queue-tab-due]")
+    page.wait_for_selector("[data-testid=queue-tab-due].active")
+    assert page.locator(f"[data-testid=queue-item][data-lead='{world.lead.pk}']").count() == 0
+    assert page.evaluate("window.__noReload") == "still here"  # never left the page
+
+    # The database agrees, and so does the selector evaluated for tomorrow's date.
+    attempt = CallAttempt.objects.get(lead=world.lead)
+    assert attempt.answered_at and attempt.ended_at and attempt.disposition.code == "interested"
+    followup = FollowUp.objects.get(lead=world.lead, status=FollowUpStatus.OPEN)
+    assert followup.due_at == due
+    assert followup in selectors.followup_day_list(user=world.me.user, day=tomorrow)
+    assert followup not in selectors.followup_due_list(user=world.me.user)
+
+    assert_no_full_numbers(page, world)
+    page.problems.assert_none()
+
+
+def test_agent_records_a_sale_on_the_call(world, page):
+    sign_in(page, "ws-browser")
+    ready(page)
+    page.click("[data-testid=next-lead]")
+    page.wait_for_selector(f"[data-testid=lead-header][data-lead='{world.lead.pk}']")
+    page.click("[data-testid=call]")
+    page.click("[data-testid=answer]")
+    page.wait_for_selector("[data-testid=call-state][data-state=talking]")
+
+    # The script follows the product chosen for the sale.
+    page.click("[data-testid=sale-section] summary")
+    page.select_option("select[name=sale-product]", str(world.products.accident.pk))
+    page.select_option("[data-testid=script-product]", str(world.products.accident.pk))
+    page.wait_for_selector("[data-testid=script-category-prompts]")
+
+    # A premium outside the product's range is refused on the field, nothing recorded.
+    page.fill("input[name=sale-annualised_premium]", "20")
+    page.select_option("select[name=sale-payment_mode]", "annual")
+    page.select_option("select[name=sale-term_years]", "1")
+    page.check(f"input[name=sale-insured_ids][value='{world.spouse.pk}']")
+    page.click("[data-testid=save-sale]")
+    page.wait_for_selector("[data-testid=field-error-annualised_premium]")
+    assert not Policy.objects.exists()
+
+    page.fill("input[name=sale-annualised_premium]", "1800")
+    page.click("[data-testid=save-sale]")
+    page.wait_for_selector("[data-testid=panel-message]")
+    assert "综合意外险" in page.inner_text("[data-testid=holdings-table]")
+
+    policy = Policy.objects.get(lead=world.lead)
+    assert policy.annualised_premium == Decimal("1800.00")
+    assert set(policy.insured.values_list("pk", flat=True)) == {world.holder.pk, world.spouse.pk}
+    world.lead.refresh_from_db()
+    assert world.lead.state == LeadState.WON
+
+    # The call is still going: the agent hangs up when the customer is done.
+    page.wait_for_selector("[data-testid=call-outcome]")
+    page.click("[data-testid=hangup]")
+    page.wait_for_selector("[data-testid=call-state]", state="detached")
+    attempt = CallAttempt.objects.get(lead=world.lead)
+    assert attempt.ended_at is not None and attempt.disposition.sale
+    page.wait_for_function(
+        "document.querySelector('[data-testid=figure-sales]').textContent.trim().startsWith('1 ')"
+    )
+
+    assert_no_full_numbers(page, world)
+    page.problems.assert_none(allow_status={422})

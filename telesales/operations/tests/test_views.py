@@ -1,0 +1,411 @@
+"""The pages: who may open what (and sees which rows), one happy path and one refusal per
+action, the renewal-operations home, and a crawl of the demo center's pages that finds no full
+phone number."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import re
+from decimal import Decimal
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from telesales.core.phone_numbers import PHONE_LIKE
+from telesales.operations.choices import PremiumStatus, TaskStatus
+from telesales.operations.models import (
+    Delivery,
+    ExitNotice,
+    PremiumDue,
+    ReceiptBatch,
+    RenewalTask,
+    ReturnVisit,
+)
+from telesales.operations.scheduling import add_months, operations_advance, operations_sync
+
+TODAY = timezone.localdate()
+LIST_PAGES = [
+    "operations:home",
+    "operations:renewal_list",
+    "operations:lapsed_list",
+    "operations:delivery_list",
+    "operations:visit_list",
+    "operations:exit_list",
+    "operations:receipt_list",
+    "operations:persistency",
+    "operations:ruleset_list",
+    "operations:my_renewals",
+]
+
+
+@pytest.fixture
+def due_now(world, policy):
+    """alice's annual policy whose 2nd premium falls due today, and bob's due in 10 days."""
+    mine = policy(issued_on=add_months(TODAY, -12), number="DUE-TODAY-1")
+    bobs = policy(
+        issued_on=add_months(TODAY, -12) + dt.timedelta(days=10), agent=world.bob, number="BOB-1"
+    )
+    operations_sync(today=TODAY)
+    operations_advance(today=TODAY)
+    return mine, bobs
+
+
+def task_of(policy):
+    return RenewalTask.objects.get(policy=policy, premium_due__period=2)
+
+
+# --- Access -----------------------------------------------------------------------------------
+EXPECTED = {
+    # page: roles that may open it (others get 403)
+    "operations:home": {"ops", "boss", "plan"},
+    "operations:receipt_list": {"ops", "boss"},
+    "operations:my_renewals": {"ops", "boss", "alice", "lead_a"},
+    "operations:persistency": {"ops", "boss", "plan", "alice", "lead_a"},
+}
+
+
+@pytest.mark.parametrize("name", LIST_PAGES)
+def test_each_page_opens_for_its_roles_and_is_403_for_the_others(world, page_for, due_now, name):
+    people = {
+        "ops": world.ops,
+        "boss": world.manager,
+        "plan": world.planner,
+        "alice": world.alice,
+        "lead_a": world.lead_a,
+        "hr1": world.hr,
+    }
+    default = {"ops", "boss", "plan", "alice", "lead_a"}
+    allowed = EXPECTED.get(name, default)
+    for key, person in people.items():
+        response = page_for(person).get(reverse(name))
+        expected = 200 if key in allowed else 403
+        assert response.status_code == expected, (name, key, response.status_code)
+
+
+def test_renewal_ops_land_on_their_home(world, page_for):
+    response = page_for(world.ops).get("/")
+    assert response.status_code == 302 and response["Location"] == reverse("operations:home")
+
+
+def test_an_agent_sees_only_their_own_renewals(world, page_for, due_now):
+    mine, bobs = due_now
+    body = page_for(world.alice).get(reverse("operations:renewal_list") + "?queue=open").content
+    assert b"DUE-TODAY-1" in body and b"BOB-1" not in body
+    assert (
+        page_for(world.alice)
+        .get(reverse("operations:renewal_detail", args=[task_of(bobs).pk]))
+        .status_code
+        == 404
+    )
+    assert (
+        page_for(world.lead_b)
+        .get(reverse("operations:renewal_detail", args=[task_of(mine).pk]))
+        .status_code
+        == 404
+    )
+    assert (
+        page_for(world.lead_a)
+        .get(reverse("operations:renewal_detail", args=[task_of(mine).pk]))
+        .status_code
+        == 200
+    )
+    assert (
+        page_for(world.alice)
+        .get(reverse("operations:servicing_detail", args=[bobs.pk]))
+        .status_code
+        == 404
+    )
+    mine_page = page_for(world.alice).get(reverse("operations:my_renewals")).content
+    assert b"DUE-TODAY-1" in mine_page and b"BOB-1" not in mine_page
+
+
+# --- Renewal task actions ---------------------------------------------------------------------
+def test_operations_record_a_due_renewal_as_paid_from_its_page(world, page_for, due_now):
+    mine, _bobs = due_now
+    task = task_of(mine)
+    client = page_for(world.ops)
+    queue = client.get(reverse("operations:renewal_list") + "?queue=today").content.decode()
+    assert reverse("operations:renewal_detail", args=[task.pk]) in queue
+    page = client.get(reverse("operations:renewal_detail", args=[task.pk]))
+    assert page.status_code == 200 and b'data-testid="pay-form"' in page.content
+
+    response = client.post(
+        reverse("operations:renewal_pay", args=[task.pk]),
+        {"paid_date": TODAY.isoformat(), "amount": "1200.00", "note": ""},
+    )
+
+    assert response.status_code == 302
+    task.refresh_from_db()
+    assert task.status == TaskStatus.DONE and task.premium_due.status == PremiumStatus.PAID
+
+
+def test_a_wrong_amount_is_shown_on_the_form_with_422(world, page_for, due_now):
+    mine, _bobs = due_now
+    task = task_of(mine)
+    response = page_for(world.ops).post(
+        reverse("operations:renewal_pay", args=[task.pk]),
+        {"paid_date": TODAY.isoformat(), "amount": "1000.00"},
+    )
+    assert response.status_code == 422
+    assert b'data-testid="field-error-amount"' in response.content
+    assert PremiumDue.objects.get(pk=task.premium_due_id).status == PremiumStatus.DUE
+
+
+def test_agents_may_not_post_payments_but_record_contacts(world, page_for, due_now):
+    mine, _bobs = due_now
+    task = task_of(mine)
+    client = page_for(world.alice)
+    response = client.post(
+        reverse("operations:renewal_pay", args=[task.pk]),
+        {"paid_date": TODAY.isoformat(), "amount": "1200.00"},
+    )
+    assert response.status_code == 403
+    response = client.post(
+        reverse("operations:renewal_contact", args=[task.pk]),
+        {"outcome": "promised", "note": "本周内缴费"},
+    )
+    assert response.status_code == 302
+    task.refresh_from_db()
+    assert task.contact_count == 1
+    refused = client.post(
+        reverse("operations:renewal_contact", args=[task.pk]), {"outcome": "refused", "note": ""}
+    )
+    assert refused.status_code == 422
+
+
+def test_reassigning_a_task_to_the_pool(world, page_for, due_now):
+    mine, _bobs = due_now
+    task = task_of(mine)
+    response = page_for(world.ops).post(
+        reverse("operations:renewal_assign", args=[task.pk]), {"owner": "", "reason": "休假"}
+    )
+    assert response.status_code == 302
+    task.refresh_from_db()
+    assert task.owner is None
+
+
+# --- Policy in servicing ----------------------------------------------------------------------
+def test_servicing_page_and_delivery_actions(world, page_for, policy):
+    p = policy(
+        issued_on=TODAY - dt.timedelta(days=3),
+        status="issued",
+        receipt_date=None,
+        free_look_end=None,
+    )
+    operations_sync(today=TODAY)
+    client = page_for(world.ops)
+    url = reverse("operations:servicing_detail", args=[p.pk])
+    assert client.get(url).status_code == 200
+    bad = client.post(
+        reverse("operations:delivery_action", args=[p.pk, "send"]),
+        {"method": "paper", "sent_on": TODAY.isoformat(), "tracking_ref": ""},
+    )
+    assert bad.status_code == 422 and b"field-error-tracking_ref" in bad.content
+    ok = client.post(
+        reverse("operations:delivery_action", args=[p.pk, "send"]),
+        {"method": "electronic", "sent_on": TODAY.isoformat()},
+    )
+    assert ok.status_code == 302
+    ok = client.post(
+        reverse("operations:delivery_action", args=[p.pk, "receipt"]), {"day": TODAY.isoformat()}
+    )
+    assert ok.status_code == 302
+    assert Delivery.objects.get(policy=p).receipt_confirmed_on == TODAY
+    assert (
+        client.post(reverse("operations:delivery_action", args=[p.pk, "explode"]), {}).status_code
+        == 404
+    )
+    assert (
+        page_for(world.alice)
+        .post(reverse("operations:delivery_action", args=[p.pk, "send"]), {})
+        .status_code
+        == 403
+    )
+
+
+def test_ending_and_owner_forms(world, page_for, due_now):
+    mine, _bobs = due_now
+    client = page_for(world.ops)
+    missing = client.post(
+        reverse("operations:policy_end", args=[mine.pk]),
+        {"status": "surrendered", "on": TODAY.isoformat(), "note": ""},
+    )
+    assert missing.status_code == 422
+    owner = client.post(
+        reverse("operations:policy_owner", args=[mine.pk]),
+        {"owner": world.amy.pk, "reason": "客户要求更换服务人员"},
+    )
+    assert owner.status_code == 302
+    assert task_of(mine).owner == world.amy
+    ended = client.post(
+        reverse("operations:policy_end", args=[mine.pk]),
+        {"status": "surrendered", "on": TODAY.isoformat(), "note": "客户退保"},
+    )
+    assert ended.status_code == 302
+    assert task_of(mine).status == TaskStatus.CANCELLED
+
+
+# --- Return visits and exit notices -----------------------------------------------------------
+def test_visit_record_and_resolve_pages(world, page_for, policy):
+    p = policy(issued_on=TODAY - dt.timedelta(days=30))
+    operations_sync(today=TODAY)
+    visit = ReturnVisit.objects.get(policy=p)
+    url = reverse("operations:visit_record", args=[visit.pk])
+    assert (
+        page_for(world.ops).post(url, {"outcome": "misunderstanding", "note": ""}).status_code
+        == 422
+    )
+    assert (
+        page_for(world.ops)
+        .post(url, {"outcome": "misunderstanding", "note": "以为是存款"})
+        .status_code
+        == 302
+    )
+    page = page_for(world.lead_a).get(reverse("operations:visit_detail", args=[visit.pk]))
+    assert b'data-testid="resolve-form"' in page.content
+    assert (
+        page_for(world.lead_a)
+        .post(reverse("operations:visit_resolve", args=[visit.pk]), {"note": "已重新说明"})
+        .status_code
+        == 302
+    )
+    visit.refresh_from_db()
+    assert visit.counts_as_done
+
+
+def test_exit_notice_page_completes_a_notice(world, page_for, due_now):
+    from telesales.org.services import person_update
+
+    person_update(person=world.alice, actor=world.hr.user, status="left", left_on=TODAY)
+    notice = ExitNotice.objects.get()
+    client = page_for(world.ops)
+    assert b"DUE-TODAY-1" in client.get(reverse("operations:exit_list")).content
+    response = client.post(
+        reverse("operations:exit_complete", args=[notice.pk]), {"channel": "sms"}
+    )
+    assert response.status_code == 302
+    notice.refresh_from_db()
+    assert notice.status == "done"
+    transfer = client.post(
+        reverse("operations:servicing_transfer"),
+        {"from_person": world.alice.pk, "to_person": world.amy.pk, "reason": ""},
+    )
+    assert transfer.status_code == 422
+
+
+# --- Receipts and persistency -----------------------------------------------------------------
+def test_receipt_upload_page(world, page_for, due_now):
+    client = page_for(world.ops)
+    content = "保单号,期次,金额,缴费日期\nDUE-TODAY-1,2,1200,{d}\nNOPE,2,1,{d}\n".format(
+        d=TODAY.isoformat()
+    )
+    upload = io.BytesIO(content.encode())
+    upload.name = "r.csv"
+    response = client.post(reverse("operations:receipt_list"), {"file": upload})
+    batch = ReceiptBatch.objects.get()
+    assert response.status_code == 302
+    assert response["Location"] == reverse("operations:receipt_detail", args=[batch.pk])
+    detail = client.get(response["Location"])
+    assert b'data-testid="rejection-table"' in detail.content
+    report = client.get(reverse("operations:receipt_report", args=[batch.pk]) + "?format=csv")
+    assert report.status_code == 200 and report["Content-Type"].startswith("text/csv")
+    bad = io.BytesIO(b"")
+    bad.name = "empty.csv"
+    refused = client.post(reverse("operations:receipt_list"), {"file": bad})
+    assert refused.status_code == 422
+    assert ReceiptBatch.objects.count() == 1
+
+
+def test_persistency_page_draws_the_trend_and_scopes_agents(world, page_for, policy):
+    policy(issued_on=add_months(TODAY, -13), annualised_premium=Decimal("1000"))
+    operations_sync(today=TODAY)
+    page = page_for(world.manager).get(reverse("operations:persistency"))
+    assert page.status_code == 200
+    assert b'id="chart-persistency"' in page.content and b'id="chart-data"' in page.content
+    bad = page_for(world.manager).get(reverse("operations:persistency") + "?month=2026-13")
+    assert bad.status_code in (200, 422)
+    agent = page_for(world.bob).get(reverse("operations:persistency"))
+    assert agent.status_code == 200 and b"persistency-breakdown" not in agent.content
+
+
+def test_rule_versions_page(world, page_for):
+    client = page_for(world.manager)
+    assert client.get(reverse("operations:ruleset_create")).status_code == 200
+    assert page_for(world.ops).get(reverse("operations:ruleset_create")).status_code == 403
+    data = {
+        "name": "新规则",
+        "effective_from": TODAY.isoformat(),
+        "grace_days": "45",
+        "reinstatement_days": "730",
+        "reminder_days_before": "15, 3",
+        "schedule_years_ahead": "3",
+        "default_delivery_method": "electronic",
+        "delivery_overdue_days": "7",
+        "return_visit_categories": ["life"],
+        "return_visit_products": "",
+        "return_visit_excluded_products": "",
+        "return_visit_due_days": "10",
+        "return_visit_max_attempts": "3",
+        "exit_notice_days": "30",
+        "exit_notice_min_term_years": "1",
+        "exit_reassign_to": "pool",
+    }
+    assert (
+        client.post(
+            reverse("operations:ruleset_create"), {**data, "reminder_days_before": "x"}
+        ).status_code
+        == 422
+    )
+    assert client.post(reverse("operations:ruleset_create"), data).status_code == 302
+    from telesales.operations.rules import ruleset_in_force
+
+    assert ruleset_in_force().grace_days == 45
+    assert ruleset_in_force().reminder_offsets == [15, 3]
+
+
+# --- Crawl of the demo center -----------------------------------------------------------------
+NATIONAL = re.compile(r"(?=(1[3-9]\d{9}))")
+
+
+@pytest.mark.parametrize("username", ["renewal", "teamlead1", "agent1"])
+def test_demo_pages_show_no_full_phone_number(ops_demo, client_for, username):
+    from telesales.leads.models import Customer
+
+    numbers = {c.mobile_e164[3:] for c in Customer.objects.all() if c.mobile_e164.startswith("+86")}
+    client = client_for(username)
+    urls = [reverse(name) for name in LIST_PAGES]
+    urls += [reverse("operations:renewal_list") + f"?queue={q}" for q in ("open", "grace", "done")]
+    urls += [reverse("operations:visit_list") + f"?queue={q}" for q in ("open", "flagged", "done")]
+    urls += [reverse("operations:delivery_list") + "?queue=all"]
+    for task in RenewalTask.objects.all()[:10]:
+        urls.append(reverse("operations:renewal_detail", args=[task.pk]))
+        urls.append(reverse("operations:servicing_detail", args=[task.policy_id]))
+    for visit in ReturnVisit.objects.all()[:5]:
+        urls.append(reverse("operations:visit_detail", args=[visit.pk]))
+    for batch in ReceiptBatch.objects.all():
+        urls.append(reverse("operations:receipt_detail", args=[batch.pk]))
+    opened = 0
+    for url in urls:
+        response = client.get(url)
+        assert response.status_code in (200, 403, 404), (url, response.status_code)
+        if response.status_code != 200:
+            continue
+        opened += 1
+        body = response.content.decode()
+        assert not PHONE_LIKE.search(body), (url, PHONE_LIKE.search(body).group(0))
+        assert not set(NATIONAL.findall(body)) & numbers, url
+    assert opened >= 5
+
+
+def test_queues_keep_a_query_ceiling(world, page_for, policy, django_assert_max_num_queries):
+    for n in range(8):
+        policy(issued_on=add_months(TODAY, -12), number=f"Q-{n}")
+    operations_sync(today=TODAY)
+    operations_advance(today=TODAY)
+    client = page_for(world.ops)
+    client.get(reverse("operations:home"))  # warm the session and the caches
+    for name in ("operations:renewal_list", "operations:home", "operations:delivery_list"):
+        with django_assert_max_num_queries(25):
+            assert client.get(reverse(name)).status_code == 200

@@ -1,0 +1,532 @@
+"""Reads of tickets and their figures, always scoped to what the user may see.
+
+Visibility (``ticket_visible_q``): the center manager and renewal operations see every
+ticket; a team lead the tickets about the agents of the teams they lead, those owned by
+people of those teams, and the ones they own, opened or had escalated to them; an agent the
+tickets they own or opened. Out of sight is ``NotFound``.
+
+Figures:
+
+- **SLA attainment** (``sla_summary``, ``sla_by_month``) over the tickets *opened* in the
+  period: a target is *settled* once it was met or missed (responded / resolved, or its due
+  time has passed); attainment = met in time ÷ settled. Tickets whose target is still ahead
+  are not in the denominator.
+- **Complaint rate per 1,000 policies** (``complaint_rate``): numerator = tickets of kind
+  complaint opened in the period (every channel, the regulator's included); denominator =
+  policies in force at some time in the period: issued on or before its last day, not
+  cancelled before its first day, and whose term (issue date + term years) had not ended
+  before its first day. Both numbers are returned with the rate (two decimals; None when no
+  policy was in force), and the policies issued in the period for context.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import statistics
+from decimal import Decimal
+
+from django.db.models import BooleanField, Case, Exists, OuterRef, Q, QuerySet, Value, When
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from telesales.core.errors import NotFound, ValidationFailed
+from telesales.core.phone_numbers import normalise_phone, phone_hash
+from telesales.core.roles import Role, has_role, user_roles
+from telesales.leads.models import Customer, Lead
+from telesales.org.choices import PersonStatus, TeamKind
+from telesales.org.models import Person
+from telesales.org.selectors import _led_team_ids, person_for_user, person_visible_q
+from telesales.policies.models import Policy
+from telesales.policies.selectors import policy_visible_q
+from telesales.tickets import permissions
+from telesales.tickets.choices import (
+    ACTIVE_STATUSES,
+    TicketAction,
+    TicketKind,
+)
+from telesales.tickets.models import SlaRuleSet, Ticket, TicketEvent
+
+SEARCH_RESULTS = 20
+
+
+# --- Visibility --------------------------------------------------------------------------
+def ticket_visible_q(user) -> Q:
+    """A filter on Ticket that keeps exactly the tickets ``user`` may see."""
+    if permissions.sees_all_tickets(user):
+        return Q()
+    if not permissions.can_view_tickets(user):
+        return Q(pk__in=[])
+    q = Q(created_by_id=user.pk)
+    me = person_for_user(user)
+    if me is None:
+        return q
+    q |= Q(owner_id=me.pk) | Q(escalated_to_id=me.pk)
+    if has_role(user, Role.TEAM_LEAD):
+        led = _led_team_ids(me)
+        if led:
+            q |= Q(agent__team_id__in=led) | Q(owner__team_id__in=led)
+    return q
+
+
+def customer_visible_q(user) -> Q:
+    """Customers ``user`` may attach to a ticket: every customer for the sees-all roles (they
+    answer whoever calls); otherwise the customers of the leads the user or their led teams
+    hold, and the holders of the policies the user may see."""
+    if permissions.sees_all_tickets(user):
+        return Q()
+    me = person_for_user(user)
+    if me is None or not permissions.can_open_ticket(user):
+        return Q(pk__in=[])
+    held = Q(owner_id=me.pk)
+    led = _led_team_ids(me) if has_role(user, Role.TEAM_LEAD) else []
+    if led:
+        held |= Q(owner__team_id__in=led)
+    return Q(pk__in=Lead.objects.filter(held).values("customer_id")) | Q(
+        pk__in=Policy.objects.filter(policy_visible_q(user)).values("holder_id")
+    )
+
+
+def may_work_ticket(user, ticket: Ticket) -> bool:
+    """Respond, resolve, close, reopen: the sees-all roles, the owner, and a team lead who
+    sees the ticket (their team's, or escalated to them)."""
+    if permissions.sees_all_tickets(user):
+        return True
+    me = person_for_user(user)
+    if me is None or not permissions.can_view_tickets(user):
+        return False
+    if ticket.owner_id == me.pk:
+        return True
+    return has_role(user, Role.TEAM_LEAD) and (
+        Ticket.objects.filter(ticket_visible_q(user), pk=ticket.pk).exists()
+    )
+
+
+def overdue_q(now: dt.datetime) -> Q:
+    """Active tickets with a missed target: no first response after its due time, or not
+    resolved after the resolution due time (strictly after: due at 10:00 is met at 10:00)."""
+    return Q(status__in=ACTIVE_STATUSES) & (
+        Q(first_response_at__isnull=True, response_due_at__lt=now) | Q(resolution_due_at__lt=now)
+    )
+
+
+# --- Tickets -----------------------------------------------------------------------------
+def ticket_list(
+    *,
+    user,
+    status: str | None = "active",
+    kind: str | None = None,
+    channel: str | None = None,
+    priority: str | None = None,
+    owner_id: int | None = None,
+    mine: bool = False,
+    unassigned: bool = False,
+    overdue: bool = False,
+    escalated: bool = False,
+    customer_id: int | None = None,
+    search: str = "",
+    now: dt.datetime | None = None,
+) -> QuerySet[Ticket]:
+    """Visible tickets. ``status``: "active" (not yet resolved, the default), "all", or one
+    status. Active lists come most urgent first (resolution due time); others newest first.
+    Each row carries ``overdue`` (a target missed). ``search``: the ticket number, subject,
+    customer name or external reference; a full phone number finds the tickets of the
+    customer with that number (through its keyed hash)."""
+    now = now or timezone.now()
+    qs = (
+        Ticket.objects.filter(ticket_visible_q(user))
+        .select_related("customer", "owner", "agent", "policy", "escalated_to")
+        .annotate(
+            overdue=Case(
+                When(overdue_q(now), then=Value(True)),
+                default=Value(False),
+                output_field=BooleanField(),
+            )
+        )
+    )
+    if status == "active" or status is None:
+        qs = qs.filter(status__in=ACTIVE_STATUSES)
+    elif status != "all":
+        qs = qs.filter(status=status)
+    if kind:
+        qs = qs.filter(kind=kind)
+    if channel:
+        qs = qs.filter(channel=channel)
+    if priority:
+        qs = qs.filter(priority=priority)
+    if owner_id:
+        qs = qs.filter(owner_id=owner_id)
+    if mine:
+        me = person_for_user(user)
+        qs = qs.filter(owner_id=me.pk) if me else qs.none()
+    if unassigned:
+        qs = qs.filter(owner__isnull=True)
+    if overdue:
+        qs = qs.filter(overdue_q(now))
+    if escalated:
+        qs = qs.filter(escalation_level__gt=0)
+    if customer_id:
+        qs = qs.filter(customer_id=customer_id)
+    search = (search or "").strip()
+    phone = phone_in(search)
+    if phone:
+        qs = qs.filter(customer__mobile_hash=phone_hash(phone))
+    elif search:
+        qs = qs.filter(
+            Q(number__icontains=search)
+            | Q(subject__icontains=search)
+            | Q(customer__name__icontains=search)
+            | Q(external_ref__icontains=search)
+        )
+    if status in ("active", None) or status in ACTIVE_STATUSES:
+        return qs.order_by("resolution_due_at", "id")
+    return qs.order_by("-opened_at", "-id")
+
+
+def phone_in(text: str) -> str | None:
+    """The E.164 form when ``text`` is a full phone number (7 digits or more), else None."""
+    text = (text or "").strip()
+    if sum(c.isdigit() for c in text) < 7:
+        return None
+    return normalise_phone(text).e164
+
+
+def ticket_get(*, user, ticket_id: int) -> Ticket:
+    ticket = (
+        Ticket.objects.filter(ticket_visible_q(user))
+        .select_related(
+            "customer",
+            "policy",
+            "policy__product",
+            "agent",
+            "agent__team",
+            "owner",
+            "owner__team",
+            "escalated_to",
+            "sla_ruleset",
+            "created_by",
+        )
+        .filter(pk=ticket_id)
+        .first()
+    )
+    if ticket is None:
+        raise NotFound(_("No such ticket, or you may not see it"))
+    return ticket
+
+
+def ticket_history(*, ticket: Ticket) -> QuerySet[TicketEvent]:
+    return ticket.events.select_related("actor", "to_person").order_by("at", "id")
+
+
+def ticket_counts(*, user, now: dt.datetime | None = None) -> dict[str, int]:
+    """Queue counters for the visible active tickets: all, unassigned, overdue, escalated."""
+    now = now or timezone.now()
+    qs = Ticket.objects.filter(ticket_visible_q(user), status__in=ACTIVE_STATUSES)
+    from django.db.models import Count
+
+    return qs.aggregate(
+        active=Count("id"),
+        unassigned=Count("id", filter=Q(owner__isnull=True)),
+        overdue=Count("id", filter=overdue_q(now)),
+        escalated=Count("id", filter=Q(escalation_level__gt=0)),
+    )
+
+
+# --- Choices for the forms (customers, policies, people) ------------------------------------
+def customer_search(*, user, q: str) -> list[Customer]:
+    """Customers by name (contains), by customer number (``#123`` or digits up to 9), or by
+    a full phone number (matched through its keyed hash, never by the stored number)."""
+    q = (q or "").replace("\x00", "").strip()
+    if not q or not permissions.can_open_ticket(user):
+        return []
+    qs = Customer.objects.filter(customer_visible_q(user))
+    phone = phone_in(q)
+    if phone:
+        qs = qs.filter(mobile_hash=phone_hash(phone))
+    elif q.lstrip("#").isdigit() and q.lstrip("#").isascii() and len(q.lstrip("#")) <= 9:
+        qs = qs.filter(pk=int(q.lstrip("#")))
+    else:
+        qs = qs.filter(name__icontains=q[:50])
+    return list(qs.order_by("name", "id")[:SEARCH_RESULTS])
+
+
+def customer_get(*, user, customer_id: int) -> Customer:
+    customer = Customer.objects.filter(customer_visible_q(user), pk=customer_id).first()
+    if customer is None:
+        raise NotFound(_("No such customer, or you may not see them"))
+    return customer
+
+
+def customer_policies(*, user, customer: Customer) -> QuerySet[Policy]:
+    """The visible policies the customer holds or is insured by (newest first)."""
+    return (
+        Policy.objects.filter(policy_visible_q(user))
+        .filter(Q(holder_id=customer.pk) | Q(insured=customer))
+        .distinct()
+        .select_related("product", "agent")
+        .order_by("-applied_at", "-id")
+    )
+
+
+def policy_get(*, user, policy_id: int | None = None, number: str = "") -> Policy:
+    """A visible policy by id or by its number."""
+    qs = Policy.objects.filter(policy_visible_q(user)).select_related("holder", "agent")
+    policy = qs.filter(pk=policy_id).first() if policy_id else None
+    if policy is None and number:
+        policy = qs.filter(number=number.strip()[:32]).exclude(number="").first()
+    if policy is None:
+        raise NotFound(_("No such policy, or you may not see it"))
+    return policy
+
+
+def owner_choices(*, user) -> QuerySet[Person]:
+    """People ``user`` may assign tickets to: for the sees-all roles, the working renewal
+    operations staff, managers and team leads (agents are assigned by their team lead); for a
+    team lead, themselves and the working members of the teams they lead."""
+    working = Person.objects.exclude(status__in=[PersonStatus.LEFT, PersonStatus.SUSPENDED])
+    working = working.filter(user__isnull=False, user__is_active=True).select_related("team")
+    if permissions.sees_all_tickets(user):
+        roles = [Role.RENEWAL_OPS.value, Role.MANAGER.value, Role.TEAM_LEAD.value]
+        return (
+            working.filter(user__groups__name__in=roles).distinct().order_by("team__name", "name")
+        )
+    me = person_for_user(user)
+    if me is None or not has_role(user, Role.TEAM_LEAD):
+        return Person.objects.none()
+    led = _led_team_ids(me)
+    return working.filter(Q(pk=me.pk) | Q(team_id__in=led)).order_by("team__name", "name")
+
+
+def agent_choices(*, user) -> QuerySet[Person]:
+    """The sales people a ticket may be about (those the user may see)."""
+    return (
+        Person.objects.filter(person_visible_q(user), team__kind=TeamKind.SALES)
+        .select_related("team")
+        .order_by("team__name", "name")
+    )
+
+
+def manager_person() -> Person | None:
+    """The center manager who receives the last escalation: the first working person whose
+    login holds the manager role."""
+    return (
+        Person.objects.filter(user__groups__name=Role.MANAGER.value, user__is_active=True)
+        .exclude(status__in=[PersonStatus.LEFT, PersonStatus.SUSPENDED])
+        .order_by("id")
+        .first()
+    )
+
+
+def may_hold_tickets(person: Person) -> bool:
+    """A working person whose login holds a role that works tickets."""
+    if person.status in (PersonStatus.LEFT, PersonStatus.SUSPENDED) or not person.user_id:
+        return False
+    user = person.user
+    return bool(user.is_active and user_roles(user) & set(permissions.WORKER_ROLES))
+
+
+# --- SLA rules ---------------------------------------------------------------------------
+def ruleset_list(*, user) -> QuerySet[SlaRuleSet]:
+    if not permissions.can_view_sla_rules(user):
+        return SlaRuleSet.objects.none()
+    return SlaRuleSet.objects.select_related("created_by").order_by("-effective_from", "-id")
+
+
+def ruleset_get(*, user, ruleset_id: int) -> SlaRuleSet:
+    ruleset = ruleset_list(user=user).prefetch_related("targets").filter(pk=ruleset_id).first()
+    if ruleset is None:
+        raise NotFound(_("No such rule set"))
+    return ruleset
+
+
+# --- SLA figures ---------------------------------------------------------------------------
+def report_period(since: dt.date | None, until: dt.date | None) -> tuple[dt.date, dt.date]:
+    """The period of a report: the given days, else the last six calendar months to today."""
+    until = until or timezone.localdate()
+    if since is None:
+        start = until.replace(day=1)
+        for _month in range(5):
+            start = (start - dt.timedelta(days=1)).replace(day=1)
+        since = start
+    if since > until:
+        raise ValidationFailed(
+            _("Invalid period"), fields={"since": [_("Must not be after the end.")]}
+        )
+    return since, until
+
+
+# --- SLA figures (continued) -------------------------------------------------------------
+def _hours(delta: dt.timedelta) -> float:
+    return delta.total_seconds() / 3600
+
+
+def _share(part: int, whole: int) -> float | None:
+    return round(part / whole, 4) if whole else None
+
+
+def _figures(rows: list[dict], now: dt.datetime) -> dict:
+    """SLA figures of a group of tickets (rows from ``_rows``)."""
+    responded = [r for r in rows if r["first_response_at"]]
+    resolved = [r for r in rows if r["resolved_at"]]
+    response_on_time = sum(r["first_response_at"] <= r["response_due_at"] for r in responded)
+    resolution_on_time = sum(r["resolved_at"] <= r["resolution_due_at"] for r in resolved)
+    response_settled = len(responded) + sum(
+        1 for r in rows if not r["first_response_at"] and now > r["response_due_at"]
+    )
+    resolution_settled = len(resolved) + sum(
+        1 for r in rows if not r["resolved_at"] and now > r["resolution_due_at"]
+    )
+    response_hours = [_hours(r["first_response_at"] - r["opened_at"]) for r in responded]
+    resolution_hours = [_hours(r["resolved_at"] - r["opened_at"]) for r in resolved]
+
+    def avg(values):
+        return round(sum(values) / len(values), 1) if values else None
+
+    def median(values):
+        return round(statistics.median(values), 1) if values else None
+
+    return {
+        "opened": len(rows),
+        "active": sum(1 for r in rows if r["status"] in ACTIVE_STATUSES),
+        "overdue": sum(
+            1
+            for r in rows
+            if r["status"] in ACTIVE_STATUSES
+            and (
+                (not r["first_response_at"] and now > r["response_due_at"])
+                or now > r["resolution_due_at"]
+            )
+        ),
+        "escalated": sum(1 for r in rows if r["escalated"]),
+        "responded": len(responded),
+        "response_on_time": response_on_time,
+        "response_settled": response_settled,
+        "response_attainment": _share(response_on_time, response_settled),
+        "resolved": len(resolved),
+        "resolution_on_time": resolution_on_time,
+        "resolution_settled": resolution_settled,
+        "resolution_attainment": _share(resolution_on_time, resolution_settled),
+        "avg_response_hours": avg(response_hours),
+        "median_response_hours": median(response_hours),
+        "avg_resolution_hours": avg(resolution_hours),
+        "median_resolution_hours": median(resolution_hours),
+    }
+
+
+def _rows(*, user, since: dt.date, until: dt.date) -> list[dict]:
+    escalated = TicketEvent.objects.filter(ticket=OuterRef("pk"), action=TicketAction.ESCALATE)
+    return list(
+        Ticket.objects.filter(ticket_visible_q(user))
+        .filter(opened_at__date__gte=since, opened_at__date__lte=until)
+        .annotate(escalated=Exists(escalated))
+        .order_by()
+        .values(
+            "kind",
+            "status",
+            "opened_at",
+            "first_response_at",
+            "response_due_at",
+            "resolved_at",
+            "resolution_due_at",
+            "escalated",
+        )
+    )
+
+
+def sla_summary(*, user, since: dt.date, until: dt.date, now: dt.datetime | None = None) -> dict:
+    """SLA figures over the visible tickets opened from ``since`` to ``until`` (local days):
+    ``total`` and ``by_kind`` (every kind present, zeros when none)."""
+    now = now or timezone.now()
+    if not permissions.can_view_sla_report(user):
+        rows: list[dict] = []
+    else:
+        rows = _rows(user=user, since=since, until=until)
+    by_kind = [
+        {"kind": kind, "label": label, **_figures([r for r in rows if r["kind"] == kind], now)}
+        for kind, label in TicketKind.choices
+    ]
+    return {"total": _figures(rows, now), "by_kind": by_kind}
+
+
+def _month_starts(since: dt.date, until: dt.date) -> list[dt.date]:
+    months, day = [], since.replace(day=1)
+    while day <= until:
+        months.append(day)
+        day = (day + dt.timedelta(days=32)).replace(day=1)
+    return months
+
+
+def sla_by_month(
+    *, user, since: dt.date, until: dt.date, now: dt.datetime | None = None
+) -> list[dict]:
+    """The SLA figures per calendar month (local time) of the period, oldest first."""
+    now = now or timezone.now()
+    rows = (
+        _rows(user=user, since=since, until=until) if permissions.can_view_sla_report(user) else []
+    )
+    buckets: dict[dt.date, list[dict]] = {m: [] for m in _month_starts(since, until)}
+    for row in rows:
+        month = timezone.localtime(row["opened_at"]).date().replace(day=1)
+        buckets.setdefault(month, []).append(row)
+    return [
+        {
+            "month": month,
+            "complaints": sum(1 for r in bucket if r["kind"] == TicketKind.COMPLAINT),
+            **_figures(bucket, now),
+        }
+        for month, bucket in sorted(buckets.items())
+    ]
+
+
+# --- Complaint rate ----------------------------------------------------------------------
+def _years_before(day: dt.date, years: int) -> dt.date:
+    try:
+        return day.replace(year=day.year - years)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year - years, day=28)
+
+
+def policies_in_force_count(*, since: dt.date, until: dt.date) -> int:
+    """Policies in force at some time from ``since`` to ``until`` (see the module doc)."""
+    issued = Policy.objects.filter(issued_at__isnull=False, issued_at__date__lte=until)
+    issued = issued.exclude(cancelled_at__isnull=False, cancelled_at__date__lt=since)
+    terms = sorted(set(issued.order_by().values_list("term_years", flat=True).distinct()))
+    if not terms:
+        return 0
+    within_term = Q(pk__in=[])
+    for years in terms:
+        within_term |= Q(term_years=years, issued_at__date__gt=_years_before(since, years))
+    return issued.filter(within_term).count()
+
+
+def complaint_rate(*, user, since: dt.date, until: dt.date) -> dict | None:
+    """Complaints per 1,000 policies in force for the period, center-wide (None for a user
+    who may not see the indicator). Keeps both numbers."""
+    if not permissions.can_view_complaint_rate(user):
+        return None
+    complaints = Ticket.objects.filter(
+        kind=TicketKind.COMPLAINT, opened_at__date__gte=since, opened_at__date__lte=until
+    ).count()
+    in_force = policies_in_force_count(since=since, until=until)
+    issued = Policy.objects.filter(issued_at__date__gte=since, issued_at__date__lte=until).count()
+    rate = (Decimal(complaints) * 1000 / in_force).quantize(Decimal("0.01")) if in_force else None
+    return {
+        "since": since,
+        "until": until,
+        "complaints": complaints,
+        "policies_in_force": in_force,
+        "policies_issued": issued,
+        "rate_per_1000": rate,
+    }
+
+
+def complaint_rate_by_month(*, user, since: dt.date, until: dt.date) -> list[dict]:
+    """``complaint_rate`` for each calendar month of the period (each month clipped to it)."""
+    if not permissions.can_view_complaint_rate(user):
+        return []
+    out = []
+    for start in _month_starts(since, until):
+        end = min((start + dt.timedelta(days=32)).replace(day=1) - dt.timedelta(days=1), until)
+        out.append(
+            {"month": start, **complaint_rate(user=user, since=max(start, since), until=end)}
+        )
+    return out

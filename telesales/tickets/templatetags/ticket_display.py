@@ -1,0 +1,39 @@
+"""Template filters of the ticket pages."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django import template
+from django.utils.translation import gettext as _
+
+from telesales.tickets.masking import mask_ticket_text
+
+register = template.Library()
+
+
+@register.filter
+def hours(value) -> str:
+    """A duration as hours with one decimal ("3.5 h"); a dash when there is none."""
+    if not isinstance(value, dt.timedelta):
+        return "—"
+    return _("%(hours)s h") % {"hours": f"{value.total_seconds() / 3600:.1f}"}
+
+
+@register.filter
+def percent(value) -> str:
+    """A share (0–1) as a percentage with one decimal; a dash when there is none."""
+    if value is None or value == "":
+        return "—"
+    return f"{float(value) * 100:.1f}%"
+
+
+@register.filter
+def number_or_dash(value) -> str:
+    return "—" if value is None else str(value)
+
+
+@register.filter
+def masked_text(value) -> str:
+    """Ticket text with every full phone number masked (see ``tickets.masking``)."""
+    return mask_ticket_text(value)
