@@ -3,7 +3,8 @@ PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip --disable-pip-version-check -q
-PYTEST_ARGS ?=
+# Two workers by default (pytest-xdist): the suite is CPU-bound; PYTEST_ARGS= runs it serially.
+PYTEST_ARGS ?= -n 2
 
 .PHONY: demo test lint check messages screenshots bench clean help
 

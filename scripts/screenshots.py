@@ -68,15 +68,30 @@ class Shot:
     filename: str
     wait_for: str = "main"
     chart: str | None = None
+    # Press this button first when the page does not show what the shot is about yet (the
+    # workspace before "next lead"), then wait for ``then``.
+    click: str | None = None
+    then: str | None = None
 
 
 SHOTS = [
     Shot("manager", "/org/dashboard/", "manager-dashboard.png", chart="#chart-headcount"),
     Shot("manager", "/org/people/", "people-list.png", wait_for="table"),
+    Shot(
+        "agent1",
+        "/calls/workspace/",
+        "agent-workspace.png",
+        wait_for="[data-testid=next-lead]",
+        click="[data-testid=next-lead]",
+        then="[data-testid=lead-header], [data-testid=nothing-to-dispatch], .alert",
+    ),
     Shot("agent1", "/leads/mine/", "agent-my-leads.png", wait_for="[data-testid=my-leads-table]"),
+    Shot("teamlead1", "/calls/board/", "team-lead-live-board.png", wait_for="table"),
     Shot("teamlead1", "/org/my-team/", "team-lead.png"),
     Shot("data", "/leads/dashboard/", "data-officer-leads.png"),
     Shot("data", "/leads/quality/", "lead-quality.png", chart="#chart-quality"),
+    Shot("renewal", "/operations/", "renewal-operations.png"),
+    Shot("renewal", "/tickets/queue/", "tickets-queue.png", wait_for="table"),
 ]
 
 
@@ -234,6 +249,10 @@ def take(base_url: str, out_dir: Path, *, browser) -> list[Path]:
                 status = response.status if response else "no answer"
                 raise SystemExit(f"screenshots: {shot.username} {shot.path} answered {status}")
             page.wait_for_selector(shot.wait_for)
+            if shot.click and not page.query_selector("[data-testid=lead-header]"):
+                page.click(shot.click)
+                page.wait_for_selector(shot.then or shot.wait_for)
+                page.wait_for_load_state("networkidle")
             if shot.chart:
                 wait_for_chart(page, shot.chart)
             page.evaluate("document.fonts.ready")
