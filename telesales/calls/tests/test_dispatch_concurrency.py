@@ -16,7 +16,7 @@ from django.db import connection, connections
 from telesales.calls import services
 from telesales.calls.dispatch import next_lead
 from telesales.calls.errors import NothingToDispatch
-from telesales.calls.models import Handout
+from telesales.calls.models import Disposition, Handout
 from telesales.calls.tests.conftest import shanghai
 from telesales.calls.tests.factories import (
     CallRuleSetFactory,
@@ -72,6 +72,7 @@ def test_32_agents_never_get_the_same_lead_and_none_is_lost():
     grades = [LeadGrade.A, LeadGrade.B, LeadGrade.C, LeadGrade.D]
     leads = [LeadFactory(grade=grades[i % 4]) for i in range(LEADS)]
     got: dict[int, list[tuple[int, str]]] = {a.pk: [] for a in agents}
+    no_answer = Disposition.objects.get(code="no_answer")
 
     def work(agent):
         while True:
@@ -83,9 +84,13 @@ def test_32_agents_never_get_the_same_lead_and_none_is_lost():
                     continue
                 return
             got[agent.pk].append((d.lead.pk, d.source))
-            # Dial it and hang up: the lead is now in cool-down, so the next ask moves on.
+            # Dial it, hang up, record "no answer": the lead is now in cool-down, so the next
+            # ask moves on (dispatch refuses while a call has no outcome).
             attempt = services.call_start(lead=d.lead, agent=agent, actor=agent.user, at=NOON)
             services.call_end(attempt=attempt, actor=agent.user, at=NOON)
+            services.disposition_record(
+                attempt=attempt, disposition=no_answer, actor=agent.user, at=NOON
+            )
 
     _run_threads(work, [(a,) for a in agents])
 
