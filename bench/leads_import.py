@@ -191,6 +191,8 @@ def run(*, rows: int) -> dict:
         "dnc_blocked": batch.dnc_blocked,
     }
     summary = batch.mapping.get("summary", {})
+    steps = summary.get("merge_steps", {})
+    accounted = created_s + (summary.get("read_seconds") or 0) + (summary.get("merge_seconds") or 0)
     return {
         **counts,
         "counts_match": counts == generated["truth"],
@@ -199,8 +201,14 @@ def run(*, rows: int) -> dict:
         "bare_load_rows": loaded,
         "bare_load_s": round(copy_s, 2),
         "create_s": round(created_s, 2),
+        "reader": summary.get("reader"),
         "read_s": summary.get("read_seconds"),
+        "staging_s": summary.get("staging_seconds"),
         "merge_s": summary.get("merge_seconds"),
+        "customers_s": steps.get("customers"),
+        "leads_s": steps.get("leads"),
+        "rejections_s": steps.get("rejections"),
+        "commit_s": round(import_s - accounted, 2),
         "seconds": round(import_s, 2),
         "rows_per_s": round(rows / import_s) if import_s else None,
         "ratio_to_copy": round(import_s / copy_s, 2) if copy_s else None,

@@ -507,9 +507,12 @@ def _dispatch_once(*, agent, actor, at) -> tuple[Dispatch | None, DomainError | 
                 stop[0].message,
                 details={"reasons": [_reason(b.code, b.message, b.fix, 1) for b in stop]},
             )
-        if presence.attempt_id and CallAttempt.objects.filter(
-            pk=presence.attempt_id, disposition__isnull=True
-        ).exists():
+        if (
+            presence.attempt_id
+            and CallAttempt.objects.filter(
+                pk=presence.attempt_id, disposition__isnull=True
+            ).exists()
+        ):
             return None, CallUnfinished(
                 _("Record the outcome of your current call before taking the next lead"),
                 details={"attempt_id": presence.attempt_id},

@@ -47,7 +47,7 @@ class Customer(TimeStampedModel):
 
     name = models.CharField(_("name"), max_length=50, blank=True)
     mobile_e164 = models.CharField(_("mobile"), max_length=20)
-    mobile_hash = models.CharField(max_length=64, unique=True)
+    mobile_hash = models.CharField(max_length=64)  # unique: see Meta.constraints
     gender = models.CharField(_("gender"), max_length=1, choices=Gender.choices, blank=True)
     birth_date = models.DateField(_("birth date"), null=True, blank=True)
     province = models.CharField(_("province"), max_length=20, blank=True)
@@ -60,6 +60,7 @@ class Customer(TimeStampedModel):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="members",
+        db_index=False,  # partial index in Meta: most customers have no household
     )
     no_marketing = models.BooleanField(
         _("no marketing"), default=False, help_text=_("Permanent: never call for sales")
@@ -69,6 +70,26 @@ class Customer(TimeStampedModel):
         ordering = ["id"]
         verbose_name = _("customer")
         verbose_name_plural = _("customers")
+        # One index per job, as few as the queries need: a lead import inserts a row into
+        # every index of the table, a million times for a big file.
+        # - The hash is unique through one index that compares bytes (varchar_pattern_ops on
+        #   PostgreSQL, where ``unique=True`` on a CharField would add a second, pattern
+        #   index; the hashes are hex, so byte order is all any lookup needs).
+        # - Households: only the customers that have one are indexed.
+        constraints = [
+            models.UniqueConstraint(
+                fields=["mobile_hash"],
+                name="leads_customer_mobile_hash_uniq",
+                opclasses=["varchar_pattern_ops"],
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["household"],
+                name="leads_customer_household_idx",
+                condition=Q(household__isnull=False),
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.name or f"#{self.pk}"
@@ -161,7 +182,12 @@ class LeadBatch(TimeStampedModel):
 class BatchRejection(models.Model):
     """One rejected row of an import, for the downloadable rejection report."""
 
-    batch = models.ForeignKey(LeadBatch, on_delete=models.CASCADE, related_name="rejections")
+    batch = models.ForeignKey(
+        LeadBatch,
+        on_delete=models.CASCADE,
+        related_name="rejections",
+        db_index=False,  # leads_rejection_row_idx (batch, row_number) serves it
+    )
     row_number = models.PositiveIntegerField(_("row"))
     reason = models.CharField(_("reason"), max_length=24, choices=RejectReason.choices)
     detail = models.CharField(_("detail"), max_length=200, blank=True)
@@ -171,6 +197,9 @@ class BatchRejection(models.Model):
         ordering = ["batch_id", "row_number"]
         verbose_name = _("rejected row")
         verbose_name_plural = _("rejected rows")
+        indexes = [
+            models.Index(fields=["batch", "row_number"], name="leads_rejection_row_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.batch_id}:{self.row_number} {self.reason}"
@@ -182,7 +211,12 @@ class Lead(TimeStampedModel):
     customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="leads")
     channel = models.ForeignKey(Channel, on_delete=models.PROTECT, related_name="leads")
     batch = models.ForeignKey(
-        LeadBatch, null=True, blank=True, on_delete=models.PROTECT, related_name="leads"
+        LeadBatch,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="leads",
+        db_index=False,  # leads_lead_batch_idx (batch, state) serves it
     )
     grade = models.CharField(
         _("grade"), max_length=1, choices=LeadGrade.choices, default=LeadGrade.C
@@ -202,11 +236,17 @@ class Lead(TimeStampedModel):
         blank=True,
         on_delete=models.PROTECT,
         related_name="leads",
+        db_index=False,  # leads_lead_owner_idx (owner, state) serves it
     )
     owned_since = models.DateTimeField(_("owned since"), null=True, blank=True)
     protect_until = models.DateTimeField(_("protected until"), null=True, blank=True)
     former_owner = models.ForeignKey(
-        "org.Person", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        "org.Person",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,  # only ever read with the lead itself, never searched by
     )
     former_owner_bar_until = models.DateTimeField(null=True, blank=True)
     recycle_warned_at = models.DateTimeField(null=True, blank=True)
@@ -231,11 +271,22 @@ class Lead(TimeStampedModel):
         ordering = ["-id"]
         verbose_name = _("lead")
         verbose_name_plural = _("leads")
+        # Every index costs each imported lead an insert. Owner and protection are indexed
+        # only where set (a query for an owner or a deadline implies "is set", so both
+        # engines use the partial indexes for it); imported public leads have neither.
         indexes = [
             models.Index(fields=["state", "grade", "id"], name="leads_lead_pool_idx"),
-            models.Index(fields=["owner", "state"], name="leads_lead_owner_idx"),
+            models.Index(
+                fields=["owner", "state"],
+                name="leads_lead_owner_set_idx",
+                condition=Q(owner__isnull=False),
+            ),
             models.Index(fields=["batch", "state"], name="leads_lead_batch_idx"),
-            models.Index(fields=["protect_until"], name="leads_lead_protect_idx"),
+            models.Index(
+                fields=["protect_until"],
+                name="leads_lead_protect_set_idx",
+                condition=Q(protect_until__isnull=False),
+            ),
         ]
         constraints = [
             models.CheckConstraint(
@@ -263,7 +314,12 @@ class Lead(TimeStampedModel):
 class LeadEvent(models.Model):
     """Lead history: every transition, with its actor and reason."""
 
-    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="events")
+    lead = models.ForeignKey(
+        Lead,
+        on_delete=models.CASCADE,
+        related_name="events",
+        db_index=False,  # leads_event_lead_idx (lead, at) serves it
+    )
     at = models.DateTimeField(_("time"), db_index=True)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL,

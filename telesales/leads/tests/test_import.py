@@ -745,7 +745,7 @@ def test_an_import_killed_mid_way_leaves_no_half_batch_and_resumes_exactly(tmp_p
                 cursor.execute(sql)
                 return cursor.fetchall()
 
-    total = 25_000  # two staging chunks
+    total = importing.CHUNK_ROWS + 5_000  # two staging chunks
     rows = [["姓名", "手机号码"]] + [[f"客户{n}", national(n)] for n in range(1, total + 1)]
     rows += [["重复", national(7)], ["坏号", "12345"]]
     path = write(tmp_path, "big.csv", csv_bytes(rows))
@@ -1070,3 +1070,235 @@ def test_a_channel_without_consent_wording_gives_no_consent(tmp_path, demo):
     worded = Lead.objects.get(channel__code="worded")
     assert not silent.has_consent and silent.consent_at is None
     assert worded.has_consent and worded.consent_wording == "同意来电"
+
+
+# --- Column-wise reading of plain files: the row loop's results, exactly -----------------------
+
+PLAIN_HEADER = [
+    "序号", "姓名", "手机号码", "性别", "出生日期", "身份证号", "省份", "城市", "客户等级",
+    "授权时间", "授权来源", "备注", "",
+]  # fmt: skip
+
+
+def _plain_rows() -> list[list[str]]:
+    """Rows of a plain file (no quotes) that exercise every decision of the reader."""
+    long_name = "长" * 60
+    id_1970 = valid_id_number("19700101", "011")
+    rows = [["2026年11月 赠险名单"], [""], PLAIN_HEADER]
+    cells = [
+        ["1", " 张三\u3000", national(1), "男", "1985/3/12", "", "广东", "广州", "A", "", "", ""],
+        ["2", "李四", "138 0000 0002", "", "", valid_id_number(), "江苏", "南京", "", "", "", ""],
+        ["3", "王五", "+86 138-0000-0001", "男", "", "", "", "", "", "", "", ""],  # dup of 1
+        ["4", "赵六", "1380000", "女", "", "", "", "", "", "", "", ""],  # too short
+        ["5", "钱七", "", "女", "", "", "", "", "", "", "", ""],  # missing
+        ["6", "孙八", national(3), "M", "", "", "", "", "", "", "", ""],  # DNC
+        ["7", "周九", national(4), "f", "", "", "", "", "", "", "", ""],  # already a customer
+        ["8", "吴十", national(9), "", "", "", "", "", "", "", "", ""],  # no-marketing
+        ["9", long_name, national(5), "x", "1990-13-01", "123", "", "", "b类", "", "", ""],
+        ["10", "郑十一", national(6)],  # too few cells
+        ["11", "冯十二", national(7), "F", "19800101", "", "浙江", "杭州", "", "", "", "", ""],
+        ["12", "陈十三", national(8), "", "", "", "", "", "", "", "", "", "", "多余"],  # too many
+        ["", "", "", "", "", "", "", "", "", "", "", ""],  # blank
+        [" ", "\u3000", "", "", "", "", "", "", "", "", "", ""],  # blank too
+        ["13", "褚十四", "１３８００００００１０", "女", "2099-01-01", "", "", "", "", "", "", ""],
+        ["14", "卫十五", "010-62345678", "", "", "", "", "", "D", "2024-05-06 07:08", "官网", ""],
+        ["15", "蒋十六", national(11), "", "", id_1970, "", "", "", "not a time", "", ""],
+        ["16", "沈十七", national(12), "", "bad", "12345", "", "", "", "bad", "", ""],
+        ["17", "韩十八", "4008208820", "", "", "", "", "", "", "", "", ""],  # invalid
+        ["18", "杨十九", " 8613800000013 ", "", "", "   ", "", "", "", "", "", ""],
+        ["19", "朱二十", "0086 138 0000 0002", "", "", "", "", "", "", "", "", ""],  # dup of 2
+        ["20", "秦二一", national(14), "", "", "", "", "", "C", "", "", "备注", ""],
+    ]
+    rows += [[*row, ""] if len(row) == 12 else row for row in cells]
+    rows += [["", "", national(1 + n), "", "", "", "", "", "", "", "", "", ""] for n in range(3)]
+    return rows
+
+
+def _plain_bytes(rows: list[list[str]], encoding: str, delimiter: str) -> bytes:
+    text = "".join(delimiter.join(row) + "\r\n" for row in rows)
+    return text.encode(encoding)
+
+
+def _outcome(batch: LeadBatch) -> dict:
+    batch.refresh_from_db()
+    summary = {
+        k: v
+        for k, v in batch.mapping["summary"].items()
+        if k not in ("read_seconds", "staging_seconds", "merge_seconds", "merge_steps", "reader")
+    }
+    customers = list(
+        Customer.objects.filter(leads__batch=batch)
+        .order_by("leads__id")
+        .values_list(
+            "name", "mobile_e164", "mobile_hash", "gender", "birth_date", "province", "city",
+            "id_number",
+        )
+    )  # fmt: skip
+    leads = [
+        (*lead[:-1], "upload time" if lead[-1] == batch.created_at else lead[-1])
+        for lead in Lead.objects.filter(batch=batch)
+        .order_by("id")
+        .values_list("customer__mobile_e164", "grade", "state", "consent_source", "consent_at")
+    ]
+    rejections = list(
+        batch.rejections.order_by("row_number", "reason").values_list(
+            "row_number", "reason", "detail", "raw"
+        )
+    )
+    return {
+        "counts": counts(batch),
+        "summary": summary,
+        "customers": customers,
+        "leads": leads,
+        "rejections": rejections,
+    }
+
+
+def _recorder(calls: list) -> importing.ProgressCallback:
+    return lambda done, total: calls.append((done, total))
+
+
+def _forget(batch: LeadBatch) -> None:
+    customers = list(Customer.objects.filter(leads__batch=batch).values_list("pk", flat=True))
+    Lead.objects.filter(batch=batch).delete()
+    Customer.objects.filter(pk__in=customers).delete()
+    batch.rejections.all().delete()
+    Path(settings.MEDIA_ROOT, batch.stored_file).unlink(missing_ok=True)
+    batch.delete()
+
+
+@pytest.mark.parametrize(
+    ("encoding", "delimiter"), [("utf-8", ","), ("gb18030", ","), ("utf-16", "\t")]
+)
+def test_plain_files_read_column_wise_give_exactly_the_row_loops_results(
+    tmp_path, channel, monkeypatch, encoding, delimiter
+):
+    monkeypatch.setattr(importing, "CHUNK_ROWS", 4)  # duplicates across chunks
+    dnc_add(phone=national(3), reason="拒绝")
+    CustomerFactory(mobile_e164=e164(4), mobile_hash=phone_hash(e164(4)))
+    CustomerFactory(mobile_e164=e164(9), mobile_hash=phone_hash(e164(9)), no_marketing=True)
+    path = write(tmp_path, "plain.csv", _plain_bytes(_plain_rows(), encoding, delimiter))
+    outcomes = {}
+    for reader in ("rows", "columns"):
+        progress: list[tuple[int, int]] = []
+        with monkeypatch.context() as patch:
+            if reader == "rows":
+                patch.setattr(importing, "_is_plain_text", lambda source: False)
+            batch = batch_create(file=path, name=f"plain-{reader}", channel_code="web")
+            batch = batch_import_run(batch_id=batch.pk, progress=_recorder(progress))
+        assert batch.mapping["summary"]["reader"] == reader
+        outcomes[reader] = {**_outcome(batch), "progress": progress}
+        _forget(batch)
+    assert outcomes["columns"] == outcomes["rows"]
+    result = outcomes["columns"]
+    assert result["counts"] == (23, 10, 6, 5, 2)
+    assert result["summary"]["blank_rows"] == 2
+    assert result["summary"]["rows_above_header"] == 1
+    warnings = {r[0]: (r[1], r[2]) for r in result["rejections"] if r[1].startswith("invalid_")}
+    assert warnings[12] == (RejectReason.INVALID_ID_NUMBER, "id_number:wrong_length; birth_date")
+    assert warnings[20] == (RejectReason.INVALID_VALUE, "consent_at")
+    assert warnings[21][1].endswith("; birth_date; consent_at")
+    assert [done for done, _total in result["progress"]] == [4, 8, 12, 16, 20, 24, 25]
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        b'\xe5\xa7\x93\xe5\x90\x8d,\xe6\x89\x8b\xe6\x9c\xba\r\n"a,b",13800000001\r\n',  # quotes
+        "姓名,手机\r甲,13800000001\r".encode(),  # old Mac line ends
+        "姓名,手机\n甲\x1f,13800000001\n".encode(),  # the raw separator
+        "姓名,手机\n甲,13800000001\n".encode("gb18030") + b"\xff\xfe,13800000002\n",  # bad bytes
+    ],
+)
+def test_files_that_are_not_plain_take_the_row_loop(tmp_path, channel, content):
+    batch = run_import(write(tmp_path, "x.csv", content))
+    assert batch.mapping["summary"]["reader"] == "rows"
+    assert batch.imported >= 1
+
+
+def test_a_plain_file_takes_the_column_reader(tmp_path, channel):
+    batch = run_import(write(tmp_path, "p.csv", csv_bytes([["姓名", "手机"], ["甲", national(1)]])))
+    assert batch.mapping["summary"]["reader"] == "columns"
+    assert counts(batch) == (1, 1, 0, 0, 0)
+
+
+def test_python_whitespace_is_what_the_column_reader_strips():
+    everything = map(chr, range(sys.maxunicode + 1))
+    assert "".join(c for c in everything if c.isspace()) == importing._PY_WHITESPACE
+
+
+def test_bulk_phone_hashes_equal_one_by_one():
+    from telesales.core.phone_numbers import phone_hashes
+
+    numbers = [e164(n) for n in range(500)] + ["+85291234567", "+12025550123"]
+    assert phone_hashes(numbers) == [phone_hash(n) for n in numbers]
+    assert phone_hashes(numbers, checked=True) == [phone_hash(n) for n in numbers]
+    assert phone_hashes([]) == []
+    with pytest.raises(ValueError, match=r"E\.164"):
+        phone_hashes([e164(1), "13800000001"])
+
+
+def test_bulk_block_verdicts_equal_the_fast_paths():
+    from telesales.core import phone_numbers
+
+    blocks = [*range(1_300_000, 2_000_000, 997), 1_380_000, 1_400_000, 1_990_000]
+    found = phone_numbers.mobile_blocks(blocks)
+    for block in blocks:
+        probe = f"{block}0000"
+        mobile = phone_numbers._is_mobile_by_metadata(probe) or (
+            phone_numbers._classify_cn(probe) == ("mobile", None)
+        )
+        assert (block in found) == mobile, block
+        assert (phone_numbers._fast_mobile(f"{block}1234") is not None) == mobile
+
+
+def test_the_merge_checks_foreign_keys_itself_only_when_allowed(tmp_path, channel, monkeypatch):
+    """PostgreSQL: with the row checks switched off (a superuser here) or on, the same result;
+    SQLite checks nothing at the end of the import either way."""
+    monkeypatch.setattr(importing, "_UNCHECKED_MERGE", False)
+    checked = run_import(write(tmp_path, "a.csv", csv_bytes(gbk_rows(), encoding="gbk")))
+    monkeypatch.setattr(importing, "_UNCHECKED_MERGE", True)
+    rows = [["姓名", "手机"]] + [["甲", national(n)] for n in range(20, 30)]
+    unchecked = run_import(write(tmp_path, "b.csv", csv_bytes(rows)), name="批次二")
+    assert counts(checked) == (11, 7, 1, 3, 0)
+    assert counts(unchecked) == (10, 10, 0, 0, 0)
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW session_replication_role")
+            assert cursor.fetchone()[0] == "origin"
+    assert not Lead.objects.exclude(customer__in=Customer.objects.all()).exists()
+
+
+@pytest.mark.parametrize("plain", [True, False])
+def test_a_number_put_on_the_dnc_list_while_the_file_is_read_is_blocked_with_its_row(
+    tmp_path, channel, monkeypatch, plain
+):
+    monkeypatch.setattr(importing, "CHUNK_ROWS", 2)
+    rows = [["姓名", "手机"]] + [[f"客户{n}", national(n)] for n in range(1, 7)]
+    if not plain:
+        rows[1][0] = "甲,乙"  # a quoted cell: the row loop
+    batch = batch_create(
+        file=write(tmp_path, "d.csv", csv_bytes(rows)), name="d", channel_code="web"
+    )
+
+    def meanwhile(done: int, total: int) -> None:
+        if done == 2:
+            dnc_add(phone=national(1), reason="拒绝")
+
+    batch = batch_import_run(batch_id=batch.pk, progress=meanwhile)
+    assert batch.mapping["summary"]["reader"] == ("columns" if plain else "rows")
+    assert counts(batch) == (6, 5, 0, 0, 1)
+    rejection = batch.rejections.get()
+    assert (rejection.row_number, rejection.reason) == (2, RejectReason.DNC)
+    assert rejection.raw == [rows[1][0], national(1)]
+    assert not Customer.objects.filter(mobile_e164=e164(1)).exists()
+
+
+def test_a_repeated_plain_file_reports_every_row_as_read(tmp_path, channel):
+    rows = [["姓名", "手机", "城市"]] + [[f"客户{n}", national(n), "北京"] for n in range(1, 5)]
+    path = write(tmp_path, "r.csv", csv_bytes(rows))
+    run_import(path)
+    again = run_import(path, name="再来", allow_repeat=True)
+    assert again.mapping["summary"]["reader"] == "columns"
+    assert counts(again) == (4, 0, 4, 0, 0)
+    assert [r.raw for r in again.rejections.order_by("row_number")] == rows[1:]
