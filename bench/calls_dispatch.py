@@ -1,18 +1,25 @@
-"""``telesales bench dispatch --agents A --leads N [--json]``: "next lead" under load.
+"""``telesales bench dispatch --agents A --leads N [--clients C] [--dispatches D] [--json]``:
+"next lead" under load.
 
 Sets up A registered agents (in teams of ten) and N callable leads in the public pool (grades
-A–D), then lets every agent take "next lead", dial and hang up until nothing is left — on
-PostgreSQL in A threads at once, each with its own connection (SKIP LOCKED, ADR 0011); on
-SQLite one after the other (SQLite serialises writers; its scratch database is in memory).
-Reports the dispatches, the time, ``dispatches_per_s``, the latency of one dispatch (p50, p95,
-max in ms), ``double_assignments`` and ``lost_leads`` (both must be 0).
+A–D). Then C clients (default ``min(A, 64)``; a real center's application servers hold a pool
+of connections, not one per agent) each serve their share of the agents in turn: the agent
+takes "next lead", dials, hangs up and records "no answer". It stops after D dispatches (default:
+when the pool is empty). On PostgreSQL the clients are threads with their own connections
+(SKIP LOCKED, ADR 0011); on SQLite one client serves every agent (SQLite serialises writers).
 
+Reports ``dispatches_per_s``, the latency of one dispatch (``p50_ms``, ``p95_ms``, ``p99_ms``,
+``max_ms``), ``double_assignments`` and ``lost_leads`` (both must be 0), and
+``ratio_to_pgbench``: dispatches per second ÷ the single-row ``UPDATE`` transactions per second
+that the same number of clients reach with a plain psycopg (or sqlite3) loop on the same
+database in the same run — pgbench's "simple update" over a 100,000-row table.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import statistics
+import itertools
+import random
 import threading
 import time
 from collections import Counter
@@ -27,6 +34,11 @@ from telesales.core.benchmarks import register as _register
 from telesales.core.phone_numbers import phone_hash
 from telesales.core.roles import Role
 
+#: Rows of the reference table the plain UPDATE loop works on.
+REFERENCE_ROWS = 100_000
+#: Leads created per bulk insert during set-up (keeps memory flat at a million leads).
+SETUP_CHUNK = 20_000
+
 
 def _setup(agents: int, leads: int):
     from telesales.calls.models import CallRuleSet
@@ -36,68 +48,83 @@ def _setup(agents: int, leads: int):
 
     calls_reference_data_ensure()
     CallRuleSet.objects.create(name="bench", effective_from=dt.date(2020, 1, 1))
+    share = 2 * leads // max(agents, 1) + 10
     LeadRuleSet.objects.create(
         name="bench",
         effective_from=dt.date(2020, 1, 1),
-        daily_claim_limit=max(30, 2 * leads // max(agents, 1) + 10),
-        default_private_cap=max(300, 2 * leads // max(agents, 1) + 10),
+        daily_claim_limit=max(30, share),
+        default_private_cap=max(300, share),
     )
     center = Center.objects.create(name="基准中心", code="bench")
     group, _ = Group.objects.get_or_create(name=Role.AGENT.value)
     users = get_user_model()
-    people = []
-    teams = [
-        Team.objects.create(center=center, name=f"基准组{i + 1}") for i in range((agents + 9) // 10)
-    ]
-    for i in range(agents):
-        user = users.objects.create(username=f"bench-agent-{i}")
-        user.groups.add(group)
-        person = Person.objects.create(
-            center=center,
-            team=teams[i // 10],
-            user=user,
-            employee_no=f"B{i:06d}",
-            name=f"坐席{i}",
-            hire_date=dt.date(2025, 1, 1),
-            status="active",
-            capability_grade=4,
-            practice_reg_no=f"BENCH{i:08d}",
-        )
-        Seat.objects.create(
-            center=center,
-            code=f"B{i:04d}",
-            status="occupied",
-            person=person,
-            phone_line=f"{8000 + i}",
-        )
-        people.append(person)
+    teams = Team.objects.bulk_create(
+        [Team(center=center, name=f"基准组{i + 1}") for i in range((agents + 9) // 10)]
+    )
+    created = users.objects.bulk_create(
+        [users(username=f"bench-agent-{i}") for i in range(agents)], batch_size=1000
+    )
+    created = list(users.objects.filter(username__startswith="bench-agent-").order_by("pk"))
+    group.user_set.add(*created)
+    Person.objects.bulk_create(
+        [
+            Person(
+                center=center,
+                team=teams[i // 10],
+                user=user,
+                employee_no=f"B{i:06d}",
+                name=f"坐席{i}",
+                hire_date=dt.date(2025, 1, 1),
+                status="active",
+                capability_grade=4,
+                practice_reg_no=f"BENCH{i:08d}",
+            )
+            for i, user in enumerate(created)
+        ],
+        batch_size=1000,
+    )
+    people = list(Person.objects.filter(center=center).select_related("user").order_by("pk"))
+    Seat.objects.bulk_create(
+        [
+            Seat(
+                center=center,
+                code=f"B{i:05d}",
+                status="occupied",
+                person=person,
+                phone_line=f"{80000 + i}",
+            )
+            for i, person in enumerate(people)
+        ],
+        batch_size=1000,
+    )
     channel = Channel.objects.create(code="bench", name="基准渠道")
     consent = timezone.now() - dt.timedelta(days=10)
-    customers = Customer.objects.bulk_create(
-        [
-            Customer(
-                name=f"客户{i}",
-                mobile_e164=f"+86139{i:08d}",
-                mobile_hash=phone_hash(f"+86139{i:08d}"),
-            )
-            for i in range(leads)
-        ],
-        batch_size=2000,
-    )
-    Lead.objects.bulk_create(
-        [
-            Lead(
-                customer=c,
-                channel=channel,
-                grade="ABCD"[i % 4],
-                state="public",
-                consent_source="bench",
-                consent_at=consent,
-            )
-            for i, c in enumerate(customers)
-        ],
-        batch_size=2000,
-    )
+    for first in range(0, leads, SETUP_CHUNK):
+        numbers = [f"+86139{i:08d}" for i in range(first, min(leads, first + SETUP_CHUNK))]
+        customers = Customer.objects.bulk_create(
+            [
+                Customer(name=f"客户{first + k}", mobile_e164=n, mobile_hash=phone_hash(n))
+                for k, n in enumerate(numbers)
+            ],
+            batch_size=5000,
+        )
+        Lead.objects.bulk_create(
+            [
+                Lead(
+                    customer=c,
+                    channel=channel,
+                    grade="ABCD"[(first + k) % 4],
+                    state="public",
+                    consent_source="bench",
+                    consent_at=consent,
+                )
+                for k, c in enumerate(customers)
+            ],
+            batch_size=5000,
+        )
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")
     return people
 
 
@@ -106,78 +133,194 @@ def _noon() -> dt.datetime:
     return timezone.make_aware(dt.datetime.combine(today, dt.time(12, 0)))
 
 
-def _work(agent, at, got: list, latencies: list) -> None:
+class _Budget:
+    """How many dispatches are left to hand out across the clients (None: no limit)."""
+
+    def __init__(self, limit: int | None) -> None:
+        self.left = limit
+        self.lock = threading.Lock()
+
+    def take(self) -> bool:
+        if self.left is None:
+            return True
+        with self.lock:
+            if self.left <= 0:
+                return False
+            self.left -= 1
+            return True
+
+
+def _serve(agents: list, at, budget: _Budget, got: dict, latencies: list) -> None:
+    """One client: serve its agents in turn until each has nothing left or the budget ends."""
     from telesales.calls import services
     from telesales.calls.dispatch import next_lead
     from telesales.calls.errors import NothingToDispatch
     from telesales.calls.models import Disposition
 
     no_answer = Disposition.objects.get(code="no_answer")
-
-    while True:
+    active = list(agents)
+    while active and budget.take():
+        agent = active.pop(0)
         start = time.perf_counter()
         try:
             d = next_lead(agent=agent, actor=agent.user, at=at)
         except NothingToDispatch as exc:
+            if budget.left is not None:
+                with budget.lock:
+                    budget.left += 1  # nothing was handed out
             if any(r["code"] == "pool_busy" for r in exc.details["reasons"]):
-                continue
-            return
+                active.append(agent)
+            continue
         latencies.append((time.perf_counter() - start) * 1000)
-        got.append(d.lead.pk)
+        got[agent.pk].append(d.lead.pk)
         attempt = services.call_start(lead=d.lead, agent=agent, actor=agent.user, at=at)
         services.call_end(attempt=attempt, actor=agent.user, at=at)
         services.disposition_record(attempt=attempt, disposition=no_answer, actor=agent.user, at=at)
+        active.append(agent)
 
 
-def run(*, agents: int, leads: int) -> dict:
+def _in_threads(clients: int, work) -> float:
+    """Run ``work(i)`` in ``clients`` threads, each with its own connection; seconds taken."""
+    errors: list[BaseException] = []
+
+    def runner(i: int) -> None:
+        try:
+            work(i)
+        except BaseException as exc:  # reported after the join
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=runner, args=(i,)) for i in range(clients)]
+    start = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    elapsed = time.perf_counter() - start
+    if errors:
+        raise errors[0]
+    return elapsed
+
+
+def _reference_tps(clients: int, seconds: float) -> float:
+    """Single-row UPDATE transactions per second reached by ``clients`` plain loops (psycopg on
+    PostgreSQL, sqlite3 on SQLite) on the same database: pgbench's simple update."""
+    with connection.cursor() as cursor:
+        cursor.execute("CREATE TABLE bench_accounts (aid integer PRIMARY KEY, abalance integer)")
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                "INSERT INTO bench_accounts SELECT g, 0 FROM generate_series(1, %s) g",
+                [REFERENCE_ROWS],
+            )
+            cursor.execute("ANALYZE bench_accounts")
+        else:
+            cursor.executemany(
+                "INSERT INTO bench_accounts VALUES (%s, 0)",
+                [(i,) for i in range(1, REFERENCE_ROWS + 1)],
+            )
+    sql = "UPDATE bench_accounts SET abalance = abalance + %s WHERE aid = %s"
+    done = [0] * clients
+
+    def loop(i: int) -> None:
+        rnd = random.Random(i)
+        if connection.vendor == "postgresql":
+            connections["default"].ensure_connection()
+            raw = connections["default"].connection  # psycopg, autocommit: one tx per UPDATE
+            raw.autocommit = True
+            stop = time.perf_counter() + seconds
+            n = 0
+            while time.perf_counter() < stop:
+                raw.execute(sql, (rnd.randint(-5000, 5000), rnd.randint(1, REFERENCE_ROWS)))
+                n += 1
+            done[i] = n
+        else:
+            raw = connection.connection  # sqlite3: one transaction per UPDATE
+            cursor = raw.cursor()
+            stop = time.perf_counter() + seconds
+            n = 0
+            while time.perf_counter() < stop:
+                cursor.execute("BEGIN")
+                cursor.execute(
+                    sql.replace("%s", "?"),
+                    (rnd.randint(-5000, 5000), rnd.randint(1, REFERENCE_ROWS)),
+                )
+                cursor.execute("COMMIT")
+                n += 1
+            done[i] = n
+
+    if connection.vendor == "postgresql":
+        elapsed = _in_threads(clients, loop)
+    else:
+        start = time.perf_counter()
+        loop(0)
+        elapsed = time.perf_counter() - start
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TABLE bench_accounts")
+    return sum(done) / elapsed if elapsed else 0.0
+
+
+def _percentile(samples: list[float], share: float) -> float | None:
+    if not samples:
+        return None
+    return round(samples[min(len(samples) - 1, int(len(samples) * share))], 2)
+
+
+def run(
+    *,
+    agents: int,
+    leads: int,
+    clients: int = 0,
+    dispatches: int = 0,
+    reference_seconds: float = 5.0,
+) -> dict:
     from telesales.leads.models import Lead
 
+    threaded = connection.features.has_select_for_update_skip_locked
+    clients = max(1, min(int(clients or min(agents, 64)), agents)) if threaded else 1
     setup_start = time.perf_counter()
     people = _setup(agents, leads)
     setup_s = time.perf_counter() - setup_start
+    reference = _reference_tps(clients, float(reference_seconds))
     at = _noon()
     got: dict[int, list[int]] = {p.pk: [] for p in people}
-    latencies: list[float] = []
-    threaded = connection.features.has_select_for_update_skip_locked
-    start = time.perf_counter()
+    budget = _Budget(int(dispatches) if dispatches else None)
+    latencies: list[list[float]] = [[] for _ in range(clients)]
+    shares = [people[i::clients] for i in range(clients)]
     if threaded:
-        lock = threading.Lock()
-
-        def worker(agent):
-            mine: list[float] = []
-            try:
-                _work(agent, at, got[agent.pk], mine)
-            finally:
-                with lock:
-                    latencies.extend(mine)
-                connections.close_all()
-
-        threads = [threading.Thread(target=worker, args=(p,)) for p in people]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
+        elapsed = _in_threads(clients, lambda i: _serve(shares[i], at, budget, got, latencies[i]))
     else:
-        for p in people:
-            _work(p, at, got[p.pk], latencies)
-    elapsed = time.perf_counter() - start
+        start = time.perf_counter()
+        _serve(people, at, budget, got, latencies[0])
+        elapsed = time.perf_counter() - start
+    samples = sorted(itertools.chain.from_iterable(latencies))
     handed = [lead_id for rows in got.values() for lead_id in rows]
     counts = Counter(handed)
-    latencies.sort()
-    p95 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.95))] if latencies else 0
+    rate = len(handed) / elapsed if elapsed else 0.0
+    dialled = Lead.objects.exclude(state="public").count()
+    # Every lead that left the public pool must have reached an agent; with no dispatch limit,
+    # the run ends only when the pool is empty.
+    lost = max(0, dialled - len(counts))
+    if not dispatches:
+        lost += Lead.objects.filter(state="public").count()
     return {
+        "engine": connection.vendor,
         "agents": agents,
         "leads": leads,
+        "clients": clients,
         "concurrency": "threads" if threaded else "serial",
         "setup_s": round(setup_s, 2),
         "dispatches": len(handed),
         "seconds": round(elapsed, 2),
-        "dispatches_per_s": round(len(handed) / elapsed, 1) if elapsed else None,
-        "dispatch_p50_ms": round(statistics.median(latencies), 2) if latencies else None,
-        "dispatch_p95_ms": round(p95, 2),
-        "dispatch_max_ms": round(latencies[-1], 2) if latencies else None,
+        "dispatches_per_s": round(rate, 1),
+        "p50_ms": _percentile(samples, 0.50),
+        "p95_ms": _percentile(samples, 0.95),
+        "p99_ms": _percentile(samples, 0.99),
+        "max_ms": round(samples[-1], 2) if samples else None,
+        "reference_update_tps": round(reference, 1),
+        "ratio_to_pgbench": round(rate / reference, 4) if reference else None,
         "double_assignments": sum(1 for n in counts.values() if n > 1),
-        "lost_leads": Lead.objects.filter(state="public").count(),
+        "lost_leads": lost,
         "peak_rss_mb": peak_rss_mb(),
     }
 
@@ -186,9 +329,16 @@ def register() -> None:
     _register(
         Benchmark(
             name="dispatch",
-            description="next lead: A agents take N public leads concurrently (PostgreSQL) "
-            "or one after the other (SQLite); latency, throughput, doubles, lost",
+            description="next lead: A agents served by C clients take leads from N public "
+            "ones (threads on PostgreSQL, serial on SQLite); latency, throughput, ratio to "
+            "plain single-row UPDATEs, doubles, lost",
             run=run,
-            defaults={"agents": 32, "leads": 2000},
+            defaults={
+                "agents": 32,
+                "leads": 2000,
+                "clients": 0,
+                "dispatches": 0,
+                "reference_seconds": 5.0,
+            },
         )
     )

@@ -1,0 +1,33 @@
+"""The dispatch benchmark's body, run small in the test database: its figures are present and
+consistent, and it finds no double assignment and no lost lead."""
+
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+
+from telesales.core import benchmarks
+
+
+@pytest.mark.django_db(transaction=True)
+def test_dispatch_benchmark_reports_its_figures_without_doubles_or_losses():
+    call_command("bench", "list", stdout=StringIO())  # registers the benchmarks
+    figures = benchmarks.get("dispatch").run(agents=4, leads=40, reference_seconds=0.2)
+    assert figures["dispatches"] == 40  # every lead handed out once
+    assert figures["double_assignments"] == 0
+    assert figures["lost_leads"] == 0
+    assert 0 < figures["p50_ms"] <= figures["p95_ms"] <= figures["p99_ms"] <= figures["max_ms"]
+    assert figures["reference_update_tps"] > 0
+    expected = figures["dispatches_per_s"] / figures["reference_update_tps"]
+    assert figures["ratio_to_pgbench"] == pytest.approx(expected, rel=0.05, abs=1e-4)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_dispatch_benchmark_stops_at_the_dispatch_limit():
+    call_command("bench", "list", stdout=StringIO())
+    figures = benchmarks.get("dispatch").run(
+        agents=3, leads=30, dispatches=10, reference_seconds=0.1
+    )
+    assert figures["dispatches"] == 10
+    assert figures["double_assignments"] == 0
+    assert figures["lost_leads"] == 0
