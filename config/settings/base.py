@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "telesales.operations",
     "telesales.tickets",
     "telesales.calls",
+    "telesales.compensation",
 ]
 
 MIDDLEWARE = [
@@ -212,3 +213,12 @@ TELESALES_EXPORT_MAX_ROWS = ENV.numbers["TELESALES_EXPORT_MAX_ROWS"]
 # after the import finished (PIPL Art. 19: shortest necessary retention).
 TELESALES_IMPORT_FILE_DAYS = ENV.numbers["TELESALES_IMPORT_FILE_DAYS"]
 TELESALES_PHONE_REVEAL_ROLES = ENV.reveal_roles
+# Good / warn / bad of the dashboard indicator cards (telesales.core.dashboard.status_for), in
+# the unit each card shows. "lower" is better: value <= good is good, <= warn is warn, above is
+# bad; "higher" is better: >= good is good, >= warn is warn, below is bad.
+TELESALES_DASHBOARD_THRESHOLDS: dict[str, dict] = {
+    # complaints per 1,000 policies in force (‰)
+    "tickets.complaint_rate": {"better": "lower", "good": "1.00", "warn": "3.00"},
+    # kept past the free-look window, % of the settled policies issued in the period
+    "policies.stabilisation_rate": {"better": "higher", "good": "90", "warn": "80"},
+}

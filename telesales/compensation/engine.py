@@ -1,0 +1,573 @@
+"""The pay calculation core: a rule book and plain input records in, itemised pay lines out.
+
+Pure Python (no database), deterministic: the same rules and records, in any order, give the
+same lines in the same order. Each line carries the id of the rule that produced it, the
+version of the rule set, the source records (``policy:17``, ``person:3``) and the basis and
+rate it applied, and is rounded to the cent with ROUND_HALF_UP on its own. A pay run
+(persistence, approval, payslips) is built on top of this module.
+
+What it computes for a period (see docs/domains/compensation.md for worked examples):
+
+1. **base pay** by level, pro rata to the days attended (``base_pay``);
+2. **FYC commission** per policy credited in the period and not cancelled by its end:
+   FYC × the rate for its category, payment mode, term and the agent's level, × the trainee
+   factor for trainee levels (``fyc_commission``, ``trainee_factor``);
+3. **clawback** of a policy credited in an earlier period and cancelled in this one — a
+   free-look cancellation takes back ``free_look.share`` of the commission paid; an early
+   surrender the share of its months-in-force band (``clawback``). With ``overrides: true``
+   the same share of its FYC is also taken out of the FYC the overrides below count;
+4. **management allowance** of a lead with direct reports: the net FYC of the directly
+   managed team (with the lead's own when ``include_own``) × the lead's rate;
+5. **development bonus** over generations: for each developed group (a lead and their direct
+   reports), the developer ``g`` steps up the development chain gets the generation-``g`` rate
+   × that group's net FYC (``later_rate`` once the group is older than ``first_months``),
+   when they hold an eligible level;
+6. **performance bonus** (optional): a banded or marginal tier table over the person's net FYC.
+
+Not computed here yet (the format holds them): new-hire allowance, renewal commission,
+recruiting awards, withholding.
+
+Input that cannot be paid correctly (a policy without a category, a level outside the ladder,
+missing attendance, a cycle in the leader or development chain, no matching commission rate)
+raises ``PayInputInvalid`` listing every problem, never a silent zero.
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.utils.translation import gettext as _
+
+from telesales.compensation.rules_format import RuleBook, tier_apply, tier_rate
+from telesales.core.errors import ValidationFailed
+
+CENT = Decimal("0.01")
+ZERO = Decimal("0")
+
+#: The order of the kinds of line on a payslip.
+KINDS = (
+    "base_pay",
+    "commission",
+    "clawback",
+    "management_allowance",
+    "development_bonus",
+    "performance_bonus",
+)
+FREE_LOOK = "free_look"
+SURRENDER = "surrender"
+
+
+def cents(value: Decimal) -> Decimal:
+    """Round to the cent, half up (0.005 → 0.01), the way payslips are rounded."""
+    return value.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+@dataclass(frozen=True)
+class Period:
+    label: str
+    start: dt.date
+    end: dt.date
+
+    def __contains__(self, day: dt.date | None) -> bool:
+        return day is not None and self.start <= day <= self.end
+
+
+def period_for(rules: RuleBook, *, year: int, month: int) -> Period:
+    """The pay period labelled ``year-month`` under the rule set's calendar.
+
+    A calendar month runs from the 1st to its last day. A work month with ``start_day`` 26
+    labelled 2026-03 runs from 2026-02-26 to 2026-03-25.
+    """
+    settings = rules.document["period"]
+    label = f"{year:04d}-{month:02d}"
+    start_day = settings.get("start_day") or 1
+    if settings["calendar"] == "calendar_month" or start_day == 1:
+        last = calendar.monthrange(year, month)[1]
+        return Period(label, dt.date(year, month, 1), dt.date(year, month, last))
+    prev_year, prev_month = (year - 1, 12) if month == 1 else (year, month - 1)
+    return Period(
+        label,
+        dt.date(prev_year, prev_month, start_day),
+        dt.date(year, month, start_day) - dt.timedelta(days=1),
+    )
+
+
+def months_between(earlier: dt.date, later: dt.date) -> int:
+    """Whole months from ``earlier`` to ``later`` (2026-01-31 → 2026-02-28 is 0)."""
+    months = (later.year - earlier.year) * 12 + later.month - earlier.month
+    if later.day < earlier.day:
+        months -= 1
+    return months
+
+
+@dataclass(frozen=True)
+class PersonIn:
+    """A person as the engine sees them. ``leader_id``: who manages them directly;
+    ``developer_id``: the lead who developed (育成) the group this person leads, with
+    ``developed_on``; ``attendance``: (days attended, days required) in the period."""
+
+    id: int
+    level: str
+    hire_date: dt.date
+    leader_id: int | None = None
+    developer_id: int | None = None
+    developed_on: dt.date | None = None
+    attendance: tuple[int, int] | None = None
+
+
+@dataclass(frozen=True)
+class PolicyIn:
+    """A policy as the engine sees it. ``fyc``: its first-year commission basis (first-year
+    premium × the product's FYC rate); ``credited_on``: the day its commission is earned;
+    ``cancel_kind``: ``free_look`` or ``surrender`` when cancelled; ``paid_commission``: the
+    commission paid for it in an earlier period (else the clawback recomputes it)."""
+
+    id: int
+    agent_id: int
+    category: str | None
+    term_years: int
+    payment_mode: str
+    fyc: Decimal
+    credited_on: dt.date
+    cancelled_on: dt.date | None = None
+    cancel_kind: str = ""
+    paid_commission: Decimal | None = None
+
+
+@dataclass(frozen=True)
+class PayLine:
+    person_id: int
+    kind: str
+    rule_id: str
+    rule_version: int
+    amount: Decimal
+    basis: Decimal
+    rate: Decimal | None
+    sources: tuple[str, ...]
+    modifiers: tuple[str, ...] = ()
+    note: str = ""
+
+
+class PayInputInvalid(ValidationFailed):
+    """The input lacks what the rules need. ``problems`` lists (record, reason) pairs."""
+
+    def __init__(self, problems: list[tuple[str, str]]) -> None:
+        self.problems = problems
+        fields: dict[str, list[str]] = {}
+        for record, reason in problems:
+            fields.setdefault(record, []).append(reason)
+        super().__init__(
+            _("The pay cannot be computed: %(count)d problem(s) in the data")
+            % {"count": len(problems)},
+            fields=fields,
+        )
+
+
+def _chain_cycles(parent: dict[int, int | None], *, name: str) -> list[tuple[str, str]]:
+    """Report each cycle in a parent chain once (``person:10`` → … → ``person:10``)."""
+    problems: list[tuple[str, str]] = []
+    done: set[int] = set()
+    for start in sorted(parent):
+        path: list[int] = []
+        node: int | None = start
+        while node is not None and node not in done and node not in path:
+            path.append(node)
+            node = parent.get(node)
+        if node is not None and node in path:
+            cycle = [*path[path.index(node) :], node]
+            problems.append(
+                (
+                    f"person:{min(cycle)}",
+                    _("cycle in the %(name)s chain: %(chain)s")
+                    % {"name": name, "chain": " → ".join(f"person:{p}" for p in cycle)},
+                )
+            )
+        done.update(path)
+    return problems
+
+
+class _Run:
+    def __init__(
+        self,
+        rules: RuleBook,
+        version: int,
+        period: Period,
+        people: Iterable[PersonIn],
+        policies: Iterable[PolicyIn],
+    ) -> None:
+        self.rules = rules
+        self.version = version
+        self.period = period
+        self.people = {p.id: p for p in sorted(people, key=lambda p: p.id)}
+        #: lead id → their direct reports' ids, ascending.
+        self.reports: dict[int, list[int]] = defaultdict(list)
+        for person in self.people.values():
+            if person.leader_id is not None:
+                self.reports[person.leader_id].append(person.id)
+        self.policies = sorted(policies, key=lambda p: p.id)
+        self.problems: list[tuple[str, str]] = []
+        self.lines: dict[int, dict[str, list[PayLine]]] = defaultdict(lambda: defaultdict(list))
+        #: person id → [(policy id, signed FYC)] counted by the overrides.
+        self.net_fyc: dict[int, list[tuple[int, Decimal]]] = defaultdict(list)
+        trainee = rules.section("trainee_factor")
+        self.trainee_levels = set(trainee["levels"]) if trainee else set()
+        self.trainee_factor = (trainee["factor"], trainee["id"]) if trainee else None
+        # Translated once per run, not once per line.
+        self.attended_text = _("%(a)s of %(r)s days attended")
+
+    def problem(self, record: str, reason: str) -> None:
+        self.problems.append((record, reason))
+
+    def add(self, person_id: int, kind: str, rule_id: str, amount: Decimal, **kwargs) -> None:
+        self.lines[person_id][kind].append(
+            PayLine(
+                person_id=person_id,
+                kind=kind,
+                rule_id=rule_id,
+                rule_version=self.version,
+                amount=amount,
+                **kwargs,
+            )
+        )
+
+    # --- checks -----------------------------------------------------------------------------
+
+    def check_people(self) -> None:
+        for person in self.people.values():
+            record = f"person:{person.id}"
+            if person.level not in self.rules.levels:
+                self.problem(
+                    record,
+                    _("level %(level)r is not in the rule set's ladder") % {"level": person.level},
+                )
+            for attr in ("leader_id", "developer_id"):
+                other = getattr(person, attr)
+                if other is not None and other not in self.people:
+                    self.problem(
+                        record,
+                        _("%(attr)s %(other)s is not among the people of this run")
+                        % {"attr": attr, "other": other},
+                    )
+            if person.developer_id is not None and person.developed_on is None:
+                self.problem(record, _("has a developer but no development date"))
+        self.problems += _chain_cycles(
+            {p.id: p.leader_id for p in self.people.values()}, name=_("leader")
+        )
+        self.problems += _chain_cycles(
+            {p.id: p.developer_id for p in self.people.values()}, name=_("development")
+        )
+
+    # --- lines ------------------------------------------------------------------------------
+
+    def base_pay(self) -> None:
+        section = self.rules.section("base_pay")
+        if section is None:
+            return
+        for person in self.people.values():
+            amount = section["amounts"].get(person.level)
+            if amount is None:
+                continue
+            ratio = Decimal(1)
+            if section["attendance"] == "pro_rata":
+                if person.attendance is None:
+                    self.problem(
+                        f"person:{person.id}",
+                        _("no attendance for %(period)s") % {"period": self.period.label},
+                    )
+                    continue
+                attended, required = person.attendance
+                if required <= 0 or attended < 0:
+                    self.problem(
+                        f"person:{person.id}",
+                        _("attendance %(a)s of %(r)s days is not usable")
+                        % {"a": attended, "r": required},
+                    )
+                    continue
+                ratio = min(Decimal(attended) / Decimal(required), Decimal(1))
+            self.add(
+                person.id,
+                "base_pay",
+                section["id"],
+                cents(amount * ratio),
+                basis=amount,
+                rate=ratio,
+                sources=(f"person:{person.id}",),
+                note=(
+                    self.attended_text % {"a": attended, "r": required}
+                    if section["attendance"] == "pro_rata"
+                    else ""
+                ),
+            )
+
+    def commission_for(self, policy: PolicyIn, person: PersonIn):
+        """(amount, rate, rule id, modifiers) for a policy at the person's level, or None."""
+        if not policy.category:
+            self.problem(f"policy:{policy.id}", _("has no product category"))
+            return None
+        found = self.rules.commission_rate(
+            category=policy.category,
+            payment_mode=policy.payment_mode,
+            term_years=policy.term_years,
+            level=person.level,
+        )
+        if found is None:
+            self.problem(
+                f"policy:{policy.id}",
+                _(
+                    "no commission rate for category %(c)s, payment mode %(m)s, "
+                    "term %(t)s years, level %(l)s"
+                )
+                % {
+                    "c": policy.category,
+                    "m": policy.payment_mode,
+                    "t": policy.term_years,
+                    "l": person.level,
+                },
+            )
+            return None
+        rate, rule_id = found
+        modifiers: tuple[str, ...] = ()
+        if self.trainee_factor is not None and person.level in self.trainee_levels:
+            factor, factor_id = self.trainee_factor
+            rate = rate * factor
+            modifiers = (factor_id,)
+        return cents(policy.fyc * rate), rate, rule_id, modifiers
+
+    def commissions_and_clawbacks(self) -> None:
+        clawback = self.rules.section("clawback")
+        for policy in self.policies:
+            record = f"policy:{policy.id}"
+            person = self.people.get(policy.agent_id)
+            if person is None:
+                self.problem(
+                    record,
+                    _("its agent person:%(id)s is not among the people of this run")
+                    % {"id": policy.agent_id},
+                )
+                continue
+            if person.level not in self.rules.levels:
+                continue  # already reported
+            if policy.cancelled_on is not None and policy.cancel_kind not in (
+                FREE_LOOK,
+                SURRENDER,
+            ):
+                self.problem(record, _("is cancelled but the kind of cancellation is unknown"))
+                continue
+            credited_now = policy.credited_on in self.period
+            cancelled_by_end = (
+                policy.cancelled_on is not None and policy.cancelled_on <= self.period.end
+            )
+            if credited_now and not cancelled_by_end:
+                found = self.commission_for(policy, person)
+                if found is None:
+                    continue
+                amount, rate, rule_id, modifiers = found
+                self.add(
+                    person.id,
+                    "commission",
+                    rule_id,
+                    amount,
+                    basis=policy.fyc,
+                    rate=rate,
+                    sources=(record,),
+                    modifiers=modifiers,
+                )
+                self.net_fyc[person.id].append((policy.id, policy.fyc))
+            elif (
+                policy.credited_on < self.period.start
+                and policy.cancelled_on in self.period
+                and clawback is not None
+            ):
+                self.clawback(policy, person, clawback)
+
+    def clawback(self, policy: PolicyIn, person: PersonIn, section: dict) -> None:
+        record = f"policy:{policy.id}"
+        assert policy.cancelled_on is not None
+        if policy.cancel_kind == FREE_LOOK:
+            share = section["free_look"]["share"]
+            overrides = section["free_look"]["overrides"]
+            note = _("free-look cancellation on %(day)s") % {"day": policy.cancelled_on.isoformat()}
+        else:
+            early = section.get("early_surrender")
+            if early is None:
+                return
+            months = months_between(policy.credited_on, policy.cancelled_on)
+            share = tier_rate(bands=early["bands"], value=Decimal(months))
+            overrides = early["overrides"]
+            note = _("surrender on %(day)s after %(m)d month(s) in force") % {
+                "day": policy.cancelled_on.isoformat(),
+                "m": months,
+            }
+        if share == ZERO:
+            return
+        modifiers: tuple[str, ...] = ()
+        if policy.paid_commission is not None:
+            original = policy.paid_commission
+        else:
+            found = self.commission_for(policy, person)
+            if found is None:
+                return
+            original, _rate, rule_id, extra = found
+            modifiers = (rule_id, *extra)
+            note += "; " + _("commission recomputed at level %(l)s") % {"l": person.level}
+        self.add(
+            person.id,
+            "clawback",
+            section["id"],
+            -cents(original * share),
+            basis=original,
+            rate=share,
+            sources=(record,),
+            modifiers=modifiers,
+            note=note,
+        )
+        if overrides:
+            self.net_fyc[person.id].append((policy.id, -(policy.fyc * share)))
+
+    def group(self, lead_id: int, *, include_own: bool) -> tuple[list[int], list[tuple]]:
+        """The members (the lead first when included, then direct reports by id) and their
+        FYC contributions."""
+        members = list(self.reports.get(lead_id, []))
+        if include_own:
+            members = [lead_id, *members]
+        return members, [c for m in members for c in self.net_fyc.get(m, [])]
+
+    @staticmethod
+    def _sources(members: list[int], contributions: list[tuple]) -> tuple[str, ...]:
+        return (
+            *(f"person:{m}" for m in members),
+            *(f"policy:{pid}" for pid in sorted({c[0] for c in contributions})),
+        )
+
+    def management_allowance(self) -> None:
+        section = self.rules.section("management_allowance")
+        if section is None:
+            return
+        for person in self.people.values():
+            rate = section["rates"].get(person.level)
+            if rate is None or not self.reports.get(person.id):
+                continue
+            members, contributions = self.group(person.id, include_own=section["include_own"])
+            basis = sum((c[1] for c in contributions), ZERO)
+            amount = cents(basis * rate)
+            if amount == ZERO:
+                continue
+            self.add(
+                person.id,
+                "management_allowance",
+                section["id"],
+                amount,
+                basis=basis,
+                rate=rate,
+                sources=self._sources(members, contributions),
+            )
+
+    def development_bonus(self) -> None:
+        section = self.rules.section("development_bonus")
+        if section is None:
+            return
+        eligible = set(section["eligible_levels"])
+        generations = section["generations"]
+        for developed in self.people.values():
+            if developed.developer_id is None or developed.developed_on is None:
+                continue
+            members, contributions = self.group(developed.id, include_own=True)
+            basis = sum((c[1] for c in contributions), ZERO)
+            if basis == ZERO:
+                continue
+            age = months_between(developed.developed_on, self.period.start)
+            ancestor_id: int | None = developed.id
+            for row in generations:
+                ancestor_id = self.people[ancestor_id].developer_id if ancestor_id else None
+                if ancestor_id is None:
+                    break
+                ancestor = self.people[ancestor_id]
+                if ancestor.level not in eligible:
+                    continue
+                rate = row["rate"]
+                note = _("generation %(g)d, group of person:%(p)d developed on %(day)s") % {
+                    "g": row["generation"],
+                    "p": developed.id,
+                    "day": developed.developed_on.isoformat(),
+                }
+                if "later_rate" in row and age >= row["first_months"]:
+                    rate = row["later_rate"]
+                    note += "; " + _("after %(m)d months") % {"m": row["first_months"]}
+                self.add(
+                    ancestor.id,
+                    "development_bonus",
+                    section["id"],
+                    cents(basis * rate),
+                    basis=basis,
+                    rate=rate,
+                    sources=self._sources(members, contributions),
+                    note=note,
+                )
+
+    def performance_bonus(self) -> None:
+        section = self.rules.section("performance_bonus")
+        if section is None:
+            return
+        for person in self.people.values():
+            contributions = self.net_fyc.get(person.id, [])
+            basis = sum((c[1] for c in contributions), ZERO)
+            if basis <= ZERO:
+                continue
+            amount = cents(
+                tier_apply(method=section["method"], bands=section["bands"], value=basis)
+            )
+            if amount == ZERO:
+                continue
+            self.add(
+                person.id,
+                "performance_bonus",
+                section["id"],
+                amount,
+                basis=basis,
+                rate=None,
+                sources=self._sources([], contributions),
+                note=section["method"],
+            )
+
+    def run(self) -> list[PayLine]:
+        self.check_people()
+        if self.problems:
+            raise PayInputInvalid(self.problems)
+        self.base_pay()
+        self.commissions_and_clawbacks()
+        if self.problems:
+            raise PayInputInvalid(self.problems)
+        self.management_allowance()
+        self.development_bonus()
+        self.performance_bonus()
+        out: list[PayLine] = []
+        for person_id in sorted(self.lines):
+            for kind in KINDS:
+                out.extend(self.lines[person_id].get(kind, []))
+        return out
+
+
+def compute_pay(
+    rules: RuleBook,
+    *,
+    version: int,
+    period: Period,
+    people: Iterable[PersonIn],
+    policies: Iterable[PolicyIn],
+) -> list[PayLine]:
+    """Every person's pay lines for the period, by person id, then kind (``KINDS``), then
+    source. Raises ``PayInputInvalid`` listing every missing or inconsistent input."""
+    return _Run(rules, version, period, people, policies).run()
+
+
+def payslip_totals(lines: Iterable[PayLine]) -> dict[int, Decimal]:
+    """Each person's total: the sum of their (already rounded) lines."""
+    totals: dict[int, Decimal] = {}
+    for line in lines:
+        totals[line.person_id] = totals.get(line.person_id, ZERO) + line.amount
+    return dict(sorted(totals.items()))

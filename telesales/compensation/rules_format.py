@@ -1,0 +1,1011 @@
+"""The basic-law rule-set format: parse a YAML or JSON document, check it, and say exactly what
+is wrong.
+
+Pure Python: no database. ``ruleset_parse(text)`` returns a ``RuleBook`` (the checked,
+normalised document: every number a ``Decimal``) or raises ``RuleSetInvalid`` with one
+``RuleError`` per problem, each with the path in the document (``fyc_commission[1].terms[0].
+from``), the line in the file when it can be known, and the reason.
+
+The format (version 1) is described section by section in docs/domains/compensation.md; the
+default rule set is ``defaults/basic_law.yaml``. Conventions:
+
+- a **band** is half-open, ``from`` ≤ value < ``to``; ``to: null`` leaves the last band open;
+  bands are listed in order, each starting where the previous one ends (no gap, no overlap);
+- a **rate** is a fraction (0.30 is 30 %) between 0 and 1; a **factor** may exceed 1
+  (a persistency multiplier of 1.1); **money** has at most two decimals; nothing is negative;
+- a **tier table** is ``{method: banded | marginal, bands: [...]}``: banded applies the rate of
+  the band the whole value falls in, marginal applies each band's rate to the slice of the
+  value inside that band (like income tax);
+- every rule that produces a pay line has an ``id``; ids are unique in the document and each
+  pay line names the id (and the rule-set version) it came from.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+import yaml
+from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
+
+from telesales.core.errors import ValidationFailed
+from telesales.org.choices import LevelSeries
+from telesales.policies.choices import PaymentMode, ProductCategory
+
+FORMAT_VERSION = 1
+CALENDARS = ("calendar_month", "work_month")
+ATTENDANCE_METHODS = ("pro_rata", "none")
+TIER_METHODS = ("banded", "marginal")
+AWARD_EVENTS = ("recruit_confirmed", "recruit_new_talent")
+WITHHOLD_UNTIL = ("receipt", "return_visit")
+MAX_FACTOR = Decimal("10")
+MAX_MONEY = Decimal("100000000")
+
+Path = tuple[str | int, ...]
+
+
+def path_text(path: Path) -> str:
+    """``("fyc_commission", 1, "terms", 0, "from")`` → ``fyc_commission[1].terms[0].from``."""
+    out = ""
+    for part in path:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out
+
+
+@dataclass(frozen=True)
+class RuleError:
+    """One problem in a rule file: where (path and line when known) and why."""
+
+    path: str
+    reason: str
+    line: int | None = None
+
+    def __str__(self) -> str:
+        where = self.path or _("(document)")
+        if self.line is not None:
+            where = _("%(path)s (line %(line)d)") % {"path": where, "line": self.line}
+        return f"{where}: {self.reason}"
+
+
+class RuleSetInvalid(ValidationFailed):
+    """The rule file breaks the format. ``errors`` lists every problem found, in file order."""
+
+    def __init__(self, errors: list[RuleError], *, source_name: str = "") -> None:
+        self.errors = errors
+        self.source_name = source_name
+        fields: dict[str, list[str]] = {}
+        for error in errors:
+            fields.setdefault(error.path or "document", []).append(
+                error.reason if error.line is None else f"{error.reason} (line {error.line})"
+            )
+        prefix = f"{source_name}: " if source_name else ""
+        super().__init__(
+            prefix + _("The rule set has %(count)d problem(s).") % {"count": len(errors)},
+            fields=fields,
+        )
+        self.details["errors"] = [
+            {"path": e.path, "line": e.line, "reason": e.reason} for e in errors
+        ]
+
+
+# --- reading the text ----------------------------------------------------------------------
+
+
+class _Loader(yaml.SafeLoader):
+    """Safe YAML that keeps dates as text (the rules hold no dates; effective dates are fields
+    of the rule-set version) so that a stray date cannot sneak in as a non-JSON value."""
+
+
+_Loader.yaml_implicit_resolvers = {
+    key: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for key, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
+def _node_lines(
+    node: yaml.Node,
+    path: Path,
+    lines: dict[Path, int],
+    errors: list[RuleError],
+    seen_nodes: set[int],
+) -> None:
+    """Record the 1-based line of every path in the composed YAML tree; flag duplicate keys
+    (which plain YAML loading would silently resolve to the last one) and aliases (a node
+    reached twice: ``&anchor`` / ``*alias`` would let a small file expand without bound)."""
+    if id(node) in seen_nodes:
+        errors.append(
+            RuleError(
+                path_text(path),
+                _("anchors and aliases (&, *) are not allowed in a rule file"),
+                lines.get(path, node.start_mark.line + 1),
+            )
+        )
+        return
+    seen_nodes.add(id(node))
+    lines.setdefault(path, node.start_mark.line + 1)
+    if isinstance(node, yaml.MappingNode):
+        seen: set[str] = set()
+        for key_node, value_node in node.value:
+            if not isinstance(key_node, yaml.ScalarNode):
+                errors.append(
+                    RuleError(
+                        path_text(path), _("a key must be plain text"), key_node.start_mark.line + 1
+                    )
+                )
+                continue
+            key = key_node.value
+            child = (*path, key)
+            if key in seen:
+                errors.append(
+                    RuleError(path_text(child), _("duplicate key"), key_node.start_mark.line + 1)
+                )
+                continue
+            seen.add(key)
+            lines[child] = key_node.start_mark.line + 1
+            _node_lines(value_node, child, lines, errors, seen_nodes)
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            _node_lines(item, (*path, index), lines, errors, seen_nodes)
+
+
+def _yaml_lines(text: str) -> tuple[dict[Path, int], list[RuleError]]:
+    lines: dict[Path, int] = {}
+    errors: list[RuleError] = []
+    root = yaml.compose(text, Loader=_Loader)
+    if root is not None:
+        _node_lines(root, (), lines, errors, set())
+    return lines, errors
+
+
+def _read(text: str, fmt: str) -> tuple[Any, dict[Path, int], list[RuleError]]:
+    if fmt == "json":
+        try:
+            data = json.loads(text, parse_float=Decimal)
+        except json.JSONDecodeError as exc:
+            raise RuleSetInvalid([RuleError("", exc.msg, exc.lineno)]) from None
+        try:  # JSON is (nearly always) YAML too: borrow the YAML composer for line numbers.
+            lines, duplicates = _yaml_lines(text)
+        except yaml.YAMLError:
+            lines, duplicates = {}, []
+        return data, lines, duplicates
+    try:
+        lines, duplicates = _yaml_lines(text)
+        data = yaml.load(text, Loader=_Loader)  # noqa: S506 (a SafeLoader subclass)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        reason = str(exc.problem or exc.context or "invalid YAML")
+        raise RuleSetInvalid(
+            [RuleError("", reason, mark.line + 1 if mark is not None else None)]
+        ) from None
+    except yaml.YAMLError as exc:
+        raise RuleSetInvalid([RuleError("", str(exc))]) from None
+    return data, lines, duplicates
+
+
+def detect_format(*, text: str, filename: str = "") -> str:
+    """``json`` for a ``.json`` file (or text starting with ``{``), else ``yaml``."""
+    name = filename.lower()
+    if name.endswith(".json"):
+        return "json"
+    if name.endswith((".yaml", ".yml")):
+        return "yaml"
+    return "json" if text.lstrip().startswith("{") else "yaml"
+
+
+# --- the structural checker ------------------------------------------------------------------
+
+
+class _Context:
+    def __init__(self, lines: dict[Path, int]) -> None:
+        self.lines = lines
+        self.errors: list[RuleError] = []
+
+    def error(self, path: Path, reason: str) -> None:
+        line = None
+        for cut in range(len(path), -1, -1):  # the nearest ancestor that has a line
+            if path[:cut] in self.lines:
+                line = self.lines[path[:cut]]
+                break
+        self.errors.append(RuleError(path_text(path), reason, line))
+
+
+_INVALID = object()
+
+
+def _type_name(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return pgettext("rule file value type", "a boolean")
+    if isinstance(value, int | float | Decimal):
+        return pgettext("rule file value type", "a number")
+    if isinstance(value, str):
+        return pgettext("rule file value type", "text")
+    if isinstance(value, list):
+        return pgettext("rule file value type", "a list")
+    if isinstance(value, dict):
+        return pgettext("rule file value type", "a mapping")
+    return type(value).__name__
+
+
+Spec = Callable[[Any, Path, _Context], Any]
+
+
+def number(*, kind: str, maximum: Decimal | None = None, nullable: bool = False) -> Spec:
+    """A decimal number: ``rate`` (0–1), ``factor`` (0–10), ``money`` (≥ 0, two decimals at
+    most), ``int`` (a whole number ≥ 0) or ``bound`` (a band boundary ≥ 0)."""
+
+    def check(value: Any, path: Path, ctx: _Context) -> Any:
+        if value is None and nullable:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int | float | Decimal | str):
+            ctx.error(path, _("expected a number, got %(type)s") % {"type": _type_name(value)})
+            return _INVALID
+        try:
+            result = Decimal(str(value).strip())
+        except InvalidOperation:
+            ctx.error(path, _("expected a number, got %(value)r") % {"value": str(value)[:30]})
+            return _INVALID
+        if not result.is_finite():
+            ctx.error(path, _("expected a finite number"))
+            return _INVALID
+        if result < 0:
+            ctx.error(path, _("must not be negative (%(value)s)") % {"value": result})
+            return _INVALID
+        limit = maximum
+        if limit is None:
+            limit = {"rate": Decimal(1), "factor": MAX_FACTOR, "money": MAX_MONEY}.get(kind)
+        if limit is not None and result > limit:
+            ctx.error(
+                path, _("must be at most %(max)s (%(value)s)") % {"max": limit, "value": result}
+            )
+            return _INVALID
+        if kind == "money" and result != result.quantize(Decimal("0.01")):
+            ctx.error(path, _("money has at most two decimals (%(value)s)") % {"value": result})
+            return _INVALID
+        if kind == "int":
+            if result != result.to_integral_value():
+                ctx.error(path, _("expected a whole number (%(value)s)") % {"value": result})
+                return _INVALID
+            return int(result)
+        return result
+
+    return check
+
+
+def text(*, choices: Iterable[str] | None = None) -> Spec:
+    allowed = tuple(choices) if choices is not None else None
+
+    def check(value: Any, path: Path, ctx: _Context) -> Any:
+        if not isinstance(value, str) or not value.strip():
+            ctx.error(path, _("expected text, got %(type)s") % {"type": _type_name(value)})
+            return _INVALID
+        value = value.strip()
+        if allowed is not None and value not in allowed:
+            ctx.error(
+                path,
+                _("unknown value %(value)r; expected one of: %(choices)s")
+                % {"value": value[:40], "choices": ", ".join(allowed)},
+            )
+            return _INVALID
+        return value
+
+    return check
+
+
+def boolean(value: Any, path: Path, ctx: _Context) -> Any:
+    if not isinstance(value, bool):
+        ctx.error(path, _("expected true or false, got %(type)s") % {"type": _type_name(value)})
+        return _INVALID
+    return value
+
+
+def seq(item: Spec, *, min_items: int = 1) -> Spec:
+    def check(value: Any, path: Path, ctx: _Context) -> Any:
+        if not isinstance(value, list):
+            ctx.error(path, _("expected a list, got %(type)s") % {"type": _type_name(value)})
+            return _INVALID
+        if len(value) < min_items:
+            ctx.error(path, _("needs at least %(count)d item(s)") % {"count": min_items})
+            return _INVALID
+        out = [item(element, (*path, index), ctx) for index, element in enumerate(value)]
+        return _INVALID if any(o is _INVALID for o in out) else out
+
+    return check
+
+
+def mapping(fields: dict[str, tuple[Spec, bool]]) -> Spec:
+    """A mapping with known keys: ``{key: (spec, required)}``. Unknown keys are errors."""
+
+    def check(value: Any, path: Path, ctx: _Context) -> Any:
+        if not isinstance(value, dict):
+            ctx.error(path, _("expected a mapping, got %(type)s") % {"type": _type_name(value)})
+            return _INVALID
+        out: dict[str, Any] = {}
+        bad = False
+        for key in value:
+            if key not in fields:
+                ctx.error(
+                    (*path, str(key)),
+                    _("unknown key %(key)r; expected one of: %(keys)s")
+                    % {"key": str(key)[:40], "keys": ", ".join(fields)},
+                )
+                bad = True
+        for key, (spec, required) in fields.items():
+            if key not in value:
+                if required:
+                    ctx.error(path, _("missing key %(key)r") % {"key": key})
+                    bad = True
+                continue
+            result = spec(value[key], (*path, key), ctx)
+            bad = bad or result is _INVALID
+            out[key] = result
+        return _INVALID if bad else out
+
+    return check
+
+
+def level_map(value_spec: Spec) -> Spec:
+    """A mapping of level code → value; the codes are checked against the ladder later."""
+
+    def check(value: Any, path: Path, ctx: _Context) -> Any:
+        if not isinstance(value, dict) or not value:
+            ctx.error(
+                path,
+                _("expected a mapping of level code to value, got %(type)s")
+                % {"type": _type_name(value)},
+            )
+            return _INVALID
+        out = {str(k): value_spec(v, (*path, str(k)), ctx) for k, v in value.items()}
+        return _INVALID if any(v is _INVALID for v in out.values()) else out
+
+    return check
+
+
+def _band(value_spec: Spec, value_key: str = "rate") -> Spec:
+    return mapping(
+        {
+            "from": (number(kind="bound"), True),
+            "to": (number(kind="bound", nullable=True), True),
+            value_key: (value_spec, True),
+        }
+    )
+
+
+def tier_table(rate_kind: str = "rate") -> Spec:
+    return mapping(
+        {
+            "method": (text(choices=TIER_METHODS), True),
+            "bands": (seq(_band(number(kind=rate_kind))), True),
+        }
+    )
+
+
+RULE_ID = text()
+LEVEL = text()
+LEVELS = seq(text())
+
+SCHEMA = mapping(
+    {
+        "format": (number(kind="int"), True),
+        "name": (text(), True),
+        "currency": (text(choices=("CNY",)), False),
+        "period": (
+            mapping(
+                {
+                    "calendar": (text(choices=CALENDARS), True),
+                    "start_day": (number(kind="int", maximum=Decimal(28)), False),
+                }
+            ),
+            True,
+        ),
+        "levels": (
+            seq(
+                mapping(
+                    {
+                        "code": (text(), True),
+                        "name": (text(), False),
+                        "series": (text(choices=LevelSeries.values), True),
+                        "rank": (number(kind="int"), True),
+                        "trainee": (boolean, False),
+                        "promotes_to": (text(), False),
+                    }
+                )
+            ),
+            True,
+        ),
+        "base_pay": (
+            mapping(
+                {
+                    "id": (RULE_ID, True),
+                    "attendance": (text(choices=ATTENDANCE_METHODS), True),
+                    "amounts": (level_map(number(kind="money")), True),
+                }
+            ),
+            False,
+        ),
+        "trainee_factor": (
+            mapping(
+                {
+                    "id": (RULE_ID, True),
+                    "factor": (number(kind="rate"), True),
+                    "levels": (LEVELS, True),
+                }
+            ),
+            False,
+        ),
+        "fyc_commission": (
+            seq(
+                mapping(
+                    {
+                        "id": (RULE_ID, True),
+                        "categories": (seq(text(choices=ProductCategory.values)), True),
+                        "payment_modes": (seq(text(choices=PaymentMode.values)), True),
+                        "terms": (seq(_band(level_map(number(kind="rate")), "rates")), True),
+                    }
+                )
+            ),
+            True,
+        ),
+        "new_hire_allowance": (
+            mapping(
+                {
+                    "id": (RULE_ID, True),
+                    "levels": (LEVELS, True),
+                    "months": (
+                        seq(
+                            mapping(
+                                {
+                                    "first_month": (number(kind="int"), True),
+                                    "last_month": (number(kind="int"), True),
+                                    "amount": (number(kind="money"), True),
+                                    "min_fyc": (number(kind="money"), False),
+                                    "min_cases": (number(kind="int"), False),
+                                }
+                            )
+                        ),
+                        True,
+                    ),
+                }
+            ),
+            False,
+        ),
+        "renewal_commission": (
+            mapping(
+                {
+                    "id": (RULE_ID, True),
+                    "rates": (
+                        seq(
+                            mapping(
+                                {
+                                    "first_year": (number(kind="int"), True),
+                                    "last_year": (number(kind="int"), True),
+                                    "rate": (number(kind="rate"), True),
+                                }
+                            )
+                        ),
+                        True,
+                    ),
+                    "persistency_factor": (tier_table("factor"), False),
+                }
+            ),
+            False,
+        ),
+        "management_allowance": (
+            mapping(
+                {
+                    "id": (RULE_ID, True),
+                    "include_own": (boolean, True),
+                    "rates": (level_map(number(kind="rate")), True),
+                }
+            ),
+            False,
+        ),
+        "development_bonus": (
+            mapping(
+                {
+                    "id": (RULE_ID, True),
+                    "eligible_levels": (LEVELS, True),
+                    "generations": (
+                        seq(
+                            mapping(
+                                {
+                                    "generation": (number(kind="int"), True),
+                                    "rate": (number(kind="rate"), True),
+                                    "later_rate": (number(kind="rate"), False),
+                                    "first_months": (number(kind="int"), False),
+                                }
+                            )
+                        ),
+                        True,
+                    ),
+                }
+            ),
+            False,
+        ),
+        "recruiting_awards": (
+            seq(
+                mapping(
+                    {
+                        "id": (RULE_ID, True),
+                        "event": (text(choices=AWARD_EVENTS), True),
+                        "amount": (number(kind="money"), True),
+                        "min_recruit_fyc": (number(kind="money"), False),
+                    }
+                )
+            ),
+            False,
+        ),
+        "clawback": (
+            mapping(
+                {
+                    "id": (RULE_ID, True),
+                    "free_look": (
+                        mapping(
+                            {
+                                "share": (number(kind="rate"), True),
+                                "overrides": (boolean, True),
+                            }
+                        ),
+                        True,
+                    ),
+                    "early_surrender": (
+                        mapping(
+                            {
+                                "basis": (text(choices=("months_in_force",)), True),
+                                "overrides": (boolean, True),
+                                "method": (text(choices=("banded",)), True),
+                                "bands": (seq(_band(number(kind="rate"))), True),
+                            }
+                        ),
+                        False,
+                    ),
+                }
+            ),
+            False,
+        ),
+        "withholding": (
+            mapping(
+                {
+                    "id": (RULE_ID, True),
+                    "share": (number(kind="rate"), True),
+                    "until": (seq(text(choices=WITHHOLD_UNTIL)), True),
+                    "receipt_deadline_day": (number(kind="int", maximum=Decimal(28)), False),
+                }
+            ),
+            False,
+        ),
+        "performance_bonus": (
+            mapping(
+                {
+                    "id": (RULE_ID, True),
+                    "basis": (text(choices=("fyc",)), True),
+                    "method": (text(choices=TIER_METHODS), True),
+                    "bands": (seq(_band(number(kind="rate"))), True),
+                }
+            ),
+            False,
+        ),
+    }
+)
+
+
+# --- the semantic checks ---------------------------------------------------------------------
+
+
+def _check_bands(bands: list[dict], path: Path, ctx: _Context, *, start: Decimal | None) -> None:
+    """Bands in order, ``from`` < ``to``, each starting where the previous ended; only the last
+    may be open (``to: null``); the first starts at ``start`` when one is required."""
+    for index, band in enumerate(bands):
+        here = (*path, index)
+        low, high = band["from"], band["to"]
+        if index == 0 and start is not None and low != start:
+            ctx.error(
+                (*here, "from"),
+                _("gap: the first band must start at %(start)s, not %(from)s")
+                % {"start": start, "from": low},
+            )
+        if high is not None and high <= low:
+            ctx.error((*here, "to"), _("must be greater than from (%(from)s)") % {"from": low})
+        if index == 0:
+            continue
+        previous_high = bands[index - 1]["to"]
+        if previous_high is None:
+            ctx.error(
+                (*here, "from"),
+                _("overlap: band %(prev)d is open-ended (to: null) so nothing can follow it")
+                % {"prev": index - 1},
+            )
+        elif low < previous_high:
+            ctx.error(
+                (*here, "from"),
+                _("overlap: starts at %(from)s but the previous band runs to %(to)s")
+                % {"from": low, "to": previous_high},
+            )
+        elif low > previous_high:
+            ctx.error(
+                (*here, "from"),
+                _("gap: starts at %(from)s but the previous band ends at %(to)s")
+                % {"from": low, "to": previous_high},
+            )
+
+
+def _check_inclusive_runs(
+    rows: list[dict], path: Path, ctx: _Context, *, first: str, last: str, start: int
+) -> None:
+    """Inclusive runs (months 1–3, 4–6 …): in order, contiguous, starting at ``start``."""
+    expected = start
+    for index, row in enumerate(rows):
+        here = (*path, index)
+        if row[last] < row[first]:
+            ctx.error((*here, last), _("must not be before %(first)s") % {"first": first})
+        if row[first] < expected:
+            ctx.error(
+                (*here, first),
+                _("overlap: %(value)d is already covered (expected %(expected)d)")
+                % {"value": row[first], "expected": expected},
+            )
+        elif row[first] > expected:
+            ctx.error(
+                (*here, first),
+                _("gap: %(expected)d is not covered (this row starts at %(value)d)")
+                % {"value": row[first], "expected": expected},
+            )
+        expected = max(expected, row[last] + 1)
+
+
+def _check_level_refs(
+    codes: Iterable[str], path: Path, ctx: _Context, ladder: list[str], *, by_key: bool
+) -> None:
+    for index, code in enumerate(codes):
+        if code not in ladder:
+            ctx.error(
+                (*path, code) if by_key else (*path, index),
+                _("level %(code)r does not exist; the ladder has: %(ladder)s")
+                % {"code": code[:20], "ladder": ", ".join(ladder)},
+            )
+
+
+def _check_semantics(doc: dict, ctx: _Context, known_levels: Iterable[str] | None) -> None:
+    if doc["format"] != FORMAT_VERSION:
+        ctx.error(("format",), _("unsupported format %(v)s; expected 1") % {"v": doc["format"]})
+
+    period = doc["period"]
+    if period["calendar"] == "work_month" and "start_day" not in period:
+        ctx.error(("period",), _("a work month needs start_day (for example 26)"))
+    if period["calendar"] == "calendar_month" and period.get("start_day") not in (None, 1):
+        ctx.error(("period", "start_day"), _("a calendar month starts on day 1"))
+    if period.get("start_day") == 0:
+        ctx.error(("period", "start_day"), _("must be between 1 and 28"))
+
+    # The ladder: unique codes and ranks, known to the org app, promotion chain without cycles.
+    ladder: list[str] = []
+    ranks: dict[tuple[str, int], int] = {}
+    known = set(known_levels) if known_levels is not None else None
+    for index, level in enumerate(doc["levels"]):
+        code = level["code"]
+        if code in ladder:
+            ctx.error(("levels", index, "code"), _("duplicate level %(code)r") % {"code": code})
+            continue
+        ladder.append(code)
+        rank_key = (level["series"], level["rank"])
+        if rank_key in ranks:
+            ctx.error(
+                ("levels", index, "rank"),
+                _("rank %(rank)d is already used by levels[%(other)d] in the %(series)s series")
+                % {"rank": level["rank"], "other": ranks[rank_key], "series": level["series"]},
+            )
+        ranks.setdefault(rank_key, index)
+        if known is not None and code not in known:
+            ctx.error(
+                ("levels", index, "code"),
+                _("level %(code)r does not exist in the organisation's ladder (%(known)s)")
+                % {"code": code, "known": ", ".join(sorted(known)) or "-"},
+            )
+    promotes = {}
+    for index, level in enumerate(doc["levels"]):
+        target = level.get("promotes_to")
+        if target is None:
+            continue
+        if target not in ladder:
+            ctx.error(
+                ("levels", index, "promotes_to"),
+                _("level %(code)r does not exist; the ladder has: %(ladder)s")
+                % {"code": target[:20], "ladder": ", ".join(ladder)},
+            )
+            continue
+        promotes[level["code"]] = (target, index)
+    reported: set[str] = set()
+    for start in promotes:
+        chain, code = [start], start
+        while code in promotes:
+            code = promotes[code][0]
+            if code in chain:
+                cycle = [*chain[chain.index(code) :], code]
+                if not reported & set(cycle):
+                    ctx.error(
+                        ("levels", promotes[chain[-1]][1], "promotes_to"),
+                        _("cycle in the promotion chain: %(chain)s") % {"chain": " → ".join(cycle)},
+                    )
+                reported.update(cycle)
+                break
+            chain.append(code)
+
+    # Ids unique across the document.
+    seen_ids: dict[str, str] = {}
+
+    def claim(rule_id: str, path: Path) -> None:
+        if rule_id in seen_ids:
+            ctx.error(
+                path,
+                _("duplicate rule id %(id)r (also at %(other)s)")
+                % {"id": rule_id, "other": seen_ids[rule_id]},
+            )
+        else:
+            seen_ids[rule_id] = path_text(path)
+
+    for key, section in doc.items():
+        if isinstance(section, dict) and "id" in section:
+            claim(section["id"], (key, "id"))
+        elif key in ("fyc_commission", "recruiting_awards"):
+            for index, row in enumerate(section):
+                claim(row["id"], (key, index, "id"))
+
+    if "base_pay" in doc:
+        amounts = doc["base_pay"]["amounts"]
+        _check_level_refs(amounts, ("base_pay", "amounts"), ctx, ladder, by_key=True)
+        missing = [code for code in ladder if code not in amounts]
+        if missing:
+            ctx.error(
+                ("base_pay", "amounts"),
+                _("no amount for level(s): %(codes)s") % {"codes": ", ".join(missing)},
+            )
+    if "trainee_factor" in doc:
+        _check_level_refs(
+            doc["trainee_factor"]["levels"], ("trainee_factor", "levels"), ctx, ladder, by_key=False
+        )
+
+    # FYC commission: contiguous term bands, complete level tables, no two entries for the
+    # same category, payment mode and term.
+    covered: dict[tuple[str, str], list[tuple[Decimal, Decimal | None, int]]] = {}
+    for index, entry in enumerate(doc["fyc_commission"]):
+        path: Path = ("fyc_commission", index)
+        _check_bands(entry["terms"], (*path, "terms"), ctx, start=None)
+        for band_index, band in enumerate(entry["terms"]):
+            rates_path = (*path, "terms", band_index, "rates")
+            _check_level_refs(band["rates"], rates_path, ctx, ladder, by_key=True)
+            missing = [code for code in ladder if code not in band["rates"]]
+            if missing:
+                ctx.error(
+                    rates_path,
+                    _("no rate for level(s): %(codes)s") % {"codes": ", ".join(missing)},
+                )
+            if band["from"] != band["from"].to_integral_value() or (
+                band["to"] is not None and band["to"] != band["to"].to_integral_value()
+            ):
+                ctx.error((*path, "terms", band_index), _("terms are whole years"))
+        low = entry["terms"][0]["from"]
+        high = entry["terms"][-1]["to"]
+        for category in entry["categories"]:
+            for mode in entry["payment_modes"]:
+                for other_low, other_high, other in covered.get((category, mode), []):
+                    if (high is None or other_low < high) and (
+                        other_high is None or low < other_high
+                    ):
+                        ctx.error(
+                            (*path, "categories"),
+                            _(
+                                "overlap: fyc_commission[%(other)d] already gives a rate for "
+                                "category %(category)s, payment mode %(mode)s on these terms"
+                            )
+                            % {"other": other, "category": category, "mode": mode},
+                        )
+                covered.setdefault((category, mode), []).append((low, high, index))
+
+    if "new_hire_allowance" in doc:
+        section = doc["new_hire_allowance"]
+        _check_level_refs(
+            section["levels"], ("new_hire_allowance", "levels"), ctx, ladder, by_key=False
+        )
+        _check_inclusive_runs(
+            section["months"],
+            ("new_hire_allowance", "months"),
+            ctx,
+            first="first_month",
+            last="last_month",
+            start=1,
+        )
+    if "renewal_commission" in doc:
+        section = doc["renewal_commission"]
+        _check_inclusive_runs(
+            section["rates"],
+            ("renewal_commission", "rates"),
+            ctx,
+            first="first_year",
+            last="last_year",
+            start=2,
+        )
+        if "persistency_factor" in section:
+            _check_bands(
+                section["persistency_factor"]["bands"],
+                ("renewal_commission", "persistency_factor", "bands"),
+                ctx,
+                start=Decimal(0),
+            )
+    if "management_allowance" in doc:
+        _check_level_refs(
+            doc["management_allowance"]["rates"],
+            ("management_allowance", "rates"),
+            ctx,
+            ladder,
+            by_key=True,
+        )
+    if "development_bonus" in doc:
+        section = doc["development_bonus"]
+        _check_level_refs(
+            section["eligible_levels"],
+            ("development_bonus", "eligible_levels"),
+            ctx,
+            ladder,
+            by_key=False,
+        )
+        for index, row in enumerate(section["generations"]):
+            here: Path = ("development_bonus", "generations", index)
+            if row["generation"] != index + 1:
+                ctx.error(
+                    (*here, "generation"),
+                    _("generations are numbered 1, 2, 3 … in order; expected %(n)d, got %(got)d")
+                    % {"n": index + 1, "got": row["generation"]},
+                )
+            if ("later_rate" in row) != ("first_months" in row):
+                ctx.error(here, _("later_rate and first_months go together"))
+            if row.get("first_months") == 0:
+                ctx.error((*here, "first_months"), _("must be at least 1"))
+    if "clawback" in doc and "early_surrender" in doc["clawback"]:
+        _check_bands(
+            doc["clawback"]["early_surrender"]["bands"],
+            ("clawback", "early_surrender", "bands"),
+            ctx,
+            start=Decimal(0),
+        )
+    if "performance_bonus" in doc:
+        _check_bands(
+            doc["performance_bonus"]["bands"], ("performance_bonus", "bands"), ctx, start=Decimal(0)
+        )
+
+
+# --- the result -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Level:
+    code: str
+    series: str
+    rank: int
+    trainee: bool = False
+    promotes_to: str | None = None
+
+
+@dataclass
+class RuleBook:
+    """A checked rule set: the normalised document (numbers are ``Decimal``) plus lookups."""
+
+    document: dict[str, Any]
+    levels: dict[str, Level] = field(default_factory=dict)
+    _rates: dict[tuple, tuple[Decimal, str] | None] = field(default_factory=dict, repr=False)
+
+    @property
+    def name(self) -> str:
+        return self.document["name"]
+
+    def section(self, key: str) -> dict[str, Any] | None:
+        return self.document.get(key)
+
+    def commission_rate(
+        self, *, category: str, payment_mode: str, term_years: int, level: str
+    ) -> tuple[Decimal, str] | None:
+        """The FYC commission rate and the id of the rule that gives it, or None."""
+        key = (category, payment_mode, term_years, level)
+        if key not in self._rates:
+            self._rates[key] = self._find_rate(*key)
+        return self._rates[key]
+
+    def _find_rate(
+        self, category: str, payment_mode: str, term_years: int, level: str
+    ) -> tuple[Decimal, str] | None:
+        for entry in self.document["fyc_commission"]:
+            if category not in entry["categories"] or payment_mode not in entry["payment_modes"]:
+                continue
+            for band in entry["terms"]:
+                if band["from"] <= term_years and (band["to"] is None or term_years < band["to"]):
+                    rate = band["rates"].get(level)
+                    return (rate, entry["id"]) if rate is not None else None
+        return None
+
+
+def tier_apply(*, method: str, bands: list[dict], value: Decimal) -> Decimal:
+    """The tier table's result for ``value``: the band's rate × value (banded), or the sum of
+    each band's rate × the slice of value inside it (marginal). Not rounded."""
+    if method == "banded":
+        for band in bands:
+            if band["from"] <= value and (band["to"] is None or value < band["to"]):
+                return value * band["rate"]
+        return Decimal(0)
+    total = Decimal(0)
+    for band in bands:
+        if value <= band["from"]:
+            break
+        top = value if band["to"] is None else min(value, band["to"])
+        total += (top - band["from"]) * band["rate"]
+    return total
+
+
+def tier_rate(*, bands: list[dict], value: Decimal) -> Decimal:
+    """The rate of the band ``value`` falls in (0 when no band covers it)."""
+    for band in bands:
+        if band["from"] <= value and (band["to"] is None or value < band["to"]):
+            return band["rate"]
+    return Decimal(0)
+
+
+def ruleset_check(
+    data: Any,
+    *,
+    known_levels: Iterable[str] | None = None,
+    lines: dict[Path, int] | None = None,
+    source_name: str = "",
+) -> RuleBook:
+    """Check an already parsed document; raise ``RuleSetInvalid`` listing every problem."""
+    ctx = _Context(lines or {})
+    doc = SCHEMA(data, (), ctx)
+    if doc is not _INVALID and not ctx.errors:
+        _check_semantics(doc, ctx, known_levels)
+    if ctx.errors:
+        raise RuleSetInvalid(ctx.errors, source_name=source_name)
+    levels = {
+        row["code"]: Level(
+            code=row["code"],
+            series=row["series"],
+            rank=row["rank"],
+            trainee=row.get("trainee", False),
+            promotes_to=row.get("promotes_to"),
+        )
+        for row in doc["levels"]
+    }
+    return RuleBook(document=doc, levels=levels)
+
+
+def ruleset_parse(
+    text: str,
+    *,
+    fmt: str = "",
+    filename: str = "",
+    known_levels: Iterable[str] | None = None,
+) -> tuple[RuleBook, Any]:
+    """Parse and check a rule file. Returns the rule book and the raw document (JSON-safe
+    once numbers are plain), or raises ``RuleSetInvalid`` with paths, lines and reasons."""
+    fmt = fmt or detect_format(text=text, filename=filename)
+    data, lines, duplicates = _read(text, fmt)
+    if duplicates:
+        raise RuleSetInvalid(duplicates, source_name=filename)
+    book = ruleset_check(data, known_levels=known_levels, lines=lines, source_name=filename)
+    return book, data
+
+
+def document_to_json(data: Any) -> Any:
+    """The raw document as JSON-safe data: Decimals and floats become their exact text, so
+    the stored document parses back to the same rule book."""
+    if isinstance(data, dict):
+        return {str(k): document_to_json(v) for k, v in data.items()}
+    if isinstance(data, list):
+        return [document_to_json(v) for v in data]
+    if isinstance(data, Decimal | float):
+        return str(data)
+    return data

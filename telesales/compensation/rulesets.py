@@ -1,0 +1,194 @@
+"""Writes to the basic-law rule sets: import a file as a new draft version, approve it.
+
+A version that is or was in force is never edited: the pay lines computed under it name its
+id and version and must stay explainable. Importing always creates a NEW draft version;
+approving puts it in force from its ``effective_from`` and closes the version in force before
+it (``effective_to`` = the day before).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import IO
+
+from django.db import transaction
+from django.db.models import Max, Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from telesales.compensation import permissions
+from telesales.compensation.choices import RuleSetStatus
+from telesales.compensation.models import RuleSet
+from telesales.compensation.rules_format import (
+    RuleBook,
+    detect_format,
+    document_to_json,
+    ruleset_check,
+    ruleset_parse,
+)
+from telesales.core.audit import audit_record
+from telesales.core.errors import Conflict, InvalidState, PermissionDenied, ValidationFailed
+from telesales.core.model_updates import save_or_conflict
+from telesales.org.models import Level
+
+DEFAULT_RULESET_PATH = Path(__file__).resolve().parent / "defaults" / "basic_law.yaml"
+#: A rule file larger than this is a mistake, not a basic law.
+MAX_FILE_BYTES = 1_000_000
+
+
+def _org_level_codes() -> set[str]:
+    return set(Level.objects.values_list("code", flat=True))
+
+
+def _require_manager(actor) -> None:
+    if not permissions.can_manage_rulesets(actor):
+        raise PermissionDenied(_("Only the HR admin or the center manager may manage pay rules"))
+
+
+def _read_upload(file: IO) -> str:
+    raw = file.read(MAX_FILE_BYTES + 1)
+    if len(raw) > MAX_FILE_BYTES:
+        raise ValidationFailed(
+            _("The rule file is too large"),
+            fields={"file": [_("At most %(n)d bytes.") % {"n": MAX_FILE_BYTES}]},
+        )
+    if isinstance(raw, str):
+        return raw
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise ValidationFailed(
+            _("The rule file is not UTF-8 text"), fields={"file": [_("Save it as UTF-8.")]}
+        ) from None
+
+
+@transaction.atomic
+def ruleset_import(
+    *,
+    actor,
+    effective_from: dt.date,
+    text: str | None = None,
+    file: IO | None = None,
+    filename: str = "",
+    reason: str = "",
+) -> RuleSet:
+    """Check a YAML or JSON rule file and save it as a new DRAFT version.
+
+    Give either ``text`` or an open ``file``. The level codes it uses must exist in the
+    organisation's ladder. Raises ``RuleSetInvalid`` (a ``ValidationFailed``) listing every
+    problem with its path, line and reason.
+    """
+    _require_manager(actor)
+    if (text is None) == (file is None):
+        raise ValidationFailed(
+            _("Give the rules as text or as a file"), fields={"file": [_("Required.")]}
+        )
+    if file is not None:
+        filename = filename or getattr(file, "name", "") or ""
+        text = _read_upload(file)
+    assert text is not None
+    if not isinstance(effective_from, dt.date):
+        raise ValidationFailed(
+            _("Invalid input"), fields={"effective_from": [_("A date is required.")]}
+        )
+    filename = Path(filename).name[:200] if filename else ""
+    fmt = detect_format(text=text, filename=filename)
+    book, raw = ruleset_parse(text, fmt=fmt, filename=filename, known_levels=_org_level_codes())
+    latest = RuleSet.objects.aggregate(latest=Max("version"))["latest"] or 0
+    ruleset = RuleSet(
+        version=latest + 1,
+        name=book.name[:200],
+        status=RuleSetStatus.DRAFT,
+        effective_from=effective_from,
+        document=document_to_json(raw),
+        source_text=text,
+        source_format=fmt,
+        source_name=filename,
+        created_by=actor if getattr(actor, "is_authenticated", False) else None,
+    )
+    save_or_conflict(ruleset)
+    audit_record(
+        actor=actor,
+        action="compensation.ruleset_import",
+        instance=ruleset,
+        after={
+            "version": ruleset.version,
+            "name": ruleset.name,
+            "effective_from": ruleset.effective_from,
+            "source_name": filename,
+            "format": fmt,
+        },
+        reason=reason,
+    )
+    return ruleset
+
+
+@transaction.atomic
+def ruleset_approve(*, ruleset: RuleSet, actor, reason: str = "") -> RuleSet:
+    """Put a draft version in force from its ``effective_from``.
+
+    The approved version in force on that day gets ``effective_to`` = the day before. An
+    approved version that starts on or after that day is a conflict: approve versions in the
+    order they take effect. The document is checked again against today's ladder.
+    """
+    _require_manager(actor)
+    ruleset = RuleSet.objects.select_for_update().get(pk=ruleset.pk)
+    if ruleset.status != RuleSetStatus.DRAFT:
+        raise InvalidState(_("Only a draft rule set can be approved"))
+    ruleset_check(ruleset.document, known_levels=_org_level_codes(), source_name=str(ruleset))
+    day = ruleset.effective_from
+    approved = RuleSet.objects.select_for_update().filter(status=RuleSetStatus.APPROVED)
+    later = approved.filter(effective_from__gte=day).order_by("effective_from").first()
+    if later is not None:
+        raise Conflict(
+            _("Version %(v)d is already approved from %(day)s; a version must start later")
+            % {"v": later.version, "day": later.effective_from.isoformat()}
+        )
+    previous = (
+        approved.filter(effective_from__lt=day)
+        .filter(Q(effective_to__isnull=True) | Q(effective_to__gte=day))
+        .order_by("-effective_from")
+        .first()
+    )
+    if previous is not None:
+        before_to = previous.effective_to
+        previous.effective_to = day - dt.timedelta(days=1)
+        previous.save(update_fields=["effective_to", "updated_at"])
+        audit_record(
+            actor=actor,
+            action="compensation.ruleset_close",
+            instance=previous,
+            before={"effective_to": before_to},
+            after={"effective_to": previous.effective_to, "replaced_by": ruleset.version},
+            reason=reason,
+        )
+    ruleset.status = RuleSetStatus.APPROVED
+    ruleset.approved_by = actor if getattr(actor, "is_authenticated", False) else None
+    ruleset.approved_at = timezone.now()
+    ruleset.save(update_fields=["status", "approved_by", "approved_at", "updated_at"])
+    audit_record(
+        actor=actor,
+        action="compensation.ruleset_approve",
+        instance=ruleset,
+        before={"status": RuleSetStatus.DRAFT},
+        after={"status": ruleset.status, "effective_from": ruleset.effective_from},
+        reason=reason,
+    )
+    return ruleset
+
+
+def ruleset_import_default(*, actor, effective_from: dt.date) -> RuleSet:
+    """Import the shipped default basic law (``defaults/basic_law.yaml``) as a draft."""
+    return ruleset_import(
+        actor=actor,
+        effective_from=effective_from,
+        text=DEFAULT_RULESET_PATH.read_text(encoding="utf-8"),
+        filename=DEFAULT_RULESET_PATH.name,
+        reason="default basic law",
+    )
+
+
+def ruleset_rulebook(ruleset: RuleSet) -> RuleBook:
+    """The checked rule book of a stored version (the document is checked again on load)."""
+    return ruleset_check(ruleset.document, source_name=str(ruleset))
