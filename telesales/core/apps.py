@@ -8,6 +8,9 @@ class CoreConfig(AppConfig):
     verbose_name = _("Core")
 
     def ready(self) -> None:
+        from django.core import checks
+
+        from telesales.core.dashboard import check_thresholds
         from telesales.core.navigation import NavItem, register
         from telesales.core.roles import Role
 
@@ -16,3 +19,4 @@ class CoreConfig(AppConfig):
                 "core:audit_list", _("Audit log"), "journal-text", frozenset({Role.MANAGER}), 95
             )
         )
+        checks.register(check_thresholds)

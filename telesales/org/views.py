@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from telesales.core import dashboard
 from telesales.core.errors import DomainError, NotFound
 from telesales.core.form_errors import add_domain_error
 from telesales.core.roles import BACK_OFFICE_ROLES, Role, has_role, primary_role
@@ -77,6 +78,7 @@ def manager_dashboard_view(request: HttpRequest) -> HttpResponse:
         "sales_teams": sales,
         "chart": chart,
         "stage_labels": dict(TeamStage.choices),
+        **_indicators(user),
     }
     return render(request, "org/manager_dashboard.html", context)
 
@@ -89,7 +91,14 @@ def team_home_view(request: HttpRequest) -> HttpResponse:
     rosters = [
         {"team": t, "people": selectors.person_list(user=request.user, team_id=t.pk)} for t in teams
     ]
-    return render(request, "org/team_home.html", {"rosters": rosters, "me": me})
+    context = {"rosters": rosters, "me": me, **_indicators(request.user)}
+    return render(request, "org/team_home.html", context)
+
+
+def _indicators(user) -> dict:
+    """The registered dashboard indicators ``user`` may see, for the month to date."""
+    period = dashboard.Period.month_to_date()
+    return {"period": period, "indicators": dashboard.indicators_for(user=user, period=period)}
 
 
 @login_required

@@ -8,10 +8,17 @@ class PoliciesConfig(AppConfig):
     verbose_name = _("Policies")
 
     def ready(self) -> None:
+        from telesales.core import dashboard
         from telesales.core.setup_steps import register_bootstrap, register_demo
         from telesales.leads.recycling import register_exemption
         from telesales.org.hooks import on_person_stops_working
         from telesales.policies import navigation  # noqa: F401  (registers the menu)
+        from telesales.policies.dashboard import (
+            STABILISATION_RATE,
+            STABILISATION_RATE_LABEL,
+            stabilisation_rate_indicator,
+            stabilisation_rate_visible,
+        )
         from telesales.policies.demo import seed_policies_demo
         from telesales.policies.rules import default_ruleset_ensure
         from telesales.policies.selectors import lead_ids_with_open_tasks
@@ -23,3 +30,10 @@ class PoliciesConfig(AppConfig):
         # never recycled; a leaving agent's open tasks go to their team lead.
         register_exemption(lead_ids_with_open_tasks)
         on_person_stops_working(service_tasks_reassign_on_leaving)
+        dashboard.register(
+            STABILISATION_RATE,
+            stabilisation_rate_indicator,
+            label=STABILISATION_RATE_LABEL,
+            order=40,
+            visible_to=stabilisation_rate_visible,
+        )

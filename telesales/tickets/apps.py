@@ -8,10 +8,24 @@ class TicketsConfig(AppConfig):
     verbose_name = _("Customer service")
 
     def ready(self) -> None:
+        from telesales.core import dashboard
         from telesales.core.setup_steps import register_bootstrap, register_demo
         from telesales.tickets import navigation  # noqa: F401  (registers the menu)
+        from telesales.tickets.dashboard import (
+            COMPLAINT_RATE,
+            COMPLAINT_RATE_LABEL,
+            complaint_rate_indicator,
+            complaint_rate_visible,
+        )
         from telesales.tickets.demo import seed_tickets_demo
         from telesales.tickets.rules import default_ruleset_ensure
 
         register_bootstrap("tickets.sla", default_ruleset_ensure, order=50)
         register_demo("tickets.demo", seed_tickets_demo, order=60)
+        dashboard.register(
+            COMPLAINT_RATE,
+            complaint_rate_indicator,
+            label=COMPLAINT_RATE_LABEL,
+            order=30,
+            visible_to=complaint_rate_visible,
+        )

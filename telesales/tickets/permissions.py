@@ -48,6 +48,11 @@ def can_view_complaint_rate(user) -> bool:
     return has_role(user, *SEES_ALL)
 
 
+def can_view_team_complaint_rate(user) -> bool:
+    """The same indicator over the teams a team lead leads (their home page's card)."""
+    return has_role(user, Role.TEAM_LEAD)
+
+
 def can_view_sla_rules(user) -> bool:
     return has_role(user, *SEES_ALL)
 

@@ -17,6 +17,7 @@ Figures:
   cancelled before its first day, and whose term (issue date + term years) had not ended
   before its first day. Both numbers are returned with the rate (two decimals; None when no
   policy was in force), and the policies issued in the period for context.
+  ``complaint_rate_for_user`` gives a team lead the same figure over the teams they lead.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from telesales.core.phone_numbers import normalise_phone, phone_hash
 from telesales.core.roles import Role, has_role, user_roles
 from telesales.leads.models import Customer, Lead
 from telesales.org.choices import PersonStatus, TeamKind
-from telesales.org.models import Person
+from telesales.org.models import Person, Team
 from telesales.org.selectors import _led_team_ids, person_for_user, person_visible_q
 from telesales.policies.models import Policy
 from telesales.policies.selectors import policy_visible_q
@@ -485,9 +486,28 @@ def _years_before(day: dt.date, years: int) -> dt.date:
         return day.replace(year=day.year - years, day=28)
 
 
-def policies_in_force_count(*, since: dt.date, until: dt.date) -> int:
-    """Policies in force at some time from ``since`` to ``until`` (see the module doc)."""
+def _team_policies_q(team_ids: list[int]) -> Q:
+    """Policies of the teams: sold in one of them, or by an agent now in one of them."""
+    return Q(team_id__in=team_ids) | Q(agent__team_id__in=team_ids)
+
+
+def _team_complaints_q(team_ids: list[int]) -> Q:
+    """Complaints of the teams: about one of their agents, or about one of their policies."""
+    return (
+        Q(agent__team_id__in=team_ids)
+        | Q(policy__team_id__in=team_ids)
+        | Q(policy__agent__team_id__in=team_ids)
+    )
+
+
+def policies_in_force_count(
+    *, since: dt.date, until: dt.date, team_ids: list[int] | None = None
+) -> int:
+    """Policies in force at some time from ``since`` to ``until`` (see the module doc), of the
+    center or, with ``team_ids``, of those teams (``_team_policies_q``)."""
     issued = Policy.objects.filter(issued_at__isnull=False, issued_at__date__lte=until)
+    if team_ids is not None:
+        issued = issued.filter(_team_policies_q(team_ids))
     issued = issued.exclude(cancelled_at__isnull=False, cancelled_at__date__lt=since)
     terms = sorted(set(issued.order_by().values_list("term_years", flat=True).distinct()))
     if not terms:
@@ -503,20 +523,47 @@ def complaint_rate(*, user, since: dt.date, until: dt.date) -> dict | None:
     who may not see the indicator). Keeps both numbers."""
     if not permissions.can_view_complaint_rate(user):
         return None
+    return _complaint_figures(since=since, until=until)
+
+
+def _complaint_figures(
+    *, since: dt.date, until: dt.date, team_ids: list[int] | None = None
+) -> dict:
     complaints = Ticket.objects.filter(
         kind=TicketKind.COMPLAINT, opened_at__date__gte=since, opened_at__date__lte=until
-    ).count()
-    in_force = policies_in_force_count(since=since, until=until)
-    issued = Policy.objects.filter(issued_at__date__gte=since, issued_at__date__lte=until).count()
-    rate = (Decimal(complaints) * 1000 / in_force).quantize(Decimal("0.01")) if in_force else None
+    )
+    issued = Policy.objects.filter(issued_at__date__gte=since, issued_at__date__lte=until)
+    if team_ids is not None:
+        complaints = complaints.filter(_team_complaints_q(team_ids))
+        issued = issued.filter(_team_policies_q(team_ids))
+    count = complaints.count()
+    in_force = policies_in_force_count(since=since, until=until, team_ids=team_ids)
+    rate = (Decimal(count) * 1000 / in_force).quantize(Decimal("0.01")) if in_force else None
     return {
         "since": since,
         "until": until,
-        "complaints": complaints,
+        "complaints": count,
         "policies_in_force": in_force,
-        "policies_issued": issued,
+        "policies_issued": issued.count(),
         "rate_per_1000": rate,
     }
+
+
+def complaint_rate_for_user(*, user, since: dt.date, until: dt.date) -> dict | None:
+    """The complaint rate ``user`` answers for: center-wide (``complaint_rate``, with
+    ``teams`` None) for the manager and renewal operations; for a team lead, the teams they
+    lead (``teams``: their ids and names) — complaints about the teams' agents or policies ÷
+    the teams' policies in force (sold in the teams, or by agents now in them). None for
+    anyone else, and for a team lead who leads no team."""
+    if permissions.can_view_complaint_rate(user):
+        return {**_complaint_figures(since=since, until=until), "teams": None}
+    if not permissions.can_view_team_complaint_rate(user):
+        return None
+    led = _led_team_ids(person_for_user(user))
+    if not led:
+        return None
+    teams = list(Team.objects.filter(pk__in=led).order_by("name", "id").values("id", "name"))
+    return {**_complaint_figures(since=since, until=until, team_ids=led), "teams": teams}
 
 
 def complaint_rate_by_month(*, user, since: dt.date, until: dt.date) -> list[dict]:

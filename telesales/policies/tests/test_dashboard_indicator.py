@@ -1,0 +1,103 @@
+"""The stabilisation rate card on the role home pages (``telesales.policies.dashboard``)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+
+from telesales.core.dashboard import Period, indicators_for
+from telesales.leads.choices import LeadState
+from telesales.policies import services
+from telesales.policies.choices import CancelReason
+from telesales.policies.dashboard import cohort
+from telesales.policies.tests.factories import CustomerFactory, LeadFactory
+
+KEY = "policies.stabilisation_rate"
+
+
+def _issued(world, sell, *, outcome: str, days_ago: int, agent=None, lead=None):
+    """A policy issued ``days_ago`` days ago, then kept past the window, cancelled inside it,
+    or left pending (no receipt yet)."""
+    kw = {}
+    if agent is not None:
+        kw = {"lead": lead, "agent": agent, "actor": agent.user, "insured_ids": [lead.customer_id]}
+    now = timezone.now()
+    policy = sell(at=now - dt.timedelta(days=days_ago + 1), **kw)
+    policy = services.policy_issue(
+        policy=policy, issued_at=now - dt.timedelta(days=days_ago), actor=world.renewal.user
+    )
+    if outcome == "cancelled":
+        services.policy_free_look_cancel(
+            policy=policy, reason=CancelReason.CHANGED_MIND, note="", actor=world.renewal.user
+        )
+    elif outcome == "kept":
+        receipt = timezone.localdate() - dt.timedelta(days=days_ago - 1)
+        services.policy_receipt_confirm(
+            policy=policy, receipt_date=receipt, actor=world.renewal.user
+        )
+        services.policies_free_look_close()
+
+
+def test_cohort_is_the_three_whole_months_before_the_period():
+    period = Period(since=dt.date(2026, 3, 1), until=dt.date(2026, 3, 17))
+    assert cohort(period) == Period(since=dt.date(2025, 12, 1), until=dt.date(2026, 2, 28))
+
+
+@pytest.fixture
+def bob_lead(world):
+    return LeadFactory(
+        customer=CustomerFactory(name="赵六"), owner=world.bob, state=LeadState.OWNED
+    )
+
+
+@pytest.fixture
+def cohort_world(world, sell, bob_lead):
+    """In the cohort (issued 40 days ago, always inside the three months before this one):
+    alice 3 kept, 1 cancelled, 1 pending; bob 1 kept, 1 cancelled. Outside: alice kept 130
+    days ago (before the cohort) and cancelled today (this month)."""
+    for outcome in ("kept", "kept", "kept", "cancelled", "pending"):
+        _issued(world, sell, outcome=outcome, days_ago=40)
+    for outcome in ("kept", "cancelled"):
+        _issued(world, sell, outcome=outcome, days_ago=40, agent=world.bob, lead=bob_lead)
+    _issued(world, sell, outcome="kept", days_ago=130)
+    _issued(world, sell, outcome="cancelled", days_ago=0)
+    return world
+
+
+def _card(user):
+    return [i for i in indicators_for(user=user, period=Period.month_to_date()) if i.key == KEY]
+
+
+def test_manager_sees_the_center_stabilisation_rate_by_hand(cohort_world):
+    # center: kept 3 + 1 = 4 of settled 4 + 2 = 6 → 66.7 %, below the warn threshold (80)
+    [card] = _card(cohort_world.manager.user)
+    assert (card.numerator, card.denominator, card.value) == (4, 6, Decimal("66.7"))
+    assert card.unit == "%" and card.status == "bad"
+
+
+def test_team_lead_sees_their_team(cohort_world):
+    [card] = _card(cohort_world.lead_a.user)  # alice: 3 of 4 → 75.0 %
+    assert (card.numerator, card.denominator, card.value) == (3, 4, Decimal("75.0"))
+    [card] = _card(cohort_world.lead_b.user)  # bob: 1 of 2 → 50.0 %
+    assert (card.numerator, card.denominator, card.value) == (1, 2, Decimal("50.0"))
+
+
+def test_agents_and_hr_get_no_stabilisation_card(cohort_world):
+    assert _card(cohort_world.alice.user) == []
+    assert _card(cohort_world.hr.user) == []
+
+
+def test_the_card_is_on_the_manager_dashboard_with_its_drill_down(cohort_world):
+    client = Client()
+    client.force_login(cohort_world.manager.user)
+    response = client.get("/org/dashboard/")
+    assert response.status_code == 200
+    html = response.content.decode()
+    card = html.split(f'data-testid="indicator-{KEY}"', 1)[1].split("</div></div></div>")[0]
+    assert "66.7 %" in card and "/policies/stabilisation/?by=team" in card
+    keys = [i.key for i in response.context["indicators"]]
+    assert keys.index("tickets.complaint_rate") < keys.index(KEY)
