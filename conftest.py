@@ -150,10 +150,13 @@ def _role_groups_after_flush(request: pytest.FixtureRequest) -> None:
     """Recreate the role groups (a data migration) that a transactional test's flush removed.
 
     Transactional tests (``transactional_db``, ``live_server``) empty every table afterwards,
-    so the groups made by ``core.0002_role_groups`` are gone for the next such test.
+    so the groups made by ``core.0002_role_groups`` are gone for the next such test. That
+    includes tests marked ``django_db(transaction=True)`` without naming a fixture.
     """
     names = request.fixturenames
-    if "transactional_db" not in names and "live_server" not in names:
+    marker = request.node.get_closest_marker("django_db")
+    marked = marker is not None and bool(marker.kwargs.get("transaction", False))
+    if "transactional_db" not in names and "live_server" not in names and not marked:
         return
     request.getfixturevalue("transactional_db")
     from django.contrib.auth.models import Group

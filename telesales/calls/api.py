@@ -79,8 +79,10 @@ def _call(user, call_id: int):
     operation_id="calls_workspace_next_lead",
 )
 def next_lead(request):
-    """Hand the caller exactly one lead: due callbacks first, then the private pool, then the
-    public pool within the claim limits. 409 ``nothing_to_dispatch`` when none may be called
+    """Hand the caller exactly one lead: due callbacks first, then due service tasks and
+    renewal premiums (``renewal_task_id``: dial it without ``kind`` and the call is a renewal
+    call whose outcome is recorded on the task), then the private pool, then the public pool
+    within the claim limits. 409 ``nothing_to_dispatch`` when none may be called
     now, with ``details.reasons`` = ``[{code, message, fix, count}]`` (pools empty, outside
     the calling window, cool-down, cap reached, agent not working or not trained, …)."""
     user, me = _me(request)
@@ -90,6 +92,7 @@ def next_lead(request):
         "lead": found.lead,
         "followup": found.followup,
         "service_task_id": getattr(found.service_task, "pk", None),
+        "renewal_task_id": getattr(found.renewal_task, "pk", None),
     }
 
 

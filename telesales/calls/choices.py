@@ -41,6 +41,7 @@ class DispatchSource(models.TextChoices):
 
     CALLBACK = "callback", _("Due callback or follow-up")
     SERVICE = "service", _("Due service task")
+    RENEWAL = "renewal", _("Due renewal premium")
     PRIVATE = "private", _("Private pool")
     PUBLIC = "public", _("Public pool")
 

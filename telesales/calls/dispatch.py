@@ -5,10 +5,18 @@ Order (each source in turn, until one yields a lead that may be dialled now):
 1. ``callback`` — the agent's own open follow-ups that are due (overdue first);
 2. ``service`` — the agent's due post-sale service tasks (``policies``), when that app offers
    ``selectors.service_task_due_list``;
-3. ``private`` — the agent's private pool (owned or in progress, no follow-up booked for
+3. ``renewal`` — the agent's due renewal premiums (``operations.selectors.
+   renewal_task_due_list``: inside the reminder window or in grace, earliest due first) on
+   leads they own, as renewal calls (``CallKind.RENEWAL``); see ``_renewal_qs`` for how often
+   one task is handed out;
+4. ``private`` — the agent's private pool (owned or in progress, no follow-up booked for
    later): never dialled first, then grade A→D, then the longest since the last dial;
-4. ``public`` — the public pool (grade A→D, oldest first), claimed through
+5. ``public`` — the public pool (grade A→D, oldest first), claimed through
    ``leads.services.lead_claim`` within the claim limit and the private-pool cap.
+
+Renewals come after callbacks (a time agreed with a customer) and service tasks (the
+free-look window is days long) but before any sales lead: a premium has a hard deadline (the
+end of grace, then the policy lapses) and a policyholder kept is worth more than a new lead.
 
 Every candidate passes the compliance guards (``guards``) before it is handed out. The guards
 the database can evaluate (consent, DNC, grade, and for mainland numbers the calling window,
@@ -72,6 +80,8 @@ from telesales.leads import services as lead_services
 from telesales.leads.choices import OPEN_STATES, LeadState
 from telesales.leads.models import DncEntry, Lead
 from telesales.leads.rules import ruleset_for_person
+from telesales.operations.choices import ContactOutcome
+from telesales.operations.selectors import renewal_task_due_list
 from telesales.org.models import Person
 
 #: Candidate rows read (and, on PostgreSQL, locked) per round.
@@ -82,6 +92,10 @@ MAX_SCAN = 400
 #: this many times (each SKIP LOCKED read sees rows freed by transactions that committed).
 BUSY_RETRIES = 5
 BUSY_PAUSE_S = 0.02
+#: A renewal task whose customer was reached (will pay, reminded) is handed out again after
+#: this many days; one not reached, the next day. (A cadence managers may want to change: it
+#: belongs in the operations rule set once they ask.)
+RENEWAL_RECONTACT_DAYS = 7
 
 
 @dataclass
@@ -92,6 +106,7 @@ class Dispatch:
     source: str
     followup: FollowUp | None = None
     service_task: object | None = None
+    renewal_task: object | None = None
 
 
 def _locking(qs):
@@ -280,6 +295,59 @@ def _from_service_tasks(*, agent, at, rules) -> Dispatch | None:
     return None
 
 
+def _renewal_qs(agent, at):
+    """The agent's due renewal tasks dispatch may hand out at ``at`` (``None`` without a
+    login): those of ``operations.selectors.renewal_task_due_list`` whose policy's lead the
+    agent owns (the workspace works one's own leads; a task taken over from someone else is
+    worked from "My renewals" in operations), except
+
+    - a task with a contact recorded today (one renewal call per task a day);
+    - a task whose customer was reached (``promised``, ``reached``) less than
+      ``RENEWAL_RECONTACT_DAYS`` ago;
+    - a task whose customer refused (or asked not to be called): renewal operations take it
+      from their queue, dispatch never redials it."""
+    if agent.user_id is None:
+        return None
+    local = timezone.localtime(at)
+    day_start = local.replace(hour=0, minute=0, second=0, microsecond=0)
+    return (
+        renewal_task_due_list(user=agent.user, agent=agent, today=local.date())
+        .filter(policy__lead__owner_id=agent.pk)
+        .exclude(last_contact_outcome=ContactOutcome.REFUSED)
+        .exclude(last_contact_at__gte=day_start)
+        .exclude(
+            last_contact_outcome__in=(ContactOutcome.PROMISED, ContactOutcome.REACHED),
+            last_contact_at__gt=at - timedelta(days=RENEWAL_RECONTACT_DAYS),
+        )
+    )
+
+
+def _from_renewal_tasks(*, agent, at, rules) -> Dispatch | None:
+    """The earliest due renewal whose lead the guards let the agent call now, as a renewal
+    call: a service call to an existing policyholder (window and agent checks; not the
+    marketing ones — DNC, consent, caps — see ``guards``)."""
+    qs = _renewal_qs(agent, at)
+    if qs is None:
+        return None
+    tasks = list(qs[:MAX_SCAN])
+    if not tasks:
+        return None
+    leads = {
+        lead.pk: lead
+        for lead in Lead.objects.select_related("customer").filter(
+            pk__in={t.policy.lead_id for t in tasks}
+        )
+    }
+    blocks = lead_blocks_many(
+        leads=list(leads.values()), agent=agent, at=at, rules=rules, kind=CallKind.RENEWAL
+    )
+    for task in tasks:
+        lead = leads.get(task.policy.lead_id)
+        if lead is not None and not blocks.get(lead.pk):
+            return Dispatch(lead=lead, source=DispatchSource.RENEWAL, renewal_task=task)
+    return None
+
+
 def _from_private(*, agent, at, rules) -> Dispatch | None:
     qs = _dialable(_private_qs(agent, at), agent=agent, at=at, rules=rules).annotate(
         _dialled=Case(
@@ -372,14 +440,14 @@ def _from_public(*, agent, actor, at, rules, notes: list[Block]) -> Dispatch | N
 
 
 # --- Why nothing ---------------------------------------------------------------------------
-def _diagnose(*, agent, at, rules, with_public: bool) -> list[tuple[str, _Tally]]:
+def _diagnose(*, agent, at, rules, with_public: bool, renewals=None) -> list[tuple[str, _Tally]]:
     """Run the guards over what each source holds (without locks) and count the reasons."""
 
-    def tally_of(leads, require_owner=True) -> _Tally:
+    def tally_of(leads, require_owner=True, kind=CallKind.SALES) -> _Tally:
         tally = _Tally()
         leads = list(leads)
         blocks = lead_blocks_many(
-            leads=leads, agent=agent, at=at, rules=rules, require_owner=require_owner
+            leads=leads, agent=agent, at=at, rules=rules, require_owner=require_owner, kind=kind
         )
         for lead in leads:
             if blocks[lead.pk]:
@@ -391,7 +459,13 @@ def _diagnose(*, agent, at, rules, with_public: bool) -> list[tuple[str, _Tally]
     ).values("lead_id")
     callbacks = tally_of(Lead.objects.select_related("customer").filter(pk__in=due)[:MAX_SCAN])
     private = tally_of(_select_leads(_private_qs(agent, at)).order_by("grade", "id")[:MAX_SCAN])
-    out = [(_("callbacks due"), callbacks), (_("private pool"), private)]
+    out = [(_("callbacks due"), callbacks)]
+    if renewals is not None:
+        due_leads = Lead.objects.select_related("customer").filter(
+            pk__in=renewals.values("policy__lead_id")
+        )
+        out.append((_("renewals due"), tally_of(due_leads[:MAX_SCAN], kind=CallKind.RENEWAL)))
+    out.append((_("private pool"), private))
     if with_public:
         public = _select_leads(_public_qs(agent, at)).order_by("grade", "id")[:MAX_SCAN]
         out.append((_("public pool"), tally_of(public, require_owner=False)))
@@ -440,7 +514,10 @@ def _summary(tallies: list[tuple[str, _Tally]]) -> list[dict]:
 
 def _nothing(*, agent, at, rules, notes: list[Block]) -> NothingToDispatch:
     limited = any(n.code in ("claim_limit_reached", "private_cap_reached") for n in notes)
-    reasons = _summary(_diagnose(agent=agent, at=at, rules=rules, with_public=not limited))
+    renewals = _renewal_qs(agent, at)
+    reasons = _summary(
+        _diagnose(agent=agent, at=at, rules=rules, with_public=not limited, renewals=renewals)
+    )
     for note in notes:
         reasons.append(_reason(note.code, note.message, note.fix, 1))
     later = FollowUp.objects.filter(
@@ -466,13 +543,14 @@ def _nothing(*, agent, at, rules, notes: list[Block]) -> NothingToDispatch:
         )
     private_open = Lead.objects.filter(owner_id=agent.pk, state__in=OPEN_STATES).exists()
     public_any = _public_qs(agent, at).exists()
+    renewals_due = renewals is not None and renewals.exists()
     if (
         not private_open
         and not public_any
         and not any(r["code"] in ("claim_limit_reached", "private_cap_reached") for r in reasons)
     ):
         reasons.insert(
-            0,
+            len(reasons) if renewals_due else 0,  # why the renewals wait comes first
             _reason(
                 "pools_empty",
                 _("Your private pool is empty and the public pool has no lead you may take"),
@@ -526,14 +604,28 @@ def _dispatch_once(*, agent, actor, at) -> tuple[Dispatch | None, DomainError | 
                 .filter(pk=presence.lead_id)
                 .first()
             )
+            kind = CallKind.SALES
+            if presence.renewal_task_id:
+                # A renewal in hand: again only while the task is still due for a call.
+                kind = CallKind.RENEWAL
+                renewals = _renewal_qs(agent, at)
+                if renewals is None or not renewals.filter(pk=presence.renewal_task_id).exists():
+                    lead = None
             if lead is not None and not lead_blocks_many(
-                leads=[lead], agent=agent, at=at, rules=rules
+                leads=[lead], agent=agent, at=at, rules=rules, kind=kind
             ).get(lead.pk):
-                return Dispatch(lead=lead, source=presence.source, followup=presence.followup), None
+                found = Dispatch(
+                    lead=lead,
+                    source=presence.source,
+                    followup=presence.followup,
+                    renewal_task=presence.renewal_task,
+                )
+                return found, None
         notes: list[Block] = []
         found = (
             _from_followups(agent=agent, at=at, rules=rules)
             or _from_service_tasks(agent=agent, at=at, rules=rules)
+            or _from_renewal_tasks(agent=agent, at=at, rules=rules)
             or _from_private(agent=agent, at=at, rules=rules)
             or _from_public(agent=agent, actor=actor, at=at, rules=rules, notes=notes)
         )
@@ -542,13 +634,23 @@ def _dispatch_once(*, agent, actor, at) -> tuple[Dispatch | None, DomainError | 
             presence.save()
             return None, _nothing(agent=agent, at=at, rules=rules, notes=notes)
         presence_hand(
-            presence, lead=found.lead, source=found.source, followup=found.followup, at=at
+            presence,
+            lead=found.lead,
+            source=found.source,
+            followup=found.followup,
+            renewal_task=found.renewal_task,
+            at=at,
         )
         if presence.state in (AgentState.OFFLINE, AgentState.BREAK):
             presence.state, presence.since = AgentState.IDLE, at
         presence.save()
         Handout.objects.create(
-            agent=agent, lead=found.lead, source=found.source, followup=found.followup, at=at
+            agent=agent,
+            lead=found.lead,
+            source=found.source,
+            followup=found.followup,
+            renewal_task=found.renewal_task,
+            at=at,
         )
         return found, None
 
@@ -567,10 +669,12 @@ def next_lead(*, agent, actor, at: dt.datetime | None = None) -> Dispatch:
 def pool_counts(*, agent, at: dt.datetime | None = None) -> dict:
     """How many leads each source holds for the agent now (for the workspace header)."""
     at = at or timezone.now()
+    renewals = _renewal_qs(agent, at)
     return {
         "callbacks_due": FollowUp.objects.filter(
             agent_id=agent.pk, status=FollowUpStatus.OPEN, due_at__lte=at
         ).count(),
+        "renewals_due": renewals.count() if renewals is not None else 0,
         "private": _private_qs(agent, at).count(),
         "public": _public_qs(agent, at).count(),
     }

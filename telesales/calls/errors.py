@@ -27,6 +27,13 @@ class CallUnfinished(Conflict):
     code = "call_unfinished"
 
 
+class LeadMoved(Conflict):
+    """The call's lead left the agent's hands after the page was opened (a transfer, a
+    release): what the agent posts for the call is refused whole."""
+
+    code = "lead_moved"
+
+
 class CallNotOpen(InvalidState):
     code = "call_not_open"
 

@@ -220,6 +220,15 @@ class CallAttempt(TimeStampedModel):
     cdr_matched_at = models.DateTimeField(_("CDR matched"), null=True, blank=True)
     cdr_billsec = models.PositiveIntegerField(_("CDR billed seconds"), null=True, blank=True)
     cdr_disposition = models.CharField(_("CDR disposition"), max_length=20, blank=True)
+    renewal_task = models.ForeignKey(
+        "operations.RenewalTask",
+        verbose_name=_("renewal task"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text=_("The renewal premium this call was made for (its outcome is recorded there)"),
+    )
 
     class Meta:
         ordering = ["-started_at", "-id"]
@@ -352,6 +361,9 @@ class AgentPresence(models.Model):
     followup = models.ForeignKey(
         FollowUp, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    renewal_task = models.ForeignKey(
+        "operations.RenewalTask", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     handed_at = models.DateTimeField(_("handed out"), null=True, blank=True)
     attempt = models.ForeignKey(
         CallAttempt,
@@ -387,6 +399,9 @@ class Handout(models.Model):
     source = models.CharField(_("source"), max_length=10, choices=DispatchSource.choices)
     followup = models.ForeignKey(
         FollowUp, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    renewal_task = models.ForeignKey(
+        "operations.RenewalTask", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     at = models.DateTimeField(_("time"), db_index=True)
 

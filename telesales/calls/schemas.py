@@ -123,12 +123,16 @@ class DispatchOut(Schema):
     lead: WorkspaceLeadOut
     followup: FollowUpOut | None = None
     service_task_id: int | None = None
+    renewal_task_id: int | None = None
 
 
 # --- Calls ---------------------------------------------------------------------------------
 class CallStartIn(InputSchema):
+    """``kind`` left out: ``renewal`` when "next lead" handed this lead out for a due renewal
+    premium (the call records the renewal contact), else ``sales``."""
+
     lead_id: int = Id
-    kind: CallKind = CallKind.SALES
+    kind: CallKind | None = None
     seat_id: int | None = Field(default=None, ge=1, le=ID_MAX)
 
 
@@ -274,6 +278,7 @@ class DayFiguresOut(Schema):
     sales: int
     premium: Decimal
     callbacks_due: int
+    renewals_due: int
     private: int
     public: int
 

@@ -56,6 +56,9 @@ from telesales.leads import services as lead_services
 from telesales.leads.choices import OPEN_STATES, DncSource, LeadAction, LeadState
 from telesales.leads.models import Lead
 from telesales.leads.rules import ruleset_for_person
+from telesales.operations import services as operations_services
+from telesales.operations.choices import ContactOutcome, TaskStatus
+from telesales.operations.errors import TaskClosed
 from telesales.org.choices import PersonStatus, TeamStage
 from telesales.org.models import Absence, Person
 from telesales.org.selectors import person_for_user
@@ -154,23 +157,31 @@ def _presence_state(presence: AgentPresence, state: str, at: dt.datetime) -> Non
 
 
 def presence_hand(
-    presence: AgentPresence, *, lead: Lead | None, source: str = "", followup=None, at: dt.datetime
+    presence: AgentPresence,
+    *,
+    lead: Lead | None,
+    source: str = "",
+    followup=None,
+    renewal_task=None,
+    at: dt.datetime,
 ) -> None:
-    """Put ``lead`` in the agent's hands (or empty them). A lead is in one agent's hands at
-    most: a stale hand-out of the same lead elsewhere is cleared first."""
+    """Put ``lead`` in the agent's hands (or empty them), with the follow-up or the renewal
+    task it is handed out for. A lead is in one agent's hands at most: a stale hand-out of
+    the same lead elsewhere is cleared first."""
     if lead is not None:
         AgentPresence.objects.filter(lead_id=lead.pk).exclude(pk=presence.pk).update(
-            lead=None, followup=None, source="", handed_at=None
+            lead=None, followup=None, renewal_task=None, source="", handed_at=None
         )
     presence.lead = lead
     presence.source = source if lead is not None else ""
     presence.followup = followup if lead is not None else None
+    presence.renewal_task = renewal_task if lead is not None else None
     presence.handed_at = at if lead is not None else None
 
 
 def _release_lead_from_hands(lead_id: int) -> None:
     AgentPresence.objects.filter(lead_id=lead_id).update(
-        lead=None, followup=None, source="", handed_at=None
+        lead=None, followup=None, renewal_task=None, source="", handed_at=None
     )
 
 
@@ -217,13 +228,18 @@ def call_start(
     agent: Person,
     actor,
     seat=None,
-    kind: str = CallKind.SALES,
+    kind: str | None = None,
     at: dt.datetime | None = None,
 ) -> CallAttempt:
     """Dial a lead: the compliance guards run first (``dial_blocked`` with every reason),
-    then the attempt is recorded and the telephony adapter places the call."""
+    then the attempt is recorded and the telephony adapter places the call.
+
+    ``kind`` left out: a renewal call (``CallKind.RENEWAL``, linked to the renewal task) when
+    dispatch handed this lead out for a due renewal premium, else a sales call. A renewal
+    call is a service call to an existing policyholder: the guards keep the calling window
+    and the agent checks and skip the marketing ones (``guards``)."""
     require_self(actor, agent, _("You can only dial from your own workspace"))
-    if kind not in CallKind.values:
+    if kind is not None and kind not in CallKind.values:
         raise ValidationFailed(_("Unknown call kind"), fields={"kind": [_("unknown")]})
     at = at or timezone.now()
     presence = presence_lock(agent, at=at)
@@ -245,6 +261,11 @@ def call_start(
             ]
         )
     lead = Lead.objects.select_for_update(of=("self",)).select_related("customer").get(pk=lead.pk)
+    renewal_task_id = presence.renewal_task_id if presence.lead_id == lead.pk else None
+    if kind is None:
+        kind = CallKind.RENEWAL if renewal_task_id else CallKind.SALES
+    if kind != CallKind.RENEWAL:
+        renewal_task_id = None  # a sales call on the lead serves no renewal task
     rules = callrules_for_person(agent, on=timezone.localdate(at))
     blocks = dial_blocks(lead=lead, agent=agent, at=at, kind=kind, rules=rules)
     if blocks:
@@ -257,6 +278,7 @@ def call_start(
         agent=agent,
         seat=seat,
         kind=kind,
+        renewal_task_id=renewal_task_id,
         started_at=at,
         adapter=adapter_name(adapter),
         recording_retain_until=non_sale_retention(rules, timezone.localdate(at)),
@@ -279,11 +301,15 @@ def call_start(
 
 
 def _attempt_locked(attempt: CallAttempt) -> CallAttempt:
-    return (
-        CallAttempt.objects.select_for_update(of=("self",))
-        .select_related("lead", "lead__customer", "agent", "agent__team", "disposition")
-        .get(pk=attempt.pk)
-    )
+    """The attempt, locked for this transaction, with its relations read *after* the lock.
+
+    Locked first, read second: on PostgreSQL a ``FOR UPDATE OF`` query that waited for
+    another transaction re-reads the locked row but not the rows joined to it, so a second
+    submission would see the first one's ``disposition_id`` next to an empty disposition."""
+    CallAttempt.objects.select_for_update().filter(pk=attempt.pk).values_list("pk").first()
+    return CallAttempt.objects.select_related(
+        "lead", "lead__customer", "agent", "agent__team", "disposition"
+    ).get(pk=attempt.pk)
 
 
 @transaction.atomic
@@ -469,6 +495,51 @@ def _schedule_next(
     return followup
 
 
+def renewal_contact_outcome(disposition: Disposition) -> str:
+    """The renewal contact a call's disposition stands for (dispositions are data, so the
+    flags decide, in this order):
+
+    - a do-not-call request, a refusal, or a final outcome with the customer on the line
+      (``dnc``, ``refused``, ``not_interested``) → ``refused`` (will not pay);
+    - a wrong or dead number, or nobody we spoke to (``invalid_number``, ``wrong_person``,
+      ``no_answer``, ``busy``, ``powered_off``, ``voicemail``) → ``unreachable``;
+    - an effective conversation (``interested``, ``sale``) → ``promised`` (will pay);
+    - any other contact (``callback``) → ``reached`` (reminded).
+    """
+    if disposition.dnc or disposition.refusal:
+        return ContactOutcome.REFUSED
+    if disposition.invalid_number or not disposition.contact:
+        return ContactOutcome.UNREACHABLE
+    if disposition.final and not disposition.sale:
+        return ContactOutcome.REFUSED
+    if disposition.effective:
+        return ContactOutcome.PROMISED
+    return ContactOutcome.REACHED
+
+
+def _renewal_contact(
+    *, attempt: CallAttempt, disposition: Disposition, actor, note: str, at: dt.datetime
+) -> None:
+    """A renewal call's outcome is the renewal task's contact (``operations``), in the same
+    transaction. A task closed meanwhile (the premium was paid, the policy lapsed) or given to
+    someone else keeps the call only."""
+    task = attempt.renewal_task
+    if task is None or task.status != TaskStatus.OPEN or task.owner_id != attempt.agent_id:
+        return
+    text = _("Call #%(id)d: %(outcome)s") % {"id": attempt.pk, "outcome": disposition.name}
+    if note:
+        text = f"{text} — {note}"
+    # Closed or moved under the lock meanwhile: the call's outcome still stands.
+    with contextlib.suppress(TaskClosed, PermissionDenied):
+        operations_services.renewal_task_contact_record(
+            task=task,
+            outcome=renewal_contact_outcome(disposition),
+            note=text[: operations_services.NOTE_MAX],
+            actor=actor,
+            at=min(attempt.started_at, at),
+        )
+
+
 def _dispose(
     *,
     attempt: CallAttempt,
@@ -575,6 +646,8 @@ def _dispose(
                 actor=actor,
                 at=at,
             )
+    if attempt.renewal_task_id:
+        _renewal_contact(attempt=attempt, disposition=disposition, actor=actor, note=note, at=at)
     if attempt.ended_at is None:
         return attempt  # a sale recorded during the call: the call's end frees the agent
     presence = presence_lock(agent, at=at)
@@ -621,7 +694,14 @@ def disposition_record(
             _("Record a sale with its policy (product, premium, insured persons)"),
             fields={"disposition": [_("use the sale form")]},
         )
-    lead = attempt.lead
+    # The lead is locked before its owner is checked: a transfer (or a second outcome through
+    # another call) that commits meanwhile is seen here, never half-applied after the check.
+    lead = (
+        Lead.objects.select_for_update(of=("self",))
+        .select_related("customer")
+        .get(pk=attempt.lead_id)
+    )
+    attempt.lead = lead
     if lead.owner_id != attempt.agent_id and lead.state not in (LeadState.DNC,):
         raise NotYourCall(
             _("This lead is no longer in %(name)s's hands") % {"name": attempt.agent.name}
@@ -655,7 +735,8 @@ def followup_schedule(
     note: str = "",
 ) -> FollowUp:
     """Book a follow-up by hand (a callback the customer asked for). It replaces the lead's
-    open follow-up, keeping its place in the cadence. Refuses the past."""
+    open follow-up, keeping its place in the cadence. Refuses the past. Idempotent: booking
+    the open follow-up's own time and kind again returns it unchanged (a double submit)."""
     _require_self_or_lead(actor, agent, _("You may only book follow-ups for your own leads"))
     now = timezone.now()
     if kind not in FollowUpKind.values:
@@ -676,6 +757,14 @@ def followup_schedule(
     if lead.owner_id != agent.pk or lead.state not in allowed_states:
         raise NotYourCall(_("This lead is not being worked by %(name)s") % {"name": agent.name})
     open_fu = _open_followup(lead)
+    if (
+        open_fu is not None
+        and open_fu.agent_id == agent.pk
+        and open_fu.kind == kind
+        and open_fu.due_at == due_at
+    ):
+        # The same booking again (a form submitted twice): it stands, nothing is added.
+        return open_fu
     sequence = open_fu.sequence if open_fu else _next_sequence(lead, None)
     if open_fu is not None:
         _followups_close(lead, status=FollowUpStatus.CANCELLED, at=now, note=_("rescheduled"))
@@ -872,7 +961,13 @@ def followups_cancel_for_person(*, person: Person, actor=None) -> int:
         status=FollowUpStatus.CANCELLED, done_at=now, updated_at=now
     )
     AgentPresence.objects.filter(person_id=person.pk).update(
-        state=AgentState.OFFLINE, since=now, lead=None, followup=None, source="", attempt=None
+        state=AgentState.OFFLINE,
+        since=now,
+        lead=None,
+        followup=None,
+        renewal_task=None,
+        source="",
+        attempt=None,
     )
     return n
 
@@ -893,7 +988,9 @@ def sale_record(
 ):
     """Record an online close on a call: the policy (``policies.services.sale_record``, with
     the call's recording), the sale disposition, the follow-ups done and the recording kept
-    for ≥ 5 / 10 years after the policy ends. Checked whole before anything is written."""
+    for ≥ 5 / 10 years after the policy ends. Checked whole before anything is written. The
+    same sale submitted twice on this call (same product, holder, insured persons) records
+    one policy; the second is refused with ``duplicate_sale`` (409)."""
     from telesales.policies import services as policy_services
 
     now = timezone.now()
@@ -925,6 +1022,7 @@ def sale_record(
         recording_ref=recording[:200],
         at=now,
         holder_id=holder_id,
+        duplicates_since=attempt.started_at,  # the same sale posted twice: DuplicateSale
     )
     rules = callrules_for_person(attempt.agent, on=timezone.localdate(now))
     keep = sale_retention(rules, sold_on=timezone.localdate(now), term_years=int(term_years))

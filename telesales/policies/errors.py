@@ -43,5 +43,12 @@ class DuplicatePolicyNumber(Conflict):
     code = "duplicate_policy_number"
 
 
+class DuplicateSale(Conflict):
+    """The same sale again (a form submitted twice): same lead, product, holder and insured
+    persons, applied since the call began. ``details.policy``: the policy recorded first."""
+
+    code = "duplicate_sale"
+
+
 class TaskClosed(InvalidState):
     code = "task_closed"

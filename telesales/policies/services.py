@@ -51,6 +51,7 @@ from telesales.policies.choices import (
 from telesales.policies.errors import (
     AgentNotWorking,
     DuplicatePolicyNumber,
+    DuplicateSale,
     FreeLookOver,
     GradeTooLow,
     LeadNotWorked,
@@ -436,6 +437,38 @@ def _conversions_mark(*, policy: Policy, insured_ids: list[int], actor, at: dt.d
     return len(tasks)
 
 
+def _refuse_duplicate_sale(
+    *,
+    lead: Lead,
+    agent: Person,
+    product: Product,
+    holder: Customer,
+    insured: list[Customer],
+    since: dt.datetime,
+) -> None:
+    """``DuplicateSale`` when this very sale is recorded already (see ``sale_record``)."""
+    wanted = {c.pk for c in insured}
+    candidates = (
+        Policy.objects.filter(
+            lead_id=lead.pk,
+            agent_id=agent.pk,
+            product_id=product.pk,
+            holder_id=holder.pk,
+            applied_at__gte=since,
+        )
+        .exclude(status=PolicyStatus.CANCELLED)
+        .prefetch_related("insured")
+        .order_by("id")
+    )
+    for policy in candidates:
+        if {c.pk for c in policy.insured.all()} == wanted:
+            raise DuplicateSale(
+                _("This sale is recorded already (policy #%(id)d): nothing was added")
+                % {"id": policy.pk},
+                details={"policy": policy.pk},
+            )
+
+
 @transaction.atomic
 def sale_record(
     *,
@@ -450,6 +483,7 @@ def sale_record(
     recording_ref: str = "",
     at: dt.datetime | None = None,
     holder_id: int | None = None,
+    duplicates_since: dt.datetime | None = None,
 ) -> Policy:
     """Record an online close: a policy in status *applied*, and the lead won.
 
@@ -460,7 +494,14 @@ def sale_record(
     product allows; the insured persons are the holder or in the holder's household (the
     holder is the lead's customer unless ``holder_id`` names another member of the
     household). An open extended-service suggestion of the product's category for one of the
-    insured persons is marked converted."""
+    insured persons is marked converted.
+
+    Idempotency: with ``duplicates_since`` (the calls app passes the start of the call), a
+    policy not cancelled on this lead, by this agent, of the same product, holder and insured
+    persons, applied since then, is the same sale submitted again: ``DuplicateSale`` (409)
+    naming it, and nothing is written. The check runs under the lead's row lock, so two
+    submissions at once record one policy. Another product or other insured persons on the
+    same call remain a second sale."""
     now = timezone.now()
     if actor is not None and not isinstance(actor, str):
         me = person_for_user(actor)
@@ -502,6 +543,15 @@ def sale_record(
             )
         holder = other
     insured = _insured_customers(holder=holder, insured_ids=insured_ids)
+    if duplicates_since is not None:
+        _refuse_duplicate_sale(
+            lead=lead,
+            agent=agent,
+            product=product,
+            holder=holder,
+            insured=insured,
+            since=_aware(duplicates_since, "duplicates_since"),
+        )
     policy = Policy.objects.create(
         lead=lead,
         holder=holder,

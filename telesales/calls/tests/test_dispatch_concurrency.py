@@ -8,6 +8,7 @@ the test runs only on PostgreSQL (``DATABASE_URL=postgresql://…``)."""
 from __future__ import annotations
 
 import threading
+import time
 from collections import Counter
 
 import pytest
@@ -42,6 +43,20 @@ pytestmark = [
 ]
 
 
+#: The whole run must end within this many seconds (minutes of margin on a loaded machine).
+DEADLINE_S = 480
+
+
+def _end_stuck_sessions() -> None:
+    """End the other sessions on the test database, so a stuck worker's locks cannot hang the
+    test's teardown too (the test then fails instead of hanging the suite)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+
+
 def _run_threads(target, args_list):
     barrier = threading.Barrier(len(args_list))
     errors: list[BaseException] = []
@@ -55,12 +70,16 @@ def _run_threads(target, args_list):
         finally:
             connections.close_all()
 
-    threads = [threading.Thread(target=wrapped, args=a) for a in args_list]
+    threads = [threading.Thread(target=wrapped, args=a, daemon=True) for a in args_list]
     for t in threads:
         t.start()
+    deadline = time.monotonic() + DEADLINE_S
     for t in threads:
-        t.join(timeout=600)
-    assert not any(t.is_alive() for t in threads), "a worker hung"
+        t.join(timeout=max(0.0, deadline - time.monotonic()))
+    stuck = sum(1 for t in threads if t.is_alive())
+    if stuck:
+        _end_stuck_sessions()
+    assert not stuck, f"{stuck} workers did not finish within {DEADLINE_S} s"
     assert not errors, errors
 
 

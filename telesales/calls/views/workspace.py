@@ -29,8 +29,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from telesales.calls import dispatch, selectors, services
-from telesales.calls.choices import AgentState, DispatchSource
-from telesales.calls.errors import NothingToDispatch
+from telesales.calls.choices import AgentState, CallKind, DispatchSource
+from telesales.calls.errors import LeadMoved, NothingToDispatch
 from telesales.calls.forms import (
     DispositionForm,
     FollowUpForm,
@@ -45,6 +45,9 @@ from telesales.core.form_errors import add_domain_error
 from telesales.core.roles import Role, has_role
 from telesales.leads import selectors as lead_selectors
 from telesales.leads.choices import OPEN_STATES
+from telesales.operations import selectors as operations_selectors
+from telesales.operations.choices import PremiumStatus
+from telesales.operations.services import grace_end
 from telesales.org.selectors import person_for_user
 from telesales.policies import selectors as policy_selectors
 from telesales.policies.choices import PaymentMode, ProductCategory
@@ -245,14 +248,40 @@ def _my_attempt(request: HttpRequest, me, attempt_id: int) -> CallAttempt:
     return attempt
 
 
+def _lead_of_my_call(request: HttpRequest, me, attempt: CallAttempt):
+    """The lead of the agent's own call, still in their hands. When it moved since the page
+    was opened (the team lead transferred it, it went back to the pool), a stale form is
+    refused with ``LeadMoved`` (409), and nothing is written."""
+    try:
+        return _my_lead(request, me, attempt.lead_id)
+    except (Http404, PermissionDenied) as exc:
+        raise LeadMoved(
+            _(
+                "This lead is no longer in your hands: it was moved after you opened it. "
+                "Nothing was recorded."
+            )
+        ) from exc
+
+
 def _workspace(view):
     """An htmx request that is refused (403) or names something missing (404) gets a short
-    alert in the lead panel rather than the whole error page."""
+    alert in the lead panel rather than the whole error page; so does a form for a call
+    whose lead moved meanwhile (409; without htmx, a message on the workspace)."""
 
     @wraps(view)
     def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
         try:
             return view(request, *args, **kwargs)
+        except LeadMoved as exc:
+            if not request.htmx:
+                messages.error(request, exc.message)
+                return redirect("calls:workspace")
+            response = render(
+                request, f"{TEMPLATE}#refused", {"message": exc.message}, status=exc.status
+            )
+            response["HX-Retarget"] = "#lead-panel"
+            response["HX-Reswap"] = "innerHTML"
+            return response
         except (PermissionDenied, Http404) as exc:
             if not request.htmx:
                 raise
@@ -406,10 +435,12 @@ def _product_for_script(request: HttpRequest, value) -> object | None:
         return None
 
 
-def _call_context(request: HttpRequest, me, lead, attempts, *, members, **forms) -> dict:
+def _call_context(
+    request: HttpRequest, me, lead, attempts, *, members, kind=CallKind.SALES, **forms
+) -> dict:
     pending = _pending_attempt(attempts, me)
     sale_attempt = _sale_attempt(attempts, me)
-    blocks = [] if pending else dial_blocks(lead=lead, agent=me)
+    blocks = [] if pending else dial_blocks(lead=lead, agent=me, kind=kind)
     dispositions = list(selectors.disposition_list())
     call_error = forms.get("call_error", "")
     # A refused form whose section is no longer shown (the call's outcome was recorded
@@ -430,6 +461,30 @@ def _call_context(request: HttpRequest, me, lead, attempts, *, members, **forms)
         "call_error": call_error,
     }
     return context
+
+
+def _renewal_context(request: HttpRequest, me, lead, attempts) -> dict | None:
+    """The renewal premium this lead is in the agent's hands for (a renewal dispatch), or
+    that the agent's open call on it serves: policy number, premium, due date, grace end."""
+    presence = selectors.presence_get(agent=me)
+    task_id = presence.renewal_task_id if presence.lead_id == lead.pk else None
+    pending = _pending_attempt(attempts, me)
+    if pending is not None and pending.renewal_task_id:
+        task_id = pending.renewal_task_id
+    if not task_id:
+        return None
+    try:
+        task = operations_selectors.renewal_task_get(user=request.user, task_id=task_id)
+    except NotFound:
+        return None
+    return {
+        "task": task,
+        "policy_number": task.policy.number,
+        "amount": task.premium_due.amount,
+        "due_date": task.premium_due.due_date,
+        "grace_until": grace_end(task.premium_due),
+        "in_grace": task.premium_due.status == PremiumStatus.IN_GRACE,
+    }
 
 
 def _lead_context(
@@ -470,7 +525,10 @@ def _lead_context(
     if context["holdings"]:
         # Extended service (延伸服务): what the household still lacks, after a sale.
         context["suggestions"] = household_suggestions(customer=customer, on=today)
-    context.update(_call_context(request, me, lead, attempts, members=members, **forms))
+    renewal = _renewal_context(request, me, lead, attempts)
+    context["renewal"] = renewal
+    kind = CallKind.RENEWAL if renewal else CallKind.SALES
+    context.update(_call_context(request, me, lead, attempts, members=members, kind=kind, **forms))
     return context
 
 
@@ -680,7 +738,7 @@ def workspace_answer_view(request: HttpRequest, attempt_id: int) -> HttpResponse
     """The customer picked up (the simulated switch cannot tell; a real one reports it)."""
     me = _require_person(request)
     attempt = _my_attempt(request, me, attempt_id)
-    lead = _my_lead(request, me, attempt.lead_id)
+    lead = _lead_of_my_call(request, me, attempt)
     try:
         services.call_answer(attempt=attempt, actor=request.user)
     except DomainError as exc:
@@ -694,7 +752,7 @@ def workspace_answer_view(request: HttpRequest, attempt_id: int) -> HttpResponse
 def workspace_hangup_view(request: HttpRequest, attempt_id: int) -> HttpResponse:
     me = _require_person(request)
     attempt = _my_attempt(request, me, attempt_id)
-    lead = _my_lead(request, me, attempt.lead_id)
+    lead = _lead_of_my_call(request, me, attempt)
     try:
         services.call_end(attempt=attempt, actor=request.user)
     except DomainError as exc:
@@ -709,7 +767,7 @@ def workspace_disposition_view(request: HttpRequest, attempt_id: int) -> HttpRes
     """Record how the call ended; interested / callback book the next follow-up."""
     me = _require_person(request)
     attempt = _my_attempt(request, me, attempt_id)
-    lead = _my_lead(request, me, attempt.lead_id)
+    lead = _lead_of_my_call(request, me, attempt)
     form = DispositionForm(
         request.POST, dispositions=list(selectors.disposition_list()), prefix="dispo"
     )
@@ -737,7 +795,7 @@ def workspace_sale_view(request: HttpRequest, attempt_id: int) -> HttpResponse:
     """Record a sale on an answered call: the policy, the sale outcome, the recording kept."""
     me = _require_person(request)
     attempt = _my_attempt(request, me, attempt_id)
-    lead = _my_lead(request, me, attempt.lead_id)
+    lead = _lead_of_my_call(request, me, attempt)
     members = household_members(lead.customer)
     form = _sale_form(request, me, lead, members, data=request.POST)
     if form.is_valid():
