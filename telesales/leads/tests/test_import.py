@@ -663,6 +663,9 @@ def test_a_batch_being_imported_is_not_run_twice(tmp_path, channel):
             with pytest.raises(ImportInProgress):
                 batch_import_run(batch_id=batch.pk)
         finally:
+            # Unlock explicitly: closing returns before the server session has ended and let
+            # go of its locks, so the run below could still find the batch locked.
+            other.execute("SELECT pg_advisory_unlock(%s, %s)", [importing._LOCK_CLASS, batch.pk])
             other.close()
     else:
         with importing._run_lock(batch.pk) as acquired:
