@@ -4,6 +4,7 @@ from ninja import NinjaAPI
 
 from telesales.calls.api import router as calls_router
 from telesales.calls.api import workspace_router
+from telesales.compensation.api import router as compensation_router
 from telesales.core.api import router as core_router
 from telesales.core.http_api import BearerAuth, SessionAuth, install_error_handlers
 from telesales.leads.api import router as leads_router
@@ -28,4 +29,5 @@ api.add_router("/policies/", policies_router)
 api.add_router("/operations/", operations_router)
 api.add_router("/tickets/", tickets_router)
 api.add_router("/calls/", calls_router)
+api.add_router("/compensation/", compensation_router)
 api.add_router("/workspace/", workspace_router)

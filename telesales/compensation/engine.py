@@ -109,7 +109,9 @@ def months_between(earlier: dt.date, later: dt.date) -> int:
 class PersonIn:
     """A person as the engine sees them. ``leader_id``: who manages them directly;
     ``developer_id``: the lead who developed (育成) the group this person leads, with
-    ``developed_on``; ``attendance``: (days attended, days required) in the period."""
+    ``developed_on``; ``attendance``: (days attended, days required) in the period;
+    ``in_service`` False: left before the period, in the run only for the clawbacks of their
+    policies (no base pay, no attendance needed)."""
 
     id: int
     level: str
@@ -118,6 +120,7 @@ class PersonIn:
     developer_id: int | None = None
     developed_on: dt.date | None = None
     attendance: tuple[int, int] | None = None
+    in_service: bool = True
 
 
 @dataclass(frozen=True)
@@ -270,7 +273,7 @@ class _Run:
             return
         for person in self.people.values():
             amount = section["amounts"].get(person.level)
-            if amount is None:
+            if amount is None or not person.in_service:
                 continue
             ratio = Decimal(1)
             if section["attendance"] == "pro_rata":

@@ -1,5 +1,10 @@
 """Compensation models: versioned basic-law rule sets (基本法).
 
+A pay run (``PayRun``) holds the itemised lines (``PayLine``) of every person for one period;
+an approved run is never recomputed, and a later correction is a ``PayAdjustment`` that the
+next computed run pays as an ``adjustment`` line. ``Attendance`` holds the days attended and
+required per person and period (the organisation keeps absences, not attendance).
+
 A rule set is data: a document in the rule-set format (``rules_format.py``), imported from a
 YAML or JSON file, numbered by version, in force from ``effective_from`` until
 ``effective_to`` once approved. An approved version is never edited: a change is a new
@@ -13,7 +18,12 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from telesales.compensation.choices import RuleSetFormat, RuleSetStatus
+from telesales.compensation.choices import (
+    PayLineKind,
+    PayRunStatus,
+    RuleSetFormat,
+    RuleSetStatus,
+)
 from telesales.core.models import TimeStampedModel
 
 
@@ -73,3 +83,180 @@ class RuleSet(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"v{self.version} {self.name}"
+
+
+MONEY = {"max_digits": 14, "decimal_places": 2}
+
+
+class PayRun(TimeStampedModel):
+    """The pay of every person for one period under one rule-set version."""
+
+    label = models.CharField(_("period"), max_length=7, unique=True, help_text="YYYY-MM")
+    period_start = models.DateField(_("period start"), unique=True)
+    period_end = models.DateField(_("period end"))
+    ruleset = models.ForeignKey(
+        RuleSet, verbose_name=_("rule set"), on_delete=models.PROTECT, related_name="pay_runs"
+    )
+    ruleset_version = models.PositiveIntegerField(_("rule set version"))
+    status = models.CharField(
+        _("status"), max_length=10, choices=PayRunStatus.choices, default=PayRunStatus.OPEN
+    )
+    run_count = models.PositiveIntegerField(_("times computed"), default=0)
+    computed_at = models.DateTimeField(_("computed at"), null=True, blank=True)
+    computed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("computed by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("approved by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    approved_at = models.DateTimeField(_("approved at"), null=True, blank=True)
+    input_fingerprint = models.CharField(_("input fingerprint"), max_length=64, blank=True)
+    total = models.DecimalField(_("total"), default=0, **MONEY)
+    line_count = models.PositiveIntegerField(_("lines"), default=0)
+
+    class Meta:
+        ordering = ["-period_start"]
+        verbose_name = _("pay run")
+        verbose_name_plural = _("pay runs")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(period_end__gte=models.F("period_start")),
+                name="compensation_payrun_dates",
+            ),
+            models.CheckConstraint(
+                condition=Q(status="open") | Q(approved_at__isnull=False),
+                name="compensation_payrun_approved_has_time",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.label} (v{self.ruleset_version})"
+
+
+class PayLine(models.Model):
+    """One itemised line of a payslip: traceable to its rule (id, version) and its sources
+    (``policy:17``, ``person:3``, ``adjustment:2``). ``position`` is the payslip order."""
+
+    run = models.ForeignKey(PayRun, on_delete=models.CASCADE, related_name="lines")
+    position = models.PositiveIntegerField(_("position"))
+    person = models.ForeignKey(
+        "org.Person", verbose_name=_("person"), on_delete=models.PROTECT, related_name="+"
+    )
+    kind = models.CharField(_("kind"), max_length=24, choices=PayLineKind.choices)
+    amount = models.DecimalField(_("amount"), **MONEY)
+    basis = models.DecimalField(_("basis"), **MONEY)
+    rate = models.DecimalField(_("rate"), max_digits=12, decimal_places=8, null=True, blank=True)
+    rule_id = models.CharField(_("rule"), max_length=100)
+    rule_version = models.PositiveIntegerField(_("rule version"))
+    modifiers = models.JSONField(_("modifying rules"), default=list, blank=True)
+    sources = models.JSONField(_("source records"), default=list)
+    #: The policy of a commission or clawback line (a later clawback looks up what was paid).
+    policy = models.ForeignKey(
+        "policies.Policy",
+        verbose_name=_("policy"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    note = models.CharField(_("note"), max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["run", "position"]
+        verbose_name = _("pay line")
+        verbose_name_plural = _("pay lines")
+        indexes = [
+            models.Index(fields=["run", "person"], name="compensation_payline_person"),
+            models.Index(fields=["policy", "kind"], name="compensation_payline_policy"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["run", "position"], name="compensation_payline_unique_position"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.run.label} {self.person_id} {self.kind} {self.amount}"
+
+
+class PayAdjustment(TimeStampedModel):
+    """A correction to an approved period, paid as an ``adjustment`` line by the next run
+    that is computed (``applied_run``); locked once that run is approved."""
+
+    person = models.ForeignKey(
+        "org.Person", verbose_name=_("person"), on_delete=models.PROTECT, related_name="+"
+    )
+    amount = models.DecimalField(_("amount"), **MONEY)
+    reason = models.CharField(_("reason"), max_length=500)
+    corrects_run = models.ForeignKey(
+        PayRun,
+        verbose_name=_("corrects"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="corrections",
+    )
+    applied_run = models.ForeignKey(
+        PayRun,
+        verbose_name=_("paid in"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="adjustments",
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("created by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name = _("pay adjustment")
+        verbose_name_plural = _("pay adjustments")
+        constraints = [
+            models.CheckConstraint(condition=~Q(amount=0), name="compensation_adjustment_not_0"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.person_id} {self.amount}"
+
+
+class Attendance(TimeStampedModel):
+    """Days attended and days required of one person in one pay period (entered by HR)."""
+
+    person = models.ForeignKey(
+        "org.Person", verbose_name=_("person"), on_delete=models.CASCADE, related_name="+"
+    )
+    period_start = models.DateField(_("period start"))
+    days_attended = models.PositiveSmallIntegerField(_("days attended"))
+    days_required = models.PositiveSmallIntegerField(_("days required"))
+
+    class Meta:
+        ordering = ["period_start", "person_id"]
+        verbose_name = _("attendance")
+        verbose_name_plural = _("attendance")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["person", "period_start"], name="compensation_attendance_unique"
+            ),
+            models.CheckConstraint(
+                condition=Q(days_required__gte=1), name="compensation_attendance_required_gte_1"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.person_id} {self.period_start}: {self.days_attended}/{self.days_required}"

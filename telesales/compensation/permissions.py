@@ -1,6 +1,9 @@
 """Who may do what with compensation data.
 
-- HR admin (人管岗) and the center manager: import, approve and read basic-law rule sets.
+- HR admin (人管岗) and the center manager: import, approve and read basic-law rule sets;
+  compute, approve and export pay runs; record attendance and adjustments; read every payslip.
+- Everyone else with a person record: their own payslip of an approved run.
+- A team lead: the totals of the team they lead in an approved run, not its lines.
 """
 
 from __future__ import annotations
@@ -10,3 +13,36 @@ from telesales.core.roles import Role, has_role
 
 def can_manage_rulesets(user) -> bool:
     return has_role(user, Role.HR_ADMIN, Role.MANAGER)
+
+
+def can_run_pay(user) -> bool:
+    """Compute, approve and export pay runs, enter attendance and adjustments."""
+    return has_role(user, Role.HR_ADMIN, Role.MANAGER)
+
+
+def can_read_all_payslips(user) -> bool:
+    return has_role(user, Role.HR_ADMIN, Role.MANAGER)
+
+
+def can_read_payslip(user, *, person, run) -> bool:
+    """HR and the manager: any payslip; a person: their own, once the run is approved."""
+    if can_read_all_payslips(user):
+        return True
+    return (
+        run.status == "approved"
+        and getattr(user, "is_authenticated", False)
+        and person.user_id is not None
+        and person.user_id == user.pk
+    )
+
+
+def can_read_team_totals(user, *, team, run) -> bool:
+    """HR and the manager: any team; a team lead: the team they lead, once approved."""
+    if can_read_all_payslips(user):
+        return True
+    return (
+        run.status == "approved"
+        and has_role(user, Role.TEAM_LEAD)
+        and team.leader_id is not None
+        and team.leader.user_id == user.pk
+    )

@@ -1,0 +1,202 @@
+"""JSON endpoints of the pay run. Same services and selectors as everything else: HR admin
+and the center manager compute, approve and export; a person reads their own payslip of an
+approved run; a team lead reads their team's totals."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from django.http import HttpResponse
+from django.utils.cache import add_never_cache_headers
+from django.utils.translation import gettext as _
+from ninja import Router, Schema
+
+from telesales.compensation import exporting, payrun, permissions, selectors
+from telesales.core.errors import NotFound
+from telesales.core.http_api import ERRORS_READ, ERRORS_WRITE
+from telesales.leads.exporting import CONTENT_TYPES
+from telesales.org.models import Person, Team
+from telesales.org.selectors import person_for_user
+
+router = Router(tags=["compensation"])
+
+XLSX_ANSWER = {
+    "responses": {
+        200: {
+            "description": "The xlsx file",
+            "content": {CONTENT_TYPES["xlsx"]: {"schema": {"type": "string", "format": "binary"}}},
+        }
+    }
+}
+
+
+class PayRunOut(Schema):
+    id: int
+    label: str
+    period_start: dt.date
+    period_end: dt.date
+    ruleset_version: int
+    status: str
+    run_count: int
+    computed_at: dt.datetime | None
+    approved_at: dt.datetime | None
+    input_fingerprint: str
+    total: Decimal | None
+    line_count: int
+
+    @staticmethod
+    def resolve_total(obj, context):
+        # The run's grand total is for HR and the manager; others read their own lines.
+        request = context["request"]
+        return obj.total if permissions.can_read_all_payslips(request.auth) else None
+
+
+class PayRunComputeIn(Schema):
+    period_start: dt.date
+    reason: str = ""
+
+
+class ReasonIn(Schema):
+    reason: str = ""
+
+
+class PayLineOut(Schema):
+    position: int
+    kind: str
+    amount: Decimal
+    basis: Decimal
+    rate: Decimal | None
+    rule_id: str
+    rule_version: int
+    modifiers: list[str]
+    sources: list[str]
+    note: str
+
+
+class PayslipOut(Schema):
+    run_id: int
+    period: str
+    person_id: int
+    person_name: str
+    total: Decimal
+    lines: list[PayLineOut]
+
+
+class MemberTotalOut(Schema):
+    person_id: int
+    name: str
+    total: Decimal
+
+
+class TeamTotalsOut(Schema):
+    run_id: int
+    team_id: int
+    total: Decimal
+    people: list[MemberTotalOut]
+
+
+def _payslip_out(slip: selectors.Payslip) -> dict:
+    return {
+        "run_id": slip.run.pk,
+        "period": slip.run.label,
+        "person_id": slip.person.pk,
+        "person_name": slip.person.name,
+        "total": slip.total,
+        "lines": slip.lines,
+    }
+
+
+@router.get(
+    "/payruns",
+    response={200: list[PayRunOut], **ERRORS_READ},
+    operation_id="compensation_payrun_list",
+)
+def payrun_list(request):
+    """Pay runs, newest first: all for HR and the manager, approved ones for the others."""
+    return list(selectors.payrun_list(user=request.auth))
+
+
+@router.post(
+    "/payruns",
+    response={200: PayRunOut, **ERRORS_WRITE},
+    operation_id="compensation_payrun_compute",
+)
+def payrun_compute(request, payload: PayRunComputeIn):
+    """Compute (or recompute) the open run of the period starting on ``period_start``."""
+    return payrun.payrun_compute(
+        period_start=payload.period_start, actor=request.auth, reason=payload.reason
+    )
+
+
+@router.post(
+    "/payruns/{run_id}/approve",
+    response={200: PayRunOut, **ERRORS_WRITE},
+    operation_id="compensation_payrun_approve",
+)
+def payrun_approve(request, run_id: int, payload: ReasonIn):
+    run = selectors.payrun_get(user=request.auth, pk=run_id)
+    return payrun.payrun_approve(run=run, actor=request.auth, reason=payload.reason)
+
+
+@router.get(
+    "/payruns/{run_id}/payslip",
+    response={200: PayslipOut, **ERRORS_READ},
+    operation_id="compensation_payslip_mine",
+)
+def payslip_mine(request, run_id: int):
+    """The caller's own payslip."""
+    run = selectors.payrun_get(user=request.auth, pk=run_id)
+    person = person_for_user(request.auth)
+    if person is None:
+        raise NotFound(_("You have no employee record"))
+    return _payslip_out(selectors.payslip_get(user=request.auth, run=run, person=person))
+
+
+@router.get(
+    "/payruns/{run_id}/payslips/{person_id}",
+    response={200: PayslipOut, **ERRORS_READ},
+    operation_id="compensation_payslip_get",
+)
+def payslip_get(request, run_id: int, person_id: int):
+    run = selectors.payrun_get(user=request.auth, pk=run_id)
+    person = Person.objects.filter(pk=person_id).first()
+    if person is None:
+        raise NotFound(_("No such person"))
+    return _payslip_out(selectors.payslip_get(user=request.auth, run=run, person=person))
+
+
+@router.get(
+    "/payruns/{run_id}/teams/{team_id}/totals",
+    response={200: TeamTotalsOut, **ERRORS_READ},
+    operation_id="compensation_team_totals",
+)
+def team_totals(request, run_id: int, team_id: int):
+    run = selectors.payrun_get(user=request.auth, pk=run_id)
+    team = Team.objects.select_related("leader").filter(pk=team_id).first()
+    if team is None:
+        raise NotFound(_("No such team"))
+    totals = selectors.payrun_team_totals(user=request.auth, run=run, team=team)
+    return {
+        "run_id": run.pk,
+        "team_id": team.pk,
+        "total": totals.total,
+        "people": [
+            {"person_id": p.pk, "name": p.name, "total": total} for p, total in totals.people
+        ],
+    }
+
+
+@router.get(
+    "/payruns/{run_id}/export.xlsx",
+    response={200: None, **ERRORS_READ},
+    operation_id="compensation_payrun_export",
+    openapi_extra=XLSX_ANSWER,
+)
+def payrun_export(request, run_id: int):
+    run = selectors.payrun_get(user=request.auth, pk=run_id)
+    export = exporting.payrun_export_xlsx(run=run, actor=request.auth)
+    response = HttpResponse(export.content, content_type=export.content_type)
+    response["Content-Disposition"] = f'attachment; filename="{export.filename}"'
+    add_never_cache_headers(response)
+    return response

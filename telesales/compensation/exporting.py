@@ -1,0 +1,100 @@
+"""The xlsx export of a pay run: every line with its person, rule, version and sources.
+HR admin and center manager only; audited. Cells that a spreadsheet would run as a formula
+(a name starting with ``=`` …) are neutralised by the shared spreadsheet writer."""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from telesales.compensation import permissions
+from telesales.compensation.models import PayRun
+from telesales.core.audit import audit_record
+from telesales.core.errors import PermissionDenied
+from telesales.leads.exporting import CONTENT_TYPES, ExportFile, spreadsheet_bytes
+
+LINE_HEADERS = (
+    "Period",
+    "Employee no.",
+    "Name",
+    "Kind",
+    "Amount",
+    "Basis",
+    "Rate",
+    "Rule",
+    "Rule version",
+    "Modifiers",
+    "Sources",
+    "Note",
+)
+TOTAL_HEADERS = ("Period", "Employee no.", "Name", "Total")
+
+
+@transaction.atomic
+def payrun_export_xlsx(*, run: PayRun, actor) -> ExportFile:
+    """Two sheets: the lines in payslip order, and each person's total."""
+    if not permissions.can_run_pay(actor):
+        raise PermissionDenied(_("Only the HR admin or the center manager may export pay runs"))
+    lines = list(
+        run.lines.select_related("person")
+        .order_by("position")
+        .only(
+            "position",
+            "kind",
+            "amount",
+            "basis",
+            "rate",
+            "rule_id",
+            "rule_version",
+            "modifiers",
+            "sources",
+            "note",
+            "person__employee_no",
+            "person__name",
+        )
+    )
+    totals: dict[int, list] = {}
+    for line in lines:
+        row = totals.setdefault(
+            line.person_id, [run.label, line.person.employee_no, line.person.name, 0]
+        )
+        row[3] += line.amount
+    content = spreadsheet_bytes(
+        fmt="xlsx",
+        sheets=[
+            (
+                "Lines",
+                LINE_HEADERS,
+                (
+                    (
+                        run.label,
+                        ln.person.employee_no,
+                        ln.person.name,
+                        ln.kind,
+                        ln.amount,
+                        ln.basis,
+                        ln.rate,
+                        ln.rule_id,
+                        ln.rule_version,
+                        " ".join(ln.modifiers),
+                        " ".join(ln.sources),
+                        ln.note,
+                    )
+                    for ln in lines
+                ),
+            ),
+            ("Totals", TOTAL_HEADERS, [totals[k] for k in sorted(totals)]),
+        ],
+    )
+    audit_record(
+        actor=actor,
+        action="compensation.payrun_export",
+        instance=run,
+        after={"format": "xlsx", "rows": len(lines), "status": run.status},
+    )
+    return ExportFile(
+        filename=f"payrun-{run.label}.xlsx",
+        content_type=CONTENT_TYPES["xlsx"],
+        content=content,
+        rows=len(lines),
+    )

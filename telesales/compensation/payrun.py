@@ -1,0 +1,335 @@
+"""Writes of the monthly pay run: compute (and recompute) a period, approve it, record the
+attendance it needs and the adjustments that correct an approved period.
+
+- ``payrun_compute`` builds the inputs from the database (``payinputs.py``), runs the pure
+  engine (``engine.py``) under the rule set in force on the period's last day and replaces the
+  lines of the period's OPEN run. Same inputs → the same lines in the same order (each line
+  has a ``position``); ``input_fingerprint`` tells whether the inputs changed.
+- ``payrun_approve`` locks the period: computing it again is ``InvalidState``. A correction
+  is a ``PayAdjustment`` (``payadjustment_create``), paid as an ``adjustment`` line by the
+  next run computed, and locked with that run's approval.
+- Missing data raises ``PayInputInvalid`` (a ``ValidationFailed``) listing every problem;
+  nothing is saved and nobody is paid zero silently.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+
+from telesales.compensation import permissions
+from telesales.compensation.choices import PayLineKind, PayRunStatus
+from telesales.compensation.engine import (
+    KINDS,
+    PayInputInvalid,
+    Period,
+    compute_pay,
+    period_for,
+)
+from telesales.compensation.engine import PayLine as EngineLine
+from telesales.compensation.models import Attendance, PayAdjustment, PayLine, PayRun, RuleSet
+from telesales.compensation.payinputs import pay_inputs
+from telesales.compensation.rules_format import RuleBook
+from telesales.compensation.rulesets import ruleset_rulebook
+from telesales.compensation.selectors import ruleset_in_force
+from telesales.core.audit import audit_record
+from telesales.core.errors import InvalidState, PermissionDenied, ValidationFailed
+from telesales.core.model_updates import save_or_conflict
+
+ADJUSTMENT_RULE = "adjustment"
+_KIND_ORDER = {kind: i for i, kind in enumerate((*KINDS, PayLineKind.ADJUSTMENT))}
+
+
+def _require_pay_admin(actor) -> None:
+    if not permissions.can_run_pay(actor):
+        raise PermissionDenied(_("Only the HR admin or the center manager may run the pay"))
+
+
+def _period_starting(book: RuleBook, day: dt.date) -> Period | None:
+    """The period of the rule set's calendar that starts on ``day``, if one does."""
+    year, month = day.year, day.month
+    for y, m in ((year, month), (year + (month == 12), month % 12 + 1)):
+        period = period_for(book, year=y, month=m)
+        if period.start == day:
+            return period
+    return None
+
+
+def payrun_period(*, period_start: dt.date) -> tuple[RuleSet, RuleBook, Period]:
+    """The rule set (in force on the period's last day), its rule book and the period that
+    starts on ``period_start``. ``ValidationFailed`` when there is none."""
+    first = ruleset_in_force(on=period_start)
+    if first is None:
+        raise ValidationFailed(
+            _("No approved rule set is in force on %(day)s") % {"day": period_start.isoformat()},
+            fields={"period_start": [_("Approve a rule set for this period first.")]},
+        )
+    ruleset, book = first, ruleset_rulebook(first)
+    period = _period_starting(book, period_start)
+    if period is not None:
+        last = ruleset_in_force(on=period.end)
+        if last is not None and last.pk != first.pk:
+            ruleset, book = last, ruleset_rulebook(last)
+            period = _period_starting(book, period_start)
+    if period is None:
+        raise ValidationFailed(
+            _("%(day)s is not the first day of a pay period of rule set version %(v)d")
+            % {"day": period_start.isoformat(), "v": ruleset.version},
+            fields={"period_start": [_("Give the first day of a pay period.")]},
+        )
+    return ruleset, book, period
+
+
+def _adjustment_lines(adjustments, *, version: int) -> list[EngineLine]:
+    lines = []
+    for adj in adjustments:
+        sources = [f"adjustment:{adj.pk}"]
+        if adj.corrects_run_id is not None:
+            sources.append(f"payrun:{adj.corrects_run_id}")
+        lines.append(
+            EngineLine(
+                person_id=adj.person_id,
+                kind=PayLineKind.ADJUSTMENT,
+                rule_id=ADJUSTMENT_RULE,
+                rule_version=version,
+                amount=adj.amount,
+                basis=adj.amount,
+                rate=None,
+                sources=tuple(sources),
+                note=adj.reason,
+            )
+        )
+    return lines
+
+
+def _policy_id(line: EngineLine) -> int | None:
+    if line.kind not in (PayLineKind.COMMISSION, PayLineKind.CLAWBACK):
+        return None
+    for source in line.sources:
+        if source.startswith("policy:"):
+            return int(source.split(":", 1)[1])
+    return None
+
+
+def _compute(book: RuleBook, ruleset: RuleSet, period: Period):
+    """The period's inputs and the engine's lines; ``PayInputInvalid`` lists the problems of
+    both the database records and the engine's checks."""
+    inputs = pay_inputs(period)
+    try:
+        lines = compute_pay(
+            book,
+            version=ruleset.version,
+            period=period,
+            people=inputs.people,
+            policies=inputs.policies,
+        )
+    except PayInputInvalid as exc:
+        raise PayInputInvalid(inputs.problems + exc.problems) from None
+    if inputs.problems:
+        raise PayInputInvalid(inputs.problems)
+    return inputs, lines
+
+
+@transaction.atomic
+def payrun_compute(*, period_start: dt.date, actor, reason: str = "") -> PayRun:
+    """Compute every person's pay for the period starting on ``period_start`` and replace
+    the lines of its open run (created on the first compute). Raises ``InvalidState`` for an
+    approved period and ``PayInputInvalid`` listing any missing data (nothing saved)."""
+    _require_pay_admin(actor)
+    ruleset, book, period = payrun_period(period_start=period_start)
+    run = PayRun.objects.select_for_update().filter(period_start=period.start).first()
+    if run is not None and run.status != PayRunStatus.OPEN:
+        raise InvalidState(
+            _("The pay run for %(p)s is approved; correct it with an adjustment in a later period")
+            % {"p": run.label}
+        )
+    # The notes stored on the lines are written in the center's language, whoever computes,
+    # so that a re-run gives identical lines; the problems are reported in the user's.
+    try:
+        with translation.override(settings.LANGUAGE_CODE):
+            inputs, lines = _compute(book, ruleset, period)
+    except PayInputInvalid:
+        _compute(book, ruleset, period)
+        raise
+    if run is None:
+        run = PayRun(
+            label=period.label,
+            period_start=period.start,
+            period_end=period.end,
+            ruleset=ruleset,
+            ruleset_version=ruleset.version,
+        )
+        save_or_conflict(run)
+    adjustments = list(
+        PayAdjustment.objects.select_for_update()
+        .filter(Q(applied_run__isnull=True) | Q(applied_run=run))
+        .order_by("person_id", "id")
+    )
+    lines = lines + _adjustment_lines(adjustments, version=ruleset.version)
+    # Stable sort: the engine's order inside a person and kind is kept.
+    lines.sort(key=lambda line: (line.person_id, _KIND_ORDER[line.kind]))
+    before = {
+        "run_count": run.run_count,
+        "fingerprint": run.input_fingerprint,
+        "total": run.total,
+        "lines": run.line_count,
+    }
+    run.lines.all().delete()
+    PayLine.objects.bulk_create(
+        [
+            PayLine(
+                run=run,
+                position=i,
+                person_id=line.person_id,
+                kind=line.kind,
+                amount=line.amount,
+                basis=line.basis,
+                rate=line.rate,
+                rule_id=line.rule_id,
+                rule_version=line.rule_version,
+                modifiers=list(line.modifiers),
+                sources=list(line.sources),
+                policy_id=_policy_id(line),
+                note=line.note[:500],
+            )
+            for i, line in enumerate(lines, start=1)
+        ],
+        batch_size=2000,
+    )
+    PayAdjustment.objects.filter(applied_run=run).exclude(
+        pk__in=[a.pk for a in adjustments]
+    ).update(applied_run=None)
+    PayAdjustment.objects.filter(pk__in=[a.pk for a in adjustments]).update(applied_run=run)
+    run.ruleset = ruleset
+    run.ruleset_version = ruleset.version
+    run.period_end = period.end
+    run.run_count += 1
+    run.computed_at = timezone.now()
+    run.computed_by = actor if getattr(actor, "is_authenticated", False) else None
+    run.input_fingerprint = inputs.fingerprint(
+        extra={"version": ruleset.version, "adjustments": [(a.pk, a.amount) for a in adjustments]}
+    )
+    run.total = sum((line.amount for line in lines), Decimal("0"))
+    run.line_count = len(lines)
+    run.save()
+    audit_record(
+        actor=actor,
+        action="compensation.payrun_compute",
+        instance=run,
+        before=before,
+        after={
+            "period": run.label,
+            "ruleset_version": run.ruleset_version,
+            "run_count": run.run_count,
+            "fingerprint": run.input_fingerprint,
+            "total": run.total,
+            "lines": run.line_count,
+        },
+        reason=reason,
+    )
+    return run
+
+
+@transaction.atomic
+def payrun_approve(*, run: PayRun, actor, reason: str = "") -> PayRun:
+    """Approve an open, computed run: its period is locked from now on."""
+    _require_pay_admin(actor)
+    run = PayRun.objects.select_for_update().get(pk=run.pk)
+    if run.status != PayRunStatus.OPEN:
+        raise InvalidState(_("The pay run for %(p)s is already approved") % {"p": run.label})
+    if run.run_count == 0:
+        raise InvalidState(_("Compute the pay run before approving it"))
+    run.status = PayRunStatus.APPROVED
+    run.approved_by = actor if getattr(actor, "is_authenticated", False) else None
+    run.approved_at = timezone.now()
+    run.save(update_fields=["status", "approved_by", "approved_at", "updated_at"])
+    audit_record(
+        actor=actor,
+        action="compensation.payrun_approve",
+        instance=run,
+        before={"status": PayRunStatus.OPEN},
+        after={
+            "status": run.status,
+            "fingerprint": run.input_fingerprint,
+            "total": run.total,
+            "lines": run.line_count,
+        },
+        reason=reason,
+    )
+    return run
+
+
+@transaction.atomic
+def payadjustment_create(
+    *, person, amount: Decimal, reason: str, actor, corrects_run: PayRun | None = None
+) -> PayAdjustment:
+    """Record a correction (positive or negative) to be paid by the next run computed.
+    Only an approved run can be corrected this way; an open one is simply recomputed."""
+    _require_pay_admin(actor)
+    fields: dict[str, list[str]] = {}
+    if not isinstance(amount, Decimal) or amount == 0 or amount != amount.quantize(Decimal("0.01")):
+        fields["amount"] = [_("A non-zero amount in yuan with at most two decimals.")]
+    if not reason.strip():
+        fields["reason"] = [_("Required.")]
+    if corrects_run is not None and corrects_run.status != PayRunStatus.APPROVED:
+        fields["corrects_run"] = [_("Only an approved run is corrected by an adjustment.")]
+    if fields:
+        raise ValidationFailed(_("Invalid adjustment"), fields=fields)
+    adjustment = PayAdjustment.objects.create(
+        person=person,
+        amount=amount,
+        reason=reason.strip()[:500],
+        corrects_run=corrects_run,
+        created_by=actor if getattr(actor, "is_authenticated", False) else None,
+    )
+    audit_record(
+        actor=actor,
+        action="compensation.adjustment_create",
+        instance=adjustment,
+        after={
+            "person": person.pk,
+            "amount": amount,
+            "corrects_run": corrects_run.label if corrects_run else None,
+        },
+        reason=reason,
+    )
+    return adjustment
+
+
+@transaction.atomic
+def attendance_record(
+    *, person, period_start: dt.date, days_attended: int, days_required: int, actor
+) -> Attendance:
+    """Set a person's attendance for the period starting on ``period_start`` (audited)."""
+    _require_pay_admin(actor)
+    if days_required < 1 or days_attended < 0 or days_attended > days_required:
+        raise ValidationFailed(
+            _("Invalid attendance"),
+            fields={"days_attended": [_("Between 0 and the days required (at least 1).")]},
+        )
+    locked = PayRun.objects.filter(period_start=period_start, status=PayRunStatus.APPROVED).exists()
+    if locked:
+        raise InvalidState(_("The pay run of this period is approved"))
+    row = Attendance.objects.filter(person=person, period_start=period_start).first()
+    before = (
+        {"days_attended": row.days_attended, "days_required": row.days_required} if row else None
+    )
+    row, _created = Attendance.objects.update_or_create(
+        person=person,
+        period_start=period_start,
+        defaults={"days_attended": days_attended, "days_required": days_required},
+    )
+    audit_record(
+        actor=actor,
+        action="compensation.attendance_record",
+        instance=row,
+        before=before,
+        after={"days_attended": days_attended, "days_required": days_required},
+    )
+    return row
