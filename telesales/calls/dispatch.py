@@ -22,8 +22,11 @@ Every candidate passes the compliance guards (``guards``) before it is handed ou
 the database can evaluate (consent, DNC, grade, and for mainland numbers the calling window,
 the cool-downs and the attempt caps) narrow the candidates in SQL first (``_dialable``), so a
 pool full of leads in cool-down costs one query, not a scan; the Python guards then confirm
-each candidate. When nothing is found, ``_diagnose`` runs the guards over what each source
-holds to say why.
+each candidate, from facts read with the candidates (``guards.facts_annotations``: no further
+query unless a candidate was dialled in the last 48 hours). The agent is read once, with one
+flag per source among the first three saying whether it may hold anything, so an agent with
+no follow-up, service task or renewal due pays nothing for those sources. When nothing is
+found, ``_diagnose`` runs the guards over what each source holds to say why.
 
 Locking (ADR 0011): one transaction per call. The agent's ``AgentPresence`` row is locked
 first (one dispatch per agent at a time; a double click waits and gets the same lead). On
@@ -71,7 +74,13 @@ from telesales.calls.choices import (
     FollowUpStatus,
 )
 from telesales.calls.errors import CallUnfinished, NothingToDispatch
-from telesales.calls.guards import MAINLAND, Block, agent_blocks, lead_blocks_many
+from telesales.calls.guards import (
+    MAINLAND,
+    Block,
+    agent_blocks,
+    facts_annotations,
+    lead_blocks_many,
+)
 from telesales.calls.models import CallAttempt, FollowUp, Handout
 from telesales.calls.rules import callrules_for_person
 from telesales.calls.services import presence_hand, presence_lock, require_self
@@ -81,8 +90,12 @@ from telesales.leads.choices import OPEN_STATES, LeadState
 from telesales.leads.models import DncEntry, Lead
 from telesales.leads.rules import ruleset_for_person
 from telesales.operations.choices import ContactOutcome
+from telesales.operations.choices import TaskStatus as RenewalTaskStatus
+from telesales.operations.models import RenewalTask
 from telesales.operations.selectors import renewal_task_due_list
 from telesales.org.models import Person
+from telesales.policies.choices import TaskStatus as ServiceTaskStatus
+from telesales.policies.models import ServiceTask
 
 #: Candidate rows read (and, on PostgreSQL, locked) per round.
 BATCH = 4
@@ -135,6 +148,12 @@ class _Tally:
 
 def _select_leads(qs):
     return qs.select_related("customer")
+
+
+def _candidates(qs, *, at):
+    """``qs`` as locked candidate rows carrying what the guards read (``guards.
+    facts_annotations``): a batch costs one query unless a lead was dialled in 48 hours."""
+    return _select_leads(_locking(qs)).annotate(**facts_annotations(at, undisposed="_undisposed"))
 
 
 def _undialled_since(presence) -> bool:
@@ -218,12 +237,17 @@ def _first_dialable(qs, *, agent, at, rules, require_owner=True):
     """Walk ``qs`` in its order, a locked batch at a time; the first lead the guards pass."""
     seen: list[int] = []
     while len(seen) < MAX_SCAN:
-        batch = list(_select_leads(_locking(qs.exclude(pk__in=seen)))[:BATCH])
+        batch = list(_candidates(qs.exclude(pk__in=seen), at=at)[:BATCH])
         if not batch:
             return None
         seen += [lead.pk for lead in batch]
         blocks = lead_blocks_many(
-            leads=batch, agent=agent, at=at, rules=rules, require_owner=require_owner
+            leads=batch,
+            agent=agent,
+            at=at,
+            rules=rules,
+            require_owner=require_owner,
+            prefetched=True,
         )
         for lead in batch:
             if not blocks[lead.pk]:
@@ -398,7 +422,7 @@ def _from_public(*, agent, actor, at, rules, notes: list[Block]) -> Dispatch | N
     seen: list[int] = []
     busy_rounds = 0
     while len(seen) < MAX_SCAN:
-        batch = list(_select_leads(_locking(qs.exclude(pk__in=seen)))[:BATCH])
+        batch = list(_candidates(qs.exclude(pk__in=seen), at=at)[:BATCH])
         if not batch:
             if (
                 connection.features.has_select_for_update_skip_locked
@@ -423,7 +447,9 @@ def _from_public(*, agent, actor, at, rules, notes: list[Block]) -> Dispatch | N
                 )
             return None
         seen += [lead.pk for lead in batch]
-        blocks = lead_blocks_many(leads=batch, agent=agent, at=at, rules=rules, require_owner=False)
+        blocks = lead_blocks_many(
+            leads=batch, agent=agent, at=at, rules=rules, require_owner=False, prefetched=True
+        )
         for lead in batch:
             if blocks[lead.pk]:
                 continue
@@ -434,7 +460,10 @@ def _from_public(*, agent, actor, at, rules, notes: list[Block]) -> Dispatch | N
                     notes.append(Block(exc.code, exc.message, ""))
                     return None
                 continue  # taken a moment ago, or a rule the prefilter cannot see
-            claimed = Lead.objects.select_related("customer").get(pk=claimed.pk)
+            if claimed.customer_id == lead.customer_id:  # read in this transaction already
+                claimed.customer = lead.customer
+            else:  # pragma: no cover - a claim never changes the customer
+                claimed = Lead.objects.select_related("customer").get(pk=claimed.pk)
             return Dispatch(lead=claimed, source=DispatchSource.PUBLIC)
     return None
 
@@ -575,10 +604,40 @@ def _nothing(*, agent, at, rules, notes: list[Block]) -> NothingToDispatch:
 
 
 # --- The action ----------------------------------------------------------------------------
+def _agent_with_work_due(agent, at) -> Person:
+    """The agent read afresh (after the presence lock), with flags saying whether each of the
+    first three sources may hold anything: a superset of what they look for (open
+    follow-ups due; open service tasks due; open renewal tasks on the agent's own leads), so
+    a source skipped on a false flag would have found nothing."""
+    followups = FollowUp.objects.filter(
+        agent_id=OuterRef("pk"), status=FollowUpStatus.OPEN, due_at__lte=at
+    )
+    service = ServiceTask.objects.filter(
+        agent_id=OuterRef("pk"),
+        status=ServiceTaskStatus.OPEN,
+        due_at__lte=at,
+        lead_id__isnull=False,
+    )
+    renewals = RenewalTask.objects.filter(
+        owner_id=OuterRef("pk"),
+        status=RenewalTaskStatus.OPEN,
+        policy__lead__owner_id=OuterRef("pk"),
+    )
+    return (
+        Person.objects.select_related("team", "level", "user")
+        .annotate(
+            _due_followups=Exists(followups),
+            _due_service=Exists(service),
+            _due_renewals=Exists(renewals),
+        )
+        .get(pk=agent.pk)
+    )
+
+
 def _dispatch_once(*, agent, actor, at) -> tuple[Dispatch | None, DomainError | None]:
     with transaction.atomic():
         presence = presence_lock(agent, at=at)
-        agent = Person.objects.select_related("team", "level").get(pk=agent.pk)
+        agent = _agent_with_work_due(agent, at)
         stop = agent_blocks(agent=agent)
         if stop:
             return None, NothingToDispatch(
@@ -623,9 +682,9 @@ def _dispatch_once(*, agent, actor, at) -> tuple[Dispatch | None, DomainError | 
                 return found, None
         notes: list[Block] = []
         found = (
-            _from_followups(agent=agent, at=at, rules=rules)
-            or _from_service_tasks(agent=agent, at=at, rules=rules)
-            or _from_renewal_tasks(agent=agent, at=at, rules=rules)
+            (agent._due_followups and _from_followups(agent=agent, at=at, rules=rules))
+            or (agent._due_service and _from_service_tasks(agent=agent, at=at, rules=rules))
+            or (agent._due_renewals and _from_renewal_tasks(agent=agent, at=at, rules=rules))
             or _from_private(agent=agent, at=at, rules=rules)
             or _from_public(agent=agent, actor=actor, at=at, rules=rules, notes=notes)
         )

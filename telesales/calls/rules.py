@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from django.db.models import Case, IntegerField, Value, When
 from django.utils import timezone
 
 from telesales.calls.models import CallRuleSet
@@ -15,13 +16,17 @@ def callrules_in_force(*, stage: str = "", on: dt.date | None = None) -> CallRul
     """The latest active call rule set effective on ``on`` for ``stage`` (else the stage-less
     one). With none at all, an unsaved rule set with the documented defaults."""
     on = on or timezone.localdate()
-    candidates = CallRuleSet.objects.filter(is_active=True, effective_from__lte=on)
-    if stage:
-        match = candidates.filter(stage=stage).order_by("-effective_from", "-id").first()
-        if match:
-            return match
-    general = candidates.filter(stage="").order_by("-effective_from", "-id").first()
-    return general or CallRuleSet(name=DEFAULT_CALLRULES_NAME, effective_from=on)
+    # One query: the stage's own rule sets sort before the stage-less ones.
+    found = (
+        CallRuleSet.objects.filter(is_active=True, effective_from__lte=on, stage__in={stage, ""})
+        .order_by(
+            Case(When(stage=stage, then=Value(0)), default=Value(1), output_field=IntegerField()),
+            "-effective_from",
+            "-id",
+        )
+        .first()
+    )
+    return found or CallRuleSet(name=DEFAULT_CALLRULES_NAME, effective_from=on)
 
 
 def callrules_for_person(person, *, on: dt.date | None = None) -> CallRuleSet:

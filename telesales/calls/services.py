@@ -144,6 +144,9 @@ def _blocked(blocks: list[Block]) -> DialBlocked:
 def presence_lock(agent: Person, *, at: dt.datetime | None = None) -> AgentPresence:
     """The agent's presence row, created when missing, locked for this transaction."""
     at = at or timezone.now()
+    locked = AgentPresence.objects.select_for_update().filter(person_id=agent.pk).first()
+    if locked is not None:  # the usual case: one query
+        return locked
     AgentPresence.objects.get_or_create(
         person_id=agent.pk, defaults={"state": AgentState.OFFLINE, "since": at}
     )
@@ -243,7 +246,7 @@ def call_start(
         raise ValidationFailed(_("Unknown call kind"), fields={"kind": [_("unknown")]})
     at = at or timezone.now()
     presence = presence_lock(agent, at=at)
-    agent = Person.objects.select_related("team", "level").get(pk=agent.pk)
+    agent = Person.objects.select_related("team", "level", "seat").get(pk=agent.pk)
     current = presence.attempt
     if (
         current is not None

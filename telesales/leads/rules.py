@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.db.models import Q
+from django.db.models import Case, IntegerField, Value, When
 from django.utils import timezone
 
 from telesales.leads.models import LeadRuleSet
@@ -19,13 +19,17 @@ def ruleset_in_force(*, stage: str = "", on: dt.date | None = None) -> LeadRuleS
     fresh center works before the data officer configures anything.
     """
     on = on or timezone.localdate()
-    candidates = LeadRuleSet.objects.filter(is_active=True, effective_from__lte=on)
-    if stage:
-        match = candidates.filter(stage=stage).order_by("-effective_from", "-id").first()
-        if match:
-            return match
-    general = candidates.filter(Q(stage="")).order_by("-effective_from", "-id").first()
-    return general or LeadRuleSet(name=DEFAULT_RULESET_NAME, effective_from=on)
+    # One query: the stage's own rule sets sort before the stage-less ones.
+    found = (
+        LeadRuleSet.objects.filter(is_active=True, effective_from__lte=on, stage__in={stage, ""})
+        .order_by(
+            Case(When(stage=stage, then=Value(0)), default=Value(1), output_field=IntegerField()),
+            "-effective_from",
+            "-id",
+        )
+        .first()
+    )
+    return found or LeadRuleSet(name=DEFAULT_RULESET_NAME, effective_from=on)
 
 
 def ruleset_for_person(person, *, on: dt.date | None = None) -> LeadRuleSet:
