@@ -40,12 +40,14 @@ DAYS = 180
 PER_AGENT = 4
 MAX_TICKETS = 3000
 K, C, P = TicketKind, TicketChannel, TicketPriority
+# Complaints are a small share of a service desk's work (policy changes and claim help lead);
+# the demo book is small, so even this share gives a high rate per 1,000 policies.
 KINDS = [
-    (K.COMPLAINT, 22),
-    (K.POLICY_CHANGE, 28),
-    (K.CLAIM_HELP, 20),
-    (K.CANCELLATION, 15),
-    (K.OTHER, 15),
+    (K.COMPLAINT, 8),
+    (K.POLICY_CHANGE, 34),
+    (K.CLAIM_HELP, 24),
+    (K.CANCELLATION, 16),
+    (K.OTHER, 18),
 ]
 COMPLAINT_CHANNELS = [
     (C.PHONE, 50),
