@@ -27,6 +27,18 @@ from telesales.compensation.choices import (
 from telesales.core.models import TimeStampedModel
 
 
+def _user_ref(label) -> models.ForeignKey:
+    """Who did something (created, computed, approved …): kept when the user is deleted."""
+    return models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=label,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+
 class RuleSet(TimeStampedModel):
     """One version of the basic law: the checked document plus the file it came from."""
 
@@ -43,22 +55,8 @@ class RuleSet(TimeStampedModel):
         _("source format"), max_length=4, choices=RuleSetFormat.choices
     )
     source_name = models.CharField(_("file name"), max_length=200, blank=True)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("created by"),
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-    )
-    approved_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("approved by"),
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-    )
+    created_by = _user_ref(_("created by"))
+    approved_by = _user_ref(_("approved by"))
     approved_at = models.DateTimeField(_("approved at"), null=True, blank=True)
 
     class Meta:
@@ -103,22 +101,8 @@ class PayRun(TimeStampedModel):
     )
     run_count = models.PositiveIntegerField(_("times computed"), default=0)
     computed_at = models.DateTimeField(_("computed at"), null=True, blank=True)
-    computed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("computed by"),
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-    )
-    approved_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("approved by"),
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-    )
+    computed_by = _user_ref(_("computed by"))
+    approved_by = _user_ref(_("approved by"))
     approved_at = models.DateTimeField(_("approved at"), null=True, blank=True)
     input_fingerprint = models.CharField(_("input fingerprint"), max_length=64, blank=True)
     total = models.DecimalField(_("total"), default=0, **MONEY)
@@ -214,14 +198,7 @@ class PayAdjustment(TimeStampedModel):
         on_delete=models.PROTECT,
         related_name="adjustments",
     )
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("created by"),
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-    )
+    created_by = _user_ref(_("created by"))
 
     class Meta:
         ordering = ["id"]
