@@ -92,6 +92,7 @@ from telesales.leads.rules import ruleset_for_person
 from telesales.operations.choices import ContactOutcome
 from telesales.operations.choices import TaskStatus as RenewalTaskStatus
 from telesales.operations.models import RenewalTask
+from telesales.operations.rules import ruleset_in_force as operations_ruleset_in_force
 from telesales.operations.selectors import renewal_task_due_list
 from telesales.org.models import Person
 from telesales.policies.choices import TaskStatus as ServiceTaskStatus
@@ -105,10 +106,6 @@ MAX_SCAN = 400
 #: this many times (each SKIP LOCKED read sees rows freed by transactions that committed).
 BUSY_RETRIES = 5
 BUSY_PAUSE_S = 0.02
-#: A renewal task whose customer was reached (will pay, reminded) is handed out again after
-#: this many days; one not reached, the next day. (A cadence managers may want to change: it
-#: belongs in the operations rule set once they ask.)
-RENEWAL_RECONTACT_DAYS = 7
 
 
 @dataclass
@@ -327,7 +324,7 @@ def _renewal_qs(agent, at):
 
     - a task with a contact recorded today (one renewal call per task a day);
     - a task whose customer was reached (``promised``, ``reached``) less than
-      ``RENEWAL_RECONTACT_DAYS`` ago;
+      ``renewal_recontact_days`` ago (operations rule set, default 7);
     - a task whose customer refused (or asked not to be called): renewal operations take it
       from their queue, dispatch never redials it."""
     if agent.user_id is None:
@@ -341,7 +338,8 @@ def _renewal_qs(agent, at):
         .exclude(last_contact_at__gte=day_start)
         .exclude(
             last_contact_outcome__in=(ContactOutcome.PROMISED, ContactOutcome.REACHED),
-            last_contact_at__gt=at - timedelta(days=RENEWAL_RECONTACT_DAYS),
+            last_contact_at__gt=at
+            - timedelta(days=operations_ruleset_in_force(on=local.date()).renewal_recontact_days),
         )
     )
 

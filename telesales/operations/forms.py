@@ -226,6 +226,9 @@ class RuleSetForm(StyledForm):
     schedule_years_ahead = forms.IntegerField(
         label=_("Schedule kept ahead (years)"), min_value=1, max_value=100
     )
+    renewal_recontact_days = forms.IntegerField(
+        label=_("Call a reached renewal customer again after (days)"), min_value=1, max_value=90
+    )
     default_delivery_method = forms.ChoiceField(
         label=_("Default delivery"), choices=DeliveryMethod.choices
     )

@@ -77,6 +77,15 @@ class OperationsRuleSet(TimeStampedModel):
         default=3,
         validators=[MinValueValidator(1), MaxValueValidator(100)],
     )
+    renewal_recontact_days = models.PositiveSmallIntegerField(
+        _("a renewal customer reached is called again after (days)"),
+        default=7,
+        validators=[MinValueValidator(1), MaxValueValidator(90)],
+        help_text=_(
+            "Next-lead dispatch hands out a renewal task again this long after the "
+            "customer was reached; one not reached comes back the next day"
+        ),
+    )
     # Delivery
     default_delivery_method = models.CharField(
         _("default delivery"),

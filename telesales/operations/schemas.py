@@ -325,6 +325,7 @@ class RuleSetOut(Schema):
     reinstatement_days: int
     reminder_days_before: list[int]
     schedule_years_ahead: int
+    renewal_recontact_days: int
     default_delivery_method: str
     delivery_overdue_days: int
     return_visit_categories: list[str]
@@ -459,6 +460,7 @@ class RuleSetIn(InputSchema):
     reinstatement_days: int | None = Field(default=None, ge=1, le=3650)
     reminder_days_before: list[int] | None = Field(default=None, max_length=20)
     schedule_years_ahead: int | None = Field(default=None, ge=1, le=100)
+    renewal_recontact_days: int | None = Field(default=None, ge=1, le=90)
     default_delivery_method: DeliveryMethod | None = None
     delivery_overdue_days: int | None = Field(default=None, ge=1, le=365)
     return_visit_categories: list[str] | None = Field(default=None, max_length=20)

@@ -1072,6 +1072,7 @@ RULESET_PARAMETERS = (
     "reinstatement_days",
     "reminder_days_before",
     "schedule_years_ahead",
+    "renewal_recontact_days",
     "default_delivery_method",
     "delivery_overdue_days",
     "return_visit_categories",

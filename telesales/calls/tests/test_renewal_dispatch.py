@@ -8,7 +8,7 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from telesales.calls import services
 from telesales.calls.choices import CallKind
@@ -147,7 +147,7 @@ def test_a_renewal_outside_the_calling_window_waits_with_the_reason(agent, produ
     renewal_for(agent, product)
     night = shanghai(2026, 6, 1, 22, 30)
 
-    with pytest.raises(NothingToDispatch) as exc:
+    with translation.override("en"), pytest.raises(NothingToDispatch) as exc:
         take(agent, at=night)
 
     why = reasons(exc)
@@ -252,6 +252,32 @@ def test_a_contacted_renewal_waits_before_it_is_handed_out_again(agent, product)
     # ... but tomorrow.
     tomorrow = take(agent, at=NOON + dt.timedelta(days=1))
     assert (tomorrow.source, tomorrow.renewal_task.pk) == ("renewal", task.pk)
+
+
+def test_a_reached_renewal_comes_back_after_the_rule_sets_recontact_days(agent, product):
+    from telesales.operations.models import OperationsRuleSet
+    from telesales.operations.rules import default_ruleset_ensure
+
+    task = renewal_for(agent, product)
+    fresh = owned_lead(agent, grade=LeadGrade.B)
+    call_and_dispose(agent, take(agent).lead, "interested")  # reached: will pay
+    task.refresh_from_db()
+    assert task.last_contact_outcome == ContactOutcome.PROMISED
+
+    def source_at(at):
+        AgentPresence.objects.filter(person=agent).update(lead=None, source="", handed_at=None)
+        return take(agent, at=at).source
+
+    # The default (7 days): three days later the private pool comes first.
+    assert default_ruleset_ensure().renewal_recontact_days == 7
+    assert source_at(NOON + dt.timedelta(days=3)) == "private"
+    assert AgentPresence.objects.get(person=agent).lead_id == fresh.pk
+    # A version that says two days: after one day still not, after three days again.
+    OperationsRuleSet.objects.create(
+        name="两天回访", effective_from=TODAY, renewal_recontact_days=2
+    )
+    assert source_at(NOON + dt.timedelta(days=1)) == "private"
+    assert source_at(NOON + dt.timedelta(days=3)) == "renewal"
 
 
 def test_a_sales_call_on_the_lead_records_no_renewal_contact(agent, product):

@@ -341,6 +341,7 @@ def test_rule_versions_page(world, page_for):
         "reinstatement_days": "730",
         "reminder_days_before": "15, 3",
         "schedule_years_ahead": "3",
+        "renewal_recontact_days": "7",
         "default_delivery_method": "electronic",
         "delivery_overdue_days": "7",
         "return_visit_categories": ["life"],
