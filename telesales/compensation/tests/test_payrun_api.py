@@ -79,3 +79,43 @@ def test_missing_attendance_is_a_422_naming_the_person(march):
     body = assert_error_shape(hr.post_json(BASE, {"period_start": "2026-03-01"}), 422)
     assert body["details"]["fields"] == {f"person:{c.kai.pk}": ["no attendance for 2026-03"]}
     assert not PayRun.objects.filter(period_start=MAR).exists()
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        {},
+        {"period_start": ""},
+        {"period_start": "2026-13-01"},
+        {"period_start": "'; DROP TABLE compensation_payrun; --"},
+        {"period_start": "2026-03-01" * 10_000},
+        {"period_start": ["2026-03-01"]},
+    ],
+    ids=["empty", "blank", "impossible-date", "hostile", "huge", "wrong-type"],
+)
+def test_bad_compute_requests_are_clear_errors_and_create_nothing(march, payload):
+    before = PayRun.objects.count()
+    body = assert_error_shape(client_for(march.hr).post_json(BASE, payload), 422)
+    assert body["message"]
+    assert PayRun.objects.count() == before
+    assert not PayRun.objects.filter(period_start=MAR).exists()
+
+
+def test_a_period_that_does_not_start_a_pay_period_is_refused(march):
+    before = PayRun.objects.count()
+    body = assert_error_shape(
+        client_for(march.hr).post_json(BASE, {"period_start": "2026-03-02"}), 422
+    )
+    assert body["message"]
+    assert PayRun.objects.count() == before
+
+
+def test_unknown_runs_are_404_and_a_double_approval_is_a_conflict(march):
+    hr = client_for(march.hr)
+    assert_error_shape(hr.post_json(f"{BASE}/999999/approve", {"reason": ""}), 404)
+    assert_error_shape(hr.get(f"{BASE}/999999/export.xlsx"), 404)
+    run = hr.post_json(BASE, {"period_start": "2026-03-01"}).json()
+    assert hr.post_json(f"{BASE}/{run['id']}/approve", {"reason": ""}).status_code == 200
+    # The same approval posted twice: a clear conflict, and the run stays as approved.
+    assert_error_shape(hr.post_json(f"{BASE}/{run['id']}/approve", {"reason": ""}), 409)
+    assert PayRun.objects.get(pk=run["id"]).status == "approved"
