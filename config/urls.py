@@ -24,6 +24,7 @@ urlpatterns = [
     path("operations/", include("telesales.operations.urls")),
     path("tickets/", include("telesales.tickets.urls")),
     path("calls/", include("telesales.calls.urls")),
+    path("pay/", include("telesales.compensation.urls")),
     path("", include("telesales.core.urls")),
     path("django-admin/", admin.site.urls),
 ]
