@@ -64,6 +64,7 @@ class BlockCode(models.TextChoices):
     LEAD_CLOSED = "lead_closed", _("Lead closed")
     NOT_OWNER = "not_owner", _("Not the agent's lead")
     CALL_IN_PROGRESS = "call_in_progress", _("Another call is in progress")
+    NO_SERVICE_TASK = "no_service_task", _("No open service or renewal task")
 
 
 class CdrRejectReason(models.TextChoices):

@@ -225,6 +225,54 @@ def presence_set(*, agent: Person, state: str, actor, at: dt.datetime | None = N
 
 # --- Calls ---------------------------------------------------------------------------------
 @transaction.atomic
+def _open_renewal_task_id(*, lead: Lead, agent: Person) -> int | None:
+    """The oldest open renewal task on a policy of ``lead`` that ``agent`` may work: theirs,
+    or unassigned while they own the lead."""
+    from telesales.operations.models import RenewalTask
+
+    return (
+        RenewalTask.objects.filter(policy__lead_id=lead.pk, status=TaskStatus.OPEN)
+        .filter(Q(owner_id=agent.pk) | Q(owner__isnull=True, policy__lead__owner_id=agent.pk))
+        .order_by("due_date", "pk")
+        .values_list("pk", flat=True)
+        .first()
+    )
+
+
+def _require_service_reason(
+    *, lead: Lead, agent: Person, kind: str, renewal_task_id: int | None
+) -> None:
+    """A service or renewal call skips the marketing guards (DNC, consent, caps), so it needs
+    a reason the data holds: an open renewal task on one of the lead's policies, or an open
+    post-sale service task of the agent on this lead. Without one the dial is refused."""
+    if kind == CallKind.RENEWAL and renewal_task_id is not None:
+        return
+    if kind == CallKind.SERVICE:
+        from telesales.policies.choices import TaskStatus as ServiceTaskStatus
+        from telesales.policies.models import ServiceTask
+
+        if ServiceTask.objects.filter(
+            lead_id=lead.pk, agent_id=agent.pk, status=ServiceTaskStatus.OPEN
+        ).exists():
+            return
+    raise _blocked(
+        [
+            Block(
+                BlockCode.NO_SERVICE_TASK,
+                _(
+                    "A %(kind)s skips the marketing checks, so it needs an open task: "
+                    "this lead has no open %(task)s for you"
+                )
+                % {
+                    "kind": CallKind(kind).label,
+                    "task": _("renewal task") if kind == CallKind.RENEWAL else _("service task"),
+                },
+                _("Dial it as a sales call, or open the task from your queue"),
+            )
+        ]
+    )
+
+
 def call_start(
     *,
     lead: Lead,
@@ -269,6 +317,10 @@ def call_start(
         kind = CallKind.RENEWAL if renewal_task_id else CallKind.SALES
     if kind != CallKind.RENEWAL:
         renewal_task_id = None  # a sales call on the lead serves no renewal task
+    elif renewal_task_id is None:
+        renewal_task_id = _open_renewal_task_id(lead=lead, agent=agent)
+    if kind != CallKind.SALES:
+        _require_service_reason(lead=lead, agent=agent, kind=kind, renewal_task_id=renewal_task_id)
     rules = callrules_for_person(agent, on=timezone.localdate(at))
     blocks = dial_blocks(lead=lead, agent=agent, at=at, kind=kind, rules=rules)
     if blocks:

@@ -385,3 +385,76 @@ def test_the_workspace_shows_the_renewal_premium_of_the_lead_handed_out(
     page = client.get("/calls/workspace/").content.decode()
     assert 'data-testid="renewal-task"' in page
     assert 'data-testid="pool-renewals">1<' in page
+
+
+# --- A service or renewal kind needs an open task ------------------------------------------
+def _codes(response) -> set[str]:
+    return {r["code"] for r in response.json()["details"]["reasons"]}
+
+
+@pytest.mark.parametrize("kind", ["service", "renewal"])
+def test_a_client_cannot_skip_the_dnc_list_by_calling_a_sales_lead_a_service_call(
+    agent, api_for, all_day, kind
+):
+    """The marketing guards are skipped only for calls the data gives a reason for: a sales
+    lead on the DNC list dialled with ``kind`` service or renewal is refused, nothing kept."""
+    lead = owned_lead(agent, grade=LeadGrade.A)
+    DncEntryFactory(number=lead.customer.mobile_e164)
+    client = api_for(agent.user)
+
+    r = client.post_json("/api/v1/workspace/calls", {"lead_id": lead.pk, "kind": kind})
+
+    assert r.status_code == 409, r.content
+    assert _codes(r) == {"no_service_task"}
+    assert not CallAttempt.objects.exists()
+
+
+def test_renewal_kind_given_by_the_client_links_the_open_renewal_task(
+    agent, product, api_for, all_day
+):
+    """Dialled straight from the policy (no "next lead"), a renewal call still finds its task
+    and still skips the DNC list, as a service call."""
+    task = renewal_for(agent, product, today=timezone.localdate())
+    DncEntryFactory(number=task.policy.lead.customer.mobile_e164)
+
+    r = api_for(agent.user).post_json(
+        "/api/v1/workspace/calls", {"lead_id": task.policy.lead_id, "kind": "renewal"}
+    )
+
+    assert r.status_code == 201, r.content
+    attempt = CallAttempt.objects.get()
+    assert (attempt.kind, attempt.renewal_task_id) == (CallKind.RENEWAL, task.pk)
+
+
+def test_service_kind_needs_an_open_service_task_of_the_agent_on_the_lead(agent, api_for, all_day):
+    from telesales.policies.choices import TaskKind
+    from telesales.policies.choices import TaskStatus as ServiceTaskStatus
+    from telesales.policies.models import ServiceTask
+
+    policy = PolicyFactory(agent=agent)
+    lead = policy.lead
+    DncEntryFactory(number=lead.customer.mobile_e164)
+    task = ServiceTask.objects.create(
+        kind=TaskKind.WELCOME_CALL,
+        policy=policy,
+        customer=lead.customer,
+        lead=lead,
+        agent=agent,
+        due_at=timezone.now(),
+    )
+    client = api_for(agent.user)
+    body = {"lead_id": lead.pk, "kind": "service"}
+
+    r = client.post_json("/api/v1/workspace/calls", body)
+    assert r.status_code == 201, r.content
+    assert CallAttempt.objects.get().kind == CallKind.SERVICE
+
+    # Once the task is done the same dial is refused with the reason.
+    CallAttempt.objects.all().delete()
+    AgentPresence.objects.all().delete()
+    ServiceTask.objects.filter(pk=task.pk).update(
+        status=ServiceTaskStatus.DONE, done_at=timezone.now()
+    )
+    r = client.post_json("/api/v1/workspace/calls", body)
+    assert r.status_code == 409, r.content
+    assert _codes(r) == {"no_service_task"}
