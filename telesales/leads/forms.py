@@ -10,7 +10,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from telesales.leads.choices import AllocationStrategy, DncSource, LeadGrade, LeadState
+from telesales.leads.choices import AllocationStrategy, DncSource, Gender, LeadGrade, LeadState
 from telesales.leads.models import Channel, LeadBatch, LeadRuleSet
 from telesales.leads.rulesets import PARAMETER_FIELDS
 from telesales.org.choices import TeamStage
@@ -128,6 +128,21 @@ class PoolFilterForm(_Styled, forms.Form):
 
 
 # --- Lead actions ------------------------------------------------------------------------
+class HouseholdMemberForm(_NoNul, _Styled, forms.Form):
+    name = forms.CharField(label=_("Name"), max_length=50, strip=True)
+    mobile = forms.CharField(label=_("Mobile"), max_length=40, strip=True)
+    gender = forms.ChoiceField(
+        label=_("Gender"), choices=[("", "—"), *Gender.choices], required=False
+    )
+    birth_date = forms.DateField(
+        label=_("Birth date"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._style()
+
+
 class ReasonForm(_NoNul, _Styled, forms.Form):
     reason = forms.CharField(
         label=_("Reason"), min_length=2, max_length=REASON_MAX, strip=True, required=True

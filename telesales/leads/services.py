@@ -19,7 +19,7 @@ from telesales.core.audit import audit_record
 from telesales.core.errors import NotFound, PermissionDenied, ValidationFailed
 from telesales.core.phone_numbers import mask_phone, normalise_phone, phone_hash
 from telesales.leads import permissions
-from telesales.leads.choices import OPEN_STATES, DncSource, LeadAction, LeadState
+from telesales.leads.choices import OPEN_STATES, DncSource, Gender, LeadAction, LeadState
 from telesales.leads.errors import (
     AgentNotWorking,
     ClaimLimitReached,
@@ -171,7 +171,147 @@ def dnc_remove(*, entry: DncEntry, actor, reason: str) -> DncEntry:
     entry.removed_at = timezone.now()
     entry.save(update_fields=["removed_at", "updated_at"])
     audit_record(actor=actor, action="leads.dnc_remove", instance=entry, reason=reason)
+    if entry.expires_at is None and not (
+        DncEntry.objects.filter(phone_hash=entry.phone_hash, expires_at__isnull=True)
+        .filter(dnc_active_q())
+        .exists()
+    ):
+        # The permanent refusal is withdrawn (the customer opted back in, or the entry was a
+        # mistake): the customer's no-marketing flag goes with the last permanent entry.
+        for customer in Customer.objects.filter(mobile_hash=entry.phone_hash, no_marketing=True):
+            customer.no_marketing = False
+            customer.save(update_fields=["no_marketing", "updated_at"])
+            audit_record(
+                actor=actor,
+                action="leads.customer_marketing_allowed",
+                instance=customer,
+                reason=reason,
+            )
     return entry
+
+
+# --- Households ----------------------------------------------------------------------------
+def can_edit_household(actor, lead: Lead) -> bool:
+    """The lead's owner, the team lead of the owner's team, the data officer and the manager
+    may record the lead's family (it feeds the extended-service suggestions)."""
+    if permissions.can_manage_leads(actor):
+        return True
+    from telesales.core.roles import Role, has_role
+    from telesales.org.selectors import person_for_user
+
+    me = person_for_user(actor)
+    if me is None or lead.owner_id is None:
+        return False
+    if lead.owner_id == me.pk:
+        return True
+    return has_role(actor, Role.TEAM_LEAD) and (
+        Person.objects.filter(pk=lead.owner_id, team__leader_id=me.pk).exists()
+    )
+
+
+def _require_household_right(actor, lead: Lead) -> None:
+    if not can_edit_household(actor, lead):
+        raise PermissionDenied(
+            _("Only the lead's owner, their team lead or the data officer may do this")
+        )
+
+
+def household_member_add(
+    *,
+    lead: Lead,
+    actor,
+    name: str,
+    mobile: str,
+    gender: str = "",
+    birth_date: dt.date | None = None,
+) -> Customer:
+    """Record a family member of the lead's customer: link the customer already known by
+    that mobile number, or record a new one (a customer, not a lead: no consent, never
+    dialled for sales until a lead with consent exists). The household is created on first
+    use. Refused when the number is the customer's own or belongs to another household."""
+    from telesales.leads.models import Household
+
+    _require_household_right(actor, lead)
+    name = (name or "").strip()
+    if not name or len(name) > 50:
+        raise ValidationFailed(_("A name is required"), fields={"name": [_("1 to 50 characters")]})
+    if gender and gender not in Gender.values:
+        raise ValidationFailed(_("Unknown gender"), fields={"gender": [_("unknown")]})
+    if birth_date is not None and birth_date > timezone.localdate():
+        raise ValidationFailed(
+            _("The birth date is in the future"), fields={"birth_date": [_("in the future")]}
+        )
+    result = normalise_phone(mobile)
+    if result.e164 is None:
+        raise ValidationFailed(
+            _("Not a valid phone number"), fields={"mobile": [_("not a valid phone number")]}
+        )
+    customer = Customer.objects.select_for_update().get(pk=lead.customer_id)
+    digest = phone_hash(result.e164)
+    if digest == customer.mobile_hash:
+        raise ValidationFailed(
+            _("This is the customer's own number"), fields={"mobile": [_("the customer's own")]}
+        )
+    member = Customer.objects.select_for_update().filter(mobile_hash=digest).first()
+    if (
+        member is not None
+        and member.household_id
+        and member.household_id != customer.household_id
+        and not permissions.can_manage_leads(actor)  # the data officer moves them, audited
+    ):
+        message = _(
+            "%(number)s belongs to another household; the data officer can move them "
+            "after checking with the customer"
+        ) % {"number": mask_phone(result.e164)}
+        raise ValidationFailed(message, fields={"mobile": [message]})
+    if customer.household_id is None:
+        customer.household = Household.objects.create(name=customer.name[:100])
+        customer.save(update_fields=["household", "updated_at"])
+    if member is None:
+        member = Customer.objects.create(
+            name=name,
+            mobile_e164=result.e164,
+            mobile_hash=digest,
+            gender=gender,
+            birth_date=birth_date,
+            household=customer.household,
+        )
+    else:
+        member.household = customer.household
+        member.gender = member.gender or gender
+        member.birth_date = member.birth_date or birth_date
+        member.save(update_fields=["household", "gender", "birth_date", "updated_at"])
+    audit_record(
+        actor=actor,
+        action="leads.household_member_add",
+        instance=member,
+        reason=_("family of lead #%(id)d") % {"id": lead.pk},
+    )
+    return member
+
+
+def household_member_remove(*, lead: Lead, member: Customer, actor, reason: str) -> Customer:
+    """Take a member out of the lead's customer's household (recorded in error, divorced…)."""
+    _require_household_right(actor, lead)
+    if not (reason or "").strip():
+        raise ValidationFailed(_("A reason is required"), fields={"reason": [_("required")]})
+    customer = Customer.objects.get(pk=lead.customer_id)
+    member = Customer.objects.select_for_update().get(pk=member.pk)
+    if (
+        member.pk == customer.pk
+        or customer.household_id is None
+        or member.household_id != customer.household_id
+    ):
+        raise ValidationFailed(
+            _("This person is not a member of the customer's household"),
+            fields={"member": [_("not in the household")]},
+        )
+    member.household = None
+    member.save(update_fields=["household", "updated_at"])
+    audit_record(
+        actor=actor, action="leads.household_member_remove", instance=member, reason=reason
+    )
+    return member
 
 
 # --- Pools -------------------------------------------------------------------------------
@@ -455,12 +595,35 @@ def lead_close(
 
 
 @transaction.atomic
+def _require_transfer_right(actor, *, lead: Lead, to_agent: Person) -> None:
+    """Who may move a lead from one private pool to another: the system (``actor`` None, the
+    periodic callback cover), the data officer and the center manager, and a team lead
+    between agents of a team they lead (the lead's owner's and the receiver's)."""
+    if actor is None or permissions.can_manage_leads(actor):
+        return
+    from telesales.core.roles import Role, has_role
+    from telesales.org.selectors import person_for_user
+
+    me = person_for_user(actor) if has_role(actor, Role.TEAM_LEAD) else None
+    if me is not None:
+        led = set(me.led_teams.values_list("pk", flat=True))
+        owner_team = (
+            Person.objects.filter(pk=lead.owner_id).values_list("team_id", flat=True).first()
+        )
+        if owner_team in led and to_agent.team_id in led:
+            return
+    raise PermissionDenied(
+        _("Only the data officer, the manager or the team lead of both agents may transfer a lead")
+    )
+
+
 def lead_transfer(*, lead: Lead, to_agent: Person, actor, reason: str) -> Lead:
     """Hand an open lead to another working agent (e.g. a callback whose owner is absent).
 
     Bypasses the receiving agent's cap on purpose: it is a short-term cover, recorded with
     its reason; the lead keeps its protection."""
     lead = Lead.objects.select_for_update().get(pk=lead.pk)
+    _require_transfer_right(actor, lead=lead, to_agent=to_agent)
     if lead.state not in OPEN_STATES:
         raise NotInPublicPool(_("Only leads in a private pool can be transferred"))
     if to_agent.status not in WORKING_STATUSES:

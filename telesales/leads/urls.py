@@ -13,6 +13,12 @@ urlpatterns = [
     path("<int:lead_id>/reveal/", views.lead_reveal_view, name="lead_reveal"),
     path("<int:lead_id>/claim/", views.lead_claim_view, name="lead_claim"),
     path("<int:lead_id>/release/", views.lead_release_view, name="lead_release"),
+    path("<int:lead_id>/household/", views.household_add_view, name="household_add"),
+    path(
+        "<int:lead_id>/household/<int:member_id>/remove/",
+        views.household_remove_view,
+        name="household_remove",
+    ),
     # Pools
     path("mine/", views.my_leads_view, name="my_leads"),
     path("public/", views.public_pool_view, name="public_pool"),

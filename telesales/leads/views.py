@@ -51,6 +51,7 @@ from telesales.leads.forms import (
     ChannelForm,
     DncAddForm,
     DncImportForm,
+    HouseholdMemberForm,
     LeadExportForm,
     LeadFilterForm,
     MappingForm,
@@ -163,6 +164,8 @@ def _lead_context(request: HttpRequest, lead, **extra) -> dict:
         "id_number_masked": mask_id_number(lead.customer.id_number) if can_manage else "",
         "reveal_form": ReasonForm(placeholder=_("Why do you need the full number?")),
         "release_form": ReasonForm(placeholder=_("Why do you release this lead?")),
+        "can_edit_household": services.can_edit_household(user, lead),
+        "household_form": HouseholdMemberForm(),
         "now": timezone.now(),
         **extra,
     }
@@ -207,6 +210,62 @@ def lead_reveal_view(request: HttpRequest, lead_id: int) -> HttpResponse:
         response = render(request, "leads/lead_detail.html", context, status=status)
     add_never_cache_headers(response)
     return response
+
+
+@login_required
+@require_POST
+def household_add_view(request: HttpRequest, lead_id: int) -> HttpResponse:
+    """Record a family member of the lead's customer (feeds extended service)."""
+    _require(permissions.can_view_leads(request.user))
+    lead = _get_or_404(selectors.lead_get, user=request.user, lead_id=lead_id)
+    _require(services.can_edit_household(request.user, lead))
+    form = HouseholdMemberForm(request.POST)
+    status = 422
+    if form.is_valid():
+        try:
+            with transaction.atomic():
+                member = services.household_member_add(
+                    lead=lead, actor=request.user, **form.cleaned_data
+                )
+        except DomainError as exc:
+            add_domain_error(form, exc)
+            status = _status_for(exc)
+        else:
+            messages.success(
+                request,
+                _("%(name)s is recorded in the household.") % {"name": member.name},
+            )
+            return redirect("leads:lead_detail", lead_id=lead.pk)
+    lead = _get_or_404(selectors.lead_get, user=request.user, lead_id=lead_id)
+    context = _lead_context(request, lead)
+    context["household_form"] = form
+    return render(request, "leads/lead_detail.html", context, status=status)
+
+
+@login_required
+@require_POST
+def household_remove_view(request: HttpRequest, lead_id: int, member_id: int) -> HttpResponse:
+    _require(permissions.can_view_leads(request.user))
+    lead = _get_or_404(selectors.lead_get, user=request.user, lead_id=lead_id)
+    _require(services.can_edit_household(request.user, lead))
+    member = (
+        lead.customer.household.members.filter(pk=member_id).first()
+        if (lead.customer.household_id)
+        else None
+    )
+    if member is None:
+        raise Http404("No such household member")
+    reason = (request.POST.get("reason") or "").strip() or _("removed from the lead page")
+    try:
+        with transaction.atomic():
+            services.household_member_remove(
+                lead=lead, member=member, actor=request.user, reason=reason[:200]
+            )
+    except DomainError as exc:
+        messages.error(request, str(exc))
+        return redirect("leads:lead_detail", lead_id=lead.pk)
+    messages.success(request, _("%(name)s is no longer in the household.") % {"name": member.name})
+    return redirect("leads:lead_detail", lead_id=lead.pk)
 
 
 def _back(request: HttpRequest, fallback: str) -> str:

@@ -400,3 +400,98 @@ def test_two_concurrent_claims_one_wins_the_other_gets_lead_taken(monkeypatch):
     lead.refresh_from_db()
     assert lead.owner_id == won[0].owner_id
     assert LeadEvent.objects.filter(lead=lead, action=LeadAction.CLAIM).count() == 1
+
+
+# --- Transfer between private pools ---------------------------------------------------------
+def _team_lead_of(team, username="lead-of-team"):
+    from telesales.core.roles import Role
+
+    person = PersonFactory(team=team)
+    person.user = UserFactory(username=username, roles=[Role.TEAM_LEAD])
+    person.save(update_fields=["user"])
+    team.leader = person
+    team.save(update_fields=["leader"])
+    return person
+
+
+def test_transfer_by_the_team_lead_of_both_agents_moves_the_lead_with_history(
+    agent, other_agent, team
+):
+    lead = owned_by(agent)
+    leader = _team_lead_of(team)
+
+    services.lead_transfer(lead=lead, to_agent=other_agent, actor=leader.user, reason="cover")
+
+    lead.refresh_from_db()
+    assert lead.owner_id == other_agent.pk
+    event = LeadEvent.objects.filter(lead=lead).latest("pk")
+    assert (event.from_owner_id, event.to_owner_id, event.reason) == (
+        agent.pk,
+        other_agent.pk,
+        "cover",
+    )
+
+
+@pytest.mark.parametrize("who", ["owner", "receiver", "other_team_lead", "cross_team"])
+def test_transfer_refused_without_the_right_and_nothing_moves(agent, other_agent, team, who):
+    """An agent cannot push or pull leads between private pools, and a team lead only moves
+    leads between agents of a team they lead."""
+    lead = owned_by(agent)
+    to_agent = other_agent
+    if who == "owner":
+        actor = agent.user
+    elif who == "receiver":
+        actor = other_agent.user
+    elif who == "other_team_lead":
+        actor = _team_lead_of(TeamFactory()).user
+    else:  # the lead of the receiver's team only
+        foreign_team = TeamFactory()
+        to_agent = PersonFactory(team=foreign_team, capability_grade=2)
+        actor = _team_lead_of(foreign_team).user
+    with pytest.raises(PermissionDenied):
+        services.lead_transfer(lead=lead, to_agent=to_agent, actor=actor, reason="grab")
+    lead.refresh_from_db()
+    assert lead.owner_id == agent.pk
+    assert not LeadEvent.objects.filter(lead=lead, to_owner_id=to_agent.pk).exists()
+
+
+def test_transfer_by_the_data_officer_and_by_the_system(agent, other_agent):
+    lead = owned_by(agent)
+    services.lead_transfer(lead=lead, to_agent=other_agent, actor=data_officer(), reason="x")
+    services.lead_transfer(lead=lead, to_agent=agent, actor=None, reason="callback cover")
+    lead.refresh_from_db()
+    assert lead.owner_id == agent.pk
+
+
+# --- Withdrawing a permanent refusal --------------------------------------------------------
+def test_removing_the_last_permanent_dnc_entry_clears_no_marketing_audited(agent):
+    from telesales.core.models import AuditEntry
+
+    officer = data_officer()
+    customer = CustomerFactory()
+    number = customer.mobile_e164
+    first = services.dnc_add(phone=number, permanent=True, actor=officer, reason="拒绝营销")
+    second = services.dnc_add(phone=number, permanent=True, actor=officer, reason="再次拒绝")
+    customer.refresh_from_db()
+    assert customer.no_marketing
+
+    # Another permanent entry still stands: the flag stays.
+    services.dnc_remove(entry=first, actor=officer, reason="重复登记")
+    customer.refresh_from_db()
+    assert customer.no_marketing
+
+    services.dnc_remove(entry=second, actor=officer, reason="客户书面重新授权")
+    customer.refresh_from_db()
+    assert not customer.no_marketing
+    audit = AuditEntry.objects.get(action="leads.customer_marketing_allowed")
+    assert (audit.object_id, audit.reason) == (str(customer.pk), "客户书面重新授权")
+
+
+def test_removing_a_time_limited_entry_leaves_a_permanent_refusal_alone(agent):
+    officer = data_officer()
+    customer = CustomerFactory()
+    services.dnc_add(phone=customer.mobile_e164, permanent=True, actor=officer, reason="a")
+    limited = services.dnc_add(phone=customer.mobile_e164, days=30, actor=officer, reason="b")
+    services.dnc_remove(entry=limited, actor=officer, reason="误登")
+    customer.refresh_from_db()
+    assert customer.no_marketing

@@ -1,0 +1,191 @@
+"""Recording a lead's family (户): who may, what is refused, and that nothing leaks a number."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.test import Client
+from django.utils import translation
+
+from telesales.core.models import AuditEntry
+from telesales.core.roles import Role
+from telesales.leads import services
+from telesales.leads.choices import LeadState
+from telesales.leads.models import Customer, Household, Lead
+from telesales.leads.tests.factories import (
+    CustomerFactory,
+    LeadFactory,
+    PersonFactory,
+    TeamFactory,
+    UserFactory,
+    agent_login,
+    data_officer,
+)
+
+pytestmark = pytest.mark.django_db
+
+SPOUSE = "139 1234 5678"
+SPOUSE_E164 = "+8613912345678"
+
+
+@pytest.fixture(autouse=True)
+def _english():
+    with translation.override("en"):
+        yield
+
+
+@pytest.fixture
+def team(db):
+    return TeamFactory()
+
+
+@pytest.fixture
+def owner(team):
+    person = PersonFactory(team=team, capability_grade=2)
+    agent_login(person)
+    return person
+
+
+@pytest.fixture
+def lead(owner):
+    return LeadFactory(owner=owner, state=LeadState.OWNED)
+
+
+def client_for(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def test_the_owner_adds_a_spouse_the_household_is_created_and_audited(lead, owner):
+    member = services.household_member_add(
+        lead=lead, actor=owner.user, name="李娜", mobile=SPOUSE, gender="F"
+    )
+    lead.customer.refresh_from_db()
+    assert lead.customer.household_id is not None
+    assert member.household_id == lead.customer.household_id
+    assert (member.mobile_e164, member.gender) == (SPOUSE_E164, "F")
+    assert not Lead.objects.filter(customer=member).exists()  # a member is not a lead
+    audit = AuditEntry.objects.get(action="leads.household_member_add")
+    assert audit.object_id == str(member.pk)
+
+
+def test_a_known_customer_is_linked_not_duplicated(lead, owner):
+    known = CustomerFactory(mobile_e164=SPOUSE_E164, mobile_hash=_hash(SPOUSE_E164), name="李娜")
+    member = services.household_member_add(lead=lead, actor=owner.user, name="x", mobile=SPOUSE)
+    assert member.pk == known.pk
+    assert Customer.objects.filter(mobile_hash=_hash(SPOUSE_E164)).count() == 1
+    assert member.name == "李娜"  # the record keeps its name
+
+
+def _hash(e164):
+    from telesales.core.phone_numbers import phone_hash
+
+    return phone_hash(e164)
+
+
+@pytest.mark.parametrize(
+    ("data", "field"),
+    [
+        ({"name": "", "mobile": SPOUSE}, "name"),
+        ({"name": "李娜", "mobile": "12345"}, "mobile"),
+        ({"name": "李娜", "mobile": SPOUSE, "gender": "X"}, "gender"),
+        ({"name": "李娜", "mobile": SPOUSE, "birth_date": dt.date(2999, 1, 1)}, "birth_date"),
+    ],
+)
+def test_bad_input_is_refused_with_the_field_and_nothing_is_written(lead, owner, data, field):
+    with pytest.raises(services.ValidationFailed) as exc:
+        services.household_member_add(lead=lead, actor=owner.user, **data)
+    assert field in exc.value.fields
+    assert not Household.objects.exists()
+
+
+def test_the_customers_own_number_is_refused(lead, owner):
+    with pytest.raises(services.ValidationFailed) as exc:
+        services.household_member_add(
+            lead=lead, actor=owner.user, name="me", mobile=lead.customer.mobile_e164
+        )
+    assert "own number" in exc.value.message
+
+
+def test_a_member_of_another_household_moves_only_by_the_data_officer(lead, owner):
+    other = CustomerFactory(household=Household.objects.create(name="张家"))
+    with pytest.raises(services.ValidationFailed) as exc:
+        services.household_member_add(
+            lead=lead, actor=owner.user, name="x", mobile=other.mobile_e164
+        )
+    assert other.mobile_e164 not in exc.value.message  # masked
+    assert other.mobile_e164[-4:] in exc.value.message
+    other.refresh_from_db()
+    assert other.household.name == "张家"
+
+    services.household_member_add(
+        lead=lead, actor=data_officer(), name="x", mobile=other.mobile_e164
+    )
+    other.refresh_from_db()
+    lead.customer.refresh_from_db()
+    assert other.household_id == lead.customer.household_id
+
+
+def test_who_may_record_the_family(lead, owner, team):
+    stranger = PersonFactory(team=team, capability_grade=2)
+    agent_login(stranger)
+    with pytest.raises(services.PermissionDenied):
+        services.household_member_add(lead=lead, actor=stranger.user, name="x", mobile=SPOUSE)
+
+    leader = PersonFactory(team=team)
+    leader.user = UserFactory(username="tl-house", roles=[Role.TEAM_LEAD])
+    leader.save(update_fields=["user"])
+    team.leader = leader
+    team.save(update_fields=["leader"])
+    services.household_member_add(lead=lead, actor=leader.user, name="李娜", mobile=SPOUSE)
+    assert Customer.objects.filter(mobile_hash=_hash(SPOUSE_E164)).exists()
+
+
+def test_remove_takes_the_member_out_with_a_reason(lead, owner):
+    member = services.household_member_add(lead=lead, actor=owner.user, name="李娜", mobile=SPOUSE)
+    with pytest.raises(services.ValidationFailed):
+        services.household_member_remove(lead=lead, member=member, actor=owner.user, reason=" ")
+    services.household_member_remove(lead=lead, member=member, actor=owner.user, reason="录错")
+    member.refresh_from_db()
+    assert member.household_id is None
+    with pytest.raises(services.ValidationFailed):  # not in the household any more
+        services.household_member_remove(lead=lead, member=member, actor=owner.user, reason="x")
+
+
+# --- The lead page ------------------------------------------------------------------------
+def test_the_lead_page_form_adds_a_member_and_shows_the_number_masked(lead, owner):
+    client = client_for(owner.user)
+    page = client.get(f"/leads/{lead.pk}/")
+    assert 'data-testid="household-form"' in page.content.decode()
+
+    response = client.post(
+        f"/leads/{lead.pk}/household/", {"name": "李娜", "mobile": SPOUSE, "gender": "F"}
+    )
+    assert response.status_code == 302
+    page = client.get(f"/leads/{lead.pk}/").content.decode()
+    assert "李娜" in page
+    assert "139****5678" in page and "13912345678" not in page
+
+
+def test_the_lead_page_form_keeps_what_was_typed_on_error(lead, owner):
+    response = client_for(owner.user).post(
+        f"/leads/{lead.pk}/household/", {"name": "李娜", "mobile": "12345"}
+    )
+    assert response.status_code == 422
+    body = response.content.decode()
+    assert 'data-testid="field-error-mobile"' in body
+    assert 'value="李娜"' in body
+    assert not Household.objects.exists()
+
+
+def test_an_agent_who_does_not_own_the_lead_gets_403_and_no_form(lead, team):
+    other = PersonFactory(team=team, capability_grade=2)
+    agent_login(other)
+    public = LeadFactory(state=LeadState.PUBLIC)
+    client = client_for(other.user)
+    assert 'data-testid="household-form"' not in client.get(f"/leads/{public.pk}/").content.decode()
+    response = client.post(f"/leads/{public.pk}/household/", {"name": "x", "mobile": SPOUSE})
+    assert response.status_code == 403
+    assert not Household.objects.exists()
