@@ -224,7 +224,6 @@ def presence_set(*, agent: Person, state: str, actor, at: dt.datetime | None = N
 
 
 # --- Calls ---------------------------------------------------------------------------------
-@transaction.atomic
 def _open_renewal_task_id(*, lead: Lead, agent: Person) -> int | None:
     """The oldest open renewal task on a policy of ``lead`` that ``agent`` may work: theirs,
     or unassigned while they own the lead."""
@@ -273,6 +272,7 @@ def _require_service_reason(
     )
 
 
+@transaction.atomic
 def call_start(
     *,
     lead: Lead,
