@@ -216,28 +216,13 @@ def run(*, rows: int) -> dict:
     }
 
 
-class _ImportBenchmark(Benchmark):
-    """On SQLite the scratch database is a file in DATA_DIR (as a center's is), not the
-    in-memory test database: memory and speed then mean what they mean in production."""
-
-    def execute(self, **params) -> dict:
-        if connection.vendor != "sqlite":
-            return super().execute(**params)
-        test = connection.settings_dict.setdefault("TEST", {})
-        previous = test.get("NAME")
-        test["NAME"] = str(Path(settings.DATA_DIR) / "bench-import.sqlite3")
-        try:
-            return super().execute(**params)
-        finally:
-            test["NAME"] = previous
-
-
 def register() -> None:
     _register(
-        _ImportBenchmark(
+        Benchmark(
             name="import",
             description="lead import of a generated CSV against the engine's bare bulk load",
             run=run,
             defaults={"rows": 100_000},
+            sqlite_file="bench-import.sqlite3",
         )
     )

@@ -5,6 +5,8 @@ from ninja import NinjaAPI
 from telesales.calls.api import router as calls_router
 from telesales.calls.api import workspace_router
 from telesales.compensation.api import router as compensation_router
+from telesales.compensation.api_assessment import router as assessment_router
+from telesales.compensation.api_whatif import router as whatif_router
 from telesales.core.api import router as core_router
 from telesales.core.http_api import BearerAuth, SessionAuth, install_error_handlers
 from telesales.leads.api import router as leads_router
@@ -30,4 +32,6 @@ api.add_router("/operations/", operations_router)
 api.add_router("/tickets/", tickets_router)
 api.add_router("/calls/", calls_router)
 api.add_router("/compensation/", compensation_router)
+api.add_router("/compensation/", assessment_router)
+api.add_router("/compensation/", whatif_router)
 api.add_router("/workspace/", workspace_router)

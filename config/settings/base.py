@@ -204,7 +204,12 @@ TELESALES_API_TOKEN_DAYS = ENV.numbers["TELESALES_API_TOKEN_DAYS"]
 WEB_CONCURRENCY = ENV.numbers["WEB_CONCURRENCY"]
 # Key of phone_hash(); when unset, telesales.core.phone_numbers keeps one in DATA_DIR.
 TELESALES_PHONE_HASH_KEY = os.environ.get("TELESALES_PHONE_HASH_KEY", "").strip() or None
-TELESALES_BENCHMARK_MODULES = ["bench.org_people", "bench.leads_import", "bench.calls_dispatch"]
+TELESALES_BENCHMARK_MODULES = [
+    "bench.org_people",
+    "bench.leads_import",
+    "bench.calls_dispatch",
+    "bench.compensation_payrun",
+]
 # Lead and DNC imports refuse larger files before reading them (bytes; default 200 MB).
 TELESALES_IMPORT_MAX_BYTES = ENV.numbers["TELESALES_IMPORT_MAX_BYTES"]
 # Lead exports refuse a filter that matches more rows than this (they are audited and capped).

@@ -6,3 +6,30 @@ class CompensationConfig(AppConfig):
     name = "telesales.compensation"
     label = "compensation"
     verbose_name = _("Compensation")
+
+    def ready(self) -> None:
+        from telesales.compensation.demo import seed_payrun_demo
+        from telesales.core.navigation import NavItem, register
+        from telesales.core.roles import Role
+        from telesales.core.setup_steps import register_demo
+
+        pay_admins = frozenset({Role.HR_ADMIN, Role.MANAGER})
+        leads = frozenset({Role.TEAM_LEAD})
+        register(
+            NavItem("compensation:payrun_list", _("Pay runs"), "cash-stack", pay_admins, 60),
+            NavItem("compensation:payrun_team", _("Team pay"), "people", leads, 61),
+            NavItem("compensation:payslip_mine", _("My payslip"), "receipt", frozenset(Role), 62),
+            NavItem(
+                "compensation:warning_list",
+                _("Promotion early warning"),
+                "graph-up-arrow",
+                frozenset(Role),
+                63,
+            ),
+            NavItem(
+                "compensation:assessment_list", _("Assessments"), "clipboard-check", pay_admins, 64
+            ),
+            NavItem("compensation:whatif", _("Basic-law what-if"), "sliders", pay_admins, 65),
+        )
+        # After the policies, operations and tickets demos: it pays what they sold.
+        register_demo("compensation.payruns", seed_payrun_demo, order=70)

@@ -24,8 +24,20 @@ What it computes for a period (see docs/domains/compensation.md for worked examp
    when they hold an eligible level;
 6. **performance bonus** (optional): a banded or marginal tier table over the person's net FYC.
 
-Not computed here yet (the format holds them): new-hire allowance, renewal commission,
-recruiting awards, withholding.
+7. **new-hire allowance** of a person of ``levels`` in a month of service with a row in
+   ``months`` whose FYC and cases credited in the period reach its minimums
+   (``new_hire_allowance``);
+8. **withholding**: ``share`` of the commission of a policy whose receipt and return visit
+   are not both done by the deadline is withheld (a negative ``withheld`` line), and paid back
+   (``released``) in the first period by whose end both are done, or the policy is cancelled;
+9. **renewal commission** on each renewal premium received in the period: premium × the rate
+   of its policy year × the persistency factor of the agent's 13-month persistency
+   (``renewal_commission``);
+10. **recruiting awards** to the recruiter of a person confirmed in the period (with the
+    recruit's FYC to date at least ``min_recruit_fyc``) or winning the new-talent award in it.
+
+Lines 7–10 read ``PersonIn.extra`` and ``PolicyIn.clearance``; a record without them is not
+assessed for those lines (callers that read only people and policies keep their results).
 
 Input that cannot be paid correctly (a policy without a category, a level outside the ladder,
 missing attendance, a cycle in the leader or development chain, no matching commission rate)
@@ -52,11 +64,16 @@ ZERO = Decimal("0")
 #: The order of the kinds of line on a payslip.
 KINDS = (
     "base_pay",
+    "new_hire_allowance",
     "commission",
+    "withheld",
+    "released",
     "clawback",
+    "renewal_commission",
     "management_allowance",
     "development_bonus",
     "performance_bonus",
+    "recruiting_award",
 )
 FREE_LOOK = "free_look"
 SURRENDER = "surrender"
@@ -106,6 +123,49 @@ def months_between(earlier: dt.date, later: dt.date) -> int:
 
 
 @dataclass(frozen=True)
+class RenewalIn:
+    """A renewal premium (续期保费) received: ``premium_id`` (the premium due), its policy,
+    the policy year it pays for, the amount received and the day."""
+
+    premium_id: int
+    policy_id: int
+    policy_year: int
+    amount: Decimal
+    paid_on: dt.date
+
+
+@dataclass(frozen=True)
+class PersonExtra:
+    """What the new-hire allowance, the renewal commission and the recruiting awards read
+    about a person. ``recruiter_id``: who recruited them (增员); ``confirmed_on``: the day
+    they were confirmed (转正); ``new_talent_on``: the day they won the new-talent award;
+    ``fyc_to_date``: their net FYC from hire to the end of the period (the recruiting award's
+    minimum); ``persistency13``: their 13-month persistency measured at the period (``None``:
+    no cohort to measure); ``renewals``: the renewal premiums of their policies received in
+    the period."""
+
+    recruiter_id: int | None = None
+    confirmed_on: dt.date | None = None
+    new_talent_on: dt.date | None = None
+    fyc_to_date: Decimal | None = None
+    persistency13: Decimal | None = None
+    renewals: tuple[RenewalIn, ...] = ()
+
+
+@dataclass(frozen=True)
+class PolicyClearance:
+    """Where a policy stands for the withholding: the day its receipt (回执) was confirmed and
+    the day its return visit (回访) counted as done (``None``: not yet), whether a return visit
+    is required, and what approved runs of earlier periods withheld from its commission and
+    have not released yet (``withheld_before``, positive)."""
+
+    receipt_on: dt.date | None = None
+    return_visit_required: bool = True
+    return_visit_on: dt.date | None = None
+    withheld_before: Decimal = Decimal("0")
+
+
+@dataclass(frozen=True)
 class PersonIn:
     """A person as the engine sees them. ``leader_id``: who manages them directly;
     ``developer_id``: the lead who developed (育成) the group this person leads, with
@@ -121,6 +181,12 @@ class PersonIn:
     developed_on: dt.date | None = None
     attendance: tuple[int, int] | None = None
     in_service: bool = True
+    #: The effective date of the assessment extension (考核延期) that covers this period, or
+    #: None; the rule set's ``extension_pay`` then discounts their commission and renewals.
+    extension_since: dt.date | None = None
+    #: None: the caller reads no such records; the new-hire allowance, renewal commission
+    #: and recruiting awards are then not assessed for this person.
+    extra: PersonExtra | None = None
 
 
 @dataclass(frozen=True)
@@ -140,6 +206,8 @@ class PolicyIn:
     cancelled_on: dt.date | None = None
     cancel_kind: str = ""
     paid_commission: Decimal | None = None
+    #: None: the caller reads no receipts or return visits; nothing is withheld.
+    clearance: PolicyClearance | None = None
 
 
 @dataclass(frozen=True)
@@ -220,6 +288,7 @@ class _Run:
         trainee = rules.section("trainee_factor")
         self.trainee_levels = set(trainee["levels"]) if trainee else set()
         self.trainee_factor = (trainee["factor"], trainee["id"]) if trainee else None
+        self.extension_pay = rules.section("extension_pay")
         # Translated once per run, not once per line.
         self.attended_text = _("%(a)s of %(r)s days attended")
 
@@ -339,6 +408,9 @@ class _Run:
             factor, factor_id = self.trainee_factor
             rate = rate * factor
             modifiers = (factor_id,)
+        if self.extension_pay is not None and person.extension_since is not None:
+            rate = rate * self.extension_pay["commission_factor"]
+            modifiers = (*modifiers, f"{self.extension_pay['id']}.commission_factor")
         return cents(policy.fyc * rate), rate, rule_id, modifiers
 
     def commissions_and_clawbacks(self) -> None:
@@ -537,12 +609,290 @@ class _Run:
                 note=section["method"],
             )
 
+    # --- new-hire allowance, withholding, renewal commission, recruiting awards -------------
+    # These read ``PersonIn.extra`` and ``PolicyIn.clearance``; a record without them (a
+    # caller that reads only people and policies) is not assessed for these lines.
+
+    def later_lines(self) -> None:
+        self.new_hire_allowance()
+        self.withholding()
+        self.renewal_commission()
+        self.recruiting_awards()
+
+    def service_month(self, hire_date: dt.date) -> int:
+        """The month of service this period is for someone hired on ``hire_date``: 1 for the
+        period that holds the hire date, 2 for the next one…"""
+        start_day = self.rules.document["period"].get("start_day") or 1
+        year, month = hire_date.year, hire_date.month
+        if start_day > 1 and hire_date.day >= start_day:
+            year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+        label_year, label_month = (int(part) for part in self.period.label.split("-"))
+        return (label_year - year) * 12 + label_month - month + 1
+
+    def new_hire_allowance(self) -> None:
+        section = self.rules.section("new_hire_allowance")
+        if section is None:
+            return
+        levels = set(section["levels"])
+        for person in self.people.values():
+            if person.extra is None or not person.in_service or person.level not in levels:
+                continue
+            month = self.service_month(person.hire_date)
+            row = next(
+                (r for r in section["months"] if r["first_month"] <= month <= r["last_month"]),
+                None,
+            )
+            if row is None:
+                continue
+            own = self.lines.get(person.id, {}).get("commission", [])
+            fyc = sum((line.basis for line in own), ZERO)
+            cases = len(own)
+            min_fyc = row.get("min_fyc", ZERO)
+            min_cases = row.get("min_cases", 0)
+            if fyc < min_fyc or cases < min_cases:
+                continue
+            self.add(
+                person.id,
+                "new_hire_allowance",
+                section["id"],
+                cents(row["amount"]),
+                basis=fyc,
+                rate=None,
+                sources=(f"person:{person.id}", *(line.sources[0] for line in own)),
+                note=_(
+                    "month %(m)d of service; FYC %(fyc)s (at least %(min)s), "
+                    "%(n)d case(s) (at least %(c)d)"
+                )
+                % {"m": month, "fyc": cents(fyc), "min": min_fyc, "n": cases, "c": min_cases},
+            )
+
+    @staticmethod
+    def cleared_on(clearance: PolicyClearance, until: Iterable[str]) -> dt.date | None:
+        """The day every condition in ``until`` was done (``None``: one is still open)."""
+        days = [dt.date.min]
+        if "receipt" in until:
+            if clearance.receipt_on is None:
+                return None
+            days.append(clearance.receipt_on)
+        if "return_visit" in until and clearance.return_visit_required:
+            if clearance.return_visit_on is None:
+                return None
+            days.append(clearance.return_visit_on)
+        return max(days)
+
+    def withholding(self) -> None:
+        """Withhold ``share`` of the commission of a policy credited in the period whose
+        receipt and return visit are not both done by the deadline (the period's end, or day
+        ``receipt_deadline_day`` of the month after it); release what earlier approved runs
+        withheld once both are done, or when the policy is cancelled (its clawback then takes
+        back the whole commission)."""
+        section = self.rules.section("withholding")
+        until = tuple(section["until"]) if section else ()
+        rule_id = section["id"] if section else "withholding"
+        deadline = self.period.end
+        if section and section.get("receipt_deadline_day"):
+            year, month = self.period.end.year, self.period.end.month
+            year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+            deadline = dt.date(year, month, section["receipt_deadline_day"])
+        paid = {
+            line.sources[0]: line
+            for kinds in self.lines.values()
+            for line in kinds.get("commission", [])
+        }
+        names = {"receipt": _("receipt"), "return_visit": _("return visit")}
+        # Translated once per run, not once per policy.
+        waiting_text = _("waiting for: %(what)s")
+        late_text = _("done on %(day)s, after the deadline %(deadline)s")
+        cancelled_text = _("released on the cancellation on %(day)s")
+        cleared_text = _("receipt and return visit done on %(day)s")
+        for policy in self.policies:
+            clearance = policy.clearance
+            if clearance is None:
+                continue
+            record = f"policy:{policy.id}"
+            cleared = self.cleared_on(clearance, until)
+            line = paid.get(record)
+            late = cleared is None or cleared > deadline
+            if section and line is not None and line.amount > ZERO and late:
+                waiting = [
+                    names[c]
+                    for c in until
+                    if (c == "receipt" and clearance.receipt_on is None)
+                    or (
+                        c == "return_visit"
+                        and clearance.return_visit_required
+                        and clearance.return_visit_on is None
+                    )
+                ]
+                note = (
+                    waiting_text % {"what": ", ".join(waiting)}
+                    if waiting
+                    else late_text % {"day": cleared, "deadline": deadline.isoformat()}
+                )
+                self.add(
+                    line.person_id,
+                    "withheld",
+                    rule_id,
+                    -cents(line.amount * section["share"]),
+                    basis=line.amount,
+                    rate=section["share"],
+                    sources=(record,),
+                    note=note,
+                )
+            if clearance.withheld_before > ZERO and policy.credited_on < self.period.start:
+                cancelled_on = policy.cancelled_on
+                if cancelled_on is not None and cancelled_on <= self.period.end:
+                    note = cancelled_text % {"day": cancelled_on.isoformat()}
+                elif cleared is not None and cleared <= self.period.end:
+                    note = (
+                        cleared_text % {"day": cleared}
+                        if cleared != dt.date.min
+                        else _("nothing is withheld under this rule set")
+                    )
+                else:
+                    continue
+                self.add(
+                    policy.agent_id,
+                    "released",
+                    rule_id,
+                    clearance.withheld_before,
+                    basis=clearance.withheld_before,
+                    rate=None,
+                    sources=(record,),
+                    note=note,
+                )
+
+    def renewal_commission(self) -> None:
+        section = self.rules.section("renewal_commission")
+        if section is None:
+            return
+        table = section.get("persistency_factor")
+        for person in self.people.values():
+            extra = person.extra
+            if extra is None or not extra.renewals or not person.in_service:
+                continue
+            factor, modifiers, factor_note = Decimal(1), (), ""
+            if table is not None:
+                modifiers = (f"{section['id']}.persistency_factor",)
+                if extra.persistency13 is None:
+                    factor_note = _("no 13-month persistency to measure: factor 1")
+                else:
+                    factor = tier_rate(bands=table["bands"], value=extra.persistency13)
+                    factor_note = _("13-month persistency %(p)s%%: factor %(f)s") % {
+                        "p": (extra.persistency13 * 100).quantize(CENT),
+                        "f": factor,
+                    }
+            extension = self.extension_pay is not None and person.extension_since is not None
+            if extension:
+                factor = factor * self.extension_pay["renewal_factor"]
+                modifiers = (*modifiers, f"{self.extension_pay['id']}.renewal_factor")
+                extension_note = _("assessment extension since %(day)s: factor %(f)s") % {
+                    "day": person.extension_since.isoformat(),
+                    "f": self.extension_pay["renewal_factor"],
+                }
+                factor_note = f"{factor_note}; {extension_note}" if factor_note else extension_note
+            for renewal in sorted(extra.renewals, key=lambda r: r.premium_id):
+                if renewal.paid_on not in self.period:
+                    self.problem(
+                        f"premium:{renewal.premium_id}",
+                        _("paid on %(day)s, outside the period %(period)s")
+                        % {"day": renewal.paid_on.isoformat(), "period": self.period.label},
+                    )
+                    continue
+                row = next(
+                    (
+                        r
+                        for r in section["rates"]
+                        if r["first_year"] <= renewal.policy_year <= r["last_year"]
+                    ),
+                    None,
+                )
+                if row is None:
+                    continue
+                rate = row["rate"] * factor
+                amount = cents(renewal.amount * rate)
+                if amount == ZERO:
+                    continue
+                note = _("policy year %(y)d at %(r)s") % {
+                    "y": renewal.policy_year,
+                    "r": row["rate"],
+                }
+                self.add(
+                    person.id,
+                    "renewal_commission",
+                    section["id"],
+                    amount,
+                    basis=renewal.amount,
+                    rate=rate,
+                    sources=(f"policy:{renewal.policy_id}", f"premium:{renewal.premium_id}"),
+                    modifiers=modifiers,
+                    note=f"{note}; {factor_note}" if factor_note else note,
+                )
+
+    def recruiting_awards(self) -> None:
+        awards = self.rules.section("recruiting_awards")
+        if not awards:
+            return
+        for recruit in self.people.values():
+            extra = recruit.extra
+            if extra is None or extra.recruiter_id is None:
+                continue
+            recruiter = self.people.get(extra.recruiter_id)
+            if recruiter is None:
+                self.problem(
+                    f"person:{recruit.id}",
+                    _("recruiter person:%(id)s is not among the people of this run")
+                    % {"id": extra.recruiter_id},
+                )
+                continue
+            if not recruiter.in_service:
+                continue
+            for award in awards:
+                confirmed = award["event"] == "recruit_confirmed"
+                day = extra.confirmed_on if confirmed else extra.new_talent_on
+                if day not in self.period:
+                    continue
+                assert day is not None
+                note = (
+                    _("person:%(p)d confirmed on %(day)s")
+                    if confirmed
+                    else _("person:%(p)d won the new-talent award on %(day)s")
+                ) % {"p": recruit.id, "day": day.isoformat()}
+                basis = award["amount"]
+                minimum = award.get("min_recruit_fyc")
+                if minimum is not None:
+                    if extra.fyc_to_date is None:
+                        self.problem(
+                            f"person:{recruit.id}",
+                            _("no FYC to date for the recruiting award %(id)s")
+                            % {"id": award["id"]},
+                        )
+                        continue
+                    if extra.fyc_to_date < minimum:
+                        continue
+                    basis = extra.fyc_to_date
+                    note += "; " + _("FYC to date %(fyc)s (at least %(min)s)") % {
+                        "fyc": cents(extra.fyc_to_date),
+                        "min": minimum,
+                    }
+                self.add(
+                    recruiter.id,
+                    "recruiting_award",
+                    award["id"],
+                    cents(award["amount"]),
+                    basis=basis,
+                    rate=None,
+                    sources=(f"person:{recruit.id}",),
+                    note=note,
+                )
+
     def run(self) -> list[PayLine]:
         self.check_people()
         if self.problems:
             raise PayInputInvalid(self.problems)
         self.base_pay()
         self.commissions_and_clawbacks()
+        self.later_lines()
         if self.problems:
             raise PayInputInvalid(self.problems)
         self.management_allowance()

@@ -237,3 +237,174 @@ class Attendance(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"{self.person_id} {self.period_start}: {self.days_attended}/{self.days_required}"
+
+
+# --- assessment (考核) ------------------------------------------------------------------------
+
+
+class AssessmentRunStatus(models.TextChoices):
+    """A draft run can be re-run (same inputs, same outcomes); an approved run is locked."""
+
+    DRAFT = "draft", _("Draft")
+    APPROVED = "approved", _("Approved")
+
+
+class AssessmentOutcomeKind(models.TextChoices):
+    """What the assessment proposes for one person (``assessment.OUTCOMES``)."""
+
+    PROMOTE = "promote", _("Promote")
+    MAINTAIN = "maintain", _("Maintain")
+    EXTEND = "extend", _("Extend")
+    DEMOTE = "demote", _("Demote")
+    EXIT = "exit", _("Exit")
+
+
+class HRDecision(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    APPROVED = "approved", _("Approved")
+    REJECTED = "rejected", _("Rejected")
+
+
+class AssessmentRun(TimeStampedModel):
+    """The assessment of everyone whose assessment period ends on ``period_end`` under one
+    rule-set version. A draft may be re-run; once approved the run and its outcomes are locked."""
+
+    label = models.CharField(_("period"), max_length=7, unique=True, help_text="YYYY-MM")
+    period_end = models.DateField(_("period end"), unique=True)
+    ruleset = models.ForeignKey(
+        RuleSet,
+        verbose_name=_("rule set"),
+        on_delete=models.PROTECT,
+        related_name="assessment_runs",
+    )
+    ruleset_version = models.PositiveIntegerField(_("rule set version"))
+    status = models.CharField(
+        _("status"),
+        max_length=10,
+        choices=AssessmentRunStatus.choices,
+        default=AssessmentRunStatus.DRAFT,
+    )
+    run_count = models.PositiveIntegerField(_("times computed"), default=0)
+    computed_at = models.DateTimeField(_("computed at"), null=True, blank=True)
+    computed_by = _user_ref(_("computed by"))
+    approved_by = _user_ref(_("approved by"))
+    approved_at = models.DateTimeField(_("approved at"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-period_end"]
+        verbose_name = _("assessment run")
+        verbose_name_plural = _("assessment runs")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status="draft") | Q(approved_at__isnull=False),
+                name="compensation_assessmentrun_approved_has_time",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.label} (v{self.ruleset_version})"
+
+
+class AssessmentOutcome(TimeStampedModel):
+    """The proposed outcome for one person in one assessment run, with every criterion's
+    measured value, threshold and result (``criteria``), and HR's decision on it."""
+
+    run = models.ForeignKey(AssessmentRun, on_delete=models.CASCADE, related_name="outcomes")
+    person = models.ForeignKey(
+        "org.Person", verbose_name=_("person"), on_delete=models.PROTECT, related_name="+"
+    )
+    from_level = models.ForeignKey(
+        "org.Level",
+        verbose_name=_("from level"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    outcome = models.CharField(
+        _("proposed outcome"), max_length=10, choices=AssessmentOutcomeKind.choices
+    )
+    to_level = models.ForeignKey(
+        "org.Level",
+        verbose_name=_("to level"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    effective_date = models.DateField(_("effective date"))
+    criteria = models.JSONField(_("criteria"), default=dict)
+    decision = models.CharField(
+        _("HR decision"), max_length=10, choices=HRDecision.choices, default=HRDecision.PENDING
+    )
+    decided_by = _user_ref(_("decided by"))
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    decision_note = models.CharField(_("decision note"), max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["run", "person_id"]
+        verbose_name = _("assessment outcome")
+        verbose_name_plural = _("assessment outcomes")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["run", "person"], name="compensation_assessmentoutcome_unique_person"
+            ),
+            models.CheckConstraint(
+                condition=Q(decision="pending") | Q(decided_at__isnull=False),
+                name="compensation_assessmentoutcome_decided_has_time",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.run.label} {self.person_id} {self.outcome}"
+
+
+# --- background pay runs ----------------------------------------------------------------------
+
+
+class PayRunJobStatus(models.TextChoices):
+    QUEUED = "queued", _("Queued")
+    RUNNING = "running", _("Running")
+    DONE = "done", _("Done")
+    FAILED = "failed", _("Failed")
+
+
+class PayRunJob(TimeStampedModel):
+    """One background computation of a pay period (``tasks.payrun_compute_task``): its status,
+    how far it got and, when it failed, every problem it reported. The run page polls it.
+
+    The stages inside the compute's transaction (reading, computing, writing N of M lines)
+    cannot be committed before the compute is; the task keeps them in a small file beside the
+    data (``tasks.job_progress``) and the row holds the outcome."""
+
+    period_start = models.DateField(_("period start"))
+    status = models.CharField(
+        _("status"), max_length=10, choices=PayRunJobStatus.choices, default=PayRunJobStatus.QUEUED
+    )
+    stage = models.CharField(_("stage"), max_length=16, blank=True)
+    done = models.PositiveIntegerField(_("done"), default=0)
+    total = models.PositiveIntegerField(_("total"), default=0)
+    message = models.CharField(_("message"), max_length=500, blank=True)
+    #: [record, reason] pairs of a failed compute (``PayInputInvalid.problems``).
+    problems = models.JSONField(_("problems"), default=list, blank=True)
+    run = models.ForeignKey(
+        PayRun,
+        verbose_name=_("pay run"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="jobs",
+    )
+    reason = models.CharField(_("reason"), max_length=500, blank=True)
+    requested_by = _user_ref(_("requested by"))
+    started_at = models.DateTimeField(_("started at"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        verbose_name = _("pay run computation")
+        verbose_name_plural = _("pay run computations")
+        indexes = [models.Index(fields=["period_start", "status"], name="compensation_job_period")]
+
+    def __str__(self) -> str:
+        return f"{self.period_start:%Y-%m} {self.status}"

@@ -2,9 +2,13 @@
 
 - **People**: everyone employed during the period (hired by its end, not left before its
   start) in a sales team, or with a level in any team. ``leader_id`` is ``Person.leader``.
-  A person of a sales team without a level is a problem, not an unpaid person. The
-  organisation does not record who developed (育成) a group, so ``developer_id`` stays empty
-  and the development bonus pays nothing until it does.
+  A person of a sales team without a level is a problem, not an unpaid person.
+  ``developer_id``/``developed_on`` are ``Person.developed_by``/``developed_on`` (the
+  development chain, 育成, recorded when an approved assessment promotes a person into the
+  management series); a developer outside the run, like a leader, is left out.
+  ``extension_since``: the effective date of the person's latest approved assessment outcome
+  when it is ``extend`` and its extension (one assessment period of their level) covers the
+  pay period (the rule set's ``extension_pay`` then discounts their commissions).
 - **Departed agents** (left before the period) whose policies are cancelled in it join the
   run with ``in_service=False``: their clawback is computed, no base pay.
 - **Attendance**: ``compensation.Attendance`` (days attended / required per person and
@@ -12,10 +16,11 @@
   without a row gets ``attendance=None`` and the engine reports it when the rule set pays
   base pay pro rata — never a silent zero.
 - **Policies**: those issued in the period (credited on their issue day, local time) and
-  those cancelled in it (free look is the only cancellation the policies app records). FYC =
-  annualised premium × the product's first-year commission rate. A product whose basis is the
-  standardised premium (标保) cannot be valued (the project holds no standardisation factor),
-  and a product without a first-year commission rate would pay zero: both are problems. The
+  those cancelled in it (free look is the only cancellation the policies app records). FYC is
+  ``rules_format.policy_fyc``: annualised premium × the product's first-year commission rate,
+  × the rule set's standardisation factor (``standard_premium``) of the policy term when the
+  product's basis is the standardised premium (标保). A standard-basis policy whose term no
+  band covers, and a product without a first-year commission rate, are problems. The
   commission paid for a policy in an approved earlier run is passed on for its clawback.
 
 ``pay_inputs`` lists what is missing in ``problems``; the pay run raises them, with the
@@ -24,22 +29,48 @@ engine's, as one ``PayInputInvalid`` (a ``ValidationFailed``).
 
 from __future__ import annotations
 
+import calendar
+import dataclasses
 import datetime as dt
 import hashlib
 import json
-from dataclasses import astuple, dataclass
+import operator
+from collections.abc import Callable
+from dataclasses import astuple, dataclass, replace
 from decimal import Decimal
 
-from django.db.models import Q, Sum
+from django.db.models import BooleanField, ExpressionWrapper, Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from telesales.compensation.choices import PayLineKind, PayRunStatus
-from telesales.compensation.engine import FREE_LOOK, Period, PersonIn, PolicyIn
-from telesales.compensation.models import Attendance, PayLine
-from telesales.org.choices import TeamKind
+from telesales.compensation.engine import (
+    FREE_LOOK,
+    Period,
+    PersonExtra,
+    PersonIn,
+    PolicyClearance,
+    PolicyIn,
+    RenewalIn,
+)
+from telesales.compensation.models import (
+    AssessmentOutcome,
+    AssessmentOutcomeKind,
+    AssessmentRunStatus,
+    Attendance,
+    HRDecision,
+    PayLine,
+)
+from telesales.compensation.rules_format import RuleBook, policy_fyc
+from telesales.core.models import AuditEntry
+from telesales.operations.choices import PremiumStatus, VisitOutcome, VisitStatus
+from telesales.operations.models import Delivery, PremiumDue, ReturnVisit
+from telesales.operations.rules import return_visit_required
+from telesales.operations.rules import ruleset_in_force as operations_rules_in_force
+from telesales.operations.selectors import RATE_PLACES, persistency_contributions
+from telesales.org.choices import PersonStatus, TeamKind
 from telesales.org.models import Person
-from telesales.policies.choices import CommissionBasis, PolicyStatus
+from telesales.policies.choices import PolicyStatus
 from telesales.policies.models import Policy
 
 
@@ -54,12 +85,60 @@ class PayInputs:
         """A SHA-256 of every input record (sorted), so that two runs can tell whether their
         inputs were the same."""
         payload = {
-            "people": [astuple(p) for p in sorted(self.people, key=lambda p: p.id)],
-            "policies": [astuple(p) for p in sorted(self.policies, key=lambda p: p.id)],
+            "people": [_record_tuple(p) for p in sorted(self.people, key=lambda p: p.id)],
+            "policies": [_record_tuple(p) for p in sorted(self.policies, key=lambda p: p.id)],
             "extra": extra,
         }
         text = json.dumps(payload, default=str, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+#: Types ``_record_tuple`` copies as they are (immutable: ``astuple`` would return them too).
+_PLAIN = frozenset((int, str, bool, Decimal, dt.date, dt.datetime, type(None)))
+#: A record type → a getter of its field values (a tuple), in field order.
+_FIELD_GETTERS: dict[type, Callable[[object], tuple]] = {}
+
+
+class _NotPlain(Exception):
+    pass
+
+
+def _plain(value):
+    kind = type(value)
+    if kind in _PLAIN:
+        return value
+    if kind is tuple:
+        return tuple(_plain(v) for v in value)
+    if hasattr(kind, "__dataclass_fields__"):
+        return _plain_record(value)
+    raise _NotPlain
+
+
+def _plain_record(record) -> tuple:
+    kind = type(record)
+    getter = _FIELD_GETTERS.get(kind)
+    if getter is None:
+        names = [f.name for f in dataclasses.fields(kind)]
+        if len(names) == 1:
+            getter = (lambda name: lambda r: (getattr(r, name),))(names[0])
+        else:
+            getter = operator.attrgetter(*names)  # a tuple of the values
+        _FIELD_GETTERS[kind] = getter
+    values = getter(record)
+    for value in values:
+        if type(value) not in _PLAIN:
+            return tuple(_plain(v) for v in values)
+    return values
+
+
+def _record_tuple(record) -> tuple:
+    """``astuple(record)`` without its deep copies: the same tuple (so the same fingerprint)
+    for records of immutable values, tuples and nested records; anything else (a list, a
+    dict) goes through ``astuple`` itself."""
+    try:
+        return _plain_record(record)
+    except _NotPlain:
+        return astuple(record)
 
 
 def _day_bounds(period: Period) -> tuple[dt.datetime, dt.datetime]:
@@ -75,7 +154,9 @@ def _people(period: Period, problems: list[tuple[str, str]]) -> list[PersonIn]:
         Person.objects.filter(hire_date__lte=period.end)
         .filter(Q(left_on__isnull=True) | Q(left_on__gte=period.start))
         .filter(Q(team__kind=TeamKind.SALES) | Q(level__isnull=False))
-        .values_list("id", "level__code", "hire_date", "leader_id")
+        .values_list(
+            "id", "level__code", "hire_date", "leader_id", "developed_by_id", "developed_on"
+        )
         .order_by("id")
     )
     attendance = {
@@ -85,7 +166,7 @@ def _people(period: Period, problems: list[tuple[str, str]]) -> list[PersonIn]:
         ).values_list("person_id", "days_attended", "days_required")
     }
     people: list[PersonIn] = []
-    for person_id, level, hire_date, leader_id in rows:
+    for person_id, level, hire_date, leader_id, developer_id, developed_on in rows:
         if not level:
             problems.append((f"person:{person_id}", _("has no level")))
             continue
@@ -95,12 +176,23 @@ def _people(period: Period, problems: list[tuple[str, str]]) -> list[PersonIn]:
                 level=level,
                 hire_date=hire_date,
                 leader_id=leader_id,
+                developer_id=developer_id,
+                developed_on=developed_on if developer_id else None,
                 attendance=attendance.get(person_id),
             )
         )
-    # A leader outside the run (left, back office) is not a leader for this period's pay.
+    # A leader outside the run (left, back office) is not a leader for this period's pay;
+    # neither is a developer.
     ids = {p.id for p in people}
-    return [p if p.leader_id is None or p.leader_id in ids else _without_leader(p) for p in people]
+    people = [
+        p if p.leader_id is None or p.leader_id in ids else _without_leader(p) for p in people
+    ]
+    return [
+        p
+        if p.developer_id is None or p.developer_id in ids
+        else replace(p, developer_id=None, developed_on=None)
+        for p in people
+    ]
 
 
 def _without_leader(person: PersonIn) -> PersonIn:
@@ -108,6 +200,8 @@ def _without_leader(person: PersonIn) -> PersonIn:
         id=person.id,
         level=person.level,
         hire_date=person.hire_date,
+        developer_id=person.developer_id,
+        developed_on=person.developed_on,
         attendance=person.attendance,
     )
 
@@ -127,8 +221,11 @@ def _paid_commission(policy_ids: list[int], *, before: dt.date) -> dict[int, Dec
     return {row["policy_id"]: row["paid"] for row in rows}
 
 
-def _policies(period: Period, problems: list[tuple[str, str]]) -> list[PolicyIn]:
+def _policies(
+    period: Period, problems: list[tuple[str, str]], rules: RuleBook | None
+) -> list[PolicyIn]:
     start, end = _day_bounds(period)
+    tz = timezone.get_current_timezone()  # timezone.localdate(), without its checks per row
     rows = list(
         Policy.objects.filter(issued_at__isnull=False)
         .filter(
@@ -169,21 +266,29 @@ def _policies(period: Period, problems: list[tuple[str, str]]) -> list[PolicyIn]
         cancelled_at,
     ) in rows:
         record = f"policy:{policy_id}"
-        if basis != CommissionBasis.FYP:
+        if not fyc_rate:
+            problems.append(
+                (record, _("product %(p)s has no first-year commission rate") % {"p": product})
+            )
+            continue
+        fyc = policy_fyc(
+            rules,
+            basis=basis,
+            premium=premium,
+            fyc_rate=fyc_rate,
+            category=category or None,
+            term_years=term,
+        )
+        if fyc is None:
             problems.append(
                 (
                     record,
                     _(
-                        "product %(p)s computes FYC on the standardised premium, "
-                        "which the project does not hold"
+                        "product %(p)s computes FYC on the standardised premium and the rule "
+                        "set has no standardisation factor for category %(c)s, term %(t)s years"
                     )
-                    % {"p": product},
+                    % {"p": product, "c": category or "-", "t": term},
                 )
-            )
-            continue
-        if not fyc_rate:
-            problems.append(
-                (record, _("product %(p)s has no first-year commission rate") % {"p": product})
             )
             continue
         cancelled = status == PolicyStatus.CANCELLED and cancelled_at is not None
@@ -194,9 +299,9 @@ def _policies(period: Period, problems: list[tuple[str, str]]) -> list[PolicyIn]
                 category=category or None,
                 term_years=term,
                 payment_mode=mode,
-                fyc=premium * fyc_rate,
-                credited_on=timezone.localdate(issued_at),
-                cancelled_on=timezone.localdate(cancelled_at) if cancelled else None,
+                fyc=fyc,
+                credited_on=issued_at.astimezone(tz).date(),
+                cancelled_on=cancelled_at.astimezone(tz).date() if cancelled else None,
                 cancel_kind=FREE_LOOK if cancelled else "",
                 paid_commission=paid.get(policy_id),
             )
@@ -229,15 +334,354 @@ def _departed(agent_ids: set[int], in_run: set[int], problems) -> list[PersonIn]
     return people
 
 
-def pay_inputs(period: Period) -> PayInputs:
+def _rules_in_force(period: Period) -> RuleBook | None:
+    """The rule book of the approved rule set in force on the period's last day (else its
+    first), as the pay run picks it."""
+    from telesales.compensation.rulesets import ruleset_rulebook
+    from telesales.compensation.selectors import ruleset_in_force
+
+    ruleset = ruleset_in_force(on=period.end) or ruleset_in_force(on=period.start)
+    return ruleset_rulebook(ruleset) if ruleset is not None else None
+
+
+def pay_inputs(period: Period, rules: RuleBook | None = None) -> PayInputs:
     """The engine's records for a period, with the ``problems`` of the records the database
-    cannot turn into an input (the caller raises them with the engine's own)."""
+    cannot turn into an input (the caller raises them with the engine's own). ``rules``
+    values standard-basis policies and dates extensions (default: the rule set in force)."""
+    if rules is None:
+        rules = _rules_in_force(period)
     problems: list[tuple[str, str]] = []
     people = _people(period, problems)
-    policies = _policies(period, problems)
+    policies = _policies(period, problems, rules)
     in_run = {p.id for p in people}
     reported = {int(r.split(":", 1)[1]) for r, _reason in problems if r.startswith("person:")}
     missing = {p.agent_id for p in policies} - in_run - reported
     if missing:
         people += _departed(missing, in_run, problems)
+    people, policies = _later_line_inputs(period, people, policies, rules)
     return PayInputs(people=people, policies=policies, problems=problems)
+
+
+# --- the records of the later lines: new-hire allowance, withholding, renewals, awards -------
+#
+# - **Confirmation** (转正, the recruiting award): the organisation records no confirmation
+#   event of its own; HR confirms a trainee by changing their status from trainee to active,
+#   which the audit log keeps (``org.person_update``). The first such change in the period
+#   is the confirmation day. **New-talent award** (the referral award): no app records it,
+#   so ``new_talent_on`` stays empty and the referral award pays nothing until one does.
+# - **Renewal premiums**: ``operations.PremiumDue`` paid in the period for policy year 2 on,
+#   to the policy's selling agent while they are in service (a departed agent's renewals
+#   are not paid). **Persistency**: the agent's 13-month persistency at the period's month
+#   (``operations.selectors.persistency_contributions``).
+# - **Withholding**: what ``operations.selectors.policy_withholding_status`` says (read
+#   from plain rows, with the days): the receipt date (policy or delivery, the earlier) and
+#   the return visit's ``done_at`` (``resolved_at`` for a resolved misunderstanding). What
+#   approved runs of earlier periods withheld and did not release is passed on for release.
+
+CHUNK = 5000
+WITHHOLDING_KINDS = ("withheld", "released")
+
+
+def _chunks(ids: list[int]):
+    for i in range(0, len(ids), CHUNK):
+        yield ids[i : i + CHUNK]
+
+
+def _confirmations(period: Period) -> dict[int, dt.date]:
+    """person id → the day in the period their status went from trainee to active."""
+    start, end = _day_bounds(period)
+    out: dict[int, dt.date] = {}
+    rows = (
+        AuditEntry.objects.filter(
+            action="org.person_update", object_type="org.person", at__gte=start, at__lt=end
+        )
+        .order_by("at", "id")
+        .values_list("object_id", "before", "after", "at")
+    )
+    working = (PersonStatus.ACTIVE, PersonStatus.WARNING)
+    for object_id, before, after, at in rows:
+        if (before or {}).get("status") == PersonStatus.TRAINEE and (after or {}).get(
+            "status"
+        ) in working:
+            out.setdefault(int(object_id), timezone.localdate(at))
+    return out
+
+
+def _fyc_to_date(
+    person_ids: list[int], period: Period, rules: RuleBook | None
+) -> dict[int, Decimal]:
+    """Each person's FYC credited from their hire to the end of the period, less the
+    policies cancelled by then (a policy that cannot be valued counts nothing)."""
+    _start, end = _day_bounds(period)
+    out: dict[int, Decimal] = dict.fromkeys(person_ids, Decimal("0"))
+    rows = (
+        Policy.objects.filter(
+            agent_id__in=person_ids,
+            issued_at__isnull=False,
+            issued_at__lt=end,
+        )
+        .exclude(Q(status=PolicyStatus.CANCELLED) & Q(cancelled_at__lt=end))
+        .values_list(
+            "agent_id",
+            "annualised_premium",
+            "product__first_year_commission_rate",
+            "product__commission_basis",
+            "product__category",
+            "term_years",
+        )
+    )
+    for agent_id, premium, rate, basis, category, term in rows:
+        fyc = policy_fyc(
+            rules,
+            basis=basis,
+            premium=premium,
+            fyc_rate=rate,
+            category=category or None,
+            term_years=term,
+        )
+        out[agent_id] += fyc or 0
+    return out
+
+
+def _renewals(period: Period, agent_ids: set[int]) -> dict[int, list[RenewalIn]]:
+    rows = (
+        PremiumDue.objects.filter(
+            status=PremiumStatus.PAID,
+            policy_year__gte=2,
+            paid_date__gte=period.start,
+            paid_date__lte=period.end,
+        )
+        .values_list(
+            "id", "policy_id", "policy__agent_id", "policy_year", "paid_amount", "paid_date"
+        )
+        .order_by("id")
+    )
+    out: dict[int, list[RenewalIn]] = {}
+    for premium_id, policy_id, agent_id, year, amount, paid_on in rows:
+        if agent_id in agent_ids:
+            out.setdefault(agent_id, []).append(
+                RenewalIn(premium_id, policy_id, year, amount, paid_on)
+            )
+    return out
+
+
+def _persistency13(period: Period, agent_ids: set[int]) -> dict[int, Decimal]:
+    """Each agent's 13-month persistency measured at the period's month (agents without a
+    cohort are left out)."""
+    rows = persistency_contributions(
+        month=period.label,
+        figure="13m",
+        policies=Policy.objects.filter(agent_id__in=sorted(agent_ids)),
+    )
+    sums: dict[int, list[Decimal]] = {}
+    for row in rows:
+        if row["excluded"] is None:
+            pair = sums.setdefault(row["agent_id"], [Decimal("0"), Decimal("0")])
+            pair[0] += row["numerator"]
+            pair[1] += row["denominator"]
+    return {agent: (num / den).quantize(RATE_PLACES) for agent, (num, den) in sums.items() if den}
+
+
+def _withheld_outstanding(*, before: dt.date) -> dict[int, Decimal]:
+    """policy id → what approved runs of periods ending before ``before`` withheld from its
+    commission and have not released."""
+    net: dict[int, Decimal] = {}
+    rows = PayLine.objects.filter(
+        kind__in=WITHHOLDING_KINDS,
+        run__status=PayRunStatus.APPROVED,
+        run__period_end__lt=before,
+    ).values_list("sources", "amount")
+    for sources, amount in rows:
+        for source in sources:
+            if source.startswith("policy:"):
+                policy_id = int(source.split(":", 1)[1])
+                net[policy_id] = net.get(policy_id, Decimal("0")) + amount
+                break
+    return {policy_id: -total for policy_id, total in net.items() if total < 0}
+
+
+def _clearances(
+    period: Period, earlier_ids: list[int], withheld: dict[int, Decimal]
+) -> dict[int, PolicyClearance]:
+    """Where each policy issued in the period, and each policy of ``earlier_ids``, stands for
+    the withholding. The same reading as ``operations.selectors.policy_withholding_status``
+    (a test holds them equal), from plain rows instead of model objects and by the issue
+    range instead of long id lists: a pay run reads every policy of the month."""
+    start, end = _day_bounds(period)
+    rules = operations_rules_in_force()
+    required_for: dict[tuple[str, str], bool] = {}
+    out: dict[int, PolicyClearance] = {}
+    selections = [Q(issued_at__gte=start, issued_at__lt=end)]
+    selections += [Q(pk__in=chunk) for chunk in _chunks(sorted(earlier_ids))]
+    for where in selections:
+        related = Q(*[(f"policy__{k}", v) for k, v in where.children])
+        delivered = dict(
+            Delivery.objects.filter(related, receipt_confirmed_on__isnull=False).values_list(
+                "policy_id", "receipt_confirmed_on"
+            )
+        )
+        visits = {
+            row[0]: row[1:]
+            for row in ReturnVisit.objects.filter(related).values_list(
+                "policy_id", "status", "outcome", "done_at", "resolved_at"
+            )
+        }
+        rows = (
+            Policy.objects.filter(where)
+            .annotate(issued=ExpressionWrapper(Q(issued_at__isnull=False), BooleanField()))
+            .values_list("pk", "receipt_date", "issued", "product__code", "product__category")
+        )
+        for policy_id, receipt_date, issued, code, category in rows:
+            days = [day for day in (receipt_date, delivered.get(policy_id)) if day]
+            if (code, category) not in required_for:
+                required_for[code, category] = return_visit_required(
+                    product_code=code, category=category, rules=rules
+                )
+            visit = visits.get(policy_id)
+            required = visit is not None or (bool(issued) and required_for[code, category])
+            visit_on = None
+            if visit is not None and visit[0] == VisitStatus.DONE:
+                _status, outcome, done_at, resolved_at = visit
+                if outcome == VisitOutcome.CONFIRMED:
+                    visit_on = timezone.localdate(done_at)
+                elif outcome == VisitOutcome.MISUNDERSTANDING and resolved_at is not None:
+                    visit_on = timezone.localdate(resolved_at)
+            out[policy_id] = PolicyClearance(
+                receipt_on=min(days) if days else None,
+                return_visit_required=required,
+                return_visit_on=visit_on,
+                withheld_before=withheld.get(policy_id, Decimal("0")),
+            )
+    return out
+
+
+def _policies_withheld_earlier(
+    policy_ids: list[int], agents: set[int], rules: RuleBook | None
+) -> list[PolicyIn]:
+    """Policies outside the period's inputs that wait for the release of what was withheld."""
+    out = []
+    rows = (
+        Policy.objects.filter(pk__in=policy_ids, agent_id__in=sorted(agents))
+        .values_list(
+            "id",
+            "agent_id",
+            "product__category",
+            "term_years",
+            "payment_mode",
+            "annualised_premium",
+            "product__first_year_commission_rate",
+            "issued_at",
+            "status",
+            "cancelled_at",
+            "product__commission_basis",
+        )
+        .order_by("id")
+    )
+    for row in rows:
+        pid, agent, category, term, mode, premium, rate, issued, status, cancelled_at, basis = row
+        fyc = policy_fyc(
+            rules,
+            basis=basis,
+            premium=premium,
+            fyc_rate=rate,
+            category=category or None,
+            term_years=term,
+        )
+        cancelled = status == PolicyStatus.CANCELLED and cancelled_at is not None
+        out.append(
+            PolicyIn(
+                id=pid,
+                agent_id=agent,
+                category=category or None,
+                term_years=term,
+                payment_mode=mode,
+                fyc=fyc or Decimal("0"),
+                credited_on=timezone.localdate(issued),
+                cancelled_on=timezone.localdate(cancelled_at) if cancelled else None,
+                cancel_kind=FREE_LOOK if cancelled else "",
+            )
+        )
+    return out
+
+
+#: Months of an assessment period (the length of one extension).
+PERIOD_MONTHS = {"monthly": 1, "quarterly": 3, "half_yearly": 6}
+
+
+def _extensions(period: Period, rules: RuleBook | None, people: set[int]) -> dict[int, dt.date]:
+    """person id → the effective date of their latest approved assessment outcome (in an
+    approved run, effective by the period's start) when it is ``extend`` and the extension —
+    one assessment period of the level it was given at (``assessment.levels``; one month when
+    the rule set does not say) — still covers the period's start."""
+    if rules is None or rules.section("extension_pay") is None or not people:
+        return {}
+    levels = (rules.section("assessment") or {}).get("levels", {})
+    rows = (
+        AssessmentOutcome.objects.filter(
+            decision=HRDecision.APPROVED,
+            run__status=AssessmentRunStatus.APPROVED,
+            effective_date__lte=period.start,
+        )
+        .order_by("person_id", "-effective_date", "-id")
+        .values_list("person_id", "outcome", "effective_date", "from_level__code")
+    )
+    out: dict[int, dt.date] = {}
+    seen: set[int] = set()
+    for person_id, outcome, effective, level in rows:
+        if person_id in seen:
+            continue
+        seen.add(person_id)
+        if outcome != AssessmentOutcomeKind.EXTEND or person_id not in people:
+            continue
+        months = PERIOD_MONTHS.get((levels.get(level) or {}).get("period"), 1)
+        index = effective.year * 12 + effective.month - 1 + months
+        day = min(effective.day, calendar.monthrange(index // 12, index % 12 + 1)[1])
+        if period.start < dt.date(index // 12, index % 12 + 1, day):
+            out[person_id] = effective
+    return out
+
+
+def _later_line_inputs(
+    period: Period, people: list[PersonIn], policies: list[PolicyIn], rules: RuleBook | None
+) -> tuple[list[PersonIn], list[PolicyIn]]:
+    """``people`` and ``policies`` with the records of the later lines attached."""
+    in_run = {p.id for p in people}
+    in_service = {p.id for p in people if p.in_service}
+    recruiters = {
+        pid: rid
+        for pid, rid in Person.objects.filter(recruiter__isnull=False).values_list(
+            "id", "recruiter_id"
+        )
+        if pid in in_run and rid in in_run
+    }
+    confirmed = {pid: day for pid, day in _confirmations(period).items() if pid in in_run}
+    fyc = _fyc_to_date(sorted(set(confirmed) & set(recruiters)), period, rules) if confirmed else {}
+    extensions = _extensions(period, rules, in_service)
+    renewals = _renewals(period, in_service)
+    persistency = _persistency13(period, set(renewals)) if renewals else {}
+    people = [
+        replace(
+            p,
+            extension_since=extensions.get(p.id),
+            extra=PersonExtra(
+                recruiter_id=recruiters.get(p.id),
+                confirmed_on=confirmed.get(p.id),
+                fyc_to_date=fyc.get(p.id),
+                persistency13=persistency.get(p.id),
+                renewals=tuple(renewals.get(p.id, ())),
+            ),
+        )
+        for p in people
+    ]
+    outstanding = _withheld_outstanding(before=period.start)
+    known = {p.id for p in policies}
+    policies = policies + _policies_withheld_earlier(
+        sorted(set(outstanding) - known), in_run, rules
+    )
+    earlier = [p.id for p in policies if p.id in outstanding and p.credited_on not in period]
+    clearances = _clearances(period, earlier, outstanding)
+    policies = [
+        PolicyIn(**{**vars(p), "clearance": clearances[p.id]}) if p.id in clearances else p
+        for p in policies
+    ]
+    return people, sorted(policies, key=lambda p: p.id)

@@ -46,3 +46,8 @@ def can_read_team_totals(user, *, team, run) -> bool:
         and team.leader_id is not None
         and team.leader.user_id == user.pk
     )
+
+
+def can_run_assessment(user) -> bool:
+    """Run assessments, decide outcomes and approve runs (考核): HR admin and the manager."""
+    return has_role(user, Role.HR_ADMIN, Role.MANAGER)

@@ -34,7 +34,7 @@ from django.utils.translation import pgettext
 
 from telesales.core.errors import ValidationFailed
 from telesales.org.choices import LevelSeries
-from telesales.policies.choices import PaymentMode, ProductCategory
+from telesales.policies.choices import CommissionBasis, PaymentMode, ProductCategory
 
 FORMAT_VERSION = 1
 CALENDARS = ("calendar_month", "work_month")
@@ -43,6 +43,14 @@ TIER_METHODS = ("banded", "marginal")
 AWARD_EVENTS = ("recruit_confirmed", "recruit_new_talent")
 WITHHOLD_UNTIL = ("receipt", "return_visit")
 MAX_FACTOR = Decimal("10")
+#: Assessment (考核): how often a level is assessed, the measures a criterion may use and the
+#: rolling windows (months) a criteria set may look back over.
+ASSESSMENT_PERIODS = ("monthly", "quarterly", "half_yearly")
+MONEY_MEASURES = ("fyc", "team_fyc")
+COUNT_MEASURES = ("cases", "months_in_grade", "team_headcount", "groups_developed")
+RATE_MEASURES = ("persistency13",)
+MEASURES = (*MONEY_MEASURES, *COUNT_MEASURES, *RATE_MEASURES)
+WINDOWS = (1, 3, 6, 12)
 MAX_MONEY = Decimal("100000000")
 
 Path = tuple[str | int, ...]
@@ -392,6 +400,47 @@ RULE_ID = text()
 LEVEL = text()
 LEVELS = seq(text())
 
+CRITERIA_SET = mapping(
+    {
+        "need": (number(kind="int"), False),
+        "window": (number(kind="int"), True),
+        "criteria": (
+            seq(
+                mapping(
+                    {
+                        "measure": (text(choices=MEASURES), True),
+                        "min": (number(kind="bound"), True),
+                    }
+                )
+            ),
+            True,
+        ),
+    }
+)
+
+ASSESSMENT = mapping(
+    {
+        "id": (RULE_ID, True),
+        "persistency_waived_below_months": (number(kind="int"), False),
+        "warning": (mapping({"on_track_pace": (number(kind="factor"), True)}), False),
+        "levels": (
+            level_map(
+                mapping(
+                    {
+                        "period": (text(choices=ASSESSMENT_PERIODS), True),
+                        "promote": (CRITERIA_SET, False),
+                        "maintain": (CRITERIA_SET, False),
+                        "extensions": (number(kind="int", maximum=Decimal(12)), False),
+                        "demotes_to": (text(), False),
+                        "probation_months": (number(kind="int", maximum=Decimal(24)), False),
+                    }
+                )
+            ),
+            True,
+        ),
+    }
+)
+
 SCHEMA = mapping(
     {
         "format": (number(kind="int"), True),
@@ -589,6 +638,39 @@ SCHEMA = mapping(
                     "basis": (text(choices=("fyc",)), True),
                     "method": (text(choices=TIER_METHODS), True),
                     "bands": (seq(_band(number(kind="rate"))), True),
+                }
+            ),
+            False,
+        ),
+        "assessment": (ASSESSMENT, False),
+        "standard_premium": (
+            mapping(
+                {
+                    "id": (RULE_ID, True),
+                    "tables": (
+                        seq(
+                            mapping(
+                                {
+                                    "categories": (
+                                        seq(text(choices=ProductCategory.values)),
+                                        False,
+                                    ),
+                                    "terms": (seq(_band(number(kind="rate"), "factor")), True),
+                                }
+                            )
+                        ),
+                        True,
+                    ),
+                }
+            ),
+            False,
+        ),
+        "extension_pay": (
+            mapping(
+                {
+                    "id": (RULE_ID, True),
+                    "commission_factor": (number(kind="rate"), True),
+                    "renewal_factor": (number(kind="rate"), True),
                 }
             ),
             False,
@@ -879,6 +961,146 @@ def _check_semantics(doc: dict, ctx: _Context, known_levels: Iterable[str] | Non
         _check_bands(
             doc["performance_bonus"]["bands"], ("performance_bonus", "bands"), ctx, start=Decimal(0)
         )
+    if "assessment" in doc:
+        _check_assessment(doc, ctx, ladder)
+    if "standard_premium" in doc:
+        _check_standard_premium(doc["standard_premium"], ctx)
+
+
+def _check_standard_premium(section: dict, ctx: _Context) -> None:
+    """Term bands in whole years, in order without gap or overlap; each category in one table
+    at most, and at most one table without ``categories`` (the one for every other
+    category)."""
+    seen: dict[str, int] = {}
+    default: int | None = None
+    for index, table in enumerate(section["tables"]):
+        path: Path = ("standard_premium", "tables", index)
+        _check_bands(table["terms"], (*path, "terms"), ctx, start=None)
+        for band_index, band in enumerate(table["terms"]):
+            if band["from"] != band["from"].to_integral_value() or (
+                band["to"] is not None and band["to"] != band["to"].to_integral_value()
+            ):
+                ctx.error((*path, "terms", band_index), _("terms are whole years"))
+        if "categories" not in table:
+            if default is not None:
+                ctx.error(
+                    path,
+                    _(
+                        "overlap: standard_premium.tables[%(other)d] already has no categories "
+                        "(it applies to every category no other table lists)"
+                    )
+                    % {"other": default},
+                )
+            default = index if default is None else default
+            continue
+        for category_index, category in enumerate(table["categories"]):
+            if category in seen:
+                ctx.error(
+                    (*path, "categories", category_index),
+                    _("overlap: standard_premium.tables[%(other)d] already lists %(category)s")
+                    % {"other": seen[category], "category": category},
+                )
+            seen.setdefault(category, index)
+
+
+def demote_target(levels: list[dict], code: str) -> str | None:
+    """The level one below ``code`` in its series (the highest rank below it), or None."""
+    own = next((row for row in levels if row["code"] == code), None)
+    if own is None:
+        return None
+    lower = [row for row in levels if row["series"] == own["series"] and row["rank"] < own["rank"]]
+    return max(lower, key=lambda row: row["rank"])["code"] if lower else None
+
+
+def _check_criteria_set(section: dict, path: Path, ctx: _Context) -> None:
+    """``need`` between 1 and the number of criteria, a known window, one criterion per
+    measure, and each threshold of the measure's kind (money, whole number or rate)."""
+    count = len(section["criteria"])
+    need = section.get("need")
+    if need is not None and not 1 <= need <= count:
+        ctx.error(
+            (*path, "need"),
+            _("need %(need)d of %(count)d criteria: must be between 1 and %(count)d")
+            % {"need": need, "count": count},
+        )
+    if section["window"] not in WINDOWS:
+        ctx.error(
+            (*path, "window"),
+            _("window of %(value)d months; expected one of: %(windows)s")
+            % {"value": section["window"], "windows": ", ".join(str(w) for w in WINDOWS)},
+        )
+    seen: set[str] = set()
+    for index, criterion in enumerate(section["criteria"]):
+        here: Path = (*path, "criteria", index)
+        measure, threshold = criterion["measure"], criterion["min"]
+        if measure in seen:
+            ctx.error((*here, "measure"), _("measure %(m)r is listed twice") % {"m": measure})
+        seen.add(measure)
+        if measure in MONEY_MEASURES and threshold != threshold.quantize(Decimal("0.01")):
+            ctx.error(
+                (*here, "min"),
+                _("money has at most two decimals (%(value)s)") % {"value": threshold},
+            )
+        elif measure in COUNT_MEASURES and threshold != threshold.to_integral_value():
+            ctx.error(
+                (*here, "min"), _("expected a whole number (%(value)s)") % {"value": threshold}
+            )
+        elif measure in RATE_MEASURES and threshold > 1:
+            ctx.error(
+                (*here, "min"),
+                _("a rate is a fraction between 0 and 1 (%(value)s)") % {"value": threshold},
+            )
+
+
+def _check_assessment(doc: dict, ctx: _Context, ladder: list[str]) -> None:
+    section = doc["assessment"]
+    levels = section["levels"]
+    _check_level_refs(levels, ("assessment", "levels"), ctx, ladder, by_key=True)
+    rows = {row["code"]: row for row in doc["levels"]}
+    for code, entry in levels.items():
+        here: Path = ("assessment", "levels", code)
+        level = rows.get(code)
+        if level is None:
+            continue
+        for key in ("promote", "maintain"):
+            if key in entry:
+                _check_criteria_set(entry[key], (*here, key), ctx)
+        if "promote" in entry and not level.get("promotes_to"):
+            ctx.error(
+                (*here, "promote"),
+                _("level %(code)s has no promotes_to in the ladder, so it cannot be promoted")
+                % {"code": code},
+            )
+        trainee = level.get("trainee", False)
+        if "probation_months" in entry and not trainee:
+            ctx.error(
+                (*here, "probation_months"),
+                _("only a trainee level has a probation period"),
+            )
+        if trainee and "probation_months" not in entry:
+            ctx.error(here, _("a trainee level needs probation_months (exit when not confirmed)"))
+        if entry.get("probation_months") == 0:
+            ctx.error((*here, "probation_months"), _("must be at least 1"))
+        target = entry.get("demotes_to")
+        if target is not None and target not in ladder:
+            ctx.error(
+                (*here, "demotes_to"),
+                _("level %(code)r does not exist; the ladder has: %(ladder)s")
+                % {"code": target[:20], "ladder": ", ".join(ladder)},
+            )
+        elif target == code:
+            ctx.error((*here, "demotes_to"), _("a level cannot be demoted to itself"))
+        elif (
+            "maintain" in entry
+            and not trainee
+            and target is None
+            and demote_target(doc["levels"], code) is None
+        ):
+            ctx.error(
+                here,
+                _("no lower level in the %(series)s series to demote to; give demotes_to")
+                % {"series": level["series"]},
+            )
 
 
 # --- the result -------------------------------------------------------------------------------
@@ -928,6 +1150,48 @@ class RuleBook:
                     rate = band["rates"].get(level)
                     return (rate, entry["id"]) if rate is not None else None
         return None
+
+    def standard_factor(self, *, category: str | None, term_years: int) -> Decimal | None:
+        """The standardisation (折标) factor of a policy term for a product category: the band
+        of the table listing the category, else of the table without categories; None when
+        the rule set has no ``standard_premium`` section or no band covers the term."""
+        section = self.document.get("standard_premium")
+        if section is None:
+            return None
+        tables = section["tables"]
+        table = next((t for t in tables if category in t.get("categories", ())), None)
+        if table is None:
+            table = next((t for t in tables if "categories" not in t), None)
+        if table is None:
+            return None
+        for band in table["terms"]:
+            if band["from"] <= term_years and (band["to"] is None or term_years < band["to"]):
+                return band["factor"]
+        return None
+
+
+def policy_fyc(
+    rules: RuleBook | None,
+    *,
+    basis: str,
+    premium: Decimal,
+    fyc_rate: Decimal | None,
+    category: str | None,
+    term_years: int,
+) -> Decimal | None:
+    """A policy's FYC, the one valuation the pay run and the assessment share: the annualised
+    premium × the product's first-year commission rate, on the first-year premium (``fyp``)
+    or on the standardised premium (标保, ``standard``: the premium × the rule set's
+    standardisation factor for the term, ``standard_premium``). Not rounded. None when it
+    cannot be valued: no first-year commission rate, or a standard basis with no factor."""
+    if not fyc_rate:
+        return None
+    if basis == CommissionBasis.STANDARD:
+        factor = rules.standard_factor(category=category, term_years=term_years) if rules else None
+        if factor is None:
+            return None
+        return premium * factor * fyc_rate
+    return premium * fyc_rate
 
 
 def tier_apply(*, method: str, bands: list[dict], value: Decimal) -> Decimal:

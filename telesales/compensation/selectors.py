@@ -6,12 +6,12 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import Q, QuerySet, Sum
+from django.db.models import Count, Q, QuerySet, Sum
 from django.utils.translation import gettext as _
 
 from telesales.compensation import permissions
 from telesales.compensation.choices import PayRunStatus, RuleSetStatus
-from telesales.compensation.models import PayLine, PayRun, RuleSet
+from telesales.compensation.models import PayLine, PayRun, PayRunJob, RuleSet
 from telesales.core.errors import NotFound, PermissionDenied
 from telesales.org.models import Person, Team
 
@@ -104,3 +104,149 @@ def payrun_get(*, user, pk: int) -> PayRun:
     if run is None:
         raise NotFound(_("No such pay run"))
     return run
+
+
+# --- pages of the pay run (totals per person and team, background computations) -------------
+
+
+@dataclass(frozen=True)
+class PersonTotal:
+    person: Person
+    total: Decimal
+    lines: int
+
+
+@dataclass(frozen=True)
+class TeamTotal:
+    team: Team | None
+    total: Decimal
+    people: int
+
+
+def payrun_person_total_list(*, user, run: PayRun) -> list[PersonTotal]:
+    """Each person's total and line count in a run, by team then name: HR and the manager."""
+    if not permissions.can_read_all_payslips(user):
+        raise PermissionDenied(_("Only the HR admin or the center manager may read all pay"))
+    rows = run.lines.values("person_id").annotate(total=Sum("amount"), n=Count("id")).order_by()
+    by_id = {row["person_id"]: row for row in rows}
+    people = Person.objects.select_related("team").filter(pk__in=by_id)
+    people = people.order_by("team__name", "name", "id")
+    return [
+        PersonTotal(person=p, total=by_id[p.pk]["total"], lines=by_id[p.pk]["n"]) for p in people
+    ]
+
+
+def payrun_team_total_list(*, user, run: PayRun) -> list[TeamTotal]:
+    """Each team's total in a run (people without a team last): HR and the manager."""
+    if not permissions.can_read_all_payslips(user):
+        raise PermissionDenied(_("Only the HR admin or the center manager may read all pay"))
+    rows = (
+        run.lines.values("person__team_id")
+        .annotate(total=Sum("amount"), people=Count("person_id", distinct=True))
+        .order_by()
+    )
+    teams = Team.objects.in_bulk([r["person__team_id"] for r in rows if r["person__team_id"]])
+    result = [
+        TeamTotal(team=teams.get(r["person__team_id"]), total=r["total"], people=r["people"])
+        for r in rows
+    ]
+    return sorted(result, key=lambda t: (t.team is None, t.team.name if t.team else ""))
+
+
+def payrun_teams_led(*, user) -> QuerySet[Team]:
+    """The teams whose totals the user may read as their lead (led by the user's person)."""
+    if not getattr(user, "is_authenticated", False):
+        return Team.objects.none()
+    return Team.objects.select_related("leader").filter(leader__user_id=user.pk).order_by("name")
+
+
+def payrun_job_list(*, user, period_start: dt.date | None = None) -> QuerySet[PayRunJob]:
+    """Background computations, newest first: HR and the manager only."""
+    if not permissions.can_run_pay(user):
+        return PayRunJob.objects.none()
+    jobs = PayRunJob.objects.select_related("run", "requested_by")
+    if period_start is not None:
+        jobs = jobs.filter(period_start=period_start)
+    return jobs
+
+
+def payrun_job_get(*, user, pk: int) -> PayRunJob:
+    job = payrun_job_list(user=user).filter(pk=pk).first()
+    if job is None:
+        raise NotFound(_("No such pay run computation"))
+    return job
+
+
+# --- assessment (考核) and early warning (晋升预警) ----------------------------------------------
+
+
+def assessment_run_list(*, user):
+    """Every assessment run, newest first, for HR and the manager; nothing for others."""
+    from telesales.compensation.models import AssessmentRun
+
+    if not permissions.can_run_assessment(user):
+        return AssessmentRun.objects.none()
+    return AssessmentRun.objects.all()
+
+
+def assessment_run_get(*, user, pk: int):
+    """One assessment run (HR and the manager), or ``NotFound``."""
+    if not permissions.can_run_assessment(user):
+        raise PermissionDenied(_("Only the HR admin or the center manager may read assessments"))
+    run = assessment_run_list(user=user).filter(pk=pk).first()
+    if run is None:
+        raise NotFound(_("No such assessment run"))
+    return run
+
+
+def assessment_outcome_get(*, user, pk: int):
+    """One assessment outcome (HR and the manager), or ``NotFound``."""
+    from telesales.compensation.models import AssessmentOutcome
+
+    if not permissions.can_run_assessment(user):
+        raise PermissionDenied(_("Only the HR admin or the center manager may decide outcomes"))
+    outcome = AssessmentOutcome.objects.select_related("run").filter(pk=pk).first()
+    if outcome is None:
+        raise NotFound(_("No such assessment outcome"))
+    return outcome
+
+
+def early_warning_scope(*, user) -> set[int] | None:
+    """The people whose early warning ``user`` may read: None (everyone) for HR and the
+    manager; a team lead their own and the members of the teams they lead; anyone else their
+    own. ``NotFound`` for a login without an employee record."""
+    from telesales.core.roles import Role, has_role
+    from telesales.org.selectors import _led_team_ids, person_for_user
+
+    if permissions.can_run_assessment(user):
+        return None
+    me = person_for_user(user)
+    if me is None:
+        raise NotFound(_("Your login is not linked to an employee record"))
+    ids = {me.pk}
+    if has_role(user, Role.TEAM_LEAD):
+        led = _led_team_ids(me)
+        ids |= set(Person.objects.filter(team_id__in=led).values_list("pk", flat=True))
+    return ids
+
+
+def early_warning_list(*, user, day: dt.date, person_id: int | None = None) -> list[dict]:
+    """The early warning on ``day`` of the people ``user`` may see (or of one of them:
+    ``NotFound`` when out of sight), under the rule set in force on that day."""
+    from telesales.compensation.early_warning import early_warning
+    from telesales.compensation.rulesets import ruleset_rulebook
+
+    scope = early_warning_scope(user=user)
+    if person_id is not None:
+        if scope is not None and person_id not in scope:
+            raise NotFound(_("No such person, or you may not see them"))
+        if not Person.objects.filter(pk=person_id).exists():
+            raise NotFound(_("No such person, or you may not see them"))
+        scope = {person_id}
+    ruleset = ruleset_in_force(on=day)
+    if ruleset is None:
+        return []
+    book = ruleset_rulebook(ruleset)
+    if book.section("assessment") is None:
+        return []
+    return early_warning(book, day=day, person_ids=scope)

@@ -2,6 +2,47 @@
 
 from __future__ import annotations
 
+from django.urls import path
+
+from telesales.compensation import views, views_assessment, views_whatif
+
 app_name = "compensation"
 
-urlpatterns: list = []
+urlpatterns: list = [
+    # Pay runs (HR admin and center manager), payslips, team totals.
+    path("payruns/", views.payrun_list_view, name="payrun_list"),
+    path("payruns/compute/", views.payrun_compute_view, name="payrun_compute"),
+    path("payruns/jobs/<int:job_id>/", views.payrun_job_view, name="payrun_job"),
+    path("payruns/<int:run_id>/", views.payrun_detail_view, name="payrun_detail"),
+    path("payruns/<int:run_id>/approve/", views.payrun_approve_view, name="payrun_approve"),
+    path("payruns/<int:run_id>/adjust/", views.payrun_adjust_view, name="payrun_adjust"),
+    path("payruns/<int:run_id>/export.xlsx", views.payrun_export_view, name="payrun_export"),
+    path(
+        "payruns/<int:run_id>/payslips/<int:person_id>/",
+        views.payslip_detail_view,
+        name="payslip_detail",
+    ),
+    path("payslip/", views.payslip_mine_view, name="payslip_mine"),
+    path("team-pay/", views.payrun_team_view, name="payrun_team"),
+    # What-if: a draft rule set over a past period (HR admin and center manager).
+    path("whatif/", views_whatif.whatif_view, name="whatif"),
+    # Assessment (HR admin and center manager) and early warning (everyone, scoped).
+    path("assessments/", views_assessment.assessment_list_view, name="assessment_list"),
+    path("assessments/run/", views_assessment.assessment_run_view, name="assessment_run"),
+    path(
+        "assessments/<int:run_id>/",
+        views_assessment.assessment_detail_view,
+        name="assessment_detail",
+    ),
+    path(
+        "assessments/<int:run_id>/approve/",
+        views_assessment.assessment_approve_view,
+        name="assessment_approve",
+    ),
+    path(
+        "assessment-outcomes/<int:outcome_id>/decide/",
+        views_assessment.assessment_outcome_decide_view,
+        name="assessment_outcome_decide",
+    ),
+    path("early-warning/", views_assessment.warning_list_view, name="warning_list"),
+]

@@ -93,6 +93,8 @@ class PersonOut(Schema):
     leader_id: int | None
     recruiter_id: int | None
     mentor_id: int | None
+    developed_by_id: int | None
+    developed_on: dt.date | None
 
     @staticmethod
     def resolve_team_name(obj: Person) -> str:
@@ -116,6 +118,8 @@ class PersonIn(InputSchema):
     leader_id: int | None = None
     recruiter_id: int | None = None
     mentor_id: int | None = None
+    developed_by_id: int | None = None
+    developed_on: dt.date | None = None
 
 
 class PersonPatch(InputSchema):
@@ -129,6 +133,8 @@ class PersonPatch(InputSchema):
     leader_id: int | None = None
     recruiter_id: int | None = None
     mentor_id: int | None = None
+    developed_by_id: int | None = None
+    developed_on: dt.date | None = None
     reason: str = Field(default="", max_length=500)
 
 

@@ -40,11 +40,14 @@ class PersonForm(_Styled, forms.ModelForm):
             "leader",
             "recruiter",
             "mentor",
+            "developed_by",
+            "developed_on",
             "user",
         ]
         widgets = {
             "hire_date": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
             "left_on": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+            "developed_on": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
         }
         # A person's name (姓名), not the name of a thing (名称) that the model field shares.
         labels = {"name": pgettext_lazy("person name", "Name")}
@@ -55,7 +58,7 @@ class PersonForm(_Styled, forms.ModelForm):
         if center is not None:
             self.fields["team"].queryset = Team.objects.filter(center=center, is_active=True)
             current = current.filter(center=center)
-        for name in ("leader", "recruiter", "mentor"):
+        for name in ("leader", "recruiter", "mentor", "developed_by"):
             self.fields[name].queryset = current
         self.fields["level"].queryset = Level.objects.filter(is_active=True)
         taken = Person.objects.exclude(user=None)

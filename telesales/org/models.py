@@ -167,6 +167,18 @@ class Person(TimeStampedModel):
         on_delete=models.SET_NULL,
         related_name="mentees",
     )
+    #: The development chain (育成): the lead who developed the group this person leads, and
+    #: the day it was developed. Set when an assessment promotes them into the management
+    #: series (or by HR); the development bonus pays along this chain.
+    developed_by = models.ForeignKey(
+        "self",
+        verbose_name=_("developed by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="developed",
+    )
+    developed_on = models.DateField(_("developed on"), null=True, blank=True)
 
     class Meta:
         ordering = ["team_id", "name", "id"]

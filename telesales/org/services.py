@@ -47,6 +47,8 @@ PERSON_FIELDS = {
     "leader",
     "recruiter",
     "mentor",
+    "developed_by",
+    "developed_on",
 }
 SEAT_FIELDS = {"code", "site", "status", "monthly_cost", "phone_line", "person"}
 
@@ -142,10 +144,18 @@ def level_update(*, level: Level, actor, **data: Any) -> Level:
 # --- Person ------------------------------------------------------------------------------
 def _check_person_rules(person: Person) -> None:
     errors: dict[str, list[str]] = {}
-    for name in ("leader", "recruiter", "mentor"):
+    for name in ("leader", "recruiter", "mentor", "developed_by"):
         other_id = getattr(person, f"{name}_id")
         if other_id and person.pk and other_id == person.pk:
             errors.setdefault(name, []).append(_("cannot be the person themself"))
+    if person.developed_by_id and person.pk and person.developed_by_id != person.pk:
+        cycle = _development_cycle(person)
+        if cycle:
+            errors.setdefault("developed_by", []).append(
+                _("cycle in the development chain: %(chain)s") % {"chain": " → ".join(cycle)}
+            )
+    if person.developed_by_id and not person.developed_on:
+        errors.setdefault("developed_on", []).append(_("required when a developer is given"))
     if person.team_id and person.team.center_id != person.center_id:
         errors.setdefault("team", []).append(_("team belongs to another center"))
     if person.status == PersonStatus.LEFT and not person.left_on:
@@ -162,6 +172,24 @@ def _check_person_rules(person: Person) -> None:
             )
     if errors:
         raise ValidationFailed(_("Invalid input"), fields=errors)
+
+
+def _development_cycle(person: Person) -> list[str]:
+    """The names along the development chain from ``person`` back to ``person`` when their
+    developer is (indirectly) developed by them; else []."""
+    parent = dict(
+        Person.objects.filter(developed_by__isnull=False).values_list("id", "developed_by_id")
+    )
+    parent[person.pk] = person.developed_by_id
+    chain: list[int] = []
+    node = person.developed_by_id
+    while node is not None and node != person.pk and node not in chain:
+        chain.append(node)
+        node = parent.get(node)
+    if node != person.pk:
+        return []
+    names = dict(Person.objects.filter(pk__in=chain).values_list("id", "name"))
+    return [person.name, *(names[pk] for pk in chain), person.name]
 
 
 @transaction.atomic

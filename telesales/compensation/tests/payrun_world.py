@@ -17,6 +17,8 @@ from telesales.compensation.rulesets import (
     ruleset_import_default,
 )
 from telesales.core.roles import Role
+from telesales.operations.choices import VisitOutcome, VisitStatus
+from telesales.operations.models import ReturnVisit
 from telesales.org.choices import TeamKind
 from telesales.org.models import Level
 from telesales.org.reference_data import load_reference_data
@@ -91,8 +93,10 @@ class Center:
             )
 
     def policy(self, agent, category, term, premium, issued, mode="annual"):
+        """An issued policy whose receipt and return visit are done on its issue day, so the
+        withholding rule holds nothing back (lines_world.py builds the withheld cases)."""
         self.numbers += 1
-        return Policy.objects.create(
+        policy = Policy.objects.create(
             number=f"P{self.numbers:04d}",
             lead=self.lead,
             holder=self.customer,
@@ -105,7 +109,16 @@ class Center:
             status=PolicyStatus.ISSUED,
             applied_at=issued - dt.timedelta(days=1),
             issued_at=issued,
+            receipt_date=issued.date(),
         )
+        ReturnVisit.objects.create(
+            policy=policy,
+            due_date=issued.date(),
+            status=VisitStatus.DONE,
+            outcome=VisitOutcome.CONFIRMED,
+            done_at=issued,
+        )
+        return policy
 
 
 def build_center() -> Center:

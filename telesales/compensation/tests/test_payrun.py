@@ -331,3 +331,10 @@ def test_a_work_month_runs_from_the_26th_to_the_25th():
         ("base_pay", D("3500.00"), None),
         ("commission", D("90.00"), inside.pk),
     ]
+
+
+def test_every_engine_line_kind_is_a_stored_kind_in_payslip_order():
+    from telesales.compensation.choices import PayLineKind
+    from telesales.compensation.engine import KINDS
+
+    assert [*KINDS, "adjustment"] == list(PayLineKind.values)

@@ -102,6 +102,9 @@ PAGES = {
     "leads:lead_reveal": (MANAGE, "post", {"reason": ""}, 422),
     "leads:lead_claim": (CLAIM, "post", {}, 302),  # refused (not public): a message
     "leads:lead_release": (VIEW, "post", {"reason": ""}, 422),
+    # The lead is agent1's, in teamlead1's team: they and the data admins record its family.
+    "leads:household_add": (MANAGE | CLAIM, "post", {"name": ""}, 422),
+    "leads:household_remove": (MANAGE | CLAIM, "post", {}, 404),  # no such member
     "leads:my_leads": (CLAIM, "get", None, 200),
     "leads:public_pool": (VIEW, "get", None, 200),
     "leads:team_leads": (frozenset({"teamlead1"}), "get", None, 200),
@@ -148,7 +151,9 @@ def _url(name: str, pattern: URLPattern, objects) -> str:
     if not params:
         return reverse(name)
     key = "mapping_batch_id" if name == "leads:batch_mapping" else params[0]
-    return reverse(name, kwargs={params[0]: objects[key]})
+    kwargs = {params[0]: objects[key]}
+    kwargs.update({param: objects.get(param, 0) for param in params[1:]})
+    return reverse(name, kwargs=kwargs)
 
 
 def test_every_leads_page_has_an_access_rule():

@@ -1,0 +1,168 @@
+"""JSON endpoints of the assessment (考核) and the promotion early warning (晋升预警). Same
+services and selectors as the pages: HR admin and the center manager run, decide and approve;
+everyone reads the early warning of the people in sight (their own; a team lead their team)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Literal
+
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from ninja import Router, Schema
+
+from telesales.compensation import assessing, selectors
+from telesales.core.errors import NotFound
+from telesales.core.http_api import ERRORS_READ, ERRORS_WRITE
+from telesales.org.selectors import person_for_user
+
+router = Router(tags=["compensation"])
+
+
+class AssessmentRunOut(Schema):
+    id: int
+    label: str
+    period_end: dt.date
+    ruleset_version: int
+    status: str
+    run_count: int
+    computed_at: dt.datetime | None
+    approved_at: dt.datetime | None
+
+
+class AssessmentOutcomeOut(Schema):
+    id: int
+    person_id: int
+    person_name: str
+    from_level: str | None
+    outcome: str
+    to_level: str | None
+    effective_date: dt.date
+    decision: str
+    decided_at: dt.datetime | None
+    decision_note: str
+    criteria: dict[str, Any]
+
+
+class AssessmentRunDetailOut(AssessmentRunOut):
+    outcomes: list[AssessmentOutcomeOut]
+
+
+class AssessmentRunIn(Schema):
+    label: str
+    reason: str = ""
+
+
+class DecisionIn(Schema):
+    decision: Literal["approved", "rejected"]
+    note: str = ""
+
+
+class ReasonIn(Schema):
+    reason: str = ""
+
+
+def _outcome_out(row) -> dict:
+    return {
+        "id": row.pk,
+        "person_id": row.person_id,
+        "person_name": row.person.name,
+        "from_level": row.from_level.code if row.from_level else None,
+        "outcome": row.outcome,
+        "to_level": row.to_level.code if row.to_level else None,
+        "effective_date": row.effective_date,
+        "decision": row.decision,
+        "decided_at": row.decided_at,
+        "decision_note": row.decision_note,
+        "criteria": row.criteria,
+    }
+
+
+def _detail(run) -> dict:
+    rows = run.outcomes.select_related("person", "from_level", "to_level").order_by("person_id")
+    return {
+        **{f: getattr(run, f) for f in AssessmentRunOut.model_fields},
+        "outcomes": [_outcome_out(row) for row in rows],
+    }
+
+
+@router.get(
+    "/assessments",
+    response={200: list[AssessmentRunOut], **ERRORS_READ},
+    operation_id="compensation_assessment_list",
+)
+def assessment_list(request):
+    """Assessment runs, newest first (HR and the manager; empty for others)."""
+    return list(selectors.assessment_run_list(user=request.auth))
+
+
+@router.post(
+    "/assessments",
+    response={200: AssessmentRunDetailOut, **ERRORS_WRITE},
+    operation_id="compensation_assessment_run",
+)
+def assessment_run(request, payload: AssessmentRunIn):
+    """Run (or re-run) the draft assessment of the period ``label`` (``YYYY-MM``)."""
+    run = assessing.assessment_run(label=payload.label, actor=request.auth, reason=payload.reason)
+    return _detail(run)
+
+
+@router.get(
+    "/assessments/{run_id}",
+    response={200: AssessmentRunDetailOut, **ERRORS_READ},
+    operation_id="compensation_assessment_get",
+)
+def assessment_get(request, run_id: int):
+    return _detail(selectors.assessment_run_get(user=request.auth, pk=run_id))
+
+
+@router.post(
+    "/assessments/{run_id}/approve",
+    response={200: AssessmentRunOut, **ERRORS_WRITE},
+    operation_id="compensation_assessment_approve",
+)
+def assessment_approve(request, run_id: int, payload: ReasonIn):
+    """Lock the run and move the approved promotions and demotions to their levels."""
+    run = selectors.assessment_run_get(user=request.auth, pk=run_id)
+    return assessing.assessment_run_approve(run=run, actor=request.auth, reason=payload.reason)
+
+
+@router.post(
+    "/assessment-outcomes/{outcome_id}/decide",
+    response={200: AssessmentOutcomeOut, **ERRORS_WRITE},
+    operation_id="compensation_assessment_outcome_decide",
+)
+def assessment_outcome_decide(request, outcome_id: int, payload: DecisionIn):
+    outcome = selectors.assessment_outcome_get(user=request.auth, pk=outcome_id)
+    decided = assessing.assessment_outcome_decide(
+        outcome=outcome, decision=payload.decision, actor=request.auth, note=payload.note
+    )
+    return _outcome_out(decided)
+
+
+@router.get(
+    "/early-warning",
+    response={200: list[dict[str, Any]], **ERRORS_READ},
+    operation_id="compensation_early_warning_list",
+)
+def early_warning_list(request, day: dt.date | None = None, person_id: int | None = None):
+    """The early warning on ``day`` (default today) of the people the caller may see: their
+    own; a team lead their team; HR and the manager everyone. ``person_id``: one of them."""
+    return selectors.early_warning_list(
+        user=request.auth, day=day or timezone.localdate(), person_id=person_id
+    )
+
+
+@router.get(
+    "/early-warning/me",
+    response={200: list[dict[str, Any]], **ERRORS_READ},
+    operation_id="compensation_early_warning_mine",
+)
+def early_warning_mine(request, day: dt.date | None = None):
+    """The caller's own early warning."""
+    me = person_for_user(request.auth)
+    if me is None:
+        raise NotFound(_("Your login is not linked to an employee record"))
+    return selectors.early_warning_list(
+        user=request.auth, day=day or timezone.localdate(), person_id=me.pk
+    )

@@ -1,0 +1,290 @@
+"""Writes of the assessment (考核): run a period, decide each outcome, approve the run.
+
+- ``assessment_run`` evaluates everyone whose level is due at the end of the pay period
+  labelled ``YYYY-MM`` under the rule set in force on that day and replaces the outcomes of
+  the period's DRAFT run. Same inputs → the same outcomes; an HR decision survives a re-run
+  when the person's outcome did not change, and is reset to pending when it did.
+- ``assessment_outcome_decide``: HR approves or rejects one proposed outcome of a draft run;
+  deciding it twice is ``InvalidState`` (409).
+- ``assessment_run_approve`` locks the run once every outcome is decided and applies each
+  approved promotion or demotion through ``org.services.person_update`` (audited), effective
+  the day after the period end. A promotion from the sales series into the management series
+  also records the development chain (育成): ``developed_by`` = the person's leader at that
+  time when the leader holds a management level, ``developed_on`` = the effective date. An
+  approved exit is recorded here and carried out through
+  the organisation's leaving process (which releases the seat, teams and login); the run does
+  not end the employment by itself.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+
+from telesales.compensation import permissions
+from telesales.compensation.assessment import DEMOTE, PROMOTE, assess
+from telesales.compensation.assessment_inputs import assessment_records, buckets_for
+from telesales.compensation.models import (
+    AssessmentOutcome,
+    AssessmentRun,
+    AssessmentRunStatus,
+    HRDecision,
+)
+from telesales.compensation.rules_format import RuleBook
+from telesales.compensation.rulesets import ruleset_rulebook
+from telesales.compensation.selectors import ruleset_in_force
+from telesales.core.audit import audit_record
+from telesales.core.errors import InvalidState, PermissionDenied, ValidationFailed
+from telesales.core.model_updates import save_or_conflict
+from telesales.org.choices import LevelSeries
+from telesales.org.models import Level, Person
+from telesales.org.services import person_update
+
+
+def _require_assessor(actor) -> None:
+    if not permissions.can_run_assessment(actor):
+        raise PermissionDenied(_("Only the HR admin or the center manager may run assessments"))
+
+
+def parse_label(label: str) -> tuple[int, int]:
+    """``"2026-09"`` → (2026, 9), or ``ValidationFailed``."""
+    text = (label or "").strip()
+    try:
+        year, month = int(text[:4]), int(text[5:7])
+        valid = len(text) == 7 and text[4] == "-" and 1 <= month <= 12 and 2000 <= year <= 2100
+    except ValueError:
+        valid = False
+    if not valid:
+        raise ValidationFailed(
+            _("The period must be written YYYY-MM, for example 2026-09"),
+            fields={"label": [_("Expected YYYY-MM")]},
+        )
+    return year, month
+
+
+def assessment_rulebook(*, year: int, month: int) -> tuple:
+    """The rule set in force at the end of the period ``year-month``, its rule book and that
+    period's end. ``ValidationFailed`` without an approved rule set with an assessment."""
+    probe = dt.date(year, month, 1)
+    ruleset = ruleset_in_force(on=probe)
+    if ruleset is None:
+        raise ValidationFailed(
+            _("No approved rule set is in force in %(y)04d-%(m)02d") % {"y": year, "m": month},
+            fields={"label": [_("Approve a rule set for this period first.")]},
+        )
+    book: RuleBook = ruleset_rulebook(ruleset)
+    period_end = buckets_for(book, year=year, month=month)[0].end
+    last = ruleset_in_force(on=period_end)
+    if last is not None and last.pk != ruleset.pk:
+        ruleset, book = last, ruleset_rulebook(last)
+    if book.section("assessment") is None:
+        raise ValidationFailed(
+            _("Rule set version %(v)d has no assessment section") % {"v": ruleset.version},
+            fields={"label": [_("Import a rule set with an assessment section.")]},
+        )
+    return ruleset, book, period_end
+
+
+def _levels(codes: set[str]) -> dict[str, Level]:
+    found = {level.code: level for level in Level.objects.filter(code__in=codes)}
+    missing = sorted(codes - set(found))
+    if missing:
+        raise ValidationFailed(
+            _("Level(s) %(codes)s of the rule set do not exist in the organisation")
+            % {"codes": ", ".join(missing)},
+            fields={"label": [_("Add the levels to the ladder first.")]},
+        )
+    return found
+
+
+@transaction.atomic
+def assessment_run(*, label: str, actor, reason: str = "") -> AssessmentRun:
+    """Evaluate the period ``label`` (``YYYY-MM``) and replace the outcomes of its draft run
+    (created on the first run). ``InvalidState`` when the period's run is approved."""
+    _require_assessor(actor)
+    year, month = parse_label(label)
+    ruleset, book, period_end = assessment_rulebook(year=year, month=month)
+    label = f"{year:04d}-{month:02d}"
+    run = AssessmentRun.objects.select_for_update().filter(label=label).first()
+    if run is not None and run.status != AssessmentRunStatus.DRAFT:
+        raise InvalidState(_("The assessment of %(p)s is approved and locked") % {"p": label})
+    frame, records = assessment_records(book, year=year, month=month)
+    # Stored text is in the center's language whoever runs it, so a re-run is identical.
+    with translation.override(settings.LANGUAGE_CODE):
+        outcomes = assess(book=book, people=records, frame=frame)
+    codes = {o.from_level for o in outcomes} | {o.to_level for o in outcomes if o.to_level}
+    levels = _levels(codes)
+    if run is None:
+        run = AssessmentRun(
+            label=label, period_end=period_end, ruleset=ruleset, ruleset_version=ruleset.version
+        )
+        save_or_conflict(run)
+    kept = {row.person_id: row for row in run.outcomes.exclude(decision=HRDecision.PENDING).all()}
+    effective = period_end + dt.timedelta(days=1)
+    rows = []
+    for outcome in outcomes:
+        row = AssessmentOutcome(
+            run=run,
+            person_id=outcome.person_id,
+            from_level=levels[outcome.from_level],
+            outcome=outcome.outcome,
+            to_level=levels[outcome.to_level] if outcome.to_level else None,
+            effective_date=effective,
+            criteria=outcome.criteria,
+        )
+        old = kept.get(outcome.person_id)
+        if (
+            old is not None
+            and old.outcome == row.outcome
+            and old.to_level_id == row.to_level_id
+            and old.from_level_id == row.from_level_id
+        ):
+            row.decision, row.decided_by_id, row.decided_at = (
+                old.decision,
+                old.decided_by_id,
+                old.decided_at,
+            )
+            row.decision_note = old.decision_note
+        rows.append(row)
+    before = {"run_count": run.run_count, "outcomes": run.outcomes.count()}
+    run.outcomes.all().delete()
+    AssessmentOutcome.objects.bulk_create(rows)
+    run.ruleset, run.ruleset_version = ruleset, ruleset.version
+    run.period_end = period_end
+    run.run_count += 1
+    run.computed_at = timezone.now()
+    run.computed_by = actor if getattr(actor, "is_authenticated", False) else None
+    run.save()
+    counts: dict[str, int] = {}
+    for row in rows:
+        counts[row.outcome] = counts.get(row.outcome, 0) + 1
+    audit_record(
+        actor=actor,
+        action="compensation.assessment_run",
+        instance=run,
+        before=before,
+        after={
+            "period": label,
+            "ruleset_version": run.ruleset_version,
+            "run_count": run.run_count,
+            "outcomes": counts,
+        },
+        reason=reason,
+    )
+    return run
+
+
+@transaction.atomic
+def assessment_outcome_decide(
+    *, outcome: AssessmentOutcome, decision: str, actor, note: str = ""
+) -> AssessmentOutcome:
+    """HR approves or rejects one proposed outcome of a draft run (once)."""
+    _require_assessor(actor)
+    if decision not in (HRDecision.APPROVED, HRDecision.REJECTED):
+        raise ValidationFailed(
+            _("The decision is approved or rejected"),
+            fields={"decision": [_("approved or rejected")]},
+        )
+    outcome = AssessmentOutcome.objects.select_for_update().select_related("run").get(pk=outcome.pk)
+    if outcome.run.status != AssessmentRunStatus.DRAFT:
+        raise InvalidState(_("The assessment run is approved and locked"))
+    if outcome.decision != HRDecision.PENDING:
+        raise InvalidState(
+            _("This outcome is already %(d)s") % {"d": HRDecision(outcome.decision).label}
+        )
+    outcome.decision = decision
+    outcome.decided_by = actor if getattr(actor, "is_authenticated", False) else None
+    outcome.decided_at = timezone.now()
+    outcome.decision_note = (note or "")[:500]
+    outcome.save(
+        update_fields=["decision", "decided_by", "decided_at", "decision_note", "updated_at"]
+    )
+    audit_record(
+        actor=actor,
+        action="compensation.assessment_outcome_decide",
+        instance=outcome,
+        before={"decision": HRDecision.PENDING},
+        after={
+            "decision": outcome.decision,
+            "person": outcome.person_id,
+            "outcome": outcome.outcome,
+            "to_level": outcome.to_level_id,
+        },
+        reason=note,
+    )
+    return outcome
+
+
+@transaction.atomic
+def _development(person: Person, row: AssessmentOutcome) -> dict:
+    """The development-chain fields a promotion from the sales into the management series
+    records: the leader who developed the new group (when they hold a management level) and
+    the effective date; nothing for any other move."""
+    entering = (
+        row.from_level.series == LevelSeries.SALES and row.to_level.series == LevelSeries.MANAGEMENT
+    )
+    leader = person.leader
+    if not entering or leader is None or leader.level is None:
+        return {}
+    if leader.level.series != LevelSeries.MANAGEMENT:
+        return {}
+    return {"developed_by": leader, "developed_on": row.effective_date}
+
+
+def assessment_run_approve(*, run: AssessmentRun, actor, reason: str = "") -> AssessmentRun:
+    """Lock a draft run whose outcomes are all decided, and move each approved promotion or
+    demotion to its new level (``person_update``, audited), effective the day after the
+    period end."""
+    _require_assessor(actor)
+    run = AssessmentRun.objects.select_for_update().get(pk=run.pk)
+    if run.status != AssessmentRunStatus.DRAFT:
+        raise InvalidState(_("The assessment of %(p)s is already approved") % {"p": run.label})
+    pending = run.outcomes.filter(decision=HRDecision.PENDING).count()
+    if run.run_count == 0 or pending:
+        raise InvalidState(
+            _("%(n)d outcome(s) still wait for a decision") % {"n": pending}
+            if pending
+            else _("Run the assessment before approving it")
+        )
+    changes = run.outcomes.filter(
+        decision=HRDecision.APPROVED, outcome__in=(PROMOTE, DEMOTE)
+    ).select_related("person", "to_level", "from_level")
+    moved = 0
+    for row in changes:
+        person = Person.objects.get(pk=row.person_id)
+        if person.level_id != row.from_level_id:
+            raise InvalidState(
+                _("%(name)s is no longer at level %(level)s; run the assessment again")
+                % {"name": person.name, "level": row.from_level.code}
+            )
+        person_update(
+            person=person,
+            actor=actor,
+            level=row.to_level,
+            **_development(person, row),
+            reason=_("Assessment %(p)s: %(outcome)s to %(level)s, effective %(day)s")
+            % {
+                "p": run.label,
+                "outcome": row.get_outcome_display(),
+                "level": row.to_level.code,
+                "day": row.effective_date.isoformat(),
+            },
+        )
+        moved += 1
+    run.status = AssessmentRunStatus.APPROVED
+    run.approved_by = actor if getattr(actor, "is_authenticated", False) else None
+    run.approved_at = timezone.now()
+    run.save(update_fields=["status", "approved_by", "approved_at", "updated_at"])
+    audit_record(
+        actor=actor,
+        action="compensation.assessment_run_approve",
+        instance=run,
+        before={"status": AssessmentRunStatus.DRAFT},
+        after={"status": run.status, "level_changes": moved},
+        reason=reason,
+    )
+    return run

@@ -1,0 +1,94 @@
+"""HTML forms of the pay run. They parse input; the services decide and write."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from telesales.org.models import Person
+
+REASON_MAX = 500
+
+
+class _Styled:
+    """Bootstrap's small controls on every widget; refuse NUL characters in text."""
+
+    def _style(self) -> None:
+        for field in self.fields.values():  # type: ignore[attr-defined]
+            widget = field.widget
+            css = "form-select form-select-sm" if isinstance(widget, forms.Select) else None
+            widget.attrs.setdefault("class", css or "form-control form-control-sm")
+
+    def clean(self):
+        data = super().clean()  # type: ignore[misc]
+        for name, value in list(data.items()):
+            if isinstance(value, str) and "\x00" in value:
+                self.add_error(name, _("Must not contain NUL characters."))  # type: ignore[attr-defined]
+        return data
+
+
+class MonthInput(forms.DateInput):
+    input_type = "month"
+
+    def __init__(self, **kwargs):
+        super().__init__(format="%Y-%m", **kwargs)
+
+
+class PayRunComputeForm(_Styled, forms.Form):
+    """The month to compute: its first day (``YYYY-MM`` or a full date)."""
+
+    period = forms.DateField(
+        label=_("Period"),
+        widget=MonthInput(),
+        input_formats=["%Y-%m", "%Y-%m-%d"],
+        help_text=_("The month to compute (its pay period starts on the first day)."),
+        error_messages={"invalid": _("Give a month as YYYY-MM.")},
+    )
+    reason = forms.CharField(label=_("Reason"), max_length=REASON_MAX, required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._style()
+
+
+class ReasonForm(_Styled, forms.Form):
+    reason = forms.CharField(label=_("Reason"), max_length=REASON_MAX, required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._style()
+
+
+class AdjustmentForm(_Styled, forms.Form):
+    """A correction paid by the next run computed (positive or negative, in yuan)."""
+
+    person = forms.ModelChoiceField(
+        label=_("Person"),
+        queryset=Person.objects.none(),
+        error_messages={"invalid_choice": _("Choose a person from the list.")},
+    )
+    amount = forms.DecimalField(
+        label=_("Amount (yuan)"),
+        max_digits=12,
+        decimal_places=2,
+        help_text=_("Negative to take back; at most two decimals."),
+        error_messages={
+            "invalid": _("Give an amount in yuan, such as 120.50 or -80."),
+            "max_decimal_places": _("At most two decimals."),
+        },
+    )
+    reason = forms.CharField(label=_("Reason"), max_length=REASON_MAX)
+
+    def __init__(self, *args, people=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["person"].queryset = people if people is not None else Person.objects.none()
+        self.fields["person"].label_from_instance = lambda p: f"{p.name} ({p.employee_no})"
+        self._style()
+
+    def clean_amount(self) -> Decimal:
+        amount = self.cleaned_data["amount"]
+        if amount == 0:
+            raise forms.ValidationError(_("The amount must not be zero."))
+        return amount

@@ -1,0 +1,213 @@
+"""The pay run in the background: ``payrun_compute_start`` checks the request, records a
+``PayRunJob`` and queues ``payrun_compute_task`` once the request's transaction commits; the
+task runs ``payrun.payrun_compute`` and records how far it got and how it ended.
+
+The compute is one transaction (a failed run saves nothing), so its stages (reading the
+inputs, computing, writing N of M lines) cannot be committed as they happen: the task writes
+them to a small JSON file under ``$TELESALES_DATA_DIR/compensation/`` that the run page reads
+(``job_progress``); the job row holds the outcome, with every problem of a failed run.
+Tasks take ids, not model instances.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from celery import shared_task
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from telesales.compensation import permissions
+from telesales.compensation.choices import PayRunStatus
+from telesales.compensation.models import PayRun, PayRunJob, PayRunJobStatus
+from telesales.core.audit import audit_record
+from telesales.core.errors import Conflict, DomainError, InvalidState, PermissionDenied
+
+BUSY = (PayRunJobStatus.QUEUED, PayRunJobStatus.RUNNING)
+#: A job queued or running for longer than this is abandoned (its worker is gone).
+STALE_AFTER = dt.timedelta(minutes=30)
+STAGE_LABELS = {
+    "queued": gettext_lazy("Waiting for the worker"),
+    "reading": gettext_lazy("Reading the inputs"),
+    "computing": gettext_lazy("Computing"),
+    "writing": gettext_lazy("Writing the lines"),
+    "done": gettext_lazy("Done"),
+    "failed": gettext_lazy("Failed"),
+}
+
+
+@dataclass(frozen=True)
+class Progress:
+    stage: str
+    done: int
+    total: int
+    percent: int
+
+    @property
+    def label(self) -> str:
+        return str(STAGE_LABELS.get(self.stage, self.stage))
+
+
+def _progress_path(job_id: int) -> Path:
+    return Path(settings.DATA_DIR) / "compensation" / f"payrun-job-{job_id}.json"
+
+
+def _write_progress(job_id: int, stage: str, done: int, total: int) -> None:
+    path = _progress_path(job_id)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temp = path.with_suffix(".tmp")
+    temp.write_text(json.dumps({"stage": stage, "done": done, "total": total}), encoding="utf-8")
+    os.replace(temp, path)
+
+
+def _percent(stage: str, done: int, total: int) -> int:
+    if stage == "writing" and total:
+        return 40 + (60 * min(done, total)) // total
+    return {"queued": 0, "reading": 5, "computing": 20, "done": 100}.get(stage, 0)
+
+
+def job_progress(job: PayRunJob) -> Progress:
+    """How far a job got: from its file while it runs, from the row once it ended."""
+    if job.status == PayRunJobStatus.RUNNING:
+        try:
+            data = json.loads(_progress_path(job.pk).read_text(encoding="utf-8"))
+            stage, done, total = str(data["stage"]), int(data["done"]), int(data["total"])
+        except (OSError, ValueError, KeyError, TypeError):
+            stage, done, total = job.stage or "reading", job.done, job.total
+        return Progress(stage, done, total, _percent(stage, done, total))
+    if job.status == PayRunJobStatus.QUEUED:
+        return Progress("queued", 0, 0, 0)
+    return Progress(job.status, job.done, job.total, 100)
+
+
+def payrun_compute_start(*, period_start: dt.date, actor, reason: str = "") -> PayRunJob:
+    """Queue the computation of the period starting on ``period_start``. Refused at once (and
+    nothing queued) for a period that is not a pay period, an approved period, or a period
+    being computed already."""
+    from telesales.compensation.payrun import payrun_period
+
+    if not permissions.can_run_pay(actor):
+        raise PermissionDenied(_("Only the HR admin or the center manager may run the pay"))
+    with transaction.atomic():
+        _ruleset, _book, period = payrun_period(period_start=period_start)
+        run = PayRun.objects.filter(period_start=period.start).first()
+        if run is not None and run.status != PayRunStatus.OPEN:
+            raise InvalidState(
+                _("The pay run for %(p)s is approved; correct it with an adjustment instead")
+                % {"p": run.label}
+            )
+        busy = (
+            PayRunJob.objects.select_for_update()
+            .filter(period_start=period.start, status__in=BUSY)
+            .first()
+        )
+        if busy is not None and busy.updated_at < timezone.now() - STALE_AFTER:
+            # Its worker died (a compute takes seconds): it will never end; let it go.
+            _finish(
+                busy.pk,
+                status=PayRunJobStatus.FAILED,
+                stage="failed",
+                message=_("Abandoned: the computation did not finish in time"),
+            )
+            busy = None
+        if busy is not None:
+            raise Conflict(_("The pay for %(p)s is being computed already") % {"p": period.label})
+        job = PayRunJob.objects.create(
+            period_start=period.start,
+            run=run,
+            reason=reason.strip()[:500],
+            requested_by=actor if getattr(actor, "is_authenticated", False) else None,
+        )
+        audit_record(
+            actor=actor,
+            action="compensation.payrun_compute_queue",
+            instance=job,
+            after={"period": period.label},
+            reason=reason,
+        )
+        job_id = job.pk
+        transaction.on_commit(lambda: payrun_compute_task.delay(job_id))
+    return job
+
+
+def _finish(job_id: int, **fields) -> None:
+    fields.setdefault("finished_at", timezone.now())
+    PayRunJob.objects.filter(pk=job_id).update(updated_at=timezone.now(), **fields)
+    _progress_path(job_id).unlink(missing_ok=True)
+
+
+@shared_task(name="compensation.payrun_compute_task")
+def payrun_compute_task(job_id: int) -> dict:
+    """Run one queued ``PayRunJob``. A refused or failed compute (``PayInputInvalid`` with its
+    problems, an approved period …) marks the job ``failed`` with every problem; it is not
+    retried. A job that is not queued (done, or taken by another worker) is left alone."""
+    from telesales.compensation.engine import PayInputInvalid
+    from telesales.compensation.payrun import payrun_compute
+
+    started = timezone.now()
+    taken = PayRunJob.objects.filter(pk=job_id, status=PayRunJobStatus.QUEUED).update(
+        status=PayRunJobStatus.RUNNING, stage="reading", started_at=started, updated_at=started
+    )
+    if not taken:
+        return {"job_id": job_id, "status": "skipped"}
+    job = PayRunJob.objects.select_related("requested_by").get(pk=job_id)
+    _write_progress(job_id, "reading", 0, 0)
+
+    def progress(stage: str, done: int, total: int) -> None:
+        _write_progress(job_id, stage, done, total)
+
+    try:
+        run = payrun_compute(
+            period_start=job.period_start,
+            actor=job.requested_by,
+            reason=job.reason,
+            progress=progress,
+        )
+    except DomainError as exc:
+        problems = exc.problems if isinstance(exc, PayInputInvalid) else []
+        _finish(
+            job_id,
+            status=PayRunJobStatus.FAILED,
+            stage="failed",
+            message=exc.message[:500],
+            problems=[[str(record), str(reason)] for record, reason in problems],
+        )
+        return {"job_id": job_id, "status": "failed", "code": exc.code, "error": exc.message}
+    except Exception as exc:
+        _finish(
+            job_id,
+            status=PayRunJobStatus.FAILED,
+            stage="failed",
+            message=_("The computation stopped: %(problem)s") % {"problem": type(exc).__name__},
+        )
+        raise
+    _finish(
+        job_id,
+        status=PayRunJobStatus.DONE,
+        stage="done",
+        run=run,
+        done=run.line_count,
+        total=run.line_count,
+    )
+    return {"job_id": job_id, "status": "done", "run_id": run.pk, "lines": run.line_count}
+
+
+def period_start_of_month(month: dt.date) -> dt.date:
+    """The first day of the pay period labelled with ``month``'s year and month under the rule
+    set in force (a work month labelled 2026-03 may start on 2026-02-26)."""
+    from telesales.compensation.engine import period_for
+    from telesales.compensation.rulesets import ruleset_rulebook
+    from telesales.compensation.selectors import ruleset_in_force
+
+    first = month.replace(day=1)
+    ruleset = ruleset_in_force(on=first)
+    if ruleset is None:
+        return first  # payrun_period says that no rule set is in force
+    return period_for(ruleset_rulebook(ruleset), year=first.year, month=first.month).start

@@ -1,0 +1,97 @@
+"""The assessment and early-warning pages: HR runs, decides (htmx row swap) and approves;
+others get 403 or their own warning only; bad input is a clear 422."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.conf import settings
+from django.test import Client
+from django.urls import reverse
+
+from telesales.compensation.models import AssessmentRun, AssessmentRunStatus
+from telesales.compensation.tests.assessment_world import AssessmentCenter
+
+LIST = reverse("compensation:assessment_list")
+RUN = reverse("compensation:assessment_run")
+WARNING = reverse("compensation:warning_list")
+
+
+@pytest.fixture
+def c(db):
+    return AssessmentCenter()
+
+
+def client_for(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    return client
+
+
+def test_hr_runs_decides_with_htmx_and_approves(c):
+    hr = client_for(c.hr)
+    assert hr.get(LIST).status_code == 200
+    response = hr.post(RUN, {"label": "2026-06"})
+    run = AssessmentRun.objects.get(label="2026-06")
+    assert response.status_code == 302
+    assert response["Location"] == reverse("compensation:assessment_detail", args=[run.pk])
+    page = hr.get(response["Location"]).content.decode()
+    assert f'data-testid="outcome-{c.ann.pk}"' in page and "Extend" in page
+    refused = hr.post(reverse("compensation:assessment_approve", args=[run.pk]))
+    assert refused.status_code == 409 and b"wait for a decision" in refused.content
+    for outcome in run.outcomes.all():
+        url = reverse("compensation:assessment_outcome_decide", args=[outcome.pk])
+        row = hr.post(url, {"decision": "approved"}, HTTP_HX_REQUEST="true")
+        assert row.status_code == 200
+        body = row.content.decode()
+        assert body.startswith(f'<tr id="outcome-{outcome.pk}"') and "Approved" in body
+    again = hr.post(url, {"decision": "rejected"}, HTTP_HX_REQUEST="true")
+    assert again.status_code == 409 and b"decide-error" in again.content
+    bad = hr.post(url, {"decision": "maybe"}, HTTP_HX_REQUEST="true")
+    assert bad.status_code == 422
+    done = hr.post(reverse("compensation:assessment_approve", args=[run.pk]))
+    assert done.status_code == 302
+    run.refresh_from_db()
+    assert run.status == AssessmentRunStatus.APPROVED
+
+
+def test_bad_period_is_a_form_error(c):
+    hr = client_for(c.hr)
+    for label in ("2026-13", "June", ""):
+        response = hr.post(RUN, {"label": label})
+        assert response.status_code == 422
+        assert b"field-error-label" in response.content
+    response = hr.post(RUN, {"label": "2025-06"})
+    assert response.status_code == 422
+    assert b"Approve a rule set for this period first" in response.content
+    assert not AssessmentRun.objects.exists()
+
+
+def test_others_may_not_run_or_read_runs(c):
+    run = c.run_and_approve_all("2026-06")
+    ann = client_for(c.ann.user)
+    assert ann.get(LIST).status_code == 403
+    assert ann.post(RUN, {"label": "2026-06"}).status_code == 403
+    assert ann.get(reverse("compensation:assessment_detail", args=[run.pk])).status_code == 403
+    assert (
+        client_for(c.hr).get(reverse("compensation:assessment_detail", args=[99999])).status_code
+        == 404
+    )
+
+
+def test_early_warning_page_is_scoped(c):
+    c.sale(c.ann, "1500.00", dt.date(2026, 5, 3))
+    page = client_for(c.ann.user).get(WARNING, {"day": "2026-05-16"})
+    assert page.status_code == 200
+    body = page.content.decode()
+    assert f'data-testid="warning-{c.ann.pk}"' in body
+    assert f'data-testid="warning-{c.sam.pk}"' not in body
+    assert "in 45 days" in body
+    partial = client_for(c.kai.user).get(WARNING, {"day": "2026-05-16"}, HTTP_HX_REQUEST="true")
+    assert partial.status_code == 200 and b"<html" not in partial.content
+    assert f'data-testid="warning-{c.kai.pk}"'.encode() in partial.content
+    bad = client_for(c.hr).get(WARNING, {"day": "16/05/2026"})
+    assert bad.status_code == 422
+    assert client_for(c.ann.user).get(WARNING, {"person": c.sam.pk}).status_code == 404

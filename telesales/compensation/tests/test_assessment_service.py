@@ -1,0 +1,209 @@
+"""Assessment runs against the database: inputs from policies and persistency, HR decisions,
+approval moving levels through the audited org service, re-runs and locking.
+
+The default rule set: S1 keeps its level with 2 of (3-month FYC ≥ 3000, cases ≥ 3,
+persistency ≥ 0.80); M1 needs team FYC ≥ 45000 and 8 people; T0 is promoted with 3-month FYC
+≥ 3000 and 3 cases and exits after 3 months of probation."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from telesales.compensation.assessing import (
+    assessment_outcome_decide,
+    assessment_run,
+    assessment_run_approve,
+)
+from telesales.compensation.models import AssessmentRunStatus, HRDecision
+from telesales.compensation.tests.assessment_world import (
+    AssessmentCenter,
+    criterion,
+    outcomes_of,
+)
+from telesales.core.errors import InvalidState, PermissionDenied, ValidationFailed
+from telesales.core.models import AuditEntry
+from telesales.org.models import Person
+from telesales.policies.choices import PolicyStatus
+from telesales.policies.models import Policy
+from telesales.policies.tests.factories import UserFactory
+
+
+@pytest.fixture
+def c(db):
+    center = AssessmentCenter()
+    Person.objects.filter(pk=center.tina.pk).update(hire_date=dt.date(2026, 4, 10))
+    return center
+
+
+def test_run_measures_fyc_and_cases_from_policies_in_the_window(c):
+    c.sale(c.ann, "1500.00", dt.date(2026, 4, 1))  # first day of the window
+    c.sale(c.ann, "1500.00", dt.date(2026, 6, 30))  # last day
+    c.sale(c.ann, "900.00", dt.date(2026, 3, 31))  # the day before: outside
+    cancelled = c.sale(c.ann, "600.00", dt.date(2026, 5, 2))
+    Policy.objects.filter(pk=cancelled.pk).update(
+        status=PolicyStatus.CANCELLED,
+        cancelled_at=cancelled.issued_at + dt.timedelta(days=3),
+        cancel_reason="changed_mind",
+    )
+    run = assessment_run(label="2026-06", actor=c.hr)
+    fyc = criterion(run, c.ann, "maintain", "fyc")
+    assert (fyc["value"], fyc["threshold"], fyc["met"]) == ("3000.00", "3000.00", True)
+    assert criterion(run, c.ann, "maintain", "cases")["value"] == "2"
+    assert criterion(run, c.ann, "maintain", "persistency13")["waived"] == "no_cohort"
+    # 2 of the 2 that remain are needed: cases fall short.
+    got = outcomes_of(run)
+    assert got["ann"] == ("extend", "S1", "S1", HRDecision.PENDING)
+    assert got["tina"] == ("maintain", "T0", "T0", HRDecision.PENDING)
+    assert got["lee"][0] == "extend" and got["sam"][0] == "extend"
+    assert run.outcomes.get(person=c.ann).effective_date == dt.date(2026, 7, 1)
+
+
+def test_only_levels_due_are_assessed(c):
+    run = assessment_run(label="2026-05", actor=c.hr)
+    assert set(outcomes_of(run)) == {"tina"}  # T0 monthly; S1, S2, M1 quarterly
+
+
+def test_persistency_comes_from_the_13_month_cohorts_of_the_window(c):
+    kept = c.sale(c.ann, "300.00", dt.date(2025, 4, 15))
+    lapsed = c.sale(c.ann, "300.00", dt.date(2025, 6, 3))
+    c.second_year_premium(kept, paid=True)
+    c.second_year_premium(lapsed, paid=False)
+    c.sale(c.ann, "3000.00", dt.date(2026, 5, 5))
+    run = assessment_run(label="2026-06", actor=c.hr)
+    per = criterion(run, c.ann, "maintain", "persistency13")
+    assert (per["value"], per["met"], per["waived"]) == ("0.5000", False, None)
+    assert outcomes_of(run)["ann"][0] == "extend"  # FYC met, 1 case, persistency 50 %
+
+
+def test_trainee_promoted_and_approval_moves_the_level_with_an_audit_entry(c):
+    for day in (dt.date(2026, 5, 3), dt.date(2026, 5, 9), dt.date(2026, 6, 1)):
+        c.sale(c.tina, "1200.00", day)
+    run = assessment_run(label="2026-06", actor=c.hr)
+    assert outcomes_of(run)["tina"][:3] == ("promote", "T0", "S1")
+    for outcome in run.outcomes.all():
+        decision = HRDecision.APPROVED if outcome.person_id == c.tina.pk else HRDecision.REJECTED
+        assessment_outcome_decide(outcome=outcome, decision=decision, actor=c.hr)
+    assessment_run_approve(run=run, actor=c.hr)
+    c.tina.refresh_from_db()
+    c.ann.refresh_from_db()
+    assert c.tina.level.code == "S1"
+    assert c.ann.level.code == "S1"  # rejected: unchanged
+    entry = AuditEntry.objects.get(action="org.person_update", object_id=str(c.tina.pk))
+    assert "2026-07-01" in entry.reason and "S1" in entry.reason
+    assert AuditEntry.objects.filter(action="compensation.assessment_run_approve").count() == 1
+    assert AuditEntry.objects.filter(action="compensation.assessment_outcome_decide").count() == (
+        run.outcomes.count()
+    )
+
+
+def test_trainee_not_confirmed_by_the_end_of_probation_exits(c):
+    run = assessment_run(label="2026-07", actor=c.hr)  # probation ends 2026-07-09
+    assert outcomes_of(run)["tina"][:3] == ("exit", "T0", None)
+
+
+def test_extend_once_then_demote_across_runs(c):
+    march = c.run_and_approve_all("2026-03")
+    assert outcomes_of(march)["ann"] == ("extend", "S1", "S1", HRDecision.APPROVED)
+    run = assessment_run(label="2026-06", actor=c.hr)
+    got = outcomes_of(run)
+    assert got["ann"][:3] == ("demote", "S1", "T0")
+    assert run.outcomes.get(person=c.ann).criteria["extensions_used"] == 1
+    assert got["lee"][:3] == ("demote", "M1", "S3")  # demotes_to in the default rule set
+    for outcome in run.outcomes.all():
+        assessment_outcome_decide(outcome=outcome, decision=HRDecision.APPROVED, actor=c.hr)
+    assessment_run_approve(run=run, actor=c.hr)
+    c.ann.refresh_from_db()
+    assert c.ann.level.code == "T0"
+
+
+def test_rejected_extension_does_not_count(c):
+    c.run_and_approve_all("2026-03", decision=HRDecision.REJECTED)
+    run = assessment_run(label="2026-06", actor=c.hr)
+    assert outcomes_of(run)["ann"][0] == "extend"
+
+
+def test_rerunning_a_draft_gives_identical_outcomes_and_keeps_decisions(c):
+    c.sale(c.ann, "3000.00", dt.date(2026, 5, 5))
+    run = assessment_run(label="2026-06", actor=c.hr)
+    before = [(o.person_id, o.outcome, o.to_level_id, o.criteria) for o in run.outcomes.all()]
+    decided = run.outcomes.get(person=c.sam)
+    assessment_outcome_decide(outcome=decided, decision=HRDecision.APPROVED, actor=c.hr)
+    again = assessment_run(label="2026-06", actor=c.hr)
+    assert again.pk == run.pk and again.run_count == 2
+    after = [(o.person_id, o.outcome, o.to_level_id, o.criteria) for o in again.outcomes.all()]
+    assert after == before
+    assert again.outcomes.get(person=c.sam).decision == HRDecision.APPROVED
+    # A changed outcome goes back to pending.
+    assessment_outcome_decide(
+        outcome=again.outcomes.get(person=c.ann), decision=HRDecision.APPROVED, actor=c.hr
+    )
+    for day in (dt.date(2026, 6, 1), dt.date(2026, 6, 2)):
+        c.sale(c.ann, "300.00", day)
+    third = assessment_run(label="2026-06", actor=c.hr)
+    assert outcomes_of(third)["ann"] == ("maintain", "S1", "S1", HRDecision.PENDING)
+
+
+def test_an_approved_run_is_locked(c):
+    run = c.run_and_approve_all("2026-06")
+    assert run.status == AssessmentRunStatus.APPROVED
+    with pytest.raises(InvalidState):
+        assessment_run(label="2026-06", actor=c.hr)
+    with pytest.raises(InvalidState):
+        assessment_run_approve(run=run, actor=c.hr)
+    with pytest.raises(InvalidState):
+        assessment_outcome_decide(
+            outcome=run.outcomes.first(), decision=HRDecision.REJECTED, actor=c.hr
+        )
+
+
+def test_approval_needs_every_outcome_decided(c):
+    run = assessment_run(label="2026-06", actor=c.hr)
+    with pytest.raises(InvalidState, match="wait for a decision"):
+        assessment_run_approve(run=run, actor=c.hr)
+
+
+def test_deciding_twice_is_refused(c):
+    run = assessment_run(label="2026-06", actor=c.hr)
+    outcome = run.outcomes.first()
+    assessment_outcome_decide(outcome=outcome, decision=HRDecision.APPROVED, actor=c.hr)
+    with pytest.raises(InvalidState, match="already"):
+        assessment_outcome_decide(outcome=outcome, decision=HRDecision.REJECTED, actor=c.hr)
+
+
+def test_bad_decision_and_bad_label_are_rejected(c):
+    run = assessment_run(label="2026-06", actor=c.hr)
+    with pytest.raises(ValidationFailed):
+        assessment_outcome_decide(outcome=run.outcomes.first(), decision="maybe", actor=c.hr)
+    for label in ("2026-13", "2026/06", "", "June"):
+        with pytest.raises(ValidationFailed):
+            assessment_run(label=label, actor=c.hr)
+    with pytest.raises(ValidationFailed, match="No approved rule set"):
+        assessment_run(label="2025-06", actor=c.hr)
+
+
+def test_only_hr_and_the_manager_may_run_or_decide(c):
+    agent = c.ann.user
+    lead = c.lee.user
+    for user in (agent, lead, UserFactory(username="nobody", roles=[])):
+        with pytest.raises(PermissionDenied):
+            assessment_run(label="2026-06", actor=user)
+    run = assessment_run(label="2026-06", actor=c.hr)
+    with pytest.raises(PermissionDenied):
+        assessment_outcome_decide(
+            outcome=run.outcomes.first(), decision=HRDecision.APPROVED, actor=agent
+        )
+    with pytest.raises(PermissionDenied):
+        assessment_run_approve(run=run, actor=lead)
+
+
+def test_run_query_count_does_not_grow_with_people(c, django_assert_max_num_queries):
+    from telesales.core.roles import Role
+
+    for i in range(20):
+        agent = c.person(c.team_a, f"extra{i}", Role.AGENT, "S1", leader=c.lee)
+        c.sale(agent, "300.00", dt.date(2026, 5, 3))
+    with django_assert_max_num_queries(40):
+        run = assessment_run(label="2026-06", actor=c.hr)
+    assert run.outcomes.count() == 25  # June: every level of the center is due

@@ -1,0 +1,154 @@
+"""Promotion early warning: flags at the boundaries of the pace projection, failing when the
+period is over or a criterion cannot be met, the summary sentence, and who sees whose."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from telesales.compensation.assessment import (
+    AT_RISK,
+    FAILING,
+    MET,
+    ON_TRACK,
+    Frame,
+    warn,
+)
+from telesales.compensation.early_warning import period_end_label, set_summary
+from telesales.compensation.selectors import early_warning_list
+from telesales.compensation.tests.assessment_world import AssessmentCenter
+from telesales.compensation.tests.test_assessment import BOOK, STARTS, person
+from telesales.core.errors import NotFound
+from telesales.policies.tests.factories import UserFactory
+
+END = dt.date(2026, 6, 30)
+# The window of S1's maintenance runs 04-01 … 06-30: 91 days; on 05-16, 46 have elapsed.
+MID = dt.date(2026, 5, 16)
+
+
+def frame(as_of):
+    return Frame(period_end=END, label_month=6, month_starts=STARTS, as_of=as_of)
+
+
+def maintain(record, as_of=MID):
+    (row,) = warn(book=BOOK, people=[record], frame=frame(as_of))
+    return row["maintain"]
+
+
+def flag(section, measure):
+    return next(c for c in section["criteria"] if c["measure"] == measure)["flag"]
+
+
+def test_pace_exactly_at_the_threshold_is_on_track():
+    # 1500 × 46 / 91 = 758.24…: 758.25 projects 1500.02, 758.24 projects 1499.99.
+    on = maintain(person(figures=[("758.25", 2)]))
+    assert flag(on, "fyc") == ON_TRACK
+    assert next(c for c in on["criteria"] if c["measure"] == "fyc")["projected"] == "1500.02"
+    assert flag(maintain(person(figures=[("758.24", 2)])), "fyc") == AT_RISK
+
+
+def test_cases_pace():
+    assert flag(maintain(person(figures=[("0", 2)])), "cases") == ON_TRACK  # 3.96 projected
+    assert flag(maintain(person(figures=[("0", 1)])), "cases") == AT_RISK  # 1.98
+
+
+def test_met_criteria_stay_met_and_the_set_flag_follows_k_of_n():
+    section = maintain(person(figures=[("1500.00", 1, "50", "100")]))
+    assert flag(section, "fyc") == MET
+    assert flag(section, "cases") == AT_RISK
+    assert flag(section, "persistency13") == AT_RISK
+    assert section["flag"] == AT_RISK
+    section = maintain(person(figures=[("1500.00", 2, "50", "100")]))
+    assert section["flag"] == ON_TRACK  # fyc met + cases on pace = 2 of 3
+    section = maintain(person(figures=[("1500.00", 3, "50", "100")]))
+    assert section["flag"] == MET
+
+
+def test_at_the_period_end_unmet_is_failing():
+    section = maintain(person(figures=[("1499.99", 2, "79", "100")]), as_of=END)
+    assert [c["flag"] for c in section["criteria"]] == [FAILING] * 3
+    assert section["flag"] == FAILING
+    assert set_summary(section, days_left=0).startswith("short by 2 of 3 criteria: ¥0.01")
+
+
+def test_set_fails_early_when_too_few_criteria_can_still_be_met():
+    record = person(figures=[("4000.00", 3)] * 5, since=dt.date(2026, 1, 2))
+    (row,) = warn(book=BOOK, people=[record], frame=frame(MID))
+    promote = row["promote"]
+    assert flag(promote, "months_in_grade") == FAILING  # 5 months at 06-30, 6 needed
+    assert promote["flag"] == FAILING
+    assert row["flag"] == MET  # the person's flag is their maintenance
+
+
+def test_summary_sentence_names_each_gap_and_the_days_left():
+    section = maintain(person(figures=[("758.24", 1)]))
+    assert (
+        set_summary(section, days_left=45)
+        == "needs ¥741.76 more FYC and 2 more policies in 45 days"
+    )
+    section = maintain(person(figures=[("758.24", 1, "50", "100")]))
+    assert set_summary(section, days_left=1) == (
+        "needs 2 of 3 criteria: ¥741.76 more FYC, 2 more policies and 13-month persistency"
+        " of 80.0% (now 50.0%) in 1 day"
+    )
+    met = maintain(person(figures=[("1500.00", 3)]))
+    assert set_summary(met, days_left=45) == "met"
+
+
+def test_period_end_for_each_assessment_period():
+    day = dt.date(2026, 5, 16)
+    assert period_end_label(BOOK, level="T0", day=day) == (2026, 5)
+    assert period_end_label(BOOK, level="S1", day=day) == (2026, 6)
+    assert period_end_label(BOOK, level="M1", day=dt.date(2026, 7, 1)) == (2026, 12)
+    assert period_end_label(BOOK, level="S2", day=day) is None
+
+
+# --- against the database: scope ------------------------------------------------------------
+
+
+@pytest.fixture
+def c(db):
+    return AssessmentCenter()
+
+
+def ids(rows):
+    return {row["person_id"] for row in rows}
+
+
+def test_hr_sees_everyone_a_lead_their_team_an_agent_themselves(c):
+    c.sale(c.ann, "1500.00", dt.date(2026, 5, 3))
+    day = dt.date(2026, 5, 16)
+    everyone = {c.lee.pk, c.tina.pk, c.sam.pk, c.kai.pk, c.ann.pk}
+    assert ids(early_warning_list(user=c.hr, day=day)) == everyone
+    assert ids(early_warning_list(user=c.kai.user, day=day)) == {c.kai.pk, c.ann.pk}
+    (ann,) = early_warning_list(user=c.ann.user, day=day)
+    assert ann["person_id"] == c.ann.pk
+    assert ann["period_end"] == "2026-06-30" and ann["days_left"] == 45
+    assert ann["maintain"]["summary"].startswith("needs")
+    assert ann["promote"]["to_level"] == "S2"
+
+
+def test_a_person_out_of_sight_is_not_found(c):
+    day = dt.date(2026, 5, 16)
+    with pytest.raises(NotFound):
+        early_warning_list(user=c.ann.user, day=day, person_id=c.sam.pk)
+    with pytest.raises(NotFound):
+        early_warning_list(user=c.kai.user, day=day, person_id=c.tina.pk)
+    assert ids(early_warning_list(user=c.kai.user, day=day, person_id=c.ann.pk)) == {c.ann.pk}
+    with pytest.raises(NotFound):
+        early_warning_list(user=c.hr, day=day, person_id=999999)
+    with pytest.raises(NotFound):
+        early_warning_list(user=UserFactory(username="ghost", roles=[]), day=day)
+
+
+def test_query_count_does_not_grow_with_people(c, django_assert_max_num_queries):
+    from telesales.core.roles import Role
+
+    for i in range(20):
+        agent = c.person(c.team_a, f"extra{i}", Role.AGENT, "S1", leader=c.lee)
+        c.sale(agent, "300.00", dt.date(2026, 5, 3))
+    # One pass per distinct period end (T0 monthly; S1, S2, M1 quarterly): ~33 queries.
+    with django_assert_max_num_queries(40):
+        rows = early_warning_list(user=c.hr, day=dt.date(2026, 5, 16))
+    assert len(rows) == 25

@@ -1,0 +1,60 @@
+"""The demo center's pay: approved runs for the past months, the current month computed and
+open, with the attendance that every paid month needs."""
+
+from __future__ import annotations
+
+from django.utils import timezone
+
+from telesales.compensation.choices import PayRunStatus
+from telesales.compensation.demo import PAST_MONTHS, seed_payrun_demo
+from telesales.compensation.models import Attendance, PayLine, PayRun
+from telesales.core.setup_steps import demo_steps
+from telesales.policies.choices import CommissionBasis
+from telesales.policies.models import Product
+
+
+def test_the_step_runs_after_the_demos_that_sell(db):
+    order = {s.name: s.order for s in demo_steps()}
+    assert order["compensation.payruns"] > max(order["operations.demo"], order["policies.demo"])
+
+
+def test_demo_has_approved_past_runs_and_an_open_current_one(demo):
+    from telesales.leads.demo import seed_leads_demo
+    from telesales.operations.demo import seed_operations_demo
+    from telesales.policies.demo import seed_policies_demo
+
+    seed_leads_demo(agents=12)
+    seed_policies_demo()
+    seed_operations_demo(agents=12)
+    stats = seed_payrun_demo(agents=12)
+    assert stats["created"] and stats["approved"] == PAST_MONTHS and stats["open"] == 1
+
+    current = timezone.localdate().replace(day=1)
+    runs = list(PayRun.objects.order_by("period_start"))
+    assert len(runs) == PAST_MONTHS + 1
+    assert [r.status for r in runs] == [PayRunStatus.APPROVED] * PAST_MONTHS + [PayRunStatus.OPEN]
+    assert runs[-1].period_start == current and runs[-1].run_count == 1
+    assert all(r.period_start < current for r in runs[:-1])
+    for run in runs:
+        paid = set(
+            PayLine.objects.filter(run=run, kind="base_pay").values_list("person", flat=True)
+        )
+        assert len(paid) >= 12  # the twelve agents at least
+        attended = set(
+            Attendance.objects.filter(period_start=run.period_start).values_list(
+                "person", flat=True
+            )
+        )
+        assert paid <= attended
+        assert run.total > 0 and run.line_count == PayLine.objects.filter(run=run).count()
+    # Sales were paid commission in the past months.
+    assert PayLine.objects.filter(kind="commission", run__status="approved").exists()
+    # The products on the standardised premium (标保) keep their basis and are paid.
+    standard = Product.objects.filter(commission_basis=CommissionBasis.STANDARD)
+    assert standard.exists()
+    assert PayLine.objects.filter(
+        kind="commission", policy__product__in=standard, amount__gt=0
+    ).exists()
+    # Idempotent.
+    assert seed_payrun_demo(agents=12) == {"created": False}
+    assert PayRun.objects.count() == PAST_MONTHS + 1

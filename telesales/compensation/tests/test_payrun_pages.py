@@ -1,0 +1,230 @@
+"""The pay-run pages over the center of payrun_world.py: the HR admin computes (in the
+background), follows the progress, approves, adjusts and exports; a person reads only their
+own payslip; a team lead reads only their team's totals; bad input is a clear form error."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from django.conf import settings
+from django.test import Client
+from django.urls import reverse
+
+from telesales.compensation.models import PayAdjustment, PayRun, PayRunJob, PayRunJobStatus
+from telesales.compensation.tests.payrun_world import MAR
+from telesales.core.models import AuditEntry
+from telesales.core.roles import Role
+from telesales.policies.tests.factories import UserFactory
+
+LIST = reverse("compensation:payrun_list")
+COMPUTE = reverse("compensation:payrun_compute")
+MINE = reverse("compensation:payslip_mine")
+TEAM = reverse("compensation:payrun_team")
+
+
+def client_for(user) -> Client:
+    """Signed in, pages in English (the assertions read the English messages)."""
+    client = Client()
+    client.force_login(user)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    return client
+
+
+def _menu(client) -> str:
+    return client.get(MINE).content.decode()
+
+
+def test_hr_computes_in_the_background_follows_progress_and_approves(
+    march, django_capture_on_commit_callbacks
+):
+    hr = client_for(march.hr)
+    assert hr.get(LIST).status_code == 200
+    with django_capture_on_commit_callbacks(execute=True):
+        response = hr.post(COMPUTE, {"period": "2026-03", "reason": "monthly"})
+    job = PayRunJob.objects.get(period_start=MAR)
+    assert response.status_code == 302 and response["Location"] == reverse(
+        "compensation:payrun_job", args=[job.pk]
+    )
+    assert job.status == PayRunJobStatus.DONE
+    page = hr.get(response["Location"])
+    assert page.status_code == 200 and 'data-testid="job-done"' in page.content.decode()
+    # The progress partial (polled by htmx) ends the polling with a refresh.
+    part = hr.get(response["Location"] + "?part=progress", HTTP_HX_REQUEST="true")
+    assert part.status_code == 200 and part["HX-Refresh"] == "true"
+    assert "hx-trigger" not in part.content.decode()
+    run = PayRun.objects.get(period_start=MAR)
+    detail = hr.get(reverse("compensation:payrun_detail", args=[run.pk])).content.decode()
+    # Totals per team and per person, with a payslip link for each person.
+    assert "A组" in detail and "B组" in detail and f"¥{run.total}" in detail
+    for person in (march.lee, march.tina, march.sam, march.kai, march.ann):
+        assert f'data-testid="payslip-{person.pk}"' in detail
+    slip = hr.get(reverse("compensation:payslip_detail", args=[run.pk, march.tina.pk]))
+    assert slip.status_code == 200 and "base_pay" in slip.content.decode()
+    approve = reverse("compensation:payrun_approve", args=[run.pk])
+    assert hr.post(approve, {"reason": "checked"}).status_code == 302
+    run.refresh_from_db()
+    assert run.status == "approved"
+    # Approving twice: a clear error on the page, the run stays approved once.
+    again = hr.post(approve, {"reason": "again"})
+    assert again.status_code == 409 and "already approved" in again.content.decode()
+    assert AuditEntry.objects.filter(action="compensation.payrun_approve").count() == 2  # Feb, Mar
+
+
+def test_a_running_job_page_polls_and_shows_the_stage(march):
+    job = PayRunJob.objects.create(period_start=MAR, status=PayRunJobStatus.QUEUED)
+    page = client_for(march.hr).get(reverse("compensation:payrun_job", args=[job.pk]))
+    body = page.content.decode()
+    assert 'hx-trigger="every 1000ms"' in body and 'aria-valuenow="0"' in body
+
+
+def test_a_failed_job_shows_every_problem(march, django_capture_on_commit_callbacks):
+    hr = client_for(march.hr)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = hr.post(COMPUTE, {"period": "2026-04"})
+    body = hr.get(response["Location"]).content.decode()
+    assert 'data-testid="job-problems"' in body
+    for person in (march.lee, march.tina, march.sam, march.kai, march.ann):
+        assert f"person:{person.pk}" in body
+    assert not PayRun.objects.filter(label="2026-04").exists()
+
+
+@pytest.mark.parametrize(
+    ("period", "status", "message"),
+    [
+        ("2026-13", 422, "YYYY-MM"),
+        ("", 422, "required"),
+        ("2026-02", 409, "approved"),  # February is approved: a duplicate of a locked period
+        ("2020-01", 422, "rule set"),
+    ],
+)
+def test_bad_compute_input_is_a_clear_form_error(march, period, status, message):
+    hr = client_for(march.hr)
+    response = hr.post(COMPUTE, {"period": period, "reason": "kept"})
+    body = response.content.decode()
+    assert response.status_code == status
+    assert 'data-testid="field-error-period"' in body and message in body
+    assert 'value="kept"' in body  # nothing typed is lost
+    assert not PayRunJob.objects.exists()
+
+
+def test_a_period_being_computed_is_not_queued_twice(march):
+    hr = client_for(march.hr)
+    assert hr.post(COMPUTE, {"period": "2026-03"}).status_code == 302  # queued, not run
+    response = hr.post(COMPUTE, {"period": "2026-03"})
+    assert response.status_code == 409 and "being computed" in response.content.decode()
+    assert PayRunJob.objects.count() == 1
+
+
+@pytest.mark.parametrize(
+    ("amount", "error"),
+    [("abc", "amount in yuan"), ("0", "not be zero"), ("1.234", "two decimals"), ("", "required")],
+)
+def test_an_adjustment_with_a_bad_amount_is_refused_and_keeps_the_input(march, amount, error):
+    hr = client_for(march.hr)
+    url = reverse("compensation:payrun_adjust", args=[march.february.pk])
+    response = hr.post(url, {"person": march.sam.pk, "amount": amount, "reason": "bonus fix"})
+    body = response.content.decode()
+    assert response.status_code == 422 and 'data-testid="field-error-amount"' in body
+    assert error in body and 'value="bonus fix"' in body
+    assert not PayAdjustment.objects.exists()
+
+
+def test_an_adjustment_corrects_the_approved_run(march):
+    hr = client_for(march.hr)
+    url = reverse("compensation:payrun_adjust", args=[march.february.pk])
+    response = hr.post(url, {"person": march.sam.pk, "amount": "-80.50", "reason": "fix"})
+    assert response.status_code == 302
+    adjustment = PayAdjustment.objects.get()
+    assert adjustment.amount == Decimal("-80.50") and adjustment.corrects_run == march.february
+    # A person outside the run cannot be chosen.
+    outsider = hr.post(url, {"person": 999999, "amount": "10", "reason": "x"})
+    assert outsider.status_code == 422 and PayAdjustment.objects.count() == 1
+
+
+def test_export_is_hr_only_and_audited(march):
+    url = reverse("compensation:payrun_export", args=[march.february.pk])
+    response = client_for(march.hr).get(url)
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("application/vnd.openxmlformats")
+    assert response.content[:2] == b"PK"
+    assert AuditEntry.objects.filter(action="compensation.payrun_export").count() == 1
+    for user in (march.tina.user, march.lee.user):
+        assert client_for(user).get(url).status_code == 403
+    assert AuditEntry.objects.filter(action="compensation.payrun_export").count() == 1
+
+
+def test_an_agent_reads_only_their_own_payslip(march):
+    tina = client_for(march.tina.user)
+    page = tina.get(MINE)
+    body = page.content.decode()
+    assert page.status_code == 200 and "2026-02" in body and 'data-testid="payslip-lines"' in body
+    feb = march.february
+    assert (
+        tina.get(reverse("compensation:payslip_detail", args=[feb.pk, march.tina.pk])).status_code
+        == 200
+    )
+    assert (
+        tina.get(reverse("compensation:payslip_detail", args=[feb.pk, march.sam.pk])).status_code
+        == 403
+    )
+    for name in ("payrun_list",):
+        assert tina.get(reverse(f"compensation:{name}")).status_code == 403
+    assert tina.get(reverse("compensation:payrun_detail", args=[feb.pk])).status_code == 403
+    assert tina.post(COMPUTE, {"period": "2026-03"}).status_code == 403
+    assert tina.get(TEAM).status_code == 403
+    # The menu offers the payslip, not the pay runs.
+    assert MINE in body and LIST not in body
+
+
+def test_an_open_run_is_not_a_payslip_yet(march):
+    from telesales.compensation.payrun import payrun_compute
+
+    run = payrun_compute(period_start=MAR, actor=march.hr)
+    tina = client_for(march.tina.user)
+    assert tina.get(f"{MINE}?run={run.pk}").status_code == 200  # falls back to February
+    assert "2026-03</option>" not in tina.get(MINE).content.decode()
+    url = reverse("compensation:payslip_detail", args=[run.pk, march.tina.pk])
+    assert tina.get(url).status_code == 404
+
+
+def test_a_team_lead_reads_their_team_totals_only(march):
+    lee = client_for(march.lee.user)
+    page = lee.get(TEAM)
+    body = page.content.decode()
+    assert page.status_code == 200
+    assert f'data-testid="team-{march.team_a.pk}"' in body
+    assert f'data-testid="team-{march.team_b.pk}"' not in body and "ann" not in body
+    assert TEAM in body  # in the menu
+    feb = march.february
+    assert (
+        lee.get(reverse("compensation:payslip_detail", args=[feb.pk, march.tina.pk])).status_code
+        == 403
+    )
+    assert lee.get(reverse("compensation:payrun_detail", args=[feb.pk])).status_code == 403
+
+
+def test_hr_sees_the_pay_runs_in_the_menu_and_a_login_without_person_has_no_payslip(march):
+    assert LIST in _menu(client_for(march.hr))
+    stranger = UserFactory(username="nobody", roles=[Role.RECRUITER])
+    body = client_for(stranger).get(MINE).content.decode()
+    assert 'data-testid="empty-state"' in body
+    assert client_for(stranger).get(LIST).status_code == 403
+
+
+def test_anonymous_is_sent_to_sign_in(march):
+    assert Client().get(LIST).status_code == 302
+    assert Client().get(MINE).status_code == 302
+
+
+def test_the_pages_read_a_bounded_number_of_queries(march, django_assert_max_num_queries):
+    hr = client_for(march.hr)
+    detail = reverse("compensation:payrun_detail", args=[march.february.pk])
+    hr.get(detail)  # warm the session and role caches of the client
+    with django_assert_max_num_queries(16):
+        assert hr.get(detail).status_code == 200
+    with django_assert_max_num_queries(14):
+        assert hr.get(LIST).status_code == 200
+    slip = reverse("compensation:payslip_detail", args=[march.february.pk, march.sam.pk])
+    with django_assert_max_num_queries(12):
+        assert hr.get(slip).status_code == 200

@@ -1,0 +1,130 @@
+"""The pay run in the background (``tasks.py``): queued on commit, computed by the task with
+its progress recorded, and a failed run keeping every problem for the page."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import pytest
+from django.utils import timezone
+
+from telesales.compensation import tasks
+from telesales.compensation.models import PayLine, PayRun, PayRunJob, PayRunJobStatus
+from telesales.compensation.payrun import payrun_compute
+from telesales.compensation.tests.payrun_world import FEB, MAR
+from telesales.core.errors import Conflict, InvalidState, PermissionDenied, ValidationFailed
+from telesales.core.models import AuditEntry
+
+
+def test_the_task_runs_after_commit_and_records_the_run(march, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        job = tasks.payrun_compute_start(period_start=MAR, actor=march.hr, reason="monthly")
+    # Nothing runs before the request's transaction commits.
+    assert len(callbacks) == 1
+    job.refresh_from_db()
+    assert job.status == PayRunJobStatus.QUEUED and tasks.job_progress(job).percent == 0
+    assert not PayRun.objects.filter(period_start=MAR).exists()
+    callbacks[0]()
+    job.refresh_from_db()
+    run = PayRun.objects.get(period_start=MAR)
+    assert (job.status, job.run, job.stage) == (PayRunJobStatus.DONE, run, "done")
+    assert job.done == job.total == run.line_count == PayLine.objects.filter(run=run).count() > 0
+    assert run.run_count == 1 and job.started_at and job.finished_at
+    assert tasks.job_progress(job).percent == 100
+    # The progress file is gone; the queueing is audited.
+    assert not tasks._progress_path(job.pk).exists()
+    assert AuditEntry.objects.filter(action="compensation.payrun_compute_queue").count() == 1
+
+
+def test_progress_reports_reading_computing_and_writing_every_line(march, monkeypatch):
+    seen: list[tuple[str, int, int]] = []
+    from telesales.compensation import payrun as payrun_module
+
+    monkeypatch.setattr(payrun_module, "_WRITE_CHUNK", 2)
+    run = payrun_compute(period_start=MAR, actor=march.hr, progress=lambda *args: seen.append(args))
+    assert seen[0] == ("reading", 0, 0)
+    assert seen[1] == ("computing", 0, 5)  # the five people of the center
+    writes = [s for s in seen if s[0] == "writing"]
+    assert writes[-1] == ("writing", run.line_count, run.line_count)
+    assert [d for _s, d, _t in writes] == sorted(
+        {min(n, run.line_count) for n in range(2, run.line_count + 2, 2)}
+    )
+
+
+def test_a_running_job_shows_its_stage_from_the_progress_file(march):
+    job = PayRunJob.objects.create(period_start=MAR, status=PayRunJobStatus.RUNNING)
+    tasks._write_progress(job.pk, "writing", 30, 60)
+    progress = tasks.job_progress(job)
+    assert (progress.stage, progress.done, progress.total, progress.percent) == (
+        "writing",
+        30,
+        60,
+        70,
+    )
+    assert json.loads(tasks._progress_path(job.pk).read_text())["done"] == 30
+    tasks._progress_path(job.pk).unlink()
+    # No file (a worker on another host, or not started writing): the row's stage.
+    assert tasks.job_progress(job).stage == "reading"
+
+
+def test_a_failing_run_keeps_every_problem(march, django_capture_on_commit_callbacks):
+    # Nobody's attendance for April: every person is a problem; nothing is saved.
+    from telesales.compensation.tests.payrun_world import APR
+
+    with django_capture_on_commit_callbacks(execute=True):
+        job = tasks.payrun_compute_start(period_start=APR, actor=march.hr)
+    job.refresh_from_db()
+    assert job.status == PayRunJobStatus.FAILED and job.run is None
+    people = {march.lee, march.tina, march.sam, march.kai, march.ann}
+    records = {record for record, _reason in job.problems}
+    assert {f"person:{p.pk}" for p in people} <= records
+    assert all(reason for _record, reason in job.problems)
+    assert "problem" in job.message
+    assert not PayRun.objects.filter(period_start=APR).exists()
+    # The page shows the problems; a corrected period can be queued again.
+    assert tasks.job_progress(job).stage == "failed"
+    with django_capture_on_commit_callbacks(execute=False):
+        again = tasks.payrun_compute_start(period_start=APR, actor=march.hr)
+    assert again.pk != job.pk
+
+
+def test_start_refuses_bad_periods_duplicates_and_other_roles(march):
+    with pytest.raises(ValidationFailed) as exc:
+        tasks.payrun_compute_start(period_start=MAR.replace(day=2), actor=march.hr)
+    assert "period_start" in exc.value.fields
+    # February is approved: locked.
+    with pytest.raises(InvalidState):
+        tasks.payrun_compute_start(period_start=FEB, actor=march.hr)
+    # A period being computed already is not queued twice.
+    tasks.payrun_compute_start(period_start=MAR, actor=march.hr)
+    with pytest.raises(Conflict):
+        tasks.payrun_compute_start(period_start=MAR, actor=march.hr)
+    assert PayRunJob.objects.filter(period_start=MAR).count() == 1
+    with pytest.raises(PermissionDenied):
+        tasks.payrun_compute_start(period_start=MAR, actor=march.tina.user)
+
+
+def test_a_job_taken_already_is_skipped(march):
+    job = PayRunJob.objects.create(period_start=MAR, status=PayRunJobStatus.DONE)
+    assert tasks.payrun_compute_task(job.pk) == {"job_id": job.pk, "status": "skipped"}
+    assert tasks.payrun_compute_task(999999)["status"] == "skipped"
+
+
+def test_a_requester_without_the_right_any_more_fails_the_job_clearly(march):
+    job = PayRunJob.objects.create(period_start=MAR, requested_by=march.tina.user)
+    result = tasks.payrun_compute_task(job.pk)
+    job.refresh_from_db()
+    assert result["status"] == "failed" and result["code"] == "permission_denied"
+    assert job.status == PayRunJobStatus.FAILED and job.message and job.problems == []
+
+
+def test_an_abandoned_job_does_not_block_the_period_for_ever(march):
+    stale = PayRunJob.objects.create(period_start=MAR, status=PayRunJobStatus.RUNNING)
+    PayRunJob.objects.filter(pk=stale.pk).update(
+        updated_at=timezone.now() - tasks.STALE_AFTER - dt.timedelta(minutes=1)
+    )
+    job = tasks.payrun_compute_start(period_start=MAR, actor=march.hr)
+    stale.refresh_from_db()
+    assert stale.status == PayRunJobStatus.FAILED and "Abandoned" in stale.message
+    assert job.status == PayRunJobStatus.QUEUED

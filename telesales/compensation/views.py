@@ -1,0 +1,267 @@
+"""HTML pages of the pay run: the HR admin's list, compute form (a background job with a
+progress bar), run page (totals per person and team, approve, adjustments, xlsx export), any
+person's own payslip and a team lead's team totals. Same services and selectors as the API."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.cache import add_never_cache_headers
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from telesales.compensation import exporting, payrun, permissions, selectors
+from telesales.compensation.choices import PayRunStatus
+from telesales.compensation.forms import AdjustmentForm, PayRunComputeForm, ReasonForm
+from telesales.compensation.tasks import (
+    BUSY,
+    job_progress,
+    payrun_compute_start,
+    period_start_of_month,
+)
+from telesales.core import errors
+from telesales.core.form_errors import add_domain_error
+from telesales.org.models import Person, Team
+from telesales.org.selectors import person_for_user
+
+
+def _require(allowed: bool) -> None:
+    if not allowed:
+        raise PermissionDenied
+
+
+def _get_or_404(fn, **kwargs):
+    try:
+        return fn(**kwargs)
+    except errors.NotFound as exc:
+        raise Http404(exc.message) from exc
+
+
+def _status_for(exc: errors.DomainError) -> int:
+    return exc.status if 400 <= exc.status < 500 else 400
+
+
+def _int(value: str) -> int | None:
+    return int(value) if value.isascii() and value.isdigit() and len(value) < 12 else None
+
+
+# --- HR admin and manager: list, compute, run page --------------------------------------------
+def _list_context(request: HttpRequest, form: PayRunComputeForm | None = None) -> dict:
+    user = request.user
+    return {
+        "runs": selectors.payrun_list(user=user),
+        "jobs": selectors.payrun_job_list(user=user)[:10],
+        "form": form or PayRunComputeForm(),
+    }
+
+
+@login_required
+def payrun_list_view(request: HttpRequest) -> HttpResponse:
+    _require(permissions.can_run_pay(request.user))
+    return render(request, "compensation/payrun_list.html", _list_context(request))
+
+
+@login_required
+@require_POST
+def payrun_compute_view(request: HttpRequest) -> HttpResponse:
+    """Queue the computation of a month (from the list's form or a run's "recompute")."""
+    _require(permissions.can_run_pay(request.user))
+    form = PayRunComputeForm(request.POST)
+    status = 422
+    if form.is_valid():
+        try:
+            job = payrun_compute_start(
+                period_start=period_start_of_month(form.cleaned_data["period"]),
+                actor=request.user,
+                reason=form.cleaned_data["reason"],
+            )
+        except errors.DomainError as exc:
+            _period_error(form, exc)
+            status = _status_for(exc)
+        else:
+            return redirect("compensation:payrun_job", job.pk)
+    return render(
+        request, "compensation/payrun_list.html", _list_context(request, form), status=status
+    )
+
+
+def _period_error(form: PayRunComputeForm, exc: errors.DomainError) -> None:
+    """The service's error on the month field (the service calls it ``period_start``)."""
+    form.add_error("period", exc.message)
+    fields = exc.fields if isinstance(exc, errors.ValidationFailed) else {}
+    for name, problems in (fields or {}).items():
+        for problem in problems:
+            form.add_error("period" if name == "period_start" else None, problem)
+
+
+@login_required
+def payrun_job_view(request: HttpRequest, job_id: int) -> HttpResponse:
+    """The progress of a computation; polled (``?part=progress``) until it ends."""
+    _require(permissions.can_run_pay(request.user))
+    job = _get_or_404(selectors.payrun_job_get, user=request.user, pk=job_id)
+    context = {"job": job, "busy": job.status in BUSY, "progress": job_progress(job)}
+    if request.htmx and request.GET.get("part") == "progress":
+        response = render(request, "compensation/payrun_job.html#progress", context)
+        if not context["busy"]:
+            response["HX-Refresh"] = "true"  # ended: reload for the outcome
+        add_never_cache_headers(response)
+        return response
+    return render(request, "compensation/payrun_job.html", context)
+
+
+def _run_context(request: HttpRequest, run, **forms) -> dict:
+    user = request.user
+    people = Person.objects.filter(pk__in=run.lines.values("person_id")).order_by("name", "id")
+    busy = selectors.payrun_job_list(user=user, period_start=run.period_start).filter(
+        status__in=BUSY
+    )
+    return {
+        "run": run,
+        "people": selectors.payrun_person_total_list(user=user, run=run),
+        "teams": selectors.payrun_team_total_list(user=user, run=run),
+        "busy_job": busy.first(),
+        "adjustments": run.adjustments.select_related("person").order_by("id"),
+        "corrections": run.corrections.select_related("person", "applied_run").order_by("id"),
+        "approve_form": forms.get("approve_form") or ReasonForm(),
+        "adjust_form": forms.get("adjust_form") or AdjustmentForm(people=people),
+        "can_approve": run.status == PayRunStatus.OPEN and run.run_count > 0,
+    }
+
+
+@login_required
+def payrun_detail_view(request: HttpRequest, run_id: int) -> HttpResponse:
+    _require(permissions.can_run_pay(request.user))
+    run = _get_or_404(selectors.payrun_get, user=request.user, pk=run_id)
+    return render(request, "compensation/payrun_detail.html", _run_context(request, run))
+
+
+@login_required
+@require_POST
+def payrun_approve_view(request: HttpRequest, run_id: int) -> HttpResponse:
+    _require(permissions.can_run_pay(request.user))
+    run = _get_or_404(selectors.payrun_get, user=request.user, pk=run_id)
+    form = ReasonForm(request.POST)
+    status = 422
+    if form.is_valid():
+        try:
+            payrun.payrun_approve(run=run, actor=request.user, reason=form.cleaned_data["reason"])
+        except errors.DomainError as exc:
+            add_domain_error(form, exc)
+            status = _status_for(exc)
+        else:
+            messages.success(request, _("The pay run for %(p)s is approved.") % {"p": run.label})
+            return redirect("compensation:payrun_detail", run.pk)
+    run.refresh_from_db()
+    context = _run_context(request, run, approve_form=form)
+    return render(request, "compensation/payrun_detail.html", context, status=status)
+
+
+@login_required
+@require_POST
+def payrun_adjust_view(request: HttpRequest, run_id: int) -> HttpResponse:
+    """Record an adjustment to a person of this run: it corrects this run when it is approved,
+    and is paid by the next run computed."""
+    _require(permissions.can_run_pay(request.user))
+    run = _get_or_404(selectors.payrun_get, user=request.user, pk=run_id)
+    people = Person.objects.filter(pk__in=run.lines.values("person_id")).order_by("name", "id")
+    form = AdjustmentForm(request.POST, people=people)
+    status = 422
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            payrun.payadjustment_create(
+                person=data["person"],
+                amount=data["amount"],
+                reason=data["reason"],
+                actor=request.user,
+                corrects_run=run if run.status == PayRunStatus.APPROVED else None,
+            )
+        except errors.DomainError as exc:
+            add_domain_error(form, exc)
+            status = _status_for(exc)
+        else:
+            messages.success(
+                request, _("The adjustment is recorded; the next pay run computed pays it.")
+            )
+            return redirect("compensation:payrun_detail", run.pk)
+    context = _run_context(request, run, adjust_form=form)
+    return render(request, "compensation/payrun_detail.html", context, status=status)
+
+
+@login_required
+def payrun_export_view(request: HttpRequest, run_id: int) -> HttpResponse:
+    _require(permissions.can_run_pay(request.user))
+    run = _get_or_404(selectors.payrun_get, user=request.user, pk=run_id)
+    try:
+        export = exporting.payrun_export_xlsx(run=run, actor=request.user)
+    except errors.PermissionDenied as exc:
+        raise PermissionDenied from exc
+    response = HttpResponse(export.content, content_type=export.content_type)
+    response["Content-Disposition"] = f'attachment; filename="{export.filename}"'
+    add_never_cache_headers(response)
+    return response
+
+
+# --- Payslips -------------------------------------------------------------------------------
+def _payslip_response(request: HttpRequest, run, person, *, mine: bool) -> HttpResponse:
+    try:
+        slip = selectors.payslip_get(user=request.user, run=run, person=person)
+    except errors.PermissionDenied as exc:
+        raise PermissionDenied from exc
+    context = {"slip": slip, "mine": mine, "can_run_pay": permissions.can_run_pay(request.user)}
+    if mine:
+        context["runs"] = selectors.payrun_list(user=request.user).filter(
+            status=PayRunStatus.APPROVED
+        )
+    response = render(request, "compensation/payslip_detail.html", context)
+    add_never_cache_headers(response)
+    return response
+
+
+@login_required
+def payslip_detail_view(request: HttpRequest, run_id: int, person_id: int) -> HttpResponse:
+    """Any person's payslip in a run: HR and the manager (a person reads their own)."""
+    run = _get_or_404(selectors.payrun_get, user=request.user, pk=run_id)
+    person = Person.objects.filter(pk=person_id).first()
+    if person is None:
+        raise Http404(_("No such person"))
+    return _payslip_response(request, run, person, mine=False)
+
+
+@login_required
+def payslip_mine_view(request: HttpRequest) -> HttpResponse:
+    """The signed-in person's own payslip of an approved run (the latest, or ``?run=``)."""
+    person = person_for_user(request.user)
+    runs = selectors.payrun_list(user=request.user).filter(status=PayRunStatus.APPROVED)
+    run_id = _int(request.GET.get("run", ""))
+    run = runs.filter(pk=run_id).first() if run_id else runs.first()
+    if person is None or run is None:
+        context = {"person": person, "runs": runs}
+        return render(request, "compensation/payslip_empty.html", context)
+    return _payslip_response(request, run, person, mine=True)
+
+
+# --- Team lead --------------------------------------------------------------------------------
+@login_required
+def payrun_team_view(request: HttpRequest) -> HttpResponse:
+    """The totals of the teams the user leads, per approved run (no lines)."""
+    user = request.user
+    teams = list(selectors.payrun_teams_led(user=user))
+    _require(bool(teams) or permissions.can_read_all_payslips(user))
+    if not teams:
+        teams = list(Team.objects.select_related("leader").order_by("name"))
+    runs = selectors.payrun_list(user=user).filter(status=PayRunStatus.APPROVED)
+    run_id = _int(request.GET.get("run", ""))
+    run = runs.filter(pk=run_id).first() if run_id else runs.first()
+    totals = []
+    if run is not None:
+        for team in teams:
+            try:
+                totals.append(selectors.payrun_team_totals(user=user, run=run, team=team))
+            except errors.PermissionDenied:
+                continue
+    context = {"runs": runs, "run": run, "totals": totals}
+    return render(request, "compensation/payrun_team.html", context)

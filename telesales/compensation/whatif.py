@@ -1,0 +1,241 @@
+"""What-if (试算): run a draft rule set over a past period's inputs and compare it with the
+approved rule set in force for that period, before the draft goes live. A read: nothing is
+written, no pay run is touched.
+
+Both sides run the engine over the same database records (``payinputs.pay_inputs``, each
+valued with its own rule set), so the comparison shows the effect of the rules alone: the
+approved side is recomputed, not read from the period's pay run (whose adjustments and later
+data changes would blur it). When the two rule sets have different calendars, each side reads
+the inputs of its own period with the same label.
+
+The result: the total cost of each side and the change; each person's gain or loss (largest
+gain first, then by person id); the change by kind of line; and, when both rule sets have an
+``assessment`` section, the people whose assessment outcome (promote, maintain, extend,
+demote, exit) or target level would differ.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from telesales.compensation import permissions
+from telesales.compensation.assessment import assess
+from telesales.compensation.assessment_inputs import assessment_records
+from telesales.compensation.choices import PayLineKind, RuleSetStatus
+from telesales.compensation.engine import (
+    KINDS,
+    PayInputInvalid,
+    PayLine,
+    Period,
+    compute_pay,
+    period_for,
+)
+from telesales.compensation.models import RuleSet
+from telesales.compensation.payinputs import PayInputs, pay_inputs
+from telesales.compensation.payrun import payrun_period
+from telesales.compensation.rules_format import RuleBook
+from telesales.compensation.rulesets import ruleset_rulebook
+from telesales.core.errors import InvalidState, NotFound, PermissionDenied, ValidationFailed
+from telesales.org.models import Person
+
+ZERO = Decimal("0")
+
+
+@dataclass(frozen=True)
+class PersonChange:
+    person_id: int
+    name: str
+    approved: Decimal
+    draft: Decimal
+
+    @property
+    def change(self) -> Decimal:
+        return self.draft - self.approved
+
+
+@dataclass(frozen=True)
+class KindChange:
+    kind: str
+    approved: Decimal
+    draft: Decimal
+
+    @property
+    def label(self) -> str:
+        return str(dict(PayLineKind.choices).get(self.kind, self.kind))
+
+    @property
+    def change(self) -> Decimal:
+        return self.draft - self.approved
+
+
+@dataclass(frozen=True)
+class AssessmentChange:
+    person_id: int
+    name: str
+    level: str
+    approved_outcome: str | None
+    approved_to: str | None
+    draft_outcome: str | None
+    draft_to: str | None
+
+
+@dataclass(frozen=True)
+class WhatIf:
+    label: str
+    period_start: dt.date
+    period_end: dt.date
+    approved: RuleSet
+    draft: RuleSet
+    approved_total: Decimal
+    draft_total: Decimal
+    people: list[PersonChange]
+    kinds: list[KindChange]
+    #: None when one of the rule sets has no assessment section (``assessment_note`` says).
+    assessment: list[AssessmentChange] | None = None
+    assessment_note: str = ""
+    changed_people: int = field(default=0)
+
+    @property
+    def change(self) -> Decimal:
+        return self.draft_total - self.approved_total
+
+
+def _inputs(period: Period, book: RuleBook) -> PayInputs:
+    """The period's records, valued with ``book`` (standardisation factors, extensions)."""
+    inputs = pay_inputs(period, book)
+    if not inputs.people:
+        raise ValidationFailed(
+            _("There is no pay data for %(p)s") % {"p": period.label},
+            fields={"period_start": [_("Choose a period with people in service.")]},
+        )
+    return inputs
+
+
+def _lines(book: RuleBook, ruleset: RuleSet, period: Period, inputs: PayInputs) -> list[PayLine]:
+    try:
+        lines = compute_pay(
+            book,
+            version=ruleset.version,
+            period=period,
+            people=inputs.people,
+            policies=inputs.policies,
+        )
+    except PayInputInvalid as exc:
+        raise PayInputInvalid(inputs.problems + exc.problems) from None
+    if inputs.problems:
+        raise PayInputInvalid(inputs.problems)
+    return lines
+
+
+def _assessment_changes(
+    approved: RuleBook, draft: RuleBook, *, year: int, month: int, names: dict[int, str]
+) -> tuple[list[AssessmentChange] | None, str]:
+    missing = [
+        label
+        for label, book in ((_("approved"), approved), (_("draft"), draft))
+        if book.section("assessment") is None
+    ]
+    if missing:
+        return None, _("No assessment comparison: the %(which)s rule set has no assessment") % {
+            "which": " / ".join(missing)
+        }
+    outcomes = []
+    for book in (approved, draft):
+        frame, records = assessment_records(book, year=year, month=month)
+        outcomes.append({o.person_id: o for o in assess(book=book, people=records, frame=frame)})
+    before, after = outcomes
+    unnamed = (set(before) | set(after)) - set(names)
+    if unnamed:
+        names = {**names, **dict(Person.objects.filter(pk__in=unnamed).values_list("pk", "name"))}
+    changes = []
+    for person_id in sorted(set(before) | set(after)):
+        old, new = before.get(person_id), after.get(person_id)
+        pair_old = (old.outcome, old.to_level) if old else (None, None)
+        pair_new = (new.outcome, new.to_level) if new else (None, None)
+        if pair_old == pair_new:
+            continue
+        changes.append(
+            AssessmentChange(
+                person_id=person_id,
+                name=names.get(person_id, f"person:{person_id}"),
+                level=(old or new).from_level,
+                approved_outcome=pair_old[0],
+                approved_to=pair_old[1],
+                draft_outcome=pair_new[0],
+                draft_to=pair_new[1],
+            )
+        )
+    return changes, ""
+
+
+def ruleset_whatif(*, user, draft_id: int, period_start: dt.date) -> WhatIf:
+    """Compare the draft rule set ``draft_id`` with the approved one over the period starting
+    on ``period_start`` (a past or the current period). ``NotFound`` for an unknown rule set,
+    ``InvalidState`` for one that is not a draft, ``ValidationFailed`` for a period without
+    an approved rule set or without data, ``PayInputInvalid`` for missing data."""
+    if not permissions.can_run_pay(user):
+        raise PermissionDenied(_("Only the HR admin or the center manager may run a what-if"))
+    draft = RuleSet.objects.filter(pk=draft_id).first()
+    if draft is None:
+        raise NotFound(_("No rule set %(id)s") % {"id": draft_id})
+    if draft.status != RuleSetStatus.DRAFT:
+        raise InvalidState(
+            _("Rule set version %(v)d is approved; a what-if compares a draft")
+            % {"v": draft.version}
+        )
+    if period_start > timezone.localdate():
+        raise ValidationFailed(
+            _("%(day)s is in the future; a what-if runs over a past period")
+            % {"day": period_start.isoformat()},
+            fields={"period_start": [_("Choose a past or the current period.")]},
+        )
+    approved, approved_book, period = payrun_period(period_start=period_start)
+    draft_book = ruleset_rulebook(draft)
+    year, month = (int(part) for part in period.label.split("-"))
+    before = _lines(approved_book, approved, period, _inputs(period, approved_book))
+    # The draft reads the records again: its own calendar may give another period, and its
+    # standardisation factors and extension rules value the same records differently.
+    draft_period = period_for(draft_book, year=year, month=month)
+    after = _lines(draft_book, draft, draft_period, _inputs(draft_period, draft_book))
+    person_ids = sorted({ln.person_id for ln in before} | {ln.person_id for ln in after})
+    names = dict(Person.objects.filter(pk__in=person_ids).values_list("pk", "name"))
+    totals: dict[int, list[Decimal]] = {pid: [ZERO, ZERO] for pid in person_ids}
+    by_kind: dict[str, list[Decimal]] = {}
+    for side, lines in enumerate((before, after)):
+        for line in lines:
+            totals[line.person_id][side] += line.amount
+            by_kind.setdefault(line.kind, [ZERO, ZERO])[side] += line.amount
+    people = sorted(
+        (
+            PersonChange(pid, names.get(pid, f"person:{pid}"), old, new)
+            for pid, (old, new) in totals.items()
+        ),
+        key=lambda c: (-c.change, c.person_id),
+    )
+    order = {kind: i for i, kind in enumerate(KINDS)}
+    kinds = [
+        KindChange(kind, old, new)
+        for kind, (old, new) in sorted(by_kind.items(), key=lambda kv: order.get(kv[0], 99))
+    ]
+    assessment, note = _assessment_changes(
+        approved_book, draft_book, year=year, month=month, names=names
+    )
+    return WhatIf(
+        label=period.label,
+        period_start=period.start,
+        period_end=period.end,
+        approved=approved,
+        draft=draft,
+        approved_total=sum((ln.amount for ln in before), ZERO),
+        draft_total=sum((ln.amount for ln in after), ZERO),
+        people=people,
+        kinds=kinds,
+        assessment=assessment,
+        assessment_note=note,
+        changed_people=sum(1 for c in people if c.change != ZERO),
+    )
