@@ -92,6 +92,9 @@ SHOTS = [
     Shot("data", "/leads/quality/", "lead-quality.png", chart="#chart-quality"),
     Shot("renewal", "/operations/", "renewal-operations.png"),
     Shot("renewal", "/tickets/queue/", "tickets-queue.png", wait_for="table"),
+    Shot("hr", "/pay/payruns/", "hr-pay-runs.png", wait_for="table"),
+    Shot("agent1", "/pay/payslip/", "agent-payslip.png"),
+    Shot("agent1", "/pay/early-warning/", "agent-early-warning.png"),
 ]
 
 
