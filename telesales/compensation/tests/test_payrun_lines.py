@@ -101,7 +101,7 @@ def test_the_march_run_pays_the_later_lines_computed_by_hand(lines_center):
     )
     assert renewal.sources == [f"policy:{c.sams_old.pk}", f"premium:{c.renewal.pk}"]
     assert renewal.rule_version == 1
-    assert "factor 1.1" in renewal.note
+    assert "1.1" in renewal.note and "100.00%" in renewal.note  # the persistency factor
     award = PayLine.objects.get(run=run, kind="recruiting_award")
     assert "2026-03-15" in award.note and "1234.50" in award.note
 

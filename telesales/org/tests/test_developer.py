@@ -16,7 +16,7 @@ from telesales.core.tests.api_helpers import JsonClient
 from telesales.org.forms import PersonForm
 from telesales.org.models import Person
 from telesales.org.services import person_update
-from telesales.policies.tests.factories import PersonFactory, TeamFactory, UserFactory
+from telesales.org.tests.factories import PersonFactory, TeamFactory, UserFactory
 
 PEOPLE = "/api/v1/org/people"
 DAY = dt.date(2025, 10, 1)
