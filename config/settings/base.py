@@ -217,6 +217,8 @@ TELESALES_EXPORT_MAX_ROWS = ENV.numbers["TELESALES_EXPORT_MAX_ROWS"]
 # Uploaded lead files (and the raw rows of their rejection reports) are deleted this many days
 # after the import finished (PIPL Art. 19: shortest necessary retention).
 TELESALES_IMPORT_FILE_DAYS = ENV.numbers["TELESALES_IMPORT_FILE_DAYS"]
+# A pay-run job queued or running without news for this long is abandoned (its worker is gone).
+TELESALES_PAYRUN_STALE_MINUTES = ENV.numbers["TELESALES_PAYRUN_STALE_MINUTES"]
 TELESALES_PHONE_REVEAL_ROLES = ENV.reveal_roles
 # Good / warn / bad of the dashboard indicator cards (telesales.core.dashboard.status_for), in
 # the unit each card shows. "lower" is better: value <= good is good, <= warn is warn, above is

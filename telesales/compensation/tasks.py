@@ -31,8 +31,6 @@ from telesales.core.audit import audit_record
 from telesales.core.errors import Conflict, DomainError, InvalidState, PermissionDenied
 
 BUSY = (PayRunJobStatus.QUEUED, PayRunJobStatus.RUNNING)
-#: A job queued or running for longer than this is abandoned (its worker is gone).
-STALE_AFTER = dt.timedelta(minutes=30)
 STAGE_LABELS = {
     "queued": gettext_lazy("Waiting for the worker"),
     "reading": gettext_lazy("Reading the inputs"),
@@ -55,8 +53,24 @@ class Progress:
         return str(STAGE_LABELS.get(self.stage, self.stage))
 
 
+def stale_after() -> dt.timedelta:
+    """A job queued or running without news for longer than this is abandoned (its worker is
+    gone): ``TELESALES_PAYRUN_STALE_MINUTES``, default 30."""
+    return dt.timedelta(minutes=settings.TELESALES_PAYRUN_STALE_MINUTES)
+
+
 def _progress_path(job_id: int) -> Path:
     return Path(settings.DATA_DIR) / "compensation" / f"payrun-job-{job_id}.json"
+
+
+def _last_news(job: PayRunJob) -> dt.datetime:
+    """When the job last gave news: its row's last change, or the worker's last progress
+    report while it computes (a large run reports often but saves its row only at the end)."""
+    try:
+        reported = dt.datetime.fromtimestamp(_progress_path(job.pk).stat().st_mtime, dt.UTC)
+    except OSError:
+        return job.updated_at
+    return max(job.updated_at, reported)
 
 
 def _write_progress(job_id: int, stage: str, done: int, total: int) -> None:
@@ -108,8 +122,8 @@ def payrun_compute_start(*, period_start: dt.date, actor, reason: str = "") -> P
             .filter(period_start=period.start, status__in=BUSY)
             .first()
         )
-        if busy is not None and busy.updated_at < timezone.now() - STALE_AFTER:
-            # Its worker died (a compute takes seconds): it will never end; let it go.
+        if busy is not None and _last_news(busy) < timezone.now() - stale_after():
+            # Its worker died (a compute takes minutes at most): it will never end; let it go.
             _finish(
                 busy.pk,
                 status=PayRunJobStatus.FAILED,

@@ -119,12 +119,36 @@ def test_a_requester_without_the_right_any_more_fails_the_job_clearly(march):
     assert job.status == PayRunJobStatus.FAILED and job.message and job.problems == []
 
 
-def test_an_abandoned_job_does_not_block_the_period_for_ever(march):
+def test_an_abandoned_job_does_not_block_the_period_for_ever(march, settings):
+    settings.TELESALES_PAYRUN_STALE_MINUTES = 45
     stale = PayRunJob.objects.create(period_start=MAR, status=PayRunJobStatus.RUNNING)
     PayRunJob.objects.filter(pk=stale.pk).update(
-        updated_at=timezone.now() - tasks.STALE_AFTER - dt.timedelta(minutes=1)
+        updated_at=timezone.now() - dt.timedelta(minutes=46)
     )
     job = tasks.payrun_compute_start(period_start=MAR, actor=march.hr)
     stale.refresh_from_db()
     assert stale.status == PayRunJobStatus.FAILED and "Abandoned" in stale.message
     assert job.status == PayRunJobStatus.QUEUED
+
+
+def test_a_long_job_that_still_reports_progress_is_not_abandoned(march, settings):
+    settings.TELESALES_PAYRUN_STALE_MINUTES = 45
+    running = PayRunJob.objects.create(period_start=MAR, status=PayRunJobStatus.RUNNING)
+    PayRunJob.objects.filter(pk=running.pk).update(
+        updated_at=timezone.now() - dt.timedelta(minutes=90)
+    )
+    tasks._write_progress(running.pk, "writing", 10, 100)  # the worker's news, just now
+    with pytest.raises(Conflict):
+        tasks.payrun_compute_start(period_start=MAR, actor=march.hr)
+    running.refresh_from_db()
+    assert running.status == PayRunJobStatus.RUNNING
+
+
+def test_a_job_younger_than_the_stale_setting_still_blocks_the_period(march, settings):
+    settings.TELESALES_PAYRUN_STALE_MINUTES = 120
+    running = PayRunJob.objects.create(period_start=MAR, status=PayRunJobStatus.RUNNING)
+    PayRunJob.objects.filter(pk=running.pk).update(
+        updated_at=timezone.now() - dt.timedelta(minutes=90)
+    )
+    with pytest.raises(Conflict):
+        tasks.payrun_compute_start(period_start=MAR, actor=march.hr)

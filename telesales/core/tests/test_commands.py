@@ -112,6 +112,7 @@ def test_bench_lists_the_registered_benchmarks():
         (["people", "agents=many"], "is not a int"),
         (["people", "--agents"], "needs a value"),
         (["people", "agents"], "unexpected"),
+        (["import", "--format", "ods"], "'ods' is not one of csv, xlsx"),
     ],
 )
 def test_bench_refuses_unknown_names_and_options(args, words):

@@ -19,7 +19,12 @@ from django.core.management import call_command
 from django.db import connection
 from django.db.migrations.recorder import MigrationRecorder
 
-from config.environment import EnvironmentProblem, check_database_url, read_environment
+from config.environment import (
+    NUMBER_VARIABLES,
+    EnvironmentProblem,
+    check_database_url,
+    read_environment,
+)
 from telesales.core.doctor import print_report
 
 REPO = Path(__file__).resolve().parents[3]
@@ -187,6 +192,29 @@ def test_bad_port_is_named(env, monkeypatch, port):
 def test_good_ports(env, monkeypatch, port):
     monkeypatch.setenv("PORT", port)
     assert read_environment().problems == []
+
+
+@pytest.mark.parametrize("name", sorted(NUMBER_VARIABLES))
+@pytest.mark.parametrize("position", ["below", "above", "text"])
+def test_bad_whole_number_settings_are_named_with_their_range(env, monkeypatch, name, position):
+    default, low, high = NUMBER_VARIABLES[name]
+    raw = {"below": str(low - 1), "above": str(high + 1), "text": "12x"}[position]
+    if position == "below" and low == 0:
+        raw = "-1"
+    monkeypatch.setenv(name, raw)
+    environment = read_environment()
+    assert f"from {low} to {high}" in _problems(environment)[name]
+    assert environment.numbers[name] == default
+    monkeypatch.setenv(name, str(high))
+    environment = read_environment()
+    assert environment.problems == [] and environment.numbers[name] == high
+
+
+def test_unknown_reveal_roles_are_named(env, monkeypatch):
+    monkeypatch.setenv("TELESALES_PHONE_REVEAL_ROLES", "center_manager, boss")
+    environment = read_environment()
+    assert "boss" in _problems(environment)["TELESALES_PHONE_REVEAL_ROLES"]
+    assert environment.reveal_roles == ["center_manager"]
 
 
 def test_bad_broker_is_named(env, monkeypatch):

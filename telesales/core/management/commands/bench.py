@@ -42,7 +42,7 @@ class Command(BaseCommand):
         if bench is None:
             names = ", ".join(b.name for b in available()) or "none"
             raise CommandError(f"no benchmark named '{name}' (available: {names})")
-        params = _parse_options(name, bench.defaults, options["options"])
+        params = _parse_options(name, bench.defaults, options["options"], bench.choices)
         figures = bench.execute(**{**bench.defaults, **params})
         figures = {
             "benchmark": name,
@@ -58,8 +58,9 @@ class Command(BaseCommand):
         sys.stdout.flush()
 
 
-def _parse_options(name: str, defaults: dict, raw: list[str]) -> dict:
-    """Read ``--key value``, ``--key=value`` and ``key=value`` into typed parameters."""
+def _parse_options(name: str, defaults: dict, raw: list[str], choices: dict | None = None) -> dict:
+    """Read ``--key value``, ``--key=value`` and ``key=value`` into typed parameters; an option
+    with ``choices`` must take one of them."""
     params: dict = {}
     items = list(raw)
     allowed = ", ".join(f"--{k.replace('_', '-')} {v}" for k, v in defaults.items()) or "nothing"
@@ -85,4 +86,9 @@ def _parse_options(name: str, defaults: dict, raw: list[str]) -> dict:
             params[key] = kind(value)
         except ValueError as exc:
             raise CommandError(f"option --{key}: '{value}' is not a {kind.__name__}") from exc
+        allowed_values = (choices or {}).get(key)
+        if allowed_values and params[key] not in allowed_values:
+            raise CommandError(
+                f"option --{key}: '{value}' is not one of {', '.join(map(str, allowed_values))}"
+            )
     return params
