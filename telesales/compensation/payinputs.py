@@ -221,37 +221,29 @@ def _paid_commission(policy_ids: list[int], *, before: dt.date) -> dict[int, Dec
     return {row["policy_id"]: row["paid"] for row in rows}
 
 
-def _policies(
-    period: Period, problems: list[tuple[str, str]], rules: RuleBook | None
-) -> list[PolicyIn]:
-    start, end = _day_bounds(period)
-    tz = timezone.get_current_timezone()  # timezone.localdate(), without its checks per row
-    rows = list(
-        Policy.objects.filter(issued_at__isnull=False)
-        .filter(
-            Q(issued_at__gte=start, issued_at__lt=end)
-            | Q(status=PolicyStatus.CANCELLED, cancelled_at__gte=start, cancelled_at__lt=end)
-        )
-        .values_list(
-            "id",
-            "agent_id",
-            "product__category",
-            "product__code",
-            "product__commission_basis",
-            "product__first_year_commission_rate",
-            "term_years",
-            "payment_mode",
-            "annualised_premium",
-            "issued_at",
-            "status",
-            "cancelled_at",
-        )
-        .order_by("id")
-    )
-    cancelled_earlier = [r[0] for r in rows if r[10] == PolicyStatus.CANCELLED and r[9] < start]
-    paid = _paid_commission(cancelled_earlier, before=period.start) if cancelled_earlier else {}
-    policies: list[PolicyIn] = []
-    for (
+#: The policy columns both readers take, in the order ``_policy_in`` unpacks them.
+_POLICY_COLUMNS = (
+    "id",
+    "agent_id",
+    "product__category",
+    "product__code",
+    "product__commission_basis",
+    "product__first_year_commission_rate",
+    "term_years",
+    "payment_mode",
+    "annualised_premium",
+    "issued_at",
+    "status",
+    "cancelled_at",
+)
+
+
+def _policy_in(
+    row: tuple, rules: RuleBook | None, tz, paid: dict[int, Decimal], *, lenient: bool = False
+) -> tuple[PolicyIn | None, str]:
+    """One ``_POLICY_COLUMNS`` row as the engine's record, or (None, why it cannot be paid).
+    ``lenient``: a policy whose FYC cannot be valued comes in with FYC 0 instead."""
+    (
         policy_id,
         agent_id,
         category,
@@ -264,14 +256,9 @@ def _policies(
         issued_at,
         status,
         cancelled_at,
-    ) in rows:
-        record = f"policy:{policy_id}"
-        if not fyc_rate:
-            problems.append(
-                (record, _("product %(p)s has no first-year commission rate") % {"p": product})
-            )
-            continue
-        fyc = policy_fyc(
+    ) = row
+    fyc = (
+        policy_fyc(
             rules,
             basis=basis,
             premium=premium,
@@ -279,33 +266,59 @@ def _policies(
             category=category or None,
             term_years=term,
         )
-        if fyc is None:
-            problems.append(
-                (
-                    record,
-                    _(
-                        "product %(p)s computes FYC on the standardised premium and the rule "
-                        "set has no standardisation factor for category %(c)s, term %(t)s years"
-                    )
-                    % {"p": product, "c": category or "-", "t": term},
-                )
-            )
-            continue
-        cancelled = status == PolicyStatus.CANCELLED and cancelled_at is not None
-        policies.append(
-            PolicyIn(
-                id=policy_id,
-                agent_id=agent_id,
-                category=category or None,
-                term_years=term,
-                payment_mode=mode,
-                fyc=fyc,
-                credited_on=issued_at.astimezone(tz).date(),
-                cancelled_on=cancelled_at.astimezone(tz).date() if cancelled else None,
-                cancel_kind=FREE_LOOK if cancelled else "",
-                paid_commission=paid.get(policy_id),
-            )
+        if fyc_rate
+        else None
+    )
+    if fyc is None and lenient:
+        fyc = Decimal("0")
+    elif not fyc_rate:
+        return None, _("product %(p)s has no first-year commission rate") % {"p": product}
+    elif fyc is None:
+        return None, _(
+            "product %(p)s computes FYC on the standardised premium and the rule "
+            "set has no standardisation factor for category %(c)s, term %(t)s years"
+        ) % {"p": product, "c": category or "-", "t": term}
+    cancelled = status == PolicyStatus.CANCELLED and cancelled_at is not None
+    return (
+        PolicyIn(
+            id=policy_id,
+            agent_id=agent_id,
+            category=category or None,
+            term_years=term,
+            payment_mode=mode,
+            fyc=fyc,
+            credited_on=issued_at.astimezone(tz).date(),
+            cancelled_on=cancelled_at.astimezone(tz).date() if cancelled else None,
+            cancel_kind=FREE_LOOK if cancelled else "",
+            paid_commission=paid.get(policy_id),
+        ),
+        "",
+    )
+
+
+def _policies(
+    period: Period, problems: list[tuple[str, str]], rules: RuleBook | None
+) -> list[PolicyIn]:
+    start, end = _day_bounds(period)
+    tz = timezone.get_current_timezone()  # timezone.localdate(), without its checks per row
+    rows = list(
+        Policy.objects.filter(issued_at__isnull=False)
+        .filter(
+            Q(issued_at__gte=start, issued_at__lt=end)
+            | Q(status=PolicyStatus.CANCELLED, cancelled_at__gte=start, cancelled_at__lt=end)
         )
+        .values_list(*_POLICY_COLUMNS)
+        .order_by("id")
+    )
+    cancelled_earlier = [r[0] for r in rows if r[10] == PolicyStatus.CANCELLED and r[9] < start]
+    paid = _paid_commission(cancelled_earlier, before=period.start) if cancelled_earlier else {}
+    policies: list[PolicyIn] = []
+    for row in rows:
+        policy, problem = _policy_in(row, rules, tz, paid)
+        if policy is None:
+            problems.append((f"policy:{row[0]}", problem))
+        else:
+            policies.append(policy)
     return policies
 
 
@@ -558,50 +571,16 @@ def _clearances(
 def _policies_withheld_earlier(
     policy_ids: list[int], agents: set[int], rules: RuleBook | None
 ) -> list[PolicyIn]:
-    """Policies outside the period's inputs that wait for the release of what was withheld."""
-    out = []
+    """Policies outside the period's inputs that wait for the release of what was withheld.
+    Their release pays back what was withheld, not a commission: a policy whose FYC cannot
+    be valued any more still comes in (FYC 0) so that its release is not lost."""
+    tz = timezone.get_current_timezone()
     rows = (
         Policy.objects.filter(pk__in=policy_ids, agent_id__in=sorted(agents))
-        .values_list(
-            "id",
-            "agent_id",
-            "product__category",
-            "term_years",
-            "payment_mode",
-            "annualised_premium",
-            "product__first_year_commission_rate",
-            "issued_at",
-            "status",
-            "cancelled_at",
-            "product__commission_basis",
-        )
+        .values_list(*_POLICY_COLUMNS)
         .order_by("id")
     )
-    for row in rows:
-        pid, agent, category, term, mode, premium, rate, issued, status, cancelled_at, basis = row
-        fyc = policy_fyc(
-            rules,
-            basis=basis,
-            premium=premium,
-            fyc_rate=rate,
-            category=category or None,
-            term_years=term,
-        )
-        cancelled = status == PolicyStatus.CANCELLED and cancelled_at is not None
-        out.append(
-            PolicyIn(
-                id=pid,
-                agent_id=agent,
-                category=category or None,
-                term_years=term,
-                payment_mode=mode,
-                fyc=fyc or Decimal("0"),
-                credited_on=timezone.localdate(issued),
-                cancelled_on=timezone.localdate(cancelled_at) if cancelled else None,
-                cancel_kind=FREE_LOOK if cancelled else "",
-            )
-        )
-    return out
+    return [_policy_in(row, rules, tz, {}, lenient=True)[0] for row in rows]
 
 
 #: Months of an assessment period (the length of one extension).

@@ -19,6 +19,7 @@ from telesales.leads import (
     channels,
     exporting,
     importing,
+    number_access,
     permissions,
     rulesets,
     selectors,
@@ -46,6 +47,8 @@ from telesales.leads.schemas import (
     LeadFilter,
     LeadOut,
     MappingIn,
+    NumberAccessIn,
+    NumberAccessOut,
     PoolSummaryOut,
     QualityOut,
     ReasonIn,
@@ -167,9 +170,25 @@ def lead_reveal(request, lead_id: int, payload: ReasonIn, response: HttpResponse
     user = request.auth
     _require(permissions.can_reveal_phone(user), "You may not see full phone numbers")
     lead = selectors.lead_get(user=user, lead_id=lead_id)
-    number = lead_services.lead_phone_reveal(lead=lead, actor=user, reason=payload.reason)
+    number = lead_services.lead_phone_reveal(
+        lead=lead, actor=user, reason=payload.reason, via="api"
+    )
     add_never_cache_headers(response)
     return {"lead_id": lead.pk, "mobile": number}
+
+
+@router.post(
+    "/number-access",
+    response={200: NumberAccessOut, **ERRORS_WRITE},
+    operation_id="leads_number_access",
+)
+def number_access_lookup(request, payload: NumberAccessIn):
+    """Who brought in, held and saw the full number of the customer with ``phone``: the
+    batches it came in, the agents who held its leads, every reveal (page, API, export) with
+    who, when and why. For users who may read the audit log; the lookup is audited."""
+    return number_access.number_access_lookup(
+        actor=request.auth, phone=payload.phone, reason=payload.reason
+    )
 
 
 @router.post(

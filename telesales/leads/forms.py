@@ -155,6 +155,19 @@ class ReasonForm(_NoNul, _Styled, forms.Form):
         self._style()
 
 
+class NumberAccessForm(_NoNul, _Styled, forms.Form):
+    phone = forms.CharField(label=_("Phone number"), max_length=40, strip=True)
+    reason = forms.CharField(
+        label=_("Reason"), min_length=2, max_length=REASON_MAX, strip=True, required=True
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["phone"].widget.attrs.update(autocomplete="off", placeholder="138 0013 8000")
+        self.fields["reason"].widget.attrs["placeholder"] = _("e.g. complaint no. 2026-118")
+        self._style()
+
+
 # --- Import wizard -----------------------------------------------------------------------
 class BatchUploadForm(_NoNul, _Styled, forms.Form):
     file = forms.FileField(

@@ -22,6 +22,7 @@ register(
     NavItem("leads:dnc_list", _("Do-not-call list"), "telephone-x", DATA_ADMINS, 26),
     NavItem("leads:quality_report", _("Source quality"), "graph-up", DATA_READERS, 27),
     NavItem("leads:channel_list", _("Channels"), "broadcast", DATA_READERS, 28),
+    NavItem("leads:number_access", _("Who had a number"), "eye", frozenset({Role.MANAGER}), 96),
 )
 
 register_home(Role.DATA_OFFICER, "leads:home")

@@ -178,6 +178,55 @@ class RevealOut(Schema):
     mobile: str
 
 
+class NumberAccessIn(InputSchema):
+    """A number to trace (in the body, so that it never lands in a URL or a log) and why."""
+
+    phone: str = Field(min_length=1, max_length=40)
+    reason: str = Field(min_length=2, max_length=REASON_MAX)
+
+
+class NumberRevealOut(Schema):
+    at: dt.datetime
+    actor_name: str
+    via: str
+    lead_id: int
+    reason: str
+
+    @staticmethod
+    def resolve_reason(obj) -> str:
+        return mask_numbers_in(obj.reason)
+
+
+class NumberHolderOut(Schema):
+    person_id: int
+    name: str
+    first_at: dt.datetime
+    lead_ids: list[int]
+
+
+class NumberLeadOut(Schema):
+    lead_id: int
+    state: str
+    owner_name: str
+    batch_name: str
+    file_name: str
+    channel: str
+    uploader: str
+    imported_at: dt.datetime | None
+
+
+class NumberAccessOut(Schema):
+    """Who brought in, held and saw the full number of one customer; the number masked."""
+
+    mobile_masked: str = Field(alias="masked")
+    customer_id: int | None
+    customer_name: str
+    leads: list[NumberLeadOut]
+    holders: list[NumberHolderOut]
+    reveals: list[NumberRevealOut]
+    reveals_truncated: bool
+
+
 class LeadExportIn(InputSchema):
     state: StateFilter | None = None
     grade: LeadGrade | None = None

@@ -477,8 +477,9 @@ def lead_protection_extend(*, lead: Lead, at: dt.datetime | None = None) -> Lead
 
 # --- Reveal ------------------------------------------------------------------------------
 @transaction.atomic
-def lead_phone_reveal(*, lead: Lead, actor, reason: str) -> str:
-    """Return the full number for a permitted user; every reveal is audited (who, lead, why)."""
+def lead_phone_reveal(*, lead: Lead, actor, reason: str, via: str = "page") -> str:
+    """Return the full number for a permitted user; every reveal is audited (who, lead, why,
+    and ``via``: ``page`` or ``api``; exports record ``export`` themselves)."""
     if not permissions.can_reveal_phone(actor):
         raise PermissionDenied(_("You may not see full phone numbers"))
     reason = (reason or "").strip()
@@ -494,6 +495,7 @@ def lead_phone_reveal(*, lead: Lead, actor, reason: str) -> str:
         action="leads.phone_reveal",
         instance=lead,
         object_repr=f"lead #{lead.pk} {mask_phone(lead.customer.mobile_e164)}",
+        after={"via": via},
         reason=reason,
     )
     return lead.customer.mobile_e164

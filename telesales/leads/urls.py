@@ -45,6 +45,7 @@ urlpatterns = [
     path("rules/new/", views.ruleset_create_view, name="ruleset_create"),
     path("rules/<int:ruleset_id>/", views.ruleset_detail_view, name="ruleset_detail"),
     # Do-not-call list
+    path("number-access/", views.number_access_view, name="number_access"),
     path("dnc/", views.dnc_list_view, name="dnc_list"),
     path("dnc/new/", views.dnc_add_view, name="dnc_add"),
     path("dnc/import/", views.dnc_import_view, name="dnc_import"),

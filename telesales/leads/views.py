@@ -26,6 +26,7 @@ from django.views.decorators.http import require_POST
 from telesales.core.errors import DomainError, NotFound, ValidationFailed
 from telesales.core.form_errors import add_domain_error
 from telesales.core.id_numbers import ID_NUMBER_ERRORS, mask_id_number
+from telesales.core.permissions import can_view_audit_log
 from telesales.core.phone_numbers import PHONE_ERRORS, mask_phone, normalise_phone, phone_hash
 from telesales.core.roles import Role, has_role
 from telesales.leads import (
@@ -33,6 +34,7 @@ from telesales.leads import (
     channels,
     exporting,
     importing,
+    number_access,
     permissions,
     rulesets,
     selectors,
@@ -55,6 +57,7 @@ from telesales.leads.forms import (
     LeadExportForm,
     LeadFilterForm,
     MappingForm,
+    NumberAccessForm,
     PoolFilterForm,
     ReasonForm,
     RuleSetForm,
@@ -754,6 +757,37 @@ def ruleset_create_view(request: HttpRequest) -> HttpResponse:
         {"form": form, "based_on": based_on if based_on.pk else None},
         status=status,
     )
+
+
+# --- Who had a number ----------------------------------------------------------------------
+@login_required
+def number_access_view(request: HttpRequest) -> HttpResponse:
+    """The auditor's page: who brought in, held and saw the full number of a customer. The
+    number comes by POST, so that it never lands in a URL or an access log; it is never
+    echoed back in full."""
+    _require(can_view_audit_log(request.user))
+    form = NumberAccessForm(request.POST or None)
+    access = None
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                access = number_access.number_access_lookup(
+                    actor=request.user,
+                    phone=form.cleaned_data["phone"],
+                    reason=form.cleaned_data["reason"],
+                )
+            except DomainError as exc:
+                add_domain_error(form, exc)
+                status = _status_for(exc)
+        else:
+            status = 422
+        if access is not None:  # done: the typed number is not kept on the page
+            form = NumberAccessForm()
+    template = "leads/number_access.html#panel" if request.htmx else "leads/number_access.html"
+    response = render(request, template, {"form": form, "access": access}, status=status)
+    add_never_cache_headers(response)
+    return response
 
 
 # --- Do-not-call list --------------------------------------------------------------------

@@ -45,7 +45,7 @@ from telesales.compensation.tests.payrun_world import at
 from telesales.operations.choices import VisitOutcome, VisitStatus
 from telesales.operations.models import ReturnVisit
 from telesales.operations.selectors import policy_withholding_status
-from telesales.policies.models import Policy
+from telesales.policies.models import Policy, Product
 
 
 @pytest.fixture
@@ -134,6 +134,18 @@ def test_what_march_withheld_is_released_in_april_once_done(lines_center):
     released = PayLine.objects.filter(run=april, kind="released")
     assert [(ln.person_id, ln.amount, ln.sources) for ln in released] == [
         (c.tina.pk, D("148.14"), [f"policy:{c.tinas.pk}"])
+    ]
+
+
+def test_a_release_is_paid_even_when_its_product_lost_its_commission_rate(lines_center):
+    """Ann's February policy waits for the release of 45.00; its product has since been
+    set to pay no first-year commission. The release pays back what was withheld, not a
+    commission, so March still releases it and reports no problem."""
+    c = lines_center
+    Product.objects.filter(pk=c.anns.product_id).update(first_year_commission_rate=0)
+    run = payrun_compute(period_start=MAR, actor=c.hr)
+    assert lines_of(run, c.ann, {"released"}) == [
+        ("released", "withholding", D("45.00"), [f"policy:{c.anns.pk}"])
     ]
 
 

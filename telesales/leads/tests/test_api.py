@@ -75,6 +75,11 @@ OPERATIONS = {
     ),
     "leads_lead_reveal": (MANAGE, {"reason": "矩阵测试"}, 200),
     "leads_lead_export": (MANAGE, {"format": "csv", "state": "won"}, 200),
+    "leads_number_access": (
+        frozenset({"manager"}),
+        {"phone": "13800138000", "reason": "矩阵测试"},
+        200,
+    ),
     "leads_pool_get": (READ, None, 200),
     "leads_channel_list": (VIEW, None, 200),
     "leads_channel_create": (MANAGE, {"code": "demo-web", "name": "重复"}, 409),  # code taken

@@ -120,6 +120,7 @@ PAGES = {
     "leads:ruleset_list": (READ, "get", None, 200),
     "leads:ruleset_create": (MANAGE, "get", None, 200),
     "leads:ruleset_detail": (READ, "get", None, 200),
+    "leads:number_access": (frozenset({"manager"}), "get", None, 200),
     "leads:dnc_list": (MANAGE, "get", None, 200),
     "leads:dnc_add": (MANAGE, "get", None, 200),
     "leads:dnc_import": (MANAGE, "get", None, 200),
