@@ -22,19 +22,15 @@ Chromium: ``/usr/bin/chromium`` when it exists, otherwise Playwright's own build
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
-import time
-import urllib.error
-import urllib.request
-from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
+
+from demo_server import demo_server, log
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = ROOT / "docs" / "screenshots"
@@ -48,15 +44,6 @@ CHROMIUM_ARGS = [
 ]
 VIEWPORT = {"width": 1400, "height": 900}
 PASSWORD = "demo"
-# Variables that would point the throw-away center at real services or other settings.
-CLEARED_VARIABLES = (
-    "DATABASE_URL",
-    "CELERY_BROKER_URL",
-    "CELERY_RESULT_BACKEND",
-    "DJANGO_SETTINGS_MODULE",
-    "TELESALES_DEBUG",
-    "PORT",
-)
 
 
 @dataclass(frozen=True)
@@ -96,107 +83,6 @@ SHOTS = [
     Shot("agent1", "/pay/payslip/", "agent-payslip.png"),
     Shot("agent1", "/pay/early-warning/", "agent-early-warning.png"),
 ]
-
-
-def log(message: str) -> None:
-    print(f"screenshots: {message}", flush=True)
-
-
-def telesales_command() -> list[str]:
-    """The ``telesales`` console script of this interpreter, or the same entry point via -m."""
-    script = Path(sys.executable).with_name("telesales")
-    if script.exists():
-        return [str(script)]
-    return [sys.executable, "-m", "config.cli"]
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def center_environment(data_dir: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in CLEARED_VARIABLES}
-    env["TELESALES_DATA_DIR"] = str(data_dir)
-    return env
-
-
-def run_step(args: list[str], *, env: dict[str, str], cwd: Path) -> None:
-    """Run one ``telesales`` command; on failure show its output and stop."""
-    log(" ".join(["telesales", *args]))
-    done = subprocess.run(
-        [*telesales_command(), *args],
-        env=env,
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if done.returncode != 0:
-        sys.stderr.write(done.stdout + done.stderr)
-        raise SystemExit(f"screenshots: 'telesales {' '.join(args)}' failed ({done.returncode})")
-
-
-def wait_until_up(base_url: str, server: subprocess.Popen, log_path: Path, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            sys.stderr.write(log_path.read_text(errors="replace")[-4000:])
-            raise SystemExit(f"screenshots: the server stopped (exit {server.returncode})")
-        try:
-            with urllib.request.urlopen(f"{base_url}/health/", timeout=2) as response:  # noqa: S310
-                if response.status == 200:
-                    return
-        except (urllib.error.URLError, ConnectionError, TimeoutError):
-            pass
-        time.sleep(0.5)
-    sys.stderr.write(log_path.read_text(errors="replace")[-4000:])
-    raise SystemExit(f"screenshots: the server did not answer within {timeout:.0f} s")
-
-
-def stop(server: subprocess.Popen) -> None:
-    """``telesales serve`` stops gunicorn and the worker on SIGTERM; kill the group if it hangs."""
-    try:
-        if server.poll() is None:
-            server.send_signal(signal.SIGTERM)
-            try:
-                server.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                log("the server did not stop within 30 s; killing it")
-    finally:
-        with suppress(ProcessLookupError):
-            os.killpg(server.pid, signal.SIGKILL)  # whatever is left of its process group
-        server.wait()
-
-
-@contextmanager
-def demo_server(data_dir: Path, *, timeout: float):
-    """Bootstrap and seed a demo center in ``data_dir``, serve it, yield its base URL."""
-    env = center_environment(data_dir)
-    # The working directory is the data directory, so that nothing the server or the worker
-    # writes relative to it lands in the repository.
-    run_step(["bootstrap"], env=env, cwd=data_dir)
-    run_step(["seed-demo"], env=env, cwd=data_dir)
-    port = free_port()
-    base_url = f"http://127.0.0.1:{port}"
-    log_path = data_dir / "serve.log"
-    log(f"telesales serve --port {port}")
-    with log_path.open("w") as out:
-        server = subprocess.Popen(
-            [*telesales_command(), "serve", "--port", str(port)],
-            env=env,
-            cwd=data_dir,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    try:
-        wait_until_up(base_url, server, log_path, timeout)
-        yield base_url
-    finally:
-        log("stopping the server")
-        stop(server)
 
 
 def wait_for_chart(page, selector: str) -> None:

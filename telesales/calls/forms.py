@@ -15,36 +15,14 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from telesales.calls.choices import SELF_STATES, FollowUpKind
+from telesales.core.dates import validate_center_year
+from telesales.core.forms import StyledForm
 from telesales.core.phone_numbers import mask_phone
 from telesales.leads.choices import Gender
 from telesales.policies.choices import PaymentMode
 
 NOTE_MAX = 300
 DATETIME_LOCAL = "%Y-%m-%dT%H:%M"
-
-
-class _Styled:
-    """Bootstrap's small controls on every widget (a dense screen used all day)."""
-
-    def _style(self) -> None:
-        for field in self.fields.values():
-            widget = field.widget
-            if isinstance(widget, forms.CheckboxSelectMultiple | forms.RadioSelect):
-                continue
-            if isinstance(widget, forms.CheckboxInput):
-                css = "form-check-input"
-            elif isinstance(widget, forms.Select):
-                css = "form-select form-select-sm"
-            else:
-                css = "form-control form-control-sm"
-            widget.attrs.setdefault("class", css)
-
-    def clean(self):
-        data = super().clean()  # type: ignore[misc]
-        for name, value in list(data.items()):
-            if isinstance(value, str) and "\x00" in value:
-                self.add_error(name, _("Must not contain NUL characters."))  # type: ignore[attr-defined]
-        return data
 
 
 class LocalDateTimeInput(forms.DateTimeInput):
@@ -58,6 +36,7 @@ class LocalDateTimeInput(forms.DateTimeInput):
 
 def _local_datetime_field(label, *, required: bool) -> forms.DateTimeField:
     return forms.DateTimeField(
+        validators=[validate_center_year],
         label=label,
         required=required,
         input_formats=[DATETIME_LOCAL, "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S"],
@@ -71,7 +50,7 @@ def _future(value: dt.datetime | None) -> dt.datetime | None:
     return value
 
 
-class DispositionForm(_Styled, forms.Form):
+class DispositionForm(StyledForm, forms.Form):
     """How a call ended. An outcome that books the next call (interested, callback) takes its
     time; left empty, the follow-up cadence picks the day."""
 
@@ -111,7 +90,7 @@ class DispositionForm(_Styled, forms.Form):
         return " ".join(code for code, d in self.dispositions.items() if d.callback)
 
 
-class FollowUpForm(_Styled, forms.Form):
+class FollowUpForm(StyledForm, forms.Form):
     """Schedule the next call on a lead (a callback agreed with the customer, or the next
     step of the follow-up cadence)."""
 
@@ -156,7 +135,7 @@ def age_of(birth_date: dt.date | None, today: dt.date) -> int | None:
     return years
 
 
-class SaleForm(_Styled, forms.Form):
+class SaleForm(StyledForm, forms.Form):
     """Record an online close: product, annualised premium, payment mode, term and who is
     insured (the customer or members of their household)."""
 

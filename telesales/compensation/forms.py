@@ -7,26 +7,11 @@ from decimal import Decimal
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from telesales.core.dates import validate_center_year
+from telesales.core.forms import StyledForm
 from telesales.org.models import Person
 
 REASON_MAX = 500
-
-
-class _Styled:
-    """Bootstrap's small controls on every widget; refuse NUL characters in text."""
-
-    def _style(self) -> None:
-        for field in self.fields.values():  # type: ignore[attr-defined]
-            widget = field.widget
-            css = "form-select form-select-sm" if isinstance(widget, forms.Select) else None
-            widget.attrs.setdefault("class", css or "form-control form-control-sm")
-
-    def clean(self):
-        data = super().clean()  # type: ignore[misc]
-        for name, value in list(data.items()):
-            if isinstance(value, str) and "\x00" in value:
-                self.add_error(name, _("Must not contain NUL characters."))  # type: ignore[attr-defined]
-        return data
 
 
 class MonthInput(forms.DateInput):
@@ -36,10 +21,11 @@ class MonthInput(forms.DateInput):
         super().__init__(format="%Y-%m", **kwargs)
 
 
-class PayRunComputeForm(_Styled, forms.Form):
+class PayRunComputeForm(StyledForm, forms.Form):
     """The month to compute: its first day (``YYYY-MM`` or a full date)."""
 
     period = forms.DateField(
+        validators=[validate_center_year],
         label=_("Period"),
         widget=MonthInput(),
         input_formats=["%Y-%m", "%Y-%m-%d"],
@@ -53,7 +39,7 @@ class PayRunComputeForm(_Styled, forms.Form):
         self._style()
 
 
-class ReasonForm(_Styled, forms.Form):
+class ReasonForm(StyledForm, forms.Form):
     reason = forms.CharField(label=_("Reason"), max_length=REASON_MAX, required=False)
 
     def __init__(self, *args, **kwargs):
@@ -61,7 +47,7 @@ class ReasonForm(_Styled, forms.Form):
         self._style()
 
 
-class AdjustmentForm(_Styled, forms.Form):
+class AdjustmentForm(StyledForm, forms.Form):
     """A correction paid by the next run computed (positive or negative, in yuan)."""
 
     person = forms.ModelChoiceField(

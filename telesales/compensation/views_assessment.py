@@ -21,6 +21,7 @@ from django.views.decorators.http import require_POST
 from telesales.compensation import assessing, permissions, selectors
 from telesales.compensation.models import HRDecision
 from telesales.core import errors
+from telesales.core.dates import validate_center_year
 from telesales.core.form_errors import add_domain_error
 from telesales.org.models import Person
 
@@ -46,7 +47,9 @@ class DecisionForm(forms.Form):
 
 
 class WarningForm(forms.Form):
-    day = forms.DateField(label=gettext_lazy("Day"), required=False)
+    day = forms.DateField(
+        validators=[validate_center_year], label=gettext_lazy("Day"), required=False
+    )
     person = forms.IntegerField(min_value=1, required=False)
 
 

@@ -19,6 +19,7 @@ from telesales.compensation.models import RuleSet
 from telesales.compensation.tasks import period_start_of_month
 from telesales.compensation.whatif import ruleset_whatif
 from telesales.core import errors
+from telesales.core.dates import validate_center_year
 
 
 class WhatIfForm(forms.Form):
@@ -29,6 +30,7 @@ class WhatIfForm(forms.Form):
         error_messages={"invalid_choice": _("Choose a draft rule set.")},
     )
     period = forms.DateField(
+        validators=[validate_center_year],
         label=_("Period"),
         widget=MonthInput(),
         input_formats=["%Y-%m", "%Y-%m-%d"],

@@ -1,6 +1,9 @@
+from django import forms
 from django.contrib.auth.forms import AuthenticationForm
 from django.core.validators import MaxLengthValidator
 from django.utils.translation import gettext_lazy as _
+
+from telesales.core.dates import guard_date_fields
 
 
 class LoginForm(AuthenticationForm):
@@ -19,3 +22,35 @@ class LoginForm(AuthenticationForm):
         username.validators.append(MaxLengthValidator(username.max_length))
         self.fields["username"].widget.attrs.update({"class": "form-control", "autofocus": True})
         self.fields["password"].widget.attrs.update({"class": "form-control"})
+
+
+class StyledForm:
+    """Mixin for every form of the apps: Bootstrap's classes on each widget (small controls by
+    default: dense screens used all day; ``dense = False`` for full-size ones), refusal of NUL
+    characters in text (PostgreSQL can neither store nor compare them) as a field error, and
+    the center's years on every date field (``telesales.core.dates``). Call ``self._style()``
+    at the end of ``__init__``."""
+
+    dense = True
+
+    def _style(self) -> None:
+        guard_date_fields(self)
+        small = " form-select-sm" if self.dense else ""
+        for field in self.fields.values():  # type: ignore[attr-defined]
+            widget = field.widget
+            if isinstance(widget, forms.CheckboxSelectMultiple | forms.RadioSelect):
+                continue
+            if isinstance(widget, forms.CheckboxInput):
+                css = "form-check-input"
+            elif isinstance(widget, forms.Select):
+                css = "form-select" + small
+            else:
+                css = "form-control" + small.replace("select", "control")
+            widget.attrs.setdefault("class", css)
+
+    def clean(self):
+        data = super().clean()  # type: ignore[misc]
+        for name, value in list(data.items()):
+            if isinstance(value, str) and "\x00" in value:
+                self.add_error(name, _("Must not contain NUL characters."))  # type: ignore[attr-defined]
+        return data

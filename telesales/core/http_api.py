@@ -5,12 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import Http404
+from django.http.multipartparser import MultiPartParserError
 from ninja import Schema
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 from ninja.security import APIKeyCookie, HttpBearer
 from pydantic import field_validator
 
+from telesales.core.dates import YEAR_MAX, YEAR_MIN, date_out_of_range
 from telesales.core.errors import DomainError
 from telesales.core.services import token_authenticate
 
@@ -42,7 +44,8 @@ class InputSchema(Schema):
     """Base of every request body and query filter.
 
     Text may not contain NUL characters: PostgreSQL can neither store nor compare them, so
-    they would otherwise surface as a server error instead of a field error.
+    they would otherwise surface as a server error instead of a field error. Dates and times
+    must fall in the years ``YEAR_MIN`` to ``YEAR_MAX``, for the same reason.
     """
 
     @field_validator("*", mode="after")
@@ -50,6 +53,8 @@ class InputSchema(Schema):
     def _refuse_nul_characters(cls, value: Any) -> Any:
         if _has_nul(value):
             raise ValueError("must not contain NUL characters")
+        if date_out_of_range(value):
+            raise ValueError(f"must be a date between {YEAR_MIN} and {YEAR_MAX}")
         return value
 
 
@@ -109,6 +114,15 @@ def install_error_handlers(api) -> None:
                 loc = loc[1:]
             fields.setdefault(".".join(loc) or "__all__", []).append(str(error.get("msg", "")))
         return _answer(request, 422, "validation_failed", "Invalid input", {"fields": fields})
+
+    @api.exception_handler(MultiPartParserError)
+    def on_unreadable_multipart(request, exc: MultiPartParserError):
+        return _answer(
+            request,
+            400,
+            "bad_request",
+            f"The multipart body cannot be read: {exc}",
+        )
 
     @api.exception_handler(AuthenticationError)
     def on_auth_error(request, exc):

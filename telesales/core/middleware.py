@@ -38,11 +38,31 @@ class UserLanguageMiddleware:
         return response
 
 
+class OutOfRangeIdMiddleware:
+    """A path segment of digits larger than any id a table can hold (2⁶³ − 1) names nothing:
+    answer 404 before a view hands it to the database, which may refuse to even bind it
+    (SQLite: "Python int too large to convert to SQLite INTEGER", a server error)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        from django.http import Http404
+
+        from telesales.core.http_api import ID_MAX
+
+        for segment in request.path.split("/"):
+            digits = len(segment) >= 19 and segment.isascii() and segment.isdigit()
+            if digits and int(segment) > ID_MAX:
+                raise Http404("no such object")
+        return self.get_response(request)
+
+
 class ApiErrorShapeMiddleware:
     """Under /api/, answers produced outside the API's own handlers (unknown path, wrong method,
     a server error) still carry the {code, message, details} shape."""
 
-    CODES = {404: "not_found", 405: "method_not_allowed", 500: "server_error"}
+    CODES = {400: "bad_request", 404: "not_found", 405: "method_not_allowed", 500: "server_error"}
 
     def __init__(self, get_response):
         self.get_response = get_response

@@ -59,6 +59,17 @@ def neutralise(value: Any) -> Any:
     return value
 
 
+def xlsx_safe(value: Any) -> Any:
+    """A cell value a worksheet accepts: the control characters XML 1.0 forbids (all below
+    U+0020 but tab, line feed and carriage return; pasted text brings them, a vertical tab from
+    a spreadsheet cell, a bell from a terminal) are dropped, not left to fail the whole file."""
+    if isinstance(value, str):
+        from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+        return ILLEGAL_CHARACTERS_RE.sub("", value)
+    return value
+
+
 def _plain(value: Any) -> Any:
     if value is None:
         return ""
@@ -71,7 +82,8 @@ def spreadsheet_bytes(
     *, fmt: str, sheets: Sequence[tuple[str, Sequence[str], Iterable[Sequence[Any]]]]
 ) -> bytes:
     """Write ``(title, headers, rows)`` sheets as XLSX, or the first one as CSV (UTF-8 with a
-    byte-order mark, which Chinese Excel needs to read UTF-8). Every cell is neutralised."""
+    byte-order mark, which Chinese Excel needs to read UTF-8). Every cell is neutralised, and
+    in XLSX rid of the control characters a worksheet refuses."""
     if fmt == "csv":
         out = io.StringIO()
         writer = csv.writer(out)
@@ -84,10 +96,10 @@ def spreadsheet_bytes(
 
     book = Workbook(write_only=True)
     for title, headers, rows in sheets:
-        sheet = book.create_sheet(title=str(title)[:31])
-        sheet.append([neutralise(str(h)) for h in headers])
+        sheet = book.create_sheet(title=xlsx_safe(str(title))[:31])
+        sheet.append([xlsx_safe(neutralise(str(h))) for h in headers])
         for row in rows:
-            sheet.append([neutralise(_plain(v)) for v in row])
+            sheet.append([xlsx_safe(neutralise(_plain(v))) for v in row])
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()

@@ -10,6 +10,8 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from telesales.core.dates import validate_center_year
+from telesales.core.forms import StyledForm
 from telesales.leads.choices import AllocationStrategy, DncSource, Gender, LeadGrade, LeadState
 from telesales.leads.models import Channel, LeadBatch, LeadRuleSet
 from telesales.leads.rulesets import PARAMETER_FIELDS
@@ -20,39 +22,11 @@ SEARCH_MAX = 50
 REASON_MAX = 300
 
 
-class _Styled:
-    """Give every widget Bootstrap's classes (small controls: these are dense screens)."""
-
-    def _style(self) -> None:
-        for field in self.fields.values():
-            widget = field.widget
-            if isinstance(widget, forms.CheckboxInput):
-                css = "form-check-input"
-            elif isinstance(widget, forms.CheckboxSelectMultiple):
-                continue
-            elif isinstance(widget, forms.Select):
-                css = "form-select form-select-sm"
-            else:
-                css = "form-control form-control-sm"
-            widget.attrs.setdefault("class", css)
-
-
 def _no_nul(value: str) -> str:
     """PostgreSQL can neither store nor compare NUL characters: refuse them as a field error."""
     if value and "\x00" in value:
         raise forms.ValidationError(_("Must not contain NUL characters."))
     return value
-
-
-class _NoNul:
-    """Refuse NUL characters in every text field of the form."""
-
-    def clean(self):
-        data = super().clean()
-        for name, value in list(data.items()):
-            if isinstance(value, str) and "\x00" in value:
-                self.add_error(name, _("Must not contain NUL characters."))
-        return data
 
 
 def _search(value: str) -> str:
@@ -67,7 +41,7 @@ def _search(value: str) -> str:
 STATE_FILTER = [("", _("Any state")), ("private", _("Private pools (owned or in progress)"))]
 
 
-class LeadFilterForm(_Styled, forms.Form):
+class LeadFilterForm(StyledForm, forms.Form):
     q = forms.CharField(required=False, max_length=SEARCH_MAX, label=_("Search"))
     state = forms.ChoiceField(
         choices=[*STATE_FILTER, *LeadState.choices], required=False, label=_("State")
@@ -112,7 +86,7 @@ class LeadFilterForm(_Styled, forms.Form):
         }
 
 
-class PoolFilterForm(_Styled, forms.Form):
+class PoolFilterForm(StyledForm, forms.Form):
     grade = forms.ChoiceField(
         choices=[("", _("Any grade")), *LeadGrade.choices], required=False, label=_("Lead grade")
     )
@@ -128,14 +102,17 @@ class PoolFilterForm(_Styled, forms.Form):
 
 
 # --- Lead actions ------------------------------------------------------------------------
-class HouseholdMemberForm(_NoNul, _Styled, forms.Form):
+class HouseholdMemberForm(StyledForm, forms.Form):
     name = forms.CharField(label=_("Name"), max_length=50, strip=True)
     mobile = forms.CharField(label=_("Mobile"), max_length=40, strip=True)
     gender = forms.ChoiceField(
         label=_("Gender"), choices=[("", "—"), *Gender.choices], required=False
     )
     birth_date = forms.DateField(
-        label=_("Birth date"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+        validators=[validate_center_year],
+        label=_("Birth date"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
     )
 
     def __init__(self, *args, **kwargs):
@@ -143,7 +120,7 @@ class HouseholdMemberForm(_NoNul, _Styled, forms.Form):
         self._style()
 
 
-class ReasonForm(_NoNul, _Styled, forms.Form):
+class ReasonForm(StyledForm, forms.Form):
     reason = forms.CharField(
         label=_("Reason"), min_length=2, max_length=REASON_MAX, strip=True, required=True
     )
@@ -155,7 +132,7 @@ class ReasonForm(_NoNul, _Styled, forms.Form):
         self._style()
 
 
-class NumberAccessForm(_NoNul, _Styled, forms.Form):
+class NumberAccessForm(StyledForm, forms.Form):
     phone = forms.CharField(label=_("Phone number"), max_length=40, strip=True)
     reason = forms.CharField(
         label=_("Reason"), min_length=2, max_length=REASON_MAX, strip=True, required=True
@@ -169,7 +146,7 @@ class NumberAccessForm(_NoNul, _Styled, forms.Form):
 
 
 # --- Import wizard -----------------------------------------------------------------------
-class BatchUploadForm(_NoNul, _Styled, forms.Form):
+class BatchUploadForm(StyledForm, forms.Form):
     file = forms.FileField(
         label=_("File"), help_text=_("CSV (UTF-8 or GBK) or XLSX, one lead per row")
     )
@@ -266,7 +243,7 @@ class MappingForm(forms.Form):
 
 
 # --- Allocation --------------------------------------------------------------------------
-class AllocationForm(_Styled, forms.Form):
+class AllocationForm(StyledForm, forms.Form):
     strategy = forms.ChoiceField(
         label=_("Strategy"), choices=AllocationStrategy.choices, widget=forms.RadioSelect
     )
@@ -412,7 +389,7 @@ class _LevelMapField(forms.CharField):
         return parsed
 
 
-class RuleSetForm(_NoNul, _Styled, forms.ModelForm):
+class RuleSetForm(StyledForm, forms.ModelForm):
     private_cap_by_level = _LevelMapField(
         label=_("Private pool cap by level"),
         required=False,
@@ -458,7 +435,7 @@ class RuleSetForm(_NoNul, _Styled, forms.ModelForm):
 
 
 # --- DNC ---------------------------------------------------------------------------------
-class _DncBlockForm(_NoNul, _Styled, forms.Form):
+class _DncBlockForm(StyledForm, forms.Form):
     """What every DNC entry form asks: source, reason, and for how long."""
 
     source = forms.ChoiceField(label=_("Source"), choices=DncSource.choices)

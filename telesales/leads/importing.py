@@ -137,7 +137,7 @@ from telesales.leads.choices import (
     LeadState,
     RejectReason,
 )
-from telesales.leads.exporting import neutralise
+from telesales.leads.exporting import neutralise, xlsx_safe
 from telesales.leads.masking import mask_numbers_in
 from telesales.leads.models import (
     BatchRejection,
@@ -2612,13 +2612,12 @@ def _report_csv(title: list[str], lines: Iterator[list[Any]]) -> bytes:
 
 def _report_xlsx(title: list[str], lines: Iterator[list[Any]]) -> bytes:
     from openpyxl import Workbook
-    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet("拒绝明细")
     sheet.append([neutralise(t) for t in title])
     for line in lines:
-        sheet.append([ILLEGAL_CHARACTERS_RE.sub("", v) if isinstance(v, str) else v for v in line])
+        sheet.append([xlsx_safe(v) for v in line])
     out = io.BytesIO()
     workbook.save(out)
     return out.getvalue()

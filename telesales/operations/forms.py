@@ -6,6 +6,8 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from telesales.core.dates import validate_center_year
+from telesales.core.forms import StyledForm
 from telesales.leads.services import WORKING_STATUSES
 from telesales.operations.choices import (
     ContactOutcome,
@@ -21,30 +23,6 @@ from telesales.policies.choices import ProductCategory
 NOTE_MAX = 1000
 
 
-class _Styled:
-    """Bootstrap's small controls on every widget; refuse NUL characters in text."""
-
-    def _style(self) -> None:
-        for field in self.fields.values():
-            widget = field.widget
-            if isinstance(widget, forms.CheckboxInput):
-                css = "form-check-input"
-            elif isinstance(widget, forms.CheckboxSelectMultiple):
-                continue
-            elif isinstance(widget, forms.Select):
-                css = "form-select form-select-sm"
-            else:
-                css = "form-control form-control-sm"
-            widget.attrs.setdefault("class", css)
-
-    def clean(self):
-        data = super().clean()  # type: ignore[misc]
-        for name, value in list(data.items()):
-            if isinstance(value, str) and "\x00" in value:
-                self.add_error(name, _("Must not contain NUL characters."))  # type: ignore[attr-defined]
-        return data
-
-
 class DateInput(forms.DateInput):
     input_type = "date"
 
@@ -53,7 +31,9 @@ class DateInput(forms.DateInput):
 
 
 def _day(label, **kwargs) -> forms.DateField:
-    return forms.DateField(label=label, widget=DateInput(), **kwargs)
+    return forms.DateField(
+        validators=[validate_center_year], label=label, widget=DateInput(), **kwargs
+    )
 
 
 def _note(label=None, required=False) -> forms.CharField:
@@ -73,7 +53,7 @@ def _working_people():
     )
 
 
-class StyledForm(_Styled, forms.Form):
+class StyledForm(StyledForm, forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self._style()

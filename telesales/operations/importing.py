@@ -42,7 +42,7 @@ from django.utils.translation import gettext as _
 
 from telesales.core.audit import audit_record
 from telesales.core.errors import PermissionDenied, ValidationFailed
-from telesales.leads.exporting import neutralise
+from telesales.leads.exporting import neutralise, xlsx_safe
 from telesales.leads.importing import normalise_header
 from telesales.leads.masking import mask_numbers_in
 from telesales.operations import permissions
@@ -489,15 +489,12 @@ def receipt_rejection_report(*, batch: ReceiptBatch, fmt: str = "xlsx", actor=No
         content = codecs.BOM_UTF8 + out.getvalue().encode("utf-8")
     else:
         from openpyxl import Workbook
-        from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
         workbook = Workbook(write_only=True)
         sheet = workbook.create_sheet("拒绝明细")
         sheet.append([neutralise(t) for t in title])
         for line in lines:
-            sheet.append(
-                [ILLEGAL_CHARACTERS_RE.sub("", v) if isinstance(v, str) else v for v in line]
-            )
+            sheet.append([xlsx_safe(v) for v in line])
         buffer = io.BytesIO()
         workbook.save(buffer)
         content = buffer.getvalue()

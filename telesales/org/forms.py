@@ -7,20 +7,13 @@ from django.contrib.auth import get_user_model
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from telesales.core.forms import StyledForm
 from telesales.org.choices import PersonStatus
 from telesales.org.models import Center, Level, Person, Seat, Team
 
 
-class _Styled:
-    """Give every widget Bootstrap's classes."""
-
-    def _style(self) -> None:
-        for field in self.fields.values():
-            widget = field.widget
-            css = "form-select" if isinstance(widget, forms.Select) else "form-control"
-            if isinstance(widget, forms.CheckboxInput):
-                css = "form-check-input"
-            widget.attrs.setdefault("class", css)
+class _Styled(StyledForm):
+    dense = False
 
 
 class PersonForm(_Styled, forms.ModelForm):

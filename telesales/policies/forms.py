@@ -9,6 +9,8 @@ from django.core.validators import MaxLengthValidator
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from telesales.core.dates import validate_center_year
+from telesales.core.forms import StyledForm
 from telesales.policies.choices import (
     OUTCOMES_BY_KIND,
     CancelReason,
@@ -27,35 +29,7 @@ NOTE_MAX = 1000
 DATETIME_LOCAL = "%Y-%m-%dT%H:%M"
 
 
-class _Styled:
-    """Bootstrap's classes on every widget (small controls: these are dense screens)."""
-
-    def _style(self) -> None:
-        for field in self.fields.values():
-            widget = field.widget
-            if isinstance(widget, forms.CheckboxInput):
-                css = "form-check-input"
-            elif isinstance(widget, forms.CheckboxSelectMultiple):
-                continue
-            elif isinstance(widget, forms.Select):
-                css = "form-select form-select-sm"
-            else:
-                css = "form-control form-control-sm"
-            widget.attrs.setdefault("class", css)
-
-
-class _NoNul:
-    """PostgreSQL can neither store nor compare NUL characters: refuse them as field errors."""
-
-    def clean(self):
-        data = super().clean()
-        for name, value in list(data.items()):
-            if isinstance(value, str) and "\x00" in value:
-                self.add_error(name, _("Must not contain NUL characters."))
-        return data
-
-
-class _Form(_NoNul, _Styled, forms.Form):
+class _Form(StyledForm, forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self._style()
@@ -78,10 +52,16 @@ class PolicyFilterForm(_Form):
         label=_("Category"),
     )
     since = forms.DateField(
-        required=False, label=_("Sold from"), widget=forms.DateInput(attrs={"type": "date"})
+        validators=[validate_center_year],
+        required=False,
+        label=_("Sold from"),
+        widget=forms.DateInput(attrs={"type": "date"}),
     )
     until = forms.DateField(
-        required=False, label=_("Sold until"), widget=forms.DateInput(attrs={"type": "date"})
+        validators=[validate_center_year],
+        required=False,
+        label=_("Sold until"),
+        widget=forms.DateInput(attrs={"type": "date"}),
     )
 
     def selector_filters(self) -> dict:
@@ -102,10 +82,16 @@ class ReportForm(_Form):
         choices=[("agent", _("By agent")), ("team", _("By team"))], required=False, label=_("Group")
     )
     since = forms.DateField(
-        required=False, label=_("Issued from"), widget=forms.DateInput(attrs={"type": "date"})
+        validators=[validate_center_year],
+        required=False,
+        label=_("Issued from"),
+        widget=forms.DateInput(attrs={"type": "date"}),
     )
     until = forms.DateField(
-        required=False, label=_("Issued until"), widget=forms.DateInput(attrs={"type": "date"})
+        validators=[validate_center_year],
+        required=False,
+        label=_("Issued until"),
+        widget=forms.DateInput(attrs={"type": "date"}),
     )
 
     def clean(self):
@@ -218,6 +204,7 @@ class IssueForm(_Form):
         help_text=_("Empty: a number is generated"),
     )
     issued_at = forms.DateTimeField(
+        validators=[validate_center_year],
         label=_("Issued at"),
         required=False,
         input_formats=[DATETIME_LOCAL, "%Y-%m-%d %H:%M", "%Y-%m-%d"],
@@ -228,7 +215,9 @@ class IssueForm(_Form):
 
 class ReceiptForm(_Form):
     receipt_date = forms.DateField(
-        label=_("Receipt date"), widget=forms.DateInput(attrs={"type": "date"})
+        validators=[validate_center_year],
+        label=_("Receipt date"),
+        widget=forms.DateInput(attrs={"type": "date"}),
     )
 
 
@@ -255,6 +244,7 @@ class TaskCompleteForm(_Form):
 
 class TaskRescheduleForm(_Form):
     due_at = forms.DateTimeField(
+        validators=[validate_center_year],
         label=_("Call on"),
         input_formats=[DATETIME_LOCAL, "%Y-%m-%d %H:%M"],
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format=DATETIME_LOCAL),
@@ -263,7 +253,7 @@ class TaskRescheduleForm(_Form):
 
 
 # --- Rule sets ---------------------------------------------------------------------------
-class RuleSetForm(_NoNul, _Styled, forms.ModelForm):
+class RuleSetForm(StyledForm, forms.ModelForm):
     reason = forms.CharField(label=_("Why this change"), max_length=300, required=False)
 
     class Meta:

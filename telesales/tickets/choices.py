@@ -80,3 +80,7 @@ class EscalationReason(models.TextChoices):
     RESPONSE_MISSED = "response_missed", _("First-response target missed")
     RESOLUTION_MISSED = "resolution_missed", _("Resolution target missed")
     STILL_UNRESOLVED = "still_unresolved", _("Still unresolved after the team lead's escalation")
+
+
+#: The longest period a report covers (two years): a longer one would only be slow.
+REPORT_MAX_DAYS = 731

@@ -8,9 +8,12 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from telesales.core.dates import validate_center_year
+from telesales.core.forms import StyledForm
 from telesales.org.models import Person
 from telesales.tickets.choices import (
     PRIORITY_ORDER,
+    REPORT_MAX_DAYS,
     TicketChannel,
     TicketKind,
     TicketPriority,
@@ -23,28 +26,6 @@ from telesales.tickets.services import EXTERNAL_REF_MAX, NOTE_MAX, SUBJECT_MAX, 
 SEARCH_MAX = 50
 #: The free-text fields whose typed value is shown again (masked) when a form is refused.
 TEXT_FIELDS = ("q", "subject", "description", "external_ref", "note", "resolution", "reason")
-
-
-class _Styled:
-    """Bootstrap's small controls on every widget; NUL characters refused as field errors."""
-
-    def _style(self) -> None:
-        for field in self.fields.values():
-            widget = field.widget
-            if isinstance(widget, forms.CheckboxInput):
-                css = "form-check-input"
-            elif isinstance(widget, forms.Select):
-                css = "form-select form-select-sm"
-            else:
-                css = "form-control form-control-sm"
-            widget.attrs.setdefault("class", css)
-
-    def clean(self):
-        data = super().clean()
-        for name, value in list(data.items()):
-            if isinstance(value, str) and "\x00" in value:
-                self.add_error(name, _("Must not contain NUL characters."))
-        return data
 
 
 def _person_label(person: Person) -> str:
@@ -71,7 +52,7 @@ QUEUE_FILTER = [
 ]
 
 
-class TicketFilterForm(_Styled, forms.Form):
+class TicketFilterForm(StyledForm, forms.Form):
     q = forms.CharField(required=False, max_length=SEARCH_MAX, label=_("Search"))
     status = forms.ChoiceField(choices=STATUS_FILTER, required=False, label=_("Status"))
     queue = forms.ChoiceField(choices=QUEUE_FILTER, required=False, label=_("Show"))
@@ -114,7 +95,7 @@ class TicketFilterForm(_Styled, forms.Form):
 
 
 # --- New ticket --------------------------------------------------------------------------
-class TicketForm(_Styled, forms.Form):
+class TicketForm(StyledForm, forms.Form):
     kind = forms.ChoiceField(choices=TicketKind.choices, label=_("Kind"))
     channel = forms.ChoiceField(choices=TicketChannel.choices, label=_("Channel"))
     priority = forms.ChoiceField(
@@ -150,6 +131,7 @@ class TicketForm(_Styled, forms.Form):
         help_text=_("The regulator's (12321) or insurer's case number"),
     )
     opened_at = forms.DateTimeField(
+        validators=[validate_center_year],
         required=False,
         label=_("Received at"),
         help_text=_("Leave empty for now; set it when the request arrived earlier."),
@@ -167,7 +149,7 @@ class TicketForm(_Styled, forms.Form):
 
 
 # --- Actions on a ticket -------------------------------------------------------------------
-class AssignForm(_Styled, forms.Form):
+class AssignForm(StyledForm, forms.Form):
     owner = PersonChoiceField(queryset=Person.objects.none(), label=_("Owner"))
     note = forms.CharField(required=False, max_length=NOTE_MAX, label=_("Note"))
 
@@ -178,7 +160,7 @@ class AssignForm(_Styled, forms.Form):
         self._style()
 
 
-class RespondForm(_Styled, forms.Form):
+class RespondForm(StyledForm, forms.Form):
     note = forms.CharField(
         max_length=NOTE_MAX,
         label=_("Reply or contact note"),
@@ -191,7 +173,7 @@ class RespondForm(_Styled, forms.Form):
         self._style()
 
 
-class ResolveForm(_Styled, forms.Form):
+class ResolveForm(StyledForm, forms.Form):
     resolution = forms.CharField(
         max_length=TEXT_MAX, label=_("Resolution"), widget=forms.Textarea(attrs={"rows": 3})
     )
@@ -201,7 +183,7 @@ class ResolveForm(_Styled, forms.Form):
         self._style()
 
 
-class CloseForm(_Styled, forms.Form):
+class CloseForm(StyledForm, forms.Form):
     note = forms.CharField(required=False, max_length=NOTE_MAX, label=_("Note"))
 
     def __init__(self, *args, **kwargs):
@@ -209,7 +191,7 @@ class CloseForm(_Styled, forms.Form):
         self._style()
 
 
-class ReopenForm(_Styled, forms.Form):
+class ReopenForm(StyledForm, forms.Form):
     reason = forms.CharField(max_length=NOTE_MAX, label=_("Why reopen?"))
 
     def __init__(self, *args, **kwargs):
@@ -218,13 +200,15 @@ class ReopenForm(_Styled, forms.Form):
 
 
 # --- Reports and rules ---------------------------------------------------------------------
-class PeriodForm(_Styled, forms.Form):
+class PeriodForm(StyledForm, forms.Form):
     since = forms.DateField(
+        validators=[validate_center_year],
         required=False,
         label=_("From"),
         widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )
     until = forms.DateField(
+        validators=[validate_center_year],
         required=False,
         label=_("To"),
         widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
@@ -237,20 +221,21 @@ class PeriodForm(_Styled, forms.Form):
     def clean(self):
         data = super().clean()
         since, until = data.get("since"), data.get("until")
-        if since and until:
-            if since > until:
-                self.add_error("since", _("Must not be after the end."))
-            elif (until - since).days > 731:
-                self.add_error("since", _("At most two years."))
+        end = until or timezone.localdate()
+        if since and since > end:
+            self.add_error("since", _("Must not be after the end."))
+        elif since and (end - since).days > REPORT_MAX_DAYS:
+            self.add_error("since", _("At most two years."))
         return data
 
 
-class RuleSetForm(_Styled, forms.Form):
+class RuleSetForm(StyledForm, forms.Form):
     """A new version: name, date, manager escalation and one pair of hours per kind and
     priority (``complaint__urgent__response``, ``complaint__urgent__resolution``, …)."""
 
     name = forms.CharField(max_length=100, label=_("Version name"))
     effective_from = forms.DateField(
+        validators=[validate_center_year],
         label=_("Effective from"),
         widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )

@@ -18,6 +18,7 @@ from pydantic import Field, model_validator
 from telesales.core.http_api import ID_MAX, InputSchema
 from telesales.core.phone_numbers import mask_phone
 from telesales.tickets.choices import (
+    REPORT_MAX_DAYS,
     EscalationReason,
     TicketAction,
     TicketChannel,
@@ -35,7 +36,6 @@ from telesales.tickets.services import (
 )
 
 PAGE_MAX = 500
-PERIOD_MAX_DAYS = 731
 Id = Field(default=None, ge=1, le=ID_MAX)
 
 
@@ -277,8 +277,8 @@ class PeriodFilter(InputSchema):
         if self.since and self.until:
             if self.since > self.until:
                 raise ValueError("since must not be after until")
-            if (self.until - self.since).days > PERIOD_MAX_DAYS:
-                raise ValueError(f"at most {PERIOD_MAX_DAYS} days")
+            if (self.until - self.since).days > REPORT_MAX_DAYS:
+                raise ValueError(f"at most {REPORT_MAX_DAYS} days")
         return self
 
 

@@ -42,6 +42,7 @@ from telesales.policies.selectors import policy_visible_q
 from telesales.tickets import permissions
 from telesales.tickets.choices import (
     ACTIVE_STATUSES,
+    REPORT_MAX_DAYS,
     TicketAction,
     TicketKind,
 )
@@ -341,7 +342,8 @@ def ruleset_get(*, user, ruleset_id: int) -> SlaRuleSet:
 
 # --- SLA figures ---------------------------------------------------------------------------
 def report_period(since: dt.date | None, until: dt.date | None) -> tuple[dt.date, dt.date]:
-    """The period of a report: the given days, else the last six calendar months to today."""
+    """The period of a report: the given days, else the last six calendar months to today;
+    at most ``REPORT_MAX_DAYS`` (``ValidationFailed`` otherwise, whichever end was given)."""
     until = until or timezone.localdate()
     if since is None:
         start = until.replace(day=1)
@@ -352,6 +354,8 @@ def report_period(since: dt.date | None, until: dt.date | None) -> tuple[dt.date
         raise ValidationFailed(
             _("Invalid period"), fields={"since": [_("Must not be after the end.")]}
         )
+    if (until - since).days > REPORT_MAX_DAYS:
+        raise ValidationFailed(_("Invalid period"), fields={"since": [_("At most two years.")]})
     return since, until
 
 

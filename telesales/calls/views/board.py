@@ -47,6 +47,7 @@ from telesales.calls import permissions, selectors
 from telesales.calls.choices import AgentState, FollowUpStatus
 from telesales.calls.rules import callrules_in_force
 from telesales.core.audit import audit_record
+from telesales.core.dates import validate_center_year
 from telesales.core.errors import PermissionDenied as DomainPermissionDenied
 from telesales.leads.exporting import CONTENT_TYPES, spreadsheet_bytes
 from telesales.org import selectors as org_selectors
@@ -289,10 +290,14 @@ def board_view(request: HttpRequest) -> HttpResponse:
 # --- Reports --------------------------------------------------------------------------------------
 class ReportForm(forms.Form):
     since = forms.DateField(
-        label=gettext_lazy("From"), widget=forms.DateInput(attrs={"type": "date"})
+        validators=[validate_center_year],
+        label=gettext_lazy("From"),
+        widget=forms.DateInput(attrs={"type": "date"}),
     )
     until = forms.DateField(
-        label=gettext_lazy("To"), widget=forms.DateInput(attrs={"type": "date"})
+        validators=[validate_center_year],
+        label=gettext_lazy("To"),
+        widget=forms.DateInput(attrs={"type": "date"}),
     )
     team = forms.ModelChoiceField(queryset=None, required=False, label=gettext_lazy("Team"))
 

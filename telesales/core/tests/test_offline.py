@@ -52,3 +52,19 @@ def test_api_errors_outside_handlers_keep_the_error_shape(client_for, method, pa
     assert response.status_code == status
     body = response.json()
     assert body["code"] == code and set(body) == {"code", "message", "details"}
+
+
+@pytest.mark.parametrize(
+    ("path", "words"),
+    [
+        ("/api/v1/leads/batches", "multipart body cannot be read"),  # a form endpoint
+        ("/api/v1/auth/token", "Cannot parse request body"),  # a JSON endpoint
+    ],
+)
+def test_a_multipart_body_without_its_boundary_is_a_bad_request_in_the_error_shape(
+    client_for, path, words
+):
+    response = client_for("data").generic("POST", path, b"xx", content_type="multipart/form-data")
+    assert response.status_code == 400
+    body = response.json()
+    assert set(body) == {"code", "message", "details"} and words in body["message"]

@@ -660,6 +660,21 @@ def test_export_is_masked_audited_and_safe_to_open(page_as):
     assert ">=HYPERLINK" not in sheet
 
 
+def test_an_export_with_control_characters_in_the_data_still_opens(page_as):
+    """A name pasted with a vertical tab or a bell (seen in real spreadsheets and in fuzzing)
+    used to fail the whole XLSX export with a server error; the characters are dropped."""
+    lead = Lead.objects.filter(state=LeadState.WON).select_related("customer").first()
+    Customer.objects.filter(pk=lead.customer_id).update(name="王\x0b小\x07明\x1f")
+    xlsx = page_as("data").post("/leads/export/", {"format": "xlsx", "state": "won"})
+    assert xlsx.status_code == 200
+    import openpyxl
+
+    rows = list(openpyxl.load_workbook(io.BytesIO(xlsx.content)).active.iter_rows(values_only=True))
+    assert "王小明" in {row[1] for row in rows[1:]}
+    csv_file = page_as("data").post("/leads/export/", {"format": "csv", "state": "won"})
+    assert "王\x0b小\x07明" in csv_file.content.decode("utf-8-sig")  # CSV keeps them
+
+
 def test_export_with_full_numbers_needs_a_reason_and_audits_each_row(page_as):
     client = page_as("data")
     refused = client.post(

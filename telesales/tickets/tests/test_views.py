@@ -242,6 +242,10 @@ def test_the_sla_report_shows_figures_chart_and_for_the_manager_the_complaint_ra
     assert 'data-testid="complaint-rate"' not in lead and 'data-testid="sla-by-kind"' in lead
     bad = page_for(world.boss).get("/tickets/sla/?since=2026-10-10&until=2026-10-01")
     assert bad.status_code == 200  # ignored, the default period is shown
+    for since, said in (("0314-11-19", "1900"), ("2021-01-01", "最长两年")):
+        far = page_for(world.boss).get(f"/tickets/sla/?since={since}")
+        assert far.status_code == 200 and said in html(far)  # said on the form
+        assert len(far.context["chart"]["months"]) == 6  # the default period instead
 
 
 def test_the_manager_saves_a_new_target_version_from_the_form(page_for, world):
