@@ -4,6 +4,7 @@ from django.core.validators import MaxLengthValidator
 from django.utils.translation import gettext_lazy as _
 
 from telesales.core.dates import guard_date_fields
+from telesales.core.http_api import ID_MAX
 
 
 class LoginForm(AuthenticationForm):
@@ -22,6 +23,29 @@ class LoginForm(AuthenticationForm):
         username.validators.append(MaxLengthValidator(username.max_length))
         self.fields["username"].widget.attrs.update({"class": "form-control", "autofocus": True})
         self.fields["password"].widget.attrs.update({"class": "form-control"})
+
+
+def _oversized(value) -> bool:
+    text = str(value).strip()
+    return len(text) >= 19 and text.isascii() and text.isdigit() and int(text) > ID_MAX
+
+
+def _without_oversized_ids(data, fields):
+    """``data`` with every oversized id given to a model choice field replaced by ``"0"``."""
+    getlist = getattr(data, "getlist", None)
+    changed = None
+    for name, field in fields.items():
+        if not isinstance(field, forms.ModelChoiceField):  # the multiple one is a subclass
+            continue
+        values = getlist(name) if getlist else [data.get(name)]
+        if any(_oversized(v) for v in values if v is not None):
+            changed = changed if changed is not None else data.copy()
+            cleaned = ["0" if v is not None and _oversized(v) else v for v in values]
+            if getlist:
+                changed.setlist(name, cleaned)
+            else:
+                changed[name] = cleaned[0] if len(cleaned) == 1 else cleaned
+    return data if changed is None else changed
 
 
 class StyledForm:
@@ -47,6 +71,14 @@ class StyledForm:
             else:
                 css = "form-control" + small.replace("select", "control")
             widget.attrs.setdefault("class", css)
+
+    def full_clean(self) -> None:
+        # A record id larger than any table holds (a forged choice) would reach SQLite, which
+        # cannot even bind it (a server error): "0" names no record either, so the field says
+        # "not one of the choices" as for any unknown id.
+        if self.is_bound:  # type: ignore[attr-defined]
+            self.data = _without_oversized_ids(self.data, self.fields)  # type: ignore[attr-defined]
+        super().full_clean()  # type: ignore[misc]
 
     def clean(self):
         data = super().clean()  # type: ignore[misc]

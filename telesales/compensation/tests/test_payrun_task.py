@@ -119,36 +119,36 @@ def test_a_requester_without_the_right_any_more_fails_the_job_clearly(march):
     assert job.status == PayRunJobStatus.FAILED and job.message and job.problems == []
 
 
+def _running_job(minutes_ago: int, *, reports_now: bool = False) -> PayRunJob:
+    job = PayRunJob.objects.create(period_start=MAR, status=PayRunJobStatus.RUNNING)
+    PayRunJob.objects.filter(pk=job.pk).update(
+        updated_at=timezone.now() - dt.timedelta(minutes=minutes_ago)
+    )
+    if reports_now:
+        tasks._write_progress(job.pk, "writing", 10, 100)  # the worker's news, just now
+    return job
+
+
 def test_an_abandoned_job_does_not_block_the_period_for_ever(march, settings):
     settings.TELESALES_PAYRUN_STALE_MINUTES = 45
-    stale = PayRunJob.objects.create(period_start=MAR, status=PayRunJobStatus.RUNNING)
-    PayRunJob.objects.filter(pk=stale.pk).update(
-        updated_at=timezone.now() - dt.timedelta(minutes=46)
-    )
+    stale = _running_job(46)
     job = tasks.payrun_compute_start(period_start=MAR, actor=march.hr)
     stale.refresh_from_db()
     assert stale.status == PayRunJobStatus.FAILED and "Abandoned" in stale.message
     assert job.status == PayRunJobStatus.QUEUED
 
 
-def test_a_long_job_that_still_reports_progress_is_not_abandoned(march, settings):
-    settings.TELESALES_PAYRUN_STALE_MINUTES = 45
-    running = PayRunJob.objects.create(period_start=MAR, status=PayRunJobStatus.RUNNING)
-    PayRunJob.objects.filter(pk=running.pk).update(
-        updated_at=timezone.now() - dt.timedelta(minutes=90)
-    )
-    tasks._write_progress(running.pk, "writing", 10, 100)  # the worker's news, just now
+@pytest.mark.parametrize(
+    ("stale_minutes", "reports_now"),
+    [
+        (45, True),  # a long run whose worker still writes progress
+        (120, False),  # younger than the setting
+    ],
+)
+def test_a_job_still_alive_blocks_the_period(march, settings, stale_minutes, reports_now):
+    settings.TELESALES_PAYRUN_STALE_MINUTES = stale_minutes
+    running = _running_job(90, reports_now=reports_now)
     with pytest.raises(Conflict):
         tasks.payrun_compute_start(period_start=MAR, actor=march.hr)
     running.refresh_from_db()
     assert running.status == PayRunJobStatus.RUNNING
-
-
-def test_a_job_younger_than_the_stale_setting_still_blocks_the_period(march, settings):
-    settings.TELESALES_PAYRUN_STALE_MINUTES = 120
-    running = PayRunJob.objects.create(period_start=MAR, status=PayRunJobStatus.RUNNING)
-    PayRunJob.objects.filter(pk=running.pk).update(
-        updated_at=timezone.now() - dt.timedelta(minutes=90)
-    )
-    with pytest.raises(Conflict):
-        tasks.payrun_compute_start(period_start=MAR, actor=march.hr)

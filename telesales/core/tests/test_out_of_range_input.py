@@ -84,3 +84,14 @@ def test_pages_say_a_date_is_out_of_range_instead_of_failing(client_for, usernam
     response = client_for(username).get(path)
     assert response.status_code in (200, 422)
     assert "1900" in response.content.decode()  # the field error names the years
+
+
+def test_a_forged_oversized_choice_is_a_field_error_not_a_server_error(client_for):
+    """A record id beyond 2⁶³ − 1 posted to a model choice field (found by fuzzing the
+    allocation form): "not one of the choices", as for any unknown id."""
+    response = client_for("data").post(
+        "/leads/allocation/", {"strategy": "round_robin", "teams": [HUGER], "batch": HUGE}
+    )
+    assert response.status_code == 422
+    form = response.context["form"]
+    assert set(form.errors) >= {"teams", "batch"}
