@@ -50,9 +50,13 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def center_environment(data_dir: Path) -> dict[str, str]:
+def center_environment(data_dir: Path, database_url: str = "") -> dict[str, str]:
+    """The environment of the throw-away center: its data directory, SQLite unless a
+    ``database_url`` (an empty PostgreSQL database of its own) is given."""
     env = {k: v for k, v in os.environ.items() if k not in CLEARED_VARIABLES}
     env["TELESALES_DATA_DIR"] = str(data_dir)
+    if database_url:
+        env["DATABASE_URL"] = database_url
     return env
 
 
@@ -105,9 +109,10 @@ def stop(server: subprocess.Popen) -> None:
 
 
 @contextmanager
-def demo_server(data_dir: Path, *, timeout: float):
-    """Bootstrap and seed a demo center in ``data_dir``, serve it, yield its base URL."""
-    env = center_environment(data_dir)
+def demo_server(data_dir: Path, *, timeout: float, database_url: str = ""):
+    """Bootstrap and seed a demo center in ``data_dir`` (and ``database_url`` when given),
+    serve it, yield its base URL."""
+    env = center_environment(data_dir, database_url)
     # The working directory is the data directory, so that nothing the server or the worker
     # writes relative to it lands in the repository.
     run_step(["bootstrap"], env=env, cwd=data_dir)

@@ -2,6 +2,7 @@
 
     python scripts/fuzz_api.py                       # every role below, 20 examples each
     python scripts/fuzz_api.py --roles manager,agent1 --examples 50 --keep
+    python scripts/fuzz_api.py --database-url postgresql://postgres@127.0.0.1/fuzz_empty_db
 
 For each role it issues an API token (``telesales token-create``) and runs
 ``schemathesis run …/api/v1/openapi.json`` with the ``not_a_server_error`` check: every
@@ -29,10 +30,10 @@ from demo_server import center_environment, demo_server, log, telesales_command
 ROLES = ("manager", "data", "hr", "renewal", "teamlead1", "agent1")
 
 
-def token_for(username: str, data_dir: Path) -> str:
+def token_for(username: str, data_dir: Path, database_url: str) -> str:
     done = subprocess.run(
         [*telesales_command(), "token-create", username, "--name", "fuzz"],
-        env=center_environment(data_dir),
+        env=center_environment(data_dir, database_url),
         cwd=data_dir,
         capture_output=True,
         text=True,
@@ -63,6 +64,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--examples", type=int, default=20, help="examples per operation")
     parser.add_argument("--schemathesis", default=shutil.which("schemathesis") or "")
     parser.add_argument("--keep", action="store_true", help="keep the data directory")
+    parser.add_argument(
+        "--database-url",
+        default="",
+        help="serve from this (empty, throw-away) PostgreSQL database instead of SQLite",
+    )
     parser.add_argument("--timeout", type=float, default=90, help="seconds to wait for the server")
     args = parser.parse_args(argv)
     if not args.schemathesis or not Path(args.schemathesis).exists():
@@ -74,9 +80,11 @@ def main(argv: list[str] | None = None) -> int:
     log(f"data directory {data_dir}")
     failed: list[str] = []
     try:
-        with demo_server(data_dir, timeout=args.timeout) as base_url:
+        with demo_server(
+            data_dir, timeout=args.timeout, database_url=args.database_url
+        ) as base_url:
             for username in [r.strip() for r in args.roles.split(",") if r.strip()]:
-                token = token_for(username, data_dir)
+                token = token_for(username, data_dir, args.database_url)
                 log(f"schemathesis as {username} ({args.examples} examples per operation)")
                 done = subprocess.run(
                     [

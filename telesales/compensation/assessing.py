@@ -219,7 +219,6 @@ def assessment_outcome_decide(
     return outcome
 
 
-@transaction.atomic
 def _development(person: Person, row: AssessmentOutcome) -> dict:
     """The development-chain fields a promotion from the sales into the management series
     records: the leader who developed the new group (when they hold a management level) and
@@ -235,10 +234,11 @@ def _development(person: Person, row: AssessmentOutcome) -> dict:
     return {"developed_by": leader, "developed_on": row.effective_date}
 
 
+@transaction.atomic
 def assessment_run_approve(*, run: AssessmentRun, actor, reason: str = "") -> AssessmentRun:
     """Lock a draft run whose outcomes are all decided, and move each approved promotion or
     demotion to its new level (``person_update``, audited), effective the day after the
-    period end."""
+    period end. All or nothing: a refused move leaves every level and the run as they were."""
     _require_assessor(actor)
     run = AssessmentRun.objects.select_for_update().get(pk=run.pk)
     if run.status != AssessmentRunStatus.DRAFT:

@@ -216,6 +216,7 @@ def _require_household_right(actor, lead: Lead) -> None:
         )
 
 
+@transaction.atomic
 def household_member_add(
     *,
     lead: Lead,
@@ -290,6 +291,7 @@ def household_member_add(
     return member
 
 
+@transaction.atomic
 def household_member_remove(*, lead: Lead, member: Customer, actor, reason: str) -> Customer:
     """Take a member out of the lead's customer's household (recorded in error, divorced…)."""
     _require_household_right(actor, lead)
@@ -619,6 +621,7 @@ def _require_transfer_right(actor, *, lead: Lead, to_agent: Person) -> None:
     )
 
 
+@transaction.atomic
 def lead_transfer(*, lead: Lead, to_agent: Person, actor, reason: str) -> Lead:
     """Hand an open lead to another working agent (e.g. a callback whose owner is absent).
 

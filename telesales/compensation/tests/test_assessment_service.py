@@ -98,6 +98,24 @@ def test_trainee_promoted_and_approval_moves_the_level_with_an_audit_entry(c):
     )
 
 
+@pytest.mark.django_db(transaction=True)
+def test_approval_runs_in_its_own_transaction_outside_any_request():
+    """The approval was not atomic (its decorator sat on a helper): outside a transaction,
+    as the API calls it, PostgreSQL refused its row lock (a server error found by fuzzing),
+    and a refused move would have left the earlier ones applied. Here no test transaction
+    wraps the call."""
+    c = AssessmentCenter()
+    Person.objects.filter(pk=c.tina.pk).update(hire_date=dt.date(2026, 4, 10))
+    for day in (dt.date(2026, 5, 3), dt.date(2026, 5, 9), dt.date(2026, 6, 1)):
+        c.sale(c.tina, "1200.00", day)
+    run = assessment_run(label="2026-06", actor=c.hr)
+    for outcome in run.outcomes.all():
+        assessment_outcome_decide(outcome=outcome, decision=HRDecision.APPROVED, actor=c.hr)
+    approved = assessment_run_approve(run=run, actor=c.hr)
+    assert approved.status == AssessmentRunStatus.APPROVED
+    assert Person.objects.get(pk=c.tina.pk).level.code == "S1"
+
+
 def test_trainee_not_confirmed_by_the_end_of_probation_exits(c):
     run = assessment_run(label="2026-07", actor=c.hr)  # probation ends 2026-07-09
     assert outcomes_of(run)["tina"][:3] == ("exit", "T0", None)
