@@ -6,7 +6,8 @@ month — and N policies issued in the month (six categories, single and regular
 terms from 1 to 30 years; 3 % cancelled in free look, most of them inside the month), plus
 N/100 policies issued in February and cancelled in March (clawbacks). The default basic law is
 imported and approved. Then the pay run is computed twice through ``payrun_compute`` (the
-second run replaces the first one's lines).
+second run replaces the first one's lines) and approved (``approve_s``: the approval writes
+the per-policy ledger, ``ledger_policies`` rows, whose commission must equal the lines').
 
 Reports ``seconds`` (each run and the mean), ``lines``, ``peak_rss_mb``, ``deterministic``
 (both runs wrote identical lines: person, position, kind, amount, basis, rate, rule id and
@@ -38,9 +39,9 @@ from django.db.models import Count, Sum
 from django.utils import timezone
 
 from telesales.compensation.choices import PayLineKind
-from telesales.compensation.models import Attendance, PayLine, PayRun
+from telesales.compensation.models import Attendance, PayLine, PayRun, PolicyPay
 from telesales.compensation.payinputs import _day_bounds
-from telesales.compensation.payrun import payrun_compute, payrun_period
+from telesales.compensation.payrun import payrun_approve, payrun_compute, payrun_period
 from telesales.compensation.rulesets import ruleset_approve, ruleset_import_default
 from telesales.core.benchmarks import Benchmark, peak_rss_mb
 from telesales.core.benchmarks import register as _register
@@ -459,6 +460,14 @@ def run(*, people: int, policies: int) -> dict:
     agree = engine == by_sql
     assert agree, f"commission: engine {engine_total}, SQL {sql_total}"
     mean = sum(seconds) / len(seconds)
+    # The approval writes the per-policy ledger from the lines (ADR 0014); its commission
+    # must be the lines' to the cent.
+    began = time.perf_counter()
+    payrun_approve(run=run_, actor=actor)
+    approve_s = time.perf_counter() - began
+    ledger = PolicyPay.objects.filter(run=run_).aggregate(n=Count("id"), paid=Sum("commission"))
+    ledger_total = ledger["paid"] or Decimal(0)
+    assert ledger_total == engine_total, f"ledger {ledger_total}, lines {engine_total}"
     counts = dict(
         PayLine.objects.filter(run=run_)
         .values_list("kind")
@@ -485,6 +494,8 @@ def run(*, people: int, policies: int) -> dict:
         "sql_commission_total": str(sql_total.quantize(Decimal("0.01"))),
         "commission_totals_agree": agree,
         "deterministic": digests[0] == digests[1],
+        "approve_s": round(approve_s, 2),
+        "ledger_policies": ledger["n"],
         "peak_rss_mb": peak_rss_mb(),
     }
 

@@ -61,6 +61,14 @@ class ReasonIn(Schema):
     reason: str = ""
 
 
+class LinePartOut(Schema):
+    """One policy of a rate-cell line (ADR 0014) with its own amount and basis."""
+
+    source: str
+    amount: Decimal
+    basis: Decimal
+
+
 class PayLineOut(Schema):
     position: int
     kind: str
@@ -72,6 +80,18 @@ class PayLineOut(Schema):
     modifiers: list[str]
     sources: list[str]
     note: str
+    #: Each source of a rate-cell line with its own amount and basis; empty for a line of
+    #: one source (its amount and basis are the line's).
+    parts: list[LinePartOut]
+
+    @staticmethod
+    def resolve_parts(line) -> list[dict]:
+        if not line.parts:
+            return []
+        return [
+            {"source": source, "amount": amount, "basis": basis}
+            for source, amount, basis in line.source_parts
+        ]
 
 
 class PayslipOut(Schema):

@@ -222,6 +222,62 @@ class PayLine:
     sources: tuple[str, ...]
     modifiers: tuple[str, ...] = ()
     note: str = ""
+    #: A line of one rate cell (``group_by_cell``): each source's (amount, basis), in the
+    #: order of ``sources``; empty for a line of one source.
+    parts: tuple[tuple[Decimal, Decimal], ...] = ()
+
+
+#: The per-policy kinds that a pay run writes one line per rate cell (ADR 0014).
+CELL_KINDS = ("commission", "withheld", "released")
+
+
+def group_by_cell(lines: Iterable[PayLine]) -> list[PayLine]:
+    """The lines with those of a ``CELL_KINDS`` kind merged per rate cell: person, kind, rule
+    (id and version), rate, modifiers and note. A merged line's amount and basis are the sums
+    of its members' (each already rounded to the cent on its own, so no total moves), its
+    sources theirs in order, and ``parts`` each member's (amount, basis). A cell of one line
+    stays that line. Order: a merged line stands where its first member stood."""
+    out: list[PayLine | list[PayLine]] = []
+    where: dict[tuple, int] = {}
+    for line in lines:
+        if line.kind not in CELL_KINDS:
+            out.append(line)
+            continue
+        key = (
+            line.person_id,
+            line.kind,
+            line.rule_id,
+            line.rule_version,
+            line.rate,
+            line.modifiers,
+            line.note,
+        )
+        at = where.get(key)
+        if at is None:
+            where[key] = len(out)
+            out.append([line])
+        else:
+            out[at].append(line)  # type: ignore[union-attr]
+    return [_merged(item) if isinstance(item, list) else item for item in out]
+
+
+def _merged(members: list[PayLine]) -> PayLine:
+    first = members[0]
+    if len(members) == 1:
+        return first
+    return PayLine(
+        person_id=first.person_id,
+        kind=first.kind,
+        rule_id=first.rule_id,
+        rule_version=first.rule_version,
+        amount=sum((m.amount for m in members), ZERO),
+        basis=sum((m.basis for m in members), ZERO),
+        rate=first.rate,
+        sources=tuple(s for m in members for s in m.sources),
+        modifiers=first.modifiers,
+        note=first.note,
+        parts=tuple((m.amount, m.basis) for m in members),
+    )
 
 
 class PayInputInvalid(ValidationFailed):

@@ -28,11 +28,26 @@ LINE_HEADERS = (
     "Note",
 )
 TOTAL_HEADERS = ("Period", "Employee no.", "Name", "Total")
+POLICY_HEADERS = (
+    "Period",
+    "Employee no.",
+    "Name",
+    "Line",
+    "Kind",
+    "Rule",
+    "Rate",
+    "Policy",
+    "Amount",
+    "Basis",
+)
+#: The kinds whose lines are per policy or per rate cell of policies (sheet "Policies").
+POLICY_KINDS = frozenset(("commission", "withheld", "released", "clawback"))
 
 
 @transaction.atomic
 def payrun_export_xlsx(*, run: PayRun, actor) -> ExportFile:
-    """Two sheets: the lines in payslip order, and each person's total."""
+    """Three sheets: the lines in payslip order; each policy of the per-policy kinds with its
+    own amount and basis (a rate-cell line holds many, ADR 0014); each person's total."""
     if not permissions.can_run_pay(actor):
         raise PermissionDenied(_("Only the HR admin or the center manager may export pay runs"))
     lines = list(
@@ -49,6 +64,7 @@ def payrun_export_xlsx(*, run: PayRun, actor) -> ExportFile:
             "modifiers",
             "sources",
             "note",
+            "parts",
             "person__employee_no",
             "person__name",
         )
@@ -81,6 +97,27 @@ def payrun_export_xlsx(*, run: PayRun, actor) -> ExportFile:
                         ln.note,
                     )
                     for ln in lines
+                ),
+            ),
+            (
+                "Policies",
+                POLICY_HEADERS,
+                (
+                    (
+                        run.label,
+                        ln.person.employee_no,
+                        ln.person.name,
+                        ln.position,
+                        ln.kind,
+                        ln.rule_id,
+                        ln.rate,
+                        source,
+                        amount,
+                        basis,
+                    )
+                    for ln in lines
+                    if ln.kind in POLICY_KINDS
+                    for source, amount, basis in ln.source_parts
                 ),
             ),
             ("Totals", TOTAL_HEADERS, [totals[k] for k in sorted(totals)]),

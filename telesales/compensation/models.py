@@ -13,6 +13,8 @@ version, so every pay line stays traceable to the rules that produced it.
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -154,6 +156,9 @@ class PayLine(models.Model):
         related_name="+",
     )
     note = models.CharField(_("note"), max_length=500, blank=True)
+    #: A line of one rate cell (ADR 0014): each source policy's [amount, basis] as decimal
+    #: strings, in the order of ``sources``; empty for a line of one source.
+    parts = models.JSONField(_("amounts per source"), default=list, blank=True)
 
     class Meta:
         ordering = ["run", "position"]
@@ -171,6 +176,50 @@ class PayLine(models.Model):
 
     def __str__(self) -> str:
         return f"{self.run.label} {self.person_id} {self.kind} {self.amount}"
+
+    @property
+    def source_parts(self) -> list[tuple[str, Decimal, Decimal]]:
+        """(source, amount, basis) of each source of a rate-cell line (its ``parts``), or of
+        the one source of a line that has one; empty for a line of several sources that is
+        not a rate cell (an allowance over a team's policies)."""
+        if self.parts:
+            return [
+                (source, Decimal(amount), Decimal(basis))
+                for source, (amount, basis) in zip(self.sources, self.parts, strict=True)
+            ]
+        if len(self.sources) == 1:
+            return [(self.sources[0], self.amount, self.basis)]
+        return []
+
+
+class PolicyPay(models.Model):
+    """What one approved run paid for one policy (ADR 0014): its commission, what it withheld
+    and released of it, and what it took back. Written when the run is approved, from the
+    run's lines; the clawbacks and releases of later periods read it (the lines carry a
+    rate cell of many policies, not one policy)."""
+
+    run = models.ForeignKey(PayRun, on_delete=models.CASCADE, related_name="policy_pay")
+    policy = models.ForeignKey(
+        "policies.Policy", verbose_name=_("policy"), on_delete=models.PROTECT, related_name="+"
+    )
+    person = models.ForeignKey(
+        "org.Person", verbose_name=_("person"), on_delete=models.PROTECT, related_name="+"
+    )
+    commission = models.DecimalField(_("commission"), default=0, **MONEY)
+    withheld = models.DecimalField(_("withheld"), default=0, **MONEY)
+    released = models.DecimalField(_("released"), default=0, **MONEY)
+    clawback = models.DecimalField(_("clawback"), default=0, **MONEY)
+
+    class Meta:
+        verbose_name = _("policy pay")
+        verbose_name_plural = _("policy pay")
+        constraints = [
+            models.UniqueConstraint(fields=["run", "policy"], name="compensation_policypay_unique")
+        ]
+        indexes = [models.Index(fields=["policy", "run"], name="compensation_policypay_policy")]
+
+    def __str__(self) -> str:
+        return f"{self.run.label} policy:{self.policy_id} {self.commission}"
 
 
 class PayAdjustment(TimeStampedModel):

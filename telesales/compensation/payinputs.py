@@ -43,7 +43,7 @@ from django.db.models import BooleanField, ExpressionWrapper, Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from telesales.compensation.choices import PayLineKind, PayRunStatus
+from telesales.compensation.choices import PayRunStatus
 from telesales.compensation.engine import (
     FREE_LOOK,
     Period,
@@ -59,7 +59,7 @@ from telesales.compensation.models import (
     AssessmentRunStatus,
     Attendance,
     HRDecision,
-    PayLine,
+    PolicyPay,
 )
 from telesales.compensation.rules_format import RuleBook, policy_fyc
 from telesales.core.models import AuditEntry
@@ -207,18 +207,23 @@ def _without_leader(person: PersonIn) -> PersonIn:
 
 
 def _paid_commission(policy_ids: list[int], *, before: dt.date) -> dict[int, Decimal]:
-    """What approved runs of earlier periods paid as commission for these policies."""
-    rows = (
-        PayLine.objects.filter(
-            policy_id__in=policy_ids,
-            kind=PayLineKind.COMMISSION,
-            run__status=PayRunStatus.APPROVED,
-            run__period_end__lt=before,
+    """What approved runs of earlier periods paid as commission for these policies (their
+    per-policy ledger, ``PolicyPay``)."""
+    paid: dict[int, Decimal] = {}
+    for chunk in _chunks(sorted(policy_ids)):
+        rows = (
+            PolicyPay.objects.filter(
+                policy_id__in=chunk,
+                commission__gt=0,
+                run__status=PayRunStatus.APPROVED,
+                run__period_end__lt=before,
+            )
+            .values("policy_id")
+            .annotate(paid=Sum("commission"))
+            .order_by()
         )
-        .values("policy_id")
-        .annotate(paid=Sum("amount"))
-    )
-    return {row["policy_id"]: row["paid"] for row in rows}
+        paid.update((row["policy_id"], row["paid"]) for row in rows)
+    return paid
 
 
 #: The policy columns both readers take, in the order ``_policy_in`` unpacks them.
@@ -392,7 +397,6 @@ def pay_inputs(period: Period, rules: RuleBook | None = None) -> PayInputs:
 #   approved runs of earlier periods withheld and did not release is passed on for release.
 
 CHUNK = 5000
-WITHHOLDING_KINDS = ("withheld", "released")
 
 
 def _chunks(ids: list[int]):
@@ -498,19 +502,19 @@ def _persistency13(period: Period, agent_ids: set[int]) -> dict[int, Decimal]:
 def _withheld_outstanding(*, before: dt.date) -> dict[int, Decimal]:
     """policy id → what approved runs of periods ending before ``before`` withheld from its
     commission and have not released."""
-    net: dict[int, Decimal] = {}
-    rows = PayLine.objects.filter(
-        kind__in=WITHHOLDING_KINDS,
-        run__status=PayRunStatus.APPROVED,
-        run__period_end__lt=before,
-    ).values_list("sources", "amount")
-    for sources, amount in rows:
-        for source in sources:
-            if source.startswith("policy:"):
-                policy_id = int(source.split(":", 1)[1])
-                net[policy_id] = net.get(policy_id, Decimal("0")) + amount
-                break
-    return {policy_id: -total for policy_id, total in net.items() if total < 0}
+    rows = (
+        PolicyPay.objects.filter(
+            Q(withheld__gt=0) | Q(released__gt=0),
+            run__status=PayRunStatus.APPROVED,
+            run__period_end__lt=before,
+        )
+        .values("policy_id")
+        .annotate(net=Sum("withheld") - Sum("released"))
+        .filter(net__gt=0)
+        .order_by()
+        .values_list("policy_id", "net")
+    )
+    return dict(rows)
 
 
 def _clearances(

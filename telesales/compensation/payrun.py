@@ -18,6 +18,7 @@ import datetime as dt
 import json
 from collections.abc import Callable
 from decimal import Decimal
+from itertools import islice
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -31,11 +32,20 @@ from telesales.compensation.engine import (
     KINDS,
     PayInputInvalid,
     Period,
+    cents,
     compute_pay,
+    group_by_cell,
     period_for,
 )
 from telesales.compensation.engine import PayLine as EngineLine
-from telesales.compensation.models import Attendance, PayAdjustment, PayLine, PayRun, RuleSet
+from telesales.compensation.models import (
+    Attendance,
+    PayAdjustment,
+    PayLine,
+    PayRun,
+    PolicyPay,
+    RuleSet,
+)
 from telesales.compensation.payinputs import pay_inputs
 from telesales.compensation.rules_format import RuleBook
 from telesales.compensation.rulesets import ruleset_rulebook
@@ -45,6 +55,7 @@ from telesales.core.errors import InvalidState, PermissionDenied, ValidationFail
 from telesales.core.model_updates import save_or_conflict
 
 ADJUSTMENT_RULE = "adjustment"
+ZERO = Decimal("0")
 # ``progress(stage, done, total)``: stage "reading" (the inputs), "computing" (``total`` people)
 # or "writing" (``done`` of ``total`` lines); called inside the compute's transaction.
 ProgressCallback = Callable[[str, int, int], None]
@@ -115,7 +126,9 @@ def _adjustment_lines(adjustments, *, version: int) -> list[EngineLine]:
 
 
 def _policy_id(line: EngineLine) -> int | None:
-    if line.kind not in (PayLineKind.COMMISSION, PayLineKind.CLAWBACK):
+    """The policy of a clawback line (one policy each); other lines name theirs in
+    ``sources`` (a commission line covers a rate cell of many, ADR 0014)."""
+    if line.kind != PayLineKind.CLAWBACK:
         return None
     for source in line.sources:
         if source.startswith("policy:"):
@@ -139,6 +152,7 @@ _LINE_COLUMNS = (
     "sources",
     "policy_id",
     "note",
+    "parts",
 )
 
 
@@ -153,11 +167,48 @@ def _json_strings(items: tuple[str, ...]) -> str:
     return '["' + '", "'.join(items) + '"]' if items else "[]"
 
 
+def _json_parts(parts: tuple[tuple[Decimal, Decimal], ...]) -> str:
+    """``parts`` as JSON: ``[["12.30", "41.00"], …]``, to the cent as the line's own amount
+    and basis are stored (an amount is already in cents; a basis such as an FYC may carry
+    more places, which the payslip does not show)."""
+    if not parts:
+        return "[]"
+    return "[" + ", ".join(f'["{cents(a):f}", "{cents(b):f}"]' for a, b in parts) + "]"
+
+
+def _bulk_insert(
+    model, columns: list[str], rows, *, total: int, progress=None, stage: str = "writing"
+) -> None:
+    """Insert ``rows`` (tuples in the order of ``columns``) the fast way: ``executemany``
+    in chunks or, on PostgreSQL, one ``COPY``; ``progress(stage, done, total)`` after each
+    chunk. Table and column names come from the model, not from input."""
+    table = connection.ops.quote_name(model._meta.db_table)
+    names = ", ".join(connection.ops.quote_name(c) for c in columns)
+    rows = iter(rows)
+    done = 0
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            with cursor.cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
+                for chunk in iter(lambda: list(islice(rows, _WRITE_CHUNK)), []):
+                    for row in chunk:
+                        copy.write_row(row)
+                    done += len(chunk)
+                    if progress is not None:
+                        progress(stage, done, total)
+            return
+        placeholders = ", ".join("%s" for _c in columns)
+        sql = f"INSERT INTO {table} ({names}) VALUES ({placeholders})"  # noqa: S608
+        for chunk in iter(lambda: list(islice(rows, _WRITE_CHUNK)), []):
+            cursor.executemany(sql, chunk)
+            done += len(chunk)
+            if progress is not None:
+                progress(stage, done, total)
+
+
 def _lines_write(run: PayRun, lines: list[EngineLine], progress=None) -> None:
-    """Insert the run's lines (position 1, 2 …) the fast way: one multi-row statement per
-    chunk (``executemany``) or, on PostgreSQL, one ``COPY``. The values are those
-    ``bulk_create`` would write (decimals as they are, the JSON fields as ``json.dumps``
-    text), without building a model instance per line."""
+    """Insert the run's lines (position 1, 2 …) without building a model instance per line:
+    the values ``bulk_create`` would write (decimals as they are, the JSON fields as
+    ``json.dumps`` text)."""
     fields = [f for f in PayLine._meta.concrete_fields if not f.primary_key]
     extra = [f for f in fields if f.attname not in _LINE_COLUMNS]
     columns = [*_LINE_COLUMNS, *(f.column for f in extra)]
@@ -167,46 +218,70 @@ def _lines_write(run: PayRun, lines: list[EngineLine], progress=None) -> None:
         defaults = tuple(json.dumps(v) if isinstance(v, list | dict) else v for v in defaults)
     modifiers: dict[tuple[str, ...], str] = {}  # a few distinct ones: dumped once each
     run_id = run.pk
-    total = len(lines)
+    rows = (
+        (
+            run_id,
+            i,
+            line.person_id,
+            line.kind,
+            line.amount,
+            line.basis,
+            line.rate,
+            line.rule_id,
+            line.rule_version,
+            modifiers.get(line.modifiers)
+            or modifiers.setdefault(line.modifiers, _json_strings(line.modifiers)),
+            _json_strings(line.sources),
+            _policy_id(line),
+            line.note[:500],
+            _json_parts(line.parts),
+            *defaults,
+        )
+        for i, line in enumerate(lines, start=1)
+    )
+    _bulk_insert(PayLine, columns, rows, total=len(lines), progress=progress)
 
-    def rows(first: int):
-        for i, line in enumerate(lines[first : first + _WRITE_CHUNK], start=first + 1):
-            yield (
-                run_id,
-                i,
-                line.person_id,
-                line.kind,
-                line.amount,
-                line.basis,
-                line.rate,
-                line.rule_id,
-                line.rule_version,
-                modifiers.get(line.modifiers)
-                or modifiers.setdefault(line.modifiers, _json_strings(line.modifiers)),
-                _json_strings(line.sources),
-                _policy_id(line),
-                line.note[:500],
-                *defaults,
-            )
 
-    table = connection.ops.quote_name(PayLine._meta.db_table)
-    names = ", ".join(connection.ops.quote_name(c) for c in columns)
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            with cursor.cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
-                for first in range(0, total, _WRITE_CHUNK):
-                    for row in rows(first):
-                        copy.write_row(row)
-                    if progress is not None:
-                        progress("writing", min(first + _WRITE_CHUNK, total), total)
-            return
-        # Table and column names come from the model, not from input.
-        placeholders = ", ".join("%s" for _c in columns)
-        sql = f"INSERT INTO {table} ({names}) VALUES ({placeholders})"  # noqa: S608
-        for first in range(0, total, _WRITE_CHUNK):
-            cursor.executemany(sql, list(rows(first)))
-            if progress is not None:
-                progress("writing", min(first + _WRITE_CHUNK, total), total)
+#: The kinds of line the per-policy ledger (``PolicyPay``) records, and the sign that makes
+#: each a positive amount there.
+_LEDGER_SIGNS = {
+    PayLineKind.COMMISSION: ("commission", 1),
+    PayLineKind.WITHHELD: ("withheld", -1),
+    PayLineKind.RELEASED: ("released", 1),
+    PayLineKind.CLAWBACK: ("clawback", -1),
+}
+_LEDGER_FIELDS = ("commission", "withheld", "released", "clawback")
+
+
+def _policy_pay_write(run: PayRun) -> int:
+    """Write the run's per-policy ledger from its lines: a line of one policy gives its
+    amount, a rate-cell line each of its ``parts``. Returns the policies written."""
+    ledger: dict[int, list] = {}
+    rows = (
+        run.lines.filter(kind__in=list(_LEDGER_SIGNS))
+        .order_by("position")
+        .values_list("person_id", "kind", "amount", "sources", "parts")
+    )
+    for person_id, kind, amount, sources, parts in rows.iterator(chunk_size=2000):
+        field, sign = _LEDGER_SIGNS[kind]
+        slot = _LEDGER_FIELDS.index(field) + 1
+        if parts:
+            pairs = zip(sources, (Decimal(part[0]) for part in parts), strict=True)
+        else:
+            pairs = ((next((s for s in sources if s.startswith("policy:")), ""), amount),)
+        for source, value in pairs:
+            if not source.startswith("policy:"):
+                continue
+            entry = ledger.setdefault(int(source[7:]), [person_id, ZERO, ZERO, ZERO, ZERO])
+            entry[slot] += sign * value
+    columns = ["run_id", "policy_id", "person_id", *_LEDGER_FIELDS]
+    _bulk_insert(
+        PolicyPay,
+        columns,
+        ((run.pk, policy_id, *entry) for policy_id, entry in sorted(ledger.items())),
+        total=len(ledger),
+    )
+    return len(ledger)
 
 
 def _compute(
@@ -275,7 +350,7 @@ def payrun_compute(
         .filter(Q(applied_run__isnull=True) | Q(applied_run=run))
         .order_by("person_id", "id")
     )
-    lines = lines + _adjustment_lines(adjustments, version=ruleset.version)
+    lines = group_by_cell(lines) + _adjustment_lines(adjustments, version=ruleset.version)
     # Stable sort: the engine's order inside a person and kind is kept.
     lines.sort(key=lambda line: (line.person_id, _KIND_ORDER[line.kind]))
     before = {
@@ -333,6 +408,7 @@ def payrun_approve(*, run: PayRun, actor, reason: str = "") -> PayRun:
     run.approved_by = actor if getattr(actor, "is_authenticated", False) else None
     run.approved_at = timezone.now()
     run.save(update_fields=["status", "approved_by", "approved_at", "updated_at"])
+    policies = _policy_pay_write(run)
     audit_record(
         actor=actor,
         action="compensation.payrun_approve",
@@ -343,6 +419,7 @@ def payrun_approve(*, run: PayRun, actor, reason: str = "") -> PayRun:
             "fingerprint": run.input_fingerprint,
             "total": run.total,
             "lines": run.line_count,
+            "policies": policies,
         },
         reason=reason,
     )

@@ -38,6 +38,17 @@ MAR = dt.date(2026, 3, 1)
 APR = dt.date(2026, 4, 1)
 
 
+def policy_part(run, policy, kind: str = "commission"):
+    """(line, amount, basis) of ``policy`` in the run's line of ``kind`` that holds it (a
+    rate-cell line holds many policies, each with its own amount and basis)."""
+    source = f"policy:{policy.pk}"
+    for line in run.lines.filter(kind=kind).order_by("position"):
+        for name, amount, basis in line.source_parts:
+            if name == source:
+                return line, amount, basis
+    raise AssertionError(f"no {kind} line of {source} in {run.label}")
+
+
 def at(year, month, day, hour=10):
     return timezone.make_aware(dt.datetime(year, month, day, hour))
 

@@ -35,14 +35,13 @@ from telesales.compensation.models import (
     AssessmentRun,
     AssessmentRunStatus,
     HRDecision,
-    PayLine,
     RuleSet,
 )
 from telesales.compensation.payinputs import pay_inputs
 from telesales.compensation.payrun import payrun_compute
 from telesales.compensation.rules_format import ruleset_parse
 from telesales.compensation.rulesets import DEFAULT_RULESET_PATH
-from telesales.compensation.tests.payrun_world import FEB, at
+from telesales.compensation.tests.payrun_world import FEB, at, policy_part
 from telesales.compensation.tests.test_rules_format import BASE, errors_of, one_error
 
 d = dt.date
@@ -197,13 +196,13 @@ def test_the_pay_run_discounts_the_commission_of_a_person_in_an_extension(center
     )
     anns = c.policy(c.ann, "accident", 1, "1000.00", at(2026, 2, 10))
     run = payrun_compute(period_start=FEB, actor=c.hr)
-    line = PayLine.objects.get(run=run, policy=anns, kind="commission")
-    assert (line.basis, line.rate, line.amount) == (D("300.00"), D("0.27"), D("81.00"))
+    line, amount, basis = policy_part(run, anns)
+    assert (basis, line.rate, amount) == (D("300.00"), D("0.27"), D("81.00"))
     assert line.modifiers == ["extension_pay.commission_factor"]
     # Sam, not in an extension, is paid in full: 5,000 × 0.30 FYC × 0.30 (critical illness,
     # 20 years, S2 at 0.40) → 1,500.00 × 0.40 = 600.00.
-    sams = PayLine.objects.get(run=run, policy=c.sams, kind="commission")
-    assert sams.modifiers == [] and sams.amount == D("600.00")
+    sams, amount, _basis = policy_part(run, c.sams)
+    assert sams.modifiers == [] and amount == D("600.00")
 
 
 def test_the_extension_covers_one_assessment_period_and_a_later_outcome_ends_it(center, book):

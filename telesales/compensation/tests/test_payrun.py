@@ -39,7 +39,7 @@ from openpyxl import load_workbook
 from telesales.compensation.choices import PayRunStatus
 from telesales.compensation.engine import PayInputInvalid
 from telesales.compensation.exporting import payrun_export_xlsx
-from telesales.compensation.models import Attendance, PayAdjustment, PayLine, PayRun
+from telesales.compensation.models import Attendance, PayAdjustment, PayLine, PayRun, PolicyPay
 from telesales.compensation.payrun import (
     payadjustment_create,
     payrun_approve,
@@ -51,7 +51,7 @@ from telesales.compensation.selectors import (
     payrun_totals,
     payslip_get,
 )
-from telesales.compensation.tests.payrun_world import APR, MAR, Center, at
+from telesales.compensation.tests.payrun_world import APR, MAR, Center, at, policy_part
 from telesales.core.errors import InvalidState, PermissionDenied, ValidationFailed
 from telesales.core.models import AuditEntry
 from telesales.org.models import Person
@@ -107,16 +107,19 @@ def test_the_march_run_pays_the_hand_computed_amounts_with_rules_and_sources(mar
     commission = tina.lines[1]
     tina_policy = Policy.objects.get(agent=c.tina)
     assert commission.sources == [f"policy:{tina_policy.pk}"]
-    assert commission.modifiers == ["trainee_factor"] and commission.policy_id == tina_policy.pk
+    assert commission.modifiers == ["trainee_factor"] and commission.parts == []
     assert commission.basis == D("1234.50") and commission.rule_version == 1
 
     sam = payslip_get(user=c.hr, run=run, person=c.sam)
     clawback = sam.lines[-1]
     assert (clawback.kind, clawback.amount, clawback.basis) == ("clawback", D("-600.00"), D("600"))
     assert clawback.sources == [f"policy:{c.sams.pk}"] and clawback.policy_id == c.sams.pk
-    # The clawback took back exactly what the approved February run paid.
-    paid = PayLine.objects.get(run=c.february, policy=c.sams, kind="commission")
-    assert paid.amount == D("600.00")
+    # The clawback took back exactly what the approved February run paid, which that run's
+    # per-policy ledger recorded at its approval.
+    _line, paid, _basis = policy_part(c.february, c.sams)
+    assert paid == D("600.00")
+    ledger = PolicyPay.objects.get(run=c.february, policy=c.sams)
+    assert (ledger.person_id, ledger.commission, ledger.clawback) == (c.sam.pk, paid, 0)
 
     lee = payslip_get(user=c.hr, run=run, person=c.lee)
     allowance = lee.lines[-1]
@@ -327,9 +330,9 @@ def test_a_work_month_runs_from_the_26th_to_the_25th():
     run = payrun_compute(period_start=start, actor=c.hr)
     assert (run.label, run.period_start, run.period_end) == ("2026-03", start, dt.date(2026, 3, 25))
     ann = payslip_get(user=c.hr, run=run, person=c.ann)
-    assert [(ln.kind, ln.amount, ln.policy_id) for ln in ann.lines] == [
-        ("base_pay", D("3500.00"), None),
-        ("commission", D("90.00"), inside.pk),
+    assert [(ln.kind, ln.amount, ln.sources) for ln in ann.lines] == [
+        ("base_pay", D("3500.00"), [f"person:{c.ann.pk}"]),
+        ("commission", D("90.00"), [f"policy:{inside.pk}"]),
     ]
 
 

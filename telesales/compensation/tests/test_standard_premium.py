@@ -22,12 +22,11 @@ import pytest
 
 from telesales.compensation.assessment_inputs import assessment_records
 from telesales.compensation.engine import period_for
-from telesales.compensation.models import PayLine
 from telesales.compensation.payinputs import pay_inputs
 from telesales.compensation.payrun import payrun_compute
 from telesales.compensation.rules_format import policy_fyc, ruleset_parse
 from telesales.compensation.rulesets import DEFAULT_RULESET_PATH
-from telesales.compensation.tests.payrun_world import FEB, at
+from telesales.compensation.tests.payrun_world import FEB, at, policy_part
 from telesales.compensation.tests.test_rules_format import BASE, ORG_LADDER, errors_of, one_error
 from telesales.policies.choices import CommissionBasis, ProductCategory
 from telesales.policies.tests.factories import ProductFactory
@@ -236,10 +235,10 @@ def standard_sale(center):
 def test_the_pay_run_pays_commission_on_the_standardised_premium(standard_sale):
     c = standard_sale
     run = payrun_compute(period_start=FEB, actor=c.hr)
-    line = PayLine.objects.get(run=run, policy=c.std, kind="commission")
-    assert line.basis == D("2400.00")
+    line, amount, basis = policy_part(run, c.std)
+    assert basis == D("2400.00")
     assert line.rate == D("0.30")
-    assert line.amount == D("720.00")
+    assert amount == D("720.00")
     assert line.person_id == c.sam.pk
     assert line.rule_id == "fyc.savings.regular"
 
