@@ -394,10 +394,12 @@ def return_visit_record(
     if outcome == VisitOutcome.UNREACHABLE:
         if visit.attempts >= rules.return_visit_max_attempts:
             visit.status = VisitStatus.FAILED
-            visit.done_at, visit.done_by = now, _user_or_none(actor)
+            visit.done_at, visit.done_by = at, _user_or_none(actor)
     else:
+        # Done when the call was made (``at``, which may be recorded afterwards): the
+        # withholding of the selling agent's commission counts from that day.
         visit.status = VisitStatus.DONE
-        visit.done_at, visit.done_by = now, _user_or_none(actor)
+        visit.done_at, visit.done_by = at, _user_or_none(actor)
         if outcome == VisitOutcome.MISUNDERSTANDING:
             visit.flagged_to = _team_lead_of(visit.policy.agent)
             visit.flagged_at = now

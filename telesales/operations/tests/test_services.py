@@ -167,6 +167,29 @@ def test_a_confirmed_visit_is_done(world, visit):
         )
 
 
+def test_a_visit_recorded_afterwards_is_done_when_the_call_was_made(world, visit):
+    """The operator records on Monday the call they made on Friday: the visit was done on
+    Friday (the withholding of the agent's commission counts from that day), not Monday."""
+    made = timezone.now() - dt.timedelta(days=3)
+    v = services.return_visit_record(
+        visit=visit, outcome=VisitOutcome.CONFIRMED, note="", actor=world.ops.user, at=made
+    )
+    assert (v.status, v.done_at, v.last_attempt_at) == (VisitStatus.DONE, made, made)
+    # Failed on the last attempt: done (failed) when that call was made.
+    other = ReturnVisit.objects.get(pk=visit.pk)
+    ReturnVisit.objects.filter(pk=other.pk).update(
+        status=VisitStatus.OPEN, attempts=2, outcome="", done_at=None
+    )
+    v = services.return_visit_record(
+        visit=ReturnVisit.objects.get(pk=visit.pk),
+        outcome=VisitOutcome.UNREACHABLE,
+        note="关机",
+        actor=world.ops.user,
+        at=made,
+    )
+    assert (v.status, v.done_at) == (VisitStatus.FAILED, made)
+
+
 def test_unreachable_stays_open_until_the_attempts_are_used_up(world, visit):
     for attempt in (1, 2):
         v = services.return_visit_record(
