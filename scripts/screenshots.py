@@ -59,6 +59,9 @@ class Shot:
     # workspace before "next lead"), then wait for ``then``.
     click: str | None = None
     then: str | None = None
+    #: Click only when the page has ``click`` (a payslip without a rate-cell line has no
+    #: fold-out to open).
+    click_optional: bool = False
 
 
 SHOTS = [
@@ -80,7 +83,14 @@ SHOTS = [
     Shot("renewal", "/operations/", "renewal-operations.png"),
     Shot("renewal", "/tickets/queue/", "tickets-queue.png", wait_for="table"),
     Shot("hr", "/pay/payruns/", "hr-pay-runs.png", wait_for="table"),
-    Shot("agent1", "/pay/payslip/", "agent-payslip.png"),
+    Shot(
+        "agent1",
+        "/pay/payslip/",
+        "agent-payslip.png",
+        click="[data-testid=line-parts] summary",
+        then="[data-testid=line-parts][open]",
+        click_optional=True,
+    ),
     Shot("agent1", "/pay/early-warning/", "agent-early-warning.png"),
 ]
 
@@ -138,7 +148,8 @@ def take(base_url: str, out_dir: Path, *, browser) -> list[Path]:
                 status = response.status if response else "no answer"
                 raise SystemExit(f"screenshots: {shot.username} {shot.path} answered {status}")
             page.wait_for_selector(shot.wait_for)
-            if shot.click and not page.query_selector("[data-testid=lead-header]"):
+            wanted = shot.click and (not shot.click_optional or page.query_selector(shot.click))
+            if wanted and not page.query_selector("[data-testid=lead-header]"):
                 page.click(shot.click)
                 page.wait_for_selector(shot.then or shot.wait_for)
                 page.wait_for_load_state("networkidle")

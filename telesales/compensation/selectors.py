@@ -14,6 +14,7 @@ from telesales.compensation.choices import PayRunStatus, RuleSetStatus
 from telesales.compensation.models import PayLine, PayRun, PayRunJob, RuleSet
 from telesales.core.errors import NotFound, PermissionDenied
 from telesales.org.models import Person, Team
+from telesales.policies.models import Policy
 
 ZERO = Decimal("0")
 
@@ -68,9 +69,37 @@ def payslip_get(*, user, run: PayRun, person: Person) -> Payslip:
     if not permissions.can_read_payslip(user, person=person, run=run):
         raise PermissionDenied(_("You may only read your own payslip"))
     lines = list(run.lines.filter(person=person).order_by("position"))
+    _attach_policy_parts(lines)
     return Payslip(
         run=run, person=person, lines=lines, total=sum((ln.amount for ln in lines), ZERO)
     )
+
+
+def _attach_policy_parts(lines: list[PayLine]) -> None:
+    """Give each rate-cell line ``policy_parts``: (source, policy number, amount, basis) of
+    each of its policies, the numbers read in one query (the payslip lists them)."""
+    ids = {
+        int(source[7:])
+        for line in lines
+        if line.parts
+        for source in line.sources
+        if source.startswith("policy:")
+    }
+    numbers = dict(Policy.objects.filter(pk__in=ids).values_list("pk", "number")) if ids else {}
+    for line in lines:
+        line.policy_parts = (
+            [
+                (
+                    source,
+                    numbers.get(int(source[7:])) if source.startswith("policy:") else None,
+                    a,
+                    b,
+                )
+                for source, a, b in line.source_parts
+            ]
+            if line.parts
+            else []
+        )
 
 
 def payrun_totals(*, user, run: PayRun) -> dict[int, Decimal]:

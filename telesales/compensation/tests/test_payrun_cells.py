@@ -257,8 +257,10 @@ def test_the_payslip_lists_the_policies_of_a_rate_cell_with_their_amounts(cells)
     assert body.count('data-testid="line-parts"') == 2
     assert "4 policies" in body and "3 policies" in body
     cell = body[body.index("4 policies") : body.index("</details>", body.index("4 policies"))]
+    # Each policy by its number (the source in the title), with its own amount.
     for policy, amount in ((c.a1, "90.00"), (c.a2, "0.32"), (c.a3, "0.32"), (c.a5, "0.32")):
-        assert f'<code>policy:{policy.pk}</code></td><td class="text-end">¥{amount}' in cell
+        row = f'<td title="policy:{policy.pk}">{policy.number}</td><td class="text-end">¥{amount}'
+        assert row in cell
 
 
 def test_the_export_has_a_row_per_policy_of_each_rate_cell(cells):
