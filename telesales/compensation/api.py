@@ -220,3 +220,60 @@ def payrun_export(request, run_id: int):
     response["Content-Disposition"] = f'attachment; filename="{export.filename}"'
     add_never_cache_headers(response)
     return response
+
+
+class PolicyPayRowOut(Schema):
+    run_id: int
+    period: str
+    commission: Decimal
+    withheld: Decimal
+    released: Decimal
+    clawback: Decimal
+
+
+class PolicyPayOut(Schema):
+    policy_id: int
+    number: str
+    agent_id: int
+    rows: list[PolicyPayRowOut]
+    commission: Decimal
+    withheld: Decimal
+    released: Decimal
+    clawback: Decimal
+    #: commission − withheld + released − clawback
+    paid: Decimal
+    #: withheld and not released yet
+    outstanding: Decimal
+
+
+@router.get(
+    "/policies/{policy_id}/pay",
+    response={200: PolicyPayOut, **ERRORS_READ},
+    operation_id="compensation_policy_pay",
+)
+def policy_pay(request, policy_id: int):
+    """What each approved pay run paid, withheld, released and took back for one policy (HR,
+    the manager, and the agent who sold it)."""
+    history = selectors.policy_pay_history(user=request.auth, policy_id=policy_id)
+    return {
+        "policy_id": history.policy.pk,
+        "number": history.policy.number,
+        "agent_id": history.policy.agent_id,
+        "rows": [
+            {
+                "run_id": row.run_id,
+                "period": row.run.label,
+                "commission": row.commission,
+                "withheld": row.withheld,
+                "released": row.released,
+                "clawback": row.clawback,
+            }
+            for row in history.rows
+        ],
+        "commission": history.commission,
+        "withheld": history.withheld,
+        "released": history.released,
+        "clawback": history.clawback,
+        "paid": history.paid,
+        "outstanding": history.outstanding,
+    }

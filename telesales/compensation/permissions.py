@@ -4,6 +4,8 @@
   compute, approve and export pay runs; record attendance and adjustments; read every payslip.
 - Everyone else with a person record: their own payslip of an approved run.
 - A team lead: the totals of the team they lead in an approved run, not its lines.
+- What approved runs paid for one policy (its ledger): HR, the manager and the policy's
+  selling agent.
 """
 
 from __future__ import annotations
@@ -45,6 +47,18 @@ def can_read_team_totals(user, *, team, run) -> bool:
         and has_role(user, Role.TEAM_LEAD)
         and team.leader_id is not None
         and team.leader.user_id == user.pk
+    )
+
+
+def can_read_policy_pay(user, *, policy) -> bool:
+    """HR and the manager: any policy; an agent: the policies they sold."""
+    if can_read_all_payslips(user):
+        return True
+    return (
+        getattr(user, "is_authenticated", False)
+        and policy.agent_id is not None
+        and policy.agent.user_id is not None
+        and policy.agent.user_id == user.pk
     )
 
 

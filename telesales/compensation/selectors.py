@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 
 from telesales.compensation import permissions
 from telesales.compensation.choices import PayRunStatus, RuleSetStatus
-from telesales.compensation.models import PayLine, PayRun, PayRunJob, RuleSet
+from telesales.compensation.models import PayLine, PayRun, PayRunJob, PolicyPay, RuleSet
 from telesales.core.errors import NotFound, PermissionDenied
 from telesales.org.models import Person, Team
 from telesales.policies.models import Policy
@@ -87,19 +87,56 @@ def _attach_policy_parts(lines: list[PayLine]) -> None:
     }
     numbers = dict(Policy.objects.filter(pk__in=ids).values_list("pk", "number")) if ids else {}
     for line in lines:
-        line.policy_parts = (
-            [
-                (
-                    source,
-                    numbers.get(int(source[7:])) if source.startswith("policy:") else None,
-                    a,
-                    b,
-                )
-                for source, a, b in line.source_parts
-            ]
-            if line.parts
-            else []
-        )
+        parts = []
+        for source, amount, basis in line.source_parts if line.parts else ():
+            policy_id = int(source[7:]) if source.startswith("policy:") else None
+            parts.append((source, policy_id, numbers.get(policy_id), amount, basis))
+        line.policy_parts = parts
+
+
+@dataclass(frozen=True)
+class PolicyPayHistory:
+    policy: Policy
+    #: The policy's ledger rows (``PolicyPay``), one per approved run, oldest first.
+    rows: list[PolicyPay]
+    commission: Decimal
+    withheld: Decimal
+    released: Decimal
+    clawback: Decimal
+
+    @property
+    def outstanding(self) -> Decimal:
+        """Withheld and not released yet."""
+        return self.withheld - self.released
+
+    @property
+    def paid(self) -> Decimal:
+        """What the policy's agent was paid for it: commission − withheld + released −
+        clawback."""
+        return self.commission - self.withheld + self.released - self.clawback
+
+
+def policy_pay_history(*, user, policy_id: int) -> PolicyPayHistory:
+    """What each approved run paid, withheld, released and took back for one policy (its
+    ledger): HR, the manager and the policy's selling agent."""
+    policy = Policy.objects.select_related("agent", "product").filter(pk=policy_id).first()
+    if policy is None:
+        raise NotFound(_("No such policy"))
+    if not permissions.can_read_policy_pay(user, policy=policy):
+        raise PermissionDenied(_("You may only read the pay of the policies you sold"))
+    rows = list(
+        PolicyPay.objects.filter(policy=policy, run__status=PayRunStatus.APPROVED)
+        .select_related("run")
+        .order_by("run__period_start", "pk")
+    )
+    return PolicyPayHistory(
+        policy=policy,
+        rows=rows,
+        **{
+            field: sum((getattr(row, field) for row in rows), ZERO)
+            for field in ("commission", "withheld", "released", "clawback")
+        },
+    )
 
 
 def payrun_totals(*, user, run: PayRun) -> dict[int, Decimal]:

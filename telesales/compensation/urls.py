@@ -23,6 +23,7 @@ urlpatterns: list = [
         name="payslip_detail",
     ),
     path("payslip/", views.payslip_mine_view, name="payslip_mine"),
+    path("policies/<int:policy_id>/", views.policy_pay_view, name="policy_pay"),
     path("team-pay/", views.payrun_team_view, name="payrun_team"),
     # What-if: a draft rule set over a past period (HR admin and center manager).
     path("whatif/", views_whatif.whatif_view, name="whatif"),

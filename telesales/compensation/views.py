@@ -244,6 +244,21 @@ def payslip_mine_view(request: HttpRequest) -> HttpResponse:
     return _payslip_response(request, run, person, mine=True)
 
 
+@login_required
+def policy_pay_view(request: HttpRequest, policy_id: int) -> HttpResponse:
+    """What each approved run paid, withheld, released and took back for one policy: HR and
+    the manager, and the agent who sold it."""
+    try:
+        history = selectors.policy_pay_history(user=request.user, policy_id=policy_id)
+    except errors.NotFound as exc:
+        raise Http404(exc.message) from exc
+    except errors.PermissionDenied as exc:
+        raise PermissionDenied from exc
+    response = render(request, "compensation/policy_pay.html", {"history": history})
+    add_never_cache_headers(response)
+    return response
+
+
 # --- Team lead --------------------------------------------------------------------------------
 @login_required
 def payrun_team_view(request: HttpRequest) -> HttpResponse:

@@ -40,7 +40,7 @@ from openpyxl import load_workbook
 from telesales.compensation.engine import CELL_KINDS, group_by_cell
 from telesales.compensation.engine import PayLine as EngineLine
 from telesales.compensation.exporting import POLICY_HEADERS, POLICY_KINDS, payrun_export_xlsx
-from telesales.compensation.models import PayLine, PolicyPay
+from telesales.compensation.models import PayLine, PayRun, PolicyPay
 from telesales.compensation.payrun import payrun_approve, payrun_compute
 from telesales.compensation.tests.lines_world import not_cleared, visit_done
 from telesales.compensation.tests.payrun_world import APR, FEB, MAR, Center, at
@@ -259,7 +259,11 @@ def test_the_payslip_lists_the_policies_of_a_rate_cell_with_their_amounts(cells)
     cell = body[body.index("4 policies") : body.index("</details>", body.index("4 policies"))]
     # Each policy by its number (the source in the title), with its own amount.
     for policy, amount in ((c.a1, "90.00"), (c.a2, "0.32"), (c.a3, "0.32"), (c.a5, "0.32")):
-        row = f'<td title="policy:{policy.pk}">{policy.number}</td><td class="text-end">¥{amount}'
+        link = reverse("compensation:policy_pay", args=[policy.pk])
+        row = (
+            f'<td title="policy:{policy.pk}"><a href="{link}">{policy.number}</a></td>'
+            f'<td class="text-end">¥{amount}'
+        )
         assert row in cell
 
 
@@ -302,3 +306,47 @@ def test_the_api_payslip_gives_each_policy_of_a_rate_cell(cells):
         (f"policy:{c.a5.pk}", "0.32"),
     ]
     assert by_rate["commission", "0.35000000"]["parts"] == []
+
+
+def test_what_was_paid_for_a_policy_run_by_run(cells):
+    """After February (commission 0.32, withheld 0.16) and March (released 0.16, clawed back
+    0.32) A3 was paid nothing in the end; HR, the manager and Ann see it, Sam does not."""
+    c = cells
+    payrun_approve(run=payrun_compute(period_start=FEB, actor=c.hr), actor=c.hr)
+    Policy.objects.filter(pk=c.a3.pk).update(
+        status=PolicyStatus.CANCELLED, cancelled_at=at(2026, 3, 8), cancel_reason="changed_mind"
+    )
+    payrun_approve(run=payrun_compute(period_start=MAR, actor=c.hr), actor=c.hr)
+    for user in (c.hr, c.ann.user):
+        client = Client()
+        client.force_login(user)
+        client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+        page = client.get(reverse("compensation:policy_pay", args=[c.a3.pk]))
+        body = page.content.decode()
+        assert page.status_code == 200 and body.count('data-testid="policy-pay-row"') == 2
+        assert "Paid for this policy: ¥0.00; withheld and not released yet: ¥0.00." in body
+        answer = client.get(f"/api/v1/compensation/policies/{c.a3.pk}/pay").json()
+        assert [
+            (r["period"], r["commission"], r["withheld"], r["released"], r["clawback"])
+            for r in answer["rows"]
+        ] == [
+            ("2026-02", "0.32", "0.16", "0.00", "0.00"),
+            ("2026-03", "0.00", "0.00", "0.16", "0.32"),
+        ]
+        assert (answer["paid"], answer["outstanding"]) == ("0.00", "0.00")
+    # A2, still waiting for its receipt: half its commission is outstanding.
+    client = Client()
+    client.force_login(c.ann.user)
+    answer = client.get(f"/api/v1/compensation/policies/{c.a2.pk}/pay").json()
+    assert (answer["paid"], answer["outstanding"]) == ("0.16", "0.16")
+    # The payslip links each policy of a cell to this page.
+    slip = client.get(
+        reverse("compensation:payslip_mine") + "?run=" + str(PayRun.objects.get(label="2026-02").pk)
+    )
+    assert reverse("compensation:policy_pay", args=[c.a3.pk]) in slip.content.decode()
+    # Another agent may not; a policy that does not exist is a 404.
+    sam = Client()
+    sam.force_login(c.sam.user)
+    assert sam.get(reverse("compensation:policy_pay", args=[c.a3.pk])).status_code == 403
+    assert sam.get(f"/api/v1/compensation/policies/{c.a3.pk}/pay").status_code == 403
+    assert sam.get(reverse("compensation:policy_pay", args=[99999])).status_code == 404
