@@ -251,15 +251,18 @@ _LEDGER_KINDS = (
 )
 
 # Each (line, policy) of the run's ledger kinds with the policy's own amount: a rate-cell
-# line's ``parts[i][0]`` for its i-th source, a line of one policy its amount.
+# line's ``parts[i][0]`` for its i-th source, a line of one policy its amount. PostgreSQL
+# walks sources and parts side by side (``ROWS FROM``: indexing a large ``jsonb`` array
+# element by element would read it whole each time).
 _EXPAND = {
     "postgresql": """
-        SELECT l.person_id, l.kind, CAST(substr(s.value, 8) AS bigint) AS policy_id,
-               COALESCE(CAST(l.parts -> CAST(s.i - 1 AS integer) ->> 0 AS numeric), l.amount)
-                   AS amount
+        SELECT l.person_id, l.kind, CAST(substr(x.source, 8) AS bigint) AS policy_id,
+               COALESCE(CAST(x.part ->> 0 AS numeric), l.amount) AS amount
         FROM {lines} l
-        CROSS JOIN LATERAL jsonb_array_elements_text(l.sources) WITH ORDINALITY AS s(value, i)
-        WHERE l.run_id = %s AND l.kind IN ({kinds}) AND s.value LIKE 'policy:%%'
+        CROSS JOIN LATERAL ROWS FROM (
+            jsonb_array_elements_text(l.sources), jsonb_array_elements(l.parts)
+        ) AS x(source, part)
+        WHERE l.run_id = %s AND l.kind IN ({kinds}) AND x.source LIKE 'policy:%%'
     """,
     "sqlite": """
         SELECT l.person_id, l.kind, CAST(substr(s.value, 8) AS INTEGER) AS policy_id,
