@@ -501,7 +501,7 @@ def run(*, people: int, policies: int) -> dict:
         "sql_commission_total": str(sql_total.quantize(Decimal("0.01"))),
         "commission_totals_agree": agree,
         "deterministic": digests[0] == digests[1],
-        "approve_s": round(approve_s, 2),
+        "approve_s": round(approve_s, 3),
         "ledger_policies": ledger_policies,
         "peak_rss_mb": peak_rss_mb(),
     }

@@ -84,7 +84,7 @@ def test_payrun_bench_runs_through_the_command_deterministically_and_agrees_with
     assert figures["clawback_lines"] == 3
     # The approval wrote the ledger of each policy paid or clawed back (its commission equals
     # the lines', which the benchmark asserts itself).
-    assert figures["approve_s"] > 0
+    assert isinstance(figures["approve_s"], float) and figures["approve_s"] >= 0
     assert figures["commission_lines"] < figures["ledger_policies"] <= 303
     assert figures["lines"] >= figures["commission_lines"] + figures["clawback_lines"] + 30
 
