@@ -2,10 +2,13 @@
 attendance it needs and the adjustments that correct an approved period.
 
 - ``payrun_compute`` builds the inputs from the database (``payinputs.py``), runs the pure
-  engine (``engine.py``) under the rule set in force on the period's last day and replaces the
-  lines of the period's OPEN run. Same inputs → the same lines in the same order (each line
-  has a ``position``); ``input_fingerprint`` tells whether the inputs changed.
-- ``payrun_approve`` locks the period: computing it again is ``InvalidState``. A correction
+  engine (``engine.py``) under the rule set in force on the period's last day, merges the
+  per-policy lines into one line per rate cell (``engine.group_by_cell``, ADR 0014: each
+  policy's amount kept in ``parts``) and replaces the lines of the period's OPEN run. Same
+  inputs → the same lines in the same order (each line has a ``position``);
+  ``input_fingerprint`` tells whether the inputs changed.
+- ``payrun_approve`` locks the period (computing it again is ``InvalidState``) and writes
+  its per-policy ledger (``PolicyPay``), which later clawbacks and releases read. A correction
   is a ``PayAdjustment`` (``payadjustment_create``), paid as an ``adjustment`` line by the
   next run computed, and locked with that run's approval.
 - Missing data raises ``PayInputInvalid`` (a ``ValidationFailed``) listing every problem;
@@ -413,7 +416,8 @@ def payrun_compute(
 
 @transaction.atomic
 def payrun_approve(*, run: PayRun, actor, reason: str = "") -> PayRun:
-    """Approve an open, computed run: its period is locked from now on."""
+    """Approve an open, computed run: its period is locked from now on, and what it paid,
+    withheld, released and took back for each policy goes into the ledger (``PolicyPay``)."""
     _require_pay_admin(actor)
     run = PayRun.objects.select_for_update().get(pk=run.pk)
     if run.status != PayRunStatus.OPEN:
