@@ -62,6 +62,14 @@ def ready(page) -> None:
     page.wait_for_function("typeof window.htmx === 'object'")
 
 
+def settled(page) -> None:
+    """Wait until the page has no request in flight before the test reads the database: an
+    action makes the side panel refresh itself, and on SQLite the live server shares the
+    test's in-memory database connection, which two threads must not use at once (a read
+    racing that refresh hung a CI run)."""
+    page.wait_for_load_state("networkidle")
+
+
 def _open_queue_tab(page, name: str) -> None:
     """Click a queue tab once the side panel has settled. The save above makes the panel
     refresh itself; a click that lands on the tab link while the panel is being swapped
@@ -145,6 +153,7 @@ def test_agent_takes_the_next_lead_calls_and_books_a_follow_up_for_tomorrow(worl
     assert page.evaluate("window.__noReload") == "still here"  # never left the page
 
     # The database agrees, and so does the selector evaluated for tomorrow's date.
+    settled(page)
     attempt = CallAttempt.objects.get(lead=world.lead)
     assert attempt.answered_at and attempt.ended_at and attempt.disposition.code == "interested"
     followup = FollowUp.objects.get(lead=world.lead, status=FollowUpStatus.OPEN)
@@ -178,6 +187,7 @@ def test_agent_records_a_sale_on_the_call(world, page):
     page.check(f"input[name=sale-insured_ids][value='{world.spouse.pk}']")
     page.click("[data-testid=save-sale]")
     page.wait_for_selector("[data-testid=field-error-annualised_premium]")
+    settled(page)
     assert not Policy.objects.exists()
 
     page.fill("input[name=sale-annualised_premium]", "1800")
@@ -185,6 +195,7 @@ def test_agent_records_a_sale_on_the_call(world, page):
     page.wait_for_selector("[data-testid=panel-message]")
     assert "综合意外险" in page.inner_text("[data-testid=holdings-table]")
 
+    settled(page)
     policy = Policy.objects.get(lead=world.lead)
     assert policy.annualised_premium == Decimal("1800.00")
     assert set(policy.insured.values_list("pk", flat=True)) == {world.holder.pk, world.spouse.pk}
@@ -195,6 +206,7 @@ def test_agent_records_a_sale_on_the_call(world, page):
     page.wait_for_selector("[data-testid=call-outcome]")
     page.click("[data-testid=hangup]")
     page.wait_for_selector("[data-testid=call-state]", state="detached")
+    settled(page)
     attempt = CallAttempt.objects.get(lead=world.lead)
     assert attempt.ended_at is not None and attempt.disposition.sale
     page.wait_for_function(
