@@ -44,6 +44,7 @@ from telesales.compensation.models import PayLine, PayRun, PolicyPay
 from telesales.compensation.payrun import payrun_approve, payrun_compute
 from telesales.compensation.tests.lines_world import not_cleared, visit_done
 from telesales.compensation.tests.payrun_world import APR, FEB, MAR, Center, at
+from telesales.core.tests.api_helpers import assert_error_shape
 from telesales.policies.choices import PolicyStatus
 from telesales.policies.models import Policy
 
@@ -350,3 +351,6 @@ def test_what_was_paid_for_a_policy_run_by_run(cells):
     assert sam.get(reverse("compensation:policy_pay", args=[c.a3.pk])).status_code == 403
     assert sam.get(f"/api/v1/compensation/policies/{c.a3.pk}/pay").status_code == 403
     assert sam.get(reverse("compensation:policy_pay", args=[99999])).status_code == 404
+    # Bad ids on the API: the error shape, never a 500.
+    for bad in ("99999", "9" * 30, "abc", "-1"):
+        assert_error_shape(sam.get(f"/api/v1/compensation/policies/{bad}/pay"), (404, 422))
