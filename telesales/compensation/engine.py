@@ -39,6 +39,14 @@ What it computes for a period (see docs/domains/compensation.md for worked examp
 Lines 7–10 read ``PersonIn.extra`` and ``PolicyIn.clearance``; a record without them is not
 assessed for those lines (callers that read only people and policies keep their results).
 
+**Plain policies** (``PlainPolicy``, ADR 0014 items 4–6): a policy credited in the period, not
+cancelled by its end, with a category, a valued FYC and nothing withheld before may come as a
+plain tuple instead of a ``PolicyIn``. Its commission and withholding are the same rules
+(``commission_for``, ``withholding``) applied in one tight pass that adds them straight into
+rate cells (the lines ``group_by_cell`` would make): a pay run of a million policies then builds
+no record or line per policy. The two forms give identical lines (a property test holds them
+so).
+
 Input that cannot be paid correctly (a policy without a category, a level outside the ladder,
 missing attendance, a cycle in the leader or development chain, no matching commission rate)
 raises ``PayInputInvalid`` listing every problem, never a silent zero.
@@ -49,9 +57,10 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
+from operator import itemgetter
 
 from django.utils.translation import gettext as _
 
@@ -210,6 +219,13 @@ class PolicyIn:
     clearance: PolicyClearance | None = None
 
 
+#: A plain policy: ``(id, agent_id, category, payment_mode, term_years, fyc, clearance)``,
+#: credited in the period and not cancelled by its end, with a category, its FYC valued and
+#: nothing withheld from it before (``clearance.withheld_before`` 0). The pay run passes the
+#: bulk of a month's policies this way; anything else is a ``PolicyIn``.
+PlainPolicy = tuple[int, int, str, str, int, Decimal, PolicyClearance]
+
+
 @dataclass(frozen=True)
 class PayLine:
     person_id: int
@@ -229,14 +245,17 @@ class PayLine:
 
 #: The per-policy kinds that a pay run writes one line per rate cell (ADR 0014).
 CELL_KINDS = ("commission", "withheld", "released")
+_MISSING = object()
 
 
 def group_by_cell(lines: Iterable[PayLine]) -> list[PayLine]:
     """The lines with those of a ``CELL_KINDS`` kind merged per rate cell: person, kind, rule
     (id and version), rate, modifiers and note. A merged line's amount and basis are the sums
     of its members' (each already rounded to the cent on its own, so no total moves), its
-    sources theirs in order, and ``parts`` each member's (amount, basis). A cell of one line
-    stays that line. Order: a merged line stands where its first member stood."""
+    sources theirs and ``parts`` each source's (amount, basis); a member that is already a
+    cell (it has ``parts``) is flattened, and the sources of a merge that holds one are put in
+    policy id order, as the engine lists single policies. A cell of one line stays that line.
+    Order: a merged line stands where its first member stood."""
     out: list[PayLine | list[PayLine]] = []
     where: dict[tuple, int] = {}
     for line in lines:
@@ -261,10 +280,20 @@ def group_by_cell(lines: Iterable[PayLine]) -> list[PayLine]:
     return [_merged(item) if isinstance(item, list) else item for item in out]
 
 
+def policy_number(source: str) -> int:
+    """``policy:17`` → 17 (the order of a cell's sources)."""
+    return int(source[7:])
+
+
 def _merged(members: list[PayLine]) -> PayLine:
     first = members[0]
     if len(members) == 1:
         return first
+    pairs: list[tuple[str, tuple[Decimal, Decimal]]] = []
+    for m in members:
+        pairs.extend(zip(m.sources, m.parts or ((m.amount, m.basis),), strict=True))
+    if any(m.parts for m in members):
+        pairs.sort(key=lambda pair: policy_number(pair[0]))
     return PayLine(
         person_id=first.person_id,
         kind=first.kind,
@@ -273,10 +302,10 @@ def _merged(members: list[PayLine]) -> PayLine:
         amount=sum((m.amount for m in members), ZERO),
         basis=sum((m.basis for m in members), ZERO),
         rate=first.rate,
-        sources=tuple(s for m in members for s in m.sources),
+        sources=tuple(source for source, _part in pairs),
         modifiers=first.modifiers,
         note=first.note,
-        parts=tuple((m.amount, m.basis) for m in members),
+        parts=tuple(part for _source, part in pairs),
     )
 
 
@@ -326,6 +355,7 @@ class _Run:
         period: Period,
         people: Iterable[PersonIn],
         policies: Iterable[PolicyIn],
+        plain: Sequence[PlainPolicy] = (),
     ) -> None:
         self.rules = rules
         self.version = version
@@ -337,16 +367,23 @@ class _Run:
             if person.leader_id is not None:
                 self.reports[person.leader_id].append(person.id)
         self.policies = sorted(policies, key=lambda p: p.id)
+        self.plain = sorted(plain, key=itemgetter(0))
         self.problems: list[tuple[str, str]] = []
         self.lines: dict[int, dict[str, list[PayLine]]] = defaultdict(lambda: defaultdict(list))
-        #: person id → [(policy id, signed FYC)] counted by the overrides.
-        self.net_fyc: dict[int, list[tuple[int, Decimal]]] = defaultdict(list)
+        #: person id → [(policy id, signed FYC)] counted by the overrides; a rate cell of plain
+        #: policies counts as one (its policy ids, its FYC).
+        self.net_fyc: dict[int, list[tuple[int | tuple[int, ...], Decimal]]] = defaultdict(list)
         trainee = rules.section("trainee_factor")
         self.trainee_levels = set(trainee["levels"]) if trainee else set()
         self.trainee_factor = (trainee["factor"], trainee["id"]) if trainee else None
         self.extension_pay = rules.section("extension_pay")
         # Translated once per run, not once per line.
         self.attended_text = _("%(a)s of %(r)s days attended")
+        self.clearance_names = {"receipt": _("receipt"), "return_visit": _("return visit")}
+        self.waiting_text = _("waiting for: %(what)s")
+        self.late_text = _("done on %(day)s, after the deadline %(deadline)s")
+        self._terms = self.withholding_terms()
+        self.rate_for: dict[tuple, tuple | str] = {}
 
     def problem(self, record: str, reason: str) -> None:
         self.problems.append((record, reason))
@@ -516,6 +553,115 @@ class _Run:
             ):
                 self.clawback(policy, person, clawback)
 
+    def plain_rate(
+        self, agent_id: int, category: str, payment_mode: str, term_years: int
+    ) -> tuple[Decimal, str, tuple[str, ...]] | str | None:
+        """For a plain policy's cell: (rate, rule id, modifiers) as ``commission_for`` finds
+        them, the problem to report for each such policy (a text), or None when there is
+        nothing to pay or report (the agent's level is already reported)."""
+        person = self.people.get(agent_id)
+        if person is None:
+            return _("its agent person:%(id)s is not among the people of this run") % {
+                "id": agent_id
+            }
+        if person.level not in self.rules.levels:
+            return None
+        if not category:
+            return _("has no product category")
+        # The rate depends on the person through their level and extension only.
+        key = (person.level, person.extension_since is not None, category, payment_mode, term_years)
+        found = self.rate_for.get(key)
+        if found is None:
+            found = self.rate_for[key] = self._plain_rate(person, key[2:])
+        return found
+
+    def _plain_rate(self, person: PersonIn, cell: tuple[str, str, int]):
+        category, payment_mode, term_years = cell
+        probe = PolicyIn(
+            id=0,
+            agent_id=person.id,
+            category=category,
+            term_years=term_years,
+            payment_mode=payment_mode,
+            fyc=ZERO,
+            credited_on=self.period.start,
+        )
+        before = len(self.problems)
+        found = self.commission_for(probe, person)
+        if found is None:
+            _record, reason = self.problems.pop()
+            assert len(self.problems) == before
+            return reason
+        _amount, rate, rule_id, modifiers = found
+        return rate, rule_id, modifiers
+
+    def plain_commissions(self) -> None:
+        """The commission of each plain policy (``commission_for``: FYC × rate, rounded half
+        up on its own) and, when it is withheld (``withholding``), its withheld share, added
+        straight into one line per rate cell with each policy's (amount, basis) in ``parts``,
+        as ``group_by_cell`` merges the lines of single policies. Policies in id order."""
+        if not self.plain:
+            return
+        section, until, rule_id, _deadline = self._terms
+        share = section["share"] if section else ZERO
+        late_note, cleared_on = self.late_note, self.cleared_on
+        found_for: dict[tuple, object] = {}
+        cells: dict[tuple, tuple[list, list, list]] = {}
+        held: dict[tuple, tuple[list, list, list]] = {}
+        notes: dict[int, str] = {}  # id(clearance) → its withholding note ("" when none)
+        for policy_id, agent_id, category, mode, term, fyc, clearance in self.plain:
+            key = (agent_id, category, mode, term)
+            found = found_for.get(key, _MISSING)
+            if found is _MISSING:
+                found = found_for[key] = self.plain_rate(agent_id, category, mode, term)
+            if type(found) is not tuple:
+                if found is not None:
+                    self.problem(f"policy:{policy_id}", found)  # type: ignore[arg-type]
+                continue
+            rate, rule, modifiers = found  # type: ignore[misc]
+            amount = (fyc * rate).quantize(CENT, rounding=ROUND_HALF_UP)
+            cell = cells.get((agent_id, rule, rate, modifiers))
+            if cell is None:
+                cell = cells[agent_id, rule, rate, modifiers] = ([], [], [])
+            cell[0].append(policy_id)
+            cell[1].append(amount)
+            cell[2].append(fyc)
+            if section is None or amount <= ZERO:
+                continue
+            note = notes.get(id(clearance))
+            if note is None:
+                note = notes[id(clearance)] = late_note(clearance, cleared_on(clearance, until))
+            if note:
+                withheld = held.get((agent_id, note))
+                if withheld is None:
+                    withheld = held[agent_id, note] = ([], [], [])
+                withheld[0].append(policy_id)
+                withheld[1].append(-(amount * share).quantize(CENT, rounding=ROUND_HALF_UP))
+                withheld[2].append(amount)
+        for (agent_id, rule, rate, modifiers), (ids, amounts, bases) in cells.items():
+            line = self.cell_line(agent_id, "commission", rule, rate, ids, amounts, bases)
+            self.lines[agent_id]["commission"].append(PayLine(**{**line, "modifiers": modifiers}))
+            self.net_fyc[agent_id].append((tuple(ids), line["basis"]))
+        for (agent_id, note), (ids, amounts, bases) in held.items():
+            line = self.cell_line(agent_id, "withheld", rule_id, share, ids, amounts, bases)
+            self.lines[agent_id]["withheld"].append(PayLine(**{**line, "note": note}))
+
+    def cell_line(
+        self, person_id: int, kind: str, rule_id: str, rate: Decimal, ids, amounts, bases
+    ) -> dict:
+        """The fields of a rate cell's line (``parts`` only when it holds several)."""
+        return {
+            "person_id": person_id,
+            "kind": kind,
+            "rule_id": rule_id,
+            "rule_version": self.version,
+            "amount": sum(amounts, ZERO),
+            "basis": sum(bases, ZERO),
+            "rate": rate,
+            "sources": tuple([f"policy:{i}" for i in ids]),
+            "parts": tuple(zip(amounts, bases, strict=True)) if len(ids) > 1 else (),
+        }
+
     def clawback(self, policy: PolicyIn, person: PersonIn, section: dict) -> None:
         record = f"policy:{policy.id}"
         assert policy.cancelled_on is not None
@@ -570,9 +716,15 @@ class _Run:
 
     @staticmethod
     def _sources(members: list[int], contributions: list[tuple]) -> tuple[str, ...]:
+        ids: set[int] = set()
+        for policy_ids, _fyc in contributions:
+            if type(policy_ids) is tuple:
+                ids.update(policy_ids)
+            else:
+                ids.add(policy_ids)
         return (
             *(f"person:{m}" for m in members),
-            *(f"policy:{pid}" for pid in sorted({c[0] for c in contributions})),
+            *(f"policy:{pid}" for pid in sorted(ids)),
         )
 
     def management_allowance(self) -> None:
@@ -702,7 +854,11 @@ class _Run:
                 continue
             own = self.lines.get(person.id, {}).get("commission", [])
             fyc = sum((line.basis for line in own), ZERO)
-            cases = len(own)
+            # A rate cell holds several policies: count and list policies, not lines.
+            policies = sorted(
+                (source for line in own for source in line.sources), key=policy_number
+            )
+            cases = len(policies)
             min_fyc = row.get("min_fyc", ZERO)
             min_cases = row.get("min_cases", 0)
             if fyc < min_fyc or cases < min_cases:
@@ -714,7 +870,7 @@ class _Run:
                 cents(row["amount"]),
                 basis=fyc,
                 rate=None,
-                sources=(f"person:{person.id}", *(line.sources[0] for line in own)),
+                sources=(f"person:{person.id}", *policies),
                 note=_(
                     "month %(m)d of service; FYC %(fyc)s (at least %(min)s), "
                     "%(n)d case(s) (at least %(c)d)"
@@ -736,12 +892,9 @@ class _Run:
             days.append(clearance.return_visit_on)
         return max(days)
 
-    def withholding(self) -> None:
-        """Withhold ``share`` of the commission of a policy credited in the period whose
-        receipt and return visit are not both done by the deadline (the period's end, or day
-        ``receipt_deadline_day`` of the month after it); release what earlier approved runs
-        withheld once both are done, or when the policy is cancelled (its clawback then takes
-        back the whole commission)."""
+    def withholding_terms(self) -> tuple[dict | None, tuple[str, ...], str, dt.date]:
+        """The withholding section, what must be done (``until``), its rule id and the
+        deadline: the period's end, or day ``receipt_deadline_day`` of the month after it."""
         section = self.rules.section("withholding")
         until = tuple(section["until"]) if section else ()
         rule_id = section["id"] if section else "withholding"
@@ -750,15 +903,44 @@ class _Run:
             year, month = self.period.end.year, self.period.end.month
             year, month = (year + 1, 1) if month == 12 else (year, month + 1)
             deadline = dt.date(year, month, section["receipt_deadline_day"])
+        return section, until, rule_id, deadline
+
+    def late_note(self, clearance: PolicyClearance, cleared: dt.date | None) -> str:
+        """Why the commission of a policy so cleared is withheld ("" when it is not): what it
+        waits for, or the day it was done after the deadline."""
+        _section, until, _rule_id, deadline = self._terms
+        if cleared is not None and cleared <= deadline:
+            return ""
+        waiting = [
+            self.clearance_names[c]
+            for c in until
+            if (c == "receipt" and clearance.receipt_on is None)
+            or (
+                c == "return_visit"
+                and clearance.return_visit_required
+                and clearance.return_visit_on is None
+            )
+        ]
+        if waiting:
+            return self.waiting_text % {"what": ", ".join(waiting)}
+        return self.late_text % {"day": cleared, "deadline": deadline.isoformat()}
+
+    def withholding(self) -> None:
+        """Withhold ``share`` of the commission of a policy credited in the period whose
+        receipt and return visit are not both done by the deadline (the period's end, or day
+        ``receipt_deadline_day`` of the month after it); release what earlier approved runs
+        withheld once both are done, or when the policy is cancelled (its clawback then takes
+        back the whole commission)."""
+        section, until, rule_id, _deadline = self._terms
+        # The commission lines of single policies (a rate cell of plain policies had its
+        # withholding assessed with its commission).
         paid = {
             line.sources[0]: line
             for kinds in self.lines.values()
             for line in kinds.get("commission", [])
+            if len(line.sources) == 1
         }
-        names = {"receipt": _("receipt"), "return_visit": _("return visit")}
-        # Translated once per run, not once per policy.
-        waiting_text = _("waiting for: %(what)s")
-        late_text = _("done on %(day)s, after the deadline %(deadline)s")
+        late_note = self.late_note
         cancelled_text = _("released on the cancellation on %(day)s")
         cleared_text = _("receipt and return visit done on %(day)s")
         for policy in self.policies:
@@ -768,23 +950,8 @@ class _Run:
             record = f"policy:{policy.id}"
             cleared = self.cleared_on(clearance, until)
             line = paid.get(record)
-            late = cleared is None or cleared > deadline
-            if section and line is not None and line.amount > ZERO and late:
-                waiting = [
-                    names[c]
-                    for c in until
-                    if (c == "receipt" and clearance.receipt_on is None)
-                    or (
-                        c == "return_visit"
-                        and clearance.return_visit_required
-                        and clearance.return_visit_on is None
-                    )
-                ]
-                note = (
-                    waiting_text % {"what": ", ".join(waiting)}
-                    if waiting
-                    else late_text % {"day": cleared, "deadline": deadline.isoformat()}
-                )
+            note = late_note(clearance, cleared) if section else ""
+            if section and line is not None and line.amount > ZERO and note:
                 self.add(
                     line.person_id,
                     "withheld",
@@ -948,6 +1115,7 @@ class _Run:
             raise PayInputInvalid(self.problems)
         self.base_pay()
         self.commissions_and_clawbacks()
+        self.plain_commissions()
         self.later_lines()
         if self.problems:
             raise PayInputInvalid(self.problems)
@@ -956,8 +1124,12 @@ class _Run:
         self.performance_bonus()
         out: list[PayLine] = []
         for person_id in sorted(self.lines):
+            lines = self.lines[person_id]
             for kind in KINDS:
-                out.extend(self.lines[person_id].get(kind, []))
+                if kind in CELL_KINDS and kind in lines:
+                    # Single policies and rate cells of plain ones, by their first policy.
+                    lines[kind].sort(key=lambda line: policy_number(line.sources[0]))
+                out.extend(lines.get(kind, []))
         return out
 
 
@@ -968,10 +1140,12 @@ def compute_pay(
     period: Period,
     people: Iterable[PersonIn],
     policies: Iterable[PolicyIn],
+    plain: Sequence[PlainPolicy] = (),
 ) -> list[PayLine]:
     """Every person's pay lines for the period, by person id, then kind (``KINDS``), then
-    source. Raises ``PayInputInvalid`` listing every missing or inconsistent input."""
-    return _Run(rules, version, period, people, policies).run()
+    source. ``plain``: policies in the plain form (``PlainPolicy``), paid in rate cells.
+    Raises ``PayInputInvalid`` listing every missing or inconsistent input."""
+    return _Run(rules, version, period, people, policies, plain).run()
 
 
 def payslip_totals(lines: Iterable[PayLine]) -> dict[int, Decimal]:

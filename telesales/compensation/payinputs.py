@@ -25,6 +25,12 @@
 
 ``pay_inputs`` lists what is missing in ``problems``; the pay run raises them, with the
 engine's, as one ``PayInputInvalid`` (a ``ValidationFailed``).
+
+With ``plain=True`` (the pay run) the period's policies that are credited in it, not cancelled
+by its end, with a category, a valued FYC and nothing withheld before come as plain tuples
+(``engine.PlainPolicy``, in ``PayInputs.plain``) read by one query without the ORM's per-row
+conversions, their receipt and return visit joined in; every other policy is a ``PolicyIn``
+as before. Without it (what-if, the checks) every policy is a ``PolicyIn``.
 """
 
 from __future__ import annotations
@@ -36,10 +42,12 @@ import hashlib
 import json
 import operator
 from collections.abc import Callable
-from dataclasses import astuple, dataclass, replace
+from dataclasses import astuple, dataclass, field, replace
 from decimal import Decimal
 
-from django.db.models import BooleanField, ExpressionWrapper, Q, Sum
+from django.db import connection
+from django.db.models import BigIntegerField, BooleanField, ExpressionWrapper, F, Q, Sum
+from django.db.models.functions import Cast, Round
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -49,6 +57,7 @@ from telesales.compensation.engine import (
     Period,
     PersonExtra,
     PersonIn,
+    PlainPolicy,
     PolicyClearance,
     PolicyIn,
     RenewalIn,
@@ -70,7 +79,7 @@ from telesales.operations.rules import ruleset_in_force as operations_rules_in_f
 from telesales.operations.selectors import RATE_PLACES, persistency_contributions
 from telesales.org.choices import PersonStatus, TeamKind
 from telesales.org.models import Person
-from telesales.policies.choices import PolicyStatus
+from telesales.policies.choices import CommissionBasis, PolicyStatus
 from telesales.policies.models import Policy
 
 
@@ -80,6 +89,8 @@ class PayInputs:
     policies: list[PolicyIn]
     #: (record, reason) of what could not be turned into an input.
     problems: list[tuple[str, str]]
+    #: The plain policies (``pay_inputs(plain=True)``), in id order.
+    plain: list[PlainPolicy] = field(default_factory=list)
 
     def fingerprint(self, *, extra: object = None) -> str:
         """A SHA-256 of every input record (sorted), so that two runs can tell whether their
@@ -90,7 +101,25 @@ class PayInputs:
             "extra": extra,
         }
         text = json.dumps(payload, default=str, sort_keys=True, separators=(",", ":"))
-        return hashlib.sha256(text.encode("utf-8")).hexdigest()
+        digest = hashlib.sha256(text.encode("utf-8"))
+        if self.plain:
+            digest.update(_plain_text(self.plain))
+        return digest.hexdigest()
+
+
+def _plain_text(rows: list[PlainPolicy]) -> bytes:
+    """The plain policies as text, one line each, in id order (their clearances are shared
+    records: each written once)."""
+    clearances: dict[int, str] = {}
+    out = []
+    for policy_id, agent_id, category, mode, term, fyc, clearance in sorted(
+        rows, key=operator.itemgetter(0)
+    ):
+        text = clearances.get(id(clearance))
+        if text is None:
+            text = clearances[id(clearance)] = repr(_record_tuple(clearance))
+        out.append(f"{policy_id},{agent_id},{category},{mode},{term},{fyc},{text}\n")
+    return "".join(out).encode("utf-8")
 
 
 #: Types ``_record_tuple`` copies as they are (immutable: ``astuple`` would return them too).
@@ -301,20 +330,172 @@ def _policy_in(
     )
 
 
+class _PlainSplit:
+    """Reads the plain policies (``engine.PlainPolicy``) of a selection in one query, with
+    their receipt and return visit joined in, and its rows without the ORM's conversions
+    (money and rates as whole numbers of cents and ten-thousandths, dates as the database
+    gives them). ``rows``: the plain ones, in id order; ``read`` returns the ids of the rest.
+    ``outstanding``: policies with commission withheld earlier and not released (never
+    plain)."""
+
+    def __init__(self, rules: RuleBook | None, outstanding: dict[int, Decimal]) -> None:
+        self.rules = rules
+        self.outstanding = outstanding
+        self.rows: list[PlainPolicy] = []
+        self.tz = timezone.get_current_timezone()
+        self.visit_rules = operations_rules_in_force()
+        self.required_for: dict[tuple[str, str], bool] = {}
+        self.clearances: dict[tuple, PolicyClearance] = {}
+        self.multipliers: dict[tuple, tuple | None] = {}
+
+    COLUMNS = (
+        "id",
+        "agent_id",
+        "product__category",
+        "payment_mode",
+        "term_years",
+        "product__code",
+        "product__commission_basis",
+        "premium_cents",
+        "rate_e4",
+        "receipt_date",
+        "delivery__receipt_confirmed_on",
+        "return_visit__status",
+        "return_visit__outcome",
+        "return_visit__done_at",
+        "return_visit__resolved_at",
+    )
+
+    def read(self, selection) -> list[int]:
+        query = (
+            selection.annotate(
+                premium_cents=Cast(Round(F("annualised_premium") * 100), BigIntegerField()),
+                rate_e4=Cast(
+                    Round(F("product__first_year_commission_rate") * 10000), BigIntegerField()
+                ),
+            )
+            .values_list(*self.COLUMNS)
+            .order_by("id")
+        )
+        sql, params = query.query.sql_with_params()
+        rest: list[int] = []
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            while batch := cursor.fetchmany(10_000):
+                self._take(batch, rest)
+        return rest
+
+    def _fyc(self, basis, category, term, premium_cents, rate_e4) -> Decimal | None:
+        """``policy_fyc`` of the row, the same products in the same order: the premium × the
+        product's rate (× the standardisation factor of the term, first); None when it cannot
+        be valued."""
+        key = (basis, category, term, rate_e4)
+        terms = self.multipliers.get(key, _UNSET)
+        if terms is _UNSET:
+            terms = self.multipliers[key] = self._fyc_terms(basis, category, term, rate_e4)
+        if terms is None:
+            return None
+        rate, factor = terms
+        premium = Decimal(premium_cents).scaleb(-2)
+        return premium * rate if factor is None else premium * factor * rate
+
+    def _fyc_terms(self, basis, category, term, rate_e4) -> tuple | None:
+        """(the product's rate, the standardisation factor or None), or None when a policy
+        of this kind cannot be valued."""
+        if not rate_e4:
+            return None
+        rate = Decimal(rate_e4).scaleb(-4)
+        if basis != CommissionBasis.STANDARD:
+            return rate, None
+        factor = (
+            self.rules.standard_factor(category=category, term_years=term) if self.rules else None
+        )
+        return None if factor is None else (rate, factor)
+
+    def _take(self, batch, rest: list[int]) -> None:
+        append, fyc_of, clearance_of = self.rows.append, self._fyc, self._clearance
+        outstanding = self.outstanding
+        for row in batch:
+            (policy_id, agent_id, category, mode, term, code, basis, premium_cents, rate_e4) = row[
+                :9
+            ]
+            fyc = fyc_of(basis, category, term, premium_cents, rate_e4) if category else None
+            if fyc is None or policy_id in outstanding:
+                rest.append(policy_id)
+                continue
+            append(
+                (policy_id, agent_id, category, mode, term, fyc, clearance_of(code, category, row))
+            )
+
+    def _clearance(self, code: str, category: str, row: tuple) -> PolicyClearance:
+        """Where the policy stands for the withholding, as ``_clearances`` reads it (the
+        policy is issued)."""
+        receipt, delivered, status, outcome, done_at, resolved_at = row[9:]
+        days = [_day(d) for d in (receipt, delivered) if d]
+        required = status is not None
+        if not required:
+            required = self.required_for.get((code, category))
+            if required is None:
+                required = self.required_for[code, category] = return_visit_required(
+                    product_code=code, category=category, rules=self.visit_rules
+                )
+        visit_on = None
+        if status == VisitStatus.DONE:
+            if outcome == VisitOutcome.CONFIRMED:
+                visit_on = self._local_day(done_at)
+            elif outcome == VisitOutcome.MISUNDERSTANDING and resolved_at is not None:
+                visit_on = self._local_day(resolved_at)
+        key = (min(days) if days else None, required, visit_on)
+        clearance = self.clearances.get(key)
+        if clearance is None:
+            clearance = self.clearances[key] = PolicyClearance(
+                receipt_on=key[0], return_visit_required=required, return_visit_on=visit_on
+            )
+        return clearance
+
+    def _local_day(self, value) -> dt.date:
+        """The local day of a datetime as the database gives it (SQLite: UTC text)."""
+        if isinstance(value, str):
+            value = dt.datetime.fromisoformat(value)
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=dt.UTC)
+        return value.astimezone(self.tz).date()
+
+
+_UNSET = object()
+
+
+def _day(value) -> dt.date:
+    return dt.date.fromisoformat(value) if isinstance(value, str) else value
+
+
 def _policies(
-    period: Period, problems: list[tuple[str, str]], rules: RuleBook | None
+    period: Period,
+    problems: list[tuple[str, str]],
+    rules: RuleBook | None,
+    plain: _PlainSplit | None = None,
 ) -> list[PolicyIn]:
+    """The period's policies as ``PolicyIn``; with ``plain``, the plain ones go there
+    instead (the cancelled ones and those ``plain`` turns down still come here)."""
     start, end = _day_bounds(period)
     tz = timezone.get_current_timezone()  # timezone.localdate(), without its checks per row
-    rows = list(
-        Policy.objects.filter(issued_at__isnull=False)
-        .filter(
-            Q(issued_at__gte=start, issued_at__lt=end)
-            | Q(status=PolicyStatus.CANCELLED, cancelled_at__gte=start, cancelled_at__lt=end)
-        )
-        .values_list(*_POLICY_COLUMNS)
-        .order_by("id")
+    selected = Policy.objects.filter(issued_at__isnull=False).filter(
+        Q(issued_at__gte=start, issued_at__lt=end)
+        | Q(status=PolicyStatus.CANCELLED, cancelled_at__gte=start, cancelled_at__lt=end)
     )
+    if plain is None:
+        rows = list(selected.values_list(*_POLICY_COLUMNS).order_by("id"))
+    else:
+        # Cancelled by the period's end: never plain. The rest of those issued in it: plain
+        # unless ``plain`` turns them down.
+        cancelled = Q(status=PolicyStatus.CANCELLED, cancelled_at__lt=end)
+        turned_down = plain.read(
+            Policy.objects.filter(issued_at__gte=start, issued_at__lt=end).exclude(cancelled)
+        )
+        rows = list(selected.filter(cancelled).values_list(*_POLICY_COLUMNS))
+        for chunk in _chunks(turned_down):
+            rows += Policy.objects.filter(pk__in=chunk).values_list(*_POLICY_COLUMNS)
+        rows.sort(key=operator.itemgetter(0))
     cancelled_earlier = [r[0] for r in rows if r[10] == PolicyStatus.CANCELLED and r[9] < start]
     paid = _paid_commission(cancelled_earlier, before=period.start) if cancelled_earlier else {}
     policies: list[PolicyIn] = []
@@ -362,22 +543,35 @@ def _rules_in_force(period: Period) -> RuleBook | None:
     return ruleset_rulebook(ruleset) if ruleset is not None else None
 
 
-def pay_inputs(period: Period, rules: RuleBook | None = None) -> PayInputs:
+def pay_inputs(period: Period, rules: RuleBook | None = None, *, plain: bool = False) -> PayInputs:
     """The engine's records for a period, with the ``problems`` of the records the database
     cannot turn into an input (the caller raises them with the engine's own). ``rules``
-    values standard-basis policies and dates extensions (default: the rule set in force)."""
+    values standard-basis policies and dates extensions (default: the rule set in force).
+    ``plain``: the plain policies in ``PayInputs.plain`` (see the module's docstring)."""
     if rules is None:
         rules = _rules_in_force(period)
     problems: list[tuple[str, str]] = []
     people = _people(period, problems)
-    policies = _policies(period, problems, rules)
+    outstanding = _withheld_outstanding(before=period.start)
+    split = _PlainSplit(rules, outstanding) if plain else None
+    policies = _policies(period, problems, rules, split)
     in_run = {p.id for p in people}
     reported = {int(r.split(":", 1)[1]) for r, _reason in problems if r.startswith("person:")}
-    missing = {p.agent_id for p in policies} - in_run - reported
+    agents = {p.agent_id for p in policies}
+    if split is not None:
+        agents.update(row[1] for row in split.rows)
+    missing = agents - in_run - reported
     if missing:
         people += _departed(missing, in_run, problems)
-    people, policies = _later_line_inputs(period, people, policies, rules)
-    return PayInputs(people=people, policies=policies, problems=problems)
+    people, policies = _later_line_inputs(
+        period, people, policies, rules, outstanding, by_issue=split is None
+    )
+    return PayInputs(
+        people=people,
+        policies=policies,
+        problems=problems,
+        plain=split.rows if split is not None else [],
+    )
 
 
 # --- the records of the later lines: new-hire allowance, withholding, renewals, awards -------
@@ -518,17 +712,24 @@ def _withheld_outstanding(*, before: dt.date) -> dict[int, Decimal]:
 
 
 def _clearances(
-    period: Period, earlier_ids: list[int], withheld: dict[int, Decimal]
+    period: Period,
+    earlier_ids: list[int],
+    withheld: dict[int, Decimal],
+    in_period: list[int] | None = None,
 ) -> dict[int, PolicyClearance]:
     """Where each policy issued in the period, and each policy of ``earlier_ids``, stands for
     the withholding. The same reading as ``operations.selectors.policy_withholding_status``
     (a test holds them equal), from plain rows instead of model objects and by the issue
-    range instead of long id lists: a pay run reads every policy of the month."""
+    range instead of long id lists: a pay run reads every policy of the month. ``in_period``:
+    the ids of the period's policies to read instead (the plain ones have theirs)."""
     start, end = _day_bounds(period)
     rules = operations_rules_in_force()
     required_for: dict[tuple[str, str], bool] = {}
     out: dict[int, PolicyClearance] = {}
-    selections = [Q(issued_at__gte=start, issued_at__lt=end)]
+    if in_period is None:
+        selections = [Q(issued_at__gte=start, issued_at__lt=end)]
+    else:
+        selections = [Q(pk__in=chunk) for chunk in _chunks(sorted(in_period))]
     selections += [Q(pk__in=chunk) for chunk in _chunks(sorted(earlier_ids))]
     for where in selections:
         related = Q(*[(f"policy__{k}", v) for k, v in where.children])
@@ -625,7 +826,13 @@ def _extensions(period: Period, rules: RuleBook | None, people: set[int]) -> dic
 
 
 def _later_line_inputs(
-    period: Period, people: list[PersonIn], policies: list[PolicyIn], rules: RuleBook | None
+    period: Period,
+    people: list[PersonIn],
+    policies: list[PolicyIn],
+    rules: RuleBook | None,
+    outstanding: dict[int, Decimal],
+    *,
+    by_issue: bool = True,
 ) -> tuple[list[PersonIn], list[PolicyIn]]:
     """``people`` and ``policies`` with the records of the later lines attached."""
     in_run = {p.id for p in people}
@@ -656,13 +863,13 @@ def _later_line_inputs(
         )
         for p in people
     ]
-    outstanding = _withheld_outstanding(before=period.start)
     known = {p.id for p in policies}
     policies = policies + _policies_withheld_earlier(
         sorted(set(outstanding) - known), in_run, rules
     )
     earlier = [p.id for p in policies if p.id in outstanding and p.credited_on not in period]
-    clearances = _clearances(period, earlier, outstanding)
+    in_period = None if by_issue else [p.id for p in policies if p.credited_on in period]
+    clearances = _clearances(period, earlier, outstanding, in_period)
     policies = [
         PolicyIn(**{**vars(p), "clearance": clearances[p.id]}) if p.id in clearances else p
         for p in policies

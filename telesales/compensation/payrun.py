@@ -304,13 +304,18 @@ def _policy_pay_write(run: PayRun) -> int:
 
 
 def _compute(
-    book: RuleBook, ruleset: RuleSet, period: Period, progress: ProgressCallback | None = None
+    book: RuleBook,
+    ruleset: RuleSet,
+    period: Period,
+    progress: ProgressCallback | None = None,
+    *,
+    plain: bool = True,
 ):
     """The period's inputs and the engine's lines; ``PayInputInvalid`` lists the problems of
     both the database records and the engine's checks."""
     if progress is not None:
         progress("reading", 0, 0)
-    inputs = pay_inputs(period, book)
+    inputs = pay_inputs(period, book, plain=plain)
     if progress is not None:
         progress("computing", 0, len(inputs.people))
     try:
@@ -320,6 +325,7 @@ def _compute(
             period=period,
             people=inputs.people,
             policies=inputs.policies,
+            plain=inputs.plain,
         )
     except PayInputInvalid as exc:
         raise PayInputInvalid(inputs.problems + exc.problems) from None
@@ -335,10 +341,13 @@ def payrun_compute(
     actor,
     reason: str = "",
     progress: ProgressCallback | None = None,
+    plain_policies: bool = True,
 ) -> PayRun:
     """Compute every person's pay for the period starting on ``period_start`` and replace
     the lines of its open run (created on the first compute). Raises ``InvalidState`` for an
-    approved period and ``PayInputInvalid`` listing any missing data (nothing saved)."""
+    approved period and ``PayInputInvalid`` listing any missing data (nothing saved).
+    ``plain_policies`` False passes every policy to the engine as a ``PolicyIn`` (the same
+    lines, slower: the property test compares the two)."""
     _require_pay_admin(actor)
     ruleset, book, period = payrun_period(period_start=period_start)
     run = PayRun.objects.select_for_update().filter(period_start=period.start).first()
@@ -351,9 +360,9 @@ def payrun_compute(
     # so that a re-run gives identical lines; the problems are reported in the user's.
     try:
         with translation.override(settings.LANGUAGE_CODE):
-            inputs, lines = _compute(book, ruleset, period, progress)
+            inputs, lines = _compute(book, ruleset, period, progress, plain=plain_policies)
     except PayInputInvalid:
-        _compute(book, ruleset, period)
+        _compute(book, ruleset, period, plain=plain_policies)
         raise
     if run is None:
         run = PayRun(
