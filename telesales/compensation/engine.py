@@ -367,7 +367,8 @@ class _Run:
             if person.leader_id is not None:
                 self.reports[person.leader_id].append(person.id)
         self.policies = sorted(policies, key=lambda p: p.id)
-        self.plain = sorted(plain, key=itemgetter(0))
+        #: One agent at a time, their policies in id order.
+        self.plain = sorted(plain, key=itemgetter(1, 0))
         self.problems: list[tuple[str, str]] = []
         self.lines: dict[int, dict[str, list[PayLine]]] = defaultdict(lambda: defaultdict(list))
         #: person id → [(policy id, signed FYC)] counted by the overrides; a rate cell of plain
@@ -383,7 +384,10 @@ class _Run:
         self.waiting_text = _("waiting for: %(what)s")
         self.late_text = _("done on %(day)s, after the deadline %(deadline)s")
         self._terms = self.withholding_terms()
-        self.rate_for: dict[tuple, tuple | str] = {}
+        #: (level, extended) → the plain cells' rates (``plain_rates``); the numbers of the
+        #: (rule id, rate, modifiers) cells.
+        self.rate_for: dict[tuple, dict[tuple, tuple | str]] = {}
+        self.cell_numbers: dict[tuple, int] = {}
 
     def problem(self, record: str, reason: str) -> None:
         self.problems.append((record, reason))
@@ -553,12 +557,11 @@ class _Run:
             ):
                 self.clawback(policy, person, clawback)
 
-    def plain_rate(
-        self, agent_id: int, category: str, payment_mode: str, term_years: int
-    ) -> tuple[Decimal, str, tuple[str, ...]] | str | None:
-        """For a plain policy's cell: (rate, rule id, modifiers) as ``commission_for`` finds
-        them, the problem to report for each such policy (a text), or None when there is
-        nothing to pay or report (the agent's level is already reported)."""
+    def plain_rates(self, agent_id: int) -> dict[tuple, tuple | str] | str | None:
+        """The cache of an agent's plain cells, shared by the agents it would give the same
+        rates ((category, payment mode, term) → ``_plain_rate``); the problem to report for
+        each of their policies (a text); or None when there is nothing to pay or report (the
+        agent's level is already reported)."""
         person = self.people.get(agent_id)
         if person is None:
             return _("its agent person:%(id)s is not among the people of this run") % {
@@ -566,16 +569,13 @@ class _Run:
             }
         if person.level not in self.rules.levels:
             return None
-        if not category:
-            return _("has no product category")
         # The rate depends on the person through their level and extension only.
-        key = (person.level, person.extension_since is not None, category, payment_mode, term_years)
-        found = self.rate_for.get(key)
-        if found is None:
-            found = self.rate_for[key] = self._plain_rate(person, key[2:])
-        return found
+        return self.rate_for.setdefault((person.level, person.extension_since is not None), {})
 
-    def _plain_rate(self, person: PersonIn, cell: tuple[str, str, int]):
+    def _plain_rate(self, person: PersonIn, cell: tuple[str, str, int]) -> tuple | str:
+        """(rate, rule id, modifiers, cell number) of a plain policy of ``cell`` (category,
+        payment mode, term) sold by ``person``, as ``commission_for`` finds them, or the
+        problem to report. The cell number stands for (rule id, rate, modifiers)."""
         category, payment_mode, term_years = cell
         probe = PolicyIn(
             id=0,
@@ -593,58 +593,77 @@ class _Run:
             assert len(self.problems) == before
             return reason
         _amount, rate, rule_id, modifiers = found
-        return rate, rule_id, modifiers
+        number = self.cell_numbers.setdefault((rule_id, rate, modifiers), len(self.cell_numbers))
+        return rate, rule_id, modifiers, number
 
     def plain_commissions(self) -> None:
         """The commission of each plain policy (``commission_for``: FYC × rate, rounded half
         up on its own) and, when it is withheld (``withholding``), its withheld share, added
         straight into one line per rate cell with each policy's (amount, basis) in ``parts``,
-        as ``group_by_cell`` merges the lines of single policies. Policies in id order."""
+        as ``group_by_cell`` merges the lines of single policies. One agent at a time, their
+        policies in id order."""
         if not self.plain:
             return
-        section, until, rule_id, _deadline = self._terms
+        section, until, _rule_id, _deadline = self._terms
         share = section["share"] if section else ZERO
         late_note, cleared_on = self.late_note, self.cleared_on
-        found_for: dict[tuple, object] = {}
-        cells: dict[tuple, tuple[list, list, list]] = {}
-        held: dict[tuple, tuple[list, list, list]] = {}
         notes: dict[int, str] = {}  # id(clearance) → its withholding note ("" when none)
+        agent: int | None = None
+        rates: dict | str | None = None
+        cells: dict[int, tuple[tuple, list, list, list]] = {}
+        held: dict[str, tuple[list, list, list]] = {}
         for policy_id, agent_id, category, mode, term, fyc, clearance in self.plain:
-            key = (agent_id, category, mode, term)
-            found = found_for.get(key, _MISSING)
-            if found is _MISSING:
-                found = found_for[key] = self.plain_rate(agent_id, category, mode, term)
-            if type(found) is not tuple:
-                if found is not None:
-                    self.problem(f"policy:{policy_id}", found)  # type: ignore[arg-type]
+            if agent_id != agent:
+                if agent is not None:
+                    self.plain_lines(agent, cells, held)
+                agent, rates, cells, held = agent_id, self.plain_rates(agent_id), {}, {}
+            if type(rates) is not dict:
+                if rates is not None:
+                    self.problem(f"policy:{policy_id}", rates)  # type: ignore[arg-type]
                 continue
-            rate, rule, modifiers = found  # type: ignore[misc]
+            found = rates.get((category, mode, term))
+            if found is None:
+                person = self.people[agent_id]
+                found = rates[category, mode, term] = self._plain_rate(
+                    person, (category, mode, term)
+                )
+            if type(found) is str:
+                self.problem(f"policy:{policy_id}", found)
+                continue
+            rate = found[0]
             amount = (fyc * rate).quantize(CENT, rounding=ROUND_HALF_UP)
-            cell = cells.get((agent_id, rule, rate, modifiers))
+            cell = cells.get(found[3])
             if cell is None:
-                cell = cells[agent_id, rule, rate, modifiers] = ([], [], [])
-            cell[0].append(policy_id)
-            cell[1].append(amount)
-            cell[2].append(fyc)
+                cell = cells[found[3]] = (found, [], [], [])
+            cell[1].append(policy_id)
+            cell[2].append(amount)
+            cell[3].append(fyc)
             if section is None or amount <= ZERO:
                 continue
             note = notes.get(id(clearance))
             if note is None:
                 note = notes[id(clearance)] = late_note(clearance, cleared_on(clearance, until))
             if note:
-                withheld = held.get((agent_id, note))
+                withheld = held.get(note)
                 if withheld is None:
-                    withheld = held[agent_id, note] = ([], [], [])
+                    withheld = held[note] = ([], [], [])
                 withheld[0].append(policy_id)
                 withheld[1].append(-(amount * share).quantize(CENT, rounding=ROUND_HALF_UP))
                 withheld[2].append(amount)
-        for (agent_id, rule, rate, modifiers), (ids, amounts, bases) in cells.items():
+        if agent is not None:
+            self.plain_lines(agent, cells, held)
+
+    def plain_lines(self, agent_id: int, cells: dict, held: dict) -> None:
+        """An agent's commission and withheld lines from their plain cells."""
+        section, _until, rule_id, _deadline = self._terms
+        for (rate, rule, modifiers, _number), ids, amounts, bases in cells.values():
             line = self.cell_line(agent_id, "commission", rule, rate, ids, amounts, bases)
-            self.lines[agent_id]["commission"].append(PayLine(**{**line, "modifiers": modifiers}))
+            self.lines[agent_id]["commission"].append(PayLine(**line, modifiers=modifiers))
             self.net_fyc[agent_id].append((tuple(ids), line["basis"]))
-        for (agent_id, note), (ids, amounts, bases) in held.items():
+        for note, (ids, amounts, bases) in held.items():
+            share = section["share"]  # type: ignore[index]
             line = self.cell_line(agent_id, "withheld", rule_id, share, ids, amounts, bases)
-            self.lines[agent_id]["withheld"].append(PayLine(**{**line, "note": note}))
+            self.lines[agent_id]["withheld"].append(PayLine(**line, note=note))
 
     def cell_line(
         self, person_id: int, kind: str, rule_id: str, rate: Decimal, ids, amounts, bases
@@ -978,7 +997,7 @@ class _Run:
                     policy.agent_id,
                     "released",
                     rule_id,
-                    clearance.withheld_before,
+                    cents(clearance.withheld_before),
                     basis=clearance.withheld_before,
                     rate=None,
                     sources=(record,),

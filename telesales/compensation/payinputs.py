@@ -80,7 +80,7 @@ from telesales.operations.selectors import RATE_PLACES, persistency_contribution
 from telesales.org.choices import PersonStatus, TeamKind
 from telesales.org.models import Person
 from telesales.policies.choices import CommissionBasis, PolicyStatus
-from telesales.policies.models import Policy
+from telesales.policies.models import Policy, Product
 
 
 @dataclass(frozen=True)
@@ -89,8 +89,10 @@ class PayInputs:
     policies: list[PolicyIn]
     #: (record, reason) of what could not be turned into an input.
     problems: list[tuple[str, str]]
-    #: The plain policies (``pay_inputs(plain=True)``), in id order.
+    #: The plain policies (``pay_inputs(plain=True)``), one agent at a time in id order.
     plain: list[PlainPolicy] = field(default_factory=list)
+    #: A SHA-256 of the rows the plain policies were read from, and of the products.
+    plain_digest: str = ""
 
     def fingerprint(self, *, extra: object = None) -> str:
         """A SHA-256 of every input record (sorted), so that two runs can tell whether their
@@ -102,24 +104,8 @@ class PayInputs:
         }
         text = json.dumps(payload, default=str, sort_keys=True, separators=(",", ":"))
         digest = hashlib.sha256(text.encode("utf-8"))
-        if self.plain:
-            digest.update(_plain_text(self.plain))
+        digest.update(self.plain_digest.encode("ascii"))
         return digest.hexdigest()
-
-
-def _plain_text(rows: list[PlainPolicy]) -> bytes:
-    """The plain policies as text, one line each, in id order (their clearances are shared
-    records: each written once)."""
-    clearances: dict[int, str] = {}
-    out = []
-    for policy_id, agent_id, category, mode, term, fyc, clearance in sorted(
-        rows, key=operator.itemgetter(0)
-    ):
-        text = clearances.get(id(clearance))
-        if text is None:
-            text = clearances[id(clearance)] = repr(_record_tuple(clearance))
-        out.append(f"{policy_id},{agent_id},{category},{mode},{term},{fyc},{text}\n")
-    return "".join(out).encode("utf-8")
 
 
 #: Types ``_record_tuple`` copies as they are (immutable: ``astuple`` would return them too).
@@ -333,31 +319,18 @@ def _policy_in(
 class _PlainSplit:
     """Reads the plain policies (``engine.PlainPolicy``) of a selection in one query, with
     their receipt and return visit joined in, and its rows without the ORM's conversions
-    (money and rates as whole numbers of cents and ten-thousandths, dates as the database
-    gives them). ``rows``: the plain ones, in id order; ``read`` returns the ids of the rest.
-    ``outstanding``: policies with commission withheld earlier and not released (never
+    (the premium as whole cents, dates as the database gives them; the products read once).
+    ``rows``: the plain ones, one agent at a time in id order; ``read`` returns the ids of the
+    rest. ``outstanding``: policies with commission withheld earlier and not released (never
     plain)."""
-
-    def __init__(self, rules: RuleBook | None, outstanding: dict[int, Decimal]) -> None:
-        self.rules = rules
-        self.outstanding = outstanding
-        self.rows: list[PlainPolicy] = []
-        self.tz = timezone.get_current_timezone()
-        self.visit_rules = operations_rules_in_force()
-        self.required_for: dict[tuple[str, str], bool] = {}
-        self.clearances: dict[tuple, PolicyClearance] = {}
-        self.multipliers: dict[tuple, tuple | None] = {}
 
     COLUMNS = (
         "id",
         "agent_id",
-        "product__category",
+        "product_id",
         "payment_mode",
         "term_years",
-        "product__code",
-        "product__commission_basis",
         "premium_cents",
-        "rate_e4",
         "receipt_date",
         "delivery__receipt_confirmed_on",
         "return_visit__status",
@@ -366,45 +339,57 @@ class _PlainSplit:
         "return_visit__resolved_at",
     )
 
+    def __init__(self, rules: RuleBook | None, outstanding: dict[int, Decimal]) -> None:
+        self.rules = rules
+        self.outstanding = outstanding
+        self.rows: list[PlainPolicy] = []
+        self.tz = timezone.get_current_timezone()
+        visit_rules = operations_rules_in_force()
+        #: product id → (category, commission basis, FYC rate, return visit required,
+        #: the clearance of a policy with nothing done yet).
+        self.products: dict[int, tuple] = {}
+        for pk, code, category, basis, rate in Product.objects.values_list(
+            "pk", "code", "category", "commission_basis", "first_year_commission_rate"
+        ):
+            required = return_visit_required(
+                product_code=code, category=category, rules=visit_rules
+            )
+            self.products[pk] = (
+                category,
+                basis,
+                rate,
+                required,
+                PolicyClearance(return_visit_required=required),
+            )
+        self.clearances: dict[tuple, PolicyClearance] = {}
+        #: Of the rows as read (and the products): the fingerprint of the plain policies.
+        self.digest = hashlib.sha256(repr(sorted(self.products.items())).encode("utf-8"))
+        #: (product id, term) → (FYC rate, standardisation factor or None), or None.
+        self.fyc_terms: dict[tuple, tuple | None] = {}
+
     def read(self, selection) -> list[int]:
         query = (
             selection.annotate(
-                premium_cents=Cast(Round(F("annualised_premium") * 100), BigIntegerField()),
-                rate_e4=Cast(
-                    Round(F("product__first_year_commission_rate") * 10000), BigIntegerField()
-                ),
+                premium_cents=Cast(Round(F("annualised_premium") * 100), BigIntegerField())
             )
             .values_list(*self.COLUMNS)
-            .order_by("id")
+            .order_by("agent_id", "id")
         )
         sql, params = query.query.sql_with_params()
         rest: list[int] = []
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
             while batch := cursor.fetchmany(10_000):
+                self.digest.update(repr(batch).encode("utf-8"))
                 self._take(batch, rest)
         return rest
 
-    def _fyc(self, basis, category, term, premium_cents, rate_e4) -> Decimal | None:
-        """``policy_fyc`` of the row, the same products in the same order: the premium × the
-        product's rate (× the standardisation factor of the term, first); None when it cannot
-        be valued."""
-        key = (basis, category, term, rate_e4)
-        terms = self.multipliers.get(key, _UNSET)
-        if terms is _UNSET:
-            terms = self.multipliers[key] = self._fyc_terms(basis, category, term, rate_e4)
-        if terms is None:
+    def _fyc_terms(self, product_id: int, term: int) -> tuple | None:
+        """``policy_fyc``'s factors for a policy of this product and term: (the product's
+        FYC rate, the standardisation factor or None); None when it cannot be valued."""
+        category, basis, rate, _required, _bare = self.products[product_id]
+        if not rate or not category:
             return None
-        rate, factor = terms
-        premium = Decimal(premium_cents).scaleb(-2)
-        return premium * rate if factor is None else premium * factor * rate
-
-    def _fyc_terms(self, basis, category, term, rate_e4) -> tuple | None:
-        """(the product's rate, the standardisation factor or None), or None when a policy
-        of this kind cannot be valued."""
-        if not rate_e4:
-            return None
-        rate = Decimal(rate_e4).scaleb(-4)
         if basis != CommissionBasis.STANDARD:
             return rate, None
         factor = (
@@ -413,32 +398,33 @@ class _PlainSplit:
         return None if factor is None else (rate, factor)
 
     def _take(self, batch, rest: list[int]) -> None:
-        append, fyc_of, clearance_of = self.rows.append, self._fyc, self._clearance
-        outstanding = self.outstanding
+        append, products, outstanding = self.rows.append, self.products, self.outstanding
+        fyc_terms = self.fyc_terms
         for row in batch:
-            (policy_id, agent_id, category, mode, term, code, basis, premium_cents, rate_e4) = row[
-                :9
-            ]
-            fyc = fyc_of(basis, category, term, premium_cents, rate_e4) if category else None
-            if fyc is None or policy_id in outstanding:
+            policy_id, agent_id, product_id, mode, term, premium_cents = row[:6]
+            terms = fyc_terms.get((product_id, term), _UNSET)
+            if terms is _UNSET:
+                terms = fyc_terms[product_id, term] = self._fyc_terms(product_id, term)
+            if terms is None or policy_id in outstanding:
                 rest.append(policy_id)
                 continue
-            append(
-                (policy_id, agent_id, category, mode, term, fyc, clearance_of(code, category, row))
-            )
+            # policy_fyc's products in its order: premium × factor × rate.
+            premium = Decimal(premium_cents).scaleb(-2)
+            rate, factor = terms
+            fyc = premium * rate if factor is None else premium * factor * rate
+            product = products[product_id]
+            if row[6] is None and row[7] is None and row[8] is None:
+                clearance = product[4]  # nothing done yet, nothing to read
+            else:
+                clearance = self._clearance(product[3], row)
+            append((policy_id, agent_id, product[0], mode, term, fyc, clearance))
 
-    def _clearance(self, code: str, category: str, row: tuple) -> PolicyClearance:
+    def _clearance(self, required: bool, row: tuple) -> PolicyClearance:
         """Where the policy stands for the withholding, as ``_clearances`` reads it (the
         policy is issued)."""
-        receipt, delivered, status, outcome, done_at, resolved_at = row[9:]
+        receipt, delivered, status, outcome, done_at, resolved_at = row[6:]
         days = [_day(d) for d in (receipt, delivered) if d]
-        required = status is not None
-        if not required:
-            required = self.required_for.get((code, category))
-            if required is None:
-                required = self.required_for[code, category] = return_visit_required(
-                    product_code=code, category=category, rules=self.visit_rules
-                )
+        required = required or status is not None
         visit_on = None
         if status == VisitStatus.DONE:
             if outcome == VisitOutcome.CONFIRMED:
@@ -571,6 +557,7 @@ def pay_inputs(period: Period, rules: RuleBook | None = None, *, plain: bool = F
         policies=policies,
         problems=problems,
         plain=split.rows if split is not None else [],
+        plain_digest=split.digest.hexdigest() if split is not None else "",
     )
 
 
@@ -868,7 +855,18 @@ def _later_line_inputs(
         sorted(set(outstanding) - known), in_run, rules
     )
     earlier = [p.id for p in policies if p.id in outstanding and p.credited_on not in period]
-    in_period = None if by_issue else [p.id for p in policies if p.credited_on in period]
+    # With plain policies, the period's other policies that need their clearance are those
+    # that could be paid a commission (not cancelled by the end); a cancelled one has none
+    # to withhold, and nothing to release (it was credited in the period).
+    in_period = (
+        None
+        if by_issue
+        else [
+            p.id
+            for p in policies
+            if p.credited_on in period and (p.cancelled_on is None or p.cancelled_on > period.end)
+        ]
+    )
     clearances = _clearances(period, earlier, outstanding, in_period)
     policies = [
         PolicyIn(**{**vars(p), "clearance": clearances[p.id]}) if p.id in clearances else p

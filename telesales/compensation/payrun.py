@@ -20,7 +20,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Callable
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from itertools import islice
 
 from django.conf import settings
@@ -32,10 +32,10 @@ from django.utils.translation import gettext as _
 from telesales.compensation import permissions
 from telesales.compensation.choices import PayLineKind, PayRunStatus
 from telesales.compensation.engine import (
+    CENT,
     KINDS,
     PayInputInvalid,
     Period,
-    cents,
     compute_pay,
     group_by_cell,
     period_for,
@@ -161,21 +161,29 @@ _LINE_COLUMNS = (
 def _json_strings(items: tuple[str, ...]) -> str:
     """``json.dumps(list(items))``, built directly when every item is printable ASCII with
     no quote or backslash (nothing to escape: ``policy:17``, ``fyc.protection``)."""
-    for item in items:
-        if type(item) is not str or not (item.isascii() and item.isprintable()):
-            return json.dumps(list(items))
-        if '"' in item or "\\" in item:
-            return json.dumps(list(items))
-    return '["' + '", "'.join(items) + '"]' if items else "[]"
+    if not items:
+        return "[]"
+    try:
+        body = " ".join(items)
+    except TypeError:  # not all text
+        return json.dumps(list(items))
+    if body.isascii() and body.isprintable() and '"' not in body and "\\" not in body:
+        return '["' + '", "'.join(items) + '"]'
+    return json.dumps(list(items))
 
 
 def _json_parts(parts: tuple[tuple[Decimal, Decimal], ...]) -> str:
     """``parts`` as JSON: ``[["12.30", "41.00"], …]``, to the cent as the line's own amount
-    and basis are stored (an amount is already in cents; a basis such as an FYC may carry
-    more places, which the payslip does not show)."""
+    and basis are stored (an amount is already in cents, each line's being rounded on its
+    own; a basis such as an FYC may carry more places, which the payslip does not show)."""
     if not parts:
         return "[]"
-    return "[" + ", ".join(f'["{cents(a):f}", "{cents(b):f}"]' for a, b in parts) + "]"
+    cent, up = CENT, ROUND_HALF_UP
+    return (
+        '[["'
+        + '"], ["'.join([f'{a:f}", "{b.quantize(cent, rounding=up):f}' for a, b in parts])
+        + '"]]'
+    )
 
 
 def _bulk_insert(
