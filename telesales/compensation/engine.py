@@ -367,8 +367,7 @@ class _Run:
             if person.leader_id is not None:
                 self.reports[person.leader_id].append(person.id)
         self.policies = sorted(policies, key=lambda p: p.id)
-        #: One agent at a time, their policies in id order.
-        self.plain = sorted(plain, key=itemgetter(1, 0))
+        self.plain = sorted(plain, key=itemgetter(0))
         self.problems: list[tuple[str, str]] = []
         self.lines: dict[int, dict[str, list[PayLine]]] = defaultdict(lambda: defaultdict(list))
         #: person id → [(policy id, signed FYC)] counted by the overrides; a rate cell of plain
@@ -388,6 +387,7 @@ class _Run:
         #: (rule id, rate, modifiers) cells.
         self.rate_for: dict[tuple, dict[tuple, tuple | str]] = {}
         self.cell_numbers: dict[tuple, int] = {}
+        self.plain_notes: dict[int, str] = {}
 
     def problem(self, record: str, reason: str) -> None:
         self.problems.append((record, reason))
@@ -600,27 +600,34 @@ class _Run:
         """The commission of each plain policy (``commission_for``: FYC × rate, rounded half
         up on its own) and, when it is withheld (``withholding``), its withheld share, added
         straight into one line per rate cell with each policy's (amount, basis) in ``parts``,
-        as ``group_by_cell`` merges the lines of single policies. One agent at a time, their
-        policies in id order."""
+        as ``group_by_cell`` merges the lines of single policies. One agent at a time (their
+        cells stay small and at hand), each agent's policies in id order."""
         if not self.plain:
+            return
+        by_agent: dict[int, list[PlainPolicy]] = {}
+        for row in self.plain:  # in id order
+            mine = by_agent.get(row[1])
+            if mine is None:
+                by_agent[row[1]] = [row]
+            else:
+                mine.append(row)
+        for agent_id in sorted(by_agent):
+            self.plain_agent(agent_id, by_agent[agent_id])
+
+    def plain_agent(self, agent_id: int, policies: list[PlainPolicy]) -> None:
+        """``plain_commissions`` for one agent's policies (in id order)."""
+        rates = self.plain_rates(agent_id)
+        if type(rates) is not dict:
+            if rates is not None:
+                for row in policies:
+                    self.problem(f"policy:{row[0]}", rates)  # type: ignore[arg-type]
             return
         section, until, _rule_id, _deadline = self._terms
         share = section["share"] if section else ZERO
-        late_note, cleared_on = self.late_note, self.cleared_on
-        notes: dict[int, str] = {}  # id(clearance) → its withholding note ("" when none)
-        agent: int | None = None
-        rates: dict | str | None = None
-        cells: dict[int, tuple[tuple, list, list, list]] = {}
+        notes = self.plain_notes  # id(clearance) → its withholding note ("" when none)
+        cells: dict[int, tuple] = {}
         held: dict[str, tuple[list, list, list]] = {}
-        for policy_id, agent_id, category, mode, term, fyc, clearance in self.plain:
-            if agent_id != agent:
-                if agent is not None:
-                    self.plain_lines(agent, cells, held)
-                agent, rates, cells, held = agent_id, self.plain_rates(agent_id), {}, {}
-            if type(rates) is not dict:
-                if rates is not None:
-                    self.problem(f"policy:{policy_id}", rates)  # type: ignore[arg-type]
-                continue
+        for policy_id, _agent_id, category, mode, term, fyc, clearance in policies:
             found = rates.get((category, mode, term))
             if found is None:
                 person = self.people[agent_id]
@@ -630,8 +637,7 @@ class _Run:
             if type(found) is str:
                 self.problem(f"policy:{policy_id}", found)
                 continue
-            rate = found[0]
-            amount = (fyc * rate).quantize(CENT, rounding=ROUND_HALF_UP)
+            amount = (fyc * found[0]).quantize(CENT, rounding=ROUND_HALF_UP)
             cell = cells.get(found[3])
             if cell is None:
                 cell = cells[found[3]] = (found, [], [], [])
@@ -642,7 +648,8 @@ class _Run:
                 continue
             note = notes.get(id(clearance))
             if note is None:
-                note = notes[id(clearance)] = late_note(clearance, cleared_on(clearance, until))
+                cleared = self.cleared_on(clearance, until)
+                note = notes[id(clearance)] = self.late_note(clearance, cleared)
             if note:
                 withheld = held.get(note)
                 if withheld is None:
@@ -650,8 +657,7 @@ class _Run:
                 withheld[0].append(policy_id)
                 withheld[1].append(-(amount * share).quantize(CENT, rounding=ROUND_HALF_UP))
                 withheld[2].append(amount)
-        if agent is not None:
-            self.plain_lines(agent, cells, held)
+        self.plain_lines(agent_id, cells, held)
 
     def plain_lines(self, agent_id: int, cells: dict, held: dict) -> None:
         """An agent's commission and withheld lines from their plain cells."""

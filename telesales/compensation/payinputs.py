@@ -41,6 +41,7 @@ import datetime as dt
 import hashlib
 import json
 import operator
+from array import array
 from collections.abc import Callable
 from dataclasses import astuple, dataclass, field, replace
 from decimal import Decimal
@@ -89,9 +90,9 @@ class PayInputs:
     policies: list[PolicyIn]
     #: (record, reason) of what could not be turned into an input.
     problems: list[tuple[str, str]]
-    #: The plain policies (``pay_inputs(plain=True)``), one agent at a time in id order.
+    #: The plain policies (``pay_inputs(plain=True)``), in id order.
     plain: list[PlainPolicy] = field(default_factory=list)
-    #: A SHA-256 of the rows the plain policies were read from, and of the products.
+    #: A SHA-256 of what the plain policies were made of (``_PlainSplit.fingerprint``).
     plain_digest: str = ""
 
     def fingerprint(self, *, extra: object = None) -> str:
@@ -320,7 +321,7 @@ class _PlainSplit:
     """Reads the plain policies (``engine.PlainPolicy``) of a selection in one query, with
     their receipt and return visit joined in, and its rows without the ORM's conversions
     (the premium as whole cents, dates as the database gives them; the products read once).
-    ``rows``: the plain ones, one agent at a time in id order; ``read`` returns the ids of the
+    ``rows``: the plain ones, in id order; ``read`` returns the ids of the
     rest. ``outstanding``: policies with commission withheld earlier and not released (never
     plain)."""
 
@@ -362,10 +363,10 @@ class _PlainSplit:
                 PolicyClearance(return_visit_required=required),
             )
         self.clearances: dict[tuple, PolicyClearance] = {}
-        #: Of the rows as read (and the products): the fingerprint of the plain policies.
+        #: (product id, term) → ``_fyc_multiplier``.
+        self.multipliers: dict[tuple, Decimal | None] = {}
+        #: Of the products and of the rows as read: the fingerprint of the plain policies.
         self.digest = hashlib.sha256(repr(sorted(self.products.items())).encode("utf-8"))
-        #: (product id, term) → (FYC rate, standardisation factor or None), or None.
-        self.fyc_terms: dict[tuple, tuple | None] = {}
 
     def read(self, selection) -> list[int]:
         query = (
@@ -373,56 +374,96 @@ class _PlainSplit:
                 premium_cents=Cast(Round(F("annualised_premium") * 100), BigIntegerField())
             )
             .values_list(*self.COLUMNS)
-            .order_by("agent_id", "id")
+            .order_by("id")
         )
         sql, params = query.query.sql_with_params()
         rest: list[int] = []
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
             while batch := cursor.fetchmany(10_000):
-                self.digest.update(repr(batch).encode("utf-8"))
+                self._hash(batch)
                 self._take(batch, rest)
         return rest
 
-    def _fyc_terms(self, product_id: int, term: int) -> tuple | None:
-        """``policy_fyc``'s factors for a policy of this product and term: (the product's
-        FYC rate, the standardisation factor or None); None when it cannot be valued."""
+    def _hash(self, batch: list[tuple]) -> None:
+        """Add a batch of rows to the fingerprint: the whole-number columns as 64-bit
+        integers, the payment modes as text, and the rows with a receipt, a delivery or a
+        return visit as text (most have none yet)."""
+        update = self.digest.update
+        for i in _INT_COLUMNS:
+            update(array("q", [row[i] for row in batch]).tobytes())
+        update("\n".join([row[3] for row in batch]).encode("utf-8"))
+        done = [
+            row for row in batch if row[6] is not None or row[7] is not None or row[8] is not None
+        ]
+        update(repr(done).encode("utf-8"))
+
+    def fingerprint(self) -> str:
+        """A SHA-256 of what the plain policies were made of: the products (rate, basis,
+        category, return visit) and the rows read, in id order."""
+        return self.digest.hexdigest()
+
+    def _fyc_multiplier(self, product_id: int, term: int) -> Decimal | None:
+        """What ``policy_fyc`` multiplies the premium by for a policy of this product and
+        term, over cents: the product's FYC rate (× the standardisation factor), ÷ 100; None
+        when it cannot be valued. Exact, so the premium in cents × it is ``policy_fyc``."""
         category, basis, rate, _required, _bare = self.products[product_id]
         if not rate or not category:
             return None
         if basis != CommissionBasis.STANDARD:
-            return rate, None
+            return rate.scaleb(-2)
         factor = (
             self.rules.standard_factor(category=category, term_years=term) if self.rules else None
         )
-        return None if factor is None else (rate, factor)
+        return None if factor is None else (factor * rate).scaleb(-2)
 
     def _take(self, batch, rest: list[int]) -> None:
         append, products, outstanding = self.rows.append, self.products, self.outstanding
-        fyc_terms = self.fyc_terms
-        for row in batch:
-            policy_id, agent_id, product_id, mode, term, premium_cents = row[:6]
-            terms = fyc_terms.get((product_id, term), _UNSET)
-            if terms is _UNSET:
-                terms = fyc_terms[product_id, term] = self._fyc_terms(product_id, term)
-            if terms is None or policy_id in outstanding:
+        multipliers = self.multipliers
+        for (
+            policy_id,
+            agent_id,
+            product_id,
+            mode,
+            term,
+            premium_cents,
+            receipt,
+            delivered,
+            status,
+            outcome,
+            done_at,
+            resolved_at,
+        ) in batch:
+            multiplier = multipliers.get((product_id, term), _UNSET)
+            if multiplier is _UNSET:
+                multiplier = multipliers[product_id, term] = self._fyc_multiplier(product_id, term)
+            if multiplier is None or policy_id in outstanding:
                 rest.append(policy_id)
                 continue
-            # policy_fyc's products in its order: premium × factor × rate.
-            premium = Decimal(premium_cents).scaleb(-2)
-            rate, factor = terms
-            fyc = premium * rate if factor is None else premium * factor * rate
             product = products[product_id]
-            if row[6] is None and row[7] is None and row[8] is None:
+            if receipt is None and delivered is None and status is None:
                 clearance = product[4]  # nothing done yet, nothing to read
             else:
-                clearance = self._clearance(product[3], row)
-            append((policy_id, agent_id, product[0], mode, term, fyc, clearance))
+                clearance = self._clearance(
+                    product[3], receipt, delivered, status, outcome, done_at, resolved_at
+                )
+            append(
+                (
+                    policy_id,
+                    agent_id,
+                    product[0],
+                    mode,
+                    term,
+                    Decimal(premium_cents) * multiplier,
+                    clearance,
+                )
+            )
 
-    def _clearance(self, required: bool, row: tuple) -> PolicyClearance:
+    def _clearance(
+        self, required: bool, receipt, delivered, status, outcome, done_at, resolved_at
+    ) -> PolicyClearance:
         """Where the policy stands for the withholding, as ``_clearances`` reads it (the
         policy is issued)."""
-        receipt, delivered, status, outcome, done_at, resolved_at = row[6:]
         days = [_day(d) for d in (receipt, delivered) if d]
         required = required or status is not None
         visit_on = None
@@ -449,6 +490,9 @@ class _PlainSplit:
 
 
 _UNSET = object()
+#: The columns of ``_PlainSplit.COLUMNS`` that are whole numbers, never empty: id, agent,
+#: product, term, premium in cents.
+_INT_COLUMNS = frozenset((0, 1, 2, 4, 5))
 
 
 def _day(value) -> dt.date:
@@ -557,7 +601,7 @@ def pay_inputs(period: Period, rules: RuleBook | None = None, *, plain: bool = F
         policies=policies,
         problems=problems,
         plain=split.rows if split is not None else [],
-        plain_digest=split.digest.hexdigest() if split is not None else "",
+        plain_digest=split.fingerprint() if split is not None else "",
     )
 
 

@@ -18,8 +18,10 @@ attendance it needs and the adjustments that correct an approved period.
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import json
 from collections.abc import Callable
+from contextlib import contextmanager
 from decimal import ROUND_HALF_UP, Decimal
 from itertools import islice
 
@@ -342,6 +344,22 @@ def _compute(
     return inputs, lines
 
 
+@contextmanager
+def _without_cyclic_gc():
+    """Pause Python's cyclic garbage collector for a pay run. The run holds millions of
+    small objects (a million policies' rows, amounts and cells) and creates none in a cycle;
+    each collection of the oldest generation walks all of them, which tripled the time of
+    reading a million policies. Reference counting still frees everything; the collector is
+    switched back on (if it was on) however the run ends."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 @transaction.atomic
 def payrun_compute(
     *,
@@ -367,7 +385,7 @@ def payrun_compute(
     # The notes stored on the lines are written in the center's language, whoever computes,
     # so that a re-run gives identical lines; the problems are reported in the user's.
     try:
-        with translation.override(settings.LANGUAGE_CODE):
+        with translation.override(settings.LANGUAGE_CODE), _without_cyclic_gc():
             inputs, lines = _compute(book, ruleset, period, progress, plain=plain_policies)
     except PayInputInvalid:
         _compute(book, ruleset, period, plain=plain_policies)
@@ -396,7 +414,8 @@ def payrun_compute(
         "lines": run.line_count,
     }
     run.lines.all().delete()
-    _lines_write(run, lines, progress)
+    with _without_cyclic_gc():
+        _lines_write(run, lines, progress)
     PayAdjustment.objects.filter(applied_run=run).exclude(
         pk__in=[a.pk for a in adjustments]
     ).update(applied_run=None)

@@ -331,3 +331,22 @@ def _spec(**overrides) -> dict:
     }
     spec.update(overrides)
     return spec
+
+
+def test_the_fingerprint_follows_the_plain_policies_inputs(center):
+    """The plain policies are hashed as read: the same data gives the same fingerprint, a
+    premium or a receipt changed gives another one."""
+    c = center
+    policy = _make(c, _spec())
+    _make(c, _spec(agent="ann", receipt=None, visit=None))
+
+    def fingerprint():
+        return payrun_compute(period_start=MAR, actor=c.hr).input_fingerprint
+
+    first = fingerprint()
+    assert fingerprint() == first
+    Policy.objects.filter(pk=policy.pk).update(annualised_premium=D("1234.57"))
+    second = fingerprint()
+    assert second != first
+    Policy.objects.filter(pk=policy.pk).update(receipt_date=d(2026, 3, 6))
+    assert fingerprint() not in (first, second)
