@@ -26,11 +26,12 @@
 ``pay_inputs`` lists what is missing in ``problems``; the pay run raises them, with the
 engine's, as one ``PayInputInvalid`` (a ``ValidationFailed``).
 
-With ``plain=True`` (the pay run) the period's policies that are credited in it, not cancelled
-by its end, with a category, a valued FYC and nothing withheld before come as plain tuples
-(``engine.PlainPolicy``, in ``PayInputs.plain``) read by one query without the ORM's per-row
-conversions, their receipt and return visit joined in; every other policy is a ``PolicyIn``
-as before. Without it (what-if, the checks) every policy is a ``PolicyIn``.
+With ``plain=True`` (the pay run and what-if) the period's policies that are credited in it,
+not cancelled by its end, with a category, a valued FYC and nothing withheld before come as
+plain tuples (``engine.PlainPolicy``, in ``PayInputs.plain``) read by one query without the
+ORM's per-row conversions, their receipt and return visit joined in; every other policy is a
+``PolicyIn`` as before. Without it every policy is a ``PolicyIn`` (the checks and tests that
+read the records).
 """
 
 from __future__ import annotations

@@ -107,7 +107,7 @@ class WhatIf:
 
 def _inputs(period: Period, book: RuleBook) -> PayInputs:
     """The period's records, valued with ``book`` (standardisation factors, extensions)."""
-    inputs = pay_inputs(period, book)
+    inputs = pay_inputs(period, book, plain=True)
     if not inputs.people:
         raise ValidationFailed(
             _("There is no pay data for %(p)s") % {"p": period.label},
@@ -124,6 +124,7 @@ def _lines(book: RuleBook, ruleset: RuleSet, period: Period, inputs: PayInputs) 
             period=period,
             people=inputs.people,
             policies=inputs.policies,
+            plain=inputs.plain,
         )
     except PayInputInvalid as exc:
         raise PayInputInvalid(inputs.problems + exc.problems) from None
