@@ -18,10 +18,8 @@ attendance it needs and the adjustments that correct an approved period.
 from __future__ import annotations
 
 import datetime as dt
-import gc
 import json
 from collections.abc import Callable
-from contextlib import contextmanager
 from decimal import ROUND_HALF_UP, Decimal
 from itertools import islice
 
@@ -57,6 +55,7 @@ from telesales.compensation.rulesets import ruleset_rulebook
 from telesales.compensation.selectors import ruleset_in_force
 from telesales.core.audit import audit_record
 from telesales.core.errors import InvalidState, PermissionDenied, ValidationFailed
+from telesales.core.memory import without_cyclic_gc
 from telesales.core.model_updates import save_or_conflict
 
 ADJUSTMENT_RULE = "adjustment"
@@ -344,22 +343,6 @@ def _compute(
     return inputs, lines
 
 
-@contextmanager
-def _without_cyclic_gc():
-    """Pause Python's cyclic garbage collector for a pay run. The run holds millions of
-    small objects (a million policies' rows, amounts and cells) and creates none in a cycle;
-    each collection of the oldest generation walks all of them, which tripled the time of
-    reading a million policies. Reference counting still frees everything; the collector is
-    switched back on (if it was on) however the run ends."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-
-
 @transaction.atomic
 def payrun_compute(
     *,
@@ -385,7 +368,7 @@ def payrun_compute(
     # The notes stored on the lines are written in the center's language, whoever computes,
     # so that a re-run gives identical lines; the problems are reported in the user's.
     try:
-        with translation.override(settings.LANGUAGE_CODE), _without_cyclic_gc():
+        with translation.override(settings.LANGUAGE_CODE), without_cyclic_gc():
             inputs, lines = _compute(book, ruleset, period, progress, plain=plain_policies)
     except PayInputInvalid:
         _compute(book, ruleset, period, plain=plain_policies)
@@ -414,7 +397,7 @@ def payrun_compute(
         "lines": run.line_count,
     }
     run.lines.all().delete()
-    with _without_cyclic_gc():
+    with without_cyclic_gc():
         _lines_write(run, lines, progress)
     PayAdjustment.objects.filter(applied_run=run).exclude(
         pk__in=[a.pk for a in adjustments]

@@ -83,7 +83,6 @@ import contextlib
 import csv
 import datetime as dt
 import fcntl
-import gc
 import hashlib
 import io
 import json
@@ -118,6 +117,7 @@ from telesales.core.errors import (
     ValidationFailed,
 )
 from telesales.core.id_numbers import validate_id_number
+from telesales.core.memory import without_cyclic_gc
 from telesales.core.phone_numbers import (
     E164_PATTERN,
     FAST_MOBILE_PATTERN,
@@ -1381,7 +1381,7 @@ def batch_import_run(*, batch_id: int, progress: ProgressCallback | None = None)
         try:
             stage.create()
             clock = time.perf_counter()
-            with _no_cyclic_gc():
+            with without_cyclic_gc():
                 summary = _stage_rows(batch, stage, progress)
             summary.read_seconds = time.perf_counter() - clock
             _merge(batch, stage, summary, resumed=resumed)
@@ -1400,20 +1400,6 @@ def batch_import_run(*, batch_id: int, progress: ProgressCallback | None = None)
         _lock_path(batch.pk).unlink(missing_ok=True)
     batch.refresh_from_db()
     return batch
-
-
-@contextlib.contextmanager
-def _no_cyclic_gc() -> Iterator[None]:
-    """Reading allocates millions of tuples that hold no cycles; the cyclic collector would
-    scan the growing duplicate index again and again for nothing. Reference counting still
-    frees everything."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def _mark_failed(batch_id: int, message: str) -> None:

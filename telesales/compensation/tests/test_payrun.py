@@ -65,6 +65,7 @@ pytestmark = pytest.mark.django_db
 
 
 def line_tuples(run):
+    """Every line of the run as a tuple, in position order (what two computes compare)."""
     return [
         (
             ln.position,
@@ -79,6 +80,7 @@ def line_tuples(run):
             tuple(ln.sources),
             ln.policy_id,
             ln.note,
+            ln.parts,
         )
         for ln in PayLine.objects.filter(run=run).order_by("position")
     ]

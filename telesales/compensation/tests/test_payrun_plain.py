@@ -37,6 +37,7 @@ from telesales.compensation.payrun import payrun_approve, payrun_compute
 from telesales.compensation.rules_format import ruleset_parse
 from telesales.compensation.rulesets import DEFAULT_RULESET_PATH
 from telesales.compensation.tests.payrun_world import FEB, MAR, Center, at
+from telesales.compensation.tests.test_payrun import line_tuples
 from telesales.operations.choices import VisitOutcome, VisitStatus
 from telesales.operations.models import Delivery, ReturnVisit
 from telesales.org.models import Person
@@ -220,32 +221,12 @@ def _make(c: Center, spec: dict) -> Policy:
     return policy
 
 
-def _snapshot(run):
-    return [
-        (
-            ln.position,
-            ln.person_id,
-            ln.kind,
-            ln.amount,
-            ln.basis,
-            ln.rate,
-            ln.rule_id,
-            ln.modifiers,
-            ln.sources,
-            ln.parts,
-            ln.policy_id,
-            ln.note,
-        )
-        for ln in PayLine.objects.filter(run=run).order_by("position")
-    ]
-
-
 def _compare(c: Center, period_start: dt.date):
     out = []
     for plain in (False, True):
         try:
             run = payrun_compute(period_start=period_start, actor=c.hr, plain_policies=plain)
-            out.append((_snapshot(run), run.total, run.line_count))
+            out.append((line_tuples(run), run.total, run.line_count))
         except PayInputInvalid as exc:
             out.append(sorted(exc.problems))
     per_policy, plain = out
