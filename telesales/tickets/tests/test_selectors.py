@@ -278,7 +278,8 @@ def test_complaint_rate_without_policies_is_none_not_a_division_by_zero(world):
     from telesales.policies.models import Policy
 
     Policy.objects.all().delete()
-    TicketFactory(kind="complaint")
-    today = timezone.localdate()
-    rate = selectors.complaint_rate(user=world.ops.user, since=today, until=today)
+    ticket = TicketFactory(kind="complaint")
+    # The ticket's own day: opened an hour ago, it is yesterday's between 00:00 and 01:00.
+    day = timezone.localdate(ticket.opened_at)
+    rate = selectors.complaint_rate(user=world.ops.user, since=day, until=day)
     assert (rate["complaints"], rate["policies_in_force"], rate["rate_per_1000"]) == (1, 0, None)
