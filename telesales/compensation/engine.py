@@ -245,7 +245,6 @@ class PayLine:
 
 #: The per-policy kinds that a pay run writes one line per rate cell (ADR 0014).
 CELL_KINDS = ("commission", "withheld", "released")
-_MISSING = object()
 
 
 def group_by_cell(lines: Iterable[PayLine]) -> list[PayLine]:

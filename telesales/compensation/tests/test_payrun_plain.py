@@ -16,11 +16,12 @@ and report the same problems:
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from decimal import Decimal as D
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from telesales.compensation.engine import (
@@ -32,7 +33,7 @@ from telesales.compensation.engine import (
     group_by_cell,
     period_for,
 )
-from telesales.compensation.models import PayLine
+from telesales.compensation.models import PayLine, PayRun, PolicyPay
 from telesales.compensation.payrun import payrun_approve, payrun_compute
 from telesales.compensation.rules_format import ruleset_parse
 from telesales.compensation.rulesets import DEFAULT_RULESET_PATH
@@ -231,7 +232,8 @@ def _compare(c: Center, period_start: dt.date):
             out.append(sorted(exc.problems))
     per_policy, plain = out
     assert plain == per_policy
-    return out[1]
+    event("problems reported" if isinstance(plain, list) else "lines written")
+    return plain
 
 
 @settings(
@@ -243,21 +245,15 @@ def _compare(c: Center, period_start: dt.date):
 def test_payrun_with_plain_policies_writes_the_lines_of_the_per_policy_path(center, specs):
     c = center
     Policy.objects.filter(number__startswith="H").delete()
-    c.february_specs = [s for s in specs if s["issued"][0] == 2]
     for spec in specs:
         _make(c, spec)
     # February computed and approved (its withholdings and commissions feed March's releases
     # and clawbacks), then March both ways; undone afterwards for the next example.
-    try:
-        february = payrun_compute(period_start=FEB, actor=c.hr)
-        payrun_approve(run=february, actor=c.hr)
-    except PayInputInvalid:
-        february = None
+    with contextlib.suppress(PayInputInvalid):  # February may hold a policy without a rate
+        payrun_approve(run=payrun_compute(period_start=FEB, actor=c.hr), actor=c.hr)
     try:
         _compare(c, MAR)
     finally:
-        from telesales.compensation.models import PayRun, PolicyPay
-
         PolicyPay.objects.all().delete()
         PayLine.objects.all().delete()
         PayRun.objects.all().delete()
