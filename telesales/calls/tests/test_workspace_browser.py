@@ -12,12 +12,15 @@ the tests do not depend on the hour they run at (see ``test_workspace_views``).
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import re
+import threading
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.core.handlers.wsgi import WSGIHandler
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from telesales.calls import selectors
@@ -62,12 +65,33 @@ def ready(page) -> None:
     page.wait_for_function("typeof window.htmx === 'object'")
 
 
-def settled(page) -> None:
-    """Wait until the page has no request in flight before the test reads the database: an
-    action makes the side panel refresh itself, and on SQLite the live server shares the
-    test's in-memory database connection, which two threads must not use at once (a read
-    racing that refresh hung a CI run)."""
+#: Held by the live server for each request it handles, and by the test while it reads the
+#: database (``quiet``).
+_SERVER = threading.RLock()
+
+
+@pytest.fixture(autouse=True)
+def _one_request_at_a_time_with_the_test(monkeypatch):
+    """On SQLite the live server shares the test's in-memory database connection, which two
+    threads must not use at once: a read racing a side-panel refresh (or the queue's own
+    refresh, which waiting for the network to settle does not rule out) hung CI runs twice.
+    Each request the live server handles holds ``_SERVER``; so does the test in ``quiet``."""
+    original = WSGIHandler.__call__
+
+    def serialised(self, environ, start_response):
+        with _SERVER:
+            return original(self, environ, start_response)
+
+    monkeypatch.setattr(WSGIHandler, "__call__", serialised)
+
+
+@contextlib.contextmanager
+def quiet(page):
+    """Let the page settle, then keep the live server from handling a request while the
+    block reads the database."""
     page.wait_for_load_state("networkidle")
+    with _SERVER:
+        yield
 
 
 def _open_queue_tab(page, name: str) -> None:
@@ -153,13 +177,14 @@ def test_agent_takes_the_next_lead_calls_and_books_a_follow_up_for_tomorrow(worl
     assert page.evaluate("window.__noReload") == "still here"  # never left the page
 
     # The database agrees, and so does the selector evaluated for tomorrow's date.
-    settled(page)
-    attempt = CallAttempt.objects.get(lead=world.lead)
-    assert attempt.answered_at and attempt.ended_at and attempt.disposition.code == "interested"
-    followup = FollowUp.objects.get(lead=world.lead, status=FollowUpStatus.OPEN)
-    assert followup.due_at == due
-    assert followup in selectors.followup_day_list(user=world.me.user, day=tomorrow)
-    assert followup not in selectors.followup_due_list(user=world.me.user)
+    with quiet(page):
+        attempt = CallAttempt.objects.get(lead=world.lead)
+        assert attempt.answered_at and attempt.ended_at
+        assert attempt.disposition.code == "interested"
+        followup = FollowUp.objects.get(lead=world.lead, status=FollowUpStatus.OPEN)
+        assert followup.due_at == due
+        assert followup in selectors.followup_day_list(user=world.me.user, day=tomorrow)
+        assert followup not in selectors.followup_due_list(user=world.me.user)
 
     assert_no_full_numbers(page, world)
     page.problems.assert_none()
@@ -187,28 +212,29 @@ def test_agent_records_a_sale_on_the_call(world, page):
     page.check(f"input[name=sale-insured_ids][value='{world.spouse.pk}']")
     page.click("[data-testid=save-sale]")
     page.wait_for_selector("[data-testid=field-error-annualised_premium]")
-    settled(page)
-    assert not Policy.objects.exists()
+    with quiet(page):
+        assert not Policy.objects.exists()
 
     page.fill("input[name=sale-annualised_premium]", "1800")
     page.click("[data-testid=save-sale]")
     page.wait_for_selector("[data-testid=panel-message]")
     assert "综合意外险" in page.inner_text("[data-testid=holdings-table]")
 
-    settled(page)
-    policy = Policy.objects.get(lead=world.lead)
-    assert policy.annualised_premium == Decimal("1800.00")
-    assert set(policy.insured.values_list("pk", flat=True)) == {world.holder.pk, world.spouse.pk}
-    world.lead.refresh_from_db()
-    assert world.lead.state == LeadState.WON
+    with quiet(page):
+        policy = Policy.objects.get(lead=world.lead)
+        assert policy.annualised_premium == Decimal("1800.00")
+        insured = set(policy.insured.values_list("pk", flat=True))
+        assert insured == {world.holder.pk, world.spouse.pk}
+        world.lead.refresh_from_db()
+        assert world.lead.state == LeadState.WON
 
     # The call is still going: the agent hangs up when the customer is done.
     page.wait_for_selector("[data-testid=call-outcome]")
     page.click("[data-testid=hangup]")
     page.wait_for_selector("[data-testid=call-state]", state="detached")
-    settled(page)
-    attempt = CallAttempt.objects.get(lead=world.lead)
-    assert attempt.ended_at is not None and attempt.disposition.sale
+    with quiet(page):
+        attempt = CallAttempt.objects.get(lead=world.lead)
+        assert attempt.ended_at is not None and attempt.disposition.sale
     page.wait_for_function(
         "document.querySelector('[data-testid=figure-sales]').textContent.trim().startsWith('1 ')"
     )
