@@ -75,12 +75,18 @@ def center(world):
     PolicyFactory(agent=world.alice, lead=world.lead, issued_at=None, number="", status="applied")
 
     now = timezone.now()
-    TicketFactory(kind="complaint", agent=world.alice, opened_at=now - dt.timedelta(minutes=5))
+    # Minutes ago, but never before the month began (the first minutes of a month).
+    month_began = timezone.make_aware(dt.datetime.combine(month_start, dt.time(0, 0)))
+    TicketFactory(
+        kind="complaint",
+        agent=world.alice,
+        opened_at=max(now - dt.timedelta(minutes=5), month_began),
+    )
     TicketFactory(
         kind="complaint",
         channel="regulator",
         agent=world.alice,
-        opened_at=now - dt.timedelta(minutes=3),
+        opened_at=max(now - dt.timedelta(minutes=3), month_began),
     )
     TicketFactory(kind="complaint", policy=world.other_policy, opened_at=now)
     TicketFactory(kind="complaint", agent=world.alice, opened_at=before_month)
