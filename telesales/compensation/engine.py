@@ -473,31 +473,34 @@ class _Run:
             )
 
     def commission_for(self, policy: PolicyIn, person: PersonIn):
-        """(amount, rate, rule id, modifiers) for a policy at the person's level, or None."""
-        if not policy.category:
-            self.problem(f"policy:{policy.id}", _("has no product category"))
+        """(amount, rate, rule id, modifiers) for a policy at the person's level, or None
+        (the problem reported)."""
+        found = self.rate_for_cell(person, policy.category, policy.payment_mode, policy.term_years)
+        if type(found) is str:
+            self.problem(f"policy:{policy.id}", found)
             return None
+        rate, rule_id, modifiers = found
+        return cents(policy.fyc * rate), rate, rule_id, modifiers
+
+    def rate_for_cell(
+        self, person: PersonIn, category: str | None, payment_mode: str, term_years: int
+    ) -> tuple[Decimal, str, tuple[str, ...]] | str:
+        """(rate, rule id, modifiers) of a policy of this category, payment mode and term
+        sold by ``person`` — the rule set's rate for their level, × the trainee factor and
+        the extension's commission factor where they apply — or why there is none."""
+        if not category:
+            return _("has no product category")
         found = self.rules.commission_rate(
-            category=policy.category,
-            payment_mode=policy.payment_mode,
-            term_years=policy.term_years,
+            category=category,
+            payment_mode=payment_mode,
+            term_years=term_years,
             level=person.level,
         )
         if found is None:
-            self.problem(
-                f"policy:{policy.id}",
-                _(
-                    "no commission rate for category %(c)s, payment mode %(m)s, "
-                    "term %(t)s years, level %(l)s"
-                )
-                % {
-                    "c": policy.category,
-                    "m": policy.payment_mode,
-                    "t": policy.term_years,
-                    "l": person.level,
-                },
-            )
-            return None
+            return _(
+                "no commission rate for category %(c)s, payment mode %(m)s, "
+                "term %(t)s years, level %(l)s"
+            ) % {"c": category, "m": payment_mode, "t": term_years, "l": person.level}
         rate, rule_id = found
         modifiers: tuple[str, ...] = ()
         if self.trainee_factor is not None and person.level in self.trainee_levels:
@@ -507,7 +510,7 @@ class _Run:
         if self.extension_pay is not None and person.extension_since is not None:
             rate = rate * self.extension_pay["commission_factor"]
             modifiers = (*modifiers, f"{self.extension_pay['id']}.commission_factor")
-        return cents(policy.fyc * rate), rate, rule_id, modifiers
+        return rate, rule_id, modifiers
 
     def commissions_and_clawbacks(self) -> None:
         clawback = self.rules.section("clawback")
@@ -575,23 +578,10 @@ class _Run:
         """(rate, rule id, modifiers, cell number) of a plain policy of ``cell`` (category,
         payment mode, term) sold by ``person``, as ``commission_for`` finds them, or the
         problem to report. The cell number stands for (rule id, rate, modifiers)."""
-        category, payment_mode, term_years = cell
-        probe = PolicyIn(
-            id=0,
-            agent_id=person.id,
-            category=category,
-            term_years=term_years,
-            payment_mode=payment_mode,
-            fyc=ZERO,
-            credited_on=self.period.start,
-        )
-        before = len(self.problems)
-        found = self.commission_for(probe, person)
-        if found is None:
-            _record, reason = self.problems.pop()
-            assert len(self.problems) == before
-            return reason
-        _amount, rate, rule_id, modifiers = found
+        found = self.rate_for_cell(person, *cell)
+        if type(found) is str:
+            return found
+        rate, rule_id, modifiers = found
         number = self.cell_numbers.setdefault((rule_id, rate, modifiers), len(self.cell_numbers))
         return rate, rule_id, modifiers, number
 
