@@ -12,7 +12,9 @@ With ``CI=true`` a missing service FAILS the tests that need it; elsewhere they 
 
 from __future__ import annotations
 
+import contextlib
 import os
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import NoReturn
@@ -206,13 +208,33 @@ class PageProblems(list):
         assert not real, "the browser saw problems:\n" + "\n".join(map(str, real))
 
 
+#: Held by the live server while it handles a request, and by a test while it reads the
+#: database between page actions (``page.quiet()``).
+LIVE_SERVER = threading.RLock()
+
+
 @pytest.fixture
-def page(browser, live_server) -> Iterator:
+def page(browser, live_server, monkeypatch) -> Iterator:
     """A fresh browser context and page on the live server; records every page problem.
 
     ``page.problems`` lists failed requests, 4xx/5xx responses, JavaScript errors and any
     request that left the live server (nothing may go to the internet).
+
+    The live server handles one request at a time: on SQLite its threads share the test's
+    in-memory database connection, which two threads must not use at once (two requests of
+    one page — a panel's refresh and a click — raced and hung CI runs). ``with
+    page.quiet():`` lets the page settle and keeps the server from handling a request while
+    the block reads the database.
     """
+    from django.core.handlers.wsgi import WSGIHandler
+
+    handle = WSGIHandler.__call__
+
+    def one_at_a_time(self, environ, start_response):
+        with LIVE_SERVER:
+            return handle(self, environ, start_response)
+
+    monkeypatch.setattr(WSGIHandler, "__call__", one_at_a_time)
     origin = live_server.url.rstrip("/")
     context = browser.new_context(base_url=origin, locale="en-US")
     context.set_default_timeout(15_000)
@@ -240,6 +262,14 @@ def page(browser, live_server) -> Iterator:
         ),
     )
     pg.problems = problems
+
+    @contextlib.contextmanager
+    def quiet():
+        pg.wait_for_load_state("networkidle")
+        with LIVE_SERVER:
+            yield
+
+    pg.quiet = quiet
     try:
         yield pg
     finally:

@@ -12,15 +12,12 @@ the tests do not depend on the hour they run at (see ``test_workspace_views``).
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import re
-import threading
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
-from django.core.handlers.wsgi import WSGIHandler
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from telesales.calls import selectors
@@ -63,35 +60,6 @@ def assert_no_full_numbers(page, world) -> None:
 def ready(page) -> None:
     page.wait_for_load_state("load")
     page.wait_for_function("typeof window.htmx === 'object'")
-
-
-#: Held by the live server for each request it handles, and by the test while it reads the
-#: database (``quiet``).
-_SERVER = threading.RLock()
-
-
-@pytest.fixture(autouse=True)
-def _one_request_at_a_time_with_the_test(monkeypatch):
-    """On SQLite the live server shares the test's in-memory database connection, which two
-    threads must not use at once: a read racing a side-panel refresh (or the queue's own
-    refresh, which waiting for the network to settle does not rule out) hung CI runs twice.
-    Each request the live server handles holds ``_SERVER``; so does the test in ``quiet``."""
-    original = WSGIHandler.__call__
-
-    def serialised(self, environ, start_response):
-        with _SERVER:
-            return original(self, environ, start_response)
-
-    monkeypatch.setattr(WSGIHandler, "__call__", serialised)
-
-
-@contextlib.contextmanager
-def quiet(page):
-    """Let the page settle, then keep the live server from handling a request while the
-    block reads the database."""
-    page.wait_for_load_state("networkidle")
-    with _SERVER:
-        yield
 
 
 def _open_queue_tab(page, name: str) -> None:
@@ -177,7 +145,7 @@ def test_agent_takes_the_next_lead_calls_and_books_a_follow_up_for_tomorrow(worl
     assert page.evaluate("window.__noReload") == "still here"  # never left the page
 
     # The database agrees, and so does the selector evaluated for tomorrow's date.
-    with quiet(page):
+    with page.quiet():
         attempt = CallAttempt.objects.get(lead=world.lead)
         assert attempt.answered_at and attempt.ended_at
         assert attempt.disposition.code == "interested"
@@ -212,7 +180,7 @@ def test_agent_records_a_sale_on_the_call(world, page):
     page.check(f"input[name=sale-insured_ids][value='{world.spouse.pk}']")
     page.click("[data-testid=save-sale]")
     page.wait_for_selector("[data-testid=field-error-annualised_premium]")
-    with quiet(page):
+    with page.quiet():
         assert not Policy.objects.exists()
 
     page.fill("input[name=sale-annualised_premium]", "1800")
@@ -220,7 +188,7 @@ def test_agent_records_a_sale_on_the_call(world, page):
     page.wait_for_selector("[data-testid=panel-message]")
     assert "综合意外险" in page.inner_text("[data-testid=holdings-table]")
 
-    with quiet(page):
+    with page.quiet():
         policy = Policy.objects.get(lead=world.lead)
         assert policy.annualised_premium == Decimal("1800.00")
         insured = set(policy.insured.values_list("pk", flat=True))
@@ -232,7 +200,7 @@ def test_agent_records_a_sale_on_the_call(world, page):
     page.wait_for_selector("[data-testid=call-outcome]")
     page.click("[data-testid=hangup]")
     page.wait_for_selector("[data-testid=call-state]", state="detached")
-    with quiet(page):
+    with page.quiet():
         attempt = CallAttempt.objects.get(lead=world.lead)
         assert attempt.ended_at is not None and attempt.disposition.sale
     page.wait_for_function(
