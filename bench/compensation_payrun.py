@@ -4,7 +4,8 @@ Generates a center of P people for March 2026 — blocks of one M2 over five tea
 lead (M1) and nine agents with levels spread over T0–S3, everyone with attendance for the
 month — and N policies issued in the month (six categories, single and regular payment modes,
 terms from 1 to 30 years; 3 % cancelled in free look, most of them inside the month), plus
-N/100 policies issued in February and cancelled in March (clawbacks). The default basic law is
+N/100 policies issued in February and cancelled in March (clawbacks); seven in ten policies
+have their receipt back, most by the withholding deadline. The default basic law is
 imported and approved. Then the pay run is computed twice through ``payrun_compute`` (the
 second run replaces the first one's lines) and approved (``approve_s``: the approval writes
 the per-policy ledger, ``ledger_policies`` rows, whose commission must equal the lines').
@@ -17,7 +18,11 @@ the rate for its category, payment mode, term band and the agent's level, × the
 factor, rounded half up to the cent per policy, summed per agent), joined to a small table of
 the rule set's rates. The statement works in integer units so that it is exact on SQLite too.
 ``commission_totals_agree`` compares its per-agent totals with the run's commission lines; the
-benchmark fails when they differ.
+benchmark fails when they differ. ``sql_withholding_s`` and ``ratio_to_sql_withholding``: the
+same against one statement that also reads what the withholding needs (each policy's
+receipt, delivery and return visit, the products' return-visit rule) and sums per agent the
+share withheld from each policy not cleared by the deadline; ``withheld_totals_agree``
+compares it with the run's withheld lines (the benchmark fails when they differ).
 
 Rows are generated with bulk inserts in chunks (``executemany`` on SQLite, ``COPY`` on
 PostgreSQL): a million policies take a minute or two, not an hour.
@@ -39,6 +44,7 @@ from django.db.models import Count, Sum
 from django.utils import timezone
 
 from telesales.compensation.choices import PayLineKind
+from telesales.compensation.engine import withholding_deadline
 from telesales.compensation.models import Attendance, PayLine, PayRun, PolicyPay
 from telesales.compensation.payinputs import _day_bounds
 from telesales.compensation.payrun import payrun_approve, payrun_compute, payrun_period
@@ -85,6 +91,7 @@ POLICY_COLUMNS = [
     "cancel_reason",
     "cancel_note",
     "recording_ref",
+    "receipt_date",
 ]
 
 
@@ -193,6 +200,11 @@ def _policy_rows(count, first, rnd, sellers, products, lead_id, holder_id, month
             term = rnd.choice((5, 10)) if mode == "single" else rnd.choice((5, 10, 15, 20, 30))
         issued = dt.datetime(year, mon, 1 + rnd.randrange(days), 9 + rnd.randrange(11), tzinfo=tz)
         premium = Decimal(rnd.randrange(50, 5000) * 10)
+        # Seven in ten receipts are back, most of them by the withholding deadline (day 10
+        # of the next month by default), some after it.
+        receipt = (
+            issued.date() + dt.timedelta(days=rnd.randrange(1, 45)) if rnd.random() < 0.7 else None
+        )
         if cancelled or rnd.random() < 0.03:
             if cancelled:  # issued last month, cancelled in the benchmark's month
                 cancel_at = dt.datetime(2026, 3, 1 + rnd.randrange(14), 15, tzinfo=tz)
@@ -220,6 +232,7 @@ def _policy_rows(count, first, rnd, sellers, products, lead_id, holder_id, month
             reason,
             "",
             "",
+            receipt,
         )
 
 
@@ -405,6 +418,105 @@ def sql_commission(book, period) -> tuple[float, dict[int, Decimal]]:
     return seconds, {agent: Decimal(int(cents)) / 100 for agent, cents in rows}
 
 
+SQL_WITHHOLDING = """
+SELECT x.agent_id, SUM(x.amount),
+       SUM(CASE WHEN x.amount > 0 AND x.cleared = 0
+                THEN (x.amount * %s + 5000) / 10000 ELSE 0 END)
+FROM (
+  SELECT p.agent_id,
+         (CAST(ROUND(p.annualised_premium * 100) AS BIGINT)
+          * CAST(ROUND(pr.first_year_commission_rate * 10000) AS BIGINT)
+          * r.rate_e4 + 50000000) / 100000000 AS amount,
+         CASE WHEN {cleared} THEN 1 ELSE 0 END AS cleared
+  FROM policies_policy p
+  JOIN policies_product pr ON pr.id = p.product_id
+  JOIN org_person pe ON pe.id = p.agent_id
+  JOIN bench_payrun_rate r
+    ON r.category = pr.category AND r.payment_mode = p.payment_mode
+   AND r.level_id = pe.level_id AND p.term_years >= r.term_from
+   AND (r.term_to IS NULL OR p.term_years < r.term_to)
+  JOIN bench_payrun_visit pv ON pv.product_id = p.product_id
+  LEFT JOIN operations_delivery d ON d.policy_id = p.id
+  LEFT JOIN operations_returnvisit v ON v.policy_id = p.id
+  WHERE p.issued_at >= %s AND p.issued_at < %s
+    AND NOT (p.status = 'cancelled' AND p.cancelled_at < %s)
+) x
+GROUP BY x.agent_id
+"""
+
+
+def _cleared_sql(book, period) -> tuple[str, list]:
+    """The condition "cleared by the deadline" of ``SQL_WITHHOLDING``, as the engine reads
+    the rule set's ``until``: the receipt (the policy's or its delivery's) and, where one is
+    required or exists, the return visit done (confirmed, or a misunderstanding resolved) on
+    a local day up to the deadline."""
+    section = book.section("withholding")
+    until = set(section["until"]) if section else set()
+    deadline = withholding_deadline(book, period)
+    tz = timezone.get_current_timezone_name()
+    parts, params = ["1 = 1"], []
+    if "receipt" in until:
+        parts.append("(p.receipt_date <= %s OR d.receipt_confirmed_on <= %s)")
+        params += [deadline, deadline]
+    if "return_visit" in until:
+        done, done_params = connection.ops.datetime_cast_date_sql("v.done_at", (), tz)
+        resolved, resolved_params = connection.ops.datetime_cast_date_sql("v.resolved_at", (), tz)
+        parts.append(
+            "((pv.required = 0 AND v.id IS NULL) OR (v.status = 'done' AND ("
+            f"(v.outcome = 'confirmed' AND {done} <= %s) OR "
+            f"(v.outcome = 'misunderstanding' AND {resolved} <= %s))))"
+        )
+        params += [*done_params, deadline, *resolved_params, deadline]
+    return " AND ".join(parts), params
+
+
+def sql_withholding(book, period) -> tuple[float, dict[int, Decimal]]:
+    """Seconds of one aggregate that also reads what the withholding needs (the products'
+    return-visit rule, each policy's delivery and return visit) and sums per agent the
+    share withheld from each policy not cleared by the deadline, rounded half up per policy
+    as the engine rounds it; and that withheld amount per agent (yuan, positive)."""
+    from telesales.operations.rules import return_visit_required
+    from telesales.operations.rules import ruleset_in_force as operations_rules
+    from telesales.policies.models import Product
+
+    section = book.section("withholding")
+    share = section["share"] if section else Decimal(0)
+    share_e4 = share * 10_000
+    assert share_e4 == share_e4.to_integral_value(), share
+    visit_rules = operations_rules()
+    required = [
+        (pk, int(return_visit_required(product_code=code, category=category, rules=visit_rules)))
+        for pk, code, category in Product.objects.values_list("pk", "code", "category")
+    ]
+    start, end = _day_bounds(period)
+    cleared, cleared_params = _cleared_sql(book, period)
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TABLE IF EXISTS bench_payrun_rate")
+        cursor.execute("DROP TABLE IF EXISTS bench_payrun_visit")
+        cursor.execute(
+            "CREATE TABLE bench_payrun_rate (category varchar(20), payment_mode varchar(12), "
+            "term_from integer, term_to integer, level_id bigint, rate_e4 bigint)"
+        )
+        cursor.executemany(
+            "INSERT INTO bench_payrun_rate VALUES (%s, %s, %s, %s, %s, %s)", _rate_rows(book)
+        )
+        cursor.execute("CREATE TABLE bench_payrun_visit (product_id bigint, required integer)")
+        cursor.executemany("INSERT INTO bench_payrun_visit VALUES (%s, %s)", required)
+        if connection.vendor == "postgresql":
+            cursor.execute("ANALYZE bench_payrun_rate")
+            cursor.execute("ANALYZE bench_payrun_visit")
+        began = time.perf_counter()
+        cursor.execute(
+            SQL_WITHHOLDING.format(cleared=cleared),
+            [int(share_e4), *cleared_params, start, end, end],
+        )
+        rows = cursor.fetchall()
+        seconds = time.perf_counter() - began
+        cursor.execute("DROP TABLE bench_payrun_rate")
+        cursor.execute("DROP TABLE bench_payrun_visit")
+    return seconds, {agent: Decimal(int(c)) / 100 for agent, _paid, c in rows if c}
+
+
 def _stage_figures(stages: dict[str, float], began: float, ended: float) -> dict:
     """Where the second run's time went, from its ``progress`` calls: reading the inputs,
     computing (the engine, the adjustments, clearing the old lines and the first chunk
@@ -459,6 +571,20 @@ def run(*, people: int, policies: int) -> dict:
     sql_total = sum(by_sql.values(), Decimal(0))
     agree = engine == by_sql
     assert agree, f"commission: engine {engine_total}, SQL {sql_total}"
+    withheld = {
+        row["person_id"]: (-row["total"]).quantize(Decimal("0.01"))
+        for row in PayLine.objects.filter(run=run_, kind=PayLineKind.WITHHELD)
+        .values("person_id")
+        .annotate(total=Sum("amount"))
+        .order_by()
+        if row["total"]
+    }
+    sql_withheld_s, withheld_by_sql = sql_withholding(book, period)
+    withheld_agree = withheld == withheld_by_sql
+    assert withheld_agree, (
+        f"withheld: engine {sum(withheld.values(), Decimal(0))}, "
+        f"SQL {sum(withheld_by_sql.values(), Decimal(0))}"
+    )
     mean = sum(seconds) / len(seconds)
     # The approval writes the per-policy ledger from the lines (ADR 0014); its commission
     # must be the lines' to the cent.
@@ -500,6 +626,10 @@ def run(*, people: int, policies: int) -> dict:
         "commission_total": str(engine_total.quantize(Decimal("0.01"))),
         "sql_commission_total": str(sql_total.quantize(Decimal("0.01"))),
         "commission_totals_agree": agree,
+        "sql_withholding_s": round(sql_withheld_s, 3),
+        "ratio_to_sql_withholding": round(mean / sql_withheld_s, 2) if sql_withheld_s else None,
+        "withheld_total": str(sum(withheld.values(), Decimal(0)).quantize(Decimal("0.01"))),
+        "withheld_totals_agree": withheld_agree,
         "deterministic": digests[0] == digests[1],
         "approve_s": round(approve_s, 3),
         "ledger_policies": ledger_policies,

@@ -908,16 +908,11 @@ class _Run:
 
     def withholding_terms(self) -> tuple[dict | None, tuple[str, ...], str, dt.date]:
         """The withholding section, what must be done (``until``), its rule id and the
-        deadline: the period's end, or day ``receipt_deadline_day`` of the month after it."""
+        deadline (``withholding_deadline``)."""
         section = self.rules.section("withholding")
         until = tuple(section["until"]) if section else ()
         rule_id = section["id"] if section else "withholding"
-        deadline = self.period.end
-        if section and section.get("receipt_deadline_day"):
-            year, month = self.period.end.year, self.period.end.month
-            year, month = (year + 1, 1) if month == 12 else (year, month + 1)
-            deadline = dt.date(year, month, section["receipt_deadline_day"])
-        return section, until, rule_id, deadline
+        return section, until, rule_id, withholding_deadline(self.rules, self.period)
 
     def late_note(self, clearance: PolicyClearance, cleared: dt.date | None) -> str:
         """Why the commission of a policy so cleared is withheld ("" when it is not): what it
@@ -1145,6 +1140,18 @@ class _Run:
                     lines[kind].sort(key=lambda line: policy_number(line.sources[0]))
                 out.extend(lines.get(kind, []))
         return out
+
+
+def withholding_deadline(rules: RuleBook, period: Period) -> dt.date:
+    """The day by which a policy credited in the period must be cleared for its commission
+    not to be withheld: the period's end, or day ``receipt_deadline_day`` of the month after
+    it when the withholding section sets one."""
+    section = rules.section("withholding")
+    if not (section and section.get("receipt_deadline_day")):
+        return period.end
+    year, month = period.end.year, period.end.month
+    year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return dt.date(year, month, section["receipt_deadline_day"])
 
 
 def compute_pay(

@@ -78,6 +78,11 @@ def test_payrun_bench_runs_through_the_command_deterministically_and_agrees_with
     assert figures["commission_totals_agree"] is True
     assert figures["commission_total"] == figures["sql_commission_total"]
     assert Decimal(figures["commission_total"]) > 0
+    # The reference that also reads the withholding's inputs agrees with the withheld lines
+    # (the benchmark asserts it; some policies are cleared by their receipt, most are not).
+    assert figures["sql_withholding_s"] > 0 and figures["ratio_to_sql_withholding"] > 0
+    assert figures["withheld_totals_agree"] is True
+    assert 0 < Decimal(figures["withheld_total"]) < Decimal(figures["commission_total"])
     # Every policy issued and not cancelled in the month is paid in its rate cell's line (a
     # few per agent, ADR 0014); the February policies cancelled in March are clawed back.
     assert 0 < figures["commission_lines"] < 30 * 7
