@@ -69,28 +69,78 @@ def payslip_get(*, user, run: PayRun, person: Person) -> Payslip:
     if not permissions.can_read_payslip(user, person=person, run=run):
         raise PermissionDenied(_("You may only read your own payslip"))
     lines = list(run.lines.filter(person=person).order_by("position"))
-    _attach_policy_parts(lines)
+    _attach_sources(lines, user=user, person=person)
     return Payslip(
         run=run, person=person, lines=lines, total=sum((ln.amount for ln in lines), ZERO)
     )
 
 
-def _attach_policy_parts(lines: list[PayLine]) -> None:
-    """Give each rate-cell line ``policy_parts``: (source, policy number, amount, basis) of
-    each of its policies, the numbers read in one query (the payslip lists them)."""
-    ids = {
-        int(source[7:])
-        for line in lines
-        if line.parts
-        for source in line.sources
-        if source.startswith("policy:")
-    }
-    numbers = dict(Policy.objects.filter(pk__in=ids).values_list("pk", "number")) if ids else {}
+@dataclass(frozen=True)
+class SourceLabel:
+    """A line's source as a payslip shows it: the policy's number, the person's name, the
+    adjustment's number, or the record itself when it names nothing known. ``policy_id``:
+    set when the reader may open the policy's pay history (``can_read_policy_pay``)."""
+
+    source: str
+    label: str
+    policy_id: int | None = None
+
+
+def _record(source: str) -> tuple[str, int | None]:
+    """``policy:17`` → ("policy", 17); anything else → (its kind, None)."""
+    kind, _sep, key = source.partition(":")
+    return kind, int(key) if key.isdigit() else None
+
+
+def _attach_sources(lines: list[PayLine], *, user, person: Person) -> None:
+    """Give each line ``source_labels`` (``SourceLabel`` of each source; empty for a rate
+    cell) and each rate-cell line ``policy_parts``: (source, policy id, policy number,
+    amount, basis) of each of its policies. Policy numbers and names are read in one query
+    each. The payslip is the reader's own unless they read all pay (``payslip_get``), so a
+    policy links to its pay history when it is the payslip person's, or for HR."""
+    wanted: dict[str, set[int]] = {"policy": set(), "person": set()}
     for line in lines:
+        for source in line.sources:
+            kind, key = _record(source)
+            if key is not None and kind in wanted:
+                wanted[kind].add(key)
+    policies = (
+        {
+            pk: (number, agent_id)
+            for pk, number, agent_id in Policy.objects.filter(pk__in=wanted["policy"]).values_list(
+                "pk", "number", "agent_id"
+            )
+        }
+        if wanted["policy"]
+        else {}
+    )
+    names = (
+        dict(Person.objects.filter(pk__in=wanted["person"]).values_list("pk", "name"))
+        if wanted["person"]
+        else {}
+    )
+    reads_all = permissions.can_read_all_payslips(user)
+
+    def label(source: str) -> SourceLabel:
+        kind, key = _record(source)
+        if kind == "policy" and key in policies:
+            number, agent_id = policies[key]
+            link = key if reads_all or agent_id == person.pk else None
+            return SourceLabel(source, number or source, link)
+        if kind == "person" and key in names:
+            return SourceLabel(source, names[key])
+        if kind == "adjustment" and key is not None:
+            return SourceLabel(source, _("adjustment #%(n)d") % {"n": key})
+        return SourceLabel(source, source)
+
+    for line in lines:
+        line.source_labels = [] if line.parts else [label(s) for s in line.sources]
         parts = []
         for source, amount, basis in line.source_parts if line.parts else ():
-            policy_id = int(source[7:]) if source.startswith("policy:") else None
-            parts.append((source, policy_id, numbers.get(policy_id), amount, basis))
+            kind, key = _record(source)
+            policy_id = key if kind == "policy" else None
+            number = policies[key][0] if policy_id in policies else None
+            parts.append((source, policy_id, number, amount, basis))
         line.policy_parts = parts
 
 

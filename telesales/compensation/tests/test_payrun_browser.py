@@ -73,7 +73,10 @@ def test_hr_computes_a_period_follows_the_progress_opens_a_payslip_and_approves(
     assert lines.count() == run.lines.filter(person=world.tina).count() >= 1
     rules = page.locator("[data-testid=line-rule]").all_inner_texts()
     assert all(re.search(r"v\d+", text) for text in rules)
-    assert "person:" in page.locator("[data-testid=payslip-lines]").inner_text()
+    # Its sources by name and number, the record kept in the attribute.
+    person = page.locator(f"[data-testid=line-source][data-source='person:{world.tina.pk}']")
+    assert person.first.inner_text().strip() == world.tina.name
+    assert "person:" not in page.locator("[data-testid=payslip-lines]").inner_text()
     page.go_back()
 
     # Approve: the run is locked and the page says so.

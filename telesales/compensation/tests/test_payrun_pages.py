@@ -228,3 +228,54 @@ def test_the_pages_read_a_bounded_number_of_queries(march, django_assert_max_num
     slip = reverse("compensation:payslip_detail", args=[march.february.pk, march.sam.pk])
     with django_assert_max_num_queries(12):
         assert hr.get(slip).status_code == 200
+
+
+def test_payslip_sources_read_as_names_and_policy_numbers(march):
+    """A line's sources show the policy's number and the person's name, not ``policy:17``;
+    a policy links to its pay history only for its own agent (and HR)."""
+    from telesales.compensation.payrun import payadjustment_create, payrun_compute
+    from telesales.compensation.selectors import payslip_get
+
+    feb, sams = PayRun.objects.get(pk=march.february.pk), march.sams  # approved
+    own = payslip_get(user=march.lee.user, run=feb, person=march.lee)
+    allowance = next(line for line in own.lines if line.kind == "management_allowance")
+    labels = {label.source: label for label in allowance.source_labels}
+    assert labels[f"person:{march.sam.pk}"].label == "sam"
+    assert labels[f"policy:{sams.pk}"].label == sams.number
+    assert labels[f"policy:{sams.pk}"].policy_id is None  # Sam's policy: not Lee's to open
+    by_hr = payslip_get(user=march.hr, run=feb, person=march.lee)
+    allowance = next(line for line in by_hr.lines if line.kind == "management_allowance")
+    assert {label.policy_id for label in allowance.source_labels} == {None, sams.pk}
+
+    body = client_for(march.sam.user).get(MINE).content.decode()
+    history = reverse("compensation:policy_pay", args=[sams.pk])
+    assert f'data-source="policy:{sams.pk}"><a href="{history}">{sams.number}</a>' in body
+    assert f'<code class="me-1">policy:{sams.pk}</code>' not in body
+
+    adjustment = payadjustment_create(
+        person=march.tina, amount=Decimal("50.00"), reason="missed day", actor=march.hr
+    )
+    march_run = payrun_compute(period_start=MAR, actor=march.hr)
+    slip = payslip_get(user=march.hr, run=march_run, person=march.tina)
+    [line] = [line for line in slip.lines if line.kind == "adjustment"]
+    [label] = line.source_labels
+    assert label.source == f"adjustment:{adjustment.pk}"
+    assert label.label.endswith(f"#{adjustment.pk}") and label.label != label.source
+
+
+def test_a_line_of_many_sources_folds_them_away(march):
+    feb = march.february
+    line = feb.lines.get(person=march.lee, kind="management_allowance")
+    people = [f"person:{p.pk}" for p in (march.lee, march.tina, march.sam, march.kai)]
+    line.sources = [*people, f"policy:{march.sams.pk}", "person:999998", "person:999999"]
+    line.save(update_fields=["sources"])
+    url = reverse("compensation:payslip_detail", args=[feb.pk, march.lee.pk])
+    body = client_for(march.hr).get(url).content.decode()
+    folded = body.split('data-testid="line-sources"', 1)[1].split("</details>", 1)[0]
+    assert "7" in folded.split("</summary>", 1)[0]
+    assert folded.count('data-testid="line-source"') == 7
+    assert ">tina<" in folded and ">person:999999<" in folded  # unknown: shown as recorded
+    few = client_for(march.hr).get(
+        reverse("compensation:payslip_detail", args=[feb.pk, march.sam.pk])
+    )
+    assert 'data-testid="line-sources"' not in few.content.decode()
