@@ -14,8 +14,11 @@ class PoliciesConfig(AppConfig):
         from telesales.org.hooks import on_person_stops_working
         from telesales.policies import navigation  # noqa: F401  (registers the menu)
         from telesales.policies.dashboard import (
+            PREMIUM_PER_SEAT,
+            PREMIUM_PER_SEAT_LABEL,
             STABILISATION_RATE,
             STABILISATION_RATE_LABEL,
+            premium_per_seat_indicator,
             stabilisation_rate_indicator,
             stabilisation_rate_visible,
         )
@@ -30,6 +33,13 @@ class PoliciesConfig(AppConfig):
         # never recycled; a leaving agent's open tasks go to their team lead.
         register_exemption(lead_ids_with_open_tasks)
         on_person_stops_working(service_tasks_reassign_on_leaving)
+        dashboard.register(
+            PREMIUM_PER_SEAT,
+            premium_per_seat_indicator,
+            label=PREMIUM_PER_SEAT_LABEL,
+            order=10,
+            visible_to=stabilisation_rate_visible,
+        )
         dashboard.register(
             STABILISATION_RATE,
             stabilisation_rate_indicator,

@@ -1,7 +1,12 @@
-"""The policies app's card on the role home pages (``telesales.core.dashboard``): the
-stabilisation rate — policies kept past the free-look window, as a percentage of the settled
-ones (kept + cancelled inside the window), over what the user may see
-(``selectors.stabilisation_rate``). Registered in ``PoliciesConfig.ready``.
+"""The policies app's cards on the role home pages (``telesales.core.dashboard``), over what
+the user may see (the center for the manager, their teams for a team lead); registered in
+``PoliciesConfig.ready``:
+
+- **premium per seat** (每工位产能, DOMAIN.md §6): the annualised premium of the policies sold
+  in the period and not cancelled (net of free-look cancellations, as the call reports count
+  it) ÷ the occupied seats the user may see — the sales result against the seat resource;
+- **stabilisation rate**: policies kept past the free-look window, as a percentage of the
+  settled ones (kept + cancelled inside the window) (``selectors.stabilisation_rate``).
 
 The cohort is not the dashboard's period (the month to date) but the policies issued in the
 ``COHORT_MONTHS`` calendar months before it: a policy issued this month is rarely settled yet,
@@ -14,14 +19,20 @@ import datetime as dt
 from decimal import Decimal
 from urllib.parse import urlencode
 
+from django.db.models import Sum
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from telesales.core.dashboard import Indicator, Period, status_for
 from telesales.core.roles import Role, has_role
+from telesales.org.choices import SeatStatus
+from telesales.org.selectors import seat_list
 from telesales.policies import permissions, selectors
+from telesales.policies.choices import PolicyStatus
 
+PREMIUM_PER_SEAT = "policies.premium_per_seat"
+PREMIUM_PER_SEAT_LABEL = gettext_lazy("Premium per seat")
 STABILISATION_RATE = "policies.stabilisation_rate"
 STABILISATION_RATE_LABEL = gettext_lazy("Stabilisation rate")
 COHORT_MONTHS = 3
@@ -74,4 +85,36 @@ def stabilisation_rate_indicator(*, user, period: Period) -> Indicator | None:
         url=f"{reverse('policies:stabilisation_report')}?{query}",
         scope=_("Center") if permissions.sees_all_policies(user) else _("Your teams"),
         status=status_for(STABILISATION_RATE, value),
+    )
+
+
+def premium_per_seat_indicator(*, user, period: Period) -> Indicator | None:
+    if not permissions.can_view_reports(user):
+        return None
+    sold = selectors.policy_list(user=user, since=period.since, until=period.until)
+    premium = (
+        sold.exclude(status=PolicyStatus.CANCELLED)
+        .order_by()
+        .aggregate(total=Sum("annualised_premium"))["total"]
+    ) or Decimal(0)
+    premium = Decimal(premium).quantize(Decimal("0.01"))
+    seats = seat_list(user=user, status=SeatStatus.OCCUPIED).count()
+    value = (premium / seats).quantize(Decimal("1")) if seats else None
+    query = urlencode({"since": period.since.isoformat(), "until": period.until.isoformat()})
+    return Indicator(
+        key=PREMIUM_PER_SEAT,
+        label=PREMIUM_PER_SEAT_LABEL,
+        value=value,
+        unit=_("yuan"),
+        numerator=premium,
+        denominator=seats,
+        numerator_label=_("yuan premium"),
+        denominator_label=_("occupied seats"),
+        help_text=_(
+            "Annualised premium of the policies sold in the period and not cancelled (net of "
+            "free-look cancellations), per occupied seat."
+        ),
+        url=f"{reverse('policies:policy_list')}?{query}",
+        scope=_("Center") if permissions.sees_all_policies(user) else _("Your teams"),
+        status=status_for(PREMIUM_PER_SEAT, value),
     )

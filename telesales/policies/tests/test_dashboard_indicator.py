@@ -101,3 +101,76 @@ def test_the_card_is_on_the_manager_dashboard_with_its_drill_down(cohort_world):
     assert "66.7 %" in card and "/policies/stabilisation/?by=team" in card
     keys = [i.key for i in response.context["indicators"]]
     assert keys.index("tickets.complaint_rate") < keys.index(KEY)
+
+
+# --- Premium per seat --------------------------------------------------------------------------
+PER_SEAT = "policies.premium_per_seat"
+
+
+def _per_seat(user):
+    cards = indicators_for(user=user, period=Period.month_to_date())
+    return [i for i in cards if i.key == PER_SEAT]
+
+
+@pytest.fixture
+def seated_world(world, sell, bob_lead):
+    """Seats: alice, the trainee (team A), bob (team B) and the manager occupied, one vacant.
+    Sold this month: alice 1,200 kept and 2,400 cancelled in free look, bob 3,000; alice 5,000
+    forty days ago (another month)."""
+    from telesales.org.choices import SeatStatus
+    from telesales.org.tests.factories import SeatFactory
+
+    center = world.alice.team.center
+    for person in (world.alice, world.trainee, world.bob, world.manager):
+        SeatFactory(center=center, person=person, status=SeatStatus.OCCUPIED)
+    SeatFactory(center=center, status=SeatStatus.VACANT)
+    sell()
+    cancelled = services.policy_issue(
+        policy=sell(annualised_premium=Decimal("2400.00")),
+        issued_at=timezone.now(),
+        actor=world.renewal.user,
+    )
+    services.policy_free_look_cancel(
+        policy=cancelled, reason=CancelReason.CHANGED_MIND, note="", actor=world.renewal.user
+    )
+    sell(
+        lead=bob_lead,
+        agent=world.bob,
+        actor=world.bob.user,
+        insured_ids=[bob_lead.customer_id],
+        annualised_premium=Decimal("3000.00"),
+    )
+    sell(annualised_premium=Decimal("5000.00"), at=timezone.now() - dt.timedelta(days=40))
+    return world
+
+
+def test_manager_sees_the_premium_per_occupied_seat_of_the_center(seated_world):
+    # (1,200 + 3,000) ÷ 4 occupied seats = 1,050 (the cancelled sale, last month's and the
+    # vacant seat do not count)
+    [card] = _per_seat(seated_world.manager.user)
+    assert (card.numerator, card.denominator, card.value) == (Decimal("4200.00"), 4, 1050)
+    assert card.url.startswith("/policies/?since=")
+
+
+def test_team_leads_see_their_teams_premium_per_seat(seated_world):
+    [card] = _per_seat(seated_world.lead_a.user)  # 1,200 ÷ 2 (alice, the trainee)
+    assert (card.numerator, card.denominator, card.value) == (Decimal("1200.00"), 2, 600)
+    [card] = _per_seat(seated_world.lead_b.user)  # 3,000 ÷ 1
+    assert (card.numerator, card.denominator, card.value) == (Decimal("3000.00"), 1, 3000)
+
+
+def test_no_occupied_seat_gives_no_figure_and_agents_get_no_card(world):
+    [card] = _per_seat(world.manager.user)
+    assert card.value is None and card.denominator == 0
+    assert _per_seat(world.alice.user) == []
+
+
+def test_the_sales_card_leads_the_manager_dashboard(seated_world):
+    client = Client()
+    client.force_login(seated_world.manager.user)
+    response = client.get("/org/dashboard/")
+    html = response.content.decode()
+    card = html.split(f'data-testid="indicator-{PER_SEAT}"', 1)[1].split("</div></div></div>")[0]
+    assert "1050" in card and "4200.00" in card
+    keys = [i.key for i in response.context["indicators"]]
+    assert keys[0] == PER_SEAT
