@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from decimal import Decimal
+
 from django.db.models import Count, Q, QuerySet
 from django.utils.translation import gettext as _
 
@@ -211,3 +214,27 @@ def person_roles(*, person: Person) -> list[str]:
         return []
     names = [r.value for r in Role]
     return sorted(person.user.groups.filter(name__in=names).values_list("name", flat=True))
+
+
+def sales_manpower(*, user, since: dt.date, until: dt.date) -> dict:
+    """The sales force the user may see over the days ``since``–``until`` (DOMAIN.md §4):
+    ``opening`` (on the books when the period began: hired before ``since`` and not left
+    before it), ``closing`` (on the books at the end of ``until``), ``average`` = (opening +
+    closing) ÷ 2 (平均人力), ``leavers`` (left on a day of the period) and ``hires`` (hired on
+    one), so that closing = opening + hires − leavers. People of sales teams only; a leaver
+    counts in their last team."""
+    people = Person.objects.filter(person_visible_q(user), team__kind=TeamKind.SALES).order_by()
+    figures = people.aggregate(
+        opening=Count(
+            "id",
+            filter=Q(hire_date__lt=since) & (Q(left_on__isnull=True) | Q(left_on__gte=since)),
+        ),
+        closing=Count(
+            "id",
+            filter=Q(hire_date__lte=until) & (Q(left_on__isnull=True) | Q(left_on__gt=until)),
+        ),
+        leavers=Count("id", filter=Q(left_on__gte=since, left_on__lte=until)),
+        hires=Count("id", filter=Q(hire_date__gte=since, hire_date__lte=until)),
+    )
+    figures["average"] = Decimal(figures["opening"] + figures["closing"]) / 2
+    return figures
