@@ -60,11 +60,24 @@ def center_environment(data_dir: Path, database_url: str = "") -> dict[str, str]
     return env
 
 
-def run_step(args: list[str], *, env: dict[str, str], cwd: Path) -> None:
+def clock_prefix(offset_seconds: int) -> list[str]:
+    """What to run the center's commands under so that their clock is ``offset_seconds``
+    from the real one (libfaketime's ``faketime``; every process of the center gets the same
+    offset), or nothing for no offset. Its monotonic clock is faked too: with it left alone
+    (``DONT_FAKE_MONOTONIC``) Python's ``time.sleep`` fails with EINVAL under libfaketime
+    0.9.10."""
+    if not offset_seconds:
+        return []
+    return ["faketime", "-f", f"{offset_seconds:+d}"]
+
+
+def run_step(
+    args: list[str], *, env: dict[str, str], cwd: Path, prefix: list[str] | None = None
+) -> None:
     """Run one ``telesales`` command; on failure show its output and stop."""
     log(" ".join(["telesales", *args]))
     done = subprocess.run(
-        [*telesales_command(), *args],
+        [*(prefix or []), *telesales_command(), *args],
         env=env,
         cwd=cwd,
         capture_output=True,
@@ -109,21 +122,23 @@ def stop(server: subprocess.Popen) -> None:
 
 
 @contextmanager
-def demo_server(data_dir: Path, *, timeout: float, database_url: str = ""):
+def demo_server(data_dir: Path, *, timeout: float, database_url: str = "", clock_offset: int = 0):
     """Bootstrap and seed a demo center in ``data_dir`` (and ``database_url`` when given),
-    serve it, yield its base URL."""
+    serve it, yield its base URL. ``clock_offset``: seconds the center's clock runs ahead
+    (or behind, negative) of the real one, for every step (``clock_prefix``)."""
     env = center_environment(data_dir, database_url)
+    prefix = clock_prefix(clock_offset)
     # The working directory is the data directory, so that nothing the server or the worker
     # writes relative to it lands in the repository.
-    run_step(["bootstrap"], env=env, cwd=data_dir)
-    run_step(["seed-demo"], env=env, cwd=data_dir)
+    run_step(["bootstrap"], env=env, cwd=data_dir, prefix=prefix)
+    run_step(["seed-demo"], env=env, cwd=data_dir, prefix=prefix)
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
     log_path = data_dir / "serve.log"
     log(f"telesales serve --port {port}")
     with log_path.open("w") as out:
         server = subprocess.Popen(
-            [*telesales_command(), "serve", "--port", str(port)],
+            [*prefix, *telesales_command(), "serve", "--port", str(port)],
             env=env,
             cwd=data_dir,
             stdout=out,

@@ -14,6 +14,13 @@ What it does, every time from scratch:
    (password ``demo``) and takes full-page screenshots at 1400x900 (see ``SHOTS``);
 5. stops the server and removes the data directory, also when something fails.
 
+The pages show a working day: when the center's local time (``TELESALES_TIME_ZONE``, default
+Asia/Shanghai) is outside 09:30–20:00, where the agent workspace would only say that every
+customer is outside the calling window, the center runs on a clock set to 10:30 of the same
+local day (``--at``), through libfaketime's ``faketime`` (Debian: ``apt-get install
+faketime``); without it the real clock is kept and a warning says so. ``--real-clock`` always
+keeps it.
+
 Chromium: ``/usr/bin/chromium`` when it exists, otherwise Playwright's own build
 (``python -m playwright install chromium``). Chinese text needs a CJK font such as Debian's
 ``fonts-noto-cjk``; without one the screenshots show empty boxes.
@@ -22,6 +29,8 @@ Chromium: ``/usr/bin/chromium`` when it exists, otherwise Playwright's own build
 from __future__ import annotations
 
 import argparse
+import datetime as dt
+import os
 import shutil
 import signal
 import subprocess
@@ -29,6 +38,7 @@ import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from demo_server import demo_server, log
 
@@ -95,6 +105,39 @@ SHOTS = [
 ]
 
 
+#: The local hours the screenshots show as they are; outside them the clock is moved.
+WORKING_HOURS = (dt.time(9, 30), dt.time(20, 0))
+
+
+def working_day_offset(now: dt.datetime, zone: str, at: dt.time) -> int:
+    """Seconds to move the clock so that it reads ``at`` on the same local day in ``zone``
+    when ``now`` (aware) is outside ``WORKING_HOURS`` there; 0 inside them."""
+    local = now.astimezone(ZoneInfo(zone))
+    if WORKING_HOURS[0] <= local.time() < WORKING_HOURS[1]:
+        return 0
+    target = dt.datetime.combine(local.date(), at, tzinfo=local.tzinfo)
+    return round((target - local).total_seconds())
+
+
+def center_clock_offset(at: dt.time) -> int:
+    """``working_day_offset`` for now in the center's time zone, or 0 (with a warning) when
+    ``faketime`` is not installed."""
+    zone = os.environ.get("TELESALES_TIME_ZONE", "").strip() or "Asia/Shanghai"
+    now = dt.datetime.now(dt.UTC)
+    offset = working_day_offset(now, zone, at)
+    local = now.astimezone(ZoneInfo(zone)).strftime("%H:%M")
+    if not offset:
+        return 0
+    if not shutil.which("faketime"):
+        log(
+            f"it is {local} in {zone}, outside working hours, and faketime is not installed "
+            "(apt-get install faketime): the workspace will show its night-time empty state"
+        )
+        return 0
+    log(f"it is {local} in {zone}: the center runs at {at:%H:%M} ({offset:+d} s, faketime)")
+    return offset
+
+
 def wait_for_chart(page, selector: str) -> None:
     """Wait until the ECharts chart in ``selector`` has drawn and finished its animation."""
     page.wait_for_selector(f"{selector}[data-rendered='1']")
@@ -141,7 +184,7 @@ def take(base_url: str, out_dir: Path, *, browser) -> list[Path]:
         for shot in SHOTS:
             page = pages.get(shot.username)
             if page is None:
-                context = browser.new_context(viewport=VIEWPORT)
+                context = browser.new_context(viewport=VIEWPORT, locale="zh-CN")
                 page = pages[shot.username] = sign_in(context, base_url, shot.username)
             response = page.goto(f"{base_url}{shot.path}")
             if response is None or response.status != 200:
@@ -189,6 +232,13 @@ def main(argv: list[str] | None = None) -> int:
         "--keep", action="store_true", help="keep the throw-away data directory (for debugging)"
     )
     parser.add_argument("--timeout", type=float, default=90, help="seconds to wait for the server")
+    parser.add_argument(
+        "--at",
+        type=dt.time.fromisoformat,
+        default=dt.time(10, 30),
+        help="local time the center runs at outside working hours (default 10:30)",
+    )
+    parser.add_argument("--real-clock", action="store_true", help="never move the center's clock")
     args = parser.parse_args(argv)
     out_dir = args.out.resolve()
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -199,7 +249,11 @@ def main(argv: list[str] | None = None) -> int:
     data_dir = Path(tempfile.mkdtemp(prefix="telesales-screenshots-"))
     log(f"data directory {data_dir}")
     try:
-        with demo_server(data_dir, timeout=args.timeout) as base_url, sync_playwright() as pw:
+        offset = 0 if args.real_clock else center_clock_offset(args.at)
+        with (
+            demo_server(data_dir, timeout=args.timeout, clock_offset=offset) as base_url,
+            sync_playwright() as pw,
+        ):
             written = take(base_url, out_dir, browser=launch_chromium(pw))
     finally:
         if args.keep:
