@@ -31,6 +31,7 @@ PostgreSQL): a million policies take a minute or two, not an hour.
 from __future__ import annotations
 
 import calendar
+import contextlib
 import datetime as dt
 import hashlib
 import inspect
@@ -374,75 +375,92 @@ def _rate_rows(book) -> list[tuple]:
     return rows
 
 
-SQL_COMMISSION = """
-SELECT p.agent_id,
-       SUM((CAST(ROUND(p.annualised_premium * 100) AS BIGINT)
+#: Each policy's commission in whole cents: premium in cents × FYC rate in 1/10000 ×
+#: commission rate in 1/10000 is the exact commission in 1/10^8 cents; adding half a cent and
+#: dividing rounds it half up to the cent, as the engine rounds each line.
+_AMOUNT = """(CAST(ROUND(p.annualised_premium * 100) AS BIGINT)
             * CAST(ROUND(pr.first_year_commission_rate * 10000) AS BIGINT)
-            * r.rate_e4 + 50000000) / 100000000)
-FROM policies_policy p
+            * r.rate_e4 + 50000000) / 100000000"""
+#: The month's policies credited and not cancelled by its end, with their product, agent and
+#: the rule set's rate for them (``bench_payrun_rate``).
+_POLICIES = """policies_policy p
 JOIN policies_product pr ON pr.id = p.product_id
 JOIN org_person pe ON pe.id = p.agent_id
 JOIN bench_payrun_rate r
   ON r.category = pr.category AND r.payment_mode = p.payment_mode
  AND r.level_id = pe.level_id AND p.term_years >= r.term_from
- AND (r.term_to IS NULL OR p.term_years < r.term_to)
-WHERE p.issued_at >= %s AND p.issued_at < %s
-  AND NOT (p.status = 'cancelled' AND p.cancelled_at < %s)
+ AND (r.term_to IS NULL OR p.term_years < r.term_to)"""
+_IN_MONTH = """p.issued_at >= %s AND p.issued_at < %s
+  AND NOT (p.status = 'cancelled' AND p.cancelled_at < %s)"""
+
+SQL_COMMISSION = f"""
+SELECT p.agent_id, SUM({_AMOUNT})
+FROM {_POLICIES}
+WHERE {_IN_MONTH}
 GROUP BY p.agent_id
-"""
+"""  # noqa: S608 (fixed text)
+
+
+@contextlib.contextmanager
+def _scratch_tables(cursor, tables: dict[str, tuple[str, list[tuple]]]):
+    """Create and fill ``tables`` (name → (columns, rows)) for one statement, drop them
+    after. Names and columns are this module's text, never input."""
+    for name, (columns, rows) in tables.items():
+        cursor.execute(f"DROP TABLE IF EXISTS {name}")
+        cursor.execute(f"CREATE TABLE {name} ({columns})")
+        marks = ", ".join(["%s"] * len(rows[0])) if rows else ""
+        if rows:
+            cursor.executemany(f"INSERT INTO {name} VALUES ({marks})", rows)  # noqa: S608
+        if connection.vendor == "postgresql":
+            cursor.execute(f"ANALYZE {name}")
+    try:
+        yield
+    finally:
+        for name in tables:
+            cursor.execute(f"DROP TABLE {name}")
+
+
+_RATE_COLUMNS = (
+    "category varchar(20), payment_mode varchar(12), term_from integer, term_to integer, "
+    "level_id bigint, rate_e4 bigint"
+)
+
+
+def _timed(sql: str, params: list, tables: dict) -> tuple[float, list[tuple]]:
+    """Seconds of one statement (its scratch tables filled first, not timed) and its rows."""
+    with connection.cursor() as cursor, _scratch_tables(cursor, tables):
+        began = time.perf_counter()
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+        return time.perf_counter() - began, rows
 
 
 def sql_commission(book, period) -> tuple[float, dict[int, Decimal]]:
-    """Seconds of the one aggregate statement, and its commission per agent (yuan).
-
-    Premium in cents × FYC rate in 1/10000 × commission rate in 1/10000 is the exact
-    commission in 1/10^8 cents; adding half a cent and dividing rounds it half up to the cent,
-    as the engine rounds each line."""
+    """Seconds of the one aggregate statement, and its commission per agent (yuan)."""
     start, end = _day_bounds(period)
-    with connection.cursor() as cursor:
-        cursor.execute("DROP TABLE IF EXISTS bench_payrun_rate")
-        cursor.execute(
-            "CREATE TABLE bench_payrun_rate (category varchar(20), payment_mode varchar(12), "
-            "term_from integer, term_to integer, level_id bigint, rate_e4 bigint)"
-        )
-        cursor.executemany(
-            "INSERT INTO bench_payrun_rate VALUES (%s, %s, %s, %s, %s, %s)", _rate_rows(book)
-        )
-        if connection.vendor == "postgresql":
-            cursor.execute("ANALYZE bench_payrun_rate")
-        began = time.perf_counter()
-        cursor.execute(SQL_COMMISSION, [start, end, end])
-        rows = cursor.fetchall()
-        seconds = time.perf_counter() - began
-        cursor.execute("DROP TABLE bench_payrun_rate")
+    seconds, rows = _timed(
+        SQL_COMMISSION,
+        [start, end, end],
+        {"bench_payrun_rate": (_RATE_COLUMNS, _rate_rows(book))},
+    )
     return seconds, {agent: Decimal(int(cents)) / 100 for agent, cents in rows}
 
 
-SQL_WITHHOLDING = """
+SQL_WITHHOLDING = f"""
 SELECT x.agent_id, SUM(x.amount),
        SUM(CASE WHEN x.amount > 0 AND x.cleared = 0
                 THEN (x.amount * %s + 5000) / 10000 ELSE 0 END)
 FROM (
-  SELECT p.agent_id,
-         (CAST(ROUND(p.annualised_premium * 100) AS BIGINT)
-          * CAST(ROUND(pr.first_year_commission_rate * 10000) AS BIGINT)
-          * r.rate_e4 + 50000000) / 100000000 AS amount,
-         CASE WHEN {cleared} THEN 1 ELSE 0 END AS cleared
-  FROM policies_policy p
-  JOIN policies_product pr ON pr.id = p.product_id
-  JOIN org_person pe ON pe.id = p.agent_id
-  JOIN bench_payrun_rate r
-    ON r.category = pr.category AND r.payment_mode = p.payment_mode
-   AND r.level_id = pe.level_id AND p.term_years >= r.term_from
-   AND (r.term_to IS NULL OR p.term_years < r.term_to)
+  SELECT p.agent_id, {_AMOUNT} AS amount,
+         CASE WHEN {{cleared}} THEN 1 ELSE 0 END AS cleared
+  FROM {_POLICIES}
   JOIN bench_payrun_visit pv ON pv.product_id = p.product_id
   LEFT JOIN operations_delivery d ON d.policy_id = p.id
   LEFT JOIN operations_returnvisit v ON v.policy_id = p.id
-  WHERE p.issued_at >= %s AND p.issued_at < %s
-    AND NOT (p.status = 'cancelled' AND p.cancelled_at < %s)
+  WHERE {_IN_MONTH}
 ) x
 GROUP BY x.agent_id
-"""
+"""  # noqa: S608 (fixed text)
 
 
 def _cleared_sql(book, period) -> tuple[str, list]:
@@ -490,30 +508,14 @@ def sql_withholding(book, period) -> tuple[float, dict[int, Decimal]]:
     ]
     start, end = _day_bounds(period)
     cleared, cleared_params = _cleared_sql(book, period)
-    with connection.cursor() as cursor:
-        cursor.execute("DROP TABLE IF EXISTS bench_payrun_rate")
-        cursor.execute("DROP TABLE IF EXISTS bench_payrun_visit")
-        cursor.execute(
-            "CREATE TABLE bench_payrun_rate (category varchar(20), payment_mode varchar(12), "
-            "term_from integer, term_to integer, level_id bigint, rate_e4 bigint)"
-        )
-        cursor.executemany(
-            "INSERT INTO bench_payrun_rate VALUES (%s, %s, %s, %s, %s, %s)", _rate_rows(book)
-        )
-        cursor.execute("CREATE TABLE bench_payrun_visit (product_id bigint, required integer)")
-        cursor.executemany("INSERT INTO bench_payrun_visit VALUES (%s, %s)", required)
-        if connection.vendor == "postgresql":
-            cursor.execute("ANALYZE bench_payrun_rate")
-            cursor.execute("ANALYZE bench_payrun_visit")
-        began = time.perf_counter()
-        cursor.execute(
-            SQL_WITHHOLDING.format(cleared=cleared),
-            [int(share_e4), *cleared_params, start, end, end],
-        )
-        rows = cursor.fetchall()
-        seconds = time.perf_counter() - began
-        cursor.execute("DROP TABLE bench_payrun_rate")
-        cursor.execute("DROP TABLE bench_payrun_visit")
+    seconds, rows = _timed(
+        SQL_WITHHOLDING.format(cleared=cleared),
+        [int(share_e4), *cleared_params, start, end, end],
+        {
+            "bench_payrun_rate": (_RATE_COLUMNS, _rate_rows(book)),
+            "bench_payrun_visit": ("product_id bigint, required integer", required),
+        },
+    )
     return seconds, {agent: Decimal(int(c)) / 100 for agent, _paid, c in rows if c}
 
 

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from django import template
 
+from telesales.core.formatting import percent
 from telesales.core.phone_numbers import mask_phone
 from telesales.leads.masking import mask_numbers_in
 from telesales.leads.recycling import RULE_LABELS
 
 register = template.Library()
+register.filter("percent", percent)
 
 
 @register.filter
@@ -31,11 +33,3 @@ def without_rule_code(value) -> str:
     text = "" if value is None else str(value)
     code, sep, words = text.partition(": ")
     return words if sep and code in RULE_LABELS else text
-
-
-@register.filter
-def percent(value) -> str:
-    """A share (0–1) as a percentage with one decimal; a dash when there is none."""
-    if value is None or value == "":
-        return "—"
-    return f"{float(value) * 100:.1f}%"

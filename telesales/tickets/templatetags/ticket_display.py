@@ -7,9 +7,11 @@ import datetime as dt
 from django import template
 from django.utils.translation import gettext as _
 
+from telesales.core.formatting import percent
 from telesales.tickets.masking import mask_ticket_text
 
 register = template.Library()
+register.filter("percent", percent)
 
 
 @register.filter
@@ -18,14 +20,6 @@ def hours(value) -> str:
     if not isinstance(value, dt.timedelta):
         return "—"
     return _("%(hours)s h") % {"hours": f"{value.total_seconds() / 3600:.1f}"}
-
-
-@register.filter
-def percent(value) -> str:
-    """A share (0–1) as a percentage with one decimal; a dash when there is none."""
-    if value is None or value == "":
-        return "—"
-    return f"{float(value) * 100:.1f}%"
 
 
 @register.filter
