@@ -423,6 +423,19 @@ def seed_leads_demo(*, agents: int = 66, seed: int = 20261101, stdout=None) -> d
     return counts
 
 
+def _in_working_hours(at: dt.datetime, now: dt.datetime, rng: random.Random) -> dt.datetime:
+    """``at`` moved forward into the floor's hours (09:00–20:00 local), to a random hour of
+    the same day when it is before 09:00, of the next when it is 20:00 or later — nobody
+    claims a lead at half past midnight. Never earlier than ``at``; left as it is when the
+    move would pass ``now``."""
+    local = timezone.localtime(at)
+    if 9 <= local.hour < 20:
+        return at
+    day = local + dt.timedelta(days=1) if local.hour >= 20 else local
+    moved = day.replace(hour=rng.randint(9, 19))
+    return moved if moved <= now else at
+
+
 def _own(lead: Lead, owner: Person, batch: LeadBatch, rng: random.Random, now: dt.datetime):
     """Give a lead to ``owner`` with protection dates and activity that fit its state."""
     lead.owner = owner
@@ -431,7 +444,7 @@ def _own(lead: Lead, owner: Person, batch: LeadBatch, rng: random.Random, now: d
         since = now - dt.timedelta(days=rng.randint(8, 30))
     else:
         since = now - dt.timedelta(days=rng.randint(0, 9), hours=rng.randint(1, 20))
-    since = max(since, batch.created_at + dt.timedelta(hours=3))
+    since = _in_working_hours(max(since, batch.created_at + dt.timedelta(hours=3)), now, rng)
     lead.owned_since = since
     lead.protect_until = since + dt.timedelta(days=10)
     if state == LeadState.OWNED:
