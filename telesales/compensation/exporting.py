@@ -12,6 +12,7 @@ from telesales.compensation.models import PayRun
 from telesales.core.audit import audit_record
 from telesales.core.errors import PermissionDenied
 from telesales.leads.exporting import CONTENT_TYPES, ExportFile, spreadsheet_bytes
+from telesales.policies.models import Policy
 
 LINE_HEADERS = (
     "Period",
@@ -39,9 +40,22 @@ POLICY_HEADERS = (
     "Policy",
     "Amount",
     "Basis",
+    "Policy number",
 )
 #: The kinds whose lines are per policy or per rate cell of policies (sheet "Policies").
 POLICY_KINDS = frozenset(("commission", "withheld", "released", "clawback"))
+
+
+def _policy_numbers(sources) -> dict[str, str]:
+    """``policy:17`` → the policy's number, for the policies among ``sources`` (read in
+    chunks)."""
+    ids = sorted({int(s[7:]) for s in sources if s.startswith("policy:") and s[7:].isdigit()})
+    numbers: dict[str, str] = {}
+    for start in range(0, len(ids), 5000):
+        chunk = ids[start : start + 5000]
+        for pk, number in Policy.objects.filter(pk__in=chunk).values_list("pk", "number"):
+            numbers[f"policy:{pk}"] = number
+    return numbers
 
 
 @transaction.atomic
@@ -68,6 +82,9 @@ def payrun_export_xlsx(*, run: PayRun, actor) -> ExportFile:
             "person__employee_no",
             "person__name",
         )
+    )
+    numbers = _policy_numbers(
+        source for ln in lines if ln.kind in POLICY_KINDS for source in ln.sources
     )
     totals: dict[int, list] = {}
     for line in lines:
@@ -114,6 +131,7 @@ def payrun_export_xlsx(*, run: PayRun, actor) -> ExportFile:
                         source,
                         amount,
                         basis,
+                        numbers.get(source, ""),
                     )
                     for ln in lines
                     if ln.kind in POLICY_KINDS

@@ -285,6 +285,9 @@ def test_the_export_has_a_row_per_policy_of_each_rate_cell(cells):
         ("withheld", f"policy:{c.a3.pk}", D("-0.16")),
         ("withheld", f"policy:{c.a5.pk}", D("-0.16")),
     ]
+    # Each row names its policy by number too.
+    numbers = {f"policy:{p.pk}": p.number for p in (c.a1, c.a2, c.a3, c.a4, c.a5)}
+    assert all(r[10] == numbers[r[7]] for r in rows[1:] if r[1] == c.ann.employee_no)
     # The per-policy rows add up to the lines they come from.
     lines = run.lines.filter(kind__in=POLICY_KINDS)
     assert sum(D(str(r[8])) for r in rows[1:]) == sum(ln.amount for ln in lines)
