@@ -20,6 +20,23 @@ class CallsConfig(AppConfig):
         register_bootstrap("calls.reference_data", calls_reference_data_ensure, order=40)
         on_person_stops_working(followups_cancel_for_person)
 
+        # The conversion card on the manager's and team leads' home pages.
+        from telesales.calls.dashboard import (
+            CONVERSION,
+            CONVERSION_LABEL,
+            conversion_indicator,
+            conversion_visible,
+        )
+        from telesales.core import dashboard
+
+        dashboard.register(
+            CONVERSION,
+            conversion_indicator,
+            label=CONVERSION_LABEL,
+            order=15,
+            visible_to=conversion_visible,
+        )
+
         # Demo: weeks of call history, follow-ups, sales and policies (after leads and policies).
         from telesales.calls.demo import seed_calls_demo
         from telesales.core.setup_steps import register_demo

@@ -324,3 +324,26 @@ def cdr_import_list(*, user) -> QuerySet[CdrImport]:
     if not permissions.can_import_cdr(user):
         return CdrImport.objects.none()
     return CdrImport.objects.order_by("-created_at", "-id")
+
+
+def conversion(*, user, since: dt.date, until: dt.date) -> dict:
+    """Conversion over the days ``since``–``until`` as the call reports count it (DOMAIN.md §4,
+    成交率 (b)): the policies sold by the agents the user may see (``sales``, cancelled ones
+    included) ÷ the leads those agents connected with (``leads_connected``: a lead with an
+    answered call in the period); ``rate`` None without a connected lead."""
+    from telesales.policies import selectors as policy_selectors
+
+    start, _end = _day_bounds(since)
+    _start, end = _day_bounds(until)
+    connected = (
+        attempt_list(user=user)
+        .filter(started_at__gte=start, started_at__lt=end, answered_at__isnull=False)
+        .order_by()
+        .aggregate(n=Count("lead_id", distinct=True))["n"]
+    )
+    sales = policy_selectors.policy_list(user=user, since=since, until=until).order_by().count()
+    return {
+        "sales": sales,
+        "leads_connected": connected,
+        "rate": sales / connected if connected else None,
+    }

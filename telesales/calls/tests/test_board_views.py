@@ -426,3 +426,30 @@ def test_a_bad_export_period_is_refused_without_an_audit_row(floor):
     response = _client(floor["tl_a"]).get(EXPORT, {"since": "2026-03-10", "until": "2026-03-01"})
     assert response.status_code == 422
     assert not AuditEntry.objects.filter(action="calls.report_export").exists()
+
+
+def _conversion_card(user, period):
+    from telesales.core.dashboard import indicators_for
+
+    return [i for i in indicators_for(user=user, period=period) if i.key == "calls.conversion"]
+
+
+def test_the_conversion_card_counts_like_the_report(floor):
+    """Today: team A connected with l1, l2 (a1) and l3 (a2) and a1 sold twice (one cancelled
+    since, still a sale) → 2 ÷ 3; team B connected with nobody; agents get no card."""
+    from telesales.core.dashboard import Period
+
+    today = timezone.localdate()
+    period = Period(since=today, until=today)
+    [card] = _conversion_card(floor["tl_a"], period)
+    assert (card.numerator, card.denominator, card.value) == (2, 3, Decimal("66.7"))
+    assert card.url == f"/calls/reports/?since={today.isoformat()}&until={today.isoformat()}"
+    [card] = _conversion_card(floor["manager"], period)
+    assert (card.numerator, card.denominator, card.value) == (2, 3, Decimal("66.7"))
+    [card] = _conversion_card(floor["tl_b"], period)
+    assert (card.numerator, card.denominator, card.value) == (0, 0, None)
+    assert _conversion_card(floor["a1"].user, period) == []
+    # The team home draws it; the placeholder about the workspace module is gone.
+    html = _client(floor["tl_a"]).get(reverse("org:team_home")).content.decode()
+    assert 'data-testid="indicator-calls.conversion"' in html
+    assert "workspace module arrives" not in html
