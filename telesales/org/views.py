@@ -122,6 +122,7 @@ def backoffice_home_view(request: HttpRequest) -> HttpResponse:
         "warnings": people.filter(status=PersonStatus.WARNING)[:20],
         "recent_hires": people.order_by("-hire_date")[:10],
         "teams": selectors.headcount_by_team(user=user),
+        **_indicators(user),
     }
     return render(request, "org/backoffice_home.html", context)
 

@@ -116,3 +116,19 @@ def test_the_card_is_on_the_manager_dashboard_after_sales(staff):
         assert keys.index("policies.premium_per_seat") < keys.index(KEY)
     html = response.content.decode()
     assert f'data-testid="indicator-{KEY}"' in html and "/org/people/?status=left" in html
+
+
+def test_hr_and_the_planner_see_their_cards_on_the_back_office_home(staff):
+    """HR (manpower) sees attrition there; the planner (KPI tracking) the sales cards the
+    other apps give planners, not attrition (people of the center are HR's)."""
+    hr = UserFactory(username="hr-x", roles=[Role.HR_ADMIN])
+    client = Client()
+    client.force_login(hr)
+    keys = [i.key for i in client.get("/org/back-office/").context["indicators"]]
+    assert KEY in keys
+    planner = UserFactory(username="planner-x", roles=[Role.PLANNER])
+    client.force_login(planner)
+    response = client.get("/org/back-office/")
+    assert response.status_code == 200
+    planner_keys = [i.key for i in response.context["indicators"]]
+    assert KEY not in planner_keys and "calls.conversion" in planner_keys
