@@ -95,25 +95,23 @@ def _record(source: str) -> tuple[str, int | None]:
 def _attach_sources(lines: list[PayLine], *, user, person: Person) -> None:
     """Give each line ``source_labels`` (``SourceLabel`` of each source; empty for a rate
     cell) and each rate-cell line ``policy_parts``: (source, policy id, policy number,
-    amount, basis) of each of its policies. Policy numbers and names are read in one query
-    each. The payslip is the reader's own unless they read all pay (``payslip_get``), so a
-    policy links to its pay history when it is the payslip person's, or for HR."""
+    amount, basis) of each of its policies. Policy numbers (in chunks) and names are read in
+    a query or a few. The payslip is the reader's own unless they read all pay
+    (``payslip_get``), so a policy links to its pay history when it is the payslip person's,
+    or for HR."""
     wanted: dict[str, set[int]] = {"policy": set(), "person": set()}
     for line in lines:
         for source in line.sources:
             kind, key = _record(source)
             if key is not None and kind in wanted:
                 wanted[kind].add(key)
-    policies = (
-        {
-            pk: (number, agent_id)
-            for pk, number, agent_id in Policy.objects.filter(pk__in=wanted["policy"]).values_list(
-                "pk", "number", "agent_id"
-            )
-        }
-        if wanted["policy"]
-        else {}
-    )
+    policies: dict[int, tuple[str, int]] = {}
+    ids = sorted(wanted["policy"])
+    for start in range(0, len(ids), 5000):  # an overriding lead's line may list thousands
+        rows = Policy.objects.filter(pk__in=ids[start : start + 5000]).values_list(
+            "pk", "number", "agent_id"
+        )
+        policies.update((pk, (number, agent_id)) for pk, number, agent_id in rows)
     names = (
         dict(Person.objects.filter(pk__in=wanted["person"]).values_list("pk", "name"))
         if wanted["person"]
