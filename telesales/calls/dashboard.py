@@ -6,7 +6,6 @@ it (``selectors.conversion``), for the manager, the planner (the center) and tea
 from __future__ import annotations
 
 from decimal import Decimal
-from urllib.parse import urlencode
 
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -29,7 +28,6 @@ def conversion_indicator(*, user, period: Period) -> Indicator | None:
     figures = selectors.conversion(user=user, since=period.since, until=period.until)
     rate = figures["rate"]
     value = (Decimal(rate) * 100).quantize(Decimal("0.1")) if rate is not None else None
-    query = urlencode({"since": period.since.isoformat(), "until": period.until.isoformat()})
     return Indicator(
         key=CONVERSION,
         label=CONVERSION_LABEL,
@@ -43,7 +41,7 @@ def conversion_indicator(*, user, period: Period) -> Indicator | None:
             "Policies sold in the period ÷ leads with an answered call in it; the call "
             "reports give it per agent."
         ),
-        url=f"{reverse('calls:report')}?{query}",
+        url=f"{reverse('calls:report')}?{period.query()}",
         scope=_("Center") if permissions.sees_all_calls(user) else _("Your teams"),
         status=status_for(CONVERSION, value),
     )

@@ -21,6 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.core.checks import Error
@@ -47,6 +48,10 @@ class Period:
     def month_to_date(cls, today: dt.date | None = None) -> Period:
         today = today or timezone.localdate()
         return cls(since=today.replace(day=1), until=today)
+
+    def query(self) -> str:
+        """``since=…&until=…`` for a drill-down link to a page of the same days."""
+        return urlencode({"since": self.since.isoformat(), "until": self.until.isoformat()})
 
 
 @dataclass(frozen=True)

@@ -100,7 +100,6 @@ def premium_per_seat_indicator(*, user, period: Period) -> Indicator | None:
     premium = Decimal(premium).quantize(Decimal("0.01"))
     seats = seat_list(user=user, status=SeatStatus.OCCUPIED).count()
     value = (premium / seats).quantize(Decimal("1")) if seats else None
-    query = urlencode({"since": period.since.isoformat(), "until": period.until.isoformat()})
     return Indicator(
         key=PREMIUM_PER_SEAT,
         label=PREMIUM_PER_SEAT_LABEL,
@@ -114,7 +113,7 @@ def premium_per_seat_indicator(*, user, period: Period) -> Indicator | None:
             "Annualised premium of the policies sold in the period and not cancelled (net of "
             "free-look cancellations), per occupied seat."
         ),
-        url=f"{reverse('policies:policy_list')}?{query}",
+        url=f"{reverse('policies:policy_list')}?{period.query()}",
         scope=_("Center") if permissions.sees_all_policies(user) else _("Your teams"),
         status=status_for(PREMIUM_PER_SEAT, value),
     )

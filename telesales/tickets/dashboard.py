@@ -28,10 +28,9 @@ def complaint_rate_indicator(*, user, period: Period) -> Indicator | None:
     figure = selectors.complaint_rate_for_user(user=user, since=period.since, until=period.until)
     if figure is None:
         return None
-    days = {"since": period.since.isoformat(), "until": period.until.isoformat()}
     if figure["teams"] is None:
         scope = _("Center")
-        url = f"{reverse('tickets:sla_report')}?{urlencode(days)}"
+        url = f"{reverse('tickets:sla_report')}?{period.query()}"
     else:
         scope = ", ".join(t["name"] for t in figure["teams"])
         url = (
