@@ -12,7 +12,7 @@ from telesales.compensation.models import PayRun
 from telesales.core.audit import audit_record
 from telesales.core.errors import PermissionDenied
 from telesales.leads.exporting import CONTENT_TYPES, ExportFile, spreadsheet_bytes
-from telesales.policies.models import Policy
+from telesales.policies.selectors import policy_numbers
 
 LINE_HEADERS = (
     "Period",
@@ -46,18 +46,6 @@ POLICY_HEADERS = (
 POLICY_KINDS = frozenset(("commission", "withheld", "released", "clawback"))
 
 
-def _policy_numbers(sources) -> dict[str, str]:
-    """``policy:17`` → the policy's number, for the policies among ``sources`` (read in
-    chunks)."""
-    ids = sorted({int(s[7:]) for s in sources if s.startswith("policy:") and s[7:].isdigit()})
-    numbers: dict[str, str] = {}
-    for start in range(0, len(ids), 5000):
-        chunk = ids[start : start + 5000]
-        for pk, number in Policy.objects.filter(pk__in=chunk).values_list("pk", "number"):
-            numbers[f"policy:{pk}"] = number
-    return numbers
-
-
 @transaction.atomic
 def payrun_export_xlsx(*, run: PayRun, actor) -> ExportFile:
     """Three sheets: the lines in payslip order; each policy of the per-policy kinds with its
@@ -83,9 +71,14 @@ def payrun_export_xlsx(*, run: PayRun, actor) -> ExportFile:
             "person__name",
         )
     )
-    numbers = _policy_numbers(
-        source for ln in lines if ln.kind in POLICY_KINDS for source in ln.sources
-    )
+    ids = {
+        int(source[7:])
+        for ln in lines
+        if ln.kind in POLICY_KINDS
+        for source in ln.sources
+        if source.startswith("policy:") and source[7:].isdigit()
+    }
+    numbers = {f"policy:{pk}": number for pk, (number, _agent) in policy_numbers(ids).items()}
     totals: dict[int, list] = {}
     for line in lines:
         row = totals.setdefault(

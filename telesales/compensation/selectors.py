@@ -15,6 +15,7 @@ from telesales.compensation.models import PayLine, PayRun, PayRunJob, PolicyPay,
 from telesales.core.errors import NotFound, PermissionDenied
 from telesales.org.models import Person, Team
 from telesales.policies.models import Policy
+from telesales.policies.selectors import policy_numbers
 
 ZERO = Decimal("0")
 
@@ -95,8 +96,8 @@ def _record(source: str) -> tuple[str, int | None]:
 def _attach_sources(lines: list[PayLine], *, user, person: Person) -> None:
     """Give each line ``source_labels`` (``SourceLabel`` of each source; empty for a rate
     cell) and each rate-cell line ``policy_parts``: (source, policy id, policy number,
-    amount, basis) of each of its policies. Policy numbers (in chunks) and names are read in
-    a query or a few. The payslip is the reader's own unless they read all pay
+    amount, basis) of each of its policies. Policy numbers (``policies.selectors.policy_numbers``)
+    and names are read in a query or a few. The payslip is the reader's own unless they read all pay
     (``payslip_get``), so a policy links to its pay history when it is the payslip person's,
     or for HR."""
     wanted: dict[str, set[int]] = {"policy": set(), "person": set()}
@@ -105,13 +106,7 @@ def _attach_sources(lines: list[PayLine], *, user, person: Person) -> None:
             kind, key = _record(source)
             if key is not None and kind in wanted:
                 wanted[kind].add(key)
-    policies: dict[int, tuple[str, int]] = {}
-    ids = sorted(wanted["policy"])
-    for start in range(0, len(ids), 5000):  # an overriding lead's line may list thousands
-        rows = Policy.objects.filter(pk__in=ids[start : start + 5000]).values_list(
-            "pk", "number", "agent_id"
-        )
-        policies.update((pk, (number, agent_id)) for pk, number, agent_id in rows)
+    policies = policy_numbers(wanted["policy"])
     names = (
         dict(Person.objects.filter(pk__in=wanted["person"]).values_list("pk", "name"))
         if wanted["person"]

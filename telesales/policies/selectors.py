@@ -108,6 +108,20 @@ def policy_list(
     return qs.order_by("-applied_at", "-id")
 
 
+def policy_numbers(policy_ids) -> dict[int, tuple[str, int]]:
+    """Policy id → (number, selling agent's id) for ``policy_ids``, read 5,000 at a time (a
+    database caps the parameters of one query; a pay line may name thousands). Not scoped:
+    for callers that have checked the reader's right to the records naming these ids."""
+    ids = sorted(set(policy_ids))
+    found: dict[int, tuple[str, int]] = {}
+    for start in range(0, len(ids), 5000):
+        rows = Policy.objects.filter(pk__in=ids[start : start + 5000]).values_list(
+            "pk", "number", "agent_id"
+        )
+        found.update((pk, (number, agent_id)) for pk, number, agent_id in rows)
+    return found
+
+
 def policy_get(*, user, policy_id: int) -> Policy:
     policy = (
         Policy.objects.filter(policy_visible_q(user))

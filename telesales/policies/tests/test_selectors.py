@@ -269,3 +269,15 @@ def test_lists_do_not_grow_queries_with_rows(world, sell):
         _ = [(t.customer.name, t.policy.product.name, t.agent.name) for t in tasks]
     assert len(tasks) > 12 and len(q.captured_queries) <= 4
     assert PolicyStatus.ISSUED in {p.status for p in rows}
+
+
+def test_policy_numbers_reads_any_number_of_ids_in_chunks(world, sell):
+    first, second = sell(), sell(annualised_premium=Decimal("2400.00"))
+    # More ids than one query may carry on SQLite's oldest limit (999) and than one chunk,
+    # most of them naming no policy, the two real ones at the far end.
+    ids = [*range(10_000_000, 10_012_000), first.pk, second.pk]
+    assert selectors.policy_numbers(ids) == {
+        first.pk: (first.number, world.alice.pk),
+        second.pk: (second.number, world.alice.pk),
+    }
+    assert selectors.policy_numbers([]) == {}
