@@ -31,6 +31,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -117,6 +118,18 @@ def working_day_offset(now: dt.datetime, zone: str, at: dt.time) -> int:
         return 0
     target = dt.datetime.combine(local.date(), at, tzinfo=local.tzinfo)
     return round((target - local).total_seconds())
+
+
+def local_time(text: str) -> dt.time:
+    """``--at``: a time of day as HH:MM (``time.fromisoformat`` alone would take
+    "111111" for 11:11:11), with a message argparse shows as it is."""
+    found = re.fullmatch(r"([01]?\d|2[0-3]):([0-5]\d)", text)
+    if found is None:
+        shown = text if len(text) <= 20 else text[:20] + "…"
+        raise argparse.ArgumentTypeError(
+            f"'{shown}' is not a time of day; give it as HH:MM, e.g. 10:30"
+        )
+    return dt.time(int(found.group(1)), int(found.group(2)))
 
 
 def center_clock_offset(at: dt.time) -> int:
@@ -234,7 +247,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, default=90, help="seconds to wait for the server")
     parser.add_argument(
         "--at",
-        type=dt.time.fromisoformat,
+        type=local_time,
         default=dt.time(10, 30),
         help="local time the center runs at outside working hours (default 10:30)",
     )

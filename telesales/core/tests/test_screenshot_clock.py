@@ -46,3 +46,19 @@ def test_the_center_runs_under_faketime_only_when_moved():
     assert demo_server.clock_prefix(0) == []
     assert demo_server.clock_prefix(-39600) == ["faketime", "-f", "-39600"]
     assert demo_server.clock_prefix(60) == ["faketime", "-f", "+60"]
+
+
+@pytest.mark.parametrize("text", ["", "25:00", "10h30", "10:30:00", "111111", "1" * 5000])
+def test_a_bad_at_is_refused_with_its_reason(text, capsys, tmp_path):
+    # Refused while the arguments are read, before anything is made.
+    out = tmp_path / "shots"
+    with pytest.raises(SystemExit) as exit_:
+        screenshots.main(["--at", text, "--out", str(out)])
+    assert exit_.value.code == 2 and not out.exists()
+    assert "is not a time of day; give it as HH:MM" in capsys.readouterr().err
+
+
+def test_a_good_at_is_a_time():
+    assert screenshots.local_time("09:05") == dt.time(9, 5)
+    assert screenshots.local_time("9:05") == dt.time(9, 5)
+    assert screenshots.local_time("23:59") == dt.time(23, 59)
