@@ -279,3 +279,15 @@ def test_a_line_of_many_sources_folds_them_away(march):
         reverse("compensation:payslip_detail", args=[feb.pk, march.sam.pk])
     )
     assert 'data-testid="line-sources"' not in few.content.decode()
+
+
+def test_a_source_label_is_escaped(march):
+    """A name is text on the payslip, never markup."""
+    from telesales.org.models import Person
+
+    Person.objects.filter(pk=march.sam.pk).update(name='<img src=x onerror="alert(1)">')
+    feb = PayRun.objects.get(pk=march.february.pk)
+    url = reverse("compensation:payslip_detail", args=[feb.pk, march.lee.pk])
+    body = client_for(march.hr).get(url).content.decode()
+    assert "&lt;img src=x onerror=&quot;alert(1)&quot;&gt;" in body
+    assert '<img src=x onerror="alert(1)">' not in body
