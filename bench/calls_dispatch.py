@@ -13,6 +13,14 @@ Reports ``dispatches_per_s``, the latency of one dispatch (``p50_ms``, ``p95_ms`
 ``ratio_to_pgbench``: dispatches per second ÷ the single-row ``UPDATE`` transactions per second
 that the same number of clients reach with a plain psycopg (or sqlite3) loop on the same
 database in the same run — pgbench's "simple update" over a 100,000-row table.
+
+A second reference says what no dispatch can beat: ``floor_dispatch_per_s`` is what the same
+clients reach with the least any dispatch must write — take the first public lead nobody else
+holds (``FOR UPDATE SKIP LOCKED`` on PostgreSQL), make it the agent's, record the claim in the
+lead's history — as one hand-written statement per transaction over empty copies of the lead
+and lead-history tables (same indexes, no foreign keys) filled with public leads: no guard, no
+presence, no hand-out record, no call. ``floor_ratio`` = that ÷ ``reference_update_tps``: the
+highest ``ratio_to_pgbench`` any dispatch writing a lead and its history could reach.
 """
 
 from __future__ import annotations
@@ -260,6 +268,136 @@ def _reference_tps(clients: int, seconds: float) -> float:
     return sum(done) / elapsed if elapsed else 0.0
 
 
+#: Public leads in the floor reference's copy of the lead table (it stops early when they run
+#: out; the figure counts the dispatches made in the time taken).
+FLOOR_ROWS = 60_000
+
+
+def _floor_tables() -> tuple[str, str]:
+    """Empty copies of the lead and lead-history tables, the first filled with ``FLOOR_ROWS``
+    public leads (every column copied from one real lead, grades A–D in turn)."""
+    from telesales.core.benchmarks import empty_copy_ddl
+    from telesales.leads.models import Lead
+
+    leads, events = "bench_floor_lead", "bench_floor_leadevent"
+    override = {
+        "id": "g.i",
+        "state": "'public'",
+        "owner_id": "NULL",
+        "grade": "substr('ABCD', (g.i % 4) + 1, 1)",
+    }
+    columns = [f.column for f in Lead._meta.concrete_fields]
+    select = ", ".join(override.get(c, f't."{c}"') for c in columns)
+    quoted = ", ".join(f'"{c}"' for c in columns)
+    if connection.vendor == "postgresql":
+        numbers = f"generate_series(1, {FLOOR_ROWS}) AS g(i)"
+    else:
+        numbers = (
+            "(WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n "  # noqa: S608
+            f"WHERE i < {FLOOR_ROWS}) SELECT i FROM n) AS g"
+        )
+    with connection.cursor() as cursor:
+        for table, copy in (("leads_lead", leads), ("leads_leadevent", events)):
+            cursor.execute(f'DROP TABLE IF EXISTS "{copy}"')
+            for statement in empty_copy_ddl(table, copy):
+                cursor.execute(statement)
+        cursor.execute(
+            f'INSERT INTO "{leads}" ({quoted}) '  # noqa: S608
+            f'SELECT {select} FROM {numbers} CROSS JOIN (SELECT * FROM "leads_lead" LIMIT 1) t'
+        )
+        if connection.vendor == "postgresql":
+            cursor.execute(f'ANALYZE "{leads}"')
+    return leads, events
+
+
+def _floor_dispatch(clients: int, seconds: float, agents: list) -> tuple[float, list[float], bool]:
+    """Dispatches per second of the least a dispatch must write, by ``clients`` plain loops
+    over the floor tables (see the module doc); their latencies; and whether every one claimed
+    a lead of its own and wrote its history row."""
+    leads, events = _floor_tables()
+    pick = (
+        f"SELECT id FROM \"{leads}\" WHERE state = 'public' AND owner_id IS NULL "  # noqa: S608
+        "ORDER BY grade, id LIMIT 1"
+    )
+    history = (
+        f'INSERT INTO "{events}" (lead_id, at, actor_id, action, from_state, to_state, '
+        "from_owner_id, to_owner_id, reason) "
+    )
+    claim = (
+        f"UPDATE \"{leads}\" SET state = 'owned', "  # noqa: S608 - names of this module
+        "owner_id = %s, owned_since = %s, updated_at = %s"
+    )
+    one_statement = (
+        f"WITH picked AS ({pick} FOR UPDATE SKIP LOCKED), "  # noqa: S608
+        f'claimed AS ({claim} FROM picked WHERE "{leads}".id = picked.id RETURNING "{leads}".id) '
+        f"{history}SELECT id, %s, %s, 'claim', 'public', 'owned', NULL, %s, '' FROM claimed "
+        "RETURNING lead_id"
+    )
+    done = [0] * clients
+    latencies: list[list[float]] = [[] for _ in range(clients)]
+
+    def loop(i: int) -> None:
+        mine = agents[i::clients] or agents[:1]
+        at = timezone.now()
+        n, stop = 0, time.perf_counter() + seconds
+        if connection.vendor == "postgresql":
+            connections["default"].ensure_connection()
+            raw = connections["default"].connection
+            raw.autocommit = True  # one statement, one transaction
+            while time.perf_counter() < stop:
+                agent = mine[n % len(mine)]
+                start = time.perf_counter()
+                got = raw.execute(
+                    one_statement, (agent.pk, at, at, at, agent.user_id, agent.pk)
+                ).fetchone()
+                if got is None:
+                    if not raw.execute(pick).fetchone():  # the pool is empty
+                        break
+                    continue  # every candidate held by another client for a moment
+                latencies[i].append((time.perf_counter() - start) * 1000)
+                n += 1
+        else:
+            cursor = connection.connection.cursor()
+            while time.perf_counter() < stop:
+                agent = mine[n % len(mine)]
+                start = time.perf_counter()
+                cursor.execute("BEGIN IMMEDIATE")
+                row = cursor.execute(pick).fetchone()
+                if row is None:
+                    cursor.execute("COMMIT")
+                    break
+                cursor.execute(
+                    claim.replace("%s", "?") + " WHERE id = ?", (agent.pk, at, at, row[0])
+                )
+                cursor.execute(
+                    history + "VALUES (?, ?, ?, 'claim', 'public', 'owned', NULL, ?, '')",
+                    (row[0], at, agent.user_id, agent.pk),
+                )
+                cursor.execute("COMMIT")
+                latencies[i].append((time.perf_counter() - start) * 1000)
+                n += 1
+        done[i] = n
+
+    if connection.vendor == "postgresql":
+        elapsed = _in_threads(clients, loop)
+    else:
+        start = time.perf_counter()
+        loop(0)
+        elapsed = time.perf_counter() - start
+    with connection.cursor() as cursor:
+        # Every dispatch counted claimed one lead and wrote one history row, none twice.
+        cursor.execute(
+            f"SELECT (SELECT COUNT(*) FROM \"{leads}\" WHERE state = 'owned'), "  # noqa: S608
+            f'(SELECT COUNT(*) FROM "{events}"), '
+            f'(SELECT COUNT(DISTINCT lead_id) FROM "{events}")'
+        )
+        consistent = cursor.fetchone() == (sum(done),) * 3
+        cursor.execute(f'DROP TABLE "{events}"')
+        cursor.execute(f'DROP TABLE "{leads}"')
+    samples = sorted(itertools.chain.from_iterable(latencies))
+    return (sum(done) / elapsed if elapsed else 0.0), samples, consistent
+
+
 def _percentile(samples: list[float], share: float) -> float | None:
     if not samples:
         return None
@@ -294,6 +432,9 @@ def run(
         _serve(people, at, budget, got, latencies[0])
         elapsed = time.perf_counter() - start
     samples = sorted(itertools.chain.from_iterable(latencies))
+    floor_rate, floor_samples, floor_consistent = _floor_dispatch(
+        clients, float(reference_seconds), people
+    )
     handed = [lead_id for rows in got.values() for lead_id in rows]
     counts = Counter(handed)
     rate = len(handed) / elapsed if elapsed else 0.0
@@ -319,6 +460,10 @@ def run(
         "max_ms": round(samples[-1], 2) if samples else None,
         "reference_update_tps": round(reference, 1),
         "ratio_to_pgbench": round(rate / reference, 4) if reference else None,
+        "floor_dispatch_per_s": round(floor_rate, 1),
+        "floor_p99_ms": _percentile(floor_samples, 0.99),
+        "floor_ratio": round(floor_rate / reference, 4) if reference else None,
+        "floor_consistent": floor_consistent,
         "double_assignments": sum(1 for n in counts.values() if n > 1),
         "lost_leads": lost,
         "peak_rss_mb": peak_rss_mb(),

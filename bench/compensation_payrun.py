@@ -24,6 +24,14 @@ receipt, delivery and return visit, the products' return-visit rule) and sums pe
 share withheld from each policy not cleared by the deadline; ``withheld_totals_agree``
 compares it with the run's withheld lines (the benchmark fails when they differ).
 
+A floor: ``lines_load_s`` is the time to write the run's lines once more, into an empty copy
+of the line table with the same indexes (no foreign keys), by one ``INSERT … SELECT`` inside
+the database; ``floor_ratio`` = (``sql_withholding_s`` + ``lines_load_s``) ÷ ``sql_s``: the
+lowest ``ratio_to_sql`` of any pay run that computes the commission and what it withholds (the
+withholding statement sums both per agent) and writes its lines. What is left of the target
+above it is all the run may spend on everything else (base pay, allowances, overrides,
+clawbacks, the sources of each line).
+
 Rows are generated with bulk inserts in chunks (``executemany`` on SQLite, ``COPY`` on
 PostgreSQL): a million policies take a minute or two, not an hour.
 """
@@ -50,7 +58,7 @@ from telesales.compensation.models import Attendance, PayLine, PayRun, PolicyPay
 from telesales.compensation.payinputs import _day_bounds
 from telesales.compensation.payrun import payrun_approve, payrun_compute, payrun_period
 from telesales.compensation.rulesets import ruleset_approve, ruleset_import_default
-from telesales.core.benchmarks import Benchmark, peak_rss_mb
+from telesales.core.benchmarks import Benchmark, empty_copy_ddl, peak_rss_mb
 from telesales.core.benchmarks import register as _register
 from telesales.org.models import Center, Level, Person, Team
 from telesales.org.reference_data import load_reference_data
@@ -519,6 +527,27 @@ def sql_withholding(book, period) -> tuple[float, dict[int, Decimal]]:
     return seconds, {agent: Decimal(int(c)) / 100 for agent, _paid, c in rows if c}
 
 
+def lines_load_seconds(run: PayRun) -> tuple[float, int]:
+    """Seconds to write ``run``'s lines into an empty, indexed copy of the line table in one
+    transaction (one ``INSERT … SELECT``), and how many were written."""
+    table, copy = PayLine._meta.db_table, "bench_floor_payline"
+    with connection.cursor() as cursor:
+        cursor.execute(f'DROP TABLE IF EXISTS "{copy}"')
+        for statement in empty_copy_ddl(table, copy):
+            cursor.execute(statement)
+    start = time.perf_counter()
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            f'INSERT INTO "{copy}" SELECT * FROM "{table}" WHERE run_id = %s',  # noqa: S608
+            [run.pk],
+        )
+        written = cursor.rowcount
+    seconds = time.perf_counter() - start
+    with connection.cursor() as cursor:
+        cursor.execute(f'DROP TABLE "{copy}"')
+    return seconds, written
+
+
 def _stage_figures(stages: dict[str, float], began: float, ended: float) -> dict:
     """Where the second run's time went, from its ``progress`` calls: reading the inputs,
     computing (the engine, the adjustments, clearing the old lines and the first chunk
@@ -588,6 +617,8 @@ def run(*, people: int, policies: int) -> dict:
         f"SQL {sum(withheld_by_sql.values(), Decimal(0))}"
     )
     mean = sum(seconds) / len(seconds)
+    lines_load_s, lines_loaded = lines_load_seconds(run_)
+    assert lines_loaded == run_.line_count, "the floor copied another number of lines"
     # The approval writes the per-policy ledger from the lines (ADR 0014); its commission
     # must be the lines' to the cent.
     approve_began = time.perf_counter()
@@ -628,7 +659,9 @@ def run(*, people: int, policies: int) -> dict:
         "commission_total": str(engine_total.quantize(Decimal("0.01"))),
         "sql_commission_total": str(sql_total.quantize(Decimal("0.01"))),
         "commission_totals_agree": agree,
+        "lines_load_s": round(lines_load_s, 3),
         "sql_withholding_s": round(sql_withheld_s, 3),
+        "floor_ratio": round((sql_withheld_s + lines_load_s) / sql_s, 2) if sql_s else None,
         "ratio_to_sql_withholding": round(mean / sql_withheld_s, 2) if sql_withheld_s else None,
         "withheld_total": str(sum(withheld.values(), Decimal(0)).quantize(Decimal("0.01"))),
         "withheld_totals_agree": withheld_agree,

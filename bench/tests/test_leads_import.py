@@ -9,7 +9,7 @@ from django.core.management import call_command
 
 from bench.leads_import import HEADER, generate, to_xlsx
 from telesales.core import benchmarks
-from telesales.leads.models import Lead, LeadBatch
+from telesales.leads.models import BatchRejection, Customer, Lead, LeadBatch
 
 
 @pytest.mark.django_db(transaction=True)
@@ -26,6 +26,17 @@ def test_import_benchmark_counts_match_the_generator(file_format):
     assert figures["bare_load_rows"] == 600
     assert figures["ratio_to_copy"] == pytest.approx(
         figures["seconds"] / figures["bare_load_s"], rel=0.1
+    )
+    # The floor: every row the import wrote, written again into indexed copies of its tables.
+    assert figures["table_load_rows"] == (
+        Customer.objects.count() + Lead.objects.count() + BatchRejection.objects.count()
+    )
+    assert figures["table_load_s"] > 0
+    assert figures["floor_ratio"] == pytest.approx(  # both rounded: milliseconds here
+        figures["table_load_s"] / figures["bare_load_s"], rel=0.2, abs=0.05
+    )
+    assert figures["ratio_to_table_load"] == pytest.approx(
+        figures["seconds"] / figures["table_load_s"], rel=0.1
     )
     assert (figures["convert_s"] > 0) is (file_format == "xlsx")
     assert figures["peak_rss_mb"] > 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import re
 import resource
 import statistics
 import time
@@ -97,3 +98,32 @@ def timed(fn: Callable[[], object], repeat: int) -> dict:
         "p95_ms": round(p95, 2),
         "max_ms": round(samples[-1], 2),
     }
+
+
+#: A foreign key in SQLite's ``CREATE TABLE`` as Django writes it.
+REFERENCES = re.compile(r' REFERENCES "[^"]+" \("[^"]+"\)( DEFERRABLE INITIALLY DEFERRED)?')
+
+
+def empty_copy_ddl(table: str, copy: str) -> list[str]:
+    """Statements creating ``copy``: an empty table shaped like ``table``, with its indexes
+    and checks but no foreign keys — a floor reference writes the real tables' rows into it."""
+    if connection.vendor == "postgresql":
+        return [f'CREATE TABLE "{copy}" (LIKE "{table}" INCLUDING ALL)']
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT type, name, sql FROM sqlite_master WHERE tbl_name = %s AND sql IS NOT NULL "
+            "ORDER BY type = 'index'",
+            [table],
+        )
+        found = cursor.fetchall()
+    statements = []
+    for kind, name, sql in found:
+        sql = sql.replace(f'"{table}"', f'"{copy}"', 1)
+        if kind == "index":
+            sql = sql.replace(f'"{name}"', f'"{copy}_{name}"', 1)
+        else:
+            sql = re.sub(
+                r' REFERENCES "[^"]+" \("[^"]+"\)( DEFERRABLE INITIALLY DEFERRED)?', "", sql
+            )
+        statements.append(sql)
+    return statements

@@ -20,6 +20,12 @@ def test_dispatch_benchmark_reports_its_figures_without_doubles_or_losses():
     assert figures["reference_update_tps"] > 0
     expected = figures["dispatches_per_s"] / figures["reference_update_tps"]
     assert figures["ratio_to_pgbench"] == pytest.approx(expected, rel=0.05, abs=1e-4)
+    # The floor reference: the least a dispatch must write, each claim with its history row.
+    assert figures["floor_consistent"] is True
+    assert figures["floor_dispatch_per_s"] > figures["dispatches_per_s"]
+    assert figures["floor_p99_ms"] > 0
+    floor = figures["floor_dispatch_per_s"] / figures["reference_update_tps"]
+    assert figures["floor_ratio"] == pytest.approx(floor, rel=0.05, abs=1e-4)
 
 
 @pytest.mark.django_db(transaction=True)

@@ -92,6 +92,13 @@ def test_payrun_bench_runs_through_the_command_deterministically_and_agrees_with
     assert isinstance(figures["approve_s"], float) and figures["approve_s"] >= 0
     assert figures["commission_lines"] < figures["ledger_policies"] <= 303
     assert figures["lines"] >= figures["commission_lines"] + figures["clawback_lines"] + 30
+    # The floor: the withholding statement plus writing the run's lines once more (the
+    # benchmark asserts that every line was copied), against the commission statement.
+    assert figures["lines_load_s"] > 0
+    sql, half = figures["sql_s"], 0.0005  # every figure rounded to the millisecond
+    least = figures["sql_withholding_s"] + figures["lines_load_s"]
+    low, high = max(least - 2 * half, 0) / (sql + half), (least + 2 * half) / max(sql - half, 1e-6)
+    assert low - 0.01 <= figures["floor_ratio"] <= high + 0.01
 
 
 @dataclasses.dataclass(frozen=True)
