@@ -14,6 +14,14 @@ Reports ``dispatches_per_s``, the latency of one dispatch (``p50_ms``, ``p95_ms`
 that the same number of clients reach with a plain psycopg (or sqlite3) loop on the same
 database in the same run — pgbench's "simple update" over a 100,000-row table.
 
+``--pace-s P --seconds S`` switches to a paced run (an open loop, as a sales floor works):
+each agent, after the outcome, talks and wraps up for P seconds (± 20 %) before asking again,
+the agents starting spread over one pace, for S seconds. ``offered_per_s`` = A ÷ P is the
+rate the floor asks for, ``dispatches_per_s`` what it got, and ``wait_p50_ms`` /
+``wait_p99_ms`` how long an agent waited from being ready to holding a lead (the dispatch
+plus any time its client was busy with another agent); ``p99_ms`` stays the dispatch alone.
+The run ends by time, so the leads left in the pool are not counted as lost.
+
 A second reference says what no dispatch can beat: ``floor_dispatch_per_s`` is what the same
 clients reach with the least any dispatch must write — take the first public lead nobody else
 holds (``FOR UPDATE SKIP LOCKED`` on PostgreSQL), make it the agent's, record the claim in the
@@ -34,6 +42,7 @@ from collections import Counter
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
+from django.core.management.base import CommandError
 from django.db import connection, connections
 from django.utils import timezone
 
@@ -185,6 +194,50 @@ def _serve(agents: list, at, budget: _Budget, got: dict, latencies: list) -> Non
         services.call_end(attempt=attempt, actor=agent.user, at=at)
         services.disposition_record(attempt=attempt, disposition=no_answer, actor=agent.user, at=at)
         active.append(agent)
+
+
+def _serve_paced(
+    agents: list, at, pace_s: float, until: float, rnd: random.Random, got: dict, samples: dict
+) -> None:
+    """One client in the paced mode: each of its agents asks for a lead, dials, hangs up,
+    records the outcome, then talks and wraps up for ``pace_s`` (± 20 %) before asking again;
+    the agents start spread over one pace. Runs until ``until`` (a ``perf_counter`` time).
+    ``samples`` gets each dispatch's duration (``"dispatch"``) and the agent's wait from being
+    ready to holding a lead (``"wait"``: the dispatch plus any time the client was busy with
+    another agent)."""
+    import heapq
+
+    from telesales.calls import services
+    from telesales.calls.dispatch import next_lead
+    from telesales.calls.errors import NothingToDispatch
+    from telesales.calls.models import Disposition
+
+    no_answer = Disposition.objects.get(code="no_answer")
+    start = time.perf_counter()
+    ready = [(start + rnd.uniform(0, pace_s), i) for i in range(len(agents))]
+    heapq.heapify(ready)
+    while ready:
+        when, i = heapq.heappop(ready)
+        if when >= until:
+            return
+        pause = when - time.perf_counter()
+        if pause > 0:
+            time.sleep(pause)
+        agent = agents[i]
+        began = time.perf_counter()
+        try:
+            d = next_lead(agent=agent, actor=agent.user, at=at)
+        except NothingToDispatch:
+            heapq.heappush(ready, (time.perf_counter() + pace_s, i))
+            continue
+        done = time.perf_counter()
+        samples["dispatch"].append((done - began) * 1000)
+        samples["wait"].append((done - when) * 1000)
+        got[agent.pk].append(d.lead.pk)
+        attempt = services.call_start(lead=d.lead, agent=agent, actor=agent.user, at=at)
+        services.call_end(attempt=attempt, actor=agent.user, at=at)
+        services.disposition_record(attempt=attempt, disposition=no_answer, actor=agent.user, at=at)
+        heapq.heappush(ready, (time.perf_counter() + pace_s * rnd.uniform(0.8, 1.2), i))
 
 
 def _in_threads(clients: int, work) -> float:
@@ -411,8 +464,15 @@ def run(
     clients: int = 0,
     dispatches: int = 0,
     reference_seconds: float = 5.0,
+    pace_s: float = 0.0,
+    seconds: float = 0.0,
 ) -> dict:
     from telesales.leads.models import Lead
+
+    if pace_s < 0 or seconds < 0 or (pace_s > 0) != (seconds > 0):
+        raise CommandError(
+            "--pace-s and --seconds go together, both above 0 (the paced mode), or are both 0"
+        )
 
     threaded = connection.features.has_select_for_update_skip_locked
     clients = max(1, min(int(clients or min(agents, 64)), agents)) if threaded else 1
@@ -425,13 +485,28 @@ def run(
     budget = _Budget(int(dispatches) if dispatches else None)
     latencies: list[list[float]] = [[] for _ in range(clients)]
     shares = [people[i::clients] for i in range(clients)]
-    if threaded:
+    waits: list[list[float]] = [[] for _ in range(clients)]
+    if pace_s:
+        until = time.perf_counter() + seconds
+
+        def paced(i: int) -> None:
+            samples = {"dispatch": latencies[i], "wait": waits[i]}
+            _serve_paced(shares[i], at, pace_s, until, random.Random(i), got, samples)
+
+        if threaded:
+            elapsed = _in_threads(clients, paced)
+        else:
+            start = time.perf_counter()
+            paced(0)
+            elapsed = time.perf_counter() - start
+    elif threaded:
         elapsed = _in_threads(clients, lambda i: _serve(shares[i], at, budget, got, latencies[i]))
     else:
         start = time.perf_counter()
         _serve(people, at, budget, got, latencies[0])
         elapsed = time.perf_counter() - start
     samples = sorted(itertools.chain.from_iterable(latencies))
+    waited = sorted(itertools.chain.from_iterable(waits))
     floor_rate, floor_samples, floor_consistent = _floor_dispatch(
         clients, float(reference_seconds), people
     )
@@ -442,7 +517,7 @@ def run(
     # Every lead that left the public pool must have reached an agent; with no dispatch limit,
     # the run ends only when the pool is empty.
     lost = max(0, dialled - len(counts))
-    if not dispatches:
+    if not dispatches and not pace_s:
         lost += Lead.objects.filter(state="public").count()
     return {
         "engine": connection.vendor,
@@ -458,6 +533,10 @@ def run(
         "p95_ms": _percentile(samples, 0.95),
         "p99_ms": _percentile(samples, 0.99),
         "max_ms": round(samples[-1], 2) if samples else None,
+        "pace_s": pace_s,
+        "offered_per_s": round(agents / pace_s, 1) if pace_s else None,
+        "wait_p50_ms": _percentile(waited, 0.50),
+        "wait_p99_ms": _percentile(waited, 0.99),
         "reference_update_tps": round(reference, 1),
         "ratio_to_pgbench": round(rate / reference, 4) if reference else None,
         "floor_dispatch_per_s": round(floor_rate, 1),
@@ -484,6 +563,8 @@ def register() -> None:
                 "clients": 0,
                 "dispatches": 0,
                 "reference_seconds": 5.0,
+                "pace_s": 0.0,
+                "seconds": 0.0,
             },
         )
     )

@@ -4,7 +4,7 @@ consistent, and it finds no double assignment and no lost lead."""
 from io import StringIO
 
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 
 from telesales.core import benchmarks
 
@@ -37,3 +37,34 @@ def test_dispatch_benchmark_stops_at_the_dispatch_limit():
     assert figures["dispatches"] == 10
     assert figures["double_assignments"] == 0
     assert figures["lost_leads"] == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_paced_dispatch_benchmark_offers_the_pace_and_reports_the_wait():
+    call_command("bench", "list", stdout=StringIO())
+    figures = benchmarks.get("dispatch").run(
+        agents=4, leads=60, reference_seconds=0.1, pace_s=0.25, seconds=1.0
+    )
+    assert figures["offered_per_s"] == 16.0
+    # Each agent asks at most once per 0.8 pace after its first ask: a closed loop would take
+    # all 60 leads in a second.
+    assert 0 < figures["dispatches"] <= 4 * (1.0 / (0.8 * 0.25)) + 4
+    assert figures["double_assignments"] == 0
+    assert figures["lost_leads"] == 0  # leads left in the pool when the time is up are not lost
+    # The wait from ready to a lead in hand includes the dispatch itself.
+    assert figures["wait_p50_ms"] >= figures["p50_ms"] > 0
+    assert figures["wait_p99_ms"] >= figures["p99_ms"]
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"pace_s": 1.0},  # without --seconds
+        {"seconds": 5.0},  # without --pace-s
+        {"pace_s": -1.0, "seconds": 5.0},
+    ],
+)
+def test_paced_dispatch_benchmark_refuses_half_or_negative_options(options):
+    call_command("bench", "list", stdout=StringIO())
+    with pytest.raises(CommandError, match="--pace-s and --seconds"):
+        benchmarks.get("dispatch").run(agents=2, leads=2, **options)
