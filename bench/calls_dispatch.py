@@ -218,8 +218,8 @@ def _serve_paced(
     heapq.heapify(ready)
     while ready:
         when, i = heapq.heappop(ready)
-        if when >= until:
-            return
+        if when >= until or time.perf_counter() >= until:
+            return  # time is up, even for agents still waiting (an overloaded floor)
         pause = when - time.perf_counter()
         if pause > 0:
             time.sleep(pause)
