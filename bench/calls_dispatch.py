@@ -264,6 +264,17 @@ def _in_threads(clients: int, work) -> float:
     return elapsed
 
 
+def _run_clients(clients: int, work) -> float:
+    """Run ``work(i)`` for each client — threads with their own connections where the
+    database locks rows (PostgreSQL), else the one client in this thread (SQLite serialises
+    writers; ``clients`` is 1 there); seconds taken."""
+    if connection.features.has_select_for_update_skip_locked:
+        return _in_threads(clients, work)
+    start = time.perf_counter()
+    work(0)
+    return time.perf_counter() - start
+
+
 def _reference_tps(clients: int, seconds: float) -> float:
     """Single-row UPDATE transactions per second reached by ``clients`` plain loops (psycopg on
     PostgreSQL, sqlite3 on SQLite) on the same database: pgbench's simple update."""
@@ -310,12 +321,7 @@ def _reference_tps(clients: int, seconds: float) -> float:
                 n += 1
             done[i] = n
 
-    if connection.vendor == "postgresql":
-        elapsed = _in_threads(clients, loop)
-    else:
-        start = time.perf_counter()
-        loop(0)
-        elapsed = time.perf_counter() - start
+    elapsed = _run_clients(clients, loop)
     with connection.cursor() as cursor:
         cursor.execute("DROP TABLE bench_accounts")
     return sum(done) / elapsed if elapsed else 0.0
@@ -431,12 +437,7 @@ def _floor_dispatch(clients: int, seconds: float, agents: list) -> tuple[float, 
                 n += 1
         done[i] = n
 
-    if connection.vendor == "postgresql":
-        elapsed = _in_threads(clients, loop)
-    else:
-        start = time.perf_counter()
-        loop(0)
-        elapsed = time.perf_counter() - start
+    elapsed = _run_clients(clients, loop)
     with connection.cursor() as cursor:
         # Every dispatch counted claimed one lead and wrote one history row, none twice.
         cursor.execute(
@@ -493,18 +494,9 @@ def run(
             samples = {"dispatch": latencies[i], "wait": waits[i]}
             _serve_paced(shares[i], at, pace_s, until, random.Random(i), got, samples)
 
-        if threaded:
-            elapsed = _in_threads(clients, paced)
-        else:
-            start = time.perf_counter()
-            paced(0)
-            elapsed = time.perf_counter() - start
-    elif threaded:
-        elapsed = _in_threads(clients, lambda i: _serve(shares[i], at, budget, got, latencies[i]))
+        elapsed = _run_clients(clients, paced)
     else:
-        start = time.perf_counter()
-        _serve(people, at, budget, got, latencies[0])
-        elapsed = time.perf_counter() - start
+        elapsed = _run_clients(clients, lambda i: _serve(shares[i], at, budget, got, latencies[i]))
     samples = sorted(itertools.chain.from_iterable(latencies))
     waited = sorted(itertools.chain.from_iterable(waits))
     floor_rate, floor_samples, floor_consistent = _floor_dispatch(
