@@ -558,5 +558,14 @@ def register() -> None:
                 "pace_s": 0.0,
                 "seconds": 0.0,
             },
+            minimums={
+                "agents": 1,
+                "leads": 1,
+                "clients": 0,
+                "dispatches": 0,
+                "reference_seconds": 0.1,
+                "pace_s": 0.0,
+                "seconds": 0.0,
+            },
         )
     )

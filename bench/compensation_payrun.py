@@ -679,6 +679,7 @@ def register() -> None:
             description="monthly pay run of P people and N policies against one SQL aggregate",
             run=run,
             defaults={"people": 2000, "policies": 100_000},
+            minimums={"people": 1, "policies": 0},
             sqlite_file="bench-payrun.sqlite3",
         )
     )

@@ -314,6 +314,7 @@ def register() -> None:
             run=run,
             defaults={"rows": 100_000, "format": "csv"},
             choices={"format": FORMATS},
+            minimums={"rows": 1},
             sqlite_file="bench-import.sqlite3",
         )
     )

@@ -16,7 +16,7 @@ from django.test.utils import CaptureQueriesContext
 
 from telesales.core.benchmarks import Benchmark, peak_rss_mb, timed
 from telesales.core.benchmarks import register as _register
-from telesales.org.demo import seed_org_demo
+from telesales.org.demo import MIN_DEMO_AGENTS, seed_org_demo
 from telesales.org.selectors import person_list
 
 
@@ -53,5 +53,6 @@ def register() -> None:
             description="people list (selector and page) for manager and team lead over N agents",
             run=run,
             defaults={"agents": 2000, "repeat": 50},
+            minimums={"agents": MIN_DEMO_AGENTS, "repeat": 1},
         )
     )

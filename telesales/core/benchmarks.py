@@ -25,6 +25,9 @@ class Benchmark:
     defaults: dict = field(default_factory=dict)
     #: Options that take one of a few values: option name → the values allowed.
     choices: dict = field(default_factory=dict)
+    #: The least value of a numeric option (option name → minimum); an option not named here
+    #: may be any number.
+    minimums: dict = field(default_factory=dict)
     #: On SQLite, run on this file in DATA_DIR (as a center's database is) instead of the
     #: in-memory test database, so that memory and speed mean what they mean in production.
     sqlite_file: str = ""

@@ -73,6 +73,10 @@ def _team_sizes(agents: int, rng: random.Random) -> list[int]:
     return sizes
 
 
+#: The smallest demo center: enough agents for its teams.
+MIN_DEMO_AGENTS = 6
+
+
 @transaction.atomic
 def seed_org_demo(*, agents: int = 66, seed: int = 20261101, stdout=None) -> dict:
     """Create the demo center unless it exists. Returns counts of what was created."""
@@ -80,8 +84,8 @@ def seed_org_demo(*, agents: int = 66, seed: int = 20261101, stdout=None) -> dic
         if stdout:
             stdout.write("  the demo center exists already; nothing to do")
         return {"created": False}
-    if agents < 6:
-        raise ValueError("the demo center needs at least 6 agents")
+    if agents < MIN_DEMO_AGENTS:
+        raise ValueError(f"the demo center needs at least {MIN_DEMO_AGENTS} agents")
     load_reference_data()
     rng = random.Random(seed)  # noqa: S311  (deterministic demo data)
     User = get_user_model()

@@ -113,6 +113,17 @@ def test_bench_lists_the_registered_benchmarks():
         (["people", "--agents"], "needs a value"),
         (["people", "agents"], "unexpected"),
         (["import", "--format", "ods"], "'ods' is not one of csv, xlsx"),
+        # A size that makes no center is refused before anything is created.
+        (["dispatch", "--agents", "0"], "option --agents: '0' is below the minimum, 1"),
+        (["dispatch", "--leads", "-3"], "option --leads: '-3' is below the minimum, 1"),
+        (["dispatch", "--reference-seconds", "0"], "below the minimum, 0.1"),
+        (["dispatch", "--pace-s", "nan"], "option --pace-s: 'nan' is not a finite number"),
+        (["dispatch", "--seconds", "inf"], "option --seconds: 'inf' is not a finite number"),
+        (["import", "--rows", "0"], "option --rows: '0' is below the minimum, 1"),
+        (["payrun", "people=0"], "option --people: '0' is below the minimum, 1"),
+        (["payrun", "--policies", "-1"], "option --policies: '-1' is below the minimum, 0"),
+        (["people", "--agents", "5"], "option --agents: '5' is below the minimum, 6"),
+        (["people", "repeat=0"], "option --repeat: '0' is below the minimum, 1"),
     ],
 )
 def test_bench_refuses_unknown_names_and_options(args, words):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import platform
 import sys
 
@@ -42,7 +43,9 @@ class Command(BaseCommand):
         if bench is None:
             names = ", ".join(b.name for b in available()) or "none"
             raise CommandError(f"no benchmark named '{name}' (available: {names})")
-        params = _parse_options(name, bench.defaults, options["options"], bench.choices)
+        params = _parse_options(
+            name, bench.defaults, options["options"], bench.choices, bench.minimums
+        )
         figures = bench.execute(**{**bench.defaults, **params})
         figures = {
             "benchmark": name,
@@ -58,9 +61,15 @@ class Command(BaseCommand):
         sys.stdout.flush()
 
 
-def _parse_options(name: str, defaults: dict, raw: list[str], choices: dict | None = None) -> dict:
+def _parse_options(
+    name: str,
+    defaults: dict,
+    raw: list[str],
+    choices: dict | None = None,
+    minimums: dict | None = None,
+) -> dict:
     """Read ``--key value``, ``--key=value`` and ``key=value`` into typed parameters; an option
-    with ``choices`` must take one of them."""
+    with ``choices`` must take one of them, one with a minimum may not go below it."""
     params: dict = {}
     items = list(raw)
     allowed = ", ".join(f"--{k.replace('_', '-')} {v}" for k, v in defaults.items()) or "nothing"
@@ -86,6 +95,14 @@ def _parse_options(name: str, defaults: dict, raw: list[str], choices: dict | No
             params[key] = kind(value)
         except ValueError as exc:
             raise CommandError(f"option --{key}: '{value}' is not a {kind.__name__}") from exc
+        if kind is float and not math.isfinite(params[key]):
+            raise CommandError(
+                f"option --{key.replace('_', '-')}: '{value}' is not a finite number"
+            )
+        least = (minimums or {}).get(key)
+        if least is not None and not params[key] >= least:  # also refuses nan
+            flag = key.replace("_", "-")
+            raise CommandError(f"option --{flag}: '{value}' is below the minimum, {least}")
         allowed_values = (choices or {}).get(key)
         if allowed_values and params[key] not in allowed_values:
             raise CommandError(
