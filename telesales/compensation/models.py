@@ -439,15 +439,25 @@ class PayRunJobStatus(models.TextChoices):
     FAILED = "failed", _("Failed")
 
 
+class PayRunJobKind(models.TextChoices):
+    COMPUTE = "compute", _("Computation")
+    APPROVE = "approve", _("Approval")
+
+
 class PayRunJob(TimeStampedModel):
-    """One background computation of a pay period (``tasks.payrun_compute_task``): its status,
-    how far it got and, when it failed, every problem it reported. The run page polls it.
+    """One background job on a pay period: a computation (``tasks.payrun_compute_task``) or
+    the approval of a computed run (``tasks.payrun_approve_task``, which writes the ledger of
+    every policy paid): its status, how far it got and, when it failed, every problem it
+    reported. The job page polls it. One job at a time per period.
 
     The stages inside the compute's transaction (reading, computing, writing N of M lines)
     cannot be committed before the compute is; the task keeps them in a small file beside the
     data (``tasks.job_progress``) and the row holds the outcome."""
 
     period_start = models.DateField(_("period start"))
+    kind = models.CharField(
+        _("kind"), max_length=10, choices=PayRunJobKind.choices, default=PayRunJobKind.COMPUTE
+    )
     status = models.CharField(
         _("status"), max_length=10, choices=PayRunJobStatus.choices, default=PayRunJobStatus.QUEUED
     )
@@ -472,8 +482,8 @@ class PayRunJob(TimeStampedModel):
 
     class Meta:
         ordering = ["-id"]
-        verbose_name = _("pay run computation")
-        verbose_name_plural = _("pay run computations")
+        verbose_name = _("pay run job")
+        verbose_name_plural = _("pay run jobs")
         indexes = [models.Index(fields=["period_start", "status"], name="compensation_job_period")]
 
     def __str__(self) -> str:

@@ -1,6 +1,10 @@
 """The pay run in the background: ``payrun_compute_start`` checks the request, records a
 ``PayRunJob`` and queues ``payrun_compute_task`` once the request's transaction commits; the
 task runs ``payrun.payrun_compute`` and records how far it got and how it ended.
+``payrun_approve_start`` and ``payrun_approve_task`` do the same for the approval, which
+writes the ledger of every policy the run paid (seconds at a large center, beyond what a web
+request should hold). One job at a time per period: a period being computed cannot be approved
+and the other way round.
 
 The compute is one transaction (a failed run saves nothing), so its stages (reading the
 inputs, computing, writing N of M lines) cannot be committed as they happen: the task writes
@@ -26,7 +30,7 @@ from django.utils.translation import gettext_lazy
 
 from telesales.compensation import permissions
 from telesales.compensation.choices import PayRunStatus
-from telesales.compensation.models import PayRun, PayRunJob, PayRunJobStatus
+from telesales.compensation.models import PayRun, PayRunJob, PayRunJobKind, PayRunJobStatus
 from telesales.core.audit import audit_record
 from telesales.core.errors import Conflict, DomainError, InvalidState, PermissionDenied
 
@@ -36,6 +40,7 @@ STAGE_LABELS = {
     "reading": gettext_lazy("Reading the inputs"),
     "computing": gettext_lazy("Computing"),
     "writing": gettext_lazy("Writing the lines"),
+    "approving": gettext_lazy("Approving: writing the ledger of every policy paid"),
     "done": gettext_lazy("Done"),
     "failed": gettext_lazy("Failed"),
 }
@@ -84,7 +89,7 @@ def _write_progress(job_id: int, stage: str, done: int, total: int) -> None:
 def _percent(stage: str, done: int, total: int) -> int:
     if stage == "writing" and total:
         return 40 + (60 * min(done, total)) // total
-    return {"queued": 0, "reading": 5, "computing": 20, "done": 100}.get(stage, 0)
+    return {"queued": 0, "reading": 5, "computing": 20, "approving": 50, "done": 100}.get(stage, 0)
 
 
 def job_progress(job: PayRunJob) -> Progress:
@@ -117,22 +122,7 @@ def payrun_compute_start(*, period_start: dt.date, actor, reason: str = "") -> P
                 _("The pay run for %(p)s is approved; correct it with an adjustment instead")
                 % {"p": run.label}
             )
-        busy = (
-            PayRunJob.objects.select_for_update()
-            .filter(period_start=period.start, status__in=BUSY)
-            .first()
-        )
-        if busy is not None and _last_news(busy) < timezone.now() - stale_after():
-            # Its worker died (a compute takes minutes at most): it will never end; let it go.
-            _finish(
-                busy.pk,
-                status=PayRunJobStatus.FAILED,
-                stage="failed",
-                message=_("Abandoned: the computation did not finish in time"),
-            )
-            busy = None
-        if busy is not None:
-            raise Conflict(_("The pay for %(p)s is being computed already") % {"p": period.label})
+        _refuse_if_busy(period.start, period.label)
         job = PayRunJob.objects.create(
             period_start=period.start,
             run=run,
@@ -151,6 +141,63 @@ def payrun_compute_start(*, period_start: dt.date, actor, reason: str = "") -> P
     return job
 
 
+def _refuse_if_busy(period_start: dt.date, label: str) -> None:
+    """Raise ``Conflict`` when a job of the period is queued or running (inside the caller's
+    transaction, the job rows locked). A job without news for ``stale_after`` is let go: its
+    worker died and it will never end."""
+    busy = (
+        PayRunJob.objects.select_for_update()
+        .filter(period_start=period_start, status__in=BUSY)
+        .first()
+    )
+    if busy is not None and _last_news(busy) < timezone.now() - stale_after():
+        _finish(
+            busy.pk,
+            status=PayRunJobStatus.FAILED,
+            stage="failed",
+            message=_("Abandoned: the approval did not finish in time")
+            if busy.kind == PayRunJobKind.APPROVE
+            else _("Abandoned: the computation did not finish in time"),
+        )
+        busy = None
+    if busy is None:
+        return
+    if busy.kind == PayRunJobKind.APPROVE:
+        raise Conflict(_("The pay run for %(p)s is being approved") % {"p": label})
+    raise Conflict(_("The pay for %(p)s is being computed already") % {"p": label})
+
+
+def payrun_approve_start(*, run: PayRun, actor, reason: str = "") -> PayRunJob:
+    """Queue the approval of ``run``. Refused at once (and nothing queued) for another role, a
+    run approved already or never computed, and a period with a job under way."""
+    if not permissions.can_run_pay(actor):
+        raise PermissionDenied(_("Only the HR admin or the center manager may run the pay"))
+    with transaction.atomic():
+        run = PayRun.objects.select_for_update().get(pk=run.pk)
+        if run.status != PayRunStatus.OPEN:
+            raise InvalidState(_("The pay run for %(p)s is already approved") % {"p": run.label})
+        if run.run_count == 0:
+            raise InvalidState(_("Compute the pay run before approving it"))
+        _refuse_if_busy(run.period_start, run.label)
+        job = PayRunJob.objects.create(
+            period_start=run.period_start,
+            kind=PayRunJobKind.APPROVE,
+            run=run,
+            reason=reason.strip()[:500],
+            requested_by=actor if getattr(actor, "is_authenticated", False) else None,
+        )
+        audit_record(
+            actor=actor,
+            action="compensation.payrun_approve_queue",
+            instance=job,
+            after={"period": run.label},
+            reason=reason,
+        )
+        job_id = job.pk
+        transaction.on_commit(lambda: payrun_approve_task.delay(job_id))
+    return job
+
+
 def _finish(job_id: int, **fields) -> None:
     fields.setdefault("finished_at", timezone.now())
     PayRunJob.objects.filter(pk=job_id).update(updated_at=timezone.now(), **fields)
@@ -165,14 +212,9 @@ def payrun_compute_task(job_id: int) -> dict:
     from telesales.compensation.engine import PayInputInvalid
     from telesales.compensation.payrun import payrun_compute
 
-    started = timezone.now()
-    taken = PayRunJob.objects.filter(pk=job_id, status=PayRunJobStatus.QUEUED).update(
-        status=PayRunJobStatus.RUNNING, stage="reading", started_at=started, updated_at=started
-    )
-    if not taken:
+    job = _take(job_id, PayRunJobKind.COMPUTE, "reading")
+    if job is None:
         return {"job_id": job_id, "status": "skipped"}
-    job = PayRunJob.objects.select_related("requested_by").get(pk=job_id)
-    _write_progress(job_id, "reading", 0, 0)
 
     def progress(stage: str, done: int, total: int) -> None:
         _write_progress(job_id, stage, done, total)
@@ -195,12 +237,7 @@ def payrun_compute_task(job_id: int) -> dict:
         )
         return {"job_id": job_id, "status": "failed", "code": exc.code, "error": exc.message}
     except Exception as exc:
-        _finish(
-            job_id,
-            status=PayRunJobStatus.FAILED,
-            stage="failed",
-            message=_("The computation stopped: %(problem)s") % {"problem": type(exc).__name__},
-        )
+        _finish_stopped(job, exc)
         raise
     _finish(
         job_id,
@@ -211,6 +248,55 @@ def payrun_compute_task(job_id: int) -> dict:
         total=run.line_count,
     )
     return {"job_id": job_id, "status": "done", "run_id": run.pk, "lines": run.line_count}
+
+
+def _take(job_id: int, kind: str, stage: str) -> PayRunJob | None:
+    """Mark a queued job of ``kind`` running at ``stage`` and return it; ``None`` when it is
+    not queued (done, or taken by another worker) or of another kind."""
+    started = timezone.now()
+    taken = PayRunJob.objects.filter(pk=job_id, kind=kind, status=PayRunJobStatus.QUEUED).update(
+        status=PayRunJobStatus.RUNNING, stage=stage, started_at=started, updated_at=started
+    )
+    if not taken:
+        return None
+    _write_progress(job_id, stage, 0, 0)
+    return PayRunJob.objects.select_related("requested_by", "run").get(pk=job_id)
+
+
+def _finish_stopped(job: PayRunJob, exc: BaseException) -> None:
+    """A job ended by an unexpected error: failed, with the error's name (not its text, which
+    may hold anything)."""
+    if job.kind == PayRunJobKind.APPROVE:
+        message = _("The approval stopped: %(problem)s")
+    else:
+        message = _("The computation stopped: %(problem)s")
+    _finish(
+        job.pk,
+        status=PayRunJobStatus.FAILED,
+        stage="failed",
+        message=message % {"problem": type(exc).__name__},
+    )
+
+
+@shared_task(name="compensation.payrun_approve_task")
+def payrun_approve_task(job_id: int) -> dict:
+    """Run one queued approval (``payrun.payrun_approve``). A refusal (approved meanwhile, the
+    requester's right withdrawn …) marks the job ``failed`` with the reason; it is not retried."""
+    from telesales.compensation.payrun import payrun_approve
+
+    job = _take(job_id, PayRunJobKind.APPROVE, "approving")
+    if job is None:
+        return {"job_id": job_id, "status": "skipped"}
+    try:
+        run = payrun_approve(run=job.run, actor=job.requested_by, reason=job.reason)
+    except DomainError as exc:
+        _finish(job_id, status=PayRunJobStatus.FAILED, stage="failed", message=exc.message[:500])
+        return {"job_id": job_id, "status": "failed", "code": exc.code, "error": exc.message}
+    except Exception as exc:
+        _finish_stopped(job, exc)
+        raise
+    _finish(job_id, status=PayRunJobStatus.DONE, stage="done")
+    return {"job_id": job_id, "status": "done", "run_id": run.pk}
 
 
 def period_start_of_month(month: dt.date) -> dt.date:

@@ -1,5 +1,6 @@
 """HTML pages of the pay run: the HR admin's list, compute form (a background job with a
-progress bar), run page (totals per person and team, approve, adjustments, xlsx export), any
+progress bar), run page (totals per person and team, approve — also a background job —,
+adjustments, xlsx export), any
 person's own payslip and a team lead's team totals. Same services and selectors as the API."""
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from telesales.compensation.forms import AdjustmentForm, PayRunComputeForm, Reas
 from telesales.compensation.tasks import (
     BUSY,
     job_progress,
+    payrun_approve_start,
     payrun_compute_start,
     period_start_of_month,
 )
@@ -99,7 +101,8 @@ def _period_error(form: PayRunComputeForm, exc: errors.DomainError) -> None:
 
 @login_required
 def payrun_job_view(request: HttpRequest, job_id: int) -> HttpResponse:
-    """The progress of a computation; polled (``?part=progress``) until it ends."""
+    """The progress of a computation or an approval; polled (``?part=progress``) until it
+    ends."""
     _require(permissions.can_run_pay(request.user))
     job = _get_or_404(selectors.payrun_job_get, user=request.user, pk=job_id)
     context = {"job": job, "busy": job.status in BUSY, "progress": job_progress(job)}
@@ -115,19 +118,21 @@ def payrun_job_view(request: HttpRequest, job_id: int) -> HttpResponse:
 def _run_context(request: HttpRequest, run, **forms) -> dict:
     user = request.user
     people = Person.objects.filter(pk__in=run.lines.values("person_id")).order_by("name", "id")
-    busy = selectors.payrun_job_list(user=user, period_start=run.period_start).filter(
-        status__in=BUSY
+    busy_job = (
+        selectors.payrun_job_list(user=user, period_start=run.period_start)
+        .filter(status__in=BUSY)
+        .first()
     )
     return {
         "run": run,
         "people": selectors.payrun_person_total_list(user=user, run=run),
         "teams": selectors.payrun_team_total_list(user=user, run=run),
-        "busy_job": busy.first(),
+        "busy_job": busy_job,
         "adjustments": run.adjustments.select_related("person").order_by("id"),
         "corrections": run.corrections.select_related("person", "applied_run").order_by("id"),
         "approve_form": forms.get("approve_form") or ReasonForm(),
         "adjust_form": forms.get("adjust_form") or AdjustmentForm(people=people),
-        "can_approve": run.status == PayRunStatus.OPEN and run.run_count > 0,
+        "can_approve": run.status == PayRunStatus.OPEN and run.run_count > 0 and busy_job is None,
     }
 
 
@@ -147,13 +152,14 @@ def payrun_approve_view(request: HttpRequest, run_id: int) -> HttpResponse:
     status = 422
     if form.is_valid():
         try:
-            payrun.payrun_approve(run=run, actor=request.user, reason=form.cleaned_data["reason"])
+            job = payrun_approve_start(
+                run=run, actor=request.user, reason=form.cleaned_data["reason"]
+            )
         except errors.DomainError as exc:
             add_domain_error(form, exc)
             status = _status_for(exc)
         else:
-            messages.success(request, _("The pay run for %(p)s is approved.") % {"p": run.label})
-            return redirect("compensation:payrun_detail", run.pk)
+            return redirect("compensation:payrun_job", job.pk)
     run.refresh_from_db()
     context = _run_context(request, run, approve_form=form)
     return render(request, "compensation/payrun_detail.html", context, status=status)

@@ -82,8 +82,21 @@ def test_hr_computes_a_period_follows_the_progress_opens_a_payslip_and_approves(
     # Approve: the run is locked and the page says so.
     approve = page.locator("[data-testid=approve-form]")
     approve.locator("input[name=reason]").fill("checked against the attendance sheet")
+    approvals: list[int] = []
+    monkeypatch.setattr(tasks.payrun_approve_task, "delay", approvals.append)
     with page.expect_navigation():
         approve.locator("button[type=submit]").click()
+    # The approval is a background job too: its page polls until the worker has run it.
+    progress = page.locator("[data-testid=payrun-progress]")
+    assert progress.get_attribute("data-status") == PayRunJobStatus.QUEUED
+    approval = PayRunJob.objects.get(period_start=MAR, kind="approve")
+    assert approvals == [approval.pk]
+    run.refresh_from_db()
+    assert run.status == "open"  # nothing approved before the worker runs
+    tasks.payrun_approve_task(approval.pk)  # the worker
+    page.locator("[data-testid=job-done]").wait_for()
+    with page.expect_navigation():
+        page.click("[data-testid=open-run]")
     assert page.locator("[data-testid=run-status]").first.inner_text().strip() in {
         "Approved",
         "已批准",

@@ -11,7 +11,13 @@ from django.conf import settings
 from django.test import Client
 from django.urls import reverse
 
-from telesales.compensation.models import PayAdjustment, PayRun, PayRunJob, PayRunJobStatus
+from telesales.compensation.models import (
+    PayAdjustment,
+    PayRun,
+    PayRunJob,
+    PayRunJobKind,
+    PayRunJobStatus,
+)
 from telesales.compensation.tests.payrun_world import MAR
 from telesales.core.models import AuditEntry
 from telesales.core.roles import Role
@@ -61,8 +67,18 @@ def test_hr_computes_in_the_background_follows_progress_and_approves(
         assert f'data-testid="payslip-{person.pk}"' in detail
     slip = hr.get(reverse("compensation:payslip_detail", args=[run.pk, march.tina.pk]))
     assert slip.status_code == 200 and "base_pay" in slip.content.decode()
+    # Approving is a background job too (it writes the ledger of every policy paid).
     approve = reverse("compensation:payrun_approve", args=[run.pk])
-    assert hr.post(approve, {"reason": "checked"}).status_code == 302
+    with django_capture_on_commit_callbacks(execute=True):
+        response = hr.post(approve, {"reason": "checked"})
+    job = PayRunJob.objects.get(period_start=MAR, kind=PayRunJobKind.APPROVE)
+    assert response.status_code == 302 and response["Location"] == reverse(
+        "compensation:payrun_job", args=[job.pk]
+    )
+    assert job.status == PayRunJobStatus.DONE and job.run == run
+    page = hr.get(response["Location"]).content.decode()
+    assert "Pay run approval" in page and 'data-testid="job-done"' in page
+    assert f"The pay run for {run.label} is approved." in page
     run.refresh_from_db()
     assert run.status == "approved"
     # Approving twice: a clear error on the page, the run stays approved once.

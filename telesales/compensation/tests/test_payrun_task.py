@@ -1,5 +1,6 @@
 """The pay run in the background (``tasks.py``): queued on commit, computed by the task with
-its progress recorded, and a failed run keeping every problem for the page."""
+its progress recorded, and a failed run keeping every problem for the page; the approval as a
+job of its own, one job at a time per period."""
 
 from __future__ import annotations
 
@@ -10,8 +11,15 @@ import pytest
 from django.utils import timezone
 
 from telesales.compensation import tasks
-from telesales.compensation.models import PayLine, PayRun, PayRunJob, PayRunJobStatus
-from telesales.compensation.payrun import payrun_compute
+from telesales.compensation.models import (
+    PayLine,
+    PayRun,
+    PayRunJob,
+    PayRunJobKind,
+    PayRunJobStatus,
+    PolicyPay,
+)
+from telesales.compensation.payrun import payrun_approve, payrun_compute
 from telesales.compensation.tests.payrun_world import FEB, MAR
 from telesales.core.errors import Conflict, InvalidState, PermissionDenied, ValidationFailed
 from telesales.core.models import AuditEntry
@@ -152,3 +160,97 @@ def test_a_job_still_alive_blocks_the_period(march, settings, stale_minutes, rep
         tasks.payrun_compute_start(period_start=MAR, actor=march.hr)
     running.refresh_from_db()
     assert running.status == PayRunJobStatus.RUNNING
+
+
+# --- the approval in the background -----------------------------------------------------------
+def _computed_march(march) -> PayRun:
+    return payrun_compute(period_start=MAR, actor=march.hr)
+
+
+def test_the_approval_runs_after_commit_and_locks_the_run(
+    march, django_capture_on_commit_callbacks
+):
+    run = _computed_march(march)
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        job = tasks.payrun_approve_start(run=run, actor=march.hr, reason="checked")
+    assert len(callbacks) == 1
+    job.refresh_from_db()
+    assert (job.kind, job.status, job.run) == (PayRunJobKind.APPROVE, PayRunJobStatus.QUEUED, run)
+    run.refresh_from_db()
+    assert run.status == "open"  # nothing approved before the worker runs
+    callbacks[0]()
+    job.refresh_from_db()
+    run.refresh_from_db()
+    assert (job.status, job.stage) == (PayRunJobStatus.DONE, "done")
+    assert run.status == "approved" and run.approved_by == march.hr
+    assert PolicyPay.objects.filter(run=run).exists()  # the ledger is written
+    assert tasks.job_progress(job).percent == 100 and not tasks._progress_path(job.pk).exists()
+    queued = AuditEntry.objects.get(action="compensation.payrun_approve_queue")
+    approved = AuditEntry.objects.get(action="compensation.payrun_approve", object_id=str(run.pk))
+    assert queued.reason == approved.reason == "checked"
+
+
+def test_a_running_approval_shows_its_stage(march):
+    job = PayRunJob.objects.create(
+        period_start=MAR, kind=PayRunJobKind.APPROVE, status=PayRunJobStatus.RUNNING
+    )
+    tasks._write_progress(job.pk, "approving", 0, 0)
+    progress = tasks.job_progress(job)
+    assert (progress.stage, progress.percent) == ("approving", 50)
+    assert "ledger" in progress.label
+
+
+def test_approval_start_refuses_other_roles_approved_runs_and_busy_periods(march):
+    february = PayRun.objects.get(period_start=FEB)  # approved by the world
+    with pytest.raises(InvalidState, match="already approved"):
+        tasks.payrun_approve_start(run=february, actor=march.hr)
+    run = _computed_march(march)
+    with pytest.raises(PermissionDenied):
+        tasks.payrun_approve_start(run=run, actor=march.tina.user)
+    # A computation under way: no approval of what it is about to replace.
+    computing = tasks.payrun_compute_start(period_start=MAR, actor=march.hr)
+    with pytest.raises(Conflict, match="being computed"):
+        tasks.payrun_approve_start(run=run, actor=march.hr)
+    PayRunJob.objects.filter(pk=computing.pk).update(status=PayRunJobStatus.DONE)
+    # An approval under way: neither a second one nor a computation.
+    tasks.payrun_approve_start(run=run, actor=march.hr)
+    with pytest.raises(Conflict, match="being approved"):
+        tasks.payrun_approve_start(run=run, actor=march.hr)
+    with pytest.raises(Conflict, match="being approved"):
+        tasks.payrun_compute_start(period_start=MAR, actor=march.hr)
+    assert PayRunJob.objects.filter(kind=PayRunJobKind.APPROVE).count() == 1
+
+
+def test_approval_start_refuses_a_run_never_computed(march):
+    run = _computed_march(march)
+    PayRun.objects.filter(pk=run.pk).update(run_count=0)
+    run.refresh_from_db()
+    with pytest.raises(InvalidState, match="Compute the pay run"):
+        tasks.payrun_approve_start(run=run, actor=march.hr)
+    assert not PayRunJob.objects.filter(kind=PayRunJobKind.APPROVE).exists()
+
+
+def test_an_approval_refused_by_the_worker_fails_the_job_with_the_reason(march):
+    run = _computed_march(march)
+    job = tasks.payrun_approve_start(run=run, actor=march.hr)
+    payrun_approve(run=run, actor=march.hr)  # approved meanwhile (the API, another tab)
+    result = tasks.payrun_approve_task(job.pk)
+    job.refresh_from_db()
+    assert result["status"] == "failed" and result["code"] == "invalid_state"
+    assert job.status == PayRunJobStatus.FAILED and "already approved" in job.message
+    # Each task takes only its own kind of job.
+    assert tasks.payrun_compute_task(job.pk)["status"] == "skipped"
+
+
+def test_an_abandoned_approval_does_not_block_the_period_for_ever(march, settings):
+    settings.TELESALES_PAYRUN_STALE_MINUTES = 45
+    run = _computed_march(march)
+    stale = tasks.payrun_approve_start(run=run, actor=march.hr)
+    PayRunJob.objects.filter(pk=stale.pk).update(
+        status=PayRunJobStatus.RUNNING, updated_at=timezone.now() - dt.timedelta(minutes=46)
+    )
+    job = tasks.payrun_approve_start(run=run, actor=march.hr)
+    stale.refresh_from_db()
+    assert stale.status == PayRunJobStatus.FAILED
+    assert stale.message == "Abandoned: the approval did not finish in time"
+    assert job.status == PayRunJobStatus.QUEUED
