@@ -122,23 +122,9 @@ def payrun_compute_start(*, period_start: dt.date, actor, reason: str = "") -> P
                 _("The pay run for %(p)s is approved; correct it with an adjustment instead")
                 % {"p": run.label}
             )
-        _refuse_if_busy(period.start, period.label)
-        job = PayRunJob.objects.create(
-            period_start=period.start,
-            run=run,
-            reason=reason.strip()[:500],
-            requested_by=actor if getattr(actor, "is_authenticated", False) else None,
+        return _queue(
+            PayRunJobKind.COMPUTE, period.start, period.label, run=run, actor=actor, reason=reason
         )
-        audit_record(
-            actor=actor,
-            action="compensation.payrun_compute_queue",
-            instance=job,
-            after={"period": period.label},
-            reason=reason,
-        )
-        job_id = job.pk
-        transaction.on_commit(lambda: payrun_compute_task.delay(job_id))
-    return job
 
 
 def _refuse_if_busy(period_start: dt.date, label: str) -> None:
@@ -178,23 +164,32 @@ def payrun_approve_start(*, run: PayRun, actor, reason: str = "") -> PayRunJob:
             raise InvalidState(_("The pay run for %(p)s is already approved") % {"p": run.label})
         if run.run_count == 0:
             raise InvalidState(_("Compute the pay run before approving it"))
-        _refuse_if_busy(run.period_start, run.label)
-        job = PayRunJob.objects.create(
-            period_start=run.period_start,
-            kind=PayRunJobKind.APPROVE,
-            run=run,
-            reason=reason.strip()[:500],
-            requested_by=actor if getattr(actor, "is_authenticated", False) else None,
+        return _queue(
+            PayRunJobKind.APPROVE, run.period_start, run.label, run=run, actor=actor, reason=reason
         )
-        audit_record(
-            actor=actor,
-            action="compensation.payrun_approve_queue",
-            instance=job,
-            after={"period": run.label},
-            reason=reason,
-        )
-        job_id = job.pk
-        transaction.on_commit(lambda: payrun_approve_task.delay(job_id))
+
+
+def _queue(kind: str, period_start: dt.date, label: str, *, run, actor, reason: str) -> PayRunJob:
+    """Inside the caller's transaction: refuse a busy period, record the job (audited as
+    ``compensation.payrun_<kind>_queue``) and queue its task once the transaction commits."""
+    _refuse_if_busy(period_start, label)
+    job = PayRunJob.objects.create(
+        period_start=period_start,
+        kind=kind,
+        run=run,
+        reason=reason.strip()[:500],
+        requested_by=actor if getattr(actor, "is_authenticated", False) else None,
+    )
+    audit_record(
+        actor=actor,
+        action=f"compensation.payrun_{kind}_queue",
+        instance=job,
+        after={"period": label},
+        reason=reason,
+    )
+    task = payrun_approve_task if kind == PayRunJobKind.APPROVE else payrun_compute_task
+    job_id = job.pk
+    transaction.on_commit(lambda: task.delay(job_id))
     return job
 
 
