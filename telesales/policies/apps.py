@@ -22,13 +22,15 @@ class PoliciesConfig(AppConfig):
             stabilisation_rate_indicator,
             stabilisation_rate_visible,
         )
-        from telesales.policies.demo import seed_policies_demo
+        from telesales.policies.demo import seed_policies_demo, seed_service_history
         from telesales.policies.rules import default_ruleset_ensure
         from telesales.policies.selectors import lead_ids_with_open_tasks
         from telesales.policies.services import service_tasks_reassign_on_leaving
 
         register_bootstrap("policies.rules", default_ruleset_ensure, order=30)
         register_demo("policies.demo", seed_policies_demo, order=30)
+        # After every demo that issues policies (operations, 50; the pay runs, 70).
+        register_demo("policies.service_history", seed_service_history, order=80)
         # Leads with open post-sale tasks (welcome call, check-in, extended service) are
         # never recycled; a leaving agent's open tasks go to their team lead.
         register_exemption(lead_ids_with_open_tasks)

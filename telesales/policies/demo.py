@@ -4,17 +4,31 @@ Products cover every category the extended service suggests (accident, critical 
 medical, life, pension, education) at different sales-capability grades, plus one product no
 longer on sale. Sales are generated later by the workspace's demo (through ``sale_record``).
 Idempotent: products that exist (by code) are left alone.
+
+Last of all (``seed_service_history``), the extended-service suggestions of the policies the
+other demos issued months and years back are worked, as a working center's would have been:
+only those of the last four weeks are still open.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import random
 from decimal import Decimal
 
 from django.db import transaction
+from django.utils import timezone
 
 from telesales.core.audit import audit_record
-from telesales.policies.choices import CommissionBasis, PaymentMode, ProductCategory
-from telesales.policies.models import Product
+from telesales.policies.choices import (
+    CommissionBasis,
+    PaymentMode,
+    ProductCategory,
+    TaskKind,
+    TaskOutcome,
+    TaskStatus,
+)
+from telesales.policies.models import Product, ServiceTask
 from telesales.policies.rules import default_ruleset_ensure
 
 INSURER = "示范人寿保险股份有限公司"
@@ -187,3 +201,58 @@ def seed_policies_demo(*, agents: int = 0, seed: int = 0, stdout=None) -> dict:
     if stdout:
         stdout.write(f"  products: {len(created)} created")
     return {"products": len(created)}
+
+
+#: Extended-service suggestions that fell due longer ago than this (the span of the demo's
+#: call history) have been worked by the time the demo opens.
+HISTORY_DAYS = 28
+#: How they were worked: the outcomes an agent records (``services.OUTCOMES_BY_KIND``), by
+#: weight; a suggestion that became a sale is converted by the sale itself, not here.
+HISTORY_OUTCOMES = (
+    (TaskOutcome.NOT_INTERESTED, 5),
+    (TaskOutcome.NOT_REACHED, 3),
+    (TaskOutcome.INTERESTED, 2),
+)
+#: Worked within this many hours of falling due.
+HISTORY_DELAY_HOURS = 96
+
+
+@transaction.atomic
+def seed_service_history(*, agents: int = 0, seed: int = 20261101, stdout=None) -> dict:
+    """Work the extended-service suggestions still open that fell due more than
+    ``HISTORY_DAYS`` ago: done by their agent within ``HISTORY_DELAY_HOURS`` of falling due
+    (never later than the start of the call history), with an outcome drawn from
+    ``HISTORY_OUTCOMES``. Stabilisation tasks are left alone (their windows close them).
+    Idempotent: nothing old is open the second time."""
+    now = timezone.now()
+    start = now - dt.timedelta(days=HISTORY_DAYS)
+    rng = random.Random(seed + 90)  # noqa: S311  (deterministic demo data)
+    outcomes = [outcome for outcome, _weight in HISTORY_OUTCOMES]
+    weights = [weight for _outcome, weight in HISTORY_OUTCOMES]
+    tasks = list(
+        ServiceTask.objects.filter(
+            kind=TaskKind.EXTENDED_SERVICE, status=TaskStatus.OPEN, due_at__lt=start
+        )
+        .select_related("agent")
+        .order_by("pk")
+    )
+    for task in tasks:
+        task.outcome = rng.choices(outcomes, weights)[0]
+        task.status = TaskStatus.DONE
+        delay = dt.timedelta(minutes=rng.randint(10, HISTORY_DELAY_HOURS * 60))
+        task.done_at = min(task.due_at + delay, start)
+        task.done_by_id = task.agent.user_id
+        task.updated_at = now
+    ServiceTask.objects.bulk_update(
+        tasks, ["outcome", "status", "done_at", "done_by", "updated_at"], batch_size=500
+    )
+    if tasks:
+        audit_record(
+            actor="cli",
+            action="policies.demo_service_history",
+            object_type="policies.servicetask",
+            after={"worked": len(tasks)},
+        )
+    if stdout:
+        stdout.write(f"  extended-service suggestions worked before the call history: {len(tasks)}")
+    return {"worked": len(tasks)}

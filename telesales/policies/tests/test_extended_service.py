@@ -254,3 +254,39 @@ def test_the_extended_service_delay_is_a_rule(world, sell):
     policy = services.policy_issue(policy=sell(), actor=world.renewal.user)
     due = ServiceTask.objects.filter(policy=policy, kind=TaskKind.EXTENDED_SERVICE).first().due_at
     assert timezone.localdate(due) == policy.issue_date + dt.timedelta(days=30)
+
+
+# --- The demo's history ---------------------------------------------------------------------
+def test_the_demo_works_suggestions_older_than_its_call_history_and_no_others(world, issued):
+    from telesales.policies.demo import HISTORY_DAYS, HISTORY_DELAY_HOURS, seed_service_history
+
+    now = timezone.now()
+    tasks = sorted(issued.tasks.values(), key=lambda t: t.pk)
+    old, recent = tasks[:3], tasks[3:]
+    for n, task in enumerate(old):  # fell due 60, 90 and 120 days ago
+        ServiceTask.objects.filter(pk=task.pk).update(due_at=now - dt.timedelta(days=60 + 30 * n))
+    # Just inside the history: still open afterwards.
+    ServiceTask.objects.filter(pk=recent[0].pk).update(
+        due_at=now - dt.timedelta(days=HISTORY_DAYS - 1)
+    )
+    welcome = ServiceTask.objects.get(policy=issued.policy, kind=TaskKind.WELCOME_CALL)
+    ServiceTask.objects.filter(pk=welcome.pk).update(due_at=now - dt.timedelta(days=200))
+
+    assert seed_service_history(seed=7) == {"worked": 3}
+    for task in old:
+        task.refresh_from_db()
+        assert task.status == TaskStatus.DONE
+        assert task.outcome in {
+            TaskOutcome.NOT_INTERESTED,
+            TaskOutcome.NOT_REACHED,
+            TaskOutcome.INTERESTED,
+        }
+        assert task.done_by == world.alice.user  # by the task's agent
+        assert task.due_at < task.done_at <= task.due_at + dt.timedelta(hours=HISTORY_DELAY_HOURS)
+    for task in recent:
+        task.refresh_from_db()
+        assert task.status == TaskStatus.OPEN and task.done_at is None
+    welcome.refresh_from_db()
+    assert welcome.status == TaskStatus.OPEN  # stabilisation tasks are not the demo's to close
+    # Idempotent.
+    assert seed_service_history(seed=7) == {"worked": 0}
