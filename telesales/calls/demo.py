@@ -74,8 +74,8 @@ from telesales.core.audit import audit_record
 from telesales.core.errors import DomainError
 from telesales.core.roles import Role
 from telesales.leads import services as lead_services
-from telesales.leads.choices import OPEN_STATES, LeadState
-from telesales.leads.models import Lead
+from telesales.leads.choices import OPEN_STATES, LeadAction, LeadState
+from telesales.leads.models import Lead, LeadEvent
 from telesales.org.choices import PersonStatus, TeamKind
 from telesales.org.models import Person, Seat
 from telesales.policies import services as policy_services
@@ -441,8 +441,40 @@ def _backfill(*, rng, now, today, agents: dict[int, _Agent], dispositions, count
         [FollowUp(created_from=attempts[i], **values) for i, values in followups],
         batch_size=1000,
     )
+    _agree_with_the_attempts(attempts)
     counts["backfilled_attempts"] = len(attempts)
     counts["backfilled_followups"] = len(followups)
+
+
+def _agree_with_the_attempts(attempts: list[CallAttempt]) -> None:
+    """The lead demo's dial times and its "first connect" history row, made to agree with the
+    attempts just written for them: a lead's first and last dial are its first and last
+    attempt, and the row saying the customer was first reached (owned → in progress) stands
+    at the first answered call, inside the calling window, not at the lead demo's guess."""
+    spans: dict[int, list] = {}  # lead id → [first start, last start, first answer]
+    for attempt in attempts:
+        span = spans.setdefault(attempt.lead_id, [attempt.started_at, attempt.started_at, None])
+        span[0] = min(span[0], attempt.started_at)
+        span[1] = max(span[1], attempt.started_at)
+        if attempt.answered_at and (span[2] is None or attempt.answered_at < span[2]):
+            span[2] = attempt.answered_at
+    leads = list(Lead.objects.filter(pk__in=list(spans)).only("pk"))
+    for lead in leads:
+        lead.first_dialled_at, lead.last_dialled_at = spans[lead.pk][:2]
+    Lead.objects.bulk_update(leads, ["first_dialled_at", "last_dialled_at"], batch_size=1000)
+    reached = LeadEvent.objects.filter(
+        lead_id__in=list(spans),
+        action=LeadAction.STATE,
+        from_state=LeadState.OWNED,
+        to_state=LeadState.IN_PROGRESS,
+    ).only("pk", "lead_id", "at")
+    moved = []
+    for event in reached:
+        first_answer = spans[event.lead_id][2]
+        if first_answer is not None:
+            event.at = first_answer
+            moved.append(event)
+    LeadEvent.objects.bulk_update(moved, ["at"], batch_size=1000)
 
 
 def _pick(rng: random.Random, weighted):

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from django.conf import settings
-from django.db.models import Count, F, Q
+from django.db.models import Count, F, Max, Min, Q
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -28,7 +28,8 @@ from telesales.calls.demo import (
 from telesales.calls.models import AgentPresence, CallAttempt, FollowUp
 from telesales.core.models import AuditEntry
 from telesales.core.phone_numbers import PHONE_LIKE
-from telesales.leads.models import Lead
+from telesales.leads.choices import LeadAction
+from telesales.leads.models import Lead, LeadEvent
 from telesales.org.models import Person
 from telesales.policies.choices import PolicyStatus
 from telesales.policies.models import Policy
@@ -194,6 +195,35 @@ def test_lead_counters_match_their_calls(demo_calls):
             today=timezone.localdate(now),
         )
         assert len(room) < row["dial_count"], row["id"]
+
+
+def test_lead_dial_times_and_first_contact_rows_agree_with_the_calls(demo_calls):
+    """A lead's first and last dial are its first and last call with an outcome, and the
+    history row of its move to "in progress" stands at a call: the first answered one (the
+    lead demo's rows, "first reached"), or the first dial (the services move it there)."""
+    disposed = CallAttempt.objects.filter(disposition__isnull=False).order_by()
+    spans = {
+        row["lead_id"]: row
+        for row in disposed.values("lead_id").annotate(
+            first=Min("started_at"), last=Max("started_at"), answered=Min("answered_at")
+        )
+    }
+    rows = Lead.objects.filter(pk__in=list(spans)).values_list(
+        "pk", "first_dialled_at", "last_dialled_at"
+    )
+    for pk, first, last in rows:
+        assert (first, last) == (spans[pk]["first"], spans[pk]["last"]), pk
+    reached = LeadEvent.objects.filter(
+        action=LeadAction.STATE, from_state="owned", to_state="in_progress", lead_id__in=spans
+    ).values_list("lead_id", "at")
+    assert len(reached) >= 5 * AGENTS
+    for lead_id, at in reached:
+        calls = CallAttempt.objects.filter(lead_id=lead_id).aggregate(
+            start=Min("started_at"), answer=Min("answered_at")
+        )
+        assert calls["start"] <= at <= (calls["answer"] or at), lead_id
+        assert at in (calls["start"], calls["answer"]), lead_id
+        assert dt.time(9, 0) <= _local(at).time() < dt.time(21, 0), lead_id
 
 
 def test_the_attempt_caps_and_cool_downs_hold(demo_calls):
