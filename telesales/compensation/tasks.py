@@ -116,7 +116,9 @@ def payrun_compute_start(*, period_start: dt.date, actor, reason: str = "") -> P
         raise PermissionDenied(_("Only the HR admin or the center manager may run the pay"))
     with transaction.atomic():
         _ruleset, _book, period = payrun_period(period_start=period_start)
-        run = PayRun.objects.filter(period_start=period.start).first()
+        # The run's row locked, as the approval's start locks it: a computation and an
+        # approval asked for at the same moment queue one after the other, not both.
+        run = PayRun.objects.select_for_update().filter(period_start=period.start).first()
         if run is not None and run.status != PayRunStatus.OPEN:
             raise InvalidState(
                 _("The pay run for %(p)s is approved; correct it with an adjustment instead")
