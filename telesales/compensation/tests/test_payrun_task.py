@@ -4,11 +4,14 @@ job of its own, one job at a time per period."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
+import threading
 
 import pytest
-from django.utils import timezone
+from django.db import connection
+from django.utils import timezone, translation
 
 from telesales.compensation import tasks
 from telesales.compensation.models import (
@@ -20,7 +23,7 @@ from telesales.compensation.models import (
     PolicyPay,
 )
 from telesales.compensation.payrun import payrun_approve, payrun_compute
-from telesales.compensation.tests.payrun_world import FEB, MAR
+from telesales.compensation.tests.payrun_world import FEB, MAR, build_center, build_march
 from telesales.core.errors import Conflict, InvalidState, PermissionDenied, ValidationFailed
 from telesales.core.models import AuditEntry
 
@@ -254,3 +257,54 @@ def test_an_abandoned_approval_does_not_block_the_period_for_ever(march, setting
     assert stale.status == PayRunJobStatus.FAILED
     assert stale.message == "Abandoned: the approval did not finish in time"
     assert job.status == PayRunJobStatus.QUEUED
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_computation_and_an_approval_asked_at_once_queue_one(monkeypatch):
+    """Both requests pass their checks at the same moment: the run's row, locked by both
+    starts, makes the second wait for the first's job and refuse (without the lock, each
+    would see no job under way and both would queue)."""
+    if connection.vendor != "postgresql":
+        pytest.skip("real concurrent transactions need PostgreSQL (SQLite serialises writers)")
+    with translation.override("en"):
+        world = build_march(build_center())
+    run = payrun_compute(period_start=MAR, actor=world.hr)
+    started = threading.Barrier(2, timeout=20)
+    checked = threading.Barrier(2, timeout=2)
+    allowed, refuse_if_busy = tasks.permissions.can_run_pay, tasks._refuse_if_busy
+
+    def meet_then_allow(user):
+        started.wait()  # both requests in flight
+        return allowed(user)
+
+    def check_then_meet(period_start, label):
+        refuse_if_busy(period_start, label)
+        with contextlib.suppress(threading.BrokenBarrierError):
+            checked.wait()  # the other one too, unless it waits for this one's lock
+
+    monkeypatch.setattr(tasks.permissions, "can_run_pay", meet_then_allow)
+    monkeypatch.setattr(tasks, "_refuse_if_busy", check_then_meet)
+    monkeypatch.setattr(tasks.payrun_compute_task, "delay", lambda job_id: None)
+    monkeypatch.setattr(tasks.payrun_approve_task, "delay", lambda job_id: None)
+    outcomes: dict[str, object] = {}
+
+    def ask(kind: str) -> None:
+        try:
+            if kind == "approve":
+                outcomes[kind] = tasks.payrun_approve_start(run=run, actor=world.hr)
+            else:
+                outcomes[kind] = tasks.payrun_compute_start(period_start=MAR, actor=world.hr)
+        except Exception as exc:
+            outcomes[kind] = exc
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=ask, args=(kind,)) for kind in ("approve", "compute")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    queued = [v for v in outcomes.values() if isinstance(v, PayRunJob)]
+    refused = [v for v in outcomes.values() if isinstance(v, Conflict)]
+    assert len(queued) == 1 and len(refused) == 1, outcomes
+    assert PayRunJob.objects.filter(period_start=MAR).count() == 1
