@@ -50,18 +50,9 @@ from datetime import timedelta
 
 from django.db import connection, transaction
 from django.db.models import (
-    Case,
-    Count,
     Exists,
-    F,
-    IntegerField,
     OuterRef,
-    Q,
-    Subquery,
-    Value,
-    When,
 )
-from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -75,13 +66,12 @@ from telesales.calls.choices import (
 )
 from telesales.calls.errors import CallUnfinished, NothingToDispatch
 from telesales.calls.guards import (
-    MAINLAND,
     Block,
     agent_blocks,
-    facts_annotations,
     lead_blocks_many,
 )
 from telesales.calls.models import CallAttempt, FollowUp, Handout
+from telesales.calls.pool_sql import followup_candidates, pool_candidates, pool_has_more
 from telesales.calls.rules import callrules_for_person
 from telesales.calls.services import presence_hand, presence_lock, require_self
 from telesales.core.errors import DomainError
@@ -147,66 +137,18 @@ def _select_leads(qs):
     return qs.select_related("customer")
 
 
-def _candidates(qs, *, at):
-    """``qs`` as locked candidate rows carrying what the guards read (``guards.
-    facts_annotations``): a batch costs one query unless a lead was dialled in 48 hours."""
-    return _select_leads(_locking(qs)).annotate(**facts_annotations(at, undisposed="_undisposed"))
-
-
 def _undialled_since(presence) -> bool:
     return not CallAttempt.objects.filter(
         agent_id=presence.person_id, lead_id=presence.lead_id, started_at__gte=presence.handed_at
     ).exists()
 
 
-# --- What the database can check ----------------------------------------------------------
+# --- Pools as the ORM sees them (counts and diagnosis; dispatch reads them in pool_sql) ----
 def _on_dnc():
     return Exists(
         DncEntry.objects.filter(lead_services.dnc_active_q()).filter(
             phone_hash=OuterRef("customer__mobile_hash")
         )
-    )
-
-
-def _attempt_count(**filters):
-    attempts = CallAttempt.objects.filter(lead_id=OuterRef("pk"), **filters)
-    counted = attempts.order_by().values("lead_id").annotate(n=Count("pk")).values("n")[:1]
-    return Coalesce(Subquery(counted), 0)
-
-
-def _dialable(qs, *, agent, at: dt.datetime, rules):
-    """Narrow ``qs`` (leads) to those the guards would let ``agent`` dial at ``at``, as far as
-    the database can tell: consent, no-marketing, DNC, grade, and — for mainland numbers, whose
-    local time is Asia/Shanghai — the window, the cool-downs and the attempt caps. Never
-    stricter than ``guards`` (so no dialable lead is missed); the guards confirm each one."""
-    attempts = CallAttempt.objects.filter(lead_id=OuterRef("pk"))
-    mainland = Q(customer__mobile_e164__startswith="+86")
-    qs = (
-        qs.exclude(consent_at__isnull=True)
-        .exclude(consent_source="")
-        .filter(customer__no_marketing=False, required_grade__lte=agent.capability_grade or 1)
-        .exclude(_on_dnc())
-    )
-    local = at.astimezone(MAINLAND)
-    if not (rules.window_start <= local.time().replace(tzinfo=None) < rules.window_end):
-        qs = qs.exclude(mainland)
-    if rules.min_minutes_between_attempts:
-        since = at - timedelta(minutes=rules.min_minutes_between_attempts)
-        qs = qs.exclude(Exists(attempts.filter(started_at__gt=since, started_at__lte=at)))
-        qs = qs.exclude(last_dialled_at__gt=since, last_dialled_at__lte=at)
-    if rules.refusal_cooldown_days:
-        since = at - timedelta(days=rules.refusal_cooldown_days)
-        qs = qs.exclude(Exists(attempts.filter(disposition__refusal=True, started_at__gt=since)))
-    day_start = local.replace(hour=0, minute=0, second=0, microsecond=0)
-    qs = qs.annotate(
-        _n24=_attempt_count(started_at__gt=at - timedelta(hours=24), started_at__lte=at),
-        _ntoday=_attempt_count(started_at__gte=day_start, started_at__lte=at),
-        _undisposed=_attempt_count(disposition__isnull=True),
-    ).annotate(_life=F("dial_count") + F("_undisposed"))
-    return qs.filter(
-        Q(_ntoday__lt=rules.max_attempts_per_day) | ~mainland,
-        _n24__lt=rules.max_attempts_24h,
-        _life__lt=rules.max_attempts_lifetime,
     )
 
 
@@ -230,22 +172,16 @@ def _public_qs(agent, at):
     )
 
 
-def _first_dialable(qs, *, agent, at, rules, require_owner=True):
-    """Walk ``qs`` in its order, a locked batch at a time; the first lead the guards pass."""
+def _first_dialable(pool: str, *, agent, at, rules) -> Lead | None:
+    """Walk the agent's ``pool`` in its order, a locked batch at a time; the first lead the
+    guards pass."""
     seen: list[int] = []
     while len(seen) < MAX_SCAN:
-        batch = list(_candidates(qs.exclude(pk__in=seen), at=at)[:BATCH])
+        batch = pool_candidates(pool, agent=agent, at=at, rules=rules, seen=seen, limit=BATCH)
         if not batch:
             return None
         seen += [lead.pk for lead in batch]
-        blocks = lead_blocks_many(
-            leads=batch,
-            agent=agent,
-            at=at,
-            rules=rules,
-            require_owner=require_owner,
-            prefetched=True,
-        )
+        blocks = lead_blocks_many(leads=batch, agent=agent, at=at, rules=rules, prefetched=True)
         for lead in batch:
             if not blocks[lead.pk]:
                 return lead
@@ -265,22 +201,15 @@ def _from_followups(*, agent, at, rules) -> Dispatch | None:
         )
         if len(stale) == len(owners):
             return None
-    leads = _dialable(
-        Lead.objects.filter(owner_id=agent.pk, state__in=OPEN_STATES),
-        agent=agent,
-        at=at,
-        rules=rules,
-    )
-    qs = due.filter(lead_id__in=leads.values("pk")).order_by("due_at", "id")
     seen: list[int] = []
     while len(seen) < MAX_SCAN:
-        batch = list(
-            _locking(qs.exclude(pk__in=seen)).select_related("lead", "lead__customer")[:BATCH]
-        )
+        batch = followup_candidates(agent=agent, at=at, rules=rules, seen=seen, limit=BATCH)
         if not batch:
             return None
         seen += [fu.pk for fu in batch]
-        blocks = lead_blocks_many(leads=[fu.lead for fu in batch], agent=agent, at=at, rules=rules)
+        blocks = lead_blocks_many(
+            leads=[fu.lead for fu in batch], agent=agent, at=at, rules=rules, prefetched=True
+        )
         for fu in batch:
             if not blocks[fu.lead_id]:
                 return Dispatch(lead=fu.lead, source=DispatchSource.CALLBACK, followup=fu)
@@ -371,15 +300,7 @@ def _from_renewal_tasks(*, agent, at, rules) -> Dispatch | None:
 
 
 def _from_private(*, agent, at, rules) -> Dispatch | None:
-    qs = _dialable(_private_qs(agent, at), agent=agent, at=at, rules=rules).annotate(
-        _dialled=Case(
-            When(dial_count=0, last_dialled_at__isnull=True, then=Value(0)),
-            default=Value(1),
-            output_field=IntegerField(),
-        )
-    )
-    order = ["_dialled", "grade", F("last_dialled_at").asc(nulls_first=True), "id"]
-    lead = _first_dialable(qs.order_by(*order), agent=agent, at=at, rules=rules)
+    lead = _first_dialable("private", agent=agent, at=at, rules=rules)
     return Dispatch(lead=lead, source=DispatchSource.PRIVATE) if lead else None
 
 
@@ -416,26 +337,23 @@ def _from_public(*, agent, actor, at, rules, notes: list[Block]) -> Dispatch | N
     if limits:
         notes.extend(limits)
         return None
-    qs = _dialable(_public_qs(agent, at), agent=agent, at=at, rules=rules).order_by("grade", "id")
     seen: list[int] = []
     busy_rounds = 0
     while len(seen) < MAX_SCAN:
-        batch = list(_candidates(qs.exclude(pk__in=seen), at=at)[:BATCH])
+        batch = pool_candidates("public", agent=agent, at=at, rules=rules, seen=seen, limit=BATCH)
         if not batch:
+            locking = connection.features.has_select_for_update_skip_locked
             if (
-                connection.features.has_select_for_update_skip_locked
+                locking
                 and busy_rounds < BUSY_RETRIES
-                and qs.exclude(pk__in=seen).exists()
+                and pool_has_more("public", agent=agent, at=at, rules=rules, seen=seen)
             ):
                 # Every candidate left is locked by another agent's dispatch: those
                 # transactions last milliseconds, so look again.
                 busy_rounds += 1
                 time.sleep(BUSY_PAUSE_S)
                 continue
-            if (
-                connection.features.has_select_for_update_skip_locked
-                and qs.exclude(pk__in=seen).exists()
-            ):
+            if locking and pool_has_more("public", agent=agent, at=at, rules=rules, seen=seen):
                 notes.append(
                     Block(
                         "pool_busy",

@@ -218,60 +218,6 @@ def test_someone_elses_lead_in_hand_is_cleared_when_handed_out(agent):
     assert AgentPresence.objects.get(person=other).lead_id is None
 
 
-@pytest.mark.parametrize(
-    "at",
-    [NOON, shanghai(2026, 6, 1, 8, 30), shanghai(2026, 6, 1, 20, 59), shanghai(2026, 6, 2, 0, 5)],
-)
-def test_the_database_prefilter_agrees_with_the_guards(agent, dispo, at):
-    """Dispatch narrows candidates in SQL before the guards confirm them; the SQL must never
-    drop a lead the guards allow (it would be lost to dispatch)."""
-    from telesales.calls.dispatch import _dialable, _private_qs
-    from telesales.calls.guards import lead_blocks_many
-    from telesales.calls.rules import callrules_for_person
-    from telesales.calls.tests.factories import CustomerFactory, DncEntryFactory
-
-    rules = callrules_for_person(agent, on=at.date())
-    leads = [owned_lead(agent) for _ in range(3)]
-    for minutes in (5, 31, 60 * 23, 60 * 25):
-        lead = owned_lead(agent)
-        CallAttemptFactory(lead=lead, agent=agent, started_at=at - dt.timedelta(minutes=minutes))
-        leads.append(lead)
-    busy = owned_lead(agent)
-    for hours in (1, 2, 3):
-        CallAttemptFactory(lead=busy, agent=agent, started_at=at - dt.timedelta(hours=hours))
-    refused = owned_lead(agent)
-    CallAttemptFactory(
-        lead=refused,
-        agent=agent,
-        started_at=at - dt.timedelta(days=3),
-        disposition=dispo("refused"),
-    )
-    worn = owned_lead(agent, dial_count=14)
-    CallAttemptFactory(lead=worn, agent=agent, started_at=at - dt.timedelta(days=9))
-    dnc = owned_lead(agent)
-    DncEntryFactory(number=dnc.customer.mobile_e164)
-    owned_lead(agent, consent_source="", consent_at=None)
-    owned_lead(agent, customer=CustomerFactory(no_marketing=True))
-    owned_lead(agent, required_grade=4)
-    owned_lead(agent, customer=CustomerFactory(mobile_e164="+61291234567"))
-    qs = _private_qs(agent, at).select_related("customer")
-    blocks = lead_blocks_many(leads=list(qs), agent=agent, at=at, rules=rules)
-    allowed = {pk for pk, b in blocks.items() if not b}
-    prefiltered = set(
-        _dialable(_private_qs(agent, at), agent=agent, at=at, rules=rules).values_list(
-            "pk", flat=True
-        )
-    )
-    assert allowed <= prefiltered
-    # And it does its job: what it lets through, the guards allow (mainland numbers).
-    mainland = {
-        pk
-        for pk in prefiltered
-        if not Lead.objects.get(pk=pk).customer.mobile_e164.startswith("+61")
-    }
-    assert mainland <= allowed
-
-
 def test_no_next_lead_while_the_current_call_has_no_outcome(agent, dispo):
     first = owned_lead(agent, grade=LeadGrade.A)
     owned_lead(agent, grade=LeadGrade.B)
