@@ -71,22 +71,22 @@ from telesales.calls.guards import (
     lead_blocks_many,
 )
 from telesales.calls.models import CallAttempt, FollowUp, Handout
-from telesales.calls.pool_sql import followup_candidates, pool_candidates, pool_has_more
+from telesales.calls.pool_sql import (
+    followup_candidates,
+    pool_candidates,
+    pool_has_more,
+    work_due_flags,
+)
 from telesales.calls.rules import callrules_for_person
 from telesales.calls.services import presence_hand, presence_lock, require_self
 from telesales.core.errors import DomainError
 from telesales.leads import services as lead_services
 from telesales.leads.choices import OPEN_STATES, LeadState
 from telesales.leads.models import DncEntry, Lead
-from telesales.leads.rules import ruleset_for_person
 from telesales.operations.choices import ContactOutcome
-from telesales.operations.choices import TaskStatus as RenewalTaskStatus
-from telesales.operations.models import RenewalTask
 from telesales.operations.rules import ruleset_in_force as operations_ruleset_in_force
 from telesales.operations.selectors import renewal_task_due_list
 from telesales.org.models import Person
-from telesales.policies.choices import TaskStatus as ServiceTaskStatus
-from telesales.policies.models import ServiceTask
 
 #: Candidate rows read (and, on PostgreSQL, locked) per round.
 BATCH = 4
@@ -304,28 +304,24 @@ def _from_private(*, agent, at, rules) -> Dispatch | None:
     return Dispatch(lead=lead, source=DispatchSource.PRIVATE) if lead else None
 
 
-def _claim_limits(agent, at) -> list[Block]:
+def _claim_limits(allowance: lead_services.ClaimAllowance) -> list[Block]:
     """The claim limit and the private-pool cap, checked before the pool is searched."""
-    lead_rules = ruleset_for_person(agent, on=timezone.localdate(at))
     blocks = []
-    used = lead_services.claims_today(agent, now=at)
-    if used >= lead_rules.daily_claim_limit:
+    if allowance.used >= allowance.limit:
         blocks.append(
             Block(
                 "claim_limit_reached",
                 _("You have taken %(used)d leads from the public pool today; the limit is %(max)d")
-                % {"used": used, "max": lead_rules.daily_claim_limit},
+                % {"used": allowance.used, "max": allowance.limit},
                 _("Work your private pool and your callbacks; the limit resets at midnight"),
             )
         )
-    held = Lead.objects.filter(owner_id=agent.pk, state__in=OPEN_STATES).count()
-    cap = lead_rules.cap_for_level(agent.level.code if agent.level_id else None)
-    if held >= cap:
+    if allowance.held >= allowance.cap:
         blocks.append(
             Block(
                 "private_cap_reached",
                 _("Your private pool is full (%(held)d of %(cap)d leads)")
-                % {"held": held, "cap": cap},
+                % {"held": allowance.held, "cap": allowance.cap},
                 _("Close or release leads you will not win to make room"),
             )
         )
@@ -333,7 +329,10 @@ def _claim_limits(agent, at) -> list[Block]:
 
 
 def _from_public(*, agent, actor, at, rules, notes: list[Block]) -> Dispatch | None:
-    limits = _claim_limits(agent, at)
+    # The agent's row is locked from here to the end of the dispatch: the limits counted now
+    # hold for the claim below (ADR 0011).
+    allowance = lead_services.claim_allowance(agent, now=at)
+    limits = _claim_limits(allowance)
     if limits:
         notes.extend(limits)
         return None
@@ -370,16 +369,14 @@ def _from_public(*, agent, actor, at, rules, notes: list[Block]) -> Dispatch | N
             if blocks[lead.pk]:
                 continue
             try:
-                claimed = lead_services.lead_claim(lead=lead, agent=agent, actor=actor)
+                claimed = lead_services.lead_claim(
+                    lead=lead, agent=agent, actor=actor, allowance=allowance
+                )
             except DomainError as exc:
                 if exc.code in ("claim_limit_reached", "private_cap_reached"):
                     notes.append(Block(exc.code, exc.message, ""))
                     return None
                 continue  # taken a moment ago, or a rule the prefilter cannot see
-            if claimed.customer_id == lead.customer_id:  # read in this transaction already
-                claimed.customer = lead.customer
-            else:  # pragma: no cover - a claim never changes the customer
-                claimed = Lead.objects.select_related("customer").get(pk=claimed.pk)
             return Dispatch(lead=claimed, source=DispatchSource.PUBLIC)
     return None
 
@@ -522,30 +519,11 @@ def _nothing(*, agent, at, rules, notes: list[Block]) -> NothingToDispatch:
 # --- The action ----------------------------------------------------------------------------
 def _agent_with_work_due(agent, at) -> Person:
     """The agent read afresh (after the presence lock), with flags saying whether each of the
-    first three sources may hold anything: a superset of what they look for (open
-    follow-ups due; open service tasks due; open renewal tasks on the agent's own leads), so
-    a source skipped on a false flag would have found nothing."""
-    followups = FollowUp.objects.filter(
-        agent_id=OuterRef("pk"), status=FollowUpStatus.OPEN, due_at__lte=at
-    )
-    service = ServiceTask.objects.filter(
-        agent_id=OuterRef("pk"),
-        status=ServiceTaskStatus.OPEN,
-        due_at__lte=at,
-        lead_id__isnull=False,
-    )
-    renewals = RenewalTask.objects.filter(
-        owner_id=OuterRef("pk"),
-        status=RenewalTaskStatus.OPEN,
-        policy__lead__owner_id=OuterRef("pk"),
-    )
+    first three sources may hold anything (``pool_sql.work_due_flags``): a superset of what
+    they look for, so a source skipped on a false flag would have found nothing."""
     return (
         Person.objects.select_related("team", "level", "user")
-        .annotate(
-            _due_followups=Exists(followups),
-            _due_service=Exists(service),
-            _due_renewals=Exists(renewals),
-        )
+        .annotate(**work_due_flags(at))
         .get(pk=agent.pk)
     )
 

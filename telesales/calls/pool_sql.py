@@ -23,6 +23,8 @@ from datetime import timedelta
 from functools import lru_cache
 
 from django.db import connection
+from django.db.models import BooleanField
+from django.db.models.expressions import RawSQL
 
 from telesales.calls.choices import FollowUpStatus
 from telesales.calls.guards import MAINLAND
@@ -176,6 +178,38 @@ def _exclude(q: _Sql, column: str, ids) -> None:
 def _lock(q: _Sql, alias: str) -> None:
     if connection.features.has_select_for_update_skip_locked:
         q.add(f" FOR UPDATE OF {alias} SKIP LOCKED")
+
+
+def work_due_flags(at: dt.datetime) -> dict[str, RawSQL]:
+    """Annotations for a ``Person`` query: whether the person may have a follow-up due by
+    ``at``, a post-sale service task due by ``at`` (on a lead), an open renewal task on a lead
+    they own — supersets of what dispatch's first three sources look for."""
+    from telesales.operations.choices import TaskStatus as RenewalTaskStatus
+    from telesales.policies.choices import TaskStatus as ServiceTaskStatus
+
+    def flag(sql: str, *params) -> RawSQL:
+        return RawSQL(sql, params, output_field=BooleanField())  # noqa: S611 - constant text
+
+    return {
+        "_due_followups": flag(
+            "EXISTS (SELECT 1 FROM calls_followup f WHERE f.agent_id = org_person.id"
+            " AND f.status = %s AND f.due_at <= %s)",
+            FollowUpStatus.OPEN,
+            _ts(at),
+        ),
+        "_due_service": flag(
+            "EXISTS (SELECT 1 FROM policies_servicetask s WHERE s.agent_id = org_person.id"
+            " AND s.status = %s AND s.due_at <= %s AND s.lead_id IS NOT NULL)",
+            ServiceTaskStatus.OPEN,
+            _ts(at),
+        ),
+        "_due_renewals": flag(
+            "EXISTS (SELECT 1 FROM operations_renewaltask r"
+            " JOIN policies_policy p ON p.id = r.policy_id JOIN leads_lead l ON l.id = p.lead_id"
+            " WHERE r.owner_id = org_person.id AND r.status = %s AND l.owner_id = org_person.id)",
+            RenewalTaskStatus.OPEN,
+        ),
+    }
 
 
 # --- Reading rows back as the ORM would ----------------------------------------------------

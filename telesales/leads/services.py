@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import timedelta
 
 from django.db import transaction
@@ -317,7 +318,7 @@ def household_member_remove(*, lead: Lead, member: Customer, actor, reason: str)
 
 
 # --- Pools -------------------------------------------------------------------------------
-def _check_agent_can_hold(*, agent, lead: Lead, ruleset, now: dt.datetime) -> None:
+def _check_agent_can_hold(*, agent, lead: Lead, now: dt.datetime, held: int, cap: int) -> None:
     if agent.status not in WORKING_STATUSES:
         raise AgentNotWorking(
             _("%(name)s is %(status)s and cannot hold leads")
@@ -337,8 +338,6 @@ def _check_agent_can_hold(*, agent, lead: Lead, ruleset, now: dt.datetime) -> No
             _("You held this lead before; you may claim it again after %(when)s")
             % {"when": timezone.localtime(lead.former_owner_bar_until).strftime("%Y-%m-%d %H:%M")}
         )
-    held = Lead.objects.filter(owner=agent, state__in=OPEN_STATES).count()
-    cap = ruleset.cap_for_level(agent.level.code if agent.level_id else None)
     if held >= cap:
         raise PrivateCapReached(
             _("Your private pool is full (%(held)d of %(cap)d leads); work or release some first")
@@ -352,13 +351,28 @@ def claims_today(agent, *, now: dt.datetime | None = None) -> int:
     return LeadEvent.objects.filter(action=LeadAction.CLAIM, to_owner=agent, at__gte=start).count()
 
 
-@transaction.atomic
-def lead_claim(*, lead: Lead, agent, actor) -> Lead:
-    """An agent takes a lead from the public pool into their private pool, within the limits."""
-    if actor is not None and not permissions.can_claim(actor):
-        raise PermissionDenied(_("Your role cannot claim leads"))
-    now = timezone.now()
-    # Serialise this agent's claims so the cap and the daily limit hold under concurrency.
+@dataclass
+class ClaimAllowance:
+    """An agent's room to claim from the public pool, counted under a lock on their ``Person``
+    row that lasts until the transaction ends (so no other claim of theirs can slip in
+    between): claims made today against the daily limit, leads held against the private-pool
+    cap. :func:`lead_claim` given one claims without counting again, and counts its claim."""
+
+    agent: Person
+    ruleset: object
+    used: int
+    held: int
+    cap: int
+
+    @property
+    def limit(self) -> int:
+        return self.ruleset.daily_claim_limit
+
+
+def claim_allowance(agent, *, now: dt.datetime | None = None) -> ClaimAllowance:
+    """Lock ``agent``'s row for this transaction (the caller holds one) and count their room
+    to claim on the day of ``now``."""
+    now = now or timezone.now()
     # of=("self",): lock only the person row (PostgreSQL refuses FOR UPDATE on the nullable
     # side of the outer join that select_related("level") makes).
     agent = (
@@ -366,29 +380,55 @@ def lead_claim(*, lead: Lead, agent, actor) -> Lead:
         .select_related("team", "level")
         .get(pk=agent.pk)
     )
-    lead = Lead.objects.select_related("customer").get(pk=lead.pk)
+    ruleset = ruleset_for_person(agent, on=timezone.localdate(now))
+    return ClaimAllowance(
+        agent=agent,
+        ruleset=ruleset,
+        used=claims_today(agent, now=now),
+        held=Lead.objects.filter(owner=agent, state__in=OPEN_STATES).count(),
+        cap=ruleset.cap_for_level(agent.level.code if agent.level_id else None),
+    )
+
+
+@transaction.atomic
+def lead_claim(*, lead: Lead, agent, actor, allowance: ClaimAllowance | None = None) -> Lead:
+    """An agent takes a lead from the public pool into their private pool, within the limits.
+
+    Without ``allowance`` the agent's row is locked and the limits counted here. A caller that
+    already holds one (``claim_allowance`` in the same transaction, as dispatch does) passes it
+    together with a lead it read in this transaction (locked, customer selected): the claim
+    then costs its two writes."""
+    if actor is not None and not permissions.can_claim(actor):
+        raise PermissionDenied(_("Your role cannot claim leads"))
+    now = timezone.now()
+    if allowance is None:
+        lead = Lead.objects.select_related("customer").get(pk=lead.pk)
+        # Serialise this agent's claims so the cap and the daily limit hold under concurrency
+        # (the lead is not locked: the conditional update below is its guard).
+        allowance = claim_allowance(agent, now=now)
+    agent, ruleset = allowance.agent, allowance.ruleset
     if lead.state != LeadState.PUBLIC:
         raise NotInPublicPool(_("This lead is not in the public pool any more"))
     if lead_is_blocked(lead, at=now):
         raise DoNotCall(_("This number is on the do-not-call list"))
     if not lead.has_consent:
         raise NoConsent(_("This lead has no consent record, so it may not be called"))
-    ruleset = ruleset_for_person(agent)
-    _check_agent_can_hold(agent=agent, lead=lead, ruleset=ruleset, now=now)
-    used = claims_today(agent, now=now)
-    if used >= ruleset.daily_claim_limit:
+    _check_agent_can_hold(agent=agent, lead=lead, now=now, held=allowance.held, cap=allowance.cap)
+    if allowance.used >= ruleset.daily_claim_limit:
         raise ClaimLimitReached(
             _("You have claimed %(used)d leads today; the daily limit is %(limit)d")
-            % {"used": used, "limit": ruleset.daily_claim_limit}
+            % {"used": allowance.used, "limit": ruleset.daily_claim_limit}
         )
-    protect = now + timedelta(days=ruleset.protection_days)
+    changes = {
+        "state": LeadState.OWNED,
+        "owner_id": agent.pk,
+        "owned_since": now,
+        "protect_until": now + timedelta(days=ruleset.protection_days),
+        "recycle_warned_at": None,
+        "updated_at": now,
+    }
     taken = Lead.objects.filter(pk=lead.pk, state=LeadState.PUBLIC, owner__isnull=True).update(
-        state=LeadState.OWNED,
-        owner=agent,
-        owned_since=now,
-        protect_until=protect,
-        recycle_warned_at=None,
-        updated_at=now,
+        **changes
     )
     if not taken:
         raise LeadTaken(_("Someone else took this lead a moment ago"))
@@ -401,7 +441,10 @@ def lead_claim(*, lead: Lead, agent, actor) -> Lead:
         to_owner_id=agent.pk,
         at=now,
     )
-    lead.refresh_from_db()
+    for name, value in changes.items():  # the row as written, without reading it back
+        setattr(lead, name, value)
+    allowance.used += 1
+    allowance.held += 1
     return lead
 
 
