@@ -495,3 +495,27 @@ def test_removing_a_time_limited_entry_leaves_a_permanent_refusal_alone(agent):
     services.dnc_remove(entry=limited, actor=officer, reason="误登")
     customer.refresh_from_db()
     assert customer.no_marketing
+
+
+def test_a_claim_with_an_allowance_counts_itself_and_keeps_the_limits(agent, rules):
+    """Dispatch counts the agent's room once (``claim_allowance``, under the row lock) and
+    claims with it: each claim counts itself, so the daily limit holds without counting again,
+    and the lead returned is the row as written."""
+    from django.db import transaction
+
+    leads = [LeadFactory() for _ in range(rules.daily_claim_limit + 1)]
+    with transaction.atomic():
+        allowance = services.claim_allowance(agent)
+        assert (allowance.used, allowance.held, allowance.limit) == (0, 0, 3)
+        for n, lead in enumerate(leads[:-1], start=1):
+            lead = Lead.objects.select_related("customer").get(pk=lead.pk)
+            claimed = lead_claim(lead=lead, agent=agent, actor=agent.user, allowance=allowance)
+            assert (allowance.used, allowance.held) == (n, n)
+            fresh = Lead.objects.get(pk=lead.pk)
+            for field in ("state", "owner_id", "owned_since", "protect_until", "updated_at"):
+                assert getattr(claimed, field) == getattr(fresh, field), field
+        last = Lead.objects.select_related("customer").get(pk=leads[-1].pk)
+        with pytest.raises(ClaimLimitReached):
+            lead_claim(lead=last, agent=agent, actor=agent.user, allowance=allowance)
+    assert Lead.objects.filter(owner=agent).count() == rules.daily_claim_limit
+    assert services.claims_today(agent) == rules.daily_claim_limit
