@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.db.models import Case, IntegerField, Value, When
 from django.utils import timezone
 
 from telesales.calls.models import CallRuleSet
+from telesales.core.rulesets import version_in_force
 
 DEFAULT_CALLRULES_NAME = "默认外呼规则 / Default call rules"
 
@@ -16,16 +16,7 @@ def callrules_in_force(*, stage: str = "", on: dt.date | None = None) -> CallRul
     """The latest active call rule set effective on ``on`` for ``stage`` (else the stage-less
     one). With none at all, an unsaved rule set with the documented defaults."""
     on = on or timezone.localdate()
-    # One query: the stage's own rule sets sort before the stage-less ones.
-    found = (
-        CallRuleSet.objects.filter(is_active=True, effective_from__lte=on, stage__in={stage, ""})
-        .order_by(
-            Case(When(stage=stage, then=Value(0)), default=Value(1), output_field=IntegerField()),
-            "-effective_from",
-            "-id",
-        )
-        .first()
-    )
+    found = version_in_force(CallRuleSet, on=on, stage=stage)
     return found or CallRuleSet(name=DEFAULT_CALLRULES_NAME, effective_from=on)
 
 

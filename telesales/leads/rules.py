@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.db.models import Case, IntegerField, Value, When
 from django.utils import timezone
 
+from telesales.core.rulesets import version_in_force
 from telesales.leads.models import LeadRuleSet
 
 DEFAULT_RULESET_NAME = "默认规则 / Default rules"
@@ -19,16 +19,7 @@ def ruleset_in_force(*, stage: str = "", on: dt.date | None = None) -> LeadRuleS
     fresh center works before the data officer configures anything.
     """
     on = on or timezone.localdate()
-    # One query: the stage's own rule sets sort before the stage-less ones.
-    found = (
-        LeadRuleSet.objects.filter(is_active=True, effective_from__lte=on, stage__in={stage, ""})
-        .order_by(
-            Case(When(stage=stage, then=Value(0)), default=Value(1), output_field=IntegerField()),
-            "-effective_from",
-            "-id",
-        )
-        .first()
-    )
+    found = version_in_force(LeadRuleSet, on=on, stage=stage)
     return found or LeadRuleSet(name=DEFAULT_RULESET_NAME, effective_from=on)
 
 

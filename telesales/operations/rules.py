@@ -6,6 +6,7 @@ import datetime as dt
 
 from django.utils import timezone
 
+from telesales.core.rulesets import version_in_force
 from telesales.operations.models import OperationsRuleSet
 
 DEFAULT_RULESET_NAME = "默认运营续期规则 / Default operations rules"
@@ -17,11 +18,7 @@ def ruleset_in_force(*, on: dt.date | None = None) -> OperationsRuleSet:
     When none exists yet, an unsaved rule set with the documented defaults is returned, so a
     fresh center works before the manager configures anything."""
     on = on or timezone.localdate()
-    found = (
-        OperationsRuleSet.objects.filter(is_active=True, effective_from__lte=on)
-        .order_by("-effective_from", "-id")
-        .first()
-    )
+    found = version_in_force(OperationsRuleSet, on=on)
     return found or OperationsRuleSet(name=DEFAULT_RULESET_NAME, effective_from=on)
 
 

@@ -6,6 +6,7 @@ import datetime as dt
 
 from django.utils import timezone
 
+from telesales.core.rulesets import version_in_force
 from telesales.policies.models import StabilisationRuleSet
 
 DEFAULT_RULESET_NAME = "默认稳单规则 / Default stabilisation rules"
@@ -17,11 +18,7 @@ def ruleset_in_force(*, on: dt.date | None = None) -> StabilisationRuleSet:
     When none exists yet, an unsaved rule set with the documented defaults is returned, so a
     fresh center works before the manager configures anything."""
     on = on or timezone.localdate()
-    found = (
-        StabilisationRuleSet.objects.filter(is_active=True, effective_from__lte=on)
-        .order_by("-effective_from", "-id")
-        .first()
-    )
+    found = version_in_force(StabilisationRuleSet, on=on)
     return found or StabilisationRuleSet(name=DEFAULT_RULESET_NAME, effective_from=on)
 
 
