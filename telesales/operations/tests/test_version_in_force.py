@@ -1,4 +1,6 @@
-"""Which version of a rule set is in force (``core.rulesets.version_in_force``)."""
+"""Which version of a rule set is in force (``core.rulesets.version_in_force``), on two apps' rule
+sets: the lead rules (with stages) and the operations rules (without); here because core's own
+tests may not import the apps."""
 
 from __future__ import annotations
 
