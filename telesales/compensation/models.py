@@ -485,6 +485,16 @@ class PayRunJob(TimeStampedModel):
         verbose_name = _("pay run job")
         verbose_name_plural = _("pay run jobs")
         indexes = [models.Index(fields=["period_start", "status"], name="compensation_job_period")]
+        constraints = [
+            # One job under way per period, whatever its kind: the last word when two
+            # requests for a period without a pay run yet (no row to lock) pass their checks
+            # at the same moment (``tasks._queue``).
+            models.UniqueConstraint(
+                fields=["period_start"],
+                condition=Q(status__in=["queued", "running"]),
+                name="compensation_one_busy_job_per_period",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.period_start:%Y-%m} {self.status}"

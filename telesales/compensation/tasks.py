@@ -23,7 +23,7 @@ from pathlib import Path
 
 from celery import shared_task
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -175,13 +175,21 @@ def _queue(kind: str, period_start: dt.date, label: str, *, run, actor, reason: 
     """Inside the caller's transaction: refuse a busy period, record the job (audited as
     ``compensation.payrun_<kind>_queue``) and queue its task once the transaction commits."""
     _refuse_if_busy(period_start, label)
-    job = PayRunJob.objects.create(
-        period_start=period_start,
-        kind=kind,
-        run=run,
-        reason=reason.strip()[:500],
-        requested_by=actor if getattr(actor, "is_authenticated", False) else None,
-    )
+    try:
+        with transaction.atomic():
+            job = PayRunJob.objects.create(
+                period_start=period_start,
+                kind=kind,
+                run=run,
+                reason=reason.strip()[:500],
+                requested_by=actor if getattr(actor, "is_authenticated", False) else None,
+            )
+    except IntegrityError:
+        # Another request queued a job of this period in the moment since the check (a
+        # period without a pay run has no row both could lock): its job stands, this one
+        # is refused as the check would have refused it.
+        _refuse_if_busy(period_start, label)
+        raise
     audit_record(
         actor=actor,
         action=f"compensation.payrun_{kind}_queue",

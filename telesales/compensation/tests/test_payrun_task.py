@@ -308,3 +308,60 @@ def test_a_computation_and_an_approval_asked_at_once_queue_one(monkeypatch):
     refused = [v for v in outcomes.values() if isinstance(v, Conflict)]
     assert len(queued) == 1 and len(refused) == 1, outcomes
     assert PayRunJob.objects.filter(period_start=MAR).count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_computations_of_a_period_without_a_run_asked_at_once_queue_one(monkeypatch):
+    """A period never computed has no run row to lock: both requests see no job under way and
+    both insert one; the database's one-busy-job-per-period constraint lets the first stand
+    and the second is refused as the check would have refused it."""
+    if connection.vendor != "postgresql":
+        pytest.skip("real concurrent transactions need PostgreSQL (SQLite serialises writers)")
+    with translation.override("en"):
+        world = build_march(build_center())
+    assert not PayRun.objects.filter(period_start=MAR).exists()
+    checked = threading.Barrier(2, timeout=20)
+    refuse_if_busy = tasks._refuse_if_busy
+    calls = {"n": 0}
+
+    def check_then_meet(period_start, label):
+        refuse_if_busy(period_start, label)
+        calls["n"] += 1
+        if calls["n"] <= 2:  # the first check of each request; the retry after the clash
+            checked.wait()  # both have seen no job under way
+
+    monkeypatch.setattr(tasks, "_refuse_if_busy", check_then_meet)
+    monkeypatch.setattr(tasks.payrun_compute_task, "delay", lambda job_id: None)
+    outcomes: list[object] = []
+
+    def ask() -> None:
+        try:
+            with translation.override("en"):
+                outcomes.append(tasks.payrun_compute_start(period_start=MAR, actor=world.hr))
+        except Exception as exc:
+            outcomes.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=ask) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    queued = [v for v in outcomes if isinstance(v, PayRunJob)]
+    refused = [v for v in outcomes if isinstance(v, Conflict)]
+    assert len(queued) == 1 and len(refused) == 1, outcomes
+    assert "being computed already" in refused[0].message
+    assert PayRunJob.objects.filter(period_start=MAR).count() == 1
+
+
+@pytest.mark.django_db
+def test_the_database_refuses_a_second_job_under_way_for_a_period():
+    """The constraint itself, on both engines: a finished job does not count."""
+    from django.db import IntegrityError, transaction
+
+    PayRunJob.objects.create(period_start=MAR, status=PayRunJobStatus.DONE)
+    PayRunJob.objects.create(period_start=MAR, status=PayRunJobStatus.QUEUED)
+    PayRunJob.objects.create(period_start=FEB, status=PayRunJobStatus.RUNNING)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        PayRunJob.objects.create(period_start=MAR, status=PayRunJobStatus.RUNNING)
