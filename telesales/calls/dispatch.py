@@ -20,10 +20,10 @@ end of grace, then the policy lapses) and a policyholder kept is worth more than
 
 Every candidate passes the compliance guards (``guards``) before it is handed out. The guards
 the database can evaluate (consent, DNC, grade, and for mainland numbers the calling window,
-the cool-downs and the attempt caps) narrow the candidates in SQL first (``_dialable``), so a
-pool full of leads in cool-down costs one query, not a scan; the Python guards then confirm
-each candidate, from facts read with the candidates (``guards.facts_annotations``: no further
-query unless a candidate was dialled in the last 48 hours). The agent is read once, with one
+the cool-downs and the attempt caps) narrow the candidates in SQL first (``pool_sql``, as SQL
+text: ADR 0015), so a pool full of leads in cool-down costs one query, not a scan; the Python
+guards then confirm each candidate, from facts read with the candidates (no further query
+unless a candidate was dialled in the last 48 hours). The agent is read once, with one
 flag per source among the first three saying whether it may hold anything, so an agent with
 no follow-up, service task or renewal due pays nothing for those sources. When nothing is
 found, ``_diagnose`` runs the guards over what each source holds to say why.

@@ -20,7 +20,6 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from datetime import timedelta
-from functools import lru_cache
 
 from django.db import connection
 from django.db.models import BooleanField
@@ -29,13 +28,9 @@ from django.db.models.expressions import RawSQL
 from telesales.calls.choices import FollowUpStatus
 from telesales.calls.guards import MAINLAND
 from telesales.calls.models import CallAttempt, FollowUp
+from telesales.core.rawsql import adapt_datetime, instance, select_list, value_as, width
 from telesales.leads.choices import OPEN_STATES, LeadState
 from telesales.leads.models import Customer, Lead
-
-
-def _ts(value: dt.datetime):
-    """A datetime as the engine stores it (an aware value on PostgreSQL, UTC text on SQLite)."""
-    return connection.ops.adapt_datetimefield_value(value)
 
 
 @dataclass
@@ -56,7 +51,8 @@ class _Sql:
 
 # --- Facts the guards read, per lead --------------------------------------------------------
 def _facts_columns(q: _Sql, at: dt.datetime) -> None:
-    """What ``guards.facts_annotations`` carries, as five columns after the model columns:
+    """What the guards read of each lead's attempts (``guards._facts``), as five columns after
+    the model columns:
     attempts without a disposition, the last start, the last refused start, whether a call
     started within 48 hours, whether the number is on the active DNC list at ``at``."""
     q.add(
@@ -68,8 +64,8 @@ def _facts_columns(q: _Sql, at: dt.datetime) -> None:
         " WHERE a.lead_id = l.id AND d.refusal)"
         ", EXISTS (SELECT 1 FROM calls_callattempt a WHERE a.lead_id = l.id"
         " AND a.started_at > %s AND a.started_at <= %s)",
-        _ts(at - timedelta(hours=48)),
-        _ts(at),
+        adapt_datetime(at - timedelta(hours=48)),
+        adapt_datetime(at),
     )
     q.add(", ").add(*_on_dnc(at))
 
@@ -78,7 +74,7 @@ def _on_dnc(at: dt.datetime) -> tuple:
     return (
         "EXISTS (SELECT 1 FROM leads_dncentry n WHERE n.phone_hash = c.mobile_hash"
         " AND n.removed_at IS NULL AND (n.expires_at IS NULL OR n.expires_at > %s))",
-        _ts(at),
+        adapt_datetime(at),
     )
 
 
@@ -98,23 +94,23 @@ def dialable_sql(q: _Sql, *, agent, at: dt.datetime, rules) -> None:
     if not (rules.window_start <= local.time().replace(tzinfo=None) < rules.window_end):
         q.add(" AND NOT (c.mobile_e164 LIKE '+86%%')")
     if rules.min_minutes_between_attempts:
-        since = _ts(at - timedelta(minutes=rules.min_minutes_between_attempts))
+        since = adapt_datetime(at - timedelta(minutes=rules.min_minutes_between_attempts))
         q.add(
             " AND NOT EXISTS (SELECT 1 FROM calls_callattempt a WHERE a.lead_id = l.id"
             " AND a.started_at > %s AND a.started_at <= %s)"
             " AND NOT (l.last_dialled_at IS NOT NULL"
             " AND l.last_dialled_at > %s AND l.last_dialled_at <= %s)",
             since,
-            _ts(at),
+            adapt_datetime(at),
             since,
-            _ts(at),
+            adapt_datetime(at),
         )
     if rules.refusal_cooldown_days:
         q.add(
             " AND NOT EXISTS (SELECT 1 FROM calls_callattempt a"
             " JOIN calls_disposition d ON d.id = a.disposition_id"
             " WHERE a.lead_id = l.id AND d.refusal AND a.started_at > %s)",
-            _ts(at - timedelta(days=rules.refusal_cooldown_days)),
+            adapt_datetime(at - timedelta(days=rules.refusal_cooldown_days)),
         )
     day_start = local.replace(hour=0, minute=0, second=0, microsecond=0)
     q.add(
@@ -125,11 +121,11 @@ def dialable_sql(q: _Sql, *, agent, at: dt.datetime, rules) -> None:
         " AND a.started_at > %s AND a.started_at <= %s) < %s"
         " AND l.dial_count + (SELECT COUNT(*) FROM calls_callattempt a WHERE a.lead_id = l.id"
         " AND a.disposition_id IS NULL) < %s",
-        _ts(day_start),
-        _ts(at),
+        adapt_datetime(day_start),
+        adapt_datetime(at),
         rules.max_attempts_per_day,
-        _ts(at - timedelta(hours=24)),
-        _ts(at),
+        adapt_datetime(at - timedelta(hours=24)),
+        adapt_datetime(at),
         rules.max_attempts_24h,
         rules.max_attempts_lifetime,
     )
@@ -144,7 +140,7 @@ def _private_pool(q: _Sql, *, agent, at: dt.datetime) -> None:
         agent.pk,
         *OPEN_STATES,
         FollowUpStatus.OPEN,
-        _ts(at),
+        adapt_datetime(at),
     )
 
 
@@ -156,7 +152,7 @@ def _public_pool(q: _Sql, *, agent, at: dt.datetime) -> None:
         " AND l.former_owner_bar_until IS NOT NULL AND l.former_owner_bar_until > %s)",
         LeadState.PUBLIC,
         agent.pk,
-        _ts(at),
+        adapt_datetime(at),
     )
 
 
@@ -195,13 +191,13 @@ def work_due_flags(at: dt.datetime) -> dict[str, RawSQL]:
             "EXISTS (SELECT 1 FROM calls_followup f WHERE f.agent_id = org_person.id"
             " AND f.status = %s AND f.due_at <= %s)",
             FollowUpStatus.OPEN,
-            _ts(at),
+            adapt_datetime(at),
         ),
         "_due_service": flag(
             "EXISTS (SELECT 1 FROM policies_servicetask s WHERE s.agent_id = org_person.id"
             " AND s.status = %s AND s.due_at <= %s AND s.lead_id IS NOT NULL)",
             ServiceTaskStatus.OPEN,
-            _ts(at),
+            adapt_datetime(at),
         ),
         "_due_renewals": flag(
             "EXISTS (SELECT 1 FROM operations_renewaltask r"
@@ -212,69 +208,25 @@ def work_due_flags(at: dt.datetime) -> dict[str, RawSQL]:
     }
 
 
-# --- Reading rows back as the ORM would ----------------------------------------------------
-def _model_reader(model) -> tuple[tuple[str, ...], tuple[str, ...], tuple]:
-    return _model_reader_for(model, connection.ops)
-
-
-@lru_cache(maxsize=64)
-def _model_reader_for(model, ops) -> tuple[tuple[str, ...], tuple[str, ...], tuple]:
-    """A model's concrete columns, attribute names and, per column, the converters Django's
-    compiler would apply with these operations (one engine, one connection)."""
-    fields = model._meta.concrete_fields
-    columns = tuple(f.column for f in fields)
-    names = tuple(f.attname for f in fields)
-    converters = []
-    for f in fields:
-        col = f.get_col(model._meta.db_table)
-        converters.append((col, ops.get_db_converters(col) + f.get_db_converters(ops.connection)))
-    return columns, names, tuple(converters)
-
-
-def _select_list(model, alias: str) -> str:
-    columns, _, _ = _model_reader(model)
-    return ", ".join(f"{alias}.{connection.ops.quote_name(c)}" for c in columns)
-
-
-def _instance(model, row: tuple):
-    _, names, converters = _model_reader(model)
-    values = list(row)
-    for i, (col, convs) in enumerate(converters):
-        for convert in convs:
-            values[i] = convert(values[i], col, connection)
-    return model.from_db(connection.alias, list(names), values)
-
-
-_STARTED = CallAttempt._meta.get_field("started_at")
-
-
-def _moment(value):
-    """A datetime computed in SQL (``MAX(started_at)``), converted as a ``started_at``."""
-    col = _STARTED.get_col(CallAttempt._meta.db_table)
-    for convert in connection.ops.get_db_converters(col) + _STARTED.get_db_converters(connection):
-        value = convert(value, col, connection)
-    return value
-
-
+# --- Reading rows back as the ORM would (core.rawsql) ------------------------------------
 def _lead_with_facts(row: tuple) -> Lead:
     """A lead (customer selected) from ``l.*, c.*, facts`` with the ``_g_*`` attributes that
     ``guards.prefetched_facts`` reads."""
-    n_lead = len(Lead._meta.concrete_fields)
-    n_customer = len(Customer._meta.concrete_fields)
-    lead = _instance(Lead, row[:n_lead])
-    customer = _instance(Customer, row[n_lead : n_lead + n_customer])
+    n_lead, n_customer = width(Lead), width(Customer)
+    lead = instance(Lead, row[:n_lead])
+    customer = instance(Customer, row[n_lead : n_lead + n_customer])
     Lead._meta.get_field("customer").set_cached_value(lead, customer)
     undisposed, last_start, last_refusal, recent, dnc = row[n_lead + n_customer :]
     lead._g_undisposed = int(undisposed or 0)
-    lead._g_last_start = _moment(last_start)
-    lead._g_last_refusal = _moment(last_refusal)
+    lead._g_last_start = value_as(CallAttempt, "started_at", last_start)
+    lead._g_last_refusal = value_as(CallAttempt, "started_at", last_refusal)
     lead._g_recent = bool(recent)
     lead._g_dnc = bool(dnc)
     return lead
 
 
 def _leads_query(at: dt.datetime) -> _Sql:
-    q = _Sql().add(f"SELECT {_select_list(Lead, 'l')}, {_select_list(Customer, 'c')}")
+    q = _Sql().add(f"SELECT {select_list(Lead, 'l')}, {select_list(Customer, 'c')}")
     _facts_columns(q, at)
     return q.add(" FROM leads_lead l JOIN leads_customer c ON c.id = l.customer_id WHERE 1 = 1")
 
@@ -316,8 +268,8 @@ def followup_candidates(*, agent, at: dt.datetime, rules, seen=(), limit: int) -
     """Up to ``limit`` of the agent's open follow-ups due by ``at`` on leads they own that the
     database finds dialable, earliest due first, locked ``FOR UPDATE SKIP LOCKED`` where the
     engine has it; each with its lead (customer selected, facts prefetched)."""
-    q = _Sql().add(f"SELECT {_select_list(FollowUp, 'f')}, {_select_list(Lead, 'l')}")
-    q.add(f", {_select_list(Customer, 'c')}")
+    q = _Sql().add(f"SELECT {select_list(FollowUp, 'f')}, {select_list(Lead, 'l')}")
+    q.add(f", {select_list(Customer, 'c')}")
     _facts_columns(q, at)
     q.add(
         " FROM calls_followup f JOIN leads_lead l ON l.id = f.lead_id"
@@ -326,7 +278,7 @@ def followup_candidates(*, agent, at: dt.datetime, rules, seen=(), limit: int) -
         " AND l.owner_id = %s AND l.state IN (%s, %s)",
         agent.pk,
         FollowUpStatus.OPEN,
-        _ts(at),
+        adapt_datetime(at),
         agent.pk,
         *OPEN_STATES,
     )
@@ -334,10 +286,10 @@ def followup_candidates(*, agent, at: dt.datetime, rules, seen=(), limit: int) -
     _exclude(q, "f.id", seen)
     q.add(" ORDER BY f.due_at, f.id LIMIT %s", limit)
     _lock(q, "f")
-    n = len(FollowUp._meta.concrete_fields)
+    n = width(FollowUp)
     out = []
     for row in _fetch(q):
-        followup = _instance(FollowUp, row[:n])
+        followup = instance(FollowUp, row[:n])
         FollowUp._meta.get_field("lead").set_cached_value(followup, _lead_with_facts(row[n:]))
         out.append(followup)
     return out

@@ -103,11 +103,12 @@ def test_next_public_dispatch_after_a_worked_call_query_bound(agent, django_asse
 
 
 def test_prefetched_guard_facts_give_the_same_blocks(agent):
-    """The facts dispatch reads with its candidates (``guards.facts_annotations``) block
+    """The facts dispatch reads with its candidates (``pool_sql``'s extra columns) block
     exactly as the facts the guards read themselves: refusal cool-down, attempt caps, the
     cool-down between attempts, undisposed attempts, and a DNC entry active at the dispatch
     time but expired now."""
-    from telesales.calls.guards import facts_annotations, lead_blocks_many
+    from telesales.calls import pool_sql
+    from telesales.calls.guards import lead_blocks_many
     from telesales.calls.rules import callrules_for_person
     from telesales.calls.tests.factories import CallAttemptFactory, DncEntryFactory
     from telesales.leads.models import Lead
@@ -134,9 +135,12 @@ def test_prefetched_guard_facts_give_the_same_blocks(agent):
         at=NOON,
         rules=rules,
     )
-    read = Lead.objects.select_related("customer").annotate(**facts_annotations(NOON))
+    q = pool_sql._leads_query(NOON)  # every lead asked for, blocked or not
+    q.add(f" AND l.id IN ({', '.join(['%s'] * len(leads))})", *[x.pk for x in leads])
+    read = [pool_sql._lead_with_facts(row) for row in pool_sql._fetch(q)]
+    assert len(read) == len(leads)
     prefetched = lead_blocks_many(
-        leads=read.filter(pk__in=[x.pk for x in leads]),
+        leads=read,
         agent=agent,
         at=NOON,
         rules=rules,
