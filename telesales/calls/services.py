@@ -364,7 +364,11 @@ def _attempt_locked(attempt: CallAttempt) -> CallAttempt:
     Locked first, read second: on PostgreSQL a ``FOR UPDATE OF`` query that waited for
     another transaction re-reads the locked row but not the rows joined to it, so a second
     submission would see the first one's ``disposition_id`` next to an empty disposition."""
-    CallAttempt.objects.select_for_update().filter(pk=attempt.pk).values_list("pk").first()
+    if connection.features.has_select_for_update:  # SQLite: the transaction holds the lock
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT id FROM calls_callattempt WHERE id = %s FOR UPDATE", [attempt.pk]
+            )
     return CallAttempt.objects.select_related(
         "lead", "lead__customer", "agent", "agent__team", "disposition"
     ).get(pk=attempt.pk)
