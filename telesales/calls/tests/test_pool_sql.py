@@ -11,6 +11,7 @@ import pytest
 from django.db import transaction
 
 from telesales.calls import pool_sql
+from telesales.calls.dispatch import _private_qs, _public_qs
 from telesales.calls.guards import lead_blocks_many, prefetched_facts
 from telesales.calls.models import FollowUp
 from telesales.calls.rules import callrules_for_person
@@ -109,7 +110,13 @@ def test_the_private_pool_read_agrees_with_the_guards(agent, dispo, at):
     FollowUpFactory(lead=later, agent=agent, due_at=at + dt.timedelta(hours=1))
     owned_lead(registered_agent())  # someone else's
     rules = callrules_for_person(agent, on=at.date())
-    allowed = _allowed(agent, at, rules, Lead.objects.filter(owner=agent).exclude(pk=later.pk))
+    # The pool as the workspace counts and dispatch diagnoses it (the ORM's definition): the
+    # SQL read must agree with it, not only with the guards.
+    pool = _private_qs(agent, at)
+    assert set(pool.values_list("pk", flat=True)) == set(
+        Lead.objects.filter(owner=agent).exclude(pk=later.pk).values_list("pk", flat=True)
+    )
+    allowed = _allowed(agent, at, rules, pool)
     read = {lead.pk for lead in _read("private", agent, at, rules)}
     assert allowed <= read
     assert _mainland(read) <= allowed
@@ -130,7 +137,8 @@ def test_the_public_pool_read_agrees_with_the_guards(agent, dispo, at):
     )
     owned_lead(registered_agent())  # not public
     rules = callrules_for_person(agent, on=at.date())
-    public = Lead.objects.filter(state=LeadState.PUBLIC).exclude(pk=barred.pk)
+    public = _public_qs(agent, at)
+    assert barred.pk not in set(public.values_list("pk", flat=True))
     allowed = _allowed(agent, at, rules, public, require_owner=False)
     read = [lead.pk for lead in _read("public", agent, at, rules)]
     assert allowed <= set(read)
