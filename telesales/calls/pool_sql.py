@@ -18,7 +18,7 @@ so a lead read here is the lead the ORM would have read.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 from django.db import connection
@@ -38,10 +38,7 @@ class _Sql:
     """SQL text under construction, with its parameters in order."""
 
     text: str = ""
-    params: list | None = None
-
-    def __post_init__(self) -> None:
-        self.params = []
+    params: list = field(default_factory=list)
 
     def add(self, text: str, *params) -> _Sql:
         self.text += text
@@ -51,10 +48,10 @@ class _Sql:
 
 # --- Facts the guards read, per lead --------------------------------------------------------
 def _facts_columns(q: _Sql, at: dt.datetime) -> None:
-    """What the guards read of each lead's attempts (``guards._facts``), as five columns after
-    the model columns:
-    attempts without a disposition, the last start, the last refused start, whether a call
-    started within 48 hours, whether the number is on the active DNC list at ``at``."""
+    """What the guards read of each lead (``guards._facts``, the DNC list), as five columns
+    after the model columns: attempts without a disposition, the last start, the last refused
+    start, whether a call started within 48 hours, whether the number is on the active DNC
+    list at ``at``."""
     q.add(
         ", (SELECT COUNT(*) FROM calls_callattempt a WHERE a.lead_id = l.id"
         " AND a.disposition_id IS NULL)"
