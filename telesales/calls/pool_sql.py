@@ -32,6 +32,9 @@ from telesales.core.rawsql import adapt_datetime, instance, select_list, value_a
 from telesales.leads.choices import OPEN_STATES, LeadState
 from telesales.leads.models import Customer, Lead
 
+#: Placeholders for ``OPEN_STATES`` (as many as there are open states).
+_OPEN = ", ".join(["%s"] * len(OPEN_STATES))
+
 
 @dataclass
 class _Sql:
@@ -131,7 +134,7 @@ def dialable_sql(q: _Sql, *, agent, at: dt.datetime, rules) -> None:
 def _private_pool(q: _Sql, *, agent, at: dt.datetime) -> None:
     """The agent's open leads, except those waiting for a follow-up booked for later."""
     q.add(
-        " AND l.owner_id = %s AND l.state IN (%s, %s)"
+        f" AND l.owner_id = %s AND l.state IN ({_OPEN})"  # noqa: S608 - placeholders only
         " AND NOT EXISTS (SELECT 1 FROM calls_followup f WHERE f.lead_id = l.id"
         " AND f.status = %s AND f.due_at > %s)",
         agent.pk,
@@ -272,7 +275,7 @@ def followup_candidates(*, agent, at: dt.datetime, rules, seen=(), limit: int) -
         " FROM calls_followup f JOIN leads_lead l ON l.id = f.lead_id"
         " JOIN leads_customer c ON c.id = l.customer_id"
         " WHERE f.agent_id = %s AND f.status = %s AND f.due_at <= %s"
-        " AND l.owner_id = %s AND l.state IN (%s, %s)",
+        f" AND l.owner_id = %s AND l.state IN ({_OPEN})",
         agent.pk,
         FollowUpStatus.OPEN,
         adapt_datetime(at),
