@@ -6,7 +6,10 @@ A–D). Then C clients (default ``min(A, 64)``; a real center's application serv
 of connections, not one per agent) each serve their share of the agents in turn: the agent
 takes "next lead", dials, hangs up and records "no answer". It stops after D dispatches (default:
 when the pool is empty). On PostgreSQL the clients are threads with their own connections
-(SKIP LOCKED, ADR 0011); on SQLite one client serves every agent (SQLite serialises writers).
+(SKIP LOCKED, ADR 0011), in this process or, with ``--processes P``, spread over P forked
+processes (as an application server runs several worker processes, so that the clients'
+Python work is not held to one core by the interpreter lock; the reference loops below are
+spread the same way); on SQLite one client serves every agent (SQLite serialises writers).
 
 Reports ``dispatches_per_s``, the latency of one dispatch (``p50_ms``, ``p95_ms``, ``p99_ms``,
 ``max_ms``), ``double_assignments`` and ``lost_leads`` (both must be 0), and
@@ -35,6 +38,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import multiprocessing
 import random
 import threading
 import time
@@ -151,30 +155,40 @@ def _noon() -> dt.datetime:
 
 
 class _Budget:
-    """How many dispatches are left to hand out across the clients (None: no limit)."""
+    """How many dispatches are left to hand out across the clients (None: no limit), shared by
+    the threads of this process and by the processes forked from it."""
 
     def __init__(self, limit: int | None) -> None:
-        self.left = limit
-        self.lock = threading.Lock()
+        self.limited = limit is not None
+        self.left = multiprocessing.get_context("fork").Value("q", limit or 0)
 
     def take(self) -> bool:
-        if self.left is None:
+        if not self.limited:
             return True
-        with self.lock:
-            if self.left <= 0:
+        with self.left.get_lock():
+            if self.left.value <= 0:
                 return False
-            self.left -= 1
+            self.left.value -= 1
             return True
 
+    def give_back(self) -> None:
+        """A dispatch that handed nothing out does not count."""
+        if self.limited:
+            with self.left.get_lock():
+                self.left.value += 1
 
-def _serve(agents: list, at, budget: _Budget, got: dict, latencies: list) -> None:
-    """One client: serve its agents in turn until each has nothing left or the budget ends."""
+
+def _serve(agents: list, at, budget: _Budget) -> dict:
+    """One client: serve its agents in turn until each has nothing left or the budget ends.
+    Returns the ``(agent id, lead id)`` pairs handed out and each dispatch's milliseconds."""
     from telesales.calls import services
     from telesales.calls.dispatch import next_lead
     from telesales.calls.errors import NothingToDispatch
     from telesales.calls.models import Disposition
 
     no_answer = Disposition.objects.get(code="no_answer")
+    handed: list[tuple[int, int]] = []
+    latencies: list[float] = []
     active = list(agents)
     while active and budget.take():
         agent = active.pop(0)
@@ -182,29 +196,26 @@ def _serve(agents: list, at, budget: _Budget, got: dict, latencies: list) -> Non
         try:
             d = next_lead(agent=agent, actor=agent.user, at=at)
         except NothingToDispatch as exc:
-            if budget.left is not None:
-                with budget.lock:
-                    budget.left += 1  # nothing was handed out
+            budget.give_back()
             if any(r["code"] == "pool_busy" for r in exc.details["reasons"]):
                 active.append(agent)
             continue
         latencies.append((time.perf_counter() - start) * 1000)
-        got[agent.pk].append(d.lead.pk)
+        handed.append((agent.pk, d.lead.pk))
         attempt = services.call_start(lead=d.lead, agent=agent, actor=agent.user, at=at)
         services.call_end(attempt=attempt, actor=agent.user, at=at)
         services.disposition_record(attempt=attempt, disposition=no_answer, actor=agent.user, at=at)
         active.append(agent)
+    return {"handed": handed, "dispatch": latencies, "wait": []}
 
 
-def _serve_paced(
-    agents: list, at, pace_s: float, until: float, rnd: random.Random, got: dict, samples: dict
-) -> None:
+def _serve_paced(agents: list, at, pace_s: float, until: float, rnd: random.Random) -> dict:
     """One client in the paced mode: each of its agents asks for a lead, dials, hangs up,
     records the outcome, then talks and wraps up for ``pace_s`` (± 20 %) before asking again;
-    the agents start spread over one pace. Runs until ``until`` (a ``perf_counter`` time).
-    ``samples`` gets each dispatch's duration (``"dispatch"``) and the agent's wait from being
-    ready to holding a lead (``"wait"``: the dispatch plus any time the client was busy with
-    another agent)."""
+    the agents start spread over one pace. Runs until ``until`` (a ``perf_counter`` time: the
+    same clock in every process). Returns the pairs handed out (``"handed"``), each dispatch's
+    milliseconds (``"dispatch"``) and the agent's wait from being ready to holding a lead
+    (``"wait"``: the dispatch plus any time the client was busy with another agent)."""
     import heapq
 
     from telesales.calls import services
@@ -213,13 +224,14 @@ def _serve_paced(
     from telesales.calls.models import Disposition
 
     no_answer = Disposition.objects.get(code="no_answer")
+    samples: dict[str, list] = {"handed": [], "dispatch": [], "wait": []}
     start = time.perf_counter()
     ready = [(start + rnd.uniform(0, pace_s), i) for i in range(len(agents))]
     heapq.heapify(ready)
     while ready:
         when, i = heapq.heappop(ready)
         if when >= until or time.perf_counter() >= until:
-            return  # time is up, even for agents still waiting (an overloaded floor)
+            return samples  # time is up, even for agents still waiting (an overloaded floor)
         pause = when - time.perf_counter()
         if pause > 0:
             time.sleep(pause)
@@ -233,51 +245,101 @@ def _serve_paced(
         done = time.perf_counter()
         samples["dispatch"].append((done - began) * 1000)
         samples["wait"].append((done - when) * 1000)
-        got[agent.pk].append(d.lead.pk)
+        samples["handed"].append((agent.pk, d.lead.pk))
         attempt = services.call_start(lead=d.lead, agent=agent, actor=agent.user, at=at)
         services.call_end(attempt=attempt, actor=agent.user, at=at)
         services.disposition_record(attempt=attempt, disposition=no_answer, actor=agent.user, at=at)
         heapq.heappush(ready, (time.perf_counter() + pace_s * rnd.uniform(0.8, 1.2), i))
+    return samples
 
 
-def _in_threads(clients: int, work) -> float:
-    """Run ``work(i)`` in ``clients`` threads, each with its own connection; seconds taken."""
+def _in_threads(clients, work) -> tuple[float, float, dict]:
+    """Run ``work(i)`` for each client number ``i`` in ``clients`` (an iterable) in a thread of
+    its own with its own connection. Returns the ``perf_counter`` times of the start and the
+    end, and each client's result by its number."""
     errors: list[BaseException] = []
+    results: dict = {}
 
     def runner(i: int) -> None:
         try:
-            work(i)
+            results[i] = work(i)
         except BaseException as exc:  # reported after the join
             errors.append(exc)
         finally:
             connections.close_all()
 
-    threads = [threading.Thread(target=runner, args=(i,)) for i in range(clients)]
+    threads = [threading.Thread(target=runner, args=(i,)) for i in clients]
     start = time.perf_counter()
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    elapsed = time.perf_counter() - start
+    end = time.perf_counter()
     if errors:
         raise errors[0]
-    return elapsed
+    return start, end, results
 
 
-def _run_clients(clients: int, work) -> float:
+def _process_main(pipe, clients: list[int], work) -> None:
+    """A forked process: its share of the clients in threads; the outcome goes back through
+    ``pipe`` (an error as its text: the parent raises it)."""
+    try:
+        pipe.send(("ok", _in_threads(clients, work)))
+    except BaseException as exc:  # any failure is the parent's to report
+        pipe.send(("error", f"{type(exc).__name__}: {exc}"))
+    finally:
+        pipe.close()
+
+
+def _in_processes(clients: int, processes: int, work) -> tuple[float, list]:
+    """``clients`` threads spread over ``processes`` forked processes (client ``i`` in process
+    ``i % processes``), as an application server runs several worker processes: the clients'
+    Python work then uses more than one core. Seconds from the first process's start to the
+    last one's end, and each client's result."""
+    context = multiprocessing.get_context("fork")
+    connections.close_all()  # no connection may be shared with the children
+    pipes, children = [], []
+    for k in range(processes):
+        receive, send = context.Pipe(duplex=False)
+        child = context.Process(
+            target=_process_main, args=(send, list(range(k, clients, processes)), work)
+        )
+        child.start()
+        send.close()
+        pipes.append(receive)
+        children.append(child)
+    outcomes = [pipe.recv() for pipe in pipes]  # before the joins: a full pipe blocks its child
+    for child in children:
+        child.join()
+    failed = [detail for status, detail in outcomes if status != "ok"]
+    if failed:
+        raise CommandError(f"a benchmark process failed: {failed[0]}")
+    results: dict = {}
+    for _status, (_start, _end, part) in outcomes:
+        results.update(part)
+    elapsed = max(o[1][1] for o in outcomes) - min(o[1][0] for o in outcomes)
+    return elapsed, [results[i] for i in range(clients)]
+
+
+def _run_clients(clients: int, work, processes: int = 1) -> tuple[float, list]:
     """Run ``work(i)`` for each client — threads with their own connections where the
-    database locks rows (PostgreSQL), else the one client in this thread (SQLite serialises
-    writers; ``clients`` is 1 there); seconds taken."""
-    if connection.features.has_select_for_update_skip_locked:
-        return _in_threads(clients, work)
-    start = time.perf_counter()
-    work(0)
-    return time.perf_counter() - start
+    database locks rows (PostgreSQL), spread over ``processes`` processes when above 1; else
+    the one client in this thread (SQLite serialises writers; ``clients`` is 1 there). Returns
+    the seconds taken and each client's result."""
+    if not connection.features.has_select_for_update_skip_locked:
+        start = time.perf_counter()
+        result = work(0)
+        return time.perf_counter() - start, [result]
+    if processes > 1:
+        return _in_processes(clients, processes, work)
+    start, end, results = _in_threads(range(clients), work)
+    return end - start, [results[i] for i in range(clients)]
 
 
-def _reference_tps(clients: int, seconds: float) -> float:
+def _reference_tps(clients: int, seconds: float, processes: int = 1) -> float:
     """Single-row UPDATE transactions per second reached by ``clients`` plain loops (psycopg on
-    PostgreSQL, sqlite3 on SQLite) on the same database: pgbench's simple update."""
+    PostgreSQL, sqlite3 on SQLite) on the same database, spread over the same processes as the
+    dispatching clients: pgbench's simple update."""
     with connection.cursor() as cursor:
         cursor.execute("CREATE TABLE bench_accounts (aid integer PRIMARY KEY, abalance integer)")
         if connection.vendor == "postgresql":
@@ -292,9 +354,8 @@ def _reference_tps(clients: int, seconds: float) -> float:
                 [(i,) for i in range(1, REFERENCE_ROWS + 1)],
             )
     sql = "UPDATE bench_accounts SET abalance = abalance + %s WHERE aid = %s"
-    done = [0] * clients
 
-    def loop(i: int) -> None:
+    def loop(i: int) -> int:
         rnd = random.Random(i)
         if connection.vendor == "postgresql":
             connections["default"].ensure_connection()
@@ -305,23 +366,22 @@ def _reference_tps(clients: int, seconds: float) -> float:
             while time.perf_counter() < stop:
                 raw.execute(sql, (rnd.randint(-5000, 5000), rnd.randint(1, REFERENCE_ROWS)))
                 n += 1
-            done[i] = n
-        else:
-            raw = connection.connection  # sqlite3: one transaction per UPDATE
-            cursor = raw.cursor()
-            stop = time.perf_counter() + seconds
-            n = 0
-            while time.perf_counter() < stop:
-                cursor.execute("BEGIN")
-                cursor.execute(
-                    sql.replace("%s", "?"),
-                    (rnd.randint(-5000, 5000), rnd.randint(1, REFERENCE_ROWS)),
-                )
-                cursor.execute("COMMIT")
-                n += 1
-            done[i] = n
+            return n
+        raw = connection.connection  # sqlite3: one transaction per UPDATE
+        cursor = raw.cursor()
+        stop = time.perf_counter() + seconds
+        n = 0
+        while time.perf_counter() < stop:
+            cursor.execute("BEGIN")
+            cursor.execute(
+                sql.replace("%s", "?"),
+                (rnd.randint(-5000, 5000), rnd.randint(1, REFERENCE_ROWS)),
+            )
+            cursor.execute("COMMIT")
+            n += 1
+        return n
 
-    elapsed = _run_clients(clients, loop)
+    elapsed, done = _run_clients(clients, loop, processes)
     with connection.cursor() as cursor:
         cursor.execute("DROP TABLE bench_accounts")
     return sum(done) / elapsed if elapsed else 0.0
@@ -369,7 +429,9 @@ def _floor_tables() -> tuple[str, str]:
     return leads, events
 
 
-def _floor_dispatch(clients: int, seconds: float, agents: list) -> tuple[float, list[float], bool]:
+def _floor_dispatch(
+    clients: int, seconds: float, agents: list, processes: int = 1
+) -> tuple[float, list[float], bool]:
     """Dispatches per second of the least a dispatch must write, by ``clients`` plain loops
     over the floor tables (see the module doc); their latencies; and whether every one claimed
     a lead of its own and wrote its history row."""
@@ -392,11 +454,10 @@ def _floor_dispatch(clients: int, seconds: float, agents: list) -> tuple[float, 
         f"{history}SELECT id, %s, %s, 'claim', 'public', 'owned', NULL, %s, '' FROM claimed "
         "RETURNING lead_id"
     )
-    done = [0] * clients
-    latencies: list[list[float]] = [[] for _ in range(clients)]
 
-    def loop(i: int) -> None:
+    def loop(i: int) -> tuple[int, list[float]]:
         mine = agents[i::clients] or agents[:1]
+        latencies: list[float] = []
         at = timezone.now()
         n, stop = 0, time.perf_counter() + seconds
         if connection.vendor == "postgresql":
@@ -413,7 +474,7 @@ def _floor_dispatch(clients: int, seconds: float, agents: list) -> tuple[float, 
                     if not raw.execute(pick).fetchone():  # the pool is empty
                         break
                     continue  # every candidate held by another client for a moment
-                latencies[i].append((time.perf_counter() - start) * 1000)
+                latencies.append((time.perf_counter() - start) * 1000)
                 n += 1
         else:
             cursor = connection.connection.cursor()
@@ -433,11 +494,12 @@ def _floor_dispatch(clients: int, seconds: float, agents: list) -> tuple[float, 
                     (row[0], at, agent.user_id, agent.pk),
                 )
                 cursor.execute("COMMIT")
-                latencies[i].append((time.perf_counter() - start) * 1000)
+                latencies.append((time.perf_counter() - start) * 1000)
                 n += 1
-        done[i] = n
+        return n, latencies
 
-    elapsed = _run_clients(clients, loop)
+    elapsed, results = _run_clients(clients, loop, processes)
+    done = [n for n, _ in results]
     with connection.cursor() as cursor:
         # Every dispatch counted claimed one lead and wrote one history row, none twice.
         cursor.execute(
@@ -448,7 +510,7 @@ def _floor_dispatch(clients: int, seconds: float, agents: list) -> tuple[float, 
         consistent = cursor.fetchone() == (sum(done),) * 3
         cursor.execute(f'DROP TABLE "{events}"')
         cursor.execute(f'DROP TABLE "{leads}"')
-    samples = sorted(itertools.chain.from_iterable(latencies))
+    samples = sorted(itertools.chain.from_iterable(lat for _, lat in results))
     return (sum(done) / elapsed if elapsed else 0.0), samples, consistent
 
 
@@ -467,6 +529,7 @@ def run(
     reference_seconds: float = 5.0,
     pace_s: float = 0.0,
     seconds: float = 0.0,
+    processes: int = 1,
 ) -> dict:
     from telesales.leads.models import Lead
 
@@ -477,32 +540,29 @@ def run(
 
     threaded = connection.features.has_select_for_update_skip_locked
     clients = max(1, min(int(clients or min(agents, 64)), agents)) if threaded else 1
+    processes = max(1, min(int(processes), clients)) if threaded else 1
     setup_start = time.perf_counter()
     people = _setup(agents, leads)
     setup_s = time.perf_counter() - setup_start
-    reference = _reference_tps(clients, float(reference_seconds))
+    reference = _reference_tps(clients, float(reference_seconds), processes)
     at = _noon()
-    got: dict[int, list[int]] = {p.pk: [] for p in people}
     budget = _Budget(int(dispatches) if dispatches else None)
-    latencies: list[list[float]] = [[] for _ in range(clients)]
     shares = [people[i::clients] for i in range(clients)]
-    waits: list[list[float]] = [[] for _ in range(clients)]
     if pace_s:
         until = time.perf_counter() + seconds
-
-        def paced(i: int) -> None:
-            samples = {"dispatch": latencies[i], "wait": waits[i]}
-            _serve_paced(shares[i], at, pace_s, until, random.Random(i), got, samples)
-
-        elapsed = _run_clients(clients, paced)
+        elapsed, results = _run_clients(
+            clients,
+            lambda i: _serve_paced(shares[i], at, pace_s, until, random.Random(i)),
+            processes,
+        )
     else:
-        elapsed = _run_clients(clients, lambda i: _serve(shares[i], at, budget, got, latencies[i]))
-    samples = sorted(itertools.chain.from_iterable(latencies))
-    waited = sorted(itertools.chain.from_iterable(waits))
+        elapsed, results = _run_clients(clients, lambda i: _serve(shares[i], at, budget), processes)
+    samples = sorted(itertools.chain.from_iterable(r["dispatch"] for r in results))
+    waited = sorted(itertools.chain.from_iterable(r["wait"] for r in results))
     floor_rate, floor_samples, floor_consistent = _floor_dispatch(
-        clients, float(reference_seconds), people
+        clients, float(reference_seconds), people, processes
     )
-    handed = [lead_id for rows in got.values() for lead_id in rows]
+    handed = [lead_id for r in results for _agent_id, lead_id in r["handed"]]
     counts = Counter(handed)
     rate = len(handed) / elapsed if elapsed else 0.0
     dialled = Lead.objects.exclude(state="public").count()
@@ -516,7 +576,8 @@ def run(
         "agents": agents,
         "leads": leads,
         "clients": clients,
-        "concurrency": "threads" if threaded else "serial",
+        "processes": processes,
+        "concurrency": ("threads" if processes == 1 else "processes") if threaded else "serial",
         "setup_s": round(setup_s, 2),
         "dispatches": len(handed),
         "seconds": round(elapsed, 2),
@@ -557,6 +618,7 @@ def register() -> None:
                 "reference_seconds": 5.0,
                 "pace_s": 0.0,
                 "seconds": 0.0,
+                "processes": 1,
             },
             minimums={
                 "agents": 1,
@@ -566,6 +628,7 @@ def register() -> None:
                 "reference_seconds": 0.1,
                 "pace_s": 0.0,
                 "seconds": 0.0,
+                "processes": 1,
             },
         )
     )

@@ -68,3 +68,42 @@ def test_paced_dispatch_benchmark_refuses_half_or_negative_options(options):
     call_command("bench", "list", stdout=StringIO())
     with pytest.raises(CommandError, match="--pace-s and --seconds"):
         benchmarks.get("dispatch").run(agents=2, leads=2, **options)
+
+
+def _spread(**options):
+    from django.db import connection
+
+    call_command("bench", "list", stdout=StringIO())
+    figures = benchmarks.get("dispatch").run(clients=4, processes=2, **options)
+    if not connection.features.has_select_for_update_skip_locked:
+        assert (figures["processes"], figures["clients"]) == (1, 1)  # SQLite: one client
+    else:
+        assert (figures["processes"], figures["concurrency"]) == (2, "processes")
+    assert figures["double_assignments"] == 0
+    assert figures["lost_leads"] == 0
+    return figures
+
+
+@pytest.mark.django_db(transaction=True)
+def test_dispatch_benchmark_spreads_its_clients_over_processes():
+    """With ``processes`` the clients run in forked processes (PostgreSQL; SQLite has one
+    client): every lead is still handed out once and every process's results come back."""
+    figures = _spread(agents=6, leads=48, reference_seconds=0.2)
+    assert figures["dispatches"] == 48
+    assert 0 < figures["p50_ms"] <= figures["p99_ms"] <= figures["max_ms"]
+    assert figures["reference_update_tps"] > 0
+    assert figures["floor_consistent"] is True
+    assert figures["floor_dispatch_per_s"] > 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_dispatch_benchmark_processes_share_one_dispatch_limit():
+    figures = _spread(agents=6, leads=40, dispatches=9, reference_seconds=0.1)
+    assert figures["dispatches"] == 9
+
+
+@pytest.mark.django_db(transaction=True)
+def test_paced_dispatch_benchmark_over_processes_reports_the_wait():
+    figures = _spread(agents=4, leads=60, reference_seconds=0.1, pace_s=0.25, seconds=1.0)
+    assert 0 < figures["dispatches"] <= 4 * (1.0 / (0.8 * 0.25)) + 4
+    assert figures["wait_p50_ms"] >= figures["p50_ms"] > 0
