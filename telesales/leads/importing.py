@@ -1130,13 +1130,29 @@ def _too_big(size: int, limit: int) -> str:
     ) % {"size": _mb(size), "limit": _mb(limit)}
 
 
+def _refuse_inactive(channel: Channel) -> None:
+    """A channel switched off by the data officer takes no new batch (the upload page hides it;
+    the command and the API say so)."""
+    if not channel.is_active:
+        raise ValidationFailed(
+            _(
+                "Channel '%(code)s' is inactive: reactivate it on the channels page, or import "
+                "into another channel."
+            )
+            % {"code": channel.code},
+            fields={"channel": [_("inactive channel")]},
+        )
+
+
 def _channel_for(code: str, *, create: bool) -> tuple[Channel, bool]:
     code = (code or "").strip()
     channel = Channel.objects.filter(code=code).first()
     if channel is not None:
+        _refuse_inactive(channel)
         return channel, False
     if not create:
-        known = ", ".join(Channel.objects.values_list("code", flat=True)[:20]) or "-"
+        active = Channel.objects.filter(is_active=True).order_by("code")
+        known = ", ".join(active.values_list("code", flat=True)[:20]) or "-"
         raise ValidationFailed(
             _("Unknown channel '%(code)s' (known: %(known)s).") % {"code": code, "known": known},
             fields={"channel": [_("unknown channel")]},
@@ -1186,10 +1202,10 @@ def batch_create(
         errors["required_grade"] = [_("A sales-capability grade from 1 to 4")]
     if errors:
         raise ValidationFailed(_("The batch cannot be created"), fields=errors)
-    if (
-        not Channel.objects.filter(code=(channel_code or "").strip()).exists()
-        and not create_channel
-    ):
+    existing = Channel.objects.filter(code=(channel_code or "").strip()).first()
+    if existing is not None:
+        _refuse_inactive(existing)  # before the file is stored
+    elif not create_channel:
         _channel_for(channel_code, create=False)  # raises with the list of known channels
     path, sha256, size, original = _store_file(file, file_name)
     try:

@@ -15,6 +15,7 @@ from django.views.decorators.http import require_POST
 from telesales.core import dashboard
 from telesales.core.errors import DomainError, NotFound
 from telesales.core.form_errors import add_domain_error
+from telesales.core.navigation import home_url_name
 from telesales.core.roles import BACK_OFFICE_ROLES, Role, has_role, primary_role
 from telesales.org import permissions, selectors, services
 from telesales.org.choices import PersonStatus, SeatStatus, TeamKind, TeamStage
@@ -103,8 +104,13 @@ def _indicators(user) -> dict:
 
 @login_required
 def agent_home_view(request: HttpRequest) -> HttpResponse:
+    """The agent's profile card and where their calls are: the page an app registered as the
+    agent's home (the workspace), named through the navigation registry so that org imports
+    no sales-floor app."""
     me = selectors.person_for_user(request.user)
-    return render(request, "org/agent_home.html", {"me": me})
+    home = home_url_name(Role.AGENT)
+    calls_url = reverse(home) if home and home != "org:agent_home" else None
+    return render(request, "org/agent_home.html", {"me": me, "calls_url": calls_url})
 
 
 @login_required

@@ -519,6 +519,23 @@ def test_unknown_channel_is_refused_unless_asked_to_create_it(tmp_path, channel)
     assert Channel.objects.get(code="partner-9").name == "partner-9"
 
 
+def test_an_inactive_channel_takes_no_new_batch(tmp_path, channel):
+    path = write(tmp_path, "i.csv", csv_bytes([["手机"], [national(1)]]))
+    channel.is_active = False
+    channel.save(update_fields=["is_active"])
+    for create in (False, True):  # "create it if missing" does not switch it back on
+        with pytest.raises(ValidationFailed, match="inactive") as refused:
+            batch_create(file=path, name="x", channel_code="web", create_channel=create)
+        assert refused.value.fields == {"channel": ["inactive channel"]}
+    assert_nothing_imported()
+    with pytest.raises(CommandError, match="inactive"):
+        call_command("leads_import", str(path), "--channel", "web", "--batch", "i")
+    assert_nothing_imported()
+    channel.is_active = True
+    channel.save(update_fields=["is_active"])
+    assert batch_create(file=path, name="x", channel_code="web").channel == channel
+
+
 def test_only_the_data_officer_and_the_manager_import(tmp_path, channel):
     path = write(tmp_path, "p.csv", csv_bytes([["手机"], [national(1)]]))
     agent = UserFactory(username="agent-x", roles=[Role.AGENT])

@@ -419,6 +419,28 @@ def test_team_detail_lists_only_visible_members(client_for, person_of):
     assert agent.pk in {p.pk for p in response.context["people"]}
 
 
+def test_agents_my_day_sends_them_to_the_workspace_instead_of_saying_they_have_no_leads(
+    client, demo
+):
+    """The workspace (calls) is the agent's home; "My day" points there rather than claiming
+    that nothing has been allocated while the agent's pool holds leads."""
+    from django.contrib.auth import get_user_model
+    from django.urls import reverse
+
+    from telesales.core.navigation import home_url_name
+    from telesales.core.roles import Role
+
+    client.force_login(get_user_model().objects.get(username="agent1"))
+    response = client.get("/org/my-day/")
+    assert response.status_code == 200
+    workspace = reverse(home_url_name(Role.AGENT))
+    assert workspace != "/org/my-day/"
+    assert response.context["calls_url"] == workspace
+    html = response.content.decode()
+    assert f'href="{workspace}"' in html and 'data-testid="open-workspace"' in html
+    assert "No leads to call yet" not in html and "暂无待拨打的线索" not in html
+
+
 def test_profile_without_employee_record(client, demo):
     from telesales.org.tests.factories import UserFactory
 
