@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 from telesales.core.audit import audit_record
 from telesales.core.errors import NotFound, PermissionDenied, ValidationFailed
 from telesales.core.phone_numbers import mask_phone, normalise_phone, phone_hash
+from telesales.core.rawsql import adapt_datetime
 from telesales.leads import permissions
 from telesales.leads.choices import OPEN_STATES, DncSource, Gender, LeadAction, LeadState
 from telesales.leads.errors import (
@@ -345,10 +346,31 @@ def _check_agent_can_hold(*, agent, lead: Lead, now: dt.datetime, held: int, cap
         )
 
 
+def _start_of_day(now: dt.datetime) -> dt.datetime:
+    return timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
+
+
 def claims_today(agent, *, now: dt.datetime | None = None) -> int:
-    now = now or timezone.now()
-    start = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
+    start = _start_of_day(now or timezone.now())
     return LeadEvent.objects.filter(action=LeadAction.CLAIM, to_owner=agent, at__gte=start).count()
+
+
+def _claims_and_held(agent_id: int, now: dt.datetime) -> tuple[int, int]:
+    """:func:`claims_today` and the agent's open leads (owned or in progress) in one statement
+    (dispatch asks for both on every public-pool dispatch; ADR 0015)."""
+    events = connection.ops.quote_name(LeadEvent._meta.db_table)
+    leads = connection.ops.quote_name(Lead._meta.db_table)
+    states = ", ".join(["%s"] * len(OPEN_STATES))
+    sql = (
+        f"SELECT (SELECT COUNT(*) FROM {events} WHERE action = %s AND to_owner_id = %s"  # noqa: S608
+        f" AND at >= %s), (SELECT COUNT(*) FROM {leads} WHERE owner_id = %s"
+        f" AND state IN ({states}))"
+    )
+    start = adapt_datetime(_start_of_day(now))
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [LeadAction.CLAIM, agent_id, start, agent_id, *OPEN_STATES])
+        used, held = cursor.fetchone()
+    return int(used), int(held)
 
 
 @dataclass
@@ -381,11 +403,12 @@ def claim_allowance(agent, *, now: dt.datetime | None = None) -> ClaimAllowance:
         .get(pk=agent.pk)
     )
     ruleset = ruleset_for_person(agent, on=timezone.localdate(now))
+    used, held = _claims_and_held(agent.pk, now)
     return ClaimAllowance(
         agent=agent,
         ruleset=ruleset,
-        used=claims_today(agent, now=now),
-        held=Lead.objects.filter(owner=agent, state__in=OPEN_STATES).count(),
+        used=used,
+        held=held,
         cap=ruleset.cap_for_level(agent.level.code if agent.level_id else None),
     )
 

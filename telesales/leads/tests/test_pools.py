@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from telesales.core.errors import PermissionDenied
 from telesales.leads import services
-from telesales.leads.choices import LeadAction, LeadState
+from telesales.leads.choices import OPEN_STATES, LeadAction, LeadState
 from telesales.leads.errors import (
     AgentNotWorking,
     ClaimLimitReached,
@@ -347,15 +347,15 @@ def test_second_claim_of_a_lead_taken_in_between_gets_lead_taken(agent, other_ag
     """The conditional update is the guard: if another claim lands between our read and our
     write, we get LeadTaken (simulated here in one connection; threads on PostgreSQL below)."""
     lead = LeadFactory()
-    original = services.claims_today
+    original = services._claims_and_held
 
-    def other_claim_lands_first(person, *, now=None):
+    def other_claim_lands_first(agent_id, now):
         Lead.objects.filter(pk=lead.pk).update(
             state=LeadState.OWNED, owner=other_agent, owned_since=timezone.now()
         )
-        return original(person, now=now)
+        return original(agent_id, now)
 
-    monkeypatch.setattr(services, "claims_today", other_claim_lands_first)
+    monkeypatch.setattr(services, "_claims_and_held", other_claim_lands_first)
     with pytest.raises(LeadTaken):
         claim(lead, agent)
     assert not LeadEvent.objects.filter(lead=lead, to_owner=agent).exists()
@@ -371,13 +371,13 @@ def test_two_concurrent_claims_one_wins_the_other_gets_lead_taken(monkeypatch):
     lead = LeadFactory()
     # Both claims read the lead as public before either writes: meet at a barrier.
     barrier = threading.Barrier(2, timeout=20)
-    original = services.claims_today
+    original = services._claims_and_held
 
-    def meet_then_count(person, *, now=None):
+    def meet_then_count(agent_id, now):
         barrier.wait()
-        return original(person, now=now)
+        return original(agent_id, now)
 
-    monkeypatch.setattr(services, "claims_today", meet_then_count)
+    monkeypatch.setattr(services, "_claims_and_held", meet_then_count)
     outcomes: dict[int, object] = {}
 
     def run(person):
@@ -519,3 +519,29 @@ def test_a_claim_with_an_allowance_counts_itself_and_keeps_the_limits(agent, rul
             lead_claim(lead=last, agent=agent, actor=agent.user, allowance=allowance)
     assert Lead.objects.filter(owner=agent).count() == rules.daily_claim_limit
     assert services.claims_today(agent) == rules.daily_claim_limit
+
+
+def test_the_allowance_counts_as_claims_today_and_the_open_leads_do(agent, other_agent, rules):
+    """``claim_allowance`` counts in one SQL statement; it must agree with ``claims_today``
+    (claims since local midnight, this agent's only) and with the agent's open leads (owned or
+    in progress; not won, lost or another agent's)."""
+    now = timezone.localtime(timezone.now()).replace(hour=9, minute=30)
+    midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    for at, to in (
+        (midnight - dt.timedelta(seconds=1), agent),  # yesterday: not counted
+        (midnight, agent),
+        (now, agent),
+        (now, other_agent),
+    ):
+        LeadEvent.objects.create(
+            lead=LeadFactory(), at=at, action="claim", to_owner=to, to_state=LeadState.OWNED
+        )
+    LeadEvent.objects.create(
+        lead=LeadFactory(), at=now, action="allocate", to_owner=agent, to_state=LeadState.OWNED
+    )
+    for state in (LeadState.OWNED, LeadState.IN_PROGRESS, LeadState.WON, LeadState.LOST):
+        LeadFactory(state=state, owner=agent, owned_since=now)
+    LeadFactory(state=LeadState.OWNED, owner=other_agent, owned_since=now)
+    allowance = services.claim_allowance(agent, now=now)
+    assert allowance.used == services.claims_today(agent, now=now) == 2
+    assert allowance.held == Lead.objects.filter(owner=agent, state__in=OPEN_STATES).count() == 2
