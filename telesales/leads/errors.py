@@ -11,6 +11,12 @@ class NotInPublicPool(InvalidState):
     code = "not_in_public_pool"
 
 
+class NotInPrivatePool(InvalidState):
+    """Release or transfer of a lead nobody holds (public, or closed)."""
+
+    code = "not_in_private_pool"
+
+
 class ClaimLimitReached(Conflict):
     code = "claim_limit_reached"
 

@@ -30,6 +30,7 @@ from telesales.leads.errors import (
     GradeTooLow,
     LeadTaken,
     NoConsent,
+    NotInPrivatePool,
     NotInPublicPool,
     PrivateCapReached,
 )
@@ -479,7 +480,7 @@ def lead_release(*, lead: Lead, actor, reason: str = "") -> Lead:
     if not permissions.can_manage_leads(actor) and (me is None or lead.owner_id != me.pk):
         raise PermissionDenied(_("Only the owner or the data officer may release this lead"))
     if lead.state not in OPEN_STATES:
-        raise NotInPublicPool(_("Only leads in a private pool can be released"))
+        raise NotInPrivatePool(_("Only leads in a private pool can be released"))
     leads_return_to_public(
         leads=[lead], actor=actor, action=LeadAction.RELEASE, reason=reason or _("released")
     )
@@ -696,7 +697,7 @@ def lead_transfer(*, lead: Lead, to_agent: Person, actor, reason: str) -> Lead:
     lead = Lead.objects.select_for_update().get(pk=lead.pk)
     _require_transfer_right(actor, lead=lead, to_agent=to_agent)
     if lead.state not in OPEN_STATES:
-        raise NotInPublicPool(_("Only leads in a private pool can be transferred"))
+        raise NotInPrivatePool(_("Only leads in a private pool can be transferred"))
     if to_agent.status not in WORKING_STATUSES:
         raise AgentNotWorking(_("%(name)s is not working") % {"name": to_agent.name})
     if lead.required_grade and (to_agent.capability_grade or 0) < lead.required_grade:

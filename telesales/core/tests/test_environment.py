@@ -329,3 +329,13 @@ def test_cli_turns_hyphens_into_command_names(tmp_path):
     result = _run([str(TELESALES), "seed-demo", "--agents", "3"], tmp_path)
     assert result.returncode != 0
     assert "--agents must be between 6 and 100000" in result.stderr
+
+
+def test_the_settings_know_the_same_role_names_as_the_roles_module():
+    """``config.environment`` checks ``TELESALES_PHONE_REVEAL_ROLES`` before Django (and so
+    ``telesales.core.roles``) is loaded, from its own list of names: a role added to one and
+    not the other must fail here, not as a refused setting or a 500 later."""
+    from config.environment import ROLE_NAMES
+    from telesales.core.roles import Role
+
+    assert {role.value for role in Role} == ROLE_NAMES

@@ -21,6 +21,7 @@ from telesales.leads.errors import (
     GradeTooLow,
     LeadTaken,
     NoConsent,
+    NotInPrivatePool,
     NotInPublicPool,
     PrivateCapReached,
 )
@@ -147,8 +148,9 @@ def test_data_officer_may_release_any_lead(agent):
 
 
 def test_release_refused_for_a_lead_in_the_public_pool(agent):
-    with pytest.raises(NotInPublicPool):
+    with pytest.raises(NotInPrivatePool) as refused:
         lead_release(lead=LeadFactory(), actor=data_officer())
+    assert refused.value.code == "not_in_private_pool"
 
 
 # --- Former-owner bar ---------------------------------------------------------------------
@@ -545,3 +547,14 @@ def test_the_allowance_counts_as_claims_today_and_the_open_leads_do(agent, other
     allowance = services.claim_allowance(agent, now=now)
     assert allowance.used == services.claims_today(agent, now=now) == 2
     assert allowance.held == Lead.objects.filter(owner=agent, state__in=OPEN_STATES).count() == 2
+
+
+def test_transfer_refused_for_a_lead_nobody_holds(agent, other_agent):
+    """Releasing or transferring needs a lead in a private pool; the error says so (it used to
+    answer ``not_in_public_pool``, the claim's code, which says the opposite)."""
+    lead = LeadFactory()
+    with pytest.raises(NotInPrivatePool) as refused:
+        services.lead_transfer(lead=lead, to_agent=other_agent, actor=None, reason="补位")
+    assert refused.value.code == "not_in_private_pool"
+    lead.refresh_from_db()
+    assert lead.state == LeadState.PUBLIC and lead.owner is None
