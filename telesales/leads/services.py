@@ -36,6 +36,7 @@ from telesales.leads.errors import (
 )
 from telesales.leads.models import Customer, DncEntry, Lead, LeadEvent
 from telesales.leads.rules import ruleset_for_person
+from telesales.leads.rulesets import DNC_MIN_DAYS
 from telesales.org.choices import PersonStatus
 from telesales.org.models import Person
 
@@ -102,6 +103,10 @@ def lead_is_blocked(lead: Lead, *, at: dt.datetime | None = None) -> bool:
     return DncEntry.objects.filter(dnc_active_q(at), phone_hash=lead.customer.mobile_hash).exists()
 
 
+#: DNC sources that record the customer's own refusal: held to the regulatory minimum.
+REFUSALS = (DncSource.CUSTOMER_REQUEST, DncSource.COMPLAINT)
+
+
 @transaction.atomic
 def dnc_add(
     *,
@@ -125,6 +130,13 @@ def dnc_add(
         raise ValidationFailed(_("Unknown source"), fields={"source": [_("unknown source")]})
     if days is not None and not 1 <= days <= 36500:
         raise ValidationFailed(_("Invalid duration"), fields={"days": [_("1 to 36500 days")]})
+    if days is not None and not permanent and source in REFUSALS and days < DNC_MIN_DAYS:
+        # DOMAIN.md R1: a customer who refuses telesales is blocked for at least six months.
+        raise ValidationFailed(
+            _("A customer's refusal or complaint blocks calls for at least %(days)d days")
+            % {"days": DNC_MIN_DAYS},
+            fields={"days": [_("at least %(days)d days") % {"days": DNC_MIN_DAYS}]},
+        )
     now = timezone.now()
     expires = None if permanent else now + timedelta(days=days or ruleset_days)
     entry = DncEntry.objects.create(

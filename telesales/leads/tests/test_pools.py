@@ -558,3 +558,25 @@ def test_transfer_refused_for_a_lead_nobody_holds(agent, other_agent):
     assert refused.value.code == "not_in_private_pool"
     lead.refresh_from_db()
     assert lead.state == LeadState.PUBLIC and lead.owner is None
+
+
+@pytest.mark.parametrize("source", ["customer_request", "complaint"])
+def test_a_customers_refusal_blocks_for_at_least_the_regulatory_minimum(source):
+    """DOMAIN.md R1: a customer who refuses telesales is blocked for at least six months; a
+    shorter block is refused for a refusal or a complaint (staff may still block any number
+    for a shorter time as a manual entry)."""
+    from telesales.core.errors import ValidationFailed
+    from telesales.leads.models import DncEntry
+    from telesales.leads.rulesets import DNC_MIN_DAYS
+
+    officer = data_officer()
+    number = "+8613900000777"
+    with pytest.raises(ValidationFailed, match=str(DNC_MIN_DAYS)) as refused:
+        services.dnc_add(phone=number, source=source, days=DNC_MIN_DAYS - 1, actor=officer)
+    assert "days" in refused.value.fields
+    assert not DncEntry.objects.exists()
+    entry = services.dnc_add(phone=number, source=source, days=DNC_MIN_DAYS, actor=officer)
+    lasts = entry.expires_at - entry.created_at
+    assert lasts >= timedelta(days=DNC_MIN_DAYS) - timedelta(seconds=5)
+    manual = services.dnc_add(phone=number, source="manual", days=30, actor=officer)
+    assert manual.expires_at - manual.created_at < timedelta(days=31)
