@@ -71,8 +71,8 @@ Decisions:
   streamed (CSV, 50,000 lines at a time) or read by calamine (XLSX, whose sheets are refused
   past ``XLSX_MAX_EXPANSION`` times the byte limit). On SQLite the final transaction holds the
   database's write lock: a million-row file keeps other writers waiting for seconds, so big
-  centers use PostgreSQL. ``mapping["sample"]`` (a batch waiting for its mapping) holds full
-  phone numbers: show it to the data officer and the manager only.
+  centers use PostgreSQL. ``mapping["sample"]`` (a batch waiting for its mapping) is stored with
+  its phone numbers masked; the file itself, in the data directory, holds them in full.
 """
 
 # ruff: noqa: S608 - SQL here names internal tables; every value is a query parameter.
@@ -1244,7 +1244,8 @@ def batch_create(
                 "channel_created": created,
             }
             if not complete:
-                info["sample"] = head.sample
+                # Kept until the mapping is saved, to be shown: numbers masked at rest.
+                info["sample"] = [[mask_numbers_in(c) for c in row] for row in head.sample]
                 info["phone_like_columns"] = head.phone_like_columns
             batch = LeadBatch.objects.create(
                 name=name,
