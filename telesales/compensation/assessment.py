@@ -11,8 +11,10 @@ Rules (the ``assessment`` section of the rule set, see ``rules_format.py``):
   when ``need`` is absent); each criterion is "measured value ≥ threshold" over the last
   ``window`` monthly buckets ending with the assessed period;
 - **persistency** is *waived* below ``persistency_waived_below_months`` of tenure, or when the
-  person has no 13-month cohort in the window: a waived criterion leaves the set and ``need``
-  is capped at what remains (waiving never lowers the bar of the other criteria);
+  person has no 13-month cohort in the window (for the early warning: none decided yet, the
+  criterion's ``pending`` policies still being in their grace period, reason ``pending``): a
+  waived criterion leaves the set and ``need`` is capped at what remains (waiving never lowers
+  the bar of the other criteria);
 - **outcome**: promote when the promote set is met (and the level promotes); a trainee not
   promoted by the end of probation exits (still in probation: maintain); otherwise maintain
   when there is no maintain set or it is met; a failure first *extends* (``extensions``
@@ -64,6 +66,8 @@ class MonthFigures:
     cases: int = 0
     persistency_num: Decimal = ZERO
     persistency_den: Decimal = ZERO
+    #: Cohort policies not decided yet on the day measured (in their grace period, unpaid).
+    persistency_pending: int = 0
 
 
 @dataclass(frozen=True)
@@ -178,6 +182,10 @@ def _waiver(
     return None
 
 
+def _pending(person: PersonRecord, window: int) -> int:
+    return sum(m.persistency_pending for m in _window(person, window))
+
+
 def _projection(
     *, measure: str, value: Any, threshold: Decimal, window: int, frame: Frame, pace: Decimal
 ) -> tuple[str, Decimal | None]:
@@ -228,6 +236,11 @@ def criteria_set_evaluate(
             "gap": None,
             "projected": None,
         }
+        if measure == "persistency13" and (pending := _pending(person, rules["window"])):
+            # Early warning only: policies whose 13-month premium may still be paid in time.
+            row["pending"] = pending
+            if waived == "no_cohort":
+                row["waived"] = waived = "pending"
         if waived:
             row["flag"] = WAIVED
         elif row["met"]:

@@ -15,7 +15,9 @@
   counts neither. A policy that cannot be valued (no rate, or no standardisation factor for
   its term) counts as a case with no FYC.
 - **Persistency**: ``operations.selectors.persistency_contributions`` (13-month figure) of
-  each bucket's month, per selling agent, excluded policies left out.
+  each bucket's month, per selling agent, excluded policies left out. Measured on a day (the
+  early warning), policies still in their grace period and not yet paid are left out and
+  counted as pending.
 - **Previous outcomes**: the person's approved outcomes in earlier approved runs at the same
   level, newest first (for "extend once, then demote").
 """
@@ -166,9 +168,18 @@ def _policy_figures(
     return out
 
 
-def _persistency(buckets: list[Period], *, until: dt.date) -> dict[int, dict[int, list]]:
-    """agent id → bucket index → [numerator, denominator] of the 13-month figure."""
-    out: dict[int, dict[int, list]] = defaultdict(lambda: defaultdict(lambda: [Decimal(0)] * 2))
+def _persistency(
+    buckets: list[Period], *, until: dt.date, as_of: dt.date | None = None
+) -> dict[int, dict[int, list]]:
+    """agent id → bucket index → [numerator, denominator, pending] of the 13-month figure.
+
+    Measured on a day (``as_of``, the early warning), a policy whose grace period is still
+    open on that day and whose premium was not paid by then is not known to persist or to
+    lapse yet: it is left out of the figure and counted in ``pending``; a premium paid after
+    that day does not count yet. An assessment (no ``as_of``) counts every cohort policy."""
+    out: dict[int, dict[int, list]] = defaultdict(
+        lambda: defaultdict(lambda: [Decimal(0), Decimal(0), 0])
+    )
     for index, period in enumerate(buckets):
         if period.start > until:
             continue
@@ -177,7 +188,14 @@ def _persistency(buckets: list[Period], *, until: dt.date) -> dict[int, dict[int
             if row["excluded"] or row["agent_id"] is None:
                 continue
             cell = out[row["agent_id"]][index]
-            cell[0] += row["numerator"]
+            numerator = row["numerator"]
+            if as_of is not None:
+                paid = row["paid_on"] is not None and row["paid_on"] <= as_of
+                if not paid and row["window_end"] is not None and row["window_end"] >= as_of:
+                    cell[2] += 1
+                    continue
+                numerator = numerator if paid else Decimal(0)
+            cell[0] += numerator
             cell[1] += row["denominator"]
     return out
 
@@ -206,7 +224,7 @@ def assessment_records(
     since = _grade_since(ids, before=period_end)
     previous = _previous(ids, before=period_end)
     figures = _policy_figures(book, buckets, until=until)
-    persistency = _persistency(buckets, until=until)
+    persistency = _persistency(buckets, until=until, as_of=as_of)
     records = []
     for person_id, level, hire_date, leader_id, recruiter_id in people:
         own, kept = figures.get(person_id, {}), persistency.get(person_id, {})
@@ -216,6 +234,7 @@ def assessment_records(
                 cases=own[i][1] if i in own else 0,
                 persistency_num=kept[i][0] if i in kept else Decimal(0),
                 persistency_den=kept[i][1] if i in kept else Decimal(0),
+                persistency_pending=kept[i][2] if i in kept else 0,
             )
             for i in range(BUCKETS)
         )

@@ -17,7 +17,12 @@ Flags (``assessment.py``), per criterion:
   headcount, groups developed) is below its threshold with days still left;
 - **failing**: cannot be met any more: the period has ended, or months in grade at the period
   end will still be short;
-- **waived**: persistency below the tenure threshold or without a cohort.
+- **waived**: persistency below the tenure threshold, without a cohort, or with no cohort
+  policy decided yet (each still in its grace period and unpaid on the day: ``pending``).
+
+Persistency on a day counts only the cohort policies already decided: paid by that day, or
+whose grace period ended before it. The others are the criterion's ``pending`` count, named in
+its gap ("now 50.0%; 1 policy still in its grace period").
 
 A criteria set is *met* when ``need`` criteria are met, *failing* when fewer than ``need`` can
 still be met, *on_track* when ``need`` are met or on track, else *at_risk*. The person's flag
@@ -73,10 +78,19 @@ def gap_text(row: dict[str, Any]) -> str:
     if measure == "months_in_grade":
         return ngettext("%(n)d more month in grade", "%(n)d more months in grade", n) % {"n": n}
     if measure == "persistency13":
-        return _("13-month persistency of %(target)s%% (now %(now)s%%)") % {
+        figures = {
             "target": f"{Decimal(row['threshold']) * 100:.1f}",
             "now": f"{Decimal(row['value']) * 100:.1f}",
         }
+        if row.get("pending"):
+            return ngettext(
+                "13-month persistency of %(target)s%% (now %(now)s%%; %(n)d policy still in "
+                "its grace period)",
+                "13-month persistency of %(target)s%% (now %(now)s%%; %(n)d policies still in "
+                "their grace period)",
+                row["pending"],
+            ) % {**figures, "n": row["pending"]}
+        return _("13-month persistency of %(target)s%% (now %(now)s%%)") % figures
     return f"{measure} +{gap}"  # pragma: no cover - every measure is named above
 
 

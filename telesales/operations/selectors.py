@@ -460,8 +460,9 @@ def persistency_contributions(
     Each row: ``policy_id``, ``agent_id``, ``team_id``, ``excluded`` (a reason from
     ``EXCLUSIONS`` or ``None``), ``denominator`` (the first-year premium: the annualised
     premium), ``numerator`` (the same amount when the premium of the policy year fell due and
-    its first instalment was paid by the end of its grace period, else 0) and ``window_end``
-    (the last day of that grace period)."""
+    its first instalment was paid by the end of its grace period, else 0), ``window_end``
+    (the last day of that grace period) and ``paid_on`` (the day that instalment was paid, when
+    it counts in ``numerator``)."""
     year = PERSISTENCY[figure]
     start = add_months(month_start(month), -12 * (year - 1))
     end = add_months(start, 1)
@@ -489,6 +490,7 @@ def persistency_contributions(
             "denominator": Decimal("0.00"),
             "numerator": Decimal("0.00"),
             "window_end": None,
+            "paid_on": None,
         }
         rows.append(row)
         if policy.payment_mode == PaymentMode.SINGLE:
@@ -526,6 +528,7 @@ def persistency_contributions(
             and due.paid_date <= window_end
         ):
             row["numerator"] = policy.annualised_premium
+            row["paid_on"] = due.paid_date
     return rows
 
 

@@ -152,3 +152,68 @@ def test_query_count_does_not_grow_with_people(c, django_assert_max_num_queries)
     with django_assert_max_num_queries(40):
         rows = early_warning_list(user=c.hr, day=dt.date(2026, 5, 16))
     assert len(rows) == 25
+
+
+# --- persistency on a day: policies still in their grace period ------------------------------
+
+
+def _persistency(row, key="maintain"):
+    return next(c for c in row[key]["criteria"] if c["measure"] == "persistency13")
+
+
+def test_a_13_month_premium_still_in_its_grace_period_is_pending_not_lapsed(c):
+    from telesales.operations.rules import ruleset_in_force
+
+    day = dt.date(2026, 6, 20)
+    grace = ruleset_in_force(on=day).grace_days
+    # Ann's S1 maintenance window (April–June 2026) measures the cohorts of April–June 2025.
+    kept = c.sale(c.ann, "300.00", dt.date(2025, 4, 15))  # paid on its due day
+    lapsed = c.sale(c.ann, "300.00", dt.date(2025, 4, 3))  # unpaid, grace over before the day
+    waiting = c.sale(c.ann, "300.00", dt.date(2025, 6, 10))  # unpaid, grace still open
+    late = c.sale(c.ann, "300.00", dt.date(2025, 5, 20))  # paid after the day, within grace
+    assert dt.date(2026, 4, 3) + dt.timedelta(days=grace) < day  # the default rule set's 60
+    assert dt.date(2026, 5, 20) + dt.timedelta(days=grace) >= dt.date(2026, 6, 25)
+    c.second_year_premium(kept, paid=True)
+    c.second_year_premium(lapsed, paid=False)
+    c.second_year_premium(waiting, paid=False)
+    due = c.second_year_premium(late, paid=True)
+    due.paid_date = dt.date(2026, 6, 25)
+    due.save(update_fields=["paid_date"])
+
+    (ann,) = early_warning_list(user=c.hr, day=day, person_id=c.ann.pk)
+    per = _persistency(ann)
+    # Decided so far: one kept, one lapsed. The two others may still be paid in time.
+    assert (per["value"], per["pending"], per["flag"]) == ("0.5000", 2, AT_RISK)
+    assert "2 policies still in their grace period" in ann["maintain"]["summary"]
+
+    # Once paid (06-25), the late one counts as kept; the other is still waiting.
+    (later,) = early_warning_list(user=c.hr, day=dt.date(2026, 6, 26), person_id=c.ann.pk)
+    per = _persistency(later)
+    assert (per["value"], per["pending"]) == ("0.6667", 1)
+    assert "1 policy still in its grace period" in later["maintain"]["summary"]
+
+
+def test_with_only_pending_policies_persistency_is_waived_as_pending(c):
+    waiting = c.sale(c.ann, "300.00", dt.date(2025, 6, 10))
+    c.second_year_premium(waiting, paid=False)
+    (ann,) = early_warning_list(user=c.hr, day=dt.date(2026, 6, 20), person_id=c.ann.pk)
+    per = _persistency(ann)
+    assert (per["value"], per["waived"], per["flag"], per["pending"]) == (
+        None,
+        "pending",
+        "waived",
+        1,
+    )
+    assert "grace" not in ann["maintain"]["summary"]
+
+
+def test_an_assessment_counts_every_cohort_policy_as_before(c):
+    waiting = c.sale(c.ann, "300.00", dt.date(2025, 6, 10))
+    c.second_year_premium(waiting, paid=False)
+    from telesales.compensation.assessing import assessment_run
+    from telesales.compensation.tests.assessment_world import criterion
+
+    run = assessment_run(label="2026-06", actor=c.hr)
+    per = criterion(run, c.ann, "maintain", "persistency13")
+    assert (per["value"], per["waived"]) == ("0.0000", None)
+    assert "pending" not in per
