@@ -36,6 +36,31 @@ class CallsConfig(AppConfig):
             order=15,
             visible_to=conversion_visible,
         )
+        from telesales.calls import dashboard as calls_cards
+
+        for order, (key, provide, label) in enumerate(
+            (
+                (calls_cards.MY_TODAY, calls_cards.my_today_indicator, calls_cards.MY_TODAY_LABEL),
+                (
+                    calls_cards.MY_FOLLOWUPS,
+                    calls_cards.my_followups_indicator,
+                    calls_cards.MY_FOLLOWUPS_LABEL,
+                ),
+                (
+                    calls_cards.MY_CONVERSION,
+                    calls_cards.my_conversion_indicator,
+                    calls_cards.MY_CONVERSION_LABEL,
+                ),
+            )
+        ):
+            dashboard.register(
+                key,
+                provide,
+                label=label,
+                order=10 + order,
+                visible_to=calls_cards.personal_visible,
+                personal=True,
+            )
 
         # Demo: weeks of call history, follow-ups, sales and policies (after leads and policies).
         from telesales.calls.demo import seed_calls_demo

@@ -1,18 +1,26 @@
 """The calls app's card on the role home pages (``telesales.core.dashboard``): conversion
 (成交率) — policies sold ÷ leads connected over the month to date, as the call reports count
 it (``selectors.conversion``), for the manager, the planner (the center) and team leads
-(their teams). Registered in ``CallsConfig.ready``."""
+(their teams). And the agent's own cards on "My day" (``personal``): today's calls, the
+follow-ups due, their conversion month to date. Registered in ``CallsConfig.ready``."""
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 
+from django.db.models import Count, Q
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from telesales.calls import permissions, selectors
+from telesales.calls.models import CallAttempt
+from telesales.calls.rules import callrules_for_person
 from telesales.core.dashboard import Indicator, Period, status_for
+from telesales.core.roles import Role, has_role
+from telesales.org.selectors import person_for_user
 
 CONVERSION = "calls.conversion"
 CONVERSION_LABEL = gettext_lazy("Conversion")
@@ -43,5 +51,118 @@ def conversion_indicator(*, user, period: Period) -> Indicator | None:
         ),
         url=f"{reverse('calls:report')}?{period.query()}",
         scope=_("Center") if permissions.sees_all_calls(user) else _("Your teams"),
+        status=status_for(CONVERSION, value),
+    )
+
+
+# --- The agent's own cards on "My day" (registered with ``personal=True``) -----------------
+MY_TODAY = "calls.my_today"
+MY_TODAY_LABEL = gettext_lazy("My calls today")
+MY_FOLLOWUPS = "calls.my_followups"
+MY_FOLLOWUPS_LABEL = gettext_lazy("Follow-ups due")
+MY_CONVERSION = "calls.my_conversion"
+MY_CONVERSION_LABEL = gettext_lazy("My conversion")
+
+
+def personal_visible(user) -> bool:
+    return has_role(user, Role.AGENT) and person_for_user(user) is not None
+
+
+def my_today_indicator(*, user, period: Period) -> Indicator | None:
+    """Today's dials, with connects ÷ dials, talk time, effective calls and sales."""
+    me = person_for_user(user)
+    if me is None or not has_role(user, Role.AGENT):
+        return None
+    day = selectors.agent_day_figures(agent=me, day=period.until)
+    return Indicator(
+        key=MY_TODAY,
+        label=MY_TODAY_LABEL,
+        value=day["dials"],
+        numerator=day["connects"],
+        denominator=day["dials"],
+        numerator_label=_("connected"),
+        denominator_label=_("dials"),
+        help_text=_(
+            "%(minutes)d min talk time, %(effective)d effective calls, %(sales)d sales "
+            "(¥%(premium)s) on %(day)s."
+        )
+        % {
+            "minutes": day["talk_seconds"] // 60,
+            "effective": day["effective"],
+            "sales": day["sales"],
+            "premium": f"{day['premium']:,.2f}",
+            "day": period.until.isoformat(),
+        },
+        url=reverse("calls:workspace"),
+    )
+
+
+def my_followups_indicator(*, user, period: Period) -> Indicator | None:
+    """Follow-ups due now (those already escalated to the team lead counted apart) and those
+    still due later today."""
+    me = person_for_user(user)
+    if me is None or not has_role(user, Role.AGENT):
+        return None
+    now = timezone.now()
+    counts = (
+        selectors.followup_due_list(user=user, agent=me, until=now)
+        .order_by()
+        .aggregate(due=Count("id"), escalated=Count("id", filter=Q(escalated_at__isnull=False)))
+    )
+    later = (
+        selectors.followup_day_list(user=user, day=timezone.localdate(now), agent=me)
+        .filter(due_at__gt=now)
+        .count()
+    )
+    hours = callrules_for_person(me, on=timezone.localdate(now)).overdue_escalate_hours
+    return Indicator(
+        key=MY_FOLLOWUPS,
+        label=MY_FOLLOWUPS_LABEL,
+        value=counts["due"],
+        help_text=_(
+            "%(escalated)d already escalated to your team lead (overdue more than %(hours)d "
+            "h); %(later)d more due later today. “Next lead” hands you the due ones first."
+        )
+        % {"escalated": counts["escalated"], "hours": hours, "later": later},
+        url=reverse("calls:workspace"),
+        status=status_for(MY_FOLLOWUPS, counts["escalated"]),
+    )
+
+
+def my_conversion_indicator(*, user, period: Period) -> Indicator | None:
+    """The agent's own conversion over the period: their sales ÷ the leads they connected."""
+    me = person_for_user(user)
+    if me is None or not has_role(user, Role.AGENT):
+        return None
+    start, end = (
+        timezone.make_aware(dt.datetime.combine(period.since, dt.time())),
+        timezone.make_aware(dt.datetime.combine(period.until + dt.timedelta(days=1), dt.time())),
+    )
+    connected = (
+        CallAttempt.objects.filter(
+            agent_id=me.pk, started_at__gte=start, started_at__lt=end, answered_at__isnull=False
+        )
+        .order_by()
+        .aggregate(n=Count("lead_id", distinct=True))["n"]
+    )
+    from telesales.policies import selectors as policy_selectors
+
+    sales = (
+        policy_selectors.policy_list(user=user, since=period.since, until=period.until)
+        .filter(agent_id=me.pk)
+        .order_by()
+        .count()
+    )
+    value = (Decimal(sales) * 100 / connected).quantize(Decimal("0.1")) if connected else None
+    return Indicator(
+        key=MY_CONVERSION,
+        label=MY_CONVERSION_LABEL,
+        value=value,
+        unit="%",
+        numerator=sales,
+        denominator=connected,
+        numerator_label=_("sales"),
+        denominator_label=_("leads connected"),
+        help_text=_("Your policies sold ÷ the leads you spoke with, month to date."),
         status=status_for(CONVERSION, value),
     )

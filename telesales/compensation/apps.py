@@ -31,5 +31,22 @@ class CompensationConfig(AppConfig):
             ),
             NavItem("compensation:whatif", _("Basic-law what-if"), "sliders", pay_admins, 65),
         )
+        # The agent's early-warning card on "My day".
+        from telesales.compensation.dashboard import (
+            MY_WARNING,
+            MY_WARNING_LABEL,
+            my_warning_indicator,
+            personal_visible,
+        )
+        from telesales.core import dashboard
+
+        dashboard.register(
+            MY_WARNING,
+            my_warning_indicator,
+            label=MY_WARNING_LABEL,
+            order=20,
+            visible_to=personal_visible,
+            personal=True,
+        )
         # After the policies, operations and tickets demos: it pays what they sold.
         register_demo("compensation.payruns", seed_payrun_demo, order=70)

@@ -8,6 +8,10 @@ and returns ``None`` when the user may not see the indicator at all. ``visible_t
 when given, is asked first, so a provider that fails is shown as "unavailable" only to the
 people who would have seen it.
 
+A provider registered ``personal=True`` computes the user's *own* figures (today's calls,
+follow-ups due, the early warning) for their "My day" page; the role home pages draw the
+others. ``indicators_for(personal=…)`` picks one kind.
+
 The good / warn / bad status of a card comes from ``settings.TELESALES_DASHBOARD_THRESHOLDS``
 (``status_for``), keyed by the indicator's key; the thresholds are configuration, never
 constants of the provider. ``check_thresholds`` is a Django system check on their shape.
@@ -81,6 +85,7 @@ class Provider:
     provide: Callable[..., Indicator | None]
     order: int = 100
     visible_to: Callable[[Any], bool] | None = None
+    personal: bool = False
 
 
 _REGISTRY: dict[str, tuple[int, Provider]] = {}
@@ -93,11 +98,13 @@ def register(
     label: Any,
     order: int = 100,
     visible_to: Callable[[Any], bool] | None = None,
+    personal: bool = False,
 ) -> None:
     """Register (or replace, keeping its place) the provider of indicator ``key``. Cards are
-    drawn by ``order``, then in registration order."""
+    drawn by ``order``, then in registration order. ``personal``: the user's own figures, for
+    "My day" (see the module's docstring)."""
     seq = _REGISTRY[key][0] if key in _REGISTRY else len(_REGISTRY)
-    _REGISTRY[key] = (seq, Provider(key, label, provide, order, visible_to))
+    _REGISTRY[key] = (seq, Provider(key, label, provide, order, visible_to, personal))
 
 
 def unregister(key: str) -> None:
@@ -108,11 +115,14 @@ def registered() -> list[Provider]:
     return [p for _seq, p in sorted(_REGISTRY.values(), key=lambda e: (e[1].order, e[0]))]
 
 
-def indicators_for(*, user, period: Period) -> list[Indicator]:
-    """Every registered indicator ``user`` may see, in order. A provider that raises is
-    logged and shown as unavailable; it never takes the page down."""
+def indicators_for(*, user, period: Period, personal: bool = False) -> list[Indicator]:
+    """Every registered indicator ``user`` may see, in order: the center's and teams' ones, or
+    with ``personal`` the user's own. A provider that raises is logged and shown as
+    unavailable; it never takes the page down."""
     out: list[Indicator] = []
     for provider in registered():
+        if provider.personal != personal:
+            continue
         try:
             if provider.visible_to is not None and not provider.visible_to(user):
                 continue

@@ -104,13 +104,22 @@ def _indicators(user) -> dict:
 
 @login_required
 def agent_home_view(request: HttpRequest) -> HttpResponse:
-    """The agent's profile card and where their calls are: the page an app registered as the
-    agent's home (the workspace), named through the navigation registry so that org imports
-    no sales-floor app."""
+    """The agent's profile card, where their calls are (the page an app registered as the
+    agent's home, the workspace, named through the navigation registry so that org imports no
+    sales-floor app) and their own cards (``core.dashboard``, ``personal``): today's calls,
+    follow-ups due, conversion, the promotion early warning."""
     me = selectors.person_for_user(request.user)
     home = home_url_name(Role.AGENT)
     calls_url = reverse(home) if home and home != "org:agent_home" else None
-    return render(request, "org/agent_home.html", {"me": me, "calls_url": calls_url})
+    period = dashboard.Period.month_to_date()
+    indicators = (
+        dashboard.indicators_for(user=request.user, period=period, personal=True) if me else []
+    )
+    return render(
+        request,
+        "org/agent_home.html",
+        {"me": me, "calls_url": calls_url, "period": period, "indicators": indicators},
+    )
 
 
 @login_required

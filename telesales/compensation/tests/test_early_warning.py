@@ -217,3 +217,30 @@ def test_an_assessment_counts_every_cohort_policy_as_before(c):
     per = criterion(run, c.ann, "maintain", "persistency13")
     assert (per["value"], per["waived"]) == ("0.0000", None)
     assert "pending" not in per
+
+
+# --- the agent's card on "My day" ------------------------------------------------------------
+
+
+def test_my_day_card_shows_the_days_left_and_the_maintenance_flag(c):
+    from django.utils import translation
+
+    from telesales.compensation.dashboard import MY_WARNING, my_warning_indicator
+    from telesales.core.dashboard import BAD, GOOD, WARN, Period, indicators_for
+
+    day = dt.date(2026, 5, 16)  # Ann, S1: maintenance needs 2 of FYC 3,000, 3 cases, 80 %
+    period = Period(since=dt.date(2026, 5, 1), until=day)
+    with translation.override("en"):
+        card = my_warning_indicator(user=c.ann.user, period=period)
+        assert (card.key, card.value, card.status) == (MY_WARNING, 45, WARN)  # at risk
+        assert card.help_text.startswith("Keep S1: needs") and "S2: needs" in card.help_text
+        for when in (dt.date(2026, 4, 2), dt.date(2026, 4, 20), dt.date(2026, 5, 3)):
+            c.sale(c.ann, "1200.00", when)
+        card = my_warning_indicator(user=c.ann.user, period=period)
+        assert (card.value, card.status) == (45, GOOD)  # FYC 3,600 and 3 cases: met
+        end = Period(since=dt.date(2026, 6, 1), until=dt.date(2026, 6, 30))
+        c.sale(c.sam, "300.00", dt.date(2026, 6, 2))  # Sam, S2 short at the period's end
+        assert my_warning_indicator(user=c.sam.user, period=end).status == BAD
+    keys = {i.key for i in indicators_for(user=c.ann.user, period=period, personal=True)}
+    assert MY_WARNING in keys
+    assert MY_WARNING not in {i.key for i in indicators_for(user=c.hr, period=period)}

@@ -244,3 +244,10 @@ def test_the_cards_follow_the_registered_visibility_on_the_page(scratch, client_
         "indicator-test.managers_only"
         not in client_for("teamlead1").get("/org/my-team/").content.decode()
     )
+
+
+def test_personal_cards_and_the_center_cards_are_drawn_apart(scratch, nobody):
+    scratch("test.center", _fixed("test.center", 1))
+    scratch("test.mine", _fixed("test.mine", 2), personal=True)
+    assert _keys(indicators_for(user=nobody, period=PERIOD)) == ["test.center"]
+    assert _keys(indicators_for(user=nobody, period=PERIOD, personal=True)) == ["test.mine"]
