@@ -11,10 +11,10 @@ Rules (the ``assessment`` section of the rule set, see ``rules_format.py``):
   when ``need`` is absent); each criterion is "measured value ≥ threshold" over the last
   ``window`` monthly buckets ending with the assessed period;
 - **persistency** is *waived* below ``persistency_waived_below_months`` of tenure, or when the
-  person has no 13-month cohort in the window (for the early warning: none decided yet, the
-  criterion's ``pending`` policies still being in their grace period, reason ``pending``): a
-  waived criterion leaves the set and ``need`` is capped at what remains (waiving never lowers
-  the bar of the other criteria);
+  person has no 13-month cohort in the window (for the early warning, a cohort whose policies
+  are all still in their grace period is not waived: the criterion stays, unmet, with its
+  ``pending`` count and no value): a waived criterion leaves the set and ``need`` is capped
+  at what remains (waiving never lowers the bar of the other criteria);
 - **outcome**: promote when the promote set is met (and the level promotes); a trainee not
   promoted by the end of probation exits (still in probation: maintain); otherwise maintain
   when there is no maintain set or it is met; a failure first *extends* (``extensions``
@@ -240,7 +240,13 @@ def criteria_set_evaluate(
             # Early warning only: policies whose 13-month premium may still be paid in time.
             row["pending"] = pending
             if waived == "no_cohort":
-                row["waived"] = waived = "pending"
+                # Nothing decided yet, but a cohort exists: the criterion stays in the set (it
+                # may still be met, so the other criteria's bar is not raised), unmet so far.
+                row["waived"] = waived = None
+                row["met"] = False
+                row["flag"] = FAILING if frame.today >= frame.period_end else AT_RISK
+                rows.append(row)
+                continue
         if waived:
             row["flag"] = WAIVED
         elif row["met"]:

@@ -17,12 +17,13 @@ Flags (``assessment.py``), per criterion:
   headcount, groups developed) is below its threshold with days still left;
 - **failing**: cannot be met any more: the period has ended, or months in grade at the period
   end will still be short;
-- **waived**: persistency below the tenure threshold, without a cohort, or with no cohort
-  policy decided yet (each still in its grace period and unpaid on the day: ``pending``).
+- **waived**: persistency below the tenure threshold or without a cohort.
 
 Persistency on a day counts only the cohort policies already decided: paid by that day, or
 whose grace period ended before it. The others are the criterion's ``pending`` count, named in
-its gap ("now 50.0%; 1 policy still in its grace period").
+its gap ("now 50.0%; 1 policy still in its grace period"). When none is decided yet the
+criterion has no value ("not known yet") and is at risk, not waived: waiving it would raise
+the bar of the others in a "k of n" set.
 
 A criteria set is *met* when ``need`` criteria are met, *failing* when fewer than ``need`` can
 still be met, *on_track* when ``need`` are met or on track, else *at_risk*. The person's flag
@@ -68,20 +69,17 @@ def gap_text(row: dict[str, Any]) -> str:
         return _("¥%(amount)s more FYC") % {"amount": _money(gap)}
     if measure == "team_fyc":
         return _("¥%(amount)s more team FYC") % {"amount": _money(gap)}
-    n = int(Decimal(gap))
-    if measure == "cases":
-        return ngettext("%(n)d more policy", "%(n)d more policies", n) % {"n": n}
-    if measure == "team_headcount":
-        return ngettext("%(n)d more team member", "%(n)d more team members", n) % {"n": n}
-    if measure == "groups_developed":
-        return ngettext("%(n)d more group developed", "%(n)d more groups developed", n) % {"n": n}
-    if measure == "months_in_grade":
-        return ngettext("%(n)d more month in grade", "%(n)d more months in grade", n) % {"n": n}
     if measure == "persistency13":
-        figures = {
-            "target": f"{Decimal(row['threshold']) * 100:.1f}",
-            "now": f"{Decimal(row['value']) * 100:.1f}",
-        }
+        target = f"{Decimal(row['threshold']) * 100:.1f}"
+        if row["value"] is None:  # nothing decided yet: every cohort policy is pending
+            return ngettext(
+                "13-month persistency of %(target)s%% (not known yet: %(n)d policy still in "
+                "its grace period)",
+                "13-month persistency of %(target)s%% (not known yet: %(n)d policies still in "
+                "their grace period)",
+                row["pending"],
+            ) % {"target": target, "n": row["pending"]}
+        figures = {"target": target, "now": f"{Decimal(row['value']) * 100:.1f}"}
         if row.get("pending"):
             return ngettext(
                 "13-month persistency of %(target)s%% (now %(now)s%%; %(n)d policy still in "
@@ -91,6 +89,15 @@ def gap_text(row: dict[str, Any]) -> str:
                 row["pending"],
             ) % {**figures, "n": row["pending"]}
         return _("13-month persistency of %(target)s%% (now %(now)s%%)") % figures
+    n = int(Decimal(gap))
+    if measure == "cases":
+        return ngettext("%(n)d more policy", "%(n)d more policies", n) % {"n": n}
+    if measure == "team_headcount":
+        return ngettext("%(n)d more team member", "%(n)d more team members", n) % {"n": n}
+    if measure == "groups_developed":
+        return ngettext("%(n)d more group developed", "%(n)d more groups developed", n) % {"n": n}
+    if measure == "months_in_grade":
+        return ngettext("%(n)d more month in grade", "%(n)d more months in grade", n) % {"n": n}
     return f"{measure} +{gap}"  # pragma: no cover - every measure is named above
 
 

@@ -193,18 +193,25 @@ def test_a_13_month_premium_still_in_its_grace_period_is_pending_not_lapsed(c):
     assert "1 policy still in its grace period" in later["maintain"]["summary"]
 
 
-def test_with_only_pending_policies_persistency_is_waived_as_pending(c):
+def test_with_only_pending_policies_persistency_stays_in_the_set_unmet(c):
+    from django.utils import translation
+
     waiting = c.sale(c.ann, "300.00", dt.date(2025, 6, 10))
     c.second_year_premium(waiting, paid=False)
-    (ann,) = early_warning_list(user=c.hr, day=dt.date(2026, 6, 20), person_id=c.ann.pk)
+    c.sale(c.ann, "3000.00", dt.date(2026, 5, 5))  # FYC met, 1 case of 3
+    with translation.override("en"):
+        (ann,) = early_warning_list(user=c.hr, day=dt.date(2026, 6, 20), person_id=c.ann.pk)
     per = _persistency(ann)
-    assert (per["value"], per["waived"], per["flag"], per["pending"]) == (
+    assert (per["value"], per["waived"], per["met"], per["flag"], per["pending"]) == (
         None,
-        "pending",
-        "waived",
+        None,
+        False,
+        AT_RISK,
         1,
     )
-    assert "grace" not in ann["maintain"]["summary"]
+    # Still "2 of 3": waiving persistency would have asked for FYC and cases both.
+    assert (ann["maintain"]["need"], ann["maintain"]["of"]) == (2, 3)
+    assert "(not known yet: 1 policy still in its grace period)" in ann["maintain"]["summary"]
 
 
 def test_an_assessment_counts_every_cohort_policy_as_before(c):
