@@ -30,6 +30,13 @@ class CompensationConfig(AppConfig):
                 "compensation:assessment_list", _("Assessments"), "clipboard-check", pay_admins, 64
             ),
             NavItem("compensation:whatif", _("Basic-law what-if"), "sliders", pay_admins, 65),
+            NavItem(
+                "compensation:ruleset_list",
+                _("Basic-law rule sets"),
+                "journal-text",
+                pay_admins,
+                66,
+            ),
         )
         # The agent's early-warning card on "My day".
         from telesales.compensation.dashboard import (

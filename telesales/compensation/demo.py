@@ -24,7 +24,12 @@ from telesales.compensation.payrun import (
     payrun_compute,
     payrun_period,
 )
-from telesales.compensation.rulesets import ruleset_approve, ruleset_import_default
+from telesales.compensation.rulesets import (
+    DEFAULT_RULESET_PATH,
+    ruleset_approve,
+    ruleset_import,
+    ruleset_import_default,
+)
 from telesales.compensation.selectors import ruleset_in_force
 from telesales.core.roles import Role
 from telesales.org.models import Person
@@ -95,9 +100,30 @@ def seed_payrun_demo(*, agents: int = 66, seed: int = 20261101, stdout=None) -> 
                 stats["approved"] += 1
             else:
                 stats["open"] += 1
+        stats["draft"] = _draft_ruleset(hr, start=_month_back(current, -1))
     if stdout:
         stdout.write(
             f"  pay runs: {stats['approved']} approved, {stats['open']} open; "
-            f"{stats['attendance']} attendance rows"
+            f"{stats['attendance']} attendance rows; draft rule set v{stats['draft']}"
         )
     return stats
+
+
+def _draft_ruleset(hr, *, start: dt.date) -> int:
+    """A draft for next month that the what-if page can compare: the shipped basic law with
+    the trainee factor raised from 0.8 to 0.9."""
+    text = DEFAULT_RULESET_PATH.read_text(encoding="utf-8")
+    changed = text.replace(
+        "name: 默认基本法 / Default basic law",
+        'name: "基本法草案：见习系数 0.9 / Draft: trainee factor 0.9"',
+        1,
+    ).replace("  id: trainee_factor\n  factor: 0.8\n", "  id: trainee_factor\n  factor: 0.9\n", 1)
+    assert "  id: trainee_factor\n  factor: 0.9\n" in changed, "the default trainee factor moved"
+    draft = ruleset_import(
+        actor=hr,
+        effective_from=start,
+        text=changed,
+        filename="basic_law_draft.yaml",
+        reason="demo: a draft to try in the what-if",
+    )
+    return draft.version

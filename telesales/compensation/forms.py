@@ -78,3 +78,44 @@ class AdjustmentForm(StyledForm, forms.Form):
         if amount == 0:
             raise forms.ValidationError(_("The amount must not be zero."))
         return amount
+
+
+class RuleSetImportForm(StyledForm, forms.Form):
+    """A new draft version of the basic law: a YAML or JSON file, or its text pasted (or
+    edited from an earlier version), and the day it is to take effect."""
+
+    effective_from = forms.DateField(
+        validators=[validate_center_year],
+        label=_("Effective from"),
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        help_text=_("The first day the version applies to, once approved."),
+    )
+    file = forms.FileField(
+        label=_("Rule file (YAML or JSON)"),
+        required=False,
+        help_text=_("UTF-8 text. Leave empty to use the text below."),
+    )
+    text = forms.CharField(
+        label=_("Rules"),
+        required=False,
+        strip=False,  # kept as written: the version's file is this text
+        widget=forms.Textarea(
+            attrs={
+                "rows": 18,
+                "spellcheck": "false",
+                "class": "form-control form-control-sm font-monospace",
+            }
+        ),
+        help_text=_("Edit an earlier version here, or paste a file's text."),
+    )
+    reason = forms.CharField(label=_("Reason"), max_length=REASON_MAX, required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._style()
+
+    def clean(self):
+        data = super().clean()
+        if not data.get("file") and not (data.get("text") or "").strip():
+            self.add_error("text", _("Choose a rule file or give the rules as text."))
+        return data

@@ -1,10 +1,10 @@
-"""Pages of the basic law: pay runs, payslips, assessment, early warning, what-if."""
+"""Pages of the basic law: rule sets, pay runs, payslips, assessment, early warning, what-if."""
 
 from __future__ import annotations
 
 from django.urls import path
 
-from telesales.compensation import views, views_assessment, views_whatif
+from telesales.compensation import views, views_assessment, views_rulesets, views_whatif
 
 app_name = "compensation"
 
@@ -25,6 +25,19 @@ urlpatterns: list = [
     path("payslip/", views.payslip_mine_view, name="payslip_mine"),
     path("policies/<int:policy_id>/", views.policy_pay_view, name="policy_pay"),
     path("team-pay/", views.payrun_team_view, name="payrun_team"),
+    # Basic-law rule sets (HR admin and center manager).
+    path("rulesets/", views_rulesets.ruleset_list_view, name="ruleset_list"),
+    path("rulesets/<int:ruleset_id>/", views_rulesets.ruleset_detail_view, name="ruleset_detail"),
+    path(
+        "rulesets/<int:ruleset_id>/approve/",
+        views_rulesets.ruleset_approve_view,
+        name="ruleset_approve",
+    ),
+    path(
+        "rulesets/<int:ruleset_id>/download/",
+        views_rulesets.ruleset_download_view,
+        name="ruleset_download",
+    ),
     # What-if: a draft rule set over a past period (HR admin and center manager).
     path("whatif/", views_whatif.whatif_view, name="whatif"),
     # Assessment (HR admin and center manager) and early warning (everyone, scoped).

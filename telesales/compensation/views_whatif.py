@@ -49,8 +49,11 @@ class WhatIfForm(forms.Form):
 def whatif_view(request: HttpRequest) -> HttpResponse:
     if not permissions.can_run_pay(request.user):
         raise PermissionDenied
-    asked = "period" in request.GET or "draft" in request.GET
-    form = WhatIfForm(request.GET if asked else None)
+    asked = "period" in request.GET
+    initial = {}
+    if not asked and (draft := request.GET.get("draft", "")).isascii() and draft.isdigit():
+        initial["draft"] = int(draft[:11])  # from a draft's page: chosen, the month still to give
+    form = WhatIfForm(request.GET if asked else None, initial=initial)
     result, status = None, 200
     if asked:
         if form.is_valid():

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from django.utils import timezone
 
-from telesales.compensation.choices import PayRunStatus
+from telesales.compensation.choices import PayRunStatus, RuleSetStatus
 from telesales.compensation.demo import PAST_MONTHS, seed_payrun_demo
-from telesales.compensation.models import Attendance, PayLine, PayRun
+from telesales.compensation.models import Attendance, PayLine, PayRun, RuleSet
 from telesales.core.setup_steps import demo_steps
 from telesales.policies.choices import CommissionBasis
 from telesales.policies.models import Policy, Product
@@ -28,6 +28,10 @@ def test_demo_has_approved_past_runs_and_an_open_current_one(demo):
     seed_operations_demo(agents=12)
     stats = seed_payrun_demo(agents=12)
     assert stats["created"] and stats["approved"] == PAST_MONTHS and stats["open"] == 1
+    # A draft for next month, for the what-if page to compare.
+    (draft,) = RuleSet.objects.filter(status=RuleSetStatus.DRAFT)
+    assert stats["draft"] == draft.version and draft.effective_from > timezone.localdate()
+    assert str(draft.document["trainee_factor"]["factor"]) == "0.9"
 
     current = timezone.localdate().replace(day=1)
     runs = list(PayRun.objects.order_by("period_start"))

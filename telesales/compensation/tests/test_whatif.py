@@ -201,6 +201,9 @@ def test_the_page_shows_the_comparison_to_hr_only(march, draft):
     hr = client_for(c.hr)
     empty = hr.get(PAGE)
     assert empty.status_code == 200 and b'data-testid="empty-state"' in empty.content
+    chosen = hr.get(PAGE, {"draft": draft.pk})  # the link on the draft's page: no error yet
+    assert chosen.status_code == 200 and b'data-testid="form-errors"' not in chosen.content
+    assert chosen.context["form"]["draft"].value() == draft.pk
     page = hr.get(PAGE, {"draft": draft.pk, "period": "2026-03"})
     assert page.status_code == 200
     assert b'data-testid="whatif-people"' in page.content and b"15.00" in page.content

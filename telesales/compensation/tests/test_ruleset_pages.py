@@ -1,0 +1,148 @@
+"""The rule-set pages: the HR admin imports a file or edits an earlier version's text as a new
+draft, sees every problem of a bad file with its place (and keeps its text to fix it),
+downloads a version, approves a draft; nobody else reaches them."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
+from django.urls import reverse
+
+from telesales.compensation.choices import RuleSetStatus
+from telesales.compensation.models import RuleSet
+from telesales.compensation.rulesets import (
+    DEFAULT_RULESET_PATH,
+    ruleset_approve,
+    ruleset_import_default,
+)
+from telesales.core.models import AuditEntry
+from telesales.core.roles import Role
+from telesales.org.reference_data import load_reference_data
+from telesales.org.tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+
+DEFAULT_TEXT = DEFAULT_RULESET_PATH.read_text(encoding="utf-8")
+LIST = reverse("compensation:ruleset_list")
+
+
+@pytest.fixture
+def hr():
+    load_reference_data()
+    user = UserFactory(username="hana", roles=[Role.HR_ADMIN])
+    client = Client()
+    client.force_login(user)
+    client.user = user
+    return client
+
+
+def _post(client, **data):
+    data.setdefault("effective_from", "2026-12-01")
+    return client.post(LIST, data)
+
+
+def test_a_file_becomes_a_draft_and_its_page_offers_what_if_and_approval(hr):
+    upload = SimpleUploadedFile("basic_law.yaml", DEFAULT_TEXT.encode("utf-8"))
+    response = _post(hr, file=upload, reason="2027 rules")
+    draft = RuleSet.objects.get()
+    assert response.status_code == 302 and response["Location"] == reverse(
+        "compensation:ruleset_detail", args=[draft.pk]
+    )
+    assert (draft.status, draft.version, draft.source_name) == (
+        RuleSetStatus.DRAFT,
+        1,
+        "basic_law.yaml",
+    )
+    page = hr.get(response["Location"]).content.decode()
+    assert 'data-testid="ruleset-approve-form"' in page
+    assert f"{reverse('compensation:whatif')}?draft={draft.pk}" in page
+    listing = hr.get(LIST).content.decode()
+    assert 'data-testid="ruleset-1"' in listing and "No approved version is in force" in listing
+
+
+def test_a_bad_file_lists_every_problem_with_its_place_and_keeps_the_text(hr):
+    bad = DEFAULT_TEXT.replace("  include_own:", "  inclde_own:", 1)
+    assert bad != DEFAULT_TEXT
+    upload = SimpleUploadedFile("rules.yaml", bad.encode("utf-8"))
+    response = _post(hr, file=upload)
+    assert response.status_code == 422
+    assert RuleSet.objects.count() == 0
+    html = response.content.decode()
+    assert 'data-testid="rule-problems"' in html
+    assert "<code>management_allowance.inclde_own</code>" in html
+    line = next(i for i, text in enumerate(bad.splitlines(), 1) if "inclde_own" in text)
+    first = response.context["problems"][0]
+    assert (first.path, first.line) == ("management_allowance.inclde_own", line)
+    assert f"{line}" in html[html.index("management_allowance.inclde_own") :][:80]
+    # The file's text is in the editor, to be fixed there and saved.
+    assert response.context["form"]["text"].value() == bad
+
+
+def test_a_file_that_is_not_utf8_is_refused_plainly(hr):
+    upload = SimpleUploadedFile("rules.yaml", "name: 基本法\n".encode("gbk"))
+    response = _post(hr, file=upload)
+    assert response.status_code == 422 and RuleSet.objects.count() == 0
+    assert "UTF-8" in response.content.decode()
+
+
+def test_neither_file_nor_text_nor_date_is_a_field_error(hr):
+    response = hr.post(LIST, {"text": " "})
+    assert response.status_code == 422 and RuleSet.objects.count() == 0
+    html = response.content.decode()
+    assert 'data-testid="field-error-text"' in html
+    assert 'data-testid="field-error-effective_from"' in html
+
+
+def test_a_new_version_starts_from_an_earlier_ones_text(hr):
+    first = ruleset_import_default(actor=hr.user, effective_from=dt.date(2026, 1, 1))
+    ruleset_approve(ruleset=first, actor=hr.user)
+    form = hr.get(LIST, {"from": first.pk}).context["form"]
+    assert form["text"].value() == DEFAULT_TEXT
+    edited = DEFAULT_TEXT.replace("  factor: 0.8\n", "  factor: 0.85\n", 1)
+    response = _post(hr, text=edited, effective_from="2027-01-01")
+    assert response.status_code == 302
+    second = RuleSet.objects.get(version=2)
+    assert second.source_text == edited and second.source_name == ""
+    assert str(second.document["trainee_factor"]["factor"]) == "0.85"
+    # The one in force is shown as such; the download gives the text back as a file.
+    assert "In force today: v1" in hr.get(LIST).content.decode()
+    download = hr.get(reverse("compensation:ruleset_download", args=[first.pk]))
+    assert download["Content-Disposition"].endswith('basic-law-v1-2026-01-01.yaml"')
+    assert download.content.decode("utf-8") == DEFAULT_TEXT
+
+
+def test_approving_a_draft_from_its_page_and_a_second_time(hr):
+    draft = ruleset_import_default(actor=hr.user, effective_from=dt.date(2026, 1, 1))
+    url = reverse("compensation:ruleset_approve", args=[draft.pk])
+    response = hr.post(url, {"reason": "board decision"})
+    assert response.status_code == 302
+    draft.refresh_from_db()
+    assert draft.status == RuleSetStatus.APPROVED and draft.approved_by == hr.user
+    entry = AuditEntry.objects.get(action="compensation.ruleset_approve")
+    assert entry.reason == "board decision"
+    again = hr.post(url, {"reason": ""})
+    assert again.status_code == 409 and b'data-testid="form-errors"' in again.content
+
+
+def test_only_hr_and_the_manager_reach_the_pages(hr):
+    draft = ruleset_import_default(actor=hr.user, effective_from=dt.date(2026, 1, 1))
+    agent = Client()
+    agent.force_login(UserFactory(username="ann", roles=[Role.AGENT]))
+    for url in (
+        LIST,
+        reverse("compensation:ruleset_detail", args=[draft.pk]),
+        reverse("compensation:ruleset_download", args=[draft.pk]),
+    ):
+        assert agent.get(url).status_code == 403
+    posted = agent.post(LIST, {"text": DEFAULT_TEXT, "effective_from": "2026-12-01"})
+    assert posted.status_code == 403
+    approve = reverse("compensation:ruleset_approve", args=[draft.pk])
+    assert agent.post(approve, {}).status_code == 403
+    assert RuleSet.objects.count() == 1 and RuleSet.objects.get().status == RuleSetStatus.DRAFT
+    manager = Client()
+    manager.force_login(UserFactory(username="max", roles=[Role.MANAGER]))
+    assert manager.get(LIST).status_code == 200
+    assert hr.get(reverse("compensation:ruleset_detail", args=[999999])).status_code == 404
