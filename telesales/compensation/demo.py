@@ -15,6 +15,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
+from telesales.compensation.assessing import assessment_run
 from telesales.compensation.engine import Period
 from telesales.compensation.models import Attendance, PayRun, RuleSet
 from telesales.compensation.payinputs import pay_inputs
@@ -73,7 +74,8 @@ def _attendance(period: Period, rng: random.Random, hr) -> int:
 
 
 def seed_payrun_demo(*, agents: int = 66, seed: int = 20261101, stdout=None) -> dict:
-    """Pay the demo center's past months (approved) and the current one (open)."""
+    """Pay the demo center's past months (approved) and the current one (open); leave a
+    draft rule set for the what-if and last month's assessment for HR to decide."""
     if PayRun.objects.exists():
         if stdout:
             stdout.write("  the pay runs exist already; nothing to do")
@@ -101,10 +103,16 @@ def seed_payrun_demo(*, agents: int = 66, seed: int = 20261101, stdout=None) -> 
             else:
                 stats["open"] += 1
         stats["draft"] = _draft_ruleset(hr, start=_month_back(current, -1))
+        # Last month's assessment, computed and waiting for HR's decisions (not approved: it
+        # would move levels under the pay runs above).
+        last = _month_back(current, 1)
+        run = assessment_run(label=f"{last:%Y-%m}", actor=hr, reason="demo")
+        stats["assessed"] = run.outcomes.count()
     if stdout:
         stdout.write(
             f"  pay runs: {stats['approved']} approved, {stats['open']} open; "
-            f"{stats['attendance']} attendance rows; draft rule set v{stats['draft']}"
+            f"{stats['attendance']} attendance rows; draft rule set v{stats['draft']}; "
+            f"{last:%Y-%m} assessment: {stats['assessed']} outcomes for HR to decide"
         )
     return stats
 

@@ -3,11 +3,13 @@ open, with the attendance that every paid month needs."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.utils import timezone
 
 from telesales.compensation.choices import PayRunStatus, RuleSetStatus
 from telesales.compensation.demo import PAST_MONTHS, seed_payrun_demo
-from telesales.compensation.models import Attendance, PayLine, PayRun, RuleSet
+from telesales.compensation.models import AssessmentRun, Attendance, PayLine, PayRun, RuleSet
 from telesales.core.setup_steps import demo_steps
 from telesales.policies.choices import CommissionBasis
 from telesales.policies.models import Policy, Product
@@ -28,12 +30,18 @@ def test_demo_has_approved_past_runs_and_an_open_current_one(demo):
     seed_operations_demo(agents=12)
     stats = seed_payrun_demo(agents=12)
     assert stats["created"] and stats["approved"] == PAST_MONTHS and stats["open"] == 1
+    current = timezone.localdate().replace(day=1)
     # A draft for next month, for the what-if page to compare.
     (draft,) = RuleSet.objects.filter(status=RuleSetStatus.DRAFT)
     assert stats["draft"] == draft.version and draft.effective_from > timezone.localdate()
     assert str(draft.document["trainee_factor"]["factor"]) == "0.9"
+    # Last month's assessment, for HR to decide: the trainees (monthly) at least are in it.
+    (assessed,) = AssessmentRun.objects.all()
+    last = (current - dt.timedelta(days=1)).replace(day=1)
+    assert assessed.label == f"{last:%Y-%m}" and assessed.status == "draft"
+    assert assessed.outcomes.count() == stats["assessed"] > 0
+    assert not assessed.outcomes.exclude(decision="pending").exists()
 
-    current = timezone.localdate().replace(day=1)
     runs = list(PayRun.objects.order_by("period_start"))
     assert len(runs) == PAST_MONTHS + 1
     assert [r.status for r in runs] == [PayRunStatus.APPROVED] * PAST_MONTHS + [PayRunStatus.OPEN]
