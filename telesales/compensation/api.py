@@ -1,20 +1,25 @@
-"""JSON endpoints of the pay run. Same services and selectors as everything else: HR admin
-and the center manager compute, approve and export; a person reads their own payslip of an
-approved run; a team lead reads their team's totals."""
+"""JSON endpoints of the pay run and the basic-law rule sets. Same services and selectors as
+everything else: HR admin and the center manager import and approve rule sets and compute,
+approve and export pay runs; a person reads their own payslip of an approved run; a team lead
+reads their team's totals."""
 
 from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from typing import Any
 
 from django.http import HttpResponse
+from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext as _
-from ninja import Router, Schema
+from ninja import File, Form, Router, Schema, UploadedFile
+from pydantic import Field
 
-from telesales.compensation import exporting, payrun, permissions, selectors
-from telesales.core.errors import NotFound
-from telesales.core.http_api import ERRORS_READ, ERRORS_WRITE
+from telesales.compensation import exporting, payrun, permissions, rulesets, selectors
+from telesales.compensation.models import RuleSet
+from telesales.core.errors import NotFound, PermissionDenied
+from telesales.core.http_api import ERRORS_READ, ERRORS_WRITE, InputSchema
 from telesales.leads.exporting import CONTENT_TYPES
 from telesales.org.models import Person, Team
 from telesales.org.selectors import person_for_user
@@ -29,6 +34,43 @@ XLSX_ANSWER = {
         }
     }
 }
+
+
+class RuleSetOut(Schema):
+    """One version of the basic law, without its text."""
+
+    id: int
+    version: int
+    name: str
+    status: str
+    effective_from: dt.date
+    effective_to: dt.date | None
+    source_name: str
+    source_format: str
+    created_at: dt.datetime
+    approved_at: dt.datetime | None
+    #: Approved, and today (the center's date) lies between its effective dates.
+    in_force_today: bool
+
+    @staticmethod
+    def resolve_in_force_today(obj) -> bool:
+        return obj.in_force_on(timezone.localdate())
+
+
+class RuleSetDetailOut(RuleSetOut):
+    """A version with the file it was imported from and the checked document stored."""
+
+    source_text: str
+    document: dict[str, Any]
+
+
+class RuleSetImportIn(InputSchema):
+    """The form fields of an import (multipart); the rules come as ``file`` or ``text``."""
+
+    effective_from: dt.date
+    reason: str = Field(default="", max_length=500)
+    #: The rules as text (YAML or JSON), when no file is uploaded; as long as a file may be.
+    text: str | None = Field(default=None, max_length=rulesets.MAX_FILE_BYTES)
 
 
 class PayRunOut(Schema):
@@ -125,6 +167,78 @@ def _payslip_out(slip: selectors.Payslip) -> dict:
         "total": slip.total,
         "lines": slip.lines,
     }
+
+
+def _require_ruleset_manager(user) -> None:
+    if not permissions.can_manage_rulesets(user):
+        raise PermissionDenied(_("Only the HR admin or the center manager may manage pay rules"))
+
+
+def _ruleset_get(user, ruleset_id: int) -> RuleSet:
+    _require_ruleset_manager(user)
+    ruleset = selectors.ruleset_list(user=user).filter(pk=ruleset_id).first()
+    if ruleset is None:
+        raise NotFound(_("No such rule set"))
+    return ruleset
+
+
+@router.get(
+    "/rulesets",
+    response={200: list[RuleSetOut], **ERRORS_READ},
+    operation_id="compensation_ruleset_list",
+)
+def ruleset_list(request):
+    """Every version of the basic law, newest first (HR admin and the center manager)."""
+    _require_ruleset_manager(request.auth)
+    return list(selectors.ruleset_list(user=request.auth).order_by("-version"))
+
+
+@router.get(
+    "/rulesets/{ruleset_id}",
+    response={200: RuleSetDetailOut, **ERRORS_READ},
+    operation_id="compensation_ruleset_get",
+)
+def ruleset_get(request, ruleset_id: int):
+    """One version with its source text and the stored document."""
+    return _ruleset_get(request.auth, ruleset_id)
+
+
+@router.post(
+    "/rulesets",
+    response={200: RuleSetDetailOut, **ERRORS_WRITE},
+    operation_id="compensation_ruleset_import",
+)
+def ruleset_import(
+    request,
+    payload: Form[RuleSetImportIn],
+    file: File[UploadedFile | None] = None,
+):
+    """Check a YAML or JSON rule file (multipart ``file``, or the ``text`` field) and save it
+    as a new draft version. A file that breaks the format answers 422 with every problem in
+    ``details.errors`` (``path``, ``line``, ``reason``)."""
+    _require_ruleset_manager(request.auth)
+    return rulesets.ruleset_import(
+        actor=request.auth,
+        effective_from=payload.effective_from,
+        file=file,
+        # An empty text field is no text; text and a file together are refused (422).
+        text=payload.text or None,
+        filename=(file.name or "") if file is not None else "",
+        reason=payload.reason,
+    )
+
+
+@router.post(
+    "/rulesets/{ruleset_id}/approve",
+    response={200: RuleSetDetailOut, **ERRORS_WRITE},
+    operation_id="compensation_ruleset_approve",
+)
+def ruleset_approve(request, ruleset_id: int, payload: ReasonIn):
+    """Put a draft version in force from its ``effective_from``; the version in force before
+    it ends the day before. 409 for a version that is not a draft or that starts on or before
+    an approved one."""
+    ruleset = _ruleset_get(request.auth, ruleset_id)
+    return rulesets.ruleset_approve(ruleset=ruleset, actor=request.auth, reason=payload.reason)
 
 
 @router.get(

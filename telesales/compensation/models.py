@@ -13,6 +13,7 @@ version, so every pay line stays traceable to the rules that produced it.
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 
 from django.conf import settings
@@ -83,6 +84,14 @@ class RuleSet(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"v{self.version} {self.name}"
+
+    def in_force_on(self, day: dt.date) -> bool:
+        """Approved, and ``day`` lies between its effective dates."""
+        return (
+            self.status == RuleSetStatus.APPROVED
+            and self.effective_from <= day
+            and (self.effective_to is None or self.effective_to >= day)
+        )
 
 
 MONEY = {"max_digits": 14, "decimal_places": 2}

@@ -121,9 +121,7 @@ def _detail_context(ruleset: RuleSet, approve_form: ReasonForm | None = None) ->
     today = timezone.localdate()
     return {
         "ruleset": ruleset,
-        "in_force_today": ruleset.status == RuleSetStatus.APPROVED
-        and ruleset.effective_from <= today
-        and (ruleset.effective_to is None or ruleset.effective_to >= today),
+        "in_force_today": ruleset.in_force_on(today),
         "approve_form": approve_form or ReasonForm(),
         "is_draft": ruleset.status == RuleSetStatus.DRAFT,
         "starts_in_past": ruleset.effective_from < today,
