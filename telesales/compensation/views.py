@@ -25,7 +25,7 @@ from telesales.compensation.tasks import (
     period_start_of_month,
 )
 from telesales.core import errors
-from telesales.core.form_errors import add_domain_error
+from telesales.core.form_errors import add_domain_error, page_status
 from telesales.org.models import Person, Team
 from telesales.org.selectors import person_for_user
 
@@ -40,10 +40,6 @@ def _get_or_404(fn, **kwargs):
         return fn(**kwargs)
     except errors.NotFound as exc:
         raise Http404(exc.message) from exc
-
-
-def _status_for(exc: errors.DomainError) -> int:
-    return exc.status if 400 <= exc.status < 500 else 400
 
 
 def _int(value: str) -> int | None:
@@ -82,7 +78,7 @@ def payrun_compute_view(request: HttpRequest) -> HttpResponse:
             )
         except errors.DomainError as exc:
             _period_error(form, exc)
-            status = _status_for(exc)
+            status = page_status(exc)
         else:
             return redirect("compensation:payrun_job", job.pk)
     return render(
@@ -157,7 +153,7 @@ def payrun_approve_view(request: HttpRequest, run_id: int) -> HttpResponse:
             )
         except errors.DomainError as exc:
             add_domain_error(form, exc)
-            status = _status_for(exc)
+            status = page_status(exc)
         else:
             return redirect("compensation:payrun_job", job.pk)
     run.refresh_from_db()
@@ -187,7 +183,7 @@ def payrun_adjust_view(request: HttpRequest, run_id: int) -> HttpResponse:
             )
         except errors.DomainError as exc:
             add_domain_error(form, exc)
-            status = _status_for(exc)
+            status = page_status(exc)
         else:
             messages.success(
                 request, _("The adjustment is recorded; the next pay run computed pays it.")

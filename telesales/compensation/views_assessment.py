@@ -22,7 +22,7 @@ from telesales.compensation import assessing, permissions, selectors
 from telesales.compensation.models import HRDecision
 from telesales.core import errors
 from telesales.core.dates import validate_center_year
-from telesales.core.form_errors import add_domain_error
+from telesales.core.form_errors import add_domain_error, page_status
 from telesales.org.models import Person
 
 
@@ -132,7 +132,7 @@ def assessment_outcome_decide_view(request: HttpRequest, outcome_id: int) -> Htt
                 note=form.cleaned_data["note"],
             )
         except errors.DomainError as exc:
-            status, error = (exc.status if 400 <= exc.status < 500 else 400), exc.message
+            status, error = page_status(exc), exc.message
     else:
         status, error = 422, _("Choose approve or reject")
     if request.htmx:
@@ -159,7 +159,7 @@ def assessment_approve_view(request: HttpRequest, run_id: int) -> HttpResponse:
     except errors.DomainError as exc:
         context = _detail_context(request, run)
         context["approve_error"] = exc.message
-        status = exc.status if 400 <= exc.status < 500 else 400
+        status = page_status(exc)
         return render(request, "compensation/assessment_detail.html", context, status=status)
     messages.success(request, _("Assessment %(p)s approved") % {"p": run.label})
     return redirect("compensation:assessment_detail", run_id=run.pk)

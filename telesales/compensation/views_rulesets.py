@@ -25,7 +25,7 @@ from telesales.compensation.models import RuleSet
 from telesales.compensation.rules_format import RuleSetInvalid
 from telesales.compensation.rulesets import MAX_FILE_BYTES, ruleset_approve, ruleset_import
 from telesales.core import errors
-from telesales.core.form_errors import add_domain_error
+from telesales.core.form_errors import add_domain_error, page_status
 
 
 def _require(user) -> None:
@@ -105,7 +105,7 @@ def ruleset_list_view(request: HttpRequest) -> HttpResponse:
                 form.data["text"] = text
         except errors.DomainError as exc:
             add_domain_error(form, exc)
-            status = exc.status if 400 <= exc.status < 500 else 400
+            status = page_status(exc)
         else:
             messages.success(
                 request,
@@ -148,7 +148,7 @@ def ruleset_approve_view(request: HttpRequest, ruleset_id: int) -> HttpResponse:
             ruleset_approve(ruleset=ruleset, actor=request.user, reason=form.cleaned_data["reason"])
         except errors.DomainError as exc:
             add_domain_error(form, exc)
-            status = exc.status if 400 <= exc.status < 500 else 400
+            status = page_status(exc)
         else:
             messages.success(
                 request,

@@ -20,6 +20,7 @@ from telesales.compensation.tasks import period_start_of_month
 from telesales.compensation.whatif import ruleset_whatif
 from telesales.core import errors
 from telesales.core.dates import validate_center_year
+from telesales.core.form_errors import page_status
 
 
 class WhatIfForm(forms.Form):
@@ -69,7 +70,7 @@ def whatif_view(request: HttpRequest) -> HttpResponse:
                 for name, problems in (fields or {}).items():
                     for problem in problems:
                         form.add_error(None, f"{name}: {problem}")
-                status = exc.status if 400 <= exc.status < 500 else 400
+                status = page_status(exc)
         else:
             status = 422
     template = "compensation/whatif.html"

@@ -19,3 +19,9 @@ def add_domain_error(form: forms.Form, exc: DomainError) -> None:
                     form.add_error(None, f"{name}: {message}")
         return
     form.add_error(None, exc.message)
+
+
+def page_status(exc: DomainError) -> int:
+    """The HTTP status of a page that refused a form or an action: the error's own 4xx (422
+    for bad input, 409 for a conflict …), 400 for anything else."""
+    return exc.status if 400 <= exc.status < 500 else 400

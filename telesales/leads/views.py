@@ -24,7 +24,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from telesales.core.errors import DomainError, NotFound, ValidationFailed
-from telesales.core.form_errors import add_domain_error
+from telesales.core.form_errors import add_domain_error, page_status
 from telesales.core.id_numbers import ID_NUMBER_ERRORS, mask_id_number
 from telesales.core.permissions import can_view_audit_log
 from telesales.core.phone_numbers import PHONE_ERRORS, mask_phone, normalise_phone, phone_hash
@@ -86,11 +86,6 @@ def _get_or_404(fn, **kwargs):
 
 def _page(request: HttpRequest, qs, size: int = PAGE_SIZE):
     return Paginator(qs, size).get_page(request.GET.get("page"))
-
-
-def _status_for(exc: DomainError) -> int:
-    """The HTTP status of a refused form or action on a page (422 for bad input)."""
-    return exc.status if 400 <= exc.status < 500 else 400
 
 
 # --- Data officer home -------------------------------------------------------------------
@@ -197,7 +192,7 @@ def lead_reveal_view(request: HttpRequest, lead_id: int) -> HttpResponse:
             )
         except DomainError as exc:
             add_domain_error(form, exc)
-            status = _status_for(exc)
+            status = page_status(exc)
     else:
         status = 422
     if request.htmx:
@@ -232,7 +227,7 @@ def household_add_view(request: HttpRequest, lead_id: int) -> HttpResponse:
                 )
         except DomainError as exc:
             add_domain_error(form, exc)
-            status = _status_for(exc)
+            status = page_status(exc)
         else:
             messages.success(
                 request,
@@ -295,7 +290,7 @@ def lead_claim_view(request: HttpRequest, lead_id: int) -> HttpResponse:
         try:
             lead = services.lead_claim(lead=lead, agent=me, actor=user)
         except DomainError as exc:
-            error, status = exc.message, _status_for(exc)
+            error, status = exc.message, page_status(exc)
     if request.htmx:
         return render(
             request,
@@ -323,7 +318,7 @@ def lead_release_view(request: HttpRequest, lead_id: int) -> HttpResponse:
             lead = services.lead_release(lead=lead, actor=user, reason=form.cleaned_data["reason"])
         except DomainError as exc:
             add_domain_error(form, exc)
-            status = _status_for(exc)
+            status = page_status(exc)
         else:
             if request.htmx:
                 return render(
@@ -586,7 +581,7 @@ def allocation_create_view(request: HttpRequest) -> HttpResponse:
                 if hasattr(exc, "fields"):
                     exc.fields = {_ALLOCATION_FIELDS.get(k, k): v for k, v in exc.fields.items()}
                 add_domain_error(form, exc)
-                status = _status_for(exc)
+                status = page_status(exc)
             else:
                 return redirect("leads:allocation_detail", run_id=run.pk)
     return render(
@@ -659,7 +654,7 @@ def allocation_commit_view(request: HttpRequest, run_id: int) -> HttpResponse:
     try:
         run = allocation.allocation_commit(run=run, actor=user)
     except DomainError as exc:
-        return _allocation_detail(request, run, error=exc.message, status=_status_for(exc))
+        return _allocation_detail(request, run, error=exc.message, status=page_status(exc))
     messages.success(
         request,
         _("%(n)d leads allocated (allocation #%(id)d).") % {"n": run.assigned, "id": run.pk},
@@ -739,7 +734,7 @@ def ruleset_create_view(request: HttpRequest) -> HttpResponse:
                 )
             except DomainError as exc:
                 add_domain_error(form, exc)
-                status = _status_for(exc)
+                status = page_status(exc)
             else:
                 messages.success(
                     request,
@@ -779,7 +774,7 @@ def number_access_view(request: HttpRequest) -> HttpResponse:
                 )
             except DomainError as exc:
                 add_domain_error(form, exc)
-                status = _status_for(exc)
+                status = page_status(exc)
         else:
             status = 422
         if access is not None:  # done: the typed number is not kept on the page
@@ -846,7 +841,7 @@ def dnc_add_view(request: HttpRequest) -> HttpResponse:
                 )
             except DomainError as exc:
                 add_domain_error(form, exc)
-                status = _status_for(exc)
+                status = page_status(exc)
             else:
                 messages.success(
                     request,
@@ -885,7 +880,7 @@ def dnc_remove_view(request: HttpRequest, entry_id: int) -> HttpResponse:
                 services.dnc_remove(entry=entry, actor=user, reason=form.cleaned_data["reason"])
             except DomainError as exc:
                 add_domain_error(form, exc)
-                status = _status_for(exc)
+                status = page_status(exc)
             else:
                 messages.success(
                     request, _("%(number)s was removed from the list.") % {"number": entry}
@@ -929,7 +924,7 @@ def lead_export_view(request: HttpRequest) -> HttpResponse:
                 )
             except DomainError as exc:
                 add_domain_error(form, exc)
-                status = _status_for(exc)
+                status = page_status(exc)
             else:
                 return _attachment(export)
     else:
@@ -1033,7 +1028,7 @@ def batch_import_view(request: HttpRequest) -> HttpResponse:
                     target = "channel" if data.get("channel") else "new_channel_code"
                     exc.fields[target] = exc.fields.pop("channel")
                 add_domain_error(form, exc)
-                status = _status_for(exc)
+                status = page_status(exc)
             else:
                 if batch.status == BatchStatus.MAPPING:
                     messages.warning(
@@ -1087,7 +1082,7 @@ def batch_mapping_view(request: HttpRequest, batch_id: int) -> HttpResponse:
                 if isinstance(exc, ValidationFailed) and "mapping" in exc.fields:
                     exc.fields["__all__"] = exc.fields.pop("mapping")
                 add_domain_error(form, exc)
-                status = _status_for(exc)
+                status = page_status(exc)
             else:
                 _enqueue_import(batch.pk)
                 messages.success(request, _("Columns saved; the import is running."))
@@ -1149,7 +1144,7 @@ def dnc_import_view(request: HttpRequest) -> HttpResponse:
                 )
             except DomainError as exc:
                 add_domain_error(form, exc)
-                status = _status_for(exc)
+                status = page_status(exc)
             else:
                 messages.success(
                     request,
@@ -1209,7 +1204,7 @@ def channel_form_view(request: HttpRequest, channel_id: int | None = None) -> Ht
                     channels.channel_update(channel=channel, actor=user, **data)
             except DomainError as exc:
                 add_domain_error(form, exc)
-                status = _status_for(exc)
+                status = page_status(exc)
             else:
                 messages.success(request, _("Channel saved."))
                 return redirect("leads:channel_list")

@@ -24,7 +24,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from telesales.core.errors import DomainError, NotFound
-from telesales.core.form_errors import add_domain_error
+from telesales.core.form_errors import add_domain_error, page_status
 from telesales.core.roles import Role, has_role
 from telesales.operations import importing, permissions, selectors, services
 from telesales.operations.choices import (
@@ -77,10 +77,6 @@ def _get_or_404(fn, **kwargs):
 
 def _page(request: HttpRequest, qs, size: int = PAGE_SIZE):
     return Paginator(qs, size).get_page(request.GET.get("page"))
-
-
-def _status_for(exc: DomainError) -> int:
-    return exc.status if 400 <= exc.status < 500 else 400
 
 
 def _back(request: HttpRequest, fallback: str) -> str:
@@ -211,7 +207,7 @@ def _task_action(request, task_id, form_class, form_key, run, done_message):
             run(task, form.cleaned_data)
         except DomainError as exc:
             add_domain_error(form, exc)
-            status = _status_for(exc)
+            status = page_status(exc)
         else:
             messages.success(request, done_message(task))
             fallback = reverse("operations:renewal_detail", args=[task.pk])
@@ -359,7 +355,7 @@ def _servicing_action(request, policy_id, form_class, form_key, run, message, **
             run(servicing, form.cleaned_data)
         except DomainError as exc:
             add_domain_error(form, exc)
-            status = _status_for(exc)
+            status = page_status(exc)
         else:
             messages.success(request, message)
             return redirect(
@@ -553,7 +549,7 @@ def _visit_action(request, visit_id, form_class, key, run, message):
             run(visit, form.cleaned_data)
         except DomainError as exc:
             add_domain_error(form, exc)
-            status = _status_for(exc)
+            status = page_status(exc)
         else:
             messages.success(request, message)
             return redirect(_back(request, reverse("operations:visit_detail", args=[visit_id])))
@@ -657,7 +653,7 @@ def servicing_transfer_view(request: HttpRequest) -> HttpResponse:
             )
         except DomainError as exc:
             add_domain_error(form, exc)
-            return exit_list_view(request, transfer_form=form, status=_status_for(exc))
+            return exit_list_view(request, transfer_form=form, status=page_status(exc))
         messages.success(
             request,
             _("%(n)s policies and %(t)s renewal tasks handed over.")
@@ -683,7 +679,7 @@ def receipt_list_view(request: HttpRequest) -> HttpResponse:
                 result = importing.receipts_import(file=upload, file_name=upload.name, actor=user)
             except DomainError as exc:
                 add_domain_error(form, exc)
-                status = _status_for(exc)
+                status = page_status(exc)
             else:
                 batch = result.batch
                 messages.success(
@@ -811,7 +807,7 @@ def persistency_view(request: HttpRequest) -> HttpResponse:
         )
     except DomainError as exc:
         context["error"] = exc.message
-        status = _status_for(exc)
+        status = page_status(exc)
     return render(request, "operations/persistency.html", context, status=status)
 
 
@@ -852,7 +848,7 @@ def ruleset_create_view(request: HttpRequest) -> HttpResponse:
                 )
             except DomainError as exc:
                 add_domain_error(form, exc)
-                status = _status_for(exc)
+                status = page_status(exc)
             else:
                 messages.success(request, _("New rule version saved."))
                 return redirect("operations:ruleset_list")

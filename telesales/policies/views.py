@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from telesales.core.errors import DomainError, NotFound, ValidationFailed
-from telesales.core.form_errors import add_domain_error
+from telesales.core.form_errors import add_domain_error, page_status
 from telesales.core.roles import Role, has_role
 from telesales.leads.masking import mask_numbers_in
 from telesales.policies import permissions, selectors, services
@@ -56,10 +56,6 @@ def _get_or_404(fn, **kwargs):
         return fn(**kwargs)
     except NotFound as exc:
         raise Http404(exc.message) from exc
-
-
-def _status_for(exc: DomainError) -> int:
-    return exc.status if 400 <= exc.status < 500 else 400
 
 
 def _back(request: HttpRequest, default: str) -> str:
@@ -127,7 +123,7 @@ def _policy_action(request, policy_id: int, form_class, form_key: str, run, done
             run(policy, form.cleaned_data)
         except DomainError as exc:
             add_domain_error(form, exc)
-            status = _status_for(exc)
+            status = page_status(exc)
             refusal = "" if isinstance(exc, ValidationFailed) else exc.message
         else:
             messages.success(request, done_message)
@@ -220,7 +216,7 @@ def product_create_view(request: HttpRequest) -> HttpResponse:
                 product = services.product_create(actor=user, **form.changes())
             except DomainError as exc:
                 add_domain_error(form, exc)
-                status = _status_for(exc)
+                status = page_status(exc)
             else:
                 messages.success(
                     request, _("%(name)s is in the catalogue.") % {"name": product.name}
@@ -248,7 +244,7 @@ def product_edit_view(request: HttpRequest, product_id: int) -> HttpResponse:
                 product = services.product_update(product=product, actor=user, **form.changes())
             except DomainError as exc:
                 add_domain_error(form, exc)
-                status = _status_for(exc)
+                status = page_status(exc)
             else:
                 messages.success(request, _("%(name)s is saved.") % {"name": product.name})
                 return redirect("policies:product_list")
@@ -327,7 +323,7 @@ def task_complete_view(request: HttpRequest, task_id: int) -> HttpResponse:
             )
         except DomainError as exc:
             add_domain_error(form, exc)
-            status = _status_for(exc)
+            status = page_status(exc)
         else:
             if not request.htmx:
                 messages.success(request, _("Task done."))
@@ -354,7 +350,7 @@ def task_reschedule_view(request: HttpRequest, task_id: int) -> HttpResponse:
             )
         except DomainError as exc:
             add_domain_error(form, exc)
-            status = _status_for(exc)
+            status = page_status(exc)
         else:
             if not request.htmx:
                 messages.success(request, _("Task moved."))
@@ -457,7 +453,7 @@ def ruleset_create_view(request: HttpRequest) -> HttpResponse:
                 )
             except DomainError as exc:
                 add_domain_error(form, exc)
-                status = _status_for(exc)
+                status = page_status(exc)
             else:
                 messages.success(
                     request,

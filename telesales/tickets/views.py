@@ -21,7 +21,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from telesales.core.errors import DomainError, NotFound, ValidationFailed
-from telesales.core.form_errors import add_domain_error
+from telesales.core.form_errors import add_domain_error, page_status
 from telesales.core.phone_numbers import PHONE_LIKE
 from telesales.policies.models import Policy
 from telesales.policies.selectors import policy_visible_q
@@ -57,10 +57,6 @@ def _get_or_404(fn, **kwargs):
         return fn(**kwargs)
     except NotFound as exc:
         raise Http404(exc.message) from exc
-
-
-def _status_for(exc: DomainError) -> int:
-    return exc.status if 400 <= exc.status < 500 else 400
 
 
 def _mask_typed(form) -> None:
@@ -200,7 +196,7 @@ def _act(request: HttpRequest, ticket_id: int, *, form_name: str, form, run, don
         except DomainError as exc:
             add_domain_error(form, exc)
             error = exc.message
-            status = _status_for(exc)
+            status = page_status(exc)
             if status == 403 and not request.htmx:
                 raise PermissionDenied from exc
         else:
@@ -403,7 +399,7 @@ def ticket_create_view(request: HttpRequest) -> HttpResponse:
                     )
                 except DomainError as exc:
                     add_domain_error(form, _form_fields(exc))
-                    status = _status_for(exc)
+                    status = page_status(exc)
                 else:
                     messages.success(
                         request, _("Ticket %(number)s is open.") % {"number": ticket.number}
@@ -566,7 +562,7 @@ def ruleset_create_view(request: HttpRequest) -> HttpResponse:
                 )
             except DomainError as exc:
                 add_domain_error(form, exc)
-                status = _status_for(exc)
+                status = page_status(exc)
             else:
                 messages.success(request, _("The new service targets are saved."))
                 return redirect(reverse("tickets:ruleset_detail", args=[ruleset.pk]))
