@@ -31,6 +31,8 @@ from telesales.org.reference_data import load_reference_data
 DEMO_CENTER = {"name": "星河人寿电销中心", "code": "demo", "city": "成都"}
 DEMO_PASSWORD = "demo"
 DEMO_TODAY = dt.date(2026, 11, 1)
+#: Demo data only: how long a new hire sits in the pre-job class before registration.
+PRE_JOB_CLASS_DAYS = 14
 
 SURNAMES = (
     "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐"
@@ -227,7 +229,13 @@ def seed_org_demo(*, agents: int = 66, seed: int = 20261101, stdout=None) -> dic
     )
     for person in people:
         person.user_id = by_name[person._username]
-        if person.status != PersonStatus.TRAINEE and person.team.kind == TeamKind.SALES:
+        # Registered once the pre-job class is over: trainees hired before that sell (their
+        # commission × the trainee factor); the newest are still in class and may not dial.
+        in_class = (
+            person.status == PersonStatus.TRAINEE
+            and (DEMO_TODAY - person.hire_date).days < PRE_JOB_CLASS_DAYS
+        )
+        if person.team.kind == TeamKind.SALES and not in_class:
             person.practice_reg_no = f"2026{center.pk:03d}{next(emp_no):09d}"
     Person.objects.bulk_create(people + left, batch_size=500)
     saved = {p.employee_no: p for p in Person.objects.filter(center=center)}
