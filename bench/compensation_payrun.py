@@ -101,6 +101,7 @@ POLICY_COLUMNS = [
     "cancel_note",
     "recording_ref",
     "receipt_date",
+    "decline_note",
 ]
 
 
@@ -242,6 +243,7 @@ def _policy_rows(count, first, rnd, sellers, products, lead_id, holder_id, month
             "",
             "",
             receipt,
+            "",
         )
 
 

@@ -150,6 +150,7 @@ def my_conversion_indicator(*, user, period: Period) -> Indicator | None:
     sales = (
         policy_selectors.policy_list(user=user, since=period.since, until=period.until)
         .filter(agent_id=me.pk)
+        .exclude(status="declined")  # declined by underwriting: no sale
         .order_by()
         .count()
     )

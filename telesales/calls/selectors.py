@@ -328,10 +328,12 @@ def cdr_import_list(*, user) -> QuerySet[CdrImport]:
 
 def conversion(*, user, since: dt.date, until: dt.date) -> dict:
     """Conversion over the days ``since``–``until`` as the call reports count it (DOMAIN.md §4,
-    成交率 (b)): the policies sold by the agents the user may see (``sales``, cancelled ones
-    included) ÷ the leads those agents connected with (``leads_connected``: a lead with an
-    answered call in the period); ``rate`` None without a connected lead."""
+    成交率 (b)): the policies sold by the agents the user may see (``sales``: cancelled ones
+    included, those declined by underwriting not) ÷ the leads those agents connected with
+    (``leads_connected``: a lead with an answered call in the period); ``rate`` None without a
+    connected lead."""
     from telesales.policies import selectors as policy_selectors
+    from telesales.policies.choices import PolicyStatus
 
     start, _end = _day_bounds(since)
     _start, end = _day_bounds(until)
@@ -341,7 +343,12 @@ def conversion(*, user, since: dt.date, until: dt.date) -> dict:
         .order_by()
         .aggregate(n=Count("lead_id", distinct=True))["n"]
     )
-    sales = policy_selectors.policy_list(user=user, since=since, until=until).order_by().count()
+    sales = (
+        policy_selectors.policy_list(user=user, since=since, until=until)
+        .exclude(status=PolicyStatus.DECLINED)  # declined by underwriting: no sale
+        .order_by()
+        .count()
+    )
     return {
         "sales": sales,
         "leads_connected": connected,

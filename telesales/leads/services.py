@@ -677,6 +677,39 @@ def lead_close(
     return lead
 
 
+def lead_sale_withdrawn(
+    *, lead: Lead, premium, actor=None, reason: str = "", at: dt.datetime | None = None
+) -> Lead:
+    """A sale counted on a won lead did not happen after all (underwriting declined the
+    application): its premium comes off the lead's, and when nothing won remains the lead is
+    back in its owner's hands, in progress, to be offered something else (in the public pool
+    when it has no owner any more). A lead still won by another policy stays won."""
+    at = at or timezone.now()
+    lead = Lead.objects.select_for_update().get(pk=lead.pk)
+    if lead.state != LeadState.WON:
+        return lead
+    from_state = lead.state
+    lead.premium = max((lead.premium or 0) - (premium or 0), 0)
+    fields = ["premium", "updated_at"]
+    if not lead.premium:
+        lead.state = LeadState.IN_PROGRESS if lead.owner_id else LeadState.PUBLIC
+        lead.won_at = None
+        fields += ["state", "won_at"]
+    lead.updated_at = timezone.now()
+    lead.save(update_fields=fields)
+    if lead.state != from_state:
+        lead_events_record(
+            leads=[lead],
+            action=LeadAction.STATE,
+            actor=actor,
+            from_state=from_state,
+            to_state=lead.state,
+            reason=reason,
+            at=at,
+        )
+    return lead
+
+
 @transaction.atomic
 def _require_transfer_right(actor, *, lead: Lead, to_agent: Person) -> None:
     """Who may move a lead from one private pool to another: the system (``actor`` None, the

@@ -19,6 +19,7 @@ from telesales.policies import permissions, selectors, services
 from telesales.policies.schemas import (
     CancelIn,
     ConversionOut,
+    DeclineIn,
     IssueIn,
     PolicyDetailOut,
     PolicyFilter,
@@ -223,6 +224,20 @@ def policy_free_look_cancel(request, policy_id: int, payload: CancelIn):
     services.policy_free_look_cancel(
         policy=policy, reason=payload.reason, note=payload.note, actor=request.auth
     )
+    return selectors.policy_get(user=request.auth, policy_id=policy_id)
+
+
+@router.post(
+    "/policies/{policy_id}/decline",
+    response={200: PolicyDetailOut, **ERRORS_WRITE},
+    operation_id="policies_policy_decline",
+)
+def policy_decline(request, policy_id: int, payload: DeclineIn):
+    """Underwriting declined the application (拒保), with its reason: only an applied policy
+    (``wrong_policy_status`` otherwise). The premium comes off the lead, which returns to the
+    agent in progress unless another policy was won on it."""
+    policy = _operated(request, policy_id)
+    services.policy_decline(policy=policy, note=payload.note, actor=request.auth)
     return selectors.policy_get(user=request.auth, policy_id=policy_id)
 
 

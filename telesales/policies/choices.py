@@ -39,15 +39,19 @@ class CommissionBasis(models.TextChoices):
 
 
 class PolicyStatus(models.TextChoices):
-    """applied → issued → receipt confirmed → free-look ended; or cancelled in free-look."""
+    """applied → issued → receipt confirmed → free-look ended; or cancelled in free-look; or,
+    before the issue, declined by underwriting (拒保)."""
 
     APPLIED = "applied", _("Applied")
     ISSUED = "issued", _("Issued")
     RECEIPT_CONFIRMED = "receipt_confirmed", _("Receipt confirmed")
     FREE_LOOK_ENDED = "free_look_ended", _("Free-look ended")
     CANCELLED = "cancelled", _("Cancelled in free-look")
+    DECLINED = "declined", _("Declined by underwriting")
 
 
+#: Not (or no longer) a sale: the figures that count sales net of cancellations leave them out.
+NOT_SOLD_STATUSES = (PolicyStatus.CANCELLED, PolicyStatus.DECLINED)
 #: A policy in these states still counts as held by the household.
 HELD_STATUSES = (
     PolicyStatus.APPLIED,
@@ -78,6 +82,7 @@ class PolicyAction(models.TextChoices):
     RECEIPT = "receipt", _("Receipt confirmed")
     FREE_LOOK_END = "free_look_end", _("Free-look ended")
     CANCEL = "cancel", _("Cancelled in free-look")
+    DECLINE = "decline", _("Declined by underwriting")
 
 
 class TaskKind(models.TextChoices):

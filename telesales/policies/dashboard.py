@@ -29,7 +29,7 @@ from telesales.core.roles import Role, has_role
 from telesales.org.choices import SeatStatus
 from telesales.org.selectors import seat_list
 from telesales.policies import permissions, selectors
-from telesales.policies.choices import PolicyStatus
+from telesales.policies.choices import NOT_SOLD_STATUSES
 
 PREMIUM_PER_SEAT = "policies.premium_per_seat"
 PREMIUM_PER_SEAT_LABEL = gettext_lazy("Premium per seat")
@@ -93,7 +93,7 @@ def premium_per_seat_indicator(*, user, period: Period) -> Indicator | None:
         return None
     sold = selectors.policy_list(user=user, since=period.since, until=period.until)
     premium = (
-        sold.exclude(status=PolicyStatus.CANCELLED)
+        sold.exclude(status__in=NOT_SOLD_STATUSES)
         .order_by()
         .aggregate(total=Sum("annualised_premium"))["total"]
     ) or Decimal(0)

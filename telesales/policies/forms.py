@@ -231,6 +231,14 @@ class CancelForm(_Form):
     )
 
 
+class DeclineForm(_Form):
+    note = forms.CharField(
+        label=_("Underwriting's reason"),
+        max_length=NOTE_MAX,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+
 class TaskCompleteForm(_Form):
     outcome = forms.ChoiceField(label=_("Outcome"), choices=TaskOutcome.choices)
     note = forms.CharField(label=_("Note"), max_length=NOTE_MAX, required=False)

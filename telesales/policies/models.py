@@ -161,6 +161,8 @@ class Policy(TimeStampedModel):
         _("cancellation reason"), max_length=20, choices=CancelReason.choices, blank=True
     )
     cancel_note = models.TextField(_("cancellation note"), blank=True)
+    declined_at = models.DateTimeField(_("declined at"), null=True, blank=True)
+    decline_note = models.TextField(_("underwriting's reason"), blank=True)
     recording_ref = models.CharField(_("sale recording"), max_length=200, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -189,8 +191,14 @@ class Policy(TimeStampedModel):
             ),
             models.CheckConstraint(condition=Q(term_years__gte=1), name="policies_term_gte_1"),
             models.CheckConstraint(
-                condition=Q(status="applied") | (Q(issued_at__isnull=False) & ~Q(number="")),
+                condition=Q(status__in=["applied", "declined"])
+                | (Q(issued_at__isnull=False) & ~Q(number="")),
                 name="policies_issued_has_number",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="declined")
+                | (Q(declined_at__isnull=False) & ~Q(decline_note="")),
+                name="policies_declined_has_reason",
             ),
             models.CheckConstraint(
                 condition=~Q(status__in=["receipt_confirmed", "free_look_ended"])

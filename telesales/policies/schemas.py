@@ -132,6 +132,7 @@ class PolicyOut(Schema):
     free_look_ended_at: dt.datetime | None
     cancelled_at: dt.datetime | None
     cancel_reason: str
+    declined_at: dt.datetime | None
 
     @staticmethod
     def resolve_product_name(obj: Policy) -> str:
@@ -213,6 +214,7 @@ class PolicyDetailOut(PolicyOut):
     insured: list[CustomerOut]
     recording_ref: str
     cancel_note: str
+    decline_note: str
     events: list[PolicyEventOut]
     tasks: list[TaskOut]
 
@@ -227,6 +229,10 @@ class PolicyDetailOut(PolicyOut):
     @staticmethod
     def resolve_cancel_note(obj: Policy) -> str:
         return mask_numbers_in(obj.cancel_note)
+
+    @staticmethod
+    def resolve_decline_note(obj: Policy) -> str:
+        return mask_numbers_in(obj.decline_note)
 
     @staticmethod
     def resolve_events(obj: Policy) -> list:
@@ -277,6 +283,11 @@ class ReceiptIn(InputSchema):
 class CancelIn(InputSchema):
     reason: CancelReason
     note: str = Field(default="", max_length=NOTE_MAX)
+
+
+class DeclineIn(InputSchema):
+    #: Underwriting's reason (required).
+    note: str = Field(max_length=NOTE_MAX)
 
 
 # --- Tasks -------------------------------------------------------------------------------

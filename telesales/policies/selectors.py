@@ -20,7 +20,13 @@ from telesales.leads.models import Customer
 from telesales.org.models import Person, Team
 from telesales.org.selectors import person_for_user
 from telesales.policies import permissions
-from telesales.policies.choices import HELD_STATUSES, PolicyStatus, TaskKind, TaskStatus
+from telesales.policies.choices import (
+    HELD_STATUSES,
+    NOT_SOLD_STATUSES,
+    PolicyStatus,
+    TaskKind,
+    TaskStatus,
+)
 from telesales.policies.models import Policy, Product, ServiceTask, StabilisationRuleSet
 from telesales.policies.suggestions import household_members
 
@@ -159,12 +165,13 @@ def household_holdings(*, customer: Customer) -> QuerySet[Policy]:
 
 
 def policies_summary_for_day(*, agent_ids: list[int], day: dt.date) -> dict[int, dict]:
-    """Sales (policies applied that day, not cancelled) per agent: the live board's figures.
-    Every agent asked for is in the answer, with zeros when they sold nothing."""
+    """Sales (policies applied that day, not cancelled or declined) per agent: the live
+    board's figures. Every agent asked for is in the answer, with zeros when they sold
+    nothing."""
     out = {pk: {"count": 0, "premium": Decimal("0.00")} for pk in agent_ids}
     rows = (
         Policy.objects.filter(agent_id__in=list(agent_ids), applied_at__date=day)
-        .exclude(status=PolicyStatus.CANCELLED)
+        .exclude(status__in=NOT_SOLD_STATUSES)
         .order_by()
         .values("agent_id")
         .annotate(n=Count("id"), premium=Sum("annualised_premium"))

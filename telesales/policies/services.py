@@ -31,12 +31,13 @@ from telesales.core.model_updates import apply_changes, save_or_conflict, valida
 from telesales.core.roles import Role, has_role
 from telesales.leads.choices import LeadState
 from telesales.leads.models import Customer, Lead
-from telesales.leads.services import WORKING_STATUSES, lead_close
+from telesales.leads.services import WORKING_STATUSES, lead_close, lead_sale_withdrawn
 from telesales.org.models import Person
 from telesales.org.selectors import person_for_user
 from telesales.policies import permissions
 from telesales.policies.choices import (
     CANCELLABLE_STATUSES,
+    NOT_SOLD_STATUSES,
     OUTCOMES_BY_KIND,
     STABILISATION_KINDS,
     CancelReason,
@@ -437,6 +438,23 @@ def _conversions_mark(*, policy: Policy, insured_ids: list[int], actor, at: dt.d
     return len(tasks)
 
 
+def _conversions_undo(*, policy: Policy) -> int:
+    """The suggestions a sale converted are open again once that sale is declined (those the
+    sale closed as converted reopen; the others only lose the link)."""
+    tasks = list(ServiceTask.objects.select_for_update().filter(converted_policy=policy))
+    for task in tasks:
+        task.converted_policy = None
+        fields = ["converted_policy", "updated_at"]
+        if task.status == TaskStatus.DONE and task.outcome == TaskOutcome.CONVERTED:
+            task.status = TaskStatus.OPEN
+            task.outcome = ""
+            task.done_at = None
+            task.done_by = None
+            fields += ["status", "outcome", "done_at", "done_by"]
+        task.save(update_fields=fields)
+    return len(tasks)
+
+
 def _refuse_duplicate_sale(
     *,
     lead: Lead,
@@ -456,7 +474,7 @@ def _refuse_duplicate_sale(
             holder_id=holder.pk,
             applied_at__gte=since,
         )
-        .exclude(status=PolicyStatus.CANCELLED)
+        .exclude(status__in=NOT_SOLD_STATUSES)
         .prefetch_related("insured")
         .order_by("id")
     )
@@ -726,6 +744,62 @@ def policy_issue(
             "tasks": len(tasks),
             "rule_set": rules.pk,
         },
+    )
+    return policy
+
+
+@transaction.atomic
+def policy_decline(*, policy: Policy, note: str, actor, at: dt.datetime | None = None) -> Policy:
+    """Underwriting declined the application (拒保): the policy ends before it was issued, with
+    underwriting's reason. It earns nothing and is no sale in the figures; its premium comes
+    off the lead, which goes back to the agent in progress when nothing else was won on it
+    (``leads.services.lead_sale_withdrawn``); the extended-service suggestions it converted
+    are open again. Only an applied policy can be declined."""
+    _check_operator(actor)
+    now = timezone.now()
+    note = _note(note, required=True)
+    at = _aware(at, "at") if at is not None else now
+    if at > now + CLOCK_SKEW:
+        raise ValidationFailed(
+            _("A decline cannot lie in the future"), fields={"at": [_("in the future")]}
+        )
+    policy = _lock(policy)
+    if policy.status != PolicyStatus.APPLIED:
+        raise WrongStatus(
+            _("Only an applied policy can be declined; this one is %(status)s")
+            % {"status": policy.get_status_display()}
+        )
+    if at < policy.applied_at:
+        raise ValidationFailed(
+            _("A decline cannot come before the application"),
+            fields={"at": [_("before the application")]},
+        )
+    policy.status = PolicyStatus.DECLINED
+    policy.declined_at = at
+    policy.decline_note = note
+    policy.save(update_fields=["status", "declined_at", "decline_note", "updated_at"])
+    _event(
+        policy=policy,
+        action=PolicyAction.DECLINE,
+        actor=actor,
+        from_status=PolicyStatus.APPLIED,
+        reason=note,
+        at=at,
+    )
+    reopened = _conversions_undo(policy=policy)
+    lead = lead_sale_withdrawn(
+        lead=policy.lead,
+        premium=policy.annualised_premium,
+        actor=_user_or_none(actor),
+        reason=_("Policy #%(id)d declined by underwriting") % {"id": policy.pk},
+        at=at,
+    )
+    audit_record(
+        actor=actor,
+        action="policies.policy_decline",
+        instance=policy,
+        after={"declined_at": at, "lead_state": lead.state, "suggestions_reopened": reopened},
+        reason=note,
     )
     return policy
 

@@ -11,6 +11,7 @@ urlpatterns = [
     path("<int:policy_id>/issue/", views.policy_issue_view, name="policy_issue"),
     path("<int:policy_id>/receipt/", views.policy_receipt_view, name="policy_receipt"),
     path("<int:policy_id>/cancel/", views.policy_cancel_view, name="policy_cancel"),
+    path("<int:policy_id>/decline/", views.policy_decline_view, name="policy_decline"),
     # Catalogue
     path("products/", views.product_list_view, name="product_list"),
     path("products/new/", views.product_create_view, name="product_create"),

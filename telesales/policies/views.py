@@ -32,6 +32,7 @@ from telesales.policies.choices import (
 )
 from telesales.policies.forms import (
     CancelForm,
+    DeclineForm,
     IssueForm,
     PolicyFilterForm,
     ProductForm,
@@ -100,6 +101,7 @@ def _policy_context(request: HttpRequest, policy, **forms) -> dict:
         "receipt_form": forms.get("receipt_form")
         or ReceiptForm(initial={"receipt_date": timezone.localdate()}),
         "cancel_form": forms.get("cancel_form") or CancelForm(),
+        "decline_form": forms.get("decline_form") or DeclineForm(),
         "cancel_reason_label": dict(CancelReason.choices).get(policy.cancel_reason, ""),
     }
 
@@ -182,6 +184,21 @@ def policy_cancel_view(request: HttpRequest, policy_id: int) -> HttpResponse:
             policy=policy, reason=data["reason"], note=data.get("note") or "", actor=request.user
         ),
         _("The free-look cancellation is recorded."),
+    )
+
+
+@login_required
+@require_POST
+def policy_decline_view(request: HttpRequest, policy_id: int) -> HttpResponse:
+    return _policy_action(
+        request,
+        policy_id,
+        DeclineForm,
+        "decline_form",
+        lambda policy, data: services.policy_decline(
+            policy=policy, note=data["note"], actor=request.user
+        ),
+        _("The decline is recorded; the lead is back with the agent unless it was won otherwise."),
     )
 
 

@@ -414,7 +414,9 @@ def report_data(*, user, since: dt.date, until: dt.date, team=None) -> dict:
     done = Q(status=FollowUpStatus.DONE, done_at__gte=start, done_at__lt=end)
     overdue = Q(status=FollowUpStatus.OPEN, due_at__gte=start, due_at__lt=min(end, now))
     fu_figures = {"done": Count("id", filter=done), "overdue": Count("id", filter=overdue)}
-    policies = policy_selectors.policy_list(user=user, since=since, until=until)
+    policies = policy_selectors.policy_list(user=user, since=since, until=until).exclude(
+        status=PolicyStatus.DECLINED  # declined by underwriting: no sale
+    )
     kept = ~Q(status=PolicyStatus.CANCELLED)
     sale_figures = {
         "sales": Count("id"),
