@@ -31,6 +31,7 @@ from telesales.calls.tests.factories import (
 from telesales.core.models import AuditEntry
 from telesales.core.phone_numbers import PHONE_LIKE
 from telesales.core.roles import Role
+from telesales.leads.models import Lead
 from telesales.org.choices import TeamStage
 from telesales.policies import services as policy_services
 from telesales.policies.choices import CancelReason
@@ -432,6 +433,26 @@ def _conversion_card(user, period):
     from telesales.core.dashboard import indicators_for
 
     return [i for i in indicators_for(user=user, period=period) if i.key == "calls.conversion"]
+
+
+def test_an_application_declined_by_underwriting_is_no_sale(floor):
+    """a2 sells to l3 today and underwriting declines it: the card stays at 2 ÷ 3, the live
+    board's sales of a2 stay at nothing."""
+    from telesales.calls.selectors import live_board
+    from telesales.core.dashboard import Period
+
+    today = timezone.localdate()
+    product = ProductFactory(min_premium=Decimal("100"), max_premium=Decimal("5000"))
+    lead = Lead.objects.filter(owner=floor["a2"]).exclude(state="won").order_by("id").first()
+    declined = _sale(floor["a2"], lead, product, "900.00")
+    [card] = _conversion_card(floor["manager"], Period(since=today, until=today))
+    assert card.numerator == 3  # counted while it is an application
+    policy_services.policy_decline(policy=declined, note="拒保", actor="system")
+    [card] = _conversion_card(floor["manager"], Period(since=today, until=today))
+    assert (card.numerator, card.denominator) == (2, 3)
+    board = live_board(user=floor["manager"])
+    a2 = next(row for row in board["agents"] if row["agent_id"] == floor["a2"].pk)
+    assert (a2["sales"], a2["premium"]) == (0, Decimal("0.00"))
 
 
 def test_the_conversion_card_counts_like_the_report(floor):
