@@ -31,6 +31,15 @@ class Gender(models.TextChoices):
     FEMALE = "F", _("Female")
 
 
+class Relation(models.TextChoices):
+    """How a household member is related to the customer they were recorded with."""
+
+    SPOUSE = "spouse", _("Spouse")
+    CHILD = "child", _("Child")
+    PARENT = "parent", _("Parent")
+    OTHER = "other", _("Other relative")
+
+
 class BatchStatus(models.TextChoices):
     PENDING = "pending", _("Waiting")
     MAPPING = "mapping", _("Needs column mapping")

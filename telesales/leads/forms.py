@@ -12,7 +12,14 @@ from django.utils.translation import gettext_lazy as _
 
 from telesales.core.dates import validate_center_year
 from telesales.core.forms import StyledForm
-from telesales.leads.choices import AllocationStrategy, DncSource, Gender, LeadGrade, LeadState
+from telesales.leads.choices import (
+    AllocationStrategy,
+    DncSource,
+    Gender,
+    LeadGrade,
+    LeadState,
+    Relation,
+)
 from telesales.leads.models import Channel, LeadBatch, LeadRuleSet
 from telesales.leads.rulesets import PARAMETER_FIELDS
 from telesales.org.choices import TeamStage
@@ -113,6 +120,11 @@ class HouseholdMemberForm(StyledForm, forms.Form):
         label=_("Birth date"),
         required=False,
         widget=forms.DateInput(attrs={"type": "date"}),
+    )
+    relation = forms.ChoiceField(
+        label=_("Relation to the customer"),
+        choices=[("", "—"), *Relation.choices],
+        required=False,
     )
 
     def __init__(self, *args, **kwargs):

@@ -25,6 +25,7 @@ from telesales.leads.choices import (
     LeadGrade,
     LeadState,
     RejectReason,
+    Relation,
 )
 
 
@@ -61,6 +62,19 @@ class Customer(TimeStampedModel):
         on_delete=models.SET_NULL,
         related_name="members",
         db_index=False,  # partial index in Meta: most customers have no household
+    )
+    #: The member's relation to ``relation_to`` (the customer they were recorded with); blank
+    #: when not known (extended service then reads spouse and child from age and gender).
+    relation = models.CharField(
+        _("relation"), max_length=10, choices=Relation.choices, blank=True, default=""
+    )
+    relation_to = models.ForeignKey(
+        "self",
+        verbose_name=_("relation to"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
     )
     no_marketing = models.BooleanField(
         _("no marketing"), default=False, help_text=_("Permanent: never call for sales")

@@ -104,6 +104,9 @@ class LeadEventOut(Schema):
 class HouseholdMemberOut(Schema):
     name: str
     mobile_masked: str
+    #: spouse, child, parent, other (to ``relation_to_id``, a customer); "" when not known.
+    relation: str = ""
+    relation_to_id: int | None = None
 
 
 class LeadDetailOut(LeadOut):
@@ -144,7 +147,12 @@ class LeadDetailOut(LeadOut):
             return []
         members = customer.household.members.exclude(pk=customer.pk).order_by("id")[:20]
         return [
-            {"name": mask_numbers_in(m.name), "mobile_masked": mask_phone(m.mobile_e164)}
+            {
+                "name": mask_numbers_in(m.name),
+                "mobile_masked": mask_phone(m.mobile_e164),
+                "relation": m.relation,
+                "relation_to_id": m.relation_to_id,
+            }
             for m in members
         ]
 

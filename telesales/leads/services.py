@@ -21,7 +21,14 @@ from telesales.core.errors import NotFound, PermissionDenied, ValidationFailed
 from telesales.core.phone_numbers import mask_phone, normalise_phone, phone_hash
 from telesales.core.rawsql import adapt_datetime
 from telesales.leads import permissions
-from telesales.leads.choices import OPEN_STATES, DncSource, Gender, LeadAction, LeadState
+from telesales.leads.choices import (
+    OPEN_STATES,
+    DncSource,
+    Gender,
+    LeadAction,
+    LeadState,
+    Relation,
+)
 from telesales.leads.errors import (
     AgentNotWorking,
     ClaimLimitReached,
@@ -240,11 +247,14 @@ def household_member_add(
     mobile: str,
     gender: str = "",
     birth_date: dt.date | None = None,
+    relation: str = "",
 ) -> Customer:
     """Record a family member of the lead's customer: link the customer already known by
     that mobile number, or record a new one (a customer, not a lead: no consent, never
     dialled for sales until a lead with consent exists). The household is created on first
-    use. Refused when the number is the customer's own or belongs to another household."""
+    use. Refused when the number is the customer's own or belongs to another household.
+    ``relation``: how the member is related to the lead's customer (spouse, child, parent,
+    other; blank when not known): extended service reads it before age and gender."""
     from telesales.leads.models import Household
 
     _require_household_right(actor, lead)
@@ -253,6 +263,8 @@ def household_member_add(
         raise ValidationFailed(_("A name is required"), fields={"name": [_("1 to 50 characters")]})
     if gender and gender not in Gender.values:
         raise ValidationFailed(_("Unknown gender"), fields={"gender": [_("unknown")]})
+    if relation and relation not in Relation.values:
+        raise ValidationFailed(_("Unknown relation"), fields={"relation": [_("unknown")]})
     if birth_date is not None and birth_date > timezone.localdate():
         raise ValidationFailed(
             _("The birth date is in the future"), fields={"birth_date": [_("in the future")]}
@@ -291,12 +303,18 @@ def household_member_add(
             gender=gender,
             birth_date=birth_date,
             household=customer.household,
+            relation=relation,
+            relation_to=customer if relation else None,
         )
     else:
         member.household = customer.household
         member.gender = member.gender or gender
         member.birth_date = member.birth_date or birth_date
-        member.save(update_fields=["household", "gender", "birth_date", "updated_at"])
+        fields = ["household", "gender", "birth_date", "updated_at"]
+        if relation:
+            member.relation, member.relation_to = relation, customer
+            fields += ["relation", "relation_to"]
+        member.save(update_fields=fields)
     audit_record(
         actor=actor,
         action="leads.household_member_add",
@@ -324,7 +342,8 @@ def household_member_remove(*, lead: Lead, member: Customer, actor, reason: str)
             fields={"member": [_("not in the household")]},
         )
     member.household = None
-    member.save(update_fields=["household", "updated_at"])
+    member.relation, member.relation_to = "", None
+    member.save(update_fields=["household", "relation", "relation_to", "updated_at"])
     audit_record(
         actor=actor, action="leads.household_member_remove", instance=member, reason=reason
     )

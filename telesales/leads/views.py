@@ -145,7 +145,9 @@ def _lead_context(request: HttpRequest, lead, **extra) -> dict:
     household = []
     if lead.customer.household_id:
         household = list(
-            lead.customer.household.members.exclude(pk=lead.customer_id).order_by("id")[:20]
+            lead.customer.household.members.exclude(pk=lead.customer_id)
+            .select_related("relation_to")
+            .order_by("id")[:20]
         )
     can_manage = permissions.can_manage_leads(user)
     is_owner = bool(me and lead.owner_id == me.pk)

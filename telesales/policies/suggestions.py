@@ -15,8 +15,14 @@ The rules (each can be switched off in the stabilisation rule set):
 - ``child_accident`` and ``child_education``: accident cover and an education fund for each
   child of the household (at most ``child_max_age`` years old), when they hold none.
 
-Households carry no relationship types, so "spouse" and "child" are read from age and gender;
-a member without a birth date counts as an adult. Nothing already held is suggested.
+Who is the spouse and who a child: a member's recorded relation decides when there is one
+(``Customer.relation`` to ``relation_to``, the customer they were recorded with): the
+customer's spouse is whoever is recorded as their spouse, or whom they are recorded as the
+spouse of; a child is a member recorded as the child of the customer or of their spouse (or
+whom the customer is recorded as the parent of), at most ``child_max_age`` when the birth
+date is known. A member whose relation is recorded otherwise is neither. Only when nothing is
+recorded are "spouse" and "child" read from age and gender, as before relations existed; a
+member without a birth date then counts as an adult. Nothing already held is suggested.
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ from dataclasses import dataclass
 
 from django.utils import timezone
 
+from telesales.leads.choices import Relation
 from telesales.leads.models import Customer
 from telesales.policies.choices import HELD_STATUSES, RULE_CATEGORY, SuggestionRule
 from telesales.policies.models import Policy
@@ -39,6 +46,9 @@ class Member:
     name: str = ""
     gender: str = ""
     birth_date: dt.date | None = None
+    #: A ``leads.choices.Relation`` value to ``relation_to`` (a member id), or "".
+    relation: str = ""
+    relation_to: int | None = None
 
 
 @dataclass(frozen=True)
@@ -84,12 +94,26 @@ def suggest(
         if getattr(rules, f"suggest_{rule.value}") and not holds(member, category):
             out.append(Suggestion(rule.value, str(category), member.id, member.name))
 
-    def is_child(member: Member) -> bool:
+    def recorded(a: Member, relation: str, b: Member) -> bool:
+        """``a`` is recorded as ``b``'s ``relation``."""
+        return a.relation == relation and a.relation_to == b.id
+
+    def young(member: Member) -> bool:
         age = age_on(member.birth_date, on)
         return age is not None and age <= rules.child_max_age
 
+    def knows(member: Member) -> bool:
+        """Is the relation between ``member`` and the customer recorded either way?"""
+        return bool(member.relation) or customer.relation_to == member.id
+
     def is_spouse(member: Member) -> bool:
-        if is_child(member):
+        if recorded(member, Relation.SPOUSE, customer) or recorded(
+            customer, Relation.SPOUSE, member
+        ):
+            return True
+        if knows(member):
+            return False
+        if young(member):
             return False
         if customer.gender and member.gender and customer.gender == member.gender:
             return False
@@ -99,10 +123,21 @@ def suggest(
                 return False
         return True
 
+    spouses = [m for m in others if is_spouse(m)]
+    parents = [customer, *spouses]
+
+    def is_child(member: Member) -> bool:
+        if member.relation == Relation.CHILD and any(member.relation_to == p.id for p in parents):
+            return member.birth_date is None or young(member)
+        if recorded(customer, Relation.PARENT, member):
+            return member.birth_date is None or young(member)
+        if knows(member):
+            return False
+        return young(member)
+
     customer_age = age_on(customer.birth_date, on)
-    for member in others:
-        if is_spouse(member):
-            add(SuggestionRule.SPOUSE_ACCIDENT, member)
+    for member in spouses:
+        add(SuggestionRule.SPOUSE_ACCIDENT, member)
     add(SuggestionRule.CRITICAL_ILLNESS, customer)
     if customer_age is None or customer_age <= rules.pension_max_age:
         add(SuggestionRule.PENSION, customer)
@@ -141,6 +176,9 @@ def household_suggestions(*, customer, on: dt.date | None = None, rules=None) ->
     on = on or timezone.localdate()
     rules = rules or ruleset_in_force(on=on)
     customers = household_members(customer)
-    members = [Member(c.pk, c.name, c.gender or "", c.birth_date) for c in customers]
+    members = [
+        Member(c.pk, c.name, c.gender or "", c.birth_date, c.relation, c.relation_to_id)
+        for c in customers
+    ]
     held = held_categories([m.id for m in members])
     return suggest(customer=members[0], members=members, held=held, rules=rules, on=on)

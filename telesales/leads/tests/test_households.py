@@ -6,6 +6,7 @@ import datetime as dt
 
 import pytest
 from django.test import Client
+from django.urls import reverse
 from django.utils import translation
 
 from telesales.core.models import AuditEntry
@@ -189,3 +190,31 @@ def test_an_agent_who_does_not_own_the_lead_gets_403_and_no_form(lead, team):
     response = client.post(f"/leads/{public.pk}/household/", {"name": "x", "mobile": SPOUSE})
     assert response.status_code == 403
     assert not Household.objects.exists()
+
+
+def test_the_relation_is_recorded_to_the_customer_and_cleared_on_removal(lead, owner):
+    member = services.household_member_add(
+        lead=lead, actor=owner.user, name="李娜", mobile=SPOUSE, gender="F", relation="spouse"
+    )
+    assert (member.relation, member.relation_to_id) == ("spouse", lead.customer_id)
+    with pytest.raises(services.ValidationFailed) as bad:
+        services.household_member_add(
+            lead=lead, actor=owner.user, name="某", mobile="13900001111", relation="cousin"
+        )
+    assert "relation" in bad.value.fields
+    services.household_member_remove(lead=lead, member=member, actor=owner.user, reason="录错")
+    member.refresh_from_db()
+    assert (member.household_id, member.relation, member.relation_to_id) == (None, "", None)
+
+
+def test_the_lead_page_records_and_shows_the_relation(lead, owner):
+    client = client_for(owner.user)
+    response = client.post(
+        reverse("leads:household_add", args=[lead.pk]),
+        {"name": "张小宝", "mobile": SPOUSE, "gender": "M", "relation": "child"},
+    )
+    assert response.status_code == 302
+    member = Customer.objects.get(mobile_hash=_hash(SPOUSE_E164))
+    assert (member.relation, member.relation_to_id) == ("child", lead.customer_id)
+    html = client.get(reverse("leads:lead_detail", args=[lead.pk])).content.decode()
+    assert 'data-testid="member-relation"' in html

@@ -290,3 +290,47 @@ def test_the_demo_works_suggestions_older_than_its_call_history_and_no_others(wo
     assert welcome.status == TaskStatus.OPEN  # stabilisation tasks are not the demo's to close
     # Idempotent.
     assert seed_service_history(seed=7) == {"worked": 0}
+
+
+# --- Recorded relations come before age and gender -------------------------------------------
+
+
+def test_a_recorded_spouse_of_the_same_gender_or_a_wide_age_gap_is_the_spouse():
+    partner = Member(6, "王强", "M", dt.date(1970, 1, 1), "spouse", ME.id)
+    assert ("spouse_accident", 6) in run(members=[ME, partner])
+    # Seen from the partner's side: the customer they are recorded with is their spouse.
+    assert ("spouse_accident", ME.id) in run(members=[ME, partner], customer=partner)
+
+
+def test_a_recorded_sibling_is_not_taken_for_the_spouse():
+    sister = Member(6, "张丽", "F", dt.date(1991, 1, 1), "other", ME.id)
+    assert run(members=[ME, sister]) == {("critical_illness", 1), ("pension", 1)}
+
+
+def test_a_recorded_child_of_the_customer_or_of_their_spouse_is_a_child():
+    wife = Member(2, "李娜", "F", dt.date(1992, 3, 1), "spouse", ME.id)
+    hers = Member(6, "李小朵", "F", dt.date(2018, 1, 1), "child", wife.id)
+    unknown_age = Member(7, "张小某", "", None, "child", ME.id)
+    got = run(members=[ME, wife, hers, unknown_age])
+    assert {("child_accident", 6), ("child_education", 6)} <= got
+    assert {("child_accident", 7), ("child_education", 7)} <= got  # no birth date: still a child
+    # A grown-up child is no child for these covers; a young nephew recorded as "other" is not.
+    grown = Member(8, "张大", "M", dt.date(2000, 1, 1), "child", ME.id)
+    nephew = Member(9, "王小", "M", dt.date(2017, 1, 1), "other", ME.id)
+    got = run(members=[ME, grown, nephew])
+    assert not {r for r in got if r[1] in (8, 9)}
+
+
+def test_the_customer_recorded_as_a_parent_makes_the_member_their_child():
+    me_as_parent = Member(1, "张伟", "M", dt.date(1990, 5, 1), "parent", CHILD.id)
+    got = run(members=[me_as_parent, CHILD], customer=me_as_parent)
+    assert {("child_accident", CHILD.id), ("child_education", CHILD.id)} <= got
+    # And the child, recorded as the child of someone outside this pair, is not.
+    other_child = Member(3, "张小宝", "M", dt.date(2016, 6, 1), "child", 99)
+    assert ("child_accident", 3) not in run(members=[ME, other_child])
+
+
+def test_members_without_a_recorded_relation_are_read_as_before():
+    wife = Member(2, "李娜", "F", dt.date(1992, 3, 1), "spouse", ME.id)
+    # Recorded spouse, everyone else unknown: the child is still read from age.
+    assert run(members=[ME, wife, CHILD, GRANDPA]) == EVERYTHING
