@@ -50,7 +50,7 @@ from django.core.management.base import CommandError
 from django.db import connection, connections
 from django.utils import timezone
 
-from telesales.core.benchmarks import Benchmark, peak_rss_mb
+from telesales.core.benchmarks import Benchmark, children_peak_rss_mb, peak_rss_mb
 from telesales.core.benchmarks import register as _register
 from telesales.core.phone_numbers import phone_hash
 from telesales.core.roles import Role
@@ -599,6 +599,8 @@ def run(
         "double_assignments": sum(1 for n in counts.values() if n > 1),
         "lost_leads": lost,
         "peak_rss_mb": peak_rss_mb(),
+        # With worker processes the parent's own peak says little about them: the largest one.
+        "worker_peak_rss_mb": children_peak_rss_mb() if processes > 1 else None,
     }
 
 

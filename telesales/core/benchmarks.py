@@ -87,6 +87,12 @@ def peak_rss_mb() -> float:
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
 
+def children_peak_rss_mb() -> float:
+    """Peak resident memory of the largest child process this one has waited for (a
+    benchmark's forked workers), in MB; 0.0 when there was none."""
+    return round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1)
+
+
 def timed(fn: Callable[[], object], repeat: int) -> dict:
     """Run ``fn`` ``repeat`` times; return p50/p95/max in milliseconds."""
     samples = []

@@ -79,6 +79,7 @@ def _spread(**options):
         assert (figures["processes"], figures["clients"]) == (1, 1)  # SQLite: one client
     else:
         assert (figures["processes"], figures["concurrency"]) == (2, "processes")
+        assert figures["worker_peak_rss_mb"] > 0  # the forked workers' own peak
     assert figures["double_assignments"] == 0
     assert figures["lost_leads"] == 0
     return figures
