@@ -217,11 +217,14 @@ def seed_leads_demo(*, agents: int = 66, seed: int = 20261101, stdout=None) -> d
     failed = LeadBatch.objects.create(
         name=FAILED_BATCH,
         channel=channels["demo-partner"],
-        file_name="补充名单.xls",
+        file_name="补充名单.doc",
         file_sha256=hashlib.sha256(f"{seed}:failed".encode()).hexdigest(),
         uploader=officer,
         status=BatchStatus.FAILED,
-        error="这是旧版 Excel（.xls）文件：请另存为 .xlsx 或 .csv 后重新上传。",
+        error=(
+            "无法读取该旧版 Excel（.xls）或其他 Office 文件："
+            "请另存为 .xlsx 或 .csv（UTF-8）后重新上传。"
+        ),
         started_at=now - dt.timedelta(days=3),
         finished_at=now - dt.timedelta(days=3),
     )

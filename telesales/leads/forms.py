@@ -195,7 +195,7 @@ class BatchUploadForm(StyledForm, forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["channel"].empty_label = _("Choose a channel")
-        self.fields["file"].widget.attrs["accept"] = ".csv,.xlsx,.txt"
+        self.fields["file"].widget.attrs["accept"] = ".csv,.xlsx,.xls,.txt"
         self._style()
 
     def clean(self):
@@ -491,7 +491,7 @@ class DncImportForm(_DncBlockForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["source"].initial = DncSource.IMPORT
-        self.fields["file"].widget.attrs["accept"] = ".csv,.xlsx,.txt"
+        self.fields["file"].widget.attrs["accept"] = ".csv,.xlsx,.xls,.txt"
         self._style()
 
 

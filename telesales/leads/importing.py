@@ -29,7 +29,9 @@ Decisions:
 
 - **Formats are detected from the bytes**, never from the extension: a ZIP is an XLSX (read
   with python-calamine when installed, else openpyxl in read-only mode), an OLE2 file is an
-  old ``.xls`` (refused: save it as .xlsx or .csv), anything else must be text: UTF-8 with or
+  old Excel 97–2003 ``.xls`` workbook (read by python-calamine; refused, with "save it as
+  .xlsx or .csv", when calamine cannot open it — a Word file, a damaged workbook, calamine
+  missing), anything else must be text: UTF-8 with or
   without a BOM, UTF-16 with a BOM (Excel's "Unicode text"), else GB18030 (a superset of GBK,
   which Chinese Excel writes). The delimiter (comma, tab, semicolon, pipe) is sniffed.
 - **Rows**: the header is the first of the first 20 non-blank rows in which a phone column is
@@ -344,7 +346,7 @@ class _Source:
     """A readable table: where it is and how to read it."""
 
     path: Path
-    format: str  # "csv" | "xlsx"
+    format: str  # "csv" | "xlsx" | "xls"
     encoding: str = ""
     delimiter: str = ","
     sheet: str = ""
@@ -366,12 +368,12 @@ class _Source:
 
     def rows(self) -> Iterator[tuple[int, list[Any], bool]]:
         """Yield (row number as a spreadsheet shows it, cells, undecodable bytes?)."""
-        if self.format == "xlsx":
+        if self.format != "csv":  # a workbook, new or old
             return _xlsx_rows(self)
         return _csv_rows(self)
 
     def estimate_rows(self) -> int:
-        if self.format == "xlsx":
+        if self.format != "csv":
             return 0
         count = 0
         with open(self.path, "rb") as fh:
@@ -390,12 +392,7 @@ def _open_source(path: Path) -> _Source:
     if head.startswith(_ZIP):
         return _xlsx_source(path)
     if head.startswith(_OLE2):
-        raise ImportRefused(
-            _(
-                "This is an old Excel workbook (.xls) or another Office file. "
-                "Save it as .xlsx or .csv (UTF-8) and upload it again."
-            )
-        )
+        return _xls_source(path)
     if head.startswith(_BINARY_MAGIC):
         raise ImportRefused(_not_text_message())
     source = _Source(path=path, format="csv")
@@ -485,6 +482,30 @@ def _xlsx_source(path: Path) -> _Source:
             % {"mb": _mb(sheets)}
         )
     return _Source(path=path, format="xlsx", encoding="", delimiter="")
+
+
+def _xls_source(path: Path) -> _Source:
+    """An old Excel 97–2003 workbook (an OLE2 file): read by calamine when it opens one;
+    anything else in an OLE2 file (a Word document, a damaged workbook) is refused."""
+    refused = ImportRefused(
+        _(
+            "This old Excel workbook (.xls) or other Office file cannot be read. "
+            "Save it as .xlsx or .csv (UTF-8) and upload it again."
+        )
+    )
+    try:
+        from python_calamine import CalamineWorkbook
+    except ImportError:  # pragma: no cover - python-calamine is a dependency
+        raise refused from None
+    try:
+        workbook = CalamineWorkbook.from_path(str(path))
+        if not workbook.sheet_names:
+            raise refused
+    except ImportRefused:
+        raise
+    except Exception as exc:  # calamine raises its own error types for what it cannot read
+        raise refused from exc
+    return _Source(path=path, format="xls", encoding="", delimiter="")
 
 
 def _decoded_lines(source: _Source, bad_lines: set[int]) -> Iterator[str]:

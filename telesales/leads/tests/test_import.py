@@ -1324,3 +1324,27 @@ def test_a_repeated_plain_file_reports_every_row_as_read(tmp_path, channel):
     assert again.mapping["summary"]["reader"] == "columns"
     assert counts(again) == (4, 0, 4, 0, 0)
     assert [r.raw for r in again.rejections.order_by("row_number")] == rows[1:]
+
+
+DATA = Path(__file__).parent / "data"
+
+
+def test_an_old_excel_97_2003_workbook_is_imported(tmp_path, channel):
+    """``data/leads_excel97.xls`` (written with xlwt 1.3 for this test): a Chinese header, a
+    number typed as text and one typed as a number, a date cell, a short number and a repeat."""
+    path = write(tmp_path, "客户.xls", (DATA / "leads_excel97.xls").read_bytes())
+    batch = run_import(path)
+    assert batch.mapping["format"] == "xls" and batch.mapping["sheet"] == "客户名单"
+    assert counts(batch) == (4, 2, 1, 1, 0)
+    assert reasons(batch) == {4: RejectReason.INVALID_PHONE, 5: RejectReason.DUPLICATE_IN_FILE}
+    births = dict(Customer.objects.values_list("mobile_e164", "birth_date"))
+    assert births == {e164(21): dt.date(1985, 4, 3), e164(22): dt.date(1990, 12, 1)}
+
+
+def test_an_office_file_that_is_no_workbook_is_refused(tmp_path, channel):
+    # The OLE2 signature of .doc/.xls with nothing readable behind it.
+    path = write(tmp_path, "报告.xls", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(2000))
+    with pytest.raises(ImportRefused) as refused:
+        batch_create(file=path, name="doc", channel_code="web")
+    assert "Save it as .xlsx or .csv" in refused.value.message
+    assert_nothing_imported()
