@@ -237,11 +237,17 @@ def criteria_set_evaluate(
             "projected": None,
         }
         if measure == "persistency13" and (pending := _pending(person, rules["window"])):
-            # Early warning only: policies whose 13-month premium may still be paid in time.
+            # Policies whose 13-month premium may still be paid in time (the early warning; an
+            # assessment whose rule set says persistency_in_grace: pending).
             row["pending"] = pending
-            if waived == "no_cohort":
-                # Nothing decided yet, but a cohort exists: the criterion stays in the set (it
-                # may still be met, so the other criteria's bar is not raised), unmet so far.
+            if waived == "no_cohort" and frame.as_of is None:
+                # An assessment told to leave pending premiums out: nothing decided is as no
+                # cohort (waived), named for what it is.
+                row["waived"] = waived = "pending"
+            elif waived == "no_cohort":
+                # Early warning: nothing decided yet, but a cohort exists: the criterion stays
+                # in the set (it may still be met, so the other criteria's bar is not raised),
+                # unmet so far.
                 row["waived"] = waived = None
                 row["met"] = False
                 row["flag"] = FAILING if frame.today >= frame.period_end else AT_RISK

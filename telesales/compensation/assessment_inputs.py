@@ -201,10 +201,18 @@ def _persistency(
 
 
 def assessment_records(
-    book: RuleBook, *, year: int, month: int, as_of: dt.date | None = None
+    book: RuleBook,
+    *,
+    year: int,
+    month: int,
+    as_of: dt.date | None = None,
+    computed_on: dt.date | None = None,
 ) -> tuple[Frame, list[PersonRecord]]:
     """The frame and the records of everyone in service for the period labelled
-    ``year-month``, measured up to ``as_of`` (default: the period end)."""
+    ``year-month``, measured up to ``as_of`` (default: the period end). ``computed_on``: the
+    day an assessment is computed; when the rule set says ``persistency_in_grace: pending``,
+    premiums still in their grace period on that day are left out of persistency (pending)
+    instead of counting as lapsed."""
     buckets = buckets_for(book, year=year, month=month)
     period_end = buckets[0].end
     until = min(as_of or period_end, period_end)
@@ -224,7 +232,11 @@ def assessment_records(
     since = _grade_since(ids, before=period_end)
     previous = _previous(ids, before=period_end)
     figures = _policy_figures(book, buckets, until=until)
-    persistency = _persistency(buckets, until=until, as_of=as_of)
+    section = book.section("assessment") or {}
+    decided_on = as_of
+    if decided_on is None and section.get("persistency_in_grace") == "pending":
+        decided_on = computed_on or timezone.localdate()
+    persistency = _persistency(buckets, until=until, as_of=decided_on)
     records = []
     for person_id, level, hire_date, leader_id, recruiter_id in people:
         own, kept = figures.get(person_id, {}), persistency.get(person_id, {})

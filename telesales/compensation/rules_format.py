@@ -418,10 +418,15 @@ CRITERIA_SET = mapping(
     }
 )
 
+#: How an assessment counts a 13-month premium unpaid while its grace period is still open on
+#: the day the assessment is computed: as lapsed (the default), or left out until decided.
+PERSISTENCY_IN_GRACE = ("lapsed", "pending")
+
 ASSESSMENT = mapping(
     {
         "id": (RULE_ID, True),
         "persistency_waived_below_months": (number(kind="int"), False),
+        "persistency_in_grace": (text(choices=PERSISTENCY_IN_GRACE), False),
         "warning": (mapping({"on_track_pace": (number(kind="factor"), True)}), False),
         "levels": (
             level_map(

@@ -225,3 +225,43 @@ def test_run_query_count_does_not_grow_with_people(c, django_assert_max_num_quer
     with django_assert_max_num_queries(40):
         run = assessment_run(label="2026-06", actor=c.hr)
     assert run.outcomes.count() == 25  # June: every level of the center is due
+
+
+def test_an_assessment_may_leave_premiums_still_in_grace_out(c):
+    """``persistency_in_grace: pending``: computed on 2026-07-02, a 13-month premium due
+    2026-06-10 and not paid yet (grace until 2026-08-09) is left out instead of lapsed; with
+    nothing decided at all the criterion is waived as pending."""
+    from telesales.compensation.assessment import assess
+    from telesales.compensation.assessment_inputs import assessment_records
+    from telesales.compensation.rules_format import ruleset_parse
+    from telesales.compensation.rulesets import DEFAULT_RULESET_PATH
+
+    kept = c.sale(c.ann, "300.00", dt.date(2025, 4, 15))
+    waiting = c.sale(c.ann, "300.00", dt.date(2025, 6, 10))
+    c.second_year_premium(kept, paid=True)
+    c.second_year_premium(waiting, paid=False)
+    text = DEFAULT_RULESET_PATH.read_text(encoding="utf-8")
+    marker = "  persistency_waived_below_months: 14\n"
+    assert marker in text
+
+    def persistency(option: str | None, computed_on=dt.date(2026, 7, 2)):
+        extra = f"  persistency_in_grace: {option}\n" if option else ""
+        book, _raw = ruleset_parse(text.replace(marker, marker + extra), fmt="yaml")
+        frame, records = assessment_records(book, year=2026, month=6, computed_on=computed_on)
+        (ann,) = [
+            o for o in assess(book=book, people=records, frame=frame) if o.person_id == c.ann.pk
+        ]
+        return next(
+            r for r in ann.criteria["maintain"]["criteria"] if r["measure"] == "persistency13"
+        )
+
+    assert persistency(None)["value"] == "0.5000"  # the default: unpaid counts as lapsed
+    assert persistency("lapsed")["value"] == "0.5000"
+    left_out = persistency("pending")
+    assert (left_out["value"], left_out["pending"], left_out["met"]) == ("1.0000", 1, True)
+    # Once the grace period is over, the unpaid premium has lapsed under either rule.
+    assert persistency("pending", computed_on=dt.date(2026, 8, 10))["value"] == "0.5000"
+    # Nothing decided: waived as pending (no cohort yet), not failed.
+    Policy.objects.filter(pk=kept.pk).delete()
+    only = persistency("pending")
+    assert (only["value"], only["waived"], only["pending"]) == (None, "pending", 1)
