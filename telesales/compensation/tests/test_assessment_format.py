@@ -212,3 +212,16 @@ def test_unknown_key_in_a_level_entry_is_rejected():
     )
     assert path == "assessment.levels.S1.extend"
     assert "unknown key" in reason
+
+
+def test_persistency_in_grace_takes_lapsed_or_pending_only():
+    marker = "  persistency_waived_below_months: 14\n"
+    for value in ("lapsed", "pending"):
+        book, _raw = ruleset_parse(
+            BASE.replace(marker, f"{marker}  persistency_in_grace: {value}\n")
+        )
+        assert book.section("assessment")["persistency_in_grace"] == value
+    path, line, reason = one_error(BASE.replace(marker, f"{marker}  persistency_in_grace: wait\n"))
+    assert path == "assessment.persistency_in_grace"
+    assert line == BASE.splitlines().index(marker.rstrip("\n")) + 2
+    assert "unknown value 'wait'" in reason and "pending" in reason
