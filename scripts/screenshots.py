@@ -103,6 +103,8 @@ SHOTS = [
         click_optional=True,
     ),
     Shot("agent1", "/pay/early-warning/", "agent-early-warning.png"),
+    Shot("agent1", "/org/my-day/", "agent-my-day.png", wait_for="[data-testid=indicators]"),
+    Shot("hr", "/pay/rulesets/", "hr-rule-sets.png", wait_for="[data-testid=ruleset-table]"),
 ]
 
 
