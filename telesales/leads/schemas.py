@@ -20,9 +20,11 @@ from telesales.leads.choices import (
     AllocationStrategy,
     BatchStatus,
     DncSource,
+    Gender,
     LeadAction,
     LeadGrade,
     LeadState,
+    Relation,
 )
 from telesales.leads.masking import mask_numbers_in
 from telesales.leads.models import Lead, LeadBatch, LeadEvent
@@ -102,11 +104,23 @@ class LeadEventOut(Schema):
 
 
 class HouseholdMemberOut(Schema):
+    id: int
     name: str
     mobile_masked: str
     #: spouse, child, parent, other (to ``relation_to_id``, a customer); "" when not known.
     relation: str = ""
     relation_to_id: int | None = None
+
+
+class HouseholdMemberIn(InputSchema):
+    """A family member of the lead's customer (``services.household_member_add``)."""
+
+    name: str = Field(min_length=1, max_length=50)
+    mobile: str = Field(min_length=1, max_length=40)
+    gender: Gender | Literal[""] = ""
+    birth_date: dt.date | None = None
+    #: Their relation to the lead's customer; "" when not known.
+    relation: Relation | Literal[""] = ""
 
 
 class LeadDetailOut(LeadOut):
@@ -148,6 +162,7 @@ class LeadDetailOut(LeadOut):
         members = customer.household.members.exclude(pk=customer.pk).order_by("id")[:20]
         return [
             {
+                "id": m.pk,
                 "name": mask_numbers_in(m.name),
                 "mobile_masked": mask_phone(m.mobile_e164),
                 "relation": m.relation,

@@ -218,3 +218,29 @@ def test_the_lead_page_records_and_shows_the_relation(lead, owner):
     assert (member.relation, member.relation_to_id) == ("child", lead.customer_id)
     html = client.get(reverse("leads:lead_detail", args=[lead.pk])).content.decode()
     assert 'data-testid="member-relation"' in html
+
+
+def test_the_api_adds_and_removes_a_member_with_their_relation(lead, owner, team):
+    from telesales.core.tests.api_helpers import JsonClient, assert_error_shape
+
+    api = JsonClient()
+    api.force_login(owner.user)
+    url = f"/api/v1/leads/leads/{lead.pk}/household"
+    added = api.post_json(
+        url, {"name": "李娜", "mobile": SPOUSE, "gender": "F", "relation": "spouse"}
+    )
+    assert added.status_code == 201, added.content
+    (member,) = added.json()["household"]
+    assert (member["relation"], member["relation_to_id"]) == ("spouse", lead.customer_id)
+    assert member["mobile_masked"] != SPOUSE_E164 and "****" in member["mobile_masked"]
+    assert_error_shape(api.post_json(url, {"name": "某", "mobile": "12", "relation": "x"}), 422)
+    # Someone else's agent may not touch this family.
+    stranger = PersonFactory(team=TeamFactory(), capability_grade=2)
+    agent_login(stranger)
+    other = JsonClient()
+    other.force_login(stranger.user)
+    refused = other.post_json(url, {"name": "某", "mobile": "13900001111"})
+    assert refused.status_code in (403, 404)  # out of sight, or no right over the family
+    removed = api.post_json(f"{url}/{member['id']}/remove", {"reason": "录错了"})
+    assert removed.status_code == 200 and removed.json()["household"] == []
+    assert api.post_json(f"{url}/{member['id']}/remove", {"reason": "again"}).status_code == 404
