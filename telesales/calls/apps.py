@@ -19,6 +19,11 @@ class CallsConfig(AppConfig):
 
         register_bootstrap("calls.reference_data", calls_reference_data_ensure, order=40)
         on_person_stops_working(followups_cancel_for_person)
+        # A declined application gives the lead back: the agent owes the customer a call.
+        from telesales.calls.services import followup_after_decline
+        from telesales.policies.hooks import on_policy_declined
+
+        on_policy_declined(followup_after_decline)
 
         # The conversion card on the manager's and team leads' home pages.
         from telesales.calls.dashboard import (

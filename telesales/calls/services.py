@@ -841,6 +841,29 @@ def followup_schedule(
     return followup
 
 
+def followup_after_decline(*, policy, lead: Lead, actor=None) -> FollowUp | None:
+    """Hook (policies ``on_policy_declined``): when the declined application gave the lead
+    back to its agent, book the agent a follow-up with the customer — to explain and offer
+    something else — after the cadence's first spacing, moved into the calling window; "next
+    lead" then hands it back with the other due follow-ups. Nothing when the lead stays won
+    (another policy) or its owner no longer works."""
+    if lead.state not in OPEN_STATES or lead.owner_id is None:
+        return None
+    agent = Person.objects.select_related("team").get(pk=lead.owner_id)
+    if agent.status not in WORKING_STATUSES:
+        return None
+    now = timezone.now()
+    rules = callrules_for_person(agent, on=timezone.localdate(now))
+    lead = Lead.objects.select_related("customer").get(pk=lead.pk)
+    due = _inside_window(lead, now + timedelta(days=rules.spacing_for(1)), rules)
+    note = _("Policy #%(id)d was declined by underwriting: explain, and offer another cover") % {
+        "id": policy.pk
+    }
+    return followup_schedule(
+        lead=lead, agent=agent, due_at=due, actor=None, kind=FollowUpKind.FOLLOW_UP, note=note
+    )
+
+
 @transaction.atomic
 def followup_complete(*, followup: FollowUp, actor, note: str = "") -> FollowUp:
     """Mark a follow-up done by hand (it was handled outside a recorded call)."""

@@ -61,6 +61,7 @@ from telesales.policies.errors import (
     TaskClosed,
     WrongStatus,
 )
+from telesales.policies.hooks import policy_declined_run
 from telesales.policies.models import (
     Policy,
     PolicyEvent,
@@ -754,7 +755,8 @@ def policy_decline(*, policy: Policy, note: str, actor, at: dt.datetime | None =
     underwriting's reason. It earns nothing and is no sale in the figures; its premium comes
     off the lead, which goes back to the agent in progress when nothing else was won on it
     (``leads.services.lead_sale_withdrawn``); the extended-service suggestions it converted
-    are open again. Only an applied policy can be declined."""
+    are open again; the apps registered with ``hooks.on_policy_declined`` react (calls books
+    the agent a call back to the customer). Only an applied policy can be declined."""
     _check_operator(actor)
     now = timezone.now()
     note = _note(note, required=True)
@@ -794,6 +796,7 @@ def policy_decline(*, policy: Policy, note: str, actor, at: dt.datetime | None =
         reason=_("Policy #%(id)d declined by underwriting") % {"id": policy.pk},
         at=at,
     )
+    policy_declined_run(policy=policy, lead=lead, actor=actor)
     audit_record(
         actor=actor,
         action="policies.policy_decline",

@@ -455,6 +455,33 @@ def test_an_application_declined_by_underwriting_is_no_sale(floor):
     assert (a2["sales"], a2["premium"]) == (0, Decimal("0.00"))
 
 
+def test_a_decline_books_the_agent_a_call_back_to_the_customer(floor):
+    """The lead back in a2's hands: a follow-up after the cadence's first spacing, inside the
+    calling window, naming the declined policy; a lead still won by another policy gets none."""
+    from telesales.calls.models import FollowUp
+    from telesales.calls.rules import callrules_for_person
+    from telesales.calls.services import _inside_window
+
+    product = ProductFactory(min_premium=Decimal("100"), max_premium=Decimal("5000"))
+    lead = Lead.objects.filter(owner=floor["a2"]).exclude(state="won").order_by("id").first()
+    declined = _sale(floor["a2"], lead, product, "900.00")
+    before = timezone.now()
+    policy_services.policy_decline(policy=declined, note="拒保", actor="system")
+    (followup,) = FollowUp.objects.filter(lead=lead, status=FollowUpStatus.OPEN)
+    rules = callrules_for_person(floor["a2"])
+    lead.refresh_from_db()
+    earliest = _inside_window(lead, before + dt.timedelta(days=rules.spacing_for(1)), rules)
+    assert followup.agent_id == floor["a2"].pk and followup.kind == "follow_up"
+    assert earliest <= followup.due_at <= earliest + dt.timedelta(minutes=1)
+    assert f"#{declined.pk}" in followup.note
+    # a1's l2 was won by a kept policy: a second one declined leaves it won, no follow-up.
+    won = Lead.objects.get(owner=floor["a1"], state="won", premium=Decimal("1200.00"))
+    second = _sale(floor["a1"], won, product, "500.00")
+    open_before = FollowUp.objects.filter(lead=won, status=FollowUpStatus.OPEN).count()
+    policy_services.policy_decline(policy=second, note="拒保", actor="system")
+    assert FollowUp.objects.filter(lead=won, status=FollowUpStatus.OPEN).count() == open_before
+
+
 def test_the_conversion_card_counts_like_the_report(floor):
     """Today: team A connected with l1, l2 (a1) and l3 (a2) and a1 sold twice (one cancelled
     since, still a sale) → 2 ÷ 3; team B connected with nobody; agents get no card."""
