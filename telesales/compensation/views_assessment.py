@@ -51,6 +51,22 @@ class WarningForm(forms.Form):
         validators=[validate_center_year], label=gettext_lazy("Day"), required=False
     )
     person = forms.IntegerField(min_value=1, required=False)
+    flag = forms.ChoiceField(
+        label=gettext_lazy("Show"),
+        choices=[
+            ("", gettext_lazy("Everyone")),
+            ("attention", gettext_lazy("At risk or failing")),
+        ],
+        required=False,
+    )
+
+
+#: Worst first: what needs the team lead's or HR's attention leads the list.
+_SEVERITY = {"failing": 0, "at_risk": 1, "on_track": 2, "met": 3}
+
+
+def _person_flag(row: dict) -> str:
+    return (row.get("maintain") or row.get("promote") or {}).get("flag", "met")
 
 
 def _require(allowed: bool) -> None:
@@ -167,7 +183,8 @@ def assessment_approve_view(request: HttpRequest, run_id: int) -> HttpResponse:
 
 @login_required
 def warning_list_view(request: HttpRequest) -> HttpResponse:
-    """The early warning on a day (default today) of the people in sight."""
+    """The early warning on a day (default today) of the people in sight, worst first
+    (failing, at risk, on track, met); ``flag=attention`` keeps the at-risk and failing."""
     form = WarningForm(request.GET or None)
     day: dt.date = timezone.localdate()
     person_id = None
@@ -182,11 +199,16 @@ def warning_list_view(request: HttpRequest) -> HttpResponse:
         rows = selectors.early_warning_list(user=request.user, day=day, person_id=person_id)
     except errors.NotFound as exc:
         raise Http404(exc.message) from exc
-    names = dict(
-        Person.objects.filter(pk__in=[r["person_id"] for r in rows]).values_list("pk", "name")
-    )
+    people = Person.objects.filter(pk__in=[r["person_id"] for r in rows])
+    names = dict(people.values_list("pk", "name"))
+    teams = dict(people.values_list("pk", "team__name"))
     for row in rows:
         row["name"] = names.get(row["person_id"], "")
+        row["team"] = teams.get(row["person_id"]) or ""
+        row["flag"] = _person_flag(row)
+    if form.is_bound and form.is_valid() and form.cleaned_data["flag"] == "attention":
+        rows = [row for row in rows if row["flag"] in ("at_risk", "failing")]
+    rows.sort(key=lambda row: (_SEVERITY.get(row["flag"], 9), row["name"], row["person_id"]))
     context = {"rows": rows, "day": day, "form": form}
     template = "compensation/warning_list.html"
     if request.htmx:

@@ -95,3 +95,22 @@ def test_early_warning_page_is_scoped(c):
     bad = client_for(c.hr).get(WARNING, {"day": "16/05/2026"})
     assert bad.status_code == 422
     assert client_for(c.ann.user).get(WARNING, {"person": c.sam.pk}).status_code == 404
+
+
+def test_the_warning_list_puts_the_worst_first_and_filters_to_those_needing_attention(c):
+    # On 2026-05-16 Ann (S1) has sold enough to keep her level; nobody else has sold anything.
+    for day in (dt.date(2026, 4, 2), dt.date(2026, 4, 20), dt.date(2026, 5, 3)):
+        c.sale(c.ann, "1200.00", day)
+    page = client_for(c.hr).get(WARNING, {"day": "2026-05-16"})
+    rows = page.context["rows"]
+    flags = [row["flag"] for row in rows]
+    order = {"failing": 0, "at_risk": 1, "on_track": 2, "met": 3}
+    assert flags == sorted(flags, key=order.__getitem__)  # worst first
+    assert next(r for r in rows if r["person_id"] == c.ann.pk)["flag"] == "met"
+    assert all(row["team"] for row in rows)  # every assessed person here is in a team
+    attention = client_for(c.hr).get(WARNING, {"day": "2026-05-16", "flag": "attention"})
+    kept = attention.context["rows"]
+    assert kept and {row["flag"] for row in kept} <= {"at_risk", "failing"}
+    assert c.ann.pk not in {row["person_id"] for row in kept}
+    assert f'data-testid="warning-{c.ann.pk}"' not in attention.content.decode()
+    assert client_for(c.hr).get(WARNING, {"flag": "everyone?"}).status_code == 422
