@@ -127,6 +127,13 @@ SALES_MIX = [
 ]
 #: Every so many receipts, a customer cancels inside the free-look window.
 CANCEL_EVERY = 6
+#: Every so many applications, underwriting declines one (拒保) instead of issuing it.
+DECLINE_EVERY = 12
+DECLINE_NOTES = [
+    "健康告知：高血压三级，核保拒保",
+    "既往病史需体检，客户不愿体检，按拒保处理",
+    "职业类别超出本产品承保范围",
+]
 CANCEL_REASONS = [
     (CancelReason.CHANGED_MIND, 30),
     (CancelReason.FAMILY_OBJECTION, 25),
@@ -814,6 +821,13 @@ class _Floor:
     def on_issue(self, clock: _Clock, at: dt.datetime, policy_id: int) -> None:
         policy = Policy.objects.get(pk=policy_id)
         if policy.status != PolicyStatus.APPLIED:
+            return
+        self.counts["underwritten"] += 1
+        if self.counts["underwritten"] % DECLINE_EVERY == 5:
+            # The lead goes back to the agent with a follow-up (calls.followup_after_decline).
+            note = DECLINE_NOTES[self.counts["declined"] % len(DECLINE_NOTES)]
+            policy_services.policy_decline(policy=policy, note=note, actor=self.ops, at=at)
+            self.counts["declined"] += 1
             return
         policy_services.policy_issue(policy=policy, issued_at=at, actor=self.ops)
         self.counts["issued"] += 1
