@@ -130,6 +130,48 @@ def lead_get(request, lead_id: int):
 
 
 @router.post(
+    "/leads/{lead_id}/household",
+    response={201: LeadDetailOut, **ERRORS_WRITE},
+    operation_id="leads_household_member_add",
+)
+def household_member_add(request, lead_id: int, payload: HouseholdMemberIn):
+    """Record a family member of the lead's customer, with their relation to the customer
+    when known (it feeds the extended-service suggestions): the lead's owner, their team lead,
+    the data officer, the manager. A number already in another household: 422."""
+    user = request.auth
+    _require(permissions.can_view_leads(user), "Your role has no access to lead data")
+    lead = selectors.lead_get(user=user, lead_id=lead_id)
+    lead_services.household_member_add(lead=lead, actor=user, **payload.dict())
+    return Status(201, selectors.lead_get(user=user, lead_id=lead_id))
+
+
+@router.post(
+    "/leads/{lead_id}/household/{member_id}/remove",
+    response={200: LeadDetailOut, **ERRORS_WRITE},
+    operation_id="leads_household_member_remove",
+)
+def household_member_remove(request, lead_id: int, member_id: int, payload: ReasonIn):
+    """Take a member out of the lead's customer's household, with a reason (audited)."""
+    user = request.auth
+    _require(permissions.can_view_leads(user), "Your role has no access to lead data")
+    lead = selectors.lead_get(user=user, lead_id=lead_id)
+    if not lead_services.can_edit_household(user, lead):
+        raise PermissionDenied("Only the lead's owner, their team lead or the data officer")
+    customer = lead.customer
+    member = (
+        customer.household.members.exclude(pk=customer.pk).filter(pk=member_id).first()
+        if customer.household_id
+        else None
+    )
+    if member is None:
+        raise NotFound("No such member in this customer's household")
+    lead_services.household_member_remove(
+        lead=lead, member=member, actor=user, reason=payload.reason
+    )
+    return selectors.lead_get(user=user, lead_id=lead_id)
+
+
+@router.post(
     "/leads/{lead_id}/claim",
     response={200: LeadOut, **ERRORS_WRITE},
     operation_id="leads_lead_claim",
@@ -157,46 +199,6 @@ def lead_release(request, lead_id: int, payload: ReasonIn):
     _require(permissions.can_view_leads(user), "Your role has no access to lead data")
     lead = selectors.lead_get(user=user, lead_id=lead_id)
     lead_services.lead_release(lead=lead, actor=user, reason=payload.reason)
-    return selectors.lead_get(user=user, lead_id=lead_id)
-
-
-@router.post(
-    "/leads/{lead_id}/household",
-    response={201: LeadDetailOut, **ERRORS_WRITE},
-    operation_id="leads_household_member_add",
-)
-def household_member_add(request, lead_id: int, payload: HouseholdMemberIn):
-    """Record a family member of the lead's customer, with their relation to the customer
-    when known (it feeds the extended-service suggestions): the lead's owner, their team lead,
-    the data officer, the manager. A number already in another household: 422."""
-    user = request.auth
-    _require(permissions.can_view_leads(user), "Your role has no access to lead data")
-    lead = selectors.lead_get(user=user, lead_id=lead_id)
-    lead_services.household_member_add(lead=lead, actor=user, **payload.dict())
-    return Status(201, selectors.lead_get(user=user, lead_id=lead_id))
-
-
-@router.post(
-    "/leads/{lead_id}/household/{member_id}/remove",
-    response={200: LeadDetailOut, **ERRORS_WRITE},
-    operation_id="leads_household_member_remove",
-)
-def household_member_remove(request, lead_id: int, member_id: int, payload: ReasonIn):
-    """Take a member out of the lead's customer's household, with a reason (audited)."""
-    user = request.auth
-    _require(permissions.can_view_leads(user), "Your role has no access to lead data")
-    lead = selectors.lead_get(user=user, lead_id=lead_id)
-    customer = lead.customer
-    member = (
-        customer.household.members.exclude(pk=customer.pk).filter(pk=member_id).first()
-        if customer.household_id
-        else None
-    )
-    if member is None:
-        raise NotFound("No such member in this customer's household")
-    lead_services.household_member_remove(
-        lead=lead, member=member, actor=user, reason=payload.reason
-    )
     return selectors.lead_get(user=user, lead_id=lead_id)
 
 

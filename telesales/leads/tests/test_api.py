@@ -56,6 +56,7 @@ def objects(leads_demo, person_of):
         "ruleset_id": LeadRuleSet.objects.first().pk,
         "entry_id": DncEntry.objects.filter(removed_at__isnull=True).first().pk,
         "channel_id": Channel.objects.get(code="demo-web").pk,
+        "member_id": 999999,  # no such member: a role with the right hears 404
     }
 
 
@@ -74,6 +75,19 @@ OPERATIONS = {
         {"agent1": 200, **dict.fromkeys(MANAGE, 200)},
     ),
     "leads_lead_reveal": (MANAGE, {"reason": "矩阵测试"}, 200),
+    # The family: the owner, their team lead, the data officer, the manager (planner: 403).
+    # (The routes come before claim and release: a role's run goes in route order, and
+    # agent1's release would otherwise have given the lead away first.)
+    "leads_household_member_add": (
+        VIEW,
+        {"name": "矩阵", "mobile": "12"},  # not a phone number: refused after the right check
+        dict.fromkeys(("agent1", "teamlead1", *MANAGE), 422),
+    ),
+    "leads_household_member_remove": (
+        VIEW,
+        {"reason": "矩阵测试"},
+        dict.fromkeys(("agent1", "teamlead1", *MANAGE), 404),
+    ),
     "leads_lead_export": (MANAGE, {"format": "csv", "state": "won"}, 200),
     "leads_number_access": (
         frozenset({"manager"}),
