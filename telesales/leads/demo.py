@@ -31,6 +31,7 @@ from telesales.leads.choices import (
     LeadGrade,
     LeadState,
     RejectReason,
+    Relation,
 )
 from telesales.leads.models import (
     BatchRejection,
@@ -150,6 +151,19 @@ def _demo_agents() -> list[Person]:
 
 
 @transaction.atomic
+def _relation(head: Customer, member: Customer) -> str:
+    """A plausible relation of ``member`` to ``head`` from their genders and ages."""
+    if head.birth_date and member.birth_date:
+        gap = head.birth_date.year - member.birth_date.year
+        if gap >= 20:
+            return Relation.CHILD
+        if gap <= -20:
+            return Relation.PARENT
+    if head.gender != member.gender:
+        return Relation.SPOUSE
+    return Relation.OTHER
+
+
 def seed_leads_demo(*, agents: int = 66, seed: int = 20261101, stdout=None) -> dict:
     """Create the demo lead data unless the demo channels exist. Returns what was created."""
     if Channel.objects.filter(code__in=[c[0] for c in CHANNELS]).exists():
@@ -252,10 +266,29 @@ def seed_leads_demo(*, agents: int = 66, seed: int = 20261101, stdout=None) -> d
     for i in range(0, len(customers) // 10):
         households.append(Household(name=f"{customers[i * 7].name[0]}家"))
     Household.objects.bulk_create(households, batch_size=CHUNK)
+    families = []
     for i, household in enumerate(households):
-        for member in customers[i * 7 : i * 7 + rng.randint(2, 3)]:
+        family = customers[i * 7 : i * 7 + rng.randint(2, 3)]
+        for member in family:
             member.household = household
+        families.append(family)
     Customer.objects.bulk_create(customers, batch_size=CHUNK)
+    # Most families say how the others are related to the first (the customer the agent
+    # talks to); a few say nothing, and extended service reads those from age and gender.
+    related = []
+    for family in families:
+        head, others = family[0], family[1:]
+        if rng.random() < 0.2:
+            continue
+        spouse = False
+        for member in others:
+            relation = _relation(head, member)
+            if relation == Relation.SPOUSE and spouse:
+                relation = Relation.OTHER  # one spouse: a second one is a sibling, say
+            spouse = spouse or relation == Relation.SPOUSE
+            member.relation, member.relation_to_id = relation, head.pk
+            related.append(member)
+    Customer.objects.bulk_update(related, ["relation", "relation_to"], batch_size=CHUNK)
 
     # Leads ------------------------------------------------------------------------------------
     states: list[str] = []

@@ -244,3 +244,20 @@ def test_the_api_adds_and_removes_a_member_with_their_relation(lead, owner, team
     removed = api.post_json(f"{url}/{member['id']}/remove", {"reason": "录错了"})
     assert removed.status_code == 200 and removed.json()["household"] == []
     assert api.post_json(f"{url}/{member['id']}/remove", {"reason": "again"}).status_code == 404
+
+
+def test_the_demo_families_record_how_members_are_related(leads_demo):
+    from collections import Counter
+
+    related = Customer.objects.exclude(relation="").select_related("relation_to")
+    assert related.exists()
+    for member in related:
+        assert member.household_id and member.relation_to.household_id == member.household_id
+    # One spouse at most per customer; some families say nothing (read from age and gender).
+    spouses = Counter(related.filter(relation="spouse").values_list("relation_to", flat=True))
+    assert spouses and max(spouses.values()) == 1
+    assert (
+        Customer.objects.filter(household__isnull=False, relation="")
+        .exclude(pk__in=related.values("relation_to"))
+        .exists()
+    )
