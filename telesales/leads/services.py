@@ -701,10 +701,11 @@ def lead_sale_withdrawn(
 ) -> Lead:
     """A sale counted on a won lead did not happen after all (underwriting declined the
     application): its premium comes off the lead's, and when nothing won remains the lead is
-    back in its owner's hands, in progress, to be offered something else (in the public pool
-    when it has no owner any more). A lead still won by another policy stays won."""
+    back in its owner's hands, in progress, to be offered something else — with a fresh
+    protection period from ``at``, as a new hand-over would give — or in the public pool when it
+    has no owner any more. A lead still won by another policy stays won."""
     at = at or timezone.now()
-    lead = Lead.objects.select_for_update().get(pk=lead.pk)
+    lead = Lead.objects.select_for_update(of=("self",)).select_related("owner").get(pk=lead.pk)
     if lead.state != LeadState.WON:
         return lead
     from_state = lead.state
@@ -714,6 +715,14 @@ def lead_sale_withdrawn(
         lead.state = LeadState.IN_PROGRESS if lead.owner_id else LeadState.PUBLIC
         lead.won_at = None
         fields += ["state", "won_at"]
+        if lead.owner_id:
+            # Back in the agent's hands as if handed over again: a fresh protection period,
+            # so that recycling does not take the customer away before the call back.
+            ruleset = ruleset_for_person(lead.owner)
+            lead.owned_since = at
+            lead.protect_until = at + timedelta(days=ruleset.protection_days)
+            lead.recycle_warned_at = None
+            fields += ["owned_since", "protect_until", "recycle_warned_at"]
     lead.updated_at = timezone.now()
     lead.save(update_fields=fields)
     if lead.state != from_state:

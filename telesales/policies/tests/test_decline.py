@@ -26,6 +26,13 @@ NOTE = "健康告知：高血压三级，拒保"
 
 def test_a_declined_application_reopens_the_lead_for_its_agent(world, sell):
     policy = sell()
+    # Its protection ran out while it was won (a won lead is never recycled).
+    from telesales.leads.models import Lead
+
+    Lead.objects.filter(pk=world.lead.pk).update(
+        protect_until=timezone.now() - dt.timedelta(days=30),
+        recycle_warned_at=timezone.now() - dt.timedelta(days=31),
+    )
     world.lead.refresh_from_db()
     assert (world.lead.state, world.lead.premium) == (LeadState.WON, Decimal("1200.00"))
     policy = services.policy_decline(policy=policy, note=NOTE, actor=world.renewal.user)
@@ -40,6 +47,13 @@ def test_a_declined_application_reopens_the_lead_for_its_agent(world, sell):
     world.lead.refresh_from_db()
     assert world.lead.state == LeadState.IN_PROGRESS and world.lead.owner_id == world.alice.pk
     assert world.lead.premium == 0 and world.lead.won_at is None
+    # A fresh protection period, so that recycling leaves it to the agent's call back.
+    from telesales.leads.rules import ruleset_for_person
+
+    days = ruleset_for_person(world.alice).protection_days
+    assert world.lead.owned_since == policy.declined_at
+    assert world.lead.protect_until == policy.declined_at + dt.timedelta(days=days)
+    assert world.lead.recycle_warned_at is None
     history = LeadEvent.objects.filter(lead=world.lead).order_by("-id").first()
     assert (history.from_state, history.to_state) == (LeadState.WON, LeadState.IN_PROGRESS)
     assert f"#{policy.pk}" in history.reason
