@@ -55,12 +55,24 @@ def _read_upload(file: IO) -> str:
         )
     if isinstance(raw, str):
         return raw
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
+    text = decode_rule_file(raw)
+    if text is None:
         raise ValidationFailed(
-            _("The rule file is not UTF-8 text"), fields={"file": [_("Save it as UTF-8.")]}
-        ) from None
+            _("The rule file is neither UTF-8 nor GBK text"),
+            fields={"file": [_("Save it as UTF-8.")]},
+        )
+    return text
+
+
+def decode_rule_file(raw: bytes) -> str | None:
+    """A rule file's text: UTF-8 (with or without a BOM), else GBK as a Chinese Windows editor
+    saves it (decoded as GB18030, its superset); None when it is neither."""
+    for codec in ("utf-8-sig", "gb18030"):
+        try:
+            return raw.decode(codec)
+        except UnicodeDecodeError:
+            continue
+    return None
 
 
 @transaction.atomic

@@ -23,7 +23,12 @@ from telesales.compensation.choices import RuleSetFormat, RuleSetStatus
 from telesales.compensation.forms import ReasonForm, RuleSetImportForm
 from telesales.compensation.models import RuleSet
 from telesales.compensation.rules_format import RuleSetInvalid
-from telesales.compensation.rulesets import MAX_FILE_BYTES, ruleset_approve, ruleset_import
+from telesales.compensation.rulesets import (
+    MAX_FILE_BYTES,
+    decode_rule_file,
+    ruleset_approve,
+    ruleset_import,
+)
 from telesales.core import errors
 from telesales.core.form_errors import add_domain_error, page_status
 
@@ -42,17 +47,14 @@ def _get(user, ruleset_id: int) -> RuleSet:
 
 def _uploaded_text(upload) -> str | None:
     """The text of an uploaded rule file, to put back in the editor when it fails the checks;
-    None when it is not UTF-8 or too large (the service says why)."""
+    None when it is unreadable or too large (the service says why)."""
     if upload is None or upload.size > MAX_FILE_BYTES:
         return None
     upload.seek(0)
     try:
-        text = upload.read().decode("utf-8-sig")
-    except UnicodeDecodeError:
-        return None
+        return decode_rule_file(upload.read())
     finally:
         upload.seek(0)
-    return text
 
 
 def _list_context(user, form: RuleSetImportForm, problems=None) -> dict:

@@ -197,22 +197,36 @@ def test_an_invalid_file_answers_422_with_path_line_and_reason_and_saves_nothing
     assert not AuditEntry.objects.filter(action__startswith="compensation.").exists()
 
 
-def test_a_gbk_file_answers_422_asking_for_utf8_and_saves_nothing(hr):
+def test_a_gbk_file_is_read_as_gbk(hr):
+    """A rule file saved by a Chinese Windows editor (GBK) imports like its UTF-8 twin."""
     content = DEFAULT_TEXT.encode("gbk")
     with pytest.raises(UnicodeDecodeError):
         content.decode("utf-8")
     response = client_for(hr).post(
         BASE, {"effective_from": "2026-04-01", "file": upload(content, name="gbk.yaml")}
     )
+    assert response.status_code == 200, response.content
+    assert RuleSet.objects.get().source_text == DEFAULT_TEXT
+
+
+def test_a_file_neither_utf8_nor_gbk_answers_422_and_saves_nothing(hr):
+    content = "name: 基本法\n".encode() + b"\xff\xfe\x80\n"
+    for codec in ("utf-8", "gb18030"):
+        with pytest.raises(UnicodeDecodeError):
+            content.decode(codec)
+    response = client_for(hr).post(
+        BASE, {"effective_from": "2026-04-01", "file": upload(content, name="bad.yaml")}
+    )
     body = assert_error_shape(response, 422, "validation_failed")
-    assert body["message"] == "The rule file is not UTF-8 text"
+    assert body["message"] == "The rule file is neither UTF-8 nor GBK text"
     assert body["details"]["fields"] == {"file": ["Save it as UTF-8."]}
     # In the center's language by default.
     response = client_for(hr, language="zh-hans").post(
-        BASE, {"effective_from": "2026-04-01", "file": upload(content, name="gbk.yaml")}
+        BASE, {"effective_from": "2026-04-01", "file": upload(content, name="bad.yaml")}
     )
     body = assert_error_shape(response, 422, "validation_failed")
-    assert body["message"] != "The rule file is not UTF-8 text" and "UTF-8" in body["message"]
+    assert body["message"] != "The rule file is neither UTF-8 nor GBK text"
+    assert "UTF-8" in body["message"]
     assert not RuleSet.objects.exists()
 
 

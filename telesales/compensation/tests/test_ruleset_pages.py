@@ -82,10 +82,17 @@ def test_a_bad_file_lists_every_problem_with_its_place_and_keeps_the_text(hr):
     assert response.context["form"]["text"].value() == bad
 
 
-def test_a_file_that_is_not_utf8_is_refused_plainly(hr):
-    upload = SimpleUploadedFile("rules.yaml", "name: 基本法\n".encode("gbk"))
-    response = _post(hr, file=upload)
-    assert response.status_code == 422 and RuleSet.objects.count() == 0
+def test_a_gbk_file_imports_and_an_unreadable_one_is_refused_plainly(hr):
+    gbk = SimpleUploadedFile("rules.yaml", DEFAULT_TEXT.encode("gbk"))
+    assert _post(hr, file=gbk).status_code == 302
+    assert RuleSet.objects.get().source_text == DEFAULT_TEXT
+    # A GBK file with a typo comes back decoded in the editor, to be fixed there.
+    typo = DEFAULT_TEXT.replace("  include_own:", "  inclde_own:", 1)
+    bad = _post(hr, file=SimpleUploadedFile("rules.yaml", typo.encode("gbk")))
+    assert bad.status_code == 422 and bad.context["form"]["text"].value() == typo
+    unreadable = SimpleUploadedFile("rules.yaml", b"name: \xff\xfe\x80\n")
+    response = _post(hr, file=unreadable)
+    assert response.status_code == 422 and RuleSet.objects.count() == 1
     assert "UTF-8" in response.content.decode()
 
 
