@@ -6,7 +6,6 @@ follow-ups due, their conversion month to date. Registered in ``CallsConfig.read
 
 from __future__ import annotations
 
-import datetime as dt
 from decimal import Decimal
 
 from django.db.models import Count, Q
@@ -16,7 +15,6 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from telesales.calls import permissions, selectors
-from telesales.calls.models import CallAttempt
 from telesales.calls.rules import callrules_for_person
 from telesales.core.dashboard import Indicator, Period, status_for
 from telesales.core.roles import Role, has_role
@@ -134,26 +132,10 @@ def my_conversion_indicator(*, user, period: Period) -> Indicator | None:
     me = person_for_user(user)
     if me is None or not has_role(user, Role.AGENT):
         return None
-    start, end = (
-        timezone.make_aware(dt.datetime.combine(period.since, dt.time())),
-        timezone.make_aware(dt.datetime.combine(period.until + dt.timedelta(days=1), dt.time())),
+    figures = selectors.conversion(
+        user=user, since=period.since, until=period.until, agent_id=me.pk
     )
-    connected = (
-        CallAttempt.objects.filter(
-            agent_id=me.pk, started_at__gte=start, started_at__lt=end, answered_at__isnull=False
-        )
-        .order_by()
-        .aggregate(n=Count("lead_id", distinct=True))["n"]
-    )
-    from telesales.policies import selectors as policy_selectors
-
-    sales = (
-        policy_selectors.policy_list(user=user, since=period.since, until=period.until)
-        .filter(agent_id=me.pk)
-        .exclude(status="declined")  # declined by underwriting: no sale
-        .order_by()
-        .count()
-    )
+    sales, connected = figures["sales"], figures["leads_connected"]
     value = (Decimal(sales) * 100 / connected).quantize(Decimal("0.1")) if connected else None
     return Indicator(
         key=MY_CONVERSION,

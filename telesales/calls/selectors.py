@@ -326,29 +326,28 @@ def cdr_import_list(*, user) -> QuerySet[CdrImport]:
     return CdrImport.objects.order_by("-created_at", "-id")
 
 
-def conversion(*, user, since: dt.date, until: dt.date) -> dict:
+def conversion(*, user, since: dt.date, until: dt.date, agent_id: int | None = None) -> dict:
     """Conversion over the days ``since``–``until`` as the call reports count it (DOMAIN.md §4,
     成交率 (b)): the policies sold by the agents the user may see (``sales``: cancelled ones
     included, those declined by underwriting not) ÷ the leads those agents connected with
     (``leads_connected``: a lead with an answered call in the period); ``rate`` None without a
-    connected lead."""
+    connected lead. ``agent_id``: one of those agents only (an agent's own figure)."""
     from telesales.policies import selectors as policy_selectors
     from telesales.policies.choices import PolicyStatus
 
     start, _end = _day_bounds(since)
     _start, end = _day_bounds(until)
-    connected = (
-        attempt_list(user=user)
-        .filter(started_at__gte=start, started_at__lt=end, answered_at__isnull=False)
-        .order_by()
-        .aggregate(n=Count("lead_id", distinct=True))["n"]
+    attempts = attempt_list(user=user).filter(
+        started_at__gte=start, started_at__lt=end, answered_at__isnull=False
     )
-    sales = (
-        policy_selectors.policy_list(user=user, since=since, until=until)
-        .exclude(status=PolicyStatus.DECLINED)  # declined by underwriting: no sale
-        .order_by()
-        .count()
+    policies = policy_selectors.policy_list(user=user, since=since, until=until).exclude(
+        status=PolicyStatus.DECLINED  # declined by underwriting: no sale
     )
+    if agent_id is not None:
+        attempts = attempts.filter(agent_id=agent_id)
+        policies = policies.filter(agent_id=agent_id)
+    connected = attempts.order_by().aggregate(n=Count("lead_id", distinct=True))["n"]
+    sales = policies.order_by().count()
     return {
         "sales": sales,
         "leads_connected": connected,
