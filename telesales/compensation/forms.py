@@ -7,6 +7,7 @@ from decimal import Decimal
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from telesales.compensation.rulesets import MAX_FILE_BYTES
 from telesales.core.dates import validate_center_year
 from telesales.core.forms import StyledForm
 from telesales.org.models import Person
@@ -98,6 +99,7 @@ class RuleSetImportForm(StyledForm, forms.Form):
     text = forms.CharField(
         label=_("Rules"),
         required=False,
+        max_length=MAX_FILE_BYTES,
         strip=False,  # kept as written: the version's file is this text
         widget=forms.Textarea(
             attrs={

@@ -89,7 +89,8 @@ def ruleset_import(
 
     Give either ``text`` or an open ``file``. The level codes it uses must exist in the
     organisation's ladder. Raises ``RuleSetInvalid`` (a ``ValidationFailed``) listing every
-    problem with its path, line and reason.
+    problem with its path, line and reason. Idempotent: the same text for the same day as the
+    latest version, still a draft, returns that draft (a form or request submitted twice).
     """
     _require_manager(actor)
     if (text is None) == (file is None):
@@ -107,6 +108,14 @@ def ruleset_import(
     filename = Path(filename).name[:200] if filename else ""
     fmt = detect_format(text=text, filename=filename)
     book, raw = ruleset_parse(text, fmt=fmt, filename=filename, known_levels=_org_level_codes())
+    previous = RuleSet.objects.order_by("-version").first()
+    if (
+        previous is not None
+        and previous.status == RuleSetStatus.DRAFT
+        and previous.effective_from == effective_from
+        and previous.source_text == text
+    ):
+        return previous  # the same import submitted twice: the draft it made stands
     latest = RuleSet.objects.aggregate(latest=Max("version"))["latest"] or 0
     ruleset = RuleSet(
         version=latest + 1,

@@ -154,3 +154,11 @@ def test_only_hr_and_the_manager_reach_the_pages(hr):
     manager.force_login(UserFactory(username="max", roles=[Role.MANAGER]))
     assert manager.get(LIST).status_code == 200
     assert hr.get(reverse("compensation:ruleset_detail", args=[999999])).status_code == 404
+
+
+def test_pasted_rules_longer_than_a_file_may_be_are_a_field_error(hr):
+    from telesales.compensation.rulesets import MAX_FILE_BYTES
+
+    response = _post(hr, text="#" * (MAX_FILE_BYTES + 1))
+    assert response.status_code == 422 and RuleSet.objects.count() == 0
+    assert 'data-testid="field-error-text"' in response.content.decode()

@@ -163,3 +163,17 @@ def test_approving_a_version_that_starts_before_an_approved_one_is_a_conflict(hr
         ruleset_approve(ruleset=earlier, actor=hr)
     earlier.refresh_from_db()
     assert earlier.status == RuleSetStatus.DRAFT
+
+
+def test_the_same_import_submitted_twice_makes_one_draft(hr):
+    first = ruleset_import(actor=hr, effective_from=dt.date(2026, 1, 1), text=DEFAULT_TEXT)
+    again = ruleset_import(actor=hr, effective_from=dt.date(2026, 1, 1), text=DEFAULT_TEXT)
+    assert again.pk == first.pk and RuleSet.objects.count() == 1
+    assert AuditEntry.objects.filter(action="compensation.ruleset_import").count() == 1
+    # Another day, or once approved, it is a new version.
+    other_day = ruleset_import(actor=hr, effective_from=dt.date(2026, 2, 1), text=DEFAULT_TEXT)
+    assert other_day.version == 2
+    ruleset_approve(ruleset=other_day, actor=hr)
+    assert (
+        ruleset_import(actor=hr, effective_from=dt.date(2026, 2, 1), text=DEFAULT_TEXT).version == 3
+    )
