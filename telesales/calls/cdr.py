@@ -46,6 +46,7 @@ from telesales.calls import permissions
 from telesales.calls.choices import CdrRejectReason
 from telesales.calls.errors import CdrLayoutUnknown
 from telesales.calls.models import CallAttempt, CdrImport
+from telesales.core.actors import user_or_none
 from telesales.core.audit import audit_record
 from telesales.core.errors import PermissionDenied, ValidationFailed
 from telesales.core.phone_numbers import mask_phone, normalise_phone, phone_hash
@@ -388,7 +389,7 @@ def cdr_import(
             already=plan.already,
             rejected=len(plan.rejections),
             rejections=plan.rejections[:5000],
-            created_by=actor if getattr(actor, "is_authenticated", False) else None,
+            created_by=user_or_none(actor),
         )
         audit_record(
             actor=actor or "cli",

@@ -48,6 +48,7 @@ from telesales.calls.guards import Block, dial_blocks, window_opens
 from telesales.calls.models import AgentPresence, CallAttempt, CallRuleSet, Disposition, FollowUp
 from telesales.calls.rules import callrules_for_person, callrules_in_force
 from telesales.calls.telephony import adapter_name, get_adapter
+from telesales.core.actors import user_or_none
 from telesales.core.audit import audit_record, model_snapshot
 from telesales.core.errors import InvalidState, PermissionDenied, ValidationFailed
 from telesales.core.model_updates import apply_changes, save_or_conflict, validate_instance
@@ -71,15 +72,7 @@ STALE_CALL_HOURS = 4
 NOTE_MAX = 2000
 
 
-# --- Helpers -------------------------------------------------------------------------------
-def _is_user(actor) -> bool:
-    return getattr(actor, "is_authenticated", False)
-
-
-def _user_or_none(actor):
-    return actor if _is_user(actor) else None
-
-
+# --- Helpers -----------------------------------------------------------------------------
 def _leads_team(actor, agent: Person) -> bool:
     """``actor`` leads the team ``agent`` is in."""
     me = person_for_user(actor)
@@ -519,7 +512,7 @@ def _cadence_exhausted(*, lead: Lead, rules: CallRuleSet, actor, at: dt.datetime
         "n": rules.cadence_max_followups
     }
     lead_services.leads_return_to_public(
-        leads=[lead], actor=_user_or_none(actor), action=LeadAction.RECYCLE, reason=reason, now=at
+        leads=[lead], actor=user_or_none(actor), action=LeadAction.RECYCLE, reason=reason, now=at
     )
     _followups_close(lead, status=FollowUpStatus.CANCELLED, at=at, note=reason)
     _release_lead_from_hands(lead.pk)
@@ -619,7 +612,7 @@ def _dispose(
     lead = attempt.lead
     agent = attempt.agent
     rules = callrules_for_person(agent, on=timezone.localdate(at))
-    user = _user_or_none(actor)
+    user = user_or_none(actor)
     if attempt.ended_at is None and not disposition.sale:
         attempt.ended_at = max(at, attempt.started_at)
         if attempt.answered_at:

@@ -37,6 +37,7 @@ from telesales.compensation.models import (
 from telesales.compensation.rules_format import RuleBook
 from telesales.compensation.rulesets import ruleset_rulebook
 from telesales.compensation.selectors import ruleset_in_force
+from telesales.core.actors import user_or_none
 from telesales.core.audit import audit_record
 from telesales.core.errors import InvalidState, PermissionDenied, ValidationFailed
 from telesales.core.model_updates import save_or_conflict
@@ -157,7 +158,7 @@ def assessment_run(*, label: str, actor, reason: str = "") -> AssessmentRun:
     run.period_end = period_end
     run.run_count += 1
     run.computed_at = timezone.now()
-    run.computed_by = actor if getattr(actor, "is_authenticated", False) else None
+    run.computed_by = user_or_none(actor)
     run.save()
     counts: dict[str, int] = {}
     for row in rows:
@@ -197,7 +198,7 @@ def assessment_outcome_decide(
             _("This outcome is already %(d)s") % {"d": HRDecision(outcome.decision).label}
         )
     outcome.decision = decision
-    outcome.decided_by = actor if getattr(actor, "is_authenticated", False) else None
+    outcome.decided_by = user_or_none(actor)
     outcome.decided_at = timezone.now()
     outcome.decision_note = (note or "")[:500]
     outcome.save(
@@ -276,7 +277,7 @@ def assessment_run_approve(*, run: AssessmentRun, actor, reason: str = "") -> As
         )
         moved += 1
     run.status = AssessmentRunStatus.APPROVED
-    run.approved_by = actor if getattr(actor, "is_authenticated", False) else None
+    run.approved_by = user_or_none(actor)
     run.approved_at = timezone.now()
     run.save(update_fields=["status", "approved_by", "approved_at", "updated_at"])
     audit_record(

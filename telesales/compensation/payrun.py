@@ -53,6 +53,7 @@ from telesales.compensation.payinputs import pay_inputs
 from telesales.compensation.rules_format import RuleBook
 from telesales.compensation.rulesets import ruleset_rulebook
 from telesales.compensation.selectors import ruleset_in_force
+from telesales.core.actors import user_or_none
 from telesales.core.audit import audit_record
 from telesales.core.errors import InvalidState, PermissionDenied, ValidationFailed
 from telesales.core.memory import without_cyclic_gc
@@ -408,7 +409,7 @@ def payrun_compute(
     run.period_end = period.end
     run.run_count += 1
     run.computed_at = timezone.now()
-    run.computed_by = actor if getattr(actor, "is_authenticated", False) else None
+    run.computed_by = user_or_none(actor)
     run.input_fingerprint = inputs.fingerprint(
         extra={"version": ruleset.version, "adjustments": [(a.pk, a.amount) for a in adjustments]}
     )
@@ -444,7 +445,7 @@ def payrun_approve(*, run: PayRun, actor, reason: str = "") -> PayRun:
     if run.run_count == 0:
         raise InvalidState(_("Compute the pay run before approving it"))
     run.status = PayRunStatus.APPROVED
-    run.approved_by = actor if getattr(actor, "is_authenticated", False) else None
+    run.approved_by = user_or_none(actor)
     run.approved_at = timezone.now()
     run.save(update_fields=["status", "approved_by", "approved_at", "updated_at"])
     policies = _policy_pay_write(run)
@@ -486,7 +487,7 @@ def payadjustment_create(
         amount=amount,
         reason=reason.strip()[:500],
         corrects_run=corrects_run,
-        created_by=actor if getattr(actor, "is_authenticated", False) else None,
+        created_by=user_or_none(actor),
     )
     audit_record(
         actor=actor,

@@ -27,6 +27,7 @@ from telesales.compensation.rules_format import (
     ruleset_check,
     ruleset_parse,
 )
+from telesales.core.actors import user_or_none
 from telesales.core.audit import audit_record
 from telesales.core.errors import Conflict, InvalidState, PermissionDenied, ValidationFailed
 from telesales.core.model_updates import save_or_conflict
@@ -126,7 +127,7 @@ def ruleset_import(
         source_text=text,
         source_format=fmt,
         source_name=filename,
-        created_by=actor if getattr(actor, "is_authenticated", False) else None,
+        created_by=user_or_none(actor),
     )
     save_or_conflict(ruleset)
     audit_record(
@@ -185,7 +186,7 @@ def ruleset_approve(*, ruleset: RuleSet, actor, reason: str = "") -> RuleSet:
             reason=reason,
         )
     ruleset.status = RuleSetStatus.APPROVED
-    ruleset.approved_by = actor if getattr(actor, "is_authenticated", False) else None
+    ruleset.approved_by = user_or_none(actor)
     ruleset.approved_at = timezone.now()
     ruleset.save(update_fields=["status", "approved_by", "approved_at", "updated_at"])
     audit_record(

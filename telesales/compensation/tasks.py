@@ -31,6 +31,7 @@ from django.utils.translation import gettext_lazy
 from telesales.compensation import permissions
 from telesales.compensation.choices import PayRunStatus
 from telesales.compensation.models import PayRun, PayRunJob, PayRunJobKind, PayRunJobStatus
+from telesales.core.actors import user_or_none
 from telesales.core.audit import audit_record
 from telesales.core.errors import Conflict, DomainError, InvalidState, PermissionDenied
 
@@ -182,7 +183,7 @@ def _queue(kind: str, period_start: dt.date, label: str, *, run, actor, reason: 
                 kind=kind,
                 run=run,
                 reason=reason.strip()[:500],
-                requested_by=actor if getattr(actor, "is_authenticated", False) else None,
+                requested_by=user_or_none(actor),
             )
     except IntegrityError:
         # Another request queued a job of this period in the moment since the check (a

@@ -26,20 +26,9 @@ from telesales.compensation.tasks import (
 )
 from telesales.core import errors
 from telesales.core.form_errors import add_domain_error, page_status
+from telesales.core.pages import get_or_404, require
 from telesales.org.models import Person, Team
 from telesales.org.selectors import person_for_user
-
-
-def _require(allowed: bool) -> None:
-    if not allowed:
-        raise PermissionDenied
-
-
-def _get_or_404(fn, **kwargs):
-    try:
-        return fn(**kwargs)
-    except errors.NotFound as exc:
-        raise Http404(exc.message) from exc
 
 
 def _int(value: str) -> int | None:
@@ -58,7 +47,7 @@ def _list_context(request: HttpRequest, form: PayRunComputeForm | None = None) -
 
 @login_required
 def payrun_list_view(request: HttpRequest) -> HttpResponse:
-    _require(permissions.can_run_pay(request.user))
+    require(permissions.can_run_pay(request.user))
     return render(request, "compensation/payrun_list.html", _list_context(request))
 
 
@@ -66,7 +55,7 @@ def payrun_list_view(request: HttpRequest) -> HttpResponse:
 @require_POST
 def payrun_compute_view(request: HttpRequest) -> HttpResponse:
     """Queue the computation of a month (from the list's form or a run's "recompute")."""
-    _require(permissions.can_run_pay(request.user))
+    require(permissions.can_run_pay(request.user))
     form = PayRunComputeForm(request.POST)
     status = 422
     if form.is_valid():
@@ -99,8 +88,8 @@ def _period_error(form: PayRunComputeForm, exc: errors.DomainError) -> None:
 def payrun_job_view(request: HttpRequest, job_id: int) -> HttpResponse:
     """The progress of a computation or an approval; polled (``?part=progress``) until it
     ends."""
-    _require(permissions.can_run_pay(request.user))
-    job = _get_or_404(selectors.payrun_job_get, user=request.user, pk=job_id)
+    require(permissions.can_run_pay(request.user))
+    job = get_or_404(selectors.payrun_job_get, user=request.user, pk=job_id)
     context = {"job": job, "busy": job.status in BUSY, "progress": job_progress(job)}
     if request.htmx and request.GET.get("part") == "progress":
         response = render(request, "compensation/payrun_job.html#progress", context)
@@ -134,16 +123,16 @@ def _run_context(request: HttpRequest, run, **forms) -> dict:
 
 @login_required
 def payrun_detail_view(request: HttpRequest, run_id: int) -> HttpResponse:
-    _require(permissions.can_run_pay(request.user))
-    run = _get_or_404(selectors.payrun_get, user=request.user, pk=run_id)
+    require(permissions.can_run_pay(request.user))
+    run = get_or_404(selectors.payrun_get, user=request.user, pk=run_id)
     return render(request, "compensation/payrun_detail.html", _run_context(request, run))
 
 
 @login_required
 @require_POST
 def payrun_approve_view(request: HttpRequest, run_id: int) -> HttpResponse:
-    _require(permissions.can_run_pay(request.user))
-    run = _get_or_404(selectors.payrun_get, user=request.user, pk=run_id)
+    require(permissions.can_run_pay(request.user))
+    run = get_or_404(selectors.payrun_get, user=request.user, pk=run_id)
     form = ReasonForm(request.POST)
     status = 422
     if form.is_valid():
@@ -166,8 +155,8 @@ def payrun_approve_view(request: HttpRequest, run_id: int) -> HttpResponse:
 def payrun_adjust_view(request: HttpRequest, run_id: int) -> HttpResponse:
     """Record an adjustment to a person of this run: it corrects this run when it is approved,
     and is paid by the next run computed."""
-    _require(permissions.can_run_pay(request.user))
-    run = _get_or_404(selectors.payrun_get, user=request.user, pk=run_id)
+    require(permissions.can_run_pay(request.user))
+    run = get_or_404(selectors.payrun_get, user=request.user, pk=run_id)
     people = Person.objects.filter(pk__in=run.lines.values("person_id")).order_by("name", "id")
     form = AdjustmentForm(request.POST, people=people)
     status = 422
@@ -195,8 +184,8 @@ def payrun_adjust_view(request: HttpRequest, run_id: int) -> HttpResponse:
 
 @login_required
 def payrun_export_view(request: HttpRequest, run_id: int) -> HttpResponse:
-    _require(permissions.can_run_pay(request.user))
-    run = _get_or_404(selectors.payrun_get, user=request.user, pk=run_id)
+    require(permissions.can_run_pay(request.user))
+    run = get_or_404(selectors.payrun_get, user=request.user, pk=run_id)
     try:
         export = exporting.payrun_export_xlsx(run=run, actor=request.user)
     except errors.PermissionDenied as exc:
@@ -226,7 +215,7 @@ def _payslip_response(request: HttpRequest, run, person, *, mine: bool) -> HttpR
 @login_required
 def payslip_detail_view(request: HttpRequest, run_id: int, person_id: int) -> HttpResponse:
     """Any person's payslip in a run: HR and the manager (a person reads their own)."""
-    run = _get_or_404(selectors.payrun_get, user=request.user, pk=run_id)
+    run = get_or_404(selectors.payrun_get, user=request.user, pk=run_id)
     person = Person.objects.filter(pk=person_id).first()
     if person is None:
         raise Http404(_("No such person"))
@@ -267,7 +256,7 @@ def payrun_team_view(request: HttpRequest) -> HttpResponse:
     """The totals of the teams the user leads, per approved run (no lines)."""
     user = request.user
     teams = list(selectors.payrun_teams_led(user=user))
-    _require(bool(teams) or permissions.can_read_all_payslips(user))
+    require(bool(teams) or permissions.can_read_all_payslips(user))
     if not teams:
         teams = list(Team.objects.select_related("leader").order_by("name"))
     runs = selectors.payrun_list(user=user).filter(status=PayRunStatus.APPROVED)

@@ -10,7 +10,6 @@ import datetime as dt
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -23,6 +22,7 @@ from telesales.compensation.models import HRDecision
 from telesales.core import errors
 from telesales.core.dates import validate_center_year
 from telesales.core.form_errors import add_domain_error, page_status
+from telesales.core.pages import get_or_404, require
 from telesales.org.models import Person
 
 
@@ -69,23 +69,9 @@ def _person_flag(row: dict) -> str:
     return (row.get("maintain") or row.get("promote") or {}).get("flag", "met")
 
 
-def _require(allowed: bool) -> None:
-    if not allowed:
-        raise PermissionDenied
-
-
-def _get_or_404(fn, **kwargs):
-    try:
-        return fn(**kwargs)
-    except errors.NotFound as exc:
-        raise Http404(exc.message) from exc
-    except errors.PermissionDenied as exc:
-        raise PermissionDenied(exc.message) from exc
-
-
 @login_required
 def assessment_list_view(request: HttpRequest) -> HttpResponse:
-    _require(permissions.can_run_assessment(request.user))
+    require(permissions.can_run_assessment(request.user))
     return render(
         request,
         "compensation/assessment_list.html",
@@ -96,7 +82,7 @@ def assessment_list_view(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def assessment_run_view(request: HttpRequest) -> HttpResponse:
-    _require(permissions.can_run_assessment(request.user))
+    require(permissions.can_run_assessment(request.user))
     form = AssessmentRunForm(request.POST)
     if form.is_valid():
         try:
@@ -129,14 +115,14 @@ def _detail_context(request: HttpRequest, run) -> dict:
 
 @login_required
 def assessment_detail_view(request: HttpRequest, run_id: int) -> HttpResponse:
-    run = _get_or_404(selectors.assessment_run_get, user=request.user, pk=run_id)
+    run = get_or_404(selectors.assessment_run_get, user=request.user, pk=run_id)
     return render(request, "compensation/assessment_detail.html", _detail_context(request, run))
 
 
 @login_required
 @require_POST
 def assessment_outcome_decide_view(request: HttpRequest, outcome_id: int) -> HttpResponse:
-    outcome = _get_or_404(selectors.assessment_outcome_get, user=request.user, pk=outcome_id)
+    outcome = get_or_404(selectors.assessment_outcome_get, user=request.user, pk=outcome_id)
     form = DecisionForm(request.POST)
     status, error = 200, ""
     if form.is_valid():
@@ -167,7 +153,7 @@ def assessment_outcome_decide_view(request: HttpRequest, outcome_id: int) -> Htt
 @login_required
 @require_POST
 def assessment_approve_view(request: HttpRequest, run_id: int) -> HttpResponse:
-    run = _get_or_404(selectors.assessment_run_get, user=request.user, pk=run_id)
+    run = get_or_404(selectors.assessment_run_get, user=request.user, pk=run_id)
     try:
         assessing.assessment_run_approve(
             run=run, actor=request.user, reason=request.POST.get("reason", "")[:500]

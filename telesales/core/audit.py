@@ -9,6 +9,7 @@ from typing import Any
 
 from django.db import models
 
+from telesales.core.actors import user_or_none
 from telesales.core.models import AuditEntry
 
 
@@ -55,7 +56,7 @@ def audit_record(
         object_type = object_type or instance._meta.label_lower
         object_id = object_id or str(instance.pk)
         object_repr = object_repr or str(instance)[:200]
-    user = actor if getattr(actor, "is_authenticated", False) else None
+    user = user_or_none(actor)
     return AuditEntry.objects.create(
         actor=user,
         actor_name=(user.get_username() if user else str(actor or "system"))[:150],

@@ -109,6 +109,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from telesales.core.actors import user_or_none
 from telesales.core.audit import audit_record
 from telesales.core.errors import (
     Conflict,
@@ -1275,7 +1276,7 @@ def batch_create(
                 file_sha256=sha256,
                 stored_file=str(path.relative_to(settings.MEDIA_ROOT)),
                 cost=cost,
-                uploader=actor if getattr(actor, "is_authenticated", False) else None,
+                uploader=user_or_none(actor),
                 status=BatchStatus.PENDING if complete else BatchStatus.MAPPING,
                 mapping=info,
                 default_grade=default_grade,
@@ -2710,7 +2711,7 @@ def dnc_import(
         path.unlink(missing_ok=True)
     now = timezone.now()
     expires = None if permanent else now + dt.timedelta(days=days or ruleset_in_force().dnc_days)
-    created_by = actor if getattr(actor, "is_authenticated", False) else None
+    created_by = user_or_none(actor)
     added = already = blocked = 0
     unique: dict[str, str] = {}
     for e164 in numbers:

@@ -16,6 +16,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from telesales.core.actors import user_or_none
 from telesales.core.audit import audit_record
 from telesales.core.errors import NotFound, PermissionDenied, ValidationFailed
 from telesales.core.phone_numbers import mask_phone, normalise_phone, phone_hash
@@ -152,7 +153,7 @@ def dnc_add(
         source=source,
         reason=reason[:200],
         expires_at=expires,
-        created_by=actor if getattr(actor, "is_authenticated", False) else None,
+        created_by=user_or_none(actor),
     )
     if permanent:
         Customer.objects.filter(mobile_hash=entry.phone_hash).update(no_marketing=True)

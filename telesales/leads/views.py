@@ -12,7 +12,6 @@ from datetime import timedelta
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
 from django.db import transaction
 from django.db.models import Count
 from django.http import Http404, HttpRequest, HttpResponse
@@ -23,9 +22,10 @@ from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from telesales.core.errors import DomainError, NotFound, ValidationFailed
+from telesales.core.errors import DomainError, ValidationFailed
 from telesales.core.form_errors import add_domain_error, page_status
 from telesales.core.id_numbers import ID_NUMBER_ERRORS, mask_id_number
+from telesales.core.pages import get_or_404, page_of, require
 from telesales.core.permissions import can_view_audit_log
 from telesales.core.phone_numbers import PHONE_ERRORS, mask_phone, normalise_phone, phone_hash
 from telesales.core.roles import Role, has_role
@@ -69,30 +69,12 @@ from telesales.leads.tasks import leads_batch_import_task
 from telesales.org import selectors as org_selectors
 from telesales.org.choices import PersonStatus, TeamKind, TeamStage
 
-PAGE_SIZE = 50
-
-
-def _require(allowed: bool) -> None:
-    if not allowed:
-        raise PermissionDenied
-
-
-def _get_or_404(fn, **kwargs):
-    try:
-        return fn(**kwargs)
-    except NotFound as exc:
-        raise Http404(exc.message) from exc
-
-
-def _page(request: HttpRequest, qs, size: int = PAGE_SIZE):
-    return Paginator(qs, size).get_page(request.GET.get("page"))
-
 
 # --- Data officer home -------------------------------------------------------------------
 @login_required
 def home_view(request: HttpRequest) -> HttpResponse:
     user = request.user
-    _require(permissions.sees_all_leads(user))
+    require(permissions.sees_all_leads(user))
     counts = selectors.lead_state_counts(user=user)
     can_manage = permissions.can_manage_leads(user)
     pool = selectors.public_pool_summary(user=user)
@@ -115,7 +97,7 @@ def home_view(request: HttpRequest) -> HttpResponse:
 @login_required
 def lead_list_view(request: HttpRequest) -> HttpResponse:
     user = request.user
-    _require(permissions.can_view_leads(user))
+    require(permissions.can_view_leads(user))
     sees_all = permissions.sees_all_leads(user)
     form = LeadFilterForm(
         request.GET or None,
@@ -124,7 +106,7 @@ def lead_list_view(request: HttpRequest) -> HttpResponse:
         teams=org_selectors.team_list(user=user, kind=TeamKind.SALES) if sees_all else None,
     )
     leads = selectors.lead_list(user=user, **form.selector_filters())
-    page = _page(request, leads)
+    page = page_of(request, leads)
     template = "leads/lead_list.html#table" if request.htmx else "leads/lead_list.html"
     return render(
         request,
@@ -173,8 +155,8 @@ def _lead_context(request: HttpRequest, lead, **extra) -> dict:
 
 @login_required
 def lead_detail_view(request: HttpRequest, lead_id: int) -> HttpResponse:
-    _require(permissions.can_view_leads(request.user))
-    lead = _get_or_404(selectors.lead_get, user=request.user, lead_id=lead_id)
+    require(permissions.can_view_leads(request.user))
+    lead = get_or_404(selectors.lead_get, user=request.user, lead_id=lead_id)
     return render(request, "leads/lead_detail.html", _lead_context(request, lead))
 
 
@@ -182,8 +164,8 @@ def lead_detail_view(request: HttpRequest, lead_id: int) -> HttpResponse:
 @require_POST
 def lead_reveal_view(request: HttpRequest, lead_id: int) -> HttpResponse:
     """Show the full number once, to a permitted user, with a reason; audited by the service."""
-    _require(permissions.can_reveal_phone(request.user))
-    lead = _get_or_404(selectors.lead_get, user=request.user, lead_id=lead_id)
+    require(permissions.can_reveal_phone(request.user))
+    lead = get_or_404(selectors.lead_get, user=request.user, lead_id=lead_id)
     form = ReasonForm(request.POST, placeholder=_("Why do you need the full number?"))
     number = None
     status = 200
@@ -216,9 +198,9 @@ def lead_reveal_view(request: HttpRequest, lead_id: int) -> HttpResponse:
 @require_POST
 def household_add_view(request: HttpRequest, lead_id: int) -> HttpResponse:
     """Record a family member of the lead's customer (feeds extended service)."""
-    _require(permissions.can_view_leads(request.user))
-    lead = _get_or_404(selectors.lead_get, user=request.user, lead_id=lead_id)
-    _require(services.can_edit_household(request.user, lead))
+    require(permissions.can_view_leads(request.user))
+    lead = get_or_404(selectors.lead_get, user=request.user, lead_id=lead_id)
+    require(services.can_edit_household(request.user, lead))
     form = HouseholdMemberForm(request.POST)
     status = 422
     if form.is_valid():
@@ -236,7 +218,7 @@ def household_add_view(request: HttpRequest, lead_id: int) -> HttpResponse:
                 _("%(name)s is recorded in the household.") % {"name": member.name},
             )
             return redirect("leads:lead_detail", lead_id=lead.pk)
-    lead = _get_or_404(selectors.lead_get, user=request.user, lead_id=lead_id)
+    lead = get_or_404(selectors.lead_get, user=request.user, lead_id=lead_id)
     context = _lead_context(request, lead)
     context["household_form"] = form
     return render(request, "leads/lead_detail.html", context, status=status)
@@ -245,9 +227,9 @@ def household_add_view(request: HttpRequest, lead_id: int) -> HttpResponse:
 @login_required
 @require_POST
 def household_remove_view(request: HttpRequest, lead_id: int, member_id: int) -> HttpResponse:
-    _require(permissions.can_view_leads(request.user))
-    lead = _get_or_404(selectors.lead_get, user=request.user, lead_id=lead_id)
-    _require(services.can_edit_household(request.user, lead))
+    require(permissions.can_view_leads(request.user))
+    lead = get_or_404(selectors.lead_get, user=request.user, lead_id=lead_id)
+    require(services.can_edit_household(request.user, lead))
     member = (
         lead.customer.household.members.filter(pk=member_id).first()
         if (lead.customer.household_id)
@@ -280,8 +262,8 @@ def _back(request: HttpRequest, fallback: str) -> str:
 @require_POST
 def lead_claim_view(request: HttpRequest, lead_id: int) -> HttpResponse:
     user = request.user
-    _require(permissions.can_claim(user))
-    lead = _get_or_404(selectors.lead_get, user=user, lead_id=lead_id)
+    require(permissions.can_claim(user))
+    lead = get_or_404(selectors.lead_get, user=user, lead_id=lead_id)
     me = org_selectors.person_for_user(user)
     error = None
     status = 200
@@ -311,8 +293,8 @@ def lead_claim_view(request: HttpRequest, lead_id: int) -> HttpResponse:
 @require_POST
 def lead_release_view(request: HttpRequest, lead_id: int) -> HttpResponse:
     user = request.user
-    _require(permissions.can_view_leads(user))
-    lead = _get_or_404(selectors.lead_get, user=user, lead_id=lead_id)
+    require(permissions.can_view_leads(user))
+    lead = get_or_404(selectors.lead_get, user=user, lead_id=lead_id)
     form = ReasonForm(request.POST, placeholder=_("Why do you release this lead?"))
     status = 200
     if form.is_valid():
@@ -348,7 +330,7 @@ def lead_release_view(request: HttpRequest, lead_id: int) -> HttpResponse:
 @login_required
 def my_leads_view(request: HttpRequest) -> HttpResponse:
     user = request.user
-    _require(permissions.can_claim(user))
+    require(permissions.can_claim(user))
     me = org_selectors.person_for_user(user)
     context: dict = {"me": me}
     if me is not None:
@@ -356,7 +338,7 @@ def my_leads_view(request: HttpRequest) -> HttpResponse:
         leads = selectors.my_leads(user=user)
         context.update(
             {
-                "page": _page(request, leads),
+                "page": page_of(request, leads),
                 "warnings": list(lead_recycle_warnings(person=me)[:50]),
                 "held": leads.count(),
                 "cap": ruleset.cap_for_level(me.level.code if me.level_id else None),
@@ -372,7 +354,7 @@ def my_leads_view(request: HttpRequest) -> HttpResponse:
 @login_required
 def public_pool_view(request: HttpRequest) -> HttpResponse:
     user = request.user
-    _require(permissions.can_view_leads(user))
+    require(permissions.can_view_leads(user))
     form = PoolFilterForm(request.GET or None, channels=selectors.channel_list(user=user))
     filters = form.cleaned_data if form.is_valid() else {}
     leads = selectors.public_pool(user=user, grade=filters.get("grade") or None)
@@ -390,14 +372,14 @@ def public_pool_view(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         template,
-        {"page": _page(request, leads), "form": form, "can_claim": can_claim, "quota": quota},
+        {"page": page_of(request, leads), "form": form, "can_claim": can_claim, "quota": quota},
     )
 
 
 @login_required
 def team_leads_view(request: HttpRequest) -> HttpResponse:
     user = request.user
-    _require(has_role(user, Role.TEAM_LEAD))
+    require(has_role(user, Role.TEAM_LEAD))
     owner = request.GET.get("owner", "")
     owner_id = int(owner) if owner.isascii() and owner.isdigit() and len(owner) < 12 else None
     leads = selectors.team_lead_list(user=user, owner_id=owner_id)
@@ -406,7 +388,7 @@ def team_leads_view(request: HttpRequest) -> HttpResponse:
         "leads/team_leads.html",
         {
             "members": selectors.team_lead_counts(user=user),
-            "page": _page(request, leads),
+            "page": page_of(request, leads),
             "owner_id": owner_id,
         },
     )
@@ -416,12 +398,12 @@ def team_leads_view(request: HttpRequest) -> HttpResponse:
 @login_required
 def batch_list_view(request: HttpRequest) -> HttpResponse:
     user = request.user
-    _require(permissions.sees_all_leads(user))
+    require(permissions.sees_all_leads(user))
     return render(
         request,
         "leads/batch_list.html",
         {
-            "page": _page(request, selectors.batch_list(user=user)),
+            "page": page_of(request, selectors.batch_list(user=user)),
             "can_manage": permissions.can_manage_leads(user),
         },
     )
@@ -433,8 +415,8 @@ BUSY = (BatchStatus.PENDING, BatchStatus.RUNNING)
 @login_required
 def batch_detail_view(request: HttpRequest, batch_id: int) -> HttpResponse:
     user = request.user
-    _require(permissions.sees_all_leads(user))
-    batch = _get_or_404(selectors.batch_get, user=user, batch_id=batch_id)
+    require(permissions.sees_all_leads(user))
+    batch = get_or_404(selectors.batch_get, user=user, batch_id=batch_id)
     context = {
         "batch": batch,
         "busy": batch.status in BUSY,
@@ -498,7 +480,7 @@ def _rejection_detail(reason: str, detail: str) -> str:
 @login_required
 def pool_overview_view(request: HttpRequest) -> HttpResponse:
     user = request.user
-    _require(permissions.sees_all_leads(user))
+    require(permissions.sees_all_leads(user))
     private = selectors.private_pool_counts(user=user)
     owners = (
         {
@@ -571,7 +553,7 @@ def _allocation_form(user, data=None) -> AllocationForm:
 @login_required
 def allocation_create_view(request: HttpRequest) -> HttpResponse:
     user = request.user
-    _require(permissions.can_manage_leads(user))
+    require(permissions.can_manage_leads(user))
     form = _allocation_form(user, request.POST if request.method == "POST" else None)
     status = 200
     if request.method == "POST":
@@ -643,7 +625,7 @@ def _allocation_detail(request: HttpRequest, run, *, error: str = "", status: in
 
 @login_required
 def allocation_detail_view(request: HttpRequest, run_id: int) -> HttpResponse:
-    _require(permissions.can_manage_leads(request.user))
+    require(permissions.can_manage_leads(request.user))
     return _allocation_detail(request, _run_or_404(request.user, run_id))
 
 
@@ -651,7 +633,7 @@ def allocation_detail_view(request: HttpRequest, run_id: int) -> HttpResponse:
 @require_POST
 def allocation_commit_view(request: HttpRequest, run_id: int) -> HttpResponse:
     user = request.user
-    _require(permissions.can_manage_leads(user))
+    require(permissions.can_manage_leads(user))
     run = _run_or_404(user, run_id)
     try:
         run = allocation.allocation_commit(run=run, actor=user)
@@ -668,7 +650,7 @@ def allocation_commit_view(request: HttpRequest, run_id: int) -> HttpResponse:
 @login_required
 def ruleset_list_view(request: HttpRequest) -> HttpResponse:
     user = request.user
-    _require(permissions.sees_all_leads(user))
+    require(permissions.sees_all_leads(user))
     versions = list(selectors.ruleset_list(user=user))
     in_force = {}
     for stage in ["", *TeamStage.values]:
@@ -691,7 +673,7 @@ def ruleset_list_view(request: HttpRequest) -> HttpResponse:
 @login_required
 def ruleset_detail_view(request: HttpRequest, ruleset_id: int) -> HttpResponse:
     user = request.user
-    _require(permissions.sees_all_leads(user))
+    require(permissions.sees_all_leads(user))
     version = selectors.ruleset_list(user=user).filter(pk=ruleset_id).first()
     if version is None:
         raise Http404("No such rule set")
@@ -712,7 +694,7 @@ def ruleset_detail_view(request: HttpRequest, ruleset_id: int) -> HttpResponse:
 def ruleset_create_view(request: HttpRequest) -> HttpResponse:
     """Make a new version, usually from an existing one (``?from=<id>``): never an edit."""
     user = request.user
-    _require(permissions.can_manage_leads(user))
+    require(permissions.can_manage_leads(user))
     source = request.GET.get("from", "")
     based_on = None
     if source.isascii() and source.isdigit() and len(source) < 12:
@@ -762,7 +744,7 @@ def number_access_view(request: HttpRequest) -> HttpResponse:
     """The auditor's page: who brought in, held and saw the full number of a customer. The
     number comes by POST, so that it never lands in a URL or an access log; it is never
     echoed back in full."""
-    _require(can_view_audit_log(request.user))
+    require(can_view_audit_log(request.user))
     form = NumberAccessForm(request.POST or None)
     access = None
     status = 200
@@ -791,7 +773,7 @@ def number_access_view(request: HttpRequest) -> HttpResponse:
 @login_required
 def dnc_list_view(request: HttpRequest) -> HttpResponse:
     user = request.user
-    _require(permissions.can_manage_leads(user))
+    require(permissions.can_manage_leads(user))
     # A number to look up comes by POST, so that it never lands in a URL or an access log.
     params = request.POST if request.method == "POST" else request.GET
     show_all = params.get("all") == "1"
@@ -811,7 +793,7 @@ def dnc_list_view(request: HttpRequest) -> HttpResponse:
         request,
         template,
         {
-            "page": _page(request, entries),
+            "page": page_of(request, entries),
             "show_all": show_all,
             "lookup": lookup,
             "lookup_error": lookup_error,
@@ -824,7 +806,7 @@ def dnc_list_view(request: HttpRequest) -> HttpResponse:
 @login_required
 def dnc_add_view(request: HttpRequest) -> HttpResponse:
     user = request.user
-    _require(permissions.can_manage_leads(user))
+    require(permissions.can_manage_leads(user))
     form = DncAddForm(request.POST if request.method == "POST" else None)
     status = 200
     if request.method == "POST":
@@ -865,7 +847,7 @@ def dnc_add_view(request: HttpRequest) -> HttpResponse:
 @login_required
 def dnc_remove_view(request: HttpRequest, entry_id: int) -> HttpResponse:
     user = request.user
-    _require(permissions.can_manage_leads(user))
+    require(permissions.can_manage_leads(user))
     entry = selectors.dnc_list(user=user, include_inactive=True).filter(pk=entry_id).first()
     if entry is None:
         raise Http404("No such entry")
@@ -902,7 +884,7 @@ def _attachment(export: exporting.ExportFile) -> HttpResponse:
 @login_required
 def lead_export_view(request: HttpRequest) -> HttpResponse:
     user = request.user
-    _require(permissions.can_export_leads(user))
+    require(permissions.can_export_leads(user))
     may_reveal = permissions.can_reveal_phone(user)
     kwargs = {
         "channels": selectors.channel_list(user=user),
@@ -949,7 +931,7 @@ def lead_export_view(request: HttpRequest) -> HttpResponse:
 @login_required
 def quality_report_view(request: HttpRequest) -> HttpResponse:
     user = request.user
-    _require(permissions.sees_all_leads(user))
+    require(permissions.sees_all_leads(user))
     batches = selectors.batch_quality_list(user=user)
     channels = selectors.channel_quality_list(user=user)
 
@@ -987,7 +969,7 @@ def quality_report_view(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def quality_export_view(request: HttpRequest) -> HttpResponse:
-    _require(permissions.sees_all_leads(request.user))
+    require(permissions.sees_all_leads(request.user))
     try:
         export = exporting.quality_report_export(actor=request.user, fmt="xlsx")
     except DomainError as exc:  # pragma: no cover - the permission is checked above
@@ -1005,7 +987,7 @@ def _enqueue_import(batch_id: int) -> None:
 def batch_import_view(request: HttpRequest) -> HttpResponse:
     """Step 1: upload the file and describe the batch; the import runs in the background."""
     user = request.user
-    _require(permissions.can_manage_leads(user))
+    require(permissions.can_manage_leads(user))
     status = 200
     if request.method == "POST":
         form = BatchUploadForm(request.POST, request.FILES)
@@ -1065,8 +1047,8 @@ def _mapping_form(batch, data=None) -> MappingForm:
 def batch_mapping_view(request: HttpRequest, batch_id: int) -> HttpResponse:
     """Step 2 (only when a column was not recognised): say what each column holds."""
     user = request.user
-    _require(permissions.can_manage_leads(user))
-    batch = _get_or_404(selectors.batch_get, user=user, batch_id=batch_id)
+    require(permissions.can_manage_leads(user))
+    batch = get_or_404(selectors.batch_get, user=user, batch_id=batch_id)
     headers = (batch.mapping or {}).get("headers")
     if batch.status != BatchStatus.MAPPING and not (batch.status == BatchStatus.FAILED and headers):
         return redirect("leads:batch_detail", batch_id=batch.pk)
@@ -1109,8 +1091,8 @@ def batch_mapping_view(request: HttpRequest, batch_id: int) -> HttpResponse:
 def batch_rejections_view(request: HttpRequest, batch_id: int) -> HttpResponse:
     """The per-row rejection report (xlsx or csv); audited by the service."""
     user = request.user
-    _require(permissions.can_manage_leads(user))
-    batch = _get_or_404(selectors.batch_get, user=user, batch_id=batch_id)
+    require(permissions.can_manage_leads(user))
+    batch = get_or_404(selectors.batch_get, user=user, batch_id=batch_id)
     fmt = request.GET.get("format", "xlsx")
     if fmt not in exporting.FORMATS:
         fmt = "xlsx"
@@ -1127,7 +1109,7 @@ def batch_rejections_view(request: HttpRequest, batch_id: int) -> HttpResponse:
 @login_required
 def dnc_import_view(request: HttpRequest) -> HttpResponse:
     user = request.user
-    _require(permissions.can_manage_leads(user))
+    require(permissions.can_manage_leads(user))
     status = 200
     if request.method == "POST":
         form = DncImportForm(request.POST, request.FILES)
@@ -1172,7 +1154,7 @@ def dnc_import_view(request: HttpRequest) -> HttpResponse:
 @login_required
 def channel_list_view(request: HttpRequest) -> HttpResponse:
     user = request.user
-    _require(permissions.sees_all_leads(user))
+    require(permissions.sees_all_leads(user))
     channels = selectors.channel_list(user=user).annotate(n_leads=Count("leads"))
     return render(
         request,
@@ -1185,7 +1167,7 @@ def channel_list_view(request: HttpRequest) -> HttpResponse:
 def channel_form_view(request: HttpRequest, channel_id: int | None = None) -> HttpResponse:
     """Create a channel (no id) or edit one."""
     user = request.user
-    _require(permissions.can_manage_leads(user))
+    require(permissions.can_manage_leads(user))
     channel = None
     if channel_id is not None:
         channel = selectors.channel_list(user=user).filter(pk=channel_id).first()

@@ -40,6 +40,7 @@ from django.db import transaction
 from django.utils import translation
 from django.utils.translation import gettext as _
 
+from telesales.core.actors import user_or_none
 from telesales.core.audit import audit_record
 from telesales.core.errors import PermissionDenied, ValidationFailed
 from telesales.leads.exporting import neutralise, xlsx_safe
@@ -383,7 +384,7 @@ def receipts_import(
         batch = ReceiptBatch.objects.create(
             file_name=name,
             file_sha256=hashlib.sha256(data).hexdigest(),
-            uploader=actor if getattr(actor, "is_authenticated", False) else None,
+            uploader=user_or_none(actor),
             status=BatchStatus.DONE,
             headers=[_cell_text(c) for c in header],
         )

@@ -32,6 +32,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from telesales.core.actors import is_user, user_or_none
 from telesales.core.audit import audit_record, model_snapshot
 from telesales.core.errors import PermissionDenied, ValidationFailed
 from telesales.core.model_updates import save_or_conflict, validate_instance
@@ -90,14 +91,6 @@ CLOCK_SKEW = dt.timedelta(minutes=5)
 
 
 # --- Helpers -----------------------------------------------------------------------------
-def _is_user(actor) -> bool:
-    return bool(getattr(actor, "is_authenticated", False))
-
-
-def _user_or_none(actor):
-    return actor if _is_user(actor) else None
-
-
 def _require(allowed: bool, message: str) -> None:
     if not allowed:
         raise PermissionDenied(message)
@@ -165,7 +158,7 @@ def _servicing(policy: Policy, *, lock: bool = True) -> PolicyServicing:
 
 
 def _me(actor) -> Person | None:
-    return person_for_user(actor) if _is_user(actor) else None
+    return person_for_user(actor) if is_user(actor) else None
 
 
 # --- Delivery ------------------------------------------------------------------------------
@@ -394,12 +387,12 @@ def return_visit_record(
     if outcome == VisitOutcome.UNREACHABLE:
         if visit.attempts >= rules.return_visit_max_attempts:
             visit.status = VisitStatus.FAILED
-            visit.done_at, visit.done_by = at, _user_or_none(actor)
+            visit.done_at, visit.done_by = at, user_or_none(actor)
     else:
         # Done when the call was made (``at``, which may be recorded afterwards): the
         # withholding of the selling agent's commission counts from that day.
         visit.status = VisitStatus.DONE
-        visit.done_at, visit.done_by = at, _user_or_none(actor)
+        visit.done_at, visit.done_by = at, user_or_none(actor)
         if outcome == VisitOutcome.MISUNDERSTANDING:
             visit.flagged_to = _team_lead_of(visit.policy.agent)
             visit.flagged_at = now
@@ -420,12 +413,12 @@ def return_visit_misunderstanding_resolve(*, visit: ReturnVisit, note: str, acto
     """The team lead (or operations) cleared up the misunderstanding with the customer; the
     visit then counts as done for the commission rules (the count per agent keeps it)."""
     _require(
-        permissions.can_resolve_misunderstanding(actor) or not _is_user(actor),
+        permissions.can_resolve_misunderstanding(actor) or not is_user(actor),
         _("Only the team lead or renewal operations resolve a misunderstanding"),
     )
     note = _note(note, required=True)
     visit = _lock_visit(visit)
-    if _is_user(actor) and not permissions.can_operate(actor):
+    if is_user(actor) and not permissions.can_operate(actor):
         me = _me(actor)
         _require(
             me is not None and visit.flagged_to_id == me.pk,
@@ -434,7 +427,7 @@ def return_visit_misunderstanding_resolve(*, visit: ReturnVisit, note: str, acto
     if visit.outcome != VisitOutcome.MISUNDERSTANDING or visit.resolved_at is not None:
         raise VisitClosed(_("There is no open misunderstanding on this visit"))
     visit.resolved_at = timezone.now()
-    visit.resolved_by = _user_or_none(actor)
+    visit.resolved_by = user_or_none(actor)
     visit.resolution_note = note
     visit.save(update_fields=["resolved_at", "resolved_by", "resolution_note", "updated_at"])
     audit_record(
@@ -473,7 +466,7 @@ def _close_task(due: PremiumDue, *, outcome: str, actor, now: dt.datetime) -> No
         status=TaskStatus.DONE,
         outcome=outcome,
         done_at=now,
-        done_by=_user_or_none(actor),
+        done_by=user_or_none(actor),
         updated_at=now,
     )
 
@@ -559,7 +552,7 @@ def payment_apply(
     due.paid_date = paid_date
     due.paid_amount = amount
     due.batch = batch
-    due.recorded_by = _user_or_none(actor)
+    due.recorded_by = user_or_none(actor)
     due.note = note[:300]
     due.save(
         update_fields=[
@@ -640,7 +633,7 @@ def premium_due_waive(*, due: PremiumDue, reason: str, actor) -> PremiumDue:
     before = model_snapshot(due)
     due.status = PremiumStatus.WAIVED
     due.note = reason[:300]
-    due.recorded_by = _user_or_none(actor)
+    due.recorded_by = user_or_none(actor)
     due.save(update_fields=["status", "note", "recorded_by", "updated_at"])
     _close_task(due, outcome=RenewalOutcome.WAIVED, actor=actor, now=timezone.now())
     audit_record(
@@ -663,7 +656,7 @@ def _lock_task(task: RenewalTask) -> RenewalTask:
 
 
 def _may_work_task(actor, task: RenewalTask) -> bool:
-    if not _is_user(actor) or permissions.can_operate(actor):
+    if not is_user(actor) or permissions.can_operate(actor):
         return True
     me = _me(actor)
     if me is None or not permissions.can_work_renewals(actor):
@@ -786,7 +779,7 @@ def policy_reinstate(*, policy: Policy, on: dt.date, actor, note: str = "") -> P
         due.status = PremiumStatus.PAID
         due.paid_date = on
         due.paid_amount = due.amount
-        due.recorded_by = _user_or_none(actor)
+        due.recorded_by = user_or_none(actor)
         due.note = "复效补缴"
         due.updated_at = now
     PremiumDue.objects.bulk_update(
@@ -806,7 +799,7 @@ def policy_reinstate(*, policy: Policy, on: dt.date, actor, note: str = "") -> P
         status=TaskStatus.DONE,
         outcome=RenewalOutcome.REINSTATED,
         done_at=now,
-        done_by=_user_or_none(actor),
+        done_by=user_or_none(actor),
         updated_at=now,
     )
     servicing.status = ServicingStatus.REINSTATED
@@ -1056,7 +1049,7 @@ def exit_notice_complete(
     notice.channel = channel
     notice.note = note
     notice.done_at = at
-    notice.done_by = _user_or_none(actor)
+    notice.done_by = user_or_none(actor)
     notice.save()
     audit_record(
         actor=actor,
@@ -1138,7 +1131,7 @@ def operations_ruleset_create(
     version = OperationsRuleSet(
         name=(name or "").strip(),
         effective_from=effective_from,
-        created_by=_user_or_none(actor),
+        created_by=user_or_none(actor),
         **{f: getattr(base, f) for f in RULESET_PARAMETERS},
     )
     for key, value in params.items():

@@ -13,8 +13,6 @@ from decimal import Decimal
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -23,8 +21,9 @@ from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from telesales.core.errors import DomainError, NotFound
+from telesales.core.errors import DomainError
 from telesales.core.form_errors import add_domain_error, page_status
+from telesales.core.pages import get_or_404, page_of, require
 from telesales.core.roles import Role, has_role
 from telesales.operations import importing, permissions, selectors, services
 from telesales.operations.choices import (
@@ -59,24 +58,7 @@ from telesales.org import selectors as org_selectors
 from telesales.org.choices import TeamKind
 from telesales.org.models import Person
 
-PAGE_SIZE = 50
 CONTENT_TYPES = importing.CONTENT_TYPES
-
-
-def _require(allowed: bool) -> None:
-    if not allowed:
-        raise PermissionDenied
-
-
-def _get_or_404(fn, **kwargs):
-    try:
-        return fn(**kwargs)
-    except NotFound as exc:
-        raise Http404(exc.message) from exc
-
-
-def _page(request: HttpRequest, qs, size: int = PAGE_SIZE):
-    return Paginator(qs, size).get_page(request.GET.get("page"))
 
 
 def _back(request: HttpRequest, fallback: str) -> str:
@@ -96,7 +78,7 @@ def _queue(request: HttpRequest, allowed: tuple[str, ...], default: str) -> str:
 def home_view(request: HttpRequest) -> HttpResponse:
     """The renewal-operations home: today's queues at a glance."""
     user = request.user
-    _require(permissions.sees_all_operations(user))
+    require(permissions.sees_all_operations(user))
     today = timezone.localdate()
     context = {
         "counts": selectors.home_counts(user=user, today=today),
@@ -120,12 +102,12 @@ def my_renewals_view(request: HttpRequest) -> HttpResponse:
     """An agent's (or a team lead's) renewal tasks and, for a team lead, the
     misunderstandings flagged to them."""
     user = request.user
-    _require(permissions.can_work_renewals(user))
+    require(permissions.can_work_renewals(user))
     me = org_selectors.person_for_user(user)
     context: dict = {"me": me, "today": timezone.localdate()}
     if me is not None:
         context["due"] = list(selectors.renewal_task_due_list(user=user, agent=me)[:100])
-        context["tasks"] = _page(request, selectors.renewal_task_list(user=user, owner_id=me.pk))
+        context["tasks"] = page_of(request, selectors.renewal_task_list(user=user, owner_id=me.pk))
         if has_role(user, Role.TEAM_LEAD):
             context["team_tasks"] = list(
                 selectors.renewal_task_list(user=user).exclude(owner_id=me.pk)[:100]
@@ -139,7 +121,7 @@ def my_renewals_view(request: HttpRequest) -> HttpResponse:
 @login_required
 def renewal_list_view(request: HttpRequest) -> HttpResponse:
     user = request.user
-    _require(permissions.can_view_operations(user))
+    require(permissions.can_view_operations(user))
     queue = _queue(request, selectors.RENEWAL_QUEUES, "today")
     search = request.GET.get("q", "").replace("\x00", "")[:50]
     tasks = selectors.renewal_task_list(user=user, queue=queue, search=search)
@@ -150,7 +132,7 @@ def renewal_list_view(request: HttpRequest) -> HttpResponse:
         request,
         template,
         {
-            "page": _page(request, tasks),
+            "page": page_of(request, tasks),
             "queue": queue,
             "q": search,
             "queues": [
@@ -192,14 +174,14 @@ def _task_context(request: HttpRequest, task, **forms) -> dict:
 
 @login_required
 def renewal_detail_view(request: HttpRequest, task_id: int) -> HttpResponse:
-    _require(permissions.can_view_operations(request.user))
-    task = _get_or_404(selectors.renewal_task_get, user=request.user, task_id=task_id)
+    require(permissions.can_view_operations(request.user))
+    task = get_or_404(selectors.renewal_task_get, user=request.user, task_id=task_id)
     return render(request, "operations/renewal_detail.html", _task_context(request, task))
 
 
 def _task_action(request, task_id, form_class, form_key, run, done_message):
     user = request.user
-    task = _get_or_404(selectors.renewal_task_get, user=user, task_id=task_id)
+    task = get_or_404(selectors.renewal_task_get, user=user, task_id=task_id)
     form = form_class(request.POST)
     status = 422
     if form.is_valid():
@@ -220,7 +202,7 @@ def _task_action(request, task_id, form_class, form_key, run, done_message):
 @require_POST
 def renewal_pay_view(request: HttpRequest, task_id: int) -> HttpResponse:
     """Record the premium of a renewal task as paid (operations only)."""
-    _require(permissions.can_operate(request.user))
+    require(permissions.can_operate(request.user))
 
     def run(task, data):
         services.premium_payment_record(
@@ -247,7 +229,7 @@ def renewal_pay_view(request: HttpRequest, task_id: int) -> HttpResponse:
 @login_required
 @require_POST
 def renewal_contact_view(request: HttpRequest, task_id: int) -> HttpResponse:
-    _require(permissions.can_work_renewals(request.user))
+    require(permissions.can_work_renewals(request.user))
 
     def run(task, data):
         services.renewal_task_contact_record(
@@ -262,7 +244,7 @@ def renewal_contact_view(request: HttpRequest, task_id: int) -> HttpResponse:
 @login_required
 @require_POST
 def renewal_assign_view(request: HttpRequest, task_id: int) -> HttpResponse:
-    _require(permissions.can_operate(request.user))
+    require(permissions.can_operate(request.user))
 
     def run(task, data):
         services.renewal_task_assign(
@@ -277,11 +259,11 @@ def renewal_assign_view(request: HttpRequest, task_id: int) -> HttpResponse:
 @login_required
 def lapsed_list_view(request: HttpRequest) -> HttpResponse:
     user = request.user
-    _require(permissions.can_view_operations(user))
+    require(permissions.can_view_operations(user))
     return render(
         request,
         "operations/lapsed_list.html",
-        {"page": _page(request, selectors.lapsed_list(user=user))},
+        {"page": page_of(request, selectors.lapsed_list(user=user))},
     )
 
 
@@ -337,8 +319,8 @@ def _delivery_actions(delivery) -> list[str]:
 
 @login_required
 def servicing_detail_view(request: HttpRequest, policy_id: int) -> HttpResponse:
-    _require(permissions.can_view_operations(request.user))
-    servicing = _get_or_404(selectors.servicing_get, user=request.user, policy_id=policy_id)
+    require(permissions.can_view_operations(request.user))
+    servicing = get_or_404(selectors.servicing_get, user=request.user, policy_id=policy_id)
     return render(
         request, "operations/servicing_detail.html", _servicing_context(request, servicing)
     )
@@ -346,8 +328,8 @@ def servicing_detail_view(request: HttpRequest, policy_id: int) -> HttpResponse:
 
 def _servicing_action(request, policy_id, form_class, form_key, run, message, **form_kwargs):
     user = request.user
-    _require(permissions.can_operate(user))
-    servicing = _get_or_404(selectors.servicing_get, user=user, policy_id=policy_id)
+    require(permissions.can_operate(user))
+    servicing = get_or_404(selectors.servicing_get, user=user, policy_id=policy_id)
     form = form_class(request.POST, **form_kwargs)
     status = 422
     if form.is_valid():
@@ -466,7 +448,7 @@ def policy_owner_view(request: HttpRequest, policy_id: int) -> HttpResponse:
 @require_POST
 def premium_waive_view(request: HttpRequest, policy_id: int, due_id: int) -> HttpResponse:
     def run(servicing, data):
-        due = _get_or_404(selectors.premium_due_get, user=request.user, due_id=due_id)
+        due = get_or_404(selectors.premium_due_get, user=request.user, due_id=due_id)
         if due.policy_id != servicing.policy_id:
             raise Http404
         services.premium_due_waive(due=due, reason=data["reason"], actor=request.user)
@@ -478,13 +460,13 @@ def premium_waive_view(request: HttpRequest, policy_id: int, due_id: int) -> Htt
 @login_required
 def delivery_list_view(request: HttpRequest) -> HttpResponse:
     user = request.user
-    _require(permissions.can_view_operations(user))
+    require(permissions.can_view_operations(user))
     queue = _queue(request, selectors.DELIVERY_QUEUES, "problem")
     return render(
         request,
         "operations/delivery_list.html",
         {
-            "page": _page(request, selectors.delivery_list(user=user, queue=queue)),
+            "page": page_of(request, selectors.delivery_list(user=user, queue=queue)),
             "queue": queue,
             "queues": [
                 ("problem", _("Overdue or failed")),
@@ -498,13 +480,13 @@ def delivery_list_view(request: HttpRequest) -> HttpResponse:
 @login_required
 def visit_list_view(request: HttpRequest) -> HttpResponse:
     user = request.user
-    _require(permissions.can_view_operations(user))
+    require(permissions.can_view_operations(user))
     queue = _queue(request, selectors.VISIT_QUEUES, "due")
     return render(
         request,
         "operations/visit_list.html",
         {
-            "page": _page(request, selectors.return_visit_list(user=user, queue=queue)),
+            "page": page_of(request, selectors.return_visit_list(user=user, queue=queue)),
             "queue": queue,
             "queues": [
                 ("due", _("Due")),
@@ -535,13 +517,13 @@ def _visit_context(request, visit, **forms) -> dict:
 
 @login_required
 def visit_detail_view(request: HttpRequest, visit_id: int) -> HttpResponse:
-    _require(permissions.can_view_operations(request.user))
-    visit = _get_or_404(selectors.return_visit_get, user=request.user, visit_id=visit_id)
+    require(permissions.can_view_operations(request.user))
+    visit = get_or_404(selectors.return_visit_get, user=request.user, visit_id=visit_id)
     return render(request, "operations/visit_detail.html", _visit_context(request, visit))
 
 
 def _visit_action(request, visit_id, form_class, key, run, message):
-    visit = _get_or_404(selectors.return_visit_get, user=request.user, visit_id=visit_id)
+    visit = get_or_404(selectors.return_visit_get, user=request.user, visit_id=visit_id)
     form = form_class(request.POST)
     status = 422
     if form.is_valid():
@@ -564,7 +546,7 @@ def _visit_action(request, visit_id, form_class, key, run, message):
 @login_required
 @require_POST
 def visit_record_view(request: HttpRequest, visit_id: int) -> HttpResponse:
-    _require(permissions.can_operate(request.user))
+    require(permissions.can_operate(request.user))
 
     def run(visit, data):
         services.return_visit_record(
@@ -579,7 +561,7 @@ def visit_record_view(request: HttpRequest, visit_id: int) -> HttpResponse:
 @login_required
 @require_POST
 def visit_resolve_view(request: HttpRequest, visit_id: int) -> HttpResponse:
-    _require(permissions.can_resolve_misunderstanding(request.user))
+    require(permissions.can_resolve_misunderstanding(request.user))
 
     def run(visit, data):
         services.return_visit_misunderstanding_resolve(
@@ -595,14 +577,14 @@ def visit_resolve_view(request: HttpRequest, visit_id: int) -> HttpResponse:
 @login_required
 def exit_list_view(request: HttpRequest, transfer_form=None, status: int = 200) -> HttpResponse:
     user = request.user
-    _require(permissions.can_view_operations(user))
+    require(permissions.can_view_operations(user))
     show = request.GET.get("status", "open")
     show = show if show in ("open", "done", "") else "open"
     return render(
         request,
         "operations/exit_list.html",
         {
-            "page": _page(request, selectors.exit_notice_list(user=user, status=show)),
+            "page": page_of(request, selectors.exit_notice_list(user=user, status=show)),
             "show": show,
             "can_operate": permissions.can_operate(user),
             "notice_form": NoticeForm(),
@@ -617,8 +599,8 @@ def exit_list_view(request: HttpRequest, transfer_form=None, status: int = 200) 
 @require_POST
 def exit_complete_view(request: HttpRequest, notice_id: int) -> HttpResponse:
     user = request.user
-    _require(permissions.can_operate(user))
-    notice = _get_or_404(selectors.exit_notice_get, user=user, notice_id=notice_id)
+    require(permissions.can_operate(user))
+    notice = get_or_404(selectors.exit_notice_get, user=user, notice_id=notice_id)
     form = NoticeForm(request.POST)
     if form.is_valid():
         try:
@@ -641,7 +623,7 @@ def exit_complete_view(request: HttpRequest, notice_id: int) -> HttpResponse:
 @require_POST
 def servicing_transfer_view(request: HttpRequest) -> HttpResponse:
     user = request.user
-    _require(permissions.can_operate(user))
+    require(permissions.can_operate(user))
     form = TransferForm(request.POST)
     if form.is_valid():
         try:
@@ -667,7 +649,7 @@ def servicing_transfer_view(request: HttpRequest) -> HttpResponse:
 @login_required
 def receipt_list_view(request: HttpRequest) -> HttpResponse:
     user = request.user
-    _require(permissions.can_operate(user))
+    require(permissions.can_operate(user))
     status = 200
     form = ReceiptUploadForm()
     if request.method == "POST":
@@ -691,7 +673,7 @@ def receipt_list_view(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "operations/receipt_list.html",
-        {"form": form, "page": _page(request, selectors.receipt_batch_list(user=user))},
+        {"form": form, "page": page_of(request, selectors.receipt_batch_list(user=user))},
         status=status,
     )
 
@@ -699,8 +681,8 @@ def receipt_list_view(request: HttpRequest) -> HttpResponse:
 @login_required
 def receipt_detail_view(request: HttpRequest, batch_id: int) -> HttpResponse:
     user = request.user
-    _require(permissions.can_operate(user))
-    batch = _get_or_404(selectors.receipt_batch_get, user=user, batch_id=batch_id)
+    require(permissions.can_operate(user))
+    batch = get_or_404(selectors.receipt_batch_get, user=user, batch_id=batch_id)
     labels = dict(ReceiptRejectReason.choices)
     return render(
         request,
@@ -721,8 +703,8 @@ def receipt_detail_view(request: HttpRequest, batch_id: int) -> HttpResponse:
 @login_required
 def receipt_report_view(request: HttpRequest, batch_id: int) -> HttpResponse:
     user = request.user
-    _require(permissions.can_operate(user))
-    batch = _get_or_404(selectors.receipt_batch_get, user=user, batch_id=batch_id)
+    require(permissions.can_operate(user))
+    batch = get_or_404(selectors.receipt_batch_get, user=user, batch_id=batch_id)
     fmt = request.GET.get("format", "xlsx")
     fmt = fmt if fmt in CONTENT_TYPES else "xlsx"
     content = importing.receipt_rejection_report(batch=batch, fmt=fmt, actor=user)
@@ -746,7 +728,7 @@ def _json_ready(value):
 @login_required
 def persistency_view(request: HttpRequest) -> HttpResponse:
     user = request.user
-    _require(permissions.can_view_persistency(user))
+    require(permissions.can_view_persistency(user))
     sees_all = permissions.sees_all_operations(user)
     teams = None
     if sees_all:
@@ -815,7 +797,7 @@ def persistency_view(request: HttpRequest) -> HttpResponse:
 @login_required
 def ruleset_list_view(request: HttpRequest) -> HttpResponse:
     user = request.user
-    _require(permissions.can_view_operations(user))
+    require(permissions.can_view_operations(user))
     return render(
         request,
         "operations/ruleset_list.html",
@@ -830,7 +812,7 @@ def ruleset_list_view(request: HttpRequest) -> HttpResponse:
 @login_required
 def ruleset_create_view(request: HttpRequest) -> HttpResponse:
     user = request.user
-    _require(permissions.can_manage_rules(user))
+    require(permissions.can_manage_rules(user))
     base = ruleset_in_force()
     status = 200
     if request.method == "POST":

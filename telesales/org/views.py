@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -13,9 +11,10 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from telesales.core import dashboard
-from telesales.core.errors import DomainError, NotFound
+from telesales.core.errors import DomainError
 from telesales.core.form_errors import add_domain_error
 from telesales.core.navigation import home_url_name
+from telesales.core.pages import get_or_404, page_of, require
 from telesales.core.roles import BACK_OFFICE_ROLES, Role, has_role, primary_role
 from telesales.org import permissions, selectors, services
 from telesales.org.choices import PersonStatus, SeatStatus, TeamKind, TeamStage
@@ -31,22 +30,10 @@ from telesales.org.forms import (
 )
 
 
-def _get_or_404(fn, **kwargs):
-    try:
-        return fn(**kwargs)
-    except NotFound as exc:
-        raise Http404(exc.message) from exc
-
-
-def _require(allowed: bool) -> None:
-    if not allowed:
-        raise PermissionDenied
-
-
 # --- Role home pages ---------------------------------------------------------------------
 @login_required
 def manager_dashboard_view(request: HttpRequest) -> HttpResponse:
-    _require(has_role(request.user, Role.MANAGER))
+    require(has_role(request.user, Role.MANAGER))
     user = request.user
     teams = selectors.headcount_by_team(user=user)
     sales_ids = set(
@@ -86,7 +73,7 @@ def manager_dashboard_view(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def team_home_view(request: HttpRequest) -> HttpResponse:
-    _require(has_role(request.user, Role.TEAM_LEAD, Role.MANAGER))
+    require(has_role(request.user, Role.TEAM_LEAD, Role.MANAGER))
     me = selectors.person_for_user(request.user)
     teams = list(selectors.team_list(user=request.user).filter(leader=me)) if me else []
     rosters = [
@@ -125,7 +112,7 @@ def agent_home_view(request: HttpRequest) -> HttpResponse:
 @login_required
 def backoffice_home_view(request: HttpRequest) -> HttpResponse:
     user = request.user
-    _require(has_role(user, *BACK_OFFICE_ROLES))
+    require(has_role(user, *BACK_OFFICE_ROLES))
     role = primary_role(user)
     if role not in BACK_OFFICE_ROLES:
         role = next(r for r in Role if r in BACK_OFFICE_ROLES and has_role(user, r))
@@ -153,7 +140,7 @@ def profile_view(request: HttpRequest) -> HttpResponse:
 # --- People ------------------------------------------------------------------------------
 @login_required
 def person_list_view(request: HttpRequest) -> HttpResponse:
-    _require(permissions.can_view_org_pages(request.user))
+    require(permissions.can_view_org_pages(request.user))
     teams = selectors.team_list(user=request.user)
     form = PersonFilterForm(request.GET or None, teams=teams)
     filters = form.cleaned_data if form.is_valid() else {}
@@ -164,7 +151,7 @@ def person_list_view(request: HttpRequest) -> HttpResponse:
         level_id=filters["level"].pk if filters.get("level") else None,
         search=filters.get("q", ""),
     )
-    page = Paginator(people, 50).get_page(request.GET.get("page"))
+    page = page_of(request, people)
     template = "org/person_list.html#table" if request.htmx else "org/person_list.html"
     return render(
         request,
@@ -175,7 +162,7 @@ def person_list_view(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def person_detail_view(request: HttpRequest, person_id: int) -> HttpResponse:
-    person = _get_or_404(selectors.person_get, user=request.user, person_id=person_id)
+    person = get_or_404(selectors.person_get, user=request.user, person_id=person_id)
     return _person_detail(request, person)
 
 
@@ -205,8 +192,8 @@ def _person_detail(request, person, *, login_form=None, roles_form=None, status=
 @require_POST
 def person_login_view(request: HttpRequest, person_id: int) -> HttpResponse:
     """Create the login, change its roles, or reset its password (``action`` field)."""
-    _require(permissions.can_edit_person(request.user))
-    person = _get_or_404(selectors.person_get, user=request.user, person_id=person_id)
+    require(permissions.can_edit_person(request.user))
+    person = get_or_404(selectors.person_get, user=request.user, person_id=person_id)
     action = request.POST.get("action", "")
     login_form = roles_form = None
     try:
@@ -245,7 +232,7 @@ def person_login_view(request: HttpRequest, person_id: int) -> HttpResponse:
             messages.error(request, exc.message)
             return redirect("org:person_detail", person_id=person.pk)
         add_domain_error(form, exc)
-    person = _get_or_404(selectors.person_get, user=request.user, person_id=person_id)
+    person = get_or_404(selectors.person_get, user=request.user, person_id=person_id)
     return _person_detail(request, person, login_form=login_form, roles_form=roles_form, status=422)
 
 
@@ -274,7 +261,7 @@ def _edit_view(request, *, form_class, instance, save, template, success_url, fo
 
 @login_required
 def person_create_view(request: HttpRequest) -> HttpResponse:
-    _require(permissions.can_edit_person(request.user))
+    require(permissions.can_edit_person(request.user))
     center = selectors.center_default()
     return _edit_view(
         request,
@@ -289,8 +276,8 @@ def person_create_view(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def person_edit_view(request: HttpRequest, person_id: int) -> HttpResponse:
-    _require(permissions.can_edit_person(request.user))
-    person = _get_or_404(selectors.person_get, user=request.user, person_id=person_id)
+    require(permissions.can_edit_person(request.user))
+    person = get_or_404(selectors.person_get, user=request.user, person_id=person_id)
     return _edit_view(
         request,
         form_class=PersonForm,
@@ -305,7 +292,7 @@ def person_edit_view(request: HttpRequest, person_id: int) -> HttpResponse:
 # --- Teams -------------------------------------------------------------------------------
 @login_required
 def team_list_view(request: HttpRequest) -> HttpResponse:
-    _require(permissions.can_view_org_pages(request.user))
+    require(permissions.can_view_org_pages(request.user))
     teams = selectors.team_list(user=request.user, include_inactive=True)
     return render(
         request,
@@ -320,7 +307,7 @@ def team_list_view(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def team_detail_view(request: HttpRequest, team_id: int) -> HttpResponse:
-    team = _get_or_404(selectors.team_get, user=request.user, team_id=team_id)
+    team = get_or_404(selectors.team_get, user=request.user, team_id=team_id)
     people = selectors.person_list(user=request.user, team_id=team.pk)
     return render(
         request,
@@ -331,7 +318,7 @@ def team_detail_view(request: HttpRequest, team_id: int) -> HttpResponse:
 
 @login_required
 def team_create_view(request: HttpRequest) -> HttpResponse:
-    _require(permissions.can_edit_team(request.user))
+    require(permissions.can_edit_team(request.user))
     center = selectors.center_default()
     return _edit_view(
         request,
@@ -346,8 +333,8 @@ def team_create_view(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def team_edit_view(request: HttpRequest, team_id: int) -> HttpResponse:
-    _require(permissions.can_edit_team(request.user))
-    team = _get_or_404(selectors.team_get, user=request.user, team_id=team_id)
+    require(permissions.can_edit_team(request.user))
+    team = get_or_404(selectors.team_get, user=request.user, team_id=team_id)
     return _edit_view(
         request,
         form_class=TeamForm,
@@ -369,7 +356,7 @@ def level_list_view(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def level_create_view(request: HttpRequest) -> HttpResponse:
-    _require(permissions.can_edit_level(request.user))
+    require(permissions.can_edit_level(request.user))
     return _edit_view(
         request,
         form_class=LevelForm,
@@ -383,8 +370,8 @@ def level_create_view(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def level_edit_view(request: HttpRequest, level_id: int) -> HttpResponse:
-    _require(permissions.can_edit_level(request.user))
-    level = _get_or_404(selectors.level_get, user=request.user, level_id=level_id)
+    require(permissions.can_edit_level(request.user))
+    level = get_or_404(selectors.level_get, user=request.user, level_id=level_id)
     return _edit_view(
         request,
         form_class=LevelForm,
@@ -399,7 +386,7 @@ def level_edit_view(request: HttpRequest, level_id: int) -> HttpResponse:
 # --- Seats -------------------------------------------------------------------------------
 @login_required
 def seat_list_view(request: HttpRequest) -> HttpResponse:
-    _require(has_role(request.user, Role.MANAGER, Role.HR_ADMIN, Role.PLANNER, Role.TEAM_LEAD))
+    require(has_role(request.user, Role.MANAGER, Role.HR_ADMIN, Role.PLANNER, Role.TEAM_LEAD))
     status = request.GET.get("status", "")
     if status not in SeatStatus.values:
         status = ""  # an unknown status filters nothing
@@ -418,7 +405,7 @@ def seat_list_view(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def seat_create_view(request: HttpRequest) -> HttpResponse:
-    _require(permissions.can_edit_seat(request.user))
+    require(permissions.can_edit_seat(request.user))
     center = selectors.center_default()
     return _edit_view(
         request,
@@ -433,8 +420,8 @@ def seat_create_view(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def seat_edit_view(request: HttpRequest, seat_id: int) -> HttpResponse:
-    _require(permissions.can_edit_seat(request.user))
-    seat = _get_or_404(selectors.seat_get, user=request.user, seat_id=seat_id)
+    require(permissions.can_edit_seat(request.user))
+    seat = get_or_404(selectors.seat_get, user=request.user, seat_id=seat_id)
     return _edit_view(
         request,
         form_class=SeatForm,
@@ -449,7 +436,7 @@ def seat_edit_view(request: HttpRequest, seat_id: int) -> HttpResponse:
 # --- Center ------------------------------------------------------------------------------
 @login_required
 def center_edit_view(request: HttpRequest) -> HttpResponse:
-    _require(permissions.can_edit_center(request.user))
+    require(permissions.can_edit_center(request.user))
     center = selectors.center_default()
     if center is None:
         raise Http404("No center; run 'telesales bootstrap'")

@@ -25,6 +25,7 @@ from django.db import transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from telesales.core.actors import user_or_none
 from telesales.core.audit import audit_record, model_snapshot
 from telesales.core.errors import NotFound, PermissionDenied, ValidationFailed
 from telesales.core.model_updates import apply_changes, save_or_conflict, validate_instance
@@ -88,14 +89,6 @@ CHUNK = 500
 
 
 # --- Helpers -----------------------------------------------------------------------------
-def _is_user(actor) -> bool:
-    return bool(getattr(actor, "is_authenticated", False))
-
-
-def _user_or_none(actor):
-    return actor if _is_user(actor) else None
-
-
 def _require(allowed: bool, message: str) -> None:
     if not allowed:
         raise PermissionDenied(message)
@@ -117,7 +110,7 @@ def _event(
     return PolicyEvent.objects.create(
         policy=policy,
         at=at or timezone.now(),
-        actor=_user_or_none(actor),
+        actor=user_or_none(actor),
         action=action,
         from_status=from_status,
         to_status=policy.status,
@@ -433,7 +426,7 @@ def _conversions_mark(*, policy: Policy, insured_ids: list[int], actor, at: dt.d
             task.status = TaskStatus.DONE
             task.outcome = TaskOutcome.CONVERTED
             task.done_at = at
-            task.done_by = _user_or_none(actor)
+            task.done_by = user_or_none(actor)
             fields += ["status", "outcome", "done_at", "done_by"]
         task.save(update_fields=fields)
     return len(tasks)
@@ -583,11 +576,11 @@ def sale_record(
         status=PolicyStatus.APPLIED,
         applied_at=at,
         recording_ref=recording_ref,
-        created_by=_user_or_none(actor),
+        created_by=user_or_none(actor),
     )
     policy.insured.set(insured)
     _event(policy=policy, action=PolicyAction.APPLY, actor=actor, from_status="", at=at)
-    lead_close(lead=lead, state=LeadState.WON, premium=premium, actor=_user_or_none(actor), at=at)
+    lead_close(lead=lead, state=LeadState.WON, premium=premium, actor=user_or_none(actor), at=at)
     converted = _conversions_mark(
         policy=policy, insured_ids=[c.pk for c in insured], actor=actor, at=at
     )
@@ -792,7 +785,7 @@ def policy_decline(*, policy: Policy, note: str, actor, at: dt.datetime | None =
     lead = lead_sale_withdrawn(
         lead=policy.lead,
         premium=policy.annualised_premium,
-        actor=_user_or_none(actor),
+        actor=user_or_none(actor),
         reason=_("Policy #%(id)d declined by underwriting") % {"id": policy.pk},
         at=at,
     )
@@ -1032,7 +1025,7 @@ def service_task_complete(*, task: ServiceTask, outcome: str, note: str, actor) 
     task.outcome = outcome
     task.status = TaskStatus.DONE
     task.done_at = timezone.now()
-    task.done_by = _user_or_none(actor)
+    task.done_by = user_or_none(actor)
     task.save(update_fields=["note", "outcome", "status", "done_at", "done_by", "updated_at"])
     return task
 
@@ -1138,7 +1131,7 @@ def stabilisation_ruleset_create(
     version = StabilisationRuleSet(
         name=(name or "").strip(),
         effective_from=effective_from,
-        created_by=_user_or_none(actor),
+        created_by=user_or_none(actor),
         **{f: getattr(base, f) for f in RULESET_PARAMETERS},
     )
     for key, value in params.items():

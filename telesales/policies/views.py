@@ -8,9 +8,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -18,8 +16,9 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from telesales.core.errors import DomainError, NotFound, ValidationFailed
+from telesales.core.errors import DomainError, ValidationFailed
 from telesales.core.form_errors import add_domain_error, page_status
+from telesales.core.pages import get_or_404, page_of, require
 from telesales.core.roles import Role, has_role
 from telesales.leads.masking import mask_numbers_in
 from telesales.policies import permissions, selectors, services
@@ -44,20 +43,6 @@ from telesales.policies.forms import (
 )
 from telesales.policies.rules import ruleset_in_force
 
-PAGE_SIZE = 50
-
-
-def _require(allowed: bool) -> None:
-    if not allowed:
-        raise PermissionDenied
-
-
-def _get_or_404(fn, **kwargs):
-    try:
-        return fn(**kwargs)
-    except NotFound as exc:
-        raise Http404(exc.message) from exc
-
 
 def _back(request: HttpRequest, default: str) -> str:
     target = request.POST.get("next") or ""
@@ -70,10 +55,10 @@ def _back(request: HttpRequest, default: str) -> str:
 @login_required
 def policy_list_view(request: HttpRequest) -> HttpResponse:
     user = request.user
-    _require(permissions.can_view_policies(user))
+    require(permissions.can_view_policies(user))
     form = PolicyFilterForm(request.GET or None)
     policies = selectors.policy_list(user=user, **form.selector_filters())
-    page = Paginator(policies, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = page_of(request, policies)
     template = "policies/policy_list.html#table" if request.htmx else "policies/policy_list.html"
     return render(
         request,
@@ -108,15 +93,15 @@ def _policy_context(request: HttpRequest, policy, **forms) -> dict:
 
 @login_required
 def policy_detail_view(request: HttpRequest, policy_id: int) -> HttpResponse:
-    _require(permissions.can_view_policies(request.user))
-    policy = _get_or_404(selectors.policy_get, user=request.user, policy_id=policy_id)
+    require(permissions.can_view_policies(request.user))
+    policy = get_or_404(selectors.policy_get, user=request.user, policy_id=policy_id)
     return render(request, "policies/policy_detail.html", _policy_context(request, policy))
 
 
 def _policy_action(request, policy_id: int, form_class, form_key: str, run, done_message):
     user = request.user
-    _require(permissions.can_operate_policies(user))
-    policy = _get_or_404(selectors.policy_get, user=user, policy_id=policy_id)
+    require(permissions.can_operate_policies(user))
+    policy = get_or_404(selectors.policy_get, user=user, policy_id=policy_id)
     form = form_class(request.POST)
     status = 422
     refusal = ""
@@ -206,7 +191,7 @@ def policy_decline_view(request: HttpRequest, policy_id: int) -> HttpResponse:
 @login_required
 def product_list_view(request: HttpRequest) -> HttpResponse:
     user = request.user
-    _require(permissions.can_view_products(user))
+    require(permissions.can_view_products(user))
     products = list(selectors.product_list(user=user))
     labels = dict(ProductCategory.choices)
     return render(
@@ -223,7 +208,7 @@ def product_list_view(request: HttpRequest) -> HttpResponse:
 @login_required
 def product_create_view(request: HttpRequest) -> HttpResponse:
     user = request.user
-    _require(permissions.can_manage_products(user))
+    require(permissions.can_manage_products(user))
     status = 200
     if request.method == "POST":
         form = ProductForm(request.POST)
@@ -249,8 +234,8 @@ def product_create_view(request: HttpRequest) -> HttpResponse:
 @login_required
 def product_edit_view(request: HttpRequest, product_id: int) -> HttpResponse:
     user = request.user
-    _require(permissions.can_manage_products(user))
-    product = _get_or_404(selectors.product_get, user=user, product_id=product_id)
+    require(permissions.can_manage_products(user))
+    product = get_or_404(selectors.product_get, user=user, product_id=product_id)
     status = 200
     initial = ProductForm.initial_for(product)
     if request.method == "POST":
@@ -288,7 +273,7 @@ def task_list_view(request: HttpRequest) -> HttpResponse:
     """The agent's post-sale calls: due now, coming up, recently done (a team lead: the
     team's)."""
     user = request.user
-    _require(permissions.can_view_tasks(user))
+    require(permissions.can_view_tasks(user))
     now = timezone.now()
     qs = selectors.service_task_list(user=user)
     show_agent = has_role(user, Role.TEAM_LEAD, Role.MANAGER)
@@ -326,8 +311,8 @@ def _task_answer(request, task, *, status: int = 200, **forms) -> HttpResponse:
 @require_POST
 def task_complete_view(request: HttpRequest, task_id: int) -> HttpResponse:
     user = request.user
-    _require(permissions.can_view_tasks(user))
-    task = _get_or_404(selectors.service_task_get, user=user, task_id=task_id)
+    require(permissions.can_view_tasks(user))
+    task = get_or_404(selectors.service_task_get, user=user, task_id=task_id)
     form = TaskCompleteForm(request.POST, kind=task.kind)
     status = 422
     if form.is_valid():
@@ -353,8 +338,8 @@ def task_complete_view(request: HttpRequest, task_id: int) -> HttpResponse:
 @require_POST
 def task_reschedule_view(request: HttpRequest, task_id: int) -> HttpResponse:
     user = request.user
-    _require(permissions.can_view_tasks(user))
-    task = _get_or_404(selectors.service_task_get, user=user, task_id=task_id)
+    require(permissions.can_view_tasks(user))
+    task = get_or_404(selectors.service_task_get, user=user, task_id=task_id)
     form = TaskRescheduleForm(request.POST)
     status = 422
     if form.is_valid():
@@ -384,7 +369,7 @@ def _percent(value):
 @login_required
 def stabilisation_report_view(request: HttpRequest) -> HttpResponse:
     user = request.user
-    _require(permissions.can_view_reports(user))
+    require(permissions.can_view_reports(user))
     form = ReportForm(request.GET or None)
     by, since, until = form.period()
     rows = selectors.stabilisation_rate(user=user, by=by, since=since, until=until)
@@ -428,7 +413,7 @@ def stabilisation_report_view(request: HttpRequest) -> HttpResponse:
 @login_required
 def ruleset_list_view(request: HttpRequest) -> HttpResponse:
     user = request.user
-    _require(permissions.can_manage_rules(user) or permissions.sees_all_policies(user))
+    require(permissions.can_manage_rules(user) or permissions.sees_all_policies(user))
     versions = list(selectors.ruleset_list(user=user))
     in_force = ruleset_in_force()
     return render(
@@ -447,7 +432,7 @@ def ruleset_list_view(request: HttpRequest) -> HttpResponse:
 def ruleset_create_view(request: HttpRequest) -> HttpResponse:
     """A new version, usually from an existing one (``?from=<id>``): never an edit."""
     user = request.user
-    _require(permissions.can_manage_rules(user))
+    require(permissions.can_manage_rules(user))
     source = request.GET.get("from", "")
     based_on = None
     if source.isascii() and source.isdigit() and len(source) < 12:

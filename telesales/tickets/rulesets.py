@@ -15,6 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from telesales.core.actors import user_or_none
 from telesales.core.audit import audit_record
 from telesales.core.errors import PermissionDenied, ValidationFailed
 from telesales.tickets import permissions
@@ -152,7 +153,7 @@ def sla_ruleset_create(
         name=name,
         effective_from=effective_from,
         manager_escalation_hours=manager_hours,
-        created_by=actor if getattr(actor, "is_authenticated", False) else None,
+        created_by=user_or_none(actor),
     )
     SlaTarget.objects.bulk_create(
         SlaTarget(

@@ -24,6 +24,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from telesales.core.actors import user_or_none
 from telesales.core.audit import audit_record
 from telesales.core.errors import NotFound, PermissionDenied, ValidationFailed
 from telesales.core.roles import Role, has_role
@@ -83,10 +84,6 @@ AUDITED = (
 
 
 # --- Helpers -----------------------------------------------------------------------------
-def _user_or_none(actor):
-    return actor if getattr(actor, "is_authenticated", False) else None
-
-
 def _snapshot(ticket: Ticket) -> dict[str, Any]:
     return {name: getattr(ticket, name) for name in AUDITED}
 
@@ -164,7 +161,7 @@ def _event(
     return TicketEvent.objects.create(
         ticket=ticket,
         at=at,
-        actor=_user_or_none(actor),
+        actor=user_or_none(actor),
         action=action,
         from_status=from_status,
         to_status=ticket.status,
@@ -308,7 +305,7 @@ def ticket_open(
         response_due_at=response_due,
         resolution_due_at=resolution_due,
         sla_ruleset=targets.ruleset,
-        created_by=_user_or_none(actor),
+        created_by=user_or_none(actor),
     )
     ticket.number = _generate_number(ticket)
     ticket.save(update_fields=["number"])

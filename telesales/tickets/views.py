@@ -12,8 +12,7 @@ import datetime as dt
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -22,6 +21,7 @@ from django.views.decorators.http import require_POST
 
 from telesales.core.errors import DomainError, NotFound, ValidationFailed
 from telesales.core.form_errors import add_domain_error, page_status
+from telesales.core.pages import get_or_404, page_of, require
 from telesales.core.phone_numbers import PHONE_LIKE
 from telesales.policies.models import Policy
 from telesales.policies.selectors import policy_visible_q
@@ -42,21 +42,8 @@ from telesales.tickets.forms import (
 from telesales.tickets.masking import mask_ticket_text
 from telesales.tickets.rules import ruleset_in_force, target_matrix
 
-PAGE_SIZE = 50
 #: Active tickets due within this time are highlighted as "due soon" in the queue.
 DUE_SOON = dt.timedelta(hours=2)
-
-
-def _require(allowed: bool) -> None:
-    if not allowed:
-        raise PermissionDenied
-
-
-def _get_or_404(fn, **kwargs):
-    try:
-        return fn(**kwargs)
-    except NotFound as exc:
-        raise Http404(exc.message) from exc
 
 
 def _mask_typed(form) -> None:
@@ -107,14 +94,14 @@ def _redirect_without_number(request: HttpRequest, phone: str | None) -> HttpRes
 @login_required
 def ticket_list_view(request: HttpRequest) -> HttpResponse:
     user = request.user
-    _require(permissions.can_view_tickets(user))
+    require(permissions.can_view_tickets(user))
     phone = selectors.phone_in(request.GET.get("q", ""))
     if phone or PHONE_LIKE.search(request.GET.urlencode()):
         return _redirect_without_number(request, phone)
     form = TicketFilterForm(request.GET or None)
     now = timezone.now()
     tickets = selectors.ticket_list(user=user, now=now, **form.selector_filters())
-    page = Paginator(tickets, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = page_of(request, tickets)
     _mask_typed(form)
     context = {
         "page": page,
@@ -177,8 +164,8 @@ def _detail_context(request: HttpRequest, ticket, **forms) -> dict:
 
 @login_required
 def ticket_detail_view(request: HttpRequest, ticket_id: int) -> HttpResponse:
-    _require(permissions.can_view_tickets(request.user))
-    ticket = _get_or_404(selectors.ticket_get, user=request.user, ticket_id=ticket_id)
+    require(permissions.can_view_tickets(request.user))
+    ticket = get_or_404(selectors.ticket_get, user=request.user, ticket_id=ticket_id)
     return render(request, "tickets/ticket_detail.html", _detail_context(request, ticket))
 
 
@@ -186,8 +173,8 @@ def _act(request: HttpRequest, ticket_id: int, *, form_name: str, form, run, don
     """Run one action from the detail page: the service on a valid form; the ticket partial
     (htmx) or a redirect back on success; the form with its errors (4xx) on a refusal."""
     user = request.user
-    _require(permissions.can_view_tickets(user))
-    ticket = _get_or_404(selectors.ticket_get, user=user, ticket_id=ticket_id)
+    require(permissions.can_view_tickets(user))
+    ticket = get_or_404(selectors.ticket_get, user=user, ticket_id=ticket_id)
     status = 200
     error = ""
     if form.is_valid():
@@ -221,7 +208,7 @@ def _act(request: HttpRequest, ticket_id: int, *, form_name: str, form, run, don
 @require_POST
 def ticket_assign_view(request: HttpRequest, ticket_id: int) -> HttpResponse:
     user = request.user
-    _require(permissions.can_assign_tickets(user))
+    require(permissions.can_assign_tickets(user))
     owners = selectors.owner_choices(user=user)
     form = AssignForm(request.POST, owners=owners)
     return _act(
@@ -241,7 +228,7 @@ def ticket_assign_view(request: HttpRequest, ticket_id: int) -> HttpResponse:
 def ticket_take_view(request: HttpRequest, ticket_id: int) -> HttpResponse:
     """ "Assign to me": the same service with the caller as the owner."""
     user = request.user
-    _require(permissions.can_assign_tickets(user))
+    require(permissions.can_assign_tickets(user))
     me = selectors.owner_choices(user=user).filter(user=user).first()
     form = AssignForm({"owner": me.pk if me else ""}, owners=selectors.owner_choices(user=user))
     return _act(
@@ -340,7 +327,7 @@ def _customer_rows(user, customers) -> list[dict]:
 def customer_search_view(request: HttpRequest) -> HttpResponse:
     """The customer picker of the new-ticket form (htmx partial; a full page otherwise)."""
     user = request.user
-    _require(permissions.can_open_ticket(user))
+    require(permissions.can_open_ticket(user))
     q = (request.GET.get("q") or "")[:50]
     customers = selectors.customer_search(user=user, q=q)
     context = {
@@ -355,7 +342,7 @@ def customer_search_view(request: HttpRequest) -> HttpResponse:
 @login_required
 def ticket_create_view(request: HttpRequest) -> HttpResponse:
     user = request.user
-    _require(permissions.can_open_ticket(user))
+    require(permissions.can_open_ticket(user))
     agents = selectors.agent_choices(user=user)
     owners = selectors.owner_choices(user=user)
     me = owners.filter(user=user).first()
@@ -443,7 +430,7 @@ def _pct(value) -> float | None:
 @login_required
 def sla_report_view(request: HttpRequest) -> HttpResponse:
     user = request.user
-    _require(permissions.can_view_sla_report(user))
+    require(permissions.can_view_sla_report(user))
     form = PeriodForm(request.GET or None)
     data = form.cleaned_data if form.is_valid() else {}
     since, until = selectors.report_period(data.get("since"), data.get("until"))
@@ -502,7 +489,7 @@ def _priority_labels() -> list[str]:
 @login_required
 def ruleset_list_view(request: HttpRequest) -> HttpResponse:
     user = request.user
-    _require(permissions.can_view_sla_rules(user))
+    require(permissions.can_view_sla_rules(user))
     in_force = ruleset_in_force()
     return render(
         request,
@@ -520,8 +507,8 @@ def ruleset_list_view(request: HttpRequest) -> HttpResponse:
 @login_required
 def ruleset_detail_view(request: HttpRequest, ruleset_id: int) -> HttpResponse:
     user = request.user
-    _require(permissions.can_view_sla_rules(user))
-    ruleset = _get_or_404(selectors.ruleset_get, user=user, ruleset_id=ruleset_id)
+    require(permissions.can_view_sla_rules(user))
+    ruleset = get_or_404(selectors.ruleset_get, user=user, ruleset_id=ruleset_id)
     in_force = ruleset_in_force()
     return render(
         request,
@@ -539,7 +526,7 @@ def ruleset_detail_view(request: HttpRequest, ruleset_id: int) -> HttpResponse:
 @login_required
 def ruleset_create_view(request: HttpRequest) -> HttpResponse:
     user = request.user
-    _require(permissions.can_manage_sla_rules(user))
+    require(permissions.can_manage_sla_rules(user))
     based_on = ruleset_in_force()
     kwargs = {
         "matrix": target_matrix(based_on),

@@ -346,7 +346,8 @@ def test_overdue_followups_escalate_to_the_team_lead_once(agent):
 def test_callback_of_an_absent_agent_moves_to_a_teammate(agent):
     mate = registered_agent(team=agent.team)
     lead = owned_lead(agent)
-    now = timezone.now()
+    # Noon, local: a callback due in half an hour is due today whatever the clock says.
+    now = timezone.localtime().replace(hour=12, minute=0, second=0, microsecond=0)
     fu = FollowUpFactory(lead=lead, agent=agent, due_at=now + dt.timedelta(minutes=30))
     Absence.objects.create(
         person=agent, start_date=timezone.localdate(now), end_date=timezone.localdate(now)
@@ -364,7 +365,7 @@ def test_callback_stays_when_the_rule_set_says_so(agent):
     CallRuleSetFactory(callback_reassign_when_owner_absent=False)
     registered_agent(team=agent.team)
     lead = owned_lead(agent)
-    now = timezone.now()
+    now = timezone.localtime().replace(hour=12, minute=0, second=0, microsecond=0)
     FollowUpFactory(lead=lead, agent=agent, due_at=now + dt.timedelta(minutes=30))
     Absence.objects.create(
         person=agent, start_date=timezone.localdate(now), end_date=timezone.localdate(now)

@@ -32,7 +32,6 @@ from typing import Any
 
 from django import forms
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import Count, Q, QuerySet, Sum
 from django.http import HttpRequest, HttpResponse
@@ -49,6 +48,7 @@ from telesales.calls.rules import callrules_in_force
 from telesales.core.audit import audit_record
 from telesales.core.dates import validate_center_year
 from telesales.core.errors import PermissionDenied as DomainPermissionDenied
+from telesales.core.pages import require
 from telesales.leads.exporting import CONTENT_TYPES, spreadsheet_bytes
 from telesales.org import selectors as org_selectors
 from telesales.org.choices import PersonStatus, SeatStatus, TeamKind
@@ -74,11 +74,6 @@ STATE_STYLE = {
     AgentState.BREAK: "warning",
     AgentState.OFFLINE: "light",
 }
-
-
-def _require(allowed: bool) -> None:
-    if not allowed:
-        raise PermissionDenied
 
 
 def _ratio(part: int | Decimal, whole: int | Decimal) -> float | None:
@@ -268,7 +263,7 @@ def board_data(*, user, team=None, now: dt.datetime | None = None) -> dict:
 def board_view(request: HttpRequest) -> HttpResponse:
     """The live board; ``?part=live`` (the poll) answers only the live partial."""
     user = request.user
-    _require(permissions.can_view_board(user))
+    require(permissions.can_view_board(user))
     teams = _teams(user)
     form, team = _team_filter(request, teams)
     context = {
@@ -518,7 +513,7 @@ def _chart(rows: list[dict]) -> dict:
 @login_required
 def report_view(request: HttpRequest) -> HttpResponse:
     user = request.user
-    _require(permissions.can_view_board(user))
+    require(permissions.can_view_board(user))
     teams = _teams(user)
     form = _report_form(request, teams)
     context: dict[str, Any] = {"form": form, "query": ""}
@@ -620,7 +615,7 @@ def report_export(*, user, since: dt.date, until: dt.date, team=None) -> tuple[s
 @login_required
 def report_export_view(request: HttpRequest) -> HttpResponse:
     user = request.user
-    _require(permissions.can_view_board(user))
+    require(permissions.can_view_board(user))
     form = _report_form(request, _teams(user))
     if not form.is_valid():
         return render(request, "calls/report.html", {"form": form, "query": ""}, status=422)
