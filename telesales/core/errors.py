@@ -61,3 +61,10 @@ class AuthenticationFailed(DomainError):
 class LockedOut(DomainError):
     code = "locked_out"
     status = 429
+
+
+def deny_unless(allowed: bool, message: str) -> None:
+    """A service's or an endpoint's permission check: ``PermissionDenied(message)`` unless
+    ``allowed`` (``message`` already translated)."""
+    if not allowed:
+        raise PermissionDenied(message)

@@ -11,7 +11,13 @@ from django.http import HttpRequest, HttpResponse
 from django.utils.cache import add_never_cache_headers
 from ninja import File, Form, Query, Router, Status, UploadedFile
 
-from telesales.core.errors import InvalidState, NotFound, PermissionDenied, ValidationFailed
+from telesales.core.errors import (
+    InvalidState,
+    NotFound,
+    PermissionDenied,
+    ValidationFailed,
+    deny_unless,
+)
 from telesales.core.http_api import ERRORS_READ, ERRORS_WRITE
 from telesales.core.phone_numbers import normalise_phone, phone_hash
 from telesales.leads import (
@@ -76,11 +82,6 @@ FILE_ANSWER = {
 }
 
 
-def _require(allowed: bool, message: str) -> None:
-    if not allowed:
-        raise PermissionDenied(message)
-
-
 def _file(export: exporting.ExportFile) -> HttpResponse:
     response = HttpResponse(export.content, content_type=export.content_type)
     response["Content-Disposition"] = f'attachment; filename="{export.filename}"'
@@ -98,7 +99,7 @@ def lead_list(request, filters: Query[LeadFilter]):
     """Leads the caller may see (an agent: their own and the public pool), newest first.
     ``mine=true``: the caller's private pool; ``state=private``: owned or in progress."""
     user = request.auth
-    _require(permissions.can_view_leads(user), "Your role has no access to lead data")
+    deny_unless(permissions.can_view_leads(user), "Your role has no access to lead data")
     owner_id = filters.owner_id
     if filters.mine:
         me = person_for_user(user)
@@ -125,7 +126,7 @@ def lead_list(request, filters: Query[LeadFilter]):
     "/leads/{lead_id}", response={200: LeadDetailOut, **ERRORS_READ}, operation_id="leads_lead_get"
 )
 def lead_get(request, lead_id: int):
-    _require(permissions.can_view_leads(request.auth), "Your role has no access to lead data")
+    deny_unless(permissions.can_view_leads(request.auth), "Your role has no access to lead data")
     return selectors.lead_get(user=request.auth, lead_id=lead_id)
 
 
@@ -139,7 +140,7 @@ def household_member_add(request, lead_id: int, payload: HouseholdMemberIn):
     when known (it feeds the extended-service suggestions): the lead's owner, their team lead,
     the data officer, the manager. A number already in another household: 422."""
     user = request.auth
-    _require(permissions.can_view_leads(user), "Your role has no access to lead data")
+    deny_unless(permissions.can_view_leads(user), "Your role has no access to lead data")
     lead = selectors.lead_get(user=user, lead_id=lead_id)
     lead_services.household_member_add(lead=lead, actor=user, **payload.dict())
     return Status(201, selectors.lead_get(user=user, lead_id=lead_id))
@@ -153,7 +154,7 @@ def household_member_add(request, lead_id: int, payload: HouseholdMemberIn):
 def household_member_remove(request, lead_id: int, member_id: int, payload: ReasonIn):
     """Take a member out of the lead's customer's household, with a reason (audited)."""
     user = request.auth
-    _require(permissions.can_view_leads(user), "Your role has no access to lead data")
+    deny_unless(permissions.can_view_leads(user), "Your role has no access to lead data")
     lead = selectors.lead_get(user=user, lead_id=lead_id)
     if not lead_services.can_edit_household(user, lead):
         raise PermissionDenied("Only the lead's owner, their team lead or the data officer")
@@ -180,7 +181,7 @@ def lead_claim(request, lead_id: int):
     """Take a lead from the public pool into the caller's private pool. A refusal says why
     (``claim_limit_reached``, ``private_cap_reached``, ``former_owner_barred``, …)."""
     user = request.auth
-    _require(permissions.can_claim(user), "Your role cannot claim leads")
+    deny_unless(permissions.can_claim(user), "Your role cannot claim leads")
     lead = selectors.lead_get(user=user, lead_id=lead_id)
     me = person_for_user(user)
     if me is None:
@@ -196,7 +197,7 @@ def lead_claim(request, lead_id: int):
 )
 def lead_release(request, lead_id: int, payload: ReasonIn):
     user = request.auth
-    _require(permissions.can_view_leads(user), "Your role has no access to lead data")
+    deny_unless(permissions.can_view_leads(user), "Your role has no access to lead data")
     lead = selectors.lead_get(user=user, lead_id=lead_id)
     lead_services.lead_release(lead=lead, actor=user, reason=payload.reason)
     return selectors.lead_get(user=user, lead_id=lead_id)
@@ -211,7 +212,7 @@ def lead_reveal(request, lead_id: int, payload: ReasonIn, response: HttpResponse
     """The full number, for a user allowed to reveal numbers; audited with the reason.
     The answer must not be cached (``Cache-Control: no-store``)."""
     user = request.auth
-    _require(permissions.can_reveal_phone(user), "You may not see full phone numbers")
+    deny_unless(permissions.can_reveal_phone(user), "You may not see full phone numbers")
     lead = selectors.lead_get(user=user, lead_id=lead_id)
     number = lead_services.lead_phone_reveal(
         lead=lead, actor=user, reason=payload.reason, via="api"
@@ -262,7 +263,7 @@ def lead_export(request, payload: LeadExportIn):
 def pool_get(request):
     """Leads waiting in the public pool (by grade, channel, batch) and held per agent."""
     user = request.auth
-    _require(permissions.sees_all_leads(user), "Only data roles see the pools overview")
+    deny_unless(permissions.sees_all_leads(user), "Only data roles see the pools overview")
     pool = selectors.public_pool_summary(user=user)
     return {
         "public_total": sum(r["n"] for r in pool["by_grade"]),
@@ -291,7 +292,7 @@ def pool_get(request):
     "/channels", response={200: list[ChannelOut], **ERRORS_READ}, operation_id="leads_channel_list"
 )
 def channel_list(request):
-    _require(permissions.can_view_leads(request.auth), "Your role has no access to lead data")
+    deny_unless(permissions.can_view_leads(request.auth), "Your role has no access to lead data")
     return list(selectors.channel_list(user=request.auth))
 
 
@@ -310,7 +311,7 @@ def channel_create(request, payload: ChannelCreateIn):
 )
 def channel_update(request, channel_id: int, payload: ChannelUpdateIn):
     user = request.auth
-    _require(permissions.can_manage_leads(user), "You may not manage lead channels")
+    deny_unless(permissions.can_manage_leads(user), "You may not manage lead channels")
     channel = selectors.channel_list(user=user).filter(pk=channel_id).first()
     if channel is None:
         raise NotFound("No such channel")
@@ -320,7 +321,7 @@ def channel_update(request, channel_id: int, payload: ChannelUpdateIn):
 
 # --- Batches -------------------------------------------------------------------------------
 def _batches_visible(user) -> None:
-    _require(permissions.sees_all_leads(user), "Only data roles see lead batches")
+    deny_unless(permissions.sees_all_leads(user), "Only data roles see lead batches")
 
 
 @router.get(
@@ -342,7 +343,7 @@ def batch_create(request, payload: Form[BatchCreateIn], file: File[UploadedFile]
     background; poll ``leads_batch_get`` for the progress. Status ``mapping``: send the
     column mapping with ``leads_batch_mapping_set``."""
     user = request.auth
-    _require(permissions.can_manage_leads(user), "Only data roles import leads")
+    deny_unless(permissions.can_manage_leads(user), "Only data roles import leads")
     batch = importing.batch_create(
         file=file,
         file_name=file.name or "",
@@ -376,7 +377,7 @@ def batch_mapping_set(request, batch_id: int, payload: MappingIn):
     """Say which field each column holds (``{"2": "mobile", "0": "name", "3": ""}``) and
     start the import."""
     user = request.auth
-    _require(permissions.can_manage_leads(user), "Only data roles import leads")
+    deny_unless(permissions.can_manage_leads(user), "Only data roles import leads")
     batch = selectors.batch_get(user=user, batch_id=batch_id)
     batch = importing.batch_import_with_mapping(
         batch=batch, mapping=payload.columns, actor=user, run=False
@@ -394,7 +395,7 @@ def batch_mapping_set(request, batch_id: int, payload: MappingIn):
 def batch_rejection_report(request, batch_id: int, format: str = "xlsx"):
     """The per-row rejection report (``format=xlsx`` or ``csv``); audited."""
     user = request.auth
-    _require(permissions.can_manage_leads(user), "Only data roles download rejection reports")
+    deny_unless(permissions.can_manage_leads(user), "Only data roles download rejection reports")
     batch = selectors.batch_get(user=user, batch_id=batch_id)
     if format not in exporting.FORMATS:
         raise ValidationFailed("Unknown format", fields={"format": ["xlsx or csv"]})
@@ -411,7 +412,7 @@ def batch_rejection_report(request, batch_id: int, format: str = "xlsx"):
 
 # --- Do-not-call list ----------------------------------------------------------------------
 def _dnc_allowed(user) -> None:
-    _require(permissions.can_manage_leads(user), "Only data roles manage the do-not-call list")
+    deny_unless(permissions.can_manage_leads(user), "Only data roles manage the do-not-call list")
 
 
 @router.get("/dnc", response={200: list[DncOut], **ERRORS_READ}, operation_id="leads_dnc_list")
@@ -495,7 +496,7 @@ def dnc_import(request, payload: Form[DncImportIn], file: File[UploadedFile]):
     "/rulesets", response={200: list[RuleSetOut], **ERRORS_READ}, operation_id="leads_ruleset_list"
 )
 def ruleset_list(request):
-    _require(permissions.sees_all_leads(request.auth), "Only data roles see the lead rules")
+    deny_unless(permissions.sees_all_leads(request.auth), "Only data roles see the lead rules")
     return list(selectors.ruleset_list(user=request.auth))
 
 
@@ -505,7 +506,7 @@ def ruleset_list(request):
     operation_id="leads_ruleset_get",
 )
 def ruleset_get(request, ruleset_id: int):
-    _require(permissions.sees_all_leads(request.auth), "Only data roles see the lead rules")
+    deny_unless(permissions.sees_all_leads(request.auth), "Only data roles see the lead rules")
     version = selectors.ruleset_list(user=request.auth).filter(pk=ruleset_id).first()
     if version is None:
         raise NotFound("No such rule set")
@@ -518,7 +519,7 @@ def ruleset_get(request, ruleset_id: int):
 def ruleset_create(request, payload: RuleSetIn):
     """A new version of the rules, effective from a day (today or later); never an edit."""
     user = request.auth
-    _require(permissions.can_manage_leads(user), "Only data roles change the lead rules")
+    deny_unless(permissions.can_manage_leads(user), "Only data roles change the lead rules")
     data = payload.dict(exclude_unset=True)
     based_on: LeadRuleSet | None = None
     if data.get("based_on_id"):
@@ -540,7 +541,7 @@ def ruleset_create(request, payload: RuleSetIn):
 
 # --- Allocation ------------------------------------------------------------------------------
 def _runs(user):
-    _require(permissions.can_manage_leads(user), "Only data roles allocate leads")
+    deny_unless(permissions.can_manage_leads(user), "Only data roles allocate leads")
     return selectors.allocation_list(user=user)
 
 
@@ -607,7 +608,7 @@ def quality_get(request: HttpRequest):
     """Per batch and per channel: leads, share dialled, connect rate, conversion, premium per
     lead and cost per sale."""
     user = request.auth
-    _require(permissions.sees_all_leads(user), "Only data roles see the quality report")
+    deny_unless(permissions.sees_all_leads(user), "Only data roles see the quality report")
     return {
         "batches": selectors.batch_quality_list(user=user),
         "channels": selectors.channel_quality_list(user=user),

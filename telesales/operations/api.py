@@ -6,7 +6,7 @@ from django.http import HttpResponse
 from django.utils.cache import add_never_cache_headers
 from ninja import File, Query, Router, Status, UploadedFile
 
-from telesales.core.errors import NotFound, PermissionDenied, ValidationFailed
+from telesales.core.errors import NotFound, ValidationFailed, deny_unless
 from telesales.core.http_api import ERRORS_READ, ERRORS_WRITE
 from telesales.operations import importing, permissions, selectors, services
 from telesales.operations.importing import CONTENT_TYPES
@@ -70,20 +70,15 @@ FILE_ANSWER = {
 }
 
 
-def _require(allowed: bool, message: str) -> None:
-    if not allowed:
-        raise PermissionDenied(message)
-
-
 def _viewer(request):
     user = request.auth
-    _require(permissions.can_view_operations(user), "Your role has no access to operations")
+    deny_unless(permissions.can_view_operations(user), "Your role has no access to operations")
     return user
 
 
 def _operator(request):
     user = request.auth
-    _require(
+    deny_unless(
         permissions.can_operate(user), "Only renewal operations or the center manager may do this"
     )
     return user
@@ -548,7 +543,7 @@ def persistency_trend(request, query: Query[TrendQuery]):
 )
 def withholding_list(request, query: Query[WithholdingQuery]):
     """Receipt and return visit done, per policy: what the commission withholding reads."""
-    _require(permissions.sees_all_operations(request.auth), "Operations and the manager only")
+    deny_unless(permissions.sees_all_operations(request.auth), "Operations and the manager only")
     ids = [int(i) for i in query.policy_ids.split(",")][:500]
     status = selectors.policy_withholding_status(policy_ids=ids)
     return [{"policy_id": pk, **values} for pk, values in sorted(status.items())]

@@ -34,7 +34,7 @@ from django.utils.translation import gettext as _
 
 from telesales.core.actors import is_user, user_or_none
 from telesales.core.audit import audit_record, model_snapshot
-from telesales.core.errors import PermissionDenied, ValidationFailed
+from telesales.core.errors import ValidationFailed, deny_unless
 from telesales.core.model_updates import save_or_conflict, validate_instance
 from telesales.core.roles import Role, has_role
 from telesales.leads.services import WORKING_STATUSES
@@ -91,16 +91,11 @@ CLOCK_SKEW = dt.timedelta(minutes=5)
 
 
 # --- Helpers -----------------------------------------------------------------------------
-def _require(allowed: bool, message: str) -> None:
-    if not allowed:
-        raise PermissionDenied(message)
-
-
 def _check_operator(actor) -> None:
     """Renewal operations or the manager (or the system: a command, a task, a hook)."""
     if actor is None or isinstance(actor, str):
         return
-    _require(
+    deny_unless(
         permissions.can_operate(actor),
         _("Only renewal operations or the center manager may do this"),
     )
@@ -412,7 +407,7 @@ def return_visit_record(
 def return_visit_misunderstanding_resolve(*, visit: ReturnVisit, note: str, actor) -> ReturnVisit:
     """The team lead (or operations) cleared up the misunderstanding with the customer; the
     visit then counts as done for the commission rules (the count per agent keeps it)."""
-    _require(
+    deny_unless(
         permissions.can_resolve_misunderstanding(actor) or not is_user(actor),
         _("Only the team lead or renewal operations resolve a misunderstanding"),
     )
@@ -420,7 +415,7 @@ def return_visit_misunderstanding_resolve(*, visit: ReturnVisit, note: str, acto
     visit = _lock_visit(visit)
     if is_user(actor) and not permissions.can_operate(actor):
         me = _me(actor)
-        _require(
+        deny_unless(
             me is not None and visit.flagged_to_id == me.pk,
             _("This misunderstanding is flagged to someone else"),
         )
@@ -690,7 +685,7 @@ def renewal_task_contact_record(
     if at > now + CLOCK_SKEW:
         raise ValidationFailed(_("The time lies in the future"), fields={"at": [_("future")]})
     task = _lock_task(task)
-    _require(_may_work_task(actor, task), _("This renewal task belongs to someone else"))
+    deny_unless(_may_work_task(actor, task), _("This renewal task belongs to someone else"))
     if task.status != TaskStatus.OPEN:
         raise TaskClosed(_("This renewal task is closed"))
     task.contact_count += 1
@@ -1116,7 +1111,7 @@ def operations_ruleset_create(
 ) -> OperationsRuleSet:
     """A new version of the operations rules, effective from today or later (a version in force
     is never edited: the grace periods and lapses it decided must stay explainable)."""
-    _require(permissions.can_manage_rules(actor), _("Only the center manager changes the rules"))
+    deny_unless(permissions.can_manage_rules(actor), _("Only the center manager changes the rules"))
     unknown = sorted(set(params) - set(RULESET_PARAMETERS))
     if unknown:
         raise ValidationFailed(

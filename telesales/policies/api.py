@@ -11,7 +11,7 @@ import datetime as dt
 from django.utils import timezone
 from ninja import Query, Router
 
-from telesales.core.errors import NotFound, PermissionDenied, ValidationFailed
+from telesales.core.errors import NotFound, ValidationFailed, deny_unless
 from telesales.core.http_api import ERRORS_READ, ERRORS_WRITE
 from telesales.leads import selectors as lead_selectors
 from telesales.org.selectors import person_for_user
@@ -44,11 +44,6 @@ router = Router(tags=["policies"])
 REPORT_DAYS = 90
 
 
-def _require(allowed: bool, message: str) -> None:
-    if not allowed:
-        raise PermissionDenied(message)
-
-
 def _period(filters: ReportFilter) -> tuple[dt.date, dt.date]:
     until = filters.until or timezone.localdate()
     since = filters.since or until - dt.timedelta(days=REPORT_DAYS)
@@ -69,7 +64,7 @@ def _period(filters: ReportFilter) -> tuple[dt.date, dt.date]:
 )
 def product_list(request, filters: Query[ProductFilter]):
     """The product catalogue (agents, team leads, the back office that works with policies)."""
-    _require(permissions.can_view_products(request.auth), "Your role has no access to products")
+    deny_unless(permissions.can_view_products(request.auth), "Your role has no access to products")
     return list(
         selectors.product_list(
             user=request.auth, active_only=filters.active_only, category=filters.category
@@ -83,7 +78,7 @@ def product_list(request, filters: Query[ProductFilter]):
     operation_id="policies_product_get",
 )
 def product_get(request, product_id: int):
-    _require(permissions.can_view_products(request.auth), "Your role has no access to products")
+    deny_unless(permissions.can_view_products(request.auth), "Your role has no access to products")
     return selectors.product_get(user=request.auth, product_id=product_id)
 
 
@@ -92,7 +87,7 @@ def product_get(request, product_id: int):
 )
 def product_create(request, payload: ProductIn):
     """Add a product (center manager). The premium range, modes and terms bound every sale."""
-    _require(
+    deny_unless(
         permissions.can_manage_products(request.auth), "Only the center manager edits products"
     )
     return services.product_create(actor=request.auth, **payload.dict())
@@ -104,7 +99,7 @@ def product_create(request, payload: ProductIn):
     operation_id="policies_product_update",
 )
 def product_update(request, product_id: int, payload: ProductPatchIn):
-    _require(
+    deny_unless(
         permissions.can_manage_products(request.auth), "Only the center manager edits products"
     )
     product = selectors.product_get(user=request.auth, product_id=product_id)
@@ -120,7 +115,7 @@ def product_update(request, product_id: int, payload: ProductPatchIn):
 )
 def policy_list(request, filters: Query[PolicyFilter]):
     """Policies the caller may see (an agent: their own), newest sale first."""
-    _require(permissions.can_view_policies(request.auth), "Your role has no access to policies")
+    deny_unless(permissions.can_view_policies(request.auth), "Your role has no access to policies")
     qs = selectors.policy_list(
         user=request.auth,
         status=filters.status,
@@ -141,7 +136,7 @@ def policy_list(request, filters: Query[PolicyFilter]):
     operation_id="policies_policy_get",
 )
 def policy_get(request, policy_id: int):
-    _require(permissions.can_view_policies(request.auth), "Your role has no access to policies")
+    deny_unless(permissions.can_view_policies(request.auth), "Your role has no access to policies")
     return selectors.policy_get(user=request.auth, policy_id=policy_id)
 
 
@@ -155,7 +150,7 @@ def sale_record(request, payload: SaleIn):
     Refusals: ``grade_too_low``, ``not_registered``, ``lead_not_worked``,
     ``product_not_on_sale`` and ``validation_failed`` with a message per field."""
     user = request.auth
-    _require(permissions.can_record_sale(user), "Your role does not sell")
+    deny_unless(permissions.can_record_sale(user), "Your role does not sell")
     me = person_for_user(user)
     if me is None:
         raise ValidationFailed("Your login is not linked to an employee record")
@@ -177,7 +172,7 @@ def sale_record(request, payload: SaleIn):
 
 
 def _operated(request, policy_id: int):
-    _require(
+    deny_unless(
         permissions.can_operate_policies(request.auth),
         "Only renewal operations or the center manager may do this",
     )
@@ -247,7 +242,7 @@ def policy_decline(request, policy_id: int, payload: DeclineIn):
 )
 def task_list(request, filters: Query[TaskFilter]):
     """Post-sale tasks the caller may see; ``due=true``: the open ones due by now."""
-    _require(permissions.can_view_policies(request.auth), "Your role has no access to policies")
+    deny_unless(permissions.can_view_policies(request.auth), "Your role has no access to policies")
     if filters.due:
         qs = selectors.service_task_list(
             user=request.auth,
@@ -300,7 +295,7 @@ def stabilisation_report(request, filters: Query[ReportFilter]):
     """Stabilisation rate per agent or team for the policies issued in the period (default:
     the last 90 days): kept ÷ settled (kept + cancelled in free-look), with every count."""
     user = request.auth
-    _require(permissions.can_view_reports(user), "Your role has no access to policy reports")
+    deny_unless(permissions.can_view_reports(user), "Your role has no access to policy reports")
     since, until = _period(filters)
     rows = selectors.stabilisation_rate(user=user, by=filters.by, since=since, until=until)
     reasons = selectors.free_look_cancel_reasons(user=user, since=since, until=until)
@@ -322,7 +317,7 @@ def stabilisation_report(request, filters: Query[ReportFilter]):
 def extended_service_report(request, filters: Query[ReportFilter]):
     """Extended-service suggestions made in the period and how many turned into sales."""
     user = request.auth
-    _require(permissions.can_view_reports(user), "Your role has no access to policy reports")
+    deny_unless(permissions.can_view_reports(user), "Your role has no access to policy reports")
     since, until = _period(filters)
     rows = selectors.extended_service_conversion(user=user, by=filters.by, since=since, until=until)
     return {"by": filters.by, "since": since, "until": until, "rows": rows}
@@ -336,7 +331,7 @@ def extended_service_report(request, filters: Query[ReportFilter]):
 )
 def ruleset_list(request):
     user = request.auth
-    _require(
+    deny_unless(
         permissions.can_manage_rules(user) or permissions.sees_all_policies(user),
         "Your role has no access to the post-sale rules",
     )
@@ -348,7 +343,7 @@ def ruleset_list(request):
 )
 def ruleset_create(request, payload: RuleSetIn):
     """A new version of the post-sale rules, effective from today or later."""
-    _require(
+    deny_unless(
         permissions.can_manage_rules(request.auth), "Only the center manager changes the rules"
     )
     data = payload.dict()

@@ -27,7 +27,7 @@ from django.utils.translation import gettext as _
 
 from telesales.core.actors import user_or_none
 from telesales.core.audit import audit_record, model_snapshot
-from telesales.core.errors import NotFound, PermissionDenied, ValidationFailed
+from telesales.core.errors import NotFound, ValidationFailed, deny_unless
 from telesales.core.model_updates import apply_changes, save_or_conflict, validate_instance
 from telesales.core.roles import Role, has_role
 from telesales.leads.choices import LeadState
@@ -89,16 +89,11 @@ CHUNK = 500
 
 
 # --- Helpers -----------------------------------------------------------------------------
-def _require(allowed: bool, message: str) -> None:
-    if not allowed:
-        raise PermissionDenied(message)
-
-
 def _check_operator(actor) -> None:
     """Issue, receipt and cancellation: renewal operations or the manager (or the system)."""
     if actor is None or isinstance(actor, str):
         return
-    _require(
+    deny_unless(
         permissions.can_operate_policies(actor),
         _("Only renewal operations or the center manager may do this"),
     )
@@ -278,7 +273,7 @@ def _product_check(product: Product) -> None:
 @transaction.atomic
 def product_create(*, actor, **fields: Any) -> Product:
     """Add a product to the catalogue (center manager)."""
-    _require(permissions.can_manage_products(actor), _("Only the center manager edits products"))
+    deny_unless(permissions.can_manage_products(actor), _("Only the center manager edits products"))
     product = Product()
     apply_changes(product, fields, allowed=PRODUCT_FIELDS)
     _product_check(product)
@@ -295,7 +290,7 @@ def product_create(*, actor, **fields: Any) -> Product:
 @transaction.atomic
 def product_update(*, product: Product, actor, reason: str = "", **changes: Any) -> Product:
     """Change a product. Policies sold keep what they were sold with (their own dates)."""
-    _require(permissions.can_manage_products(actor), _("Only the center manager edits products"))
+    deny_unless(permissions.can_manage_products(actor), _("Only the center manager edits products"))
     product = Product.objects.select_for_update().get(pk=product.pk)
     before = model_snapshot(product)
     changed = apply_changes(product, changes, allowed=PRODUCT_FIELDS)
@@ -518,7 +513,7 @@ def sale_record(
     if actor is not None and not isinstance(actor, str):
         me = person_for_user(actor)
         own = me is not None and me.pk == agent.pk
-        _require(
+        deny_unless(
             (own and permissions.can_record_sale(actor)) or has_role(actor, Role.MANAGER),
             _("Only the selling agent records their sale"),
         )
@@ -1003,7 +998,7 @@ def _lock_task(task: ServiceTask, actor) -> ServiceTask:
         .select_related("agent__team", "policy")
         .get(pk=task.pk)
     )
-    _require(_may_work_task(actor, task), _("This task belongs to someone else"))
+    deny_unless(_may_work_task(actor, task), _("This task belongs to someone else"))
     if task.status != TaskStatus.OPEN:
         raise TaskClosed(
             _("This task is %(status)s already") % {"status": task.get_status_display()}
@@ -1116,7 +1111,7 @@ def stabilisation_ruleset_create(
 ) -> StabilisationRuleSet:
     """A new version of the stabilisation rules, effective from today or later (a version in
     force is never edited: the tasks it scheduled must stay explainable)."""
-    _require(permissions.can_manage_rules(actor), _("Only the center manager changes the rules"))
+    deny_unless(permissions.can_manage_rules(actor), _("Only the center manager changes the rules"))
     unknown = sorted(set(params) - set(RULESET_PARAMETERS))
     if unknown:
         raise ValidationFailed(

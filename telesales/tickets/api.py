@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from ninja import Query, Router, Status
 
-from telesales.core.errors import PermissionDenied, ValidationFailed
+from telesales.core.errors import ValidationFailed, deny_unless
 from telesales.core.http_api import ERRORS_READ, ERRORS_WRITE
 from telesales.leads.models import Customer
 from telesales.org.models import Person
@@ -35,14 +35,9 @@ from telesales.tickets.schemas import (
 router = Router(tags=["tickets"])
 
 
-def _require(allowed: bool, message: str) -> None:
-    if not allowed:
-        raise PermissionDenied(message)
-
-
 def _viewer(request):
     user = request.auth
-    _require(permissions.can_view_tickets(user), "Your role has no access to service tickets")
+    deny_unless(permissions.can_view_tickets(user), "Your role has no access to service tickets")
     return user
 
 
@@ -92,7 +87,7 @@ def ticket_open(request, payload: TicketOpenIn):
     policy must be the customer's; with a policy alone, its holder is the customer and its
     seller the agent concerned."""
     user = request.auth
-    _require(permissions.can_open_ticket(user), "Your role cannot open tickets")
+    deny_unless(permissions.can_open_ticket(user), "Your role cannot open tickets")
     ticket = services.ticket_open(
         actor=user,
         kind=payload.kind,
@@ -129,7 +124,7 @@ def ticket_assign(request, ticket_id: int, payload: AssignIn):
     tickets; a team lead: themselves or their team members)."""
     user = _viewer(request)
     ticket = _detail(user, ticket_id)
-    _require(permissions.can_assign_tickets(user), "Your role cannot assign tickets")
+    deny_unless(permissions.can_assign_tickets(user), "Your role cannot assign tickets")
     owner = _by_id(Person, payload.owner_id, "owner")
     services.ticket_assign(ticket=ticket, owner=owner, actor=user, note=payload.note)
     return _detail(user, ticket_id)
@@ -194,7 +189,7 @@ def sla_report(request, period: Query[PeriodFilter]):
     """SLA attainment over the visible tickets opened in the period (default: the last six
     months): a target is settled once met or missed; attainment = met ÷ settled."""
     user = request.auth
-    _require(permissions.can_view_sla_report(user), "Your role has no access to the SLA report")
+    deny_unless(permissions.can_view_sla_report(user), "Your role has no access to the SLA report")
     since, until = selectors.report_period(period.since, period.until)
     summary = selectors.sla_summary(user=user, since=since, until=until)
     return {
@@ -215,7 +210,7 @@ def complaint_rate(request, period: Query[PeriodFilter]):
     """Complaints opened per 1,000 policies in force, center-wide, with both numbers and a
     row per month (default period: the last six months)."""
     user = request.auth
-    _require(permissions.can_view_complaint_rate(user), "Your role cannot see this indicator")
+    deny_unless(permissions.can_view_complaint_rate(user), "Your role cannot see this indicator")
     since, until = selectors.report_period(period.since, period.until)
     total = selectors.complaint_rate(user=user, since=since, until=until)
     return {
@@ -232,7 +227,7 @@ def complaint_rate(request, period: Query[PeriodFilter]):
 )
 def ruleset_list(request):
     user = request.auth
-    _require(permissions.can_view_sla_rules(user), "Your role cannot see the service targets")
+    deny_unless(permissions.can_view_sla_rules(user), "Your role cannot see the service targets")
     return list(selectors.ruleset_list(user=user).prefetch_related("targets"))
 
 
@@ -243,7 +238,7 @@ def ruleset_list(request):
 )
 def ruleset_get(request, ruleset_id: int):
     user = request.auth
-    _require(permissions.can_view_sla_rules(user), "Your role cannot see the service targets")
+    deny_unless(permissions.can_view_sla_rules(user), "Your role cannot see the service targets")
     return selectors.ruleset_get(user=user, ruleset_id=ruleset_id)
 
 
@@ -256,7 +251,7 @@ def ruleset_create(request, payload: SlaRuleSetIn):
     """A new version of the SLA targets, effective from today or later; targets not given
     are copied from ``based_on_id`` (else the defaults). Manager only."""
     user = request.auth
-    _require(permissions.can_manage_sla_rules(user), "Only the center manager may do this")
+    deny_unless(permissions.can_manage_sla_rules(user), "Only the center manager may do this")
     based_on = None
     if payload.based_on_id:
         based_on = selectors.ruleset_list(user=user).filter(pk=payload.based_on_id).first()

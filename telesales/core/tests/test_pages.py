@@ -48,3 +48,10 @@ def test_only_a_signed_in_user_is_a_user():
     for actor in (None, "system", Anonymous()):
         assert not is_user(actor)
         assert user_or_none(actor) is None
+
+
+def test_deny_unless_raises_the_domain_refusal_with_its_message():
+    errors.deny_unless(True, "unused")
+    with pytest.raises(errors.PermissionDenied, match="Only renewal operations") as caught:
+        errors.deny_unless(False, "Only renewal operations may do this")
+    assert caught.value.status == 403
