@@ -57,6 +57,7 @@ from telesales.operations.scheduling import add_months
 from telesales.org import selectors as org_selectors
 from telesales.org.choices import TeamKind
 from telesales.org.models import Person
+from telesales.policies.choices import ProductCategory
 
 CONTENT_TYPES = importing.CONTENT_TYPES
 
@@ -798,12 +799,15 @@ def persistency_view(request: HttpRequest) -> HttpResponse:
 def ruleset_list_view(request: HttpRequest) -> HttpResponse:
     user = request.user
     require(permissions.can_view_operations(user))
+    in_force = ruleset_in_force()
+    labels = dict(ProductCategory.choices)
     return render(
         request,
         "operations/ruleset_list.html",
         {
             "rulesets": list(selectors.ruleset_list(user=user)[:50]),
-            "in_force": ruleset_in_force(),
+            "in_force": in_force,
+            "visit_categories": [labels.get(c, c) for c in in_force.return_visit_categories],
             "can_manage": permissions.can_manage_rules(user),
         },
     )

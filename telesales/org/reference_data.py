@@ -1,7 +1,8 @@
 """The reference center and level ladder loaded by ``telesales bootstrap``.
 
 The ladder follows DOMAIN.md §3.3: configurable defaults, not facts. A center edits it on the
-Level ladder page; bootstrap only fills an empty ladder.
+Level ladder page; bootstrap only fills an empty ladder. Names and descriptions are in Chinese,
+the center's language: they are data the center edits, not interface text.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ REFERENCE_LADDER = [
         0,
         "3000.00",
         AssessmentPeriod.MONTHLY,
-        "Probation months 1-3; confirmed on 3-month FYC, cases and the exam.",
+        "见习期 1–3 个月，凭 3 个月 FYC、件数和考试转正。",
     ),
     (
         "S1",
@@ -34,7 +35,7 @@ REFERENCE_LADDER = [
         1,
         "3500.00",
         AssessmentPeriod.QUARTERLY,
-        "Confirmed sales representative.",
+        "转正后的销售代表。",
     ),
     (
         "S2",
@@ -43,7 +44,7 @@ REFERENCE_LADDER = [
         2,
         "4200.00",
         AssessmentPeriod.QUARTERLY,
-        "Senior sales representative.",
+        "高级销售代表。",
     ),
     (
         "S3",
@@ -52,7 +53,7 @@ REFERENCE_LADDER = [
         3,
         "5000.00",
         AssessmentPeriod.HALF_YEARLY,
-        "Principal sales representative.",
+        "资深销售代表。",
     ),
     (
         "M1",
@@ -61,7 +62,7 @@ REFERENCE_LADDER = [
         1,
         "6000.00",
         AssessmentPeriod.QUARTERLY,
-        "Team lead of 8-15 TSRs.",
+        "带 8–15 名 TSR 的团队主管。",
     ),
     (
         "M2",
@@ -70,7 +71,7 @@ REFERENCE_LADDER = [
         2,
         "8000.00",
         AssessmentPeriod.HALF_YEARLY,
-        "Manager of two or more teams.",
+        "管理两个及以上团队的经理。",
     ),
 ]
 

@@ -115,6 +115,11 @@ class Product(TimeStampedModel):
     def __str__(self) -> str:
         return self.name
 
+    def mode_labels(self) -> list[str]:
+        """The payment modes allowed, by their names (a code not known is shown as it is)."""
+        labels = dict(PaymentMode.choices)
+        return [str(labels.get(mode, mode)) for mode in self.allowed_modes]
+
 
 class Policy(TimeStampedModel):
     """A policy sold on the phone: applied when the sale is recorded, then issued, receipt

@@ -364,6 +364,9 @@ def test_rule_versions_page(world, page_for):
 
     assert ruleset_in_force().grace_days == 45
     assert ruleset_in_force().reminder_offsets == [15, 3]
+    # The categories that need a return visit are named, not shown as codes.
+    page = client.get(reverse("operations:ruleset_list")).content.decode()
+    assert "寿险" in page and ">life<" not in page
 
 
 # --- Crawl of the demo center -----------------------------------------------------------------

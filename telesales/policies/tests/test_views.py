@@ -238,3 +238,11 @@ def test_the_manager_saves_a_rule_set_version(world, page_for):
     assert bad.status_code == 422
     assert "2027规则" in boss.get(reverse("policies:ruleset_list")).content.decode()
     assert Policy.objects.count() == 0
+
+
+def test_the_product_list_names_the_payment_modes(world, page_for):
+    world.products["pension"].allowed_modes = ["single", "semi_annual"]
+    world.products["pension"].save(update_fields=["allowed_modes"])
+    page = page_for(world.manager).get(reverse("policies:product_list")).content.decode()
+    assert "趸交, 半年交" in page
+    assert "semi_annual" not in page
