@@ -92,13 +92,13 @@ def seed_payrun_demo(*, agents: int = 66, seed: int = 20261101, stdout=None) -> 
     with transaction.atomic():
         if ruleset_in_force(on=months[0]) is None and not RuleSet.objects.exists():
             draft = ruleset_import_default(actor=hr, effective_from=months[0])
-            ruleset_approve(ruleset=draft, actor=hr, reason="demo")
+            ruleset_approve(ruleset=draft, actor=hr, reason="演示数据")
         for month in months:
             _ruleset, _book, period = payrun_period(period_start=month)
             stats["attendance"] += _attendance(period, rng, hr)
-            run = payrun_compute(period_start=period.start, actor=hr, reason="demo")
+            run = payrun_compute(period_start=period.start, actor=hr, reason="演示数据")
             if month < current:
-                payrun_approve(run=run, actor=hr, reason="demo")
+                payrun_approve(run=run, actor=hr, reason="演示数据")
                 stats["approved"] += 1
             else:
                 stats["open"] += 1
@@ -106,7 +106,7 @@ def seed_payrun_demo(*, agents: int = 66, seed: int = 20261101, stdout=None) -> 
         # Last month's assessment, computed and waiting for HR's decisions (not approved: it
         # would move levels under the pay runs above).
         last = _month_back(current, 1)
-        run = assessment_run(label=f"{last:%Y-%m}", actor=hr, reason="demo")
+        run = assessment_run(label=f"{last:%Y-%m}", actor=hr, reason="演示数据")
         stats["assessed"] = run.outcomes.count()
     if stdout:
         stdout.write(
@@ -132,6 +132,6 @@ def _draft_ruleset(hr, *, start: dt.date) -> int:
         effective_from=start,
         text=changed,
         filename="basic_law_draft.yaml",
-        reason="demo: a draft to try in the what-if",
+        reason="演示：下月草案，可在测算中对比",
     )
     return draft.version
