@@ -16,7 +16,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from telesales.core.actors import user_or_none
+from telesales.core.actors import is_user, user_or_none
 from telesales.core.audit import audit_record
 from telesales.core.errors import NotFound, PermissionDenied, ValidationFailed
 from telesales.core.phone_numbers import mask_phone, normalise_phone, phone_hash
@@ -239,6 +239,35 @@ def _require_household_right(actor, lead: Lead) -> None:
         )
 
 
+def _check_member_link(*, actor, customer: Customer, member: Customer, e164: str) -> None:
+    """May ``actor`` link ``member`` (already on record by the number typed) into
+    ``customer``'s household? Not when they are in it already. The data officer may link
+    anyone (audited). An agent may link only a customer whose leads are all theirs: anyone
+    else's record stays unseen (its name, birth date and household are not the agent's to
+    learn by typing a number) and unchanged. Refusals name the number masked, never the
+    person."""
+    masked = mask_phone(e164)
+    if customer.household_id and member.household_id == customer.household_id:
+        message = _("%(number)s is already recorded in this household") % {"number": masked}
+        raise ValidationFailed(message, fields={"mobile": [message]})
+    if permissions.can_manage_leads(actor):
+        return
+    if member.household_id:
+        message = _(
+            "%(number)s belongs to another household; the data officer can move them "
+            "after checking with the customer"
+        ) % {"number": masked}
+        raise ValidationFailed(message, fields={"mobile": [message]})
+    me = getattr(actor, "person", None) if is_user(actor) else None
+    owners = set(Lead.objects.filter(customer=member).values_list("owner_id", flat=True))
+    if me is None or owners != {me.pk}:
+        message = _(
+            "%(number)s is already on record for another customer; the data officer can add "
+            "them to this household after checking with the customer"
+        ) % {"number": masked}
+        raise ValidationFailed(message, fields={"mobile": [message]})
+
+
 @transaction.atomic
 def household_member_add(
     *,
@@ -253,7 +282,9 @@ def household_member_add(
     """Record a family member of the lead's customer: link the customer already known by
     that mobile number, or record a new one (a customer, not a lead: no consent, never
     dialled for sales until a lead with consent exists). The household is created on first
-    use. Refused when the number is the customer's own or belongs to another household.
+    use. Refused when the number is the customer's own, is already in the household, or
+    (for anyone but the data officer) belongs to another household or to a customer whose
+    leads are not all the actor's (``_check_member_link``).
     ``relation``: how the member is related to the lead's customer (spouse, child, parent,
     other; blank when not known): extended service reads it before age and gender."""
     from telesales.leads.models import Household
@@ -282,17 +313,8 @@ def household_member_add(
             _("This is the customer's own number"), fields={"mobile": [_("the customer's own")]}
         )
     member = Customer.objects.select_for_update().filter(mobile_hash=digest).first()
-    if (
-        member is not None
-        and member.household_id
-        and member.household_id != customer.household_id
-        and not permissions.can_manage_leads(actor)  # the data officer moves them, audited
-    ):
-        message = _(
-            "%(number)s belongs to another household; the data officer can move them "
-            "after checking with the customer"
-        ) % {"number": mask_phone(result.e164)}
-        raise ValidationFailed(message, fields={"mobile": [message]})
+    if member is not None:
+        _check_member_link(actor=actor, customer=customer, member=member, e164=result.e164)
     if customer.household_id is None:
         customer.household = Household.objects.create(name=customer.name[:100])
         customer.save(update_fields=["household", "updated_at"])

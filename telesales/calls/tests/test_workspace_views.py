@@ -371,6 +371,11 @@ def test_call_answer_hang_up_and_interested_books_tomorrows_follow_up(world, age
     assert f'data-lead="{world.lead.pk}"' not in now_side
     # An unreadable day shows the queue due now, never an error
     assert agent_client.get(url("workspace_queue"), {"day": "yesterday!"}).status_code == 200
+    # … nor does a day at the end of the calendar (its next day does not exist)
+    for day in ("9999-12-31", "0001-01-01"):
+        side = agent_client.get(url("workspace_queue"), {"day": day}, **HX)
+        assert side.status_code == 200
+        assert f'data-lead="{world.lead.pk}"' not in side.content.decode()
 
 
 def test_next_lead_waits_for_the_outcome_of_the_current_call(world, agent_client):

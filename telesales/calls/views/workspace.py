@@ -40,6 +40,7 @@ from telesales.calls.forms import (
 )
 from telesales.calls.guards import dial_blocks
 from telesales.calls.models import CallAttempt
+from telesales.core.dates import date_out_of_range
 from telesales.core.errors import DomainError, NotFound
 from telesales.core.form_errors import add_domain_error
 from telesales.core.roles import Role, has_role
@@ -323,6 +324,8 @@ def _queue_context(request: HttpRequest, me, *, day: str = "") -> dict:
             chosen = dt.date.fromisoformat(day[:10])
         except ValueError:
             chosen = None
+        if chosen is not None and date_out_of_range(chosen):
+            chosen = None  # a day outside the center's years (9999-12-31): the due queue
     if chosen is None:
         qs = selectors.followup_due_list(user=request.user, agent=me, until=now)
         tab = "due"

@@ -74,10 +74,66 @@ def test_the_owner_adds_a_spouse_the_household_is_created_and_audited(lead, owne
 
 def test_a_known_customer_is_linked_not_duplicated(lead, owner):
     known = CustomerFactory(mobile_e164=SPOUSE_E164, mobile_hash=_hash(SPOUSE_E164), name="李娜")
+    LeadFactory(customer=known, owner=owner, state=LeadState.OWNED)  # the agent's own lead
     member = services.household_member_add(lead=lead, actor=owner.user, name="x", mobile=SPOUSE)
     assert member.pk == known.pk
     assert Customer.objects.filter(mobile_hash=_hash(SPOUSE_E164)).count() == 1
     assert member.name == "李娜"  # the record keeps its name
+
+
+@pytest.mark.parametrize("held_by", ["another agent", "nobody"])
+def test_an_agent_cannot_learn_or_take_someone_elses_customer_by_typing_a_number(
+    lead, owner, team, held_by
+):
+    known = CustomerFactory(
+        mobile_e164=SPOUSE_E164,
+        mobile_hash=_hash(SPOUSE_E164),
+        name="董洋玲",
+        birth_date=dt.date(1992, 9, 15),
+    )
+    if held_by == "another agent":
+        LeadFactory(customer=known, owner=PersonFactory(team=team), state=LeadState.OWNED)
+    with pytest.raises(services.ValidationFailed) as exc:
+        services.household_member_add(
+            lead=lead, actor=owner.user, name="张三", mobile=SPOUSE, relation="child"
+        )
+    assert "董洋玲" not in exc.value.message and SPOUSE_E164 not in exc.value.message
+    assert "5678" in exc.value.message and "mobile" in exc.value.fields
+    known.refresh_from_db()
+    assert (known.household_id, known.relation) == (None, "")
+    assert not Household.objects.exists()
+    # The data officer, after checking with the customer, may link them (audited).
+    services.household_member_add(lead=lead, actor=data_officer(), name="x", mobile=SPOUSE)
+    known.refresh_from_db()
+    lead.customer.refresh_from_db()
+    assert known.household_id == lead.customer.household_id
+
+
+def test_a_number_already_in_the_household_is_refused_and_the_member_kept(lead, owner):
+    spouse = services.household_member_add(
+        lead=lead,
+        actor=owner.user,
+        name="李娜",
+        mobile=SPOUSE,
+        relation="spouse",
+        birth_date=dt.date(1990, 1, 1),
+    )
+    with pytest.raises(services.ValidationFailed) as exc:
+        services.household_member_add(
+            lead=lead,
+            actor=owner.user,
+            name="王五",
+            mobile=SPOUSE,
+            relation="parent",
+            birth_date=dt.date(1950, 1, 1),
+        )
+    assert "already recorded in this household" in exc.value.message
+    spouse.refresh_from_db()
+    assert (spouse.name, spouse.relation, spouse.birth_date) == (
+        "李娜",
+        "spouse",
+        dt.date(1990, 1, 1),
+    )
 
 
 def _hash(e164):

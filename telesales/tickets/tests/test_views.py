@@ -294,3 +294,24 @@ def test_a_phone_number_typed_in_the_queue_search_becomes_a_customer_filter(page
 def test_the_app_root_leads_to_the_queue(page_for, world):
     response = page_for(world.ops).get("/tickets/")
     assert response.status_code == 302 and response["Location"] == "/tickets/queue/"
+
+
+def test_the_queue_says_which_target_a_ticket_missed(page_for, world):
+    now = timezone.now()
+    response_late = TicketFactory(owner=world.ops, hours_ago=3, subject="首响超时")
+    Ticket.objects.filter(pk=response_late.pk).update(
+        first_response_at=None,
+        response_due_at=now - dt.timedelta(hours=1),
+        resolution_due_at=now + dt.timedelta(days=2),
+    )
+    both_late = TicketFactory(owner=world.ops, hours_ago=100, subject="全部超时")
+    Ticket.objects.filter(pk=both_late.pk).update(resolution_due_at=now - dt.timedelta(hours=1))
+    page = html(page_for(world.ops).get("/tickets/queue/"))
+
+    def badge(ticket):
+        row = page[page.index(ticket.number) :]
+        row = row[: row.index("</tr>")]
+        return row[row.index('data-testid="overdue-badge"') :].split("<")[0]
+
+    assert "首次响应已逾期" in badge(response_late)
+    assert "已逾期" in badge(both_late) and "首次响应" not in badge(both_late)
