@@ -44,7 +44,7 @@ from telesales.calls.errors import (
     TelephonyFailed,
     UnknownDisposition,
 )
-from telesales.calls.guards import Block, dial_blocks, window_opens
+from telesales.calls.guards import Block, customer_local_time, dial_blocks, window_opens
 from telesales.calls.models import AgentPresence, CallAttempt, CallRuleSet, Disposition, FollowUp
 from telesales.calls.rules import callrules_for_person, callrules_in_force
 from telesales.calls.telephony import adapter_name, get_adapter
@@ -473,6 +473,27 @@ def _followups_close(lead: Lead, *, status: str, at: dt.datetime, attempt=None, 
     return qs.update(**values)
 
 
+def _check_in_window(*, lead: Lead, at: dt.datetime, agent: Person, field: str) -> None:
+    """A follow-up booked by hand must fall inside the calling window of the customer's
+    local time (DOMAIN R2), or it would come due when the dial guard refuses it: refused with
+    the window and the earliest time allowed after the one asked for."""
+    rules = callrules_for_person(agent, on=timezone.localdate(at))
+    e164 = lead.customer.mobile_e164
+    opens = window_opens(e164, at, rules)
+    if opens == at:
+        return
+    message = _(
+        "%(time)s is outside the calling window (%(start)s–%(end)s, the customer's local "
+        "time); the earliest time allowed after it is %(next)s"
+    ) % {
+        "time": customer_local_time(e164, at).strftime("%Y-%m-%d %H:%M"),
+        "start": rules.window_start.strftime("%H:%M"),
+        "end": rules.window_end.strftime("%H:%M"),
+        "next": customer_local_time(e164, opens).strftime("%Y-%m-%d %H:%M"),
+    }
+    raise ValidationFailed(message, fields={field: [_("outside the calling window")]})
+
+
 def _check_callback_at(callback_at: dt.datetime | None, now: dt.datetime) -> None:
     if callback_at is None:
         return
@@ -772,6 +793,8 @@ def disposition_record(
             fields={"callback_at": [_("not for this outcome")]},
         )
     _check_callback_at(callback_at, now)
+    if callback_at is not None:
+        _check_in_window(lead=lead, at=callback_at, agent=attempt.agent, field="callback_at")
     return _dispose(
         attempt=attempt,
         disposition=disposition,
@@ -815,6 +838,7 @@ def followup_schedule(
     allowed_states = (*OPEN_STATES, LeadState.WON) if kind == FollowUpKind.SERVICE else OPEN_STATES
     if lead.owner_id != agent.pk or lead.state not in allowed_states:
         raise NotYourCall(_("This lead is not being worked by %(name)s") % {"name": agent.name})
+    _check_in_window(lead=lead, at=due_at, agent=agent, field="due_at")
     open_fu = _open_followup(lead)
     if (
         open_fu is not None

@@ -175,6 +175,18 @@ def test_followup_in_the_past_is_422(agent, client):
     assert not FollowUp.objects.exists()
 
 
+def test_followup_outside_the_calling_window_is_422_with_the_next_time(agent, client):
+    CallRuleSetFactory(window_start=dt.time(9, 0), window_end=dt.time(21, 0))
+    lead = owned_lead(agent)
+    night = timezone.localtime().replace(hour=23, minute=0, second=0, microsecond=0)
+    night += dt.timedelta(days=1)
+    r = client.post_json(f"{WS}/followups", {"lead_id": lead.pk, "due_at": night.isoformat()})
+    body = assert_error_shape(r, 422, "validation_failed")
+    assert "due_at" in body["details"]["fields"]
+    assert (night + dt.timedelta(days=1)).strftime("%Y-%m-%d 09:00") in body["message"]
+    assert not FollowUp.objects.exists()
+
+
 @pytest.fixture
 def product(db):
     from telesales.policies.tests.factories import ProductFactory

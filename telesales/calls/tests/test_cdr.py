@@ -6,6 +6,7 @@ import csv
 import io
 
 import pytest
+from django.utils import translation
 
 from telesales.calls.cdr import COLUMNS, cdr_import
 from telesales.calls.errors import CdrLayoutUnknown
@@ -184,5 +185,5 @@ def test_command_with_unknown_columns_fails_cleanly(tmp_path, attempt):
 
     path = tmp_path / "bad.csv"
     path.write_bytes(b"who,what\n1,2\n")
-    with pytest.raises(CommandError, match="Unknown columns"):
+    with translation.override("en"), pytest.raises(CommandError, match="Unknown columns"):
         call_command("cdr_import", str(path))

@@ -227,12 +227,58 @@ def test_followup_at_night_moves_into_the_window(agent, dispo):
     assert fu.due_at == shanghai(2026, 6, 3, 9, 0)
 
 
+def _at_local(days: int, hour: int, minute: int = 0) -> dt.datetime:
+    """``days`` from today at ``hour``:``minute``, the center's (and a mainland customer's)
+    local time."""
+    today = timezone.localtime()
+    return today.replace(hour=hour, minute=minute, second=0, microsecond=0) + dt.timedelta(
+        days=days
+    )
+
+
 def test_callback_at_a_time_the_customer_gave(agent, dispo):
     lead = owned_lead(agent)
-    when = timezone.now() + dt.timedelta(days=2)
+    when = _at_local(2, 10)
     dispose(dial(agent, lead), "callback", dispo, callback_at=when)
     fu = FollowUp.objects.get(lead=lead, status="open")
     assert (fu.kind, fu.due_at) == ("callback", when)
+
+
+@pytest.mark.parametrize(("hour", "minute"), [(3, 0), (8, 59), (21, 0), (23, 30)])
+def test_a_callback_outside_the_calling_window_is_refused_with_the_next_time(
+    agent, dispo, hour, minute
+):
+    lead = owned_lead(agent)
+    attempt = dial(agent, lead)
+    with pytest.raises(ValidationFailed) as exc:
+        dispose(attempt, "callback", dispo, callback_at=_at_local(2, hour, minute))
+    assert "callback_at" in exc.value.details["fields"]
+    opens = _at_local(2 if hour < 9 else 3, 9)
+    assert "09:00–21:00" in exc.value.message
+    assert opens.strftime("%Y-%m-%d 09:00") in exc.value.message
+    attempt.refresh_from_db()
+    assert attempt.disposition_id is None
+    assert not FollowUp.objects.filter(lead=lead, status="open").exists()
+    # The window's first and last minutes are inside it.
+    dispose(attempt, "callback", dispo, callback_at=_at_local(2, 20, 59))
+    assert FollowUp.objects.get(lead=lead, status="open").due_at == _at_local(2, 20, 59)
+
+
+@pytest.mark.parametrize("hour", [6, 22])
+def test_a_followup_booked_outside_the_window_is_refused_and_the_open_one_kept(agent, hour):
+    lead = owned_lead(agent)
+    kept = FollowUpFactory(lead=lead, agent=agent, due_at=_at_local(1, 11))
+    with pytest.raises(ValidationFailed) as exc:
+        services.followup_schedule(
+            lead=lead, agent=agent, due_at=_at_local(2, hour), actor=agent.user
+        )
+    assert "due_at" in exc.value.details["fields"]
+    kept.refresh_from_db()
+    assert kept.status == "open"
+    at_nine = services.followup_schedule(
+        lead=lead, agent=agent, due_at=_at_local(2, 9), actor=agent.user
+    )
+    assert at_nine.due_at == _at_local(2, 9)
 
 
 def test_callback_in_the_past_is_refused_and_nothing_is_half_done(agent, dispo):
@@ -309,7 +355,7 @@ def test_followup_schedule_refuses_the_past_and_replaces_the_open_one(agent):
         )
     old = FollowUpFactory(lead=lead, agent=agent, sequence=2)
     new = services.followup_schedule(
-        lead=lead, agent=agent, due_at=timezone.now() + dt.timedelta(days=3), actor=agent.user
+        lead=lead, agent=agent, due_at=_at_local(3, 15), actor=agent.user
     )
     old.refresh_from_db()
     assert old.status == "cancelled"
