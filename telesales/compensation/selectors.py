@@ -18,6 +18,13 @@ from telesales.policies.models import Policy
 from telesales.policies.selectors import policy_numbers
 
 ZERO = Decimal("0")
+CENT = Decimal("0.01")
+
+
+def _cents(total: Decimal | None) -> Decimal:
+    """A sum of amounts in cents, as cents: SQLite's ``SUM`` of decimals comes back with its
+    floating-point tail (``72996.02000000000``), PostgreSQL's exact."""
+    return (total or ZERO).quantize(CENT)
 
 
 def ruleset_list(*, user) -> QuerySet[RuleSet]:
@@ -187,7 +194,7 @@ def payrun_totals(*, user, run: PayRun) -> dict[int, Decimal]:
     if not permissions.can_read_all_payslips(user):
         raise PermissionDenied(_("Only the HR admin or the center manager may read all pay"))
     rows = run.lines.values("person_id").annotate(total=Sum("amount")).order_by("person_id")
-    return {row["person_id"]: row["total"] for row in rows}
+    return {row["person_id"]: _cents(row["total"]) for row in rows}
 
 
 def payrun_team_totals(*, user, run: PayRun, team: Team) -> TeamTotals:
@@ -201,7 +208,7 @@ def payrun_team_totals(*, user, run: PayRun, team: Team) -> TeamTotals:
         .annotate(total=Sum("amount"))
         .order_by("person_id")
     )
-    totals = {row["person_id"]: row["total"] for row in rows}
+    totals = {row["person_id"]: _cents(row["total"]) for row in rows}
     members = Person.objects.filter(pk__in=totals).order_by("name", "id")
     people = [(p, totals[p.pk]) for p in members]
     return TeamTotals(run=run, team=team, people=people, total=sum(totals.values(), ZERO))
@@ -241,7 +248,8 @@ def payrun_person_total_list(*, user, run: PayRun) -> list[PersonTotal]:
     people = Person.objects.select_related("team").filter(pk__in=by_id)
     people = people.order_by("team__name", "name", "id")
     return [
-        PersonTotal(person=p, total=by_id[p.pk]["total"], lines=by_id[p.pk]["n"]) for p in people
+        PersonTotal(person=p, total=_cents(by_id[p.pk]["total"]), lines=by_id[p.pk]["n"])
+        for p in people
     ]
 
 
@@ -256,7 +264,9 @@ def payrun_team_total_list(*, user, run: PayRun) -> list[TeamTotal]:
     )
     teams = Team.objects.in_bulk([r["person__team_id"] for r in rows if r["person__team_id"]])
     result = [
-        TeamTotal(team=teams.get(r["person__team_id"]), total=r["total"], people=r["people"])
+        TeamTotal(
+            team=teams.get(r["person__team_id"]), total=_cents(r["total"]), people=r["people"]
+        )
         for r in rows
     ]
     return sorted(result, key=lambda t: (t.team is None, t.team.name if t.team else ""))

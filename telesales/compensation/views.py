@@ -261,7 +261,18 @@ def payrun_team_view(request: HttpRequest) -> HttpResponse:
         teams = list(Team.objects.select_related("leader").order_by("name"))
     runs = selectors.payrun_list(user=user).filter(status=PayRunStatus.APPROVED)
     run_id = _int(request.GET.get("run", ""))
-    run = runs.filter(pk=run_id).first() if run_id else runs.first()
+    run = runs.filter(pk=run_id).first() if run_id else None
+    if run is None:
+        run = runs.first()
+        if run_id and run is not None:
+            # An open run, or one that does not exist: its totals are not shown before approval.
+            messages.warning(
+                request,
+                _(
+                    "That pay run is not approved (or does not exist); showing the latest "
+                    "approved one."
+                ),
+            )
     totals = []
     if run is not None:
         for team in teams:

@@ -57,6 +57,9 @@ def test_hr_computes_approves_and_exports_and_people_read_what_they_may(march):
     lee = client_for(c.lee.user)
     totals = lee.get(f"{BASE}/{run['id']}/teams/{c.team_a.pk}/totals").json()
     assert D(totals["total"]) == D("13647.72") and len(totals["people"]) == 3
+    # Money in cents, as the payslip gives it (SQLite's SUM has a floating-point tail)
+    assert totals["total"] == "13647.72"
+    assert all(len(str(p["total"]).split(".")[1]) == 2 for p in totals["people"])
     assert_error_shape(lee.get(f"{BASE}/{run['id']}/teams/{c.team_b.pk}/totals"), 403)
     assert_error_shape(lee.get(f"{BASE}/{run['id']}/payslips/{c.tina.pk}"), 403)
     assert_error_shape(lee.get(f"{BASE}/{run['id']}/export.xlsx"), 403)

@@ -220,6 +220,19 @@ def test_a_team_lead_reads_their_team_totals_only(march):
     assert lee.get(reverse("compensation:payrun_detail", args=[feb.pk])).status_code == 403
 
 
+def test_team_pay_for_an_open_or_unknown_run_shows_the_latest_approved_with_a_note(march):
+    from telesales.compensation.payrun import payrun_compute
+
+    open_run = payrun_compute(period_start=MAR, actor=march.hr)
+    lee = client_for(march.lee.user)
+    for asked in (open_run.pk, 999999):
+        body = lee.get(f"{TEAM}?run={asked}").content.decode()
+        assert f'data-testid="team-{march.team_a.pk}"' in body  # February's totals
+        assert "not approved (or does not exist)" in body
+        assert "No approved pay run yet" not in body
+    assert "not approved" not in lee.get(TEAM).content.decode()
+
+
 def test_hr_sees_the_pay_runs_in_the_menu_and_a_login_without_person_has_no_payslip(march):
     assert LIST in _menu(client_for(march.hr))
     stranger = UserFactory(username="nobody", roles=[Role.RECRUITER])
