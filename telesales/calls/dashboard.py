@@ -81,8 +81,8 @@ def my_today_indicator(*, user, period: Period) -> Indicator | None:
         numerator_label=_("connected"),
         denominator_label=_("dials"),
         help_text=_(
-            "%(minutes)d min talk time, %(effective)d effective calls, %(sales)d sales "
-            "(¥%(premium)s) on %(day)s."
+            "%(day)s: talk time %(minutes)d min, effective calls: %(effective)d, sales: "
+            "%(sales)d (¥%(premium)s)."
         )
         % {
             "minutes": day["talk_seconds"] // 60,

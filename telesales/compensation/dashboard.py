@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 
 from telesales.compensation.assessment import AT_RISK, FAILING, MET, ON_TRACK
 from telesales.compensation.selectors import early_warning_list
@@ -46,7 +46,7 @@ def my_warning_indicator(*, user, period: Period) -> Indicator | None:
         key=MY_WARNING,
         label=MY_WARNING_LABEL,
         value=row["days_left"],
-        unit=_("days left in the period"),
+        unit=ngettext("day left in the period", "days left in the period", row["days_left"]),
         help_text="; ".join(parts),
         url=reverse("compensation:warning_list"),
         scope=_("until %(end)s") % {"end": row["period_end"]},

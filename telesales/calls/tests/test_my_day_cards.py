@@ -56,7 +56,7 @@ def test_todays_calls_count_the_agents_own_calls_of_today(agents):
     CallAttemptFactory(lead=owned_lead(other), agent=other, started_at=now, answered_at=now)
     card = my_today_indicator(user=me.user, period=_today())
     assert (card.key, card.value, card.numerator, card.denominator) == (MY_TODAY, 3, 2, 3)
-    assert "2 min" in card.help_text and "1 effective" in card.help_text
+    assert "2 min" in card.help_text and "effective calls: 1," in card.help_text
 
 
 def test_follow_ups_due_count_escalated_ones_and_those_later_today(agents):

@@ -240,6 +240,13 @@ def test_my_day_card_shows_the_days_left_and_the_maintenance_flag(c):
     with translation.override("en"):
         card = my_warning_indicator(user=c.ann.user, period=period)
         assert (card.key, card.value, card.status) == (MY_WARNING, 45, WARN)  # at risk
+        assert card.unit == "days left in the period"
+        assert (
+            my_warning_indicator(
+                user=c.sam.user, period=Period(since=day, until=dt.date(2026, 6, 29))
+            ).unit
+            == "day left in the period"
+        )
         assert card.help_text.startswith("Keep S1: needs") and "S2: needs" in card.help_text
         for when in (dt.date(2026, 4, 2), dt.date(2026, 4, 20), dt.date(2026, 5, 3)):
             c.sale(c.ann, "1200.00", when)
