@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from django.http import Http404
 from django.http.multipartparser import MultiPartParserError
+from django.utils.translation import gettext as _
 from ninja import Schema
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
@@ -93,6 +95,10 @@ class BearerAuth(HttpBearer):
         return user
 
 
+#: A pydantic location part naming a union's branch, not a field.
+_UNION_BRANCH = re.compile(r"[\[\]-]")
+
+
 def install_error_handlers(api) -> None:
     """Map every error to ``{code, message, details}`` once, for the whole API."""
 
@@ -112,8 +118,14 @@ def install_error_handlers(api) -> None:
             loc = [str(p) for p in error.get("loc", []) if p not in ("body", "query", "path")]
             if loc and loc[0] == "payload":
                 loc = loc[1:]
-            fields.setdefault(".".join(loc) or "__all__", []).append(str(error.get("msg", "")))
-        return _answer(request, 422, "validation_failed", "Invalid input", {"fields": fields})
+            # A union's branches (``str-enum[Relation]``, ``literal['']``) are not fields: the
+            # field is the part before them, and its messages are listed once.
+            loc = [part for part in loc if not _UNION_BRANCH.search(part)]
+            messages = fields.setdefault(".".join(loc) or "__all__", [])
+            message = str(error.get("msg", ""))
+            if message not in messages:
+                messages.append(message)
+        return _answer(request, 422, "validation_failed", _("Invalid input"), {"fields": fields})
 
     @api.exception_handler(MultiPartParserError)
     def on_unreadable_multipart(request, exc: MultiPartParserError):

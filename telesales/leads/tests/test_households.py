@@ -317,3 +317,17 @@ def test_the_demo_families_record_how_members_are_related(leads_demo):
         .exclude(pk__in=related.values("relation_to"))
         .exists()
     )
+
+
+def test_an_unknown_relation_is_reported_on_the_field_itself(lead, owner):
+    from telesales.core.tests.api_helpers import JsonClient, assert_error_shape
+
+    api = JsonClient()
+    api.force_login(owner.user)
+    r = api.post_json(
+        f"/api/v1/leads/leads/{lead.pk}/household",
+        {"name": "李娜", "mobile": SPOUSE, "relation": "zzz", "gender": "?"},
+    )
+    body = assert_error_shape(r, 422, "validation_failed")
+    assert set(body["details"]["fields"]) == {"relation", "gender"}  # no union branches
+    assert not Household.objects.exists()
