@@ -114,10 +114,14 @@ def health_view(request: HttpRequest) -> JsonResponse:
 
 
 def error_403_view(request, exception=None):
-    return render(request, "403.html", status=403)
+    """403, with the reason the check gave when it gave one (a service's translated message);
+    an htmx request gets a short alert to swap in place (403.html)."""
+    reason = str(exception) if exception is not None else ""
+    return render(request, "403.html", {"exception": reason}, status=403)
 
 
 def error_404_view(request, exception=None):
+    """404; an htmx request gets a short alert to swap in place (404.html)."""
     return render(request, "404.html", status=404)
 
 

@@ -58,7 +58,7 @@ TEMPLATE = "calls/workspace.html"
 QUEUE_LIMIT = 30
 HISTORY_LIMIT = 30
 ATTEMPTS_LIMIT = 20
-#: htmx swaps these refusals into the page (see leads/_htmx_config.html).
+#: htmx swaps these refusals into the page (see includes/htmx_config.html).
 SWAPPED = (403, 404, 409, 422)
 #: The element of the page each partial fills.
 TARGETS = {"lead_panel": "#lead-panel", "call_update": "#call-box", "followup": "#followup-box"}
