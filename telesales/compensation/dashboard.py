@@ -2,7 +2,8 @@
 ``personal``): their promotion early warning on the last day of the period given (today, on
 the page) — the days left in the assessment period, what maintenance and the next level still
 need, and a status from the maintenance flag (met or on track: good; at risk: watch; failing:
-act). Registered in ``CompensationConfig.ready``."""
+act), named as the early-warning page names it ("At risk", not the generic "Watch").
+Registered in ``CompensationConfig.ready``."""
 
 from __future__ import annotations
 
@@ -19,6 +20,13 @@ from telesales.org.selectors import person_for_user
 MY_WARNING = "compensation.my_warning"
 MY_WARNING_LABEL = gettext_lazy("My promotion early warning")
 _STATUS = {MET: GOOD, ON_TRACK: GOOD, AT_RISK: WARN, FAILING: BAD}
+#: The flag's words on the early-warning page (compensation/warning_flag.html).
+_FLAG_LABEL = {
+    MET: gettext_lazy("Met"),
+    ON_TRACK: gettext_lazy("On track"),
+    AT_RISK: gettext_lazy("At risk"),
+    FAILING: gettext_lazy("Failing"),
+}
 
 
 def personal_visible(user) -> bool:
@@ -51,4 +59,5 @@ def my_warning_indicator(*, user, period: Period) -> Indicator | None:
         url=reverse("compensation:warning_list"),
         scope=_("until %(end)s") % {"end": row["period_end"]},
         status=_STATUS.get(flag),
+        status_label=_FLAG_LABEL.get(flag, ""),
     )

@@ -75,6 +75,9 @@ class Indicator:
     url: str = ""
     scope: Any = ""  # whose figure it is: the center, a team's name
     status: str | None = None  # GOOD, WARN, BAD, or None (no threshold, no value)
+    #: The status in the words of the card's own domain (a promotion warning's "At risk"),
+    #: where those are what its page says; otherwise the generic Good / Watch / Act.
+    status_label: Any = ""
     available: bool = True
 
 

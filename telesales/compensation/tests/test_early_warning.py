@@ -240,6 +240,7 @@ def test_my_day_card_shows_the_days_left_and_the_maintenance_flag(c):
     with translation.override("en"):
         card = my_warning_indicator(user=c.ann.user, period=period)
         assert (card.key, card.value, card.status) == (MY_WARNING, 45, WARN)  # at risk
+        assert str(card.status_label) == "At risk"  # the early-warning page's word
         assert card.unit == "days left in the period"
         assert (
             my_warning_indicator(
@@ -254,7 +255,8 @@ def test_my_day_card_shows_the_days_left_and_the_maintenance_flag(c):
         assert (card.value, card.status) == (45, GOOD)  # FYC 3,600 and 3 cases: met
         end = Period(since=dt.date(2026, 6, 1), until=dt.date(2026, 6, 30))
         c.sale(c.sam, "300.00", dt.date(2026, 6, 2))  # Sam, S2 short at the period's end
-        assert my_warning_indicator(user=c.sam.user, period=end).status == BAD
+        failing = my_warning_indicator(user=c.sam.user, period=end)
+        assert (failing.status, str(failing.status_label)) == (BAD, "Failing")
     keys = {i.key for i in indicators_for(user=c.ann.user, period=period, personal=True)}
     assert MY_WARNING in keys
     assert MY_WARNING not in {i.key for i in indicators_for(user=c.hr, period=period)}

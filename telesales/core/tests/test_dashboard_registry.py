@@ -251,3 +251,20 @@ def test_personal_cards_and_the_center_cards_are_drawn_apart(scratch, nobody):
     scratch("test.mine", _fixed("test.mine", 2), personal=True)
     assert _keys(indicators_for(user=nobody, period=PERIOD)) == ["test.center"]
     assert _keys(indicators_for(user=nobody, period=PERIOD, personal=True)) == ["test.mine"]
+
+
+def test_a_card_names_its_status_in_its_own_words_when_it_has_them():
+    from django.template.loader import render_to_string
+    from django.utils import translation
+
+    period = dashboard.Period(since=dt.date(2026, 5, 1), until=dt.date(2026, 5, 16))
+    generic = Indicator(key="a", label="A", value=1, status=dashboard.WARN)
+    own = Indicator(key="b", label="B", value=2, status=dashboard.WARN, status_label="At risk")
+    with translation.override("en"):
+        html = render_to_string(
+            "core/_indicator_cards.html", {"indicators": [generic, own], "period": period}
+        )
+
+    first, second = html.split('data-testid="indicator-b"')
+    assert "Watch" in first and "At risk" not in first
+    assert "At risk" in second and "Watch" not in second

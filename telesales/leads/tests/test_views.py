@@ -15,7 +15,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext
 
 from telesales.core.models import AuditEntry
 from telesales.leads.choices import BatchStatus, LeadAction, LeadState
@@ -296,6 +297,18 @@ def test_lead_detail_has_a_query_ceiling(page_as, person_of, django_assert_max_n
     client.get(f"/leads/{lead.pk}/")
     with django_assert_max_num_queries(20):
         client.get(f"/leads/{lead.pk}/")
+
+
+def test_lead_detail_names_the_grade_once(page_as, person_of):
+    # The badge carries the grade's label ("C (cool)"); the letter is not repeated beside it.
+    lead = Lead.objects.filter(owner=person_of("agent1")).first()
+    html = page_as("agent1").get(f"/leads/{lead.pk}/").content.decode()
+
+    with translation.override("zh-hans"):
+        title = gettext("Lead grade")
+    row = re.search(rf"<dt[^>]*>{re.escape(title)}</dt><dd[^>]*>(.*?)</dd>", html, re.S)
+    text = re.sub(r"<[^>]+>", " ", row.group(1)).split()
+    assert text == str(lead.get_grade_display()).split()
 
 
 # --- Claim and release ---------------------------------------------------------------------
