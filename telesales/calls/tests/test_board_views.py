@@ -501,3 +501,27 @@ def test_the_conversion_card_counts_like_the_report(floor):
     html = _client(floor["tl_a"]).get(reverse("org:team_home")).content.decode()
     assert 'data-testid="indicator-calls.conversion"' in html
     assert "workspace module arrives" not in html
+
+
+def test_the_board_counts_seats_as_the_premium_per_seat_card_does(floor):
+    # The team lead's own seat is a seat of the team: the board's "per occupied seat" and the
+    # "premium per seat" card on the team lead's home page divide by the same number.
+    from telesales.core.dashboard import Period
+    from telesales.org.choices import SeatStatus
+    from telesales.org.tests.factories import SeatFactory
+    from telesales.policies.dashboard import premium_per_seat_indicator
+
+    leader = floor["team_a"].leader
+    SeatFactory(person=leader, status=SeatStatus.OCCUPIED)
+    today = timezone.localdate()
+
+    html = _client(floor["tl_a"]).get(BOARD).content.decode()
+    card = premium_per_seat_indicator(
+        user=floor["tl_a"], period=Period(since=today.replace(day=1), until=today)
+    )
+
+    per_seat = re.search(r'data-testid="board-per-seat">(.*?)</p>', html, re.S).group(1)
+    assert card.denominator == 3  # two agents' seats and the lead's
+    assert re.search(rf"\b{card.denominator}\b", per_seat.split(":")[0])
+    assert "<strong>1.3</strong>" in per_seat  # 4 dials over 3 seats
+    assert "¥400.00" in per_seat  # 1,200 yuan over 3 seats

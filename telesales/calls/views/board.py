@@ -2,12 +2,13 @@
 
 **Live board.** One row per agent of the teams the user leads (the manager and the planner:
 every sales team, with a team filter): the agent's state now and for how long (from
-``AgentPresence``), today's dials, connects, talk time, effective calls, sales and premium,
-and the floor's productivity per occupied seat; below it the overdue follow-ups escalated
-to the team lead. The ``#live`` partial refreshes itself every five seconds (htmx polling)
-and costs a fixed number of queries whatever the number of agents: one for the people
-(with team, seat and presence), one aggregate of today's calls, one for the sales, one for
-the escalations, and the call rule set of each team stage.
+``AgentPresence``), today's dials, connects, talk time, effective calls, sales and premium, and
+the floor's productivity per occupied seat (every occupied seat of those teams, the team lead's
+included, as the "premium per seat" card counts them); below it the overdue follow-ups escalated
+to the team lead. The ``#live`` partial refreshes itself every five seconds (htmx polling) and
+costs a fixed number of queries whatever the number of agents: one for the people (with team,
+seat and presence), one aggregate of today's calls, one for the sales, one count of the occupied
+seats, one for the escalations, and the call rule set of each team stage.
 
 **Reports.** Per agent and per team over a date range, every figure with its numerator and
 denominator (DOMAIN.md §4): dials; call-level connect rate (answered ÷ dials); lead-level
@@ -221,10 +222,18 @@ def board_data(*, user, team=None, now: dt.datetime | None = None) -> dict:
     totals["premium"] = sum((r["premium"] for r in rows), ZERO)
     totals["connect_rate"] = _ratio(totals["connects"], totals["dials"])
     totals["talk_display"] = _duration(totals["talk"])
-    seats = sum(
-        1
-        for p in people
-        if getattr(p, "seat", None) is not None and p.seat.status == SeatStatus.OCCUPIED
+    # Per seat as the "premium per seat" card counts seats (DOMAIN §6: FYP ÷ seats): every
+    # occupied seat of the teams on the board, the team lead's included, so that the board
+    # and the card divide by the same number.
+    team_ids = (
+        [team.pk]
+        if team is not None
+        else selectors.board_agents(user=user).values_list("team_id", flat=True)
+    )
+    seats = (
+        org_selectors.seat_list(user=user, status=SeatStatus.OCCUPIED)
+        .filter(person__team_id__in=team_ids)
+        .count()
     )
     per_seat = {
         "seats": seats,
