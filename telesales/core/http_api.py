@@ -14,6 +14,7 @@ from ninja.errors import ValidationError as NinjaValidationError
 from ninja.security import APIKeyCookie, HttpBearer
 from pydantic import field_validator
 
+from telesales.core.api_messages import field_message
 from telesales.core.dates import YEAR_MAX, YEAR_MIN, date_out_of_range
 from telesales.core.errors import DomainError
 from telesales.core.services import token_authenticate
@@ -122,7 +123,7 @@ def install_error_handlers(api) -> None:
             # field is the part before them, and its messages are listed once.
             loc = [part for part in loc if not _UNION_BRANCH.search(part)]
             messages = fields.setdefault(".".join(loc) or "__all__", [])
-            message = str(error.get("msg", ""))
+            message = field_message(error)
             if message not in messages:
                 messages.append(message)
         return _answer(request, 422, "validation_failed", _("Invalid input"), {"fields": fields})
@@ -133,16 +134,16 @@ def install_error_handlers(api) -> None:
             request,
             400,
             "bad_request",
-            f"The multipart body cannot be read: {exc}",
+            _("The multipart body cannot be read: %(problem)s") % {"problem": exc},
         )
 
     @api.exception_handler(AuthenticationError)
     def on_auth_error(request, exc):
-        return _answer(request, 401, "authentication_required", "Sign in or send a bearer token")
+        return _answer(request, 401, "authentication_required", _("Sign in or send a bearer token"))
 
     @api.exception_handler(Http404)
     def on_404(request, exc):
-        return _answer(request, 404, "not_found", "Not found")
+        return _answer(request, 404, "not_found", _("Not found."))
 
     @api.exception_handler(HttpError)
     def on_http_error(request, exc: HttpError):
