@@ -84,6 +84,8 @@ def field_message(error: dict) -> str:
     if template is None:
         return raw
     context = {key: str(value) for key, value in (error.get("ctx") or {}).items()}
+    if "expected" in context:  # pydantic's "'a', 'b' or 'c'": a list, in no one language
+        context["expected"] = context["expected"].replace("' or '", "', '")
     try:
         return str(template) % context if "%(" in str(template) else str(template)
     except (KeyError, ValueError, TypeError):

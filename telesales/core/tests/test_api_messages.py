@@ -62,8 +62,8 @@ GOOD = {"count": 1, "name": "abc", "day": "2026-05-01", "premium": "10.00", "mod
         (
             "mode",
             "weekly",
-            "Choose one of: 'annual' or 'monthly'.",
-            "请从以下选项中选择：'annual' or 'monthly'。",
+            "Choose one of: 'annual', 'monthly'.",
+            "请从以下选项中选择：'annual', 'monthly'。",
         ),
         ("note", "LOUD", "keep it calm", "keep it calm"),  # our own message, prefix removed
         ("extra", 1, "This field is not accepted here.", "这里不接受此字段。"),
