@@ -1,5 +1,6 @@
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class AgentState(models.TextChoices):
@@ -30,7 +31,7 @@ class FollowUpKind(models.TextChoices):
 
 
 class FollowUpStatus(models.TextChoices):
-    OPEN = "open", _("Open")
+    OPEN = "open", pgettext_lazy("status", "Open")
     DONE = "done", _("Done")
     CANCELLED = "cancelled", _("Cancelled")
     MOVED = "moved", _("Moved to a teammate")

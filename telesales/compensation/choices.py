@@ -1,5 +1,6 @@
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class RuleSetStatus(models.TextChoices):
@@ -17,7 +18,7 @@ class RuleSetFormat(models.TextChoices):
 class PayRunStatus(models.TextChoices):
     """An open run can be recomputed; an approved run locks its period."""
 
-    OPEN = "open", _("Open")
+    OPEN = "open", pgettext_lazy("pay run status", "Open")
     APPROVED = "approved", _("Approved")
 
 

@@ -226,11 +226,11 @@ def _servicing_cancel(*, servicing: PolicyServicing, on: dt.date, now: dt.dateti
 
 
 def close_open_work(*, policy_ids: list[int], now: dt.datetime, outcome: str, note: str) -> None:
-    """End of a policy: unpaid premiums waived, open renewal tasks, visits and exit notices
-    closed."""
-    PremiumDue.objects.filter(policy_id__in=policy_ids, status__in=UNPAID).update(
-        status=PremiumStatus.WAIVED, note=note[:300], updated_at=now
-    )
+    """End of a policy: premiums due or in grace waived, open renewal tasks, visits and exit
+    notices closed. Lapsed premiums stay lapsed: they record the lapse, nothing was waived."""
+    PremiumDue.objects.filter(
+        policy_id__in=policy_ids, status__in=(PremiumStatus.DUE, PremiumStatus.IN_GRACE)
+    ).update(status=PremiumStatus.WAIVED, note=note[:300], updated_at=now)
     RenewalTask.objects.filter(policy_id__in=policy_ids, status=TaskStatus.OPEN).update(
         status=TaskStatus.CANCELLED, outcome=outcome, done_at=now, updated_at=now
     )

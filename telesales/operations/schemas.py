@@ -371,7 +371,7 @@ class PaymentIn(InputSchema):
 
 
 class ReasonIn(InputSchema):
-    reason: str = Field(min_length=2, max_length=300)
+    reason: str = Field(max_length=300)  # required: the service says "required" / "too short"
 
 
 class ContactIn(InputSchema):
@@ -388,7 +388,7 @@ class OwnerIn(InputSchema):
 class TransferIn(InputSchema):
     from_person_id: int = Field(ge=1, le=ID_MAX)
     to_person_id: int | None = Id
-    reason: str = Field(min_length=2, max_length=300)
+    reason: str = Field(max_length=300)  # required: the service says "required" / "too short"
 
 
 class SendIn(InputSchema):
@@ -403,7 +403,7 @@ class DayIn(InputSchema):
 
 class ProblemIn(InputSchema):
     day: dt.date
-    problem: str = Field(min_length=2, max_length=300)
+    problem: str = Field(max_length=300)  # required: see ReasonIn
 
 
 class ReinstateIn(InputSchema):
@@ -414,7 +414,7 @@ class ReinstateIn(InputSchema):
 class EndIn(InputSchema):
     status: Literal["surrendered", "claim_terminated", "transferred_out"]
     on: dt.date
-    note: str = Field(min_length=2, max_length=NOTE_MAX)
+    note: str = Field(max_length=NOTE_MAX)  # required: see ReasonIn
 
 
 class VisitIn(InputSchema):
@@ -423,7 +423,7 @@ class VisitIn(InputSchema):
 
 
 class ResolveIn(InputSchema):
-    note: str = Field(min_length=2, max_length=NOTE_MAX)
+    note: str = Field(max_length=NOTE_MAX)  # required: see ReasonIn
 
 
 class NoticeIn(InputSchema):

@@ -29,6 +29,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.db import transaction
+from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -85,6 +86,8 @@ from telesales.org.selectors import person_for_user
 from telesales.policies.models import Policy
 
 NOTE_MAX = 1000
+#: A required note (or reason) says at least this much.
+NOTE_MIN = 2
 TRACKING_MAX = 100
 #: A time entered by a person may lie this far in the future (clock skew).
 CLOCK_SKEW = dt.timedelta(minutes=5)
@@ -105,8 +108,13 @@ def _note(value: str, *, required: bool = False, field: str = "note") -> str:
     value = (value or "").strip()
     if "\x00" in value:
         raise ValidationFailed(_("Invalid text"), fields={field: [_("must not contain NUL")]})
-    if required and len(value) < 2:
+    if required and not value:
         raise ValidationFailed(_("Please add a note"), fields={field: [_("a note is required")]})
+    if required and len(value) < NOTE_MIN:
+        raise ValidationFailed(
+            _("The note is too short: at least %(min)d characters") % {"min": NOTE_MIN},
+            fields={field: [_("at least %(min)d characters") % {"min": NOTE_MIN}]},
+        )
     if len(value) > NOTE_MAX:
         raise ValidationFailed(
             _("The note is too long"), fields={field: [_("at most 1000 characters")]}
@@ -822,13 +830,32 @@ ENDINGS = (
 )
 
 
+def _earliest_end(servicing: PolicyServicing) -> tuple[dt.date, str]:
+    """The first day the policy can end on, and why not earlier: its issue, its lapse (a lapsed
+    policy ends after it lapsed, so its lapsed premiums stay lapsed), its reinstatement, the
+    last premium received (nothing is paid on an ended policy)."""
+    last_paid = PremiumDue.objects.filter(
+        policy_id=servicing.policy_id, status=PremiumStatus.PAID
+    ).aggregate(last=Max("paid_date"))["last"]
+    day, label = servicing.in_force_since, _("A policy cannot end before it started (%(day)s)")
+    for later, why in (
+        (servicing.lapsed_on, _("A lapsed policy cannot end before it lapsed (%(day)s)")),
+        (servicing.reinstated_on, _("A policy cannot end before it was reinstated (%(day)s)")),
+        (last_paid, _("A policy cannot end before its last premium was paid (%(day)s)")),
+    ):
+        if later and later > day:
+            day, label = later, why
+    return day, label % {"day": day.isoformat()}
+
+
 @transaction.atomic
 def policy_servicing_end(
     *, policy: Policy, status: str, on: dt.date, actor, note: str
 ) -> PolicyServicing:
     """The policy ends: surrendered (退保, no unreasonable obstacles — Art. 40), terminated by
-    a claim, or transferred out to another servicing unit. Unpaid premiums are waived and open
-    work is closed."""
+    a claim, or transferred out to another servicing unit, on a day between its last event (the
+    issue, the lapse, the reinstatement, the last premium paid) and today. Premiums due or in
+    grace are waived, lapsed ones stay lapsed, and open work is closed."""
     _check_operator(actor)
     if status not in ENDINGS:
         raise ValidationFailed(
@@ -841,12 +868,10 @@ def policy_servicing_end(
         raise PolicyNotInForce(
             _("This policy has ended already (%(s)s)") % {"s": servicing.get_status_display()}
         )
-    on = _day(
-        on,
-        "on",
-        not_before=servicing.in_force_since,
-        before_label=_("A policy cannot end before it started"),
-    )
+    on = _day(on, "on")
+    not_before, too_early = _earliest_end(servicing)
+    if on < not_before:
+        raise ValidationFailed(too_early, fields={"on": [too_early]})
     before = model_snapshot(servicing)
     servicing.status = status
     servicing.terminated_on = on

@@ -1,5 +1,6 @@
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class ProductCategory(models.TextChoices):
@@ -95,7 +96,7 @@ STABILISATION_KINDS = (TaskKind.WELCOME_CALL, TaskKind.FREE_LOOK_CHECKIN)
 
 
 class TaskStatus(models.TextChoices):
-    OPEN = "open", _("Open")
+    OPEN = "open", pgettext_lazy("status", "Open")
     DONE = "done", _("Done")
     CANCELLED = "cancelled", _("Cancelled")
 

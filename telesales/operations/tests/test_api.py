@@ -114,6 +114,47 @@ def test_servicing_detail_and_in_force_changes(world, api_for, book):
     assert_error_shape(owner, 404)
 
 
+def test_ending_before_the_lapse_is_a_422_and_changes_nothing(world, api_for, policy):
+    p = policy(issued_on=dt.date(2022, 1, 10), number="API-LAPSED")
+    operations_sync(today=dt.date(2022, 1, 11))
+    operations_advance(today=dt.date(2023, 3, 12))
+    url = f"{BASE}/policies/{p.pk}/end"
+    early = api_for(world.ops).post_json(
+        url, {"status": "surrendered", "on": "2023-03-11", "note": "客户退保"}
+    )
+    assert_error_shape(early, 422, "validation_failed")
+    body = early.json()
+    assert body["message"] == "已失效保单的终止日期不能早于失效日期（2023-03-12）"
+    assert body["details"]["fields"]["on"] == [body["message"]]
+    assert api_for(world.ops).get(f"{BASE}/policies/{p.pk}").json()["status"] == "lapsed"
+    assert PremiumDue.objects.get(policy=p, period=2).status == "lapsed"
+    ended = api_for(world.ops).post_json(
+        url, {"status": "surrendered", "on": "2023-03-12", "note": "客户退保"}
+    )
+    assert ended.status_code == 200 and ended.json()["status"] == "surrendered"
+    assert PremiumDue.objects.get(policy=p, period=2).status == "lapsed"
+
+
+@pytest.mark.parametrize(
+    ("text", "error"), [("", "必须填写备注"), ("  ", "必须填写备注"), ("退", "至少 2 个字符")]
+)
+def test_a_missing_note_is_required_and_a_one_character_note_too_short(
+    world, api_for, book, text, error
+):
+    mine, _bobs, _fresh = book
+    ops = api_for(world.ops)
+    ended = ops.post_json(
+        f"{BASE}/policies/{mine.pk}/end",
+        {"status": "surrendered", "on": TODAY.isoformat(), "note": text},
+    )
+    assert assert_error_shape(ended, 422)["details"]["fields"] == {"note": [error]}
+    due = PremiumDue.objects.get(policy=mine, period=2)
+    waived = ops.post_json(f"{BASE}/premiums/{due.pk}/waive", {"reason": text})
+    assert assert_error_shape(waived, 422)["details"]["fields"] == {"reason": [error]}
+    assert ops.get(f"{BASE}/policies/{mine.pk}").json()["status"] == "in_force"
+    assert PremiumDue.objects.get(pk=due.pk).status == "due"
+
+
 def test_delivery_endpoints(world, api_for, book):
     _mine, _bobs, fresh = book
     delivery = Delivery.objects.get(policy=fresh)

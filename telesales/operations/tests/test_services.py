@@ -7,7 +7,7 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from telesales.core.errors import PermissionDenied, ValidationFailed
 from telesales.core.models import AuditEntry
@@ -366,6 +366,97 @@ def test_surrender_ends_the_policy_and_closes_its_work(world, annual):
     with pytest.raises(PolicyNotInForce):
         services.policy_transfer_out(policy=annual, on=D(2024, 12, 22), actor="cli", note="转出")
     assert AuditEntry.objects.filter(action="operations.policy_surrendered").exists()
+
+
+@pytest.fixture
+def lapsed(world, policy):
+    """Issued 2022-01-10; the 2nd premium (due 2023-01-10) lapsed on 2023-03-12 (day 61)."""
+    p = policy(issued_on=D(2022, 1, 10))
+    operations_sync(today=D(2022, 1, 11))
+    operations_advance(today=D(2023, 3, 12))
+    assert PolicyServicing.objects.get(policy=p).lapsed_on == D(2023, 3, 12)
+    assert due2(p).status == PremiumStatus.LAPSED
+    return p
+
+
+@pytest.mark.parametrize("on", [D(2023, 3, 11), D(2022, 6, 1), D(2022, 1, 9)])
+def test_a_lapsed_policy_cannot_end_before_its_lapse(world, lapsed, on):
+    with pytest.raises(ValidationFailed) as refused:
+        services.policy_surrender(policy=lapsed, on=on, actor=world.ops.user, note="客户退保")
+    assert refused.value.fields == {"on": ["已失效保单的终止日期不能早于失效日期（2023-03-12）"]}
+    servicing = PolicyServicing.objects.get(policy=lapsed)
+    assert servicing.status == ServicingStatus.LAPSED and servicing.terminated_on is None
+    assert due2(lapsed).status == PremiumStatus.LAPSED
+    assert not PremiumDue.objects.filter(policy=lapsed, status=PremiumStatus.WAIVED).exists()
+    assert not AuditEntry.objects.filter(action="operations.policy_surrendered").exists()
+
+
+def test_ending_a_lapsed_policy_keeps_its_lapsed_premiums_lapsed(world, lapsed):
+    servicing = services.policy_surrender(
+        policy=lapsed, on=D(2023, 3, 12), actor=world.ops.user, note="失效后退保"
+    )
+    assert servicing.status == ServicingStatus.SURRENDERED
+    statuses = dict(PremiumDue.objects.filter(policy=lapsed).values_list("period", "status"))
+    assert statuses[1] == PremiumStatus.PAID
+    assert statuses[2] == PremiumStatus.LAPSED  # the lapse stays on record, nothing was waived
+    later = [status for period, status in statuses.items() if period > 2]
+    assert later and set(later) == {PremiumStatus.WAIVED}  # nothing falls due any more
+
+
+def test_a_reinstated_policy_cannot_end_before_its_reinstatement(world, lapsed):
+    services.policy_reinstate(policy=lapsed, on=D(2023, 4, 1), actor=world.ops.user)
+    with pytest.raises(ValidationFailed) as refused:
+        services.policy_surrender(
+            policy=lapsed, on=D(2023, 3, 20), actor=world.ops.user, note="客户退保"
+        )
+    assert refused.value.fields == {"on": ["保单终止日期不能早于复效日期（2023-04-01）"]}
+    with translation.override("en"), pytest.raises(ValidationFailed) as refused:
+        services.policy_surrender(
+            policy=lapsed, on=D(2023, 3, 20), actor=world.ops.user, note="客户退保"
+        )
+    assert refused.value.message == "A policy cannot end before it was reinstated (2023-04-01)"
+    ended = services.policy_surrender(
+        policy=lapsed, on=D(2023, 4, 1), actor=world.ops.user, note="客户退保"
+    )
+    assert ended.terminated_on == D(2023, 4, 1)
+
+
+def test_a_policy_cannot_end_before_its_last_premium_was_paid(world, annual):
+    services.premium_payment_record(
+        due=due2(annual), paid_date=D(2025, 1, 5), amount="1200", actor=world.ops.user
+    )
+    with pytest.raises(ValidationFailed) as refused:
+        services.policy_claim_terminate(
+            policy=annual, on=D(2025, 1, 4), actor=world.ops.user, note="理赔终止"
+        )
+    too_early = "保单终止日期不能早于最后一期保费的缴费日期（2025-01-05）"
+    assert refused.value.fields == {"on": [too_early]}
+    assert PolicyServicing.objects.get(policy=annual).status == ServicingStatus.IN_FORCE
+    services.policy_claim_terminate(
+        policy=annual, on=D(2025, 1, 5), actor=world.ops.user, note="理赔终止"
+    )
+    assert due2(annual).status == PremiumStatus.PAID
+
+
+@pytest.mark.parametrize(
+    ("note", "field_error", "english"),
+    [
+        ("", "必须填写备注", "a note is required"),
+        ("   ", "必须填写备注", "a note is required"),
+        ("x", "至少 2 个字符", "at least 2 characters"),
+        (" x ", "至少 2 个字符", "at least 2 characters"),
+    ],
+)
+def test_a_required_note_says_whether_it_is_missing_or_too_short(
+    world, annual, note, field_error, english
+):
+    with pytest.raises(ValidationFailed) as refused:
+        services.policy_surrender(policy=annual, on=D(2024, 12, 21), actor="cli", note=note)
+    assert refused.value.fields == {"note": [field_error]}
+    with translation.override("en"), pytest.raises(ValidationFailed) as refused:
+        services.premium_due_waive(due=due2(annual), reason=note, actor=world.ops.user)
+    assert refused.value.fields == {"reason": [english]}
+    assert due2(annual).status == PremiumStatus.DUE
 
 
 def test_waiving_a_premium_closes_its_task(world, annual):

@@ -18,6 +18,7 @@ from telesales.operations.choices import PremiumStatus, TaskStatus
 from telesales.operations.models import (
     Delivery,
     ExitNotice,
+    PolicyServicing,
     PremiumDue,
     ReceiptBatch,
     RenewalTask,
@@ -245,6 +246,34 @@ def test_ending_and_owner_forms(world, page_for, due_now):
     )
     assert ended.status_code == 302
     assert task_of(mine).status == TaskStatus.CANCELLED
+
+
+def test_the_end_form_refuses_a_day_before_the_lapse_and_keeps_what_was_typed(
+    world, page_for, policy
+):
+    p = policy(issued_on=dt.date(2022, 1, 10))
+    operations_sync(today=dt.date(2022, 1, 11))
+    operations_advance(today=dt.date(2023, 3, 12))  # the 2nd premium lapses on day 61
+    client = page_for(world.ops)
+    url = reverse("operations:policy_end", args=[p.pk])
+    early = client.post(url, {"status": "surrendered", "on": "2023-03-01", "note": "客户来电退保"})
+    assert early.status_code == 422
+    page = early.content.decode()
+    error = re.search(r'data-testid="field-error-on">([^<]*)<', page)
+    assert error and error.group(1) == "已失效保单的终止日期不能早于失效日期（2023-03-12）"
+    assert "客户来电退保" in page and 'value="2023-03-01"' in page
+    servicing = PolicyServicing.objects.get(policy=p)
+    assert servicing.status == "lapsed" and servicing.terminated_on is None
+    assert PremiumDue.objects.get(policy=p, period=2).status == PremiumStatus.LAPSED
+
+    short = client.post(url, {"status": "surrendered", "on": "2023-03-12", "note": "退"})
+    assert short.status_code == 422
+    error = re.search(r'data-testid="field-error-note">([^<]*)<', short.content.decode())
+    assert error and error.group(1) == "至少 2 个字符"
+
+    ended = client.post(url, {"status": "surrendered", "on": "2023-03-12", "note": "失效后退保"})
+    assert ended.status_code == 302
+    assert PremiumDue.objects.get(policy=p, period=2).status == PremiumStatus.LAPSED
 
 
 # --- Return visits and exit notices -----------------------------------------------------------
