@@ -7,6 +7,7 @@ import decimal
 import uuid
 from typing import Any
 
+from django.apps import apps
 from django.db import models
 
 from telesales.core.actors import user_or_none
@@ -97,3 +98,16 @@ def audit_entry_list(
     if until:
         qs = qs.filter(at__date__lte=until)
     return qs
+
+
+def object_type_label(object_type: str) -> str:
+    """An audit entry's ``object_type`` ("compensation.payrun") as people read it: the
+    model's verbose name in the current language ("工资核算"); the code itself when it names
+    no model (an object that is not a model, or a model since removed)."""
+    app_label, _, model_name = object_type.partition(".")
+    try:
+        model = apps.get_model(app_label, model_name)
+    except (LookupError, ValueError):
+        return object_type
+    name = str(model._meta.verbose_name)
+    return name[:1].upper() + name[1:]

@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from telesales.core import services
-from telesales.core.audit import audit_entry_list
+from telesales.core.audit import audit_entry_list, object_type_label
 from telesales.core.errors import DomainError
 from telesales.core.models import AuditEntry
 from telesales.core.navigation import home_url_name
@@ -68,6 +68,11 @@ def audit_list_view(request: HttpRequest) -> HttpResponse:
         until=until,
     )
     page = Paginator(entries, 50).get_page(params.get("page"))
+    labels: dict[str, str] = {}
+    for entry in page.object_list:
+        if entry.object_type not in labels:
+            labels[entry.object_type] = object_type_label(entry.object_type)
+        entry.object_type_label = labels[entry.object_type]
     object_types = (
         AuditEntry.objects.order_by("object_type").values_list("object_type", flat=True).distinct()
     )
@@ -75,7 +80,12 @@ def audit_list_view(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         template,
-        {"page": page, "params": params, "errors": errors, "object_types": list(object_types)},
+        {
+            "page": page,
+            "params": params,
+            "errors": errors,
+            "object_types": [(code, object_type_label(code)) for code in object_types],
+        },
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 import uuid
 from decimal import Decimal
 
@@ -190,7 +191,28 @@ def test_audit_page_shows_changes_and_object_types(boss_client, entries):
     response = boss_client.get("/audit/")
     html = response.content.decode()
     assert "org.person_update" in html and "old" in html and "new" in html
-    assert set(response.context["object_types"]) == {e.object_type for e in entries}
+    assert {code for code, _label in response.context["object_types"]} == {
+        e.object_type for e in entries
+    }
+
+
+def test_audit_page_names_object_types_in_the_users_language(boss_client, entries):
+    from django.apps import apps
+    from django.utils import translation
+
+    from telesales.core.audit import object_type_label
+
+    with translation.override("zh-hans"):
+        token = str(apps.get_model("core", "apitoken")._meta.verbose_name)
+    assert object_type_label("no.such_model") == "no.such_model"
+    assert object_type_label("x") == "x"
+
+    response = boss_client.get("/audit/", {"object_type": "core.apitoken"})
+    html = response.content.decode()
+    assert dict(response.context["object_types"])["core.apitoken"] == token != "core.apitoken"
+    assert f'<option value="core.apitoken" selected>{token} (core.apitoken)</option>' in html
+    shown = re.findall(r'data-testid="audit-object-type">([^<]*)<', html)
+    assert shown == [f"{token} #{entries[2].object_id}"]
 
 
 @pytest.mark.parametrize(
