@@ -17,8 +17,9 @@ from ninja import File, Form, Router, Schema, UploadedFile
 from pydantic import Field
 
 from telesales.compensation import exporting, payrun, permissions, rulesets, selectors
+from telesales.compensation.choices import PayRunStatus
 from telesales.compensation.models import RuleSet
-from telesales.core.errors import NotFound, PermissionDenied
+from telesales.core.errors import NotFound, PermissionDenied, ValidationFailed
 from telesales.core.http_api import ERRORS_READ, ERRORS_WRITE, InputSchema
 from telesales.leads.exporting import CONTENT_TYPES
 from telesales.org.models import Person, Team
@@ -334,6 +335,76 @@ def payrun_export(request, run_id: int):
     response["Content-Disposition"] = f'attachment; filename="{export.filename}"'
     add_never_cache_headers(response)
     return response
+
+
+class AdjustmentIn(InputSchema):
+    """A correction paid by the next run computed. ``amount`` in yuan, as text ("-80.50")
+    or a whole number: plain digits, at most two decimals, not zero, at most
+    ¥1,000,000.00 either way. Exponent forms ("1e5") and JSON numbers with a fraction are
+    refused (422), since their written form — and the cents — cannot be checked."""
+
+    person_id: int
+    #: Checked by ``payrun.adjustment_amount_parse`` (one clear message whatever was sent).
+    amount: Any = Field(
+        json_schema_extra={
+            "anyOf": [{"type": "string"}, {"type": "integer"}],
+            "examples": ["-80.50", "120"],
+        }
+    )
+    reason: str = Field(max_length=500)
+
+
+class AdjustmentOut(Schema):
+    id: int
+    person_id: int
+    amount: Decimal
+    reason: str
+    #: The approved run it corrects (recorded on an approved run's page or for it).
+    corrects_run_id: int | None
+    #: The run that pays it; None while pending (the next run computed pays it).
+    applied_run_id: int | None
+    created_at: dt.datetime
+
+
+@router.post(
+    "/payruns/{run_id}/adjustments",
+    response={200: AdjustmentOut, **ERRORS_WRITE},
+    operation_id="compensation_adjustment_create",
+)
+def adjustment_create(request, run_id: int, payload: AdjustmentIn):
+    """Record an adjustment for a person of this run, as the run's page does: it corrects the
+    run when the run is approved, and is paid by the next run computed."""
+    if not permissions.can_run_pay(request.auth):
+        raise PermissionDenied(_("Only the HR admin or the center manager may run the pay"))
+    run = selectors.payrun_get(user=request.auth, pk=run_id)
+    amount = payrun.adjustment_amount_parse(payload.amount)
+    person = Person.objects.filter(pk=payload.person_id, pk__in=run.lines.values("person_id"))
+    person = person.first()
+    if person is None:
+        raise ValidationFailed(
+            _("Invalid adjustment"),
+            fields={"person_id": [_("Choose a person paid in this run.")]},
+        )
+    return payrun.payadjustment_create(
+        person=person,
+        amount=amount,
+        reason=payload.reason,
+        actor=request.auth,
+        corrects_run=run if run.status == PayRunStatus.APPROVED else None,
+    )
+
+
+@router.get(
+    "/adjustments/pending",
+    response={200: list[AdjustmentOut], **ERRORS_READ},
+    operation_id="compensation_adjustment_pending_list",
+)
+def adjustment_pending_list(request):
+    """Adjustments recorded and not paid yet (the next run computed pays them), oldest
+    first: HR admin and the center manager."""
+    if not permissions.can_run_pay(request.auth):
+        raise PermissionDenied(_("Only the HR admin or the center manager may run the pay"))
+    return list(selectors.payadjustment_pending_list(user=request.auth))
 
 
 class PolicyPayRowOut(Schema):

@@ -28,9 +28,13 @@ class RuleSetRefOut(Schema):
 class PersonChangeOut(Schema):
     person_id: int
     name: str
+    #: Both figures include ``adjustments``; ``approved`` is what the person's payslip of the
+    #: period's run totals (unless the records changed since it was computed).
     approved: Decimal
     draft: Decimal
     change: Decimal
+    #: What the period's pay run paid the person by hand (adjustment lines), on both sides.
+    adjustments: Decimal
 
 
 class KindChangeOut(Schema):
@@ -51,6 +55,13 @@ class AssessmentChangeOut(Schema):
     draft_to: str | None
 
 
+class PayRunRefOut(Schema):
+    id: int
+    label: str
+    status: str
+    total: Decimal
+
+
 class WhatIfOut(Schema):
     period: str
     period_start: dt.date
@@ -65,6 +76,12 @@ class WhatIfOut(Schema):
     kinds: list[KindChangeOut]
     assessment: list[AssessmentChangeOut] | None
     assessment_note: str
+    #: The adjustments paid in the period's pay run, included in both totals.
+    adjustments_total: Decimal
+    #: The period's pay run, when one was computed (its total equals ``approved_total``
+    #: unless its records changed since: ``payrun_differs``).
+    payrun: PayRunRefOut | None
+    payrun_differs: bool
 
 
 def whatif_out(result: WhatIf) -> dict:
@@ -88,6 +105,7 @@ def whatif_out(result: WhatIf) -> dict:
                 "approved": c.approved,
                 "draft": c.draft,
                 "change": c.change,
+                "adjustments": c.adjustments,
             }
             for c in result.people
         ],
@@ -105,6 +123,18 @@ def whatif_out(result: WhatIf) -> dict:
             None if result.assessment is None else [vars(change) for change in result.assessment]
         ),
         "assessment_note": result.assessment_note,
+        "adjustments_total": result.adjustments_total,
+        "payrun": (
+            None
+            if result.payrun is None
+            else {
+                "id": result.payrun.pk,
+                "label": result.payrun.label,
+                "status": result.payrun.status,
+                "total": result.payrun.total,
+            }
+        ),
+        "payrun_differs": result.payrun_differs,
     }
 
 

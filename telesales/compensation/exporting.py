@@ -1,47 +1,68 @@
 """The xlsx export of a pay run: every line with its person, rule, version and sources.
 HR admin and center manager only; audited. Cells that a spreadsheet would run as a formula
-(a name starting with ``=`` …) are neutralised by the shared spreadsheet writer."""
+(a name starting with ``=`` …) are neutralised by the shared spreadsheet writer.
+
+Sheet names, headers and the kinds of line are in the requesting user's language (the
+active one: zh-Hans by default); each kind also keeps its code (``commission`` …) in a
+"Kind code" column for a program reading the file. Rule ids, sources and notes are data,
+written as stored."""
 
 from __future__ import annotations
 
 from django.db import transaction
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from telesales.compensation import permissions
+from telesales.compensation.choices import PayLineKind
 from telesales.compensation.models import PayRun
 from telesales.core.audit import audit_record
 from telesales.core.errors import PermissionDenied
 from telesales.leads.exporting import CONTENT_TYPES, ExportFile, spreadsheet_bytes
 from telesales.policies.selectors import policy_numbers
 
-LINE_HEADERS = (
-    "Period",
-    "Employee no.",
-    "Name",
-    "Kind",
-    "Amount",
-    "Basis",
-    "Rate",
-    "Rule",
-    "Rule version",
-    "Modifiers",
-    "Sources",
-    "Note",
-)
-TOTAL_HEADERS = ("Period", "Employee no.", "Name", "Total")
-POLICY_HEADERS = (
-    "Period",
-    "Employee no.",
-    "Name",
-    "Line",
-    "Kind",
-    "Rule",
-    "Rate",
-    "Policy",
-    "Amount",
-    "Basis",
-    "Policy number",
-)
+
+# The headers are read at export time, in the language of whoever exports; the last column
+# of "Lines" and "Policies" is the kind's code, the same in every language.
+def line_headers() -> tuple[str, ...]:
+    return (
+        _("Period"),
+        _("Employee no."),
+        _("Name"),
+        _("Kind"),
+        _("Amount"),
+        _("Basis"),
+        _("Rate"),
+        _("Rule"),
+        _("Rule version"),
+        _("Modifiers"),
+        _("Sources"),
+        _("Note"),
+        _("Kind code"),
+    )
+
+
+def policy_headers() -> tuple[str, ...]:
+    return (
+        _("Period"),
+        _("Employee no."),
+        _("Name"),
+        pgettext("pay export", "Line"),
+        _("Kind"),
+        _("Rule"),
+        _("Rate"),
+        _("Policy"),
+        _("Amount"),
+        _("Basis"),
+        _("Policy number"),
+        _("Kind code"),
+    )
+
+
+def total_headers() -> tuple[str, ...]:
+    return (_("Period"), _("Employee no."), _("Name"), _("Total"))
+
+
 #: The kinds whose lines are per policy or per rate cell of policies (sheet "Policies").
 POLICY_KINDS = frozenset(("commission", "withheld", "released", "clawback"))
 
@@ -79,6 +100,7 @@ def payrun_export_xlsx(*, run: PayRun, actor) -> ExportFile:
         if source.startswith("policy:") and source[7:].isdigit()
     }
     numbers = {f"policy:{pk}": number for pk, (number, _agent) in policy_numbers(ids).items()}
+    kinds = {code: str(label) for code, label in PayLineKind.choices}
     totals: dict[int, list] = {}
     for line in lines:
         row = totals.setdefault(
@@ -89,14 +111,14 @@ def payrun_export_xlsx(*, run: PayRun, actor) -> ExportFile:
         fmt="xlsx",
         sheets=[
             (
-                "Lines",
-                LINE_HEADERS,
+                pgettext("pay export sheet", "Lines"),
+                line_headers(),
                 (
                     (
                         run.label,
                         ln.person.employee_no,
                         ln.person.name,
-                        ln.kind,
+                        kinds.get(ln.kind, ln.kind),
                         ln.amount,
                         ln.basis,
                         ln.rate,
@@ -105,33 +127,39 @@ def payrun_export_xlsx(*, run: PayRun, actor) -> ExportFile:
                         " ".join(ln.modifiers),
                         " ".join(ln.sources),
                         ln.note,
+                        ln.kind,
                     )
                     for ln in lines
                 ),
             ),
             (
-                "Policies",
-                POLICY_HEADERS,
+                pgettext("pay export sheet", "Policies"),
+                policy_headers(),
                 (
                     (
                         run.label,
                         ln.person.employee_no,
                         ln.person.name,
                         ln.position,
-                        ln.kind,
+                        kinds.get(ln.kind, ln.kind),
                         ln.rule_id,
                         ln.rate,
                         source,
                         amount,
                         basis,
                         numbers.get(source, ""),
+                        ln.kind,
                     )
                     for ln in lines
                     if ln.kind in POLICY_KINDS
                     for source, amount, basis in ln.source_parts
                 ),
             ),
-            ("Totals", TOTAL_HEADERS, [totals[k] for k in sorted(totals)]),
+            (
+                pgettext("pay export sheet", "Totals"),
+                total_headers(),
+                [totals[k] for k in sorted(totals)],
+            ),
         ],
     )
     audit_record(

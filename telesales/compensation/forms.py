@@ -7,8 +7,10 @@ from decimal import Decimal
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from telesales.compensation.payrun import adjustment_amount_parse
 from telesales.compensation.rulesets import MAX_FILE_BYTES
 from telesales.core.dates import validate_center_year
+from telesales.core.errors import ValidationFailed
 from telesales.core.forms import StyledForm
 from telesales.org.models import Person
 
@@ -56,15 +58,13 @@ class AdjustmentForm(StyledForm, forms.Form):
         queryset=Person.objects.none(),
         error_messages={"invalid_choice": _("Choose a person from the list.")},
     )
-    amount = forms.DecimalField(
+    # Text, parsed by the service's rule (``payrun.adjustment_amount_parse``): a decimal
+    # field would take "1e5" for 100000.
+    amount = forms.CharField(
         label=_("Amount (yuan)"),
-        max_digits=12,
-        decimal_places=2,
+        max_length=20,
+        widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"}),
         help_text=_("Negative to take back; at most two decimals."),
-        error_messages={
-            "invalid": _("Give an amount in yuan, such as 120.50 or -80."),
-            "max_decimal_places": _("At most two decimals."),
-        },
     )
     reason = forms.CharField(label=_("Reason"), max_length=REASON_MAX)
 
@@ -75,10 +75,10 @@ class AdjustmentForm(StyledForm, forms.Form):
         self._style()
 
     def clean_amount(self) -> Decimal:
-        amount = self.cleaned_data["amount"]
-        if amount == 0:
-            raise forms.ValidationError(_("The amount must not be zero."))
-        return amount
+        try:
+            return adjustment_amount_parse(self.cleaned_data["amount"])
+        except ValidationFailed as exc:
+            raise forms.ValidationError(exc.fields["amount"]) from None
 
 
 class RuleSetImportForm(StyledForm, forms.Form):

@@ -19,8 +19,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from collections.abc import Callable
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from itertools import islice
 
 from django.conf import settings
@@ -107,7 +108,27 @@ def payrun_period(*, period_start: dt.date) -> tuple[RuleSet, RuleBook, Period]:
     return ruleset, book, period
 
 
-def _adjustment_lines(adjustments, *, version: int) -> list[EngineLine]:
+def payrun_period_started(period: Period, *, today: dt.date | None = None) -> None:
+    """Refuse a pay period that has not started yet (its first day after today, the
+    center's date): nobody has worked it, so nothing could be computed but missing
+    attendance. ``ValidationFailed`` on ``period_start``."""
+    today = today or timezone.localdate()
+    if period.start > today:
+        raise ValidationFailed(
+            _("The pay period %(p)s has not started yet: it starts on %(day)s")
+            % {"p": period.label, "day": period.start.isoformat()},
+            fields={
+                "period_start": [
+                    _("Choose a period that has started (today is %(today)s).")
+                    % {"today": today.isoformat()}
+                ]
+            },
+        )
+
+
+def adjustment_lines(adjustments, *, version: int) -> list[EngineLine]:
+    """The ``adjustment`` lines that pay ``adjustments`` (a run's; the what-if adds the same
+    lines to both of its sides)."""
     lines = []
     for adj in adjustments:
         sources = [f"adjustment:{adj.pk}"]
@@ -354,12 +375,14 @@ def payrun_compute(
     plain_policies: bool = True,
 ) -> PayRun:
     """Compute every person's pay for the period starting on ``period_start`` and replace
-    the lines of its open run (created on the first compute). Raises ``InvalidState`` for an
-    approved period and ``PayInputInvalid`` listing any missing data (nothing saved).
+    the lines of its open run (created on the first compute). Raises ``ValidationFailed``
+    for a period that has not started, ``InvalidState`` for an approved period and
+    ``PayInputInvalid`` listing any missing data (nothing saved).
     ``plain_policies`` False passes every policy to the engine as a ``PolicyIn`` (the same
     lines, slower: the property test compares the two)."""
     _require_pay_admin(actor)
     ruleset, book, period = payrun_period(period_start=period_start)
+    payrun_period_started(period)
     run = PayRun.objects.select_for_update().filter(period_start=period.start).first()
     if run is not None and run.status != PayRunStatus.OPEN:
         raise InvalidState(
@@ -388,7 +411,7 @@ def payrun_compute(
         .filter(Q(applied_run__isnull=True) | Q(applied_run=run))
         .order_by("person_id", "id")
     )
-    lines = group_by_cell(lines) + _adjustment_lines(adjustments, version=ruleset.version)
+    lines = group_by_cell(lines) + adjustment_lines(adjustments, version=ruleset.version)
     # Stable sort: the engine's order inside a person and kind is kept.
     lines.sort(key=lambda line: (line.person_id, _KIND_ORDER[line.kind]))
     before = {
@@ -466,16 +489,90 @@ def payrun_approve(*, run: PayRun, actor, reason: str = "") -> PayRun:
     return run
 
 
+#: The largest correction one adjustment may carry, either way (a figure beyond it is a typo,
+#: such as a misplaced decimal point or an exponent, not a correction of a month's pay).
+ADJUSTMENT_LIMIT = Decimal("1000000.00")
+#: An amount as a person writes it: an optional sign, digits, an optional decimal point and
+#: decimals. No exponent (``1e5``), no spaces or thousands separators, no ``NaN``.
+_PLAIN_AMOUNT = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")
+_EXPONENT_AMOUNT = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)[eE][+-]?[0-9]+")
+
+
+def _exponent_message() -> str:
+    return _("Write the amount in plain digits, such as 120.50 or -80, not as 1e5.")
+
+
+def _amount_problem(amount: Decimal) -> str | None:
+    """Why ``amount`` cannot be an adjustment, or None."""
+    if not amount.is_finite():
+        return _("Give an amount in yuan, such as 120.50 or -80.")
+    exponent = amount.as_tuple().exponent
+    if isinstance(exponent, int) and exponent > 0:  # Decimal("1e5"): exponent notation
+        return _exponent_message()
+    if abs(amount) > ADJUSTMENT_LIMIT:
+        return _("An adjustment is at most ¥%(limit)s either way.") % {
+            "limit": f"{ADJUSTMENT_LIMIT:,}"
+        }
+    if amount != amount.quantize(CENT):
+        return _("At most two decimals.")
+    if amount == 0:
+        return _("The amount must not be zero.")
+    return None
+
+
+def adjustment_amount_parse(raw) -> Decimal:
+    """An adjustment's amount as typed (a form field) or sent (JSON: a string or a number,
+    as the API's other amounts are): plain digits with an optional sign and at most two
+    decimals, not zero, at most ``ADJUSTMENT_LIMIT`` either way. Typed text such as ``1e5``,
+    ``NaN`` or ``1,000`` is refused rather than guessed at; a JSON number is read in its
+    shortest decimal form (``120.5``), then checked the same way. ``ValidationFailed`` on
+    ``amount``."""
+
+    def refuse(message: str):
+        return ValidationFailed(_("Invalid adjustment"), fields={"amount": [message]})
+
+    if isinstance(raw, bool):
+        raise refuse(_("Give an amount in yuan, such as 120.50 or -80."))
+    if isinstance(raw, float):
+        # A JSON number: its shortest form ("120.5"; NaN and infinity are not plain digits).
+        text = repr(raw)
+        if text.endswith(".0"):
+            text = text[:-2]
+    elif isinstance(raw, int):
+        text = str(raw)
+    elif isinstance(raw, str):
+        text = raw.strip()
+    else:
+        raise refuse(_("Give an amount in yuan, such as 120.50 or -80."))
+    if _EXPONENT_AMOUNT.fullmatch(text):
+        raise refuse(_exponent_message())
+    if not _PLAIN_AMOUNT.fullmatch(text):
+        raise refuse(_("Give an amount in yuan, such as 120.50 or -80."))
+    try:
+        amount = Decimal(text)
+    except InvalidOperation:  # pragma: no cover - the pattern admits only numbers
+        raise refuse(_("Give an amount in yuan, such as 120.50 or -80.")) from None
+    problem = _amount_problem(amount)
+    if problem:
+        raise refuse(problem)
+    return amount
+
+
 @transaction.atomic
 def payadjustment_create(
     *, person, amount: Decimal, reason: str, actor, corrects_run: PayRun | None = None
 ) -> PayAdjustment:
     """Record a correction (positive or negative) to be paid by the next run computed.
-    Only an approved run can be corrected this way; an open one is simply recomputed."""
+    Only an approved run can be corrected this way; an open one is simply recomputed. The
+    amount is a ``Decimal`` in cents, not zero, at most ``ADJUSTMENT_LIMIT`` either way and
+    not in exponent form (``Decimal("1e5")``); interfaces parse what was typed with
+    ``adjustment_amount_parse``."""
     _require_pay_admin(actor)
     fields: dict[str, list[str]] = {}
-    if not isinstance(amount, Decimal) or amount == 0 or amount != amount.quantize(Decimal("0.01")):
-        fields["amount"] = [_("A non-zero amount in yuan with at most two decimals.")]
+    if not isinstance(amount, Decimal):
+        fields["amount"] = [_("Give an amount in yuan, such as 120.50 or -80.")]
+    elif problem := _amount_problem(amount):
+        fields["amount"] = [problem]
     if not reason.strip():
         fields["reason"] = [_("Required.")]
     if corrects_run is not None and corrects_run.status != PayRunStatus.APPROVED:

@@ -30,7 +30,7 @@ from typing import Any
 
 import yaml
 from django.utils.translation import gettext as _
-from django.utils.translation import pgettext
+from django.utils.translation import pgettext, pgettext_lazy
 
 from telesales.core.errors import ValidationFailed
 from telesales.org.choices import LevelSeries
@@ -50,6 +50,16 @@ MONEY_MEASURES = ("fyc", "team_fyc")
 COUNT_MEASURES = ("cases", "months_in_grade", "team_headcount", "groups_developed")
 RATE_MEASURES = ("persistency13",)
 MEASURES = (*MONEY_MEASURES, *COUNT_MEASURES, *RATE_MEASURES)
+#: What each measure is called on the pages (the rule file uses the code).
+MEASURE_LABELS = {
+    "fyc": pgettext_lazy("assessment measure", "FYC"),
+    "team_fyc": pgettext_lazy("assessment measure", "Team FYC"),
+    "cases": pgettext_lazy("assessment measure", "Cases"),
+    "months_in_grade": pgettext_lazy("assessment measure", "Months in grade"),
+    "team_headcount": pgettext_lazy("assessment measure", "Team headcount"),
+    "groups_developed": pgettext_lazy("assessment measure", "Groups developed"),
+    "persistency13": pgettext_lazy("assessment measure", "13-month persistency"),
+}
 WINDOWS = (1, 3, 6, 12)
 MAX_MONEY = Decimal("100000000")
 

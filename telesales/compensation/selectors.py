@@ -11,7 +11,14 @@ from django.utils.translation import gettext as _
 
 from telesales.compensation import permissions
 from telesales.compensation.choices import PayRunStatus, RuleSetStatus
-from telesales.compensation.models import PayLine, PayRun, PayRunJob, PolicyPay, RuleSet
+from telesales.compensation.models import (
+    PayAdjustment,
+    PayLine,
+    PayRun,
+    PayRunJob,
+    PolicyPay,
+    RuleSet,
+)
 from telesales.core.errors import NotFound, PermissionDenied
 from telesales.org.models import Person, Team
 from telesales.policies.models import Policy
@@ -287,6 +294,18 @@ def payrun_job_list(*, user, period_start: dt.date | None = None) -> QuerySet[Pa
     if period_start is not None:
         jobs = jobs.filter(period_start=period_start)
     return jobs
+
+
+def payadjustment_pending_list(*, user) -> QuerySet[PayAdjustment]:
+    """Adjustments recorded and not paid by any run yet (the next run computed pays them),
+    oldest first: HR and the manager only."""
+    if not permissions.can_run_pay(user):
+        return PayAdjustment.objects.none()
+    return (
+        PayAdjustment.objects.filter(applied_run__isnull=True)
+        .select_related("person", "corrects_run", "created_by")
+        .order_by("id")
+    )
 
 
 def payrun_job_get(*, user, pk: int) -> PayRunJob:

@@ -109,14 +109,15 @@ def job_progress(job: PayRunJob) -> Progress:
 
 def payrun_compute_start(*, period_start: dt.date, actor, reason: str = "") -> PayRunJob:
     """Queue the computation of the period starting on ``period_start``. Refused at once (and
-    nothing queued) for a period that is not a pay period, an approved period, or a period
-    being computed already."""
-    from telesales.compensation.payrun import payrun_period
+    nothing queued) for a period that is not a pay period or has not started yet, an approved
+    period, or a period being computed already."""
+    from telesales.compensation.payrun import payrun_period, payrun_period_started
 
     if not permissions.can_run_pay(actor):
         raise PermissionDenied(_("Only the HR admin or the center manager may run the pay"))
     with transaction.atomic():
         _ruleset, _book, period = payrun_period(period_start=period_start)
+        payrun_period_started(period)
         # The run's row locked, as the approval's start locks it: a computation and an
         # approval asked for at the same moment queue one after the other, not both.
         run = PayRun.objects.select_for_update().filter(period_start=period.start).first()

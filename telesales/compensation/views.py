@@ -114,7 +114,12 @@ def _run_context(request: HttpRequest, run, **forms) -> dict:
         "teams": selectors.payrun_team_total_list(user=user, run=run),
         "busy_job": busy_job,
         "adjustments": run.adjustments.select_related("person").order_by("id"),
-        "corrections": run.corrections.select_related("person", "applied_run").order_by("id"),
+        # Corrections of this run already paid by a later one; those still to be paid are
+        # among the pending adjustments.
+        "corrections": run.corrections.filter(applied_run__isnull=False)
+        .select_related("person", "applied_run")
+        .order_by("id"),
+        "pending": selectors.payadjustment_pending_list(user=user),
         "approve_form": forms.get("approve_form") or ReasonForm(),
         "adjust_form": forms.get("adjust_form") or AdjustmentForm(people=people),
         "can_approve": run.status == PayRunStatus.OPEN and run.run_count > 0 and busy_job is None,

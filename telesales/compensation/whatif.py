@@ -4,9 +4,13 @@ written, no pay run is touched.
 
 Both sides run the engine over the same database records (``payinputs.pay_inputs``, each
 valued with its own rule set), so the comparison shows the effect of the rules alone: the
-approved side is recomputed, not read from the period's pay run (whose adjustments and later
-data changes would blur it). When the two rule sets have different calendars, each side reads
-the inputs of its own period with the same label.
+approved side is recomputed, not read from the period's pay run (later data changes would
+blur it). The adjustments the period's pay run paid (manual corrections, ``adjustment``
+lines) are added to **both** sides, the same amounts: each person's approved figure is then
+what their payslip of that run totals (as long as the records have not changed since), the
+change is the rules' alone, and the adjustments are shown on their own (per person and as a
+kind of line, whose change is zero). When the two rule sets have different calendars, each
+side reads the inputs of its own period with the same label.
 
 The result: the total cost of each side and the change; each person's gain or loss (largest
 gain first, then by person id); the change by kind of line; and, when both rule sets have an
@@ -35,9 +39,9 @@ from telesales.compensation.engine import (
     compute_pay,
     period_for,
 )
-from telesales.compensation.models import RuleSet
+from telesales.compensation.models import PayAdjustment, PayRun, RuleSet
 from telesales.compensation.payinputs import PayInputs, pay_inputs
-from telesales.compensation.payrun import payrun_period
+from telesales.compensation.payrun import adjustment_lines, payrun_period
 from telesales.compensation.rules_format import RuleBook
 from telesales.compensation.rulesets import ruleset_rulebook
 from telesales.core.errors import InvalidState, NotFound, PermissionDenied, ValidationFailed
@@ -52,6 +56,8 @@ class PersonChange:
     name: str
     approved: Decimal
     draft: Decimal
+    #: The adjustments the period's pay run paid the person: included in both figures.
+    adjustments: Decimal = ZERO
 
     @property
     def change(self) -> Decimal:
@@ -99,6 +105,16 @@ class WhatIf:
     assessment: list[AssessmentChange] | None = None
     assessment_note: str = ""
     changed_people: int = field(default=0)
+    #: The adjustments paid in the period's pay run, included in both totals.
+    adjustments_total: Decimal = ZERO
+    #: The period's pay run, if one was computed: its figures read as the payslips show them.
+    payrun: PayRun | None = None
+
+    @property
+    def payrun_differs(self) -> bool:
+        """The recomputed approved side no longer equals what the period's run totals (its
+        records changed after it was computed)."""
+        return self.payrun is not None and self.payrun.total != self.approved_total
 
     @property
     def change(self) -> Decimal:
@@ -131,6 +147,16 @@ def _lines(book: RuleBook, ruleset: RuleSet, period: Period, inputs: PayInputs) 
     if inputs.problems:
         raise PayInputInvalid(inputs.problems)
     return lines
+
+
+def _period_adjustments(period: Period) -> tuple[PayRun | None, list[PayLine]]:
+    """The period's pay run and the ``adjustment`` lines it paid (the same lines as on its
+    payslips)."""
+    run = PayRun.objects.filter(period_start=period.start).first()
+    if run is None:
+        return None, []
+    adjustments = PayAdjustment.objects.filter(applied_run=run).order_by("person_id", "id")
+    return run, adjustment_lines(adjustments, version=run.ruleset_version)
 
 
 def _assessment_changes(
@@ -203,6 +229,12 @@ def ruleset_whatif(*, user, draft_id: int, period_start: dt.date) -> WhatIf:
     # standardisation factors and extension rules value the same records differently.
     draft_period = period_for(draft_book, year=year, month=month)
     after = _lines(draft_book, draft, draft_period, _inputs(draft_period, draft_book))
+    # What the period's run paid by hand is not the rules': the same on both sides.
+    run, adjusted = _period_adjustments(period)
+    before, after = before + adjusted, after + adjusted
+    paid_by_hand: dict[int, Decimal] = {}
+    for line in adjusted:
+        paid_by_hand[line.person_id] = paid_by_hand.get(line.person_id, ZERO) + line.amount
     person_ids = sorted({ln.person_id for ln in before} | {ln.person_id for ln in after})
     names = dict(Person.objects.filter(pk__in=person_ids).values_list("pk", "name"))
     totals: dict[int, list[Decimal]] = {pid: [ZERO, ZERO] for pid in person_ids}
@@ -213,12 +245,14 @@ def ruleset_whatif(*, user, draft_id: int, period_start: dt.date) -> WhatIf:
             by_kind.setdefault(line.kind, [ZERO, ZERO])[side] += line.amount
     people = sorted(
         (
-            PersonChange(pid, names.get(pid, f"person:{pid}"), old, new)
+            PersonChange(
+                pid, names.get(pid, f"person:{pid}"), old, new, paid_by_hand.get(pid, ZERO)
+            )
             for pid, (old, new) in totals.items()
         ),
         key=lambda c: (-c.change, c.person_id),
     )
-    order = {kind: i for i, kind in enumerate(KINDS)}
+    order = {kind: i for i, kind in enumerate((*KINDS, PayLineKind.ADJUSTMENT))}
     kinds = [
         KindChange(kind, old, new)
         for kind, (old, new) in sorted(by_kind.items(), key=lambda kv: order.get(kv[0], 99))
@@ -239,4 +273,6 @@ def ruleset_whatif(*, user, draft_id: int, period_start: dt.date) -> WhatIf:
         assessment=assessment,
         assessment_note=note,
         changed_people=sum(1 for c in people if c.change != ZERO),
+        adjustments_total=sum(paid_by_hand.values(), ZERO),
+        payrun=run,
     )

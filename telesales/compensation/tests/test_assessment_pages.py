@@ -114,3 +114,36 @@ def test_the_warning_list_puts_the_worst_first_and_filters_to_those_needing_atte
     assert c.ann.pk not in {row["person_id"] for row in kept}
     assert f'data-testid="warning-{c.ann.pk}"' not in attention.content.decode()
     assert client_for(c.hr).get(WARNING, {"flag": "everyone?"}).status_code == 422
+
+
+def test_the_criteria_show_the_measures_by_name_not_by_code(c):
+    """A run's page names each criterion's measure in the reader's language ("FYC", "Cases"
+    / "个人 FYC", "保单件数"), never the rule file's code (``fyc``, ``cases``)."""
+    from django.utils import translation
+
+    from telesales.compensation.rules_format import MEASURE_LABELS, MEASURES
+
+    assert set(MEASURE_LABELS) == set(MEASURES)  # every measure has a name
+    run = c.run_and_approve_all("2026-06")
+    url = reverse("compensation:assessment_detail", args=[run.pk])
+    english = client_for(c.hr).get(url).content.decode()
+    chinese_client = Client()
+    chinese_client.force_login(c.hr)
+    chinese = chinese_client.get(url).content.decode()
+    measures = {
+        m
+        for o in run.outcomes.all()
+        for s in o.criteria.values()
+        if isinstance(s, dict)
+        for m in (cr["measure"] for cr in s.get("criteria", []))
+    }
+    assert {"fyc", "cases"} <= measures
+    for measure in measures:
+        with translation.override("en"):
+            assert f'data-measure="{measure}">{MEASURE_LABELS[measure]}<' in english
+        with translation.override("zh-hans"):
+            assert f'data-measure="{measure}">{MEASURE_LABELS[measure]}<' in chinese
+        assert f">{measure} " not in english and f">{measure} " not in chinese
+    assert 'data-measure="fyc">FYC<' in english and 'data-measure="cases">Cases<' in english
+    assert 'data-measure="fyc">个人 FYC<' in chinese and 'data-measure="cases">保单件数<' in chinese
+    assert "3 个月" in chinese or "1 个月" in chinese

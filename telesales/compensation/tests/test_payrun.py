@@ -44,6 +44,8 @@ from telesales.compensation.payrun import (
     payadjustment_create,
     payrun_approve,
     payrun_compute,
+    payrun_period,
+    payrun_period_started,
 )
 from telesales.compensation.selectors import (
     payrun_list,
@@ -179,6 +181,17 @@ def test_a_correction_of_an_approved_period_is_paid_in_the_next_run(march):
     run = payrun_approve(run=payrun_compute(period_start=MAR, actor=c.hr), actor=c.hr)
     with pytest.raises(ValidationFailed):
         payadjustment_create(person=c.tina, amount=D("0"), reason="x", actor=c.hr)
+    # Exponent notation, an absurd figure, NaN: refused by the service whatever the interface.
+    for amount, reason in (
+        (D("1e5"), "plain digits"),
+        (D("1000000.01"), "at most"),
+        (D("-1E+12"), "plain digits"),
+        (D("NaN"), "amount in yuan"),
+        (D("Infinity"), "amount in yuan"),
+    ):
+        with pytest.raises(ValidationFailed) as caught:
+            payadjustment_create(person=c.tina, amount=amount, reason="x", actor=c.hr)
+        assert reason in caught.value.fields["amount"][0]
     adjustment = payadjustment_create(
         person=c.tina,
         amount=D("-45.50"),
@@ -300,9 +313,10 @@ def test_the_xlsx_export_opens_and_holds_every_line_with_formulas_neutralised(ma
     assert len(rows) - 1 == run.lines.count()
     tina_rows = [r for r in rows[1:] if r[1] == c.tina.employee_no]
     assert {r[2] for r in tina_rows} == {"'=HYPERLINK(1)"}
-    assert [(r[3], D(str(r[4]))) for r in tina_rows] == [
-        ("base_pay", D("2727.27")),
-        ("commission", D("296.28")),
+    # The kind as its label in the exporter's language (English here), its code last.
+    assert [(r[3], D(str(r[4])), r[-1]) for r in tina_rows] == [
+        ("Base pay", D("2727.27"), "base_pay"),
+        ("FYC commission", D("296.28"), "commission"),
     ]
     totals = {r[1]: D(str(r[3])) for r in list(book["Totals"].iter_rows(values_only=True))[1:]}
     assert totals[c.lee.employee_no] == D("7024.17")
@@ -318,6 +332,24 @@ def test_the_lines_do_not_depend_on_the_language_of_whoever_computes(march):
     assert chinese == english
     base = PayLine.objects.get(run__label="2026-03", person=c.tina, kind="base_pay")
     assert base.note == "应出勤 22 天，实出勤 20 天"  # the center's language (LANGUAGE_CODE)
+
+
+def test_a_period_that_has_not_started_is_refused_with_a_clear_reason(march):
+    """The shipped basic law is in force with no end, so 2099-12 is a pay period; nobody has
+    worked it yet. Refused before anything is read (not "person:N: no attendance …")."""
+    c = march
+    with pytest.raises(ValidationFailed) as caught:
+        payrun_compute(period_start=dt.date(2099, 12, 1), actor=c.hr)
+    assert caught.value.message == (
+        "The pay period 2099-12 has not started yet: it starts on 2099-12-01"
+    )
+    assert list(caught.value.fields) == ["period_start"]
+    assert not PayRun.objects.filter(label="2099-12").exists()
+    # The first day of the period is the first day it may be computed (the center's date).
+    _ruleset, _book, march_period = payrun_period(period_start=MAR)
+    payrun_period_started(march_period, today=MAR)
+    with pytest.raises(ValidationFailed, match="2026-03 has not started yet"):
+        payrun_period_started(march_period, today=MAR - dt.timedelta(days=1))
 
 
 def test_a_work_month_runs_from_the_26th_to_the_25th():

@@ -11,7 +11,7 @@ import pytest
 from django.conf import settings
 from openpyxl import load_workbook
 
-from telesales.compensation.models import Attendance, PayRun
+from telesales.compensation.models import Attendance, PayAdjustment, PayRun
 from telesales.compensation.tests.payrun_world import MAR
 from telesales.core.tests.api_helpers import JsonClient, assert_error_shape
 
@@ -67,7 +67,7 @@ def test_hr_computes_approves_and_exports_and_people_read_what_they_may(march):
     exported = hr.get(f"{BASE}/{run['id']}/export.xlsx")
     assert exported.status_code == 200
     assert 'filename="payrun-2026-03.xlsx"' in exported["Content-Disposition"]
-    sheet = load_workbook(io.BytesIO(exported.content))["Lines"]
+    sheet = load_workbook(io.BytesIO(exported.content))["工资明细"]  # the caller's language
     assert sheet.max_row - 1 == PayRun.objects.get(pk=run["id"]).lines.count()
 
 
@@ -122,3 +122,75 @@ def test_unknown_runs_are_404_and_a_double_approval_is_a_conflict(march):
     # The same approval posted twice: a clear conflict, and the run stays as approved.
     assert_error_shape(hr.post_json(f"{BASE}/{run['id']}/approve", {"reason": ""}), 409)
     assert PayRun.objects.get(pk=run["id"]).status == "approved"
+
+
+def test_a_period_that_has_not_started_is_a_clear_422(march):
+    """2099-12 is a pay period of the shipped basic law (in force with no end), but nobody
+    has worked it: refused before anything is read, with a translated reason instead of
+    every person's missing attendance."""
+    hr = client_for(march.hr)
+    before = PayRun.objects.count()
+    body = assert_error_shape(hr.post_json(BASE, {"period_start": "2099-12-01"}), 422)
+    assert body["message"].startswith("2099-12 的计薪期尚未开始")
+    assert list(body["details"]["fields"]) == ["period_start"]
+    assert "person:" not in str(body)
+    hr.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    body = assert_error_shape(hr.post_json(BASE, {"period_start": "2099-12-01"}), 422)
+    assert body["message"] == "The pay period 2099-12 has not started yet: it starts on 2099-12-01"
+    assert PayRun.objects.count() == before
+
+
+@pytest.mark.parametrize(
+    ("amount", "error"),
+    [
+        ("1e5", "not as 1e5"),
+        (1e7, "at most ¥1,000,000.00"),  # a JSON number: read as 10000000
+        (120.555, "two decimals"),
+        (1e300, "not as 1e5"),  # repr "1e+300": exponent form
+        ("NaN", "amount in yuan"),
+        ("2000000", "at most ¥1,000,000.00"),
+        ("1.234", "two decimals"),
+        ("0", "not be zero"),
+        (True, "amount in yuan"),
+        (["1"], "amount in yuan"),
+    ],
+)
+def test_an_adjustment_amount_must_be_plain_sane_decimals(march, amount, error):
+    hr = client_for(march.hr)
+    hr.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    url = f"{BASE}/{march.february.pk}/adjustments"
+    payload = {"person_id": march.sam.pk, "amount": amount, "reason": "fix"}
+    body = assert_error_shape(hr.post_json(url, payload), 422)
+    assert error in " ".join(body["details"]["fields"]["amount"])
+    assert not PayAdjustment.objects.exists()
+
+
+@pytest.mark.parametrize(("sent", "kept"), [(120.5, "120.50"), (1e5, "100000.00"), (-80, "-80.00")])
+def test_an_adjustment_amount_may_be_a_json_number_as_other_amounts_are(march, sent, kept):
+    url = f"{BASE}/{march.february.pk}/adjustments"
+    payload = {"person_id": march.sam.pk, "amount": sent, "reason": "fix"}
+    made = client_for(march.hr).post_json(url, payload)
+    assert made.status_code == 200, made.content
+    assert PayAdjustment.objects.get().amount == D(kept)
+
+
+def test_an_adjustment_recorded_through_the_api_is_listed_as_pending(march):
+    hr = client_for(march.hr)
+    url = f"{BASE}/{march.february.pk}/adjustments"
+    assert hr.get(f"{BASE[: -len('/payruns')]}/adjustments/pending").json() == []
+    made = hr.post_json(url, {"person_id": march.sam.pk, "amount": "-80.50", "reason": "fix"})
+    assert made.status_code == 200, made.content
+    body = made.json()
+    assert D(body["amount"]) == D("-80.50") and body["corrects_run_id"] == march.february.pk
+    assert body["applied_run_id"] is None
+    whole = hr.post_json(url, {"person_id": march.sam.pk, "amount": 120, "reason": "bonus"})
+    assert whole.status_code == 200 and D(whole.json()["amount"]) == D("120")
+    pending = hr.get(f"{BASE[: -len('/payruns')]}/adjustments/pending").json()
+    assert [p["id"] for p in pending] == [body["id"], whole.json()["id"]]
+    # A person outside the run, and a person who may not adjust.
+    outsider = {"person_id": 999999, "amount": "10", "reason": "x"}
+    assert_error_shape(hr.post_json(url, outsider), 422)
+    agent = client_for(march.tina.user)
+    assert_error_shape(agent.post_json(url, {**outsider, "person_id": march.sam.pk}), 403)
+    assert_error_shape(agent.get(f"{BASE[: -len('/payruns')]}/adjustments/pending"), 403)
+    assert PayAdjustment.objects.count() == 2

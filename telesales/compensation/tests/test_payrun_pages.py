@@ -4,6 +4,7 @@ own payslip; a team lead reads only their team's totals; bad input is a clear fo
 
 from __future__ import annotations
 
+import io
 from decimal import Decimal
 
 import pytest
@@ -112,6 +113,7 @@ def test_a_failed_job_shows_every_problem(march, django_capture_on_commit_callba
         ("", 422, "required"),
         ("2026-02", 409, "approved"),  # February is approved: a duplicate of a locked period
         ("2020-01", 422, "rule set"),
+        ("2099-12", 422, "has not started yet"),  # not every person's missing attendance
     ],
 )
 def test_bad_compute_input_is_a_clear_form_error(march, period, status, message):
@@ -134,7 +136,18 @@ def test_a_period_being_computed_is_not_queued_twice(march):
 
 @pytest.mark.parametrize(
     ("amount", "error"),
-    [("abc", "amount in yuan"), ("0", "not be zero"), ("1.234", "two decimals"), ("", "required")],
+    [
+        ("abc", "amount in yuan"),
+        ("0", "not be zero"),
+        ("1.234", "two decimals"),
+        ("", "required"),
+        ("1e5", "plain digits"),  # not 100,000.00
+        ("2.5E3", "plain digits"),
+        ("NaN", "amount in yuan"),
+        ("1,000", "amount in yuan"),
+        ("1000000.01", "at most ¥1,000,000.00 either way"),
+        ("-99999999999", "at most ¥1,000,000.00 either way"),
+    ],
 )
 def test_an_adjustment_with_a_bad_amount_is_refused_and_keeps_the_input(march, amount, error):
     hr = client_for(march.hr)
@@ -143,7 +156,34 @@ def test_an_adjustment_with_a_bad_amount_is_refused_and_keeps_the_input(march, a
     body = response.content.decode()
     assert response.status_code == 422 and 'data-testid="field-error-amount"' in body
     assert error in body and 'value="bonus fix"' in body
+    assert f'value="{amount}"' in body or not amount  # what was typed is kept
     assert not PayAdjustment.objects.exists()
+
+
+def test_an_adjustment_just_recorded_is_listed_as_pending_until_a_run_pays_it(march):
+    """Recorded on March's open run, a correction is listed on the run's page at once (and
+    on February's, the approved one) as to be paid; computing March pays it and it leaves
+    the list for the run's own adjustments."""
+    from telesales.compensation.payrun import payrun_compute
+
+    hr = client_for(march.hr)
+    march_run = payrun_compute(period_start=MAR, actor=march.hr)
+    url = reverse("compensation:payrun_adjust", args=[march_run.pk])
+    empty = hr.get(reverse("compensation:payrun_detail", args=[march_run.pk])).content.decode()
+    assert "None: every adjustment recorded has been paid by a run." in empty
+    response = hr.post(url, {"person": march.sam.pk, "amount": "-80.50", "reason": "overpaid"})
+    assert response.status_code == 302
+    adjustment = PayAdjustment.objects.get()
+    for run in (march_run, march.february):
+        page = hr.get(reverse("compensation:payrun_detail", args=[run.pk])).content.decode()
+        pending = page.split('data-testid="pending-adjustments"', 1)[1]
+        row = pending.split(f'data-testid="pending-adjustment-{adjustment.pk}"', 1)[1]
+        row = row.split("</tr>", 1)[0]
+        assert march.sam.name in row and "¥-80.50" in row and "overpaid" in row
+    payrun_compute(period_start=MAR, actor=march.hr)
+    page = hr.get(reverse("compensation:payrun_detail", args=[march_run.pk])).content.decode()
+    assert f'data-testid="pending-adjustment-{adjustment.pk}"' not in page
+    assert "paid in this run" in page
 
 
 def test_an_adjustment_corrects_the_approved_run(march):
@@ -156,6 +196,45 @@ def test_an_adjustment_corrects_the_approved_run(march):
     # A person outside the run cannot be chosen.
     outsider = hr.post(url, {"person": 999999, "amount": "10", "reason": "x"})
     assert outsider.status_code == 422 and PayAdjustment.objects.count() == 1
+
+
+def _workbook(response):
+    from openpyxl import load_workbook
+
+    assert response.status_code == 200
+    return load_workbook(io.BytesIO(response.content))
+
+
+def test_the_export_follows_the_language_of_whoever_exports(march):
+    """zh-Hans (the default): Chinese sheet names, headers and kinds; English when the user
+    chose English. The kind's code stays in the last column in both."""
+    url = reverse("compensation:payrun_export", args=[march.february.pk])
+    chinese = Client()
+    chinese.force_login(march.hr)
+    book = _workbook(chinese.get(url))
+    assert book.sheetnames == ["工资明细", "保单明细", "人员合计"]
+    rows = list(book["工资明细"].iter_rows(values_only=True))
+    assert rows[0][:5] == ("期次", "工号", "姓名", "类型", "金额") and rows[0][-1] == "类型代码"
+    kinds = {(r[3], r[-1]) for r in rows[1:]}
+    assert ("底薪", "base_pay") in kinds and ("首年佣金（FYC）", "commission") in kinds
+    policies = list(book["保单明细"].iter_rows(values_only=True))
+    assert policies[0][3:5] == ("明细行号", "类型") and {r[4] for r in policies[1:]} >= {
+        "首年佣金（FYC）"
+    }
+    header = next(book["人员合计"].iter_rows(values_only=True))
+    assert header == ("期次", "工号", "姓名", "合计")
+
+    book = _workbook(client_for(march.hr).get(url))
+    assert book.sheetnames == ["Lines", "Policies", "Totals"]
+    rows = list(book["Lines"].iter_rows(values_only=True))
+    assert rows[0][:5] == ("Period", "Employee no.", "Name", "Kind", "Amount")
+    assert rows[0][-1] == "Kind code"
+    kinds = {(r[3], r[-1]) for r in rows[1:]}
+    assert ("Base pay", "base_pay") in kinds and ("FYC commission", "commission") in kinds
+    policies = list(book["Policies"].iter_rows(values_only=True))
+    assert policies[0][3:5] == ("Line", "Kind") and {r[4] for r in policies[1:]} >= {
+        "FYC commission"
+    }
 
 
 def test_export_is_hr_only_and_audited(march):

@@ -64,8 +64,9 @@ def test_hr_edits_a_new_version_checks_it_with_a_what_if_and_approves_it(world, 
     people.wait_for()
     # Ann (S1) sold FYC 300.00 in March, nothing withheld here: 300.00 × (0.40 − 0.30).
     ann = people.locator("tbody tr", has_text=world.ann.name)
-    _name, approved, drafted, change = ann.locator("td").all_inner_texts()
+    _name, approved, drafted, change, adjustments = ann.locator("td").all_inner_texts()
     assert change == "30.00" and Decimal(drafted) - Decimal(approved) == Decimal("30.00")
+    assert adjustments == "—"  # nothing paid by hand in March
 
     # Approved from its page.
     page.goto(f"/pay/rulesets/{draft.pk}/")

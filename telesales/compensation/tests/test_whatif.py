@@ -288,3 +288,76 @@ def test_a_draft_changing_only_a_standardisation_factor_values_the_records_with_
     assert result.change == D("195.00")
     by_person = {p.person_id: p.change for p in result.people}
     assert (by_person[c.ann.pk], by_person[c.kai.pk]) == (D("75.00"), D("120.00"))
+
+
+def test_the_approved_column_includes_the_runs_adjustments_as_its_payslips_do(march, draft):
+    """March's run pays Ann a correction of February (+100.00) and Sam one entered on the
+    open run (−20.50). The approved column is what each payslip of the approved March run
+    totals, adjustments included; the draft side carries the same adjustments, so the change
+    is still the rules' alone (Ann +15.00) and the adjustments' own change is zero."""
+    from telesales.compensation.payrun import (
+        payadjustment_create,
+        payrun_approve,
+        payrun_compute,
+    )
+    from telesales.compensation.selectors import payslip_get
+
+    c = march
+    february = PayRun.objects.get(label="2026-02")
+    payadjustment_create(
+        person=c.ann, amount=D("100.00"), reason="February", actor=c.hr, corrects_run=february
+    )
+    payadjustment_create(person=c.sam, amount=D("-20.50"), reason="overpaid", actor=c.hr)
+    run = payrun_approve(run=payrun_compute(period_start=MAR, actor=c.hr), actor=c.hr)
+
+    result = ruleset_whatif(user=c.hr, draft_id=draft.pk, period_start=MAR)
+
+    by_person = {p.person_id: p for p in result.people}
+    for person in (c.lee, c.tina, c.sam, c.kai, c.ann):
+        slip = payslip_get(user=c.hr, run=run, person=person)
+        assert by_person[person.pk].approved == slip.total, person.name
+    assert (by_person[c.ann.pk].adjustments, by_person[c.sam.pk].adjustments) == (
+        D("100.00"),
+        D("-20.50"),
+    )
+    assert by_person[c.ann.pk].change == D("15.00") and by_person[c.sam.pk].change == 0
+    assert result.approved_total == run.total and not result.payrun_differs
+    assert result.change == D("15.00") and result.adjustments_total == D("79.50")
+    [adjusted] = [k for k in result.kinds if k.kind == "adjustment"]
+    assert (adjusted.approved, adjusted.draft, adjusted.change) == (
+        D("79.50"),
+        D("79.50"),
+        D("0"),
+    )
+    assert result.kinds[-1] is adjusted  # the payslip's order: adjustments last
+
+    body = client_for(c.hr).post_json(API, {"draft_id": draft.pk, "period_start": MARCH}).json()
+    ann = next(p for p in body["people"] if p["person_id"] == c.ann.pk)
+    assert (
+        D(ann["adjustments"]) == D("100.00") and D(ann["approved"]) == by_person[c.ann.pk].approved
+    )
+    assert body["payrun"]["id"] == run.pk and body["payrun_differs"] is False
+    assert D(body["adjustments_total"]) == D("79.50")
+    page = client_for(c.hr).get(
+        reverse("compensation:whatif"), {"draft": draft.pk, "period": "2026-03"}
+    )
+    html = page.content.decode()
+    assert 'data-testid="whatif-payrun"' in html and "79.50" in html
+    row = html.split(f'data-testid="whatif-person-{c.ann.pk}"', 1)[1].split("</tr>", 1)[0]
+    assert "100.00" in row
+
+
+def test_the_page_warns_when_the_records_changed_after_the_run(march, draft):
+    """The approved side is recomputed from today's records: a policy issued in March after
+    the run was computed makes it differ from the run's total, and the page says so."""
+    from telesales.compensation.payrun import payrun_compute
+
+    c = march
+    run = payrun_compute(period_start=MAR, actor=c.hr)
+    not_cleared(c.policy(c.sam, "medical", 1, "1000.00", at(2026, 3, 20)))
+    result = ruleset_whatif(user=c.hr, draft_id=draft.pk, period_start=MAR)
+    assert result.payrun == run and result.payrun_differs
+    page = client_for(c.hr).get(
+        reverse("compensation:whatif"), {"draft": draft.pk, "period": "2026-03"}
+    )
+    assert b'data-testid="whatif-payrun-differs"' in page.content
