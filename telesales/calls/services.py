@@ -664,6 +664,7 @@ def _dispose(
             reason=_("Customer asked not to be called (call #%(id)d)") % {"id": attempt.pk},
             actor=user.get_username() if user else "system",
             ruleset_days=max(lead_rules.dnc_days, 180),
+            when_listed=lead_services.DNC_EXTEND,  # listed already: keep or lengthen the block
         )
         lead.refresh_from_db()
         if lead.state not in (LeadState.DNC, LeadState.WON):

@@ -59,6 +59,7 @@ from telesales.leads.schemas import (
     PoolSummaryOut,
     QualityOut,
     ReasonIn,
+    RejectionReportIn,
     RevealOut,
     RuleSetIn,
     RuleSetOut,
@@ -393,17 +394,41 @@ def batch_mapping_set(request, batch_id: int, payload: MappingIn):
     openapi_extra=FILE_ANSWER,
 )
 def batch_rejection_report(request, batch_id: int, format: str = "xlsx"):
-    """The per-row rejection report (``format=xlsx`` or ``csv``); audited."""
+    """The per-row rejection report (``format=xlsx`` or ``csv``), phone numbers masked;
+    audited. With full numbers: ``POST`` with a reason."""
     user = request.auth
     deny_unless(permissions.can_manage_leads(user), "Only data roles download rejection reports")
     batch = selectors.batch_get(user=user, batch_id=batch_id)
     if format not in exporting.FORMATS:
         raise ValidationFailed("Unknown format", fields={"format": ["xlsx or csv"]})
     content = importing.batch_rejection_report(batch=batch, fmt=format, actor=user)
+    return _rejection_file(batch.pk, format, content)
+
+
+@router.post(
+    "/batches/{batch_id}/rejections",
+    response={200: None, **ERRORS_WRITE},
+    operation_id="leads_batch_rejection_report_full",
+    openapi_extra=FILE_ANSWER,
+)
+def batch_rejection_report_full(request, batch_id: int, payload: RejectionReportIn):
+    """The rejection report with full phone numbers: for those who may see numbers, with a
+    reason (at least 2 characters); audited like a reveal."""
+    user = request.auth
+    deny_unless(permissions.can_manage_leads(user), "Only data roles download rejection reports")
+    deny_unless(permissions.can_reveal_phone(user), "You may not see full phone numbers")
+    batch = selectors.batch_get(user=user, batch_id=batch_id)
+    content = importing.batch_rejection_report(
+        batch=batch, fmt=payload.format, actor=user, full_numbers=True, reason=payload.reason
+    )
+    return _rejection_file(batch.pk, payload.format, content)
+
+
+def _rejection_file(batch_id: int, fmt: str, content: bytes) -> HttpResponse:
     return _file(
         exporting.ExportFile(
-            filename=f"batch-{batch.pk}-rejections.{format}",
-            content_type=exporting.CONTENT_TYPES[format],
+            filename=f"batch-{batch_id}-rejections.{fmt}",
+            content_type=exporting.CONTENT_TYPES[fmt],
             content=content,
             rows=0,
         )

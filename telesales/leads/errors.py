@@ -47,3 +47,9 @@ class DoNotCall(InvalidState):
 
 class StalePreview(Conflict):
     code = "stale_preview"
+
+
+class DncAlreadyListed(Conflict):
+    """A number that has a do-not-call entry in force already (one entry per number)."""
+
+    code = "dnc_already_listed"

@@ -496,6 +496,21 @@ class DncImportForm(_DncBlockForm):
 
 
 # --- Exports -----------------------------------------------------------------------------
+class RejectionReportForm(StyledForm, forms.Form):
+    """A batch's rejection report with the full numbers: a reveal, so it takes a reason
+    (checked by the service, whose message the page shows)."""
+
+    format = forms.ChoiceField(
+        label=_("Format"), choices=[("xlsx", "Excel (XLSX)"), ("csv", "CSV")], initial="xlsx"
+    )
+    reason = forms.CharField(label=_("Reason"), max_length=REASON_MAX, required=False, strip=True)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["reason"].widget.attrs["placeholder"] = _("e.g. complaint no. 2026-118")
+        self._style()
+
+
 class LeadExportForm(LeadFilterForm):
     format = forms.ChoiceField(
         label=_("Format"), choices=[("xlsx", "Excel (XLSX)"), ("csv", "CSV")], initial="xlsx"

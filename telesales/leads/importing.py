@@ -104,7 +104,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from django.conf import settings
-from django.db import DatabaseError, connection, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -850,7 +850,7 @@ _ACCEPTED = (
     "id_number", "grade", "consent_source", "consent_at", "consent_wording",
     "consent_evidence", "warn_reason", "warn_detail",
 )  # fmt: skip
-_REJECTED = ("row_no", "reason", "detail", "raw")
+_REJECTED = ("row_no", "reason", "detail", "raw", "hash")  # hash: when the number is valid
 _NO_ID = ("cid",)  # PostgreSQL: rejected rows take no customer id from the sequence
 _WARN = _ACCEPTED.index("warn_reason")
 
@@ -1589,14 +1589,14 @@ def _stage_rows(batch: LeadBatch, stage: _Stage, progress: ProgressCallback | No
             raw = _raw_text(cells, False)
         rows += 1
         if undecodable:
-            reject((row_no, bad_encoding, "", raw))
+            reject((row_no, bad_encoding, "", raw, None))
             continue
         n = len(cells)
         if n != width and width:
             if n > width and _is_blank(cells[width:], text_cells):
                 pass  # empty trailing cells
             elif text_cells and not named_width <= n < width:
-                reject((row_no, bad_row, f"{n}/{named_width}", raw))
+                reject((row_no, bad_row, f"{n}/{named_width}", raw, None))
                 continue
         if n < need:
             cells = [*cells, *([pad] * (need - n))]
@@ -1604,19 +1604,19 @@ def _stage_rows(batch: LeadBatch, stage: _Stage, progress: ProgressCallback | No
         error = result.error
         if error is not None:
             if error == "empty":
-                reject((row_no, missing, "", raw))
+                reject((row_no, missing, "", raw, None))
             else:
-                reject((row_no, invalid, error, raw))
+                reject((row_no, invalid, error, raw, None))
             continue
         e164: str = result.e164  # type: ignore[assignment]
         first = seen.get(e164)
         if first is not None:
-            reject((row_no, dup_in_file, str(first), raw))
+            reject((row_no, dup_in_file, str(first), raw, hash_of(e164)))
             continue
         seen[e164] = row_no
         digest = hash_of(e164)
         if digest in blocked:
-            reject((row_no, dnc, "", raw))
+            reject((row_no, dnc, "", raw, digest))
             continue
         warn_reason = warn_detail = None
         if gi is not None:
@@ -1934,7 +1934,9 @@ class _ColumnReader:
         frame = frame.with_columns(cells=pl.col("line").str.split(delimiter))
         rejected: list[Any] = []
 
-        def reject(part: Any, reason: str, detail: Any) -> None:
+        no_hash = pl.lit(None, dtype=pl.String)
+
+        def reject(part: Any, reason: str, detail: Any, digest: Any = no_hash) -> None:
             if part.height:
                 rejected.append(
                     part.select(
@@ -1942,6 +1944,7 @@ class _ColumnReader:
                         reason=pl.lit(reason, dtype=pl.String),
                         detail=detail,
                         raw=raw,
+                        hash=digest,
                     )
                 )
 
@@ -2005,13 +2008,20 @@ class _ColumnReader:
         bad_phone = frame.filter(pl.col("e164").is_null() & (pl.col("error") != "empty"))
         reject(bad_phone, RejectReason.INVALID_PHONE.value, pl.col("error"))
         frame = frame.filter(pl.col("e164").is_not_null())
+        # Hashed before the duplicates go: a rejected row keeps its number's hash (who
+        # downloaded a report holding the number is found by it).
+        numbers = frame.get_column("e164").to_list()
+        checked = bool(frame.select(pl.col("e164").str.contains(self.e164).all()).item())
+        frame = frame.with_columns(
+            hash=pl.Series(phone_hashes(numbers, checked=checked), dtype=pl.String)
+        )
 
         # Duplicates within the file: the first row wins (earlier chunks, then this one).
         remember = self.seen.setdefault
         first = [
             remember(number, row_no)
             for number, row_no in zip(
-                frame.get_column("e164").to_list(),
+                numbers,
                 frame.get_column("row_no").to_list(),
                 strict=True,
             )
@@ -2022,15 +2032,13 @@ class _ColumnReader:
             frame.filter(duplicate),
             RejectReason.DUPLICATE_IN_FILE.value,
             pl.col("first").cast(pl.String),
+            pl.col("hash"),
         )
         frame = frame.filter(~duplicate)
-        numbers = frame.get_column("e164").to_list()
-        checked = bool(frame.select(pl.col("e164").str.contains(self.e164).all()).item())
-        frame = frame.with_columns(
-            hash=pl.Series(phone_hashes(numbers, checked=checked), dtype=pl.String)
-        )
         dnc = pl.col("hash").is_in(self.blocked.implode())
-        reject(frame.filter(dnc), RejectReason.DNC.value, pl.lit("", dtype=pl.String))
+        reject(
+            frame.filter(dnc), RejectReason.DNC.value, pl.lit("", dtype=pl.String), pl.col("hash")
+        )
         frame = frame.filter(~dnc)
         accepted = self._values(frame)
         warned = accepted.height - accepted.get_column("warn_reason").null_count()
@@ -2048,6 +2056,7 @@ class _ColumnReader:
                     "reason": pl.String,
                     "detail": pl.String,
                     "raw": pl.String,
+                    "hash": pl.String,
                 }
             )
         )
@@ -2491,18 +2500,20 @@ def _merge(batch: LeadBatch, stage: _Stage, summary: _Summary, *, resumed: bool)
             else f"leads_import_raw_json({raw})"
         )
         insert_rejections = (
-            f"INSERT INTO {rejection_table} (batch_id, row_number, reason, detail, raw) "
+            f"INSERT INTO {rejection_table} "
+            f"(batch_id, row_number, reason, detail, raw, phone_hash) "
         )
         cursor.execute(
             f"{insert_rejections} SELECT %s, s.row_no, s.reason, COALESCE(s.detail, ''), "
-            f"{raw_json} FROM {joined} WHERE s.reason IS NOT NULL",
+            f"{raw_json}, COALESCE(s.hash, '') FROM {joined} WHERE s.reason IS NOT NULL",
             [batch.pk],
         )
         warnings = 0
         if stage.warned_rows:
             cursor.execute(
                 f"{insert_rejections} SELECT %s, s.row_no, s.warn_reason, s.warn_detail, "
-                f"{raw_json} FROM {joined} WHERE s.reason IS NULL AND s.warn_reason IS NOT NULL",
+                f"{raw_json}, COALESCE(s.hash, '') FROM {joined} "
+                f"WHERE s.reason IS NULL AND s.warn_reason IS NOT NULL",
                 [batch.pk],
             )
             warnings = cursor.rowcount
@@ -2586,17 +2597,38 @@ def _detail_text(reason: str, detail: str) -> str:
     return detail
 
 
-def batch_rejection_report(*, batch: LeadBatch, fmt: str = "xlsx", actor=None) -> bytes:
+def batch_rejection_report(
+    *,
+    batch: LeadBatch,
+    fmt: str = "xlsx",
+    actor=None,
+    full_numbers: bool | None = None,
+    reason: str = "",
+) -> bytes:
     """The per-row report of a batch: row number, reason, detail, outcome and the row as
-    read. Cells are neutralised against formula injection. With an ``actor``, the permission
-    is checked and the download audited; the rows keep full phone numbers only for users who
-    may reveal numbers (TELESALES_PHONE_REVEAL_ROLES), everyone else gets them masked."""
+    read. Cells are neutralised against formula injection.
+
+    With an ``actor``, the permission is checked and the download audited
+    (``leads.batch_rejection_report``: format, rows, ``full_numbers``, the reason). Every
+    number in the rows is masked unless ``full_numbers`` is asked for, which, like any
+    reveal, needs the right to see numbers (TELESALES_PHONE_REVEAL_ROLES) and a reason of at
+    least 2 characters. Without an actor (the system) the rows are as read unless
+    ``full_numbers`` is False."""
     if fmt not in ("xlsx", "csv"):
         raise ValidationFailed(_("Format xlsx or csv"), fields={"fmt": [_("xlsx or csv")]})
-    full_numbers = True
-    if actor is not None:
+    reason = mask_numbers_in((reason or "").strip())
+    if actor is not None and not isinstance(actor, str):
         _check_actor(actor)
-        full_numbers = permissions.can_reveal_phone(actor)
+        full_numbers = bool(full_numbers)
+        if full_numbers and not permissions.can_reveal_phone(actor):
+            raise PermissionDenied(_("You may not see full phone numbers"))
+        if full_numbers and len(reason) < 2:
+            raise ValidationFailed(
+                _("Say why you need the full numbers"),
+                fields={"reason": [_("a reason is required for full numbers")]},
+            )
+    else:
+        full_numbers = full_numbers is not False
     shown = (lambda text: text) if full_numbers else mask_numbers_in
     headers = [str(h) for h in (batch.mapping or {}).get("headers", [])]
     title = [*REPORT_HEADER, *headers]
@@ -2623,6 +2655,7 @@ def batch_rejection_report(*, batch: LeadBatch, fmt: str = "xlsx", actor=None) -
             action="leads.batch_rejection_report",
             instance=batch,
             after={"format": fmt, "rows": rows_query.count(), "full_numbers": full_numbers},
+            reason=reason,
         )
     return content
 
@@ -2692,7 +2725,6 @@ def dnc_import(
     history row.
     """
     from telesales.leads.rules import ruleset_in_force
-    from telesales.leads.services import dnc_active_q, lead_events_record
 
     _check_actor(actor)
     if source not in DncSource.values:
@@ -2712,83 +2744,126 @@ def dnc_import(
     now = timezone.now()
     expires = None if permanent else now + dt.timedelta(days=days or ruleset_in_force().dnc_days)
     created_by = user_or_none(actor)
-    added = already = blocked = 0
+    added = already = blocked = superseded = 0
     unique: dict[str, str] = {}
     for e164 in numbers:
         unique.setdefault(phone_hash(e164), e164)
     already += len(numbers) - len(unique)
-    with transaction.atomic():
-        hashes = list(unique)
-        for start in range(0, len(hashes), 900):
-            chunk = hashes[start : start + 900]
-            covered = DncEntry.objects.filter(dnc_active_q(now), phone_hash__in=chunk)
-            covered = covered.filter(_covers_until(expires))
-            listed = set(covered.values_list("phone_hash", flat=True))
-            already += len(listed)
-            new = [h for h in chunk if h not in listed]
-            DncEntry.objects.bulk_create(
-                [
-                    DncEntry(
-                        phone_hash=h,
-                        phone_masked=mask_phone(unique[h]),
-                        source=source,
-                        reason=reason[:200],
-                        expires_at=expires,
-                        created_by=created_by,
-                    )
-                    for h in new
-                ],
-                batch_size=1000,
+    try:
+        with transaction.atomic():
+            added, already, blocked, superseded = _dnc_import_entries(
+                unique,
+                already=already,
+                now=now,
+                expires=expires,
+                source=source,
+                reason=reason,
+                permanent=permanent,
+                actor=actor,
+                created_by=created_by,
             )
-            added += len(new)
-            if permanent:
-                Customer.objects.filter(mobile_hash__in=chunk).update(no_marketing=True)
-            leads = list(
-                Lead.objects.filter(customer__mobile_hash__in=chunk).exclude(
-                    state__in=[LeadState.WON, LeadState.DNC]
-                )
+            result = DncImportResult(
+                rows=rows,
+                added=added,
+                invalid=len(invalid_rows),
+                already_listed=already,
+                blank_rows=blank,
+                leads_blocked=blocked,
+                invalid_rows=invalid_rows,
             )
-            if leads:
-                previous = {lead.pk: lead.owner_id for lead in leads}
-                Lead.objects.filter(pk__in=list(previous)).update(
-                    state=LeadState.DNC, owner=None, protect_until=None, updated_at=now
-                )
-                lead_events_record(
-                    leads=leads,
-                    action=LeadAction.DNC,
-                    actor=actor if not isinstance(actor, str) else None,
-                    to_state=LeadState.DNC,
-                    from_owner_ids=previous,
-                    reason=reason or source,
-                    at=now,
-                )
-                blocked += len(leads)
-        result = DncImportResult(
-            rows=rows,
-            added=added,
-            invalid=len(invalid_rows),
-            already_listed=already,
-            blank_rows=blank,
-            leads_blocked=blocked,
-            invalid_rows=invalid_rows,
-        )
-        audit_record(
-            actor=actor,
-            action="leads.dnc_import",
-            object_type="leads.dncentry",
-            object_repr=original[:200],
-            after={
-                **result.as_dict(),
-                "invalid_rows": result.invalid_rows[:20],
-                "sha256": sha256,
-                "bytes": size,
-                "source": source,
-                "expires_at": expires,
-                "permanent": permanent,
-            },
-            reason=reason,
-        )
+            audit_record(
+                actor=actor,
+                action="leads.dnc_import",
+                object_type="leads.dncentry",
+                object_repr=original[:200],
+                after={
+                    **result.as_dict(),
+                    "invalid_rows": result.invalid_rows[:20],
+                    "superseded": superseded,
+                    "sha256": sha256,
+                    "bytes": size,
+                    "source": source,
+                    "expires_at": expires,
+                    "permanent": permanent,
+                },
+                reason=reason,
+            )
+    except IntegrityError:
+        # One entry in force per number: someone listed one of these numbers meanwhile.
+        raise Conflict(
+            _("The do-not-call list changed while the file was read; import it again.")
+        ) from None
     return result
+
+
+def _dnc_import_entries(
+    unique: dict[str, str],
+    *,
+    already: int,
+    now: dt.datetime,
+    expires: dt.datetime | None,
+    source: str,
+    reason: str,
+    permanent: bool,
+    actor,
+    created_by,
+) -> tuple[int, int, int, int]:
+    """Add the entries of ``unique`` (hash → E.164) and block their leads: (added, already
+    listed, leads blocked, shorter entries superseded). The caller holds the transaction."""
+    from telesales.leads.services import dnc_active_q, dnc_lapsed_close, lead_events_record
+
+    added = blocked = superseded = 0
+    hashes = list(unique)
+    for start in range(0, len(hashes), 900):
+        chunk = hashes[start : start + 900]
+        dnc_lapsed_close(chunk, now=now)
+        covered = DncEntry.objects.filter(dnc_active_q(now), phone_hash__in=chunk)
+        covered = covered.filter(_covers_until(expires))
+        listed = set(covered.values_list("phone_hash", flat=True))
+        already += len(listed)
+        new = [h for h in chunk if h not in listed]
+        # A shorter block in force makes way for this one (one entry per number).
+        superseded += DncEntry.objects.filter(phone_hash__in=new, removed_at__isnull=True).update(
+            removed_at=now, updated_at=now
+        )
+        DncEntry.objects.bulk_create(
+            [
+                DncEntry(
+                    phone_hash=h,
+                    phone_masked=mask_phone(unique[h]),
+                    source=source,
+                    reason=reason[:200],
+                    expires_at=expires,
+                    created_by=created_by,
+                )
+                for h in new
+            ],
+            batch_size=1000,
+        )
+        added += len(new)
+        if permanent:
+            Customer.objects.filter(mobile_hash__in=chunk).update(no_marketing=True)
+        leads = list(
+            Lead.objects.filter(customer__mobile_hash__in=chunk).exclude(
+                state__in=[LeadState.WON, LeadState.DNC]
+            )
+        )
+        if leads:
+            previous = {lead.pk: lead.owner_id for lead in leads}
+            Lead.objects.filter(pk__in=list(previous)).update(
+                state=LeadState.DNC, owner=None, protect_until=None, updated_at=now
+            )
+            lead_events_record(
+                leads=leads,
+                action=LeadAction.DNC,
+                actor=actor if not isinstance(actor, str) else None,
+                to_state=LeadState.DNC,
+                from_owner_ids=previous,
+                reason=reason or source,
+                at=now,
+            )
+            blocked += len(leads)
+    return added, already, blocked, superseded
 
 
 def _covers_until(expires: dt.datetime | None):

@@ -206,6 +206,11 @@ class BatchRejection(models.Model):
     reason = models.CharField(_("reason"), max_length=24, choices=RejectReason.choices)
     detail = models.CharField(_("detail"), max_length=200, blank=True)
     raw = models.JSONField(_("row as read"), default=list, blank=True)
+    #: The keyed hash of the row's number when it held a valid one (duplicates, DNC,
+    #: warnings): who downloaded a report holding a number is found by it, also after the
+    #: raw cells were purged. Empty for rows without a valid number and for rows recorded
+    #: before the field existed.
+    phone_hash = models.CharField(max_length=64, blank=True, default="", editable=False)
 
     class Meta:
         ordering = ["batch_id", "row_number"]
@@ -498,6 +503,16 @@ class DncEntry(TimeStampedModel):
         verbose_name = _("do-not-call entry")
         verbose_name_plural = _("do-not-call list")
         indexes = [models.Index(fields=["phone_hash", "expires_at"], name="leads_dnc_lookup_idx")]
+        constraints = [
+            # One entry in force per number: a later block supersedes (ends) the earlier one
+            # and an entry that lapsed is closed (``removed_at`` = its expiry) before a new
+            # one is added (``services.dnc_add``, ``importing.dnc_import``).
+            models.UniqueConstraint(
+                fields=["phone_hash"],
+                condition=Q(removed_at__isnull=True),
+                name="leads_dnc_one_open_entry_per_number",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.phone_masked

@@ -238,8 +238,30 @@ class NumberLeadOut(Schema):
     imported_at: dt.datetime | None
 
 
+class NumberRejectedRowOut(Schema):
+    row_number: int
+    reason: str
+
+
+class NumberReportDownloadOut(Schema):
+    """A download, with full numbers, of a batch's rejection report that held the number."""
+
+    at: dt.datetime
+    actor_name: str
+    batch_id: int
+    batch_name: str
+    format: str
+    rows: list[NumberRejectedRowOut]
+    reason: str
+
+    @staticmethod
+    def resolve_reason(obj) -> str:
+        return mask_numbers_in(obj.reason)
+
+
 class NumberAccessOut(Schema):
-    """Who brought in, held and saw the full number of one customer; the number masked."""
+    """Who brought in, held and saw the full number of one customer (or of a number only
+    ever rejected at import); the number masked."""
 
     mobile_masked: str = Field(alias="masked")
     customer_id: int | None
@@ -248,6 +270,16 @@ class NumberAccessOut(Schema):
     holders: list[NumberHolderOut]
     reveals: list[NumberRevealOut]
     reveals_truncated: bool
+    report_downloads: list[NumberReportDownloadOut]
+    report_downloads_truncated: bool
+
+
+class RejectionReportIn(InputSchema):
+    """The rejection report with full numbers: a reveal, so it takes a reason (in the body,
+    not the URL)."""
+
+    format: Literal["xlsx", "csv"] = "xlsx"
+    reason: str = Field(default="", max_length=REASON_MAX)
 
 
 class LeadExportIn(InputSchema):

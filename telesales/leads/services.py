@@ -11,8 +11,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 
-from django.db import connection, transaction
-from django.db.models import Q
+from django.db import IntegrityError, connection, transaction
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -33,6 +33,7 @@ from telesales.leads.choices import (
 from telesales.leads.errors import (
     AgentNotWorking,
     ClaimLimitReached,
+    DncAlreadyListed,
     DoNotCall,
     FormerOwnerBarred,
     GradeTooLow,
@@ -115,6 +116,45 @@ def lead_is_blocked(lead: Lead, *, at: dt.datetime | None = None) -> bool:
 REFUSALS = (DncSource.CUSTOMER_REQUEST, DncSource.COMPLAINT)
 
 
+def dnc_lapsed_close(hashes: Iterable[str], *, now: dt.datetime) -> int:
+    """Close the entries of these numbers that lapsed (``removed_at`` = their expiry): a
+    number has at most one open entry (the database's constraint), so a lapsed one makes
+    way before a new entry is added. Nothing that blocked still blocks after this."""
+    return DncEntry.objects.filter(
+        phone_hash__in=list(hashes), removed_at__isnull=True, expires_at__lte=now
+    ).update(removed_at=F("expires_at"), updated_at=now)
+
+
+def dnc_covers(entry: DncEntry, expires: dt.datetime | None) -> bool:
+    """Whether ``entry`` blocks at least until ``expires`` (None: for good), give or take a
+    day (the same block added again a moment later adds nothing)."""
+    if entry.expires_at is None:
+        return True
+    return expires is not None and entry.expires_at >= expires - timedelta(days=1)
+
+
+def _already_listed(entry: DncEntry) -> DncAlreadyListed:
+    if entry.expires_at is None:
+        until = _("blocked for good")
+    else:
+        until = _("blocked until %(date)s") % {
+            "date": timezone.localtime(entry.expires_at).date().isoformat()
+        }
+    message = _(
+        "%(number)s is on the do-not-call list already (%(until)s, added %(added)s). "
+        "Remove that entry first if the block should change."
+    ) % {
+        "number": entry.phone_masked,
+        "until": until,
+        "added": timezone.localtime(entry.created_at).date().isoformat(),
+    }
+    return DncAlreadyListed(message, details={"entry_id": entry.pk, "fields": {"phone": [message]}})
+
+
+#: What ``dnc_add`` does with a number that has an entry in force already.
+DNC_REFUSE, DNC_EXTEND = "refuse", "extend"
+
+
 @transaction.atomic
 def dnc_add(
     *,
@@ -125,8 +165,15 @@ def dnc_add(
     permanent: bool = False,
     actor=None,
     ruleset_days: int = 180,
+    when_listed: str = DNC_REFUSE,
 ) -> DncEntry:
-    """Block a number. A refusal blocks for ``days`` (default: the rule set's, ≥ 180)."""
+    """Block a number. A refusal blocks for ``days`` (default: the rule set's, ≥ 180).
+
+    A number has one entry in force at most. When it has one already, ``when_listed``
+    decides: ``"refuse"`` (the data officer's page and the API) raises ``DncAlreadyListed``;
+    ``"extend"`` (a customer's refusal on a call) keeps an entry that blocks at least as long
+    and returns it, or ends a shorter one (audited ``leads.dnc_remove``) and adds the new
+    block."""
     if actor is not None and not isinstance(actor, str) and not permissions.can_manage_leads(actor):
         raise PermissionDenied(_("You may not change the do-not-call list"))
     result = normalise_phone(phone)
@@ -145,16 +192,47 @@ def dnc_add(
             % {"days": DNC_MIN_DAYS},
             fields={"days": [_("at least %(days)d days") % {"days": DNC_MIN_DAYS}]},
         )
+    if when_listed not in (DNC_REFUSE, DNC_EXTEND):
+        raise ValueError(f"when_listed: {when_listed!r}")
     now = timezone.now()
     expires = None if permanent else now + timedelta(days=days or ruleset_days)
-    entry = DncEntry.objects.create(
-        phone_hash=phone_hash(result.e164),
-        phone_masked=mask_phone(result.e164),
-        source=source,
-        reason=reason[:200],
-        expires_at=expires,
-        created_by=user_or_none(actor),
-    )
+    digest = phone_hash(result.e164)
+    dnc_lapsed_close([digest], now=now)
+    current = (
+        DncEntry.objects.select_for_update().filter(phone_hash=digest, removed_at__isnull=True)
+    ).first()
+    if current is not None:
+        if when_listed == DNC_REFUSE:
+            raise _already_listed(current)
+        if dnc_covers(current, expires):
+            return current
+        current.removed_at = now
+        current.save(update_fields=["removed_at", "updated_at"])
+        audit_record(
+            actor=actor,
+            action="leads.dnc_remove",
+            instance=current,
+            after={"superseded": True},
+            reason=_("replaced by a longer block"),
+        )
+    try:
+        with transaction.atomic():
+            entry = DncEntry.objects.create(
+                phone_hash=digest,
+                phone_masked=mask_phone(result.e164),
+                source=source,
+                reason=reason[:200],
+                expires_at=expires,
+                created_by=user_or_none(actor),
+            )
+    except IntegrityError:
+        # Someone listed the number at the same moment: the database kept theirs.
+        listed = DncEntry.objects.filter(phone_hash=digest, removed_at__isnull=True).first()
+        if listed is None:
+            raise
+        if when_listed == DNC_EXTEND and dnc_covers(listed, expires):
+            return listed
+        raise _already_listed(listed) from None
     if permanent:
         Customer.objects.filter(mobile_hash=entry.phone_hash).update(no_marketing=True)
     blocked = list(

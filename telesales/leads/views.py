@@ -2,7 +2,8 @@
 
 Phone numbers never reach a page in full: lists and details show ``mask_phone``; the one
 exception is the reveal answer, shown once to a permitted user, audited, and sent with
-``Cache-Control: no-store`` (never put in a message, the session or a log).
+``Cache-Control: no-store`` (never put in a message, the session or a log). A form the data
+officer must correct (adding a number to the do-not-call list) keeps what they typed.
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ from telesales.leads.choices import (
     LeadState,
     RejectReason,
 )
+from telesales.leads.errors import DncAlreadyListed
 from telesales.leads.forms import (
     AllocationForm,
     BatchUploadForm,
@@ -60,6 +62,7 @@ from telesales.leads.forms import (
     NumberAccessForm,
     PoolFilterForm,
     ReasonForm,
+    RejectionReportForm,
     RuleSetForm,
 )
 from telesales.leads.models import LeadRuleSet
@@ -421,6 +424,7 @@ def batch_detail_view(request: HttpRequest, batch_id: int) -> HttpResponse:
         "batch": batch,
         "busy": batch.status in BUSY,
         "can_manage": permissions.can_manage_leads(user),
+        "may_reveal": permissions.can_reveal_phone(user),
     }
     if request.htmx and request.GET.get("part") == "progress":
         response = render(request, "leads/batch_detail.html#progress", context)
@@ -823,6 +827,9 @@ def dnc_add_view(request: HttpRequest) -> HttpResponse:
                     actor=user,
                     ruleset_days=ruleset_in_force().dnc_days,
                 )
+            except DncAlreadyListed as exc:
+                form.add_error("phone", exc.message)
+                status = page_status(exc)
             except DomainError as exc:
                 add_domain_error(form, exc)
                 status = page_status(exc)
@@ -832,16 +839,11 @@ def dnc_add_view(request: HttpRequest) -> HttpResponse:
                     _("%(number)s is on the do-not-call list.") % {"number": entry.phone_masked},
                 )
                 return redirect("leads:dnc_list")
-    # A refused number is not echoed back in full.
-    if form.is_bound and "phone" in form.data:
-        data = form.data.copy()
-        data["phone"] = (
-            mask_phone(form.data.get("phone", ""))[:40] if form.data.get("phone") else ""
-        )
-        errors = form.errors
-        form = DncAddForm(data)
-        form._errors = errors
-    return render(request, "leads/dnc_form.html", {"form": form}, status=status)
+    # A refused form keeps what the user typed, the number too: it is their own input, to
+    # correct (masking is for the numbers stored here; the page is not cached).
+    response = render(request, "leads/dnc_form.html", {"form": form}, status=status)
+    add_never_cache_headers(response)
+    return response
 
 
 @login_required
@@ -1089,10 +1091,45 @@ def batch_mapping_view(request: HttpRequest, batch_id: int) -> HttpResponse:
 
 @login_required
 def batch_rejections_view(request: HttpRequest, batch_id: int) -> HttpResponse:
-    """The per-row rejection report (xlsx or csv); audited by the service."""
+    """The per-row rejection report (xlsx or csv); audited by the service. A link (GET)
+    downloads it with the numbers masked; with the full numbers it is a reveal: a form
+    (``?full=1``, then POST) for those who may see numbers, with a reason."""
     user = request.user
     require(permissions.can_manage_leads(user))
     batch = get_or_404(selectors.batch_get, user=user, batch_id=batch_id)
+    if request.method == "POST" or request.GET.get("full") == "1":
+        require(permissions.can_reveal_phone(user))
+        form = RejectionReportForm(request.POST if request.method == "POST" else None)
+        status = 200
+        if request.method == "POST":
+            status = 422
+            if form.is_valid():
+                data = form.cleaned_data
+                try:
+                    content = importing.batch_rejection_report(
+                        batch=batch,
+                        fmt=data["format"],
+                        actor=user,
+                        full_numbers=True,
+                        reason=data["reason"],
+                    )
+                except DomainError as exc:
+                    add_domain_error(form, exc)
+                    status = page_status(exc)
+                else:
+                    return _attachment(
+                        exporting.ExportFile(
+                            filename=f"batch-{batch.pk}-rejections.{data['format']}",
+                            content_type=exporting.CONTENT_TYPES[data["format"]],
+                            content=content,
+                            rows=0,
+                        )
+                    )
+        response = render(
+            request, "leads/batch_rejections.html", {"batch": batch, "form": form}, status=status
+        )
+        add_never_cache_headers(response)
+        return response
     fmt = request.GET.get("format", "xlsx")
     if fmt not in exporting.FORMATS:
         fmt = "xlsx"

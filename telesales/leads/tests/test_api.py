@@ -103,6 +103,7 @@ OPERATIONS = {
     "leads_batch_get": (READ, None, 200),
     "leads_batch_mapping_set": (MANAGE, {"columns": {"0": "mobile"}}, 409),  # batch is done
     "leads_batch_rejection_report": (MANAGE, None, 200),
+    "leads_batch_rejection_report_full": (MANAGE, {"format": "csv", "reason": "矩阵测试"}, 200),
     "leads_dnc_list": (MANAGE, None, 200),
     "leads_dnc_lookup": (MANAGE, {"phone": "x"}, 422),
     "leads_dnc_add": (MANAGE, {"phone": "123"}, 422),
@@ -366,6 +367,40 @@ def test_dnc_add_lookup_remove(api_as):
         "/api/v1/leads/dnc", {"phone": "13900000502", "days": 5, "permanent": True}
     )
     assert_error_shape(both, 422, "validation_failed")
+
+
+def test_dnc_add_refuses_a_number_listed_already(api_as):
+    client = api_as("data")
+    first = client.post_json(
+        "/api/v1/leads/dnc", {"phone": "13900000511", "days": 30, "source": "manual"}
+    )
+    assert first.status_code == 201
+    again = client.post_json("/api/v1/leads/dnc", {"phone": "+86 139 0000 0511"})
+    assert_error_shape(again, 409, "dnc_already_listed")
+    body = again.json()
+    assert body["details"]["entry_id"] == first.json()["id"]
+    assert "139****0511" in body["message"] and "13900000511" not in again.content.decode()
+
+
+def test_the_rejection_report_is_masked_unless_asked_for_with_a_reason(api_as):
+    from telesales.core.models import AuditEntry
+    from telesales.leads.models import BatchRejection, LeadBatch
+
+    batch = LeadBatch.objects.filter(status="done").first()
+    BatchRejection.objects.create(
+        batch=batch, row_number=99999, reason="dnc", raw=["x", "13900000702"]
+    )
+    client = api_as("data")
+    url = f"/api/v1/leads/batches/{batch.pk}/rejections"
+    masked = client.get(url, {"format": "csv"})
+    assert masked.status_code == 200 and b"13900000702" not in masked.content
+    no_reason = client.post_json(url, {"format": "csv"})
+    assert_error_shape(no_reason, 422, "validation_failed")
+    assert "reason" in no_reason.json()["details"]["fields"]
+    full = client.post_json(url, {"format": "csv", "reason": "接口核对"})
+    assert full.status_code == 200 and "13900000702" in full.content.decode("utf-8-sig")
+    entry = AuditEntry.objects.filter(action="leads.batch_rejection_report").latest("id")
+    assert (entry.after["full_numbers"], entry.reason) == (True, "接口核对")
 
 
 def test_dnc_import(api_as):

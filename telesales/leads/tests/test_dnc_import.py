@@ -62,7 +62,7 @@ def active(number: str):
 
 def test_counts_added_invalid_and_already_listed(tmp_path):
     dnc_add(phone=national(3))  # blocks for 180 days: covers this import
-    dnc_add(phone=national(4), days=10)  # shorter than this import: a new entry is added
+    shorter = dnc_add(phone=national(4), days=10)  # shorter than this import: replaced
     path = csv_file(
         tmp_path,
         [
@@ -89,7 +89,11 @@ def test_counts_added_invalid_and_already_listed(tmp_path):
     assert entry.reason == "客户投诉名单"
     days = (entry.expires_at - timezone.now()).days
     assert 179 <= days <= 180
-    assert active(e164(4)).count() == 2
+    # One entry in force per number: the shorter block made way for the import's.
+    replacement = active(e164(4)).get()
+    assert replacement.source == DncSource.IMPORT and replacement.pk != shorter.pk
+    shorter.refresh_from_db()
+    assert shorter.removed_at is not None
     assert active("+8613800000000").exists()
     assert active(e164(2)).exists()
     assert not Path(tmp_path / "media" / "imports").exists() or not any(
@@ -97,7 +101,7 @@ def test_counts_added_invalid_and_already_listed(tmp_path):
     )  # the file is not kept
     audit = AuditEntry.objects.get(action="leads.dnc_import")
     assert audit.actor_name == "system"
-    assert audit.after["added"] == 4
+    assert audit.after["added"] == 4 and audit.after["superseded"] == 1
 
 
 def test_the_rule_set_decides_the_default_period(tmp_path):
@@ -232,3 +236,16 @@ def test_the_cli_prints_json_last(tmp_path):
         empty = tmp_path / "empty.csv"
         empty.write_bytes(b"")
         call_command("dnc_import", str(empty))
+
+
+def test_an_import_closes_lapsed_entries_and_keeps_one_entry_per_number(tmp_path):
+    """A number whose entry lapsed is listed again: the lapsed entry is closed at its expiry
+    (the database allows one open entry per number), the new one blocks."""
+    from telesales.leads.tests.factories import DncEntryFactory
+
+    lapsed = DncEntryFactory(number=e164(5), expires_at=timezone.now() - dt.timedelta(days=2))
+    result = dnc_import(file=csv_file(tmp_path, [[national(5)], [national(6)]]))
+    assert (result.added, result.already_listed) == (2, 0)
+    lapsed.refresh_from_db()
+    assert lapsed.removed_at == lapsed.expires_at
+    assert active(e164(5)).get().expires_at > timezone.now()

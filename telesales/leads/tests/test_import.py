@@ -622,7 +622,8 @@ def test_rejection_report_download_is_permission_checked_and_audited(tmp_path, c
     batch_rejection_report(batch=batch, fmt="csv", actor=officer)
     entry = AuditEntry.objects.get(action="leads.batch_rejection_report")
     assert entry.actor_name == officer.username
-    assert entry.after == {"format": "csv", "rows": 7, "full_numbers": True}
+    assert entry.after == {"format": "csv", "rows": 7, "full_numbers": False}
+    assert entry.reason == ""
 
 
 def test_rejection_report_masks_numbers_for_users_who_may_not_reveal(tmp_path, channel, settings):
@@ -633,14 +634,44 @@ def test_rejection_report_masks_numbers_for_users_who_may_not_reveal(tmp_path, c
     ]
     batch = run_import(write(tmp_path, "m.csv", csv_bytes(rows)))
     officer = data_officer()
-    full = batch_rejection_report(batch=batch, fmt="csv", actor=officer).decode("utf-8-sig")
+    full = batch_rejection_report(
+        batch=batch, fmt="csv", actor=officer, full_numbers=True, reason="核对重复"
+    ).decode("utf-8-sig")
     assert national(1) in full and "13912345678" in full
     settings.TELESALES_PHONE_REVEAL_ROLES = ["center_manager"]
+    with pytest.raises(PermissionDenied):
+        batch_rejection_report(
+            batch=batch, fmt="csv", actor=officer, full_numbers=True, reason="核对重复"
+        )
     masked = batch_rejection_report(batch=batch, fmt="csv", actor=officer).decode("utf-8-sig")
     assert national(1) not in masked and "13912345678" not in masked
     assert "139****5678" in masked
     entry = AuditEntry.objects.filter(action="leads.batch_rejection_report").latest("id")
     assert entry.after["full_numbers"] is False
+
+
+@pytest.mark.parametrize("reason", ["", " ", "x"])
+def test_full_numbers_in_the_rejection_report_need_a_reason_like_a_reveal(
+    tmp_path, channel, reason
+):
+    """Downloading the rows as read with full numbers is a reveal: refused without a reason
+    (nothing audited, no file), and the reason is recorded, with any number in it masked.
+    The masked download needs none."""
+    rows = [["姓名", "手机"], ["甲", national(1)], ["乙", national(1)]]
+    batch = run_import(write(tmp_path, "r.csv", csv_bytes(rows)))
+    officer = data_officer()
+    with pytest.raises(ValidationFailed) as refused:
+        batch_rejection_report(
+            batch=batch, fmt="csv", actor=officer, full_numbers=True, reason=reason
+        )
+    assert "reason" in refused.value.fields
+    assert not AuditEntry.objects.filter(action="leads.batch_rejection_report").exists()
+    batch_rejection_report(
+        batch=batch, fmt="xlsx", actor=officer, full_numbers=True, reason="客户 13912345678 投诉"
+    )
+    entry = AuditEntry.objects.get(action="leads.batch_rejection_report")
+    assert entry.after == {"format": "xlsx", "rows": 1, "full_numbers": True}
+    assert entry.reason == "客户 139****5678 投诉"
 
 
 # --- Crash safety and resuming ---------------------------------------------------------------
@@ -1164,7 +1195,7 @@ def _outcome(batch: LeadBatch) -> dict:
     ]
     rejections = list(
         batch.rejections.order_by("row_number", "reason").values_list(
-            "row_number", "reason", "detail", "raw"
+            "row_number", "reason", "detail", "raw", "phone_hash"
         )
     )
     return {
@@ -1220,6 +1251,15 @@ def test_plain_files_read_column_wise_give_exactly_the_row_loops_results(
     assert warnings[12] == (RejectReason.INVALID_ID_NUMBER, "id_number:wrong_length; birth_date")
     assert warnings[20] == (RejectReason.INVALID_VALUE, "consent_at")
     assert warnings[21][1].endswith("; birth_date; consent_at")
+    # Rows with a valid number keep its hash (who downloaded a report holding a number is
+    # found by it); rows without one have none.
+    hashes = {r[0]: r[4] for r in result["rejections"]}
+    assert hashes[6] == hashes[26] == phone_hash(e164(1))  # duplicates in the file
+    assert hashes[9] == hashes[28] == phone_hash(e164(3))  # DNC, then its duplicate
+    assert hashes[10] == phone_hash(e164(4))  # already a customer
+    assert hashes[11] == phone_hash(e164(9))  # a no-marketing customer
+    assert hashes[12] == phone_hash(e164(5))  # imported with a warning
+    assert hashes[7] == hashes[8] == hashes[13] == hashes[22] == ""  # no valid number
     assert [done for done, _total in result["progress"]] == [4, 8, 12, 16, 20, 24, 25]
 
 

@@ -88,7 +88,8 @@ def test_a_number_no_customer_has_says_so_and_is_audited(leads_demo, user_named)
     )
     assert access.customer_id is None and access.leads == [] and access.reveals == []
     entry = AuditEntry.objects.get(action="leads.number_access_lookup")
-    assert entry.after == {"found": False} and entry.object_repr == "137****0001"
+    assert entry.after == {"found": False, "report_downloads": 0}
+    assert entry.object_repr == "137****0001"
 
 
 @pytest.mark.parametrize(
@@ -159,3 +160,124 @@ def test_the_api_traces_a_number_for_the_manager_only(traced, api_as):
         "/api/v1/leads/number-access", {"phone": "nope", "reason": "核查"}
     )
     assert bad.status_code == 422 and "phone" in bad.json()["details"]["fields"]
+
+
+# --- Rejection reports downloaded with full numbers --------------------------------------------
+REJECTED = "+8613912340001"  # on the do-not-call list: the import turns it away
+KEPT = "+8613912340002"  # imported, and repeated further down the file
+
+
+@pytest.fixture
+def rejected_batch(leads_demo, user_named, tmp_path, settings):
+    from telesales.leads.importing import batch_create, batch_import_run
+    from telesales.leads.models import Channel
+
+    settings.MEDIA_ROOT = tmp_path / "media"
+    Channel.objects.create(code="trace", name="追溯渠道", consent_wording="同意来电")
+    data = user_named("data")
+    services.dnc_add(phone=REJECTED, permanent=True, actor=data, reason="投诉")
+    path = tmp_path / "trace.csv"
+    path.write_text("姓名,手机\n甲,139 1234 0001\n乙,13912340002\n丙,+86 139-1234-0002\n")
+    batch = batch_create(file=path, name="追溯批次", channel_code="trace", actor=data)
+    batch = batch_import_run(batch_id=batch.pk)
+    assert dict(batch.rejections.values_list("row_number", "reason")) == {
+        2: "dnc",
+        4: "duplicate_in_file",
+    }
+    return batch
+
+
+def _download(batch, user, **full):
+    from telesales.leads.importing import batch_rejection_report
+
+    return batch_rejection_report(batch=batch, fmt="xlsx", actor=user, **full)
+
+
+def test_a_number_the_import_rejected_is_traced_to_full_number_report_downloads(
+    rejected_batch, user_named
+):
+    """A DNC-blocked number never became a customer, but the report holding it in full was
+    downloaded: the lookup names who, when, the batch and the row (a masked download is not
+    listed) instead of saying it was never imported."""
+    from telesales.leads.number_access import RejectedRow
+
+    data = user_named("data")
+    _download(rejected_batch, data)  # masked: no reveal
+    _download(rejected_batch, data, full_numbers=True, reason="核对拒绝原因")
+    access = number_access.number_access_lookup(
+        actor=user_named("manager"), phone="139 1234 0001", reason="客户投诉"
+    )
+    assert access.customer_id is None and access.leads == []
+    [download] = access.report_downloads
+    assert (download.actor_name, download.batch_id, download.batch_name) == (
+        "data",
+        rejected_batch.pk,
+        "追溯批次",
+    )
+    assert [type(r) for r in download.rows] == [RejectedRow]
+    assert download.rows[0].row_number == 2
+    assert (download.format, download.reason) == ("xlsx", "核对拒绝原因")
+    entry = AuditEntry.objects.filter(action="leads.number_access_lookup").latest("id")
+    assert entry.after == {"found": False, "report_downloads": 1}
+
+
+def test_an_imported_customer_in_a_downloaded_report_is_listed_too(rejected_batch, user_named):
+    """The customer's number repeated in the file (a rejected duplicate row): the full-number
+    report showed it, so the lookup lists that download next to the reveals."""
+    _download(rejected_batch, user_named("manager"), full_numbers=True, reason="核对")
+    access = number_access.number_access_lookup(
+        actor=user_named("manager"), phone=KEPT, reason="核查"
+    )
+    assert access.customer_id is not None
+    assert [(d.batch_id, [r.row_number for r in d.rows]) for d in access.report_downloads] == [
+        (rejected_batch.pk, [4])
+    ]
+    other = number_access.number_access_lookup(
+        actor=user_named("manager"), phone="13912340003", reason="核查"
+    )
+    assert other.report_downloads == []
+
+
+def test_rows_recorded_before_the_hash_was_kept_are_matched_by_their_cells(
+    rejected_batch, user_named
+):
+    """Rejected rows written before they kept their number's hash are matched by the phone
+    cell of the row as read; once the cells are purged, they can no longer be told."""
+    from telesales.leads.models import BatchRejection
+
+    _download(rejected_batch, user_named("data"), full_numbers=True, reason="核对")
+    BatchRejection.objects.filter(batch=rejected_batch).update(phone_hash="")
+    manager = user_named("manager")
+    access = number_access.number_access_lookup(actor=manager, phone=REJECTED, reason="核查")
+    assert [d.batch_id for d in access.report_downloads] == [rejected_batch.pk]
+    BatchRejection.objects.filter(batch=rejected_batch).update(raw=[])
+    access = number_access.number_access_lookup(actor=manager, phone=REJECTED, reason="核查")
+    assert access.report_downloads == []
+
+
+def test_the_page_lists_report_downloads_of_a_rejected_number_masked(
+    rejected_batch, user_named, page_as
+):
+    _download(rejected_batch, user_named("data"), full_numbers=True, reason="核对 13912340001")
+    response = page_as("manager").post(
+        reverse("leads:number_access"), {"phone": "13912340001", "reason": "投诉核查"}
+    )
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert 'data-testid="number-report-downloads"' in html and "追溯批次" in html
+    assert "从未导入" not in html and "never imported" not in html
+    assert "13912340001" not in html and "1234-0001" not in html
+    assert mask_phone(REJECTED) in html
+
+
+def test_the_api_lists_report_downloads(rejected_batch, user_named, api_as):
+    _download(rejected_batch, user_named("data"), full_numbers=True, reason="核对")
+    response = api_as("manager").post_json(
+        "/api/v1/leads/number-access", {"phone": REJECTED, "reason": "接口核查"}
+    )
+    assert response.status_code == 200
+    data = response.json()
+    assert data["customer_id"] is None and data["report_downloads_truncated"] is False
+    [download] = data["report_downloads"]
+    assert download["batch_id"] == rejected_batch.pk and download["actor_name"] == "data"
+    assert download["rows"][0]["row_number"] == 2

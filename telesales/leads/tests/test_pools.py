@@ -25,7 +25,7 @@ from telesales.leads.errors import (
     NotInPublicPool,
     PrivateCapReached,
 )
-from telesales.leads.models import Lead, LeadEvent
+from telesales.leads.models import DncEntry, Lead, LeadEvent
 from telesales.leads.services import (
     lead_claim,
     lead_protection_extend,
@@ -472,31 +472,81 @@ def test_removing_the_last_permanent_dnc_entry_clears_no_marketing_audited(agent
     officer = data_officer()
     customer = CustomerFactory()
     number = customer.mobile_e164
-    first = services.dnc_add(phone=number, permanent=True, actor=officer, reason="拒绝营销")
-    second = services.dnc_add(phone=number, permanent=True, actor=officer, reason="再次拒绝")
+    entry = services.dnc_add(phone=number, permanent=True, actor=officer, reason="拒绝营销")
     customer.refresh_from_db()
     assert customer.no_marketing
-
-    # Another permanent entry still stands: the flag stays.
-    services.dnc_remove(entry=first, actor=officer, reason="重复登记")
-    customer.refresh_from_db()
-    assert customer.no_marketing
-
-    services.dnc_remove(entry=second, actor=officer, reason="客户书面重新授权")
+    services.dnc_remove(entry=entry, actor=officer, reason="客户书面重新授权")
     customer.refresh_from_db()
     assert not customer.no_marketing
     audit = AuditEntry.objects.get(action="leads.customer_marketing_allowed")
     assert (audit.object_id, audit.reason) == (str(customer.pk), "客户书面重新授权")
 
 
-def test_removing_a_time_limited_entry_leaves_a_permanent_refusal_alone(agent):
+def test_a_call_refusal_lengthens_a_shorter_block_and_keeps_a_permanent_one(agent):
+    """A customer's refusal on a call (``when_listed="extend"``): a shorter block in force is
+    ended (audited) and the new one added; a block at least as long is kept as it is."""
+    from telesales.core.models import AuditEntry
+
     officer = data_officer()
     customer = CustomerFactory()
-    services.dnc_add(phone=customer.mobile_e164, permanent=True, actor=officer, reason="a")
-    limited = services.dnc_add(phone=customer.mobile_e164, days=30, actor=officer, reason="b")
-    services.dnc_remove(entry=limited, actor=officer, reason="误登")
-    customer.refresh_from_db()
-    assert customer.no_marketing
+    number = customer.mobile_e164
+    short = services.dnc_add(phone=number, days=30, actor=officer, reason="手工")
+    longer = services.dnc_add(
+        phone=number, source="customer_request", actor="system", when_listed="extend"
+    )
+    short.refresh_from_db()
+    assert short.removed_at is not None and longer.pk != short.pk
+    assert longer.expires_at - short.expires_at > timedelta(days=100)
+    superseded = AuditEntry.objects.get(action="leads.dnc_remove", object_id=str(short.pk))
+    assert superseded.after == {"superseded": True}
+    again = services.dnc_add(
+        phone=number, source="customer_request", actor="system", when_listed="extend"
+    )
+    assert again.pk == longer.pk
+    assert (
+        DncEntry.objects.filter(phone_hash=longer.phone_hash, removed_at__isnull=True).count() == 1
+    )
+
+
+def test_a_second_entry_in_force_for_a_number_is_refused_in_any_spelling(agent):
+    """One entry in force per number: adding it again (any spelling) is refused with a clear
+    message naming the entry in force; nothing is written."""
+    from telesales.core.errors import Conflict
+    from telesales.leads.errors import DncAlreadyListed
+
+    officer = data_officer()
+    first = services.dnc_add(phone="13900000888", permanent=True, actor=officer, reason="a")
+    for spelling in ("+86 139-0000-0888", "0086 13900000888", "１３９０００００８８８"):
+        with pytest.raises(DncAlreadyListed) as refused:
+            services.dnc_add(phone=spelling, days=30, actor=officer, reason="b")
+        assert isinstance(refused.value, Conflict) and refused.value.code == "dnc_already_listed"
+        assert refused.value.details["entry_id"] == first.pk
+        assert "139****0888" in refused.value.message and "13900000888" not in str(
+            refused.value.details
+        )
+    assert DncEntry.objects.count() == 1
+
+
+def test_a_lapsed_or_removed_entry_makes_way_for_a_new_one(agent):
+    """An entry that lapsed is closed at its expiry when the number is listed again (the
+    list still shows it as expired); a removed one stays removed."""
+    officer = data_officer()
+    lapsed = DncEntryFactory(number="+8613900000889", expires_at=timezone.now() - timedelta(days=1))
+    entry = services.dnc_add(phone="13900000889", days=30, actor=officer, reason="再次")
+    lapsed.refresh_from_db()
+    assert lapsed.removed_at == lapsed.expires_at
+    services.dnc_remove(entry=entry, actor=officer, reason="误登")
+    assert services.dnc_add(phone="13900000889", days=30, actor=officer, reason="三次")
+
+
+def test_the_database_holds_one_open_entry_per_number(agent):
+    """The rule holds under concurrency: the database refuses a second open entry."""
+    from django.db import IntegrityError, transaction
+
+    DncEntryFactory(number="+8613900000890")
+    DncEntryFactory(number="+8613900000890", removed_at=timezone.now())  # removed: allowed
+    with pytest.raises(IntegrityError), transaction.atomic():
+        DncEntryFactory(number="+8613900000890", expires_at=timezone.now() + timedelta(days=9))
 
 
 def test_a_claim_with_an_allowance_counts_itself_and_keeps_the_limits(agent, rules):
@@ -578,5 +628,38 @@ def test_a_customers_refusal_blocks_for_at_least_the_regulatory_minimum(source):
     entry = services.dnc_add(phone=number, source=source, days=DNC_MIN_DAYS, actor=officer)
     lasts = entry.expires_at - entry.created_at
     assert lasts >= timedelta(days=DNC_MIN_DAYS) - timedelta(seconds=5)
-    manual = services.dnc_add(phone=number, source="manual", days=30, actor=officer)
+    manual = services.dnc_add(phone="+8613900000778", source="manual", days=30, actor=officer)
     assert manual.expires_at - manual.created_at < timedelta(days=31)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_migration_keeps_the_longest_open_entry_of_each_number():
+    """Numbers listed twice before the constraint keep the entry that blocks longest; the
+    others are closed (a lapsed one at its expiry), so the constraint can be created."""
+    from django.db import connection as conn
+    from django.db.migrations.executor import MigrationExecutor
+
+    before = [("leads", "0003_customer_relation")]
+    after = [("leads", "0004_rejection_phone_hash_dnc_one_entry")]
+    executor = MigrationExecutor(conn)
+    executor.migrate(before)
+    old = executor.loader.project_state(before).apps.get_model("leads", "DncEntry")
+    now = timezone.now()
+
+    def entry(number, **fields):
+        return old.objects.create(
+            phone_hash=f"h{number}", phone_masked="139****0000", source="manual", **fields
+        ).pk
+
+    permanent = entry(1)
+    shorter = entry(1, expires_at=now + timedelta(days=30))
+    lapsed = entry(2, expires_at=now - timedelta(days=3))
+    longest = entry(2, expires_at=now + timedelta(days=300))
+    alone = entry(3, expires_at=now + timedelta(days=5))
+    executor = MigrationExecutor(conn)
+    executor.loader.build_graph()
+    executor.migrate(after)
+    rows = dict(DncEntry.objects.values_list("pk", "removed_at"))
+    assert rows[permanent] is None and rows[longest] is None and rows[alone] is None
+    assert rows[shorter] is not None
+    assert rows[lapsed] == DncEntry.objects.get(pk=lapsed).expires_at

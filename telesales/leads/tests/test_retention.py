@@ -130,7 +130,10 @@ def test_no_marketing_keeps_the_lead_blocked_whatever_the_list_says():
 
 
 def test_a_second_active_entry_for_the_same_number_keeps_it_blocked():
-    lead = _dnc_lead("+8613911110006", expires_at=NOW - dt.timedelta(days=1))
+    # The lapsed entry was closed at its expiry when the new one came (one open entry per
+    # number).
+    lapsed = NOW - dt.timedelta(days=1)
+    lead = _dnc_lead("+8613911110006", expires_at=lapsed, removed_at=lapsed)
     DncEntryFactory(number="+8613911110006", expires_at=NOW + dt.timedelta(days=100))
     assert dnc_lapsed_leads_release(now=NOW) == 0
     lead.refresh_from_db()

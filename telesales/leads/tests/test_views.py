@@ -610,10 +610,34 @@ def test_dnc_add_blocks_the_number_and_shows_it_masked(page_as):
     assert (entry.expires_at - timezone.now()).days >= 179
 
 
-def test_dnc_add_refuses_an_invalid_number_without_echoing_it(page_as):
-    response = page_as("data").post("/leads/dnc/new/", {"phone": "12345", "source": "manual"})
+def test_dnc_add_refuses_an_invalid_number_and_keeps_what_was_typed(page_as):
+    """The data officer corrects their own input: the refused number comes back as typed
+    (masking is for stored customer numbers), on a page that is not cached."""
+    typed = "139 1234 567"  # a digit short
+    response = page_as("data").post("/leads/dnc/new/", {"phone": typed, "source": "manual"})
+    html = response.content.decode()
     assert response.status_code == 422
-    assert 'data-testid="field-error-phone"' in response.content.decode()
+    assert 'data-testid="field-error-phone"' in html
+    assert f'value="{typed}"' in html
+    assert "no-store" in response["Cache-Control"]
+
+
+def test_dnc_add_refuses_a_number_listed_already_with_a_clear_error(page_as):
+    """One entry in force per number: adding it again, in another spelling, is refused on
+    the phone field (in Chinese), keeps what was typed and adds nothing."""
+    client = page_as("data")
+    first = client.post("/leads/dnc/new/", {"phone": "13900000601", "source": "manual"})
+    assert first.status_code == 302
+    count = DncEntry.objects.count()
+    typed = "+86 139-0000-0601"
+    again = client.post(
+        "/leads/dnc/new/", {"phone": typed, "source": "customer_request", "permanent": "on"}
+    )
+    html = again.content.decode()
+    assert again.status_code == 409
+    assert 'data-testid="field-error-phone"' in html and "已在禁呼名单" in html
+    assert "139****0601" in html and f'value="{typed}"' in html
+    assert DncEntry.objects.count() == count
 
 
 def test_dnc_remove_needs_a_reason(page_as):
@@ -811,3 +835,63 @@ def test_an_empty_post_on_every_form_answers_422(page_as, objects):
     for username, url, _template, _optional in _forms(objects):
         response = page_as(username).post(url, {})
         assert response.status_code == 422, (url, response.status_code)
+
+
+# --- The rejection report with full numbers ---------------------------------------------------
+def _batch_with_rejections():
+    from telesales.leads.models import BatchRejection
+
+    batch = LeadBatch.objects.filter(status=BatchStatus.DONE).first()
+    BatchRejection.objects.filter(batch=batch).delete()
+    batch.mapping = {**batch.mapping, "headers": ["姓名", "手机"]}
+    batch.save(update_fields=["mapping"])
+    BatchRejection.objects.create(
+        batch=batch, row_number=2, reason="dnc", raw=["拒绝者", "13900000701"]
+    )
+    return batch
+
+
+def test_the_report_links_download_masked_and_full_numbers_need_a_reason(page_as):
+    """The XLSX/CSV links give the report with numbers masked and no reason; with the full
+    numbers it is a reveal: a form, a reason (a clear error without one), audited."""
+    from telesales.core.models import AuditEntry
+
+    batch = _batch_with_rejections()
+    client = page_as("data")
+    detail = client.get(f"/leads/batches/{batch.pk}/").content.decode()
+    assert 'data-testid="rejections-full"' in detail
+    url = f"/leads/batches/{batch.pk}/rejections/"
+    masked = client.get(url, {"format": "csv"})
+    assert masked.status_code == 200
+    text = masked.content.decode("utf-8-sig")
+    assert "13900000701" not in text and "139****0701" in text
+    assert (
+        AuditEntry.objects.filter(action="leads.batch_rejection_report")
+        .latest("id")
+        .after["full_numbers"]
+        is False
+    )
+    form = client.get(url, {"full": "1"})
+    assert form.status_code == 200 and 'name="reason"' in form.content.decode()
+    refused = client.post(url, {"format": "csv", "reason": " "})
+    assert refused.status_code == 422
+    html = refused.content.decode()
+    assert 'data-testid="field-error-reason"' in html and "必须填写原因" in html
+    full = client.post(url, {"format": "csv", "reason": "核对禁呼号码"})
+    assert full.status_code == 200 and "attachment" in full["Content-Disposition"]
+    assert "13900000701" in full.content.decode("utf-8-sig")
+    entry = AuditEntry.objects.filter(action="leads.batch_rejection_report").latest("id")
+    assert entry.after["full_numbers"] is True and entry.reason == "核对禁呼号码"
+
+
+def test_only_those_who_may_see_numbers_get_the_full_report(page_as, settings):
+    batch = _batch_with_rejections()
+    settings.TELESALES_PHONE_REVEAL_ROLES = ["center_manager"]
+    client = page_as("data")
+    url = f"/leads/batches/{batch.pk}/rejections/"
+    assert (
+        'data-testid="rejections-full"'
+        not in client.get(f"/leads/batches/{batch.pk}/").content.decode()
+    )
+    assert client.get(url, {"full": "1"}).status_code == 403
+    assert client.post(url, {"format": "csv", "reason": "核对"}).status_code == 403
