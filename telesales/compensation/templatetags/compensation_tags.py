@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from decimal import Decimal, InvalidOperation
+
 from django import template
 
 from telesales.compensation.rules_format import MEASURE_LABELS
+from telesales.core.formatting import percent
 
 register = template.Library()
 
@@ -15,3 +18,25 @@ def measure_label(code) -> str:
     code as it is."""
     label = MEASURE_LABELS.get(str(code))
     return str(label) if label is not None else str(code)
+
+
+#: Measures that are shares (0–1), shown as percentages; money measures keep two decimals.
+_SHARES = frozenset({"persistency13"})
+_MONEY = frozenset({"fyc", "team_fyc"})
+
+
+@register.filter
+def measure_value(value, code) -> str:
+    """An assessment figure as people read it: a share as a percentage (0.85 → "85.0%"),
+    money with two decimals, counts as whole numbers; "—" when there is none."""
+    if value is None or value == "":
+        return "—"
+    try:
+        number = Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        return str(value)
+    if str(code) in _SHARES:
+        return percent(number)
+    if str(code) in _MONEY:
+        return f"{number:.2f}"
+    return f"{number.normalize():f}" if number == number.to_integral_value() else f"{number}"

@@ -4,6 +4,7 @@ others get 403 or their own warning only; bad input is a clear 422."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
 from django.conf import settings
@@ -147,3 +148,31 @@ def test_the_criteria_show_the_measures_by_name_not_by_code(c):
     assert 'data-measure="fyc">FYC<' in english and 'data-measure="cases">Cases<' in english
     assert 'data-measure="fyc">个人 FYC<' in chinese and 'data-measure="cases">保单件数<' in chinese
     assert "3 个月" in chinese or "1 个月" in chinese
+
+
+@pytest.mark.parametrize(
+    ("value", "measure", "shown"),
+    [
+        ("0.8500", "persistency13", "85.0%"),
+        ("0.85", "persistency13", "85.0%"),
+        ("3200", "fyc", "3200.00"),
+        ("12345.6", "team_fyc", "12345.60"),
+        ("3", "cases", "3"),
+        ("3.0", "months_in_grade", "3"),
+        (None, "fyc", "—"),
+        ("", "cases", "—"),
+        ("n/a", "cases", "n/a"),
+    ],
+)
+def test_criteria_figures_read_as_percentages_money_and_counts(value, measure, shown):
+    from telesales.compensation.templatetags.compensation_tags import measure_value
+
+    assert measure_value(value, measure) == shown
+
+
+def test_the_criteria_show_persistency_as_a_percentage(c):
+    run = c.run_and_approve_all("2026-06")
+    html = client_for(c.hr).get(reverse("compensation:assessment_detail", args=[run.pk]))
+    html = html.content.decode()
+    shown = re.findall(r'data-measure="persistency13">[^<]*</span> ([^<]*)</span>', html)
+    assert shown and all(re.fullmatch(r"(—|\d+\.\d%) / \d+\.\d%", s) for s in shown), shown
