@@ -22,6 +22,8 @@ DEBUG = os.environ.get("TELESALES_DEBUG", "").lower() in {"1", "true", "yes"}
 ALLOWED_HOSTS = [
     h.strip() for h in os.environ.get("ALLOWED_HOSTS", "127.0.0.1,localhost").split(",") if h
 ]
+#: A stale form's token: a translated 403 that says what to do (core.views.csrf_failure_view).
+CSRF_FAILURE_VIEW = "telesales.core.views.csrf_failure_view"
 CSRF_TRUSTED_ORIGINS = [
     o.strip() for o in os.environ.get("CSRF_TRUSTED_ORIGINS", "").split(",") if o.strip()
 ]

@@ -147,4 +147,15 @@ def install_error_handlers(api) -> None:
 
     @api.exception_handler(HttpError)
     def on_http_error(request, exc: HttpError):
+        if exc.status_code == 403 and "csrf" in str(exc).lower():
+            # ninja's session check: the browser's CSRF token is missing or out of date.
+            return _answer(
+                request,
+                403,
+                "csrf_failed",
+                _(
+                    "The request's CSRF token is missing or out of date: send the csrftoken "
+                    "cookie's value in the X-CSRFToken header, or use a bearer token."
+                ),
+            )
         return _answer(request, exc.status_code, "http_error", str(exc))

@@ -130,6 +130,17 @@ def error_403_view(request, exception=None):
     return render(request, "403.html", {"exception": reason}, status=403)
 
 
+def csrf_failure_view(request, reason=""):
+    """A form sent with an out-of-date security token (the page stayed open while its user
+    signed out and in again, or the browser dropped its cookies): say what happened and what
+    to do, in the user's language, instead of Django's technical page. Nothing was saved."""
+    message = _(
+        "This page was out of date (you signed in again, or it stayed open a long time), so "
+        "nothing was saved. Reload the page and do it again."
+    )
+    return render(request, "403.html", {"exception": message, "csrf_failed": True}, status=403)
+
+
 def error_404_view(request, exception=None):
     """404; an htmx request gets a short alert to swap in place (404.html)."""
     return render(request, "404.html", status=404)

@@ -68,3 +68,57 @@ def test_every_page_carries_the_htmx_refusal_handling(client):
     assert page.count('name="htmx-config"') == 1
     assert '"(403|404|409|422)", "swap": true, "error": false' in page
     assert 'id="request-problem"' in page and "telesales/app.js" in page
+
+
+def _stale(client):
+    """A client whose forms carry no valid CSRF token (as a page left open across a
+    sign-out and sign-in)."""
+    from django.test import Client
+
+    stale = Client(enforce_csrf_checks=True)
+    stale.cookies = client.cookies
+    return stale
+
+
+def test_a_stale_form_says_what_happened_in_the_users_language(client):
+    client.force_login(UserFactory(roles=[Role.MANAGER]))
+    stale = _stale(client)
+    url = reverse("leads:number_access")
+
+    page = stale.post(url, {"phone": "13800138000", "reason": "check"})
+    swapped = stale.post(url, {"phone": "13800138000", "reason": "check"}, **HTMX)
+
+    with translation.override("zh-hans"):
+        told = gettext(
+            "This page was out of date (you signed in again, or it stayed open a long time), "
+            "so nothing was saved. Reload the page and do it again."
+        )
+    assert page.status_code == swapped.status_code == 403
+    assert told in page.content.decode() and b"<html" in page.content
+    assert told in swapped.content.decode() and b"<html" not in swapped.content
+    assert b"CSRF verification failed" not in page.content
+
+
+def test_a_stale_sign_in_form_offers_to_sign_in_again():
+    from django.test import Client
+
+    response = Client(enforce_csrf_checks=True).post(
+        reverse("login"), {"username": "x", "password": "y"}
+    )
+
+    assert response.status_code == 403
+    body = response.content.decode()
+    assert f'href="{reverse("login")}"' in body and "CSRF verification failed" not in body
+
+
+def test_the_api_names_a_missing_csrf_token(client):
+    client.force_login(UserFactory(roles=[Role.AGENT]))
+    stale = _stale(client)
+
+    response = stale.post(
+        "/api/v1/me/language", {"language": "en"}, content_type="application/json"
+    )
+
+    assert response.status_code == 403
+    body = response.json()
+    assert body["code"] == "csrf_failed" and "X-CSRFToken" in body["message"]
