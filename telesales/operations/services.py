@@ -29,7 +29,6 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -832,16 +831,13 @@ ENDINGS = (
 
 def _earliest_end(servicing: PolicyServicing) -> tuple[dt.date, str]:
     """The first day the policy can end on, and why not earlier: its issue, its lapse (a lapsed
-    policy ends after it lapsed, so its lapsed premiums stay lapsed), its reinstatement, the
-    last premium received (nothing is paid on an ended policy)."""
-    last_paid = PremiumDue.objects.filter(
-        policy_id=servicing.policy_id, status=PremiumStatus.PAID
-    ).aggregate(last=Max("paid_date"))["last"]
+    policy ends after it lapsed, so its lapsed premiums stay lapsed), its reinstatement. A
+    premium received after the day the customer surrendered does not move the day: the
+    surrender takes effect when it was asked for, and such a premium is refunded."""
     day, label = servicing.in_force_since, _("A policy cannot end before it started (%(day)s)")
     for later, why in (
         (servicing.lapsed_on, _("A lapsed policy cannot end before it lapsed (%(day)s)")),
         (servicing.reinstated_on, _("A policy cannot end before it was reinstated (%(day)s)")),
-        (last_paid, _("A policy cannot end before its last premium was paid (%(day)s)")),
     ):
         if later and later > day:
             day, label = later, why
@@ -854,7 +850,7 @@ def policy_servicing_end(
 ) -> PolicyServicing:
     """The policy ends: surrendered (退保, no unreasonable obstacles — Art. 40), terminated by
     a claim, or transferred out to another servicing unit, on a day between its last event (the
-    issue, the lapse, the reinstatement, the last premium paid) and today. Premiums due or in
+    issue, the lapse, the reinstatement) and today. Premiums due or in
     grace are waived, lapsed ones stay lapsed, and open work is closed."""
     _check_operator(actor)
     if status not in ENDINGS:

@@ -57,7 +57,7 @@ def test_api_errors_outside_handlers_keep_the_error_shape(client_for, method, pa
 @pytest.mark.parametrize(
     ("path", "words"),
     [
-        ("/api/v1/leads/batches", "multipart body cannot be read"),  # a form endpoint
+        ("/api/v1/leads/batches", "无法读取 multipart 请求正文"),  # a form endpoint (zh-Hans)
         ("/api/v1/auth/token", "Cannot parse request body"),  # a JSON endpoint
     ],
 )
