@@ -74,7 +74,8 @@ def _call(user, call_id: int):
     operation_id="calls_workspace_next_lead",
 )
 def next_lead(request):
-    """Hand the caller exactly one lead: due callbacks first, then due service tasks and
+    """Hand the caller exactly one lead: due callbacks first, then due service tasks
+    (``service_task_id``: dial it without ``kind`` and the call is a service call) and
     renewal premiums (``renewal_task_id``: dial it without ``kind`` and the call is a renewal
     call whose outcome is recorded on the task), then the private pool, then the public pool
     within the claim limits. 409 ``nothing_to_dispatch`` when none may be called

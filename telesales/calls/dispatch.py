@@ -4,7 +4,8 @@ Order (each source in turn, until one yields a lead that may be dialled now):
 
 1. ``callback`` — the agent's own open follow-ups that are due (overdue first);
 2. ``service`` — the agent's due post-sale service tasks (``policies``), when that app offers
-   ``selectors.service_task_due_list``;
+   ``selectors.service_task_due_list``, as service calls (``CallKind.SERVICE``); a task whose
+   lead the agent already called today waits for tomorrow;
 3. ``renewal`` — the agent's due renewal premiums (``operations.selectors.
    renewal_task_due_list``: inside the reminder window or in grace, earliest due first) on
    leads they own, as renewal calls (``CallKind.RENEWAL``); see ``_renewal_qs`` for how often
@@ -78,7 +79,12 @@ from telesales.calls.pool_sql import (
     work_due_flags,
 )
 from telesales.calls.rules import callrules_for_person
-from telesales.calls.services import presence_hand, presence_lock, require_self
+from telesales.calls.services import (
+    default_call_kind,
+    presence_hand,
+    presence_lock,
+    require_self,
+)
 from telesales.core.errors import DomainError
 from telesales.leads import services as lead_services
 from telesales.leads.choices import OPEN_STATES, LeadState
@@ -228,6 +234,17 @@ def _from_service_tasks(*, agent, at, rules) -> Dispatch | None:
     leads = {t.lead_id: t.lead for t in tasks if t.lead_id}
     if not leads:
         return None
+    # One call a day at most: a task whose customer the agent already called today (its
+    # outcome is recorded on the task, in the policies app) comes back tomorrow, not at once.
+    day_start = timezone.localtime(at).replace(hour=0, minute=0, second=0, microsecond=0)
+    called_today = set(
+        CallAttempt.objects.filter(
+            agent_id=agent.pk, lead_id__in=list(leads), started_at__gte=day_start
+        ).values_list("lead_id", flat=True)
+    )
+    leads = {pk: lead for pk, lead in leads.items() if pk not in called_today}
+    if not leads:
+        return None
     blocks = lead_blocks_many(
         leads=list(Lead.objects.select_related("customer").filter(pk__in=list(leads))),
         agent=agent,
@@ -236,7 +253,7 @@ def _from_service_tasks(*, agent, at, rules) -> Dispatch | None:
         kind=CallKind.SERVICE,
     )
     for task in tasks:
-        if not task.lead_id:
+        if task.lead_id not in leads:
             continue
         if blocks.get(task.lead_id):
             continue
@@ -564,6 +581,9 @@ def _dispatch_once(*, agent, actor, at) -> tuple[Dispatch | None, DomainError | 
                 renewals = _renewal_qs(agent, at)
                 if renewals is None or not renewals.filter(pk=presence.renewal_task_id).exists():
                     lead = None
+            elif lead is not None:
+                # A service task in hand is dialled as a service call (while it is open).
+                kind = default_call_kind(presence=presence, lead=lead, agent=agent)
             if lead is not None and not lead_blocks_many(
                 leads=[lead], agent=agent, at=at, rules=rules, kind=kind
             ).get(lead.pk):

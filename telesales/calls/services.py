@@ -31,6 +31,7 @@ from telesales.calls.choices import (
     AgentState,
     BlockCode,
     CallKind,
+    DispatchSource,
     FollowUpKind,
     FollowUpStatus,
 )
@@ -234,6 +235,32 @@ def _open_renewal_task_id(*, lead: Lead, agent: Person) -> int | None:
     )
 
 
+def _has_open_service_task(*, lead_id: int, agent_id: int) -> bool:
+    """Whether the agent owes the lead an open post-sale service task (``policies``)."""
+    from telesales.policies.choices import TaskStatus as ServiceTaskStatus
+    from telesales.policies.models import ServiceTask
+
+    return ServiceTask.objects.filter(
+        lead_id=lead_id, agent_id=agent_id, status=ServiceTaskStatus.OPEN
+    ).exists()
+
+
+def default_call_kind(*, presence: AgentPresence | None, lead: Lead, agent: Person) -> str:
+    """The kind of a dial that names none: what dispatch handed the lead out for. A due
+    renewal premium makes a renewal call; a due service task (still open) a service call —
+    dispatch chose it under the service guards, so the dial must be judged by them too;
+    anything else is a sales call."""
+    if presence is None or presence.lead_id != lead.pk:
+        return CallKind.SALES
+    if presence.renewal_task_id:
+        return CallKind.RENEWAL
+    if presence.source == DispatchSource.SERVICE and _has_open_service_task(
+        lead_id=lead.pk, agent_id=agent.pk
+    ):
+        return CallKind.SERVICE
+    return CallKind.SALES
+
+
 def _require_service_reason(
     *, lead: Lead, agent: Person, kind: str, renewal_task_id: int | None
 ) -> None:
@@ -242,14 +269,8 @@ def _require_service_reason(
     post-sale service task of the agent on this lead. Without one the dial is refused."""
     if kind == CallKind.RENEWAL and renewal_task_id is not None:
         return
-    if kind == CallKind.SERVICE:
-        from telesales.policies.choices import TaskStatus as ServiceTaskStatus
-        from telesales.policies.models import ServiceTask
-
-        if ServiceTask.objects.filter(
-            lead_id=lead.pk, agent_id=agent.pk, status=ServiceTaskStatus.OPEN
-        ).exists():
-            return
+    if kind == CallKind.SERVICE and _has_open_service_task(lead_id=lead.pk, agent_id=agent.pk):
+        return
     raise _blocked(
         [
             Block(
@@ -282,9 +303,10 @@ def call_start(
     then the attempt is recorded and the telephony adapter places the call.
 
     ``kind`` left out: a renewal call (``CallKind.RENEWAL``, linked to the renewal task) when
-    dispatch handed this lead out for a due renewal premium, else a sales call. A renewal
-    call is a service call to an existing policyholder: the guards keep the calling window
-    and the agent checks and skip the marketing ones (``guards``)."""
+    dispatch handed this lead out for a due renewal premium, a service call when it handed it
+    out for a due post-sale service task, else a sales call (``default_call_kind``). A
+    renewal or service call is a call to an existing policyholder: the guards keep the
+    calling window and the agent checks and skip the marketing ones (``guards``)."""
     require_self(actor, agent, _("You can only dial from your own workspace"))
     if kind is not None and kind not in CallKind.values:
         raise ValidationFailed(_("Unknown call kind"), fields={"kind": [_("unknown")]})
@@ -310,7 +332,7 @@ def call_start(
     lead = Lead.objects.select_for_update(of=("self",)).select_related("customer").get(pk=lead.pk)
     renewal_task_id = presence.renewal_task_id if presence.lead_id == lead.pk else None
     if kind is None:
-        kind = CallKind.RENEWAL if renewal_task_id else CallKind.SALES
+        kind = default_call_kind(presence=presence, lead=lead, agent=agent)
     if kind != CallKind.RENEWAL:
         renewal_task_id = None  # a sales call on the lead serves no renewal task
     elif renewal_task_id is None:
@@ -482,16 +504,26 @@ def _check_in_window(*, lead: Lead, at: dt.datetime, agent: Person, field: str) 
     opens = window_opens(e164, at, rules)
     if opens == at:
         return
-    message = _(
-        "%(time)s is outside the calling window (%(start)s–%(end)s, the customer's local "
-        "time); the earliest time allowed after it is %(next)s"
-    ) % {
+    values = {
         "time": customer_local_time(e164, at).strftime("%Y-%m-%d %H:%M"),
         "start": rules.window_start.strftime("%H:%M"),
         "end": rules.window_end.strftime("%H:%M"),
         "next": customer_local_time(e164, opens).strftime("%Y-%m-%d %H:%M"),
     }
-    raise ValidationFailed(message, fields={field: [_("outside the calling window")]})
+    message = (
+        _(
+            "%(time)s is outside the calling window (%(start)s–%(end)s, the customer's local "
+            "time); the earliest time allowed after it is %(next)s"
+        )
+        % values
+    )
+    # The page shows the field's message next to the field (not the summary): it says the
+    # window and the time to choose as well.
+    field_message = (
+        _("Outside the calling window (%(start)s–%(end)s); the earliest time allowed is %(next)s")
+        % values
+    )
+    raise ValidationFailed(message, fields={field: [field_message]})
 
 
 def _check_callback_at(callback_at: dt.datetime | None, now: dt.datetime) -> None:

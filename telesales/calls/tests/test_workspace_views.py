@@ -696,3 +696,26 @@ def test_the_page_with_a_lead_and_a_full_queue_keeps_a_query_ceiling(
     with django_assert_max_num_queries(40):
         response = agent_client.get(WORKSPACE, {"lead": world.lead.pk})
     assert response.content.decode().count('data-testid="queue-item"') == 12
+
+
+def test_a_follow_up_outside_the_window_says_the_window_and_the_earliest_time(db, recorder):
+    """The refusal next to the field says what to choose (not only "outside the window"),
+    and the form keeps what was typed."""
+    CallRuleSetFactory(name="白天窗口", window_start=dt.time(9, 0), window_end=dt.time(21, 0))
+    w = build_world(username="ws-late")
+    client = recorder.client(w.me.user)
+    late = tomorrow_at(22) + dt.timedelta(minutes=30)
+    response = client.post(
+        url("workspace_followup", w.lead.pk),
+        {"fu-due_at": local_input(late), "fu-kind": "callback", "fu-note": "晚上再打"},
+        **HX,
+    )
+    assert response.status_code == 422
+    html = response.content.decode()
+    error = re.search(r'data-testid="field-error-due_at">(.*?)</div>', html, re.S).group(1)
+    earliest = (timezone.localdate() + dt.timedelta(days=2)).isoformat()
+    assert "09:00–21:00" in error
+    assert f"{earliest} 09:00" in error
+    assert "最早可约" in error
+    assert local_input(late) in html and "晚上再打" in html
+    assert not FollowUp.objects.exists()

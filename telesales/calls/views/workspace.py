@@ -530,7 +530,14 @@ def _lead_context(
         context["suggestions"] = household_suggestions(customer=customer, on=today)
     renewal = _renewal_context(request, me, lead, attempts)
     context["renewal"] = renewal
-    kind = CallKind.RENEWAL if renewal else CallKind.SALES
+    # The guards shown are those of the call the button places (``call_start``'s default).
+    kind = (
+        CallKind.RENEWAL
+        if renewal
+        else services.default_call_kind(
+            presence=selectors.presence_get(agent=me), lead=lead, agent=me
+        )
+    )
     context.update(_call_context(request, me, lead, attempts, members=members, kind=kind, **forms))
     return context
 

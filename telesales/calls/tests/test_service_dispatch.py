@@ -1,0 +1,128 @@
+"""Post-sale service tasks through "next lead": dispatch picks a due task's lead under the
+service guards (the marketing ones skipped), so the dial the workspace or the softphone makes
+of it without naming a kind is a service call, judged by the same guards; and a task whose
+customer the agent already called today is not handed out again the same day."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+
+from telesales.calls import services
+from telesales.calls.choices import CallKind
+from telesales.calls.dispatch import next_lead
+from telesales.calls.errors import NothingToDispatch
+from telesales.calls.models import CallAttempt, Disposition
+from telesales.calls.tests.conftest import shanghai
+from telesales.calls.tests.factories import CallRuleSetFactory, DncEntryFactory
+from telesales.operations.tests.factories import PolicyFactory
+from telesales.policies.choices import TaskKind
+from telesales.policies.models import ServiceTask
+
+pytestmark = pytest.mark.django_db
+
+NOON = shanghai(2026, 6, 1, 12, 0)
+HX = {"HTTP_HX_REQUEST": "true"}
+
+
+def _service_lead_on_dnc(agent, *, due_at):
+    """A policyholder of ``agent`` whose number is on the DNC list (no sales call may reach
+    them) with a welcome call due: the service call is the only call allowed."""
+    policy = PolicyFactory(agent=agent)
+    lead = policy.lead
+    DncEntryFactory(number=lead.customer.mobile_e164)
+    task = ServiceTask.objects.create(
+        kind=TaskKind.WELCOME_CALL,
+        policy=policy,
+        customer=lead.customer,
+        lead=lead,
+        agent=agent,
+        due_at=due_at,
+    )
+    return lead, task
+
+
+def test_a_dispatched_service_task_is_dialled_as_a_service_call_and_not_handed_out_twice_a_day(
+    agent,
+):
+    CallRuleSetFactory()
+    lead, _task = _service_lead_on_dnc(agent, due_at=NOON - dt.timedelta(hours=2))
+
+    found = next_lead(agent=agent, actor=agent.user, at=NOON)
+    assert (found.source, found.lead.pk) == ("service", lead.pk)
+
+    # No kind named: the call dispatch chose the lead for (a sales call would be refused by
+    # the DNC list the service guards skipped).
+    attempt = services.call_start(
+        lead=found.lead, agent=agent, actor=agent.user, at=NOON + dt.timedelta(minutes=1)
+    )
+    assert attempt.kind == CallKind.SERVICE
+    services.disposition_record(
+        attempt=attempt,
+        disposition=Disposition.objects.get(code="no_answer"),
+        actor=agent.user,
+        note="",
+        at=NOON + dt.timedelta(minutes=2),
+    )
+
+    # Called today: the open task waits for tomorrow instead of coming straight back.
+    with pytest.raises(NothingToDispatch):
+        next_lead(agent=agent, actor=agent.user, at=NOON + dt.timedelta(minutes=10))
+    tomorrow = next_lead(agent=agent, actor=agent.user, at=NOON + dt.timedelta(days=1, hours=-2))
+    assert (tomorrow.source, tomorrow.lead.pk) == ("service", lead.pk)
+
+
+def test_the_workspace_dials_a_service_task_in_hand_as_a_service_call(agent):
+    CallRuleSetFactory(
+        name="全天窗口（测试）", window_start=dt.time(0, 0), window_end=dt.time(23, 59, 59)
+    )
+    lead, _task = _service_lead_on_dnc(agent, due_at=timezone.now() - dt.timedelta(hours=1))
+    client = Client()
+    client.force_login(agent.user)
+
+    page = client.post("/calls/workspace/next/", **HX)
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert f'data-lead="{lead.pk}"' in html
+    assert 'data-testid="dial-blocks"' not in html  # the service guards, as dispatch judged
+
+    r = client.post(f"/calls/workspace/leads/{lead.pk}/call/", **HX)
+
+    assert r.status_code == 200, r.content.decode()
+    attempt = CallAttempt.objects.get()
+    assert (attempt.lead_id, attempt.kind) == (lead.pk, CallKind.SERVICE)
+
+
+def test_the_softphone_dials_a_service_task_in_hand_without_naming_the_kind(agent, api_for):
+    CallRuleSetFactory(
+        name="全天窗口（测试）", window_start=dt.time(0, 0), window_end=dt.time(23, 59, 59)
+    )
+    lead, _task = _service_lead_on_dnc(agent, due_at=timezone.now() - dt.timedelta(hours=1))
+    client = api_for(agent.user)
+
+    handed = client.post_json("/api/v1/workspace/next-lead", {})
+    assert handed.status_code == 200, handed.content
+    assert (handed.json()["source"], handed.json()["lead"]["id"]) == ("service", lead.pk)
+
+    r = client.post_json("/api/v1/workspace/calls", {"lead_id": lead.pk})
+
+    assert r.status_code == 201, r.content
+    assert r.json()["kind"] == "service"
+
+
+def test_a_lead_not_handed_out_for_its_service_task_is_still_a_sales_call(agent, api_for):
+    """Only what dispatch handed out for the task skips the marketing guards: the same lead
+    dialled straight (not from "next lead") is a sales call, refused by the DNC list."""
+    CallRuleSetFactory(
+        name="全天窗口（测试）", window_start=dt.time(0, 0), window_end=dt.time(23, 59, 59)
+    )
+    lead, _task = _service_lead_on_dnc(agent, due_at=timezone.now() - dt.timedelta(hours=1))
+
+    r = api_for(agent.user).post_json("/api/v1/workspace/calls", {"lead_id": lead.pk})
+
+    assert r.status_code == 409, r.content
+    assert "dnc" in {b["code"] for b in r.json()["details"]["reasons"]}
+    assert not CallAttempt.objects.exists()
