@@ -173,6 +173,9 @@ def test_agent_records_a_sale_on_the_call(world, page):
     page.select_option("[data-testid=script-product]", str(world.products.accident.pk))
     page.wait_for_selector("[data-testid=script-category-prompts]")
 
+    # The agent has started noting the call's outcome meanwhile.
+    page.fill("[name=dispo-note]", "客户想先和家人商量")
+
     # A premium outside the product's range is refused on the field, nothing recorded.
     page.fill("input[name=sale-annualised_premium]", "20")
     page.select_option("select[name=sale-payment_mode]", "annual")
@@ -182,6 +185,9 @@ def test_agent_records_a_sale_on_the_call(world, page):
     page.wait_for_selector("[data-testid=field-error-annualised_premium]")
     with page.quiet():
         assert not Policy.objects.exists()
+    # Only the refused form came back: the outcome note typed beside it is still there.
+    assert page.input_value("[name=dispo-note]") == "客户想先和家人商量"
+    assert page.input_value("input[name=sale-annualised_premium]") == "20"
 
     page.fill("input[name=sale-annualised_premium]", "1800")
     page.click("[data-testid=save-sale]")

@@ -428,6 +428,9 @@ def test_a_bad_outcome_shows_its_error_and_changes_nothing(world, agent_client, 
     response = agent_client.post(url("workspace_disposition", attempt.pk), data, **HX)
     assert response.status_code == 422
     assert f'data-testid="field-error-{field}"' in response.content.decode()
+    # Only the outcome form is swapped: a sale being typed beside it stays.
+    assert response["HX-Retarget"] == "#disposition-form"
+    assert 'data-testid="call-state"' not in response.content.decode()
     attempt.refresh_from_db()
     assert attempt.disposition_id is None
     assert not FollowUp.objects.filter(lead=world.lead).exists()
@@ -565,6 +568,9 @@ def test_a_bad_sale_shows_its_error_and_records_nothing(world, agent_client, cha
     )
     assert response.status_code == 422, response.content.decode()[:500]
     assert f'data-testid="field-error-{field}"' in response.content.decode()
+    # Only the sale form is swapped: the outcome form beside it keeps what was typed.
+    assert (response["HX-Retarget"], response["HX-Reswap"]) == ("#sale-section", "outerHTML")
+    assert 'data-testid="disposition-form"' not in response.content.decode()
     assert not Policy.objects.exists()
     world.lead.refresh_from_db()
     assert world.lead.state != LeadState.WON

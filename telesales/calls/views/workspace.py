@@ -710,11 +710,26 @@ def workspace_presence_view(request: HttpRequest) -> HttpResponse:
 
 
 # --- Calls ---------------------------------------------------------------------------------
+#: A form whose input was refused (422) is swapped alone, so that what the agent typed in the
+#: call box's other form (the outcome while recording a sale, or the reverse) stays.
+_REFUSED_FORM = {
+    "disposition_form": ("disposition_box", "#disposition-form"),
+    "sale_form": ("sale_box", "#sale-section"),
+}
+
+
 def _call_respond(request, me, lead, *, status=200, refresh=True, whole=False, **forms):
     """After a call action: the call box (and the calls table, out of band), or the whole
-    lead panel when the lead itself changed."""
+    lead panel when the lead itself changed; a form refused for its input, alone."""
     lead = lead_selectors.lead_get(user=request.user, lead_id=lead.pk)
     context = _lead_context(request, me, lead, **forms)
+    refused = [_REFUSED_FORM[name] for name in forms if name in _REFUSED_FORM]
+    if request.htmx and status == 422 and len(refused) == 1 and not whole:
+        partial, target = refused[0]
+        response = render(request, f"{TEMPLATE}#{partial}", context, status=status)
+        response["HX-Retarget"] = target
+        response["HX-Reswap"] = "outerHTML"
+        return response
     partial = "lead_panel" if whole else "call_update"
     return _respond(
         request, me, partial, context, status=status, refresh_queue=refresh and status < 400
