@@ -6,6 +6,7 @@ import datetime as dt
 from decimal import Decimal
 
 from django.http import HttpRequest
+from django.utils.translation import gettext as _
 from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
@@ -176,8 +177,17 @@ class PersonFilter(InputSchema):
 def _center():
     center = selectors.center_default()
     if center is None:
-        raise ValidationFailed("No center exists yet; run 'telesales bootstrap'")
+        raise ValidationFailed(_("No center exists yet; run 'telesales bootstrap'"))
     return center
+
+
+def _missing_ref(name: str) -> str:
+    """The field error for an ``*_id`` that names nothing the caller may see."""
+    if name == "team":
+        return _("No such team, or you may not see it.")
+    if name == "level":
+        return _("No such level.")
+    return _("No such person, or you may not see them.")
 
 
 def _resolve_refs(request: HttpRequest, data: dict) -> dict:
@@ -200,7 +210,9 @@ def _resolve_refs(request: HttpRequest, data: dict) -> dict:
             else:
                 out[name] = selectors.person_get(user=user, person_id=value)
         except NotFound as exc:
-            raise ValidationFailed("Unknown reference", fields={key: [f"no such {name}"]}) from exc
+            raise ValidationFailed(
+                _("Unknown reference"), fields={key: [_missing_ref(name)]}
+            ) from exc
     return out
 
 
@@ -218,7 +230,7 @@ def team_get(request, team_id: int):
 @router.post("/teams", response={201: TeamOut, **ERRORS_WRITE}, operation_id="org_team_create")
 def team_create(request, payload: TeamIn):
     if not permissions.can_edit_team(request.auth):
-        raise PermissionDenied("You may not create teams")
+        raise PermissionDenied(_("You may not %(action)s") % {"action": _("create teams")})
     data = _resolve_refs(request, payload.dict())
     return Status(201, services.team_create(center=_center(), actor=request.auth, **data))
 
@@ -228,7 +240,7 @@ def team_create(request, payload: TeamIn):
 )
 def team_update(request, team_id: int, payload: TeamPatch):
     if not permissions.can_edit_team(request.auth):
-        raise PermissionDenied("You may not change teams")
+        raise PermissionDenied(_("You may not %(action)s") % {"action": _("change teams")})
     team = selectors.team_get(user=request.auth, team_id=team_id)
     data = _resolve_refs(request, payload.dict(exclude_unset=True))
     return services.team_update(team=team, actor=request.auth, **data)
@@ -270,7 +282,7 @@ def person_get(request, person_id: int):
 @router.post("/people", response={201: PersonOut, **ERRORS_WRITE}, operation_id="org_person_create")
 def person_create(request, payload: PersonIn):
     if not permissions.can_edit_person(request.auth):
-        raise PermissionDenied("You may not add people")
+        raise PermissionDenied(_("You may not %(action)s") % {"action": _("add people")})
     data = _resolve_refs(request, payload.dict())
     return Status(201, services.person_create(center=_center(), actor=request.auth, **data))
 
@@ -282,7 +294,7 @@ def person_create(request, payload: PersonIn):
 )
 def person_update(request, person_id: int, payload: PersonPatch):
     if not permissions.can_edit_person(request.auth):
-        raise PermissionDenied("You may not change people")
+        raise PermissionDenied(_("You may not %(action)s") % {"action": _("change people")})
     person = selectors.person_get(user=request.auth, person_id=person_id)
     data = payload.dict(exclude_unset=True)
     reason = data.pop("reason", "")
@@ -300,7 +312,7 @@ def seat_list(request, status: SeatStatus | None = None):
 @router.post("/seats", response={201: SeatOut, **ERRORS_WRITE}, operation_id="org_seat_create")
 def seat_create(request, payload: SeatIn):
     if not permissions.can_edit_seat(request.auth):
-        raise PermissionDenied("You may not manage seats")
+        raise PermissionDenied(_("You may not %(action)s") % {"action": _("manage seats")})
     data = _resolve_refs(request, payload.dict())
     return Status(201, services.seat_create(center=_center(), actor=request.auth, **data))
 
@@ -310,7 +322,7 @@ def seat_create(request, payload: SeatIn):
 )
 def seat_update(request, seat_id: int, payload: SeatPatch):
     if not permissions.can_edit_seat(request.auth):
-        raise PermissionDenied("You may not manage seats")
+        raise PermissionDenied(_("You may not %(action)s") % {"action": _("manage seats")})
     seat = selectors.seat_get(user=request.auth, seat_id=seat_id)
     data = _resolve_refs(request, payload.dict(exclude_unset=True))
     return services.seat_update(seat=seat, actor=request.auth, **data)
@@ -339,7 +351,7 @@ class RolesIn(InputSchema):
 )
 def person_login_create(request, person_id: int, payload: LoginIn):
     if not permissions.can_edit_person(request.auth):
-        raise PermissionDenied("You may not create logins")
+        raise PermissionDenied(_("You may not %(action)s") % {"action": _("create logins")})
     person = selectors.person_get(user=request.auth, person_id=person_id)
     person, password = services.person_login_create(
         person=person, username=payload.username, roles=payload.roles, actor=request.auth
@@ -361,7 +373,7 @@ def person_login_create(request, person_id: int, payload: LoginIn):
 )
 def person_roles_set(request, person_id: int, payload: RolesIn):
     if not permissions.can_edit_person(request.auth):
-        raise PermissionDenied("You may not change roles")
+        raise PermissionDenied(_("You may not %(action)s") % {"action": _("change roles")})
     person = selectors.person_get(user=request.auth, person_id=person_id)
     person = services.person_roles_set(person=person, roles=payload.roles, actor=request.auth)
     return {"username": person.user.get_username(), "roles": selectors.person_roles(person=person)}

@@ -9,7 +9,7 @@ from django.db.models import Count, Q, QuerySet
 from django.utils.translation import gettext as _
 
 from telesales.core.errors import NotFound
-from telesales.core.roles import Role
+from telesales.core.roles import Role, has_role
 from telesales.org import permissions
 from telesales.org.choices import PersonStatus, SeatStatus, TeamKind
 from telesales.org.models import Center, Level, Person, Seat, Team
@@ -206,6 +206,28 @@ def headcount_by_team(*, user) -> list[dict]:
         team[row["status"]] += row["n"]
         team["total"] += row["n"]
     return sorted(teams.values(), key=lambda t: t["name"])
+
+
+def protected_login_exists(*, user_ids) -> bool:
+    """Is one of these logins a center manager's or a superuser's? The groups are read
+    directly, so that a deactivated manager login counts too."""
+    from django.contrib.auth import get_user_model
+
+    ids = [pk for pk in user_ids if pk]
+    if not ids:
+        return False
+    return (
+        get_user_model()
+        .objects.filter(pk__in=ids)
+        .filter(Q(is_superuser=True) | Q(groups__name=Role.MANAGER.value))
+        .exists()
+    )
+
+
+def person_login_locked(*, user, person: Person) -> bool:
+    """True when ``user`` may not touch ``person``'s record or login (roles, password): the
+    login is a center manager's or a superuser's and ``user`` is not a center manager."""
+    return not has_role(user, Role.MANAGER) and protected_login_exists(user_ids=[person.user_id])
 
 
 def person_roles(*, person: Person) -> list[str]:

@@ -16,7 +16,7 @@ from telesales.core.audit import audit_record, model_snapshot
 from telesales.core.errors import InvalidState, PermissionDenied, ValidationFailed
 from telesales.core.model_updates import apply_changes, save_or_conflict, validate_instance
 from telesales.core.roles import Role, has_role
-from telesales.org import permissions
+from telesales.org import permissions, selectors
 from telesales.org.choices import PersonStatus, SeatStatus
 from telesales.org.hooks import person_stops_working_run
 from telesales.org.models import Center, Level, Person, Seat, Team
@@ -60,6 +60,14 @@ def _require(allowed: bool, what: str) -> None:
         raise PermissionDenied(_("You may not %(action)s") % {"action": what})
 
 
+def _guard_manager_logins(*, actor, user_ids, message: str) -> None:
+    """Only a center manager may touch the login of a center manager or a superuser (reset
+    its password, change its roles, move it to another record, change the record it belongs
+    to): anyone else could take over the center manager's account."""
+    if not has_role(actor, Role.MANAGER) and selectors.protected_login_exists(user_ids=user_ids):
+        raise PermissionDenied(message)
+
+
 def _write(*, actor, instance, action: str, before: dict | None) -> None:
     validate_instance(instance)
     save_or_conflict(instance)
@@ -92,6 +100,18 @@ def center_update(*, center: Center, actor, **data: Any) -> Center:
 
 # --- Team --------------------------------------------------------------------------------
 def _check_team_rules(team: Team) -> None:
+    if (
+        team.name
+        and Team.objects.filter(center_id=team.center_id, name=team.name)
+        .exclude(pk=team.pk)
+        .exists()
+    ):
+        raise ValidationFailed(
+            _("A team with this name exists already"),
+            fields={
+                "name": [_("The center has a team named %(name)s already.") % {"name": team.name}]
+            },
+        )
     if team.leader_id and team.leader and team.leader.status == PersonStatus.LEFT:
         raise ValidationFailed(_("Leader has left"), fields={"leader": [_("this person has left")]})
     if team.leader_id and team.leader and team.leader.center_id != team.center_id:
@@ -122,11 +142,31 @@ def team_update(*, team: Team, actor, **data: Any) -> Team:
 
 
 # --- Level -------------------------------------------------------------------------------
+def _check_level_rules(level: Level) -> None:
+    errors: dict[str, list[str]] = {}
+    others = Level.objects.exclude(pk=level.pk)
+    if level.code and others.filter(code=level.code).exists():
+        errors["code"] = [_("A level %(code)s exists already.") % {"code": level.code}]
+    clash = (
+        others.filter(series=level.series, rank=level.rank).first()
+        if level.series and level.rank is not None
+        else None
+    )
+    if clash is not None:
+        errors["rank"] = [
+            _("Rank %(rank)s of this series is %(code)s %(name)s already.")
+            % {"rank": level.rank, "code": clash.code, "name": clash.name}
+        ]
+    if errors:
+        raise ValidationFailed(_("Invalid input"), fields=errors)
+
+
 @transaction.atomic
 def level_create(*, actor, **data: Any) -> Level:
     _require(permissions.can_edit_level(actor), _("change the level ladder"))
     level = Level()
     apply_changes(level, data, allowed=LEVEL_FIELDS)
+    _check_level_rules(level)
     _write(actor=actor, instance=level, action="org.level_create", before=None)
     return level
 
@@ -137,6 +177,7 @@ def level_update(*, level: Level, actor, **data: Any) -> Level:
     level = Level.objects.select_for_update().get(pk=level.pk)
     before = model_snapshot(level)
     if apply_changes(level, data, allowed=LEVEL_FIELDS):
+        _check_level_rules(level)
         _write(actor=actor, instance=level, action="org.level_update", before=before)
     return level
 
@@ -197,6 +238,11 @@ def person_create(*, center: Center, actor, **data: Any) -> Person:
     _require(permissions.can_edit_person(actor), _("add people"))
     person = Person(center=center)
     apply_changes(person, data, allowed=PERSON_FIELDS)
+    _guard_manager_logins(
+        actor=actor,
+        user_ids=[person.user_id],
+        message=_("Only a center manager may link a center manager's login to a record"),
+    )
     _check_person_rules(person)
     _write(actor=actor, instance=person, action="org.person_create", before=None)
     if person.status == PersonStatus.LEFT:
@@ -209,13 +255,17 @@ def person_update(*, person: Person, actor, reason: str = "", **data: Any) -> Pe
     _require(permissions.can_edit_person(actor), _("change people"))
     person = Person.objects.select_for_update().get(pk=person.pk)
     before = model_snapshot(person)
+    login_before = person.user_id
     changed = apply_changes(person, data, allowed=PERSON_FIELDS)
     if not changed:
         return person
-    if person.user_id and not has_role(actor, Role.MANAGER):
-        target = get_user_model().objects.get(pk=person.user_id)
-        if target.is_superuser or has_role(target, Role.MANAGER):
-            raise PermissionDenied(_("Only a center manager may change a center manager's record"))
+    # The login the record had and the one it gets: unlinking the manager's login in the same
+    # edit must not open their record to HR.
+    _guard_manager_logins(
+        actor=actor,
+        user_ids=[login_before, person.user_id],
+        message=_("Only a center manager may change a center manager's record"),
+    )
     _check_person_rules(person)
     validate_instance(person)
     save_or_conflict(person)
@@ -270,6 +320,16 @@ def _person_release_on_leaving(*, person: Person, actor) -> None:
 
 # --- Seat --------------------------------------------------------------------------------
 def _check_seat_rules(seat: Seat) -> None:
+    if (
+        seat.code
+        and Seat.objects.filter(center_id=seat.center_id, code=seat.code)
+        .exclude(pk=seat.pk)
+        .exists()
+    ):
+        raise ValidationFailed(
+            _("A seat with this code exists already"),
+            fields={"code": [_("The center has a seat %(code)s already.") % {"code": seat.code}]},
+        )
     if seat.person_id and seat.status != SeatStatus.OCCUPIED:
         seat.status = SeatStatus.OCCUPIED
     if seat.person_id and seat.person.center_id != seat.center_id:
@@ -397,6 +457,11 @@ def person_roles_set(*, person: Person, roles: list[str], actor) -> Person:
         and not has_role(actor, Role.MANAGER)
     ):
         raise PermissionDenied(_("Only a center manager may remove the center manager role"))
+    _guard_manager_logins(
+        actor=actor,
+        user_ids=[user.pk],
+        message=_("Only a center manager may change a center manager's record"),
+    )
     _set_groups(user, chosen)
     audit_record(
         actor=actor,
@@ -416,6 +481,11 @@ def person_password_reset(*, person: Person, actor) -> str:
         raise InvalidState(_("This person has no login yet"))
     if person.status == PersonStatus.LEFT:
         raise InvalidState(_("This person has left; their login stays disabled"))
+    _guard_manager_logins(
+        actor=actor,
+        user_ids=[person.user_id],
+        message=_("Only a center manager may reset a center manager's password"),
+    )
     password = secrets.token_urlsafe(9)
     user = person.user
     user.set_password(password)

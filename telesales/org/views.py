@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from telesales.core import dashboard
-from telesales.core.errors import DomainError
+from telesales.core.errors import DomainError, PermissionDenied
 from telesales.core.form_errors import add_domain_error
 from telesales.core.navigation import home_url_name
 from telesales.core.pages import get_or_404, page_of, require
@@ -167,7 +167,11 @@ def person_detail_view(request: HttpRequest, person_id: int) -> HttpResponse:
 
 
 def _person_detail(request, person, *, login_form=None, roles_form=None, status=200):
-    can_edit = permissions.can_edit_person(request.user)
+    # HR may not change a center manager's record or login (only a center manager may).
+    locked = permissions.can_edit_person(request.user) and selectors.person_login_locked(
+        user=request.user, person=person
+    )
+    can_edit = permissions.can_edit_person(request.user) and not locked
     roles = selectors.person_roles(person=person)
     if can_edit and login_form is None and not person.user_id:
         login_form = LoginCreateForm()
@@ -180,6 +184,7 @@ def _person_detail(request, person, *, login_form=None, roles_form=None, status=
             "person": person,
             "seat": getattr(person, "seat", None) if _has_seat(person) else None,
             "can_edit": can_edit,
+            "locked": locked,
             "roles": roles,
             "login_form": login_form,
             "roles_form": roles_form,
@@ -228,7 +233,7 @@ def person_login_view(request: HttpRequest, person_id: int) -> HttpResponse:
             return redirect("org:person_detail", person_id=person.pk)
     except DomainError as exc:
         form = login_form or roles_form
-        if form is None:
+        if form is None or isinstance(exc, PermissionDenied):
             messages.error(request, exc.message)
             return redirect("org:person_detail", person_id=person.pk)
         add_domain_error(form, exc)

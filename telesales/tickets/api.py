@@ -7,6 +7,7 @@ Ids in a request body that name nothing (or nothing the caller may see) are fiel
 
 from __future__ import annotations
 
+from django.utils.translation import gettext as _
 from ninja import Query, Router, Status
 
 from telesales.core.errors import ValidationFailed, deny_unless
@@ -37,7 +38,7 @@ router = Router(tags=["tickets"])
 
 def _viewer(request):
     user = request.auth
-    deny_unless(permissions.can_view_tickets(user), "Your role has no access to service tickets")
+    deny_unless(permissions.can_view_tickets(user), _("Your role has no access to service tickets"))
     return user
 
 
@@ -47,7 +48,7 @@ def _by_id(model, pk: int | None, field: str):
         return None
     found = model.objects.filter(pk=pk).first()
     if found is None:
-        raise ValidationFailed("Invalid input", fields={field: ["No such record."]})
+        raise ValidationFailed(_("Invalid input"), fields={field: [_("No such record.")]})
     return found
 
 
@@ -87,7 +88,7 @@ def ticket_open(request, payload: TicketOpenIn):
     policy must be the customer's; with a policy alone, its holder is the customer and its
     seller the agent concerned."""
     user = request.auth
-    deny_unless(permissions.can_open_ticket(user), "Your role cannot open tickets")
+    deny_unless(permissions.can_open_ticket(user), _("Your role cannot open tickets"))
     ticket = services.ticket_open(
         actor=user,
         kind=payload.kind,
@@ -124,7 +125,7 @@ def ticket_assign(request, ticket_id: int, payload: AssignIn):
     tickets; a team lead: themselves or their team members)."""
     user = _viewer(request)
     ticket = _detail(user, ticket_id)
-    deny_unless(permissions.can_assign_tickets(user), "Your role cannot assign tickets")
+    deny_unless(permissions.can_assign_tickets(user), _("Your role cannot assign tickets"))
     owner = _by_id(Person, payload.owner_id, "owner")
     services.ticket_assign(ticket=ticket, owner=owner, actor=user, note=payload.note)
     return _detail(user, ticket_id)
@@ -189,7 +190,9 @@ def sla_report(request, period: Query[PeriodFilter]):
     """SLA attainment over the visible tickets opened in the period (default: the last six
     months): a target is settled once met or missed; attainment = met ÷ settled."""
     user = request.auth
-    deny_unless(permissions.can_view_sla_report(user), "Your role has no access to the SLA report")
+    deny_unless(
+        permissions.can_view_sla_report(user), _("Your role has no access to the SLA report")
+    )
     since, until = selectors.report_period(period.since, period.until)
     summary = selectors.sla_summary(user=user, since=since, until=until)
     return {
@@ -210,7 +213,7 @@ def complaint_rate(request, period: Query[PeriodFilter]):
     """Complaints opened per 1,000 policies in force, center-wide, with both numbers and a
     row per month (default period: the last six months)."""
     user = request.auth
-    deny_unless(permissions.can_view_complaint_rate(user), "Your role cannot see this indicator")
+    deny_unless(permissions.can_view_complaint_rate(user), _("Your role cannot see this indicator"))
     since, until = selectors.report_period(period.since, period.until)
     total = selectors.complaint_rate(user=user, since=since, until=until)
     return {
@@ -227,7 +230,7 @@ def complaint_rate(request, period: Query[PeriodFilter]):
 )
 def ruleset_list(request):
     user = request.auth
-    deny_unless(permissions.can_view_sla_rules(user), "Your role cannot see the service targets")
+    deny_unless(permissions.can_view_sla_rules(user), _("Your role cannot see the service targets"))
     return list(selectors.ruleset_list(user=user).prefetch_related("targets"))
 
 
@@ -238,7 +241,7 @@ def ruleset_list(request):
 )
 def ruleset_get(request, ruleset_id: int):
     user = request.auth
-    deny_unless(permissions.can_view_sla_rules(user), "Your role cannot see the service targets")
+    deny_unless(permissions.can_view_sla_rules(user), _("Your role cannot see the service targets"))
     return selectors.ruleset_get(user=user, ruleset_id=ruleset_id)
 
 
@@ -251,12 +254,14 @@ def ruleset_create(request, payload: SlaRuleSetIn):
     """A new version of the SLA targets, effective from today or later; targets not given
     are copied from ``based_on_id`` (else the defaults). Manager only."""
     user = request.auth
-    deny_unless(permissions.can_manage_sla_rules(user), "Only the center manager may do this")
+    deny_unless(permissions.can_manage_sla_rules(user), _("Only the center manager may do this"))
     based_on = None
     if payload.based_on_id:
         based_on = selectors.ruleset_list(user=user).filter(pk=payload.based_on_id).first()
         if based_on is None:
-            raise ValidationFailed("Invalid input", fields={"based_on_id": ["No such rule set."]})
+            raise ValidationFailed(
+                _("Invalid input"), fields={"based_on_id": [_("No such rule set.")]}
+            )
     ruleset = rulesets.sla_ruleset_create(
         actor=user,
         name=payload.name,

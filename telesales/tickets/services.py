@@ -23,6 +23,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from telesales.core.actors import user_or_none
 from telesales.core.audit import audit_record
@@ -374,7 +375,7 @@ def ticket_respond(*, ticket: Ticket, actor, note: str, waiting_customer: bool =
     errors: dict[str, list[str]] = {}
     note = _text(note, field="note", max_length=NOTE_MAX, required=True, errors=errors)
     _raise(errors)
-    _check_active(ticket, _("answered"))
+    _check_active(ticket, pgettext("ticket action", "answered"))
     now = timezone.now()
     before = _snapshot(ticket)
     from_status = ticket.status
@@ -399,7 +400,7 @@ def ticket_resolve(*, ticket: Ticket, actor, resolution: str) -> Ticket:
         resolution, field="resolution", max_length=TEXT_MAX, required=True, errors=errors
     )
     _raise(errors)
-    _check_active(ticket, _("resolved"))
+    _check_active(ticket, pgettext("ticket action", "resolved"))
     now = timezone.now()
     before = _snapshot(ticket)
     from_status = ticket.status

@@ -206,6 +206,38 @@ def test_duplicate_codes_answer_4xx(manager_api, center):
     assert_error_shape(manager_api.post_json("/api/v1/org/teams", {"name": name}), (409, 422))
 
 
+def test_duplicates_are_field_errors_in_chinese(manager_api, center):
+    """A taken seat code, team name or level rank names the field and says so plainly (not
+    Django's "包含 Center 和 编号 的 工位 已经存在" on the whole form)."""
+    seat = Seat.objects.filter(center=center).first()
+    fields = _fields(manager_api.post_json("/api/v1/org/seats", {"code": seat.code}))
+    assert fields == {"code": [f"本中心已有编号为 {seat.code} 的工位。"]}
+    team = Team.objects.filter(center=center).first()
+    fields = _fields(manager_api.post_json("/api/v1/org/teams", {"name": team.name}))
+    assert fields == {"name": [f"本中心已有名为 {team.name} 的团队。"]}
+    level = Level.objects.get(code="S1")
+    body = {"code": "S9", "name": "重复层级", "series": level.series, "rank": level.rank}
+    fields = _fields(manager_api.post_json("/api/v1/org/levels", body))
+    assert fields == {"rank": [f"该序列的第 {level.rank} 级已是 S1 {level.name}。"]}
+    assert not Level.objects.filter(code="S9").exists()
+
+
+def test_refusals_and_unknown_references_are_in_chinese(api_as, person_body):
+    """Messages follow the UI language (Chinese by default), like the rest of the API."""
+    hr = api_as("hr")
+    fields = _fields(hr.post_json(PEOPLE, {**person_body, "team_id": 987654}))
+    assert fields == {"team_id": ["团队不存在，或您无权查看。"]}
+    fields = _fields(hr.post_json(PEOPLE, {**person_body, "leader_id": 987654}))
+    assert fields == {"leader_id": ["人员不存在，或您无权查看。"]}
+    fields = _fields(hr.post_json(PEOPLE, {**person_body, "level_id": 987654}))
+    assert fields == {"level_id": ["职级不存在。"]}
+    planner = api_as("planner")
+    data = assert_error_shape(planner.post_json("/api/v1/org/teams", {"name": "新组"}), 403)
+    assert data["message"] == "您无权创建团队"
+    data = assert_error_shape(planner.post_json(PEOPLE, person_body), 403)
+    assert data["message"] == "您无权添加人员"
+
+
 def test_unknown_ids_answer_404(manager_api):
     for url in (f"{PEOPLE}/999999", "/api/v1/org/teams/999999"):
         assert_error_shape(manager_api.get(url), 404, "not_found")

@@ -217,3 +217,76 @@ def test_team_lead_leaving_frees_the_team_leadership(user_named):
     # the team can be edited again without first fixing the leader
     services.team_update(team=team, actor=user_named("hr"), name=team.name + "二")
     assert AuditEntry.objects.filter(action="org.team_update", reason="leader left").exists()
+
+
+# --- A center manager's login is the center manager's business ------------------------------
+def test_hr_cannot_reset_the_center_managers_password(user_named):
+    """Resetting it would hand HR the one-time password of the center manager's account."""
+    boss = Person.objects.get(user__username="manager")
+    with pytest.raises(PermissionDenied):
+        services.person_password_reset(person=boss, actor=user_named("hr"))
+    assert user_named("manager").check_password("demo")
+    assert not AuditEntry.objects.filter(action="org.person_password_reset").exists()
+
+
+def test_hr_cannot_reset_a_superusers_password(user_named):
+    root = get_user_model().objects.create_superuser(username="root", password="secret")
+    person = _new_person(user_named)
+    Person.objects.filter(pk=person.pk).update(user=root)
+    person.refresh_from_db()
+    with pytest.raises(PermissionDenied):
+        services.person_password_reset(person=person, actor=user_named("hr"))
+    root.refresh_from_db()
+    assert root.check_password("secret")
+
+
+def test_manager_may_reset_another_managers_password(user_named):
+    person = _new_person(user_named)
+    person, _ = services.person_login_create(
+        person=person, username="boss2", roles=["center_manager"], actor=user_named("manager")
+    )
+    password = services.person_password_reset(person=person, actor=user_named("manager"))
+    assert get_user_model().objects.get(username="boss2").check_password(password)
+
+
+def test_hr_cannot_edit_the_managers_record_by_unlinking_the_login(user_named):
+    boss = Person.objects.get(user__username="manager")
+    with pytest.raises(PermissionDenied):
+        services.person_update(person=boss, actor=user_named("hr"), user=None, name="改名")
+    boss.refresh_from_db()
+    assert boss.user.username == "manager" and boss.name != "改名"
+
+
+def test_hr_cannot_link_a_superuser_login_to_a_new_record(user_named):
+    root = get_user_model().objects.create_superuser(username="root", password="secret")
+    template = Person.objects.filter(team__kind="sales").first()
+    with pytest.raises(PermissionDenied):
+        services.person_create(
+            center=template.center,
+            actor=user_named("hr"),
+            name="新人乙",
+            employee_no="N0002",
+            team=template.team,
+            hire_date=template.hire_date,
+            user=root,
+        )
+    assert not Person.objects.filter(employee_no="N0002").exists()
+
+
+def test_person_page_offers_hr_no_login_controls_for_the_manager(client_for, user_named):
+    boss = Person.objects.get(user__username="manager")
+    hr = client_for("hr")
+    page = hr.get(f"/org/people/{boss.pk}/").content.decode()
+    assert 'value="reset_password"' not in page and 'value="roles"' not in page
+    assert "只有中心经理可以修改中心经理的档案" in page
+    response = hr.post(f"/org/people/{boss.pk}/login/", {"action": "reset_password"}, follow=True)
+    shown = [str(m) for m in response.context["messages"]]
+    assert shown == ["只有中心经理可以重置中心经理的密码"]
+    assert user_named("manager").check_password("demo")
+    response = hr.post(
+        f"/org/people/{boss.pk}/login/", {"action": "roles", "roles": ["hr_admin"]}, follow=True
+    )
+    assert [str(m) for m in response.context["messages"]] == ["只有中心经理可以移除中心经理角色"]
+    assert "center_manager" in {g.name for g in user_named("manager").groups.all()}
+    manager_page = client_for("manager").get(f"/org/people/{boss.pk}/").content.decode()
+    assert 'value="reset_password"' in manager_page

@@ -129,6 +129,32 @@ def test_roles_without_tickets_get_403_and_out_of_sight_is_404(api_for, world):
     assert api_for(world.bob).get(f"{BASE}/tickets/{ticket.pk}").status_code == 200
 
 
+def test_refusals_are_in_the_users_language(api_for, world):
+    """The API answers in the UI language (Chinese by default), never in raw English."""
+    hr = api_for(world.hr)
+    data = assert_error_shape(hr.get(f"{BASE}/tickets"), 403, "permission_denied")
+    assert data["message"] == "您的角色无权访问服务工单"
+    data = assert_error_shape(api_for(world.alice).get(f"{BASE}/reports/sla"), 403)
+    assert data["message"] == "您的角色无权查看服务时限报表"
+    data = assert_error_shape(
+        api_for(world.ops).post_json(f"{BASE}/tickets", body(customer_id=999_999)), 422
+    )
+    assert data["message"] == "输入有误"
+    assert data["details"]["fields"]["customer"] == ["记录不存在。"]
+    data = assert_error_shape(
+        api_for(world.boss).post_json(
+            f"{BASE}/sla-rules",
+            {
+                "name": "新版",
+                "effective_from": timezone.localdate().isoformat(),
+                "based_on_id": 999,
+            },
+        ),
+        422,
+    )
+    assert data["details"]["fields"]["based_on_id"] == ["规则集不存在。"]
+
+
 def test_list_filters_and_has_a_query_ceiling(api_for, world):
     for _ in range(3):
         TicketFactory(

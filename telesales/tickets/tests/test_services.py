@@ -265,6 +265,18 @@ def test_close_only_after_resolving(open_ticket, world):
     assert actions(ticket) == ["open", "respond", "resolve", "close"]
 
 
+def test_wrong_status_message_names_the_action_not_a_status(open_ticket, world):
+    """ "cannot be resolved" must read 不能解决, not the status word 已解决 a second time."""
+    ticket = open_ticket(owner=world.ops)
+    services.ticket_resolve(ticket=ticket, actor=world.ops.user, resolution="已处理")
+    with pytest.raises(TicketWrongStatus) as exc:
+        services.ticket_resolve(ticket=ticket, actor=world.ops.user, resolution="再次处理")
+    assert exc.value.message == "工单当前状态为已解决，不能解决，请先重新打开"
+    with pytest.raises(TicketWrongStatus) as exc:
+        services.ticket_respond(ticket=ticket, actor=world.ops.user, note="再联系")
+    assert exc.value.message == "工单当前状态为已解决，不能回复，请先重新打开"
+
+
 @pytest.mark.parametrize("status", ["resolved", "closed"])
 def test_nothing_but_reopen_works_on_a_resolved_or_closed_ticket(open_ticket, world, status):
     ticket = open_ticket(owner=world.ops)
