@@ -55,9 +55,12 @@ class InputSchema(Schema):
     @classmethod
     def _refuse_nul_characters(cls, value: Any) -> Any:
         if _has_nul(value):
-            raise ValueError("must not contain NUL characters")
+            raise ValueError(_("must not contain NUL characters"))
         if date_out_of_range(value):
-            raise ValueError(f"must be a date between {YEAR_MIN} and {YEAR_MAX}")
+            raise ValueError(
+                _("must be a date between %(first)d and %(last)d")
+                % {"first": YEAR_MIN, "last": YEAR_MAX}
+            )
         return value
 
 

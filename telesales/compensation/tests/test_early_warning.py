@@ -96,6 +96,21 @@ def test_summary_sentence_names_each_gap_and_the_days_left():
     assert set_summary(met, days_left=45) == "met"
 
 
+def test_summary_sentence_reads_as_one_chinese_sentence():
+    # The gaps are noun phrases joined by 、/和 inside one "还需 …" (not "还差 …和还差 …").
+    from django.utils import translation
+
+    section = maintain(person(figures=[("758.24", 1)]))
+    with translation.override("zh-hans"):
+        assert set_summary(section, days_left=45) == "45 天内还需 FYC ¥741.76和保单 2 件"
+        assert set_summary(section, days_left=0) == "还差 FYC ¥741.76和保单 2 件"
+        three = maintain(person(figures=[("758.24", 1, "50", "100")]))
+        assert set_summary(three, days_left=1) == (
+            "1 天内还需 3 项标准中达到 2 项：FYC ¥741.76、保单 2 件和"
+            "13 个月继续率达到 80.0%（目前 50.0%）"
+        )
+
+
 def test_period_end_for_each_assessment_period():
     day = dt.date(2026, 5, 16)
     assert period_end_label(BOOK, level="T0", day=day) == (2026, 5)

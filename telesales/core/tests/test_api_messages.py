@@ -94,3 +94,15 @@ def test_the_api_answers_field_messages_in_the_callers_language():
     missing = assert_error_shape(client.post_json("/api/v1/me/language", {}), 422)
     assert missing["details"]["fields"]["language"] == ["This field is required."]
     assert missing["message"] == "Invalid input"
+
+
+@pytest.mark.django_db
+def test_the_shared_input_checks_speak_the_callers_language():
+    client = JsonClient()
+    client.force_login(UserFactory(username="nul-sender", roles=["agent"]))
+
+    body = assert_error_shape(
+        client.post_json("/api/v1/me/language", {"language": "e\u0000n"}), 422
+    )
+
+    assert body["details"]["fields"]["language"] == ["不能包含 NUL 字符"]

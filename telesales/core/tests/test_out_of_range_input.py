@@ -62,7 +62,7 @@ def test_dates_outside_the_centers_years_are_a_field_error(client_for, path):
     body = response.json()
     assert body["code"] == "validation_failed"
     assert any(
-        "between 1900 and 2200" in m for ms in body["details"]["fields"].values() for m in ms
+        "1900 年至 2200 年之间" in m for ms in body["details"]["fields"].values() for m in ms
     )
 
 
