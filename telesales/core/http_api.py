@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 from typing import Any
 
 from django.http import Http404
@@ -47,8 +48,9 @@ class InputSchema(Schema):
     """Base of every request body and query filter.
 
     Text may not contain NUL characters: PostgreSQL can neither store nor compare them, so
-    they would otherwise surface as a server error instead of a field error. Dates and times
-    must fall in the years ``YEAR_MIN`` to ``YEAR_MAX``, for the same reason.
+    they would otherwise surface as a server error instead of a field error. A decimal sent
+    as text in exponent form ("1e3") is refused: amounts are written in plain digits. Dates
+    and times must fall in the years ``YEAR_MIN`` to ``YEAR_MAX``, for the NUL's reason.
     """
 
     @field_validator("*", mode="after")
@@ -56,6 +58,9 @@ class InputSchema(Schema):
     def _refuse_nul_characters(cls, value: Any) -> Any:
         if _has_nul(value):
             raise ValueError(_("must not contain NUL characters"))
+        if isinstance(value, Decimal) and value.is_finite() and value.as_tuple().exponent > 0:
+            # "1e3" sent as text: a typo as likely as a number; money is written in digits.
+            raise ValueError(_("write the number in plain digits, such as 1000 or 120.50"))
         if date_out_of_range(value):
             raise ValueError(
                 _("must be a date between %(first)d and %(last)d")

@@ -220,7 +220,7 @@ def test_sale_records_the_policy(agent, client, product):
     assert body["recording_retain_until"] >= str(timezone.localdate().year + 30)
 
 
-@pytest.mark.parametrize("premium", ["-100.00", "0", "9999999999.99", "abc"])
+@pytest.mark.parametrize("premium", ["-100.00", "0", "9999999999.99", "abc", "1e3", "2.5E2"])
 def test_sale_with_a_negative_or_absurd_premium_is_422(agent, client, product, premium):
     lead = owned_lead(agent)
     call = _answered_call(client, lead)

@@ -106,3 +106,20 @@ def test_the_shared_input_checks_speak_the_callers_language():
     )
 
     assert body["details"]["fields"]["language"] == ["不能包含 NUL 字符"]
+
+
+def test_a_decimal_in_exponent_form_is_refused_and_plain_digits_pass():
+    from decimal import Decimal
+
+    from telesales.core.http_api import InputSchema
+
+    class Amount(InputSchema):
+        amount: Decimal
+
+    assert Amount(amount="1000").amount == Decimal("1000")
+    assert Amount(amount="120.50").amount == Decimal("120.50")
+    assert Amount(amount=1000.0).amount == Decimal("1000")  # a JSON number is a number
+    for text in ("1e3", "2.5E2", "1E+3"):
+        with translation.override("en"), pytest.raises(ValidationError) as refused:
+            Amount(amount=text)
+        assert field_message(refused.value.errors()[0]).startswith("write the number")
