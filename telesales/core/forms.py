@@ -1,3 +1,5 @@
+from decimal import Decimal
+
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm
 from django.core.validators import MaxLengthValidator
@@ -50,10 +52,10 @@ def _without_oversized_ids(data, fields):
 
 class StyledForm:
     """Mixin for every form of the apps: Bootstrap's classes on each widget (small controls by
-    default: dense screens used all day; ``dense = False`` for full-size ones), refusal of NUL
-    characters in text (PostgreSQL can neither store nor compare them) as a field error, and
-    the center's years on every date field (``telesales.core.dates``). Call ``self._style()``
-    at the end of ``__init__``."""
+    default: dense screens used all day; ``dense = False`` for full-size ones), refusal of
+    NUL characters in text (PostgreSQL can neither store nor compare them) and of numbers
+    typed in exponent form ("1e3") as field errors, and the center's years on every date
+    field (``telesales.core.dates``). Call ``self._style()`` at the end of ``__init__``."""
 
     dense = True
 
@@ -85,4 +87,9 @@ class StyledForm:
         for name, value in list(data.items()):
             if isinstance(value, str) and "\x00" in value:
                 self.add_error(name, _("Must not contain NUL characters."))  # type: ignore[attr-defined]
+            elif isinstance(value, Decimal) and value.is_finite() and value.as_tuple().exponent > 0:
+                # "1e3" typed for an amount: a slip as likely as a number; never read as 1000.
+                self.add_error(  # type: ignore[attr-defined]
+                    name, _("write the number in plain digits, such as 1000 or 120.50")
+                )
         return data

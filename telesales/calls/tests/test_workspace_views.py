@@ -553,6 +553,7 @@ def test_a_sale_on_an_answered_call_records_the_policy(world, agent_client):
         ({"sale-annualised_premium": "50.00"}, "annualised_premium"),  # below the product's
         ({"sale-annualised_premium": "abc"}, "annualised_premium"),
         ({"sale-annualised_premium": "-5"}, "annualised_premium"),
+        ({"sale-annualised_premium": "1.2e3"}, "annualised_premium"),  # not read as 1200
         ({"sale-payment_mode": "weekly"}, "payment_mode"),
         ({"sale-payment_mode": "single"}, "payment_mode"),  # not allowed for the product
         ({"sale-term_years": "7"}, "term_years"),
