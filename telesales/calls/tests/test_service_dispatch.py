@@ -126,3 +126,29 @@ def test_a_lead_not_handed_out_for_its_service_task_is_still_a_sales_call(agent,
     assert r.status_code == 409, r.content
     assert "dnc" in {b["code"] for b in r.json()["details"]["reasons"]}
     assert not CallAttempt.objects.exists()
+
+
+def test_the_service_call_is_recorded_done_from_the_workspace(agent):
+    # The lead panel lists the due service tasks of the lead in hand with the task list's
+    # own forms: the agent records the result where the call was made.
+    CallRuleSetFactory(
+        name="全天窗口（测试）", window_start=dt.time(0, 0), window_end=dt.time(23, 59, 59)
+    )
+    lead, task = _service_lead_on_dnc(agent, due_at=timezone.now() - dt.timedelta(hours=1))
+    client = Client()
+    client.force_login(agent.user)
+
+    html = client.post("/calls/workspace/next/", **HX).content.decode()
+    assert 'data-testid="lead-service-tasks"' in html
+    assert f'id="task-{task.pk}"' in html
+    assert f'hx-post="/policies/tasks/{task.pk}/complete/"' in html
+
+    done = client.post(
+        f"/policies/tasks/{task.pk}/complete/", {"outcome": "reached", "note": ""}, **HX
+    )
+
+    assert done.status_code == 200, done.content.decode()[:500]
+    task.refresh_from_db()
+    assert task.status == "done"
+    html = client.get(f"/calls/workspace/leads/{lead.pk}/", **HX).content.decode()
+    assert 'data-testid="lead-service-tasks"' not in html  # nothing due any more

@@ -52,6 +52,7 @@ from telesales.operations.services import grace_end
 from telesales.org.selectors import person_for_user
 from telesales.policies import selectors as policy_selectors
 from telesales.policies.choices import PaymentMode, ProductCategory
+from telesales.policies.forms import TaskCompleteForm, TaskRescheduleForm
 from telesales.policies.suggestions import household_members, household_suggestions
 
 TEMPLATE = "calls/workspace.html"
@@ -490,6 +491,25 @@ def _renewal_context(request: HttpRequest, me, lead, attempts) -> dict | None:
     }
 
 
+def _service_task_rows(request: HttpRequest, me, lead, now) -> list[dict]:
+    """The agent's service calls due for this lead (welcome call, free-look check-in,
+    extended-service suggestion), each with the task list's own "done" and "call later"
+    forms, so that the call's result is recorded where the call was made."""
+    tasks = policy_selectors.service_task_due_list(user=request.user, agent=me).filter(
+        lead_id=lead.pk
+    )[:5]
+    return [
+        {
+            "task": task,
+            "complete_form": TaskCompleteForm(kind=task.kind),
+            "reschedule_form": TaskRescheduleForm(),
+            "show_agent": False,
+            "now": now,
+        }
+        for task in tasks
+    ]
+
+
 def _lead_context(
     request: HttpRequest, me, lead, *, source: str = "", product=None, **forms
 ) -> dict:
@@ -530,6 +550,7 @@ def _lead_context(
         context["suggestions"] = household_suggestions(customer=customer, on=today)
     renewal = _renewal_context(request, me, lead, attempts)
     context["renewal"] = renewal
+    context["service_rows"] = _service_task_rows(request, me, lead, now)
     # The guards shown are those of the call the button places (``call_start``'s default).
     kind = (
         CallKind.RENEWAL
