@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from django import forms
-from django.contrib.auth import get_user_model
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from telesales.core.forms import StyledForm
 from telesales.org.choices import PersonStatus
 from telesales.org.models import Center, Level, Person, Seat, Team
+from telesales.org.selectors import linkable_login_list
 
 
 class _Styled(StyledForm):
@@ -45,7 +45,9 @@ class PersonForm(_Styled, forms.ModelForm):
         # A person's name (姓名), not the name of a thing (名称) that the model field shares.
         labels = {"name": pgettext_lazy("person name", "Name")}
 
-    def __init__(self, *args, center=None, **kwargs):
+    def __init__(self, *args, center=None, user=None, **kwargs):
+        """``user``: who fills the form in; the login choices are the ones they may link
+        (a center manager's or a superuser's login only for a center manager)."""
         super().__init__(*args, **kwargs)
         current = Person.objects.exclude(status=PersonStatus.LEFT).order_by("name")
         if center is not None:
@@ -54,12 +56,7 @@ class PersonForm(_Styled, forms.ModelForm):
         for name in ("leader", "recruiter", "mentor", "developed_by"):
             self.fields[name].queryset = current
         self.fields["level"].queryset = Level.objects.filter(is_active=True)
-        taken = Person.objects.exclude(user=None)
-        if self.instance.pk:
-            taken = taken.exclude(pk=self.instance.pk)
-        self.fields["user"].queryset = (
-            get_user_model().objects.filter(is_active=True).exclude(pk__in=taken.values("user_id"))
-        )
+        self.fields["user"].queryset = linkable_login_list(user=user, person=self.instance)
         self.fields["user"].help_text = _("The login this employee signs in with")
         self._style()
 

@@ -230,6 +230,26 @@ def person_login_locked(*, user, person: Person) -> bool:
     return not has_role(user, Role.MANAGER) and protected_login_exists(user_ids=[person.user_id])
 
 
+def linkable_login_list(*, user, person: Person | None = None):
+    """The logins ``user`` may link to ``person``'s record (a new one when None): active logins
+    no other record holds. A center manager's or a superuser's login only for a center manager
+    (``person_create`` / ``person_update`` refuse it to anyone else); the login the record
+    holds already stays in the list, so that the form shows it."""
+    from django.contrib.auth import get_user_model
+
+    taken = Person.objects.exclude(user=None)
+    if person is not None and person.pk:
+        taken = taken.exclude(pk=person.pk)
+    qs = get_user_model().objects.filter(is_active=True).exclude(pk__in=taken.values("user_id"))
+    if user is None or not has_role(user, Role.MANAGER):
+        protected = Q(is_superuser=True) | Q(groups__name=Role.MANAGER.value)
+        own = person.user_id if person is not None else None
+        qs = qs.exclude(
+            pk__in=get_user_model().objects.filter(protected).exclude(pk=own).values("pk")
+        )
+    return qs.order_by("username")
+
+
 def person_roles(*, person: Person) -> list[str]:
     """The role group names held by the person's login (empty without a login)."""
     if not person.user_id:

@@ -275,7 +275,7 @@ def person_create_view(request: HttpRequest) -> HttpResponse:
         save=lambda data: services.person_create(center=center, actor=request.user, **data),
         template="org/person_form.html",
         success_url=lambda p: reverse("org:person_detail", args=[p.pk]),
-        form_kwargs={"center": center},
+        form_kwargs={"center": center, "user": request.user},
     )
 
 
@@ -290,7 +290,7 @@ def person_edit_view(request: HttpRequest, person_id: int) -> HttpResponse:
         save=lambda data: services.person_update(person=person, actor=request.user, **data),
         template="org/person_form.html",
         success_url=lambda p: reverse("org:person_detail", args=[p.pk]),
-        form_kwargs={"center": person.center},
+        form_kwargs={"center": person.center, "user": request.user},
     )
 
 

@@ -62,7 +62,9 @@ def _detail(user, ticket_id: int):
 )
 def ticket_list(request, filters: Query[TicketFilter]):
     """Tickets the caller may see. ``status=active`` (default): not yet resolved, most urgent
-    first; ``overdue=true``: a target missed; ``mine=true``: owned by the caller."""
+    first; ``overdue=true``: a target missed; ``mine=true``: owned by the caller;
+    ``my_teams=true``: about the agents or policies of the teams the caller leads;
+    ``since`` / ``until``: opened on those local days (both included)."""
     user = _viewer(request)
     qs = selectors.ticket_list(
         user=user,
@@ -75,6 +77,9 @@ def ticket_list(request, filters: Query[TicketFilter]):
         unassigned=filters.unassigned,
         overdue=filters.overdue,
         escalated=filters.escalated,
+        about_my_teams=filters.my_teams,
+        opened_since=filters.since,
+        opened_until=filters.until,
         search=filters.q,
     )
     return list(qs[filters.offset : filters.offset + filters.limit])

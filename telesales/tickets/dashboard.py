@@ -33,9 +33,18 @@ def complaint_rate_indicator(*, user, period: Period) -> Indicator | None:
         url = f"{reverse('tickets:sla_report')}?{period.query()}"
     else:
         scope = ", ".join(t["name"] for t in figure["teams"])
-        url = (
-            f"{reverse('tickets:ticket_list')}?{urlencode({'kind': 'complaint', 'status': 'all'})}"
+        # the complaints the card counts: about the teams' agents or policies, opened in the
+        # card's days, whatever their status now
+        query = urlencode(
+            {
+                "kind": "complaint",
+                "status": "all",
+                "queue": "teams",
+                "since": period.since.isoformat(),
+                "until": period.until.isoformat(),
+            }
         )
+        url = f"{reverse('tickets:ticket_list')}?{query}"
     rate = figure["rate_per_1000"]
     return Indicator(
         key=COMPLAINT_RATE,

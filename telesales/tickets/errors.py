@@ -1,6 +1,6 @@
 """Why a ticket operation said no. Each has a stable code the API returns and a message."""
 
-from telesales.core.errors import InvalidState, ValidationFailed
+from telesales.core.errors import Conflict, InvalidState, ValidationFailed
 
 
 class TicketWrongStatus(InvalidState):
@@ -20,3 +20,11 @@ class OwnerNotEligible(ValidationFailed):
     or the agent a complaint is about)."""
 
     code = "owner_not_eligible"
+
+
+class DuplicateTicket(Conflict):
+    """The same ticket again (a form submitted twice, a request retried): opened by the same
+    person with the same content a moment ago. ``details``: the ticket opened first
+    (``ticket``, its id, and ``number``)."""
+
+    code = "duplicate_ticket"

@@ -52,7 +52,15 @@ QUEUE_FILTER = [
 ]
 
 
+#: The queue choice of a team lead: the tickets about their teams' agents or policies (the
+#: complaints their home page card counts).
+MY_TEAMS = ("teams", _("About my teams"))
+
+
 class TicketFilterForm(StyledForm, forms.Form):
+    """The queue's filters. A filter that is not understood (a bad date, say) is ignored and
+    its error shown; the others still apply."""
+
     q = forms.CharField(required=False, max_length=SEARCH_MAX, label=_("Search"))
     status = forms.ChoiceField(choices=STATUS_FILTER, required=False, label=_("Status"))
     queue = forms.ChoiceField(choices=QUEUE_FILTER, required=False, label=_("Show"))
@@ -67,18 +75,44 @@ class TicketFilterForm(StyledForm, forms.Form):
         required=False,
         label=_("Priority"),
     )
+    since = forms.DateField(
+        validators=[validate_center_year],
+        required=False,
+        label=_("Opened from"),
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+    )
+    until = forms.DateField(
+        validators=[validate_center_year],
+        required=False,
+        label=_("Opened to"),
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+    )
     customer = forms.IntegerField(
         required=False, min_value=1, max_value=2**63 - 1, widget=forms.HiddenInput
     )
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, leads_teams: bool = False, **kwargs):
+        """``leads_teams``: the user leads teams, so "About my teams" is offered."""
         super().__init__(*args, **kwargs)
+        if leads_teams:
+            self.fields["queue"].choices = [*QUEUE_FILTER, MY_TEAMS]
         self.fields["q"].widget.attrs["placeholder"] = _("Number, subject, customer or phone")
+        self.fields["since"].widget.attrs["title"] = self.fields["since"].label
+        self.fields["until"].widget.attrs["title"] = self.fields["until"].label
         self._style()
 
+    def clean(self):
+        data = super().clean()
+        since, until = data.get("since"), data.get("until")
+        if since and until and since > until:
+            self.add_error("until", _("Must not be before the start date."))
+        return data
+
     def selector_filters(self) -> dict:
-        """The cleaned filters as keyword arguments of ``selectors.ticket_list``."""
-        data = self.cleaned_data if self.is_valid() else {}
+        """The cleaned filters as keyword arguments of ``selectors.ticket_list``; a filter
+        that is not valid is left out (its error is shown)."""
+        self.is_valid()
+        data = getattr(self, "cleaned_data", None) or {}
         queue = data.get("queue") or ""
         return {
             "status": data.get("status") or "active",
@@ -89,6 +123,9 @@ class TicketFilterForm(StyledForm, forms.Form):
             "unassigned": queue == "unassigned",
             "overdue": queue == "overdue",
             "escalated": queue == "escalated",
+            "about_my_teams": queue == MY_TEAMS[0],
+            "opened_since": data.get("since"),
+            "opened_until": data.get("until"),
             "customer_id": data.get("customer") or None,
             "search": (data.get("q") or "").strip(),
         }

@@ -12,6 +12,7 @@ from decimal import Decimal
 from typing import Any, Literal
 
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from ninja import Schema
 from pydantic import Field, model_validator
 
@@ -181,9 +182,18 @@ class TicketFilter(InputSchema):
     unassigned: bool = False
     overdue: bool = False
     escalated: bool = False
+    my_teams: bool = False
+    since: dt.date | None = None
+    until: dt.date | None = None
     q: str = Field(default="", max_length=50)
     limit: int = Field(default=100, ge=1, le=PAGE_MAX)
     offset: int = Field(default=0, ge=0, le=ID_MAX - PAGE_MAX)
+
+    @model_validator(mode="after")
+    def _check_days(self):
+        if self.since and self.until and self.since > self.until:
+            raise ValueError(_("until must not be before since"))
+        return self
 
 
 class TicketOpenIn(InputSchema):

@@ -2,8 +2,9 @@
 
 Visibility (``ticket_visible_q``): the center manager and renewal operations see every
 ticket; a team lead the tickets about the agents of the teams they lead, those owned by
-people of those teams, and the ones they own, opened or had escalated to them; an agent the
-tickets they own or opened. Out of sight is ``NotFound``.
+people of those teams, and the ones they own, opened or had escalated to them (now or before
+a reopening: the history keeps it); an agent the tickets they own or opened. Out of sight
+is ``NotFound``.
 
 Figures:
 
@@ -62,12 +63,32 @@ def ticket_visible_q(user) -> Q:
     me = person_for_user(user)
     if me is None:
         return q
-    q |= Q(owner_id=me.pk) | Q(escalated_to_id=me.pk)
+    # Escalated to them now, or once: a reopened ticket starts its escalation again (level 0)
+    # but whoever it went to keeps it in sight (and a team lead may go on working it).
+    q |= (
+        Q(owner_id=me.pk)
+        | Q(escalated_to_id=me.pk)
+        | Q(
+            pk__in=TicketEvent.objects.filter(
+                action=TicketAction.ESCALATE, to_person_id=me.pk
+            ).values("ticket_id")
+        )
+    )
     if has_role(user, Role.TEAM_LEAD):
         led = _led_team_ids(me)
         if led:
-            q |= Q(agent__team_id__in=led) | Q(owner__team_id__in=led)
+            # about their teams' agents or policies (what their complaint rate counts), or
+            # owned by their teams' people
+            q |= _team_complaints_q(led) | Q(owner__team_id__in=led)
     return q
+
+
+def led_team_ids(user) -> list[int]:
+    """The teams ``user`` leads as a team lead (empty for anyone else)."""
+    me = person_for_user(user)
+    if me is None or not has_role(user, Role.TEAM_LEAD):
+        return []
+    return list(_led_team_ids(me))
 
 
 def customer_visible_q(user) -> Q:
@@ -124,13 +145,19 @@ def ticket_list(
     unassigned: bool = False,
     overdue: bool = False,
     escalated: bool = False,
+    about_my_teams: bool = False,
+    opened_since: dt.date | None = None,
+    opened_until: dt.date | None = None,
     customer_id: int | None = None,
     search: str = "",
     now: dt.datetime | None = None,
 ) -> QuerySet[Ticket]:
     """Visible tickets. ``status``: "active" (not yet resolved, the default), "all", or one
     status. Active lists come most urgent first (resolution due time); others newest first.
-    Each row carries ``overdue`` (a target missed). ``search``: the ticket number, subject,
+    Each row carries ``overdue`` (a target missed). ``about_my_teams``: about the agents or
+    the policies of the teams the user leads (a team lead's complaint rate counts these).
+    ``opened_since`` / ``opened_until``: opened on those local days (both included), as the
+    figures count them. ``search``: the ticket number, subject,
     customer name or external reference; a full phone number finds the tickets of the
     customer with that number (through its keyed hash)."""
     now = now or timezone.now()
@@ -166,6 +193,13 @@ def ticket_list(
         qs = qs.filter(overdue_q(now))
     if escalated:
         qs = qs.filter(escalation_level__gt=0)
+    if about_my_teams:
+        led = led_team_ids(user)
+        qs = qs.filter(_team_complaints_q(led)) if led else qs.none()
+    if opened_since:
+        qs = qs.filter(opened_at__date__gte=opened_since)
+    if opened_until:
+        qs = qs.filter(opened_at__date__lte=opened_until)
     if customer_id:
         qs = qs.filter(customer_id=customer_id)
     search = (search or "").strip()

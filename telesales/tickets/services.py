@@ -20,6 +20,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -44,7 +45,12 @@ from telesales.tickets.choices import (
     TicketPriority,
     TicketStatus,
 )
-from telesales.tickets.errors import OwnerNotEligible, TicketNotAssigned, TicketWrongStatus
+from telesales.tickets.errors import (
+    DuplicateTicket,
+    OwnerNotEligible,
+    TicketNotAssigned,
+    TicketWrongStatus,
+)
 from telesales.tickets.models import Ticket, TicketEvent
 from telesales.tickets.rules import due_times, targets_for, targets_of
 from telesales.tickets.selectors import (
@@ -62,6 +68,9 @@ EXTERNAL_REF_MAX = 64
 CLOCK_SKEW = dt.timedelta(minutes=5)
 #: ... and this far in the past (a letter or a regulator's case entered late).
 BACKDATE_MAX = dt.timedelta(days=90)
+#: A second opening by the same person with the same content within this time is the first
+#: one submitted again (a double click, a reload, a retried request): ``DuplicateTicket``.
+DUPLICATE_WINDOW = dt.timedelta(minutes=10)
 #: The fields an audit row keeps (no free text: it may hold personal data).
 AUDITED = (
     "number",
@@ -212,6 +221,37 @@ def _check_owner(*, actor, owner: Person, kind: str, agent_id: int | None) -> No
     raise PermissionDenied(_("Your role cannot assign tickets"))
 
 
+def _refuse_duplicate(*, actor, now: dt.datetime, opened_at: dt.datetime | None, **same) -> None:
+    """``DuplicateTicket`` when ``actor`` opened a ticket with this very content (``same``:
+    kind, channel, priority, texts, customer, policy, agent, owner; the same opening time
+    when one was typed, else one opened as it was entered) within ``DUPLICATE_WINDOW``. The
+    caller holds the actor's row lock, so two submissions at once open one ticket."""
+    user = user_or_none(actor)
+    if user is None:
+        return
+    found = Ticket.objects.filter(
+        created_by=user, created_at__gte=now - DUPLICATE_WINDOW, **same
+    ).order_by("id")
+    if opened_at is not None:
+        found = found.filter(opened_at=opened_at)
+    else:  # opened as it was entered, as the first one must have been
+        found = found.filter(opened_at__gte=now - DUPLICATE_WINDOW)
+    first = found.first()
+    if first is not None:
+        raise DuplicateTicket(
+            _("This ticket was opened already (%(number)s): no second ticket was opened")
+            % {"number": first.number},
+            details={"ticket": first.pk, "number": first.number},
+        )
+
+
+def _lock_actor(actor) -> None:
+    """Serialise the ticket openings of one person (see ``_refuse_duplicate``)."""
+    user = user_or_none(actor)
+    if user is not None:
+        list(get_user_model().objects.select_for_update().filter(pk=user.pk).values("pk"))
+
+
 def _generate_number(ticket: Ticket) -> str:
     return f"KF{timezone.localdate(ticket.opened_at):%Y%m%d}{ticket.pk:05d}"
 
@@ -238,7 +278,11 @@ def ticket_open(
     A policy must be the customer's (held or insured); with a policy and no customer, the
     holder is the customer; with a policy and no agent, the selling agent is the agent
     concerned. ``opened_at`` may be earlier than now (a letter entered late), at most
-    ``BACKDATE_MAX``."""
+    ``BACKDATE_MAX``.
+
+    Idempotent for a double submission: the same content opened by the same person within
+    ``DUPLICATE_WINDOW`` is ``DuplicateTicket`` (409) naming the first ticket, and nothing
+    is written."""
     if not permissions.can_open_ticket(actor):
         raise PermissionDenied(_("Your role cannot open tickets"))
     errors: dict[str, list[str]] = {}
@@ -251,6 +295,7 @@ def ticket_open(
         external_ref, field="external_ref", max_length=EXTERNAL_REF_MAX, errors=errors
     )
     now = timezone.now()
+    typed_opened_at = opened_at
     if opened_at is None:
         opened_at = now
     elif not isinstance(opened_at, dt.datetime) or timezone.is_naive(opened_at):
@@ -287,6 +332,22 @@ def ticket_open(
         agent = agent or policy.agent
     if owner is not None:
         _check_owner(actor=actor, owner=owner, kind=kind, agent_id=agent.pk if agent else None)
+    _lock_actor(actor)
+    _refuse_duplicate(
+        actor=actor,
+        now=now,
+        opened_at=typed_opened_at,
+        kind=kind,
+        channel=channel,
+        priority=priority,
+        subject=subject,
+        description=description,
+        external_ref=external_ref,
+        customer=customer,
+        policy=policy,
+        agent=agent,
+        owner=owner,
+    )
 
     targets = targets_for(kind=kind, priority=priority, opened_at=opened_at)
     response_due, resolution_due = due_times(opened_at=opened_at, targets=targets)

@@ -27,6 +27,7 @@ from telesales.policies.models import Policy
 from telesales.policies.selectors import policy_visible_q
 from telesales.tickets import permissions, rulesets, selectors, services
 from telesales.tickets.choices import PRIORITY_ORDER, TicketKind, TicketPriority
+from telesales.tickets.errors import DuplicateTicket
 from telesales.tickets.forms import (
     TEXT_FIELDS,
     AssignForm,
@@ -98,7 +99,7 @@ def ticket_list_view(request: HttpRequest) -> HttpResponse:
     phone = selectors.phone_in(request.GET.get("q", ""))
     if phone or PHONE_LIKE.search(request.GET.urlencode()):
         return _redirect_without_number(request, phone)
-    form = TicketFilterForm(request.GET or None)
+    form = TicketFilterForm(request.GET or None, leads_teams=bool(selectors.led_team_ids(user)))
     now = timezone.now()
     tickets = selectors.ticket_list(user=user, now=now, **form.selector_filters())
     page = page_of(request, tickets)
@@ -384,6 +385,10 @@ def ticket_create_view(request: HttpRequest) -> HttpResponse:
                         external_ref=data.get("external_ref", ""),
                         opened_at=opened_at,
                     )
+                except DuplicateTicket as exc:
+                    # submitted twice (a double click, a reload): show the first one
+                    messages.info(request, exc.message)
+                    return redirect(reverse("tickets:ticket_detail", args=[exc.details["ticket"]]))
                 except DomainError as exc:
                     add_domain_error(form, _form_fields(exc))
                     status = page_status(exc)

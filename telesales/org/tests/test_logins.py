@@ -290,3 +290,50 @@ def test_person_page_offers_hr_no_login_controls_for_the_manager(client_for, use
     assert "center_manager" in {g.name for g in user_named("manager").groups.all()}
     manager_page = client_for("manager").get(f"/org/people/{boss.pk}/").content.decode()
     assert 'value="reset_password"' in manager_page
+
+
+def _free_protected_logins():
+    """A superuser and a second center manager, neither linked to a record, and a plain
+    login, also free."""
+    from django.contrib.auth.models import Group
+
+    root = get_user_model().objects.create_superuser(username="root", password="secret")
+    boss2 = get_user_model().objects.create_user(username="boss2", password="secret")
+    boss2.groups.add(Group.objects.get(name=Role.MANAGER.value))
+    plain = get_user_model().objects.create_user(username="plain", password="secret")
+    return root, boss2, plain
+
+
+@pytest.mark.parametrize("page", ["new", "edit"])
+def test_person_form_offers_hr_no_manager_or_superuser_login(client_for, user_named, page):
+    """HR may not link those logins (the service refuses), so the select does not offer them;
+    a center manager sees them."""
+    root, boss2, plain = _free_protected_logins()
+    person = _new_person(user_named)
+    url = "/org/people/new/" if page == "new" else f"/org/people/{person.pk}/edit/"
+    hr_form = client_for("hr").get(url).context["form"]
+    offered = set(hr_form.fields["user"].queryset)
+    assert plain in offered
+    assert root not in offered and boss2 not in offered
+    manager_form = client_for("manager").get(url).context["form"]
+    assert {root, boss2, plain} <= set(manager_form.fields["user"].queryset)
+
+
+def test_hr_posting_a_manager_login_anyway_gets_a_form_error(client_for, user_named):
+    _root, boss2, _plain = _free_protected_logins()
+    person = _new_person(user_named)
+    response = client_for("hr").post(
+        f"/org/people/{person.pk}/edit/",
+        {
+            "name": person.name,
+            "employee_no": person.employee_no,
+            "team": person.team_id,
+            "hire_date": person.hire_date.isoformat(),
+            "status": person.status,
+            "contract_type": person.contract_type,
+            "user": boss2.pk,
+        },
+    )
+    assert response.status_code == 422
+    assert "user" in response.context["form"].errors
+    assert Person.objects.get(pk=person.pk).user_id is None

@@ -366,3 +366,20 @@ def test_a_full_phone_number_searches_the_customers_tickets(api_for, world):
     for q in (number, spaced, world.holder.mobile_e164.replace("+", "%2B")):
         rows = api_for(world.ops).get(f"{BASE}/tickets?q={q}").json()
         assert [r["id"] for r in rows] == [mine.pk], q
+
+
+def test_the_list_filters_on_the_opening_days_and_refuses_a_reversed_period(api_for, world):
+    today = timezone.localdate()
+    old = TicketFactory(owner=world.ops, hours_ago=24 * 20)
+    new = TicketFactory(owner=world.ops, hours_ago=1)
+    api = api_for(world.ops)
+    since = (today - timezone.timedelta(days=5)).isoformat()
+    listed = api.get(f"{BASE}/tickets?status=all&since={since}").json()
+    assert [t["id"] for t in listed] == [new.pk]
+    until = (today - timezone.timedelta(days=10)).isoformat()
+    listed = api.get(f"{BASE}/tickets?status=all&until={until}").json()
+    assert [t["id"] for t in listed] == [old.pk]
+    assert_error_shape(
+        api.get(f"{BASE}/tickets?since={today.isoformat()}&until={until}"), 422, "validation_failed"
+    )
+    assert_error_shape(api.get(f"{BASE}/tickets?since=2026-02-30"), 422, "validation_failed")

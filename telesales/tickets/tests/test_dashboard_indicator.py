@@ -146,12 +146,25 @@ def test_team_lead_sees_the_figure_of_their_team_on_their_home_page(center, page
     assert other.scope == "B组" and other.status == WARN
 
 
-def test_team_lead_drill_down_lists_the_teams_complaints(center, page_for):
-    card = _indicator(page_for(center.lead_a).get("/org/my-team/"))
-    response = page_for(center.lead_a).get(card.url)
+@pytest.mark.parametrize("lead", ["lead_a", "lead_b"])
+def test_team_lead_drill_down_lists_the_complaints_the_card_counts(center, page_for, lead):
+    """The month's complaints about the teams' agents or policies, whatever their status:
+    not the one about alice from before the month (lead_a), and the one about bob's policy
+    with no agent named (lead_b) although nobody of team B owns it."""
+    client = page_for(getattr(center, lead))
+    card = _indicator(client.get("/org/my-team/"))
+    response = client.get(card.url)
     assert response.status_code == 200
-    numbers = {t.number for t in response.context["page"].object_list}
-    assert len(numbers) == 3  # the two of this month and the one before it, all about alice
+    shown = list(response.context["page"].object_list)
+    assert len(shown) == card.numerator == {"lead_a": 2, "lead_b": 1}[lead]
+    month_start = timezone.localdate().replace(day=1)
+    assert all(
+        t.kind == "complaint" and timezone.localdate(t.opened_at) >= month_start for t in shown
+    )
+    # the page keeps the days in its filter
+    html = response.content.decode()
+    assert f'value="{month_start.isoformat()}"' in html
+    assert f'value="{timezone.localdate().isoformat()}"' in html
 
 
 def test_agent_does_not_see_the_manager_dashboard_nor_a_complaint_rate(center, page_for):

@@ -147,3 +147,82 @@ def test_the_periodic_task_escalates_what_is_overdue_now(world, t0):
     TicketFactory(owner=world.alice, opened_at=t0)
     TicketFactory(owner=world.alice, hours_ago=1)  # not due yet
     assert tickets_escalate_task.delay().get() == {"team_lead": 1, "manager": 0}
+
+
+# --- A team lead who cannot act is passed over ---------------------------------------------
+@pytest.mark.parametrize("status", ["suspended", "left"])
+def test_a_team_lead_who_stopped_working_is_passed_over_to_the_manager(world, t0, status):
+    from telesales.org.models import Person
+
+    # (written directly: leaving through org's service would also end the leadership)
+    left_on = timezone.localdate() if status == "left" else None
+    Person.objects.filter(pk=world.lead_a.pk).update(status=status, left_on=left_on)
+    ticket = TicketFactory(owner=world.alice, opened_at=t0, sla_ruleset=world.ruleset)
+    assert tickets_escalate(now=ticket.response_due_at + MINUTE) == {
+        "team_lead": 0,
+        "manager": 1,
+    }
+    ticket.refresh_from_db()
+    assert (ticket.escalation_level, ticket.escalated_to) == (2, world.boss)
+    (event,) = escalations(ticket)
+    assert event.escalation_reason == "response_missed" and event.to_person == world.boss
+    # the history says whom it went past and why, in the center's language
+    label = {"suspended": "停岗", "left": "离职"}[status]
+    assert "lead_a" in event.note and label in event.note and "中心经理" in event.note
+
+
+def test_a_team_lead_without_an_active_login_is_passed_over(world, t0):
+    world.lead_a.user.is_active = False
+    world.lead_a.user.save(update_fields=["is_active"])
+    ticket = TicketFactory(owner=world.alice, opened_at=t0)
+    assert tickets_escalate(now=ticket.response_due_at + MINUTE)["manager"] == 1
+    (event,) = escalations(ticket)
+    assert "lead_a" in event.note and "登录" in event.note
+
+
+@pytest.mark.parametrize("status", ["warning", "trainee", "active"])
+def test_a_team_lead_still_working_gets_the_escalation(world, t0, status):
+    from telesales.org.models import Person
+
+    Person.objects.filter(pk=world.lead_a.pk).update(status=status)
+    ticket = TicketFactory(owner=world.alice, opened_at=t0)
+    assert tickets_escalate(now=ticket.response_due_at + MINUTE)["team_lead"] == 1
+    (event,) = escalations(ticket)
+    assert event.to_person == world.lead_a and event.note == ""
+
+
+def test_a_team_lead_suspended_after_the_escalation_hands_over_to_the_manager_at_once(world, t0):
+    from telesales.org.models import Person
+
+    ticket = TicketFactory(owner=world.alice, opened_at=t0, sla_ruleset=world.ruleset)
+    first = ticket.response_due_at + MINUTE
+    assert tickets_escalate(now=first)["team_lead"] == 1
+    assert tickets_escalate(now=first + MINUTE)["manager"] == 0  # lead_a still works
+    Person.objects.filter(pk=world.lead_a.pk).update(status="suspended")
+    # well before the manager's delay
+    assert tickets_escalate(now=first + 2 * MINUTE) == {"team_lead": 0, "manager": 1}
+    ticket.refresh_from_db()
+    assert (ticket.escalation_level, ticket.escalated_to) == (2, world.boss)
+    last = escalations(ticket)[-1]
+    assert last.escalation_reason == "still_unresolved" and "lead_a" in last.note
+
+
+# --- Reopening keeps the ticket in sight of whoever it was escalated to ---------------------
+def test_the_team_lead_it_was_escalated_to_keeps_a_reopened_ticket(world, t0, api_for):
+    """lead_a sees the ticket only because it was escalated to them (it now belongs to team
+    B); reopening restarts the escalation for the new target but must not hide it."""
+    from telesales.tickets.selectors import ticket_get, ticket_list
+
+    ticket = TicketFactory(owner=world.alice, opened_at=t0, sla_ruleset=world.ruleset)
+    tickets_escalate(now=ticket.response_due_at + MINUTE)
+    services.ticket_assign(ticket=ticket, owner=world.bob, actor=world.ops.user)
+    services.ticket_resolve(ticket=ticket, actor=world.bob.user, resolution="已处理")
+    lead = world.lead_a.user
+    ticket = services.ticket_reopen(ticket=ticket, actor=lead, reason="客户又来电")
+    assert (ticket.escalation_level, ticket.escalated_to) == (0, None)  # a new target, level 0
+    assert ticket_get(user=lead, ticket_id=ticket.pk) == ticket
+    assert ticket in ticket_list(user=lead)
+    services.ticket_respond(ticket=ticket, actor=lead, note="组长跟进")
+    assert api_for(world.lead_a).get(f"/api/v1/tickets/tickets/{ticket.pk}").status_code == 200
+    # nobody else gains sight of it
+    assert api_for(world.carol).get(f"/api/v1/tickets/tickets/{ticket.pk}").status_code == 404

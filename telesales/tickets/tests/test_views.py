@@ -315,3 +315,54 @@ def test_the_queue_says_which_target_a_ticket_missed(page_for, world):
 
     assert "首次响应已逾期" in badge(response_late)
     assert "已逾期" in badge(both_late) and "首次响应" not in badge(both_late)
+
+
+# --- The queue's opening dates ---------------------------------------------------------------
+def _opened_on(day: dt.date, subject: str, **kw):
+    at = timezone.make_aware(dt.datetime.combine(day, dt.time(10, 0)))
+    return TicketFactory(opened_at=at, subject=subject, status="resolved", resolved_at=at, **kw)
+
+
+def test_the_queue_filters_on_the_opening_day(page_for, world):
+    today = timezone.localdate()
+    _opened_on(today - dt.timedelta(days=40), "早先的投诉", kind="complaint")
+    _opened_on(today - dt.timedelta(days=10), "上旬的投诉", kind="complaint")
+    _opened_on(today - dt.timedelta(days=10), "上旬的保全", kind="policy_change")
+    _opened_on(today, "今天的投诉", kind="complaint")
+    since = (today - dt.timedelta(days=10)).isoformat()
+    client = page_for(world.ops)
+    page = html(client.get(f"/tickets/queue/?status=all&kind=complaint&since={since}"))
+    assert "上旬的投诉" in page and "今天的投诉" in page
+    assert "早先的投诉" not in page and "上旬的保全" not in page
+    assert f'value="{since}"' in page  # the filter stays visible
+    until = (today - dt.timedelta(days=1)).isoformat()
+    page = html(client.get(f"/tickets/queue/?status=all&since={since}&until={until}"))
+    assert "上旬的投诉" in page and "上旬的保全" in page and "今天的投诉" not in page
+    # both ends on the same day include that day
+    page = html(client.get(f"/tickets/queue/?status=all&since={since}&until={since}"))
+    assert "上旬的投诉" in page and "今天的投诉" not in page
+
+
+@pytest.mark.parametrize(
+    ("query", "field", "message"),
+    [
+        ("since=2026-02-30", "since", "开单日期起"),
+        ("until=yesterday", "until", "开单日期止"),
+        ("since=0001-01-01", "since", "开单日期起"),
+        ("since=2026-05-10&until=2026-05-01", "until", "不能早于开始日期"),
+    ],
+)
+def test_a_bad_queue_date_is_refused_with_a_clear_error(page_for, world, query, field, message):
+    """The page says what was wrong, keeps what was typed and still applies the other
+    filters."""
+    _opened_on(timezone.localdate(), "今天的投诉", kind="complaint")
+    _opened_on(timezone.localdate(), "今天的保全", kind="policy_change")
+    response = page_for(world.ops).get(f"/tickets/queue/?status=all&kind=complaint&{query}")
+    assert response.status_code == 200
+    form = response.context["form"]
+    assert field in form.errors
+    page = html(response)
+    assert 'data-testid="filter-errors"' in page and message in page
+    assert "今天的投诉" in page and "今天的保全" not in page
+    typed = dict(part.split("=") for part in query.split("&"))
+    assert f'value="{typed[field]}"' in page
