@@ -152,3 +152,38 @@ def test_the_service_call_is_recorded_done_from_the_workspace(agent):
     assert task.status == "done"
     html = client.get(f"/calls/workspace/leads/{lead.pk}/", **HX).content.decode()
     assert 'data-testid="lead-service-tasks"' not in html  # nothing due any more
+
+
+def test_a_service_task_lead_opened_from_the_list_is_called_for_its_task(agent):
+    # Opened from the side list (not handed out by "next lead"), the lead's Call button is a
+    # sales call, which the DNC list blocks; the service card's button is a service call.
+    CallRuleSetFactory(
+        name="全天窗口（测试）", window_start=dt.time(0, 0), window_end=dt.time(23, 59, 59)
+    )
+    lead, _task = _service_lead_on_dnc(agent, due_at=timezone.now() - dt.timedelta(hours=1))
+    client = Client()
+    client.force_login(agent.user)
+
+    html = client.get(f"/calls/workspace/leads/{lead.pk}/", **HX).content.decode()
+    assert 'data-testid="service-call"' in html
+    blocked = client.post(f"/calls/workspace/leads/{lead.pk}/call/", **HX)
+    assert blocked.status_code in (409, 422) and not CallAttempt.objects.exists()
+
+    called = client.post(f"/calls/workspace/leads/{lead.pk}/call/", {"kind": "service"}, **HX)
+
+    assert called.status_code == 200, called.content.decode()[:500]
+    assert CallAttempt.objects.get().kind == CallKind.SERVICE
+
+
+def test_a_service_call_without_an_open_task_is_refused(agent):
+    CallRuleSetFactory(
+        name="全天窗口（测试）", window_start=dt.time(0, 0), window_end=dt.time(23, 59, 59)
+    )
+    lead, task = _service_lead_on_dnc(agent, due_at=timezone.now() - dt.timedelta(hours=1))
+    ServiceTask.objects.filter(pk=task.pk).update(status="done", done_at=timezone.now())
+    client = Client()
+    client.force_login(agent.user)
+
+    refused = client.post(f"/calls/workspace/leads/{lead.pk}/call/", {"kind": "service"}, **HX)
+
+    assert refused.status_code in (409, 422) and not CallAttempt.objects.exists()

@@ -764,8 +764,11 @@ def workspace_call_view(request: HttpRequest, lead_id: int) -> HttpResponse:
     """Dial the lead (the compliance guards decide; a refusal lists every reason)."""
     me = _require_person(request)
     lead = _my_lead(request, me, lead_id)
+    # "Call for this service task" (the lead panel's service card): a service call, which
+    # the service refuses unless the agent has an open service task on this lead.
+    kind = CallKind.SERVICE if request.POST.get("kind") == CallKind.SERVICE else None
     try:
-        services.call_start(lead=lead, agent=me, actor=request.user)
+        services.call_start(lead=lead, agent=me, actor=request.user, kind=kind)
     except DomainError as exc:
         reasons = exc.details.get("reasons") if isinstance(exc.details, dict) else None
         text = exc.message
