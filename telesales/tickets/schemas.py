@@ -286,9 +286,9 @@ class PeriodFilter(InputSchema):
     def _check_period(self):
         if self.since and self.until:
             if self.since > self.until:
-                raise ValueError("since must not be after until")
+                raise ValueError(_("'since' must not be after 'until'"))
             if (self.until - self.since).days > REPORT_MAX_DAYS:
-                raise ValueError(f"at most {REPORT_MAX_DAYS} days")
+                raise ValueError(_("at most %(days)d days") % {"days": REPORT_MAX_DAYS})
         return self
 
 

@@ -279,10 +279,13 @@ def test_reports_answer_the_figures_to_the_roles_that_see_them(api_for, world):
     assert len(rate["by_month"]) == 6
     assert_error_shape(api_for(world.lead_a).get(f"{BASE}/reports/complaint-rate"), 403)
     bad = api_for(world.ops).get(f"{BASE}/reports/sla?since=2026-10-10&until=2026-10-01")
-    assert_error_shape(bad, 422)
-    assert_error_shape(
+    body = assert_error_shape(bad, 422)
+    messages = [m for ms in body["details"]["fields"].values() for m in ms]
+    assert messages == ["起始日期（since）不能晚于结束日期（until）"]
+    long = assert_error_shape(
         api_for(world.ops).get(f"{BASE}/reports/sla?since=2020-01-01&until=2026-01-01"), 422
     )
+    assert [m for ms in long["details"]["fields"].values() for m in ms][0].startswith("最多 ")
     assert_error_shape(api_for(world.ops).get(f"{BASE}/reports/sla?since=notadate"), 422)
     # A start alone, centuries back, used to run one query per month since then (found by
     # schemathesis: a request that did not answer within 10 s).
