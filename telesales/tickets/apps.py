@@ -10,6 +10,7 @@ class TicketsConfig(AppConfig):
     def ready(self) -> None:
         from telesales.core import dashboard
         from telesales.core.setup_steps import register_bootstrap, register_demo
+        from telesales.org.hooks import on_person_stops_working
         from telesales.tickets import navigation  # noqa: F401  (registers the menu)
         from telesales.tickets.dashboard import (
             COMPLAINT_RATE,
@@ -19,7 +20,9 @@ class TicketsConfig(AppConfig):
         )
         from telesales.tickets.demo import seed_tickets_demo
         from telesales.tickets.rules import default_ruleset_ensure
+        from telesales.tickets.services import tickets_release_on_leaving
 
+        on_person_stops_working(tickets_release_on_leaving)
         register_bootstrap("tickets.sla", default_ruleset_ensure, order=50)
         register_demo("tickets.demo", seed_tickets_demo, order=60)
         dashboard.register(

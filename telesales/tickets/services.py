@@ -416,6 +416,37 @@ def ticket_assign(*, ticket: Ticket, owner: Person, actor, note: str = "") -> Ti
     return ticket
 
 
+def tickets_release_on_leaving(*, person: Person, actor) -> int:
+    """Hook (org ``on_person_stops_working``): the active tickets of someone who leaves or is
+    suspended go back to the unassigned queue, each with a history line saying why, so that
+    no complaint waits on a person who cannot answer it. Runs in the org service's
+    transaction; the escalation clock keeps running (the SLA is the center's, not the
+    owner's)."""
+    now = timezone.now()
+    note = _("%(name)s stopped working (%(status)s): back to the unassigned queue.") % {
+        "name": person.name,
+        "status": person.get_status_display(),
+    }
+    released = 0
+    for ticket in Ticket.objects.select_for_update().filter(
+        owner=person, status__in=ACTIVE_STATUSES
+    ):
+        before = _snapshot(ticket)
+        ticket.owner = None
+        ticket.save(update_fields=["owner", "updated_at"])
+        _event(
+            ticket,
+            action=TicketAction.ASSIGN,
+            actor=actor,
+            at=now,
+            from_status=ticket.status,
+            note=note,
+        )
+        _audit(actor, "tickets.ticket_release", ticket, before, reason=note)
+        released += 1
+    return released
+
+
 # --- Work --------------------------------------------------------------------------------
 def _check_active(ticket: Ticket, doing: str) -> None:
     if ticket.status not in ACTIVE_STATUSES:

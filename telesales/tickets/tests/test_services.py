@@ -353,3 +353,28 @@ def test_a_refused_write_leaves_no_trace(open_ticket, world):
         services.ticket_assign(ticket=ticket, owner=world.alice, actor=world.alice.user)
     assert AuditEntry.objects.count() == count
     assert actions(ticket) == ["open"]
+
+
+@pytest.mark.parametrize("status", ["left", "suspended"])
+def test_tickets_of_someone_who_stops_working_go_back_to_the_queue(open_ticket, world, status):
+    import datetime as dt
+
+    from telesales.org.services import person_update
+
+    active = services.ticket_assign(ticket=open_ticket(), owner=world.carol, actor=world.ops.user)
+    done = services.ticket_assign(ticket=open_ticket(), owner=world.carol, actor=world.ops.user)
+    services.ticket_respond(ticket=done, actor=world.carol.user, note="已联系客户")
+    services.ticket_resolve(ticket=done, actor=world.carol.user, resolution="已解决")
+
+    changes = {"status": status}
+    if status == "left":
+        changes["left_on"] = max(world.carol.hire_date, dt.date.today())
+    person_update(person=world.carol, actor=world.hr.user, **changes)
+
+    active.refresh_from_db()
+    done.refresh_from_db()
+    assert active.owner is None  # in the unassigned queue
+    event = active.events.filter(action=TicketAction.ASSIGN).order_by("-at", "-pk").first()
+    assert event.to_person is None and world.carol.name in event.note
+    assert AuditEntry.objects.filter(action="tickets.ticket_release", object_id=str(active.pk))
+    assert done.owner == world.carol  # a resolved ticket keeps who resolved it
