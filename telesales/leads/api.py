@@ -9,6 +9,7 @@ from __future__ import annotations
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.utils.cache import add_never_cache_headers
+from django.utils.translation import gettext as _
 from ninja import File, Form, Query, Router, Status, UploadedFile
 
 from telesales.core.errors import (
@@ -100,7 +101,7 @@ def lead_list(request, filters: Query[LeadFilter]):
     """Leads the caller may see (an agent: their own and the public pool), newest first.
     ``mine=true``: the caller's private pool; ``state=private``: owned or in progress."""
     user = request.auth
-    deny_unless(permissions.can_view_leads(user), "Your role has no access to lead data")
+    deny_unless(permissions.can_view_leads(user), _("Your role has no access to lead data"))
     owner_id = filters.owner_id
     if filters.mine:
         me = person_for_user(user)
@@ -127,7 +128,7 @@ def lead_list(request, filters: Query[LeadFilter]):
     "/leads/{lead_id}", response={200: LeadDetailOut, **ERRORS_READ}, operation_id="leads_lead_get"
 )
 def lead_get(request, lead_id: int):
-    deny_unless(permissions.can_view_leads(request.auth), "Your role has no access to lead data")
+    deny_unless(permissions.can_view_leads(request.auth), _("Your role has no access to lead data"))
     return selectors.lead_get(user=request.auth, lead_id=lead_id)
 
 
@@ -141,7 +142,7 @@ def household_member_add(request, lead_id: int, payload: HouseholdMemberIn):
     when known (it feeds the extended-service suggestions): the lead's owner, their team lead,
     the data officer, the manager. A number already in another household: 422."""
     user = request.auth
-    deny_unless(permissions.can_view_leads(user), "Your role has no access to lead data")
+    deny_unless(permissions.can_view_leads(user), _("Your role has no access to lead data"))
     lead = selectors.lead_get(user=user, lead_id=lead_id)
     lead_services.household_member_add(lead=lead, actor=user, **payload.dict())
     return Status(201, selectors.lead_get(user=user, lead_id=lead_id))
@@ -155,10 +156,10 @@ def household_member_add(request, lead_id: int, payload: HouseholdMemberIn):
 def household_member_remove(request, lead_id: int, member_id: int, payload: ReasonIn):
     """Take a member out of the lead's customer's household, with a reason (audited)."""
     user = request.auth
-    deny_unless(permissions.can_view_leads(user), "Your role has no access to lead data")
+    deny_unless(permissions.can_view_leads(user), _("Your role has no access to lead data"))
     lead = selectors.lead_get(user=user, lead_id=lead_id)
     if not lead_services.can_edit_household(user, lead):
-        raise PermissionDenied("Only the lead's owner, their team lead or the data officer")
+        raise PermissionDenied(_("Only the lead's owner, their team lead or the data officer"))
     customer = lead.customer
     member = (
         customer.household.members.exclude(pk=customer.pk).filter(pk=member_id).first()
@@ -166,7 +167,7 @@ def household_member_remove(request, lead_id: int, member_id: int, payload: Reas
         else None
     )
     if member is None:
-        raise NotFound("No such member in this customer's household")
+        raise NotFound(_("No such member in this customer's household"))
     lead_services.household_member_remove(
         lead=lead, member=member, actor=user, reason=payload.reason
     )
@@ -182,11 +183,11 @@ def lead_claim(request, lead_id: int):
     """Take a lead from the public pool into the caller's private pool. A refusal says why
     (``claim_limit_reached``, ``private_cap_reached``, ``former_owner_barred``, …)."""
     user = request.auth
-    deny_unless(permissions.can_claim(user), "Your role cannot claim leads")
+    deny_unless(permissions.can_claim(user), _("Your role cannot claim leads"))
     lead = selectors.lead_get(user=user, lead_id=lead_id)
     me = person_for_user(user)
     if me is None:
-        raise ValidationFailed("Your login is not linked to an employee record")
+        raise ValidationFailed(_("Your login is not linked to an employee record"))
     lead_services.lead_claim(lead=lead, agent=me, actor=user)
     return selectors.lead_get(user=user, lead_id=lead_id)
 
@@ -198,7 +199,7 @@ def lead_claim(request, lead_id: int):
 )
 def lead_release(request, lead_id: int, payload: ReasonIn):
     user = request.auth
-    deny_unless(permissions.can_view_leads(user), "Your role has no access to lead data")
+    deny_unless(permissions.can_view_leads(user), _("Your role has no access to lead data"))
     lead = selectors.lead_get(user=user, lead_id=lead_id)
     lead_services.lead_release(lead=lead, actor=user, reason=payload.reason)
     return selectors.lead_get(user=user, lead_id=lead_id)
@@ -213,7 +214,7 @@ def lead_reveal(request, lead_id: int, payload: ReasonIn, response: HttpResponse
     """The full number, for a user allowed to reveal numbers; audited with the reason.
     The answer must not be cached (``Cache-Control: no-store``)."""
     user = request.auth
-    deny_unless(permissions.can_reveal_phone(user), "You may not see full phone numbers")
+    deny_unless(permissions.can_reveal_phone(user), _("You may not see full phone numbers"))
     lead = selectors.lead_get(user=user, lead_id=lead_id)
     number = lead_services.lead_phone_reveal(
         lead=lead, actor=user, reason=payload.reason, via="api"
@@ -264,7 +265,7 @@ def lead_export(request, payload: LeadExportIn):
 def pool_get(request):
     """Leads waiting in the public pool (by grade, channel, batch) and held per agent."""
     user = request.auth
-    deny_unless(permissions.sees_all_leads(user), "Only data roles see the pools overview")
+    deny_unless(permissions.sees_all_leads(user), _("Only data roles see the pools overview"))
     pool = selectors.public_pool_summary(user=user)
     return {
         "public_total": sum(r["n"] for r in pool["by_grade"]),
@@ -293,7 +294,7 @@ def pool_get(request):
     "/channels", response={200: list[ChannelOut], **ERRORS_READ}, operation_id="leads_channel_list"
 )
 def channel_list(request):
-    deny_unless(permissions.can_view_leads(request.auth), "Your role has no access to lead data")
+    deny_unless(permissions.can_view_leads(request.auth), _("Your role has no access to lead data"))
     return list(selectors.channel_list(user=request.auth))
 
 
@@ -312,17 +313,17 @@ def channel_create(request, payload: ChannelCreateIn):
 )
 def channel_update(request, channel_id: int, payload: ChannelUpdateIn):
     user = request.auth
-    deny_unless(permissions.can_manage_leads(user), "You may not manage lead channels")
+    deny_unless(permissions.can_manage_leads(user), _("You may not manage lead channels"))
     channel = selectors.channel_list(user=user).filter(pk=channel_id).first()
     if channel is None:
-        raise NotFound("No such channel")
+        raise NotFound(_("No such channel"))
     data = {k: v for k, v in payload.dict().items() if v is not None}
     return channels.channel_update(channel=channel, actor=user, **data)
 
 
 # --- Batches -------------------------------------------------------------------------------
 def _batches_visible(user) -> None:
-    deny_unless(permissions.sees_all_leads(user), "Only data roles see lead batches")
+    deny_unless(permissions.sees_all_leads(user), _("Only data roles see lead batches"))
 
 
 @router.get(
@@ -344,7 +345,7 @@ def batch_create(request, payload: Form[BatchCreateIn], file: File[UploadedFile]
     background; poll ``leads_batch_get`` for the progress. Status ``mapping``: send the
     column mapping with ``leads_batch_mapping_set``."""
     user = request.auth
-    deny_unless(permissions.can_manage_leads(user), "Only data roles import leads")
+    deny_unless(permissions.can_manage_leads(user), _("Only data roles import leads"))
     batch = importing.batch_create(
         file=file,
         file_name=file.name or "",
@@ -378,7 +379,7 @@ def batch_mapping_set(request, batch_id: int, payload: MappingIn):
     """Say which field each column holds (``{"2": "mobile", "0": "name", "3": ""}``) and
     start the import."""
     user = request.auth
-    deny_unless(permissions.can_manage_leads(user), "Only data roles import leads")
+    deny_unless(permissions.can_manage_leads(user), _("Only data roles import leads"))
     batch = selectors.batch_get(user=user, batch_id=batch_id)
     batch = importing.batch_import_with_mapping(
         batch=batch, mapping=payload.columns, actor=user, run=False
@@ -397,10 +398,10 @@ def batch_rejection_report(request, batch_id: int, format: str = "xlsx"):
     """The per-row rejection report (``format=xlsx`` or ``csv``), phone numbers masked;
     audited. With full numbers: ``POST`` with a reason."""
     user = request.auth
-    deny_unless(permissions.can_manage_leads(user), "Only data roles download rejection reports")
+    deny_unless(permissions.can_manage_leads(user), _("Only data roles download rejection reports"))
     batch = selectors.batch_get(user=user, batch_id=batch_id)
     if format not in exporting.FORMATS:
-        raise ValidationFailed("Unknown format", fields={"format": ["xlsx or csv"]})
+        raise ValidationFailed(_("Unknown format"), fields={"format": [_("xlsx or csv")]})
     content = importing.batch_rejection_report(batch=batch, fmt=format, actor=user)
     return _rejection_file(batch.pk, format, content)
 
@@ -415,8 +416,8 @@ def batch_rejection_report_full(request, batch_id: int, payload: RejectionReport
     """The rejection report with full phone numbers: for those who may see numbers, with a
     reason (at least 2 characters); audited like a reveal."""
     user = request.auth
-    deny_unless(permissions.can_manage_leads(user), "Only data roles download rejection reports")
-    deny_unless(permissions.can_reveal_phone(user), "You may not see full phone numbers")
+    deny_unless(permissions.can_manage_leads(user), _("Only data roles download rejection reports"))
+    deny_unless(permissions.can_reveal_phone(user), _("You may not see full phone numbers"))
     batch = selectors.batch_get(user=user, batch_id=batch_id)
     content = importing.batch_rejection_report(
         batch=batch, fmt=payload.format, actor=user, full_numbers=True, reason=payload.reason
@@ -437,7 +438,9 @@ def _rejection_file(batch_id: int, fmt: str, content: bytes) -> HttpResponse:
 
 # --- Do-not-call list ----------------------------------------------------------------------
 def _dnc_allowed(user) -> None:
-    deny_unless(permissions.can_manage_leads(user), "Only data roles manage the do-not-call list")
+    deny_unless(
+        permissions.can_manage_leads(user), _("Only data roles manage the do-not-call list")
+    )
 
 
 @router.get("/dnc", response={200: list[DncOut], **ERRORS_READ}, operation_id="leads_dnc_list")
@@ -458,7 +461,9 @@ def dnc_lookup(request, payload: DncLookupIn):
     _dnc_allowed(user)
     result = normalise_phone(payload.phone)
     if result.e164 is None:
-        raise ValidationFailed("Not a valid phone number", fields={"phone": ["invalid"]})
+        raise ValidationFailed(
+            _("Not a valid phone number"), fields={"phone": [_("Not a valid phone number")]}
+        )
     qs = selectors.dnc_list(user=user, include_inactive=payload.include_inactive)
     return list(qs.filter(phone_hash=phone_hash(result.e164))[:100])
 
@@ -468,7 +473,10 @@ def dnc_add(request, payload: DncIn):
     user = request.auth
     _dnc_allowed(user)
     if payload.permanent and payload.days:
-        raise ValidationFailed("Not both", fields={"days": ["a permanent block has no duration"]})
+        raise ValidationFailed(
+            _("A permanent block has no duration"),
+            fields={"days": [_("A permanent block has no duration")]},
+        )
     entry = lead_services.dnc_add(
         phone=payload.phone,
         source=payload.source,
@@ -491,9 +499,9 @@ def dnc_remove(request, entry_id: int, payload: ReasonIn):
     _dnc_allowed(user)
     entry = selectors.dnc_list(user=user, include_inactive=True).filter(pk=entry_id).first()
     if entry is None:
-        raise NotFound("No such entry")
+        raise NotFound(_("No such entry"))
     if entry.removed_at:
-        raise InvalidState("This entry was removed already")
+        raise InvalidState(_("This entry was removed already"))
     return lead_services.dnc_remove(entry=entry, actor=user, reason=payload.reason)
 
 
@@ -521,7 +529,7 @@ def dnc_import(request, payload: Form[DncImportIn], file: File[UploadedFile]):
     "/rulesets", response={200: list[RuleSetOut], **ERRORS_READ}, operation_id="leads_ruleset_list"
 )
 def ruleset_list(request):
-    deny_unless(permissions.sees_all_leads(request.auth), "Only data roles see the lead rules")
+    deny_unless(permissions.sees_all_leads(request.auth), _("Only data roles see the lead rules"))
     return list(selectors.ruleset_list(user=request.auth))
 
 
@@ -531,10 +539,10 @@ def ruleset_list(request):
     operation_id="leads_ruleset_get",
 )
 def ruleset_get(request, ruleset_id: int):
-    deny_unless(permissions.sees_all_leads(request.auth), "Only data roles see the lead rules")
+    deny_unless(permissions.sees_all_leads(request.auth), _("Only data roles see the lead rules"))
     version = selectors.ruleset_list(user=request.auth).filter(pk=ruleset_id).first()
     if version is None:
-        raise NotFound("No such rule set")
+        raise NotFound(_("No such rule set"))
     return version
 
 
@@ -544,13 +552,15 @@ def ruleset_get(request, ruleset_id: int):
 def ruleset_create(request, payload: RuleSetIn):
     """A new version of the rules, effective from a day (today or later); never an edit."""
     user = request.auth
-    deny_unless(permissions.can_manage_leads(user), "Only data roles change the lead rules")
+    deny_unless(permissions.can_manage_leads(user), _("Only data roles change the lead rules"))
     data = payload.dict(exclude_unset=True)
     based_on: LeadRuleSet | None = None
     if data.get("based_on_id"):
         based_on = selectors.ruleset_list(user=user).filter(pk=data["based_on_id"]).first()
         if based_on is None:
-            raise ValidationFailed("Unknown rule set", fields={"based_on_id": ["no such version"]})
+            raise ValidationFailed(
+                _("Unknown rule set"), fields={"based_on_id": [_("no such version")]}
+            )
     params = {k: v for k, v in data.items() if k in rulesets.PARAMETER_FIELDS and v is not None}
     version = rulesets.ruleset_version_create(
         actor=user,
@@ -566,7 +576,7 @@ def ruleset_create(request, payload: RuleSetIn):
 
 # --- Allocation ------------------------------------------------------------------------------
 def _runs(user):
-    deny_unless(permissions.can_manage_leads(user), "Only data roles allocate leads")
+    deny_unless(permissions.can_manage_leads(user), _("Only data roles allocate leads"))
     return selectors.allocation_list(user=user)
 
 
@@ -609,7 +619,7 @@ def allocation_preview(request, payload: AllocationIn):
 def allocation_get(request, run_id: int):
     run = _runs(request.auth).filter(pk=run_id).first()
     if run is None:
-        raise NotFound("No such allocation")
+        raise NotFound(_("No such allocation"))
     return run
 
 
@@ -623,7 +633,7 @@ def allocation_commit(request, run_id: int):
     (``stale_preview``) when the situation changed."""
     run = _runs(request.auth).filter(pk=run_id).first()
     if run is None:
-        raise NotFound("No such allocation")
+        raise NotFound(_("No such allocation"))
     return allocation.allocation_commit(run=run, actor=request.auth)
 
 
@@ -633,7 +643,7 @@ def quality_get(request: HttpRequest):
     """Per batch and per channel: leads, share dialled, connect rate, conversion, premium per
     lead and cost per sale."""
     user = request.auth
-    deny_unless(permissions.sees_all_leads(user), "Only data roles see the quality report")
+    deny_unless(permissions.sees_all_leads(user), _("Only data roles see the quality report"))
     return {
         "batches": selectors.batch_quality_list(user=user),
         "channels": selectors.channel_quality_list(user=user),

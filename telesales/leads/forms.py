@@ -9,6 +9,7 @@ from django import forms
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from telesales.core.dates import validate_center_year
 from telesales.core.forms import StyledForm
@@ -541,7 +542,7 @@ class ChannelForm(forms.Form):
         max_length=40,
         help_text=_("Letters, digits, hyphens and underscores; imports name the channel by it"),
     )
-    name = forms.CharField(label=_("Name"), max_length=100)
+    name = forms.CharField(label=pgettext_lazy("channel name", "Name"), max_length=100)
     default_cost_per_lead = forms.DecimalField(
         label=_("Default cost per lead"),
         min_value=0,

@@ -119,7 +119,7 @@ from telesales.core.errors import (
     PermissionDenied,
     ValidationFailed,
 )
-from telesales.core.id_numbers import validate_id_number
+from telesales.core.id_numbers import ID_NUMBER_ERRORS, validate_id_number
 from telesales.core.memory import without_cyclic_gc
 from telesales.core.phone_numbers import (
     E164_PATTERN,
@@ -765,6 +765,19 @@ def _read_head(source: _Source) -> _Head:
         if "mobile" in candidate.columns.values():
             header_at, mapping = position, candidate
             break
+    if mapping is not None and header_at + 1 < min(len(first), HEADER_SEARCH_ROWS):
+        # A two-level header: group titles in merged cells ("客户信息", "联系方式" over
+        # 手机号码 and 备用电话) above the column names. A group title may name the phone
+        # column too; the row below is the header when it names a phone column, holds no
+        # numbers and names more fields.
+        below_cells = first[header_at + 1][1]
+        below = _auto_map(below_cells)
+        if (
+            "mobile" in below.columns.values()
+            and not _phone_cells(below_cells)
+            and _named_fields(below) > _named_fields(mapping)
+        ):
+            header_at, mapping = header_at + 1, below
     if mapping is None and _phone_cells(first[0][1]):
         # No header at all: the first row is data.
         width = max(len(cells) for _n, cells in first)
@@ -800,6 +813,11 @@ def _read_head(source: _Source) -> _Head:
                 % {"headers": ", ".join(h for h in head.headers if h) or "-"}
             )
     return head
+
+
+def _named_fields(mapping: _Mapping) -> int:
+    """How many columns a header row maps to a field (not ignored, not unknown)."""
+    return sum(1 for field_name in mapping.columns.values() if field_name)
 
 
 def _phone_cells(cells: list[Any]) -> list[int]:
@@ -2583,9 +2601,12 @@ REPORT_HEADER = ("行号", "原因", "说明", "处理结果")  # fixed Chinese 
 _WARNING_REASONS = (RejectReason.INVALID_ID_NUMBER.value, RejectReason.INVALID_VALUE.value)
 
 
-def _detail_text(reason: str, detail: str) -> str:
+def rejection_detail_text(reason: str, detail: str) -> str:
+    """A rejected row's detail in words, as the batch page and the rejection report show it;
+    the import stores codes ("too_short", "12", "3/5", "id_number:checksum_mismatch;
+    consent_at")."""
     if reason == RejectReason.INVALID_PHONE and detail in PHONE_ERRORS:
-        return f"{detail}: {PHONE_ERRORS[detail]}"
+        return str(PHONE_ERRORS[detail])
     if reason == RejectReason.DUPLICATE_IN_FILE and detail:
         return _("same number as row %(row)s") % {"row": detail}
     if reason == RejectReason.BAD_ROW and "/" in detail:
@@ -2594,6 +2615,19 @@ def _detail_text(reason: str, detail: str) -> str:
             "found": found,
             "expected": expected,
         }
+    if reason in _WARNING_REASONS and detail:
+        parts = []
+        for part in detail.split("; "):
+            field_name, _sep, code = part.partition(":")
+            label = FIELDS.get(field_name)
+            problem = ID_NUMBER_ERRORS.get(code) if field_name == "id_number" else None
+            if label is None:
+                parts.append(part)
+            elif problem:
+                parts.append(_("%(field)s: %(problem)s") % {"field": label, "problem": problem})
+            else:
+                parts.append(str(label))
+        return "; ".join(parts)
     return detail
 
 
@@ -2643,7 +2677,7 @@ def batch_rejection_report(
                 yield [
                     rejection.row_number,
                     labels.get(rejection.reason, rejection.reason),
-                    _detail_text(rejection.reason, rejection.detail),
+                    rejection_detail_text(rejection.reason, rejection.detail),
                     imported_text if rejection.reason in _WARNING_REASONS else rejected_text,
                     *(neutralise(shown(_cell_text(v))) for v in raw),
                 ]
@@ -2890,7 +2924,8 @@ def _dnc_numbers(source: _Source) -> tuple[list[str], int, list[int], int]:
         if column is None:
             mapping = _auto_map(cells)
             named = next((i for i, f in mapping.columns.items() if f == "mobile"), None)
-            if named is not None and not header_seen:
+            if named is not None:
+                # The header, also below a title row ("禁呼名单") that named nothing.
                 column, header_seen = named, True
                 continue
             found = _phone_cells(cells)

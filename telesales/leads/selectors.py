@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.db.models import Count, Q, QuerySet
+from django.utils.translation import gettext as _
 
 from telesales.core.errors import NotFound
 from telesales.core.roles import Role, has_role
@@ -104,7 +105,7 @@ def lead_get(*, user, lead_id: int) -> Lead:
         .first()
     )
     if lead is None:
-        raise NotFound("No such lead, or you may not see it")
+        raise NotFound(_("No such lead, or you may not see it"))
     return lead
 
 
@@ -121,7 +122,7 @@ def batch_list(*, user) -> QuerySet[LeadBatch]:
 def batch_get(*, user, batch_id: int) -> LeadBatch:
     batch = batch_list(user=user).filter(pk=batch_id).first()
     if batch is None:
-        raise NotFound("No such batch")
+        raise NotFound(_("No such batch"))
     return batch
 
 

@@ -25,10 +25,10 @@ from django.views.decorators.http import require_POST
 
 from telesales.core.errors import DomainError, ValidationFailed
 from telesales.core.form_errors import add_domain_error, page_status
-from telesales.core.id_numbers import ID_NUMBER_ERRORS, mask_id_number
+from telesales.core.id_numbers import mask_id_number
 from telesales.core.pages import get_or_404, page_of, require
 from telesales.core.permissions import can_view_audit_log
-from telesales.core.phone_numbers import PHONE_ERRORS, mask_phone, normalise_phone, phone_hash
+from telesales.core.phone_numbers import mask_phone, normalise_phone, phone_hash
 from telesales.core.roles import Role, has_role
 from telesales.leads import (
     allocation,
@@ -443,41 +443,12 @@ def batch_detail_view(request: HttpRequest, batch_id: int) -> HttpResponse:
     context["rejection_total"] = sum(row["n"] for row in context["reasons"])
     context["rejections"] = list(batch.rejections.order_by("row_number")[:20])
     for rejection in context["rejections"]:
-        rejection.detail_text = _rejection_detail(rejection.reason, rejection.detail)
+        rejection.detail_text = importing.rejection_detail_text(rejection.reason, rejection.detail)
     context["lead_states"] = list(
         batch.leads.order_by().values("state").annotate(n=Count("id")).order_by("state")
     )
     context["state_labels"] = dict(LeadState.choices)
     return render(request, "leads/batch_detail.html", context)
-
-
-def _rejection_detail(reason: str, detail: str) -> str:
-    """A rejected row's detail in words: the import stores codes ("too_short", "12", "3/5",
-    "id_number:checksum_mismatch; consent_at")."""
-    if reason == RejectReason.INVALID_PHONE and detail in PHONE_ERRORS:
-        return str(PHONE_ERRORS[detail])
-    if reason == RejectReason.DUPLICATE_IN_FILE and detail:
-        return _("same number as row %(row)s") % {"row": detail}
-    if reason == RejectReason.BAD_ROW and "/" in detail:
-        found, expected = detail.split("/", 1)
-        return _("%(found)s cells, the header has %(expected)s") % {
-            "found": found,
-            "expected": expected,
-        }
-    if reason in (RejectReason.INVALID_ID_NUMBER, RejectReason.INVALID_VALUE) and detail:
-        parts = []
-        for part in detail.split("; "):
-            field, _sep, code = part.partition(":")
-            label = importing.FIELDS.get(field)
-            problem = ID_NUMBER_ERRORS.get(code) if field == "id_number" else None
-            if label is None:
-                parts.append(part)
-            elif problem:
-                parts.append(_("%(field)s: %(problem)s") % {"field": label, "problem": problem})
-            else:
-                parts.append(str(label))
-        return "; ".join(parts)
-    return detail
 
 
 # --- Pools -------------------------------------------------------------------------------

@@ -194,6 +194,34 @@ def test_lead_get_holds_history_and_consent_and_hides_other_teams(api_as, person
     assert_error_shape(response, 404, "not_found")
 
 
+def test_refusals_speak_the_centers_language(api_as, person_of):
+    """The UI is Chinese: a lead out of sight (404), a role without the right (403), a
+    removed DNC entry (409) and a permanent block with days (422) say so in Chinese."""
+    other = Lead.objects.filter(state=LeadState.OWNED).exclude(owner__team=person_of("agent1").team)
+    body = assert_error_shape(
+        api_as("agent1").get(f"/api/v1/leads/leads/{other.first().pk}"), 404, "not_found"
+    )
+    assert body["message"] == "线索不存在，或您无权查看"
+    body = assert_error_shape(api_as("agent1").get("/api/v1/leads/batches"), 403)
+    assert body["message"] == "您的角色无权查看数据批次"
+    body = assert_error_shape(api_as("hr").get("/api/v1/leads/leads"), 403)
+    assert body["message"] == "您的角色无权访问线索数据"
+    entry = DncEntry.objects.filter(removed_at__isnull=False).first() or DncEntry.objects.first()
+    entry.removed_at = entry.removed_at or timezone.now()
+    entry.save(update_fields=["removed_at"])
+    body = assert_error_shape(
+        api_as("data").post_json(f"/api/v1/leads/dnc/{entry.pk}/remove", {"reason": "测试"}),
+        409,
+    )
+    assert body["message"] == "该禁呼记录已被移除"
+    response = api_as("data").post_json(
+        "/api/v1/leads/dnc",
+        {"phone": "13912345678", "source": "manual", "permanent": True, "days": 30},
+    )
+    body = assert_error_shape(response, 422, "validation_failed")
+    assert body["details"]["fields"]["days"] == ["永久禁呼不能同时填写禁呼天数"]
+
+
 def test_lead_list_bad_filters_are_422(api_as):
     for query in ("state=nope", "limit=0", "limit=100000", "batch_id=-1", "q=" + "x" * 60):
         response = api_as("data").get(f"/api/v1/leads/leads?{query}")

@@ -127,3 +127,12 @@ def test_api_errors_have_the_one_shape(user_named):
     agent = _json_client(user_named, "agent1")
     assert_error_shape(agent.post_json(API, {"code": "a1", "name": "y"}), 403)
     assert not Channel.objects.filter(code__in=["neg", "x", "a1"]).exists()
+
+
+def test_a_channel_has_a_name_not_a_persons_name(client_for):
+    """The form and the list call the channel's name 名称 (姓名 is a person's name)."""
+    client = client_for("data")
+    form = client.get(reverse("leads:channel_create")).content.decode()
+    listing = client.get(reverse("leads:channel_list")).content.decode()
+    assert "名称" in form and "姓名" not in form
+    assert "<th>名称</th>" in listing and "<th>姓名</th>" not in listing

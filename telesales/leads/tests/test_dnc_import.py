@@ -173,6 +173,35 @@ def test_a_headerless_list_and_an_xlsx_list(tmp_path):
     assert active(e164(4)).exists()
 
 
+FULL_WIDTH = str.maketrans("0123456789", "０１２３４５６７８９")
+
+
+@pytest.mark.parametrize("kind", ["xlsx", "gbk-csv"])
+def test_a_title_row_above_the_header_is_skipped(tmp_path, kind):
+    """A title ("禁呼名单") above the header: the numbers are read from the column the header
+    names, not from the first column, and neither row counts."""
+    rows = [
+        ["禁呼名单"],
+        ["姓名", "电话", "原因"],
+        ["甲", national(11), "投诉"],
+        [None, None, None],
+        ["乙", national(12).translate(FULL_WIDTH), ""],
+    ]
+    if kind == "xlsx":
+        workbook = openpyxl.Workbook()
+        sheet = workbook.active
+        for row in rows:
+            sheet.append(row)
+        sheet.merge_cells("A1:C1")
+        path = tmp_path / "dnc.xlsx"
+        workbook.save(path)
+    else:
+        path = csv_file(tmp_path, [[c or "" for c in row] for row in rows], encoding="gbk")
+    result = dnc_import(file=path)
+    assert (result.rows, result.added, result.invalid) == (2, 2, 0)
+    assert active(e164(11)).exists() and active(e164(12)).exists()
+
+
 def test_a_lead_import_then_refuses_the_listed_numbers(tmp_path):
     Channel.objects.create(code="web", name="官网")
     dnc_import(file=csv_file(tmp_path, [[national(1)], [national(2)]]))

@@ -346,6 +346,39 @@ def test_a_title_row_above_the_header_is_skipped(tmp_path, channel):
     assert batch.mapping["summary"]["rows_above_header"] == 1
 
 
+def test_a_two_level_header_with_merged_group_cells_takes_the_column_names(tmp_path, channel):
+    """Group titles in merged cells above the column names ("联系方式" over 手机号码 and
+    备用电话) name a phone column too; the row below them is the header."""
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    sheet.append(["2026年11月赠险名单"])
+    sheet.merge_cells("A1:F1")
+    sheet.append(["客户信息", None, "联系方式", None, "其他", None])
+    for cells in ("A2:B2", "C2:D2", "E2:F2"):
+        sheet.merge_cells(cells)
+    sheet.append(["姓名", "性别", "手机号码", "备用电话", "等级", "授权时间"])
+    sheet.append(["甲", "男", 13800000001, "", "B", "2026-11-01 10:00"])
+    sheet.append(["乙", "女", float(national(2)), national(9), "A", ""])
+    path = tmp_path / "two-level.xlsx"
+    workbook.save(path)
+    batch = run_import(path)
+    assert batch.mapping["header_row"] == 3
+    assert batch.mapping["summary"]["rows_above_header"] == 2
+    assert counts(batch) == (2, 2, 0, 0, 0)
+    leads = {lead.customer.name: lead for lead in Lead.objects.select_related("customer")}
+    assert leads["甲"].customer.mobile_e164 == e164(1) and leads["甲"].grade == LeadGrade.B
+    assert leads["乙"].customer.gender == "F" and leads["乙"].grade == LeadGrade.A
+
+
+def test_a_group_title_row_alone_stays_the_header_when_data_follows(tmp_path, channel):
+    """A header that is only "联系电话" stays the header: the next row holds numbers."""
+    rows = [["联系电话", "客户信息"], [national(1), "甲"], [national(2), "乙"]]
+    batch = batch_create(
+        file=write(tmp_path, "h.csv", csv_bytes(rows)), name="一", channel_code="web", actor=None
+    )
+    assert batch.mapping["header_row"] == 1
+
+
 def test_ragged_rows_are_rejected_and_empty_trailing_cells_are_not(tmp_path, channel):
     rows = [
         ["姓名", "手机", "城市", ""],
@@ -593,11 +626,30 @@ def test_rejection_report_csv_neutralises_formulas(tmp_path, channel):
     assert lines[0] == ["行号", "原因", "说明", "处理结果", "姓名", "手机", "身份证号"]
     assert [line[0] for line in lines[1:]] == ["2", "3", "4", "5", "6", "7", "8"]
     assert lines[1][3] == "已导入（该字段未保存）"  # the invalid ID number: a warning
-    assert lines[1][2].startswith("id_number:")
+    # The detail in words, as the batch page says it (the import stores codes).
+    assert lines[1][2] == "证件号码：证件号码应为 18 位（1999 年以前的旧证为 15 位）。"
     names = [line[4] for line in lines[2:]]
     assert names == ["'" + formula for formula in FORMULAS]
     assert all(line[3] == "未导入" for line in lines[2:])
     assert lines[2][1] == "电话号码无效"
+    assert lines[2][2] == "不是电话号码。"
+
+
+def test_rejection_report_details_are_words_not_codes(tmp_path, channel):
+    """A dropped birth date and a bad ID number on one row, and a mistyped number: the
+    report's 说明 names the fields and problems in Chinese, like the batch page."""
+    rows = [
+        ["姓名", "手机", "身份证号", "出生日期"],
+        ["甲", national(1), "110105199001011234", "2099-01-01"],
+        ["乙", "12345", "", ""],
+    ]
+    batch = run_import(write(tmp_path, "w.csv", csv_bytes(rows)))
+    assert counts(batch) == (2, 1, 0, 1, 0)
+    content = batch_rejection_report(batch=batch, fmt="csv").decode("utf-8-sig")
+    lines = {line[0]: line for line in csv.reader(io.StringIO(content))}
+    assert lines["2"][2] == "证件号码：校验位与其他位不符：有数字录入错误。; 出生日期"
+    assert lines["3"][2] == "不是有效的中国手机或固定电话号码（400/800 等服务号码及短号不能外呼）。"
+    assert "id_number" not in content and "checksum" not in content
 
 
 def test_rejection_report_xlsx_neutralises_formulas(tmp_path, channel):
