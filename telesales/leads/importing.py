@@ -119,7 +119,7 @@ from telesales.core.errors import (
     PermissionDenied,
     ValidationFailed,
 )
-from telesales.core.id_numbers import ID_NUMBER_ERRORS, validate_id_number
+from telesales.core.id_numbers import ID_NUMBER_ERRORS, mask_id_number, validate_id_number
 from telesales.core.memory import without_cyclic_gc
 from telesales.core.phone_numbers import (
     E164_PATTERN,
@@ -2599,6 +2599,14 @@ def _merge(batch: LeadBatch, stage: _Stage, summary: _Summary, *, resumed: bool)
 
 REPORT_HEADER = ("行号", "原因", "说明", "处理结果")  # fixed Chinese column titles of the file
 _WARNING_REASONS = (RejectReason.INVALID_ID_NUMBER.value, RejectReason.INVALID_VALUE.value)
+#: An identity-card number in a cell (18 characters, the last a digit or X; or the old 15).
+_ID_LIKE = re.compile(r"(?<![0-9A-Za-z])(\d{17}[\dXx]|\d{15})(?![0-9A-Za-z])")
+
+
+def _masked_cell(text: str) -> str:
+    """A report cell as the masked report shows it: phone numbers and identity-card numbers
+    masked as the pages mask them (``138****8000``, ``110105********1234``)."""
+    return _ID_LIKE.sub(lambda m: mask_id_number(m.group(0)), mask_numbers_in(text))
 
 
 def rejection_detail_text(reason: str, detail: str) -> str:
@@ -2663,7 +2671,7 @@ def batch_rejection_report(
             )
     else:
         full_numbers = full_numbers is not False
-    shown = (lambda text: text) if full_numbers else mask_numbers_in
+    shown = (lambda text: text) if full_numbers else _masked_cell
     headers = [str(h) for h in (batch.mapping or {}).get("headers", [])]
     title = [*REPORT_HEADER, *headers]
     rows_query = BatchRejection.objects.filter(batch_id=batch.pk).order_by("row_number", "id")

@@ -702,6 +702,26 @@ def test_rejection_report_masks_numbers_for_users_who_may_not_reveal(tmp_path, c
     assert entry.after["full_numbers"] is False
 
 
+def test_the_masked_rejection_report_masks_identity_card_numbers_too(tmp_path, channel):
+    # A row kept as a warning (bad ID checksum) carries the ID number as read: the masked
+    # report shows it as the pages do; the full one (a reveal, with a reason) in full.
+    rows = [
+        ["姓名", "手机", "身份证号", "备注"],
+        ["甲", national(1), "110105199001011234", "旧证 110105900101123"],
+    ]
+    batch = run_import(write(tmp_path, "id.csv", csv_bytes(rows)))
+    officer = data_officer()
+
+    masked = batch_rejection_report(batch=batch, fmt="csv", actor=officer).decode("utf-8-sig")
+    full = batch_rejection_report(
+        batch=batch, fmt="csv", actor=officer, full_numbers=True, reason="核对证件"
+    ).decode("utf-8-sig")
+
+    assert "110105199001011234" not in masked and "110105********1234" in masked
+    assert "110105900101123" not in masked and "110105*****1123" in masked
+    assert "110105199001011234" in full and "110105900101123" in full
+
+
 @pytest.mark.parametrize("reason", ["", " ", "x"])
 def test_full_numbers_in_the_rejection_report_need_a_reason_like_a_reveal(
     tmp_path, channel, reason
