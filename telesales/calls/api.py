@@ -14,6 +14,7 @@ The softphone's loop::
 
 from __future__ import annotations
 
+from django.utils.translation import gettext as _
 from ninja import File, Form, Query, Router, Status, UploadedFile
 
 from telesales.calls import cdr, dispatch, permissions, selectors, services
@@ -56,10 +57,10 @@ workspace_router = Router(tags=["workspace"])
 
 def _me(request):
     user = request.auth
-    deny_unless(permissions.can_use_workspace(user), "Your role has no workspace")
+    deny_unless(permissions.can_use_workspace(user), _("Your role has no workspace"))
     me = person_for_user(user)
     if me is None:
-        raise ValidationFailed("Your login is not linked to an employee record")
+        raise ValidationFailed(_("Your login is not linked to an employee record"))
     return user, me
 
 
@@ -180,7 +181,7 @@ def call_disposition(request, call_id: int, payload: DispositionIn):
     """Record the outcome (a disposition code) and let it act: DNC list, closing the lead,
     the next follow-up (``callback_at`` for a callback at an agreed time)."""
     user = request.auth
-    deny_unless(permissions.can_use_workspace(user), "Your role has no workspace")
+    deny_unless(permissions.can_use_workspace(user), _("Your role has no workspace"))
     attempt = _call(user, call_id)
     disposition = services.disposition_by_code(payload.code)
     services.disposition_record(
@@ -198,7 +199,7 @@ def call_disposition(request, call_id: int, payload: DispositionIn):
 )
 def call_get(request, call_id: int):
     user = request.auth
-    deny_unless(permissions.can_view_calls(user), "Your role has no access to call records")
+    deny_unless(permissions.can_view_calls(user), _("Your role has no access to call records"))
     return _call(user, call_id)
 
 
@@ -226,7 +227,7 @@ def followup_create(request, payload: FollowUpIn):
 )
 def followup_done(request, followup_id: int, payload: NoteIn):
     user = request.auth
-    deny_unless(permissions.can_use_workspace(user), "Your role has no workspace")
+    deny_unless(permissions.can_use_workspace(user), _("Your role has no workspace"))
     followup = selectors.followup_get(user=user, followup_id=followup_id)
     services.followup_complete(followup=followup, actor=user, note=payload.note)
     return selectors.followup_get(user=user, followup_id=followup_id)
@@ -280,7 +281,7 @@ def attempt_list(request, filters: Query[CallFilter]):
     """Calls the caller may see (an agent: their own; a team lead: their teams'), newest
     first."""
     user = request.auth
-    deny_unless(permissions.can_view_calls(user), "Your role has no access to call records")
+    deny_unless(permissions.can_view_calls(user), _("Your role has no access to call records"))
     qs = selectors.attempt_list(
         user=user, lead=filters.lead_id, agent=filters.agent_id, day=filters.day
     )
@@ -295,7 +296,7 @@ def attempt_list(request, filters: Query[CallFilter]):
 def escalation_list(request):
     """Overdue follow-ups escalated to the caller (team lead: their teams; manager: all)."""
     user = request.auth
-    deny_unless(permissions.can_view_board(user), "Only team leads and managers see escalations")
+    deny_unless(permissions.can_view_board(user), _("Only team leads and managers see escalations"))
     return list(selectors.escalated_followup_list(user=user)[:500])
 
 
@@ -304,7 +305,7 @@ def board_get(request):
     """The live board: each agent's state and since when, today's dials, connects,
     effective calls, talk time, sales and premium; per seat the same; the totals."""
     user = request.auth
-    deny_unless(permissions.can_view_board(user), "Only team leads and managers see the board")
+    deny_unless(permissions.can_view_board(user), _("Only team leads and managers see the board"))
     return selectors.live_board(user=user)
 
 
@@ -315,7 +316,7 @@ def board_get(request):
     operation_id="calls_disposition_list",
 )
 def disposition_list(request, include_inactive: bool = False):
-    deny_unless(permissions.can_view_calls(request.auth), "Your role has no access to call data")
+    deny_unless(permissions.can_view_calls(request.auth), _("Your role has no access to call data"))
     return list(selectors.disposition_list(include_inactive=include_inactive))
 
 
@@ -338,10 +339,12 @@ def disposition_create(request, payload: DispositionCreateIn):
     operation_id="calls_disposition_update",
 )
 def disposition_update(request, code: str, payload: DispositionUpdateIn):
-    deny_unless(permissions.can_manage_dispositions(request.auth), "Only the manager may do this")
+    deny_unless(
+        permissions.can_manage_dispositions(request.auth), _("Only the manager may do this")
+    )
     found = Disposition.objects.filter(code=code[:30]).first()
     if found is None:
-        raise NotFound("No such disposition")
+        raise NotFound(_("No such disposition"))
     changes = {k: v for k, v in payload.dict(exclude_unset=True).items() if v is not None}
     return services.disposition_update(disposition=found, actor=request.auth, **changes)
 
@@ -352,7 +355,7 @@ def disposition_update(request, code: str, payload: DispositionUpdateIn):
     operation_id="calls_ruleset_list",
 )
 def ruleset_list(request):
-    deny_unless(permissions.can_view_calls(request.auth), "Your role has no access to call data")
+    deny_unless(permissions.can_view_calls(request.auth), _("Your role has no access to call data"))
     return list(selectors.callrules_list(user=request.auth))
 
 
@@ -364,13 +367,17 @@ def ruleset_list(request):
 def ruleset_create(request, payload: CallRulesIn):
     """A new version of the call rules, effective from a day (today or later)."""
     user = request.auth
-    deny_unless(permissions.can_manage_call_rules(user), "Only the manager changes the call rules")
+    deny_unless(
+        permissions.can_manage_call_rules(user), _("Only the manager changes the call rules")
+    )
     data = payload.dict(exclude_unset=True)
     based_on = None
     if data.get("based_on_id"):
         based_on = selectors.callrules_list(user=user).filter(pk=data["based_on_id"]).first()
         if based_on is None:
-            raise ValidationFailed("Unknown rule set", fields={"based_on_id": ["no such version"]})
+            raise ValidationFailed(
+                _("Unknown rule set"), fields={"based_on_id": [_("no such version")]}
+            )
     params = {k: v for k, v in data.items() if k in services.CALLRULE_FIELDS and v is not None}
     rules = services.callrules_version_create(
         actor=user,
@@ -392,7 +399,7 @@ def ruleset_create(request, payload: CallRulesIn):
 )
 def cdr_import_list(request):
     user = request.auth
-    deny_unless(permissions.can_import_cdr(user), "Only data roles import CDR files")
+    deny_unless(permissions.can_import_cdr(user), _("Only data roles import CDR files"))
     return list(selectors.cdr_import_list(user=user)[:100])
 
 
@@ -406,7 +413,7 @@ def cdr_import(request, payload: Form[CdrImportIn], file: File[UploadedFile]):
     unknown layout is 409 ``cdr_layout_unknown`` and nothing is applied; rows that cannot be
     matched are listed in ``rejections`` (masked numbers)."""
     user = request.auth
-    deny_unless(permissions.can_import_cdr(user), "Only data roles import CDR files")
+    deny_unless(permissions.can_import_cdr(user), _("Only data roles import CDR files"))
     record = cdr.cdr_import(
         content=file.read(),
         file_name=file.name or "",

@@ -10,6 +10,7 @@ from decimal import Decimal
 
 from django.db.models import Count, Q, QuerySet, Sum
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from telesales.calls import permissions
 from telesales.calls.choices import AgentState, FollowUpStatus
@@ -93,7 +94,7 @@ def attempt_list(
 def attempt_get(*, user, attempt_id: int) -> CallAttempt:
     attempt = attempt_list(user=user).filter(pk=attempt_id).first()
     if attempt is None:
-        raise NotFound("No such call, or you may not see it")
+        raise NotFound(_("No such call, or you may not see it"))
     return attempt
 
 
@@ -123,7 +124,7 @@ def followup_list(
 def followup_get(*, user, followup_id: int) -> FollowUp:
     followup = followup_list(user=user, status=None).filter(pk=followup_id).first()
     if followup is None:
-        raise NotFound("No such follow-up, or you may not see it")
+        raise NotFound(_("No such follow-up, or you may not see it"))
     return followup
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from ninja import Query, Router
 
 from telesales.core.errors import NotFound, ValidationFailed, deny_unless
@@ -52,7 +53,9 @@ def _period(filters: ReportFilter) -> tuple[dt.date, dt.date]:
             "The period ends before it starts", fields={"since": ["after until"]}
         )
     if (until - since).days > 3660:
-        raise ValidationFailed("The period is too long", fields={"since": ["at most ten years"]})
+        raise ValidationFailed(
+            _("The period is too long"), fields={"since": [_("at most ten years")]}
+        )
     return since, until
 
 
@@ -64,7 +67,9 @@ def _period(filters: ReportFilter) -> tuple[dt.date, dt.date]:
 )
 def product_list(request, filters: Query[ProductFilter]):
     """The product catalogue (agents, team leads, the back office that works with policies)."""
-    deny_unless(permissions.can_view_products(request.auth), "Your role has no access to products")
+    deny_unless(
+        permissions.can_view_products(request.auth), _("Your role has no access to products")
+    )
     return list(
         selectors.product_list(
             user=request.auth, active_only=filters.active_only, category=filters.category
@@ -78,7 +83,9 @@ def product_list(request, filters: Query[ProductFilter]):
     operation_id="policies_product_get",
 )
 def product_get(request, product_id: int):
-    deny_unless(permissions.can_view_products(request.auth), "Your role has no access to products")
+    deny_unless(
+        permissions.can_view_products(request.auth), _("Your role has no access to products")
+    )
     return selectors.product_get(user=request.auth, product_id=product_id)
 
 
@@ -115,7 +122,9 @@ def product_update(request, product_id: int, payload: ProductPatchIn):
 )
 def policy_list(request, filters: Query[PolicyFilter]):
     """Policies the caller may see (an agent: their own), newest sale first."""
-    deny_unless(permissions.can_view_policies(request.auth), "Your role has no access to policies")
+    deny_unless(
+        permissions.can_view_policies(request.auth), _("Your role has no access to policies")
+    )
     qs = selectors.policy_list(
         user=request.auth,
         status=filters.status,
@@ -136,7 +145,9 @@ def policy_list(request, filters: Query[PolicyFilter]):
     operation_id="policies_policy_get",
 )
 def policy_get(request, policy_id: int):
-    deny_unless(permissions.can_view_policies(request.auth), "Your role has no access to policies")
+    deny_unless(
+        permissions.can_view_policies(request.auth), _("Your role has no access to policies")
+    )
     return selectors.policy_get(user=request.auth, policy_id=policy_id)
 
 
@@ -150,10 +161,10 @@ def sale_record(request, payload: SaleIn):
     Refusals: ``grade_too_low``, ``not_registered``, ``lead_not_worked``,
     ``product_not_on_sale`` and ``validation_failed`` with a message per field."""
     user = request.auth
-    deny_unless(permissions.can_record_sale(user), "Your role does not sell")
+    deny_unless(permissions.can_record_sale(user), _("Your role does not sell"))
     me = person_for_user(user)
     if me is None:
-        raise ValidationFailed("Your login is not linked to an employee record")
+        raise ValidationFailed(_("Your login is not linked to an employee record"))
     lead = lead_selectors.lead_get(user=user, lead_id=payload.lead_id)
     product = selectors.product_get(user=user, product_id=payload.product_id)
     policy = services.sale_record(
@@ -242,7 +253,9 @@ def policy_decline(request, policy_id: int, payload: DeclineIn):
 )
 def task_list(request, filters: Query[TaskFilter]):
     """Post-sale tasks the caller may see; ``due=true``: the open ones due by now."""
-    deny_unless(permissions.can_view_policies(request.auth), "Your role has no access to policies")
+    deny_unless(
+        permissions.can_view_policies(request.auth), _("Your role has no access to policies")
+    )
     if filters.due:
         qs = selectors.service_task_list(
             user=request.auth,
@@ -295,7 +308,7 @@ def stabilisation_report(request, filters: Query[ReportFilter]):
     """Stabilisation rate per agent or team for the policies issued in the period (default:
     the last 90 days): kept ÷ settled (kept + cancelled in free-look), with every count."""
     user = request.auth
-    deny_unless(permissions.can_view_reports(user), "Your role has no access to policy reports")
+    deny_unless(permissions.can_view_reports(user), _("Your role has no access to policy reports"))
     since, until = _period(filters)
     rows = selectors.stabilisation_rate(user=user, by=filters.by, since=since, until=until)
     reasons = selectors.free_look_cancel_reasons(user=user, since=since, until=until)
@@ -317,7 +330,7 @@ def stabilisation_report(request, filters: Query[ReportFilter]):
 def extended_service_report(request, filters: Query[ReportFilter]):
     """Extended-service suggestions made in the period and how many turned into sales."""
     user = request.auth
-    deny_unless(permissions.can_view_reports(user), "Your role has no access to policy reports")
+    deny_unless(permissions.can_view_reports(user), _("Your role has no access to policy reports"))
     since, until = _period(filters)
     rows = selectors.extended_service_conversion(user=user, by=filters.by, since=since, until=until)
     return {"by": filters.by, "since": since, "until": until, "rows": rows}
@@ -351,7 +364,7 @@ def ruleset_create(request, payload: RuleSetIn):
     if data.pop("based_on_id") is not None:
         based_on = selectors.ruleset_list(user=request.auth).filter(pk=payload.based_on_id).first()
         if based_on is None:
-            raise NotFound("No such rule set")
+            raise NotFound(_("No such rule set"))
     params = {
         k: v
         for k, v in data.items()

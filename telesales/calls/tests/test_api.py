@@ -351,3 +351,11 @@ def test_cdr_import_endpoint_and_unknown_columns(agent, api_for):
     no_full_number(r, "+8613800000999")
     assert json.loads(r.content)["rows"] == 1
     assert_error_shape(api_for(agent.user).get(f"{CALLS}/cdr-imports"), 403)
+
+
+def test_refusals_speak_the_callers_language(client):
+    # An agent asking for the team lead's board: refused in Chinese (the center's language).
+    board = assert_error_shape(client.get(f"{CALLS}/board"), 403)
+    assert board["message"] == "只有主管和经理可以查看实时看板"
+    missing = assert_error_shape(client.get(f"{WS}/calls/999999999"), 404)
+    assert missing["message"] == "通话记录不存在，或您无权查看"
