@@ -102,6 +102,25 @@ def _levels(codes: set[str]) -> dict[str, Level]:
     return found
 
 
+def _period_started(book: RuleBook, *, year: int, month: int) -> None:
+    """Refuse a period that has not started (its first day after today, the center's date):
+    nothing has been sold or kept in it yet, so everyone would fail every criterion and be
+    proposed for an exit or a demotion. ``ValidationFailed`` on ``label``."""
+    period = buckets_for(book, year=year, month=month)[0]
+    today = timezone.localdate()
+    if period.start > today:
+        raise ValidationFailed(
+            _("The assessment period %(p)s has not started yet: it starts on %(day)s")
+            % {"p": period.label, "day": period.start.isoformat()},
+            fields={
+                "label": [
+                    _("Choose a period that has started (today is %(today)s).")
+                    % {"today": today.isoformat()}
+                ]
+            },
+        )
+
+
 @transaction.atomic
 def assessment_run(*, label: str, actor, reason: str = "") -> AssessmentRun:
     """Evaluate the period ``label`` (``YYYY-MM``) and replace the outcomes of its draft run
@@ -109,6 +128,7 @@ def assessment_run(*, label: str, actor, reason: str = "") -> AssessmentRun:
     _require_assessor(actor)
     year, month = parse_label(label)
     ruleset, book, period_end = assessment_rulebook(year=year, month=month)
+    _period_started(book, year=year, month=month)
     label = f"{year:04d}-{month:02d}"
     run = AssessmentRun.objects.select_for_update().filter(label=label).first()
     if run is not None and run.status != AssessmentRunStatus.DRAFT:
@@ -245,6 +265,11 @@ def assessment_run_approve(*, run: AssessmentRun, actor, reason: str = "") -> As
     if run.status != AssessmentRunStatus.DRAFT:
         raise InvalidState(_("The assessment of %(p)s is already approved") % {"p": run.label})
     pending = run.outcomes.filter(decision=HRDecision.PENDING).count()
+    year, month = parse_label(run.label)
+    try:  # a draft run of a period not started yet (one run before this was refused)
+        _period_started(ruleset_rulebook(run.ruleset), year=year, month=month)
+    except ValidationFailed as exc:
+        raise InvalidState(exc.message) from None
     if run.run_count == 0 or pending:
         raise InvalidState(
             _("%(n)d outcome(s) still wait for a decision") % {"n": pending}

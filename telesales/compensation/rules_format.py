@@ -183,11 +183,22 @@ def _yaml_lines(text: str) -> tuple[dict[Path, int], list[RuleError]]:
 
 
 def _read(text: str, fmt: str) -> tuple[Any, dict[Path, int], list[RuleError]]:
+    try:
+        return _read_document(text, fmt)
+    except RecursionError:
+        # Lists or mappings nested thousands deep ("[[[[…"): the parsers recurse per level.
+        raise RuleSetInvalid(
+            [RuleError("", _("the file is nested too deeply to be a rule file"), None)]
+        ) from None
+
+
+def _read_document(text: str, fmt: str) -> tuple[Any, dict[Path, int], list[RuleError]]:
     if fmt == "json":
         try:
             data = json.loads(text, parse_float=Decimal)
         except json.JSONDecodeError as exc:
-            raise RuleSetInvalid([RuleError("", exc.msg, exc.lineno)]) from None
+            reason = _("not valid JSON: %(reason)s") % {"reason": exc.msg}
+            raise RuleSetInvalid([RuleError("", reason, exc.lineno)]) from None
         try:  # JSON is (nearly always) YAML too: borrow the YAML composer for line numbers.
             lines, duplicates = _yaml_lines(text)
         except yaml.YAMLError:
@@ -198,12 +209,16 @@ def _read(text: str, fmt: str) -> tuple[Any, dict[Path, int], list[RuleError]]:
         data = yaml.load(text, Loader=_Loader)  # noqa: S506 (a SafeLoader subclass)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        reason = str(exc.problem or exc.context or "invalid YAML")
+        # The parser's own words (English) after a translated lead.
+        reason = _("not valid YAML: %(reason)s") % {
+            "reason": str(exc.problem or exc.context or "invalid YAML")
+        }
         raise RuleSetInvalid(
             [RuleError("", reason, mark.line + 1 if mark is not None else None)]
         ) from None
     except yaml.YAMLError as exc:
-        raise RuleSetInvalid([RuleError("", str(exc))]) from None
+        reason = _("not valid YAML: %(reason)s") % {"reason": str(exc)}
+        raise RuleSetInvalid([RuleError("", reason)]) from None
     return data, lines, duplicates
 
 

@@ -232,8 +232,21 @@ def payslip_mine_view(request: HttpRequest) -> HttpResponse:
     """The signed-in person's own payslip of an approved run (the latest, or ``?run=``)."""
     person = person_for_user(request.user)
     runs = selectors.payrun_list(user=request.user).filter(status=PayRunStatus.APPROVED)
-    run_id = _int(request.GET.get("run", ""))
-    run = runs.filter(pk=run_id).first() if run_id else runs.first()
+    asked = request.GET.get("run", "")
+    run_id = _int(asked)
+    run = runs.filter(pk=run_id).first() if run_id else None
+    if run is None:
+        run = runs.first()
+        if asked and run is not None and person is not None:
+            # An open run, or one that does not exist (or a mistyped id): its payslip is not
+            # shown before approval; the latest approved one is.
+            messages.warning(
+                request,
+                _(
+                    "That pay run is not approved (or does not exist); showing the latest "
+                    "approved one."
+                ),
+            )
     if person is None or run is None:
         context = {"person": person, "runs": runs}
         return render(request, "compensation/payslip_empty.html", context)

@@ -69,7 +69,9 @@ def whatif_view(request: HttpRequest) -> HttpResponse:
                 fields = exc.fields if isinstance(exc, errors.ValidationFailed) else {}
                 for name, problems in (fields or {}).items():
                     for problem in problems:
-                        form.add_error(None, f"{name}: {problem}")
+                        # The service names the month ``period_start``: the page's "period".
+                        # No field code is shown to the user.
+                        form.add_error("period" if name == "period_start" else None, problem)
                 status = page_status(exc)
         else:
             status = 422

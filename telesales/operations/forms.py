@@ -5,6 +5,7 @@ from __future__ import annotations
 from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from telesales.core.dates import validate_center_year
 from telesales.core.forms import StyledForm
@@ -131,9 +132,15 @@ class NoticeForm(StyledForm):
 
 
 class TransferForm(StyledForm):
-    from_person = forms.ModelChoiceField(label=_("From"), queryset=Person.objects.none())
+    # "From" and "To" alone are date-range words in the catalogue: these name people.
+    from_person = forms.ModelChoiceField(
+        label=pgettext_lazy("servicing transfer", "Hand over from"),
+        queryset=Person.objects.none(),
+    )
     to_person = forms.ModelChoiceField(
-        label=_("To"), queryset=Person.objects.none(), required=False
+        label=pgettext_lazy("servicing transfer", "Hand over to"),
+        queryset=Person.objects.none(),
+        required=False,
     )
     reason = forms.CharField(label=_("Reason"), max_length=300)
 

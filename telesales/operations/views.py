@@ -269,36 +269,69 @@ def lapsed_list_view(request: HttpRequest) -> HttpResponse:
 
 
 # --- A policy in servicing --------------------------------------------------------------------
-def _servicing_context(request: HttpRequest, servicing, **forms) -> dict:
+def _servicing_context(request: HttpRequest, servicing, *, open_form: str = "", **forms) -> dict:
+    """``open_form`` names the form that was just sent back with errors (``send``,
+    ``delivered`` … or ``waive-<due id>``): only that one shows them, and its folded section
+    opens, so the errors are seen and the other forms stay blank."""
     user = request.user
     policy = servicing.policy
     delivery = getattr(policy, "delivery", None)
     visit = getattr(policy, "return_visit", None)
     can_operate = permissions.can_operate(user)
     active = servicing.status in (ServicingStatus.IN_FORCE, ServicingStatus.REINSTATED)
+    dues = list(selectors.premium_due_list(servicing=servicing))
+    waive_due_id = int(open_form[6:]) if open_form.startswith("waive-") else None
+    waive_sent = forms.get("waive_form")
+    # A refused waiver of a premium that no longer offers one (paid meanwhile …): its errors
+    # go above the schedule, as there is no form on its row to show them.
+    waivable = any(
+        d.pk == waive_due_id
+        and d.period > 1
+        and d.status in (PremiumStatus.DUE, PremiumStatus.IN_GRACE)
+        for d in dues
+    )
+    waive_orphan_errors = (
+        [e for errs in waive_sent.errors.values() for e in errs]
+        if waive_sent is not None and not waivable
+        else []
+    )
     return {
         "servicing": servicing,
         "policy": policy,
         "delivery": delivery,
         "visit": visit,
-        "dues": list(selectors.premium_due_list(servicing=servicing)),
+        "dues": dues,
         "tasks": {t.premium_due_id: t for t in policy.renewal_tasks.select_related("owner")},
         "notices": list(policy.exit_notices.select_related("former_agent", "new_owner")),
         "can_operate": can_operate,
         "can_end": can_operate and (active or servicing.status == ServicingStatus.LAPSED),
         "can_reinstate": can_operate and servicing.status == ServicingStatus.LAPSED,
-        "delivery_actions": _delivery_actions(delivery) if can_operate and delivery else [],
-        "send_form": forms.get("send_form")
-        or DeliverySendForm(initial={"method": delivery.method if delivery else "electronic"}),
-        "day_form": forms.get("day_form") or DayForm(),
-        "problem_form": forms.get("problem_form") or ProblemForm(),
+        "delivery_actions": [
+            (action, _delivery_form(action, delivery, forms if action == open_form else {}))
+            for action in (_delivery_actions(delivery) if can_operate and delivery else [])
+        ],
+        "open_form": open_form,
         "reinstate_form": forms.get("reinstate_form") or ReinstateForm(),
         "end_form": forms.get("end_form") or EndForm(),
         "owner_form": forms.get("owner_form")
         or OwnerForm(initial={"owner": servicing.servicing_owner_id}, reason_required=True),
-        "waive_form": forms.get("waive_form") or WaiveForm(),
+        "waive_form": WaiveForm(),
+        # The premium whose waiver came back with errors, and that form.
+        "waive_due_id": waive_due_id,
+        "waive_sent": waive_sent,
+        "waive_orphan_errors": waive_orphan_errors,
         "today": timezone.localdate(),
     }
+
+
+def _delivery_form(action: str, delivery, sent: dict):
+    """The form of one delivery action: the one sent back with errors, or a blank one."""
+    form_class, key = DELIVERY_ACTIONS[action]
+    if sent.get(key) is not None:
+        return sent[key]
+    if form_class is DeliverySendForm:
+        return DeliverySendForm(initial={"method": delivery.method})
+    return form_class()
 
 
 def _delivery_actions(delivery) -> list[str]:
@@ -327,7 +360,9 @@ def servicing_detail_view(request: HttpRequest, policy_id: int) -> HttpResponse:
     )
 
 
-def _servicing_action(request, policy_id, form_class, form_key, run, message, **form_kwargs):
+def _servicing_action(
+    request, policy_id, form_class, form_key, run, message, *, open_form: str = "", **form_kwargs
+):
     user = request.user
     require(permissions.can_operate(user))
     servicing = get_or_404(selectors.servicing_get, user=user, policy_id=policy_id)
@@ -344,7 +379,7 @@ def _servicing_action(request, policy_id, form_class, form_key, run, message, **
             return redirect(
                 _back(request, reverse("operations:servicing_detail", args=[policy_id]))
             )
-    context = _servicing_context(request, servicing, **{form_key: form})
+    context = _servicing_context(request, servicing, open_form=open_form, **{form_key: form})
     return render(request, "operations/servicing_detail.html", context, status=status)
 
 
@@ -392,7 +427,9 @@ def delivery_action_view(request: HttpRequest, policy_id: int, action: str) -> H
                 delivery=delivery, returned_on=data["day"], problem=data["problem"], actor=actor
             )
 
-    return _servicing_action(request, policy_id, form_class, key, run, _("Delivery updated."))
+    return _servicing_action(
+        request, policy_id, form_class, key, run, _("Delivery updated."), open_form=action
+    )
 
 
 @login_required
@@ -454,7 +491,15 @@ def premium_waive_view(request: HttpRequest, policy_id: int, due_id: int) -> Htt
             raise Http404
         services.premium_due_waive(due=due, reason=data["reason"], actor=request.user)
 
-    return _servicing_action(request, policy_id, WaiveForm, "waive_form", run, _("Premium waived."))
+    return _servicing_action(
+        request,
+        policy_id,
+        WaiveForm,
+        "waive_form",
+        run,
+        _("Premium waived."),
+        open_form=f"waive-{due_id}",
+    )
 
 
 # --- Deliveries and return visits -------------------------------------------------------------
@@ -738,7 +783,12 @@ def persistency_view(request: HttpRequest) -> HttpResponse:
         me = org_selectors.person_for_user(user)
         teams = org_selectors.team_list(user=user).filter(leader=me) if me else None
     form = PersistencyForm(request.GET or None, teams=teams)
-    data = form.cleaned_data if form.is_valid() else {}
+    # The valid choices count even when another one is not (a stale team, a bad breakdown):
+    # the figures are then those of the month shown in the form, not of the default month.
+    data: dict = {}
+    if form.is_bound:
+        form.is_valid()  # shows the errors; cleaned_data keeps the fields that are valid
+        data = form.cleaned_data
     default = add_months(timezone.localdate().replace(day=1), -1)
     month = data.get("month") or f"{default:%Y-%m}"
     team = data.get("team")

@@ -67,6 +67,12 @@ def test_bad_period_is_a_form_error(c):
     response = hr.post(RUN, {"label": "2025-06"})
     assert response.status_code == 422
     assert b"Approve a rule set for this period first" in response.content
+    future = (dt.date.today() + dt.timedelta(days=62)).strftime("%Y-%m")
+    response = hr.post(RUN, {"label": future, "reason": "early"})
+    assert response.status_code == 422
+    assert b"Choose a period that has started" in response.content
+    assert b"field-error-label" in response.content
+    assert response.context["form"]["reason"].value() == "early"
     assert not AssessmentRun.objects.exists()
 
 

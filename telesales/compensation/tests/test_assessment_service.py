@@ -201,6 +201,40 @@ def test_bad_decision_and_bad_label_are_rejected(c):
         assessment_run(label="2025-06", actor=c.hr)
 
 
+def _next_month_label() -> str:
+    from django.utils import timezone
+
+    today = timezone.localdate()
+    index = today.year * 12 + today.month  # next month, 0-based month
+    return f"{index // 12:04d}-{index % 12 + 1:02d}"
+
+
+def test_a_period_that_has_not_started_is_neither_run_nor_approved(c):
+    # It used to run: with nothing sold yet everyone failed, and trainees were proposed to exit.
+    from telesales.compensation.models import AssessmentRun
+    from telesales.compensation.selectors import ruleset_in_force
+
+    label = _next_month_label()
+    with pytest.raises(ValidationFailed, match="has not started yet") as caught:
+        assessment_run(label=label, actor=c.hr)
+    assert list(caught.value.fields) == ["label"]
+    assert not AssessmentRun.objects.filter(label=label).exists()
+    # A draft of such a period left from before cannot be approved either.
+    ruleset = ruleset_in_force(on=dt.date(2026, 6, 1))
+    year, month = int(label[:4]), int(label[5:])
+    draft = AssessmentRun.objects.create(
+        label=label,
+        period_end=dt.date(year + 1, month, 1),
+        ruleset=ruleset,
+        ruleset_version=ruleset.version,
+        run_count=1,
+    )
+    with pytest.raises(InvalidState, match="has not started yet"):
+        assessment_run_approve(run=draft, actor=c.hr)
+    draft.refresh_from_db()
+    assert draft.status == AssessmentRunStatus.DRAFT
+
+
 def test_only_hr_and_the_manager_may_run_or_decide(c):
     agent = c.ann.user
     lead = c.lee.user

@@ -277,7 +277,15 @@ def test_an_open_run_is_not_a_payslip_yet(march):
 
     run = payrun_compute(period_start=MAR, actor=march.hr)
     tina = client_for(march.tina.user)
-    assert tina.get(f"{MINE}?run={run.pk}").status_code == 200  # falls back to February
+    for asked in (run.pk, 999999, "abc"):
+        # Falls back to February's payslip and says so (it used to claim that no run was
+        # approved yet).
+        page = tina.get(f"{MINE}?run={asked}")
+        assert page.status_code == 200 and page.context["slip"].run == march.february
+        assert 'data-testid="payslip-lines"' in page.content.decode()
+        assert "not approved (or does not exist)" in page.content.decode()
+    plain = tina.get(MINE).content.decode()
+    assert "not approved (or does not exist)" not in plain
     assert "2026-03</option>" not in tina.get(MINE).content.decode()
     url = reverse("compensation:payslip_detail", args=[run.pk, march.tina.pk])
     assert tina.get(url).status_code == 404

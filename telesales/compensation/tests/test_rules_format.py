@@ -306,13 +306,25 @@ def test_a_yaml_syntax_error_gives_the_line():
     [(path, line, reason)] = errors_of(text)
     assert path == ""
     assert line == 20
+    assert reason.startswith("not valid YAML: ")
     assert "expected ',' or '}'" in reason
 
 
 def test_a_json_syntax_error_gives_the_line():
     text = '{\n  "format": 1,\n  "name": "x",\n}\n'
     assert errors_of(text, filename="rules.json") == [
-        ("", 4, "Expecting property name enclosed in double quotes")
+        ("", 4, "not valid JSON: Expecting property name enclosed in double quotes")
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "filename"),
+    [("[" * 5000, "rules.yaml"), ('{"a": ' * 5000, "rules.json"), ("- " * 3000 + "x", "")],
+)
+def test_a_file_nested_thousands_deep_is_refused_not_a_crash(text, filename):
+    # Such a file used to end in RecursionError (a server error on the import page).
+    assert errors_of(text, filename=filename) == [
+        ("", None, "the file is nested too deeply to be a rule file")
     ]
 
 
@@ -438,4 +450,4 @@ def test_a_key_that_is_not_text_is_refused():
     text = BASE + "? [a, b]\n: 1\n"
     [(path, _line, reason)] = errors_of(text)
     assert path == ""
-    assert reason in ("a key must be plain text", "found unhashable key")
+    assert reason in ("a key must be plain text", "not valid YAML: found unhashable key")

@@ -96,6 +96,16 @@ def test_a_gbk_file_imports_and_an_unreadable_one_is_refused_plainly(hr):
     assert "UTF-8" in response.content.decode()
 
 
+def test_rules_nested_thousands_deep_are_a_listed_problem_not_a_server_error(hr):
+    deep = "[" * 5000
+    response = _post(hr, text=deep)
+    assert response.status_code == 422 and RuleSet.objects.count() == 0
+    assert [p.reason for p in response.context["problems"]] == [
+        "文件嵌套层级过深，不是有效的规则文件"
+    ]
+    assert response.context["form"]["text"].value() == deep
+
+
 def test_neither_file_nor_text_nor_date_is_a_field_error(hr):
     response = hr.post(LIST, {"text": " "})
     assert response.status_code == 422 and RuleSet.objects.count() == 0

@@ -212,6 +212,12 @@ def test_the_page_shows_the_comparison_to_hr_only(march, draft):
     assert b'id="whatif-result"' in partial.content
     wrong = hr.get(PAGE, {"draft": draft.pk, "period": "2025-06"})
     assert wrong.status_code == 422 and b'data-testid="form-errors"' in wrong.content
+    # The service's hint goes under the month, without its field code.
+    assert "请先为该期间批准规则集。" in wrong.context["form"].errors["period"]
+    assert b"period_start" not in wrong.content
+    future = hr.get(PAGE, {"draft": draft.pk, "period": "2199-01"})
+    assert future.status_code == 422 and b"period_start" not in future.content
+    assert "请选择过去或当前的期间。" in future.context["form"].errors["period"]
     approved = RuleSet.objects.get(version=1)
     refused = hr.get(PAGE, {"draft": approved.pk, "period": "2026-03"})
     assert refused.status_code == 422  # not offered: only drafts are choices

@@ -226,6 +226,66 @@ def test_servicing_page_and_delivery_actions(world, page_for, policy):
     )
 
 
+def test_a_refused_delivery_action_opens_its_section_and_shows_its_errors_only_there(
+    world, page_for, policy
+):
+    # The forms are folded (<details>): a refused one used to come back folded, so nothing
+    # visible happened, and "delivered" and "receipt" (the same kind of form) both showed
+    # the error and the typed day.
+    p = policy(
+        issued_on=TODAY - dt.timedelta(days=3),
+        status="issued",
+        receipt_date=None,
+        free_look_end=None,
+    )
+    operations_sync(today=TODAY)
+    client = page_for(world.ops)
+    sent = client.post(
+        reverse("operations:delivery_action", args=[p.pk, "send"]),
+        {"method": "electronic", "sent_on": TODAY.isoformat()},
+    )
+    assert sent.status_code == 302
+    future = (TODAY + dt.timedelta(days=5)).isoformat()
+    bad = client.post(
+        reverse("operations:delivery_action", args=[p.pk, "delivered"]), {"day": future}
+    )
+    assert bad.status_code == 422
+    html = bad.content.decode()
+    assert re.search(r'<details class="mb-1" open data-testid="delivery-delivered">', html)
+    assert re.search(r'<details class="mb-1" data-testid="delivery-receipt">', html)
+    assert html.count('data-testid="form-errors"') == 1
+    assert html.count(f'value="{future}"') == 1
+    section = html[html.index('data-testid="delivery-delivered"') :]
+    assert section.index('data-testid="form-errors"') < section.index("</details>")
+
+
+def test_a_refused_waiver_shows_its_error_on_its_own_row_opened(world, page_for, policy):
+    p = policy(issued_on=TODAY - dt.timedelta(days=10), number="WAIVE-1", payment_mode="monthly")
+    operations_sync(today=TODAY)
+    operations_advance(today=TODAY)
+    dues = list(PremiumDue.objects.filter(policy=p, period__gt=1).order_by("period"))
+    waivable = [d for d in dues if d.status in (PremiumStatus.DUE, PremiumStatus.IN_GRACE)]
+    assert len(waivable) >= 2
+    target = waivable[-1]
+    client = page_for(world.ops)
+    url = reverse("operations:premium_waive", args=[p.pk, target.pk])
+    bad = client.post(url, {"reason": "x"})  # too short
+    assert bad.status_code == 422
+    html = bad.content.decode()
+    # Only the row sent shows the error (it used to be repeated on every row), opened.
+    assert html.count('data-testid="field-error-reason"') == 1
+    assert f'<details open data-testid="waive-{target.pk}">' in html
+    assert f'<details data-testid="waive-{waivable[0].pk}">' in html
+    # A premium that offers no waiver any more (waived meanwhile by a colleague): the refusal
+    # shows above the schedule, not on a form that is not there.
+    from telesales.operations.services import premium_due_waive
+
+    premium_due_waive(due=target, reason="客户豁免保费", actor=world.ops.user)
+    stale = client.post(url, {"reason": "客户豁免保费"})
+    assert stale.status_code == 409
+    assert 'data-testid="waive-errors"' in stale.content.decode()
+
+
 def test_ending_and_owner_forms(world, page_for, due_now):
     mine, _bobs = due_now
     client = page_for(world.ops)
@@ -324,6 +384,14 @@ def test_exit_notice_page_completes_a_notice(world, page_for, due_now):
     assert transfer.status_code == 422
 
 
+def test_the_transfer_form_names_people_not_dates(world, page_for):
+    # Its fields were labelled with the date-range words "From"/"To" (起始日期/截止日期).
+    html = page_for(world.ops).get(reverse("operations:exit_list")).content.decode()
+    assert '<label class="form-label small mb-0" for="id_from_person">移交人' in html
+    assert '<label class="form-label small mb-0" for="id_to_person">接收人' in html
+    assert "起始日期" not in html and "截止日期" not in html
+
+
 # --- Receipts and persistency -----------------------------------------------------------------
 def test_receipt_upload_page(world, page_for, due_now):
     client = page_for(world.ops)
@@ -345,6 +413,17 @@ def test_receipt_upload_page(world, page_for, due_now):
     refused = client.post(reverse("operations:receipt_list"), {"file": bad})
     assert refused.status_code == 422
     assert ReceiptBatch.objects.count() == 1
+
+
+def test_a_bad_breakdown_does_not_change_the_month_shown(world, page_for):
+    # The month asked for was dropped (the default month's figures under the month typed)
+    # whenever another field of the form was invalid.
+    url = reverse("operations:persistency")
+    page = page_for(world.manager).get(url, {"month": "2024-05", "by": "bogus"})
+    assert page.status_code == 200
+    assert page.context["month"] == "2024-05"
+    assert page.context["figures"]["month"] == "2024-05"
+    assert page.context["form"].errors["by"]
 
 
 def test_persistency_page_draws_the_trend_and_scopes_agents(world, page_for, policy):
