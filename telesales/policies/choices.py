@@ -44,7 +44,7 @@ class PolicyStatus(models.TextChoices):
     before the issue, declined by underwriting (拒保)."""
 
     APPLIED = "applied", _("Applied")
-    ISSUED = "issued", _("Issued")
+    ISSUED = "issued", pgettext_lazy("policy status", "Issued")
     RECEIPT_CONFIRMED = "receipt_confirmed", _("Receipt confirmed")
     FREE_LOOK_ENDED = "free_look_ended", _("Free-look ended")
     CANCELLED = "cancelled", _("Cancelled in free-look")
@@ -79,7 +79,7 @@ class CancelReason(models.TextChoices):
 
 class PolicyAction(models.TextChoices):
     APPLY = "apply", _("Sale recorded")
-    ISSUE = "issue", _("Issued")
+    ISSUE = "issue", pgettext_lazy("policy history", "Issued")
     RECEIPT = "receipt", _("Receipt confirmed")
     FREE_LOOK_END = "free_look_end", _("Free-look ended")
     CANCEL = "cancel", _("Cancelled in free-look")
