@@ -491,7 +491,12 @@ def payrun_approve(*, run: PayRun, actor, reason: str = "") -> PayRun:
 
 #: The largest correction one adjustment may carry, either way (a figure beyond it is a typo,
 #: such as a misplaced decimal point or an exponent, not a correction of a month's pay).
-ADJUSTMENT_LIMIT = Decimal("1000000.00")
+def adjustment_limit() -> Decimal:
+    """The largest adjustment either way, in yuan (``TELESALES_PAY_ADJUSTMENT_LIMIT``,
+    default 1,000,000.00): beyond it a figure is a typo, not a correction."""
+    return Decimal(str(getattr(settings, "TELESALES_PAY_ADJUSTMENT_LIMIT", "1000000.00")))
+
+
 #: An amount as a person writes it: an optional sign, digits, an optional decimal point and
 #: decimals. No exponent (``1e5``), no spaces or thousands separators, no ``NaN``.
 _PLAIN_AMOUNT = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")
@@ -509,9 +514,9 @@ def _amount_problem(amount: Decimal) -> str | None:
     exponent = amount.as_tuple().exponent
     if isinstance(exponent, int) and exponent > 0:  # Decimal("1e5"): exponent notation
         return _exponent_message()
-    if abs(amount) > ADJUSTMENT_LIMIT:
+    if abs(amount) > adjustment_limit():
         return _("An adjustment is at most ¥%(limit)s either way.") % {
-            "limit": f"{ADJUSTMENT_LIMIT:,}"
+            "limit": f"{adjustment_limit():,}"
         }
     if amount != amount.quantize(CENT):
         return _("At most two decimals.")
@@ -523,7 +528,7 @@ def _amount_problem(amount: Decimal) -> str | None:
 def adjustment_amount_parse(raw) -> Decimal:
     """An adjustment's amount as typed (a form field) or sent (JSON: a string or a number,
     as the API's other amounts are): plain digits with an optional sign and at most two
-    decimals, not zero, at most ``ADJUSTMENT_LIMIT`` either way. Typed text such as ``1e5``,
+    decimals, not zero, at most ``adjustment_limit()`` either way. Typed text such as ``1e5``,
     ``NaN`` or ``1,000`` is refused rather than guessed at; a JSON number is read in its
     shortest decimal form (``120.5``), then checked the same way. ``ValidationFailed`` on
     ``amount``."""
@@ -564,7 +569,7 @@ def payadjustment_create(
 ) -> PayAdjustment:
     """Record a correction (positive or negative) to be paid by the next run computed.
     Only an approved run can be corrected this way; an open one is simply recomputed. The
-    amount is a ``Decimal`` in cents, not zero, at most ``ADJUSTMENT_LIMIT`` either way and
+    amount is a ``Decimal`` in cents, not zero, at most ``adjustment_limit()`` either way and
     not in exponent form (``Decimal("1e5")``); interfaces parse what was typed with
     ``adjustment_amount_parse``."""
     _require_pay_admin(actor)

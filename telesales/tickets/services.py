@@ -20,6 +20,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
@@ -68,9 +69,16 @@ EXTERNAL_REF_MAX = 64
 CLOCK_SKEW = dt.timedelta(minutes=5)
 #: ... and this far in the past (a letter or a regulator's case entered late).
 BACKDATE_MAX = dt.timedelta(days=90)
+
+
 #: A second opening by the same person with the same content within this time is the first
 #: one submitted again (a double click, a reload, a retried request): ``DuplicateTicket``.
-DUPLICATE_WINDOW = dt.timedelta(minutes=10)
+def duplicate_window() -> dt.timedelta:
+    """How long a second identical submission counts as the first one again
+    (``TELESALES_TICKET_DUPLICATE_MINUTES``, default 10)."""
+    return dt.timedelta(minutes=int(getattr(settings, "TELESALES_TICKET_DUPLICATE_MINUTES", 10)))
+
+
 #: The fields an audit row keeps (no free text: it may hold personal data).
 AUDITED = (
     "number",
@@ -224,18 +232,18 @@ def _check_owner(*, actor, owner: Person, kind: str, agent_id: int | None) -> No
 def _refuse_duplicate(*, actor, now: dt.datetime, opened_at: dt.datetime | None, **same) -> None:
     """``DuplicateTicket`` when ``actor`` opened a ticket with this very content (``same``:
     kind, channel, priority, texts, customer, policy, agent, owner; the same opening time
-    when one was typed, else one opened as it was entered) within ``DUPLICATE_WINDOW``. The
+    when one was typed, else one opened as it was entered) within ``duplicate_window()``. The
     caller holds the actor's row lock, so two submissions at once open one ticket."""
     user = user_or_none(actor)
     if user is None:
         return
     found = Ticket.objects.filter(
-        created_by=user, created_at__gte=now - DUPLICATE_WINDOW, **same
+        created_by=user, created_at__gte=now - duplicate_window(), **same
     ).order_by("id")
     if opened_at is not None:
         found = found.filter(opened_at=opened_at)
     else:  # opened as it was entered, as the first one must have been
-        found = found.filter(opened_at__gte=now - DUPLICATE_WINDOW)
+        found = found.filter(opened_at__gte=now - duplicate_window())
     first = found.first()
     if first is not None:
         raise DuplicateTicket(
@@ -281,7 +289,7 @@ def ticket_open(
     ``BACKDATE_MAX``.
 
     Idempotent for a double submission: the same content opened by the same person within
-    ``DUPLICATE_WINDOW`` is ``DuplicateTicket`` (409) naming the first ticket, and nothing
+    ``duplicate_window()`` is ``DuplicateTicket`` (409) naming the first ticket, and nothing
     is written."""
     if not permissions.can_open_ticket(actor):
         raise PermissionDenied(_("Your role cannot open tickets"))

@@ -28,6 +28,15 @@ NOON = shanghai(2026, 6, 1, 12, 0)
 HX = {"HTTP_HX_REQUEST": "true"}
 
 
+@pytest.fixture
+def all_day(db):
+    """A call rule set whose window is the whole day: the page and API tests run at any
+    hour (the calling window is not what they test)."""
+    return CallRuleSetFactory(
+        name="全天窗口（测试）", window_start=dt.time(0, 0), window_end=dt.time(23, 59, 59)
+    )
+
+
 def _service_lead_on_dnc(agent, *, due_at):
     """A policyholder of ``agent`` whose number is on the DNC list (no sales call may reach
     them) with a welcome call due: the service call is the only call allowed."""
@@ -75,10 +84,7 @@ def test_a_dispatched_service_task_is_dialled_as_a_service_call_and_not_handed_o
     assert (tomorrow.source, tomorrow.lead.pk) == ("service", lead.pk)
 
 
-def test_the_workspace_dials_a_service_task_in_hand_as_a_service_call(agent):
-    CallRuleSetFactory(
-        name="全天窗口（测试）", window_start=dt.time(0, 0), window_end=dt.time(23, 59, 59)
-    )
+def test_the_workspace_dials_a_service_task_in_hand_as_a_service_call(agent, all_day):
     lead, _task = _service_lead_on_dnc(agent, due_at=timezone.now() - dt.timedelta(hours=1))
     client = Client()
     client.force_login(agent.user)
@@ -96,10 +102,9 @@ def test_the_workspace_dials_a_service_task_in_hand_as_a_service_call(agent):
     assert (attempt.lead_id, attempt.kind) == (lead.pk, CallKind.SERVICE)
 
 
-def test_the_softphone_dials_a_service_task_in_hand_without_naming_the_kind(agent, api_for):
-    CallRuleSetFactory(
-        name="全天窗口（测试）", window_start=dt.time(0, 0), window_end=dt.time(23, 59, 59)
-    )
+def test_the_softphone_dials_a_service_task_in_hand_without_naming_the_kind(
+    agent, api_for, all_day
+):
     lead, _task = _service_lead_on_dnc(agent, due_at=timezone.now() - dt.timedelta(hours=1))
     client = api_for(agent.user)
 
@@ -113,12 +118,9 @@ def test_the_softphone_dials_a_service_task_in_hand_without_naming_the_kind(agen
     assert r.json()["kind"] == "service"
 
 
-def test_a_lead_not_handed_out_for_its_service_task_is_still_a_sales_call(agent, api_for):
+def test_a_lead_not_handed_out_for_its_service_task_is_still_a_sales_call(agent, api_for, all_day):
     """Only what dispatch handed out for the task skips the marketing guards: the same lead
     dialled straight (not from "next lead") is a sales call, refused by the DNC list."""
-    CallRuleSetFactory(
-        name="全天窗口（测试）", window_start=dt.time(0, 0), window_end=dt.time(23, 59, 59)
-    )
     lead, _task = _service_lead_on_dnc(agent, due_at=timezone.now() - dt.timedelta(hours=1))
 
     r = api_for(agent.user).post_json("/api/v1/workspace/calls", {"lead_id": lead.pk})
@@ -128,12 +130,9 @@ def test_a_lead_not_handed_out_for_its_service_task_is_still_a_sales_call(agent,
     assert not CallAttempt.objects.exists()
 
 
-def test_the_service_call_is_recorded_done_from_the_workspace(agent):
+def test_the_service_call_is_recorded_done_from_the_workspace(agent, all_day):
     # The lead panel lists the due service tasks of the lead in hand with the task list's
     # own forms: the agent records the result where the call was made.
-    CallRuleSetFactory(
-        name="全天窗口（测试）", window_start=dt.time(0, 0), window_end=dt.time(23, 59, 59)
-    )
     lead, task = _service_lead_on_dnc(agent, due_at=timezone.now() - dt.timedelta(hours=1))
     client = Client()
     client.force_login(agent.user)
@@ -154,12 +153,9 @@ def test_the_service_call_is_recorded_done_from_the_workspace(agent):
     assert 'data-testid="lead-service-tasks"' not in html  # nothing due any more
 
 
-def test_a_service_task_lead_opened_from_the_list_is_called_for_its_task(agent):
+def test_a_service_task_lead_opened_from_the_list_is_called_for_its_task(agent, all_day):
     # Opened from the side list (not handed out by "next lead"), the lead's Call button is a
     # sales call, which the DNC list blocks; the service card's button is a service call.
-    CallRuleSetFactory(
-        name="全天窗口（测试）", window_start=dt.time(0, 0), window_end=dt.time(23, 59, 59)
-    )
     lead, _task = _service_lead_on_dnc(agent, due_at=timezone.now() - dt.timedelta(hours=1))
     client = Client()
     client.force_login(agent.user)
@@ -175,10 +171,7 @@ def test_a_service_task_lead_opened_from_the_list_is_called_for_its_task(agent):
     assert CallAttempt.objects.get().kind == CallKind.SERVICE
 
 
-def test_a_service_call_without_an_open_task_is_refused(agent):
-    CallRuleSetFactory(
-        name="全天窗口（测试）", window_start=dt.time(0, 0), window_end=dt.time(23, 59, 59)
-    )
+def test_a_service_call_without_an_open_task_is_refused(agent, all_day):
     lead, task = _service_lead_on_dnc(agent, due_at=timezone.now() - dt.timedelta(hours=1))
     ServiceTask.objects.filter(pk=task.pk).update(status="done", done_at=timezone.now())
     client = Client()

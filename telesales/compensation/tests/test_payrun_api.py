@@ -194,3 +194,10 @@ def test_an_adjustment_recorded_through_the_api_is_listed_as_pending(march):
     assert_error_shape(agent.post_json(url, {**outsider, "person_id": march.sam.pk}), 403)
     assert_error_shape(agent.get(f"{BASE[: -len('/payruns')]}/adjustments/pending"), 403)
     assert PayAdjustment.objects.count() == 2
+
+
+def test_the_adjustment_limit_is_a_setting(settings):
+    from telesales.compensation.payrun import adjustment_limit
+
+    settings.TELESALES_PAY_ADJUSTMENT_LIMIT = "50000.00"
+    assert adjustment_limit() == D("50000.00")

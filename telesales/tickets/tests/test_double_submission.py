@@ -1,7 +1,7 @@
 """A new ticket submitted twice (a double click, a reload after the POST, an API request
 retried) opens one ticket; the second submission leads to the first (``DuplicateTicket``,
 409, ``details.ticket``). Another subject, another customer, another person or a submission
-after ``DUPLICATE_WINDOW`` is a new ticket."""
+after ``duplicate_window()`` is a new ticket."""
 
 from __future__ import annotations
 
@@ -98,7 +98,7 @@ def test_a_different_ticket_is_not_a_duplicate(world, open_ticket, change):
 def test_the_same_content_after_the_window_is_a_new_ticket(world, open_ticket):
     first = open_ticket()
     Ticket.objects.filter(pk=first.pk).update(
-        created_at=timezone.now() - services.DUPLICATE_WINDOW - dt.timedelta(seconds=1)
+        created_at=timezone.now() - services.duplicate_window() - dt.timedelta(seconds=1)
     )
     open_ticket()
     assert Ticket.objects.count() == 2
@@ -144,3 +144,8 @@ def test_two_submissions_at_once_open_one_ticket(world):
         t.join(timeout=30)
     assert sorted(outcomes) == ["duplicate", "opened"]
     assert Ticket.objects.filter(subject="同时提交").count() == 1
+
+
+def test_the_window_is_a_setting(settings):
+    settings.TELESALES_TICKET_DUPLICATE_MINUTES = 30
+    assert services.duplicate_window() == dt.timedelta(minutes=30)
