@@ -225,9 +225,9 @@ TELESALES_PAYRUN_STALE_MINUTES = ENV.numbers["TELESALES_PAYRUN_STALE_MINUTES"]
 TELESALES_PHONE_REVEAL_ROLES = ENV.reveal_roles
 #: The same ticket submitted again by the same person within this many minutes is the first
 #: one submitted twice (a double click, a reload), not a new ticket.
-TELESALES_TICKET_DUPLICATE_MINUTES = 10
-#: A pay adjustment larger than this either way (yuan) is refused as a typo.
-TELESALES_PAY_ADJUSTMENT_LIMIT = "1000000.00"
+TELESALES_TICKET_DUPLICATE_MINUTES = ENV.numbers["TELESALES_TICKET_DUPLICATE_MINUTES"]
+#: A pay adjustment larger than this either way (whole yuan) is refused as a typo.
+TELESALES_PAY_ADJUSTMENT_LIMIT = ENV.numbers["TELESALES_PAY_ADJUSTMENT_LIMIT"]
 # Good / warn / bad of the dashboard indicator cards (telesales.core.dashboard.status_for), in
 # the unit each card shows. "lower" is better: value <= good is good, <= warn is warn, above is
 # bad; "higher" is better: >= good is good, >= warn is warn, below is bad.

@@ -492,9 +492,10 @@ def payrun_approve(*, run: PayRun, actor, reason: str = "") -> PayRun:
 #: The largest correction one adjustment may carry, either way (a figure beyond it is a typo,
 #: such as a misplaced decimal point or an exponent, not a correction of a month's pay).
 def adjustment_limit() -> Decimal:
-    """The largest adjustment either way, in yuan (``TELESALES_PAY_ADJUSTMENT_LIMIT``,
-    default 1,000,000.00): beyond it a figure is a typo, not a correction."""
-    return Decimal(str(getattr(settings, "TELESALES_PAY_ADJUSTMENT_LIMIT", "1000000.00")))
+    """The largest adjustment either way, in yuan (``TELESALES_PAY_ADJUSTMENT_LIMIT``, whole
+    yuan, default 1,000,000): beyond it a figure is a typo, not a correction."""
+    limit = Decimal(str(getattr(settings, "TELESALES_PAY_ADJUSTMENT_LIMIT", 1_000_000)))
+    return limit.quantize(Decimal("0.01"))
 
 
 #: An amount as a person writes it: an optional sign, digits, an optional decimal point and
