@@ -1,4 +1,5 @@
-"""Menu entries contributed by the tickets app (customer service)."""
+"""Menu entries contributed by the tickets app (customer service): after operations' entries
+in the "operations and service" section (orders 57–59)."""
 
 from django.utils.translation import gettext_lazy as _
 
@@ -10,8 +11,8 @@ REPORT = SEES_ALL | {Role.TEAM_LEAD}
 
 register(
     NavItem(
-        "tickets:ticket_list", _("Service tickets"), "life-preserver", REPORT | {Role.AGENT}, 50
+        "tickets:ticket_list", _("Service tickets"), "life-preserver", REPORT | {Role.AGENT}, 57
     ),
-    NavItem("tickets:sla_report", _("Service levels"), "stopwatch", REPORT, 51),
-    NavItem("tickets:ruleset_list", _("Service targets"), "hourglass-split", SEES_ALL, 52),
+    NavItem("tickets:sla_report", _("Service levels"), "stopwatch", REPORT, 58),
+    NavItem("tickets:ruleset_list", _("Service targets"), "hourglass-split", SEES_ALL, 59),
 )

@@ -125,6 +125,49 @@ def test_menu_marks_the_current_page_active():
     assert [entry["url"] for entry in active] == ["/audit/"]
 
 
+def test_menu_marks_one_entry_active_the_longest_match():
+    """/operations/ (the overview) starts /operations/renewals/ (the queue): only the queue is
+    the current page; on the overview itself only the overview is."""
+    manager = _user(Role.MANAGER)
+    for path, expected in [
+        ("/operations/renewals/", "/operations/renewals/"),
+        ("/operations/renewals/12/", "/operations/renewals/"),
+        ("/operations/", "/operations/"),
+        ("/policies/products/3/", "/policies/products/"),
+    ]:
+        active = [entry["url"] for entry in menu_for(manager, path) if entry["active"]]
+        assert active == [expected], path
+    assert not [e for e in menu_for(manager, "/nowhere/") if e["active"]]
+
+
+def test_menu_sections_follow_the_order_and_are_drawn_once_each(client):
+    """Entries carry their section by their order's tens; the sidebar draws each heading once,
+    above its first entry, and none above the daily pages."""
+    from telesales.core.navigation import SECTIONS
+
+    manager = _user(Role.MANAGER)
+    entries = menu_for(manager)
+    assert entries[0]["section"] is None
+    by_url = {e["url"]: e["section"] for e in entries}
+    assert by_url["/audit/"] == SECTIONS[9]
+    assert by_url["/org/people/"] == SECTIONS[3]
+    seen = [e["section"] for e in entries]
+    # sections come in blocks: once a section is left it does not come back
+    blocks = [s for i, s in enumerate(seen) if i == 0 or s != seen[i - 1]]
+    assert len(blocks) == len(set(map(str, blocks)))
+    client.force_login(manager)
+    body = client.get("/audit/").content.decode()  # in Chinese, the default
+    from django.utils import translation
+
+    with translation.override("zh-hans"):
+        headings = {str(s) for s in seen if s is not None}
+    assert "组织人力" in headings and len(headings) == 6
+    for heading in headings:
+        assert body.count(f'<li class="app-nav-section">{heading}</li>') == 1, heading
+    assert body.index(">账户与审计<") < body.index('href="/audit/"')
+    assert body.count('aria-current="page"') == 1
+
+
 # --- Language --------------------------------------------------------------------------------
 def test_language_choice_is_saved_for_a_signed_in_user(client):
     user = _user(Role.AGENT)
