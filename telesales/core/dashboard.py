@@ -12,6 +12,9 @@ A provider registered ``personal=True`` computes the user's *own* figures (today
 follow-ups due, the early warning) for their "My day" page; the role home pages draw the
 others. ``indicators_for(personal=…)`` picks one kind.
 
+Panels (``register_panel``) are the larger blocks below the cards — a chart, a ranking — drawn
+the same way: registered by an app, rendered for the user, a failing one shown as unavailable.
+
 The good / warn / bad status of a card comes from ``settings.TELESALES_DASHBOARD_THRESHOLDS``
 (``status_for``), keyed by the indicator's key; the thresholds are configuration, never
 constants of the provider. ``check_thresholds`` is a Django system check on their shape.
@@ -138,6 +141,63 @@ def indicators_for(*, user, period: Period, personal: bool = False) -> list[Indi
             )
         if indicator is not None:
             out.append(indicator)
+    return out
+
+
+# --- Panels --------------------------------------------------------------------------------
+# A panel is a larger block than a card (a chart, a ranking) that an app draws on the role home
+# pages below the cards: ``render(*, request, period) -> str | None`` returns its HTML (None: not
+# for this user). Like an indicator, a panel that fails is logged and replaced by a short
+# notice; the page still renders.
+@dataclass(frozen=True)
+class PanelProvider:
+    key: str
+    label: Any
+    render: Callable[..., str | None]
+    order: int = 100
+    visible_to: Callable[[Any], bool] | None = None
+
+
+_PANELS: dict[str, tuple[int, PanelProvider]] = {}
+
+
+def register_panel(
+    key: str,
+    render: Callable[..., str | None],
+    *,
+    label: Any,
+    order: int = 100,
+    visible_to: Callable[[Any], bool] | None = None,
+) -> None:
+    """Register (or replace, keeping its place) panel ``key``; drawn by ``order``."""
+    seq = _PANELS[key][0] if key in _PANELS else len(_PANELS)
+    _PANELS[key] = (seq, PanelProvider(key, label, render, order, visible_to))
+
+
+def unregister_panel(key: str) -> None:
+    _PANELS.pop(key, None)
+
+
+def registered_panels() -> list[PanelProvider]:
+    return [p for _seq, p in sorted(_PANELS.values(), key=lambda e: (e[1].order, e[0]))]
+
+
+def panels_for(*, request, period: Period) -> list[dict]:
+    """The panels ``request.user`` may see, in order, each ``{"key", "label", "html"}``;
+    ``html`` is None for a panel that failed (logged; the page shows it as unavailable)."""
+    out: list[dict] = []
+    for provider in registered_panels():
+        try:
+            if provider.visible_to is not None and not provider.visible_to(request.user):
+                continue
+            with transaction.atomic():
+                html = provider.render(request=request, period=period)
+        except Exception:
+            logger.exception("Dashboard panel %s failed", provider.key)
+            out.append({"key": provider.key, "label": provider.label, "html": None})
+            continue
+        if html is not None:
+            out.append({"key": provider.key, "label": provider.label, "html": html})
     return out
 
 

@@ -66,7 +66,7 @@ def manager_dashboard_view(request: HttpRequest) -> HttpResponse:
         "sales_teams": sales,
         "chart": chart,
         "stage_labels": dict(TeamStage.choices),
-        **_indicators(user),
+        **_cards_and_panels(request),
     }
     return render(request, "org/manager_dashboard.html", context)
 
@@ -79,7 +79,7 @@ def team_home_view(request: HttpRequest) -> HttpResponse:
     rosters = [
         {"team": t, "people": selectors.person_list(user=request.user, team_id=t.pk)} for t in teams
     ]
-    context = {"rosters": rosters, "me": me, **_indicators(request.user)}
+    context = {"rosters": rosters, "me": me, **_cards_and_panels(request)}
     return render(request, "org/team_home.html", context)
 
 
@@ -87,6 +87,13 @@ def _indicators(user) -> dict:
     """The registered dashboard indicators ``user`` may see, for the month to date."""
     period = dashboard.Period.month_to_date()
     return {"period": period, "indicators": dashboard.indicators_for(user=user, period=period)}
+
+
+def _cards_and_panels(request: HttpRequest) -> dict:
+    """``_indicators`` and the registered panels (charts, rankings) for the same days."""
+    context = _indicators(request.user)
+    context["panels"] = dashboard.panels_for(request=request, period=context["period"])
+    return context
 
 
 @login_required

@@ -24,6 +24,7 @@ class PoliciesConfig(AppConfig):
         )
         from telesales.policies.demo import seed_policies_demo, seed_service_history
         from telesales.policies.rules import default_ruleset_ensure
+        from telesales.policies.sales_panel import SALES_PANEL, SALES_PANEL_LABEL, sales_panel
         from telesales.policies.selectors import lead_ids_with_open_tasks
         from telesales.policies.services import service_tasks_reassign_on_leaving
 
@@ -39,6 +40,13 @@ class PoliciesConfig(AppConfig):
             PREMIUM_PER_SEAT,
             premium_per_seat_indicator,
             label=PREMIUM_PER_SEAT_LABEL,
+            order=10,
+            visible_to=stabilisation_rate_visible,
+        )
+        dashboard.register_panel(
+            SALES_PANEL,
+            sales_panel,
+            label=SALES_PANEL_LABEL,
             order=10,
             visible_to=stabilisation_rate_visible,
         )

@@ -386,8 +386,9 @@ def test_list_pages_query_count_does_not_grow(client_for, url, django_assert_max
     with CaptureQueriesContext(connection) as small:
         assert client.get(url).status_code == 200
     _grow_center(20)
-    # The dashboards draw six indicator cards, each a query or two inside its own savepoint.
-    with django_assert_max_num_queries(30):
+    # The dashboards draw six indicator cards, each a query or two inside its own savepoint,
+    # and the sales panel (five queries in its savepoint).
+    with django_assert_max_num_queries(40):
         assert client.get(url).status_code == 200
     with CaptureQueriesContext(connection) as large:
         client.get(url)
