@@ -517,7 +517,11 @@ def persistency_get(request, query: Query[PersistencyQuery]):
     by_alias=True,
 )
 def persistency_breakdown(request, query: Query[BreakdownQuery]):
-    return selectors.persistency_breakdown(user=request.auth, month=query.month, by=query.by)
+    """Both figures per team or per agent; within ``team_id`` when given (a team lead's
+    always within the teams they lead)."""
+    return selectors.persistency_breakdown(
+        user=request.auth, month=query.month, by=query.by, team_id=query.team_id
+    )
 
 
 @router.get(

@@ -54,6 +54,16 @@ def _working_people():
     )
 
 
+def _pick(label, choices, required_message) -> forms.ChoiceField:
+    """A choice the user must make: it starts blank, so a record never takes the first option
+    (a promise to pay, a confirmed return visit, a surrender) because nobody changed it."""
+    return forms.ChoiceField(
+        label=label,
+        choices=[("", "---------"), *choices],
+        error_messages={"required": required_message},
+    )
+
+
 class StyledForm(StyledForm, forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -68,7 +78,7 @@ class PaymentForm(StyledForm):
 
 
 class ContactForm(StyledForm):
-    outcome = forms.ChoiceField(label=_("Outcome"), choices=ContactOutcome.choices)
+    outcome = _pick(_("Outcome"), ContactOutcome.choices, _("Choose an outcome"))
     note = _note()
 
 
@@ -106,7 +116,9 @@ class ReinstateForm(StyledForm):
 
 
 class EndForm(StyledForm):
-    status = forms.ChoiceField(label=_("Ending"), choices=[(s.value, s.label) for s in ENDINGS])
+    status = _pick(
+        _("Ending"), [(s.value, s.label) for s in ENDINGS], _("Choose how the policy ended")
+    )
     on = _day(_("Ended on"), initial=timezone.localdate)
     note = _note(required=True)
 
@@ -117,7 +129,7 @@ class WaiveForm(StyledForm):
 
 # --- Return visits ----------------------------------------------------------------------------
 class VisitForm(StyledForm):
-    outcome = forms.ChoiceField(label=_("Outcome"), choices=VisitOutcome.choices)
+    outcome = _pick(_("Outcome"), VisitOutcome.choices, _("Choose an outcome"))
     note = _note()
 
 
@@ -175,16 +187,21 @@ class PersistencyForm(StyledForm):
         required=False,
     )
 
-    def __init__(self, *args, teams=None, **kwargs):
+    def __init__(self, *args, teams=None, whole_center=False, latest="", **kwargs):
+        """``teams``: the teams the viewer may choose (``None``: no choice, an agent's own
+        figures); ``whole_center``: the viewer sees the whole center, offered as the empty
+        choice (a team lead is not offered it: they see their teams only); ``latest``: the
+        last month that can be measured (``YYYY-MM``)."""
         super().__init__(*args, **kwargs)
-        self.fields["month"].widget = forms.TextInput(
-            attrs={"type": "month", "class": "form-control form-control-sm"}
-        )
+        attrs = {"type": "month", "class": "form-control form-control-sm"}
+        if latest:
+            attrs["max"] = latest
+        self.fields["month"].widget = forms.TextInput(attrs=attrs)
         if teams is None:
             del self.fields["team"]
         else:
             self.fields["team"].queryset = teams
-            self.fields["team"].empty_label = _("The whole center")
+            self.fields["team"].empty_label = _("The whole center") if whole_center else None
 
 
 # --- Rule sets --------------------------------------------------------------------------------
@@ -201,7 +218,7 @@ def _code_list(text: str) -> list[str]:
 
 
 class RuleSetForm(StyledForm):
-    name = forms.CharField(label=_("Name"), max_length=100)
+    name = forms.CharField(label=pgettext_lazy("rule set name", "Name"), max_length=100)
     effective_from = _day(_("Effective from"), initial=timezone.localdate)
     grace_days = forms.IntegerField(label=_("Grace period (days)"), min_value=1, max_value=365)
     reinstatement_days = forms.IntegerField(

@@ -440,6 +440,7 @@ class PersistencyQuery(InputSchema):
 class BreakdownQuery(InputSchema):
     month: str = Field(pattern=r"^\d{4}-\d{2}$")
     by: Literal["team", "agent"] = "team"
+    team_id: int | None = Id
 
 
 class TrendQuery(PersistencyQuery):

@@ -422,6 +422,8 @@ EXCLUSIONS = (
     "claim_terminated",
 )
 RATE_PLACES = Decimal("0.0001")
+#: The years a persistency month may be asked for.
+MONTH_YEAR_MIN, MONTH_YEAR_MAX = 2000, 2100
 
 
 def month_start(month: Any) -> dt.date:
@@ -436,9 +438,33 @@ def month_start(month: Any) -> dt.date:
         raise ValidationFailed(
             _("A month such as 2026-11"), fields={"month": [_("YYYY-MM")]}
         ) from None
-    if len(year) != 4 or not 2000 <= day.year <= 2100:
+    if len(year) != 4:
         raise ValidationFailed(_("A month such as 2026-11"), fields={"month": [_("YYYY-MM")]})
+    if not MONTH_YEAR_MIN <= day.year <= MONTH_YEAR_MAX:
+        message = _("The year must lie between %(a)d and %(b)d") % {
+            "a": MONTH_YEAR_MIN,
+            "b": MONTH_YEAR_MAX,
+        }
+        raise ValidationFailed(message, fields={"month": [message]})
     return day
+
+
+def measurable_month(month: Any, *, today: dt.date | None = None) -> dt.date:
+    """The first day of ``month`` when persistency can be measured at it: the month has begun.
+
+    Measured at M, the 13-month figure counts the 2nd-year premiums falling due in M (25-month:
+    3rd-year); before M begins none of them could have been paid, so its figures would be zeros
+    that look real. The current month is measured provisionally (``final`` is false until every
+    grace period has ended); a month after it is refused."""
+    start = month_start(month)
+    current = _today(today).replace(day=1)
+    if start > current:
+        message = _(
+            "%(month)s has not begun: persistency can be measured up to the current month "
+            "(%(current)s), provisionally until every grace period has ended"
+        ) % {"month": f"{start:%Y-%m}", "current": f"{current:%Y-%m}"}
+        raise ValidationFailed(message, fields={"month": [message]})
+    return start
 
 
 def _midnight(day: dt.date) -> dt.datetime:
@@ -569,9 +595,10 @@ def persistency(
     ``denominator`` (Decimal premium amounts), ``rate`` (Decimal, 4 places, ``None`` without a
     denominator), ``cohort``, ``policies``, ``persisting``, ``excluded`` (count per reason)
     and ``final`` (every grace period of the cohort has ended). Not user-scoped: the basic
-    law engine reads it; pages and the API go through :func:`persistency_for_user`."""
-    start = month_start(month)
+    law engine reads it; pages and the API go through :func:`persistency_for_user`. A month
+    that has not begun is refused (:func:`measurable_month`)."""
     today = _today(today)
+    start = measurable_month(month, today=today)
     policies = _scoped_policies(team=team, agent=agent)
     out: dict[str, Any] = {"month": f"{start:%Y-%m}"}
     for figure, year in PERSISTENCY.items():
@@ -614,16 +641,25 @@ def persistency_for_user(
     return result
 
 
-def persistency_breakdown(*, user, month: Any, by: str = "team") -> list[dict[str, Any]]:
+def persistency_breakdown(
+    *, user, month: Any, by: str = "team", team_id: int | None = None
+) -> list[dict[str, Any]]:
     """Both figures per team (credited at the sale) or per agent, with numerators and
-    denominators, for the teams and agents in sight."""
+    denominators, for the teams and agents in sight: within one team (``team_id``, credited at
+    the sale) when given; a team lead's always within the teams they lead, the same policies
+    as their figures (not those of other teams they happen to serve or whose agents moved)."""
     if by not in ("team", "agent"):
         raise ValidationFailed(_("By team or by agent"), fields={"by": [_("team or agent")]})
     if not permissions.can_view_persistency(user):
         raise PermissionDenied(_("Your role has no access to persistency"))
-    start = month_start(month)
     today = timezone.localdate()
+    start = measurable_month(month, today=today)
     policies = Policy.objects.filter(policy_scope_q(user, prefix=""))
+    if team_id is not None:
+        team, _agent = _check_scope(user, team_id=team_id, agent_id=None)
+        policies = policies.filter(team_id=team)
+    elif not permissions.sees_all_operations(user) and has_role(user, Role.TEAM_LEAD):
+        policies = policies.filter(team_id__in=_led_team_ids(person_for_user(user)))
     key = f"{by}_id"
     grouped: dict[Any, dict[str, list]] = defaultdict(lambda: {f: [] for f in PERSISTENCY})
     for figure in PERSISTENCY:
@@ -652,7 +688,7 @@ def persistency_trend(
 ) -> list[dict[str, Any]]:
     """The two rates for the ``months`` months ending with ``month``, oldest first."""
     team, agent = _check_scope(user, team_id=team_id, agent_id=agent_id)
-    end = month_start(month)
+    end = measurable_month(month)
     months = max(1, min(int(months), 36))
     out = []
     for back in range(months - 1, -1, -1):

@@ -619,12 +619,42 @@ def premium_payment_record(
     return due
 
 
+def waive_refusal(servicing: PolicyServicing) -> str:
+    """Why no premium of this policy can be waived now ("" when it can: in force or
+    reinstated). The page shows it instead of the waiver forms; the service refuses with it."""
+    if servicing.status in ACTIVE_SERVICING:
+        return ""
+    number = servicing.policy.number
+    if servicing.status == ServicingStatus.LAPSED:
+        return _(
+            "Policy %(number)s lapsed on %(day)s: a premium of a lapsed policy cannot be "
+            "waived. Reinstate the policy first; its unpaid premiums are the arrears."
+        ) % {
+            "number": number,
+            "day": servicing.lapsed_on.isoformat() if servicing.lapsed_on else "—",
+        }
+    return _(
+        "Policy %(number)s has ended (%(status)s on %(day)s): its premiums can no longer be waived."
+    ) % {
+        "number": number,
+        "status": servicing.get_status_display(),
+        "day": servicing.terminated_on.isoformat() if servicing.terminated_on else "—",
+    }
+
+
 @transaction.atomic
 def premium_due_waive(*, due: PremiumDue, reason: str, actor) -> PremiumDue:
-    """A premium the customer does not owe (a waiver-of-premium benefit, a correction)."""
+    """A premium the customer does not owe (a waiver-of-premium benefit, a correction) on a
+    policy in force (or reinstated). A lapsed policy's premiums are not forgiven: they are the
+    arrears a reinstatement collects; an ended policy owes nothing more (its unpaid premiums
+    were closed when it ended)."""
     _check_operator(actor)
     reason = _note(reason, required=True, field="reason")
     due = _lock_due(due)
+    servicing = _servicing(due.policy)
+    refusal = waive_refusal(servicing)
+    if refusal:
+        raise PolicyNotInForce(refusal)
     if due.status not in (PremiumStatus.DUE, PremiumStatus.IN_GRACE):
         raise WrongPremiumStatus(
             _("Only a premium due or in grace can be waived; this one is %(s)s")

@@ -56,7 +56,7 @@ from telesales.operations.rules import ruleset_in_force
 from telesales.operations.scheduling import add_months
 from telesales.org import selectors as org_selectors
 from telesales.org.choices import TeamKind
-from telesales.org.models import Person
+from telesales.org.models import Person, Team
 from telesales.policies.choices import ProductCategory
 
 CONTENT_TYPES = importing.CONTENT_TYPES
@@ -284,7 +284,10 @@ def _servicing_context(request: HttpRequest, servicing, *, open_form: str = "", 
     waive_sent = forms.get("waive_form")
     # A refused waiver of a premium that no longer offers one (paid meanwhile …): its errors
     # go above the schedule, as there is no form on its row to show them.
-    waivable = any(
+    # No premium of a lapsed or ended policy is waived: the page says why instead of offering
+    # the forms (the service refuses with the same words).
+    waive_refusal = services.waive_refusal(servicing) if can_operate else ""
+    waivable = not waive_refusal and any(
         d.pk == waive_due_id
         and d.period > 1
         and d.status in (PremiumStatus.DUE, PremiumStatus.IN_GRACE)
@@ -315,6 +318,14 @@ def _servicing_context(request: HttpRequest, servicing, *, open_form: str = "", 
         "end_form": forms.get("end_form") or EndForm(),
         "owner_form": forms.get("owner_form")
         or OwnerForm(initial={"owner": servicing.servicing_owner_id}, reason_required=True),
+        "can_waive": can_operate and not waive_refusal,
+        # Why the unpaid premiums below offer no waiver (a lapsed policy's arrears).
+        "waive_note": waive_refusal
+        if not waive_orphan_errors
+        and any(
+            d.period > 1 and d.status in (PremiumStatus.DUE, PremiumStatus.IN_GRACE) for d in dues
+        )
+        else "",
         "waive_form": WaiveForm(),
         # The premium whose waiver came back with errors, and that form.
         "waive_due_id": waive_due_id,
@@ -776,22 +787,32 @@ def persistency_view(request: HttpRequest) -> HttpResponse:
     user = request.user
     require(permissions.can_view_persistency(user))
     sees_all = permissions.sees_all_operations(user)
+    leads = not sees_all and has_role(user, Role.TEAM_LEAD)
     teams = None
     if sees_all:
         teams = org_selectors.team_list(user=user, kind=TeamKind.SALES)
-    elif has_role(user, Role.TEAM_LEAD):
+    elif leads:
         me = org_selectors.person_for_user(user)
         teams = org_selectors.team_list(user=user).filter(leader=me) if me else None
-    form = PersistencyForm(request.GET or None, teams=teams)
+        if teams is not None and not teams.exists():
+            teams = None  # leads no team (yet): their own figures, no empty choice
+    today = timezone.localdate()
+    # The whole center is offered only to those who see it; a team lead chooses among the
+    # teams they lead (the first one unless they chose).
+    form = PersistencyForm(
+        request.GET or None, teams=teams, whole_center=sees_all, latest=f"{today:%Y-%m}"
+    )
     # The valid choices count even when another one is not (a stale team, a bad breakdown):
     # the figures are then those of the month shown in the form, not of the default month.
     data: dict = {}
     if form.is_bound:
         form.is_valid()  # shows the errors; cleaned_data keeps the fields that are valid
         data = form.cleaned_data
-    default = add_months(timezone.localdate().replace(day=1), -1)
+    default = add_months(today.replace(day=1), -1)
     month = data.get("month") or f"{default:%Y-%m}"
     team = data.get("team")
+    if team is None and leads and teams is not None and "team" not in form.errors:
+        team = teams.first()
     by = data.get("by") or "team"
     status = 200
     context: dict = {"form": form, "month": month, "by": by}
@@ -807,11 +828,11 @@ def persistency_view(request: HttpRequest) -> HttpResponse:
             agent_id=figures["agent_id"],
         )
         breakdown = []
-        if sees_all or has_role(user, Role.TEAM_LEAD):
-            breakdown = selectors.persistency_breakdown(user=user, month=month, by=by)
-            if team is not None and by == "agent":
-                members = set(Person.objects.filter(team=team).values_list("pk", flat=True))
-                breakdown = [row for row in breakdown if row["id"] in members]
+        if sees_all or leads:
+            breakdown = selectors.persistency_breakdown(
+                user=user, month=month, by=by, team_id=figures["team_id"]
+            )
+        context["scope"] = _persistency_scope(figures)
         labels = {
             "single_premium": _("single premium"),
             "free_look_cancelled": _("cancelled in free-look"),
@@ -842,6 +863,17 @@ def persistency_view(request: HttpRequest) -> HttpResponse:
         context["error"] = exc.message
         status = page_status(exc)
     return render(request, "operations/persistency.html", context, status=status)
+
+
+def _persistency_scope(figures: dict) -> str:
+    """What the figures shown cover, in words: the whole center, a team, or an agent."""
+    if figures.get("agent_id"):
+        person = Person.objects.filter(pk=figures["agent_id"]).first()
+        return _("Policies sold by %(name)s") % {"name": person.name if person else "—"}
+    if figures.get("team_id"):
+        team = Team.objects.filter(pk=figures["team_id"]).first()
+        return _("Policies credited to %(team)s at the sale") % {"team": team.name if team else "—"}
+    return _("The whole center")
 
 
 # --- Rule sets --------------------------------------------------------------------------------

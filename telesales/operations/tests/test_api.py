@@ -155,6 +155,46 @@ def test_a_missing_note_is_required_and_a_one_character_note_too_short(
     assert PremiumDue.objects.get(pk=due.pk).status == "due"
 
 
+def test_a_premium_of_a_lapsed_policy_cannot_be_waived(world, api_for, policy):
+    p = policy(issued_on=dt.date(2022, 1, 10), number="API-LAPSED")
+    operations_sync(today=dt.date(2022, 1, 11))
+    operations_advance(today=dt.date(2023, 3, 12))
+    later = PremiumDue.objects.get(policy=p, period=3)
+    body = assert_error_shape(
+        api_for(world.ops).post_json(f"{BASE}/premiums/{later.pk}/waive", {"reason": "客户豁免"}),
+        409,
+    )
+    assert body["code"] == "policy_not_in_force"
+    assert "API-LAPSED" in body["message"] and "2023-03-12" in body["message"]
+    assert PremiumDue.objects.get(pk=later.pk).status == "due"
+
+
+def test_persistency_api_refuses_a_month_that_has_not_begun(world, api_for):
+    following = f"{TODAY.replace(day=28) + dt.timedelta(days=7):%Y-%m}"
+    for path in ("persistency", "persistency/breakdown", "persistency/trend"):
+        body = assert_error_shape(
+            api_for(world.manager).get(f"{BASE}/{path}?month={following}"), 422
+        )
+        assert following in body["message"] and list(body["details"]["fields"]) == ["month"]
+    far = assert_error_shape(api_for(world.manager).get(f"{BASE}/persistency?month=2101-01"), 422)
+    assert "2000" in far["message"] and "2100" in far["message"]
+
+
+def test_a_team_leads_breakdown_keeps_to_their_teams(world, api_for, policy):
+    month = add_months(TODAY, -1)
+    issued = add_months(month, -12)
+    policy(issued_on=issued, annualised_premium=Decimal("1000"))
+    policy(issued_on=issued, annualised_premium=Decimal("500"), team=world.team_b)
+    operations_sync(today=TODAY)
+    url = f"{BASE}/persistency/breakdown?month={month:%Y-%m}"
+    rows = api_for(world.lead_a).get(url).json()
+    assert [r["name"] for r in rows] == ["A组"]
+    assert {r["name"] for r in api_for(world.manager).get(url).json()} == {"A组", "B组"}
+    one = api_for(world.manager).get(f"{url}&team_id={world.team_b.pk}").json()
+    assert [r["name"] for r in one] == ["B组"]
+    assert_error_shape(api_for(world.lead_a).get(f"{url}&team_id={world.team_b.pk}"), 404)
+
+
 def test_delivery_endpoints(world, api_for, book):
     _mine, _bobs, fresh = book
     delivery = Delivery.objects.get(policy=fresh)

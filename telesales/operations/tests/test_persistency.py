@@ -33,8 +33,9 @@ from io import StringIO
 
 import pytest
 from django.core.management import call_command
+from django.utils import timezone, translation
 
-from telesales.core.errors import NotFound
+from telesales.core.errors import NotFound, ValidationFailed
 from telesales.operations import selectors, services
 from telesales.operations.models import PremiumDue
 from telesales.operations.scheduling import operations_advance, operations_sync
@@ -156,7 +157,7 @@ def test_a_cohort_whose_grace_has_not_ended_is_provisional(cohort):
 
 
 def test_an_empty_cohort_has_no_rate(world):
-    result = selectors.persistency(month="2030-01")
+    result = selectors.persistency(month="2019-01")
     assert result["13m"]["rate"] is None and result["13m"]["denominator"] == 0
 
 
@@ -194,3 +195,49 @@ def test_cli_persistency_refuses_a_bad_month(world):
 
     with pytest.raises(CommandError):
         call_command("persistency", "--month", "2026-13")
+
+
+def test_a_month_that_has_not_begun_is_refused_not_reported_as_zeros(world, cohort):
+    # Measured at 2026-04 (as of 2026-03-31), the 13-month cohort is 2025-04: none of its
+    # 2nd-year premiums could have fallen due yet, so 0 % would look like a real figure.
+    with translation.override("en"), pytest.raises(ValidationFailed) as refused:
+        selectors.persistency(month="2026-04", today=D(2026, 3, 31))
+    message = refused.value.message
+    assert message.startswith("2026-04 has not begun") and "(2026-03)" in message
+    assert refused.value.fields == {"month": [message]}
+    # The current month is measured, provisionally.
+    assert selectors.persistency(month="2026-03", today=D(2026, 3, 31))["13m"]["final"] is False
+    # Every view of the figures refuses it: scoped figures, breakdown, trend.
+    following = f"{timezone.localdate().replace(day=28) + dt.timedelta(days=7):%Y-%m}"
+    for read in (
+        lambda: selectors.persistency_for_user(user=world.manager.user, month=following),
+        lambda: selectors.persistency_breakdown(user=world.manager.user, month=following),
+        lambda: selectors.persistency_trend(user=world.manager.user, month=following),
+    ):
+        with pytest.raises(ValidationFailed) as refused:
+            read()
+        assert list(refused.value.fields) == ["month"]
+
+
+@pytest.mark.parametrize("month", ["1999-12", "2101-01", "0001-01"])
+def test_a_year_out_of_range_is_a_range_error_naming_the_range(world, month):
+    with translation.override("en"), pytest.raises(ValidationFailed) as refused:
+        selectors.month_start(month)
+    assert refused.value.message == "The year must lie between 2000 and 2100"
+    assert refused.value.fields == {"month": ["The year must lie between 2000 and 2100"]}
+    with pytest.raises(ValidationFailed) as refused:
+        selectors.month_start(month)
+    assert "2000" in refused.value.message and "2100" in refused.value.message
+    # A malformed month is still a format error.
+    with translation.override("en"), pytest.raises(ValidationFailed) as refused:
+        selectors.month_start("2026-13")
+    assert refused.value.fields == {"month": ["YYYY-MM"]}
+
+
+def test_cli_persistency_refuses_a_month_that_has_not_begun(world):
+    from django.core.management.base import CommandError
+
+    following = f"{timezone.localdate().replace(day=28) + dt.timedelta(days=7):%Y-%m}"
+    with translation.override("en"), pytest.raises(CommandError) as refused:
+        call_command("persistency", "--month", following)
+    assert f"{following} has not begun" in str(refused.value)

@@ -403,6 +403,45 @@ def test_ending_a_lapsed_policy_keeps_its_lapsed_premiums_lapsed(world, lapsed):
     assert later and set(later) == {PremiumStatus.WAIVED}  # nothing falls due any more
 
 
+def test_no_premium_of_a_lapsed_policy_can_be_waived_until_it_is_reinstated(world, lapsed):
+    # The 3rd premium (due 2024-01-10) fell due after the lapse: the calendar leaves it "due",
+    # but the policy is not in force, so nothing is forgiven on it; it is part of the arrears
+    # a reinstatement collects.
+    later = PremiumDue.objects.get(policy=lapsed, period=3)
+    assert later.status == PremiumStatus.DUE
+    with pytest.raises(PolicyNotInForce) as refused:
+        services.premium_due_waive(due=later, reason="客户申请豁免", actor=world.ops.user)
+    assert "2023-03-12" in refused.value.message and lapsed.number in refused.value.message
+    with translation.override("en"), pytest.raises(PolicyNotInForce) as refused:
+        services.premium_due_waive(due=later, reason="客户申请豁免", actor=world.ops.user)
+    assert refused.value.message.startswith(f"Policy {lapsed.number} lapsed on 2023-03-12")
+    # The premium due before the lapse (lapsed with it) is refused for the same reason.
+    with pytest.raises(PolicyNotInForce):
+        services.premium_due_waive(due=due2(lapsed), reason="客户申请豁免", actor=world.ops.user)
+    assert not PremiumDue.objects.filter(policy=lapsed, status=PremiumStatus.WAIVED).exists()
+    assert not AuditEntry.objects.filter(action="operations.premium_due_waive").exists()
+    # Reinstated on 2023-04-01: the 2nd premium is paid as arrears, the 3rd is still to come
+    # and can be waived again like any premium of a policy in force.
+    services.policy_reinstate(policy=lapsed, on=D(2023, 4, 1), actor=world.ops.user)
+    assert due2(lapsed).status == PremiumStatus.PAID
+    waived = services.premium_due_waive(due=later, reason="豁免保费责任", actor=world.ops.user)
+    assert waived.status == PremiumStatus.WAIVED
+
+
+def test_no_premium_of_an_ended_policy_can_be_waived(world, lapsed):
+    services.policy_surrender(
+        policy=lapsed, on=D(2023, 3, 12), actor=world.ops.user, note="失效后退保"
+    )
+    with translation.override("en"), pytest.raises(PolicyNotInForce) as refused:
+        services.premium_due_waive(
+            due=PremiumDue.objects.get(policy=lapsed, period=3), reason="豁免", actor="cli"
+        )
+    assert refused.value.message == (
+        f"Policy {lapsed.number} has ended (Surrendered on 2023-03-12): its premiums can no "
+        "longer be waived."
+    )
+
+
 def test_a_reinstated_policy_cannot_end_before_its_reinstatement(world, lapsed):
     services.policy_reinstate(policy=lapsed, on=D(2023, 4, 1), actor=world.ops.user)
     with pytest.raises(ValidationFailed) as refused:

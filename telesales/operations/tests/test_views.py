@@ -176,6 +176,45 @@ def test_agents_may_not_post_payments_but_record_contacts(world, page_for, due_n
     assert refused.status_code == 422
 
 
+def test_outcome_and_ending_choices_start_blank_and_must_be_chosen(world, page_for, due_now):
+    # The contact form opened on "Reached: will pay", the return visit on "Confirmed", the
+    # ending on "Surrendered": a record sent without choosing took the first option silently.
+    mine, _bobs = due_now
+    task = task_of(mine)
+    client = page_for(world.ops)
+    html = client.get(reverse("operations:renewal_detail", args=[task.pk])).content.decode()
+    outcome = html[html.index('name="outcome"') :]
+    assert outcome[: outcome.index("</select>")].count('<option value="" selected>') == 1
+    sent = client.post(
+        reverse("operations:renewal_contact", args=[task.pk]), {"note": "客户说下周缴费"}
+    )
+    assert sent.status_code == 422
+    page = sent.content.decode()
+    assert "请选择结果" in page and "客户说下周缴费" in page  # the note typed is kept
+    task.refresh_from_db()
+    assert task.contact_count == 0
+    ended = client.post(
+        reverse("operations:policy_end", args=[mine.pk]),
+        {"on": TODAY.isoformat(), "note": "客户来电办理"},
+    )
+    assert ended.status_code == 422 and "客户来电办理" in ended.content.decode()
+    assert PolicyServicing.objects.get(policy=mine).status == "in_force"
+
+
+def test_a_return_visit_is_not_recorded_without_an_outcome(world, page_for, policy):
+    p = policy(issued_on=TODAY - dt.timedelta(days=30))
+    operations_sync(today=TODAY)
+    visit = ReturnVisit.objects.get(policy=p)
+    client = page_for(world.ops)
+    html = client.get(reverse("operations:visit_detail", args=[visit.pk])).content.decode()
+    outcome = html[html.index('name="outcome"') :]
+    assert '<option value="" selected>' in outcome[: outcome.index("</select>")]
+    sent = client.post(reverse("operations:visit_record", args=[visit.pk]), {"note": "已回访"})
+    assert sent.status_code == 422 and "请选择结果" in sent.content.decode()
+    visit.refresh_from_db()
+    assert visit.status == "open" and visit.attempts == 0
+
+
 def test_reassigning_a_task_to_the_pool(world, page_for, due_now):
     mine, _bobs = due_now
     task = task_of(mine)
@@ -284,6 +323,33 @@ def test_a_refused_waiver_shows_its_error_on_its_own_row_opened(world, page_for,
     stale = client.post(url, {"reason": "客户豁免保费"})
     assert stale.status_code == 409
     assert 'data-testid="waive-errors"' in stale.content.decode()
+
+
+def test_a_lapsed_policy_offers_no_waiver_and_says_why(world, page_for, policy):
+    p = policy(issued_on=dt.date(2022, 1, 10), number="LAPSED-W")
+    operations_sync(today=dt.date(2022, 1, 11))
+    operations_advance(today=dt.date(2023, 3, 12))
+    later = PremiumDue.objects.get(policy=p, period=3)
+    assert later.status == PremiumStatus.DUE  # fell due after the lapse
+    client = page_for(world.ops)
+    url = reverse("operations:servicing_detail", args=[p.pk])
+    html = client.get(url).content.decode()
+    assert 'data-testid="waive-' not in html.replace('data-testid="waive-refusal"', "")
+    assert 'data-testid="waive-refusal"' in html and "2023-03-12" in html
+    refused = client.post(
+        reverse("operations:premium_waive", args=[p.pk, later.pk]), {"reason": "客户申请豁免"}
+    )
+    assert refused.status_code == 409
+    page = refused.content.decode()
+    errors = page[page.index('data-testid="waive-errors"') :]
+    assert "LAPSED-W" in errors[: errors.index("</div></div>")]
+    assert PremiumDue.objects.get(pk=later.pk).status == PremiumStatus.DUE
+    # Reinstated: the waiver is offered again on the premiums still to come.
+    client.post(
+        reverse("operations:policy_reinstate", args=[p.pk]), {"on": "2023-04-01", "note": ""}
+    )
+    html = client.get(url).content.decode()
+    assert f'data-testid="waive-{later.pk}"' in html and 'data-testid="waive-refusal"' not in html
 
 
 def test_ending_and_owner_forms(world, page_for, due_now):
@@ -436,6 +502,73 @@ def test_persistency_page_draws_the_trend_and_scopes_agents(world, page_for, pol
     assert bad.status_code in (200, 422)
     agent = page_for(world.bob).get(reverse("operations:persistency"))
     assert agent.status_code == 200 and b"persistency-breakdown" not in agent.content
+
+
+def test_persistency_page_refuses_a_month_that_has_not_begun(world, page_for):
+    url = reverse("operations:persistency")
+    current = f"{TODAY:%Y-%m}"
+    following = f"{TODAY.replace(day=28) + dt.timedelta(days=7):%Y-%m}"
+    client = page_for(world.manager)
+    page = client.get(url, {"month": following})
+    assert page.status_code == 422
+    html = page.content.decode()
+    error = html[html.index('data-testid="persistency-error"') :]
+    assert following in error[: error.index("</div>")] and current in error[: error.index("</div>")]
+    assert 'data-testid="rate-13m"' not in html  # no zeros that look like figures
+    assert f'max="{current}"' in html and f'value="{following}"' in html  # kept as typed
+    # The current month is measured (provisionally).
+    assert client.get(url, {"month": current}).status_code == 200
+    # A year out of range says so, naming the range (it used to say "YYYY-MM").
+    far = client.get(url, {"month": "1999-12"})
+    assert far.status_code == 422
+    text = far.content.decode()
+    error = text[text.index('data-testid="persistency-error"') :]
+    assert "2000" in error[: error.index("</div>")] and "2100" in error[: error.index("</div>")]
+
+
+def test_a_team_lead_is_offered_only_their_team_and_told_what_they_see(world, page_for, policy):
+    month = add_months(TODAY, -1)
+    issued = add_months(month, -12)
+    policy(issued_on=issued, annualised_premium=Decimal("1000"), number="A-OWN")
+    # Sold by alice (now in team A) while credited to team B: in lead_a's sight, but part of
+    # team B's figures, not team A's.
+    policy(issued_on=issued, annualised_premium=Decimal("500"), team=world.team_b, number="A-B")
+    operations_sync(today=TODAY)
+    url = reverse("operations:persistency")
+    page = page_for(world.lead_a).get(url, {"month": f"{month:%Y-%m}"})
+    assert page.status_code == 200
+    html = page.content.decode()
+    select = html[html.index('name="team"') : html.index("</select>", html.index('name="team"'))]
+    assert '<option value=""' not in select  # no "whole center": they cannot see it
+    assert select.count("<option") == 1 and "A组" in select
+    scope = html[html.index('data-testid="persistency-scope"') :]
+    assert "A组" in scope[: scope.index("</p>")]
+    assert page.context["figures"]["team_id"] == world.team_a.pk
+    rows = {row["name"]: row for row in page.context["breakdown"]}
+    assert list(rows) == ["A组"]  # B组 is not theirs, even with a policy of theirs in sight
+    assert rows["A组"]["13m"]["denominator"] == page.context["figures"]["13m"]["denominator"]
+    agents = page_for(world.lead_a).get(url, {"month": f"{month:%Y-%m}", "by": "agent"})
+    assert [r["name"] for r in agents.context["breakdown"]] == ["alice"]
+    # The manager is offered the whole center, and told that is what they see.
+    boss = page_for(world.manager).get(url, {"month": f"{month:%Y-%m}"}).content.decode()
+    select = boss[boss.index('name="team"') : boss.index("</select>", boss.index('name="team"'))]
+    assert '<option value=""' in select
+    scope = boss[boss.index('data-testid="persistency-scope"') :]
+    assert "A组" not in scope[: scope.index("</p>")]
+    # An agent: their own policies, no team choice.
+    mine = page_for(world.alice).get(url, {"month": f"{month:%Y-%m}"}).content.decode()
+    assert 'name="team"' not in mine
+    scope = mine[mine.index('data-testid="persistency-scope"') :]
+    assert "alice" in scope[: scope.index("</p>")]
+
+
+def test_a_rule_version_is_named_not_given_a_persons_name(world, page_for):
+    # "Name" alone is a person's name (姓名) in the catalogue; a rule version has a 名称.
+    client = page_for(world.manager)
+    form = client.get(reverse("operations:ruleset_create")).content.decode()
+    assert '<label class="form-label small mb-0" for="id_name">名称' in form
+    listing = client.get(reverse("operations:ruleset_list")).content.decode()
+    assert "<th>名称</th>" in listing and "<th>姓名</th>" not in listing
 
 
 def test_rule_versions_page(world, page_for):
