@@ -8,6 +8,7 @@ from django import forms
 from django.core.validators import MaxLengthValidator
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from telesales.core.dates import validate_center_year
 from telesales.core.forms import StyledForm
@@ -113,7 +114,7 @@ class ReportForm(_Form):
 # --- Products ----------------------------------------------------------------------------
 class ProductForm(_Form):
     code = forms.SlugField(label=_("Code"), max_length=40)
-    name = forms.CharField(label=_("Name"), max_length=100)
+    name = forms.CharField(label=pgettext_lazy("product name", "Name"), max_length=100)
     insurer = forms.CharField(label=_("Insurer"), max_length=100, required=False)
     category = forms.ChoiceField(label=_("Category"), choices=ProductCategory.choices)
     grade = forms.TypedChoiceField(

@@ -246,3 +246,11 @@ def test_the_product_list_names_the_payment_modes(world, page_for):
     page = page_for(world.manager).get(reverse("policies:product_list")).content.decode()
     assert "趸交, 半年交" in page
     assert "semi_annual" not in page
+
+
+def test_a_product_is_named_not_given_a_persons_name(world, page_for):
+    """A bare "Name" is a person's name (姓名) in Chinese; a product's is 产品名称."""
+    page = page_for(world.manager).get(reverse("policies:product_list")).content.decode()
+    assert "<th>产品名称</th>" in page and "<th>姓名</th>" not in page
+    form = page_for(world.manager).get(reverse("policies:product_create")).content.decode()
+    assert "产品名称" in form and "姓名" not in form

@@ -366,3 +366,9 @@ def test_a_bad_queue_date_is_refused_with_a_clear_error(page_for, world, query, 
     assert "今天的投诉" in page and "今天的保全" not in page
     typed = dict(part.split("=") for part in query.split("&"))
     assert f'value="{typed[field]}"' in page
+
+
+def test_a_target_version_is_named_not_given_a_persons_name(page_for, world):
+    """A bare "Name" is a person's name (姓名) in Chinese; a version's is 名称."""
+    page = page_for(world.boss).get("/tickets/targets/").content.decode()
+    assert "<th>名称</th>" in page and "<th>姓名</th>" not in page
