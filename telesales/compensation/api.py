@@ -19,6 +19,7 @@ from pydantic import Field
 from telesales.compensation import exporting, payrun, permissions, rulesets, selectors
 from telesales.compensation.choices import PayRunStatus
 from telesales.compensation.models import RuleSet
+from telesales.core.downloads import attachment_disposition
 from telesales.core.errors import NotFound, PermissionDenied, ValidationFailed
 from telesales.core.http_api import ERRORS_READ, ERRORS_WRITE, InputSchema
 from telesales.leads.exporting import CONTENT_TYPES
@@ -74,25 +75,47 @@ class RuleSetImportIn(InputSchema):
     text: str | None = Field(default=None, max_length=rulesets.MAX_FILE_BYTES)
 
 
+def _reads_all(context) -> bool:
+    return permissions.can_read_all_payslips(context["request"].auth)
+
+
 class PayRunOut(Schema):
+    """A pay run. The run-wide figures — ``total``, ``line_count``, ``run_count``,
+    ``computed_at`` and ``input_fingerprint`` — are for HR and the manager; for anyone else
+    (an agent reads their own payslip, a team lead their team's totals) they are null."""
+
     id: int
     label: str
     period_start: dt.date
     period_end: dt.date
     ruleset_version: int
     status: str
-    run_count: int
+    run_count: int | None
     computed_at: dt.datetime | None
     approved_at: dt.datetime | None
-    input_fingerprint: str
+    input_fingerprint: str | None
     total: Decimal | None
-    line_count: int
+    line_count: int | None
 
     @staticmethod
     def resolve_total(obj, context):
-        # The run's grand total is for HR and the manager; others read their own lines.
-        request = context["request"]
-        return obj.total if permissions.can_read_all_payslips(request.auth) else None
+        return obj.total if _reads_all(context) else None
+
+    @staticmethod
+    def resolve_line_count(obj, context):
+        return obj.line_count if _reads_all(context) else None
+
+    @staticmethod
+    def resolve_run_count(obj, context):
+        return obj.run_count if _reads_all(context) else None
+
+    @staticmethod
+    def resolve_computed_at(obj, context):
+        return obj.computed_at if _reads_all(context) else None
+
+    @staticmethod
+    def resolve_input_fingerprint(obj, context):
+        return obj.input_fingerprint if _reads_all(context) else None
 
 
 class PayRunComputeIn(Schema):
@@ -332,7 +355,9 @@ def payrun_export(request, run_id: int):
     run = selectors.payrun_get(user=request.auth, pk=run_id)
     export = exporting.payrun_export_xlsx(run=run, actor=request.auth)
     response = HttpResponse(export.content, content_type=export.content_type)
-    response["Content-Disposition"] = f'attachment; filename="{export.filename}"'
+    response["Content-Disposition"] = attachment_disposition(
+        export.filename, fallback=exporting.export_fallback_filename(run)
+    )
     add_never_cache_headers(response)
     return response
 

@@ -28,6 +28,11 @@ class AssessmentRunOut(Schema):
     run_count: int
     computed_at: dt.datetime | None
     approved_at: dt.datetime | None
+    #: A draft computed before its period ended: a preview with the figures so far, which
+    #: cannot be approved (409); run it again after the period end.
+    provisional: bool
+    #: The first day the run may be approved (the day after the period end).
+    approvable_from: dt.date
 
 
 class AssessmentOutcomeOut(Schema):

@@ -6,6 +6,10 @@
   when the person's outcome did not change, and is reset to pending when it did.
 - ``assessment_outcome_decide``: HR approves or rejects one proposed outcome of a draft run;
   deciding it twice is ``InvalidState`` (409).
+- A period still under way may be run: the draft is a *provisional* preview with the figures
+  so far (``AssessmentRun.provisional``), to see early who is heading where. It cannot be
+  approved: approval waits for the period to end and for a run computed after that end, so
+  levels never move on a part of the period's figures (``_period_ended``).
 - ``assessment_run_approve`` locks the run once every outcome is decided and applies each
   approved promotion or demotion through ``org.services.person_update`` (audited), effective
   the day after the period end. A promotion from the sales series into the management series
@@ -118,6 +122,39 @@ def _period_started(book: RuleBook, *, year: int, month: int) -> None:
                     % {"today": today.isoformat()}
                 ]
             },
+        )
+
+
+def _period_ended(run: AssessmentRun) -> None:
+    """Refuse to approve a run whose period is still under way, or whose outcomes were
+    computed before the period ended (a provisional preview with the figures so far):
+    approving moves levels at once, on figures that are not final. ``InvalidState`` saying
+    from when it can be approved."""
+    today = timezone.localdate()
+    if today <= run.period_end:
+        raise InvalidState(
+            _(
+                "The assessment period %(p)s has not ended: it ends on %(end)s. It can be "
+                "approved from %(day)s, once it has been run again with the whole period's "
+                "figures."
+            )
+            % {
+                "p": run.label,
+                "end": run.period_end.isoformat(),
+                "day": run.approvable_from.isoformat(),
+            }
+        )
+    if run.run_count and run.provisional:
+        raise InvalidState(
+            _(
+                "This draft was computed on %(on)s, before the period %(p)s ended on %(end)s: "
+                "run it again for the whole period's figures, then approve it."
+            )
+            % {
+                "on": timezone.localdate(run.computed_at).isoformat(),
+                "p": run.label,
+                "end": run.period_end.isoformat(),
+            }
         )
 
 
@@ -270,6 +307,7 @@ def assessment_run_approve(*, run: AssessmentRun, actor, reason: str = "") -> As
         _period_started(ruleset_rulebook(run.ruleset), year=year, month=month)
     except ValidationFailed as exc:
         raise InvalidState(exc.message) from None
+    _period_ended(run)
     if run.run_count == 0 or pending:
         raise InvalidState(
             _("%(n)d outcome(s) still wait for a decision") % {"n": pending}

@@ -42,6 +42,7 @@ from django.utils.translation import ngettext
 from telesales.compensation.assessment import DUE_MONTHS, MET, WAIVED, warn
 from telesales.compensation.assessment_inputs import assessment_records, period_containing
 from telesales.compensation.rules_format import RuleBook
+from telesales.core.formatting import money as money_text
 
 
 def period_end_label(book: RuleBook, *, level: str, day: dt.date) -> tuple[int, int] | None:
@@ -58,17 +59,13 @@ def period_end_label(book: RuleBook, *, level: str, day: dt.date) -> tuple[int, 
     return year, month
 
 
-def _money(value: str) -> str:
-    return f"{Decimal(value):,.2f}"
-
-
 def gap_text(row: dict[str, Any]) -> str:
     """What one unmet criterion still needs, in words."""
     measure, gap = row["measure"], row["gap"]
     if measure == "fyc":
-        return _("¥%(amount)s more FYC") % {"amount": _money(gap)}
+        return _("¥%(amount)s more FYC") % {"amount": money_text(gap)}
     if measure == "team_fyc":
-        return _("¥%(amount)s more team FYC") % {"amount": _money(gap)}
+        return _("¥%(amount)s more team FYC") % {"amount": money_text(gap)}
     if measure == "persistency13":
         target = f"{Decimal(row['threshold']) * 100:.1f}"
         if row["value"] is None:  # nothing decided yet: every cohort policy is pending

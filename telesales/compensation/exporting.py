@@ -63,6 +63,19 @@ def total_headers() -> tuple[str, ...]:
     return (_("Period"), _("Employee no."), _("Name"), _("Total"))
 
 
+def export_filename(run: PayRun) -> str:
+    """The file's name in the exporter's language (``工资单-2026-03.xlsx``); send it with
+    ``core.downloads.attachment_disposition`` and ``export_fallback_filename`` for clients
+    that only read an ASCII name."""
+    name = pgettext("pay export file name", "payrun-%(period)s") % {"period": run.label}
+    return f"{name}.xlsx"
+
+
+def export_fallback_filename(run: PayRun) -> str:
+    """The ASCII name of the file for clients that cannot read a non-ASCII one."""
+    return f"payrun-{run.label}.xlsx"
+
+
 #: The kinds whose lines are per policy or per rate cell of policies (sheet "Policies").
 POLICY_KINDS = frozenset(("commission", "withheld", "released", "clawback"))
 
@@ -169,7 +182,7 @@ def payrun_export_xlsx(*, run: PayRun, actor) -> ExportFile:
         after={"format": "xlsx", "rows": len(lines), "status": run.status},
     )
     return ExportFile(
-        filename=f"payrun-{run.label}.xlsx",
+        filename=export_filename(run),
         content_type=CONTENT_TYPES["xlsx"],
         content=content,
         rows=len(lines),

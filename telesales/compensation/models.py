@@ -19,6 +19,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from telesales.compensation.choices import (
@@ -382,6 +383,21 @@ class AssessmentRun(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"{self.label} (v{self.ruleset_version})"
+
+    @property
+    def approvable_from(self) -> dt.date:
+        """The first day the run may be approved: the day after its period ends."""
+        return self.period_end + dt.timedelta(days=1)
+
+    @property
+    def provisional(self) -> bool:
+        """A draft computed before its period ended (or never computed): a preview with the
+        figures so far, which cannot be approved; run it again once the period is over."""
+        if self.status != AssessmentRunStatus.DRAFT:
+            return False
+        if self.computed_at is None:
+            return True
+        return timezone.localdate(self.computed_at) <= self.period_end
 
 
 class AssessmentOutcome(TimeStampedModel):

@@ -457,6 +457,32 @@ def payrun_compute(
     return run
 
 
+def payrun_too_early(run: PayRun) -> str:
+    """Why ``run`` may not be approved yet, or "": its period has not ended (sales,
+    cancellations and attendance of the days left would be locked out of it), or it was last
+    computed before the period ended (its figures stop at that day). Approval locks the
+    period, so it waits for a run computed after the period end."""
+    if timezone.localdate() <= run.period_end:
+        return _(
+            "The pay period %(p)s has not ended: it ends on %(end)s. It can be approved from "
+            "%(day)s, once it has been computed again with the whole period's records."
+        ) % {
+            "p": run.label,
+            "end": run.period_end.isoformat(),
+            "day": (run.period_end + dt.timedelta(days=1)).isoformat(),
+        }
+    if run.computed_at is not None and timezone.localdate(run.computed_at) <= run.period_end:
+        return _(
+            "This pay run was computed on %(on)s, before the period %(p)s ended on %(end)s: "
+            "compute it again with the whole period's records, then approve it."
+        ) % {
+            "on": timezone.localdate(run.computed_at).isoformat(),
+            "p": run.label,
+            "end": run.period_end.isoformat(),
+        }
+    return ""
+
+
 @transaction.atomic
 def payrun_approve(*, run: PayRun, actor, reason: str = "") -> PayRun:
     """Approve an open, computed run: its period is locked from now on, and what it paid,
@@ -467,6 +493,8 @@ def payrun_approve(*, run: PayRun, actor, reason: str = "") -> PayRun:
         raise InvalidState(_("The pay run for %(p)s is already approved") % {"p": run.label})
     if run.run_count == 0:
         raise InvalidState(_("Compute the pay run before approving it"))
+    if too_early := payrun_too_early(run):
+        raise InvalidState(too_early)
     run.status = PayRunStatus.APPROVED
     run.approved_by = user_or_none(actor)
     run.approved_at = timezone.now()

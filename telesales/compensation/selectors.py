@@ -6,6 +6,7 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 
+from django.core.exceptions import ObjectDoesNotExist
 from django.db.models import Count, Q, QuerySet, Sum
 from django.utils.translation import gettext as _
 
@@ -303,9 +304,25 @@ def payadjustment_pending_list(*, user) -> QuerySet[PayAdjustment]:
         return PayAdjustment.objects.none()
     return (
         PayAdjustment.objects.filter(applied_run__isnull=True)
-        .select_related("person", "corrects_run", "created_by")
+        .select_related("person", "corrects_run", "created_by__person")
         .order_by("id")
     )
+
+
+def user_display_name(user) -> str:
+    """Who a login is, as people know them (who recorded an adjustment …): the name of the
+    login's employee record, else the user's full name, else the login name; "" for nobody.
+    Reads ``user.person`` (select ``created_by__person`` with the rows to avoid a query
+    each)."""
+    if user is None:
+        return ""
+    try:
+        person = user.person
+    except ObjectDoesNotExist:
+        person = None
+    if person is not None and person.name.strip():
+        return person.name.strip()
+    return user.get_full_name().strip() or user.get_username()
 
 
 def payrun_job_get(*, user, pk: int) -> PayRunJob:

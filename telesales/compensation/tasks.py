@@ -159,7 +159,10 @@ def _refuse_if_busy(period_start: dt.date, label: str) -> None:
 
 def payrun_approve_start(*, run: PayRun, actor, reason: str = "") -> PayRunJob:
     """Queue the approval of ``run``. Refused at once (and nothing queued) for another role, a
-    run approved already or never computed, and a period with a job under way."""
+    run approved already, never computed or too early (``payrun.payrun_too_early``), and a
+    period with a job under way."""
+    from telesales.compensation.payrun import payrun_too_early
+
     if not permissions.can_run_pay(actor):
         raise PermissionDenied(_("Only the HR admin or the center manager may run the pay"))
     with transaction.atomic():
@@ -168,6 +171,8 @@ def payrun_approve_start(*, run: PayRun, actor, reason: str = "") -> PayRunJob:
             raise InvalidState(_("The pay run for %(p)s is already approved") % {"p": run.label})
         if run.run_count == 0:
             raise InvalidState(_("Compute the pay run before approving it"))
+        if too_early := payrun_too_early(run):
+            raise InvalidState(too_early)
         return _queue(
             PayRunJobKind.APPROVE, run.period_start, run.label, run=run, actor=actor, reason=reason
         )

@@ -25,6 +25,7 @@ from telesales.compensation.tasks import (
     period_start_of_month,
 )
 from telesales.core import errors
+from telesales.core.downloads import attachment_disposition
 from telesales.core.form_errors import add_domain_error, page_status
 from telesales.core.pages import get_or_404, require
 from telesales.org.models import Person, Team
@@ -123,6 +124,8 @@ def _run_context(request: HttpRequest, run, **forms) -> dict:
         "approve_form": forms.get("approve_form") or ReasonForm(),
         "adjust_form": forms.get("adjust_form") or AdjustmentForm(people=people),
         "can_approve": run.status == PayRunStatus.OPEN and run.run_count > 0 and busy_job is None,
+        # Why it cannot be approved yet (its period is under way, or it was computed then).
+        "too_early": payrun.payrun_too_early(run) if run.status == PayRunStatus.OPEN else "",
     }
 
 
@@ -196,7 +199,9 @@ def payrun_export_view(request: HttpRequest, run_id: int) -> HttpResponse:
     except errors.PermissionDenied as exc:
         raise PermissionDenied from exc
     response = HttpResponse(export.content, content_type=export.content_type)
-    response["Content-Disposition"] = f'attachment; filename="{export.filename}"'
+    response["Content-Disposition"] = attachment_disposition(
+        export.filename, fallback=exporting.export_fallback_filename(run)
+    )
     add_never_cache_headers(response)
     return response
 
@@ -295,8 +300,10 @@ def payrun_team_view(request: HttpRequest) -> HttpResponse:
     if run is not None:
         for team in teams:
             try:
-                totals.append(selectors.payrun_team_totals(user=user, run=run, team=team))
+                team_totals = selectors.payrun_team_totals(user=user, run=run, team=team)
             except errors.PermissionDenied:
                 continue
+            if team_totals.people:  # a team nobody of which is paid in the run: no empty card
+                totals.append(team_totals)
     context = {"runs": runs, "run": run, "totals": totals}
     return render(request, "compensation/payrun_team.html", context)

@@ -110,6 +110,7 @@ def _detail_context(request: HttpRequest, run) -> dict:
         "run": run,
         "outcomes": outcomes,
         "pending": sum(1 for o in outcomes if o.decision == HRDecision.PENDING),
+        "today": timezone.localdate(),
     }
 
 

@@ -61,7 +61,9 @@ def _list_context(user, form: RuleSetImportForm, problems=None) -> dict:
     today = timezone.localdate()
     in_force = selectors.ruleset_in_force(on=today)
     return {
-        "rulesets": selectors.ruleset_list(user=user).select_related("created_by", "approved_by"),
+        "rulesets": selectors.ruleset_list(user=user).select_related(
+            "created_by__person", "approved_by__person"
+        ),
         "in_force": in_force,
         "form": form,
         "problems": problems or [],

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 
 
 def percent(value) -> str:
@@ -12,10 +12,21 @@ def percent(value) -> str:
     return f"{float(value) * 100:.1f}%"
 
 
-def money(value) -> str:
-    """An amount with two decimals and its thousands grouped ("94,420.00"); a dash when there
-    is none. Grouped by three, as Chinese business documents write amounts, whatever the
-    locale's own grouping (Django's zh-Hans formats group by four)."""
+def money(value, *, signed: bool = False) -> str:
+    """An amount with two decimals and its thousands grouped by three, as Chinese business
+    documents write amounts whatever the locale's own grouping (Django's zh-Hans formats group
+    by four): ``Decimal("291898.88")`` → ``"291,898.88"``; ``signed`` puts a ``+`` before a
+    gain. A dash for no value; anything that is not a finite number as it is. Display only:
+    form fields keep plain digits, which is what they accept."""
     if value is None or value == "":
         return "—"
-    return f"{Decimal(str(value)):,.2f}"
+    try:
+        number = Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        return str(value)
+    if not number.is_finite():
+        return str(value)
+    if number == 0:
+        number = abs(number)  # never "-0.00"
+    text = f"{number:,.2f}"
+    return f"+{text}" if signed and number > 0 else text

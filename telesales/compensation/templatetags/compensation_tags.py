@@ -7,6 +7,8 @@ from decimal import Decimal, InvalidOperation
 from django import template
 
 from telesales.compensation.rules_format import MEASURE_LABELS
+from telesales.compensation.selectors import user_display_name
+from telesales.core.formatting import money as money_text
 from telesales.core.formatting import percent
 
 register = template.Library()
@@ -40,3 +42,19 @@ def measure_value(value, code) -> str:
     if str(code) in _MONEY:
         return f"{number:.2f}"
     return f"{number.normalize():f}" if number == number.to_integral_value() else f"{number}"
+
+
+@register.filter
+def money(value, signed="") -> str:
+    """An amount as the pay pages show it after "¥": thousands grouped, two decimals
+    (291898.88 → "291,898.88"), like the early warning's texts (``core.formatting.money``).
+    ``|money:"signed"`` puts a "+" before a gain (a what-if change)."""
+    return money_text(value, signed=signed == "signed")
+
+
+@register.filter
+def user_name(user) -> str:
+    """Who a login is, as people know them: the name of the login's employee record, else
+    the user's full name, else the login name; "" for nobody. Select ``<user>__person`` with
+    the rows to read the names in the same query."""
+    return user_display_name(user)

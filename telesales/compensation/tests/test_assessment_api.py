@@ -97,3 +97,23 @@ def test_early_warning_endpoints(c):
     assert {r["person_id"] for r in lead} == {c.kai.pk, c.ann.pk}
     everyone = client_for(c.hr).get(WARNING, {"day": "2026-05-16"}).json()
     assert len(everyone) == 5
+
+
+def test_the_month_in_progress_is_a_provisional_preview_the_api_will_not_approve(c):
+    from django.utils import timezone
+
+    today = timezone.localdate()
+    hr = client_for(c.hr)
+    response = hr.post_json(BASE, {"label": f"{today:%Y-%m}"})
+    assert response.status_code == 200, response.content
+    run = response.json()
+    assert run["provisional"] is True
+    ends = dt.date.fromisoformat(run["period_end"])
+    assert ends >= today and run["approvable_from"] == (ends + dt.timedelta(days=1)).isoformat()
+    for outcome in run["outcomes"]:
+        hr.post_json(f"{OUTCOMES}/{outcome['id']}/decide", {"decision": "approved"})
+    body = assert_error_shape(hr.post_json(f"{BASE}/{run['id']}/approve", {}), 409)
+    assert run["approvable_from"] in body["message"]
+    assert hr.get(f"{BASE}/{run['id']}").json()["status"] == "draft"
+    past = hr.post_json(BASE, {"label": "2026-06"}).json()
+    assert past["provisional"] is False

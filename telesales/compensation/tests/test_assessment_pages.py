@@ -182,3 +182,32 @@ def test_the_criteria_show_persistency_as_a_percentage(c):
     html = html.content.decode()
     shown = re.findall(r'data-measure="persistency13">[^<]*</span> ([^<]*)</span>', html)
     assert shown and all(re.fullmatch(r"(—|\d+\.\d%) / \d+\.\d%", s) for s in shown), shown
+
+
+def test_the_month_in_progress_shows_as_provisional_and_is_not_approved(c):
+    from django.utils import timezone
+
+    hr = client_for(c.hr)
+    label = f"{timezone.localdate():%Y-%m}"
+    assert hr.post(RUN, {"label": label}).status_code == 302
+    run = AssessmentRun.objects.get(label=label)
+    for outcome in run.outcomes.all():
+        url = reverse("compensation:assessment_outcome_decide", args=[outcome.pk])
+        hr.post(url, {"decision": "approved"})
+    detail = reverse("compensation:assessment_detail", args=[run.pk])
+    page = hr.get(detail).content.decode()
+    assert 'data-testid="run-provisional"' in page and 'data-testid="provisional-note"' in page
+    day = run.approvable_from.isoformat()
+    assert f"It can be approved from {day}" in page
+    assert 'data-testid="approve"' not in page and 'data-testid="rerun"' in page
+    assert f'data-testid="provisional-{label}"' in hr.get(LIST).content.decode()
+    refused = hr.post(reverse("compensation:assessment_approve", args=[run.pk]))
+    assert refused.status_code == 409
+    assert f"approved from {day}" in refused.content.decode()
+    run.refresh_from_db()
+    assert run.status == AssessmentRunStatus.DRAFT
+    # A past period, run now, is final and offers the approval.
+    hr.post(RUN, {"label": "2026-06"})
+    past = AssessmentRun.objects.get(label="2026-06")
+    page = hr.get(reverse("compensation:assessment_detail", args=[past.pk])).content.decode()
+    assert 'data-testid="approve"' in page and 'data-testid="run-provisional"' not in page

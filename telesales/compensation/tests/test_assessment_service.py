@@ -299,3 +299,50 @@ def test_an_assessment_may_leave_premiums_still_in_grace_out(c):
     Policy.objects.filter(pk=kept.pk).delete()
     only = persistency("pending")
     assert (only["value"], only["waived"], only["pending"]) == (None, "pending", 1)
+
+
+def _this_month_label() -> str:
+    from django.utils import timezone
+
+    return f"{timezone.localdate():%Y-%m}"
+
+
+def _decide_all(run, decision=HRDecision.APPROVED):
+    for outcome in run.outcomes.all():
+        assessment_outcome_decide(outcome=outcome, decision=decision, actor=run.computed_by)
+
+
+def test_the_month_in_progress_runs_as_a_provisional_preview_and_cannot_be_approved(c):
+    """It used to be approved at once: levels moved on a part of the month's figures."""
+    levels = dict(Person.objects.values_list("pk", "level_id"))
+    run = assessment_run(label=_this_month_label(), actor=c.hr)
+    assert run.provisional and run.outcomes.exists()
+    _decide_all(run)
+    ends = run.period_end.isoformat()
+    from_day = (run.period_end + dt.timedelta(days=1)).isoformat()
+    with pytest.raises(InvalidState, match=f"has not ended: it ends on {ends}") as caught:
+        assessment_run_approve(run=run, actor=c.hr)
+    assert f"approved from {from_day}" in caught.value.message
+    run.refresh_from_db()
+    assert run.status == AssessmentRunStatus.DRAFT and run.approved_at is None
+    assert dict(Person.objects.values_list("pk", "level_id")) == levels
+    assert not AuditEntry.objects.filter(action="compensation.assessment_run_approve").exists()
+
+
+def test_a_draft_computed_before_its_period_ended_is_run_again_before_approval(c):
+    """A preview computed mid-period and approved once the period is over would still move
+    levels on the figures of mid-period."""
+    from telesales.compensation.models import AssessmentRun
+    from telesales.compensation.tests.payrun_world import at
+
+    run = assessment_run(label="2026-06", actor=c.hr)
+    assert not run.provisional  # computed today, long after 2026-06-30
+    AssessmentRun.objects.filter(pk=run.pk).update(computed_at=at(2026, 6, 20))
+    run.refresh_from_db()
+    assert run.provisional
+    _decide_all(run)
+    with pytest.raises(InvalidState, match="computed on 2026-06-20, before the period 2026-06"):
+        assessment_run_approve(run=run, actor=c.hr)
+    run = assessment_run(label="2026-06", actor=c.hr)  # the same outcomes: decisions kept
+    assert not run.provisional
+    assert assessment_run_approve(run=run, actor=c.hr).status == AssessmentRunStatus.APPROVED

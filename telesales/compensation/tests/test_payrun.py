@@ -375,3 +375,38 @@ def test_every_engine_line_kind_is_a_stored_kind_in_payslip_order():
     from telesales.compensation.engine import KINDS
 
     assert [*KINDS, "adjustment"] == list(PayLineKind.values)
+
+
+def test_the_month_in_progress_is_computed_but_not_approved(march):
+    """Computing it is a preview; approving it used to lock the period at once, leaving out
+    the sales, cancellations and attendance of the days left."""
+    from django.utils import timezone
+
+    from telesales.compensation.tasks import payrun_approve_start
+
+    c = march
+    start = timezone.localdate().replace(day=1)
+    people = (c.lee, c.tina, c.sam, c.kai, c.ann)
+    c.attend(start, dict.fromkeys(people, (10, 22)))
+    run = payrun_compute(period_start=start, actor=c.hr)
+    assert run.run_count == 1 and run.line_count > 0
+    day = (run.period_end + dt.timedelta(days=1)).isoformat()
+    ends = run.period_end.isoformat()
+    expected = f"has not ended: it ends on {ends}. It can be approved from {day}"
+    with pytest.raises(InvalidState, match=expected):
+        payrun_approve(run=run, actor=c.hr)
+    with pytest.raises(InvalidState, match=expected):
+        payrun_approve_start(run=run, actor=c.hr)
+    run.refresh_from_db()
+    assert run.status == PayRunStatus.OPEN and not PolicyPay.objects.filter(run=run).exists()
+
+
+def test_a_run_computed_before_its_period_ended_is_computed_again_before_approval(march):
+    c = march
+    run = payrun_compute(period_start=MAR, actor=c.hr)
+    PayRun.objects.filter(pk=run.pk).update(computed_at=at(2026, 3, 20))
+    run.refresh_from_db()
+    with pytest.raises(InvalidState, match="computed on 2026-03-20, before the period 2026-03"):
+        payrun_approve(run=run, actor=c.hr)
+    run = payrun_compute(period_start=MAR, actor=c.hr)
+    assert payrun_approve(run=run, actor=c.hr).status == PayRunStatus.APPROVED

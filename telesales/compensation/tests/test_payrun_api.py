@@ -201,3 +201,52 @@ def test_the_adjustment_limit_is_a_setting(settings):
 
     settings.TELESALES_PAY_ADJUSTMENT_LIMIT = "50000.00"
     assert adjustment_limit() == D("50000.00")
+
+
+RUN_WIDE = ("total", "line_count", "run_count", "computed_at", "input_fingerprint")
+
+
+def test_an_agent_or_a_team_lead_lists_runs_without_run_wide_figures(march):
+    """An agent may read only their own payslip: the list gives them which runs exist, not
+    how many lines the whole center has, how often it was computed or its fingerprint. HR
+    keeps every figure."""
+    feb = march.february
+    everything = client_for(march.hr).get(BASE).json()
+    [row] = [r for r in everything if r["id"] == feb.pk]
+    assert row["line_count"] == feb.line_count > 0 and row["run_count"] == feb.run_count
+    assert row["input_fingerprint"] == feb.input_fingerprint != ""
+    assert row["computed_at"] is not None and D(row["total"]) == feb.total
+    for user in (march.tina.user, march.lee.user):
+        [row] = client_for(user).get(BASE).json()
+        assert (row["id"], row["label"], row["status"]) == (feb.pk, "2026-02", "approved")
+        assert row["period_start"] == "2026-02-01" and row["approved_at"] is not None
+        assert {field: row[field] for field in RUN_WIDE} == dict.fromkeys(RUN_WIDE)
+
+
+def test_the_api_export_is_named_in_the_callers_language(march):
+    hr = client_for(march.hr)
+    url = f"{BASE}/{march.february.pk}/export.xlsx"
+    chinese = hr.get(url, HTTP_ACCEPT_LANGUAGE="zh-hans")["Content-Disposition"]
+    assert chinese == (
+        'attachment; filename="payrun-2026-02.xlsx"; '
+        "filename*=UTF-8''%E5%B7%A5%E8%B5%84%E5%8D%95-2026-02.xlsx"
+    )
+    hr.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    assert hr.get(url)["Content-Disposition"] == 'attachment; filename="payrun-2026-02.xlsx"'
+
+
+def test_the_api_computes_the_month_in_progress_but_will_not_approve_it(march):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    start = timezone.localdate().replace(day=1)
+    people = (march.lee, march.tina, march.sam, march.kai, march.ann)
+    march.attend(start, dict.fromkeys(people, (10, 22)))
+    hr = client_for(march.hr)
+    run = hr.post_json(BASE, {"period_start": start.isoformat()}).json()
+    assert run["status"] == "open" and run["run_count"] == 1
+    day = (dt.date.fromisoformat(run["period_end"]) + dt.timedelta(days=1)).isoformat()
+    body = assert_error_shape(hr.post_json(f"{BASE}/{run['id']}/approve", {}), 409)
+    assert day in body["message"]
+    assert PayRun.objects.get(pk=run["id"]).status == "open"

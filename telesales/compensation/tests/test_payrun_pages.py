@@ -4,6 +4,7 @@ own payslip; a team lead reads only their team's totals; bad input is a clear fo
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 from decimal import Decimal
 
@@ -63,7 +64,7 @@ def test_hr_computes_in_the_background_follows_progress_and_approves(
     run = PayRun.objects.get(period_start=MAR)
     detail = hr.get(reverse("compensation:payrun_detail", args=[run.pk])).content.decode()
     # Totals per team and per person, with a payslip link for each person.
-    assert "A组" in detail and "B组" in detail and f"¥{run.total}" in detail
+    assert "A组" in detail and "B组" in detail and f"¥{run.total:,.2f}" in detail
     for person in (march.lee, march.tina, march.sam, march.kai, march.ann):
         assert f'data-testid="payslip-{person.pk}"' in detail
     slip = hr.get(reverse("compensation:payslip_detail", args=[run.pk, march.tina.pk]))
@@ -407,3 +408,115 @@ def test_a_source_label_is_escaped(march):
     body = client_for(march.hr).get(url).content.decode()
     assert "&lt;img src=x onerror=&quot;alert(1)&quot;&gt;" in body
     assert '<img src=x onerror="alert(1)">' not in body
+
+
+def test_pending_adjustments_name_who_recorded_them(march):
+    """By the employee record's name when the login has one, else the user's full name,
+    else the login (it used to be the login, "hana", for everyone)."""
+    named = UserFactory(username="wf01", first_name="Fang", last_name="Wang", roles=[Role.HR_ADMIN])
+    bare = UserFactory(username="hr-night", first_name="", last_name="", roles=[Role.HR_ADMIN])
+    url = reverse("compensation:payrun_adjust", args=[march.february.pk])
+    for user, reason in ((march.hr, "by hana"), (named, "by fang"), (bare, "by night")):
+        response = client_for(user).post(
+            url, {"person": march.sam.pk, "amount": "10", "reason": reason}
+        )
+        assert response.status_code == 302
+    page = client_for(march.hr).get(reverse("compensation:payrun_detail", args=[march.february.pk]))
+    html = page.content.decode()
+    pending = html.split('data-testid="pending-adjustments"', 1)[1]
+    shown = {}
+    for adjustment in PayAdjustment.objects.all():
+        row = pending.split(f'data-testid="pending-adjustment-{adjustment.pk}"', 1)[1]
+        row = row.split("</tr>", 1)[0]
+        shown[adjustment.reason] = row.split('data-testid="recorded-by">', 1)[1].split("<")[0]
+    assert shown == {"by hana": "Hana", "by fang": "Fang Wang", "by night": "hr-night"}
+
+
+def test_the_pay_pages_group_thousands_like_the_early_warning(march):
+    """¥291,898.88 as the early warning writes ¥1,775.00, not ¥291898.88: run list, run page
+    (teams, people, pending adjustments), payslip, team pay and a policy's pay. The
+    adjustment form keeps plain digits."""
+    from telesales.compensation.early_warning import gap_text
+
+    feb = march.february
+    hr = client_for(march.hr)
+    url = reverse("compensation:payrun_adjust", args=[feb.pk])
+    hr.post(url, {"person": march.sam.pk, "amount": "-1234.50", "reason": "overpaid"})
+    assert feb.total >= 1000
+    grouped = f"{feb.total:,.2f}"
+    assert gap_text({"measure": "fyc", "gap": "1775"}) == "¥1,775.00 more FYC"
+    list_page = hr.get(LIST).content.decode()
+    assert f"¥{grouped}" in list_page and f"¥{feb.total}" not in list_page
+    detail = hr.get(reverse("compensation:payrun_detail", args=[feb.pk])).content.decode()
+    assert f'data-testid="run-total">¥{grouped}<' in detail
+    assert "¥-1,234.50" in detail and "¥-1234.50" not in detail
+    sam_total = sum(ln.amount for ln in feb.lines.filter(person=march.sam))
+    assert sam_total >= 1000 and f"¥{sam_total:,.2f}" in detail
+    slip = hr.get(reverse("compensation:payslip_detail", args=[feb.pk, march.sam.pk]))
+    assert f'data-testid="payslip-total">¥{sam_total:,.2f}<' in slip.content.decode()
+    team = client_for(march.lee.user).get(TEAM).content.decode()
+    assert f"¥{sam_total:,.2f}" in team and f"¥{sam_total}<" not in team
+    policy = client_for(march.sam.user).get(
+        reverse("compensation:policy_pay", args=[march.sams.pk])
+    )
+    assert "annualised premium ¥5,000.00" in policy.content.decode()
+    # The form that takes an amount keeps what was typed, plain.
+    bad = hr.post(url, {"person": march.sam.pk, "amount": "1234.567", "reason": "x"})
+    assert bad.status_code == 422 and 'value="1234.567"' in bad.content.decode()
+
+
+def test_the_export_is_named_in_the_exporters_language(march):
+    """工资单-2026-02.xlsx for zh-Hans, sent as RFC 5987 ``filename*`` with an ASCII
+    ``filename`` for older clients; payrun-2026-02.xlsx in English."""
+    url = reverse("compensation:payrun_export", args=[march.february.pk])
+    chinese = Client()
+    chinese.force_login(march.hr)
+    header = chinese.get(url)["Content-Disposition"]
+    assert header == (
+        'attachment; filename="payrun-2026-02.xlsx"; '
+        "filename*=UTF-8''%E5%B7%A5%E8%B5%84%E5%8D%95-2026-02.xlsx"
+    )
+    header.encode("ascii")
+    english = client_for(march.hr).get(url)["Content-Disposition"]
+    assert english == 'attachment; filename="payrun-2026-02.xlsx"'
+
+
+def test_the_run_of_the_month_in_progress_says_when_it_can_be_approved(march):
+    from django.utils import timezone
+
+    from telesales.compensation.payrun import payrun_compute
+
+    start = timezone.localdate().replace(day=1)
+    people = (march.lee, march.tina, march.sam, march.kai, march.ann)
+    march.attend(start, dict.fromkeys(people, (10, 22)))
+    run = payrun_compute(period_start=start, actor=march.hr)
+    hr = client_for(march.hr)
+    day = (run.period_end + dt.timedelta(days=1)).isoformat()
+    page = hr.get(reverse("compensation:payrun_detail", args=[run.pk])).content.decode()
+    assert 'data-testid="approve-form"' not in page
+    assert f"It can be approved from {day}" in page.split('data-testid="approve-too-early"')[1]
+    refused = hr.post(reverse("compensation:payrun_approve", args=[run.pk]), {"reason": "x"})
+    assert refused.status_code == 409 and f"approved from {day}" in refused.content.decode()
+    assert not PayRunJob.objects.filter(kind=PayRunJobKind.APPROVE, run=run).exists()
+    run.refresh_from_db()
+    assert run.status == "open"
+
+
+def test_an_agents_payslip_page_shows_no_run_wide_figures(march):
+    """The web side of the API's run list: the agent's page names the period and its rule
+    set, not the center's total, line count, computations or fingerprint."""
+    feb = march.february
+    page = client_for(march.tina.user).get(MINE).content.decode()
+    assert 'data-testid="payslip-lines"' in page
+    assert feb.input_fingerprint not in page
+    assert f"{feb.total:,.2f}" not in page and str(feb.total) not in page
+    assert "computed" not in page.lower() and 'data-testid="run-total"' not in page
+
+
+def test_team_pay_leaves_out_teams_nobody_of_which_is_paid(march):
+    """HR sees every team paid in the run; the back office (Hana's, no level, no pay) used
+    to show as an empty table with "Team total ¥0.00"."""
+    hana_team = march.hr.person.team
+    page = client_for(march.hr).get(TEAM).content.decode()
+    assert f'data-testid="team-{march.team_a.pk}"' in page
+    assert f'data-testid="team-{hana_team.pk}"' not in page

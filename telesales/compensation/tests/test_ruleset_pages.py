@@ -172,3 +172,18 @@ def test_pasted_rules_longer_than_a_file_may_be_are_a_field_error(hr):
     response = _post(hr, text="#" * (MAX_FILE_BYTES + 1))
     assert response.status_code == 422 and RuleSet.objects.count() == 0
     assert 'data-testid="field-error-text"' in response.content.decode()
+
+
+def test_who_imported_and_approved_a_version_reads_as_a_name(hr):
+    """The employee record's name when the login has one, else the full name (not "hana")."""
+    from telesales.org.tests.factories import PersonFactory
+
+    user = hr.user
+    user.first_name, user.last_name = "Hana", "Li"
+    user.save()
+    ruleset = ruleset_import_default(actor=user, effective_from=dt.date(2026, 12, 1))
+    listed = hr.get(LIST).content.decode()
+    assert "Hana Li" in listed and ">hana<" not in listed
+    PersonFactory(user=user, name="李花")
+    page = hr.get(reverse("compensation:ruleset_detail", args=[ruleset.pk])).content.decode()
+    assert "李花" in page and "Hana Li" not in page
