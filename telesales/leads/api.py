@@ -39,6 +39,7 @@ from telesales.leads.schemas import (
     AllocationIn,
     AllocationOut,
     BatchCreateIn,
+    BatchDiscardOut,
     BatchOut,
     ChannelCreateIn,
     ChannelOut,
@@ -49,6 +50,7 @@ from telesales.leads.schemas import (
     DncIn,
     DncLookupIn,
     DncOut,
+    HeaderRowIn,
     HouseholdMemberIn,
     LeadDetailOut,
     LeadExportIn,
@@ -386,6 +388,38 @@ def batch_mapping_set(request, batch_id: int, payload: MappingIn):
     )
     _enqueue_import(batch.pk)
     return selectors.batch_get(user=user, batch_id=batch.pk)
+
+
+@router.put(
+    "/batches/{batch_id}/header",
+    response={200: BatchOut, **ERRORS_WRITE},
+    operation_id="leads_batch_header_set",
+)
+def batch_header_set(request, batch_id: int, payload: HeaderRowIn):
+    """Say which row of the file holds the headers (one of the batch's ``preview`` rows; 0:
+    none). The batch answers with that row's columns, recognised again, and waits in status
+    ``mapping``: confirm the columns with ``leads_batch_mapping_set``."""
+    user = request.auth
+    deny_unless(permissions.can_manage_leads(user), _("Only data roles import leads"))
+    batch = selectors.batch_get(user=user, batch_id=batch_id)
+    batch = importing.batch_header_set(batch=batch, header_row=payload.header_row, actor=user)
+    return selectors.batch_get(user=user, batch_id=batch.pk)
+
+
+@router.post(
+    "/batches/{batch_id}/discard",
+    response={200: BatchDiscardOut, **ERRORS_WRITE},
+    operation_id="leads_batch_discard",
+)
+def batch_discard(request, batch_id: int):
+    """Throw away a batch that imported nothing (status ``mapping``, ``pending`` or
+    ``failed``): the batch and its stored file go, and the same file may be uploaded again.
+    A batch being imported or done: ``409``."""
+    user = request.auth
+    deny_unless(permissions.can_manage_leads(user), _("Only data roles import leads"))
+    batch = selectors.batch_get(user=user, batch_id=batch_id)
+    importing.batch_discard(batch=batch, actor=user)
+    return {"id": batch_id, "name": batch.name, "discarded": True}
 
 
 @router.get(

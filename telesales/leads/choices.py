@@ -7,7 +7,7 @@ class LeadState(models.TextChoices):
 
     NEW = "new", _("New")
     PUBLIC = "public", _("Public pool")
-    OWNED = "owned", _("Private pool")
+    OWNED = "owned", _("Owned, not yet called")  # in a private pool, like in_progress
     IN_PROGRESS = "in_progress", _("In progress")
     WON = "won", _("Won")
     LOST = "lost", _("Lost")

@@ -17,6 +17,7 @@ import csv
 import io
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
@@ -78,12 +79,40 @@ def _plain(value: Any) -> Any:
     return value
 
 
+MONEY_FORMAT = "#,##0.00"
+
+
+def _is_money(value: Any) -> bool:
+    """Money is a Decimal of whole cents (``8000.00``; stored with two places, sums too);
+    a Decimal with more places is a rate or a share and keeps Excel's general format."""
+    return (
+        isinstance(value, Decimal)
+        and value.is_finite()
+        and isinstance(value.as_tuple().exponent, int)
+        and value.as_tuple().exponent >= -2
+    )
+
+
+def _xlsx_cell(sheet: Any, value: Any) -> Any:
+    """One worksheet value: money as a number shown with two decimals (8000 shows 8,000.00,
+    not 8000); whole numbers, other numbers and text as they are (text neutralised)."""
+    if _is_money(value):
+        from openpyxl.cell import WriteOnlyCell
+
+        cell = WriteOnlyCell(sheet, value=value)
+        cell.number_format = MONEY_FORMAT
+        return cell
+    return xlsx_safe(neutralise(_plain(value)))
+
+
 def spreadsheet_bytes(
     *, fmt: str, sheets: Sequence[tuple[str, Sequence[str], Iterable[Sequence[Any]]]]
 ) -> bytes:
     """Write ``(title, headers, rows)`` sheets as XLSX, or the first one as CSV (UTF-8 with a
     byte-order mark, which Chinese Excel needs to read UTF-8). Every cell is neutralised, and
-    in XLSX rid of the control characters a worksheet refuses."""
+    in XLSX rid of the control characters a worksheet refuses. In XLSX a Decimal of at most
+    two places (money) is a number formatted ``#,##0.00``; integers stay integers, text
+    stays text; CSV writes each value as its text (``8000.00``)."""
     if fmt == "csv":
         out = io.StringIO()
         writer = csv.writer(out)
@@ -99,7 +128,7 @@ def spreadsheet_bytes(
         sheet = book.create_sheet(title=xlsx_safe(str(title))[:31])
         sheet.append([xlsx_safe(neutralise(str(h))) for h in headers])
         for row in rows:
-            sheet.append([xlsx_safe(neutralise(_plain(v))) for v in row])
+            sheet.append([_xlsx_cell(sheet, v) for v in row])
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()

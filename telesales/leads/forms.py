@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from telesales.core.dates import validate_center_year
+from telesales.core.errors import ValidationFailed
 from telesales.core.forms import StyledForm
 from telesales.leads.choices import (
     AllocationStrategy,
@@ -22,6 +23,7 @@ from telesales.leads.choices import (
     Relation,
 )
 from telesales.leads.models import Channel, LeadBatch, LeadRuleSet
+from telesales.leads.number_access import clean_lookup_phone
 from telesales.leads.rulesets import PARAMETER_FIELDS
 from telesales.org.choices import TeamStage
 from telesales.org.models import Person, Team
@@ -35,6 +37,17 @@ def _no_nul(value: str) -> str:
     if value and "\x00" in value:
         raise forms.ValidationError(_("Must not contain NUL characters."))
     return value
+
+
+# What a Chinese input method types in full-width mode: the full-width forms of the ASCII
+# characters (U+FF01–U+FF5E: "１０", "Ｅ００１") and the ideographic space.
+_HALF_WIDTH = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)} | {0x3000: " "}
+
+
+def _half_width(value: str) -> str:
+    """``"Ｅ００１　１０"`` → ``"E001 10"``. Only full-width forms change: superscripts,
+    circled or other-script digits stay what they are (and are refused where a count is due)."""
+    return value.translate(_HALF_WIDTH)
 
 
 def _search(value: str) -> str:
@@ -146,9 +159,20 @@ class ReasonForm(StyledForm, forms.Form):
 
 
 class NumberAccessForm(StyledForm, forms.Form):
+    """Checks both fields itself (the number with the lookup's own check), so that a page
+    with a bad number and no reason names both at once."""
+
     phone = forms.CharField(label=_("Phone number"), max_length=40, strip=True)
     reason = forms.CharField(
-        label=_("Reason"), min_length=2, max_length=REASON_MAX, strip=True, required=True
+        label=_("Reason"),
+        min_length=2,
+        max_length=REASON_MAX,
+        strip=True,
+        required=True,
+        error_messages={
+            "required": _("say why you look this number up"),
+            "min_length": _("say why you look this number up"),
+        },
     )
 
     def __init__(self, *args, **kwargs):
@@ -156,6 +180,14 @@ class NumberAccessForm(StyledForm, forms.Form):
         self.fields["phone"].widget.attrs.update(autocomplete="off", placeholder="138 0013 8000")
         self.fields["reason"].widget.attrs["placeholder"] = _("e.g. complaint no. 2026-118")
         self._style()
+
+    def clean_phone(self):
+        phone = _no_nul(self.cleaned_data.get("phone") or "")
+        try:
+            clean_lookup_phone(phone)
+        except ValidationFailed as exc:
+            raise forms.ValidationError(exc.fields.get("phone") or exc.message) from None
+        return phone
 
 
 # --- Import wizard -----------------------------------------------------------------------
@@ -316,7 +348,7 @@ class AllocationForm(StyledForm, forms.Form):
         self.fields["agents"].widget.attrs["class"] = "form-select form-select-sm"
 
     def clean_manual_counts(self):
-        text = _no_nul(self.cleaned_data.get("manual_counts") or "")
+        text = _half_width(_no_nul(self.cleaned_data.get("manual_counts") or ""))
         counts: dict[int, int] = {}
         if not text.strip():
             return counts

@@ -8,7 +8,11 @@ One file is one :class:`~telesales.leads.models.LeadBatch`:
    file, a binary file (NUL bytes, not text, an old ``.xls``), a file over
    ``TELESALES_IMPORT_MAX_BYTES`` (default 200 MB; refused before it is read), a file in which
    no column holds phone numbers. A header it cannot map puts the batch in status ``mapping``
-   with the headers and a few sample rows; :func:`batch_import_with_mapping` continues.
+   with the headers, a few sample rows and the first rows of the file (numbers masked);
+   :func:`batch_header_set` lets the user choose which row holds the headers (the guess may
+   be a title row), :func:`batch_import_with_mapping` continues. :func:`batch_discard` throws
+   away a batch that imported nothing (mapping, pending, failed) with its stored file, so
+   that the same file can be uploaded again.
 2. :func:`batch_import_run` (the worker body; Celery task ``leads_batch_import_task``) reads
    the rows in chunks, normalises and validates them (phone, in-file duplicates, the DNC list
    as it stands when reading starts) and loads them into a temporary staging table
@@ -35,7 +39,9 @@ Decisions:
   without a BOM, UTF-16 with a BOM (Excel's "Unicode text"), else GB18030 (a superset of GBK,
   which Chinese Excel writes). The delimiter (comma, tab, semicolon, pipe) is sniffed.
 - **Rows**: the header is the first of the first 20 non-blank rows in which a phone column is
-  recognised (title rows above it are skipped). Blank rows are skipped and not counted
+  recognised (title rows above it are skipped); when no row names one, the fullest row above
+  the first row holding phone numbers (:func:`_find_header`); the user may choose another
+  one of those rows at the mapping step. Blank rows are skipped and not counted
   (``mapping["summary"]["blank_rows"]`` says how many). A CSV row with more or fewer cells
   than the header is rejected as ``bad_row`` (extra *empty* trailing cells are tolerated); a
   row with undecodable bytes as ``bad_encoding``; the rest of the file still imports.
@@ -47,10 +53,10 @@ Decisions:
   outcome "imported"); a valid one fills a blank gender and birth date. Unreadable birth dates
   and consent times are treated the same way (warning ``invalid_value``). Warnings are not
   counted in ``invalid``; ``mapping["summary"]["warnings"]`` holds their number.
-- **Idempotent**: a file whose SHA-256 matches a batch that is not ``failed`` is refused with
-  a message naming that batch (``allow_repeat=True``, CLI ``--again``, runs it anyway and it
-  imports 0: every row is then a duplicate). A different file with the same numbers imports
-  nothing either (duplicate_existing).
+- **Idempotent**: a file whose SHA-256 matches a batch that is not ``failed`` (nor
+  discarded) is refused with a message naming that batch (``allow_repeat=True``, CLI
+  ``--again``, runs it anyway and it imports 0: every row is then a duplicate). A different
+  file with the same numbers imports nothing either (duplicate_existing).
 - **Crash safety**: nothing reaches the customer and lead tables before the final
   transaction, so a process killed at any moment leaves either the whole batch or none of it.
   A run holds a lock (PostgreSQL advisory lock; a ``flock`` file with SQLite) that dies with
@@ -159,9 +165,12 @@ __all__ = [
     "ImportRefused",
     "NeedsMapping",
     "batch_create",
+    "batch_discard",
+    "batch_header_set",
     "batch_import_run",
     "batch_import_with_mapping",
     "batch_is_stale",
+    "batch_preview",
     "batch_rejection_report",
     "dnc_import",
     "import_max_bytes",
@@ -741,11 +750,16 @@ class _Head:
     mapping: _Mapping
     sample: list[list[str]]
     phone_like_columns: list[int]
+    #: The first non-blank rows (row number, cells as text): where the header may be chosen.
+    preview: list[tuple[int, list[str]]] = field(default_factory=list)
 
 
-def _read_head(source: _Source) -> _Head:
+def _read_head(source: _Source, *, header_row: int | None = None) -> _Head:
     """Find the header among the first non-blank rows and map it; refuse header-only files
-    and files without any phone column."""
+    and files without any phone column.
+
+    ``header_row`` (a row number as the file shows it, one of the first non-blank rows; 0
+    for "no header: the first row is data") is the user's choice, and replaces the guess."""
     first: list[tuple[int, list[Any]]] = []
     rows = source.rows()
     for number, cells, _bad in rows:
@@ -758,39 +772,40 @@ def _read_head(source: _Source) -> _Head:
         rows.close()
     if not first:
         raise ImportRefused(_("The file is empty."))
-    header_at = 0
-    mapping = None
-    for position, (_number, cells) in enumerate(first[:HEADER_SEARCH_ROWS]):
-        candidate = _auto_map(cells)
-        if "mobile" in candidate.columns.values():
-            header_at, mapping = position, candidate
-            break
-    if mapping is not None and header_at + 1 < min(len(first), HEADER_SEARCH_ROWS):
-        # A two-level header: group titles in merged cells ("客户信息", "联系方式" over
-        # 手机号码 and 备用电话) above the column names. A group title may name the phone
-        # column too; the row below is the header when it names a phone column, holds no
-        # numbers and names more fields.
-        below_cells = first[header_at + 1][1]
-        below = _auto_map(below_cells)
-        if (
-            "mobile" in below.columns.values()
-            and not _phone_cells(below_cells)
-            and _named_fields(below) > _named_fields(mapping)
-        ):
-            header_at, mapping = header_at + 1, below
-    if mapping is None and _phone_cells(first[0][1]):
+    preview = [(number, [_cell_text(c) for c in cells]) for number, cells in first]
+    preview = preview[:HEADER_SEARCH_ROWS]
+    if header_row is None:
+        header_at, mapping = _find_header(first)
+    elif header_row == 0:
+        header_at, mapping = None, None
+    else:
+        header_at = next(
+            (i for i, (n, _c) in enumerate(first[:HEADER_SEARCH_ROWS]) if n == header_row), None
+        )
+        if header_at is None:
+            raise ValidationFailed(
+                _("Row %(row)s is not one of the first rows of the file shown.")
+                % {"row": header_row},
+                fields={"header_row": [_("choose one of the rows shown")]},
+            )
+        mapping = _auto_map(first[header_at][1])
+    if header_at is None:
         # No header at all: the first row is data.
         width = max(len(cells) for _n, cells in first)
-        head = _Head(
+        phone_like = _phone_columns([cells for _n, cells in first])
+        if header_row == 0 and not phone_like:
+            raise ValidationFailed(
+                _("No column of the file holds phone numbers."),
+                fields={"header_row": [_("no phone column below this row")]},
+            )
+        return _Head(
             header_row=0,
             headers=[_("Column %(n)s") % {"n": i + 1} for i in range(width)],
             mapping=_Mapping(columns={}, unknown=list(range(width))),
             sample=[[_cell_text(c) for c in cells] for _n, cells in first[:SAMPLE_ROWS]],
-            phone_like_columns=_phone_columns([cells for _n, cells in first]),
+            phone_like_columns=phone_like,
+            preview=preview,
         )
-        return head
-    if mapping is None:
-        mapping = _auto_map(first[0][1])
     header_number, header_cells = first[header_at]
     data = [cells for _n, cells in first[header_at + 1 :]]
     if not data:
@@ -801,18 +816,67 @@ def _read_head(source: _Source) -> _Head:
         mapping=mapping,
         sample=[[_cell_text(c) for c in cells] for cells in data[:SAMPLE_ROWS]],
         phone_like_columns=[],
+        preview=preview,
     )
     if "mobile" not in mapping.columns.values():
         head.phone_like_columns = _phone_columns(data)
         if not head.phone_like_columns:
-            raise ImportRefused(
-                _(
-                    "No phone column: no header names a phone number (手机号码, 电话, mobile, …) "
-                    "and no column holds phone numbers. Columns found: %(headers)s."
+            message = _(
+                "No phone column: no header names a phone number (手机号码, 电话, mobile, …) "
+                "and no column holds phone numbers. Columns found: %(headers)s."
+            ) % {"headers": ", ".join(h for h in head.headers if h) or "-"}
+            if header_row is not None:
+                raise ValidationFailed(
+                    message, fields={"header_row": [_("no phone column below this row")]}
                 )
-                % {"headers": ", ".join(h for h in head.headers if h) or "-"}
-            )
+            raise ImportRefused(message)
     return head
+
+
+def _find_header(first: list[tuple[int, list[Any]]]) -> tuple[int | None, _Mapping]:
+    """Guess the header among the first non-blank rows: (its position in ``first`` or None
+    for a file without a header, its mapping).
+
+    - The first row in which a phone column is named (title rows above it are skipped).
+    - A two-level header: group titles in merged cells ("客户信息", "联系方式" over
+      手机号码 and 备用电话) above the column names. A group title may name the phone
+      column too; the row below is the header when it names a phone column, holds no
+      numbers and names more fields.
+    - No row names a phone column: of the rows above the first one that holds phone
+      numbers, the one with the most filled cells, the first of equals (a title above it
+      fills one merged cell; a row of notes below it, "必填", no more cells than it); no row
+      above it: the file has no header."""
+    header_at = 0
+    mapping = None
+    for position, (_number, cells) in enumerate(first[:HEADER_SEARCH_ROWS]):
+        candidate = _auto_map(cells)
+        if "mobile" in candidate.columns.values():
+            header_at, mapping = position, candidate
+            break
+    if mapping is not None:
+        if header_at + 1 < min(len(first), HEADER_SEARCH_ROWS):
+            below_cells = first[header_at + 1][1]
+            below = _auto_map(below_cells)
+            if (
+                "mobile" in below.columns.values()
+                and not _phone_cells(below_cells)
+                and _named_fields(below) > _named_fields(mapping)
+            ):
+                header_at, mapping = header_at + 1, below
+        return header_at, mapping
+    data_at = next(
+        (i for i, (_n, cells) in enumerate(first[:HEADER_SEARCH_ROWS]) if _phone_cells(cells)),
+        None,
+    )
+    if data_at == 0:
+        return None, _Mapping(columns={}, unknown=[])
+    above = first[: data_at or 1]
+    header_at = max(range(len(above)), key=lambda i: (_filled(above[i][1]), -i))
+    return header_at, _auto_map(first[header_at][1])
+
+
+def _filled(cells: list[Any]) -> int:
+    return sum(1 for c in cells if c is not None and _cell_text(c).strip())
 
 
 def _named_fields(mapping: _Mapping) -> int:
@@ -1257,19 +1321,21 @@ def batch_create(
                 .first()
             )
             if earlier is not None:
-                raise FileAlreadyImported(
-                    _(
-                        "This file was uploaded before as batch #%(id)s “%(name)s” "
-                        "(%(status)s, %(imported)s leads imported); it is not imported again."
+                message = _(
+                    "This file was uploaded before as batch #%(id)s “%(name)s” "
+                    "(%(status)s, %(imported)s leads imported); it is not imported again."
+                ) % {
+                    "id": earlier.pk,
+                    "name": earlier.name,
+                    "status": earlier.get_status_display(),
+                    "imported": earlier.imported,
+                }
+                if earlier.status in DISCARDABLE:
+                    message += " " + _(
+                        "That batch imported nothing: continue it, or discard it on its page "
+                        "and upload the file again."
                     )
-                    % {
-                        "id": earlier.pk,
-                        "name": earlier.name,
-                        "status": earlier.get_status_display(),
-                        "imported": earlier.imported,
-                    },
-                    details={"batch_id": earlier.pk},
-                )
+                raise FileAlreadyImported(message, details={"batch_id": earlier.pk})
         source = _open_source(path)
         head = _read_head(source)
         with transaction.atomic():
@@ -1285,8 +1351,7 @@ def batch_create(
             }
             if not complete:
                 # Kept until the mapping is saved, to be shown: numbers masked at rest.
-                info["sample"] = [[mask_numbers_in(c) for c in row] for row in head.sample]
-                info["phone_like_columns"] = head.phone_like_columns
+                info.update(_mapping_aids(head))
             batch = LeadBatch.objects.create(
                 name=name,
                 channel=channel,
@@ -1365,6 +1430,7 @@ def batch_import_with_mapping(
         info["columns"] = {str(i): f for i, f in sorted(merged.items())}
         info["unknown"] = []
         info.pop("sample", None)
+        info.pop("preview", None)
         info["mapped_by_user"] = True
         LeadBatch.objects.filter(pk=batch.pk).update(
             mapping=info, status=BatchStatus.PENDING, error="", updated_at=timezone.now()
@@ -1379,6 +1445,163 @@ def batch_import_with_mapping(
     if run:
         return batch_import_run(batch_id=batch.pk)
     return batch
+
+
+def _mapping_aids(head: _Head) -> dict[str, Any]:
+    """What the mapping step shows: sample rows below the header, the first rows of the file
+    (to choose the header row from), the columns that look like phone numbers. Numbers
+    masked: this is kept in the database until the mapping is saved."""
+    return {
+        "sample": [[mask_numbers_in(c) for c in row] for row in head.sample],
+        "preview": [[n, [mask_numbers_in(c) for c in cells]] for n, cells in head.preview],
+        "phone_like_columns": head.phone_like_columns,
+    }
+
+
+#: Statuses in which a batch's header row and columns may still be chosen.
+MAPPABLE = (BatchStatus.MAPPING, BatchStatus.FAILED)
+
+
+def batch_preview(batch: LeadBatch) -> list[tuple[int, list[str]]]:
+    """The first non-blank rows of a batch's file (row number, cells; numbers masked), to
+    choose the header row from: as kept since the upload, else read again from the stored
+    file (a batch whose mapping was saved once); empty when the file is gone."""
+    kept = (batch.mapping or {}).get("preview")
+    if kept:
+        return [(int(n), [str(c) for c in cells]) for n, cells in kept]
+    path = Path(settings.MEDIA_ROOT) / batch.stored_file
+    if not batch.stored_file or not path.is_file():
+        return []
+    try:
+        head = _read_head(_open_source(path))
+    except DomainError:
+        return []
+    return [(n, [mask_numbers_in(c) for c in cells]) for n, cells in head.preview]
+
+
+def batch_header_set(*, batch: LeadBatch, header_row: int, actor=None) -> LeadBatch:
+    """Take row ``header_row`` of the file (as the file numbers it; one of the first
+    non-blank rows, see :func:`batch_preview`) as the header, ``0`` for a file without one:
+    the columns are those of that row, recognised again, and the data starts on the row
+    after it. The batch waits in status ``mapping`` for its columns to be confirmed
+    (:func:`batch_import_with_mapping`)."""
+    _check_actor(actor)
+    batch = LeadBatch.objects.filter(pk=batch.pk).first()
+    if batch is None:
+        raise NotFound(_("No such batch"))
+    if batch.status not in MAPPABLE:
+        raise InvalidState(
+            _("This batch is %(status)s; its header row cannot be changed")
+            % {"status": batch.get_status_display()}
+        )
+    if not isinstance(header_row, int) or isinstance(header_row, bool) or header_row < 0:
+        raise ValidationFailed(
+            _("The header row is a row number of the file"),
+            fields={"header_row": [_("a row number, or 0 for no header row")]},
+        )
+    path = Path(settings.MEDIA_ROOT) / batch.stored_file
+    if not batch.stored_file or not path.is_file():
+        raise InvalidState(_("The uploaded file of this batch is missing."))
+    source = _open_source(path)
+    head = _read_head(source, header_row=header_row)
+    with transaction.atomic():
+        locked = LeadBatch.objects.select_for_update().get(pk=batch.pk)
+        if locked.status not in MAPPABLE:
+            raise InvalidState(
+                _("This batch is %(status)s; its header row cannot be changed")
+                % {"status": locked.get_status_display()}
+            )
+        info = dict(locked.mapping or {})
+        before = {"header_row": info.get("header_row"), "headers": info.get("headers", [])}
+        info.update(
+            {
+                **source.describe(),
+                "header_row": head.header_row,
+                "headers": head.headers,
+                "columns": {str(i): f for i, f in sorted(head.mapping.columns.items())},
+                "unknown": head.mapping.unknown,
+                "header_chosen_by_user": True,
+                **_mapping_aids(head),
+            }
+        )
+        info.pop("mapped_by_user", None)
+        LeadBatch.objects.filter(pk=batch.pk).update(
+            mapping=info, status=BatchStatus.MAPPING, error="", updated_at=timezone.now()
+        )
+        audit_record(
+            actor=actor,
+            action="leads.batch_header",
+            instance=locked,
+            before=before,
+            after={"header_row": head.header_row, "headers": head.headers},
+        )
+    batch.refresh_from_db()
+    return batch
+
+
+#: Statuses of a batch that imported nothing and may be discarded.
+DISCARDABLE = (BatchStatus.MAPPING, BatchStatus.PENDING, BatchStatus.FAILED)
+
+
+def batch_discard(*, batch: LeadBatch, actor=None) -> None:
+    """Throw away a batch that imported nothing (waiting for its mapping, waiting to run, or
+    failed): the batch, its stored upload, its lock file and any staging table of this
+    connection go; the same file may then be uploaded again. A batch being imported or
+    done (it created leads) is refused: nothing imported is ever touched."""
+    _check_actor(actor)
+    batch_id = batch.pk
+    with _run_lock(batch_id) as acquired:
+        if not acquired:
+            raise ImportInProgress(
+                _("Batch #%(id)s is being imported; it cannot be discarded") % {"id": batch_id}
+            )
+        with transaction.atomic():
+            locked = LeadBatch.objects.select_for_update().filter(pk=batch_id).first()
+            if locked is None:
+                raise NotFound(_("No such batch"))
+            imported = locked.leads.count()
+            if locked.status == BatchStatus.RUNNING:
+                raise InvalidState(
+                    _("Batch #%(id)s is being imported; it cannot be discarded") % {"id": batch_id}
+                )
+            if locked.status not in DISCARDABLE or imported or locked.imported:
+                raise InvalidState(
+                    _(
+                        "Batch #%(id)s “%(name)s” is %(status)s with %(n)s leads imported; "
+                        "an imported batch cannot be discarded."
+                    )
+                    % {
+                        "id": batch_id,
+                        "name": locked.name,
+                        "status": locked.get_status_display(),
+                        "n": max(imported, locked.imported),
+                    }
+                )
+            stored = locked.stored_file
+            audit_record(
+                actor=actor,
+                action="leads.batch_discard",
+                instance=locked,
+                before={
+                    "name": locked.name,
+                    "file": locked.file_name,
+                    "sha256": locked.file_sha256,
+                    "channel": locked.channel.code,
+                    "status": locked.status,
+                    "uploader": locked.uploader.get_username() if locked.uploader_id else "",
+                },
+            )
+            locked.rejections.all().delete()
+            locked.delete()
+            if stored:
+                path = Path(settings.MEDIA_ROOT) / stored
+                transaction.on_commit(lambda: path.unlink(missing_ok=True))
+    stage = _Stage(batch_id)
+    with contextlib.suppress(Exception), connection.cursor() as cursor:
+        cursor.execute(f"DROP TABLE IF EXISTS {stage.table}")
+        cursor.execute(f"DROP TABLE IF EXISTS {stage.raw_table}")
+    if connection.vendor != "postgresql":
+        _lock_path(batch_id).unlink(missing_ok=True)
 
 
 def _column_index(key: str | int, headers: list[str]) -> int | None:
@@ -1416,9 +1639,16 @@ def batch_import_run(*, batch_id: int, progress: ProgressCallback | None = None)
             raise ImportInProgress(
                 _("Batch #%(id)s is being imported by another process") % {"id": batch.pk}
             )
-        batch.refresh_from_db()
+        batch = LeadBatch.objects.select_related("channel").filter(pk=batch_id).first()
+        if batch is None:  # discarded while this run waited for the lock
+            raise NotFound(_("No such batch"))
         if batch.status == BatchStatus.DONE:
             return batch
+        if batch.status == BatchStatus.MAPPING:
+            raise NeedsMapping(
+                _("Batch #%(id)s needs a column mapping before it can be imported")
+                % {"id": batch.pk}
+            )
         resumed = batch.status == BatchStatus.RUNNING
         started = timezone.now()
         LeadBatch.objects.filter(pk=batch.pk).update(

@@ -110,7 +110,10 @@ class NumberAccess:
     report_downloads_truncated: bool = False
 
 
-def _clean_phone(phone: str) -> str:
+def clean_lookup_phone(phone: str) -> str:
+    """The number to look up in E.164; ``ValidationFailed`` (field ``phone``) for a string
+    that is no phone number. The page's form checks with it too, so that it shows this error
+    together with the others."""
     result = normalise_phone((phone or "").replace("\x00", "").strip()[:40])
     if result.e164 is None:
         message = PHONE_ERRORS.get(result.error or "", _("not a phone number"))
@@ -138,7 +141,7 @@ def number_access_lookup(*, actor, phone: str, reason: str) -> NumberAccess:
     if len(reason) < 2:
         problems["reason"] = [_("say why you look this number up")]
     try:
-        e164 = _clean_phone(phone)
+        e164 = clean_lookup_phone(phone)
     except ValidationFailed as exc:
         problems.update(exc.fields)
         e164 = ""

@@ -329,6 +329,11 @@ class PoolSummaryOut(Schema):
 
 
 # --- Batches -------------------------------------------------------------------------------
+class BatchPreviewRowOut(Schema):
+    row: int = Field(description="the row number as the file shows it")
+    cells: list[str]
+
+
 class BatchOut(Schema):
     id: int
     name: str
@@ -353,6 +358,11 @@ class BatchOut(Schema):
     headers: list[str]
     columns: dict[str, str]
     sample: list[list[str]]
+    header_row: int = Field(description="the row holding the headers; 0: the file has none")
+    preview: list[BatchPreviewRowOut] = Field(
+        description="the first rows of a batch waiting for its mapping, numbers masked: "
+        "where the header row may be chosen (leads_batch_header_set)"
+    )
 
     @staticmethod
     def resolve_channel_code(obj: LeadBatch) -> str:
@@ -369,6 +379,20 @@ class BatchOut(Schema):
     @staticmethod
     def resolve_columns(obj: LeadBatch) -> dict[str, str]:
         return {str(k): str(v) for k, v in ((obj.mapping or {}).get("columns") or {}).items()}
+
+    @staticmethod
+    def resolve_header_row(obj: LeadBatch) -> int:
+        value = (obj.mapping or {}).get("header_row", 1)
+        return value if isinstance(value, int) else 1
+
+    @staticmethod
+    def resolve_preview(obj: LeadBatch) -> list[dict]:
+        rows = (obj.mapping or {}).get("preview") or []
+        return [
+            {"row": row[0], "cells": [mask_numbers_in(str(c)) for c in row[1]]}
+            for row in rows
+            if isinstance(row, list) and len(row) == 2 and isinstance(row[1], list)
+        ]
 
     @staticmethod
     def resolve_sample(obj: LeadBatch) -> list[list[str]]:
@@ -391,6 +415,21 @@ class MappingIn(InputSchema):
         description="column index (or header text) → field; an empty field ignores the column",
         max_length=500,
     )
+
+
+class HeaderRowIn(InputSchema):
+    header_row: int = Field(
+        ge=0,
+        le=10**9,
+        description="the row holding the headers, as the file numbers it (one of the batch's "
+        "preview rows); 0: the file has no header row",
+    )
+
+
+class BatchDiscardOut(Schema):
+    id: int
+    name: str
+    discarded: bool
 
 
 class ChannelOut(Schema):

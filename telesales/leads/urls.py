@@ -29,6 +29,8 @@ urlpatterns = [
     path("batches/new/", views.batch_import_view, name="batch_import"),
     path("batches/<int:batch_id>/", views.batch_detail_view, name="batch_detail"),
     path("batches/<int:batch_id>/mapping/", views.batch_mapping_view, name="batch_mapping"),
+    path("batches/<int:batch_id>/header/", views.batch_header_view, name="batch_header"),
+    path("batches/<int:batch_id>/discard/", views.batch_discard_view, name="batch_discard"),
     path(
         "batches/<int:batch_id>/rejections/", views.batch_rejections_view, name="batch_rejections"
     ),

@@ -425,6 +425,7 @@ def batch_detail_view(request: HttpRequest, batch_id: int) -> HttpResponse:
         "busy": batch.status in BUSY,
         "can_manage": permissions.can_manage_leads(user),
         "may_reveal": permissions.can_reveal_phone(user),
+        "can_discard": batch.status in importing.DISCARDABLE,
     }
     if request.htmx and request.GET.get("part") == "progress":
         response = render(request, "leads/batch_detail.html#progress", context)
@@ -1046,16 +1047,86 @@ def batch_mapping_view(request: HttpRequest, batch_id: int) -> HttpResponse:
                 return redirect("leads:batch_detail", batch_id=batch.pk)
     else:
         form = _mapping_form(batch)
+    return render(request, "leads/batch_mapping.html", _mapping_context(batch, form), status=status)
+
+
+def _mapping_context(batch, form, *, header_error: str = "") -> dict:
     info = batch.mapping or {}
+    preview = importing.batch_preview(batch)
+    width = max((len(cells) for _n, cells in preview), default=0)
+    return {
+        "batch": batch,
+        "form": form,
+        "sample": info.get("sample") or [],
+        "columns": [(form[f"col_{i}"], i) for i in range(len(form.headers))],
+        "preview": [(n, [*cells, *[""] * (width - len(cells))]) for n, cells in preview],
+        "header_row": int(info.get("header_row") or 0),
+        "header_error": header_error,
+        "can_discard": batch.status in importing.DISCARDABLE,
+    }
+
+
+@login_required
+@require_POST
+def batch_header_view(request: HttpRequest, batch_id: int) -> HttpResponse:
+    """Step 2, first part: which row of the file holds the headers (title rows above it are
+    skipped). The column choices are those of that row; htmx swaps the mapping part."""
+    user = request.user
+    require(permissions.can_manage_leads(user))
+    batch = get_or_404(selectors.batch_get, user=user, batch_id=batch_id)
+    raw = (request.POST.get("header_row") or "").strip()
+    error = ""
+    status = 200
+    try:
+        if not (raw.isascii() and raw.isdigit() and len(raw) <= 9):
+            raise ValidationFailed(
+                _("Choose the row that holds the column headers."),
+                fields={"header_row": [_("choose a row")]},
+            )
+        batch = importing.batch_header_set(batch=batch, header_row=int(raw), actor=user)
+    except DomainError as exc:
+        if batch.status not in importing.MAPPABLE:  # imported or running meanwhile
+            messages.error(request, exc.message)
+            detail = reverse("leads:batch_detail", args=[batch.pk])
+            if request.htmx:
+                return HttpResponse(status=204, headers={"HX-Redirect": detail})
+            return redirect(detail)
+        error, status = exc.message, page_status(exc)
+    if not request.htmx and not error:
+        messages.success(request, _("Header row saved; check the columns below."))
+        return redirect("leads:batch_mapping", batch_id=batch.pk)
+    template = "leads/batch_mapping.html#mapping" if request.htmx else "leads/batch_mapping.html"
+    context = _mapping_context(batch, _mapping_form(batch), header_error=error)
+    return render(request, template, context, status=status)
+
+
+@login_required
+def batch_discard_view(request: HttpRequest, batch_id: int) -> HttpResponse:
+    """Throw away a batch that imported nothing (after a confirmation page): its file may
+    then be uploaded again."""
+    user = request.user
+    require(permissions.can_manage_leads(user))
+    batch = get_or_404(selectors.batch_get, user=user, batch_id=batch_id)
+    error = ""
+    status = 200
+    if request.method == "POST":
+        try:
+            importing.batch_discard(batch=batch, actor=user)
+        except DomainError as exc:
+            error, status = exc.message, page_status(exc)
+        else:
+            messages.success(
+                request,
+                _("Batch “%(name)s” was discarded; its file may be uploaded again.")
+                % {"name": batch.name},
+            )
+            return redirect("leads:batch_list")
+    elif batch.status not in importing.DISCARDABLE:
+        error = _("A batch being imported or imported cannot be discarded.")
     return render(
         request,
-        "leads/batch_mapping.html",
-        {
-            "batch": batch,
-            "form": form,
-            "sample": info.get("sample") or [],
-            "columns": [(form[f"col_{i}"], i) for i in range(len(form.headers))],
-        },
+        "leads/batch_discard.html",
+        {"batch": batch, "error": error, "can_discard": batch.status in importing.DISCARDABLE},
         status=status,
     )
 

@@ -142,6 +142,27 @@ def test_the_page_shows_field_errors_and_keeps_what_was_typed(leads_demo, page_a
     assert 'value="abc"' in html
 
 
+@pytest.mark.parametrize(
+    ("phone", "reason", "fields"),
+    [
+        ("abc", "", {"phone", "reason"}),
+        ("12", "x", {"phone", "reason"}),
+        ("", "", {"phone", "reason"}),
+    ],
+)
+def test_the_page_shows_every_fields_error_at_once(leads_demo, page_as, phone, reason, fields):
+    """A number that is none and a missing reason: both errors on the first try, not the
+    reason's first and the number's after it is fixed."""
+    response = page_as("manager").post(
+        reverse("leads:number_access"), {"phone": phone, "reason": reason}
+    )
+    html = response.content.decode()
+    assert response.status_code == 422
+    shown = {name for name in ("phone", "reason") if f'data-testid="field-error-{name}"' in html}
+    assert shown == fields
+    assert not AuditEntry.objects.filter(action="leads.number_access_lookup").exists()
+
+
 def test_the_api_traces_a_number_for_the_manager_only(traced, api_as):
     body = {"phone": "+86 139 1234 5678", "reason": "接口核查"}
     response = api_as("manager").post_json("/api/v1/leads/number-access", body)

@@ -9,6 +9,7 @@ import io
 import json
 import re
 import zipfile
+from decimal import Decimal
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -114,6 +115,8 @@ PAGES = {
     "leads:batch_import": (MANAGE, "get", None, 200),
     "leads:batch_detail": (READ, "get", None, 200),
     "leads:batch_mapping": (MANAGE, "get", None, 200),
+    "leads:batch_header": (MANAGE, "post", {"header_row": "1"}, 302),  # done: a message
+    "leads:batch_discard": (MANAGE, "get", None, 200),  # done: says it cannot be discarded
     "leads:batch_rejections": (MANAGE, "get", None, 200),
     "leads:allocation_create": (MANAGE, "get", None, 200),
     "leads:allocation_detail": (MANAGE, "get", None, 200),
@@ -209,6 +212,27 @@ def test_lead_list_filters_and_answers_htmx_with_the_table_only(page_as):
     bad = client.get("/leads/list/", {"state": "nonsense", "q": "9" * 40})
     assert bad.status_code == 200
     assert "not understood" in bad.content.decode() or "无法识别" in bad.content.decode()
+
+
+@pytest.mark.parametrize("language", ["zh-hans", "en"])
+def test_the_state_filter_offers_each_state_once_with_distinct_labels(page_as, language):
+    """私有池 used to be offered twice: the group "private pools (owned or in progress)" and
+    the state owned, labelled "private pool" (in_progress leads are in a private pool too)."""
+    from telesales.leads.forms import LeadFilterForm
+
+    with translation.override(language):
+        choices = [(value, str(label)) for value, label in LeadFilterForm().fields["state"].choices]
+        labels = [label for _value, label in choices]
+        assert len(set(labels)) == len(labels)
+        values = [value for value, _label in choices]
+        assert len(set(values)) == len(values)
+        assert set(values) == {"", "private", *LeadState.values}
+        owned = dict(choices)[LeadState.OWNED]
+        assert owned != gettext("Private pool") and owned == str(LeadState.OWNED.label)
+        # No label is a prefix of another one: two options never read as the same thing.
+        assert not [(a, b) for a in labels for b in labels if a != b and b.startswith(a)]
+    html = page_as("data").get("/leads/list/").content.decode()
+    assert html.count(">私有池<") == 0
 
 
 def test_agent_lists_hold_only_their_own_leads_and_the_public_pool(page_as, person_of):
@@ -517,6 +541,25 @@ def test_manual_counts_name_unknown_agents(page_as):
     assert 'data-testid="field-error-manual_counts"' in response.content.decode()
 
 
+def test_manual_counts_typed_in_full_width_digits_are_read(page_as, person_of):
+    """A Chinese input method in full-width mode types "１０" and "Ｅ００１": read as 10 and
+    E001. Superscripts are no count."""
+    agent = person_of("agent3")
+    full_width = "".join(chr(ord(c) + 0xFEE0) for c in agent.employee_no)
+    response = page_as("data").post(
+        "/leads/allocation/",
+        {"strategy": "manual", "manual_counts": f"{full_width}\u3000２", "limit": "１０"},
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    run = AllocationRun.objects.latest("id")
+    assert [a["person_id"] for a in run.summary["agents"]] == [agent.pk]
+    assert run.summary["leads"]["planned"] == 2
+    superscript = page_as("data").post(
+        "/leads/allocation/", {"strategy": "manual", "manual_counts": f"{agent.employee_no} ²"}
+    )
+    assert superscript.status_code == 422
+
+
 def test_allocation_without_targets_is_a_field_error(page_as):
     response = page_as("data").post("/leads/allocation/", {"strategy": "round_robin"})
     assert response.status_code == 422
@@ -765,6 +808,50 @@ def test_quality_report_shows_the_figures_and_exports_them(page_as):
     export = client.get("/leads/quality/export/")
     assert export.status_code == 200 and export.content[:2] == b"PK"
     assert AuditEntry.objects.filter(action="leads.quality_export").exists()
+
+
+def test_xlsx_exports_write_money_as_numbers_with_two_decimals(page_as):
+    """8000.00 shows as 8,000.00 in Excel, not 8000 ("General"); counts stay whole numbers,
+    shares keep their places, names stay text."""
+    import openpyxl
+
+    batch = LeadBatch.objects.filter(status=BatchStatus.DONE).first()
+    LeadBatch.objects.filter(pk=batch.pk).update(cost=Decimal("8000.00"))
+    export = page_as("planner").get("/leads/quality/export/")
+    book = openpyxl.load_workbook(io.BytesIO(export.content))
+    sheet = book.worksheets[0]
+    headers = [c.value for c in sheet[1]]
+    row = next(r for r in sheet.iter_rows(min_row=2) if r[0].value == batch.name)
+    cells = dict(zip(headers, row, strict=True))
+    cost = cells[gettext("Cost")]
+    assert cost.value == 8000 and cost.data_type == "n" and cost.number_format == "#,##0.00"
+    leads = cells[gettext("Leads")]
+    assert isinstance(leads.value, int) and leads.number_format == "General"
+    share = cells[gettext("Share dialled")]
+    assert share.data_type == "n" and share.number_format == "General"
+    assert row[0].data_type == "s"
+
+
+def test_the_shared_writer_formats_decimal_money_only(settings):
+    import openpyxl
+
+    from telesales.leads.exporting import spreadsheet_bytes
+
+    content = spreadsheet_bytes(
+        fmt="xlsx",
+        sheets=[
+            (
+                "S",
+                ["money", "negative", "count", "rate", "text", "formula"],
+                [[Decimal("8000.00"), Decimal("-0.16"), 7, Decimal("0.03250000"), "01", "=1+1"]],
+            )
+        ],
+    )
+    row = openpyxl.load_workbook(io.BytesIO(content))["S"][2]
+    assert [c.number_format for c in row] == ["#,##0.00", "#,##0.00", *["General"] * 4]
+    assert [c.value for c in row] == [8000, -0.16, 7, 0.0325, "01", "'=1+1"]
+    text = spreadsheet_bytes(fmt="csv", sheets=[("S", ["a"], [[Decimal("8000.00")]])])
+    assert text.decode("utf-8-sig").splitlines()[1] == "8000.00"
 
 
 # --- Bad input on every form ---------------------------------------------------------------
