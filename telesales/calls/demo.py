@@ -431,7 +431,7 @@ def _backfill(*, rng, now, today, agents: dict[int, _Agent], dispositions, count
                             "kind": FollowUpKind.FOLLOW_UP,
                             "due_at": due,
                             "sequence": sequence,
-                            "note": attempt.note[:300],
+                            "note": attempt.note,
                         },
                     )
                 )

@@ -12,16 +12,19 @@ from decimal import Decimal
 from django import forms
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.utils import timezone
+from django.utils.functional import lazy
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from telesales.calls.choices import SELF_STATES, FollowUpKind
+from telesales.calls.models import CALL_NOTE_MAX_LENGTH
 from telesales.core.dates import validate_center_year
 from telesales.core.forms import StyledForm
 from telesales.core.phone_numbers import mask_phone
 from telesales.leads.choices import Gender
 from telesales.policies.choices import PaymentMode
 
-NOTE_MAX = 300
+NOTE_MAX = CALL_NOTE_MAX_LENGTH
 DATETIME_LOCAL = "%Y-%m-%dT%H:%M"
 
 
@@ -44,6 +47,41 @@ def _local_datetime_field(label, *, required: bool) -> forms.DateTimeField:
     )
 
 
+def _note_limit_text() -> str:
+    return gettext("At most %(n)d characters.") % {"n": CALL_NOTE_MAX_LENGTH}
+
+
+#: Evaluated when the page is drawn, in the reader's language (not when the form is defined).
+_note_help = lazy(_note_limit_text, str)
+
+
+class NoteField(forms.CharField):
+    """A note on a call or a follow-up, up to ``CALL_NOTE_MAX_LENGTH`` characters.
+
+    Longer is refused with the count, never cut: the page has no ``maxlength`` (a browser
+    cuts pasted text at it without a word), and the form comes back with the whole text.
+    Line breaks count once, as the browser counts them (it posts them as CR LF)."""
+
+    def __init__(self, *, widget=None, **kwargs):
+        kwargs.setdefault("required", False)
+        kwargs.setdefault("label", _("Note"))
+        super().__init__(max_length=CALL_NOTE_MAX_LENGTH, widget=widget, **kwargs)
+        self.help_text = self.help_text or _note_help()
+        self.error_messages["max_length"] = _(
+            "The note is too long: %(show_value)d characters, at most %(limit_value)d. "
+            "Shorten it; nothing was saved."
+        )
+
+    def widget_attrs(self, widget):
+        attrs = super().widget_attrs(widget)
+        attrs.pop("maxlength", None)
+        return attrs
+
+    def to_python(self, value):
+        value = super().to_python(value)
+        return value.replace("\r\n", "\n").replace("\r", "\n") if value else value
+
+
 def _future(value: dt.datetime | None) -> dt.datetime | None:
     if value is not None and value <= timezone.now():
         raise forms.ValidationError(_("Choose a time in the future."))
@@ -55,12 +93,7 @@ class DispositionForm(StyledForm, forms.Form):
     time; left empty, the follow-up cadence picks the day."""
 
     disposition = forms.ChoiceField(label=_("Outcome"))
-    note = forms.CharField(
-        label=_("Note"),
-        required=False,
-        max_length=NOTE_MAX,
-        widget=forms.Textarea(attrs={"rows": 2}),
-    )
+    note = NoteField(widget=forms.Textarea(attrs={"rows": 2}))
     callback_at = _local_datetime_field(_("Next call at"), required=False)
 
     def __init__(self, *args, dispositions=(), **kwargs):
@@ -103,7 +136,7 @@ class FollowUpForm(StyledForm, forms.Form):
         ],
         initial=FollowUpKind.CALLBACK,
     )
-    note = forms.CharField(label=_("Note"), required=False, max_length=NOTE_MAX)
+    note = NoteField(widget=forms.Textarea(attrs={"rows": 1}))
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -24,6 +24,11 @@ from telesales.calls.choices import (
 )
 from telesales.core.models import TimeStampedModel
 
+#: The longest note an agent may write on a call's outcome, a sale or a follow-up. The
+#: workspace forms, the API schemas and the services all refuse a longer one with a clear
+#: error (nothing is ever cut), and ``FollowUp.note`` holds this many characters.
+CALL_NOTE_MAX_LENGTH = 2000
+
 
 def _default_spacing() -> list[int]:
     return [1, 2, 3, 5, 7]
@@ -304,7 +309,7 @@ class FollowUp(TimeStampedModel):
         "org.Person", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     done_at = models.DateTimeField(_("done"), null=True, blank=True)
-    note = models.CharField(_("note"), max_length=300, blank=True)
+    note = models.CharField(_("note"), max_length=CALL_NOTE_MAX_LENGTH, blank=True)
     moved_from = models.ForeignKey(
         "org.Person",
         verbose_name=_("moved from"),

@@ -20,7 +20,7 @@ from telesales.calls.choices import (
     FollowUpKind,
     FollowUpStatus,
 )
-from telesales.calls.models import CallAttempt, FollowUp
+from telesales.calls.models import CALL_NOTE_MAX_LENGTH, CallAttempt, FollowUp
 from telesales.core.http_api import ID_MAX, InputSchema
 from telesales.core.phone_numbers import mask_phone
 from telesales.leads.choices import LeadGrade, LeadState
@@ -28,7 +28,8 @@ from telesales.leads.masking import mask_numbers_in
 from telesales.org.choices import TeamStage
 
 PAGE_MAX = 500
-NOTE_MAX = 2000
+#: Notes on outcomes, sales and follow-ups: one limit with the forms and the model.
+NOTE_MAX = CALL_NOTE_MAX_LENGTH
 Id = Field(ge=1, le=ID_MAX)
 
 
@@ -211,11 +212,11 @@ class FollowUpIn(InputSchema):
     lead_id: int = Id
     due_at: dt.datetime
     kind: FollowUpKind = FollowUpKind.CALLBACK
-    note: str = Field(default="", max_length=300)
+    note: str = Field(default="", max_length=NOTE_MAX)
 
 
 class NoteIn(InputSchema):
-    note: str = Field(default="", max_length=300)
+    note: str = Field(default="", max_length=NOTE_MAX)
 
 
 class QueueFilter(InputSchema):

@@ -46,7 +46,14 @@ from telesales.calls.errors import (
     UnknownDisposition,
 )
 from telesales.calls.guards import Block, customer_local_time, dial_blocks, window_opens
-from telesales.calls.models import AgentPresence, CallAttempt, CallRuleSet, Disposition, FollowUp
+from telesales.calls.models import (
+    CALL_NOTE_MAX_LENGTH,
+    AgentPresence,
+    CallAttempt,
+    CallRuleSet,
+    Disposition,
+    FollowUp,
+)
 from telesales.calls.rules import callrules_for_person, callrules_in_force
 from telesales.calls.telephony import adapter_name, get_adapter
 from telesales.core.actors import user_or_none
@@ -70,7 +77,8 @@ WORKING_STATUSES = lead_services.WORKING_STATUSES
 FOLLOWUP_MAX_DAYS = 180
 #: An open call older than this no longer blocks a new one (the softphone lost it).
 STALE_CALL_HOURS = 4
-NOTE_MAX = 2000
+#: Notes on outcomes, sales and follow-ups (one limit with the forms, the API and the model).
+NOTE_MAX = CALL_NOTE_MAX_LENGTH
 
 
 # --- Helpers -----------------------------------------------------------------------------
@@ -115,13 +123,26 @@ def _aware(value: dt.datetime, field: str) -> dt.datetime:
     return value
 
 
+def _too_long(length: int) -> ValidationFailed:
+    message = _(
+        "The note is too long: %(length)d characters, at most %(max)d. Shorten it; nothing "
+        "was saved."
+    ) % {"length": length, "max": NOTE_MAX}
+    return ValidationFailed(message, fields={"note": [message]})
+
+
 def _note(note: str | None) -> str:
-    note = (note or "").strip()
+    """The note as typed (line breaks as LF, ends trimmed); longer than ``NOTE_MAX`` is
+    refused, never cut."""
+    note = (note or "").replace("\r\n", "\n").replace("\r", "\n").strip()
     if len(note) > NOTE_MAX:
-        raise ValidationFailed(
-            _("The note is too long"), fields={"note": [_("at most %(n)d") % {"n": NOTE_MAX}]}
-        )
+        raise _too_long(len(note))
     return note
+
+
+def _notes_joined(earlier: str, later: str) -> str:
+    """Two notes on one record, the earlier first (either may be empty)."""
+    return "\n".join(part for part in (earlier, later) if part)
 
 
 def _years_after(day: dt.date, years: int) -> dt.date:
@@ -490,9 +511,19 @@ def _followups_close(lead: Lead, *, status: str, at: dt.datetime, attempt=None, 
     values: dict[str, Any] = {"status": status, "done_at": at, "updated_at": timezone.now()}
     if attempt is not None:
         values["completed_by"] = attempt
-    if note:
-        values["note"] = note[:300]
-    return qs.update(**values)
+    if not note:
+        return qs.update(**values)
+    # Why it closed goes in front of the note the agent wrote when booking it, which is
+    # kept whole: when both do not fit, the agent's words stay and the reason is left out.
+    closed = 0
+    for fu in qs.select_for_update():
+        text = f"{note} · {fu.note}" if fu.note else note
+        fu.note = text if len(text) <= NOTE_MAX else fu.note
+        for field, value in values.items():
+            setattr(fu, field, value)
+        fu.save(update_fields=[*values, "note"])
+        closed += 1
+    return closed
 
 
 def _check_in_window(*, lead: Lead, at: dt.datetime, agent: Person, field: str) -> None:
@@ -601,7 +632,7 @@ def _schedule_next(
         due_at=due,
         sequence=sequence,
         created_from=attempt,
-        note=note[:300],
+        note=note,
     )
     lead_services.lead_followup_record(lead=lead, at=at)
     return followup
@@ -641,6 +672,12 @@ def _renewal_contact(
     text = _("Call #%(id)d: %(outcome)s") % {"id": attempt.pk, "outcome": disposition.name}
     if note:
         text = f"{text} — {note}"
+    limit = operations_services.NOTE_MAX
+    if len(text) > limit:
+        # The renewal task's contact log takes less than a call note: it shows the start and
+        # says so; the whole note stays on the call.
+        more = " … " + _("(shortened: the whole note is on call #%(id)d)") % {"id": attempt.pk}
+        text = text[: limit - len(more)] + more
     # Closed or moved under the lock meanwhile: the call's outcome still stands.
     with contextlib.suppress(TaskClosed, PermissionDenied):
         operations_services.renewal_task_contact_record(
@@ -746,7 +783,11 @@ def _dispose(
         # A due follow-up call that did not reach the customer.
         if open_fu.sequence < rules.cadence_min_followups:
             open_fu.due_at = _inside_window(lead, at + timedelta(days=rules.spacing_for(1)), rules)
-            open_fu.save(update_fields=["due_at", "updated_at"])
+            # Due again later, it is no longer overdue: off the team lead's escalated list
+            # (``followups_escalate`` sends it again should the new time pass unworked).
+            open_fu.escalated_at = None
+            open_fu.escalated_to = None
+            open_fu.save(update_fields=["due_at", "escalated_at", "escalated_to", "updated_at"])
         else:
             _schedule_next(
                 lead=lead,
@@ -866,7 +907,7 @@ def followup_schedule(
             _("A follow-up can be booked at most %(n)d days ahead") % {"n": FOLLOWUP_MAX_DAYS},
             fields={"due_at": [_("too far ahead")]},
         )
-    note = _note(note)[:300]
+    note = _note(note)
     lead = Lead.objects.select_for_update(of=("self",)).select_related("customer").get(pk=lead.pk)
     allowed_states = (*OPEN_STATES, LeadState.WON) if kind == FollowUpKind.SERVICE else OPEN_STATES
     if lead.owner_id != agent.pk or lead.state not in allowed_states:
@@ -924,10 +965,21 @@ def followup_complete(*, followup: FollowUp, actor, note: str = "") -> FollowUp:
     if followup.status != FollowUpStatus.OPEN:
         raise FollowUpNotOpen(_("This follow-up is not open"))
     note = _note(note)
+    joined = _notes_joined(followup.note, note)
+    if len(joined) > NOTE_MAX:
+        # Added to the note written when it was booked, which is kept: together too long.
+        message = _(
+            "This follow-up's note already has %(had)d characters; at most %(left)d more fit "
+            "(you wrote %(length)d). Shorten it; nothing was saved."
+        ) % {
+            "had": len(followup.note),
+            "left": max(NOTE_MAX - len(followup.note) - 1, 0),
+            "length": len(note),
+        }
+        raise ValidationFailed(message, fields={"note": [message]})
     followup.status = FollowUpStatus.DONE
     followup.done_at = timezone.now()
-    if note:
-        followup.note = note[:300]
+    followup.note = joined
     followup.save()
     return followup
 
@@ -1145,6 +1197,11 @@ def sale_record(
             _("A sale needs a call the customer answered (its recording confirms the purchase)")
         )
     note = _note(note)
+    if attempt.disposition_id and note:
+        # A further policy on a call already recorded as a sale: its note joins the call's.
+        call_note = _notes_joined(attempt.note, note)
+        if len(call_note) > NOTE_MAX:
+            raise _too_long(len(call_note))
     recording = attempt.recording_ref
     if not recording and attempt.adapter_call_id:
         ref = getattr(get_adapter(), "recording_ref", None)
@@ -1167,7 +1224,11 @@ def sale_record(
     keep = sale_retention(rules, sold_on=timezone.localdate(now), term_years=int(term_years))
     attempt.recording_ref = attempt.recording_ref or recording
     attempt.recording_retain_until = max(filter(None, [attempt.recording_retain_until, keep]))
-    attempt.save(update_fields=["recording_ref", "recording_retain_until", "updated_at"])
+    update_fields = ["recording_ref", "recording_retain_until", "updated_at"]
+    if attempt.disposition_id and note:
+        attempt.note = _notes_joined(attempt.note, note)
+        update_fields.append("note")
+    attempt.save(update_fields=update_fields)
     if not attempt.disposition_id:
         sale = Disposition.objects.filter(sale=True, is_active=True).order_by("order", "id").first()
         if sale is None:

@@ -222,27 +222,41 @@ class ReceiptForm(_Form):
     )
 
 
+class NoteField(forms.CharField):
+    """A note of up to ``NOTE_MAX`` characters: longer is refused with its length, never cut.
+    The input has no ``maxlength`` (a browser cuts a pasted text at it without a word)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(max_length=NOTE_MAX, **kwargs)
+        self.error_messages["max_length"] = _(
+            "The note is too long: %(show_value)d characters, at most %(limit_value)d. "
+            "Shorten it; nothing was saved."
+        )
+
+    def widget_attrs(self, widget):
+        attrs = super().widget_attrs(widget)
+        attrs.pop("maxlength", None)
+        return attrs
+
+
+def task_auto_id(task_id: int) -> str:
+    """Element ids of one task's forms: several tasks' forms share a page (the task list,
+    the workspace's lead panel), and an id must name one element."""
+    return f"id_task{task_id}_%s"
+
+
 class CancelForm(_Form):
     reason = forms.ChoiceField(label=_("Reason"), choices=CancelReason.choices)
-    note = forms.CharField(
-        label=_("Note"),
-        max_length=NOTE_MAX,
-        required=False,
-        widget=forms.Textarea(attrs={"rows": 2}),
-    )
+    note = NoteField(label=_("Note"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
 
 
 class DeclineForm(_Form):
-    note = forms.CharField(
-        label=_("Underwriting's reason"),
-        max_length=NOTE_MAX,
-        widget=forms.Textarea(attrs={"rows": 2}),
-    )
+    note = NoteField(label=_("Underwriting's reason"), widget=forms.Textarea(attrs={"rows": 2}))
 
 
 class TaskCompleteForm(_Form):
     outcome = forms.ChoiceField(label=_("Outcome"), choices=TaskOutcome.choices)
-    note = forms.CharField(label=_("Note"), max_length=NOTE_MAX, required=False)
+    note = NoteField(label=_("Note"), required=False)
 
     def __init__(self, *args, kind: str | None = None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -258,7 +272,7 @@ class TaskRescheduleForm(_Form):
         input_formats=[DATETIME_LOCAL, "%Y-%m-%d %H:%M"],
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format=DATETIME_LOCAL),
     )
-    note = forms.CharField(label=_("Note"), max_length=NOTE_MAX, required=False)
+    note = NoteField(label=_("Note"), required=False)
 
 
 # --- Rule sets ---------------------------------------------------------------------------

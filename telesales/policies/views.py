@@ -40,6 +40,7 @@ from telesales.policies.forms import (
     RuleSetForm,
     TaskCompleteForm,
     TaskRescheduleForm,
+    task_auto_id,
 )
 from telesales.policies.rules import ruleset_in_force
 
@@ -261,8 +262,10 @@ def product_edit_view(request: HttpRequest, product_id: int) -> HttpResponse:
 def _task_row(request, task, **extra) -> dict:
     return {
         "task": task,
-        "complete_form": extra.get("complete_form") or TaskCompleteForm(kind=task.kind),
-        "reschedule_form": extra.get("reschedule_form") or TaskRescheduleForm(),
+        "complete_form": extra.get("complete_form")
+        or TaskCompleteForm(kind=task.kind, auto_id=task_auto_id(task.pk)),
+        "reschedule_form": extra.get("reschedule_form")
+        or TaskRescheduleForm(auto_id=task_auto_id(task.pk)),
         "show_agent": extra.get("show_agent", False),
         "now": timezone.now(),
     }
@@ -313,7 +316,7 @@ def task_complete_view(request: HttpRequest, task_id: int) -> HttpResponse:
     user = request.user
     require(permissions.can_view_tasks(user))
     task = get_or_404(selectors.service_task_get, user=user, task_id=task_id)
-    form = TaskCompleteForm(request.POST, kind=task.kind)
+    form = TaskCompleteForm(request.POST, kind=task.kind, auto_id=task_auto_id(task.pk))
     status = 422
     if form.is_valid():
         try:
@@ -340,7 +343,7 @@ def task_reschedule_view(request: HttpRequest, task_id: int) -> HttpResponse:
     user = request.user
     require(permissions.can_view_tasks(user))
     task = get_or_404(selectors.service_task_get, user=user, task_id=task_id)
-    form = TaskRescheduleForm(request.POST)
+    form = TaskRescheduleForm(request.POST, auto_id=task_auto_id(task.pk))
     status = 422
     if form.is_valid():
         try:

@@ -34,14 +34,10 @@ from django.utils.translation import gettext_lazy
 
 from telesales.calls.choices import DispatchSource, FollowUpKind, FollowUpStatus
 from telesales.calls.models import CallAttempt, FollowUp
-from telesales.calls.tests.test_workspace_browser import (
-    assert_no_full_numbers,
-    path_of,
-    ready,
-    sign_in,
-)
+from telesales.calls.tests.test_workspace_browser import assert_no_full_numbers, path_of, ready
 from telesales.calls.tests.test_workspace_views import all_day_window, build_world, masked
 from telesales.core.roles import Role
+from telesales.core.tests.browser_helpers import sign_in
 from telesales.leads.choices import LeadState
 from telesales.org.tests.factories import UserFactory
 from telesales.policies.choices import PolicyStatus, TaskKind
@@ -124,7 +120,7 @@ def test_agent_follows_up_and_sells_policy_is_issued_and_the_board_shows_it(
     due = dt.datetime.combine(tomorrow, dt.time(10, 0), tzinfo=SHANGHAI)
     page.fill("input[name=fu-due_at]", due.strftime("%Y-%m-%dT%H:%M"))
     page.select_option("select[name=fu-kind]", FollowUpKind.CALLBACK)
-    page.fill("input[name=fu-note]", "客户约的时间")
+    page.fill("[name=fu-note]", "客户约的时间")
     page.click("[data-testid=save-followup]")
     page.wait_for_function(
         "(t) => { const e = document.querySelector('[data-testid=open-followup]');"

@@ -11,7 +11,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
-from telesales.calls.models import CallAttempt, FollowUp
+from telesales.calls.models import CALL_NOTE_MAX_LENGTH, CallAttempt, FollowUp
 from telesales.calls.tests.factories import (
     CallRuleSetFactory,
     LeadFactory,
@@ -359,3 +359,92 @@ def test_refusals_speak_the_callers_language(client):
     assert board["message"] == "只有主管和经理可以查看实时看板"
     missing = assert_error_shape(client.get(f"{WS}/calls/999999999"), 404)
     assert missing["message"] == "通话记录不存在，或您无权查看"
+
+
+# --- Notes: one limit with the forms and the model; refused whole, never cut ----------------
+def test_a_note_at_the_limit_is_kept_whole_on_the_call_and_its_follow_up(agent, client):
+    lead = owned_lead(agent)
+    call = _answered_call(client, lead)
+    note = ("客户关心等待期" * 300)[:CALL_NOTE_MAX_LENGTH]
+    r = client.post_json(
+        f"{WS}/calls/{call['id']}/disposition", {"code": "interested", "note": note}
+    )
+    assert r.status_code == 200, r.content
+    assert CallAttempt.objects.get(pk=call["id"]).note == note
+    assert FollowUp.objects.get(lead=lead, status="open").note == note
+
+
+@pytest.mark.parametrize("path", ["disposition", "followups", "done"])
+def test_a_note_past_the_limit_is_422_on_the_note_and_nothing_changes(agent, client, path):
+    from telesales.calls.tests.factories import FollowUpFactory
+
+    lead = owned_lead(agent)
+    note = "长" * (CALL_NOTE_MAX_LENGTH + 1)
+    when = (timezone.now() + dt.timedelta(days=1)).isoformat()
+    if path == "disposition":
+        call = _answered_call(client, lead)
+        r = client.post_json(
+            f"{WS}/calls/{call['id']}/disposition", {"code": "callback", "note": note}
+        )
+    elif path == "followups":
+        r = client.post_json(f"{WS}/followups", {"lead_id": lead.pk, "due_at": when, "note": note})
+    else:
+        fu = FollowUpFactory(lead=lead, agent=agent, due_at=timezone.now())
+        r = client.post_json(f"{WS}/followups/{fu.pk}/done", {"note": note})
+    body = assert_error_shape(r, 422, "validation_failed")
+    assert list(body["details"]["fields"]) == ["note"]
+    assert not CallAttempt.objects.exclude(note="").exists()
+    assert not FollowUp.objects.exclude(note="").exists()
+    assert not FollowUp.objects.exclude(status="open").exists()
+
+
+def test_a_long_follow_up_note_is_accepted_whole(agent, client):
+    lead = owned_lead(agent)
+    when = (timezone.now() + dt.timedelta(days=1)).isoformat()
+    note = "周五发工资后再谈。" * 150  # 1,350 characters: the API took only 300
+    r = client.post_json(f"{WS}/followups", {"lead_id": lead.pk, "due_at": when, "note": note})
+    assert r.status_code == 201, r.content
+    assert FollowUp.objects.get(pk=r.json()["id"]).note == note
+
+
+def test_marking_a_follow_up_done_adds_its_note_to_the_booking_note(agent, client):
+    from telesales.calls.tests.factories import FollowUpFactory
+
+    fu = FollowUpFactory(
+        lead=owned_lead(agent), agent=agent, due_at=timezone.now(), note="先问配偶"
+    )
+    r = client.post_json(f"{WS}/followups/{fu.pk}/done", {"note": "配偶同意，下周投保"})
+    assert r.status_code == 200, r.content
+    fu.refresh_from_db()
+    assert fu.note == "先问配偶\n配偶同意，下周投保"
+    # Together past the limit: refused with what still fits, nothing changed.
+    fu2 = FollowUpFactory(
+        lead=owned_lead(agent), agent=agent, due_at=timezone.now(), note="记" * 1990
+    )
+    r = client.post_json(f"{WS}/followups/{fu2.pk}/done", {"note": "再补充二十个字" * 3})
+    body = assert_error_shape(r, 422, "validation_failed")
+    assert "9" in body["details"]["fields"]["note"][0]
+    fu2.refresh_from_db()
+    assert (fu2.status, fu2.note) == ("open", "记" * 1990)
+
+
+def test_a_second_sale_on_the_call_adds_its_note_to_the_call(agent, client, product):
+    from telesales.calls.tests.factories import CustomerFactory
+    from telesales.leads.models import Household
+
+    household = Household.objects.create(name="张家")
+    lead = owned_lead(agent, customer=CustomerFactory(household=household))
+    spouse = CustomerFactory(household=household)
+    call = _answered_call(client, lead)
+    sale = {
+        "call_id": call["id"],
+        "product_id": product.pk,
+        "annualised_premium": "1200.00",
+        "payment_mode": "annual",
+        "term_years": 20,
+        "insured_ids": [lead.customer_id],
+    }
+    assert client.post_json(f"{WS}/sales", {**sale, "note": "本人投保"}).status_code == 201
+    r = client.post_json(f"{WS}/sales", {**sale, "insured_ids": [spouse.pk], "note": "配偶投保"})
+    assert r.status_code == 201, r.content
+    assert CallAttempt.objects.get(pk=call["id"]).note == "本人投保\n配偶投保"

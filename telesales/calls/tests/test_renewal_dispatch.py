@@ -241,6 +241,24 @@ def test_the_disposition_records_the_renewal_contact(agent, product, code, outco
     assert AgentPresence.objects.get(person=agent).renewal_task_id is None
 
 
+def test_a_call_note_longer_than_the_renewal_log_takes_says_it_was_shortened(agent, product):
+    from telesales.operations import services as operations_services
+
+    task = renewal_for(agent, product)
+    d = take(agent)
+    note = "客户说月底前处理，" * 200  # 1,800 characters: a call note, longer than the log's
+
+    attempt = call_and_dispose(agent, d.lead, "callback", note=note)
+
+    assert attempt.note == note  # the call keeps it whole
+    task.refresh_from_db()
+    entry = task.note.split("] ", 1)[1]  # the log's entry after its time stamp
+    assert len(entry) <= operations_services.NOTE_MAX
+    assert note[:100] in entry
+    # … and it says that it was shortened and where the whole note is.
+    assert entry.endswith((")", "）")) and f"#{attempt.pk}" in entry[-40:]
+
+
 def test_a_contacted_renewal_waits_before_it_is_handed_out_again(agent, product):
     task = renewal_for(agent, product)
     fresh = owned_lead(agent, grade=LeadGrade.B)

@@ -325,6 +325,29 @@ def test_missed_followup_below_the_minimum_is_rescheduled(agent, dispo):
     assert again.due_at == fu.due_at + dt.timedelta(days=1)
 
 
+def test_a_missed_escalated_followup_moved_ahead_leaves_the_team_leads_list(agent, dispo):
+    """An escalated follow-up whose call did not reach the customer is due again later: it
+    is no longer overdue, so it leaves the escalated list (it goes back should the new time
+    pass unworked)."""
+    from telesales.calls import selectors
+    from telesales.calls.tests.factories import team_lead_of
+
+    leader = team_lead_of(agent.team)
+    lead = owned_lead(agent)
+    fu = FollowUpFactory(lead=lead, agent=agent, due_at=NOON - dt.timedelta(days=2))
+    services.followups_escalate(now=NOON)
+    fu.refresh_from_db()
+    assert fu.escalated_at is not None
+    assert fu in selectors.escalated_followup_list(user=leader.user)
+
+    dispose(dial(agent, lead), "no_answer", dispo)
+
+    fu.refresh_from_db()
+    assert fu.status == "open" and fu.due_at > NOON
+    assert (fu.escalated_at, fu.escalated_to_id) == (None, None)
+    assert fu not in selectors.escalated_followup_list(user=leader.user)
+
+
 def test_missed_followup_at_the_minimum_uses_it_up(agent, dispo):
     lead = owned_lead(agent)
     fu = FollowUpFactory(lead=lead, agent=agent, sequence=2, due_at=NOON - dt.timedelta(hours=1))

@@ -24,27 +24,19 @@ from telesales.calls import selectors
 from telesales.calls.choices import FollowUpStatus
 from telesales.calls.models import CallAttempt, FollowUp
 from telesales.calls.tests.test_workspace_views import all_day_window, build_world, masked
+from telesales.core.tests.browser_helpers import sign_in
 from telesales.leads.choices import LeadState
 from telesales.policies.models import Policy
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
-PASSWORD = "pw-for-tests"  # the UserFactory password
 
 
 @pytest.fixture
 def world(transactional_db):
     all_day_window()
     return build_world(username="ws-browser")
-
-
-def sign_in(page, username: str) -> None:
-    page.goto("/accounts/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", PASSWORD)
-    with page.expect_navigation():
-        page.click("button[type=submit]")
 
 
 def path_of(page) -> str:
@@ -100,11 +92,11 @@ def test_agent_takes_the_next_lead_calls_and_books_a_follow_up_for_tomorrow(worl
     # Typing "n" in a field does not ask for another lead.
     requests = []
     page.on("request", lambda r: r.url.endswith("/next/") and requests.append(r.url))
-    page.fill("input[name=fu-note]", "")
-    page.locator("input[name=fu-note]").press_sequentially("nnn", delay=10)
+    page.fill("[name=fu-note]", "")
+    page.locator("[name=fu-note]").press_sequentially("nnn", delay=10)
     page.wait_for_timeout(300)
     assert requests == []
-    page.fill("input[name=fu-note]", "")
+    page.fill("[name=fu-note]", "")
 
     # Call, the customer answers, hang up: all in place.
     page.evaluate("window.__noReload = 'still here'")

@@ -23,7 +23,7 @@ from django.utils import timezone
 
 from telesales.calls import selectors
 from telesales.calls.choices import AgentState, FollowUpStatus
-from telesales.calls.models import AgentPresence, CallAttempt, FollowUp
+from telesales.calls.models import CALL_NOTE_MAX_LENGTH, AgentPresence, CallAttempt, FollowUp
 from telesales.calls.tests.factories import (
     CallRuleSetFactory,
     CustomerFactory,
@@ -419,7 +419,10 @@ def test_an_overdue_follow_up_is_highlighted_in_the_queue(world, agent_client):
             {"dispo-disposition": "interested", "dispo-callback_at": "2001-01-01T10:00"},
             "callback_at",
         ),
-        ({"dispo-disposition": "no_answer", "dispo-note": "x" * 301}, "note"),
+        (
+            {"dispo-disposition": "no_answer", "dispo-note": "x" * (CALL_NOTE_MAX_LENGTH + 1)},
+            "note",
+        ),
         ({"dispo-disposition": "no_answer", "dispo-note": "a\x00b"}, "note"),
     ],
 )
@@ -726,3 +729,101 @@ def test_a_follow_up_outside_the_window_says_the_window_and_the_earliest_time(db
     assert "最早可约" in error
     assert local_input(late) in html and "晚上再打" in html
     assert not FollowUp.objects.exists()
+
+
+# --- Notes: one limit, refused whole, never cut ---------------------------------------------
+def test_a_long_outcome_note_is_kept_whole_on_the_call_and_its_follow_up(world, agent_client):
+    note = "客户关心重疾等待期和缴费方式，" * 100  # 1,500 characters, past the old 300
+    note = note[: CALL_NOTE_MAX_LENGTH - 2] + "\r\n末"  # a line break counts once
+    attempt = answered_call(agent_client, world.lead)
+    response = agent_client.post(
+        url("workspace_disposition", attempt.pk),
+        {"dispo-disposition": "interested", "dispo-note": note},
+        **HX,
+    )
+    assert response.status_code == 200, response.content.decode()[:800]
+    attempt.refresh_from_db()
+    assert attempt.note == note.replace("\r\n", "\n")
+    followup = FollowUp.objects.get(lead=world.lead, status=FollowUpStatus.OPEN)
+    assert followup.note == attempt.note
+
+
+def test_an_outcome_note_past_the_limit_is_refused_with_its_length_and_comes_back(
+    world, agent_client
+):
+    note = "长" * (CALL_NOTE_MAX_LENGTH + 5)
+    attempt = start_call(agent_client, world.lead)
+    response = agent_client.post(
+        url("workspace_disposition", attempt.pk),
+        {"dispo-disposition": "no_answer", "dispo-note": note},
+        **HX,
+    )
+    assert response.status_code == 422
+    html = response.content.decode()
+    error = re.search(r'data-testid="field-error-note">([^<]*)<', html).group(1)
+    assert str(CALL_NOTE_MAX_LENGTH + 5) in error and str(CALL_NOTE_MAX_LENGTH) in error
+    # The whole text is back in the box, and the box has no maxlength to cut a paste at.
+    textarea = re.search(r"<textarea[^>]*name=\"dispo-note\"[^>]*>", html).group(0)
+    assert "maxlength" not in textarea
+    assert note in html
+    attempt.refresh_from_db()
+    assert attempt.disposition_id is None and attempt.note == ""
+
+
+def test_a_long_follow_up_note_is_booked_whole_and_past_the_limit_refused(world, agent_client):
+    note = "周五发工资后再谈。" * 150  # 1,350 characters
+    due = tomorrow_at(15)
+    data = {"fu-due_at": local_input(due), "fu-kind": "callback"}
+    too_long = agent_client.post(
+        url("workspace_followup", world.lead.pk),
+        {**data, "fu-note": "长" * (CALL_NOTE_MAX_LENGTH + 1)},
+        **HX,
+    )
+    assert too_long.status_code == 422
+    assert 'data-testid="field-error-note"' in too_long.content.decode()
+    assert not FollowUp.objects.exists()
+    response = agent_client.post(
+        url("workspace_followup", world.lead.pk), {**data, "fu-note": note}, **HX
+    )
+    assert response.status_code == 200
+    assert FollowUp.objects.get(lead=world.lead).note == note
+
+
+def test_rebooking_a_follow_up_keeps_the_note_written_when_it_was_booked(world, agent_client):
+    first = tomorrow_at(15)
+    agent_client.post(
+        url("workspace_followup", world.lead.pk),
+        {"fu-due_at": local_input(first), "fu-kind": "callback", "fu-note": "客户要先问配偶"},
+        **HX,
+    )
+    agent_client.post(
+        url("workspace_followup", world.lead.pk),
+        {"fu-due_at": local_input(first + dt.timedelta(hours=2)), "fu-kind": "callback"},
+        **HX,
+    )
+    old = FollowUp.objects.get(lead=world.lead, status=FollowUpStatus.CANCELLED)
+    assert "客户要先问配偶" in old.note
+
+
+def test_the_workspace_is_never_cached_so_the_back_button_shows_it_as_it_is(world, agent_client):
+    """After outcomes recorded through htmx, the browser's back button must not show the
+    page as it first loaded (a call still awaiting its outcome): it asks again."""
+    for response in (
+        agent_client.get(WORKSPACE),
+        agent_client.get(url("workspace_lead", world.lead.pk), **HX),
+        agent_client.get(url("workspace_queue"), **HX),
+    ):
+        assert "no-store" in response["Cache-Control"]
+
+
+def test_a_refused_dial_says_its_fix_in_chinese_brackets(db, recorder):
+    """The reason and its fix read as one Chinese sentence: full-width brackets, not " (…)"."""
+    now = timezone.localtime()
+    start = dt.time((now.hour + 3) % 24, 0)
+    CallRuleSetFactory(name="窄窗口", window_start=start, window_end=start.replace(minute=59))
+    w = build_world(username="ws-brackets")
+    client = recorder.client(w.me.user)
+    response = client.post(url("workspace_call", w.lead.pk), HTTP_ACCEPT_LANGUAGE="zh-hans", **HX)
+    assert response.status_code == 409
+    error = re.search(r'data-testid="call-error">([^<]*)<', response.content.decode()).group(1)
+    assert "（" in error and error.rstrip().endswith("）") and " (" not in error

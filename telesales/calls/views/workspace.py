@@ -26,6 +26,7 @@ from django.shortcuts import redirect, render
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from telesales.calls import dispatch, selectors, services
@@ -52,7 +53,7 @@ from telesales.operations.services import grace_end
 from telesales.org.selectors import person_for_user
 from telesales.policies import selectors as policy_selectors
 from telesales.policies.choices import PaymentMode, ProductCategory
-from telesales.policies.forms import TaskCompleteForm, TaskRescheduleForm
+from telesales.policies.forms import TaskCompleteForm, TaskRescheduleForm, task_auto_id
 from telesales.policies.suggestions import household_members, household_suggestions
 
 TEMPLATE = "calls/workspace.html"
@@ -501,8 +502,8 @@ def _service_task_rows(request: HttpRequest, me, lead, now) -> list[dict]:
     return [
         {
             "task": task,
-            "complete_form": TaskCompleteForm(kind=task.kind),
-            "reschedule_form": TaskRescheduleForm(),
+            "complete_form": TaskCompleteForm(kind=task.kind, auto_id=task_auto_id(task.pk)),
+            "reschedule_form": TaskRescheduleForm(auto_id=task_auto_id(task.pk)),
             "show_agent": False,
             "now": now,
         }
@@ -606,6 +607,7 @@ def _respond(
 # --- Pages ---------------------------------------------------------------------------------
 @login_required
 @require_GET
+@never_cache
 def workspace_view(request: HttpRequest) -> HttpResponse:
     """The workspace. Opens the lead in the agent's hands, or ``?lead=<id>`` (own leads)."""
     me = _require_agent(request)
@@ -658,6 +660,7 @@ def workspace_next_view(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_GET
+@never_cache
 @_workspace
 def workspace_lead_view(request: HttpRequest, lead_id: int) -> HttpResponse:
     """One of the agent's own leads in the panel (from the queue or the task list)."""
@@ -668,6 +671,7 @@ def workspace_lead_view(request: HttpRequest, lead_id: int) -> HttpResponse:
 
 @login_required
 @require_GET
+@never_cache
 @_workspace
 def workspace_script_view(request: HttpRequest, lead_id: int) -> HttpResponse:
     """The call script with the prompts of the product chosen (``?product=<id>``)."""
@@ -689,6 +693,7 @@ def workspace_script_view(request: HttpRequest, lead_id: int) -> HttpResponse:
 
 @login_required
 @require_GET
+@never_cache
 @_workspace
 def workspace_queue_view(request: HttpRequest) -> HttpResponse:
     """The side column: the follow-up queue (``?day=today|tomorrow|YYYY-MM-DD``) and the
@@ -774,7 +779,10 @@ def workspace_call_view(request: HttpRequest, lead_id: int) -> HttpResponse:
         text = exc.message
         if reasons:
             text = " ".join(
-                f"{r['message']} ({r['fix']})" if r.get("fix") else r["message"] for r in reasons
+                _("%(reason)s (%(fix)s)") % {"reason": r["message"], "fix": r["fix"]}
+                if r.get("fix")
+                else r["message"]
+                for r in reasons
             )
         return _call_respond(request, me, lead, status=_status_for(exc), call_error=text)
     return _call_respond(request, me, lead)

@@ -16,24 +16,15 @@ from django.utils import translation
 from telesales.compensation import tasks
 from telesales.compensation.models import PayRun, PayRunJob, PayRunJobStatus
 from telesales.compensation.tests.payrun_world import MAR, build_center, build_march
+from telesales.core.tests.browser_helpers import sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-PASSWORD = "pw-for-tests"  # the UserFactory password
 
 
 @pytest.fixture
 def world(transactional_db):
     with translation.override("en"):
         return build_march(build_center())
-
-
-def sign_in(page, username: str) -> None:
-    page.goto("/accounts/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", PASSWORD)
-    with page.expect_navigation():
-        page.click("button[type=submit]")
 
 
 def test_hr_computes_a_period_follows_the_progress_opens_a_payslip_and_approves(
@@ -64,7 +55,7 @@ def test_hr_computes_a_period_follows_the_progress_opens_a_payslip_and_approves(
     with page.expect_navigation():
         page.click("[data-testid=open-run]")
     run = PayRun.objects.get(period_start=MAR)
-    assert page.locator("[data-testid=run-total]").inner_text().strip() == f"¥{run.total}"
+    assert page.locator("[data-testid=run-total]").inner_text().strip() == f"¥{run.total:,.2f}"
 
     # A payslip: each line with its rule id and version, and its sources.
     with page.expect_navigation():

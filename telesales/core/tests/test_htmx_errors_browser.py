@@ -8,17 +8,10 @@ import pytest
 from django.urls import reverse
 
 from telesales.core.roles import Role
+from telesales.core.tests.browser_helpers import sign_in
 from telesales.core.tests.factories import UserFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-def sign_in(page, username: str, password: str = "pw-for-tests") -> None:
-    page.goto("/accounts/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", password)
-    with page.expect_navigation():
-        page.click("button[type=submit]")
 
 
 def test_refusals_failures_and_silence_are_each_shown_on_the_page(page):

@@ -8,22 +8,16 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from telesales.core.tests.browser_helpers import sign_in
 from telesales.operations.choices import PremiumStatus, TaskStatus
 from telesales.operations.models import RenewalTask
 from telesales.operations.scheduling import add_months, operations_advance, operations_sync
 from telesales.operations.tests.factories import PolicyFactory, ProductFactory
+from telesales.org.demo import DEMO_PASSWORD
 from telesales.org.models import Person
 from telesales.policies.choices import ProductCategory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-def sign_in(page, username: str, password: str = "demo") -> None:
-    page.goto("/accounts/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", password)
-    with page.expect_navigation():
-        page.click("button[type=submit]")
 
 
 def path_of(page) -> str:
@@ -42,7 +36,7 @@ def test_the_renewal_role_works_a_due_renewal_from_the_queue_to_paid(demo, page)
     task = RenewalTask.objects.get(policy=policy)
     assert task.due_date == today and task.status == TaskStatus.OPEN
 
-    sign_in(page, "renewal")
+    sign_in(page, "renewal", DEMO_PASSWORD)
 
     assert path_of(page) == reverse("operations:home")
     assert page.inner_text("[data-testid=metric-due-today]").strip() == "1"
@@ -68,7 +62,7 @@ def test_the_renewal_role_works_a_due_renewal_from_the_queue_to_paid(demo, page)
 
 
 def test_the_persistency_chart_renders(demo, page):
-    sign_in(page, "renewal")
+    sign_in(page, "renewal", DEMO_PASSWORD)
     page.goto(reverse("operations:persistency"))
     page.wait_for_selector("#chart-persistency[data-rendered='1']")
     page.wait_for_selector("#chart-persistency canvas", state="attached")

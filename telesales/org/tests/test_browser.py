@@ -15,17 +15,11 @@ from django.urls import reverse
 
 from telesales.core.navigation import home_url_name
 from telesales.core.roles import Role
+from telesales.core.tests.browser_helpers import sign_in
+from telesales.org.demo import DEMO_PASSWORD
 from telesales.org.models import Person
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-def sign_in(page, username: str, password: str = "demo") -> None:
-    page.goto("/accounts/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", password)
-    with page.expect_navigation():
-        page.click("button[type=submit]")
 
 
 def path_of(page) -> str:
@@ -33,7 +27,7 @@ def path_of(page) -> str:
 
 
 def test_manager_signs_in_and_the_dashboard_chart_renders(demo, page):
-    sign_in(page, "manager")
+    sign_in(page, "manager", DEMO_PASSWORD)
 
     assert path_of(page) == "/org/dashboard/"
     assert page.locator("[data-testid=role]").inner_text().strip()
@@ -56,7 +50,7 @@ def test_agent_lands_on_their_home_and_cannot_open_another_teams_person(demo, pa
     )
     assert stranger is not None
 
-    sign_in(page, "agent1")
+    sign_in(page, "agent1", DEMO_PASSWORD)
     # The agent's registered home page (the leads app registers "My leads" for agents).
     assert path_of(page) == reverse(home_url_name(Role.AGENT))
     page.goto("/org/my-day/")
@@ -86,7 +80,7 @@ def test_wrong_password_shows_the_error_and_stays_on_the_form(demo, page):
 
 def test_people_filter_updates_the_table_through_htmx(demo, page):
     target = Person.objects.filter(user__username="agent3").get()
-    sign_in(page, "manager")
+    sign_in(page, "manager", DEMO_PASSWORD)
     page.goto("/org/people/")
     rows = page.locator("[data-testid=people-table] tbody tr")
     before = rows.count()
@@ -107,7 +101,7 @@ def test_people_filter_updates_the_table_through_htmx(demo, page):
 
 
 def test_switching_to_english_changes_the_interface(demo, page):
-    sign_in(page, "manager")
+    sign_in(page, "manager", DEMO_PASSWORD)
     heading = page.locator("header h1")
     assert page.get_attribute("html", "lang") == "zh-hans"
     assert heading.inner_text().strip() != "Center dashboard", "the default UI is not Chinese"
@@ -119,6 +113,6 @@ def test_switching_to_english_changes_the_interface(demo, page):
     assert heading.inner_text().strip() == "Center dashboard"
     # The choice is the user's: it survives a new sign-in in a fresh page.
     page.context.clear_cookies()
-    sign_in(page, "manager")
+    sign_in(page, "manager", DEMO_PASSWORD)
     assert heading.inner_text().strip() == "Center dashboard"
     page.problems.assert_none()

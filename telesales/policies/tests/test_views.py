@@ -164,6 +164,46 @@ def test_a_follow_up_in_the_past_is_refused_on_the_page(world, page_for, issued)
     assert task.due_at > timezone.now()
 
 
+def test_a_refused_call_later_keeps_the_note_the_agent_typed(world, page_for, issued):
+    task = ServiceTask.objects.filter(policy=issued, kind=TaskKind.EXTENDED_SERVICE).first()
+    url = reverse("policies:task_reschedule", args=[task.pk])
+    past = (timezone.localtime() - dt.timedelta(days=1)).strftime("%Y-%m-%dT%H:%M")
+    note = "客户在外地出差，下周回来再谈重疾险"
+    response = page_for(world.alice).post(
+        url, {"due_at": past, "note": note}, HTTP_HX_REQUEST="true"
+    )
+    assert response.status_code == 422
+    assert f'value="{note}"' in response.content.decode()
+
+
+def test_a_task_note_past_the_limit_is_refused_whole_not_cut(world, page_for, issued):
+    from telesales.policies.forms import NOTE_MAX
+
+    welcome = ServiceTask.objects.get(policy=issued, kind=TaskKind.WELCOME_CALL)
+    page = page_for(world.alice).get(reverse("policies:task_list")).content.decode()
+    note_inputs = re.findall(r'<input[^>]*name="note"[^>]*>', page)
+    assert note_inputs and not any("maxlength" in tag for tag in note_inputs)
+    url = reverse("policies:task_complete", args=[welcome.pk])
+    note = "长" * (NOTE_MAX + 1)
+    response = page_for(world.alice).post(
+        url, {"outcome": "reached", "note": note}, HTTP_HX_REQUEST="true"
+    )
+    assert response.status_code == 422
+    html = response.content.decode()
+    error = re.search(r'data-testid="field-error-note">([^<]*)<', html).group(1)
+    assert str(NOTE_MAX + 1) in error and str(NOTE_MAX) in error
+    assert note in html  # the whole text is back in the field
+    welcome.refresh_from_db()
+    assert welcome.status == TaskStatus.OPEN
+
+
+def test_each_tasks_form_fields_have_their_own_ids(world, page_for, issued):
+    html = page_for(world.alice).get(reverse("policies:task_list")).content.decode()
+    ids = re.findall(r'\sid="(id_[^"]+)"', html)
+    assert len(ServiceTask.objects.filter(status=TaskStatus.OPEN)) > 1
+    assert ids and len(ids) == len(set(ids)), sorted(i for i in ids if ids.count(i) > 1)
+
+
 def test_the_manager_edits_the_catalogue(world, page_for):
     boss = page_for(world.manager)
     data = {
