@@ -9,6 +9,7 @@ import datetime as dt
 
 from telesales.calls.models import CallRuleSet, Disposition
 from telesales.calls.rules import DEFAULT_CALLRULES_NAME
+from telesales.core.rulesets import default_name
 
 FLAGS = (
     "human_answered",
@@ -62,6 +63,8 @@ def calls_reference_data_ensure(**_kwargs) -> dict:
         created += int(new)
     rules = 0
     if not CallRuleSet.objects.exists():
-        CallRuleSet.objects.create(name=DEFAULT_CALLRULES_NAME, effective_from=dt.date(2020, 1, 1))
+        CallRuleSet.objects.create(
+            name=default_name(DEFAULT_CALLRULES_NAME), effective_from=dt.date(2020, 1, 1)
+        )
         rules = 1
     return {"dispositions": created, "rule_sets": rules}

@@ -10,7 +10,16 @@ from __future__ import annotations
 
 import datetime as dt
 
+from django.conf import settings
 from django.db import connection
+from django.utils import translation
+
+
+def default_name(text) -> str:
+    """A shipped default's name as stored data (a default rule set's name, which the center
+    then edits): one language, the center's (``LANGUAGE_CODE``), whoever's language is active."""
+    with translation.override(settings.LANGUAGE_CODE):
+        return str(text)
 
 
 def version_in_force(model, *, on: dt.date, stage: str | None = None):

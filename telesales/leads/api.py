@@ -413,8 +413,9 @@ def batch_header_set(request, batch_id: int, payload: HeaderRowIn):
 )
 def batch_discard(request, batch_id: int):
     """Throw away a batch that imported nothing (status ``mapping``, ``pending`` or
-    ``failed``): the batch and its stored file go, and the same file may be uploaded again.
-    A batch being imported or done: ``409``."""
+    ``failed``, or ``running`` left by a run that died): the batch and its stored file go,
+    and the same file may be uploaded again. A batch being imported, done, or interrupted
+    after importing leads (resume it: ``telesales leads-import --resume ID``): ``409``."""
     user = request.auth
     deny_unless(permissions.can_manage_leads(user), _("Only data roles import leads"))
     batch = selectors.batch_get(user=user, batch_id=batch_id)

@@ -11,8 +11,8 @@ One file is one :class:`~telesales.leads.models.LeadBatch`:
    with the headers, a few sample rows and the first rows of the file (numbers masked);
    :func:`batch_header_set` lets the user choose which row holds the headers (the guess may
    be a title row), :func:`batch_import_with_mapping` continues. :func:`batch_discard` throws
-   away a batch that imported nothing (mapping, pending, failed) with its stored file, so
-   that the same file can be uploaded again.
+   away a batch that imported nothing (mapping, pending, failed, or left running by a run
+   that died) with its stored file, so that the same file can be uploaded again.
 2. :func:`batch_import_run` (the worker body; Celery task ``leads_batch_import_task``) reads
    the rows in chunks, normalises and validates them (phone, in-file duplicates, the DNC list
    as it stands when reading starts) and loads them into a temporary staging table
@@ -61,7 +61,8 @@ Decisions:
   transaction, so a process killed at any moment leaves either the whole batch or none of it.
   A run holds a lock (PostgreSQL advisory lock; a ``flock`` file with SQLite) that dies with
   its process; a batch in status ``running`` whose lock is free was left by a dead process
-  (:func:`batch_is_stale`) and is simply run again (``telesales leads-import --resume ID``).
+  (:func:`batch_is_stale`) and is simply run again (``telesales leads-import --resume ID``),
+  or discarded (:func:`batch_discard`, under the lock) if it imported nothing.
 - **History**: the batch is the creation record of its leads (``Lead.batch``, the batch's
   times, counts and audit entry); no per-lead ``import`` event is written, which would double
   the rows written per import. Later transitions are recorded in the lead history as usual.
@@ -166,6 +167,8 @@ __all__ = [
     "NeedsMapping",
     "batch_create",
     "batch_discard",
+    "batch_discard_refusal",
+    "batch_discardable",
     "batch_header_set",
     "batch_import_run",
     "batch_import_with_mapping",
@@ -1330,7 +1333,7 @@ def batch_create(
                     "status": earlier.get_status_display(),
                     "imported": earlier.imported,
                 }
-                if earlier.status in DISCARDABLE:
+                if batch_discardable(earlier):
                     message += " " + _(
                         "That batch imported nothing: continue it, or discard it on its page "
                         "and upload the file again."
@@ -1539,15 +1542,50 @@ def batch_header_set(*, batch: LeadBatch, header_row: int, actor=None) -> LeadBa
     return batch
 
 
-#: Statuses of a batch that imported nothing and may be discarded.
+#: Statuses of a batch that imported nothing and may be discarded. A batch in status
+#: ``running`` whose run died (:func:`batch_is_stale`) and that imported nothing may be
+#: discarded too: :func:`batch_discardable`.
 DISCARDABLE = (BatchStatus.MAPPING, BatchStatus.PENDING, BatchStatus.FAILED)
 
 
+def _resume_message(batch_id: int, imported: int) -> str:
+    return _(
+        "Batch #%(id)s was interrupted after %(n)s leads had been imported; it cannot be "
+        "discarded. Resume it: telesales leads-import --resume %(id)s"
+    ) % {"id": batch_id, "n": imported}
+
+
+def batch_discardable(batch: LeadBatch) -> bool:
+    """Whether pages may offer to discard ``batch``: a status of :data:`DISCARDABLE`, or a
+    run that died (its lock is free) before it imported anything. :func:`batch_discard`
+    checks again under the lock."""
+    if batch.status in DISCARDABLE:
+        return True
+    return (
+        batch.status == BatchStatus.RUNNING
+        and not batch.imported
+        and not batch.leads.exists()
+        and batch_is_stale(batch)
+    )
+
+
+def batch_discard_refusal(batch: LeadBatch) -> str:
+    """Why a page cannot offer to discard ``batch`` (empty when it can): a run that died
+    after importing leads must be resumed."""
+    if batch_discardable(batch):
+        return ""
+    if batch.status == BatchStatus.RUNNING and batch_is_stale(batch):
+        return _resume_message(batch.pk, max(batch.leads.count(), batch.imported))
+    return _("A batch being imported or imported cannot be discarded.")
+
+
 def batch_discard(*, batch: LeadBatch, actor=None) -> None:
-    """Throw away a batch that imported nothing (waiting for its mapping, waiting to run, or
-    failed): the batch, its stored upload, its lock file and any staging table of this
-    connection go; the same file may then be uploaded again. A batch being imported or
-    done (it created leads) is refused: nothing imported is ever touched."""
+    """Throw away a batch that imported nothing (waiting for its mapping, waiting to run,
+    failed, or left ``running`` by a run that died): the batch, its stored upload, its lock
+    file and any staging table of this connection go; the same file may then be uploaded
+    again. A batch being imported (its run lock is held) or that imported leads is refused:
+    nothing imported is ever touched; an interrupted run that imported leads must be
+    resumed (``telesales leads-import --resume ID``)."""
     _check_actor(actor)
     batch_id = batch.pk
     with _run_lock(batch_id) as acquired:
@@ -1560,11 +1598,11 @@ def batch_discard(*, batch: LeadBatch, actor=None) -> None:
             if locked is None:
                 raise NotFound(_("No such batch"))
             imported = locked.leads.count()
-            if locked.status == BatchStatus.RUNNING:
-                raise InvalidState(
-                    _("Batch #%(id)s is being imported; it cannot be discarded") % {"id": batch_id}
-                )
-            if locked.status not in DISCARDABLE or imported or locked.imported:
+            if locked.status == BatchStatus.RUNNING and (imported or locked.imported):
+                # Holding the run lock, a batch still ``running`` was left by a run that died.
+                raise InvalidState(_resume_message(batch_id, max(imported, locked.imported)))
+            abandoned = locked.status == BatchStatus.RUNNING
+            if (locked.status not in DISCARDABLE and not abandoned) or imported or locked.imported:
                 raise InvalidState(
                     _(
                         "Batch #%(id)s “%(name)s” is %(status)s with %(n)s leads imported; "
@@ -1589,6 +1627,7 @@ def batch_discard(*, batch: LeadBatch, actor=None) -> None:
                     "channel": locked.channel.code,
                     "status": locked.status,
                     "uploader": locked.uploader.get_username() if locked.uploader_id else "",
+                    **({"abandoned_run": True} if abandoned else {}),
                 },
             )
             locked.rejections.all().delete()

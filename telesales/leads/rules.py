@@ -5,11 +5,13 @@ from __future__ import annotations
 import datetime as dt
 
 from django.utils import timezone
+from django.utils.translation import pgettext_lazy
 
 from telesales.core.rulesets import version_in_force
 from telesales.leads.models import LeadRuleSet
 
-DEFAULT_RULESET_NAME = "默认规则 / Default rules"
+#: The name of the documented defaults (unsaved, shown in the reader's language).
+DEFAULT_RULESET_NAME = pgettext_lazy("rule set name", "Default rules")
 
 
 def ruleset_in_force(*, stage: str = "", on: dt.date | None = None) -> LeadRuleSet:
@@ -20,7 +22,7 @@ def ruleset_in_force(*, stage: str = "", on: dt.date | None = None) -> LeadRuleS
     """
     on = on or timezone.localdate()
     found = version_in_force(LeadRuleSet, on=on, stage=stage)
-    return found or LeadRuleSet(name=DEFAULT_RULESET_NAME, effective_from=on)
+    return found or LeadRuleSet(name=str(DEFAULT_RULESET_NAME), effective_from=on)
 
 
 def ruleset_for_person(person, *, on: dt.date | None = None) -> LeadRuleSet:

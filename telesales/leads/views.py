@@ -425,7 +425,7 @@ def batch_detail_view(request: HttpRequest, batch_id: int) -> HttpResponse:
         "busy": batch.status in BUSY,
         "can_manage": permissions.can_manage_leads(user),
         "may_reveal": permissions.can_reveal_phone(user),
-        "can_discard": batch.status in importing.DISCARDABLE,
+        "can_discard": permissions.can_manage_leads(user) and importing.batch_discardable(batch),
     }
     if request.htmx and request.GET.get("part") == "progress":
         response = render(request, "leads/batch_detail.html#progress", context)
@@ -1062,7 +1062,7 @@ def _mapping_context(batch, form, *, header_error: str = "") -> dict:
         "preview": [(n, [*cells, *[""] * (width - len(cells))]) for n, cells in preview],
         "header_row": int(info.get("header_row") or 0),
         "header_error": header_error,
-        "can_discard": batch.status in importing.DISCARDABLE,
+        "can_discard": importing.batch_discardable(batch),
     }
 
 
@@ -1121,12 +1121,12 @@ def batch_discard_view(request: HttpRequest, batch_id: int) -> HttpResponse:
                 % {"name": batch.name},
             )
             return redirect("leads:batch_list")
-    elif batch.status not in importing.DISCARDABLE:
-        error = _("A batch being imported or imported cannot be discarded.")
+    else:
+        error = importing.batch_discard_refusal(batch)
     return render(
         request,
         "leads/batch_discard.html",
-        {"batch": batch, "error": error, "can_discard": batch.status in importing.DISCARDABLE},
+        {"batch": batch, "error": error, "can_discard": not error},
         status=status,
     )
 

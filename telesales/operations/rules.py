@@ -5,11 +5,13 @@ from __future__ import annotations
 import datetime as dt
 
 from django.utils import timezone
+from django.utils.translation import pgettext_lazy
 
-from telesales.core.rulesets import version_in_force
+from telesales.core.rulesets import default_name, version_in_force
 from telesales.operations.models import OperationsRuleSet
 
-DEFAULT_RULESET_NAME = "默认运营续期规则 / Default operations rules"
+#: The default version's name: stored in the center's language (``core.rulesets.default_name``).
+DEFAULT_RULESET_NAME = pgettext_lazy("rule set name", "Default operations rules")
 
 
 def ruleset_in_force(*, on: dt.date | None = None) -> OperationsRuleSet:
@@ -19,7 +21,7 @@ def ruleset_in_force(*, on: dt.date | None = None) -> OperationsRuleSet:
     fresh center works before the manager configures anything."""
     on = on or timezone.localdate()
     found = version_in_force(OperationsRuleSet, on=on)
-    return found or OperationsRuleSet(name=DEFAULT_RULESET_NAME, effective_from=on)
+    return found or OperationsRuleSet(name=str(DEFAULT_RULESET_NAME), effective_from=on)
 
 
 def default_ruleset_ensure(**_kwargs) -> OperationsRuleSet:
@@ -28,7 +30,7 @@ def default_ruleset_ensure(**_kwargs) -> OperationsRuleSet:
     if existing is not None:
         return existing
     return OperationsRuleSet.objects.create(
-        name=DEFAULT_RULESET_NAME, effective_from=dt.date(2000, 1, 1)
+        name=default_name(DEFAULT_RULESET_NAME), effective_from=dt.date(2000, 1, 1)
     )
 
 

@@ -5,11 +5,13 @@ from __future__ import annotations
 import datetime as dt
 
 from django.utils import timezone
+from django.utils.translation import pgettext_lazy
 
-from telesales.core.rulesets import version_in_force
+from telesales.core.rulesets import default_name, version_in_force
 from telesales.policies.models import StabilisationRuleSet
 
-DEFAULT_RULESET_NAME = "默认稳单规则 / Default stabilisation rules"
+#: The default version's name: stored in the center's language (``core.rulesets.default_name``).
+DEFAULT_RULESET_NAME = pgettext_lazy("rule set name", "Default stabilisation rules")
 
 
 def ruleset_in_force(*, on: dt.date | None = None) -> StabilisationRuleSet:
@@ -19,7 +21,7 @@ def ruleset_in_force(*, on: dt.date | None = None) -> StabilisationRuleSet:
     fresh center works before the manager configures anything."""
     on = on or timezone.localdate()
     found = version_in_force(StabilisationRuleSet, on=on)
-    return found or StabilisationRuleSet(name=DEFAULT_RULESET_NAME, effective_from=on)
+    return found or StabilisationRuleSet(name=str(DEFAULT_RULESET_NAME), effective_from=on)
 
 
 def default_ruleset_ensure(**_kwargs) -> StabilisationRuleSet:
@@ -28,5 +30,5 @@ def default_ruleset_ensure(**_kwargs) -> StabilisationRuleSet:
     if existing is not None:
         return existing
     return StabilisationRuleSet.objects.create(
-        name=DEFAULT_RULESET_NAME, effective_from=dt.date(2000, 1, 1)
+        name=default_name(DEFAULT_RULESET_NAME), effective_from=dt.date(2000, 1, 1)
     )

@@ -21,11 +21,14 @@ import datetime as dt
 from dataclasses import dataclass
 
 from django.utils import timezone
+from django.utils.translation import pgettext_lazy
 
+from telesales.core.rulesets import default_name
 from telesales.tickets.choices import TicketKind, TicketPriority
 from telesales.tickets.models import SlaRuleSet, SlaTarget
 
-DEFAULT_RULESET_NAME = "默认服务时限 / Default service targets"
+#: The default version's name: stored in the center's language (``core.rulesets.default_name``).
+DEFAULT_RULESET_NAME = pgettext_lazy("rule set name", "Default service targets")
 DEFAULT_MANAGER_ESCALATION_HOURS = 24
 
 K, P = TicketKind, TicketPriority
@@ -120,7 +123,7 @@ def default_ruleset_ensure(**_kwargs) -> SlaRuleSet:
     if existing is not None:
         return existing
     ruleset = SlaRuleSet.objects.create(
-        name=DEFAULT_RULESET_NAME,
+        name=default_name(DEFAULT_RULESET_NAME),
         effective_from=dt.date(2000, 1, 1),
         manager_escalation_hours=DEFAULT_MANAGER_ESCALATION_HOURS,
     )

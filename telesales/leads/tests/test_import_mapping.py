@@ -4,6 +4,7 @@ uploaded again. Service, page and API each."""
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
@@ -13,6 +14,7 @@ import openpyxl
 import pytest
 from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
 from django.test import Client
 from django.utils import translation
 
@@ -24,6 +26,7 @@ from telesales.leads import importing
 from telesales.leads.choices import BatchStatus
 from telesales.leads.importing import (
     FileAlreadyImported,
+    ImportInProgress,
     batch_create,
     batch_discard,
     batch_header_set,
@@ -279,6 +282,105 @@ def test_a_batch_that_imported_leads_cannot_be_discarded(tmp_path, channel, offi
     assert LeadBatch.objects.filter(pk=batch.pk).exists() and Lead.objects.count() == 1
     assert len(stored_files()) == 1
     assert not AuditEntry.objects.filter(action="leads.batch_discard").exists()
+
+
+@contextlib.contextmanager
+def run_lock_held_elsewhere(batch_id: int):
+    """Hold the batch's run lock as a live import in another process would: on PostgreSQL
+    from another session (advisory locks are re-entrant within one), with SQLite through a
+    second descriptor of the lock file (``flock`` locks are per open file)."""
+    if connection.vendor != "postgresql":
+        with importing._run_lock(batch_id) as acquired:
+            assert acquired
+            yield
+        return
+    import psycopg
+
+    db = connection.settings_dict
+    other = psycopg.connect(
+        host=db["HOST"] or None,
+        port=db["PORT"] or None,
+        user=db["USER"] or None,
+        password=db["PASSWORD"] or None,
+        dbname=db["NAME"],
+        autocommit=True,
+    )
+    other.execute("SELECT pg_advisory_lock(%s, %s)", [importing._LOCK_CLASS, batch_id])
+    try:
+        yield
+    finally:
+        other.execute("SELECT pg_advisory_unlock(%s, %s)", [importing._LOCK_CLASS, batch_id])
+        other.close()
+
+
+def left_running(batch: LeadBatch) -> LeadBatch:
+    """The batch as a run that died mid-way leaves it: ``running``, some rows read."""
+    LeadBatch.objects.filter(pk=batch.pk).update(status=BatchStatus.RUNNING, processed=1)
+    batch.refresh_from_db()
+    return batch
+
+
+def test_a_batch_left_running_by_a_dead_run_that_imported_nothing_is_discarded(
+    tmp_path, channel, officer, django_capture_on_commit_callbacks
+):
+    batch = left_running(upload(tmp_path, [["姓名", "手机号码"], ["甲", national(1)]]))
+    assert importing.batch_is_stale(batch) and importing.batch_discardable(batch)
+    with pytest.raises(FileAlreadyImported) as refused:
+        upload(tmp_path, [["姓名", "手机号码"], ["甲", national(1)]], name="再传一次")
+    assert "discard it" in refused.value.message
+    with django_capture_on_commit_callbacks(execute=True):
+        batch_discard(batch=batch, actor=officer)
+    assert not LeadBatch.objects.filter(pk=batch.pk).exists() and stored_files() == []
+    entry = AuditEntry.objects.get(action="leads.batch_discard")
+    assert entry.before["status"] == "running" and entry.before["abandoned_run"] is True
+    again = upload(tmp_path, [["姓名", "手机号码"], ["甲", national(1)]])
+    assert batch_import_run(batch_id=again.pk).imported == 1
+
+
+def test_a_batch_really_being_imported_is_not_discarded(tmp_path, channel, officer):
+    batch = left_running(upload(tmp_path, [["姓名", "手机号码"], ["甲", national(1)]]))
+    with run_lock_held_elsewhere(batch.pk):
+        assert not importing.batch_is_stale(batch)
+        assert not importing.batch_discardable(batch)
+        with pytest.raises(ImportInProgress) as refused:
+            batch_discard(batch=batch, actor=officer)
+        assert "being imported" in refused.value.message
+    assert LeadBatch.objects.filter(pk=batch.pk).exists() and len(stored_files()) == 1
+    assert not AuditEntry.objects.filter(action="leads.batch_discard").exists()
+
+
+def test_an_interrupted_batch_that_imported_leads_must_be_resumed(tmp_path, channel, officer):
+    batch = upload(tmp_path, [["姓名", "手机号码"], ["甲", national(1)]], actor=officer)
+    batch = left_running(batch_import_run(batch_id=batch.pk))
+    assert importing.batch_is_stale(batch) and not importing.batch_discardable(batch)
+    with pytest.raises(InvalidState) as refused:
+        batch_discard(batch=batch, actor=officer)
+    message = refused.value.message
+    assert "1 leads" in message and f"telesales leads-import --resume {batch.pk}" in message
+    assert LeadBatch.objects.filter(pk=batch.pk).exists() and Lead.objects.count() == 1
+    assert not AuditEntry.objects.filter(action="leads.batch_discard").exists()
+    client = Client()
+    client.force_login(officer)
+    assert "discard/" not in client.get(f"/leads/batches/{batch.pk}/").content.decode()
+    page = client.get(f"/leads/batches/{batch.pk}/discard/").content.decode()
+    assert f"--resume {batch.pk}" in page and 'data-testid="discard-confirm"' not in page
+
+
+def test_the_pages_offer_to_discard_a_dead_run_only(tmp_path, channel, officer):
+    batch = left_running(upload(tmp_path, [["姓名", "手机号码"], ["甲", national(1)]]))
+    client = Client()
+    client.force_login(officer)
+    link = f'href="/leads/batches/{batch.pk}/discard/"'
+    with run_lock_held_elsewhere(batch.pk):
+        assert link not in client.get(f"/leads/batches/{batch.pk}/").content.decode()
+        refused = client.get(f"/leads/batches/{batch.pk}/discard/").content.decode()
+        assert 'data-testid="discard-error"' in refused
+        assert 'data-testid="discard-confirm"' not in refused
+    assert link in client.get(f"/leads/batches/{batch.pk}/").content.decode()
+    confirm = client.get(f"/leads/batches/{batch.pk}/discard/").content.decode()
+    assert 'data-testid="discard-confirm"' in confirm
+    done = client.post(f"/leads/batches/{batch.pk}/discard/")
+    assert done.status_code == 302 and not LeadBatch.objects.filter(pk=batch.pk).exists()
 
 
 def test_the_discard_page_confirms_then_discards(tmp_path, channel):

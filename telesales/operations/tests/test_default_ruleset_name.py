@@ -1,0 +1,60 @@
+"""The default operations rule set is named in the center's language alone: it was stored in
+two languages (``OLD``), so each language's pages showed the other language too. New
+centers store the name in ``LANGUAGE_CODE`` at bootstrap; the data migration renames an
+existing default that still has exactly the old name."""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib
+
+import pytest
+from django.apps import apps as django_apps
+from django.conf import settings
+from django.urls import reverse
+from django.utils import translation
+
+from telesales.core.setup_steps import bootstrap_steps
+from telesales.operations.models import OperationsRuleSet
+
+pytestmark = pytest.mark.django_db
+
+MIGRATION = importlib.import_module(
+    "telesales.operations.migrations.0003_default_ruleset_name_one_language"
+)
+OLD, ZH, EN = (
+    "默认运营续期规则 / Default operations rules",
+    "默认运营续期规则",
+    "Default operations rules",
+)
+
+
+def test_a_bootstrapped_center_shows_the_chinese_name_alone(demo, client_for):
+    OperationsRuleSet.objects.all().delete()
+    with translation.override("en"):  # whoever runs it, the center's language is stored
+        for step in bootstrap_steps():
+            step.run()
+    assert list(OperationsRuleSet.objects.values_list("name", flat=True)) == [ZH]
+    url = reverse("operations:ruleset_list")
+    chinese = client_for("manager")
+    english = client_for("manager")
+    english.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    for client in (chinese, english):
+        page = client.get(url).content.decode()
+        assert ZH in page and EN not in page
+
+
+@pytest.mark.parametrize("language, new", [("zh-hans", ZH), ("en", EN)])
+def test_the_migration_renames_the_old_default_name_only(settings, language, new):
+    settings.LANGUAGE_CODE = language
+    OperationsRuleSet.objects.all().delete()
+    default = OperationsRuleSet.objects.create(name=OLD, effective_from=dt.date(2000, 1, 1))
+    renamed = OperationsRuleSet.objects.create(
+        name="本中心的规则", effective_from=dt.date(2001, 1, 1)
+    )
+    MIGRATION.rename(django_apps, None)
+    names = dict(OperationsRuleSet.objects.values_list("pk", "name"))
+    assert names == {default.pk: new, renamed.pk: "本中心的规则"}
+    MIGRATION.rename_back(django_apps, None)
+    names = dict(OperationsRuleSet.objects.values_list("pk", "name"))
+    assert names == {default.pk: OLD, renamed.pk: "本中心的规则"}
