@@ -228,6 +228,9 @@ TELESALES_PHONE_REVEAL_ROLES = ENV.reveal_roles
 TELESALES_TICKET_DUPLICATE_MINUTES = ENV.numbers["TELESALES_TICKET_DUPLICATE_MINUTES"]
 #: A pay adjustment larger than this either way (whole yuan) is refused as a typo.
 TELESALES_PAY_ADJUSTMENT_LIMIT = ENV.numbers["TELESALES_PAY_ADJUSTMENT_LIMIT"]
+#: A call open longer than this (minutes) is marked on the live board as probably not hung up,
+#: and hanging it up counts at most this much talk time (``calls.models.open_call_limit``).
+TELESALES_CALL_OPEN_LIMIT_MINUTES = ENV.numbers["TELESALES_CALL_OPEN_LIMIT_MINUTES"]
 # Good / warn / bad of the dashboard indicator cards (telesales.core.dashboard.status_for), in
 # the unit each card shows. "lower" is better: value <= good is good, <= warn is warn, above is
 # bad; "higher" is better: >= good is good, >= warn is warn, below is bad.

@@ -311,6 +311,7 @@ def _apply(row: CdrRow, attempt: CallAttempt, now: dt.datetime) -> None:
     attempt.answered_at = answered
     attempt.ended_at = ended
     attempt.talk_seconds = row.billsec
+    attempt.talk_capped = False  # the switch's own figure replaces a capped estimate
     attempt.cdr_billsec = row.billsec
     attempt.cdr_disposition = (row.values.get("disposition") or "").strip()[:20]
     attempt.cdr_matched_at = now
@@ -319,6 +320,7 @@ def _apply(row: CdrRow, attempt: CallAttempt, now: dt.datetime) -> None:
         "answered_at",
         "ended_at",
         "talk_seconds",
+        "talk_capped",
         "cdr_billsec",
         "cdr_disposition",
         "cdr_matched_at",

@@ -17,7 +17,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from telesales.calls.choices import SELF_STATES, FollowUpKind
-from telesales.calls.models import CALL_NOTE_MAX_LENGTH
+from telesales.calls.models import CALL_NOTE_MAX_LENGTH, note_normalised
 from telesales.core.dates import validate_center_year
 from telesales.core.forms import StyledForm
 from telesales.core.phone_numbers import mask_phone
@@ -78,8 +78,7 @@ class NoteField(forms.CharField):
         return attrs
 
     def to_python(self, value):
-        value = super().to_python(value)
-        return value.replace("\r\n", "\n").replace("\r", "\n") if value else value
+        return note_normalised(super().to_python(value))
 
 
 def _future(value: dt.datetime | None) -> dt.datetime | None:
@@ -195,12 +194,61 @@ class SaleForm(StyledForm, forms.Form):
     def __init__(self, *args, products, members, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["product"].queryset = products
-        terms = sorted(
-            {int(t) for p in products for t in (p.allowed_terms or []) if str(t).isdigit()}
-        )
+        offered = list(products)
+        terms = sorted({t for p in offered for t in _terms_of(p)})
+        # Any known mode or offered term passes the form; whether the product allows it is the
+        # service's check, whose message names the product. The lists *shown* are the chosen
+        # product's (the page's script swaps them when the product changes).
         self.fields["term_years"].choices = [("", "—")] + [(t, str(t)) for t in terms]
         self.fields["insured_ids"].choices = [(m.pk, member_label(m)) for m in members]
+        self.product_options = {"": _options(offered)}
+        self.product_options.update({str(p.pk): _options([p], product=p) for p in offered})
+        chosen = self.product_options.get(self._chosen_product_key(), self.product_options[""])
+        self.premium_range = chosen["range"]
+        self._show_only("payment_mode", [value for value, _label in chosen["modes"]])
+        self._show_only("term_years", [str(t) for t, _label in chosen["terms"]])
         self._style()
+
+    def _chosen_product_key(self) -> str:
+        if self.is_bound:
+            value = self.data.get(self.add_prefix("product"))
+        else:
+            value = self.initial.get("product")
+        value = getattr(value, "pk", value)
+        return str(value) if value not in (None, "") else ""
+
+    def _show_only(self, name: str, values: list[str]) -> None:
+        """Offer only ``values`` (and "—"), plus what was submitted, so that a refused form
+        still shows the choice its error is about."""
+        field = self.fields[name]
+        submitted = str(self.data.get(self.add_prefix(name), "")) if self.is_bound else ""
+        field.widget.choices = [
+            (value, label)
+            for value, label in field.choices
+            if str(value) == "" or str(value) in values or str(value) == submitted
+        ]
+
+
+def _terms_of(product) -> list[int]:
+    return [int(t) for t in (product.allowed_terms or []) if str(t).isdigit()]
+
+
+def _options(products: list, *, product=None) -> dict:
+    """The payment modes and terms the products allow, for the sale form's lists (one
+    product: with its premium range)."""
+    modes = {m for p in products for m in (p.allowed_modes or [])}
+    terms = sorted({t for p in products for t in _terms_of(p)})
+    premium_range = ""
+    if product is not None:
+        premium_range = gettext("Annualised premium from %(low)s to %(high)s yuan.") % {
+            "low": product.min_premium,
+            "high": product.max_premium,
+        }
+    return {
+        "modes": [(m.value, str(m.label)) for m in PaymentMode if m.value in modes],
+        "terms": [(t, str(t)) for t in terms],
+        "range": premium_range,
+    }
 
 
 class PresenceForm(forms.Form):

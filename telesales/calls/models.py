@@ -30,6 +30,18 @@ from telesales.core.models import TimeStampedModel
 CALL_NOTE_MAX_LENGTH = 2000
 
 
+def open_call_limit() -> dt.timedelta:
+    """How long a call may stay open before it counts as left open (the agent forgot to hang
+    up): ``TELESALES_CALL_OPEN_LIMIT_MINUTES``, default 120."""
+    return dt.timedelta(minutes=int(getattr(settings, "TELESALES_CALL_OPEN_LIMIT_MINUTES", 120)))
+
+
+def note_normalised(text: str | None) -> str:
+    """A note as it is counted and stored on every path (the forms, the API, the services):
+    line breaks as one LF (a browser posts CR LF, Windows clients send it too), ends trimmed."""
+    return (text or "").replace("\r\n", "\n").replace("\r", "\n").strip()
+
+
 def _default_spacing() -> list[int]:
     return [1, 2, 3, 5, 7]
 
@@ -208,6 +220,9 @@ class CallAttempt(TimeStampedModel):
     answered_at = models.DateTimeField(_("answered"), null=True, blank=True)
     ended_at = models.DateTimeField(_("ended"), null=True, blank=True)
     talk_seconds = models.PositiveIntegerField(_("talk seconds"), default=0)
+    #: Hung up after being left open past ``open_call_limit()``: ``talk_seconds`` counts only
+    #: the limit (the rest was most likely not talk). A matched CDR replaces the figure.
+    talk_capped = models.BooleanField(_("talk time capped"), default=False)
     disposition = models.ForeignKey(
         Disposition,
         verbose_name=_("disposition"),

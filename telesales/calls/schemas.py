@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from ninja import Schema
-from pydantic import Field
+from pydantic import BeforeValidator, Field
 
 from telesales.calls.choices import (
     AgentState,
@@ -20,7 +20,7 @@ from telesales.calls.choices import (
     FollowUpKind,
     FollowUpStatus,
 )
-from telesales.calls.models import CALL_NOTE_MAX_LENGTH, CallAttempt, FollowUp
+from telesales.calls.models import CALL_NOTE_MAX_LENGTH, CallAttempt, FollowUp, note_normalised
 from telesales.core.http_api import ID_MAX, InputSchema
 from telesales.core.phone_numbers import mask_phone
 from telesales.leads.choices import LeadGrade, LeadState
@@ -31,6 +31,15 @@ PAGE_MAX = 500
 #: Notes on outcomes, sales and follow-ups: one limit with the forms and the model.
 NOTE_MAX = CALL_NOTE_MAX_LENGTH
 Id = Field(ge=1, le=ID_MAX)
+
+
+def _note_in(value: Any) -> Any:
+    return note_normalised(value) if isinstance(value, str) else value
+
+
+#: A note in a request: line breaks counted once and ends trimmed before the limit is checked,
+#: as the workspace forms and the services count them (a CR LF is one line break, not two).
+NoteText = Annotated[str, BeforeValidator(_note_in), Field(max_length=NOTE_MAX)]
 
 
 # --- Leads as the workspace shows them ------------------------------------------------------
@@ -150,7 +159,7 @@ class CallEndIn(InputSchema):
 
 class DispositionIn(InputSchema):
     code: str = Field(min_length=1, max_length=30)
-    note: str = Field(default="", max_length=NOTE_MAX)
+    note: NoteText = ""
     callback_at: dt.datetime | None = None
 
 
@@ -164,6 +173,10 @@ class CallOut(Schema):
     answered_at: dt.datetime | None
     ended_at: dt.datetime | None
     talk_seconds: int
+    talk_capped: bool = Field(
+        description="hung up after being left open past TELESALES_CALL_OPEN_LIMIT_MINUTES: "
+        "talk_seconds counts only that limit (until a CDR is matched)"
+    )
     disposition: str | None
     disposition_name: str | None
     disposed_at: dt.datetime | None
@@ -212,11 +225,11 @@ class FollowUpIn(InputSchema):
     lead_id: int = Id
     due_at: dt.datetime
     kind: FollowUpKind = FollowUpKind.CALLBACK
-    note: str = Field(default="", max_length=NOTE_MAX)
+    note: NoteText = ""
 
 
 class NoteIn(InputSchema):
-    note: str = Field(default="", max_length=NOTE_MAX)
+    note: NoteText = ""
 
 
 class QueueFilter(InputSchema):
@@ -234,7 +247,7 @@ class SaleIn(InputSchema):
     term_years: int = Field(ge=-1000, le=1000)
     insured_ids: list[int] = Field(min_length=1, max_length=10)
     holder_id: int | None = Field(default=None, ge=1, le=ID_MAX)
-    note: str = Field(default="", max_length=NOTE_MAX)
+    note: NoteText = ""
 
 
 class SaleOut(Schema):
@@ -396,6 +409,12 @@ class BoardAgentOut(Schema):
     since: dt.datetime | None
     state_seconds: int | None
     lead_id: int | None
+    call_id: int | None = Field(description="the call in progress")
+    call_started_at: dt.datetime | None
+    call_open_too_long: bool = Field(
+        description="the call has been open longer than TELESALES_CALL_OPEN_LIMIT_MINUTES "
+        "(most likely not hung up)"
+    )
     seat_id: int | None
     seat_code: str
     dials: int

@@ -21,6 +21,7 @@ from telesales.calls.models import (
     CdrImport,
     Disposition,
     FollowUp,
+    open_call_limit,
 )
 from telesales.calls.rules import callrules_for_person
 from telesales.core.errors import NotFound
@@ -203,7 +204,10 @@ def live_board(*, user, day: dt.date | None = None) -> dict:
     start, end = _day_bounds(day)
     agents = list(board_agents(user=user))
     ids = [a.pk for a in agents]
-    presence = {p.person_id: p for p in AgentPresence.objects.filter(person_id__in=ids)}
+    presence = {
+        p.person_id: p
+        for p in AgentPresence.objects.filter(person_id__in=ids).select_related("attempt")
+    }
     threshold_by_agent = {
         a.pk: callrules_for_person(a, on=day).effective_call_seconds for a in agents
     }
@@ -244,9 +248,13 @@ def live_board(*, user, day: dt.date | None = None) -> dict:
             s["agent_ids"].add(row["agent_id"])
     sales = _sales_for_day(ids, day)
     now = timezone.now()
+    limit = open_call_limit()
     rows = []
     for agent in agents:
         p = presence.get(agent.pk)
+        call = p.attempt if p is not None and p.attempt_id else None
+        if call is not None and call.ended_at is not None:
+            call = None
         figures = per_agent[agent.pk]
         sold = sales.get(agent.pk, {"count": 0, "premium": Decimal("0.00")})
         seat = getattr(agent, "seat", None)
@@ -260,6 +268,10 @@ def live_board(*, user, day: dt.date | None = None) -> dict:
                 "since": p.since if p else None,
                 "state_seconds": int((now - p.since).total_seconds()) if p else None,
                 "lead_id": p.lead_id if p else None,
+                # The call in progress; open past the limit, most likely not hung up.
+                "call_id": call.pk if call else None,
+                "call_started_at": call.started_at if call else None,
+                "call_open_too_long": call is not None and now - call.started_at > limit,
                 "seat_id": seat.pk if seat else None,
                 "seat_code": seat.code if seat else "",
                 **figures,
@@ -299,6 +311,7 @@ def live_board(*, user, day: dt.date | None = None) -> dict:
     totals["premium"] = sum((r["premium"] for r in rows), Decimal("0.00"))
     totals["agents"] = len(rows)
     totals["by_state"] = dict(Counter(r["state"] for r in rows))
+    totals["calls_open_too_long"] = sum(r["call_open_too_long"] for r in rows)
     return {"day": day, "agents": rows, "seats": seats, "totals": totals}
 
 

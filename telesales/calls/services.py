@@ -53,6 +53,8 @@ from telesales.calls.models import (
     CallRuleSet,
     Disposition,
     FollowUp,
+    note_normalised,
+    open_call_limit,
 )
 from telesales.calls.rules import callrules_for_person, callrules_in_force
 from telesales.calls.telephony import adapter_name, get_adapter
@@ -134,7 +136,7 @@ def _too_long(length: int) -> ValidationFailed:
 def _note(note: str | None) -> str:
     """The note as typed (line breaks as LF, ends trimmed); longer than ``NOTE_MAX`` is
     refused, never cut."""
-    note = (note or "").replace("\r\n", "\n").replace("\r", "\n").strip()
+    note = note_normalised(note)
     if len(note) > NOTE_MAX:
         raise _too_long(len(note))
     return note
@@ -463,16 +465,26 @@ def call_end(
             _("A call ends after it starts"), fields={"at": [_("before the start")]}
         )
     attempt.ended_at = at
-    attempt.talk_seconds = (
-        int((at - attempt.answered_at).total_seconds()) if attempt.answered_at else 0
-    )
+    talk = (at - attempt.answered_at) if attempt.answered_at else dt.timedelta(0)
+    # Left open for hours (the agent forgot to hang up): count the limit, not the hours, and
+    # say so; a CDR matched later brings the switch's real figure.
+    limit = open_call_limit()
+    attempt.talk_capped = talk > limit
+    attempt.talk_seconds = int(min(talk, limit).total_seconds())
     adapter = get_adapter()
     if attempt.answered_at and attempt.adapter_call_id and not attempt.recording_ref:
         ref = getattr(adapter, "recording_ref", None)
         if callable(ref):
             attempt.recording_ref = str(ref(attempt.adapter_call_id) or "")[:300]
     attempt.save(
-        update_fields=["answered_at", "ended_at", "talk_seconds", "recording_ref", "updated_at"]
+        update_fields=[
+            "answered_at",
+            "ended_at",
+            "talk_seconds",
+            "talk_capped",
+            "recording_ref",
+            "updated_at",
+        ]
     )
     if hangup and attempt.adapter_call_id:
         with contextlib.suppress(Exception):  # the call is over for us either way

@@ -265,6 +265,29 @@ def test_board_for_the_team_lead_only(agent, api_for, client):
     assert_error_shape(client.get(f"{CALLS}/board"), 403)
 
 
+def test_the_board_api_marks_a_call_open_past_the_limit(agent, api_for, client, settings):
+    settings.TELESALES_CALL_OPEN_LIMIT_MINUTES = 120
+    leader = api_for(team_lead_of(agent.team).user)
+    call = client.post_json(f"{WS}/calls", {"lead_id": owned_lead(agent).pk}).json()
+    row = next(
+        a for a in leader.get(f"{CALLS}/board").json()["agents"] if a["agent_id"] == agent.pk
+    )
+    assert (row["call_id"], row["call_open_too_long"]) == (call["id"], False)
+    CallAttempt.objects.filter(pk=call["id"]).update(
+        started_at=timezone.now() - dt.timedelta(hours=3)
+    )
+    body = leader.get(f"{CALLS}/board").json()
+    row = next(a for a in body["agents"] if a["agent_id"] == agent.pk)
+    assert row["call_open_too_long"] is True and body["totals"]["calls_open_too_long"] == 1
+    # Hanging up now counts the limit as talk time, flagged.
+    client.post_json(f"{WS}/calls/{call['id']}/answer", {})
+    CallAttempt.objects.filter(pk=call["id"]).update(
+        answered_at=timezone.now() - dt.timedelta(hours=3)
+    )
+    ended = client.post_json(f"{WS}/calls/{call['id']}/end", {}).json()
+    assert (ended["talk_seconds"], ended["talk_capped"]) == (7200, True)
+
+
 def test_attempt_list_is_scoped(agent, client, api_for):
     other = registered_agent()
     CallAttempt.objects.create(lead=owned_lead(other), agent=other, started_at=timezone.now())
@@ -372,6 +395,40 @@ def test_a_note_at_the_limit_is_kept_whole_on_the_call_and_its_follow_up(agent, 
     assert r.status_code == 200, r.content
     assert CallAttempt.objects.get(pk=call["id"]).note == note
     assert FollowUp.objects.get(lead=lead, status="open").note == note
+
+
+@pytest.mark.parametrize("path", ["disposition", "followups", "done", "sales"])
+def test_a_note_at_the_limit_with_windows_line_breaks_is_accepted(agent, client, path):
+    """CR LF counts as one character, as the workspace form and the services count it."""
+    from telesales.calls.tests.factories import FollowUpFactory
+
+    lead = owned_lead(agent)
+    stored = "\n".join(["客户关心等待期。"] * 300)[:CALL_NOTE_MAX_LENGTH]
+    note = stored.replace("\n", "\r\n")
+    assert not stored.endswith("\n") and len(note) > CALL_NOTE_MAX_LENGTH
+    when = (timezone.now() + dt.timedelta(days=1)).isoformat()
+    if path == "disposition":
+        call = _answered_call(client, lead)
+        r = client.post_json(
+            f"{WS}/calls/{call['id']}/disposition", {"code": "not_interested", "note": note}
+        )
+        assert r.status_code == 200, r.content
+        assert CallAttempt.objects.get(pk=call["id"]).note == stored
+    elif path == "followups":
+        r = client.post_json(f"{WS}/followups", {"lead_id": lead.pk, "due_at": when, "note": note})
+        assert r.status_code == 201, r.content
+        assert FollowUp.objects.get(pk=r.json()["id"]).note == stored
+    elif path == "done":
+        fu = FollowUpFactory(lead=lead, agent=agent, due_at=timezone.now())
+        r = client.post_json(f"{WS}/followups/{fu.pk}/done", {"note": note})
+        assert r.status_code == 200, r.content
+        fu.refresh_from_db()
+        assert fu.note == stored
+    else:
+        r = client.post_json(f"{WS}/sales", {"call_id": 0, "note": note})
+        # The note is not what is refused (the rest of the sale is).
+        assert r.status_code == 422
+        assert "note" not in r.json()["details"].get("fields", {})
 
 
 @pytest.mark.parametrize("path", ["disposition", "followups", "done"])

@@ -254,6 +254,29 @@ def test_board_shows_each_state_and_how_long(floor):
     assert ">Offline<" in _row(manager, floor["b1"])
 
 
+def test_a_call_open_past_the_limit_is_marked_on_the_board(floor, settings):
+    """a1 forgot to hang up three hours ago; a2 is on a call of five minutes."""
+    settings.TELESALES_CALL_OPEN_LIMIT_MINUTES = 120
+    now = timezone.now()
+    for agent, lead, opened in (
+        (floor["a1"], floor["leads"][0], dt.timedelta(hours=3)),
+        (floor["a2"], floor["leads"][2], dt.timedelta(minutes=5)),
+    ):
+        call = CallAttemptFactory(
+            lead=lead, agent=agent, started_at=now - opened, answered_at=now - opened
+        )
+        AgentPresence.objects.filter(person=agent).update(
+            state=AgentState.TALKING, since=now - opened, attempt=call
+        )
+    html = _client(floor["tl_a"]).get(BOARD, {"part": "live"}).content.decode()
+    a1, a2 = _row(html, floor["a1"]), _row(html, floor["a2"])
+    assert 'data-testid="call-open-too-long"' in a1 and "Call open for 3:00:0" in a1
+    assert 'data-testid="call-open-too-long"' not in a2 and ">Talking<" in a2
+    settings.TELESALES_CALL_OPEN_LIMIT_MINUTES = 240
+    html = _client(floor["tl_a"]).get(BOARD, {"part": "live"}).content.decode()
+    assert 'data-testid="call-open-too-long"' not in html
+
+
 def test_escalated_followups_of_the_team_are_listed_under_the_board(floor):
     l3, l4 = floor["leads"][2], floor["leads"][3]
     html = _client(floor["tl_a"]).get(BOARD).content.decode()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 
 import pytest
@@ -75,6 +76,16 @@ def test_match_by_uniqueid(attempt):
     assert attempt.answered_at == shanghai(2026, 6, 1, 10, 0, 12)
     assert attempt.ended_at == shanghai(2026, 6, 1, 10, 2, 12)
     assert attempt.cdr_disposition == "ANSWERED" and attempt.cdr_matched_at
+
+
+def test_a_cdr_replaces_the_capped_talk_time_of_a_call_left_open(attempt):
+    CallAttempt.objects.filter(pk=attempt.pk).update(
+        answered_at=T0, ended_at=T0 + dt.timedelta(hours=6), talk_seconds=7200, talk_capped=True
+    )
+    content = csv_bytes([master_row(uniqueid="sim-77", dst=number_of(attempt))])
+    cdr_import(content=content, file_name="Master.csv", actor="cli")
+    attempt.refresh_from_db()
+    assert (attempt.talk_seconds, attempt.talk_capped) == (120, False)
 
 
 def test_match_by_number_extension_and_time_with_a_header(attempt, agent):

@@ -113,6 +113,27 @@ def test_answer_and_end_give_talk_seconds_recording_and_wrap_up(agent):
         services.call_end(attempt=attempt, actor=agent.user, at=NOON + dt.timedelta(minutes=5))
 
 
+@pytest.mark.parametrize(
+    ("limit", "talked", "seconds", "capped"),
+    [
+        (120, dt.timedelta(hours=5), 7200, True),  # forgot to hang up: the default limit
+        (120, dt.timedelta(hours=2), 7200, False),  # exactly the limit: as talked
+        (30, dt.timedelta(hours=5), 1800, True),  # the setting decides
+    ],
+)
+def test_a_call_left_open_past_the_limit_counts_only_the_limit(
+    agent, settings, limit, talked, seconds, capped
+):
+    settings.TELESALES_CALL_OPEN_LIMIT_MINUTES = limit
+    attempt = dial(agent, owned_lead(agent))
+    answered = NOON + dt.timedelta(seconds=8)
+    services.call_answer(attempt=attempt, actor=agent.user, at=answered)
+    services.call_end(attempt=attempt, actor=agent.user, at=answered + talked)
+    attempt.refresh_from_db()
+    assert (attempt.talk_seconds, attempt.talk_capped) == (seconds, capped)
+    assert attempt.ended_at == answered + talked  # the end is kept as it happened
+
+
 def test_end_with_an_answer_time_outside_the_call_is_refused(agent):
     attempt = dial(agent, owned_lead(agent))
     with pytest.raises(ValidationFailed):

@@ -207,3 +207,75 @@ def test_agent_records_a_sale_on_the_call(world, page):
 
     assert_no_full_numbers(page, world)
     page.problems.assert_none(allow_status={422})
+
+
+def test_the_talk_timer_ignores_a_pc_clock_that_is_off(world, page):
+    """The PC's clock is an hour fast: the timer still counts from the server's answer time."""
+    page.add_init_script("(() => { const real = Date.now; Date.now = () => real() + 3600000; })()")
+    sign_in(page, "ws-browser")
+    ready(page)
+    page.click("[data-testid=next-lead]")
+    page.wait_for_selector(f"[data-testid=lead-header][data-lead='{world.lead.pk}']")
+    page.click("[data-testid=call]")
+    page.click("[data-testid=answer]")
+    page.wait_for_selector("[data-testid=call-state][data-state=talking]")
+    timer = "document.querySelector('[data-testid=call-timer]').textContent"
+    page.wait_for_function(f"() => /^\\d\\d:\\d\\d$/.test({timer})")
+    shown = page.inner_text("[data-testid=call-timer]")
+    minutes, seconds = (int(x) for x in shown.split(":"))
+    assert minutes == 0 and seconds < 30, shown
+    page.problems.assert_none()
+
+
+def test_the_sale_form_follows_the_product_chosen(world, page):
+    """Choosing a product offers its payment modes and terms and shows its premium range."""
+    from telesales.policies.choices import ProductCategory
+    from telesales.policies.tests.factories import ProductFactory
+
+    with page.quiet():
+        ProductFactory(
+            code="ws-term",
+            name="定期寿险",
+            category=ProductCategory.LIFE,
+            allowed_modes=["single", "annual"],
+            allowed_terms=[10, 20],
+            min_premium=Decimal("500.00"),
+            max_premium=Decimal("20000.00"),
+        )
+    sign_in(page, "ws-browser")
+    ready(page)
+    page.click("[data-testid=next-lead]")
+    page.wait_for_selector(f"[data-testid=lead-header][data-lead='{world.lead.pk}']")
+    page.click("[data-testid=call]")
+    page.click("[data-testid=answer]")
+    page.wait_for_selector("[data-testid=call-state][data-state=talking]")
+    page.click("[data-testid=sale-section] summary")
+
+    def values(name):
+        return page.eval_on_selector_all(
+            f"select[name=sale-{name}] option", "els => els.map(e => e.value)"
+        )
+
+    page.select_option("select[name=sale-product]", str(world.products.accident.pk))
+    assert values("payment_mode") == ["", "annual", "monthly"]
+    assert values("term_years") == ["", "1"]
+    assert "5000.00" in page.inner_text("[data-testid=premium-range]")
+    page.select_option("select[name=sale-payment_mode]", "annual")
+
+    page.select_option("select[name=sale-product]", label="定期寿险")
+    assert values("payment_mode") == ["", "single", "annual"]
+    assert values("term_years") == ["", "10", "20"]
+    assert page.input_value("select[name=sale-payment_mode]") == "annual"  # still allowed
+    assert "20000.00" in page.inner_text("[data-testid=premium-range]")
+
+    # A refused sale comes back with the chosen product's lists; the script still works on it.
+    page.select_option("select[name=sale-term_years]", "20")
+    page.fill("input[name=sale-annualised_premium]", "100")
+    page.click("[data-testid=save-sale]")
+    page.wait_for_selector("[data-testid=field-error-annualised_premium]")
+    assert values("term_years") == ["", "10", "20"]
+    assert page.input_value("select[name=sale-term_years]") == "20"
+    page.select_option("select[name=sale-product]", str(world.products.accident.pk))
+    assert values("term_years") == ["", "1"]
+    assert page.input_value("select[name=sale-term_years]") == ""
+    page.problems.assert_none(allow_status={422})

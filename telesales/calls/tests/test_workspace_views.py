@@ -12,6 +12,7 @@ refusal is tested with a window that excludes the present hour.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 from decimal import Decimal
 from types import SimpleNamespace
@@ -827,3 +828,123 @@ def test_a_refused_dial_says_its_fix_in_chinese_brackets(db, recorder):
     assert response.status_code == 409
     error = re.search(r'data-testid="call-error">([^<]*)<', response.content.decode()).group(1)
     assert "（" in error and error.rstrip().endswith("）") and " (" not in error
+
+
+# --- Chinese punctuation in Chinese text ----------------------------------------------------
+def test_the_call_box_and_household_use_chinese_punctuation(world, agent_client):
+    world.child.relation, world.child.relation_to = "child", world.spouse
+    world.child.save(update_fields=["relation", "relation_to"])
+    attempt = start_call(agent_client, world.lead)
+    agent_client.post(
+        url("workspace_disposition", attempt.pk), {"dispo-disposition": "no_answer"}, **HX
+    )
+    html = agent_client.get(url("workspace_lead", world.lead.pk), **HX).content.decode()
+    last = re.search(r'data-testid="last-call">([^<]*)<', html).group(1)
+    assert last.startswith("上一通通话：") and ":" not in last.split("：", 1)[0]
+    household = re.search(r'data-testid="household-table"(.*?)</table>', html, re.S).group(1)
+    assert "（另一成员的）" in household and "(另一成员的)" not in household
+
+
+def test_the_calls_translations_use_chinese_colons_and_brackets():
+    """A Chinese msgstr of the calls app has no ASCII colon or bracket (placeholders, times
+    and JSON examples aside), and the calls templates put none beside translated text."""
+    from pathlib import Path
+
+    import polib
+
+    root = Path(__file__).resolve().parents[3]
+    catalogue = polib.pofile(str(root / "telesales/locale/zh_Hans/LC_MESSAGES/django.po"))
+    han = re.compile(r"[\u4e00-\u9fff]")
+    ignore = re.compile(r"%\(\w+\)[sd]|\{\{.*?\}\}|\{\w+\}|\d{1,2}:\d{2}|\[[\d, ]+\]")
+    wrong = []
+    for entry in catalogue:
+        if not any(path.startswith("telesales/calls/") for path, _ in entry.occurrences):
+            continue
+        for text in [entry.msgstr, *entry.msgstr_plural.values()]:
+            if han.search(text) and re.search(r"[:()]", ignore.sub("", text)):
+                wrong.append((entry.msgid, text))
+    assert not wrong
+    templates = root / "telesales/calls/templates"
+    for path in templates.rglob("*.html"):
+        text = path.read_text(encoding="utf-8")
+        assert not re.search(r"%\}[:：]|\(\{% (?:translate|blocktranslate)", text), path
+
+
+# --- The talk timer counts from the server's clock ----------------------------------------
+def test_the_talk_timer_is_given_the_seconds_elapsed_by_the_servers_clock(world, agent_client):
+    attempt = answered_call(agent_client, world.lead)
+    now = timezone.now()
+    CallAttempt.objects.filter(pk=attempt.pk).update(
+        started_at=now - dt.timedelta(seconds=110), answered_at=now - dt.timedelta(seconds=95)
+    )
+    html = agent_client.get(url("workspace_lead", world.lead.pk), **HX).content.decode()
+    timer = re.search(r'<span class="call-timer[^>]*>', html).group(0)
+    elapsed = int(re.search(r'data-elapsed="(\d+)"', timer).group(1))
+    assert 95 <= elapsed <= 100
+    assert "data-since" not in timer  # no wall-clock time for the browser to subtract from
+
+
+# --- The sale form offers the chosen product's modes and terms -----------------------------
+def _options(html: str, name: str) -> list[str]:
+    select = re.search(rf'<select name="{name}"[^>]*>(.*?)</select>', html, re.S).group(1)
+    return re.findall(r'<option value="([^"]*)"', select)
+
+
+def _selected(html: str, name: str) -> str:
+    select = re.search(rf'<select name="{name}"[^>]*>(.*?)</select>', html, re.S).group(1)
+    found = re.search(r'<option value="([^"]*)" selected', select)
+    return found.group(1) if found else ""
+
+
+def test_the_sale_form_offers_only_the_chosen_products_modes_and_terms(world, agent_client):
+    term_life = ProductFactory(
+        code="ws-term",
+        name="定期寿险",
+        category=ProductCategory.LIFE,
+        allowed_modes=["single", "annual"],
+        allowed_terms=[10, 20],
+        min_premium=Decimal("500.00"),
+        max_premium=Decimal("20000.00"),
+    )
+    attempt = answered_call(agent_client, world.lead)
+    panel = agent_client.get(url("workspace_lead", world.lead.pk), **HX).content.decode()
+    # No product chosen yet: what the offered products allow between them (never "weekly").
+    assert _options(panel, "sale-payment_mode") == ["", "single", "annual", "monthly"]
+    assert _options(panel, "sale-term_years") == ["", "1", "10", "20"]
+    options = json.loads(
+        re.search(r'id="sale-product-options"[^>]*>(.*?)</script>', panel, re.S).group(1)
+    )
+    accident = options[str(world.products.accident.pk)]
+    assert [m for m, _label in accident["modes"]] == ["annual", "monthly"]
+    assert [t for t, _label in accident["terms"]] == [1]
+    assert "100.00" in accident["range"] and "5000.00" in accident["range"]
+    assert [t for t, _label in options[str(term_life.pk)]["terms"]] == [10, 20]
+    assert str(world.products.pension.pk) not in options  # above the agent's grade
+
+    # Refused (premium too low): the lists are the chosen product's, what was typed is kept.
+    response = agent_client.post(
+        url("workspace_sale", attempt.pk),
+        sale_data(world, **{"sale-annualised_premium": "50.00", "sale-payment_mode": "monthly"}),
+        **HX,
+    )
+    assert response.status_code == 422
+    html = response.content.decode()
+    assert _options(html, "sale-payment_mode") == ["", "annual", "monthly"]
+    assert _options(html, "sale-term_years") == ["", "1"]
+    assert (_selected(html, "sale-payment_mode"), _selected(html, "sale-term_years")) == (
+        "monthly",
+        "1",
+    )
+    assert 'value="50.00"' in html
+    assert re.search(r'data-testid="premium-range">[^<]*100\.00[^<]*5000\.00', html)
+    assert 'id="sale-product-options"' in html
+
+    # A mode the product does not allow: refused on the field, and still shown as chosen.
+    response = agent_client.post(
+        url("workspace_sale", attempt.pk), sale_data(world, **{"sale-payment_mode": "single"}), **HX
+    )
+    html = response.content.decode()
+    assert 'data-testid="field-error-payment_mode"' in html
+    assert _options(html, "sale-payment_mode") == ["", "single", "annual", "monthly"]
+    assert _selected(html, "sale-payment_mode") == "single"
+    assert not Policy.objects.exists()

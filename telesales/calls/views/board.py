@@ -45,6 +45,7 @@ from django.utils.translation import gettext_lazy
 
 from telesales.calls import permissions, selectors
 from telesales.calls.choices import AgentState, FollowUpStatus
+from telesales.calls.models import open_call_limit
 from telesales.calls.rules import callrules_in_force
 from telesales.core.audit import audit_record
 from telesales.core.dates import validate_center_year
@@ -153,7 +154,7 @@ def _board_people(user, team) -> list[Person]:
         selectors.board_agents(user=user)
         .filter(status__in=(PersonStatus.TRAINEE, PersonStatus.ACTIVE, PersonStatus.WARNING))
         .filter(led_teams__isnull=True)
-        .select_related("team", "seat", "presence")
+        .select_related("team", "seat", "presence", "presence__attempt")
     )
     if team is not None:
         qs = qs.filter(team=team)
@@ -188,6 +189,7 @@ def board_data(*, user, team=None, now: dt.datetime | None = None) -> dict:
     sales = policy_selectors.policies_summary_for_day(agent_ids=ids, day=today) if ids else {}
     rows = []
     states: Counter = Counter()
+    limit = open_call_limit()
     for person in people:
         presence = getattr(person, "presence", None)
         state = presence.state if presence else AgentState.OFFLINE
@@ -198,6 +200,8 @@ def board_data(*, user, team=None, now: dt.datetime | None = None) -> dict:
         since = presence.since if presence else None
         dials = figures.get("dials", 0)
         connects = figures.get("connects", 0)
+        call = presence.attempt if presence and presence.attempt_id else None
+        call_open = now - call.started_at if call is not None and call.ended_at is None else None
         rows.append(
             {
                 "person": person,
@@ -208,6 +212,9 @@ def board_data(*, user, team=None, now: dt.datetime | None = None) -> dict:
                 "state_style": STATE_STYLE[AgentState(state)],
                 "since": since,
                 "for": _elapsed((now - since).total_seconds()) if since else "—",
+                # A call open past the limit: most likely the agent forgot to hang up.
+                "call_open_too_long": call_open is not None and call_open > limit,
+                "call_open_for": _elapsed(call_open.total_seconds()) if call_open else "",
                 "dials": dials,
                 "connects": connects,
                 "connect_rate": _ratio(connects, dials),

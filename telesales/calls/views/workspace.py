@@ -440,6 +440,14 @@ def _product_for_script(request: HttpRequest, value) -> object | None:
         return None
 
 
+def _talk_elapsed(pending: CallAttempt | None) -> int | None:
+    """Seconds the call in progress has been answered, by the server's clock: the page's
+    timer counts on from this, so a PC clock that is off does not change what it shows."""
+    if pending is None or pending.answered_at is None or pending.ended_at is not None:
+        return None
+    return max(0, int((timezone.now() - pending.answered_at).total_seconds()))
+
+
 def _call_context(
     request: HttpRequest, me, lead, attempts, *, members, kind=CallKind.SALES, **forms
 ) -> dict:
@@ -464,6 +472,7 @@ def _call_context(
         "sale_form": forms.get("sale_form") or _sale_form(request, me, lead, members),
         "last_attempt": next((a for a in attempts if a.agent_id == me.pk), None),
         "call_error": call_error,
+        "talk_elapsed": _talk_elapsed(pending),
     }
     return context
 

@@ -34,15 +34,53 @@
   document.addEventListener("change", function (event) {
     var form = event.target instanceof Element && event.target.closest(".disposition-form");
     if (form) syncCallbackField(form);
+    var sale = event.target instanceof Element && event.target.closest(".sale-form");
+    if (sale && event.target.matches("select[name$='product']")) syncSaleForm(sale);
   });
 
-  // Talk timer: mm:ss since the customer answered.
+  // The sale form offers the chosen product's payment modes and terms and shows its premium
+  // range; the server sends every offered product's options (json_script) and draws the
+  // lists for the product chosen, so this runs only when the agent picks another product.
+  function fillSelect(select, pairs) {
+    if (!select) return;
+    var current = select.value;
+    Array.prototype.slice.call(select.options).forEach(function (option) {
+      if (option.value !== "") option.remove();
+    });
+    var kept = false;
+    pairs.forEach(function (pair) {
+      var value = String(pair[0]);
+      select.add(new Option(pair[1], value));
+      if (value === current) kept = true;
+    });
+    select.value = kept ? current : "";
+  }
+
+  function syncSaleForm(form) {
+    var source = form.querySelector("#sale-product-options");
+    var product = form.querySelector("select[name$='product']");
+    if (!source || !product) return;
+    var all = JSON.parse(source.textContent);
+    var chosen = all[product.value] || all[""];
+    if (!chosen) return;
+    fillSelect(form.querySelector("select[name$='payment_mode']"), chosen.modes);
+    fillSelect(form.querySelector("select[name$='term_years']"), chosen.terms);
+    var range = form.querySelector(".premium-range");
+    if (range) range.textContent = chosen.range;
+  }
+
+  // Talk timer: mm:ss since the customer answered. The server sends the seconds elapsed by
+  // its own clock (data-elapsed); the page counts on from there with the browser's monotonic
+  // clock, so a PC clock set wrong (or changed during the call) does not skew it.
   function tick() {
-    var now = Date.now();
-    document.querySelectorAll(".call-timer[data-since]").forEach(function (el) {
-      var since = Date.parse(el.getAttribute("data-since"));
-      if (isNaN(since)) return;
-      var s = Math.max(0, Math.floor((now - since) / 1000));
+    var now = window.performance.now();
+    document.querySelectorAll(".call-timer[data-elapsed]").forEach(function (el) {
+      if (el._timerOrigin === undefined) {
+        var elapsed = parseInt(el.getAttribute("data-elapsed"), 10);
+        if (isNaN(elapsed)) return;
+        el._timerOrigin = now - elapsed * 1000;
+      }
+      var s = Math.max(0, Math.floor((now - el._timerOrigin) / 1000));
       var mm = Math.floor(s / 60);
       var ss = s % 60;
       el.textContent = (mm < 10 ? "0" : "") + mm + ":" + (ss < 10 ? "0" : "") + ss;
