@@ -17,9 +17,9 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from telesales.calls.choices import SELF_STATES, FollowUpKind
-from telesales.calls.models import CALL_NOTE_MAX_LENGTH, note_normalised
+from telesales.calls.models import CALL_NOTE_MAX_LENGTH
 from telesales.core.dates import validate_center_year
-from telesales.core.forms import StyledForm
+from telesales.core.forms import StyledForm, UncutTextField
 from telesales.core.phone_numbers import mask_phone
 from telesales.leads.choices import Gender
 from telesales.policies.choices import PaymentMode
@@ -55,30 +55,15 @@ def _note_limit_text() -> str:
 _note_help = lazy(_note_limit_text, str)
 
 
-class NoteField(forms.CharField):
-    """A note on a call or a follow-up, up to ``CALL_NOTE_MAX_LENGTH`` characters.
-
-    Longer is refused with the count, never cut: the page has no ``maxlength`` (a browser
-    cuts pasted text at it without a word), and the form comes back with the whole text.
-    Line breaks count once, as the browser counts them (it posts them as CR LF)."""
+class NoteField(UncutTextField):
+    """A note on a call or a follow-up, up to ``CALL_NOTE_MAX_LENGTH`` characters, refused
+    whole when longer (``core.forms.UncutTextField``)."""
 
     def __init__(self, *, widget=None, **kwargs):
         kwargs.setdefault("required", False)
         kwargs.setdefault("label", _("Note"))
         super().__init__(max_length=CALL_NOTE_MAX_LENGTH, widget=widget, **kwargs)
         self.help_text = self.help_text or _note_help()
-        self.error_messages["max_length"] = _(
-            "The note is too long: %(show_value)d characters, at most %(limit_value)d. "
-            "Shorten it; nothing was saved."
-        )
-
-    def widget_attrs(self, widget):
-        attrs = super().widget_attrs(widget)
-        attrs.pop("maxlength", None)
-        return attrs
-
-    def to_python(self, value):
-        return note_normalised(super().to_python(value))
 
 
 def _future(value: dt.datetime | None) -> dt.datetime | None:

@@ -22,6 +22,7 @@ from telesales.calls.choices import (
     FollowUpKind,
     FollowUpStatus,
 )
+from telesales.core.formatting import line_breaks_normalised
 from telesales.core.models import TimeStampedModel
 
 #: The longest note an agent may write on a call's outcome, a sale or a follow-up. The
@@ -38,8 +39,8 @@ def open_call_limit() -> dt.timedelta:
 
 def note_normalised(text: str | None) -> str:
     """A note as it is counted and stored on every path (the forms, the API, the services):
-    line breaks as one LF (a browser posts CR LF, Windows clients send it too), ends trimmed."""
-    return (text or "").replace("\r\n", "\n").replace("\r", "\n").strip()
+    line breaks as one LF, ends trimmed (``core.formatting.line_breaks_normalised``)."""
+    return line_breaks_normalised(text)
 
 
 def _default_spacing() -> list[int]:

@@ -30,3 +30,9 @@ def money(value, *, signed: bool = False) -> str:
         number = abs(number)  # never "-0.00"
     text = f"{number:,.2f}"
     return f"+{text}" if signed and number > 0 else text
+
+
+def line_breaks_normalised(text: str | None) -> str:
+    """Free text as it is counted and stored: every line break one LF (a browser posts CR LF,
+    Windows clients send it too), ends trimmed."""
+    return (text or "").replace("\r\n", "\n").replace("\r", "\n").strip()

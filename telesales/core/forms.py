@@ -6,7 +6,30 @@ from django.core.validators import MaxLengthValidator
 from django.utils.translation import gettext_lazy as _
 
 from telesales.core.dates import guard_date_fields
+from telesales.core.formatting import line_breaks_normalised
 from telesales.core.http_api import ID_MAX
+
+
+class UncutTextField(forms.CharField):
+    """A note of at most ``max_length`` characters that is refused whole when longer, never cut:
+    the page has no ``maxlength`` (a browser cuts a pasted text at it without a word), the
+    error gives the length, and the form comes back with the whole text. Line breaks count
+    once, as the reader sees them (``line_breaks_normalised``)."""
+
+    def __init__(self, *, max_length: int, **kwargs):
+        super().__init__(max_length=max_length, **kwargs)
+        self.error_messages["max_length"] = _(
+            "The note is too long: %(show_value)d characters, at most %(limit_value)d. "
+            "Shorten it; nothing was saved."
+        )
+
+    def widget_attrs(self, widget):
+        attrs = super().widget_attrs(widget)
+        attrs.pop("maxlength", None)
+        return attrs
+
+    def to_python(self, value):
+        return line_breaks_normalised(super().to_python(value))
 
 
 class LoginForm(AuthenticationForm):

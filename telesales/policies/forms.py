@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from telesales.core.dates import validate_center_year
-from telesales.core.forms import StyledForm
+from telesales.core.forms import StyledForm, UncutTextField
 from telesales.policies.choices import (
     OUTCOMES_BY_KIND,
     CancelReason,
@@ -222,21 +222,12 @@ class ReceiptForm(_Form):
     )
 
 
-class NoteField(forms.CharField):
-    """A note of up to ``NOTE_MAX`` characters: longer is refused with its length, never cut.
-    The input has no ``maxlength`` (a browser cuts a pasted text at it without a word)."""
+class NoteField(UncutTextField):
+    """A note of up to ``NOTE_MAX`` characters, refused whole when longer
+    (``core.forms.UncutTextField``)."""
 
     def __init__(self, **kwargs):
         super().__init__(max_length=NOTE_MAX, **kwargs)
-        self.error_messages["max_length"] = _(
-            "The note is too long: %(show_value)d characters, at most %(limit_value)d. "
-            "Shorten it; nothing was saved."
-        )
-
-    def widget_attrs(self, widget):
-        attrs = super().widget_attrs(widget)
-        attrs.pop("maxlength", None)
-        return attrs
 
 
 def task_auto_id(task_id: int) -> str:
