@@ -389,6 +389,15 @@ class AdjustmentOut(Schema):
     #: The run that pays it; None while pending (the next run computed pays it).
     applied_run_id: int | None
     created_at: dt.datetime
+    #: Who recorded it: the login's id (None once that login is deleted) and the name the
+    #: pages show (``selectors.user_display_name``: the employee's name, else the login's
+    #: full name, else the login name; "" for nobody).
+    created_by_id: int | None
+    created_by_name: str
+
+    @staticmethod
+    def resolve_created_by_name(obj) -> str:
+        return selectors.user_display_name(obj.created_by)
 
 
 @router.post(

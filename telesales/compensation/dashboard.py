@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, ngettext
+from django.utils.translation import gettext_lazy, ngettext, pgettext
 
 from telesales.compensation.assessment import AT_RISK, FAILING, MET, ON_TRACK
 from telesales.compensation.selectors import early_warning_list
@@ -55,7 +55,7 @@ def my_warning_indicator(*, user, period: Period) -> Indicator | None:
         label=MY_WARNING_LABEL,
         value=row["days_left"],
         unit=ngettext("day left in the period", "days left in the period", row["days_left"]),
-        help_text="; ".join(parts),
+        help_text=pgettext("between two parts of a note", "; ").join(parts),
         url=reverse("compensation:warning_list"),
         scope=_("until %(end)s") % {"end": row["period_end"]},
         status=_STATUS.get(flag),

@@ -63,9 +63,11 @@ from decimal import ROUND_HALF_UP, Decimal
 from operator import itemgetter
 
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from telesales.compensation.rules_format import RuleBook, tier_apply, tier_rate
 from telesales.core.errors import ValidationFailed
+from telesales.core.formatting import money
 
 CENT = Decimal("0.01")
 ZERO = Decimal("0")
@@ -381,6 +383,10 @@ class _Run:
         self.clearance_names = {"receipt": _("receipt"), "return_visit": _("return visit")}
         self.waiting_text = _("waiting for: %(what)s")
         self.late_text = _("done on %(day)s, after the deadline %(deadline)s")
+        #: Between two parts of a note: "; " in English, "；" in Chinese; between the items
+        #: of a list: ", " / "、".
+        self.and_also = pgettext("between two parts of a note", "; ")
+        self.list_separator = _(", ")
         self._terms = self.withholding_terms()
         #: (level, extended) → the plain cells' rates (``plain_rates``); the numbers of the
         #: (rule id, rate, modifiers) cells.
@@ -705,7 +711,7 @@ class _Run:
                 return
             original, _rate, rule_id, extra = found
             modifiers = (rule_id, *extra)
-            note += "; " + _("commission recomputed at level %(l)s") % {"l": person.level}
+            note += self.and_also + _("commission recomputed at level %(l)s") % {"l": person.level}
         self.add(
             person.id,
             "clawback",
@@ -794,7 +800,7 @@ class _Run:
                 }
                 if "later_rate" in row and age >= row["first_months"]:
                     rate = row["later_rate"]
-                    note += "; " + _("after %(m)d months") % {"m": row["first_months"]}
+                    note += self.and_also + _("after %(m)d months") % {"m": row["first_months"]}
                 self.add(
                     ancestor.id,
                     "development_bonus",
@@ -889,7 +895,14 @@ class _Run:
                     "month %(m)d of service; FYC %(fyc)s (at least %(min)s), "
                     "%(n)d case(s) (at least %(c)d)"
                 )
-                % {"m": month, "fyc": cents(fyc), "min": min_fyc, "n": cases, "c": min_cases},
+                % {
+                    "m": month,
+                    # Amounts in a note read as on the pay pages: thousands grouped.
+                    "fyc": money(cents(fyc)),
+                    "min": money(min_fyc),
+                    "n": cases,
+                    "c": min_cases,
+                },
             )
 
     @staticmethod
@@ -931,7 +944,7 @@ class _Run:
             )
         ]
         if waiting:
-            return self.waiting_text % {"what": ", ".join(waiting)}
+            return self.waiting_text % {"what": self.list_separator.join(waiting)}
         return self.late_text % {"day": cleared, "deadline": deadline.isoformat()}
 
     def withholding(self) -> None:
@@ -1022,7 +1035,11 @@ class _Run:
                     "day": person.extension_since.isoformat(),
                     "f": self.extension_pay["renewal_factor"],
                 }
-                factor_note = f"{factor_note}; {extension_note}" if factor_note else extension_note
+                factor_note = (
+                    f"{factor_note}{self.and_also}{extension_note}"
+                    if factor_note
+                    else extension_note
+                )
             for renewal in sorted(extra.renewals, key=lambda r: r.premium_id):
                 if renewal.paid_on not in self.period:
                     self.problem(
@@ -1058,7 +1075,7 @@ class _Run:
                     rate=rate,
                     sources=(f"policy:{renewal.policy_id}", f"premium:{renewal.premium_id}"),
                     modifiers=modifiers,
-                    note=f"{note}; {factor_note}" if factor_note else note,
+                    note=f"{note}{self.and_also}{factor_note}" if factor_note else note,
                 )
 
     def recruiting_awards(self) -> None:
@@ -1103,9 +1120,9 @@ class _Run:
                     if extra.fyc_to_date < minimum:
                         continue
                     basis = extra.fyc_to_date
-                    note += "; " + _("FYC to date %(fyc)s (at least %(min)s)") % {
-                        "fyc": cents(extra.fyc_to_date),
-                        "min": minimum,
+                    note += self.and_also + _("FYC to date %(fyc)s (at least %(min)s)") % {
+                        "fyc": money(cents(extra.fyc_to_date)),
+                        "min": money(minimum),
                     }
                 self.add(
                     recruiter.id,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django import forms
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from telesales.compensation.payrun import adjustment_amount_parse
@@ -71,7 +72,10 @@ class AdjustmentForm(StyledForm, forms.Form):
     def __init__(self, *args, people=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["person"].queryset = people if people is not None else Person.objects.none()
-        self.fields["person"].label_from_instance = lambda p: f"{p.name} ({p.employee_no})"
+        # The reader's language's brackets: "张伟（E00012）", "Zhang Wei (E00012)".
+        self.fields["person"].label_from_instance = lambda p: (
+            gettext("%(name)s (%(employee_no)s)") % {"name": p.name, "employee_no": p.employee_no}
+        )
         self._style()
 
     def clean_amount(self) -> Decimal:

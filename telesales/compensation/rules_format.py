@@ -89,7 +89,7 @@ class RuleError:
         where = self.path or _("(document)")
         if self.line is not None:
             where = _("%(path)s (line %(line)d)") % {"path": where, "line": self.line}
-        return f"{where}: {self.reason}"
+        return _("%(where)s: %(reason)s") % {"where": where, "reason": self.reason}
 
 
 class RuleSetInvalid(ValidationFailed):
@@ -101,13 +101,15 @@ class RuleSetInvalid(ValidationFailed):
         fields: dict[str, list[str]] = {}
         for error in errors:
             fields.setdefault(error.path or "document", []).append(
-                error.reason if error.line is None else f"{error.reason} (line {error.line})"
+                error.reason
+                if error.line is None
+                else _("%(reason)s (line %(line)d)") % {"reason": error.reason, "line": error.line}
             )
-        prefix = f"{source_name}: " if source_name else ""
-        super().__init__(
-            prefix + _("The rule set has %(count)d problem(s).") % {"count": len(errors)},
-            fields=fields,
-        )
+        message = _("The rule set has %(count)d problem(s).") % {"count": len(errors)}
+        if source_name:
+            # "law.yaml: …" / "law.yaml：…": the reader's language's colon.
+            message = _("%(file)s: %(message)s") % {"file": source_name, "message": message}
+        super().__init__(message, fields=fields)
         self.details["errors"] = [
             {"path": e.path, "line": e.line, "reason": e.reason} for e in errors
         ]

@@ -21,6 +21,7 @@ from telesales.compensation.models import (
     RuleSet,
 )
 from telesales.core.errors import NotFound, PermissionDenied
+from telesales.operations.selectors import premium_periods
 from telesales.org.models import Person, Team
 from telesales.policies.models import Policy
 from telesales.policies.selectors import policy_numbers
@@ -94,7 +95,8 @@ def payslip_get(*, user, run: PayRun, person: Person) -> Payslip:
 @dataclass(frozen=True)
 class SourceLabel:
     """A line's source as a payslip shows it: the policy's number, the person's name, the
-    adjustment's number, or the record itself when it names nothing known. ``policy_id``:
+    adjustment's number, a renewal premium's period ("premium 2"), or the record itself when it
+    names nothing known. ``policy_id``:
     set when the reader may open the policy's pay history (``can_read_policy_pay``)."""
 
     source: str
@@ -115,7 +117,7 @@ def _attach_sources(lines: list[PayLine], *, user, person: Person) -> None:
     and names are read in a query or a few. The payslip is the reader's own unless they read all pay
     (``payslip_get``), so a policy links to its pay history when it is the payslip person's,
     or for HR."""
-    wanted: dict[str, set[int]] = {"policy": set(), "person": set()}
+    wanted: dict[str, set[int]] = {"policy": set(), "person": set(), "premium": set()}
     for line in lines:
         for source in line.sources:
             kind, key = _record(source)
@@ -127,6 +129,7 @@ def _attach_sources(lines: list[PayLine], *, user, person: Person) -> None:
         if wanted["person"]
         else {}
     )
+    periods = premium_periods(wanted["premium"]) if wanted["premium"] else {}
     reads_all = permissions.can_read_all_payslips(user)
 
     def label(source: str) -> SourceLabel:
@@ -139,6 +142,8 @@ def _attach_sources(lines: list[PayLine], *, user, person: Person) -> None:
             return SourceLabel(source, names[key])
         if kind == "adjustment" and key is not None:
             return SourceLabel(source, _("adjustment #%(n)d") % {"n": key})
+        if kind == "premium" and key in periods:  # a renewal's premium: "第 2 期保费"
+            return SourceLabel(source, _("premium %(n)s") % {"n": periods[key]})
         return SourceLabel(source, source)
 
     for line in lines:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from django import forms
 from django.utils import timezone
+from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import pgettext_lazy
 
 from telesales.core.dates import validate_center_year
 from telesales.core.forms import StyledForm
@@ -54,6 +54,18 @@ def _working_people():
     )
 
 
+class PersonChoiceField(forms.ModelChoiceField):
+    """A person named with their employee number in the reader's language's brackets:
+    "张伟（F000012）" in Chinese, "Zhang Wei (F000012)" in English (``Person.__str__`` writes
+    half-width ones whatever the language)."""
+
+    def label_from_instance(self, obj) -> str:
+        return gettext("%(name)s (%(employee_no)s)") % {
+            "name": obj.name,
+            "employee_no": obj.employee_no,
+        }
+
+
 def _pick(label, choices, required_message) -> forms.ChoiceField:
     """A choice the user must make: it starts blank, so a record never takes the first option
     (a promise to pay, a confirmed return visit, a surrender) because nobody changed it."""
@@ -83,7 +95,7 @@ class ContactForm(StyledForm):
 
 
 class OwnerForm(StyledForm):
-    owner = forms.ModelChoiceField(label=_("Owner"), queryset=Person.objects.none(), required=False)
+    owner = PersonChoiceField(label=_("Owner"), queryset=Person.objects.none(), required=False)
     reason = forms.CharField(label=_("Reason"), max_length=300, required=False)
 
     def __init__(self, *args, reason_required: bool = False, **kwargs):
@@ -145,11 +157,11 @@ class NoticeForm(StyledForm):
 
 class TransferForm(StyledForm):
     # "From" and "To" alone are date-range words in the catalogue: these name people.
-    from_person = forms.ModelChoiceField(
+    from_person = PersonChoiceField(
         label=pgettext_lazy("servicing transfer", "Hand over from"),
         queryset=Person.objects.none(),
     )
-    to_person = forms.ModelChoiceField(
+    to_person = PersonChoiceField(
         label=pgettext_lazy("servicing transfer", "Hand over to"),
         queryset=Person.objects.none(),
         required=False,

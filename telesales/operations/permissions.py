@@ -6,7 +6,8 @@
 - Planner / supervisor: reads everything and the persistency figures.
 - Team lead: the policies of the teams they lead (by the team credited at the sale, or the
   agent's current team) and their own; works renewal contacts of those policies; resolves the
-  misunderstandings found by return visits of their agents.
+  misunderstandings found by return visits of their agents (flagged to them, or of an agent
+  of a team they lead now: ``can_resolve_visit``).
 - Agent: the policies they sold or serve; records renewal contacts on their own tasks.
   Agents never record a payment (2023 rule Art. 32: sellers do not handle premiums).
 - Other roles: nothing (personal data, minimum necessary).
@@ -40,6 +41,26 @@ def can_work_renewals(user) -> bool:
 
 def can_resolve_misunderstanding(user) -> bool:
     return has_role(user, *OPERATORS, Role.TEAM_LEAD)
+
+
+def can_resolve_visit(user, visit, *, me) -> bool:
+    """Whether ``user`` (whose employee record is ``me``) may resolve the misunderstanding
+    found by ``visit``: operations any; a team lead one flagged to them, or one on a policy
+    of an agent of a team they lead now — the team lead acts on the misunderstandings of
+    their agents' customers, also those flagged to their predecessor (who no longer sees
+    the policy) or to nobody (the team had no lead then). Read ``policy__agent__team`` with
+    the visit."""
+    if not can_resolve_misunderstanding(user):
+        return False
+    if can_operate(user):
+        return True
+    if me is None:
+        return False
+    if visit.flagged_to_id == me.pk:
+        return True
+    agent = visit.policy.agent
+    team = agent.team if agent.team_id else None
+    return team is not None and team.leader_id == me.pk and agent.pk != me.pk
 
 
 def can_manage_rules(user) -> bool:

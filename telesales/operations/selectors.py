@@ -256,6 +256,18 @@ def delivery_list(*, user, queue: str = "problem") -> QuerySet[Delivery]:
     return qs.order_by("overdue_since", "id")
 
 
+def premium_periods(premium_ids) -> dict[int, int]:
+    """Premium (``PremiumDue``) id → its period (1 = the first premium) for ``premium_ids``,
+    read 5,000 at a time. Not scoped: for callers that have checked the reader's right to the
+    records naming these ids (a payslip's renewal lines)."""
+    ids = sorted(set(premium_ids))
+    found: dict[int, int] = {}
+    for start in range(0, len(ids), 5000):
+        rows = PremiumDue.objects.filter(pk__in=ids[start : start + 5000])
+        found.update(rows.values_list("pk", "period"))
+    return found
+
+
 def delivery_get(*, user, delivery_id: int) -> Delivery:
     delivery = (
         Delivery.objects.filter(policy_scope_q(user))
@@ -275,7 +287,10 @@ def return_visit_list(
     *, user, queue: str = "due", today: dt.date | None = None
 ) -> QuerySet[ReturnVisit]:
     """``due``: open and due today or earlier; ``open``; ``flagged``: misunderstandings not
-    yet resolved (a team lead sees the ones flagged to them); ``done``: closed."""
+    yet resolved — every one in the user's sight, so a team lead sees all those of their
+    teams' policies, not only the ones flagged to them: they act on their agents' customers'
+    misunderstandings, also those flagged to a predecessor or to nobody (``My renewals``
+    lists the ones flagged to them); ``done``: closed."""
     today = _today(today)
     qs = ReturnVisit.objects.filter(policy_scope_q(user)).select_related(
         "policy__holder", "policy__product", "policy__agent", "flagged_to"
@@ -294,7 +309,7 @@ def return_visit_list(
 def return_visit_get(*, user, visit_id: int) -> ReturnVisit:
     visit = (
         ReturnVisit.objects.filter(policy_scope_q(user))
-        .select_related("policy__holder", "policy__product", "policy__agent", "flagged_to")
+        .select_related("policy__holder", "policy__product", "policy__agent__team", "flagged_to")
         .filter(pk=visit_id)
         .first()
     )

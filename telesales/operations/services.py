@@ -413,17 +413,18 @@ def return_visit_record(
 @transaction.atomic
 def return_visit_misunderstanding_resolve(*, visit: ReturnVisit, note: str, actor) -> ReturnVisit:
     """The team lead (or operations) cleared up the misunderstanding with the customer; the
-    visit then counts as done for the commission rules (the count per agent keeps it)."""
+    visit then counts as done for the commission rules (the count per agent keeps it). A team
+    lead resolves one flagged to them or one of an agent of a team they lead now
+    (``permissions.can_resolve_visit``)."""
     deny_unless(
         permissions.can_resolve_misunderstanding(actor) or not is_user(actor),
         _("Only the team lead or renewal operations resolve a misunderstanding"),
     )
     note = _note(note, required=True)
     visit = _lock_visit(visit)
-    if is_user(actor) and not permissions.can_operate(actor):
-        me = _me(actor)
+    if is_user(actor):
         deny_unless(
-            me is not None and visit.flagged_to_id == me.pk,
+            permissions.can_resolve_visit(actor, visit, me=_me(actor)),
             _("This misunderstanding is flagged to someone else"),
         )
     if visit.outcome != VisitOutcome.MISUNDERSTANDING or visit.resolved_at is not None:

@@ -566,7 +566,7 @@ def _visit_context(request, visit, **forms) -> dict:
         "can_record": permissions.can_operate(user) and visit.status == VisitStatus.OPEN,
         "can_resolve": visit.outcome == "misunderstanding"
         and visit.resolved_at is None
-        and (permissions.can_operate(user) or (me is not None and visit.flagged_to_id == me.pk)),
+        and permissions.can_resolve_visit(user, visit, me=me),
         "visit_form": forms.get("visit_form") or VisitForm(),
         "resolve_form": forms.get("resolve_form") or ResolveForm(),
     }

@@ -22,7 +22,8 @@ def measure_label(code) -> str:
     return str(label) if label is not None else str(code)
 
 
-#: Measures that are shares (0–1), shown as percentages; money measures keep two decimals.
+#: Measures that are shares (0–1), shown as percentages; money measures are shown as the pay
+#: pages show amounts (``core.formatting.money``: thousands grouped, two decimals).
 _SHARES = frozenset({"persistency13"})
 _MONEY = frozenset({"fyc", "team_fyc"})
 
@@ -30,7 +31,8 @@ _MONEY = frozenset({"fyc", "team_fyc"})
 @register.filter
 def measure_value(value, code) -> str:
     """An assessment figure as people read it: a share as a percentage (0.85 → "85.0%"),
-    money with two decimals, counts as whole numbers; "—" when there is none."""
+    money as the pay pages show it (3000 → "3,000.00"), counts as whole numbers; "—" when
+    there is none."""
     if value is None or value == "":
         return "—"
     try:
@@ -40,7 +42,7 @@ def measure_value(value, code) -> str:
     if str(code) in _SHARES:
         return percent(number)
     if str(code) in _MONEY:
-        return f"{number:.2f}"
+        return money_text(number)
     return f"{number.normalize():f}" if number == number.to_integral_value() else f"{number}"
 
 

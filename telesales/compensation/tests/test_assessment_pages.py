@@ -161,8 +161,10 @@ def test_the_criteria_show_the_measures_by_name_not_by_code(c):
     [
         ("0.8500", "persistency13", "85.0%"),
         ("0.85", "persistency13", "85.0%"),
-        ("3200", "fyc", "3200.00"),
-        ("12345.6", "team_fyc", "12345.60"),
+        ("3200", "fyc", "3,200.00"),
+        ("12345.6", "team_fyc", "12,345.60"),
+        ("1234567.891", "team_fyc", "1,234,567.89"),
+        ("800", "fyc", "800.00"),
         ("3", "cases", "3"),
         ("3.0", "months_in_grade", "3"),
         (None, "fyc", "—"),
@@ -182,6 +184,43 @@ def test_the_criteria_show_persistency_as_a_percentage(c):
     html = html.content.decode()
     shown = re.findall(r'data-measure="persistency13">[^<]*</span> ([^<]*)</span>', html)
     assert shown and all(re.fullmatch(r"(—|\d+\.\d%) / \d+\.\d%", s) for s in shown), shown
+
+
+def test_the_criteria_group_fyc_by_thousands_as_the_pay_pages_do(c):
+    """FYC on the assessment page is written like every amount on the pay pages (3,000.00),
+    not as the rule file's plain digits (3000.00)."""
+    c.sale(c.ann, "3000.00", dt.date(2026, 5, 5))
+    run = c.run_and_approve_all("2026-06")
+    html = client_for(c.hr).get(reverse("compensation:assessment_detail", args=[run.pk]))
+    html = html.content.decode()
+    shown = re.findall(r'data-measure="fyc">[^<]*</span> ([^<]*)</span>', html)
+    assert shown, html
+    assert all(re.fullmatch(r"(—|[\d,]+\.\d\d) / [\d,]+\.\d\d", s) for s in shown), shown
+    assert any(s.endswith(" / 3,000.00") for s in shown), shown
+    assert "3,000.00 / 3,000.00" in shown, shown
+    assert "3000.00" not in html
+
+
+def test_the_criteria_sets_and_the_next_level_read_with_full_width_punctuation_in_chinese(c):
+    """「晋升（1/2，3 个月）：」 and 「S2：」 in Chinese, not 「晋升 (1/2, 3 个月):」 or 「S2:」;
+    English keeps "Promote (1/2, 3 months):"."""
+    run = c.run_and_approve_all("2026-06")
+    url = reverse("compensation:assessment_detail", args=[run.pk])
+    chinese_client = Client()
+    chinese_client.force_login(c.hr)
+    chinese = chinese_client.get(url).content.decode()
+    sets = re.findall(r"<strong>((?:晋升|维持)[^<]*)</strong>", chinese)
+    assert sets and all(re.fullmatch(r"(晋升|维持)（\d+/\d+，\d+ 个月）：", s) for s in sets), sets
+    english = client_for(c.hr).get(url).content.decode()
+    sets = re.findall(r"<strong>((?:Promote|Maintain)[^<]*)</strong>", english)
+    assert sets and all(
+        re.fullmatch(r"(Promote|Maintain) \(\d+/\d+, \d+ months?\):", s) for s in sets
+    )
+    warnings = chinese_client.get(WARNING, {"day": "2026-05-16"}).content.decode()
+    colons = re.findall(r"<td>[A-Z]\d([:：]) <span class=\"badge", warnings)
+    assert colons and set(colons) == {"："}, colons
+    english = client_for(c.hr).get(WARNING, {"day": "2026-05-16"}).content.decode()
+    assert re.search(r"<td>[A-Z]\d: <span class=\"badge", english)
 
 
 def test_the_month_in_progress_shows_as_provisional_and_is_not_approved(c):

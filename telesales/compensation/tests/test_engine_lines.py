@@ -123,7 +123,10 @@ def test_new_hire_allowance_month_four_needs_two_cases(book):
     ]
     (line,) = [ln for ln in two if ln.kind == "new_hire_allowance"]
     assert line.basis == D("2000.00")
-    assert "month 4 of service" in line.note
+    # The amounts in the note are written as the pay pages write amounts: thousands grouped.
+    assert (
+        line.note == "month 4 of service; FYC 2,000.00 (at least 2,000.00), 2 case(s) (at least 2)"
+    )
 
 
 def test_a_policy_cancelled_in_the_month_does_not_count_for_the_allowance(book):
@@ -207,6 +210,16 @@ def test_half_the_commission_waits_for_the_receipt_and_the_return_visit(book):
     assert (line.basis, line.rate) == (D("350.00"), D("0.5"))
     assert line.note == "waiting for: receipt, return visit"
     assert payslip_totals(lines) == {SAM: D("4375.00")}
+
+
+def test_a_note_is_punctuated_in_the_language_it_is_written_in(book):
+    """In Chinese the list in a withholding note is joined by 「、」, not ", "."""
+    from django.utils import translation
+
+    with translation.override("zh-hans"):
+        lines = run(book, [sam()], [sold(11)])
+    (line,) = [ln for ln in lines if ln.kind == "withheld"]
+    assert line.note == "等待：回执、回访"
     # the payslip order: base pay, commission, withheld
     assert [ln.kind for ln in lines] == ["base_pay", "commission", "withheld"]
 

@@ -196,6 +196,30 @@ def test_an_adjustment_recorded_through_the_api_is_listed_as_pending(march):
     assert PayAdjustment.objects.count() == 2
 
 
+def test_the_pending_adjustments_say_who_recorded_each_by_name(
+    march, django_assert_max_num_queries
+):
+    """As the page does: the recorder's employee name ("Hana"), else the login's full name,
+    else the login name; their login id beside it; read with the rows, not a query each."""
+    from telesales.compensation.payrun import payadjustment_create
+    from telesales.core.roles import Role
+    from telesales.org.tests.factories import UserFactory
+
+    url = f"{BASE}/{march.february.pk}/adjustments"
+    hr = client_for(march.hr)
+    made = hr.post_json(url, {"person_id": march.sam.pk, "amount": "-80.50", "reason": "fix"})
+    assert made.status_code == 200, made.content
+    assert (made.json()["created_by_id"], made.json()["created_by_name"]) == (march.hr.pk, "Hana")
+    boss = UserFactory(username="boss", first_name="", last_name="", roles=[Role.MANAGER])
+    payadjustment_create(person=march.sam, amount=D("5"), reason="x", actor=boss, corrects_run=None)
+    with django_assert_max_num_queries(6):
+        pending = hr.get(f"{BASE[: -len('/payruns')]}/adjustments/pending")
+    rows = [(p["created_by_id"], p["created_by_name"]) for p in pending.json()]
+    assert rows == [(march.hr.pk, "Hana"), (boss.pk, "boss")]
+    schema = hr.get("/api/v1/openapi.json").json()["components"]["schemas"]["AdjustmentOut"]
+    assert {"created_by_id", "created_by_name"} <= set(schema["required"])
+
+
 def test_the_adjustment_limit_is_a_setting(settings):
     from telesales.compensation.payrun import adjustment_limit
 

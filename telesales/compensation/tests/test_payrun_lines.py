@@ -102,8 +102,11 @@ def test_the_march_run_pays_the_later_lines_computed_by_hand(lines_center):
     assert renewal.sources == [f"policy:{c.sams_old.pk}", f"premium:{c.renewal.pk}"]
     assert renewal.rule_version == 1
     assert "1.1" in renewal.note and "100.00%" in renewal.note  # the persistency factor
+    # The parts of a note are joined as the center's language joins them (「；」, not "; ").
+    assert "；13 个月继续率 100.00%" in renewal.note and "; " not in renewal.note
     award = PayLine.objects.get(run=run, kind="recruiting_award")
-    assert "2026-03-15" in award.note and "1234.50" in award.note
+    # The center's language (zh-Hans) and the amounts grouped as on the pay pages.
+    assert "2026-03-15" in award.note and "；累计 FYC 1,234.50（至少 300.00）" in award.note
 
 
 def test_a_rerun_of_the_later_lines_is_identical(lines_center):
@@ -245,3 +248,23 @@ def test_the_clearances_read_what_operations_says(lines_center):
         ), pid
     assert ours[cases[2].pk].return_visit_on == dt.date(2026, 3, 20)  # resolved, not done
     assert ours[c.anns.pk].return_visit_on == dt.date(2026, 3, 6)
+
+
+def test_a_renewal_line_names_its_premium_by_period_not_by_record(lines_center):
+    """The payslip shows a renewal's sources as the policy's number and the premium's period
+    ("premium 2", 「第 2 期保费」), not the record ``premium:N``, which stays in the title."""
+    from django.utils import translation
+
+    from telesales.compensation.selectors import payslip_get
+
+    c = lines_center
+    run = payrun_compute(period_start=MAR, actor=c.hr)
+    for language, expected in (("en", "premium 2"), ("zh-hans", "第 2 期保费")):
+        with translation.override(language):
+            slip = payslip_get(user=c.hr, run=run, person=c.sam)
+        [renewal] = [line for line in slip.lines if line.kind == "renewal_commission"]
+        labels = {label.source: label.label for label in renewal.source_labels}
+        assert labels == {
+            f"policy:{c.sams_old.pk}": c.sams_old.number,
+            f"premium:{c.renewal.pk}": expected,
+        }

@@ -520,3 +520,14 @@ def test_team_pay_leaves_out_teams_nobody_of_which_is_paid(march):
     page = client_for(march.hr).get(TEAM).content.decode()
     assert f'data-testid="team-{march.team_a.pk}"' in page
     assert f'data-testid="team-{hana_team.pk}"' not in page
+
+
+def test_the_people_to_adjust_are_named_with_full_width_brackets_in_chinese(march):
+    """The adjustment form's people: 「Sam（E…）」 in Chinese, "Sam (E…)" in English."""
+    url = reverse("compensation:payrun_detail", args=[march.february.pk])
+    sam = march.sam
+    chinese = Client()
+    chinese.force_login(march.hr)
+    assert f">{sam.name}（{sam.employee_no}）</option>" in chinese.get(url).content.decode()
+    english = client_for(march.hr).get(url).content.decode()
+    assert f">{sam.name} ({sam.employee_no})</option>" in english

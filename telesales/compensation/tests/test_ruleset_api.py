@@ -300,3 +300,17 @@ def test_an_unknown_rule_set_is_404(hr):
         assert body["message"] == "No such rule set"
     draft.refresh_from_db()
     assert draft.status == RuleSetStatus.DRAFT
+
+
+def test_an_invalid_file_is_explained_in_chinese_with_full_width_punctuation(hr):
+    """The message and each field's problem in the caller's language: 「bad.yaml：规则集有 1 个
+    问题。」 and 「…（第 N 行）」, no English "line" and no half-width colon in Chinese."""
+    text = DEFAULT_TEXT.replace("management_allowance:", "management_allowance:\n  colour: red", 1)
+    line = text.splitlines().index("  colour: red") + 1
+    response = client_for(hr, "zh-hans").post(
+        BASE, {"effective_from": "2026-04-01", "file": upload(text.encode(), name="bad.yaml")}
+    )
+    body = assert_error_shape(response, 422, "validation_failed")
+    assert body["message"].startswith("bad.yaml：") and ": " not in body["message"]
+    (problem,) = body["details"]["fields"]["management_allowance.colour"]
+    assert problem.endswith(f"（第 {line} 行）") and "line" not in problem, problem

@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
@@ -187,3 +188,18 @@ def test_who_imported_and_approved_a_version_reads_as_a_name(hr):
     PersonFactory(user=user, name="李花")
     page = hr.get(reverse("compensation:ruleset_detail", args=[ruleset.pk])).content.decode()
     assert "李花" in page and "Hana Li" not in page
+
+
+def test_a_problems_place_reads_in_chinese_with_full_width_punctuation(hr):
+    """「<code>（文档）</code> · 第 2 行： 不是有效的 YAML…」, not "(document) · 第 2 行: …": the
+    document's placeholder is translated and the colon is the reader's language's."""
+    html = _post(hr, text="version: 1\nfoo: [").content.decode()
+    problems = html.split('data-testid="rule-problems">', 1)[1].split("</ul>", 1)[0]
+    assert "<code>（文档）</code> · 第 2 行： " in problems, problems
+    assert "(document)" not in problems and "行:" not in problems
+    hr.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    english = _post(hr, text="version: 1\nfoo: [").content.decode()
+    assert "<code>(document)</code> · line 2: " in english
+    typo = DEFAULT_TEXT.replace("  include_own:", "  inclde_own:", 1)
+    english = _post(hr, text=typo).content.decode()
+    assert "<code>management_allowance.inclde_own</code> · line " in english

@@ -743,3 +743,37 @@ def test_a_late_receipt_brings_the_premiums_still_in_their_grace_back(world, pol
     assert servicing.status == ServicingStatus.IN_FORCE and servicing.lapsed_on is None
     task4.refresh_from_db()
     assert task4.status == TaskStatus.OPEN and task4.outcome == ""
+
+
+def test_a_new_team_lead_sees_and_resolves_a_misunderstanding_flagged_to_their_predecessor(
+    world, visit
+):
+    """The team lead acts on the misunderstandings of their agents' customers: one flagged to
+    the lead before them (who no longer sees the policy) is in the new lead's 理解偏差 queue
+    and theirs to resolve; a lead of another team still may not."""
+    from telesales.core.roles import Role
+    from telesales.operations.tests.factories import PersonFactory, UserFactory
+
+    v = services.return_visit_record(
+        visit=visit,
+        outcome=VisitOutcome.MISUNDERSTANDING,
+        note="以为可随时退",
+        actor=world.ops.user,
+    )
+    assert v.flagged_to == world.lead_a
+    successor = PersonFactory(
+        team=world.team_a, user=UserFactory(username="lead_a2", roles=[Role.TEAM_LEAD])
+    )
+    world.team_a.leader = successor
+    world.team_a.save()
+
+    assert list(selectors.return_visit_list(user=successor.user, queue="flagged")) == [v]
+    assert list(selectors.return_visit_list(user=world.lead_a.user, queue="flagged")) == []
+    with pytest.raises(PermissionDenied):
+        services.return_visit_misunderstanding_resolve(
+            visit=v, note="已解释", actor=world.lead_b.user
+        )
+    v = services.return_visit_misunderstanding_resolve(
+        visit=v, note="已重新解释退保规则", actor=successor.user
+    )
+    assert v.counts_as_done and v.resolved_by == successor.user

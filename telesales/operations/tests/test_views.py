@@ -654,3 +654,36 @@ def test_queues_keep_a_query_ceiling(world, page_for, policy, django_assert_max_
     for name in ("operations:renewal_list", "operations:home", "operations:delivery_list"):
         with django_assert_max_num_queries(25):
             assert client.get(reverse(name)).status_code == 200
+
+
+def test_a_team_leads_misunderstanding_tab_lists_every_one_of_their_teams(world, page_for, policy):
+    """The 理解偏差 tab of a team lead lists every unresolved misunderstanding on their teams'
+    policies — also one flagged to their predecessor — and the visit page lets them resolve
+    those of the agents they lead now."""
+    from telesales.core.roles import Role
+    from telesales.operations.tests.factories import PersonFactory, UserFactory
+
+    p = policy(issued_on=TODAY - dt.timedelta(days=30), number="MIS-1")
+    operations_sync(today=TODAY)
+    visit = ReturnVisit.objects.get(policy=p)
+    record = reverse("operations:visit_record", args=[visit.pk])
+    ops = page_for(world.ops)
+    assert (
+        ops.post(record, {"outcome": "misunderstanding", "note": "以为是存款"}).status_code == 302
+    )
+    successor = PersonFactory(
+        team=world.team_a, user=UserFactory(username="lead_a2", roles=[Role.TEAM_LEAD])
+    )
+    world.team_a.leader = successor
+    world.team_a.save()
+    lead = page_for(successor)
+    tab = lead.get(reverse("operations:visit_list"), {"queue": "flagged"}).content.decode()
+    assert "MIS-1" in tab
+    detail = lead.get(reverse("operations:visit_detail", args=[visit.pk]))
+    assert b'data-testid="resolve-form"' in detail.content
+    resolve = reverse("operations:visit_resolve", args=[visit.pk])
+    assert lead.post(resolve, {"note": "已重新说明"}).status_code == 302
+    visit.refresh_from_db()
+    assert visit.counts_as_done
+    tab = lead.get(reverse("operations:visit_list"), {"queue": "flagged"}).content.decode()
+    assert "MIS-1" not in tab
