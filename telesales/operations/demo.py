@@ -19,12 +19,25 @@ services (about half a second a policy), so the size is bounded. Mostly annual p
 monthly, semi-annual, and single premiums. Fates: most pay on time, some in grace, about one
 in eight stops paying and lapses.
 
-Then the last three months' sales (``_recent_sales``): one to three a month for each seller,
-annual or single premiums, through the same steps, so that the demo's past pay runs
-(compensation, approved) have commission to pay, withhold until the receipt and the return
-visit, release and claw back. With 66 agents that is about 250 more policies and the demo
-takes some 15 s longer.
-Deterministic for a given seed and day. Does nothing when the demo policies exist already.
+Then the recent sales (``_recent_sales``): one to three a month for each seller in each of
+the last three whole months, annual or single premiums, through the same steps, so that the
+demo's past pay runs (compensation, approved) have commission to pay, withhold until the
+receipt and the return visit, release and claw back; and the current month from its first to
+yesterday (``_month_to_date_sales``) at the same pace: the sellers sell in rounds until the
+month to date, with what the call history sold in it, is within about -10 % to +12 % of the
+same days of last month (what the manager's sales panel compares). With 66 agents that is
+about 250 policies for the whole months and, late in a month, some 90 for the month to date;
+the demo takes some 20 s longer than without them. A policy sold in the last days is not issued yet
+(the issue comes one to three days after the sale) or has its document on the way; the
+receipt, the free-look window and the return visit follow their dates.
+
+Before the free-look windows that have passed close, the agents' service tasks that fell due
+before the last days (welcome calls, check-ins, extended-service suggestions) are worked
+(``policies.demo.service_tasks_work``), as a working center's are.
+
+Deterministic for a given seed and day (and the call history the month to date finds, which
+is the calls demo's for that seed and moment). Does nothing when the demo policies exist
+already.
 
 Not in the demo: exit notices. The organisation's demo leavers have no login and left long
 ago (they never sold), and making a demo agent leave would break its invariants (a leaver
@@ -145,6 +158,14 @@ def _sell(
         return None  # a lead or an agent the rules refuse: skip it
 
 
+#: What becomes of a recent policy's document (cumulative chances): not sent yet (issued in
+#: the last 12 days), sent but failed or returned, sent and the receipt still awaited (issued
+#: in the last 20 days); the rest are received. The queue fillers force their state.
+DELIVERY_NOT_SENT = 0.05
+DELIVERY_PROBLEM = DELIVERY_NOT_SENT + 0.04
+DELIVERY_AWAITED = DELIVERY_PROBLEM + 0.15
+
+
 def _deliver(rng, policy: Policy, today: dt.date, stats: dict, force: str = "") -> None:
     """Send the document, confirm the receipt (the free-look window starts), or leave it in
     one of the queue's states for the most recent policies (``force``: pending, failed,
@@ -156,10 +177,13 @@ def _deliver(rng, policy: Policy, today: dt.date, stats: dict, force: str = "") 
     issued = timezone.localdate(policy.issued_at)
     age = (today - issued).days
     paper = force == "returned" or (not force and rng.random() < 0.15)
-    roll = {"pending": 0.0, "failed": 0.25, "returned": 0.25, "receipt": 0.99}.get(
-        force, rng.random()
-    )
-    if (age < 12 or force == "pending") and roll < 0.2:
+    roll = {
+        "pending": 0.0,
+        "failed": DELIVERY_NOT_SENT,
+        "returned": DELIVERY_NOT_SENT,
+        "receipt": 0.99,
+    }.get(force, rng.random())
+    if (age < 12 or force == "pending") and roll < DELIVERY_NOT_SENT:
         stats["pending"] += 1
         return  # not sent yet (overdue after the rule set's days)
     sent = issued + dt.timedelta(days=rng.randint(0, 1))
@@ -172,7 +196,7 @@ def _deliver(rng, policy: Policy, today: dt.date, stats: dict, force: str = "") 
         tracking_ref=f"SF{rng.randint(10**11, 10**12 - 1)}" if paper else "",
         actor=ACTOR,
     )
-    if (age < 20 or force) and roll < 0.35:
+    if (age < 20 or force) and roll < DELIVERY_PROBLEM:
         if paper:
             services.delivery_mark_returned(
                 delivery=delivery,
@@ -190,7 +214,7 @@ def _deliver(rng, policy: Policy, today: dt.date, stats: dict, force: str = "") 
         stats["problems"] += 1
         return
     receipt = sent + dt.timedelta(days=rng.randint(2, 6) if paper else rng.randint(0, 3))
-    if (age < 20 and roll < 0.5) or receipt > today:
+    if (age < 20 and roll < DELIVERY_AWAITED) or receipt > today:
         stats["in_transit"] += 1
         return  # sent, receipt still awaited
     if paper:
@@ -305,43 +329,124 @@ def _visits(rng, today: dt.date, stats: dict) -> None:
 #: the demo's past pay runs have commission to pay, withhold, release and claw back.
 RECENT_MONTHS = 3
 RECENT_PER_MONTH = (1, 3)
+#: The month to date's premium against the same days of last month (drawn in this range), so
+#: that the sales panel shows a month a little up or down, not a collapse or a boom.
+MONTH_TO_DATE_PACE = (0.9, 1.12)
+#: At most this many sales per seller in the month to date.
+MONTH_TO_DATE_ROUNDS = 4
+
+
+def _working_days(first: dt.date, last: dt.date) -> list[dt.date]:
+    """Monday to Friday from ``first`` to ``last``, both included."""
+    return [
+        first + dt.timedelta(days=i)
+        for i in range((last - first).days + 1)
+        if (first + dt.timedelta(days=i)).weekday() < 5
+    ]
+
+
+def _sold_premium(since: dt.date, until: dt.date) -> Decimal:
+    """Premium sold (applied) from ``since`` to ``until``, net of the policies not sold, as the
+    sales panel counts it."""
+    from django.db.models import Sum
+
+    from telesales.policies.choices import NOT_SOLD_STATUSES
+
+    total = (
+        Policy.objects.filter(applied_at__date__gte=since, applied_at__date__lte=until)
+        .exclude(status__in=NOT_SOLD_STATUSES)
+        .aggregate(total=Sum("annualised_premium"))["total"]
+    )
+    return total or Decimal(0)
+
+
+def _recent_sale(rng, *, agent, day, leads, products, allowed, room=None) -> Policy | None:
+    """One sale of a plan ``allowed`` for ``agent`` on ``day``; its premium at most ``room``
+    (rounded up to the hundred, not below the plan's least) when given."""
+    code, mode, term, (low, high), _w = rng.choices(allowed, weights=[p[4] for p in allowed])[0]
+    premium = rng.randrange(low, high, 100)
+    if room is not None:
+        premium = max(low, min(premium, -(-int(room) // 100) * 100))
+    return _sell(
+        rng,
+        agent=agent,
+        lead=leads[agent.pk].pop(0),
+        product=products[code],
+        mode=mode,
+        term=term,
+        premium=Decimal(premium).quantize(Decimal("0.01")),
+        day=day,
+    )
 
 
 def _recent_sales(rng, *, today, sellers, leads, products, plans) -> list[Policy]:
     """One to three sales a month in each of the last three months for every seller hired two
     weeks before the day (products they may sell, paid annually or in one premium: nothing
-    falls due before the book's end), on working days; they then go through the same
-    delivery, receipt, free-look and return-visit steps as the rest of the book."""
+    falls due before the book's end), on working days; then the month to date at the same
+    pace (``_month_to_date_sales``). They go through the same delivery, receipt, free-look and
+    return-visit steps as the rest of the book."""
     sold: list[Policy] = []
     simple = [p for p in plans if p[1] in ("annual", "single")]
     for months_back in range(RECENT_MONTHS, 0, -1):
         first = add_months(today.replace(day=1), -months_back)
-        days = [
-            first + dt.timedelta(days=i)
-            for i in range((add_months(first, 1) - first).days)
-            if (first + dt.timedelta(days=i)).weekday() < 5
-        ]
+        days = _working_days(first, add_months(first, 1) - dt.timedelta(days=1))
         for agent in sellers:
             allowed = [p for p in simple if products[p[0]].grade <= (agent.capability_grade or 1)]
             for _n in range(rng.randint(*RECENT_PER_MONTH)):
                 day = rng.choice(days)
                 if not allowed or not leads[agent.pk] or agent.hire_date > day - dt.timedelta(14):
                     break
-                code, mode, term, (low, high), _w = rng.choices(
-                    allowed, weights=[p[4] for p in allowed]
-                )[0]
-                policy = _sell(
-                    rng,
-                    agent=agent,
-                    lead=leads[agent.pk].pop(0),
-                    product=products[code],
-                    mode=mode,
-                    term=term,
-                    premium=Decimal(rng.randrange(low, high, 100)).quantize(Decimal("0.01")),
-                    day=day,
+                policy = _recent_sale(
+                    rng, agent=agent, day=day, leads=leads, products=products, allowed=allowed
                 )
                 if policy is not None:
                     sold.append(policy)
+    return sold + _month_to_date_sales(
+        rng, today=today, sellers=sellers, leads=leads, products=products, simple=simple
+    )
+
+
+def _month_to_date_sales(rng, *, today, sellers, leads, products, simple) -> list[Policy]:
+    """The current month from its first to yesterday (working days): the sellers, in rounds
+    (each in a shuffled order, one sale a round on a random day), sell until the month to
+    date (with what the call history sold in it) reaches the same days of last month's
+    premium times a pace drawn from ``MONTH_TO_DATE_PACE``; the last sale's premium is
+    trimmed to the room left. Nothing on the month's first day (no day before it)."""
+    from telesales.core.dashboard import Period
+    from telesales.policies.sales_panel import previous_period
+
+    month = Period.month_to_date(today)
+    days = _working_days(month.since, today - dt.timedelta(days=1))
+    if not days:
+        return []
+    before = previous_period(month)
+    target = _sold_premium(before.since, before.until) * Decimal(
+        str(round(rng.uniform(*MONTH_TO_DATE_PACE), 3))
+    )
+    total = _sold_premium(month.since, month.until)
+    sold: list[Policy] = []
+    for _round in range(MONTH_TO_DATE_ROUNDS):
+        order = list(sellers)
+        rng.shuffle(order)
+        for agent in order:
+            if total >= target:
+                return sold
+            day = rng.choice(days)
+            allowed = [p for p in simple if products[p[0]].grade <= (agent.capability_grade or 1)]
+            if not allowed or not leads[agent.pk] or agent.hire_date > day - dt.timedelta(14):
+                continue
+            policy = _recent_sale(
+                rng,
+                agent=agent,
+                day=day,
+                leads=leads,
+                products=products,
+                allowed=allowed,
+                room=target - total,
+            )
+            if policy is not None:
+                sold.append(policy)
+                total += policy.annualised_premium
     return sold
 
 
@@ -376,6 +481,7 @@ def seed_operations_demo(*, agents: int = 66, seed: int = 20261101, stdout=None)
             "misunderstandings",
             "reinstated",
             "contacts",
+            "tasks_worked",
         ),
         0,
     )
@@ -464,8 +570,12 @@ def seed_operations_demo(*, agents: int = 66, seed: int = 20261101, stdout=None)
     with transaction.atomic():
         for policy in issued:
             _deliver(rng, policy, today, stats, force=forced.get(policy.pk, ("", False))[0])
+    from telesales.policies.demo import service_tasks_work
     from telesales.policies.services import policies_free_look_close
 
+    # The agents made their welcome calls and worked their suggestions as they fell due (all
+    # but the last days'), before the windows that have passed close.
+    stats["tasks_worked"] = sum(service_tasks_work(seed=seed).values())
     policies_free_look_close()
     operations_sync(today=today)
     receipts: list = []
@@ -533,6 +643,8 @@ def seed_operations_demo(*, agents: int = 66, seed: int = 20261101, stdout=None)
         stdout.write(
             "  policies: {policies} sold over {months} months, {receipts} receipts, "
             "{payments} renewal payments (+{receipt_rows} by a receipt file), "
-            "{visits} return visits".format(months=MONTHS, **stats)
+            "{visits} return visits, {tasks_worked} service tasks worked".format(
+                months=MONTHS, **stats
+            )
         )
     return {"created": True, **stats}

@@ -5,9 +5,10 @@ medical, life, pension, education) at different sales-capability grades, plus on
 longer on sale. Sales are generated later by the workspace's demo (through ``sale_record``).
 Idempotent: products that exist (by code) are left alone.
 
-Last of all (``seed_service_history``), the extended-service suggestions of the policies the
-other demos issued months and years back are worked, as a working center's would have been:
-only those of the last four weeks are still open.
+Last of all (``seed_service_history``), the service tasks of the policies the other demos
+issued (welcome calls, free-look check-ins, extended-service suggestions) are worked, as a
+working center's would have been: only those that fell due in the last ``OPEN_DAYS`` days,
+and those not due yet, are still open. Deterministic for a given seed and moment.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from telesales.policies.choices import (
     TaskStatus,
 )
 from telesales.policies.models import Product, ServiceTask
-from telesales.policies.rules import default_ruleset_ensure
+from telesales.policies.rules import default_ruleset_ensure, ruleset_in_force
 
 INSURER = "示范人寿保险股份有限公司"
 M = PaymentMode
@@ -203,56 +204,115 @@ def seed_policies_demo(*, agents: int = 0, seed: int = 0, stdout=None) -> dict:
     return {"products": len(created)}
 
 
-#: Extended-service suggestions that fell due longer ago than this (the span of the demo's
-#: call history) have been worked by the time the demo opens.
-HISTORY_DAYS = 28
-#: How they were worked: the outcomes an agent records (``services.OUTCOMES_BY_KIND``), by
-#: weight; a suggestion that became a sale is converted by the sale itself, not here.
+#: Service tasks that fell due in the last ``OPEN_DAYS`` days are still open when the demo
+#: opens (the agents' work for today); older ones were worked, as a working center's are.
+OPEN_DAYS = 2
+#: How extended-service suggestions were worked: the outcomes an agent records
+#: (``services.OUTCOMES_BY_KIND``), by weight; a suggestion that became a sale is converted by
+#: the sale itself, not here.
 HISTORY_OUTCOMES = (
     (TaskOutcome.NOT_INTERESTED, 5),
     (TaskOutcome.NOT_REACHED, 3),
     (TaskOutcome.INTERESTED, 2),
 )
-#: Worked within this many hours of falling due.
+#: How welcome calls and free-look check-ins went, by weight (a concern carries a note).
+STABILISATION_OUTCOMES = (
+    (TaskOutcome.REACHED, 16),
+    (TaskOutcome.NOT_REACHED, 3),
+    (TaskOutcome.CONCERN, 1),
+)
+CONCERN_NOTE = "客户对缴费方式有疑问，已解释"
+#: Suggestions were worked within this many hours of falling due, welcome calls and check-ins
+#: within ``STABILISATION_DELAY_HOURS``.
 HISTORY_DELAY_HOURS = 96
+STABILISATION_DELAY_HOURS = 8
+
+
+def service_tasks_work(*, seed: int = 20261101, now: dt.datetime | None = None) -> dict:
+    """Work the service tasks still open that fell due more than ``OPEN_DAYS`` before ``now``:
+    done by their agent some minutes to ``HISTORY_DELAY_HOURS`` (a suggestion) or
+    ``STABILISATION_DELAY_HOURS`` (a welcome call, a check-in) after falling due, never later
+    than the ``OPEN_DAYS`` cut, with an outcome drawn from ``HISTORY_OUTCOMES`` or
+    ``STABILISATION_OUTCOMES``. The operations demo runs it before the free-look windows close
+    (so that its policies' welcome calls were made, not dropped), and ``seed_service_history``
+    at the end for the rest. Returns how many of each kind it worked."""
+    now = now or timezone.now()
+    cut = now - dt.timedelta(days=OPEN_DAYS)
+    rng = random.Random(seed + 90)  # noqa: S311  (deterministic demo data)
+    tasks = list(
+        ServiceTask.objects.filter(status=TaskStatus.OPEN, due_at__lt=cut)
+        .select_related("agent")
+        .order_by("pk")
+    )
+    tasks = sorted(tasks + _checkins_planned_before(cut), key=lambda t: t.pk)
+    worked = dict.fromkeys(TaskKind.values, 0)
+    for task in tasks:
+        extended = task.kind == TaskKind.EXTENDED_SERVICE
+        table = HISTORY_OUTCOMES if extended else STABILISATION_OUTCOMES
+        hours = HISTORY_DELAY_HOURS if extended else STABILISATION_DELAY_HOURS
+        task.outcome = rng.choices([o for o, _w in table], [w for _o, w in table])[0]
+        task.note = CONCERN_NOTE if task.outcome == TaskOutcome.CONCERN else ""
+        task.status = TaskStatus.DONE
+        delay = dt.timedelta(minutes=rng.randint(10, hours * 60))
+        task.done_at = min(task.due_at + delay, cut)
+        task.done_by_id = task.agent.user_id
+        task.updated_at = now
+        worked[task.kind] += 1
+    ServiceTask.objects.bulk_update(
+        tasks,
+        ["due_at", "outcome", "note", "status", "done_at", "done_by", "updated_at"],
+        batch_size=500,
+    )
+    return worked
+
+
+def _checkins_planned_before(cut: dt.datetime) -> list[ServiceTask]:
+    """Open free-look check-ins planned (three days before the window's end, by the rule set)
+    before ``cut`` but due later: the demos confirm past receipts today, and a receipt
+    confirmed after the planned day moves the check-in to the moment of the confirmation.
+    Their ``due_at`` is put back to the planned moment."""
+    from telesales.policies.services import _checkin_due
+
+    rules: dict[dt.date, object] = {}
+    found = []
+    for task in (
+        ServiceTask.objects.filter(
+            kind=TaskKind.FREE_LOOK_CHECKIN,
+            status=TaskStatus.OPEN,
+            due_at__gte=cut,
+            policy__free_look_end__isnull=False,
+        )
+        .select_related("agent", "policy__product")
+        .order_by("pk")
+    ):
+        issued = task.policy.issue_date
+        if issued not in rules:
+            rules[issued] = ruleset_in_force(on=issued)
+        planned, _end = _checkin_due(policy=task.policy, rules=rules[issued])
+        if planned < cut:
+            task.due_at = planned
+            found.append(task)
+    return found
 
 
 @transaction.atomic
 def seed_service_history(*, agents: int = 0, seed: int = 20261101, stdout=None) -> dict:
-    """Work the extended-service suggestions still open that fell due more than
-    ``HISTORY_DAYS`` ago: done by their agent within ``HISTORY_DELAY_HOURS`` of falling due
-    (never later than the start of the call history), with an outcome drawn from
-    ``HISTORY_OUTCOMES``. Stabilisation tasks are left alone (their windows close them).
-    Idempotent: nothing old is open the second time."""
-    now = timezone.now()
-    start = now - dt.timedelta(days=HISTORY_DAYS)
-    rng = random.Random(seed + 90)  # noqa: S311  (deterministic demo data)
-    outcomes = [outcome for outcome, _weight in HISTORY_OUTCOMES]
-    weights = [weight for _outcome, weight in HISTORY_OUTCOMES]
-    tasks = list(
-        ServiceTask.objects.filter(
-            kind=TaskKind.EXTENDED_SERVICE, status=TaskStatus.OPEN, due_at__lt=start
-        )
-        .select_related("agent")
-        .order_by("pk")
-    )
-    for task in tasks:
-        task.outcome = rng.choices(outcomes, weights)[0]
-        task.status = TaskStatus.DONE
-        delay = dt.timedelta(minutes=rng.randint(10, HISTORY_DELAY_HOURS * 60))
-        task.done_at = min(task.due_at + delay, start)
-        task.done_by_id = task.agent.user_id
-        task.updated_at = now
-    ServiceTask.objects.bulk_update(
-        tasks, ["outcome", "status", "done_at", "done_by", "updated_at"], batch_size=500
-    )
-    if tasks:
+    """Last of the demo: work the service tasks every other demo left open that fell due more
+    than ``OPEN_DAYS`` ago (``service_tasks_work``), so that each agent opens the workspace to
+    the last days' tasks only, not to weeks of backlog. Idempotent: nothing old is open the
+    second time."""
+    worked = service_tasks_work(seed=seed)
+    total = sum(worked.values())
+    if total:
         audit_record(
             actor="cli",
             action="policies.demo_service_history",
             object_type="policies.servicetask",
-            after={"worked": len(tasks)},
+            after={"worked": total, **worked},
         )
     if stdout:
-        stdout.write(f"  extended-service suggestions worked before the call history: {len(tasks)}")
-    return {"worked": len(tasks)}
+        stdout.write(
+            f"  service tasks worked before the last {OPEN_DAYS} days: {total} "
+            f"({worked[TaskKind.EXTENDED_SERVICE]} extended-service suggestions)"
+        )
+    return {"worked": total}

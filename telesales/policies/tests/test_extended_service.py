@@ -257,22 +257,28 @@ def test_the_extended_service_delay_is_a_rule(world, sell):
 
 
 # --- The demo's history ---------------------------------------------------------------------
-def test_the_demo_works_suggestions_older_than_its_call_history_and_no_others(world, issued):
-    from telesales.policies.demo import HISTORY_DAYS, HISTORY_DELAY_HOURS, seed_service_history
+def test_the_demo_works_the_tasks_that_fell_due_before_the_last_days_and_no_others(world, issued):
+    from telesales.policies.demo import (
+        HISTORY_DELAY_HOURS,
+        OPEN_DAYS,
+        STABILISATION_DELAY_HOURS,
+        seed_service_history,
+    )
 
     now = timezone.now()
     tasks = sorted(issued.tasks.values(), key=lambda t: t.pk)
     old, recent = tasks[:3], tasks[3:]
     for n, task in enumerate(old):  # fell due 60, 90 and 120 days ago
         ServiceTask.objects.filter(pk=task.pk).update(due_at=now - dt.timedelta(days=60 + 30 * n))
-    # Just inside the history: still open afterwards.
+    # Just inside the last days: still open afterwards.
     ServiceTask.objects.filter(pk=recent[0].pk).update(
-        due_at=now - dt.timedelta(days=HISTORY_DAYS - 1)
+        due_at=now - dt.timedelta(days=OPEN_DAYS) + dt.timedelta(hours=2)
     )
     welcome = ServiceTask.objects.get(policy=issued.policy, kind=TaskKind.WELCOME_CALL)
-    ServiceTask.objects.filter(pk=welcome.pk).update(due_at=now - dt.timedelta(days=200))
+    ServiceTask.objects.filter(pk=welcome.pk).update(due_at=now - dt.timedelta(days=20))
+    checkin = ServiceTask.objects.get(policy=issued.policy, kind=TaskKind.FREE_LOOK_CHECKIN)
 
-    assert seed_service_history(seed=7) == {"worked": 3}
+    assert seed_service_history(seed=7) == {"worked": 4}
     for task in old:
         task.refresh_from_db()
         assert task.status == TaskStatus.DONE
@@ -287,9 +293,44 @@ def test_the_demo_works_suggestions_older_than_its_call_history_and_no_others(wo
         task.refresh_from_db()
         assert task.status == TaskStatus.OPEN and task.done_at is None
     welcome.refresh_from_db()
-    assert welcome.status == TaskStatus.OPEN  # stabilisation tasks are not the demo's to close
+    assert welcome.status == TaskStatus.DONE and welcome.done_by == world.alice.user
+    assert welcome.outcome in {TaskOutcome.REACHED, TaskOutcome.NOT_REACHED, TaskOutcome.CONCERN}
+    assert bool(welcome.note) == (welcome.outcome == TaskOutcome.CONCERN)
+    assert (
+        welcome.due_at
+        < welcome.done_at
+        <= welcome.due_at + dt.timedelta(hours=STABILISATION_DELAY_HOURS)
+    )
+    checkin.refresh_from_db()
+    assert checkin.status == TaskStatus.OPEN  # not due yet
     # Idempotent.
     assert seed_service_history(seed=7) == {"worked": 0}
+
+
+def test_the_demo_puts_a_check_in_moved_by_a_late_receipt_back_to_its_planned_day(world, sell):
+    """The demos confirm past receipts today, which moves a check-in whose planned day has
+    passed to now; the history works it on its planned day instead."""
+    from telesales.policies.demo import OPEN_DAYS, service_tasks_work
+
+    now = timezone.now()
+    policy = services.policy_issue(
+        policy=sell(at=now - dt.timedelta(days=30)),
+        issued_at=now - dt.timedelta(days=29),
+        actor=world.renewal.user,
+    )
+    policy = services.policy_receipt_confirm(
+        policy=policy, receipt_date=policy.issue_date, actor=world.renewal.user
+    )
+    checkin = ServiceTask.objects.get(policy=policy, kind=TaskKind.FREE_LOOK_CHECKIN)
+    assert checkin.due_at >= now - dt.timedelta(minutes=1)  # moved to the confirmation
+    planned = policy.free_look_end - dt.timedelta(days=3)
+
+    worked = service_tasks_work(seed=7)
+    assert worked[TaskKind.FREE_LOOK_CHECKIN] == 1 and worked[TaskKind.WELCOME_CALL] == 1
+    checkin.refresh_from_db()
+    assert checkin.status == TaskStatus.DONE
+    assert timezone.localdate(checkin.due_at) == planned
+    assert checkin.due_at < checkin.done_at <= now - dt.timedelta(days=OPEN_DAYS)
 
 
 # --- Recorded relations come before age and gender -------------------------------------------
