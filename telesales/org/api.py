@@ -79,6 +79,17 @@ class LevelIn(InputSchema):
     is_active: bool = True
 
 
+class LevelPatch(InputSchema):
+    code: str | None = Field(default=None, min_length=1, max_length=10)
+    name: str | None = Field(default=None, min_length=1, max_length=50)
+    series: LevelSeries | None = None
+    rank: int | None = Field(default=None, ge=0, le=1000)
+    base_salary: Decimal | None = Field(default=None, ge=0, max_digits=10, decimal_places=2)
+    assessment_period: AssessmentPeriod | None = None
+    description: str | None = Field(default=None, max_length=2000)
+    is_active: bool | None = None
+
+
 class PersonOut(Schema):
     id: int
     employee_no: str
@@ -255,6 +266,21 @@ def level_list(request):
 @router.post("/levels", response={201: LevelOut, **ERRORS_WRITE}, operation_id="org_level_create")
 def level_create(request, payload: LevelIn):
     return Status(201, services.level_create(actor=request.auth, **payload.dict()))
+
+
+@router.patch(
+    "/levels/{level_id}", response={200: LevelOut, **ERRORS_WRITE}, operation_id="org_level_update"
+)
+def level_update(request, level_id: int, payload: LevelPatch):
+    """The same change as the level edit page (``services.level_update``), audited there."""
+    if not permissions.can_edit_level(request.auth):
+        raise PermissionDenied(
+            _("You may not %(action)s") % {"action": _("change the level ladder")}
+        )
+    level = selectors.level_get(user=request.auth, level_id=level_id)
+    # No level field takes null: a null sent for one leaves it as it is.
+    data = {k: v for k, v in payload.dict(exclude_unset=True).items() if v is not None}
+    return services.level_update(level=level, actor=request.auth, **data)
 
 
 # --- People ------------------------------------------------------------------------------

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
+import unicodedata
 from decimal import Decimal
 
 from django.db.models import Count, Q, QuerySet
@@ -74,11 +76,15 @@ def person_list(
         qs = qs.exclude(status=PersonStatus.LEFT)
     if level_id:
         qs = qs.filter(level_id=level_id)
+    # Full-width letters and digits (typed with a Chinese input method) read as the
+    # half-width ones the codes are stored in; a code's spaces are not part of it.
+    search = unicodedata.normalize("NFKC", search or "").strip()
     if search:
+        code = re.sub(r"\s+", "", search)
         qs = qs.filter(
             Q(name__icontains=search)
-            | Q(employee_no__icontains=search)
-            | Q(practice_reg_no__icontains=search)
+            | Q(employee_no__icontains=code)
+            | Q(practice_reg_no__icontains=code)
         )
     return qs.order_by("team__name", "name", "id")
 
@@ -240,7 +246,14 @@ def linkable_login_list(*, user, person: Person | None = None):
     taken = Person.objects.exclude(user=None)
     if person is not None and person.pk:
         taken = taken.exclude(pk=person.pk)
-    qs = get_user_model().objects.filter(is_active=True).exclude(pk__in=taken.values("user_id"))
+    # The record's own login stays even when disabled (someone who left): else editing a
+    # leaver's record would drop the login from the form and unlink it without a word.
+    own_login = Q(pk=person.user_id) if person is not None and person.user_id else Q(pk=None)
+    qs = (
+        get_user_model()
+        .objects.filter(Q(is_active=True) | own_login)
+        .exclude(pk__in=taken.values("user_id"))
+    )
     if user is None or not has_role(user, Role.MANAGER):
         protected = Q(is_superuser=True) | Q(groups__name=Role.MANAGER.value)
         own = person.user_id if person is not None else None

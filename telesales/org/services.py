@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import re
 import secrets
+import unicodedata
 from decimal import Decimal
 from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from telesales.core.audit import audit_record, model_snapshot
@@ -183,8 +185,40 @@ def level_update(*, level: Level, actor, **data: Any) -> Level:
 
 
 # --- Person ------------------------------------------------------------------------------
-def _check_person_rules(person: Person) -> None:
+#: Codes typed by hand or pasted from a spreadsheet or a chat: full-width letters and digits
+#: (Ｅ００１２) and spaces inside are folded, so that search and the uniqueness rules see one code.
+PERSON_CODE_FIELDS = ("employee_no", "practice_reg_no")
+
+
+def _person_codes_normalised(data: dict[str, Any]) -> dict[str, Any]:
+    for name in PERSON_CODE_FIELDS:
+        value = data.get(name)
+        if isinstance(value, str):
+            data[name] = re.sub(r"\s+", "", unicodedata.normalize("NFKC", value))
+    return data
+
+
+def _check_person_rules(person: Person, *, hire_date_changed: bool = True) -> None:
     errors: dict[str, list[str]] = {}
+    others = Person.objects.exclude(pk=person.pk) if person.pk else Person.objects.all()
+    if person.employee_no:
+        clash = others.filter(employee_no__iexact=person.employee_no).first()
+        if clash is not None:
+            errors.setdefault("employee_no", []).append(
+                _("employee number %(no)s belongs to %(name)s already")
+                % {"no": clash.employee_no, "name": clash.name}
+            )
+    if person.practice_reg_no:
+        clash = others.filter(practice_reg_no__iexact=person.practice_reg_no).first()
+        if clash is not None:
+            errors.setdefault("practice_reg_no", []).append(
+                _("practice registration number %(no)s belongs to %(name)s already")
+                % {"no": clash.practice_reg_no, "name": clash.name}
+            )
+    if hire_date_changed and person.hire_date and person.hire_date > timezone.localdate():
+        errors.setdefault("hire_date", []).append(
+            _("cannot be in the future: add the person on their first day")
+        )
     for name in ("leader", "recruiter", "mentor", "developed_by"):
         other_id = getattr(person, f"{name}_id")
         if other_id and person.pk and other_id == person.pk:
@@ -237,7 +271,7 @@ def _development_cycle(person: Person) -> list[str]:
 def person_create(*, center: Center, actor, **data: Any) -> Person:
     _require(permissions.can_edit_person(actor), _("add people"))
     person = Person(center=center)
-    apply_changes(person, data, allowed=PERSON_FIELDS)
+    apply_changes(person, _person_codes_normalised(data), allowed=PERSON_FIELDS)
     _guard_manager_logins(
         actor=actor,
         user_ids=[person.user_id],
@@ -256,9 +290,11 @@ def person_update(*, person: Person, actor, reason: str = "", **data: Any) -> Pe
     person = Person.objects.select_for_update().get(pk=person.pk)
     before = model_snapshot(person)
     login_before = person.user_id
-    changed = apply_changes(person, data, allowed=PERSON_FIELDS)
+    changed = apply_changes(person, _person_codes_normalised(data), allowed=PERSON_FIELDS)
     if not changed:
         return person
+    if "team" in changed and "leader" not in changed:
+        _person_leader_follow_team(person=person, old_team_id=before["team"], changed=changed)
     # The login the record had and the one it gets: unlinking the manager's login in the same
     # edit must not open their record to HR.
     _guard_manager_logins(
@@ -266,11 +302,13 @@ def person_update(*, person: Person, actor, reason: str = "", **data: Any) -> Pe
         user_ids=[login_before, person.user_id],
         message=_("Only a center manager may change a center manager's record"),
     )
-    _check_person_rules(person)
+    _check_person_rules(person, hire_date_changed="hire_date" in changed)
     validate_instance(person)
     save_or_conflict(person)
     if person.status == PersonStatus.LEFT:
         _person_release_on_leaving(person=person, actor=actor)
+    elif before["status"] == PersonStatus.LEFT:
+        _person_login_restore_on_return(person=person, actor=actor)
     if "status" in changed and person.status in (PersonStatus.LEFT, PersonStatus.SUSPENDED):
         person_stops_working_run(person=person, actor=actor)
     audit_record(
@@ -282,6 +320,18 @@ def person_update(*, person: Person, actor, reason: str = "", **data: Any) -> Pe
         reason=reason,
     )
     return person
+
+
+def _person_leader_follow_team(*, person: Person, old_team_id: int, changed: list[str]) -> None:
+    """Someone moved to another team whose leader was their old team's lead reports to the
+    new team's lead (assessment and the team override follow ``leader``). A leader HR chose
+    by hand (not the old team's lead), or one changed in the same edit, stays."""
+    old_leader_id = Team.objects.filter(pk=old_team_id).values_list("leader_id", flat=True).first()
+    if person.team_id is None or person.leader_id is None or person.leader_id != old_leader_id:
+        return  # no team (refused by the validation next) or a leader chosen by hand
+    new_leader_id = person.team.leader_id
+    person.leader_id = new_leader_id if new_leader_id != person.pk else None
+    changed.append("leader")
 
 
 def _person_release_on_leaving(*, person: Person, actor) -> None:
@@ -316,6 +366,29 @@ def _person_release_on_leaving(*, person: Person, actor) -> None:
                 after={"is_active": False},
                 reason="person left",
             )
+
+
+def _person_login_restore_on_return(*, person: Person, actor) -> None:
+    """Someone who left and is taken back (the leaving undone) gets the login back that
+    leaving disabled: else a new password would be handed out for a login that cannot sign
+    in, and a second login cannot be created for the record."""
+    if not person.user_id:
+        return
+    user = get_user_model().objects.get(pk=person.user_id)
+    if user.is_active:
+        return
+    user.is_active = True
+    user.save(update_fields=["is_active"])
+    audit_record(
+        actor=actor,
+        action="org.login_reactivate",
+        object_type="auth.user",
+        object_id=str(user.pk),
+        object_repr=user.get_username(),
+        before={"is_active": False},
+        after={"is_active": True},
+        reason="person back from leaving",
+    )
 
 
 # --- Seat --------------------------------------------------------------------------------

@@ -124,11 +124,17 @@ def backoffice_home_view(request: HttpRequest) -> HttpResponse:
     if role not in BACK_OFFICE_ROLES:
         role = next(r for r in Role if r in BACK_OFFICE_ROLES and has_role(user, r))
     people = selectors.person_list(user=user)
+    trainees = people.filter(status=PersonStatus.TRAINEE)
+    warnings = people.filter(status=PersonStatus.WARNING)
     context = {
         "role": role,
         "role_label": role.label,
-        "trainees": people.filter(status=PersonStatus.TRAINEE)[:20],
-        "warnings": people.filter(status=PersonStatus.WARNING)[:20],
+        # The lists show the first 20; the counts say how many there are, and the page links
+        # the full list on the people page when there are more.
+        "trainees": trainees[:20],
+        "trainee_count": trainees.count(),
+        "warnings": warnings[:20],
+        "warning_count": warnings.count(),
         "recent_hires": people.order_by("-hire_date")[:10],
         "teams": selectors.headcount_by_team(user=user),
         **_indicators(user),

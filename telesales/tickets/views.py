@@ -444,7 +444,8 @@ def sla_report_view(request: HttpRequest) -> HttpResponse:
     summary = selectors.sla_summary(user=user, since=since, until=until)
     months = selectors.sla_by_month(user=user, since=since, until=until)
     rates = selectors.complaint_rate_by_month(user=user, since=since, until=until)
-    rate = selectors.complaint_rate(user=user, since=since, until=until)
+    # The same figure as the home page's card: center-wide, or a team lead's own teams.
+    rate = selectors.complaint_rate_for_user(user=user, since=since, until=until)
     chart = {
         "months": [m["month"].strftime("%Y-%m") for m in months],
         "opened": [m["opened"] for m in months],

@@ -97,6 +97,7 @@ OPERATIONS: dict[str, Rule] = {
         success=201,
         body={"code": "MX", "name": "矩阵级", "series": "sales", "rank": 42},
     ),
+    "org_level_update": Rule(ADMINS, obj="level", method="patch", body={"description": "矩阵"}),
     "org_person_list": Rule(EVERYONE),
     "org_person_get": Rule(EVERYONE, obj="person"),
     "org_person_create": Rule(ADMINS, method="post", success=201, body={"create": "person"}),

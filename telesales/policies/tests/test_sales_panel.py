@@ -151,3 +151,10 @@ def test_a_failing_panel_is_shown_unavailable_and_the_page_still_renders(
     body = response.content.decode()
     assert 'data-testid="panel-test.broken"' in body and 'data-testid="panel-unavailable"' in body
     assert 'data-testid="panel-policies.sales"' in body
+
+
+def test_the_panel_punctuates_chinese_with_full_width_marks(world, sell, page_for):
+    sell(annualised_premium=Decimal("1000"))
+    body = page_for(world.manager).get("/org/dashboard/").content.decode()
+    assert "，对比 " in body and "（上月同期 0）" in body
+    assert ", 对比" not in body and "(上月同期" not in body

@@ -239,7 +239,9 @@ def test_the_sla_report_shows_figures_chart_and_for_the_manager_the_complaint_ra
     assert 'data-testid="complaint-rate"' in boss and "500.00" in boss  # 1 complaint ÷ 2 policies
     assert 'id="chart-data"' in boss
     lead = html(page_for(world.lead_a).get("/tickets/sla/"))
-    assert 'data-testid="complaint-rate"' not in lead and 'data-testid="sla-by-kind"' in lead
+    # the team lead gets their own teams' figure (as on their home page), not the center's
+    assert 'data-testid="complaint-rate-teams">A组<' in lead and "500.00" not in lead
+    assert 'data-testid="sla-by-kind"' in lead
     bad = page_for(world.boss).get("/tickets/sla/?since=2026-10-10&until=2026-10-01")
     assert bad.status_code == 200  # ignored, the default period is shown
     for since, said in (("0314-11-19", "1900"), ("2021-01-01", "最长两年")):
