@@ -174,3 +174,18 @@ def test_the_sales_card_leads_the_manager_dashboard(seated_world):
     assert "1050" in card and "4200.00" in card
     keys = [i.key for i in response.context["indicators"]]
     assert keys[0] == PER_SEAT
+
+
+def test_the_report_shows_the_rate_as_the_card_does(cohort_world, page_for):
+    """The card says 66.7 %; the page it links to said 67% (rounded to a whole per cent)."""
+    period = Period.month_to_date()
+    issued = cohort(period)
+    page = (
+        page_for(cohort_world.manager)
+        .get(
+            "/policies/stabilisation/",
+            {"by": "team", "since": issued.since.isoformat(), "until": issued.until.isoformat()},
+        )
+        .content.decode()
+    )
+    assert "66.7%" in page and "67%" not in page
