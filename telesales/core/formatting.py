@@ -36,3 +36,17 @@ def line_breaks_normalised(text: str | None) -> str:
     """Free text as it is counted and stored: every line break one LF (a browser posts CR LF,
     Windows clients send it too), ends trimmed."""
     return (text or "").replace("\r\n", "\n").replace("\r", "\n").strip()
+
+
+def figure(value) -> str:
+    """A dashboard figure with its thousands grouped and the decimals it has: 713120.00 →
+    "713,120.00", 1089 → "1,089", Decimal("11.2") → "11.2"; anything else as it is."""
+    if isinstance(value, bool) or value is None:
+        return "" if value is None else str(value)
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, Decimal) and value.is_finite():
+        exponent = value.as_tuple().exponent
+        places = -exponent if isinstance(exponent, int) and exponent < 0 else 0
+        return f"{value:,.{places}f}"
+    return str(value)

@@ -171,7 +171,7 @@ def test_the_sales_card_leads_the_manager_dashboard(seated_world):
     response = client.get("/org/dashboard/")
     html = response.content.decode()
     card = html.split(f'data-testid="indicator-{PER_SEAT}"', 1)[1].split("</div></div></div>")[0]
-    assert "1050" in card and "4200.00" in card
+    assert "1,050 元" in card and "4,200.00 元保费" in card  # grouped by thousands
     keys = [i.key for i in response.context["indicators"]]
     assert keys[0] == PER_SEAT
 

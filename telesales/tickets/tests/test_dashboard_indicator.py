@@ -113,7 +113,7 @@ def test_manager_dashboard_shows_the_center_complaint_rate_computed_by_hand(cent
     assert card.status == WARN and card.available and card.unit == "‰"
     html = _card(response.content.decode())
     assert "2.00 ‰" in html
-    assert "3 " in html and "÷ 1500 " in html
+    assert "3 " in html and "÷ 1,500 " in html  # grouped by thousands
     assert 'data-status="warn"' in html
     today = timezone.localdate()
     assert f"/tickets/sla/?since={today.replace(day=1).isoformat()}" in html
