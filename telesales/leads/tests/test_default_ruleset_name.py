@@ -6,14 +6,13 @@ old name."""
 
 from __future__ import annotations
 
-import datetime as dt
 import importlib
 
 import pytest
-from django.apps import apps as django_apps
 from django.conf import settings
 from django.urls import reverse
 
+from telesales.core.tests.ruleset_name_helpers import check_the_rename_migration
 from telesales.leads.models import LeadRuleSet
 
 pytestmark = pytest.mark.django_db
@@ -38,13 +37,11 @@ def test_a_fresh_center_offers_the_default_name_in_one_language(demo, client_for
 @pytest.mark.parametrize("language, new", [("zh-hans", ZH), ("en", EN)])
 def test_the_migration_renames_the_old_default_name_only(demo, client_for, settings, language, new):
     settings.LANGUAGE_CODE = language
-    default = LeadRuleSet.objects.create(name=OLD, effective_from=dt.date(2000, 1, 1))
-    renamed = LeadRuleSet.objects.create(name="本中心的规则", effective_from=dt.date(2001, 1, 1))
-    MIGRATION.rename(django_apps, None)
-    names = dict(LeadRuleSet.objects.values_list("pk", "name"))
-    assert names == {default.pk: new, renamed.pk: "本中心的规则"}
-    page = client_for("manager").get(reverse("leads:ruleset_list")).content.decode()
-    assert new in page and OLD not in page
-    MIGRATION.rename_back(django_apps, None)
-    names = dict(LeadRuleSet.objects.values_list("pk", "name"))
-    assert names == {default.pk: OLD, renamed.pk: "本中心的规则"}
+
+    def the_page_shows_the_new_name():
+        page = client_for("manager").get(reverse("leads:ruleset_list")).content.decode()
+        assert new in page and OLD not in page
+
+    check_the_rename_migration(
+        LeadRuleSet, MIGRATION, old=OLD, new=new, between=the_page_shows_the_new_name
+    )

@@ -5,16 +5,15 @@ existing default that still has exactly the old name."""
 
 from __future__ import annotations
 
-import datetime as dt
 import importlib
 
 import pytest
-from django.apps import apps as django_apps
 from django.conf import settings
 from django.urls import reverse
 from django.utils import translation
 
 from telesales.core.setup_steps import bootstrap_steps
+from telesales.core.tests.ruleset_name_helpers import check_the_rename_migration
 from telesales.operations.models import OperationsRuleSet
 
 pytestmark = pytest.mark.django_db
@@ -48,13 +47,4 @@ def test_a_bootstrapped_center_shows_the_chinese_name_alone(demo, client_for):
 def test_the_migration_renames_the_old_default_name_only(settings, language, new):
     settings.LANGUAGE_CODE = language
     OperationsRuleSet.objects.all().delete()
-    default = OperationsRuleSet.objects.create(name=OLD, effective_from=dt.date(2000, 1, 1))
-    renamed = OperationsRuleSet.objects.create(
-        name="本中心的规则", effective_from=dt.date(2001, 1, 1)
-    )
-    MIGRATION.rename(django_apps, None)
-    names = dict(OperationsRuleSet.objects.values_list("pk", "name"))
-    assert names == {default.pk: new, renamed.pk: "本中心的规则"}
-    MIGRATION.rename_back(django_apps, None)
-    names = dict(OperationsRuleSet.objects.values_list("pk", "name"))
-    assert names == {default.pk: OLD, renamed.pk: "本中心的规则"}
+    check_the_rename_migration(OperationsRuleSet, MIGRATION, old=OLD, new=new)
