@@ -15,7 +15,11 @@ Reports ``dispatches_per_s``, the latency of one dispatch (``p50_ms``, ``p95_ms`
 ``max_ms``), ``double_assignments`` and ``lost_leads`` (both must be 0), and
 ``ratio_to_pgbench``: dispatches per second ÷ the single-row ``UPDATE`` transactions per second
 that the same number of clients reach with a plain psycopg (or sqlite3) loop on the same
-database in the same run — pgbench's "simple update" over a 100,000-row table.
+database in the same run, each transaction one ``UPDATE`` of a random row of a 100,000-row
+table (pgbench's built-in "simple-update" adds a ``SELECT`` and a history ``INSERT`` to it). On
+PostgreSQL, when ``pgbench`` is installed, the same transactions are also run by pgbench itself
+(``pgbench_update_tps``, ``ratio_to_pgbench_binary``): its C client shows how much of the
+reference the Python loop's own cost takes.
 
 ``--pace-s P --seconds S`` switches to a paced run (an open loop, as a sales floor works):
 each agent, after the outcome, talks and wraps up for P seconds (± 20 %) before asking again,
@@ -336,10 +340,51 @@ def _run_clients(clients: int, work, processes: int = 1) -> tuple[float, list]:
     return end - start, [results[i] for i in range(clients)]
 
 
-def _reference_tps(clients: int, seconds: float, processes: int = 1) -> float:
+def _pgbench_tps(clients: int, seconds: float, processes: int) -> float | None:
+    """The same single-row UPDATE transactions per second as pgbench itself reaches them (its C
+    client, ``clients`` connections in ``processes`` threads, a script holding the UPDATE alone,
+    over ``bench_accounts``), or None when pgbench is not installed or fails (SQLite: None)."""
+    import os
+    import re
+    import shutil
+    import subprocess
+    import tempfile
+
+    program = shutil.which("pgbench")
+    if connection.vendor != "postgresql" or program is None:
+        return None
+    db = connection.settings_dict
+    script = (
+        f"\\set aid random(1, {REFERENCE_ROWS})\n\\set delta random(-5000, 5000)\n"
+        "UPDATE bench_accounts SET abalance = abalance + :delta WHERE aid = :aid;\n"
+    )
+    with tempfile.NamedTemporaryFile("w", suffix=".sql") as file:
+        file.write(script)
+        file.flush()
+        command = [program, "-n", "-c", str(clients), "-j", str(processes)]
+        command += ["-T", str(max(1, round(seconds))), "-f", file.name]
+        for flag, key in (("-h", "HOST"), ("-p", "PORT"), ("-U", "USER")):
+            if db.get(key):
+                command += [flag, str(db[key])]
+        env = {**os.environ, **({"PGPASSWORD": db["PASSWORD"]} if db.get("PASSWORD") else {})}
+        try:
+            done = subprocess.run(
+                [*command, db["NAME"]],
+                capture_output=True,
+                text=True,
+                env=env,
+                timeout=60 + seconds,
+            )
+        except (OSError, subprocess.SubprocessError):
+            return None
+    found = re.search(r"^tps = ([0-9.]+)", done.stdout, re.MULTILINE)
+    return float(found.group(1)) if done.returncode == 0 and found else None
+
+
+def _reference_tps(clients: int, seconds: float, processes: int = 1) -> tuple[float, float | None]:
     """Single-row UPDATE transactions per second reached by ``clients`` plain loops (psycopg on
     PostgreSQL, sqlite3 on SQLite) on the same database, spread over the same processes as the
-    dispatching clients: pgbench's simple update."""
+    dispatching clients; and the same transactions run by pgbench itself (``_pgbench_tps``)."""
     with connection.cursor() as cursor:
         cursor.execute("CREATE TABLE bench_accounts (aid integer PRIMARY KEY, abalance integer)")
         if connection.vendor == "postgresql":
@@ -382,9 +427,10 @@ def _reference_tps(clients: int, seconds: float, processes: int = 1) -> float:
         return n
 
     elapsed, done = _run_clients(clients, loop, processes)
+    pgbench = _pgbench_tps(clients, seconds, processes)
     with connection.cursor() as cursor:
         cursor.execute("DROP TABLE bench_accounts")
-    return sum(done) / elapsed if elapsed else 0.0
+    return (sum(done) / elapsed if elapsed else 0.0), pgbench
 
 
 #: Public leads in the floor reference's copy of the lead table (it stops early when they run
@@ -544,7 +590,7 @@ def run(
     setup_start = time.perf_counter()
     people = _setup(agents, leads)
     setup_s = time.perf_counter() - setup_start
-    reference = _reference_tps(clients, float(reference_seconds), processes)
+    reference, pgbench = _reference_tps(clients, float(reference_seconds), processes)
     at = _noon()
     budget = _Budget(int(dispatches) if dispatches else None)
     shares = [people[i::clients] for i in range(clients)]
@@ -592,6 +638,9 @@ def run(
         "wait_p99_ms": _percentile(waited, 0.99),
         "reference_update_tps": round(reference, 1),
         "ratio_to_pgbench": round(rate / reference, 4) if reference else None,
+        # pgbench's own C client on the same UPDATE: what the Python loop leaves on the table.
+        "pgbench_update_tps": round(pgbench, 1) if pgbench else None,
+        "ratio_to_pgbench_binary": round(rate / pgbench, 4) if pgbench else None,
         "floor_dispatch_per_s": round(floor_rate, 1),
         "floor_p99_ms": _percentile(floor_samples, 0.99),
         "floor_ratio": round(floor_rate / reference, 4) if reference else None,

@@ -23,7 +23,9 @@ keeps it.
 
 Chromium: ``/usr/bin/chromium`` when it exists, otherwise Playwright's own build
 (``python -m playwright install chromium``). Chinese text needs a CJK font such as Debian's
-``fonts-noto-cjk``; without one the screenshots show empty boxes.
+``fonts-noto-cjk``; without one the screenshots show empty boxes. Date and time inputs are
+drawn in the browser's language: with Debian's Chromium, install ``chromium-l10n`` too, or they
+show mm/dd/yyyy and 08:30 PM.
 """
 
 from __future__ import annotations
@@ -183,7 +185,14 @@ def sign_in(context, base_url: str, username: str):
 def launch_chromium(playwright):
     executable = str(SYSTEM_CHROMIUM) if SYSTEM_CHROMIUM.exists() else None
     try:
-        return playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        # Date and time inputs follow the browser's own language, not the page's: Chinese
+        # (年/月/日, 24-hour) needs the language in the environment and, with Debian's
+        # Chromium, its translations (package chromium-l10n); without them they read mm/dd/yyyy.
+        return playwright.chromium.launch(
+            executable_path=executable,
+            args=[*CHROMIUM_ARGS, "--lang=zh-CN"],
+            env={**os.environ, "LANGUAGE": "zh_CN", "LANG": "zh_CN.UTF-8"},
+        )
     except Exception as exc:
         raise SystemExit(
             "screenshots: cannot start Chromium; install Debian's chromium package or run "

@@ -329,6 +329,9 @@ def seed_leads_demo(*, agents: int = 66, seed: int = 20261101, stdout=None) -> d
                 else:
                     owner = eligible[turn % len(eligible)]
                     turn += 1
+                    if lead.state == LeadState.WON and not owner.practice_reg_no:
+                        # Nobody without a practice registration may sell: still being worked.
+                        lead.state = LeadState.IN_PROGRESS
                     _own(lead, owner, batch, rng, now)
             elif state == LeadState.INVALID:
                 lead.dial_count = rng.randint(1, 3)

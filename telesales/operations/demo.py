@@ -130,7 +130,17 @@ def _leads_by_agent(agents: list[Person]) -> dict[int, list[Lead]]:
 
 
 def _sell(
-    rng, *, agent, lead, product, mode, term, premium, day, issue_after: int | None = None
+    rng,
+    *,
+    agent,
+    lead,
+    product,
+    mode,
+    term,
+    premium,
+    day,
+    issue_after: int | None = None,
+    at: dt.datetime | None = None,
 ) -> Policy | None:
     from telesales.core.errors import DomainError
     from telesales.policies.services import policy_issue, sale_record
@@ -147,7 +157,7 @@ def _sell(
                 insured_ids=[lead.customer_id],
                 actor=ACTOR,
                 recording_ref=f"{RECORDING}{lead.pk}-{day:%Y%m%d}",
-                at=_at(day, rng.randint(10, 19), rng),
+                at=at or _at(day, rng.randint(10, 19), rng),
             )
             issue_on = day + dt.timedelta(days=issue_after or rng.randint(1, 3))
             if issue_on < timezone.localdate():
@@ -401,9 +411,40 @@ def _recent_sales(rng, *, today, sellers, leads, products, plans) -> list[Policy
                 )
                 if policy is not None:
                     sold.append(policy)
+    sold += _won_leads_sales(rng, sellers=sellers, leads=leads, products=products, simple=simple)
     return sold + _month_to_date_sales(
         rng, today=today, sellers=sellers, leads=leads, products=products, simple=simple
     )
+
+
+def _won_leads_sales(rng, *, sellers, leads, products, simple) -> list[Policy]:
+    """The leads the lead demo marked won that no sale above took: each is sold by its owner
+    at the moment it was won, for its premium where a plan the agent may sell admits it (so
+    that no lead says 成交 without a policy behind it). Before the month to date's rounds,
+    which count these sales in its pace."""
+    sold: list[Policy] = []
+    for agent in sellers:
+        allowed = [p for p in simple if products[p[0]].grade <= (agent.capability_grade or 1)]
+        while allowed and leads[agent.pk] and leads[agent.pk][0].state == LeadState.WON:
+            lead = leads[agent.pk].pop(0)
+            fits = [p for p in allowed if p[3][0] <= (lead.premium or 0) <= p[3][1]]
+            code, mode, term, (low, high), _w = rng.choice(fits or allowed)
+            premium = lead.premium if fits else Decimal(rng.randrange(low, high, 100))
+            at = lead.won_at or timezone.now()
+            policy = _sell(
+                rng,
+                agent=agent,
+                lead=lead,
+                product=products[code],
+                mode=mode,
+                term=term,
+                premium=premium.quantize(Decimal("0.01")),
+                day=timezone.localdate(at),
+                at=at,
+            )
+            if policy is not None:
+                sold.append(policy)
+    return sold
 
 
 def _month_to_date_sales(rng, *, today, sellers, leads, products, simple) -> list[Policy]:

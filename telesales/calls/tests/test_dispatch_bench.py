@@ -20,6 +20,17 @@ def test_dispatch_benchmark_reports_its_figures_without_doubles_or_losses():
     assert figures["reference_update_tps"] > 0
     expected = figures["dispatches_per_s"] / figures["reference_update_tps"]
     assert figures["ratio_to_pgbench"] == pytest.approx(expected, rel=0.05, abs=1e-4)
+    # pgbench itself on the same UPDATE, where it runs (PostgreSQL with pgbench installed).
+    import shutil
+
+    from django.db import connection
+
+    if connection.vendor == "postgresql" and shutil.which("pgbench"):
+        assert figures["pgbench_update_tps"] > 0
+        binary = figures["dispatches_per_s"] / figures["pgbench_update_tps"]
+        assert figures["ratio_to_pgbench_binary"] == pytest.approx(binary, rel=0.05, abs=1e-4)
+    else:
+        assert figures["pgbench_update_tps"] is None is figures["ratio_to_pgbench_binary"]
     # The floor reference: the least a dispatch must write, each claim with its history row.
     assert figures["floor_consistent"] is True
     assert figures["floor_dispatch_per_s"] > figures["dispatches_per_s"]
