@@ -130,6 +130,8 @@ class _Tally:
         self.counts: Counter = Counter()
         self.first: dict[str, Block] = {}
         self.until: dict[str, dt.datetime] = {}
+        #: The source held more than the ``MAX_SCAN`` leads examined: counts are lower bounds.
+        self.cut = False
 
     def add(self, blocks: list[Block]) -> None:
         block = blocks[0]
@@ -405,6 +407,7 @@ def _diagnose(*, agent, at, rules, with_public: bool, renewals=None) -> list[tup
     def tally_of(leads, require_owner=True, kind=CallKind.SALES) -> _Tally:
         tally = _Tally()
         leads = list(leads)
+        tally.cut = len(leads) >= MAX_SCAN
         blocks = lead_blocks_many(
             leads=leads, agent=agent, at=at, rules=rules, require_owner=require_owner, kind=kind
         )
@@ -431,8 +434,10 @@ def _diagnose(*, agent, at, rules, with_public: bool, renewals=None) -> list[tup
     return out
 
 
-def _reason(code: str, message: str, fix: str, count: int, until=None) -> dict:
-    out = {"code": code, "message": message, "fix": fix, "count": count}
+def _reason(
+    code: str, message: str, fix: str, count: int, until=None, at_least: bool = False
+) -> dict:
+    out = {"code": code, "message": message, "fix": fix, "count": count, "at_least": at_least}
     if until is not None:
         out["until"] = until.isoformat()
     return out
@@ -440,15 +445,19 @@ def _reason(code: str, message: str, fix: str, count: int, until=None) -> dict:
 
 def _summary(tallies: list[tuple[str, _Tally]]) -> list[dict]:
     """One reason per block code over every source: the total, where the leads are, an
-    example message and the earliest time the block lifts."""
+    example message and the earliest time the block lifts. A source held more leads than were
+    examined (``MAX_SCAN``): its count, and the total, are said as "at least"."""
     total: Counter = Counter()
+    at_least: set[str] = set()
     where: dict[str, list[str]] = {}
     example: dict[str, Block] = {}
     until: dict[str, dt.datetime] = {}
     for label, tally in tallies:
         for code, n in tally.counts.items():
             total[code] += n
-            where.setdefault(code, []).append(f"{label} {n}")
+            where.setdefault(code, []).append(f"{label} {n}{'+' if tally.cut else ''}")
+            if tally.cut:
+                at_least.add(code)
             example.setdefault(code, tally.first[code])
             lifted = tally.until.get(code)
             if lifted is not None and (code not in until or lifted < until[code]):
@@ -457,17 +466,31 @@ def _summary(tallies: list[tuple[str, _Tally]]) -> list[dict]:
     for code, n in total.most_common():
         block = example[code]
         what = BlockCode(code).label if code in BlockCode.values else code
-        message = ngettext(
-            "%(n)d lead (%(where)s): %(what)s — %(example)s",
-            "%(n)d leads (%(where)s): %(what)s — %(example)s",
-            n,
-        ) % {"n": n, "where": ", ".join(where[code]), "what": what, "example": block.message}
+        values = {"n": n, "where": ", ".join(where[code]), "what": what, "example": block.message}
+        if code in at_least:
+            message = (
+                ngettext(
+                    "At least %(n)d lead (%(where)s): %(what)s — %(example)s",
+                    "At least %(n)d leads (%(where)s): %(what)s — %(example)s",
+                    n,
+                )
+                % values
+            )
+        else:
+            message = (
+                ngettext(
+                    "%(n)d lead (%(where)s): %(what)s — %(example)s",
+                    "%(n)d leads (%(where)s): %(what)s — %(example)s",
+                    n,
+                )
+                % values
+            )
         fix = block.fix
         if code in until:
             fix = _("The first may be dialled from %(when)s") % {
                 "when": timezone.localtime(until[code]).strftime("%Y-%m-%d %H:%M")
             }
-        reasons.append(_reason(code, message, fix, n, until.get(code)))
+        reasons.append(_reason(code, message, fix, n, until.get(code), code in at_least))
     return reasons
 
 

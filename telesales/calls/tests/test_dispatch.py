@@ -142,6 +142,29 @@ def test_outside_window_says_why_and_when(agent):
     assert Lead.objects.filter(state=LeadState.PUBLIC).count() == 1
 
 
+def test_a_pool_larger_than_the_scan_is_counted_as_at_least(agent, monkeypatch):
+    """Only ``MAX_SCAN`` leads of a pool are examined: a larger pool's count is a lower bound
+    and says so (it read "400 leads" for a public pool of 1,399)."""
+    from telesales.calls import dispatch
+
+    monkeypatch.setattr(dispatch, "MAX_SCAN", 3)
+    owned_lead(agent)
+    for _ in range(5):
+        LeadFactory()
+    with pytest.raises(NothingToDispatch) as exc:
+        take(agent, at=shanghai(2026, 6, 1, 21, 30))
+    why = reasons(exc)["outside_window"]
+    assert why["count"] == 4 and why["at_least"] is True  # 1 private + 3 of the 5 public
+    assert why["message"].startswith("至少 4 条线索") and "公共池 3+" in why["message"]
+    # A pool examined whole says its exact count.
+    monkeypatch.setattr(dispatch, "MAX_SCAN", 400)
+    with pytest.raises(NothingToDispatch) as exc:
+        take(agent, at=shanghai(2026, 6, 1, 21, 30))
+    why = reasons(exc)["outside_window"]
+    assert (why["count"], why["at_least"]) == (6, False)
+    assert why["message"].startswith("6 条线索")
+
+
 def test_all_in_cool_down(agent):
     lead = owned_lead(agent)
     CallAttemptFactory(lead=lead, agent=agent, started_at=NOON - dt.timedelta(minutes=10))

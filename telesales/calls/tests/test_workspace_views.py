@@ -948,3 +948,43 @@ def test_the_sale_form_offers_only_the_chosen_products_modes_and_terms(world, ag
     assert _options(html, "sale-payment_mode") == ["", "single", "annual", "monthly"]
     assert _selected(html, "sale-payment_mode") == "single"
     assert not Policy.objects.exists()
+
+
+def test_an_outcome_that_takes_the_lead_away_empties_the_panel_with_what_was_recorded(
+    world, agent_client
+):
+    """A "do not call" request takes the lead out of the agent's hands: the outcome is
+    recorded and the panel says so (it answered 500, as if nothing had been saved, while
+    redrawing a lead the agent could no longer see)."""
+    code = "dnc"
+    agent_client.post(url("workspace_next"), **HX)
+    attempt = start_call(agent_client, world.lead)
+    agent_client.post(url("workspace_answer", attempt.pk), **HX)
+    agent_client.post(url("workspace_hangup", attempt.pk), **HX)
+    response = agent_client.post(
+        url("workspace_disposition", attempt.pk), {"dispo-disposition": code}, **HX
+    )
+    assert response.status_code == 200, response.content.decode()[:800]
+    html = response.content.decode()
+    assert 'data-testid="panel-message"' in html and "该线索已不在您的名单中" in html
+    assert 'data-testid="no-lead"' in html and f'data-lead="{world.lead.pk}"' not in html
+    assert response["HX-Trigger"] == "workspace-changed"
+    attempt.refresh_from_db()
+    assert attempt.disposition.code == code
+    world.lead.refresh_from_db()
+    assert world.lead.state == LeadState.DNC and world.lead.owner_id is None
+
+
+def test_without_htmx_an_outcome_that_takes_the_lead_away_redirects_with_a_message(
+    world, agent_client
+):
+    agent_client.post(url("workspace_next"))
+    attempt = start_call(agent_client, world.lead)
+    agent_client.post(url("workspace_answer", attempt.pk))
+    agent_client.post(url("workspace_hangup", attempt.pk))
+    response = agent_client.post(
+        url("workspace_disposition", attempt.pk), {"dispo-disposition": "dnc"}
+    )
+    assert response.status_code == 302 and response["Location"] == WORKSPACE
+    page = agent_client.get(WORKSPACE).content.decode()
+    assert "该线索已不在您的名单中" in page and 'data-testid="no-lead"' in page

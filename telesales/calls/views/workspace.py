@@ -755,8 +755,13 @@ _REFUSED_FORM = {
 
 def _call_respond(request, me, lead, *, status=200, refresh=True, whole=False, **forms):
     """After a call action: the call box (and the calls table, out of band), or the whole
-    lead panel when the lead itself changed; a form refused for its input, alone."""
-    lead = lead_selectors.lead_get(user=request.user, lead_id=lead.pk)
+    lead panel when the lead itself changed; a form refused for its input, alone. When the
+    lead has left the agent's hands (a "do not call" request, an invalid number), the panel
+    empties with what was recorded."""
+    try:
+        lead = lead_selectors.lead_get(user=request.user, lead_id=lead.pk)
+    except NotFound:
+        return _lead_gone_respond(request, me, forms.get("panel_message", ""))
     context = _lead_context(request, me, lead, **forms)
     refused = [_REFUSED_FORM[name] for name in forms if name in _REFUSED_FORM]
     if request.htmx and status == 422 and len(refused) == 1 and not whole:
@@ -769,6 +774,17 @@ def _call_respond(request, me, lead, *, status=200, refresh=True, whole=False, *
     return _respond(
         request, me, partial, context, status=status, refresh_queue=refresh and status < 400
     )
+
+
+def _lead_gone_respond(request, me, message: str) -> HttpResponse:
+    """The lead panel without a lead: what was recorded, and that the lead is no longer the
+    agent's (htmx); without htmx, the same as a message on the workspace, after a redirect."""
+    gone = _("The lead is no longer in your list.")
+    message = f"{message} {gone}" if message else gone
+    if not request.htmx:
+        messages.success(request, message)
+        return redirect(reverse("calls:workspace"))
+    return _respond(request, me, "lead_panel", {"panel_message": message}, refresh_queue=True)
 
 
 @login_required

@@ -34,6 +34,7 @@ def test_refusals_failures_and_silence_are_each_shown_on_the_page(page):
     problem.wait_for()
     assert page.locator("#id_phone").input_value() == "13800138000"  # the entry is kept
     network_text = problem.inner_text()
+    assert "服务器没有响应" in network_text  # in the page's language
     page.unroute(url)
 
     # A status htmx does not swap (405 from a POST-only address): said, with the status.
@@ -45,6 +46,8 @@ def test_refusals_failures_and_silence_are_each_shown_on_the_page(page):
         "document.querySelector('[data-testid=request-problem]').innerText.includes('405')"
     )
     assert problem.inner_text() != network_text
+    # In the page's language too (the message's placeholder kept it from being translated).
+    assert "服务器未能完成此操作（错误 405）" in problem.inner_text()
     assert page.locator("[data-testid=number-access-submit]").count() == 1
 
     # A later answer that works clears the message.

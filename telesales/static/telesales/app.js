@@ -23,7 +23,7 @@
     var xhr = event.detail && event.detail.xhr;
     var status = xhr ? String(xhr.status) : "?";
     if (el) {
-      show(el.dataset.server.replace("%(status)s", status));
+      show(el.dataset.server.replace("{status}", status));
     }
   });
 
