@@ -103,7 +103,7 @@ import unicodedata
 import uuid
 import zipfile
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from operator import itemgetter
@@ -175,6 +175,7 @@ __all__ = [
     "batch_is_stale",
     "batch_preview",
     "batch_rejection_report",
+    "batches_stale_mark",
     "dnc_import",
     "import_max_bytes",
     "normalise_header",
@@ -1171,6 +1172,17 @@ def batch_is_stale(batch: LeadBatch) -> bool:
         return False
     with _run_lock(batch.pk) as acquired:
         return acquired
+
+
+def batches_stale_mark(batches: Iterable[LeadBatch]) -> list[LeadBatch]:
+    """``batches`` as a list, each with ``stale`` set: True for one left ``running`` by a run
+    that died (:func:`batch_is_stale`, asked only of the batches ``running``: one lock probe
+    and one query each). Pages show such a batch as interrupted, with what applies (discard
+    or resume), instead of as being imported."""
+    marked = list(batches)
+    for batch in marked:
+        batch.stale = batch.status == BatchStatus.RUNNING and batch_is_stale(batch)
+    return marked
 
 
 # --- Services -------------------------------------------------------------------------------

@@ -186,9 +186,16 @@ def _chunks(qs: QuerySet[Lead]) -> Iterable[list[int]]:
 
 # --- Recycling ---------------------------------------------------------------------------
 def _recycle(
-    qs: QuerySet[Lead], *, rule: str, ruleset: LeadRuleSet, now, actor, totals: Counter
+    qs: QuerySet[Lead],
+    *,
+    rule: str,
+    ruleset: LeadRuleSet,
+    now,
+    actor,
+    totals: Counter,
+    reason: str = "",
 ) -> None:
-    reason = _rule_reason(rule, ruleset)
+    reason = reason or _rule_reason(rule, ruleset)
     for ids in _chunks(qs):
         if rule != OWNER_LEFT:
             exempt = exempt_lead_ids(ids)
@@ -308,11 +315,14 @@ def leads_recycle(*, now: dt.datetime | None = None, actor=None) -> dict:
     return result
 
 
-def person_leads_recycle(*, person: Person, actor=None, now: dt.datetime | None = None) -> int:
+def person_leads_recycle(
+    *, person: Person, actor=None, now: dt.datetime | None = None, reason: str = ""
+) -> int:
     """Recycle every open lead of one person now (the owner-leaving rule, on demand).
 
     The periodic run does this by itself for everyone left or suspended; this is for a page
-    or a service that wants it at once. Returns how many leads moved.
+    or a service that wants it at once. ``reason`` (the history row of each lead) defaults
+    to the rule's. Returns how many leads moved.
     """
     now = now or timezone.now()
     person = Person.objects.select_related("team").get(pk=person.pk)
@@ -325,17 +335,63 @@ def person_leads_recycle(*, person: Person, actor=None, now: dt.datetime | None 
         now=now,
         actor=actor,
         totals=totals,
+        reason=reason,
     )
     return totals[OWNER_LEFT]
 
 
+def _leaving_reason(person: Person) -> str:
+    """``owner_left: …`` naming who stopped working, how and (for a leaver) on which day."""
+    who = f"{person.name} ({person.employee_no})" if person.employee_no else person.name
+    if person.status == PersonStatus.LEFT:
+        text = _("%(who)s left on %(day)s") % {
+            "who": who,
+            "day": person.left_on.isoformat() if person.left_on else "—",
+        }
+    else:
+        text = _("%(who)s was suspended") % {"who": who}
+    return f"{OWNER_LEFT}: {text}"[:300]
+
+
 def person_leads_recycle_on_leaving(*, person: Person, actor=None) -> int:
-    """The org hook: recycle a leaving person's leads now if their rule set says so."""
+    """The org hook (``on_person_stops_working``, inside the org service's transaction):
+    recycle a leaving or suspended person's open leads now if their rule set says so.
+
+    Only open leads move (owned or in progress). Leads won, lost or closed otherwise keep
+    their owner: they are the history of who sold or lost them, and the lead pages go on
+    showing the leaver's name. Each recycled lead's history row names the leaving (who, how,
+    which day; the actor is whoever recorded it) and one audit row on the person
+    (``leads.recycle_owner_leaving``) lists the leads it moved, so that every lead is
+    traceable to the leave event and the leave event to its leads."""
+    now = timezone.now()
     person = Person.objects.select_related("team").get(pk=person.pk)
-    ruleset = ruleset_in_force(stage=person.team.stage, on=timezone.localdate())
+    ruleset = ruleset_in_force(stage=person.team.stage, on=timezone.localdate(now))
     if not ruleset.recycle_on_owner_leaving:
         return 0
-    return person_leads_recycle(person=person, actor=actor)
+    reason = _leaving_reason(person)
+    moved = person_leads_recycle(person=person, actor=actor, now=now, reason=reason)
+    if moved:
+        lead_ids = list(
+            LeadEvent.objects.filter(
+                from_owner=person, action=LeadAction.RECYCLE, at=now, reason=reason
+            )
+            .order_by("lead_id")
+            .values_list("lead_id", flat=True)
+        )
+        audit_record(
+            actor=actor or "system",
+            action="leads.recycle_owner_leaving",
+            instance=person,
+            after={
+                "status": person.status,
+                "left_on": person.left_on,
+                "recycled": moved,
+                "lead_ids": lead_ids,
+                "ruleset": ruleset.pk,
+            },
+            reason=reason,
+        )
+    return moved
 
 
 # --- Reads -------------------------------------------------------------------------------

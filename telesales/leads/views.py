@@ -86,7 +86,7 @@ def home_view(request: HttpRequest) -> HttpResponse:
         "total": sum(counts.values()),
         "private": counts[LeadState.OWNED] + counts[LeadState.IN_PROGRESS],
         "state_labels": dict(LeadState.choices),
-        "batches": list(selectors.batch_list(user=user)[:8]),
+        "batches": importing.batches_stale_mark(selectors.batch_list(user=user)[:8]),
         "dnc_count": selectors.dnc_list(user=user).count() if can_manage else None,
         "pool_by_grade": pool["by_grade"],
         "pool_total": sum(row["n"] for row in pool["by_grade"]),
@@ -402,13 +402,12 @@ def team_leads_view(request: HttpRequest) -> HttpResponse:
 def batch_list_view(request: HttpRequest) -> HttpResponse:
     user = request.user
     require(permissions.sees_all_leads(user))
+    page = page_of(request, selectors.batch_list(user=user))
+    page.object_list = importing.batches_stale_mark(page.object_list)
     return render(
         request,
         "leads/batch_list.html",
-        {
-            "page": page_of(request, selectors.batch_list(user=user)),
-            "can_manage": permissions.can_manage_leads(user),
-        },
+        {"page": page, "can_manage": permissions.can_manage_leads(user)},
     )
 
 
@@ -420,12 +419,16 @@ def batch_detail_view(request: HttpRequest, batch_id: int) -> HttpResponse:
     user = request.user
     require(permissions.sees_all_leads(user))
     batch = get_or_404(selectors.batch_get, user=user, batch_id=batch_id)
+    # A batch left ``running`` by a run that died is not polled: it is shown interrupted,
+    # with what applies (discard it, or resume it from the command line).
+    [batch] = importing.batches_stale_mark([batch])
     context = {
         "batch": batch,
-        "busy": batch.status in BUSY,
+        "busy": batch.status in BUSY and not batch.stale,
         "can_manage": permissions.can_manage_leads(user),
         "may_reveal": permissions.can_reveal_phone(user),
         "can_discard": permissions.can_manage_leads(user) and importing.batch_discardable(batch),
+        "stale_imported": max(batch.imported, batch.leads.count()) if batch.stale else 0,
     }
     if request.htmx and request.GET.get("part") == "progress":
         response = render(request, "leads/batch_detail.html#progress", context)
@@ -1123,6 +1126,7 @@ def batch_discard_view(request: HttpRequest, batch_id: int) -> HttpResponse:
             return redirect("leads:batch_list")
     else:
         error = importing.batch_discard_refusal(batch)
+    importing.batches_stale_mark([batch])
     return render(
         request,
         "leads/batch_discard.html",

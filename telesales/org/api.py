@@ -181,6 +181,9 @@ class PersonFilter(InputSchema):
     status: PersonStatus | None = None
     level_id: int | None = Field(default=None, ge=1, le=ID_MAX)
     q: str = Field(default="", max_length=50)
+    team_kind: TeamKind | None = None
+    left_since: dt.date | None = None
+    left_until: dt.date | None = None
     limit: int = Field(default=100, ge=1, le=PAGE_MAX)
     offset: int = Field(default=0, ge=0, le=ID_MAX - PAGE_MAX)
 
@@ -294,6 +297,9 @@ def person_list(request, filters: Query[PersonFilter]):
         status=filters.status,
         level_id=filters.level_id,
         search=filters.q,
+        team_kind=filters.team_kind,
+        left_since=filters.left_since,
+        left_until=filters.left_until,
     )
     return list(qs[filters.offset : filters.offset + filters.limit])
 

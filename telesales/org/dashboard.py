@@ -16,7 +16,7 @@ from django.utils.translation import gettext_lazy
 from telesales.core.dashboard import Indicator, Period, status_for
 from telesales.core.roles import Role, has_role
 from telesales.org import permissions, selectors
-from telesales.org.choices import PersonStatus
+from telesales.org.choices import PersonStatus, TeamKind
 
 ATTRITION = "org.attrition_rate"
 ATTRITION_LABEL = gettext_lazy("Attrition")
@@ -24,6 +24,18 @@ ATTRITION_LABEL = gettext_lazy("Attrition")
 
 def attrition_visible(user) -> bool:
     return permissions.sees_all_people(user) or has_role(user, Role.TEAM_LEAD)
+
+
+def leavers_url(period: Period) -> str:
+    """The people list of the leavers the card counts: people of sales teams who left on a
+    day of ``period`` (the list is scoped to the user as the card is)."""
+    query = {
+        "status": PersonStatus.LEFT.value,
+        "team_kind": TeamKind.SALES.value,
+        "left_since": period.since.isoformat(),
+        "left_until": period.until.isoformat(),
+    }
+    return f"{reverse('org:person_list')}?{urlencode(query)}"
 
 
 def attrition_indicator(*, user, period: Period) -> Indicator | None:
@@ -48,7 +60,7 @@ def attrition_indicator(*, user, period: Period) -> Indicator | None:
             "÷ 2; %(hires)d joined."
         )
         % {"hires": figures["hires"]},
-        url=f"{reverse('org:person_list')}?{urlencode({'status': PersonStatus.LEFT.value})}",
+        url=leavers_url(period),
         scope=_("Center") if permissions.sees_all_people(user) else _("Your teams"),
         status=status_for(ATTRITION, value),
     )

@@ -7,7 +7,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from telesales.core.forms import StyledForm
-from telesales.org.choices import PersonStatus
+from telesales.org.choices import PersonStatus, TeamKind
 from telesales.org.models import Center, Level, Person, Seat, Team
 from telesales.org.selectors import linkable_login_list
 
@@ -137,12 +137,63 @@ class PersonFilterForm(_Styled, forms.Form):
     level = forms.ModelChoiceField(
         queryset=Level.objects.all(), required=False, label=_("Level"), empty_label=_("All levels")
     )
+    team_kind = forms.ChoiceField(
+        choices=[("", _("All kinds of team")), *TeamKind.choices],
+        required=False,
+        label=_("Kind of team"),
+    )
+    left_since = forms.DateField(
+        required=False,
+        label=_("Left from"),
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+    )
+    left_until = forms.DateField(
+        required=False,
+        label=_("Left until"),
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+    )
+
+    #: The fields that narrow the list (all but the page number): any of them set, and an
+    #: empty list means "nobody matches", not "nobody here".
+    FILTERS = ("q", "team", "status", "level", "team_kind", "left_since", "left_until")
 
     def __init__(self, *args, teams=None, **kwargs):
         super().__init__(*args, **kwargs)
         if teams is not None:
             self.fields["team"].queryset = teams
         self._style()
+
+    def clean(self):
+        data = super().clean()
+        since, until = data.get("left_since"), data.get("left_until")
+        if since and until and since > until:
+            self.add_error("left_since", _("The period ends before it starts."))
+        return data
+
+    def has_filters(self) -> bool:
+        """Whether the list is narrowed: filters given, and understood (filters that are not
+        are ignored, and the page says so)."""
+        return (
+            self.is_bound
+            and self.is_valid()
+            and any(str(self.data.get(name) or "").strip() for name in self.FILTERS)
+        )
+
+    def selector_filters(self) -> dict:
+        """The keyword arguments of ``selectors.person_list``; none when a filter is invalid
+        (the page says they were ignored)."""
+        if not self.is_bound or not self.is_valid():
+            return {}
+        data = self.cleaned_data
+        return {
+            "team_id": data["team"].pk if data.get("team") else None,
+            "status": data.get("status") or None,
+            "level_id": data["level"].pk if data.get("level") else None,
+            "search": data.get("q") or "",
+            "team_kind": data.get("team_kind") or None,
+            "left_since": data.get("left_since"),
+            "left_until": data.get("left_until"),
+        }
 
 
 def _role_choices():

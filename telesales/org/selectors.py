@@ -7,7 +7,9 @@ import re
 import unicodedata
 from decimal import Decimal
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, F, Q, QuerySet, Value
+from django.db.models.functions import Replace
+from django.db.models.lookups import IContains
 from django.utils.translation import gettext as _
 
 from telesales.core.errors import NotFound
@@ -64,29 +66,50 @@ def person_list(
     level_id: int | None = None,
     search: str = "",
     include_left: bool = False,
+    team_kind: str | None = None,
+    left_since: dt.date | None = None,
+    left_until: dt.date | None = None,
 ) -> QuerySet[Person]:
+    """The people ``user`` may see, current staff only unless ``status`` or a leaving period
+    (``left_since``–``left_until``, days included; either end may be open) asks for leavers.
+    ``team_kind`` keeps the people of sales (or back-office) teams: the attrition card
+    (``org.dashboard``) links here with the sales force and its period, and the list then
+    holds exactly the leavers the card counts."""
     qs = Person.objects.filter(person_visible_q(user)).select_related(
         "team", "level", "leader", "user"
     )
     if team_id:
         qs = qs.filter(team_id=team_id)
+    if team_kind:
+        qs = qs.filter(team__kind=team_kind)
     if status:
         qs = qs.filter(status=status)
-    elif not include_left:
+    elif not include_left and not (left_since or left_until):
         qs = qs.exclude(status=PersonStatus.LEFT)
+    if left_since:
+        qs = qs.filter(left_on__gte=left_since)
+    if left_until:
+        qs = qs.filter(left_on__lte=left_until)
     if level_id:
         qs = qs.filter(level_id=level_id)
-    # Full-width letters and digits (typed with a Chinese input method) read as the
-    # half-width ones the codes are stored in; a code's spaces are not part of it.
-    search = unicodedata.normalize("NFKC", search or "").strip()
-    if search:
-        code = re.sub(r"\s+", "", search)
+    # Full-width letters, digits and spaces (typed with a Chinese input method) read as the
+    # half-width ones the codes are stored in. Whitespace is no part of a code, nor of a
+    # name: "魏 艳" (surname and given name typed apart) finds 魏艳, and 魏艳 finds a name
+    # stored as "魏 艳".
+    search = unicodedata.normalize("NFKC", search or "")
+    compact = re.sub(r"\s+", "", search)
+    if compact:
         qs = qs.filter(
-            Q(name__icontains=search)
-            | Q(employee_no__icontains=code)
-            | Q(practice_reg_no__icontains=code)
+            IContains(_without_spaces("name"), compact)
+            | Q(employee_no__icontains=compact)
+            | Q(practice_reg_no__icontains=compact)
         )
     return qs.order_by("team__name", "name", "id")
+
+
+def _without_spaces(field: str):
+    """``field`` without its spaces, half-width and full-width (U+3000), in the database."""
+    return Replace(Replace(F(field), Value(" "), Value("")), Value("\u3000"), Value(""))
 
 
 def person_get(*, user, person_id: int) -> Person:

@@ -156,20 +156,18 @@ def person_list_view(request: HttpRequest) -> HttpResponse:
     require(permissions.can_view_org_pages(request.user))
     teams = selectors.team_list(user=request.user)
     form = PersonFilterForm(request.GET or None, teams=teams)
-    filters = form.cleaned_data if form.is_valid() else {}
-    people = selectors.person_list(
-        user=request.user,
-        team_id=filters["team"].pk if filters.get("team") else None,
-        status=filters.get("status") or None,
-        level_id=filters["level"].pk if filters.get("level") else None,
-        search=filters.get("q", ""),
-    )
+    people = selectors.person_list(user=request.user, **form.selector_filters())
     page = page_of(request, people)
     template = "org/person_list.html#table" if request.htmx else "org/person_list.html"
     return render(
         request,
         template,
-        {"page": page, "form": form, "can_edit": permissions.can_edit_person(request.user)},
+        {
+            "page": page,
+            "form": form,
+            "filtered": form.has_filters(),
+            "can_edit": permissions.can_edit_person(request.user),
+        },
     )
 
 

@@ -383,6 +383,51 @@ def test_the_pages_offer_to_discard_a_dead_run_only(tmp_path, channel, officer):
     assert done.status_code == 302 and not LeadBatch.objects.filter(pk=batch.pk).exists()
 
 
+def test_a_dead_run_is_shown_interrupted_not_importing_and_is_not_polled(
+    tmp_path, channel, officer
+):
+    """A batch left ``running`` by a run that died: its page and the lists say interrupted
+    and offer the discard and the resume command; nothing polls. While a run is alive (its
+    lock held), the same batch is shown importing and polled."""
+    batch = left_running(upload(tmp_path, [["姓名", "手机号码"], ["甲", national(1)]]))
+    client = Client()
+    client.force_login(officer)
+    detail = f"/leads/batches/{batch.pk}/"
+    with run_lock_held_elsewhere(batch.pk):
+        alive = client.get(detail).content.decode()
+        assert 'hx-trigger="every' in alive and 'data-testid="batch-stalled"' not in alive
+        assert "data-stale" not in client.get("/leads/batches/").content.decode()
+    page = client.get(detail).content.decode()
+    assert "hx-trigger" not in page and "progress-bar-animated" not in page
+    assert 'data-testid="batch-stalled"' in page and 'data-stale="1"' in page
+    assert "已中断" in page and "导入任何线索之前" in page  # the page is in zh-Hans
+    assert f'href="/leads/batches/{batch.pk}/discard/"' in page
+    assert f"telesales leads-import --resume {batch.pk}" in page
+    assert "导入完成后，被拒的行将显示在这里" in page and "没有被拒的行" not in page
+    # A page opened while the run was alive polls once more, and is told to reload.
+    part = client.get(detail, {"part": "progress"}, HTTP_HX_REQUEST="true")
+    assert part["HX-Refresh"] == "true" and "hx-trigger" not in part.content.decode()
+    for listing in ("/leads/batches/", "/leads/dashboard/"):
+        html = client.get(listing).content.decode()
+        assert 'data-stale="1"' in html and "已中断" in html and "导入中" not in html, listing
+    discard = client.get(f"/leads/batches/{batch.pk}/discard/").content.decode()
+    assert 'data-stale="1"' in discard and 'data-testid="discard-confirm"' in discard
+
+
+def test_a_dead_run_that_imported_leads_is_shown_with_the_resume_command_only(
+    tmp_path, channel, officer
+):
+    batch = upload(tmp_path, [["姓名", "手机号码"], ["甲", national(1)]], actor=officer)
+    batch = left_running(batch_import_run(batch_id=batch.pk))
+    client = Client()
+    client.force_login(officer)
+    page = client.get(f"/leads/batches/{batch.pk}/").content.decode()
+    assert 'data-testid="batch-stalled"' in page and "hx-trigger" not in page
+    assert "导入 1 条线索后停止" in page and "不能丢弃" in page
+    assert f"telesales leads-import --resume {batch.pk}" in page
+    assert "/discard/" not in page
+
+
 def test_the_discard_page_confirms_then_discards(tmp_path, channel):
     officer = data_officer()
     batch = upload(tmp_path, TITLED, actor=officer)

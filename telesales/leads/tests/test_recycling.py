@@ -4,6 +4,7 @@ leads; every move is in the history and bars the former owner."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 from datetime import timedelta
 
 import pytest
@@ -412,3 +413,71 @@ def test_person_leaving_keeps_leads_when_the_rule_set_says_so(demo, user_named):
     leads = LeadFactory.create_batch(2, state=LeadState.OWNED, owner=agent)
     person_update(person=agent, actor=user_named("hr"), status=PersonStatus.SUSPENDED)
     assert Lead.objects.filter(pk__in=[lead.pk for lead in leads], owner=agent).count() == 2
+
+
+def test_a_leaver_keeps_won_and_lost_leads_and_each_recycled_lead_traces_to_the_leave(agent, rules):
+    """Through the org service: the open leads go back to the pool, each with a history row
+    naming the leave and one audit row on the person listing them; won and lost leads keep
+    the leaver as their owner, and the lead pages show the leaver's name."""
+    from django.test import Client
+
+    from telesales.core.roles import Role
+    from telesales.leads.tests.factories import UserFactory
+    from telesales.org.services import person_update
+
+    agent.name, agent.employee_no = "魏艳", "E7001"
+    agent.save()
+    hr = UserFactory(username="hr-leave", roles=[Role.HR_ADMIN])
+    open_leads = [owned(agent), owned(agent, state=LeadState.IN_PROGRESS)]
+    won, lost = owned(agent, state=LeadState.WON), owned(agent, state=LeadState.LOST)
+    person_update(
+        person=agent,
+        actor=hr,
+        status=PersonStatus.LEFT,
+        left_on=dt.date(2026, 10, 20),
+        reason="辞职",
+    )
+    for lead in open_leads:
+        lead.refresh_from_db()
+        assert lead.state == LeadState.PUBLIC and lead.owner is None and lead.former_owner == agent
+        event = LeadEvent.objects.get(lead=lead, action=LeadAction.RECYCLE)
+        assert event.actor == hr and event.from_owner == agent
+        assert event.reason.startswith("owner_left: ")
+        assert "魏艳" in event.reason and "E7001" in event.reason and "2026-10-20" in event.reason
+    entry = AuditEntry.objects.get(action="leads.recycle_owner_leaving")
+    assert (entry.object_type, entry.object_id) == ("org.person", str(agent.pk))
+    assert entry.actor == hr and entry.reason == event.reason
+    assert entry.after["recycled"] == 2 and entry.after["left_on"] == "2026-10-20"
+    assert entry.after["lead_ids"] == sorted(lead.pk for lead in open_leads)
+    # The leave itself is audited by org beside it, on the same person.
+    assert AuditEntry.objects.filter(
+        action="org.person_update", object_id=str(agent.pk), reason="辞职"
+    ).exists()
+
+    for lead in (won, lost):
+        lead.refresh_from_db()
+        assert lead.owner == agent and lead.state in (LeadState.WON, LeadState.LOST)
+        assert not LeadEvent.objects.filter(lead=lead, action=LeadAction.RECYCLE).exists()
+    client = Client()
+    client.force_login(UserFactory(username="data-leave", roles=[Role.DATA_OFFICER]))
+    page = client.get(f"/leads/{won.pk}/").content.decode()
+    owner = re.search(r'data-testid="lead-owner">(.*?)</dd>', page).group(1)
+    assert "魏艳" in owner and "离职" in owner  # the owner, marked as having left
+    listing = client.get("/leads/list/", {"state": "won"}).content.decode()
+    assert "魏艳" in listing  # the won lead, under its owner
+    history = client.get(f"/leads/{open_leads[0].pk}/").content.decode()
+    assert "魏艳" in history and "E7001" in history  # the history row names the leave
+
+
+def test_a_suspension_names_itself_in_the_recycled_leads_history(agent, rules):
+    from telesales.core.roles import Role
+    from telesales.leads.tests.factories import UserFactory
+    from telesales.org.services import person_update
+
+    lead = owned(agent)
+    hr = UserFactory(username="hr-suspend", roles=[Role.HR_ADMIN])
+    person_update(person=agent, actor=hr, status=PersonStatus.SUSPENDED)
+    event = LeadEvent.objects.get(lead=lead, action=LeadAction.RECYCLE)
+    assert event.reason.startswith("owner_left: ") and agent.name in event.reason
+    entry = AuditEntry.objects.get(action="leads.recycle_owner_leaving")
+    assert entry.after["lead_ids"] == [lead.pk] and entry.after["status"] == "suspended"

@@ -32,6 +32,7 @@ from telesales.leads.models import (
     LeadRuleSet,
 )
 from telesales.leads.tests.factories import CustomerFactory, LeadFactory
+from telesales.leads.tests.test_import_mapping import run_lock_held_elsewhere
 from telesales.org.models import Person, Team
 
 pytestmark = pytest.mark.django_db
@@ -436,7 +437,10 @@ def test_a_running_batch_polls_for_its_progress(page_as):
     batch = LeadBatch.objects.filter(status=BatchStatus.DONE).first()
     LeadBatch.objects.filter(pk=batch.pk).update(status=BatchStatus.RUNNING, processed=5, rows=10)
     client = page_as("data")
-    part = client.get(f"/leads/batches/{batch.pk}/", {"part": "progress"}, HTTP_HX_REQUEST="true")
+    with run_lock_held_elsewhere(batch.pk):  # a live run (else it is shown interrupted)
+        part = client.get(
+            f"/leads/batches/{batch.pk}/", {"part": "progress"}, HTTP_HX_REQUEST="true"
+        )
     html = part.content.decode()
     assert "<html" not in html and 'hx-trigger="every' in html and "50%" in html
 

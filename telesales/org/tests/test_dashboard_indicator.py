@@ -116,6 +116,36 @@ def test_the_card_is_on_the_manager_dashboard_after_sales(staff):
         assert keys.index("policies.premium_per_seat") < keys.index(KEY)
     html = response.content.decode()
     assert f'data-testid="indicator-{KEY}"' in html and "/org/people/?status=left" in html
+    [card] = [i for i in response.context["indicators"] if i.key == KEY]
+    assert html.count(card.url.replace("&", "&amp;")) == 1  # the link the card gives
+
+
+@pytest.mark.parametrize("who", ["manager", "lead_a", "lead_b"])
+def test_the_card_links_to_the_leavers_it_counts(staff, who):
+    """The card's link lists the sales people who left in the card's period, as many as the
+    card counts: not the leavers of other months, nor the back office's."""
+    user = staff[who].user
+    [card] = _card(user)
+    client = Client()
+    client.force_login(user)
+    response = client.get(card.url)
+    assert response.status_code == 200
+    people = list(response.context["page"].object_list)
+    assert response.context["page"].paginator.count == card.numerator == len(people)
+    assert all(
+        p.status == PersonStatus.LEFT
+        and MARCH.since <= p.left_on <= MARCH.until
+        and p.team.kind == TeamKind.SALES
+        for p in people
+    )
+    form = response.context["form"]  # the filters show on the page, to widen or clear them
+    assert form["left_since"].value() == "2026-03-01" and form["team_kind"].value() == "sales"
+    # Other filters, other counts: the whole of 2026 (team A's February leaver too) and,
+    # without the kind, the back office's leaver (the manager sees them).
+    year = client.get(
+        "/org/people/", {"status": "left", "left_since": "2026-01-01", "left_until": "2026-12-31"}
+    )
+    assert year.context["page"].paginator.count == {"manager": 6, "lead_a": 4, "lead_b": 1}[who]
 
 
 def test_hr_and_the_planner_see_their_cards_on_the_back_office_home(staff):

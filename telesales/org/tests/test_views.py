@@ -330,7 +330,7 @@ def test_people_list_page_filters(manager, person_of):
         assert response.status_code == 200, bad
     htmx = manager.get("/org/people/", {"q": "不存在"}, HTTP_HX_REQUEST="true")
     assert htmx.status_code == 200 and b"<html" not in htmx.content
-    assert b'data-testid="empty-state"' in htmx.content
+    assert b'data-testid="empty-state-filtered"' in htmx.content
 
 
 def test_seat_list_page_filters_and_tolerates_nonsense(manager, client_for):
@@ -400,7 +400,7 @@ def test_pages_show_an_empty_state_when_there_is_nothing(client_for, person_of):
     html = client_for("manager").get("/org/seats/").content.decode()
     assert 'data-testid="empty-state"' in html
     html = client_for("manager").get("/org/people/", {"q": "没有这个人"}).content.decode()
-    assert 'data-testid="empty-state"' in html
+    assert 'data-testid="empty-state-filtered"' in html
 
 
 def test_person_detail_shows_the_seat_and_hides_edit_for_non_admins(client_for, person_of):
