@@ -18,8 +18,9 @@ class PaymentMode(models.TextChoices):
     SINGLE = "single", _("Single premium")
     ANNUAL = "annual", _("Annual")
     SEMI_ANNUAL = "semi_annual", _("Semi-annual")
-    QUARTERLY = "quarterly", _("Quarterly")
-    MONTHLY = "monthly", _("Monthly")
+    # "payment mode": the same English words are an assessment period elsewhere (月度, 季度)
+    QUARTERLY = "quarterly", pgettext_lazy("payment mode", "Quarterly")
+    MONTHLY = "monthly", pgettext_lazy("payment mode", "Monthly")
 
 
 #: Instalments a year for each payment mode (a single premium is paid once).
@@ -43,7 +44,7 @@ class PolicyStatus(models.TextChoices):
     """applied → issued → receipt confirmed → free-look ended; or cancelled in free-look; or,
     before the issue, declined by underwriting (拒保)."""
 
-    APPLIED = "applied", _("Applied")
+    APPLIED = "applied", pgettext_lazy("policy status", "Applied")
     ISSUED = "issued", pgettext_lazy("policy status", "Issued")
     RECEIPT_CONFIRMED = "receipt_confirmed", _("Receipt confirmed")
     FREE_LOOK_ENDED = "free_look_ended", _("Free-look ended")

@@ -4,11 +4,20 @@ Apps above ``policies`` (calls) react when underwriting declines an application 
 owes the customer a call to explain and offer something else — but ``policies`` may not
 import them. They register a function here in ``AppConfig.ready``; ``policy_decline`` calls
 every registered function inside its own transaction, so both writes land or neither does.
+
+Apps above ``policies`` also offer links on a policy's pages (tickets: open a complaint about
+the policy and its holder) without ``policies`` knowing their URLs or their rules: they
+register a function with ``register_policy_link`` that returns a ``PolicyLink`` for a user
+who may follow it, or None.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
+from dataclasses import dataclass
+
+logger = logging.getLogger(__name__)
 
 _ON_DECLINED: list[Callable[..., object]] = []
 
@@ -24,3 +33,40 @@ def on_policy_declined(fn: Callable[..., object]) -> Callable[..., object]:
 def policy_declined_run(*, policy, lead, actor) -> None:
     for fn in list(_ON_DECLINED):
         fn(policy=policy, lead=lead, actor=actor)
+
+
+# --- Links on a policy's pages -------------------------------------------------------------
+@dataclass(frozen=True)
+class PolicyLink:
+    """A link another app offers on a policy's page and in its row of the policy list."""
+
+    label: str
+    url: str
+    icon: str = ""  # a Bootstrap icon name, without "bi-"
+    testid: str = ""
+
+
+_POLICY_LINKS: list[Callable[..., PolicyLink | None]] = []
+
+
+def register_policy_link(fn: Callable[..., PolicyLink | None]) -> Callable[..., PolicyLink | None]:
+    """Register ``fn(*, user, policy) -> PolicyLink | None`` (None: not for this user). It is
+    called for every policy shown, so it must not query the database per policy."""
+    if fn not in _POLICY_LINKS:
+        _POLICY_LINKS.append(fn)
+    return fn
+
+
+def policy_links(*, user, policy) -> list[PolicyLink]:
+    """The links ``user`` may follow from ``policy``, in registration order. A provider that
+    fails is logged and left out; the page still renders."""
+    links = []
+    for fn in list(_POLICY_LINKS):
+        try:
+            link = fn(user=user, policy=policy)
+        except Exception:
+            logger.exception("Policy link %s failed", getattr(fn, "__name__", fn))
+            continue
+        if link is not None:
+            links.append(link)
+    return links

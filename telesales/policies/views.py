@@ -42,6 +42,7 @@ from telesales.policies.forms import (
     TaskRescheduleForm,
     task_auto_id,
 )
+from telesales.policies.hooks import policy_links
 from telesales.policies.rules import ruleset_in_force
 
 
@@ -60,6 +61,9 @@ def policy_list_view(request: HttpRequest) -> HttpResponse:
     form = PolicyFilterForm(request.GET or None)
     policies = selectors.policy_list(user=user, **form.selector_filters())
     page = page_of(request, policies)
+    page.object_list = list(page.object_list)
+    for policy in page.object_list:  # what other apps offer on each row (hooks.policy_links)
+        policy.page_links = policy_links(user=user, policy=policy)
     template = "policies/policy_list.html#table" if request.htmx else "policies/policy_list.html"
     return render(
         request,
@@ -76,6 +80,7 @@ def _policy_context(request: HttpRequest, policy, **forms) -> dict:
     )
     return {
         "policy": policy,
+        "links": policy_links(user=user, policy=policy),
         "insured": list(policy.insured.all()),
         "events": selectors.policy_history(policy=policy),
         "tasks": selectors.policy_tasks(policy=policy),

@@ -11,6 +11,7 @@ class TicketsConfig(AppConfig):
         from telesales.core import dashboard
         from telesales.core.setup_steps import register_bootstrap, register_demo
         from telesales.org.hooks import on_person_stops_working
+        from telesales.policies.hooks import register_policy_link
         from telesales.tickets import navigation  # noqa: F401  (registers the menu)
         from telesales.tickets.dashboard import (
             COMPLAINT_RATE,
@@ -19,10 +20,13 @@ class TicketsConfig(AppConfig):
             complaint_rate_visible,
         )
         from telesales.tickets.demo import seed_tickets_demo
+        from telesales.tickets.links import complaint_link_for_policy
         from telesales.tickets.rules import default_ruleset_ensure
         from telesales.tickets.services import tickets_release_on_leaving
 
         on_person_stops_working(tickets_release_on_leaving)
+        # "open a complaint" on a policy's page and its row of the policy list
+        register_policy_link(complaint_link_for_policy)
         register_bootstrap("tickets.sla", default_ruleset_ensure, order=50)
         register_demo("tickets.demo", seed_tickets_demo, order=60)
         dashboard.register(

@@ -461,6 +461,14 @@ def seed_tickets_demo(*, agents: int = 66, seed: int = 20261101, stdout=None) ->
                     to_status=to_status,
                     to_person=to_person,
                     escalation_reason=reason,
+                    # the first escalation goes to the team lead unless it went to the manager
+                    escalation_level=(
+                        None
+                        if action != TicketAction.ESCALATE
+                        else EscalationLevel.MANAGER
+                        if to_person is None or to_person == manager
+                        else EscalationLevel.TEAM_LEAD
+                    ),
                     note=note,
                 )
             )

@@ -106,6 +106,7 @@ def _escalate(
         to_status=ticket.status,
         to_person=to,
         escalation_reason=reason,
+        escalation_level=level,
         note=note,
     )
     return True

@@ -269,7 +269,9 @@ class Ticket(TimeStampedModel):
 
 
 class TicketEvent(models.Model):
-    """Ticket history: every step, with its actor, the status change and a note."""
+    """Ticket history: every step, with its actor, the status change and a note. An
+    escalation row keeps the level it reached, so that a reopened ticket (whose escalation
+    starts again) can still say how far it went before."""
 
     ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="events")
     at = models.DateTimeField(_("time"), db_index=True)
@@ -291,6 +293,13 @@ class TicketEvent(models.Model):
     escalation_reason = models.CharField(
         _("escalation reason"), max_length=20, choices=EscalationReason.choices, blank=True
     )
+    escalation_level = models.PositiveSmallIntegerField(
+        _("escalation level"),
+        choices=EscalationLevel.choices,
+        null=True,
+        blank=True,
+        help_text=_("The level an escalation reached (escalations only)"),
+    )
     note = models.TextField(_("note"), blank=True)
 
     class Meta:
@@ -298,6 +307,13 @@ class TicketEvent(models.Model):
         verbose_name = _("ticket event")
         verbose_name_plural = _("ticket events")
         indexes = [models.Index(fields=["ticket", "at"], name="tickets_event_ticket_idx")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(escalation_level__isnull=True)
+                | (Q(action="escalate") & Q(escalation_level__gte=1) & Q(escalation_level__lte=2)),
+                name="tickets_event_escalation_level",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.ticket_id} {self.action} {self.at:%Y-%m-%d %H:%M}"

@@ -29,6 +29,7 @@ from telesales.tickets.choices import (
 )
 from telesales.tickets.masking import mask_ticket_text
 from telesales.tickets.models import SlaRuleSet, Ticket, TicketEvent
+from telesales.tickets.selectors import ticket_escalation_before_reopening
 from telesales.tickets.services import (
     EXTERNAL_REF_MAX,
     NOTE_MAX,
@@ -76,6 +77,10 @@ class TicketOut(Schema):
     escalated_at: dt.datetime | None
     escalated_to_id: int | None
     escalated_to_name: str | None
+    past_escalation_level: int = Field(
+        description="Not escalated now: the highest level reached before the last reopening "
+        "(0: none). Reopening starts the escalation again; the history keeps the old one."
+    )
     reopen_count: int
 
     @staticmethod
@@ -111,6 +116,14 @@ class TicketOut(Schema):
         return obj.escalated_to.name if obj.escalated_to_id else None
 
     @staticmethod
+    def resolve_past_escalation_level(obj: Ticket) -> int:
+        level = getattr(obj, "past_escalation_level", None)
+        if level is None:  # not read through the selectors
+            row = ticket_escalation_before_reopening(ticket=obj)
+            level = row.escalation_level if row else 0
+        return int(level)
+
+    @staticmethod
     def resolve_first_response_hours(obj: Ticket) -> float | None:
         return _hours(obj.first_response_time)
 
@@ -135,6 +148,7 @@ class TicketEventOut(Schema):
     to_person_id: int | None
     to_person_name: str | None
     escalation_reason: EscalationReason | Literal[""]
+    escalation_level: int | None
     note: str
 
     @staticmethod

@@ -27,7 +27,19 @@ import datetime as dt
 import statistics
 from decimal import Decimal
 
-from django.db.models import BooleanField, Case, Exists, OuterRef, Q, QuerySet, Value, When
+from django.db.models import (
+    BooleanField,
+    Case,
+    Exists,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -133,6 +145,41 @@ def overdue_q(now: dt.datetime) -> Q:
 
 
 # --- Tickets -----------------------------------------------------------------------------
+def with_past_escalation(qs: QuerySet[Ticket]) -> QuerySet[Ticket]:
+    """Annotate ``past_escalation_level``: for a ticket not escalated now, the highest level
+    it reached before it was reopened (reopening starts the escalation again, the history
+    keeps the old one); 0 otherwise. A ticket not escalated now has every escalation row of
+    its history before its last reopening (escalating sets the level, only reopening clears
+    it)."""
+    highest = (
+        TicketEvent.objects.filter(ticket=OuterRef("pk"), action=TicketAction.ESCALATE)
+        .exclude(escalation_level=None)
+        .order_by("-escalation_level")
+        .values("escalation_level")[:1]
+    )
+    return qs.annotate(
+        past_escalation_level=Case(
+            When(escalation_level=0, then=Coalesce(Subquery(highest), Value(0))),
+            default=Value(0),
+            output_field=IntegerField(),
+        )
+    )
+
+
+def ticket_escalation_before_reopening(*, ticket: Ticket) -> TicketEvent | None:
+    """The escalation a ticket not escalated now reached before it was reopened: its
+    highest-level (then latest) escalation row; None when it is escalated now or never was."""
+    if ticket.escalation_level:
+        return None
+    return (
+        ticket.events.filter(action=TicketAction.ESCALATE)
+        .exclude(escalation_level=None)
+        .select_related("to_person")
+        .order_by("-escalation_level", "-at", "-id")
+        .first()
+    )
+
+
 def ticket_list(
     *,
     user,
@@ -162,7 +209,7 @@ def ticket_list(
     customer with that number (through its keyed hash)."""
     now = now or timezone.now()
     qs = (
-        Ticket.objects.filter(ticket_visible_q(user))
+        with_past_escalation(Ticket.objects.filter(ticket_visible_q(user)))
         .select_related("customer", "owner", "agent", "policy", "escalated_to")
         .annotate(
             overdue=Case(
@@ -228,7 +275,7 @@ def phone_in(text: str) -> str | None:
 
 def ticket_get(*, user, ticket_id: int) -> Ticket:
     ticket = (
-        Ticket.objects.filter(ticket_visible_q(user))
+        with_past_escalation(Ticket.objects.filter(ticket_visible_q(user)))
         .select_related(
             "customer",
             "policy",

@@ -136,6 +136,8 @@ def _detail_context(request: HttpRequest, ticket, **forms) -> dict:
     return {
         "ticket": ticket,
         "events": selectors.ticket_history(ticket=ticket),
+        # reopened: the escalation starts again, but how far it went before is shown too
+        "escalated_before": selectors.ticket_escalation_before_reopening(ticket=ticket),
         "now": now,
         "overdue": ticket.is_overdue(now),
         "response_state": _sla_state(
@@ -340,6 +342,13 @@ def customer_search_view(request: HttpRequest) -> HttpResponse:
     return render(request, "tickets/ticket_form.html#customers", context)
 
 
+def _customer_id(value) -> bool:
+    """Is ``value`` a customer id (ASCII digits, fewer than 10)? "²" is a digit to Python but
+    no number to ``int``."""
+    text = "" if value is None else str(value)
+    return text.isascii() and text.isdigit() and len(text) < 10
+
+
 @login_required
 def ticket_create_view(request: HttpRequest) -> HttpResponse:
     user = request.user
@@ -405,12 +414,12 @@ def ticket_create_view(request: HttpRequest) -> HttpResponse:
                 initial[name] = request.GET[name][:30]
         if request.GET.get("policy"):
             initial["policy_number"] = request.GET["policy"][:32]
-        if (request.GET.get("customer") or "").isdigit() and len(request.GET["customer"]) < 10:
+        if _customer_id(request.GET.get("customer")):
             initial["customer"] = int(request.GET["customer"])
         form = TicketForm(initial=initial, agents=agents, owners=owners)
     selected = None
     customer_id = form["customer"].value()
-    if customer_id and str(customer_id).isdigit() and len(str(customer_id)) < 10:
+    if _customer_id(customer_id):
         selected = selectors.customer_search(user=user, q=f"#{customer_id}")
     _mask_typed(form)
     return render(

@@ -8,6 +8,7 @@ from django import template
 from django.utils.translation import gettext as _
 
 from telesales.core.formatting import percent
+from telesales.tickets.choices import EscalationLevel
 from telesales.tickets.masking import mask_ticket_text
 
 register = template.Library()
@@ -31,3 +32,12 @@ def number_or_dash(value) -> str:
 def masked_text(value) -> str:
     """Ticket text with every full phone number masked (see ``tickets.masking``)."""
     return mask_ticket_text(value)
+
+
+@register.filter
+def escalation_label(value) -> str:
+    """An escalation level's name ("Team lead", "Center manager"); "" for none or unknown."""
+    try:
+        return str(EscalationLevel(int(value)).label) if value else ""
+    except (TypeError, ValueError):
+        return ""
