@@ -118,12 +118,12 @@ class PayRunOut(Schema):
         return obj.input_fingerprint if _reads_all(context) else None
 
 
-class PayRunComputeIn(Schema):
+class PayRunComputeIn(InputSchema):
     period_start: dt.date
     reason: str = ""
 
 
-class ReasonIn(Schema):
+class ReasonIn(InputSchema):
     reason: str = ""
 
 

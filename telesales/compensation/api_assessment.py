@@ -13,7 +13,7 @@ from ninja import Router, Schema
 
 from telesales.compensation import assessing, selectors
 from telesales.core.errors import NotFound
-from telesales.core.http_api import ERRORS_READ, ERRORS_WRITE
+from telesales.core.http_api import ERRORS_READ, ERRORS_WRITE, InputSchema
 from telesales.org.selectors import person_for_user
 
 router = Router(tags=["compensation"])
@@ -53,17 +53,17 @@ class AssessmentRunDetailOut(AssessmentRunOut):
     outcomes: list[AssessmentOutcomeOut]
 
 
-class AssessmentRunIn(Schema):
+class AssessmentRunIn(InputSchema):
     label: str
     reason: str = ""
 
 
-class DecisionIn(Schema):
+class DecisionIn(InputSchema):
     decision: Literal["approved", "rejected"]
     note: str = ""
 
 
-class ReasonIn(Schema):
+class ReasonIn(InputSchema):
     reason: str = ""
 
 

@@ -9,12 +9,12 @@ from decimal import Decimal
 from ninja import Router, Schema
 
 from telesales.compensation.whatif import WhatIf, ruleset_whatif
-from telesales.core.http_api import ERRORS_WRITE
+from telesales.core.http_api import ERRORS_WRITE, InputSchema
 
 router = Router(tags=["compensation"])
 
 
-class WhatIfIn(Schema):
+class WhatIfIn(InputSchema):
     draft_id: int
     period_start: dt.date
 

@@ -110,6 +110,26 @@ def _record(source: str) -> tuple[str, int | None]:
     return kind, int(key) if key.isdigit() else None
 
 
+def record_labels(records) -> dict[str, str]:
+    """The records of data problems (``PayInputInvalid``) as people know them:
+    ``person:12`` → the person's name, ``policy:17`` → the policy's number, in two queries
+    at most. A record naming nothing known is left out: show it as it is. For the pay
+    pages of the HR admin and the manager, who read all pay."""
+    wanted: dict[str, set[int]] = {"policy": set(), "person": set()}
+    for record in records:
+        kind, key = _record(str(record))
+        if kind in wanted and key is not None and key <= 2**63 - 1:
+            wanted[kind].add(key)
+    labels: dict[str, str] = {}
+    if wanted["person"]:
+        people = Person.objects.filter(pk__in=wanted["person"]).values_list("pk", "name")
+        labels.update((f"person:{pk}", name) for pk, name in people)
+    for pk, (number, _agent) in policy_numbers(wanted["policy"]).items():
+        if number:
+            labels[f"policy:{pk}"] = number
+    return labels
+
+
 def _attach_sources(lines: list[PayLine], *, user, person: Person) -> None:
     """Give each line ``source_labels`` (``SourceLabel`` of each source; empty for a rate
     cell) and each rate-cell line ``policy_parts``: (source, policy id, policy number,

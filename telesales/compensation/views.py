@@ -92,6 +92,13 @@ def payrun_job_view(request: HttpRequest, job_id: int) -> HttpResponse:
     require(permissions.can_run_pay(request.user))
     job = get_or_404(selectors.payrun_job_get, user=request.user, pk=job_id)
     context = {"job": job, "busy": job.status in BUSY, "progress": job_progress(job)}
+    if job.problems and not (request.htmx and request.GET.get("part") == "progress"):
+        # Each record as people know it (a person's name, a policy's number), its code kept
+        # in the cell's title.
+        labels = selectors.record_labels(record for record, _reason in job.problems)
+        context["problems"] = [
+            (record, labels.get(record, record), reason) for record, reason in job.problems
+        ]
     if request.htmx and request.GET.get("part") == "progress":
         response = render(request, "compensation/payrun_job.html#progress", context)
         if not context["busy"]:

@@ -9,10 +9,11 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET
 
-from telesales.compensation import permissions
+from telesales.compensation import permissions, selectors
 from telesales.compensation.choices import RuleSetStatus
 from telesales.compensation.forms import MonthInput
 from telesales.compensation.models import RuleSet
@@ -45,6 +46,30 @@ class WhatIfForm(forms.Form):
         self.fields["period"].widget.attrs["class"] = "form-control form-control-sm"
 
 
+def _add_service_error(form: WhatIfForm, exc: errors.DomainError) -> None:
+    """The service's error on the form, each text once: its message on the month (bad input)
+    or the draft (not found, not a draft); its hints on the month (the service calls it
+    ``period_start``; no field code is shown); each data problem named by its record (a
+    person by their name, a policy by its number), not ten times a bare "no attendance"."""
+    shown: set[str] = set()
+
+    def add(field: str | None, text: str) -> None:
+        if text not in shown:
+            shown.add(text)
+            form.add_error(field, text)
+
+    add("period" if exc.status == 422 else "draft", exc.message)
+    fields = exc.fields if isinstance(exc, errors.ValidationFailed) else {}
+    names = selectors.record_labels(name for name in fields if name != "period_start")
+    for name, problems in fields.items():
+        for problem in problems:
+            if name == "period_start":
+                add("period", problem)
+            else:
+                label = names.get(name, name)
+                add(None, gettext("%(field)s: %(problem)s") % {"field": label, "problem": problem})
+
+
 @login_required
 @require_GET
 def whatif_view(request: HttpRequest) -> HttpResponse:
@@ -65,13 +90,7 @@ def whatif_view(request: HttpRequest) -> HttpResponse:
                     period_start=period_start_of_month(form.cleaned_data["period"]),
                 )
             except errors.DomainError as exc:
-                form.add_error("period" if exc.status == 422 else "draft", exc.message)
-                fields = exc.fields if isinstance(exc, errors.ValidationFailed) else {}
-                for name, problems in (fields or {}).items():
-                    for problem in problems:
-                        # The service names the month ``period_start``: the page's "period".
-                        # No field code is shown to the user.
-                        form.add_error("period" if name == "period_start" else None, problem)
+                _add_service_error(form, exc)
                 status = page_status(exc)
         else:
             status = 422

@@ -29,7 +29,7 @@ from django.utils.translation import gettext as _
 
 from telesales.compensation import permissions
 from telesales.compensation.assessment import assess
-from telesales.compensation.assessment_inputs import assessment_records
+from telesales.compensation.assessment_inputs import assessment_records, period_containing
 from telesales.compensation.choices import PayLineKind, RuleSetStatus
 from telesales.compensation.engine import (
     KINDS,
@@ -200,11 +200,31 @@ def _assessment_changes(
     return changes, ""
 
 
+def _period_begun(period: Period, book: RuleBook) -> None:
+    """Refuse a period that has not begun (its first day after today, the center's date):
+    nothing has been worked or sold in it. One error, the same as the message and on
+    ``period_start``: what is wrong and which months can be chosen (the one under way, by
+    the calendar of ``book``, or an earlier one)."""
+    today = timezone.localdate()
+    if period.start <= today:
+        return
+    message = _(
+        "The pay period %(p)s has not begun yet (it starts on %(day)s), so there is nothing "
+        "to compare. Choose %(current)s (under way) or an earlier month."
+    ) % {
+        "p": period.label,
+        "day": period.start.isoformat(),
+        "current": period_containing(book, today).label,
+    }
+    raise ValidationFailed(message, fields={"period_start": [message]})
+
+
 def ruleset_whatif(*, user, draft_id: int, period_start: dt.date) -> WhatIf:
     """Compare the draft rule set ``draft_id`` with the approved one over the period starting
     on ``period_start`` (a past or the current period). ``NotFound`` for an unknown rule set,
     ``InvalidState`` for one that is not a draft, ``ValidationFailed`` for a period without
-    an approved rule set or without data, ``PayInputInvalid`` for missing data."""
+    an approved rule set, not begun yet or without data, ``PayInputInvalid`` for missing
+    data."""
     if not permissions.can_run_pay(user):
         raise PermissionDenied(_("Only the HR admin or the center manager may run a what-if"))
     draft = RuleSet.objects.filter(pk=draft_id).first()
@@ -215,13 +235,8 @@ def ruleset_whatif(*, user, draft_id: int, period_start: dt.date) -> WhatIf:
             _("Rule set version %(v)d is approved; a what-if compares a draft")
             % {"v": draft.version}
         )
-    if period_start > timezone.localdate():
-        raise ValidationFailed(
-            _("%(day)s is in the future; a what-if runs over a past period")
-            % {"day": period_start.isoformat()},
-            fields={"period_start": [_("Choose a past or the current period.")]},
-        )
     approved, approved_book, period = payrun_period(period_start=period_start)
+    _period_begun(period, approved_book)
     draft_book = ruleset_rulebook(draft)
     year, month = (int(part) for part in period.label.split("-"))
     before = _lines(approved_book, approved, period, _inputs(period, approved_book))

@@ -12,11 +12,13 @@ def percent(value) -> str:
     return f"{float(value) * 100:.1f}%"
 
 
-def money(value, *, signed: bool = False) -> str:
+def money(value, *, signed: bool = False, currency: str = "") -> str:
     """An amount with two decimals and its thousands grouped by three, as Chinese business
     documents write amounts whatever the locale's own grouping (Django's zh-Hans formats group
     by four): ``Decimal("291898.88")`` → ``"291,898.88"``; ``signed`` puts a ``+`` before a
-    gain. A dash for no value; anything that is not a finite number as it is. Display only:
+    gain. ``currency`` (``"¥"``) goes between the sign and the digits, as Chinese financial
+    documents write it: ``-¥238.00``, ``+¥1,200.00``, never ``¥-238.00``. A dash for no value
+    (without the currency mark); anything that is not a finite number as it is. Display only:
     form fields keep plain digits, which is what they accept."""
     if value is None or value == "":
         return "—"
@@ -26,10 +28,17 @@ def money(value, *, signed: bool = False) -> str:
         return str(value)
     if not number.is_finite():
         return str(value)
-    if number == 0:
-        number = abs(number)  # never "-0.00"
-    text = f"{number:,.2f}"
-    return f"+{text}" if signed and number > 0 else text
+    text = f"{abs(number):,.2f}"
+    if text == "0.00":
+        return f"{currency}{text}"  # never "-0.00" nor "+0.00"
+    sign = "-" if number < 0 else "+" if signed else ""
+    return f"{sign}{currency}{text}"
+
+
+def yuan(value, *, signed: bool = False) -> str:
+    """An amount in yuan as the pages show it: ``money`` with the ``¥`` after the sign
+    (``-¥238.00``, ``¥291,898.88``; ``signed``: ``+¥1,200.00``)."""
+    return money(value, signed=signed, currency="¥")
 
 
 def line_breaks_normalised(text: str | None) -> str:

@@ -10,6 +10,7 @@ from telesales.compensation.rules_format import MEASURE_LABELS
 from telesales.compensation.selectors import user_display_name
 from telesales.core.formatting import money as money_text
 from telesales.core.formatting import percent
+from telesales.core.formatting import yuan as yuan_text
 
 register = template.Library()
 
@@ -48,10 +49,20 @@ def measure_value(value, code) -> str:
 
 @register.filter
 def money(value, signed="") -> str:
-    """An amount as the pay pages show it after "¥": thousands grouped, two decimals
-    (291898.88 → "291,898.88"), like the early warning's texts (``core.formatting.money``).
-    ``|money:"signed"`` puts a "+" before a gain (a what-if change)."""
+    """An amount without its currency mark: thousands grouped, two decimals, the sign first
+    (291898.88 → "291,898.88", -238 → "-238.00"), like the early warning's texts
+    (``core.formatting.money``). ``|money:"signed"`` puts a "+" before a gain. For a column
+    of bases; an amount of pay is shown with ``|yuan``."""
     return money_text(value, signed=signed == "signed")
+
+
+@register.filter
+def yuan(value, signed="") -> str:
+    """An amount as the pay pages show it: "¥" after the sign, thousands grouped, two
+    decimals (291898.88 → "¥291,898.88", -238 → "-¥238.00"; never "¥-238.00");
+    ``|yuan:"signed"`` puts a "+" before a gain (a what-if change: "+¥1,200.00"). "—" for
+    no value."""
+    return yuan_text(value, signed=signed == "signed")
 
 
 @register.filter

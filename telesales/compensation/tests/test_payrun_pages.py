@@ -104,6 +104,21 @@ def test_a_failed_job_shows_every_problem(march, django_capture_on_commit_callba
     assert 'data-testid="job-problems"' in body
     for person in (march.lee, march.tina, march.sam, march.kai, march.ann):
         assert f"person:{person.pk}" in body
+
+
+def test_a_failed_jobs_problems_name_the_people(march, django_capture_on_commit_callbacks):
+    """Each record by the person's name, as HR knows it (its code in the cell's title), not
+    a column of bare ``person:12``."""
+    hr = client_for(march.hr)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = hr.post(COMPUTE, {"period": "2026-04"})
+    body = hr.get(response["Location"]).content.decode()
+    table = body.split('data-testid="job-problems"', 1)[1].split("</table>", 1)[0]
+    for person in (march.lee, march.tina, march.sam, march.kai, march.ann):
+        record = f"person:{person.pk}"
+        cell = f'<td class="text-nowrap" title="{record}" data-record="{record}">'
+        assert f"{cell}{person.name}</td>" in table
+    assert ">person:" not in table
     assert not PayRun.objects.filter(label="2026-04").exists()
 
 
@@ -180,7 +195,7 @@ def test_an_adjustment_just_recorded_is_listed_as_pending_until_a_run_pays_it(ma
         pending = page.split('data-testid="pending-adjustments"', 1)[1]
         row = pending.split(f'data-testid="pending-adjustment-{adjustment.pk}"', 1)[1]
         row = row.split("</tr>", 1)[0]
-        assert march.sam.name in row and "¥-80.50" in row and "overpaid" in row
+        assert march.sam.name in row and "-¥80.50" in row and "overpaid" in row
     payrun_compute(period_start=MAR, actor=march.hr)
     page = hr.get(reverse("compensation:payrun_detail", args=[march_run.pk])).content.decode()
     assert f'data-testid="pending-adjustment-{adjustment.pk}"' not in page
@@ -449,7 +464,7 @@ def test_the_pay_pages_group_thousands_like_the_early_warning(march):
     assert f"¥{grouped}" in list_page and f"¥{feb.total}" not in list_page
     detail = hr.get(reverse("compensation:payrun_detail", args=[feb.pk])).content.decode()
     assert f'data-testid="run-total">¥{grouped}<' in detail
-    assert "¥-1,234.50" in detail and "¥-1234.50" not in detail
+    assert "-¥1,234.50" in detail and "¥-" not in detail and "-¥1234.50" not in detail
     sam_total = sum(ln.amount for ln in feb.lines.filter(person=march.sam))
     assert sam_total >= 1000 and f"¥{sam_total:,.2f}" in detail
     slip = hr.get(reverse("compensation:payslip_detail", args=[feb.pk, march.sam.pk]))

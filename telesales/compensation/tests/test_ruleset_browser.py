@@ -65,8 +65,10 @@ def test_hr_edits_a_new_version_checks_it_with_a_what_if_and_approves_it(world, 
     # Ann (S1) sold FYC 300.00 in March, nothing withheld here: 300.00 × (0.40 − 0.30).
     ann = people.locator("tbody tr", has_text=world.ann.name)
     _name, approved, drafted, change, adjustments = ann.locator("td").all_inner_texts()
-    assert change == "+30.00"  # a gain is signed; amounts grouped, as on every pay page
-    gain = Decimal(drafted.replace(",", "")) - Decimal(approved.replace(",", ""))
+    assert change == "+¥30.00"  # a gain is signed before the "¥"; grouped, as on every pay page
+    gain = Decimal(drafted.replace(",", "").lstrip("¥")) - Decimal(
+        approved.replace(",", "").lstrip("¥")
+    )
     assert gain == Decimal("30.00")
     assert adjustments == "—"  # nothing paid by hand in March
 
