@@ -138,7 +138,10 @@ def presence_set(request, payload: PresenceIn):
 )
 def call_start(request, payload: CallStartIn):
     """Dial one of the caller's leads. The compliance guards run on the server: 409
-    ``dial_blocked`` with ``details.reasons`` when the dial may not happen."""
+    ``dial_blocked`` with ``details.reasons`` when the dial may not happen (``call_in_progress``
+    while another call of the caller is open for no longer than
+    TELESALES_CALL_OPEN_LIMIT_MINUTES; a call open longer was left open and is hung up by this
+    dial, its talk time capped)."""
     user, me = _me(request)
     lead = lead_selectors.lead_get(user=user, lead_id=payload.lead_id)
     seat = None

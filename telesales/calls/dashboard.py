@@ -119,7 +119,8 @@ def my_followups_indicator(*, user, period: Period) -> Indicator | None:
         value=counts["due"],
         help_text=_(
             "%(escalated)d already escalated to your team lead (overdue more than %(hours)d "
-            "h); %(later)d more due later today. “Next lead” hands you the due ones first."
+            "calling hours); %(later)d more due later today. “Next lead” hands you the due "
+            "ones first."
         )
         % {"escalated": counts["escalated"], "hours": hours, "later": later},
         url=reverse("calls:workspace"),

@@ -24,7 +24,7 @@ Three parts, so that every page has meaningful, consistent data and the seed sta
    agents take their leads with ``dispatch.next_lead`` exactly as the workspace does, and each
    gets a state for the live board (on a call, in wrap-up, ready, on a break, offline).
    Afterwards the periodic jobs run once: free-look windows that have passed close, and
-   follow-ups overdue for more than the rule set's hours escalate to the team leads.
+   follow-ups overdue for more than the rule set's calling hours escalate to the team leads.
 
 3. **The simulated clock.** The services check the calling window, the attempt caps,
    cool-downs, "not in the past" and "not in the future" against the current time, and some

@@ -94,28 +94,93 @@ def customer_local_time(e164: str, at: dt.datetime) -> dt.datetime:
 
 
 def _in_window(local: dt.datetime, rules: CallRuleSet) -> bool:
-    return rules.window_start <= local.time().replace(tzinfo=None) < rules.window_end
+    return _inside(local, rules.window_start, rules.window_end)
 
 
-def window_opens(e164: str, at: dt.datetime, rules: CallRuleSet) -> dt.datetime:
-    """The next moment (≥ ``at``) inside the window in every zone of the number."""
-    zones = customer_zones(e164)
+def _inside(local: dt.datetime, start: dt.time, end: dt.time) -> bool:
+    return start <= local.time().replace(tzinfo=None) < end
+
+
+def _opens(
+    zones: Sequence[dt.tzinfo], at: dt.datetime, start: dt.time, end: dt.time
+) -> dt.datetime:
+    """The next moment (≥ ``at``) inside the window ``start``–``end`` in every zone."""
     candidate = at
     for _i in range(8):  # a few rounds settle any mix of zones
         moved = False
         for zone in zones:
             local = candidate.astimezone(zone)
-            if _in_window(local, rules):
+            if _inside(local, start, end):
                 continue
             day = local.date()
-            if local.time().replace(tzinfo=None) >= rules.window_end:
+            if local.time().replace(tzinfo=None) >= end:
                 day += timedelta(days=1)
-            opening = dt.datetime.combine(day, rules.window_start, tzinfo=zone)
+            opening = dt.datetime.combine(day, start, tzinfo=zone)
             candidate = max(candidate, opening)
             moved = True
         if not moved:
             return candidate
     return candidate
+
+
+def window_opens(e164: str, at: dt.datetime, rules: CallRuleSet) -> dt.datetime:
+    """The next moment (≥ ``at``) inside the window in every zone of the number."""
+    return _opens(customer_zones(e164), at, rules.window_start, rules.window_end)
+
+
+#: Windows walked one by one at most (numbers spanning zones; one zone skips whole days).
+_WINDOWS_WALKED = 1000
+
+
+def window_time_reached(
+    *,
+    since: dt.datetime,
+    amount: timedelta,
+    zones: Sequence[dt.tzinfo],
+    window_start: dt.time,
+    window_end: dt.time,
+) -> dt.datetime:
+    """The moment by which ``amount`` of calling-window time has passed since ``since``:
+    only the time inside the window ``window_start``–``window_end`` counts, in the local
+    time of every zone (the customer's, as the dial guard reads it). Nights do not count;
+    every day has the window (the guard has no working-day calendar, so weekends count).
+
+    A follow-up due 20:30 with 2 hours (window 09:00–21:00): 30 minutes that evening, 90
+    the next morning, so 10:30. Due before the window opens, the count starts at the
+    opening; due at the close (21:00, the end is outside), at the next day's opening.
+
+    Pure: no database, no clock. Zones whose windows never overlap (no moment would do for
+    a dial either) fall back to wall-clock time."""
+    remaining = amount
+    t = since
+    if remaining <= timedelta(0):
+        return t
+    # The window lies inside 09:00–21:00 (R1, checked when the rules are saved), where no
+    # zone changes its clocks: each day's window lasts exactly this long.
+    day_length = dt.datetime.combine(dt.date.min, window_end) - dt.datetime.combine(
+        dt.date.min, window_start
+    )
+    for _i in range(_WINDOWS_WALKED):
+        t = _opens(zones, t, window_start, window_end)
+        if not all(_inside(t.astimezone(z), window_start, window_end) for z in zones):
+            return since + amount  # no common window: nothing better than the clock
+        close = min(
+            dt.datetime.combine(t.astimezone(z).date(), window_end, tzinfo=z) for z in zones
+        )
+        if t + remaining <= close:
+            return t + remaining
+        remaining -= close - t
+        t = close
+        if len(zones) == 1 and remaining > day_length:
+            # Whole days in between count the whole window each; the last (partial or
+            # whole) day is walked.
+            days = -(-remaining // day_length) - 1
+            remaining -= days * day_length
+            local_close = close.astimezone(zones[0])
+            t = dt.datetime.combine(
+                local_close.date() + timedelta(days=days), window_end, tzinfo=zones[0]
+            )
+    return t + remaining
 
 
 # --- Agent -------------------------------------------------------------------------------

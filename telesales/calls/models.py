@@ -145,7 +145,13 @@ class CallRuleSet(TimeStampedModel):
         help_text=_("Days before the 1st, 2nd, … follow-up, e.g. [1, 2, 3, 5, 7]"),
     )
     overdue_escalate_hours = models.PositiveIntegerField(
-        _("escalate an overdue follow-up after (hours)"), default=24
+        _("escalate an overdue follow-up after (hours)"),
+        # One calling day of the default window: what 24 hours by the clock used to be.
+        default=12,
+        help_text=_(
+            "Calling hours: only the time inside the calling window counts, so a follow-up "
+            "due 20:30 with 2 hours escalates at 10:30 the next day"
+        ),
     )
     callback_reassign_when_owner_absent = models.BooleanField(
         _("move callbacks of absent agents to a teammate"), default=True

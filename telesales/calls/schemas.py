@@ -174,8 +174,9 @@ class CallOut(Schema):
     ended_at: dt.datetime | None
     talk_seconds: int
     talk_capped: bool = Field(
-        description="hung up after being left open past TELESALES_CALL_OPEN_LIMIT_MINUTES: "
-        "talk_seconds counts only that limit (until a CDR is matched)"
+        description="hung up after being left open past TELESALES_CALL_OPEN_LIMIT_MINUTES "
+        "(by the agent, the switch, or the agent's next dial): talk_seconds counts only that "
+        "limit (until a CDR is matched)"
     )
     disposition: str | None
     disposition_name: str | None
@@ -345,6 +346,15 @@ class DispositionUpdateIn(InputSchema):
     is_active: bool | None = None
 
 
+#: ``CallRuleSet.overdue_escalate_hours``, as the API documents it.
+OVERDUE_ESCALATE_HOURS = (
+    "an open follow-up overdue this many hours goes to the owner's team lead; "
+    "hours of calling time: only the time inside the calling window (window_start–window_end, "
+    "the customer's local time) counts; due 20:30 with 2 and the window 09:00–21:00, a "
+    "follow-up escalates at 10:30 the next day"
+)
+
+
 class CallRulesOut(Schema):
     id: int
     name: str
@@ -362,7 +372,7 @@ class CallRulesOut(Schema):
     cadence_min_followups: int
     cadence_max_followups: int
     cadence_spacing_days: list[int]
-    overdue_escalate_hours: int
+    overdue_escalate_hours: int = Field(description=OVERDUE_ESCALATE_HOURS)
     callback_reassign_when_owner_absent: bool
     non_sale_recording_days: int
     sale_recording_years_short: int
@@ -392,7 +402,9 @@ class CallRulesIn(InputSchema):
     cadence_min_followups: int | None = Count
     cadence_max_followups: int | None = Count
     cadence_spacing_days: list[int] | None = Field(default=None, max_length=50)
-    overdue_escalate_hours: int | None = Count
+    overdue_escalate_hours: int | None = Field(
+        default=None, ge=0, le=1_000_000, description=OVERDUE_ESCALATE_HOURS
+    )
     callback_reassign_when_owner_absent: bool | None = None
     non_sale_recording_days: int | None = Count
     sale_recording_years_short: int | None = Count
@@ -413,7 +425,7 @@ class BoardAgentOut(Schema):
     call_started_at: dt.datetime | None
     call_open_too_long: bool = Field(
         description="the call has been open longer than TELESALES_CALL_OPEN_LIMIT_MINUTES "
-        "(most likely not hung up)"
+        "(most likely not hung up; it no longer blocks the agent's next dial, which hangs it up)"
     )
     seat_id: int | None
     seat_code: str

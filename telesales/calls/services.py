@@ -45,7 +45,14 @@ from telesales.calls.errors import (
     TelephonyFailed,
     UnknownDisposition,
 )
-from telesales.calls.guards import Block, customer_local_time, dial_blocks, window_opens
+from telesales.calls.guards import (
+    Block,
+    customer_local_time,
+    customer_zones,
+    dial_blocks,
+    window_opens,
+    window_time_reached,
+)
 from telesales.calls.models import (
     CALL_NOTE_MAX_LENGTH,
     AgentPresence,
@@ -77,8 +84,6 @@ from telesales.org.selectors import person_for_user
 WORKING_STATUSES = lead_services.WORKING_STATUSES
 #: A follow-up may be booked at most this far ahead.
 FOLLOWUP_MAX_DAYS = 180
-#: An open call older than this no longer blocks a new one (the softphone lost it).
-STALE_CALL_HOURS = 4
 #: Notes on outcomes, sales and follow-ups (one limit with the forms, the API and the model).
 NOTE_MAX = CALL_NOTE_MAX_LENGTH
 
@@ -312,6 +317,28 @@ def _require_service_reason(
     )
 
 
+def _left_open(current: CallAttempt | None, *, at: dt.datetime) -> CallAttempt | None:
+    """The agent's call still open at a new dial, if it was left open. Open for no longer
+    than the open-call limit (``TELESALES_CALL_OPEN_LIMIT_MINUTES``, the one threshold the
+    live board flags a call by) it is a call in progress and the dial is refused; open
+    longer, the agent forgot to hang up (or the softphone lost the call): it no longer
+    blocks, and ``call_start`` hangs it up."""
+    if current is None or current.ended_at is not None:
+        return None
+    if at - current.started_at <= open_call_limit():
+        raise _blocked(
+            [
+                Block(
+                    BlockCode.CALL_IN_PROGRESS,
+                    _("You are on another call (started %(when)s)")
+                    % {"when": timezone.localtime(current.started_at).strftime("%H:%M")},
+                    _("End the current call first"),
+                )
+            ]
+        )
+    return current
+
+
 @transaction.atomic
 def call_start(
     *,
@@ -336,22 +363,7 @@ def call_start(
     at = at or timezone.now()
     presence = presence_lock(agent, at=at)
     agent = Person.objects.select_related("team", "level", "seat").get(pk=agent.pk)
-    current = presence.attempt
-    if (
-        current is not None
-        and current.ended_at is None
-        and current.started_at > at - timedelta(hours=STALE_CALL_HOURS)
-    ):
-        raise _blocked(
-            [
-                Block(
-                    BlockCode.CALL_IN_PROGRESS,
-                    _("You are on another call (started %(when)s)")
-                    % {"when": timezone.localtime(current.started_at).strftime("%H:%M")},
-                    _("End the current call first"),
-                )
-            ]
-        )
+    left_open = _left_open(presence.attempt, at=at)
     lead = Lead.objects.select_for_update(of=("self",)).select_related("customer").get(pk=lead.pk)
     renewal_task_id = presence.renewal_task_id if presence.lead_id == lead.pk else None
     if kind is None:
@@ -366,6 +378,10 @@ def call_start(
     blocks = dial_blocks(lead=lead, agent=agent, at=at, kind=kind, rules=rules)
     if blocks:
         raise _blocked(blocks)
+    if left_open is not None:
+        # Hung up as ``call_end`` would: ended now, talk time capped at the limit and flagged.
+        call_end(attempt=left_open, actor=actor, at=at)
+        presence.refresh_from_db()
     if seat is None:
         seat = getattr(agent, "seat", None)  # the agent's own seat, if they have one
     adapter = get_adapter()
@@ -1008,9 +1024,24 @@ def _stage_rules(now: dt.datetime) -> Callable[[str], CallRuleSet]:
     return get
 
 
+def followup_escalates_at(fu: FollowUp, rules: CallRuleSet) -> dt.datetime:
+    """When an open follow-up counts as overdue past ``rules.overdue_escalate_hours``:
+    hours of calling time, counted only inside the calling window in the customer's local
+    time (``guards.window_time_reached``), since nobody can work it at night. Due 20:30
+    with 2 hours and the window 09:00–21:00: 10:30 the next day."""
+    return window_time_reached(
+        since=fu.due_at,
+        amount=timedelta(hours=rules.overdue_escalate_hours),
+        zones=customer_zones(fu.lead.customer.mobile_e164),
+        window_start=rules.window_start,
+        window_end=rules.window_end,
+    )
+
+
 def followups_escalate(*, now: dt.datetime | None = None, actor=None) -> dict:
-    """Open follow-ups overdue by more than the rule set's ``overdue_escalate_hours`` go to
-    the owner's team lead (``escalated_to``); each is escalated once. Periodic."""
+    """Open follow-ups overdue by more than the rule set's ``overdue_escalate_hours`` of
+    calling time (:func:`followup_escalates_at`: the night does not count) go to the
+    owner's team lead (``escalated_to``); each is escalated once. Periodic."""
     now = now or timezone.now()
     rules_for = _stage_rules(now)
     escalated = 0
@@ -1025,11 +1056,11 @@ def followups_escalate(*, now: dt.datetime | None = None, actor=None) -> dict:
         with transaction.atomic():
             for fu in (
                 FollowUp.objects.select_for_update(of=("self",))
-                .select_related("agent__team")
+                .select_related("agent__team", "lead__customer")
                 .filter(pk__in=ids, status=FollowUpStatus.OPEN, escalated_at__isnull=True)
             ):
                 rules = rules_for(fu.agent.team.stage if fu.agent.team_id else "")
-                if fu.due_at + timedelta(hours=rules.overdue_escalate_hours) > now:
+                if followup_escalates_at(fu, rules) > now:
                     continue
                 fu.escalated_at = now
                 fu.escalated_to_id = fu.agent.team.leader_id if fu.agent.team_id else None

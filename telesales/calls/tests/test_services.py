@@ -21,6 +21,7 @@ from telesales.calls.models import AgentPresence, CallAttempt, FollowUp
 from telesales.calls.tests.conftest import shanghai
 from telesales.calls.tests.factories import (
     CallRuleSetFactory,
+    CustomerFactory,
     FollowUpFactory,
     owned_lead,
     registered_agent,
@@ -91,6 +92,56 @@ def test_a_second_call_while_one_is_open_is_refused(agent):
     with pytest.raises(DialBlocked) as exc:
         dial(agent, owned_lead(agent), at=NOON + dt.timedelta(minutes=1))
     assert exc.value.details["reasons"][0]["code"] == "call_in_progress"
+
+
+@pytest.mark.parametrize(
+    ("limit", "open_for", "blocked"),
+    [
+        (120, dt.timedelta(minutes=120), True),  # at the limit: still a call in progress
+        (120, dt.timedelta(minutes=121), False),  # past it: left open, as the board says
+        (30, dt.timedelta(minutes=31), False),  # the setting moves the block
+        (300, dt.timedelta(hours=4, minutes=30), True),  # … either way
+    ],
+)
+def test_a_call_open_past_the_open_call_limit_no_longer_blocks_a_new_one(
+    agent, settings, limit, open_for, blocked
+):
+    """One threshold for "left open": ``TELESALES_CALL_OPEN_LIMIT_MINUTES``, which also flags
+    the call on the live board and caps its talk time."""
+    settings.TELESALES_CALL_OPEN_LIMIT_MINUTES = limit
+    first = dial(agent, owned_lead(agent))
+    services.call_answer(attempt=first, actor=agent.user, at=NOON + dt.timedelta(seconds=8))
+    later = NOON + open_for
+    if blocked:
+        with pytest.raises(DialBlocked) as exc:
+            dial(agent, owned_lead(agent), at=later)
+        assert exc.value.details["reasons"][0]["code"] == "call_in_progress"
+        first.refresh_from_db()
+        assert first.ended_at is None
+        return
+    second = dial(agent, owned_lead(agent), at=later)
+    first.refresh_from_db()
+    # The forgotten call is hung up as call_end would: ended at the new dial, the limit
+    # counted as talk time and flagged.
+    assert (first.ended_at, first.talk_seconds, first.talk_capped) == (later, limit * 60, True)
+    assert first.disposition_id is None  # its outcome is still the agent's to record
+    presence = AgentPresence.objects.get(person=agent)
+    assert (presence.state, presence.attempt_id, presence.lead_id) == (
+        "dialling",
+        second.pk,
+        second.lead_id,
+    )
+
+
+def test_a_refused_dial_leaves_the_call_left_open_as_it_was(agent, settings):
+    settings.TELESALES_CALL_OPEN_LIMIT_MINUTES = 30
+    first = dial(agent, owned_lead(agent), at=shanghai(2026, 6, 1, 20, 0))
+    with pytest.raises(DialBlocked) as exc:  # the new dial is past the calling window
+        dial(agent, owned_lead(agent), at=shanghai(2026, 6, 1, 21, 5))
+    assert exc.value.details["reasons"][0]["code"] == "outside_window"
+    first.refresh_from_db()
+    assert first.ended_at is None
+    assert AgentPresence.objects.get(person=agent).attempt_id == first.pk
 
 
 def test_only_the_agent_dials_from_their_workspace(agent):
@@ -420,10 +471,11 @@ def test_followup_schedule_for_someone_elses_lead_is_refused(agent):
 def test_overdue_followups_escalate_to_the_team_lead_once(agent):
     CallRuleSetFactory(overdue_escalate_hours=24)
     leader = team_lead_of(agent.team)
-    now = timezone.now()
-    late = FollowUpFactory(lead=owned_lead(agent), agent=agent, due_at=now - dt.timedelta(hours=25))
+    now = shanghai(2026, 6, 4, 12, 0)
+    # 24 calling hours (09:00–21:00) before now: 2026-06-02 12:00.
+    late = FollowUpFactory(lead=owned_lead(agent), agent=agent, due_at=shanghai(2026, 6, 2, 11, 59))
     recent = FollowUpFactory(
-        lead=owned_lead(agent), agent=agent, due_at=now - dt.timedelta(hours=23)
+        lead=owned_lead(agent), agent=agent, due_at=shanghai(2026, 6, 2, 12, 1)
     )
     assert services.followups_escalate(now=now) == {"escalated": 1}
     late.refresh_from_db()
@@ -431,6 +483,75 @@ def test_overdue_followups_escalate_to_the_team_lead_once(agent):
     assert (late.escalated_to_id, late.escalated_at) == (leader.pk, now)
     assert recent.escalated_at is None
     assert services.followups_escalate(now=now) == {"escalated": 0}
+
+
+@pytest.mark.parametrize(
+    ("now", "escalated"),
+    [
+        (shanghai(2026, 6, 1, 22, 30), False),  # two hours by the clock, in the night
+        (shanghai(2026, 6, 2, 8, 59), False),  # the night does not count
+        (shanghai(2026, 6, 2, 10, 29), False),  # 30 minutes that evening + 89 this morning
+        (shanghai(2026, 6, 2, 10, 30), True),  # two hours of calling time
+    ],
+)
+def test_overdue_hours_count_only_calling_time(agent, now, escalated):
+    """Due 20:30 with 2 hours: the team lead hears of it at 10:30 the next morning, not at
+    22:30 when nobody could have called."""
+    CallRuleSetFactory(overdue_escalate_hours=2)
+    fu = FollowUpFactory(lead=owned_lead(agent), agent=agent, due_at=shanghai(2026, 6, 1, 20, 30))
+    assert services.followups_escalate(now=now) == {"escalated": int(escalated)}
+    fu.refresh_from_db()
+    assert (fu.escalated_at is not None) is escalated
+
+
+def test_overdue_hours_follow_the_window_of_the_team_stage_rule_set(agent):
+    """The window of the agent's rule set decides (here 10:00–18:00 for the team's stage)."""
+    CallRuleSetFactory(overdue_escalate_hours=2)
+    CallRuleSetFactory(
+        stage=agent.team.stage,
+        overdue_escalate_hours=2,
+        window_start=dt.time(10, 0),
+        window_end=dt.time(18, 0),
+    )
+    fu = FollowUpFactory(lead=owned_lead(agent), agent=agent, due_at=shanghai(2026, 6, 1, 17, 0))
+    assert services.followup_escalates_at(
+        FollowUp.objects.select_related("lead__customer").get(pk=fu.pk),
+        services.callrules_for_person(agent, on=dt.date(2026, 6, 2)),
+    ) == shanghai(2026, 6, 2, 11, 0)
+    assert services.followups_escalate(now=shanghai(2026, 6, 2, 10, 59)) == {"escalated": 0}
+    assert services.followups_escalate(now=shanghai(2026, 6, 2, 11, 0)) == {"escalated": 1}
+
+
+def test_overdue_hours_count_in_the_customers_local_time(agent):
+    """A Sydney number (two hours ahead of Shanghai in June): due 20:30 there, two hours of
+    its window end at 10:30 Sydney time, 08:30 in Shanghai."""
+    CallRuleSetFactory(overdue_escalate_hours=2)
+    lead = owned_lead(agent, customer=CustomerFactory(mobile_e164="+61291234567"))
+    FollowUpFactory(lead=lead, agent=agent, due_at=shanghai(2026, 6, 1, 18, 30))
+    assert services.followups_escalate(now=shanghai(2026, 6, 2, 8, 29)) == {"escalated": 0}
+    assert services.followups_escalate(now=shanghai(2026, 6, 2, 8, 30)) == {"escalated": 1}
+
+
+def test_the_periodic_task_escalates_by_calling_time(agent):
+    """The task runs on the real clock: 25 hours ago holds at most 13 hours of a 09:00–21:00
+    window, whatever the time now (24 by the clock would have escalated it); four days ago
+    hold at least 36."""
+    from telesales.calls.tasks import followups_escalate_task
+
+    CallRuleSetFactory(overdue_escalate_hours=24)
+    leader = team_lead_of(agent.team)
+    now = timezone.now()
+    day_ago = FollowUpFactory(
+        lead=owned_lead(agent), agent=agent, due_at=now - dt.timedelta(hours=25)
+    )
+    days_ago = FollowUpFactory(
+        lead=owned_lead(agent), agent=agent, due_at=now - dt.timedelta(days=4)
+    )
+    assert followups_escalate_task.delay().get() == {"escalated": 1}
+    day_ago.refresh_from_db()
+    days_ago.refresh_from_db()
+    assert day_ago.escalated_at is None
+    assert days_ago.escalated_to_id == leader.pk
 
 
 def test_callback_of_an_absent_agent_moves_to_a_teammate(agent):
