@@ -178,11 +178,6 @@ def seed_leads_demo(*, agents: int = 66, seed: int = 20261101, stdout=None) -> d
         or User.objects.filter(groups__name=Role.DATA_OFFICER.value).order_by("id").first()
     )
     people = _demo_agents()
-    departed = list(
-        Person.objects.filter(team__kind=TeamKind.SALES, status=PersonStatus.LEFT).order_by("id")[
-            :2
-        ]
-    )
     total = max(LEADS_PER_AGENT * max(agents, 1), 120)
 
     # Rule sets: the general version and one for start-up teams -----------------------------
@@ -347,11 +342,6 @@ def seed_leads_demo(*, agents: int = 66, seed: int = 20261101, stdout=None) -> d
                     lead.first_dialled_at = batch.created_at + dt.timedelta(days=2)
                     lead.last_dialled_at = lead.first_dialled_at + dt.timedelta(days=2)
             leads.append(lead)
-    # A departed agent's leads, waiting for the next recycling run (owner left).
-    for person in departed:
-        for lead in [x for x in leads if x.state == LeadState.PUBLIC and not x.former_owner_id][:3]:
-            lead.state = LeadState.OWNED
-            _own(lead, person, lead.batch, rng, now)
     Lead.objects.bulk_create(leads, batch_size=CHUNK)
 
     # History ---------------------------------------------------------------------------------

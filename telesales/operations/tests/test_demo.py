@@ -92,6 +92,10 @@ def test_the_whole_demo_sells_this_month_at_last_months_pace_with_no_service_bac
     won = Lead.objects.filter(state="won")
     assert won.exists() and not won.filter(policies__isnull=True).exists()
     assert not won.filter(owner__practice_reg_no="").exists()
+    # Nobody who left holds a lead still being worked (leaving recycles them at once).
+    assert not Lead.objects.filter(
+        owner__status="left", state__in=["owned", "in_progress"]
+    ).exists()
 
     # The dates hold.
     assert not Policy.objects.filter(
