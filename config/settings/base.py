@@ -220,6 +220,9 @@ TELESALES_EXPORT_MAX_ROWS = ENV.numbers["TELESALES_EXPORT_MAX_ROWS"]
 # Uploaded lead files (and the raw rows of their rejection reports) are deleted this many days
 # after the import finished (PIPL Art. 19: shortest necessary retention).
 TELESALES_IMPORT_FILE_DAYS = ENV.numbers["TELESALES_IMPORT_FILE_DAYS"]
+# A lead batch queued this long without a worker starting its import is shown as waiting too
+# long, and its import may be queued again from its page (minutes; default 10).
+TELESALES_IMPORT_QUEUE_MINUTES = ENV.numbers["TELESALES_IMPORT_QUEUE_MINUTES"]
 # A pay-run job queued or running without news for this long is abandoned (its worker is gone).
 TELESALES_PAYRUN_STALE_MINUTES = ENV.numbers["TELESALES_PAYRUN_STALE_MINUTES"]
 TELESALES_PHONE_REVEAL_ROLES = ENV.reveal_roles

@@ -6,7 +6,6 @@ answers the full number to a permitted user, with a reason, and audits it.
 
 from __future__ import annotations
 
-from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext as _
@@ -67,7 +66,6 @@ from telesales.leads.schemas import (
     RuleSetIn,
     RuleSetOut,
 )
-from telesales.leads.tasks import leads_batch_import_task
 from telesales.org.selectors import person_for_user
 
 router = Router(tags=["leads"])
@@ -94,7 +92,7 @@ def _file(export: exporting.ExportFile) -> HttpResponse:
 
 
 def _enqueue_import(batch_id: int) -> None:
-    transaction.on_commit(lambda: leads_batch_import_task.delay(batch_id))
+    importing.batch_import_queue(batch_id)
 
 
 # --- Leads -------------------------------------------------------------------------------
@@ -334,7 +332,8 @@ def _batches_visible(user) -> None:
 def batch_list(request, limit: int = 100, offset: int = 0):
     _batches_visible(request.auth)
     limit, offset = max(1, min(limit, 500)), max(0, min(offset, 10**9))
-    return list(selectors.batch_list(user=request.auth)[offset : offset + limit])
+    batches = selectors.batch_list(user=request.auth)[offset : offset + limit]
+    return importing.batches_stale_mark(batches)
 
 
 @router.post(
@@ -415,12 +414,31 @@ def batch_discard(request, batch_id: int):
     """Throw away a batch that imported nothing (status ``mapping``, ``pending`` or
     ``failed``, or ``running`` left by a run that died): the batch and its stored file go,
     and the same file may be uploaded again. A batch being imported, done, or interrupted
-    after importing leads (resume it: ``telesales leads-import --resume ID``): ``409``."""
+    after importing leads (resume it: ``leads_batch_resume``): ``409``."""
     user = request.auth
     deny_unless(permissions.can_manage_leads(user), _("Only data roles import leads"))
     batch = selectors.batch_get(user=user, batch_id=batch_id)
     importing.batch_discard(batch=batch, actor=user)
     return {"id": batch_id, "name": batch.name, "discarded": True}
+
+
+@router.post(
+    "/batches/{batch_id}/resume",
+    response={200: BatchOut, **ERRORS_WRITE},
+    operation_id="leads_batch_resume",
+)
+def batch_resume(request, batch_id: int):
+    """Queue the import of a batch again (``resumable``): one left ``running`` by an import
+    whose process died (``interrupted``), or one queued that no worker started
+    (``overdue``). It runs as the upload's import does, from the start of the file, as
+    ``telesales leads-import --resume ID``; poll ``leads_batch_get``. A batch already queued
+    (asked twice), being imported, done, failed or waiting for its mapping: ``409``, and
+    nothing changes."""
+    user = request.auth
+    deny_unless(permissions.can_manage_leads(user), _("Only data roles import leads"))
+    batch = selectors.batch_get(user=user, batch_id=batch_id)
+    importing.batch_resume(batch=batch, actor=user)
+    return selectors.batch_get(user=user, batch_id=batch.pk)
 
 
 @router.get(

@@ -61,8 +61,11 @@ Decisions:
   transaction, so a process killed at any moment leaves either the whole batch or none of it.
   A run holds a lock (PostgreSQL advisory lock; a ``flock`` file with SQLite) that dies with
   its process; a batch in status ``running`` whose lock is free was left by a dead process
-  (:func:`batch_is_stale`) and is simply run again (``telesales leads-import --resume ID``),
-  or discarded (:func:`batch_discard`, under the lock) if it imported nothing.
+  (:func:`batch_is_stale`) and is simply run again (``telesales leads-import --resume ID``,
+  or :func:`batch_resume` from its page or the API, which queues it as the upload does),
+  or discarded (:func:`batch_discard`, under the lock) if it imported nothing. A batch
+  queued (``pending``) that no worker started within ``TELESALES_IMPORT_QUEUE_MINUTES``
+  (:func:`batch_is_overdue`) may be queued again the same way.
 - **History**: the batch is the creation record of its leads (``Lead.batch``, the batch's
   times, counts and audit entry); no per-lead ``import`` event is written, which would double
   the rows written per import. Later transitions are recorded in the lead history as usual.
@@ -163,6 +166,7 @@ __all__ = [
     "DncImportResult",
     "FileAlreadyImported",
     "ImportInProgress",
+    "ImportQueued",
     "ImportRefused",
     "NeedsMapping",
     "batch_create",
@@ -170,18 +174,24 @@ __all__ = [
     "batch_discard_refusal",
     "batch_discardable",
     "batch_header_set",
+    "batch_import_queue",
     "batch_import_run",
     "batch_import_with_mapping",
+    "batch_is_overdue",
     "batch_is_stale",
     "batch_preview",
     "batch_rejection_report",
+    "batch_resume",
+    "batch_resume_refusal",
     "batches_stale_mark",
     "dnc_import",
     "import_max_bytes",
+    "import_queue_timeout",
     "normalise_header",
 ]
 
 DEFAULT_MAX_BYTES = 200 * 1024 * 1024
+DEFAULT_QUEUE_MINUTES = 10  # TELESALES_IMPORT_QUEUE_MINUTES: see import_queue_timeout
 CHUNK_ROWS = 50_000
 HEAD_BYTES = 1 << 20  # read to detect format, encoding and delimiter
 BLOCK_BYTES = 1 << 20  # CSV is decoded in blocks of this size (a line is never split)
@@ -212,6 +222,10 @@ class ImportInProgress(Conflict):
 
 class NeedsMapping(InvalidState):
     code = "needs_mapping"
+
+
+class ImportQueued(Conflict):
+    code = "import_queued"
 
 
 # --- Fields and header synonyms --------------------------------------------------------------
@@ -349,6 +363,14 @@ _DELIMITERS = (",", "\t", ";", "|")
 
 def import_max_bytes() -> int:
     return int(getattr(settings, "TELESALES_IMPORT_MAX_BYTES", DEFAULT_MAX_BYTES))
+
+
+def import_queue_timeout() -> dt.timedelta:
+    """How long a batch may wait (status ``pending``) for a worker to start its import
+    before pages show it as waiting too long and offer to queue it again:
+    ``TELESALES_IMPORT_QUEUE_MINUTES`` (default 10)."""
+    minutes = getattr(settings, "TELESALES_IMPORT_QUEUE_MINUTES", DEFAULT_QUEUE_MINUTES)
+    return dt.timedelta(minutes=int(minutes))
 
 
 def _mb(size: int) -> str:
@@ -1174,14 +1196,32 @@ def batch_is_stale(batch: LeadBatch) -> bool:
         return acquired
 
 
+def batch_is_overdue(batch: LeadBatch, *, now: dt.datetime | None = None) -> bool:
+    """True for a batch queued (status ``pending``) longer than :func:`import_queue_timeout`
+    ago that no worker has started (a worker starting it sets ``running``): the worker may be
+    stopped, or its queue lost. Its import may be queued again (:func:`batch_resume`)."""
+    if batch.status != BatchStatus.PENDING or batch.updated_at is None:
+        return False
+    return batch.updated_at <= (now or timezone.now()) - import_queue_timeout()
+
+
 def batches_stale_mark(batches: Iterable[LeadBatch]) -> list[LeadBatch]:
     """``batches`` as a list, each with ``stale`` set: True for one left ``running`` by a run
     that died (:func:`batch_is_stale`, asked only of the batches ``running``: one lock probe
     and one query each). Pages show such a batch as interrupted, with what applies (discard
-    or resume), instead of as being imported."""
+    or resume), instead of as being imported. ``overdue``: waiting for a worker too long
+    (:func:`batch_is_overdue`); ``resumable``: either, the import may be queued again
+    (:func:`batch_resume`); ``state``: the word the API reports (``interrupted``,
+    ``overdue``, else the status)."""
     marked = list(batches)
+    now = timezone.now()
     for batch in marked:
         batch.stale = batch.status == BatchStatus.RUNNING and batch_is_stale(batch)
+        batch.overdue = batch_is_overdue(batch, now=now)
+        batch.resumable = batch.stale or batch.overdue
+        batch.state = (
+            "interrupted" if batch.stale else "overdue" if batch.overdue else str(batch.status)
+        )
     return marked
 
 
@@ -1563,7 +1603,8 @@ DISCARDABLE = (BatchStatus.MAPPING, BatchStatus.PENDING, BatchStatus.FAILED)
 def _resume_message(batch_id: int, imported: int) -> str:
     return _(
         "Batch #%(id)s was interrupted after %(n)s leads had been imported; it cannot be "
-        "discarded. Resume it: telesales leads-import --resume %(id)s"
+        "discarded. Resume it on its page (Resume the import), or on the server: "
+        "telesales leads-import --resume %(id)s"
     ) % {"id": batch_id, "n": imported}
 
 
@@ -1655,6 +1696,117 @@ def batch_discard(*, batch: LeadBatch, actor=None) -> None:
         _lock_path(batch_id).unlink(missing_ok=True)
 
 
+def batch_import_queue(batch_id: int) -> None:
+    """Queue the import of a batch once the current transaction commits (the worker reads
+    the batch row): the Celery task ``leads_batch_import_task``, run by the worker the
+    settings name (the embedded one in the data directory without a broker; in-process in
+    tests). The upload, the mapping step and :func:`batch_resume` queue it this way."""
+    from telesales.leads.tasks import leads_batch_import_task
+
+    transaction.on_commit(lambda: leads_batch_import_task.delay(batch_id))
+
+
+def _resume_refusal(batch: LeadBatch, *, lock_free: bool) -> DomainError | None:
+    """Why the import of ``batch`` cannot be queued again (None when it can): only a run
+    that died (``running``, its lock free) or a batch waiting for a worker too long may."""
+    values = {"id": batch.pk, "status": batch.get_status_display()}
+    if batch.status == BatchStatus.RUNNING:
+        if lock_free:
+            return None
+        return ImportInProgress(
+            _("Batch #%(id)s is being imported; there is nothing to resume.") % values
+        )
+    if batch.status == BatchStatus.PENDING:
+        if batch_is_overdue(batch):
+            return None
+        minutes = int(import_queue_timeout().total_seconds() // 60)
+        return ImportQueued(
+            _(
+                "The import of batch #%(id)s is queued already (since %(time)s); a worker "
+                "starts it shortly. If none has started it after %(minutes)s minutes, it can "
+                "be queued again."
+            )
+            % {
+                **values,
+                "time": timezone.localtime(batch.updated_at).strftime("%H:%M"),
+                "minutes": minutes,
+            }
+        )
+    if batch.status == BatchStatus.MAPPING:
+        return NeedsMapping(
+            _("Batch #%(id)s needs a column mapping before it can be imported") % values
+        )
+    if batch.status == BatchStatus.FAILED:
+        return InvalidState(
+            _(
+                "The import of batch #%(id)s failed; it is not resumed. Correct its columns "
+                "on the mapping page, or discard it and upload the file again."
+            )
+            % values
+        )
+    return InvalidState(_("Batch #%(id)s is %(status)s; there is nothing to resume.") % values)
+
+
+def batch_resume_refusal(batch: LeadBatch) -> str:
+    """Why a page cannot offer to resume the import of ``batch`` (empty when it can)."""
+    lock_free = batch.status == BatchStatus.RUNNING and batch_is_stale(batch)
+    refusal = _resume_refusal(batch, lock_free=lock_free)
+    return refusal.message if refusal is not None else ""
+
+
+def batch_resume(*, batch: LeadBatch, actor=None) -> LeadBatch:
+    """Queue the import of ``batch`` again (继续导入), as the upload queues it
+    (:func:`batch_import_queue`): a batch left ``running`` by a run that died (its lock is
+    free, :func:`batch_is_stale`), or one waiting for a worker too long
+    (:func:`batch_is_overdue`). The run imports the file again from the start, exactly as
+    ``telesales leads-import --resume ID`` does: nothing of a run that died was committed
+    (:func:`batch_import_run`), so every row is imported once. The batch waits in status
+    ``pending`` until a worker starts it; asking again meanwhile (a double click) is
+    refused with :class:`ImportQueued` and changes nothing, as is a batch being imported,
+    done, failed, waiting for its mapping or discarded. Audited (``leads.batch_resume``)."""
+    _check_actor(actor)
+    batch_id = batch.pk
+    with transaction.atomic():
+        locked = LeadBatch.objects.select_for_update().filter(pk=batch_id).first()
+        if locked is None:
+            raise NotFound(_("No such batch"))
+        # Under the run lock: no run can start (or be running) while the batch is checked
+        # and queued; a run that starts afterwards reads the batch as queued here.
+        with _run_lock(batch_id) as lock_free:
+            refusal = _resume_refusal(locked, lock_free=lock_free)
+            if refusal is not None:
+                raise refusal
+            interrupted = locked.status == BatchStatus.RUNNING
+            now = timezone.now()
+            info = dict(locked.mapping or {})
+            user = user_or_none(actor)
+            info["resume"] = {
+                "from": "interrupted" if interrupted else "overdue",
+                "at": now.isoformat(),
+                "by": user.get_username() if user else str(actor or "system"),
+            }
+            if interrupted:
+                info["interrupted_run"] = True  # the next run is a resumed one
+            LeadBatch.objects.filter(pk=batch_id).update(
+                status=BatchStatus.PENDING, mapping=info, error="", updated_at=now
+            )
+            audit_record(
+                actor=actor,
+                action="leads.batch_resume",
+                instance=locked,
+                before={
+                    "status": "interrupted" if interrupted else "overdue",
+                    "processed": locked.processed,
+                    "queued_since": None if interrupted else locked.updated_at.isoformat(),
+                    "leads": locked.leads.count(),
+                },
+                after={"status": BatchStatus.PENDING.value},
+            )
+        batch_import_queue(batch_id)
+    locked.refresh_from_db()
+    return locked
+
+
 def _column_index(key: str | int, headers: list[str]) -> int | None:
     if isinstance(key, int) or (isinstance(key, str) and key.isdigit()):
         index = int(key)
@@ -1700,7 +1852,11 @@ def batch_import_run(*, batch_id: int, progress: ProgressCallback | None = None)
                 _("Batch #%(id)s needs a column mapping before it can be imported")
                 % {"id": batch.pk}
             )
-        resumed = batch.status == BatchStatus.RUNNING
+        # Run again after a run that died: found ``running``, or queued again by
+        # :func:`batch_resume` (which leaves it ``pending``).
+        resumed = batch.status == BatchStatus.RUNNING or bool(
+            (batch.mapping or {}).get("interrupted_run")
+        )
         started = timezone.now()
         LeadBatch.objects.filter(pk=batch.pk).update(
             status=BatchStatus.RUNNING,

@@ -334,6 +334,19 @@ class BatchPreviewRowOut(Schema):
     cells: list[str]
 
 
+BatchState = Literal["pending", "mapping", "running", "done", "failed", "interrupted", "overdue"]
+
+
+def _marked(obj: LeadBatch) -> LeadBatch:
+    """The batch with its interrupted / overdue marks (``importing.batches_stale_mark``;
+    the endpoints mark their batches, this is the fallback)."""
+    if not hasattr(obj, "state"):
+        from telesales.leads.importing import batches_stale_mark
+
+        batches_stale_mark([obj])
+    return obj
+
+
 class BatchOut(Schema):
     id: int
     name: str
@@ -341,6 +354,16 @@ class BatchOut(Schema):
     channel_code: str
     file_name: str
     status: BatchStatus
+    state: BatchState = Field(
+        description="what the batch page shows: the status, or ``interrupted`` (left "
+        "``running`` by an import whose process died) or ``overdue`` (queued, ``pending``, "
+        "longer than TELESALES_IMPORT_QUEUE_MINUTES without a worker starting it)"
+    )
+    interrupted: bool = Field(description="left ``running`` by an import whose process died")
+    overdue: bool = Field(description="queued longer than the threshold, no worker started it")
+    resumable: bool = Field(
+        description="interrupted or overdue: its import may be queued again (leads_batch_resume)"
+    )
     cost: Decimal
     default_grade: LeadGrade
     required_grade: int
@@ -367,6 +390,22 @@ class BatchOut(Schema):
     @staticmethod
     def resolve_channel_code(obj: LeadBatch) -> str:
         return obj.channel.code
+
+    @staticmethod
+    def resolve_state(obj: LeadBatch) -> str:
+        return _marked(obj).state
+
+    @staticmethod
+    def resolve_interrupted(obj: LeadBatch) -> bool:
+        return _marked(obj).stale
+
+    @staticmethod
+    def resolve_overdue(obj: LeadBatch) -> bool:
+        return _marked(obj).overdue
+
+    @staticmethod
+    def resolve_resumable(obj: LeadBatch) -> bool:
+        return _marked(obj).resumable
 
     @staticmethod
     def resolve_error(obj: LeadBatch) -> str:

@@ -31,6 +31,7 @@ urlpatterns = [
     path("batches/<int:batch_id>/mapping/", views.batch_mapping_view, name="batch_mapping"),
     path("batches/<int:batch_id>/header/", views.batch_header_view, name="batch_header"),
     path("batches/<int:batch_id>/discard/", views.batch_discard_view, name="batch_discard"),
+    path("batches/<int:batch_id>/resume/", views.batch_resume_view, name="batch_resume"),
     path(
         "batches/<int:batch_id>/rejections/", views.batch_rejections_view, name="batch_rejections"
     ),

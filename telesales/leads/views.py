@@ -68,7 +68,6 @@ from telesales.leads.forms import (
 from telesales.leads.models import LeadRuleSet
 from telesales.leads.recycling import lead_recycle_warnings
 from telesales.leads.rules import ruleset_for_person, ruleset_in_force
-from telesales.leads.tasks import leads_batch_import_task
 from telesales.org import selectors as org_selectors
 from telesales.org.choices import PersonStatus, TeamKind, TeamStage
 
@@ -420,11 +419,14 @@ def batch_detail_view(request: HttpRequest, batch_id: int) -> HttpResponse:
     require(permissions.sees_all_leads(user))
     batch = get_or_404(selectors.batch_get, user=user, batch_id=batch_id)
     # A batch left ``running`` by a run that died is not polled: it is shown interrupted,
-    # with what applies (discard it, or resume it from the command line).
+    # with what applies (resume it, or discard it if it imported nothing). Nor is a batch
+    # queued longer than TELESALES_IMPORT_QUEUE_MINUTES that no worker started: it is shown
+    # waiting too long, and its import may be queued again.
     [batch] = importing.batches_stale_mark([batch])
     context = {
         "batch": batch,
-        "busy": batch.status in BUSY and not batch.stale,
+        "busy": batch.status in BUSY and not batch.resumable,
+        "queue_minutes": int(importing.import_queue_timeout().total_seconds() // 60),
         "can_manage": permissions.can_manage_leads(user),
         "may_reveal": permissions.can_reveal_phone(user),
         "can_discard": permissions.can_manage_leads(user) and importing.batch_discardable(batch),
@@ -957,7 +959,7 @@ def quality_export_view(request: HttpRequest) -> HttpResponse:
 # --- Import wizard -----------------------------------------------------------------------
 def _enqueue_import(batch_id: int) -> None:
     """Queue the import once the batch row is committed (the worker reads it)."""
-    transaction.on_commit(lambda: leads_batch_import_task.delay(batch_id))
+    importing.batch_import_queue(batch_id)
 
 
 @login_required
@@ -1131,6 +1133,49 @@ def batch_discard_view(request: HttpRequest, batch_id: int) -> HttpResponse:
         request,
         "leads/batch_discard.html",
         {"batch": batch, "error": error, "can_discard": not error},
+        status=status,
+    )
+
+
+@login_required
+def batch_resume_view(request: HttpRequest, batch_id: int) -> HttpResponse:
+    """Queue the import of an interrupted batch, or of one no worker started, again
+    (继续导入), after a confirmation page; it resumes as ``telesales leads-import --resume``
+    does. Asked again while it is queued (a double click): it says so, nothing changes."""
+    user = request.user
+    require(permissions.can_manage_leads(user))
+    batch = get_or_404(selectors.batch_get, user=user, batch_id=batch_id)
+    error = ""
+    status = 200
+    if request.method == "POST":
+        try:
+            importing.batch_resume(batch=batch, actor=user)
+        except (importing.ImportQueued, importing.ImportInProgress) as exc:
+            # Asked twice (a double click), or a worker has started it meanwhile: the batch
+            # page shows where it is.
+            messages.info(request, exc.message)
+            return redirect("leads:batch_detail", batch_id=batch.pk)
+        except DomainError as exc:
+            error, status = exc.message, page_status(exc)
+        else:
+            messages.success(
+                request,
+                _("The import of batch “%(name)s” was queued again; this page follows it.")
+                % {"name": batch.name},
+            )
+            return redirect("leads:batch_detail", batch_id=batch.pk)
+    else:
+        error = importing.batch_resume_refusal(batch)
+    [batch] = importing.batches_stale_mark([batch])
+    return render(
+        request,
+        "leads/batch_resume.html",
+        {
+            "batch": batch,
+            "error": error,
+            "can_resume": not error,
+            "imported": batch.leads.count(),
+        },
         status=status,
     )
 

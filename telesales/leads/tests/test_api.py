@@ -104,6 +104,7 @@ OPERATIONS = {
     "leads_batch_mapping_set": (MANAGE, {"columns": {"0": "mobile"}}, 409),  # batch is done
     "leads_batch_header_set": (MANAGE, {"header_row": 2}, 409),  # batch is done
     "leads_batch_discard": (MANAGE, None, 409),  # batch is done: it imported leads
+    "leads_batch_resume": (MANAGE, None, 409),  # batch is done: nothing to resume
     "leads_batch_rejection_report": (MANAGE, None, 200),
     "leads_batch_rejection_report_full": (MANAGE, {"format": "csv", "reason": "矩阵测试"}, 200),
     "leads_dnc_list": (MANAGE, None, 200),

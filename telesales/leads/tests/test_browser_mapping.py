@@ -79,3 +79,31 @@ def test_a_batch_waiting_for_its_mapping_is_discarded_after_confirming(titled_ba
     assert path_of(page) == reverse("leads:batch_list")
     assert not LeadBatch.objects.filter(pk=batch.pk).exists()
     page.problems.assert_none()
+
+
+def test_an_interrupted_import_is_resumed_from_its_page_after_confirming(
+    demo, settings, tmp_path, page
+):
+    """The data officer has no shell: the batch page's 继续导入… resumes a run that died."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+    Channel.objects.get_or_create(code="web", defaults={"name": "官网赠险"})
+    path = tmp_path / "plain.csv"
+    path.write_bytes("姓名,手机号码\n甲,13800000001\n乙,13800000002\n".encode())
+    batch = batch_create(file=path, name="中断的名单", channel_code="web")
+    LeadBatch.objects.filter(pk=batch.pk).update(status=BatchStatus.RUNNING, processed=1)
+    sign_in(page, "data", DEMO_PASSWORD)
+    page.goto(reverse("leads:batch_detail", args=[batch.pk]))
+    assert "已中断" in page.locator("[data-testid=batch-status]").inner_text()
+    with page.expect_navigation():
+        page.locator("[data-testid=batch-resume]").click()
+    assert path_of(page) == reverse("leads:batch_resume", args=[batch.pk])
+    assert LeadBatch.objects.get(pk=batch.pk).status == BatchStatus.RUNNING
+    with page.expect_navigation():
+        page.locator("[data-testid=resume-confirm]").click()
+    assert path_of(page) == reverse("leads:batch_detail", args=[batch.pk])
+    page.wait_for_function(
+        "document.querySelector('[data-testid=batch-status]').innerText.includes('完成')"
+    )
+    batch.refresh_from_db()
+    assert (batch.status, batch.rows, batch.imported) == (BatchStatus.DONE, 2, 2)
+    page.problems.assert_none()

@@ -118,6 +118,7 @@ PAGES = {
     "leads:batch_mapping": (MANAGE, "get", None, 200),
     "leads:batch_header": (MANAGE, "post", {"header_row": "1"}, 302),  # done: a message
     "leads:batch_discard": (MANAGE, "get", None, 200),  # done: says it cannot be discarded
+    "leads:batch_resume": (MANAGE, "get", None, 200),  # done: says there is nothing to resume
     "leads:batch_rejections": (MANAGE, "get", None, 200),
     "leads:allocation_create": (MANAGE, "get", None, 200),
     "leads:allocation_detail": (MANAGE, "get", None, 200),
