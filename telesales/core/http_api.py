@@ -6,6 +6,8 @@ import re
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
 from django.http import Http404
 from django.http.multipartparser import MultiPartParserError
 from django.utils.translation import gettext as _
@@ -143,6 +145,34 @@ def install_error_handlers(api) -> None:
             400,
             "bad_request",
             _("The multipart body cannot be read: %(problem)s") % {"problem": exc},
+        )
+
+    @api.exception_handler(RequestDataTooBig)
+    def on_body_too_large(request, exc):
+        # Django stops reading a body (files aside) past DATA_UPLOAD_MAX_MEMORY_SIZE; it
+        # answered a bare English 400.
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE or 0
+        return _answer(
+            request,
+            413,
+            "request_too_large",
+            _(
+                "The request is too large: apart from uploaded files it may hold at most "
+                "%(size)s. Send a large file as a file upload."
+            )
+            % {"size": f"{limit / (1024 * 1024):.1f} MB"},
+            {"limit_bytes": limit},
+        )
+
+    @api.exception_handler(TooManyFieldsSent)
+    def on_too_many_fields(request, exc):
+        limit = settings.DATA_UPLOAD_MAX_NUMBER_FIELDS or 0
+        return _answer(
+            request,
+            413,
+            "request_too_large",
+            _("The request has too many fields: at most %(n)d may be sent at once.") % {"n": limit},
+            {"limit_fields": limit},
         )
 
     @api.exception_handler(AuthenticationError)

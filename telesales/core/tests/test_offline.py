@@ -68,3 +68,21 @@ def test_a_multipart_body_without_its_boundary_is_a_bad_request_in_the_error_sha
     assert response.status_code == 400
     body = response.json()
     assert set(body) == {"code", "message", "details"} and words in body["message"]
+
+
+def test_a_body_over_the_upload_limit_is_a_413_in_the_error_shape_and_the_users_language(
+    client_for,
+):
+    """Django stops reading a body over DATA_UPLOAD_MAX_MEMORY_SIZE (files aside): the API said
+    a bare English "Bad Request"."""
+    from django.conf import settings
+
+    text = "x" * (settings.DATA_UPLOAD_MAX_MEMORY_SIZE + 10)
+    response = client_for("hr").post(
+        "/api/v1/compensation/rulesets",
+        {"text": text, "effective_from": "2026-12-01"},
+    )
+    assert response.status_code == 413
+    body = response.json()
+    assert body["code"] == "request_too_large" and "请求过大" in body["message"]
+    assert body["details"]["limit_bytes"] == settings.DATA_UPLOAD_MAX_MEMORY_SIZE
