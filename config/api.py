@@ -6,6 +6,7 @@ from telesales.calls.api import router as calls_router
 from telesales.calls.api import workspace_router
 from telesales.compensation.api import router as compensation_router
 from telesales.compensation.api_assessment import router as assessment_router
+from telesales.compensation.api_attendance import router as attendance_router
 from telesales.compensation.api_whatif import router as whatif_router
 from telesales.core.api import router as core_router
 from telesales.core.http_api import BearerAuth, SessionAuth, install_error_handlers
@@ -34,4 +35,5 @@ api.add_router("/calls/", calls_router)
 api.add_router("/compensation/", compensation_router)
 api.add_router("/compensation/", assessment_router)
 api.add_router("/compensation/", whatif_router)
+api.add_router("/compensation/", attendance_router)
 api.add_router("/workspace/", workspace_router)

@@ -231,6 +231,10 @@ TELESALES_PHONE_REVEAL_ROLES = ENV.reveal_roles
 TELESALES_TICKET_DUPLICATE_MINUTES = ENV.numbers["TELESALES_TICKET_DUPLICATE_MINUTES"]
 #: A pay adjustment larger than this either way (whole yuan) is refused as a typo.
 TELESALES_PAY_ADJUSTMENT_LIMIT = ENV.numbers["TELESALES_PAY_ADJUSTMENT_LIMIT"]
+# An adjustment above this many times the person's last approved monthly total (or, without one,
+# above the ceiling in yuan) is recorded only once confirmed.
+TELESALES_PAY_ADJUSTMENT_CONFIRM_FACTOR = ENV.numbers["TELESALES_PAY_ADJUSTMENT_CONFIRM_FACTOR"]
+TELESALES_PAY_ADJUSTMENT_CONFIRM_CEILING = ENV.numbers["TELESALES_PAY_ADJUSTMENT_CONFIRM_CEILING"]
 #: A call open longer than this (minutes) is marked on the live board as probably not hung up,
 #: and hanging it up counts at most this much talk time (``calls.models.open_call_limit``).
 TELESALES_CALL_OPEN_LIMIT_MINUTES = ENV.numbers["TELESALES_CALL_OPEN_LIMIT_MINUTES"]

@@ -96,6 +96,20 @@ class PayRunOut(Schema):
     input_fingerprint: str | None
     total: Decimal | None
     line_count: int | None
+    #: An open run computed before its period ended (or never computed): a preview of the
+    #: month in progress (进行中·暂估) that cannot be approved; compute it again after the end.
+    provisional: bool
+    #: The first day the run may be approved (the day after the period end).
+    approvable_from: dt.date
+    #: How many people's totals are below zero (HR and the manager; null for others):
+    #: approving needs ``acknowledge_negative``.
+    negative_totals: int | None
+
+    @staticmethod
+    def resolve_negative_totals(obj, context):
+        if not _reads_all(context):
+            return None
+        return len(payrun.payrun_negative_totals(obj))
 
     @staticmethod
     def resolve_total(obj, context):
@@ -125,6 +139,17 @@ class PayRunComputeIn(InputSchema):
 
 class ReasonIn(InputSchema):
     reason: str = ""
+
+
+class PayRunApproveIn(InputSchema):
+    reason: str = ""
+    #: Required (true) when someone's total in the run is negative (``negative_totals``):
+    #: otherwise 422 naming how many. Nothing is carried into the next month.
+    acknowledge_negative: bool = False
+
+
+class AdjustmentCancelIn(InputSchema):
+    reason: str = Field(max_length=500)
 
 
 class LinePartOut(Schema):
@@ -292,9 +317,17 @@ def payrun_compute(request, payload: PayRunComputeIn):
     response={200: PayRunOut, **ERRORS_WRITE},
     operation_id="compensation_payrun_approve",
 )
-def payrun_approve(request, run_id: int, payload: ReasonIn):
+def payrun_approve(request, run_id: int, payload: PayRunApproveIn):
+    """Approve and lock the run. 409 before its period has ended (``approvable_from``) or
+    when an adjustment it pays was cancelled since it was computed; 422 when someone's total
+    is negative and ``acknowledge_negative`` is not true."""
     run = selectors.payrun_get(user=request.auth, pk=run_id)
-    return payrun.payrun_approve(run=run, actor=request.auth, reason=payload.reason)
+    return payrun.payrun_approve(
+        run=run,
+        actor=request.auth,
+        reason=payload.reason,
+        negatives_acknowledged=payload.acknowledge_negative,
+    )
 
 
 @router.get(
@@ -308,7 +341,18 @@ def payslip_mine(request, run_id: int):
     person = person_for_user(request.auth)
     if person is None:
         raise NotFound(_("You have no employee record"))
-    return _payslip_out(selectors.payslip_get(user=request.auth, run=run, person=person))
+    return _payslip_out(_payslip_with_lines(request.auth, run, person))
+
+
+def _payslip_with_lines(user, run, person) -> selectors.Payslip:
+    """The person's payslip in the run; ``NotFound`` when the run pays them nothing (after the
+    permission check, so that nobody learns who is in a run they may not read)."""
+    slip = selectors.payslip_get(user=user, run=run, person=person)
+    if not slip.lines:
+        raise NotFound(
+            _("%(name)s is not paid in the pay run %(p)s") % {"name": person.name, "p": run.label}
+        )
+    return slip
 
 
 @router.get(
@@ -321,7 +365,7 @@ def payslip_get(request, run_id: int, person_id: int):
     person = Person.objects.filter(pk=person_id).first()
     if person is None:
         raise NotFound(_("No such person"))
-    return _payslip_out(selectors.payslip_get(user=request.auth, run=run, person=person))
+    return _payslip_out(_payslip_with_lines(request.auth, run, person))
 
 
 @router.get(
@@ -363,20 +407,26 @@ def payrun_export(request, run_id: int):
 
 
 class AdjustmentIn(InputSchema):
-    """A correction paid by the next run computed. ``amount`` in yuan, as text ("-80.50")
-    or a whole number: plain digits, at most two decimals, not zero, at most
-    ¥1,000,000.00 either way. Exponent forms ("1e5") and JSON numbers with a fraction are
-    refused (422), since their written form — and the cents — cannot be checked."""
+    """A correction paid by the next run computed. ``amount`` in yuan, not zero, at most
+    two decimals and at most ¥1,000,000.00 either way: as text ("-80.50"; full-width digits
+    and proper thousands separators such as "1,000.50" are read, the exponent form "1e5" is
+    refused) or as a JSON number, read in its shortest decimal form (``100.5``; ``1e5`` is
+    the number 100000) and checked the same way (``100.555`` is refused: three decimals).
+    An amount far above the person's usual pay (more than 3× their last approved monthly
+    total, or ¥20,000 when they have none; both settings) answers 422 with the reason on
+    ``amount`` and ``confirm`` unless ``confirm`` is true."""
 
     person_id: int
     #: Checked by ``payrun.adjustment_amount_parse`` (one clear message whatever was sent).
     amount: Any = Field(
         json_schema_extra={
-            "anyOf": [{"type": "string"}, {"type": "integer"}],
-            "examples": ["-80.50", "120"],
+            "anyOf": [{"type": "string"}, {"type": "number"}],
+            "examples": ["-80.50", "120", 100.5],
         }
     )
     reason: str = Field(max_length=500)
+    #: True to record an amount far above the person's usual pay (see above).
+    confirm: bool = False
 
 
 class AdjustmentOut(Schema):
@@ -394,6 +444,9 @@ class AdjustmentOut(Schema):
     #: full name, else the login name; "" for nobody).
     created_by_id: int | None
     created_by_name: str
+    #: When it was cancelled (``POST …/adjustments/{id}/cancel``), and why; null while valid.
+    cancelled_at: dt.datetime | None
+    cancel_reason: str
 
     @staticmethod
     def resolve_created_by_name(obj) -> str:
@@ -425,6 +478,22 @@ def adjustment_create(request, run_id: int, payload: AdjustmentIn):
         reason=payload.reason,
         actor=request.auth,
         corrects_run=run if run.status == PayRunStatus.APPROVED else None,
+        confirmed=payload.confirm,
+    )
+
+
+@router.post(
+    "/adjustments/{adjustment_id}/cancel",
+    response={200: AdjustmentOut, **ERRORS_WRITE},
+    operation_id="compensation_adjustment_cancel",
+)
+def adjustment_cancel(request, adjustment_id: int, payload: AdjustmentCancelIn):
+    """Cancel an adjustment no approved run has paid (pending, or paid by a run still open,
+    which must then be computed again before approval), with a reason; audited. 409 once
+    the run that paid it is approved, or when it is cancelled already."""
+    adjustment = selectors.payadjustment_get(user=request.auth, pk=adjustment_id)
+    return payrun.payadjustment_cancel(
+        adjustment=adjustment, actor=request.auth, reason=payload.reason
     )
 
 

@@ -17,6 +17,9 @@ class CompensationConfig(AppConfig):
         leads = frozenset({Role.TEAM_LEAD})
         register(
             NavItem("compensation:payrun_list", _("Pay runs"), "cash-stack", pay_admins, 60),
+            NavItem(
+                "compensation:attendance_edit", _("Attendance"), "calendar-check", pay_admins, 61
+            ),
             NavItem("compensation:payrun_team", _("Team pay"), "people", leads, 61),
             NavItem("compensation:payslip_mine", _("My payslip"), "receipt", frozenset(Role), 62),
             NavItem(

@@ -43,6 +43,7 @@ from telesales.compensation.rulesets import ruleset_rulebook
 from telesales.compensation.selectors import ruleset_in_force
 from telesales.core.actors import user_or_none
 from telesales.core.audit import audit_record
+from telesales.core.dates import YEAR_MAX, YEAR_MIN
 from telesales.core.errors import InvalidState, PermissionDenied, ValidationFailed
 from telesales.core.model_updates import save_or_conflict
 from telesales.org.choices import LevelSeries
@@ -60,7 +61,15 @@ def parse_label(label: str) -> tuple[int, int]:
     text = (label or "").strip()
     try:
         year, month = int(text[:4]), int(text[5:7])
-        valid = len(text) == 7 and text[4] == "-" and 1 <= month <= 12 and 2000 <= year <= 2100
+        # The center's years (core.dates): an older month is well formed, and is refused
+        # for what it lacks (no rule set in force then), not as a format error.
+        valid = (
+            len(text) == 7
+            and text[4] == "-"
+            and text[:4].isdigit()
+            and 1 <= month <= 12
+            and YEAR_MIN <= year <= YEAR_MAX
+        )
     except ValueError:
         valid = False
     if not valid:

@@ -51,6 +51,36 @@ class ReasonForm(StyledForm, forms.Form):
         self._style()
 
 
+class PayRunApproveForm(ReasonForm):
+    """The approval of a pay run; when someone's total is negative the box must be ticked."""
+
+    acknowledge_negative = forms.BooleanField(
+        label=_("I have checked the negative totals and approve them as they are."),
+        required=False,
+    )
+
+    def __init__(self, *args, negatives: int = 0, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not negatives:
+            del self.fields["acknowledge_negative"]
+
+
+class AdjustmentCancelForm(ReasonForm):
+    """Why a pending adjustment is cancelled (required)."""
+
+    reason = forms.CharField(label=_("Reason for the cancellation"), max_length=REASON_MAX)
+
+
+class RuleSetApproveForm(ReasonForm):
+    """Approving a rule set changes the pay of every open and later period: a ticked box
+    says the approver means it."""
+
+    confirm = forms.BooleanField(
+        label=_("I understand that pay from the effective date is computed under this version."),
+        error_messages={"required": _("Tick the box to confirm: approving changes pay.")},
+    )
+
+
 class AdjustmentForm(StyledForm, forms.Form):
     """A correction paid by the next run computed (positive or negative, in yuan)."""
 
@@ -68,6 +98,10 @@ class AdjustmentForm(StyledForm, forms.Form):
         help_text=_("Negative to take back; at most two decimals."),
     )
     reason = forms.CharField(label=_("Reason"), max_length=REASON_MAX)
+    confirm = forms.BooleanField(
+        label=_("The amount is right even though it is far above the person's usual pay."),
+        required=False,
+    )
 
     def __init__(self, *args, people=None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -76,7 +110,13 @@ class AdjustmentForm(StyledForm, forms.Form):
         self.fields["person"].label_from_instance = lambda p: (
             gettext("%(name)s (%(employee_no)s)") % {"name": p.name, "employee_no": p.employee_no}
         )
+        # The confirmation is offered once the service has asked for it (``offer_confirm``).
+        self.fields["confirm"].widget = forms.HiddenInput()
         self._style()
+
+    def offer_confirm(self) -> None:
+        """Show the confirmation box (the amount is far above the person's usual pay)."""
+        self.fields["confirm"].widget = forms.CheckboxInput(attrs={"class": "form-check-input"})
 
     def clean_amount(self) -> Decimal:
         try:
@@ -98,7 +138,7 @@ class RuleSetImportForm(StyledForm, forms.Form):
     file = forms.FileField(
         label=_("Rule file (YAML or JSON)"),
         required=False,
-        help_text=_("UTF-8 text. Leave empty to use the text below."),
+        help_text=_("UTF-8 or GBK text. Leave empty to use the text below."),
     )
     text = forms.CharField(
         label=_("Rules"),

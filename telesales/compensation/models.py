@@ -138,6 +138,22 @@ class PayRun(TimeStampedModel):
     def __str__(self) -> str:
         return f"{self.label} (v{self.ruleset_version})"
 
+    @property
+    def approvable_from(self) -> dt.date:
+        """The first day the run may be approved: the day after its period ends."""
+        return self.period_end + dt.timedelta(days=1)
+
+    @property
+    def provisional(self) -> bool:
+        """An open run computed before its period ended (or never computed): a preview of the
+        month in progress with the figures so far (进行中·暂估), which cannot be approved;
+        compute it again once the period is over."""
+        if self.status != PayRunStatus.OPEN:
+            return False
+        if self.computed_at is None:
+            return True
+        return timezone.localdate(self.computed_at) <= self.period_end
+
 
 class PayLine(models.Model):
     """One itemised line of a payslip: traceable to its rule (id, version) and its sources
@@ -255,7 +271,8 @@ class PolicyPay(models.Model):
 
 class PayAdjustment(TimeStampedModel):
     """A correction to an approved period, paid as an ``adjustment`` line by the next run
-    that is computed (``applied_run``); locked once that run is approved."""
+    that is computed (``applied_run``); locked once that run is approved. Until then it can
+    be cancelled (``cancelled_at``)."""
 
     person = models.ForeignKey(
         "org.Person", verbose_name=_("person"), on_delete=models.PROTECT, related_name="+"
@@ -279,6 +296,11 @@ class PayAdjustment(TimeStampedModel):
         related_name="adjustments",
     )
     created_by = _user_ref(_("created by"))
+    #: Cancelled before a run paid it for good (``payrun.payadjustment_cancel``): no run pays
+    #: it any more; the row stays, with who cancelled it and why.
+    cancelled_at = models.DateTimeField(_("cancelled at"), null=True, blank=True)
+    cancelled_by = _user_ref(_("cancelled by"))
+    cancel_reason = models.CharField(_("cancellation reason"), max_length=500, blank=True)
 
     class Meta:
         ordering = ["id"]

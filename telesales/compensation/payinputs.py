@@ -166,11 +166,21 @@ def _day_bounds(period: Period) -> tuple[dt.datetime, dt.datetime]:
     return start, end
 
 
-def _people(period: Period, problems: list[tuple[str, str]]) -> list[PersonIn]:
-    rows = (
+def pay_population(period: Period):
+    """The people a pay run of ``period`` pays (a ``Person`` queryset): employed during the
+    period (hired by its end, not left before its start) in a sales team, or with a level in
+    any team. The departed agents it adds for their clawbacks are not among them (no base
+    pay, no attendance). The attendance page lists the same people."""
+    return (
         Person.objects.filter(hire_date__lte=period.end)
         .filter(Q(left_on__isnull=True) | Q(left_on__gte=period.start))
         .filter(Q(team__kind=TeamKind.SALES) | Q(level__isnull=False))
+    )
+
+
+def _people(period: Period, problems: list[tuple[str, str]]) -> list[PersonIn]:
+    rows = (
+        pay_population(period)
         .values_list(
             "id", "level__code", "hire_date", "leader_id", "developed_by_id", "developed_on"
         )

@@ -26,9 +26,10 @@ from itertools import islice
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Q
+from django.db.models import Q, Sum
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from telesales.compensation import permissions
 from telesales.compensation.choices import PayLineKind, PayRunStatus
@@ -408,7 +409,7 @@ def payrun_compute(
         save_or_conflict(run)
     adjustments = list(
         PayAdjustment.objects.select_for_update()
-        .filter(Q(applied_run__isnull=True) | Q(applied_run=run))
+        .filter(Q(applied_run__isnull=True) | Q(applied_run=run), cancelled_at__isnull=True)
         .order_by("person_id", "id")
     )
     lines = group_by_cell(lines) + adjustment_lines(adjustments, version=ruleset.version)
@@ -484,9 +485,14 @@ def payrun_too_early(run: PayRun) -> str:
 
 
 @transaction.atomic
-def payrun_approve(*, run: PayRun, actor, reason: str = "") -> PayRun:
+def payrun_approve(
+    *, run: PayRun, actor, reason: str = "", negatives_acknowledged: bool = False
+) -> PayRun:
     """Approve an open, computed run: its period is locked from now on, and what it paid,
-    withheld, released and took back for each policy goes into the ledger (``PolicyPay``)."""
+    withheld, released and took back for each policy goes into the ledger (``PolicyPay``).
+    A run in which someone's total is negative is approved only with
+    ``negatives_acknowledged`` (``payrun_approval_checks``); nothing carries a negative total
+    into the next month."""
     _require_pay_admin(actor)
     run = PayRun.objects.select_for_update().get(pk=run.pk)
     if run.status != PayRunStatus.OPEN:
@@ -495,6 +501,7 @@ def payrun_approve(*, run: PayRun, actor, reason: str = "") -> PayRun:
         raise InvalidState(_("Compute the pay run before approving it"))
     if too_early := payrun_too_early(run):
         raise InvalidState(too_early)
+    payrun_approval_checks(run, negatives_acknowledged=negatives_acknowledged)
     run.status = PayRunStatus.APPROVED
     run.approved_by = user_or_none(actor)
     run.approved_at = timezone.now()
@@ -517,6 +524,46 @@ def payrun_approve(*, run: PayRun, actor, reason: str = "") -> PayRun:
     return run
 
 
+def payrun_negative_totals(run: PayRun) -> list[tuple[int, Decimal]]:
+    """(person id, total) of each person whose total in ``run`` is below zero, by person id:
+    a clawback or a negative adjustment larger than the month's pay. Nothing carries it into
+    the next month: the pay admin settles it (a deduction next month is an adjustment)."""
+    rows = (
+        run.lines.values("person_id")
+        .annotate(total=Sum("amount"))
+        .filter(total__lt=0)
+        .order_by("person_id")
+    )
+    return [(row["person_id"], row["total"].quantize(CENT)) for row in rows]
+
+
+def payrun_approval_checks(run: PayRun, *, negatives_acknowledged: bool) -> None:
+    """What must hold before ``run`` is approved besides its dates: no adjustment it pays has
+    been cancelled since it was computed (``InvalidState``: compute it again), and negative
+    totals are acknowledged (``ValidationFailed`` on ``acknowledge_negative``)."""
+    cancelled = list(
+        run.adjustments.filter(cancelled_at__isnull=False).values_list("pk", flat=True)
+    )
+    if cancelled:
+        raise InvalidState(
+            _(
+                "Adjustment(s) %(ids)s were cancelled after this run was computed: compute it "
+                "again, then approve it."
+            )
+            % {"ids": _(", ").join(f"#{pk}" for pk in cancelled)}
+        )
+    negatives = payrun_negative_totals(run)
+    if negatives and not negatives_acknowledged:
+        message = ngettext(
+            "%(n)d person's total is negative in %(p)s: confirm that you approve it anyway "
+            "(nothing is carried into the next month; settle it with an adjustment).",
+            "%(n)d people's totals are negative in %(p)s: confirm that you approve them anyway "
+            "(nothing is carried into the next month; settle them with adjustments).",
+            len(negatives),
+        ) % {"n": len(negatives), "p": run.label}
+        raise ValidationFailed(message, fields={"acknowledge_negative": [message]})
+
+
 #: The largest correction one adjustment may carry, either way (a figure beyond it is a typo,
 #: such as a misplaced decimal point or an exponent, not a correction of a month's pay).
 def adjustment_limit() -> Decimal:
@@ -527,8 +574,32 @@ def adjustment_limit() -> Decimal:
 
 
 #: An amount as a person writes it: an optional sign, digits, an optional decimal point and
-#: decimals. No exponent (``1e5``), no spaces or thousands separators, no ``NaN``.
+#: decimals. No exponent (``1e5``), no spaces, no ``NaN``; thousands separators are taken out
+#: first when they group the digits properly (``_GROUPED_AMOUNT``).
 _PLAIN_AMOUNT = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")
+_GROUPED_AMOUNT = re.compile(r"[+-]?[0-9]{1,3}(?:,[0-9]{3})+(?:\.[0-9]*)?")
+# What a Chinese input method types in full-width mode: the full-width forms of the ASCII
+# characters (U+FF01–U+FF5E: "１００．５０", "－８０", "１，０００") and the ideographic space;
+# the yuan sign before an amount ("¥120", "￥120") is dropped.
+_HALF_WIDTH = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)} | {0x3000: " "}
+_YUAN_SIGNS = ("¥", "￥")
+
+
+def _amount_text(text: str) -> str:
+    """Typed text made plain: full-width characters to ASCII, spaces at the ends and a leading
+    yuan sign (after any sign) dropped, proper thousands separators ("1,000.50") taken out."""
+    text = text.translate(_HALF_WIDTH).strip()
+    sign = text[:1] if text[:1] in "+-" else ""
+    rest = text[len(sign) :].strip()
+    for yuan in _YUAN_SIGNS:
+        if rest.startswith(yuan):
+            rest = rest[len(yuan) :].strip()
+    text = sign + rest
+    if _GROUPED_AMOUNT.fullmatch(text):
+        text = text.replace(",", "")
+    return text
+
+
 _EXPONENT_AMOUNT = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)[eE][+-]?[0-9]+")
 
 
@@ -557,10 +628,11 @@ def _amount_problem(amount: Decimal) -> str | None:
 def adjustment_amount_parse(raw) -> Decimal:
     """An adjustment's amount as typed (a form field) or sent (JSON: a string or a number,
     as the API's other amounts are): plain digits with an optional sign and at most two
-    decimals, not zero, at most ``adjustment_limit()`` either way. Typed text such as ``1e5``,
-    ``NaN`` or ``1,000`` is refused rather than guessed at; a JSON number is read in its
-    shortest decimal form (``120.5``), then checked the same way. ``ValidationFailed`` on
-    ``amount``."""
+    decimals, not zero, at most ``adjustment_limit()`` either way. Full-width characters
+    ("１００．５０"), a leading yuan sign and proper thousands separators ("1,000") are read;
+    ``1e5``, ``NaN`` or "1,00" are refused rather than guessed at; a JSON number is read in
+    its shortest decimal form (``120.5``, ``1e5`` → 100000), then checked the same way
+    (``100.555`` has too many decimals). ``ValidationFailed`` on ``amount``."""
 
     def refuse(message: str):
         return ValidationFailed(_("Invalid adjustment"), fields={"amount": [message]})
@@ -575,13 +647,20 @@ def adjustment_amount_parse(raw) -> Decimal:
     elif isinstance(raw, int):
         text = str(raw)
     elif isinstance(raw, str):
-        text = raw.strip()
+        text = _amount_text(raw)
     else:
         raise refuse(_("Give an amount in yuan, such as 120.50 or -80."))
     if _EXPONENT_AMOUNT.fullmatch(text):
         raise refuse(_exponent_message())
     if not _PLAIN_AMOUNT.fullmatch(text):
-        raise refuse(_("Give an amount in yuan, such as 120.50 or -80."))
+        if "," in text:
+            raise refuse(
+                _("Group the digits by thousands (1,000.50) or write them plain (1000.50).")
+            )
+        raise refuse(
+            _("“%(text)s” is not an amount: write it in digits, such as 120.50 or -80.")
+            % {"text": text[:20]}
+        )
     try:
         amount = Decimal(text)
     except InvalidOperation:  # pragma: no cover - the pattern admits only numbers
@@ -592,21 +671,87 @@ def adjustment_amount_parse(raw) -> Decimal:
     return amount
 
 
+def adjustment_confirm_factor() -> Decimal:
+    """An adjustment larger (either way) than this many times the person's last approved
+    monthly total needs a confirmation (``TELESALES_PAY_ADJUSTMENT_CONFIRM_FACTOR``, default
+    3)."""
+    return Decimal(str(getattr(settings, "TELESALES_PAY_ADJUSTMENT_CONFIRM_FACTOR", 3)))
+
+
+def adjustment_confirm_ceiling() -> Decimal:
+    """The amount above which an adjustment needs a confirmation for a person with no
+    approved pay to compare with (``TELESALES_PAY_ADJUSTMENT_CONFIRM_CEILING``, yuan, default
+    20,000)."""
+    ceiling = Decimal(str(getattr(settings, "TELESALES_PAY_ADJUSTMENT_CONFIRM_CEILING", 20_000)))
+    return ceiling.quantize(CENT)
+
+
+def adjustment_unusual(*, person, amount: Decimal) -> str:
+    """Why ``amount`` is far above the person's usual pay, or "": more than
+    ``adjustment_confirm_factor()`` × their total in the latest approved run that paid them,
+    or, without one (or with a total of zero or less), more than
+    ``adjustment_confirm_ceiling()``. A typo (¥999,999 for an agent earning ¥4,800) is then
+    asked about before it is recorded."""
+    latest = (
+        PayRun.objects.filter(status=PayRunStatus.APPROVED, lines__person=person)
+        .order_by("-period_start")
+        .first()
+    )
+    total = None
+    if latest is not None:
+        total = latest.lines.filter(person=person).aggregate(t=Sum("amount"))["t"]
+    if total is not None and total > 0:
+        bound = (total * adjustment_confirm_factor()).quantize(CENT)
+        if abs(amount) > bound:
+            return _(
+                "¥%(amount)s is more than %(factor)s times %(name)s's pay in %(p)s "
+                "(¥%(total)s): confirm that the amount is right."
+            ) % {
+                "amount": f"{abs(amount):,.2f}",
+                "factor": f"{adjustment_confirm_factor().normalize():f}",
+                "name": person.name,
+                "p": latest.label,
+                "total": f"{total.quantize(CENT):,.2f}",
+            }
+        return ""
+    if abs(amount) > adjustment_confirm_ceiling():
+        return _(
+            "¥%(amount)s is more than ¥%(ceiling)s and %(name)s has no approved pay to compare "
+            "it with: confirm that the amount is right."
+        ) % {
+            "amount": f"{abs(amount):,.2f}",
+            "ceiling": f"{adjustment_confirm_ceiling():,.2f}",
+            "name": person.name,
+        }
+    return ""
+
+
 @transaction.atomic
 def payadjustment_create(
-    *, person, amount: Decimal, reason: str, actor, corrects_run: PayRun | None = None
+    *,
+    person,
+    amount: Decimal,
+    reason: str,
+    actor,
+    corrects_run: PayRun | None = None,
+    confirmed: bool = False,
 ) -> PayAdjustment:
     """Record a correction (positive or negative) to be paid by the next run computed.
     Only an approved run can be corrected this way; an open one is simply recomputed. The
     amount is a ``Decimal`` in cents, not zero, at most ``adjustment_limit()`` either way and
     not in exponent form (``Decimal("1e5")``); interfaces parse what was typed with
-    ``adjustment_amount_parse``."""
+    ``adjustment_amount_parse``. An amount far above the person's usual pay
+    (``adjustment_unusual``) needs ``confirmed``: ``ValidationFailed`` on ``amount`` and
+    ``confirm`` saying why."""
     _require_pay_admin(actor)
     fields: dict[str, list[str]] = {}
     if not isinstance(amount, Decimal):
         fields["amount"] = [_("Give an amount in yuan, such as 120.50 or -80.")]
     elif problem := _amount_problem(amount):
         fields["amount"] = [problem]
+    elif not confirmed and (unusual := adjustment_unusual(person=person, amount=amount)):
+        fields["amount"] = [unusual]
+        fields["confirm"] = [unusual]
     if not reason.strip():
         fields["reason"] = [_("Required.")]
     if corrects_run is not None and corrects_run.status != PayRunStatus.APPROVED:
@@ -629,6 +774,49 @@ def payadjustment_create(
             "amount": amount,
             "corrects_run": corrects_run.label if corrects_run else None,
         },
+        reason=reason,
+    )
+    return adjustment
+
+
+@transaction.atomic
+def payadjustment_cancel(*, adjustment: PayAdjustment, actor, reason: str) -> PayAdjustment:
+    """Cancel an adjustment no approved run has paid: recorded by mistake (a typo, the wrong
+    person). No run pays it any more; a run that was computed with it must be computed again
+    before it is approved (``payrun_approval_checks``). ``InvalidState`` once the run that
+    paid it is approved (correct it with a new adjustment) or when it is cancelled already;
+    a reason is required. Audited (``compensation.adjustment_cancel``)."""
+    _require_pay_admin(actor)
+    adjustment = (
+        PayAdjustment.objects.select_for_update()
+        .select_related("applied_run")
+        .get(pk=adjustment.pk)
+    )
+    if adjustment.cancelled_at is not None:
+        raise InvalidState(_("Adjustment #%(n)d is already cancelled") % {"n": adjustment.pk})
+    run = adjustment.applied_run
+    if run is not None and run.status == PayRunStatus.APPROVED:
+        raise InvalidState(
+            _(
+                "Adjustment #%(n)d was paid by the pay run %(p)s, which is approved: record a "
+                "new adjustment to undo it."
+            )
+            % {"n": adjustment.pk, "p": run.label}
+        )
+    if not (reason or "").strip():
+        raise ValidationFailed(
+            _("Give the reason for the cancellation"), fields={"reason": [_("Required.")]}
+        )
+    adjustment.cancelled_at = timezone.now()
+    adjustment.cancelled_by = user_or_none(actor)
+    adjustment.cancel_reason = reason.strip()[:500]
+    adjustment.save(update_fields=["cancelled_at", "cancelled_by", "cancel_reason", "updated_at"])
+    audit_record(
+        actor=actor,
+        action="compensation.adjustment_cancel",
+        instance=adjustment,
+        before={"cancelled": False, "applied_run": run.label if run else None},
+        after={"cancelled": True, "person": adjustment.person_id, "amount": adjustment.amount},
         reason=reason,
     )
     return adjustment

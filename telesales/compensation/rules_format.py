@@ -194,6 +194,37 @@ def _read(text: str, fmt: str) -> tuple[Any, dict[Path, int], list[RuleError]]:
         ) from None
 
 
+def yaml_problem_text(problem: str) -> str:
+    """PyYAML's English problem ("mapping values are not allowed here") as a reason a person
+    can act on, in their language; a problem not listed reads as a general one (the line
+    still says where)."""
+    known = (
+        (
+            "mapping values are not allowed",
+            _("a colon where no key can start (check the indentation, or quote the value)"),
+        ),
+        ("could not find expected ':'", _("a key without its colon")),
+        (
+            "cannot start any token",
+            _("a character that cannot start a value here (a tab? indent with spaces)"),
+        ),
+        ("did not find expected key", _("the indentation does not match the keys above")),
+        ("expected <block end>", _("the indentation does not match the lines above")),
+        ("did not find expected '-'", _("a list item without its '-'")),
+        ("expected ',' or '}'", _("a mapping in braces { } is not closed, or lacks a comma")),
+        ("expected ',' or ']'", _("a list in brackets [ ] is not closed, or lacks a comma")),
+        ("found unexpected end of stream", _("the file ends inside quoted text")),
+        ("found unknown escape character", _("an unknown escape (\\) in quoted text")),
+        ("found undefined alias", _("an alias (*) without its anchor")),
+        ("found unhashable key", _("a key must be plain text")),
+        ("found duplicate anchor", _("anchors and aliases (&, *) are not allowed in a rule file")),
+    )
+    for words, reason in known:
+        if words in problem:
+            return str(reason)
+    return _("the text cannot be read as YAML here")
+
+
 def _read_document(text: str, fmt: str) -> tuple[Any, dict[Path, int], list[RuleError]]:
     if fmt == "json":
         try:
@@ -211,15 +242,15 @@ def _read_document(text: str, fmt: str) -> tuple[Any, dict[Path, int], list[Rule
         data = yaml.load(text, Loader=_Loader)  # noqa: S506 (a SafeLoader subclass)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        # The parser's own words (English) after a translated lead.
+        # The parser's words explained in the reader's language, with the line.
         reason = _("not valid YAML: %(reason)s") % {
-            "reason": str(exc.problem or exc.context or "invalid YAML")
+            "reason": yaml_problem_text(str(exc.problem or exc.context or ""))
         }
         raise RuleSetInvalid(
             [RuleError("", reason, mark.line + 1 if mark is not None else None)]
         ) from None
     except yaml.YAMLError as exc:
-        reason = _("not valid YAML: %(reason)s") % {"reason": str(exc)}
+        reason = _("not valid YAML: %(reason)s") % {"reason": yaml_problem_text(str(exc))}
         raise RuleSetInvalid([RuleError("", reason)]) from None
     return data, lines, duplicates
 
@@ -1288,7 +1319,12 @@ def ruleset_parse(
     """Parse and check a rule file. Returns the rule book and the raw document (JSON-safe
     once numbers are plain), or raises ``RuleSetInvalid`` with paths, lines and reasons."""
     fmt = fmt or detect_format(text=text, filename=filename)
-    data, lines, duplicates = _read(text, fmt)
+    try:
+        data, lines, duplicates = _read(text, fmt)
+    except RuleSetInvalid as exc:  # the same errors, naming the file
+        if not filename:
+            raise
+        raise RuleSetInvalid(exc.errors, source_name=filename) from None
     if duplicates:
         raise RuleSetInvalid(duplicates, source_name=filename)
     book = ruleset_check(data, known_levels=known_levels, lines=lines, source_name=filename)

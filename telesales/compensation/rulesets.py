@@ -16,10 +16,11 @@ from django.db import transaction
 from django.db.models import Max, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from telesales.compensation import permissions
-from telesales.compensation.choices import RuleSetStatus
-from telesales.compensation.models import RuleSet
+from telesales.compensation.choices import PayRunStatus, RuleSetStatus
+from telesales.compensation.models import AssessmentRun, AssessmentRunStatus, PayRun, RuleSet
 from telesales.compensation.rules_format import (
     RuleBook,
     detect_format,
@@ -60,7 +61,7 @@ def _read_upload(file: IO) -> str:
     if text is None:
         raise ValidationFailed(
             _("The rule file is neither UTF-8 nor GBK text"),
-            fields={"file": [_("Save it as UTF-8.")]},
+            fields={"file": [_("Save it as UTF-8 (or GBK).")]},
         )
     return text
 
@@ -94,7 +95,10 @@ def ruleset_import(
     latest version, still a draft, returns that draft (a form or request submitted twice).
     """
     _require_manager(actor)
-    if (text is None) == (file is None):
+    if text is not None and file is not None:
+        both = _("Give the rules as a file or as text, not both.")
+        raise ValidationFailed(both, fields={"file": [both], "text": [both]})
+    if text is None and file is None:
         raise ValidationFailed(
             _("Give the rules as text or as a file"), fields={"file": [_("Required.")]}
         )
@@ -102,6 +106,14 @@ def ruleset_import(
         filename = filename or getattr(file, "name", "") or ""
         text = _read_upload(file)
     assert text is not None
+    if not text.strip():
+        # A file: the words of the page's file field (Django's own), in the API too.
+        empty = (
+            _("The submitted file is empty.")
+            if file is not None
+            else _("The rules are empty: paste a rule file's text.")
+        )
+        raise ValidationFailed(empty, fields={"file" if file is not None else "text": [empty]})
     if not isinstance(effective_from, dt.date):
         raise ValidationFailed(
             _("Invalid input"), fields={"effective_from": [_("A date is required.")]}
@@ -167,6 +179,8 @@ def ruleset_approve(*, ruleset: RuleSet, actor, reason: str = "") -> RuleSet:
             _("Version %(v)d is already approved from %(day)s; a version must start later")
             % {"v": later.version, "day": later.effective_from.isoformat()}
         )
+    if locked := ruleset_locked_periods(day):
+        raise Conflict(locked)
     previous = (
         approved.filter(effective_from__lt=day)
         .filter(Q(effective_to__isnull=True) | Q(effective_to__gte=day))
@@ -198,6 +212,48 @@ def ruleset_approve(*, ruleset: RuleSet, actor, reason: str = "") -> RuleSet:
         reason=reason,
     )
     return ruleset
+
+
+def ruleset_locked_periods(day: dt.date) -> str:
+    """Why a version may not take effect on ``day``, or "": an approved pay run or assessment
+    run of a period ending on or after ``day`` was computed under the version in force then,
+    and is locked; putting another version in force over it would rewrite history (the list
+    would claim a version was in force in months paid under another). The message names the
+    periods, their versions and the first day allowed ("2026-09、2026-10 已按 v1 批准，生效日期须
+    晚于 2026-10-31")."""
+    problems = []
+    last_end: dt.date | None = None
+    for runs, text in (
+        (
+            PayRun.objects.filter(status=PayRunStatus.APPROVED, period_end__gte=day),
+            _("pay runs %(periods)s are approved under %(versions)s"),
+        ),
+        (
+            AssessmentRun.objects.filter(status=AssessmentRunStatus.APPROVED, period_end__gte=day),
+            _("assessments %(periods)s are approved under %(versions)s"),
+        ),
+    ):
+        rows = list(
+            runs.order_by("period_end").values_list("label", "ruleset_version", "period_end")
+        )
+        if not rows:
+            continue
+        versions = sorted({version for _label, version, _end in rows})
+        problems.append(
+            text
+            % {
+                "periods": _(", ").join(label for label, _v, _end in rows),
+                "versions": _(", ").join(f"v{v}" for v in versions),
+            }
+        )
+        last_end = max(last_end or rows[-1][2], rows[-1][2])
+    if not problems:
+        return ""
+    assert last_end is not None
+    return _("%(problems)s; the effective date must be after %(day)s") % {
+        "problems": pgettext("between two parts of a note", "; ").join(problems),
+        "day": last_end.isoformat(),
+    }
 
 
 def ruleset_import_default(*, actor, effective_from: dt.date) -> RuleSet:

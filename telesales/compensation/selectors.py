@@ -20,7 +20,8 @@ from telesales.compensation.models import (
     PolicyPay,
     RuleSet,
 )
-from telesales.core.errors import NotFound, PermissionDenied
+from telesales.core.dates import YEAR_MAX, YEAR_MIN, date_out_of_range
+from telesales.core.errors import NotFound, PermissionDenied, ValidationFailed
 from telesales.operations.selectors import premium_periods
 from telesales.org.models import Person, Team
 from telesales.policies.models import Policy
@@ -286,6 +287,12 @@ def payrun_person_total_list(*, user, run: PayRun) -> list[PersonTotal]:
     ]
 
 
+def payrun_negative_list(*, user, run: PayRun) -> list[PersonTotal]:
+    """The people whose total in a run is below zero, by team then name: HR and the
+    manager (the run's page warns about them; approving needs an acknowledgement)."""
+    return [row for row in payrun_person_total_list(user=user, run=run) if row.total < 0]
+
+
 def payrun_team_total_list(*, user, run: PayRun) -> list[TeamTotal]:
     """Each team's total in a run (people without a team last): HR and the manager."""
     if not permissions.can_read_all_payslips(user):
@@ -328,10 +335,24 @@ def payadjustment_pending_list(*, user) -> QuerySet[PayAdjustment]:
     if not permissions.can_run_pay(user):
         return PayAdjustment.objects.none()
     return (
-        PayAdjustment.objects.filter(applied_run__isnull=True)
+        PayAdjustment.objects.filter(applied_run__isnull=True, cancelled_at__isnull=True)
         .select_related("person", "corrects_run", "created_by__person")
         .order_by("id")
     )
+
+
+def payadjustment_get(*, user, pk: int) -> PayAdjustment:
+    """One adjustment (HR and the manager), or ``NotFound``."""
+    adjustment = None
+    if permissions.can_run_pay(user):
+        adjustment = (
+            PayAdjustment.objects.select_related("person", "applied_run", "corrects_run")
+            .filter(pk=pk)
+            .first()
+        )
+    if adjustment is None:
+        raise NotFound(_("No such adjustment"))
+    return adjustment
 
 
 def user_display_name(user) -> str:
@@ -412,10 +433,14 @@ def early_warning_scope(*, user) -> set[int] | None:
 
 def early_warning_list(*, user, day: dt.date, person_id: int | None = None) -> list[dict]:
     """The early warning on ``day`` of the people ``user`` may see (or of one of them:
-    ``NotFound`` when out of sight), under the rule set in force on that day."""
+    ``NotFound`` when out of sight), under the rule set in force on that day. A day outside
+    the center's years (1900–2200) is ``ValidationFailed`` on ``day``, as on the page."""
     from telesales.compensation.early_warning import early_warning
     from telesales.compensation.rulesets import ruleset_rulebook
 
+    if date_out_of_range(day):  # the page's check: far years overflow the windows' dates
+        message = _("Enter a date between %(a)d and %(b)d.") % {"a": YEAR_MIN, "b": YEAR_MAX}
+        raise ValidationFailed(message, fields={"day": [message]})
     scope = early_warning_scope(user=user)
     if person_id is not None:
         if scope is not None and person_id not in scope:

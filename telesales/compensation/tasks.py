@@ -157,11 +157,14 @@ def _refuse_if_busy(period_start: dt.date, label: str) -> None:
     raise Conflict(_("The pay for %(p)s is being computed already") % {"p": label})
 
 
-def payrun_approve_start(*, run: PayRun, actor, reason: str = "") -> PayRunJob:
+def payrun_approve_start(
+    *, run: PayRun, actor, reason: str = "", negatives_acknowledged: bool = False
+) -> PayRunJob:
     """Queue the approval of ``run``. Refused at once (and nothing queued) for another role, a
-    run approved already, never computed or too early (``payrun.payrun_too_early``), and a
-    period with a job under way."""
-    from telesales.compensation.payrun import payrun_too_early
+    run approved already, never computed or too early (``payrun.payrun_too_early``), a run
+    with cancelled adjustments or unacknowledged negative totals
+    (``payrun.payrun_approval_checks``), and a period with a job under way."""
+    from telesales.compensation.payrun import payrun_approval_checks, payrun_too_early
 
     if not permissions.can_run_pay(actor):
         raise PermissionDenied(_("Only the HR admin or the center manager may run the pay"))
@@ -173,6 +176,7 @@ def payrun_approve_start(*, run: PayRun, actor, reason: str = "") -> PayRunJob:
             raise InvalidState(_("Compute the pay run before approving it"))
         if too_early := payrun_too_early(run):
             raise InvalidState(too_early)
+        payrun_approval_checks(run, negatives_acknowledged=negatives_acknowledged)
         return _queue(
             PayRunJobKind.APPROVE, run.period_start, run.label, run=run, actor=actor, reason=reason
         )
@@ -300,7 +304,11 @@ def payrun_approve_task(job_id: int) -> dict:
     if job is None:
         return {"job_id": job_id, "status": "skipped"}
     try:
-        run = payrun_approve(run=job.run, actor=job.requested_by, reason=job.reason)
+        # The negative totals were acknowledged when the job was queued
+        # (``payrun_approve_start``); the run cannot be computed again while the job is busy.
+        run = payrun_approve(
+            run=job.run, actor=job.requested_by, reason=job.reason, negatives_acknowledged=True
+        )
     except DomainError as exc:
         _finish(job_id, status=PayRunJobStatus.FAILED, stage="failed", message=exc.message[:500])
         return {"job_id": job_id, "status": "failed", "code": exc.code, "error": exc.message}

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from django.urls import path
 
-from telesales.compensation import views, views_assessment, views_rulesets, views_whatif
+from telesales.compensation import (
+    views,
+    views_assessment,
+    views_attendance,
+    views_rulesets,
+    views_whatif,
+)
 
 app_name = "compensation"
 
@@ -16,6 +22,11 @@ urlpatterns: list = [
     path("payruns/<int:run_id>/", views.payrun_detail_view, name="payrun_detail"),
     path("payruns/<int:run_id>/approve/", views.payrun_approve_view, name="payrun_approve"),
     path("payruns/<int:run_id>/adjust/", views.payrun_adjust_view, name="payrun_adjust"),
+    path(
+        "payruns/<int:run_id>/adjustments/<int:adjustment_id>/cancel/",
+        views.adjustment_cancel_view,
+        name="adjustment_cancel",
+    ),
     path("payruns/<int:run_id>/export.xlsx", views.payrun_export_view, name="payrun_export"),
     path(
         "payruns/<int:run_id>/payslips/<int:person_id>/",
@@ -25,6 +36,14 @@ urlpatterns: list = [
     path("payslip/", views.payslip_mine_view, name="payslip_mine"),
     path("policies/<int:policy_id>/", views.policy_pay_view, name="policy_pay"),
     path("team-pay/", views.payrun_team_view, name="payrun_team"),
+    # Attendance per pay period (HR admin and center manager): the sheet, a file, its template.
+    path("attendance/", views_attendance.attendance_edit_view, name="attendance_edit"),
+    path("attendance/import/", views_attendance.attendance_import_view, name="attendance_import"),
+    path(
+        "attendance/template.xlsx",
+        views_attendance.attendance_template_view,
+        name="attendance_template",
+    ),
     # Basic-law rule sets (HR admin and center manager).
     path("rulesets/", views_rulesets.ruleset_list_view, name="ruleset_list"),
     path("rulesets/<int:ruleset_id>/", views_rulesets.ruleset_detail_view, name="ruleset_detail"),

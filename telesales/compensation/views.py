@@ -16,7 +16,12 @@ from django.views.decorators.http import require_POST
 
 from telesales.compensation import exporting, payrun, permissions, selectors
 from telesales.compensation.choices import PayRunStatus
-from telesales.compensation.forms import AdjustmentForm, PayRunComputeForm, ReasonForm
+from telesales.compensation.forms import (
+    AdjustmentCancelForm,
+    AdjustmentForm,
+    PayRunApproveForm,
+    PayRunComputeForm,
+)
 from telesales.compensation.tasks import (
     BUSY,
     job_progress,
@@ -116,9 +121,13 @@ def _run_context(request: HttpRequest, run, **forms) -> dict:
         .filter(status__in=BUSY)
         .first()
     )
+    people_totals = selectors.payrun_person_total_list(user=user, run=run)
+    negatives = [row for row in people_totals if row.total < 0]
     return {
         "run": run,
-        "people": selectors.payrun_person_total_list(user=user, run=run),
+        "people": people_totals,
+        # Whose total is below zero: warned about at the top; approving needs a tick.
+        "negatives": negatives,
         "teams": selectors.payrun_team_total_list(user=user, run=run),
         "busy_job": busy_job,
         "adjustments": run.adjustments.select_related("person").order_by("id"),
@@ -128,7 +137,9 @@ def _run_context(request: HttpRequest, run, **forms) -> dict:
         .select_related("person", "applied_run")
         .order_by("id"),
         "pending": selectors.payadjustment_pending_list(user=user),
-        "approve_form": forms.get("approve_form") or ReasonForm(),
+        "approve_form": forms.get("approve_form") or PayRunApproveForm(negatives=len(negatives)),
+        "cancel_form": forms.get("cancel_form") or AdjustmentCancelForm(),
+        "cancel_failed": forms.get("cancel_failed"),
         "adjust_form": forms.get("adjust_form") or AdjustmentForm(people=people),
         "can_approve": run.status == PayRunStatus.OPEN and run.run_count > 0 and busy_job is None,
         # Why it cannot be approved yet (its period is under way, or it was computed then).
@@ -148,12 +159,16 @@ def payrun_detail_view(request: HttpRequest, run_id: int) -> HttpResponse:
 def payrun_approve_view(request: HttpRequest, run_id: int) -> HttpResponse:
     require(permissions.can_run_pay(request.user))
     run = get_or_404(selectors.payrun_get, user=request.user, pk=run_id)
-    form = ReasonForm(request.POST)
+    negatives = len(payrun.payrun_negative_totals(run))
+    form = PayRunApproveForm(request.POST, negatives=negatives)
     status = 422
     if form.is_valid():
         try:
             job = payrun_approve_start(
-                run=run, actor=request.user, reason=form.cleaned_data["reason"]
+                run=run,
+                actor=request.user,
+                reason=form.cleaned_data["reason"],
+                negatives_acknowledged=bool(form.cleaned_data.get("acknowledge_negative")),
             )
         except errors.DomainError as exc:
             add_domain_error(form, exc)
@@ -184,8 +199,12 @@ def payrun_adjust_view(request: HttpRequest, run_id: int) -> HttpResponse:
                 reason=data["reason"],
                 actor=request.user,
                 corrects_run=run if run.status == PayRunStatus.APPROVED else None,
+                confirmed=bool(data.get("confirm")),
             )
         except errors.DomainError as exc:
+            if isinstance(exc, errors.ValidationFailed) and "confirm" in (exc.fields or {}):
+                form.offer_confirm()  # the reason is on the amount; the box confirms it
+                exc = errors.ValidationFailed(exc.message, fields={"amount": exc.fields["amount"]})
             add_domain_error(form, exc)
             status = page_status(exc)
         else:
@@ -194,6 +213,39 @@ def payrun_adjust_view(request: HttpRequest, run_id: int) -> HttpResponse:
             )
             return redirect("compensation:payrun_detail", run.pk)
     context = _run_context(request, run, adjust_form=form)
+    return render(request, "compensation/payrun_detail.html", context, status=status)
+
+
+@login_required
+@require_POST
+def adjustment_cancel_view(request: HttpRequest, run_id: int, adjustment_id: int) -> HttpResponse:
+    """Cancel an adjustment no approved run has paid (from the run's page), with a reason."""
+    require(permissions.can_run_pay(request.user))
+    run = get_or_404(selectors.payrun_get, user=request.user, pk=run_id)
+    adjustment = get_or_404(selectors.payadjustment_get, user=request.user, pk=adjustment_id)
+    form = AdjustmentCancelForm(request.POST)
+    status = 422
+    if form.is_valid():
+        try:
+            payrun.payadjustment_cancel(
+                adjustment=adjustment, actor=request.user, reason=form.cleaned_data["reason"]
+            )
+        except errors.DomainError as exc:
+            add_domain_error(form, exc)
+            status = page_status(exc)
+        else:
+            if adjustment.applied_run_id is not None:
+                text = _(
+                    "Adjustment #%(n)d is cancelled. The pay run %(p)s included it: compute it "
+                    "again before approving it."
+                ) % {"n": adjustment.pk, "p": adjustment.applied_run.label}
+            else:
+                text = _("Adjustment #%(n)d is cancelled; no run will pay it.") % {
+                    "n": adjustment.pk
+                }
+            messages.success(request, text)
+            return redirect("compensation:payrun_detail", run.pk)
+    context = _run_context(request, run, cancel_form=form, cancel_failed=adjustment.pk)
     return render(request, "compensation/payrun_detail.html", context, status=status)
 
 

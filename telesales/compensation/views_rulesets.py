@@ -20,7 +20,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from telesales.compensation import permissions, selectors
 from telesales.compensation.choices import RuleSetFormat, RuleSetStatus
-from telesales.compensation.forms import ReasonForm, RuleSetImportForm
+from telesales.compensation.forms import RuleSetApproveForm, RuleSetImportForm
 from telesales.compensation.models import RuleSet
 from telesales.compensation.rules_format import RuleSetInvalid
 from telesales.compensation.rulesets import (
@@ -28,6 +28,7 @@ from telesales.compensation.rulesets import (
     decode_rule_file,
     ruleset_approve,
     ruleset_import,
+    ruleset_locked_periods,
 )
 from telesales.core import errors
 from telesales.core.form_errors import add_domain_error, page_status
@@ -121,14 +122,17 @@ def ruleset_list_view(request: HttpRequest) -> HttpResponse:
     return render(request, "compensation/ruleset_list.html", context, status=status)
 
 
-def _detail_context(ruleset: RuleSet, approve_form: ReasonForm | None = None) -> dict:
+def _detail_context(ruleset: RuleSet, approve_form: RuleSetApproveForm | None = None) -> dict:
     today = timezone.localdate()
+    is_draft = ruleset.status == RuleSetStatus.DRAFT
     return {
         "ruleset": ruleset,
         "in_force_today": ruleset.in_force_on(today),
-        "approve_form": approve_form or ReasonForm(),
-        "is_draft": ruleset.status == RuleSetStatus.DRAFT,
+        "approve_form": approve_form or RuleSetApproveForm(),
+        "is_draft": is_draft,
         "starts_in_past": ruleset.effective_from < today,
+        # Approved pay or assessment runs it would start over: it cannot be approved.
+        "locked_periods": ruleset_locked_periods(ruleset.effective_from) if is_draft else "",
     }
 
 
@@ -145,7 +149,7 @@ def ruleset_detail_view(request: HttpRequest, ruleset_id: int) -> HttpResponse:
 def ruleset_approve_view(request: HttpRequest, ruleset_id: int) -> HttpResponse:
     _require(request.user)
     ruleset = _get(request.user, ruleset_id)
-    form = ReasonForm(request.POST)
+    form = RuleSetApproveForm(request.POST)
     status = 422
     if form.is_valid():
         try:

@@ -318,7 +318,9 @@ def test_the_xlsx_export_opens_and_holds_every_line_with_formulas_neutralised(ma
         ("Base pay", D("2727.27"), "base_pay"),
         ("FYC commission", D("296.28"), "commission"),
     ]
-    totals = {r[1]: D(str(r[3])) for r in list(book["Totals"].iter_rows(values_only=True))[1:]}
+    # Each person's total with their team; the grand total below (no employee no.).
+    people = list(book["Totals"].iter_rows(values_only=True))[1:-1]
+    totals = {r[1]: D(str(r[4])) for r in people}
     assert totals[c.lee.employee_no] == D("7024.17")
     assert AuditEntry.objects.filter(action="compensation.payrun_export").count() == 1
 

@@ -147,7 +147,7 @@ def test_a_period_that_has_not_started_is_a_clear_422(march):
         (1e7, "at most ¥1,000,000.00"),  # a JSON number: read as 10000000
         (120.555, "two decimals"),
         (1e300, "not as 1e5"),  # repr "1e+300": exponent form
-        ("NaN", "amount in yuan"),
+        ("NaN", "is not an amount"),
         ("2000000", "at most ¥1,000,000.00"),
         ("1.234", "two decimals"),
         ("0", "not be zero"),
@@ -168,7 +168,8 @@ def test_an_adjustment_amount_must_be_plain_sane_decimals(march, amount, error):
 @pytest.mark.parametrize(("sent", "kept"), [(120.5, "120.50"), (1e5, "100000.00"), (-80, "-80.00")])
 def test_an_adjustment_amount_may_be_a_json_number_as_other_amounts_are(march, sent, kept):
     url = f"{BASE}/{march.february.pk}/adjustments"
-    payload = {"person_id": march.sam.pk, "amount": sent, "reason": "fix"}
+    # Confirmed: 100,000 is far above Sam's pay (the confirmation is tested on its own).
+    payload = {"person_id": march.sam.pk, "amount": sent, "reason": "fix", "confirm": True}
     made = client_for(march.hr).post_json(url, payload)
     assert made.status_code == 200, made.content
     assert PayAdjustment.objects.get().amount == D(kept)

@@ -153,14 +153,14 @@ def test_a_period_being_computed_is_not_queued_twice(march):
 @pytest.mark.parametrize(
     ("amount", "error"),
     [
-        ("abc", "amount in yuan"),
+        ("abc", "is not an amount"),
         ("0", "not be zero"),
         ("1.234", "two decimals"),
         ("", "required"),
         ("1e5", "plain digits"),  # not 100,000.00
         ("2.5E3", "plain digits"),
-        ("NaN", "amount in yuan"),
-        ("1,000", "amount in yuan"),
+        ("NaN", "is not an amount"),
+        ("1,00", "Group the digits by thousands"),  # "1,000" is read as 1000
         ("1000000.01", "at most ¥1,000,000.00 either way"),
         ("-99999999999", "at most ¥1,000,000.00 either way"),
     ],
@@ -228,7 +228,7 @@ def test_the_export_follows_the_language_of_whoever_exports(march):
     chinese = Client()
     chinese.force_login(march.hr)
     book = _workbook(chinese.get(url))
-    assert book.sheetnames == ["工资明细", "保单明细", "人员合计"]
+    assert book.sheetnames == ["概要", "工资明细", "保单明细", "人员合计"]
     rows = list(book["工资明细"].iter_rows(values_only=True))
     assert rows[0][:5] == ("期次", "工号", "姓名", "类型", "金额") and rows[0][-1] == "类型代码"
     kinds = {(r[3], r[-1]) for r in rows[1:]}
@@ -238,10 +238,10 @@ def test_the_export_follows_the_language_of_whoever_exports(march):
         "首年佣金（FYC）"
     }
     header = next(book["人员合计"].iter_rows(values_only=True))
-    assert header == ("期次", "工号", "姓名", "合计")
+    assert header == ("期次", "工号", "姓名", "团队", "合计")
 
     book = _workbook(client_for(march.hr).get(url))
-    assert book.sheetnames == ["Lines", "Policies", "Totals"]
+    assert book.sheetnames == ["Summary", "Lines", "Policies", "Totals"]
     rows = list(book["Lines"].iter_rows(values_only=True))
     assert rows[0][:5] == ("Period", "Employee no.", "Name", "Kind", "Amount")
     assert rows[0][-1] == "Kind code"

@@ -306,8 +306,8 @@ def test_a_yaml_syntax_error_gives_the_line():
     [(path, line, reason)] = errors_of(text)
     assert path == ""
     assert line == 20
-    assert reason.startswith("not valid YAML: ")
-    assert "expected ',' or '}'" in reason
+    # What the parser found, explained (not PyYAML's "expected ',' or '}'").
+    assert reason == "not valid YAML: a mapping in braces { } is not closed, or lacks a comma"
 
 
 def test_a_json_syntax_error_gives_the_line():
@@ -450,4 +450,4 @@ def test_a_key_that_is_not_text_is_refused():
     text = BASE + "? [a, b]\n: 1\n"
     [(path, _line, reason)] = errors_of(text)
     assert path == ""
-    assert reason in ("a key must be plain text", "not valid YAML: found unhashable key")
+    assert reason in ("a key must be plain text", "not valid YAML: a key must be plain text")

@@ -219,7 +219,7 @@ def test_a_file_neither_utf8_nor_gbk_answers_422_and_saves_nothing(hr):
     )
     body = assert_error_shape(response, 422, "validation_failed")
     assert body["message"] == "The rule file is neither UTF-8 nor GBK text"
-    assert body["details"]["fields"] == {"file": ["Save it as UTF-8."]}
+    assert body["details"]["fields"] == {"file": ["Save it as UTF-8 (or GBK)."]}
     # In the center's language by default.
     response = client_for(hr, language="zh-hans").post(
         BASE, {"effective_from": "2026-04-01", "file": upload(content, name="bad.yaml")}
@@ -250,7 +250,7 @@ def test_missing_date_or_missing_rules_answer_422_and_save_nothing(hr):
     assert body["message"] == "Give the rules as text or as a file"
     both = {"effective_from": "2026-04-01", "text": DEFAULT_TEXT, "file": upload(b"name: x")}
     body = assert_error_shape(api.post(BASE, both), 422)
-    assert body["message"] == "Give the rules as text or as a file"
+    assert body["message"] == "Give the rules as a file or as text, not both."
     assert not RuleSet.objects.exists()
 
 

@@ -75,6 +75,7 @@ def test_hr_edits_a_new_version_checks_it_with_a_what_if_and_approves_it(world, 
     # Approved from its page.
     page.goto(f"/pay/rulesets/{draft.pk}/")
     page.fill("[data-testid=ruleset-approve-form] input[name=reason]", "board decision")
+    page.check("[data-testid=ruleset-approve-form] input[name=confirm]")  # approving changes pay
     with page.expect_navigation():
         page.click("[data-testid=ruleset-approve-form] button[type=submit]")
     draft.refresh_from_db()

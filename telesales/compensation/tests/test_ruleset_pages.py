@@ -136,13 +136,13 @@ def test_a_new_version_starts_from_an_earlier_ones_text(hr):
 def test_approving_a_draft_from_its_page_and_a_second_time(hr):
     draft = ruleset_import_default(actor=hr.user, effective_from=dt.date(2026, 1, 1))
     url = reverse("compensation:ruleset_approve", args=[draft.pk])
-    response = hr.post(url, {"reason": "board decision"})
+    response = hr.post(url, {"reason": "board decision", "confirm": "on"})
     assert response.status_code == 302
     draft.refresh_from_db()
     assert draft.status == RuleSetStatus.APPROVED and draft.approved_by == hr.user
     entry = AuditEntry.objects.get(action="compensation.ruleset_approve")
     assert entry.reason == "board decision"
-    again = hr.post(url, {"reason": ""})
+    again = hr.post(url, {"reason": "", "confirm": "on"})
     assert again.status_code == 409 and b'data-testid="form-errors"' in again.content
 
 
