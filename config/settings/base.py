@@ -184,6 +184,10 @@ CELERY_BEAT_SCHEDULE: dict = {
     "leads-retention": {"task": "leads.leads_retention_task", "schedule": 24 * 3600},
     "calls-followups-escalate": {"task": "calls.followups_escalate_task", "schedule": 15 * 60},
     "calls-followups-reassign": {"task": "calls.followups_reassign_task", "schedule": 3600},
+    "calls-presences-reset-stale": {
+        "task": "calls.presences_reset_stale_task",
+        "schedule": 3600,
+    },
     "operations-daily": {"task": "operations.operations_daily_task", "schedule": 3600},
     "tickets-escalate": {"task": "tickets.tickets_escalate_task", "schedule": 300},
     "policies-free-look-close": {

@@ -38,6 +38,7 @@ from telesales.calls.schemas import (
     DispositionUpdateIn,
     FollowUpIn,
     FollowUpOut,
+    FollowUpReassignIn,
     NoteIn,
     PresenceIn,
     PresenceOut,
@@ -48,7 +49,7 @@ from telesales.calls.schemas import (
 from telesales.core.errors import NotFound, ValidationFailed, deny_unless
 from telesales.core.http_api import ERRORS_READ, ERRORS_WRITE
 from telesales.leads import selectors as lead_selectors
-from telesales.org.selectors import person_for_user
+from telesales.org.selectors import person_for_user, person_get
 
 router = Router(tags=["calls"])
 # The softphone's endpoints: /api/v1/workspace/...
@@ -301,6 +302,30 @@ def escalation_list(request):
     user = request.auth
     deny_unless(permissions.can_view_board(user), _("Only team leads and managers see escalations"))
     return list(selectors.escalated_followup_list(user=user)[:500])
+
+
+@router.post(
+    "/followups/{followup_id}/reassign",
+    response={200: FollowUpOut, **ERRORS_WRITE},
+    operation_id="calls_followup_reassign",
+)
+def followup_reassign(request, followup_id: int, payload: FollowUpReassignIn):
+    """Give an open follow-up (an escalated overdue one, typically) and its lead to a working
+    teammate of the same team, with the reason (audited). The owner's team lead or the
+    manager; 422 on ``to_agent_id`` when the teammate may not take it, 409 when the
+    follow-up is no longer open. Answers the new follow-up."""
+    user = request.auth
+    deny_unless(permissions.can_view_board(user), _("Only team leads and managers reassign"))
+    followup = selectors.followup_get(user=user, followup_id=followup_id)
+    try:
+        mate = person_get(user=user, person_id=payload.to_agent_id)
+    except NotFound:
+        message = _("No such teammate, or not one of yours")
+        raise ValidationFailed(message, fields={"to_agent_id": [message]}) from None
+    moved = services.followup_reassign(
+        followup=followup, to_agent=mate, actor=user, reason=payload.reason
+    )
+    return selectors.followup_get(user=user, followup_id=moved.pk)
 
 
 @router.get("/board", response={200: BoardOut, **ERRORS_READ}, operation_id="calls_board_get")

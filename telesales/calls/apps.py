@@ -72,3 +72,8 @@ class CallsConfig(AppConfig):
         from telesales.core.setup_steps import register_demo
 
         register_demo("calls.demo", seed_calls_demo, order=40)
+        # After the operations demo (50), which sells leads below the calls layer: their
+        # follow-ups are closed as the sale path closes them.
+        from telesales.calls.demo import seed_calls_after_sales
+
+        register_demo("calls.followups_after_sales", seed_calls_after_sales, order=55)

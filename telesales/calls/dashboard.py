@@ -1,6 +1,8 @@
 """The calls app's card on the role home pages (``telesales.core.dashboard``): conversion
-(成交率) — policies sold ÷ leads connected over the month to date, as the call reports count
-it (``selectors.conversion``), for the manager, the planner (the center) and team leads
+(成交率) — policies sold (net of free-look cancellations and declines, the sales panel's
+figure) ÷ leads connected over the month to date, as the call reports count it
+(``selectors.conversion``; its link opens the report of the same days, whose total reads the
+card's numbers), for the manager, the planner (the center) and team leads
 (their teams). And the agent's own cards on "My day" (``personal``): today's calls, the
 follow-ups due, their conversion month to date. Registered in ``CallsConfig.ready``."""
 
@@ -44,8 +46,9 @@ def conversion_indicator(*, user, period: Period) -> Indicator | None:
         numerator_label=_("sales"),
         denominator_label=_("leads connected"),
         help_text=_(
-            "Policies sold in the period ÷ leads with an answered call in it; the call "
-            "reports give it per agent."
+            "Policies sold in the period, net of those cancelled in free look or declined "
+            "(the sales results' count) ÷ leads with an answered call in it; the call report "
+            "of the same days gives it per agent and team."
         ),
         url=f"{reverse('calls:report')}?{period.query()}",
         scope=_("Center") if permissions.sees_all_calls(user) else _("Your teams"),

@@ -993,3 +993,20 @@ def seed_calls_demo(*, agents: int = 66, seed: int = 20261101, stdout=None) -> d
             f"workspace, {escalated} follow-ups escalated"
         )
     return result
+
+
+def seed_calls_after_sales(*, stdout=None, **_options) -> dict:
+    """After the operations demo (order 50), which sells leads through
+    ``policies.sale_record`` below the calls layer: the follow-ups the call history booked on
+    leads since won (or closed) are closed as the sale path closes them (done, with its
+    note), so that none sits overdue for ever and is escalated to a team lead. Follow-ups on
+    leads still being worked are not touched. Idempotent (nothing left to close)."""
+    from telesales.calls.services import followups_close_on_closed_leads
+
+    closed = followups_close_on_closed_leads(actor="demo")
+    if stdout:
+        stdout.write(
+            f"  follow-ups on won leads done: {closed['done']}, "
+            f"on closed leads cancelled: {closed['cancelled']}"
+        )
+    return closed

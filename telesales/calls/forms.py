@@ -10,12 +10,12 @@ import datetime as dt
 from decimal import Decimal
 
 from django import forms
-from django.core.validators import MaxValueValidator, MinValueValidator
 from django.utils import timezone
 from django.utils.functional import lazy
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from telesales.calls.amounts import amount_example, amount_parse
 from telesales.calls.choices import SELF_STATES, FollowUpKind
 from telesales.calls.models import CALL_NOTE_MAX_LENGTH
 from telesales.core.dates import validate_center_year
@@ -130,6 +130,42 @@ class FollowUpForm(StyledForm, forms.Form):
         return _future(self.cleaned_data.get("due_at"))
 
 
+class PremiumField(forms.CharField):
+    """An amount in yuan as typed: "12000", "12,000", "12000元", full-width digits
+    (``calls.amounts``). Whether it is in the product's range is the form's ``clean`` (one
+    message that names the product's range), then the sale service's."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault(
+            "widget", forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"})
+        )
+        super().__init__(**kwargs)
+        self.widget.attrs.setdefault("maxlength", "40")
+
+    def to_python(self, value):
+        text = super().to_python(value)
+        if text in self.empty_values:
+            return None
+        if len(text) > 40:
+            raise forms.ValidationError(amount_example(), code="invalid")
+        try:
+            return amount_parse(text)
+        except ValueError as exc:
+            raise forms.ValidationError(str(exc), code="invalid") from None
+
+
+def premium_range_error(product, premium: Decimal) -> str | None:
+    """The one message for a premium outside ``product``'s range (zero, negative and far
+    too large included), or None when it fits."""
+    if product.min_premium <= premium <= product.max_premium:
+        return None
+    return gettext("%(product)s takes an annualised premium from %(low)s to %(high)s yuan") % {
+        "product": product.name,
+        "low": product.min_premium,
+        "high": product.max_premium,
+    }
+
+
 def member_label(customer, *, today: dt.date | None = None) -> str:
     """A household member for a choice list: name, gender, age and the masked number."""
     today = today or timezone.localdate()
@@ -157,15 +193,7 @@ class SaleForm(StyledForm, forms.Form):
     insured (the customer or members of their household)."""
 
     product = forms.ModelChoiceField(queryset=None, label=_("Product"), empty_label="—")
-    annualised_premium = forms.DecimalField(
-        label=_("Annualised premium (yuan)"),
-        max_digits=12,
-        decimal_places=2,
-        validators=[
-            MinValueValidator(Decimal("0.01")),
-            MaxValueValidator(Decimal("9999999999.99")),
-        ],
-    )
+    annualised_premium = PremiumField(label=_("Annualised premium (yuan)"))
     payment_mode = forms.ChoiceField(
         label=_("Payment mode"), choices=[("", "—"), *PaymentMode.choices]
     )
@@ -193,6 +221,21 @@ class SaleForm(StyledForm, forms.Form):
         self._show_only("payment_mode", [value for value, _label in chosen["modes"]])
         self._show_only("term_years", [str(t) for t, _label in chosen["terms"]])
         self._style()
+
+    def clean(self):
+        data = super().clean()
+        product, premium = data.get("product"), data.get("annualised_premium")
+        if premium is None:
+            return data
+        if product is not None:
+            message = premium_range_error(product, premium)
+        else:
+            message = None if premium > 0 else gettext("must be more than zero")
+        if message is None and premium != premium.quantize(Decimal("0.01")):
+            message = gettext("at most two decimals (fen)")
+        if message:
+            self.add_error("annualised_premium", message)
+        return data
 
     def _chosen_product_key(self) -> str:
         if self.is_bound:
@@ -240,3 +283,21 @@ class PresenceForm(forms.Form):
     """The states an agent sets themselves: ready, on a break, offline."""
 
     state = forms.ChoiceField(choices=[(s.value, s.label) for s in SELF_STATES])
+
+
+class FollowUpReassignForm(StyledForm, forms.Form):
+    """Give an escalated follow-up (and its lead) to a teammate, with the reason. The
+    teammate is any id here; whether they may take it is the service's check, whose message
+    names them."""
+
+    to_agent_id = forms.IntegerField(label=_("Teammate"), min_value=1, max_value=2**31 - 1)
+    reason = forms.CharField(label=_("Reason"), max_length=200, strip=True)
+    next = forms.CharField(required=False, max_length=500)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["to_agent_id"].error_messages["required"] = _("Choose the teammate.")
+        self.fields["reason"].error_messages["required"] = _(
+            "Say why the follow-up moves (the teammate and the lead history show it)"
+        )
+        self._style()

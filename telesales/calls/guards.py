@@ -477,3 +477,30 @@ def dial_blocks(
     blocks = agent_blocks(agent=agent, kind=kind)
     blocks += lead_blocks_many(leads=[lead], agent=agent, at=at, rules=rules, kind=kind)[lead.pk]
     return blocks
+
+
+def earliest_dial_at(
+    *, lead: Lead, at: dt.datetime, rules: CallRuleSet, now: dt.datetime | None = None
+) -> tuple[dt.datetime, list[Block]]:
+    """The earliest moment (≥ ``at``) at which a sales call to ``lead`` passes the time
+    guards — the calling window, the refusal cool-down, the attempt caps of the day and of 24
+    hours, the gap between dials — given the dials made by ``now``; and the blocks that moved
+    it (empty: ``at`` itself will do, or only the window moved it). A follow-up booked for a
+    time the guards refuse could never be called. A cap with no end (the lifetime's) is left
+    to the dial. ``lead.customer`` should be selected."""
+    now = now or timezone.now()
+    e164 = lead.customer.mobile_e164
+    facts = _facts([lead.pk], now)[lead.pk]
+    moved: list[Block] = []
+    candidate = window_opens(e164, at, rules)
+    for _i in range(20):  # each round lifts a block; a few settle any mix of them
+        lifting = [
+            b
+            for b in _time_blocks(lead, facts, candidate, rules)
+            if b.until is not None and b.code != BlockCode.OUTSIDE_WINDOW
+        ]
+        if not lifting:
+            break
+        moved.extend(b for b in lifting if b.code not in {m.code for m in moved})
+        candidate = window_opens(e164, max(b.until for b in lifting), rules)
+    return candidate, moved

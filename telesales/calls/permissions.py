@@ -43,3 +43,17 @@ def can_manage_call_rules(user) -> bool:
 
 def can_import_cdr(user) -> bool:
     return has_role(user, Role.MANAGER, Role.DATA_OFFICER)
+
+
+def can_reassign_followup(user, followup) -> bool:
+    """Give an open follow-up (and its lead) to a teammate: the team lead of the owner's
+    team, and the center manager (not the planner, who only reads)."""
+    if has_role(user, Role.MANAGER):
+        return True
+    if not has_role(user, Role.TEAM_LEAD):
+        return False
+    from telesales.org.selectors import person_for_user
+
+    me = person_for_user(user)
+    team = followup.agent.team if followup.agent.team_id else None
+    return bool(me is not None and team is not None and team.leader_id == me.pk)

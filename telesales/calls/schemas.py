@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal
 from ninja import Schema
 from pydantic import BeforeValidator, Field
 
+from telesales.calls.amounts import amount_parse
 from telesales.calls.choices import (
     AgentState,
     CallKind,
@@ -229,6 +230,11 @@ class FollowUpIn(InputSchema):
     note: NoteText = ""
 
 
+class FollowUpReassignIn(InputSchema):
+    to_agent_id: int = Id
+    reason: str = Field(min_length=2, max_length=200, description="why it moves (audited)")
+
+
 class NoteIn(InputSchema):
     note: NoteText = ""
 
@@ -240,10 +246,18 @@ class QueueFilter(InputSchema):
 
 
 # --- Sale ----------------------------------------------------------------------------------
+#: The premium as the softphone or a script sends it: a JSON number, or text with grouped
+#: digits, a yuan sign or 元, full-width digits (``calls.amounts``); garbage is refused with
+#: what to send. Its range and decimals are the sale service's check.
+PremiumInput = Annotated[Decimal, BeforeValidator(amount_parse)]
+
+
 class SaleIn(InputSchema):
     call_id: int = Id
     product_id: int = Id
-    annualised_premium: Decimal = Field(max_digits=12, decimal_places=2)
+    annualised_premium: PremiumInput = Field(
+        description='yuan: 12000, 12000.50, "12,000", "12000元" (the range is the product\'s)'
+    )
     payment_mode: str = Field(min_length=1, max_length=12)
     term_years: int = Field(ge=-1000, le=1000)
     insured_ids: list[int] = Field(min_length=1, max_length=10)

@@ -163,6 +163,28 @@ def escalated_followup_list(*, user) -> QuerySet[FollowUp]:
 
 
 # --- Presence and the live board -----------------------------------------------------------
+def center_day_start(now: dt.datetime) -> dt.datetime:
+    """The start of the center's local day that holds ``now``."""
+    return _day_bounds(timezone.localdate(now))[0]
+
+
+def presence_stale(presence: AgentPresence | None, *, now: dt.datetime) -> bool:
+    """Whether ``presence`` has not changed since before today's start (the center's local
+    day): the agent was last seen on an earlier day, and whatever they were doing then
+    (ready, on a call) is not what they are doing now. The board reads such an agent offline
+    (``presences_reset_stale`` also sets them offline early in the morning)."""
+    return presence is not None and presence.since < center_day_start(now)
+
+
+def presence_open_call(presence: AgentPresence | None, *, now: dt.datetime):
+    """The presence's call still open, if it was dialled today: a call left open since an
+    earlier day is no call in progress (the next dial hangs it up)."""
+    call = presence.attempt if presence is not None and presence.attempt_id else None
+    if call is None or call.ended_at is not None or call.started_at < center_day_start(now):
+        return None
+    return call
+
+
 def presence_get(*, agent: Person) -> AgentPresence:
     found = AgentPresence.objects.select_related("lead", "attempt").filter(person_id=agent.pk)
     presence = found.first()
@@ -252,9 +274,9 @@ def live_board(*, user, day: dt.date | None = None) -> dict:
     rows = []
     for agent in agents:
         p = presence.get(agent.pk)
-        call = p.attempt if p is not None and p.attempt_id else None
-        if call is not None and call.ended_at is not None:
-            call = None
+        call = presence_open_call(p, now=now)
+        if presence_stale(p, now=now):
+            p = None  # last seen on an earlier day: offline now
         figures = per_agent[agent.pk]
         sold = sales.get(agent.pk, {"count": 0, "premium": Decimal("0.00")})
         seat = getattr(agent, "seat", None)
@@ -342,12 +364,14 @@ def cdr_import_list(*, user) -> QuerySet[CdrImport]:
 
 def conversion(*, user, since: dt.date, until: dt.date, agent_id: int | None = None) -> dict:
     """Conversion over the days ``since``–``until`` as the call reports count it (DOMAIN.md §4,
-    成交率 (b)): the policies sold by the agents the user may see (``sales``: cancelled ones
-    included, those declined by underwriting not) ÷ the leads those agents connected with
-    (``leads_connected``: a lead with an answered call in the period); ``rate`` None without a
-    connected lead. ``agent_id``: one of those agents only (an agent's own figure)."""
+    成交率 (b)): the policies sold by the agents the user may see (``sales``: the center's
+    sales figure, as the sales panel and the live board count it — net of the policies
+    cancelled in free look or declined by underwriting, ``NOT_SOLD_STATUSES``) ÷ the leads
+    those agents connected with (``leads_connected``: a lead with an answered call in the
+    period); ``rate`` None without a connected lead. ``agent_id``: one of those agents only
+    (an agent's own figure)."""
     from telesales.policies import selectors as policy_selectors
-    from telesales.policies.choices import PolicyStatus
+    from telesales.policies.choices import NOT_SOLD_STATUSES
 
     start, _end = _day_bounds(since)
     _start, end = _day_bounds(until)
@@ -355,7 +379,7 @@ def conversion(*, user, since: dt.date, until: dt.date, agent_id: int | None = N
         started_at__gte=start, started_at__lt=end, answered_at__isnull=False
     )
     policies = policy_selectors.policy_list(user=user, since=since, until=until).exclude(
-        status=PolicyStatus.DECLINED  # declined by underwriting: no sale
+        status__in=NOT_SOLD_STATUSES  # cancelled in free look or declined: no sale
     )
     if agent_id is not None:
         attempts = attempts.filter(agent_id=agent_id)
@@ -367,3 +391,29 @@ def conversion(*, user, since: dt.date, until: dt.date, agent_id: int | None = N
         "leads_connected": connected,
         "rate": sales / connected if connected else None,
     }
+
+
+# --- Reassigning a follow-up ---------------------------------------------------------------
+def followup_reassign_targets(*, followup: FollowUp, day: dt.date | None = None) -> list[Person]:
+    """The teammates a follow-up may move to (``services.followup_reassign``): working,
+    registered, of the grade its lead needs, in the owner's team, not absent on ``day``
+    (today) — the absent-owner cover's rule."""
+    from telesales.leads.services import WORKING_STATUSES
+    from telesales.org.models import Absence
+
+    owner = followup.agent
+    if not owner.team_id:
+        return []
+    day = day or timezone.localdate()
+    absent = Absence.objects.filter(start_date__lte=day, end_date__gte=day).values("person_id")
+    return list(
+        Person.objects.filter(
+            team_id=owner.team_id,
+            status__in=WORKING_STATUSES,
+            capability_grade__gte=followup.lead.required_grade or 1,
+        )
+        .exclude(pk=owner.pk)
+        .exclude(practice_reg_no="")
+        .exclude(pk__in=absent)
+        .order_by("name", "id")
+    )

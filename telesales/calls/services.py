@@ -50,6 +50,7 @@ from telesales.calls.guards import (
     customer_local_time,
     customer_zones,
     dial_blocks,
+    earliest_dial_at,
     window_opens,
     window_time_reached,
 )
@@ -86,6 +87,8 @@ WORKING_STATUSES = lead_services.WORKING_STATUSES
 FOLLOWUP_MAX_DAYS = 180
 #: Notes on outcomes, sales and follow-ups (one limit with the forms, the API and the model).
 NOTE_MAX = CALL_NOTE_MAX_LENGTH
+#: A follow-up moved by hand: its reason goes into the lead's history (300 characters there).
+REASSIGN_REASON_MAX = 200
 
 
 # --- Helpers -----------------------------------------------------------------------------
@@ -246,6 +249,40 @@ def presence_set(*, agent: Person, state: str, actor, at: dt.datetime | None = N
         presence.attempt = None
     presence.save()
     return presence
+
+
+def presences_reset_stale(*, now: dt.datetime | None = None, actor=None) -> dict:
+    """Early in the day: every agent whose presence has not changed since before today's start
+    (the center's local day) goes offline, and the lead left in their hands goes back
+    (dispatch may hand it to someone else). A call still open from an earlier day stays on
+    the presence, so that the agent's next dial hangs it up (``_left_open``); the board does
+    not count it as a call in progress. One audit row, as the system. Periodic."""
+    from telesales.calls.selectors import center_day_start
+
+    now = now or timezone.now()
+    day_start = center_day_start(now)
+    reset: list[int] = []
+    with transaction.atomic():
+        stale = (
+            AgentPresence.objects.select_for_update()
+            .filter(since__lt=day_start)
+            .exclude(state=AgentState.OFFLINE, lead__isnull=True)
+            .order_by("person_id")
+        )
+        for presence in stale:
+            _presence_state(presence, AgentState.OFFLINE, now)
+            presence_hand(presence, lead=None, at=now)
+            presence.save()
+            reset.append(presence.person_id)
+        if reset:
+            audit_record(
+                actor=actor or "system",
+                action="calls.presences_reset_stale",
+                object_type="calls.agentpresence",
+                object_repr=_("agents last seen before today set offline"),
+                after={"agents": len(reset), "person_ids": reset},
+            )
+    return {"reset": len(reset)}
 
 
 # --- Calls ---------------------------------------------------------------------------------
@@ -555,33 +592,48 @@ def _followups_close(lead: Lead, *, status: str, at: dt.datetime, attempt=None, 
 
 
 def _check_in_window(*, lead: Lead, at: dt.datetime, agent: Person, field: str) -> None:
-    """A follow-up booked by hand must fall inside the calling window of the customer's
-    local time (DOMAIN R2), or it would come due when the dial guard refuses it: refused with
-    the window and the earliest time allowed after the one asked for."""
+    """A follow-up booked by hand must fall when it can be called: inside the calling window
+    of the customer's local time (DOMAIN R2), and clear of the lead's dial guards that will
+    still hold then — the gap between dials, the attempt caps, a refusal's cool-down (a
+    callback at 20:50 after a dial at 20:40 with a 30-minute gap and the window closing at
+    21:00 could never be made). Refused with the reason and the earliest time allowed after
+    the one asked for. The due call is dialled under the sales guards (``default_call_kind``),
+    so they are the ones checked."""
     rules = callrules_for_person(agent, on=timezone.localdate(at))
     e164 = lead.customer.mobile_e164
-    opens = window_opens(e164, at, rules)
-    if opens == at:
+    earliest, blocks = earliest_dial_at(lead=lead, at=at, rules=rules)
+    if earliest == at:
         return
     values = {
         "time": customer_local_time(e164, at).strftime("%Y-%m-%d %H:%M"),
         "start": rules.window_start.strftime("%H:%M"),
         "end": rules.window_end.strftime("%H:%M"),
-        "next": customer_local_time(e164, opens).strftime("%Y-%m-%d %H:%M"),
+        "next": customer_local_time(e164, earliest).strftime("%Y-%m-%d %H:%M"),
     }
-    message = (
-        _(
-            "%(time)s is outside the calling window (%(start)s–%(end)s, the customer's local "
-            "time); the earliest time allowed after it is %(next)s"
+    if window_opens(e164, at, rules) != at:
+        message = (
+            _(
+                "%(time)s is outside the calling window (%(start)s–%(end)s, the customer's "
+                "local time); the earliest time allowed after it is %(next)s"
+            )
+            % values
         )
+        # The page shows the field's message next to the field (not the summary): it says
+        # the window and the time to choose as well.
+        field_message = (
+            _(
+                "Outside the calling window (%(start)s–%(end)s); the earliest time allowed "
+                "is %(next)s"
+            )
+            % values
+        )
+        raise ValidationFailed(message, fields={field: [field_message]})
+    values["reason"] = blocks[0].message if blocks else ""
+    message = (
+        _("%(time)s is too soon: %(reason)s; the earliest time allowed after it is %(next)s")
         % values
     )
-    # The page shows the field's message next to the field (not the summary): it says the
-    # window and the time to choose as well.
-    field_message = (
-        _("Outside the calling window (%(start)s–%(end)s); the earliest time allowed is %(next)s")
-        % values
-    )
+    field_message = _("Too soon: %(reason)s; the earliest time allowed is %(next)s") % values
     raise ValidationFailed(message, fields={field: [field_message]})
 
 
@@ -599,6 +651,55 @@ def _check_callback_at(callback_at: dt.datetime | None, now: dt.datetime) -> Non
             _("A callback can be booked at most %(n)d days ahead") % {"n": FOLLOWUP_MAX_DAYS},
             fields={"callback_at": [_("too far ahead")]},
         )
+
+
+def won_followup_note() -> str:
+    """What a follow-up closed by a sale says (the sale path, a won lead's callback that
+    becomes a service call, the demo's clean-up): the sales cadence ended with the sale."""
+    return _("The lead was won: the sales cadence is over")
+
+
+def _check_callback_on_lead(*, lead: Lead, callback_at: dt.datetime | None) -> None:
+    """An outcome that books the next call (interested, callback) must book one: on a lead
+    being worked, the cadence's next step or the time given; on a won lead (its sales cadence
+    ended with the sale) only a service call at the time given; on a closed lead nothing,
+    so it is refused rather than recorded as if it had booked something."""
+    if lead.state in OPEN_STATES:
+        return
+    if lead.state == LeadState.WON:
+        if callback_at is None:
+            message = _(
+                "This lead is won, so its sales follow-ups are over: give the time of the "
+                "callback, which is booked as a service call"
+            )
+            raise ValidationFailed(message, fields={"callback_at": [message]})
+        return
+    message = _("This lead is %(state)s: no further call can be booked on it") % {
+        "state": lead.get_state_display()
+    }
+    raise InvalidState(message)
+
+
+def _service_callback(
+    *, lead: Lead, agent: Person, attempt: CallAttempt, due: dt.datetime, at: dt.datetime, note
+) -> FollowUp:
+    """A callback agreed on a won lead: a service call at the time given. The lead's open
+    follow-up (an old cadence step the sale did not close, or an earlier service call) is
+    done with this call."""
+    _followups_close(
+        lead, status=FollowUpStatus.DONE, at=at, attempt=attempt, note=won_followup_note()
+    )
+    followup = FollowUp.objects.create(
+        lead=lead,
+        agent=agent,
+        kind=FollowUpKind.SERVICE,
+        due_at=due,
+        sequence=1,
+        created_from=attempt,
+        note=note,
+    )
+    lead_services.lead_followup_record(lead=lead, at=at)
+    return followup
 
 
 def _next_sequence(lead: Lead, open_fu: FollowUp | None) -> int:
@@ -778,7 +879,9 @@ def _dispose(
             reason=disposition.name,
         )
     elif disposition.sale:
-        _followups_close(lead, status=FollowUpStatus.DONE, at=at, attempt=attempt)
+        _followups_close(
+            lead, status=FollowUpStatus.DONE, at=at, attempt=attempt, note=won_followup_note()
+        )
     elif disposition.invalid_number or disposition.final:
         if lead.state != LeadState.WON:
             lead_services.lead_close(
@@ -803,6 +906,10 @@ def _dispose(
                 actor=actor,
                 at=at,
                 note=note,
+            )
+        elif lead.state == LeadState.WON and callback_at is not None:
+            _service_callback(
+                lead=lead, agent=agent, attempt=attempt, due=callback_at, at=at, note=note
             )
     elif disposition.refusal:
         if open_fu is not None:
@@ -895,6 +1002,10 @@ def disposition_record(
             fields={"callback_at": [_("not for this outcome")]},
         )
     _check_callback_at(callback_at, now)
+    if disposition.callback and not attempt.renewal_task_id:
+        # A renewal call's outcome is the renewal task's contact, which brings the task
+        # back by its own rule (``_renewal_contact``): nothing to book there.
+        _check_callback_on_lead(lead=lead, callback_at=callback_at)
     if callback_at is not None:
         _check_in_window(lead=lead, at=callback_at, agent=attempt.agent, field="callback_at")
     return _dispose(
@@ -1116,6 +1227,129 @@ def _cover_for(*, fu: FollowUp, absent: set[int], load: Counter) -> Person | Non
     return min(mates, key=lambda p: (load[p.pk], p.pk))
 
 
+def _followup_move(
+    *, fu: FollowUp, to_agent: Person, actor, reason: str, at: dt.datetime, due_at=None
+) -> FollowUp:
+    """Move an open follow-up, and its lead with it (``leads.lead_transfer``, which records
+    the reason in the lead's history), to ``to_agent``: the old one is ``moved``, a new one
+    is open for the teammate (``moved_from`` says whose it was). The caller holds the lock
+    and the transaction and checked the teammate."""
+    lead_services.lead_transfer(lead=fu.lead, to_agent=to_agent, actor=actor, reason=reason)
+    _release_lead_from_hands(fu.lead_id)
+    fu.status = FollowUpStatus.MOVED
+    fu.done_at = at
+    fu.save(update_fields=["status", "done_at", "updated_at"])
+    return FollowUp.objects.create(
+        lead=fu.lead,
+        agent=to_agent,
+        kind=fu.kind,
+        due_at=due_at or fu.due_at,
+        sequence=fu.sequence,
+        created_from=fu.created_from,
+        note=fu.note,
+        moved_from=fu.agent,
+    )
+
+
+def _why_not_target(*, followup: FollowUp, to_agent: Person, day: dt.date) -> str | None:
+    """Why ``to_agent`` may not take ``followup``, in words, or None."""
+    owner = followup.agent
+    if to_agent.pk == owner.pk:
+        return _("%(name)s has this follow-up already") % {"name": to_agent.name}
+    if not owner.team_id or to_agent.team_id != owner.team_id:
+        return _("%(name)s is not in %(owner)s's team") % {
+            "name": to_agent.name,
+            "owner": owner.name,
+        }
+    if to_agent.status not in WORKING_STATUSES:
+        return _("%(name)s is %(status)s, not working") % {
+            "name": to_agent.name,
+            "status": to_agent.get_status_display(),
+        }
+    if not (to_agent.practice_reg_no or "").strip():
+        return _("%(name)s has no practice registration number yet, so may not sell") % {
+            "name": to_agent.name
+        }
+    if (to_agent.capability_grade or 0) < (followup.lead.required_grade or 1):
+        return _("%(name)s may not sell this lead's products") % {"name": to_agent.name}
+    if to_agent.pk in absent_person_ids(day):
+        return _("%(name)s is absent today") % {"name": to_agent.name}
+    return None
+
+
+@transaction.atomic
+def followup_reassign(
+    *, followup: FollowUp, to_agent: Person, actor, reason: str, at: dt.datetime | None = None
+) -> FollowUp:
+    """The team lead of the follow-up owner's team (or the manager) gives an open follow-up
+    — an escalated overdue one, typically — to a working teammate of the same team, with its
+    lead, as the absent-owner cover does (``followups_reassign_absent``). The new follow-up
+    is due at once when the old one was overdue (the teammate works it now; it escalates
+    again only if it is left). Audited with the reason. Refused: not the actor's team, the
+    teammate not working / registered / of the grade / present / in the team, the
+    follow-up no longer open or its lead no longer the owner's."""
+    now = at or timezone.now()
+    fu = (
+        FollowUp.objects.select_for_update(of=("self",))
+        .select_related("agent__team", "lead")
+        .get(pk=followup.pk)
+    )
+    if not (isinstance(actor, str) or permissions.can_reassign_followup(actor, fu)):
+        raise PermissionDenied(
+            _("Only the team lead of %(name)s's team or the manager may reassign this follow-up")
+            % {"name": fu.agent.name}
+        )
+    reason = " ".join((reason or "").split())
+    if len(reason) < 2:
+        message = _("Say why the follow-up moves (the teammate and the lead history show it)")
+        raise ValidationFailed(message, fields={"reason": [message]})
+    if len(reason) > REASSIGN_REASON_MAX:
+        message = _("The reason is too long: %(length)d characters, at most %(max)d") % {
+            "length": len(reason),
+            "max": REASSIGN_REASON_MAX,
+        }
+        raise ValidationFailed(message, fields={"reason": [message]})
+    if fu.status != FollowUpStatus.OPEN:
+        raise FollowUpNotOpen(
+            _("This follow-up is no longer open (%(status)s)") % {"status": fu.get_status_display()}
+        )
+    lead = Lead.objects.select_for_update(of=("self",)).get(pk=fu.lead_id)
+    if lead.owner_id != fu.agent_id or lead.state not in OPEN_STATES:
+        raise InvalidState(
+            _("The lead of this follow-up is no longer in %(name)s's private pool")
+            % {"name": fu.agent.name}
+        )
+    fu.lead = lead
+    to_agent = Person.objects.select_related("team").get(pk=to_agent.pk)
+    why = _why_not_target(followup=fu, to_agent=to_agent, day=timezone.localdate(now))
+    if why:
+        raise ValidationFailed(why, fields={"to_agent_id": [why]})
+    before = {"agent": fu.agent_id, "due_at": fu.due_at.isoformat()}
+    text = _("reassigned by the team lead: %(reason)s") % {"reason": reason}
+    moved = _followup_move(
+        fu=fu,
+        to_agent=to_agent,
+        actor=actor,
+        reason=text,
+        at=now,
+        due_at=max(fu.due_at, now),
+    )
+    audit_record(
+        actor=actor,
+        action="calls.followup_reassign",
+        instance=moved,
+        before=before,
+        after={
+            "agent": to_agent.pk,
+            "due_at": moved.due_at.isoformat(),
+            "from_followup": fu.pk,
+            "lead": lead.pk,
+        },
+        reason=reason,
+    )
+    return moved
+
+
 def followups_reassign_absent(*, now: dt.datetime | None = None, actor=None) -> dict:
     """Open follow-ups due today (or overdue) whose owner is absent today or not working
     move, with their lead, to a working teammate — when the owner's rule set allows it
@@ -1159,21 +1393,7 @@ def followups_reassign_absent(*, now: dt.datetime | None = None, actor=None) -> 
                     skipped += 1
                     continue
                 reason = _("callback cover: %(name)s is absent") % {"name": fu.agent.name}
-                lead_services.lead_transfer(lead=fu.lead, to_agent=mate, actor=actor, reason=reason)
-                _release_lead_from_hands(fu.lead_id)
-                fu.status = FollowUpStatus.MOVED
-                fu.done_at = now
-                fu.save(update_fields=["status", "done_at", "updated_at"])
-                FollowUp.objects.create(
-                    lead=fu.lead,
-                    agent=mate,
-                    kind=fu.kind,
-                    due_at=fu.due_at,
-                    sequence=fu.sequence,
-                    created_from=fu.created_from,
-                    note=fu.note,
-                    moved_from=fu.agent,
-                )
+                _followup_move(fu=fu, to_agent=mate, actor=actor, reason=reason, at=now)
                 load[mate.pk] += 1
                 moved += 1
     if moved:
@@ -1185,6 +1405,52 @@ def followups_reassign_absent(*, now: dt.datetime | None = None, actor=None) -> 
             after={"moved": moved, "skipped": skipped},
         )
     return {"moved": moved, "skipped": skipped}
+
+
+def followups_close_on_closed_leads(*, actor=None, now: dt.datetime | None = None) -> dict:
+    """Open follow-ups on leads no longer worked, closed as the calls that end a lead
+    close them: on a won lead done, with the sale path's note (``won_followup_note``),
+    except a service call (a won lead's own kind); on a lost, invalid or do-not-call lead
+    cancelled with the lead's state. For leads sold or closed below the calls layer (the
+    operations demo sells through ``policies.sale_record`` directly). Follow-ups on leads
+    being worked are not touched. One audit row."""
+    now = now or timezone.now()
+    closed = {"done": 0, "cancelled": 0}
+    won = FollowUp.objects.filter(status=FollowUpStatus.OPEN, lead__state=LeadState.WON).exclude(
+        kind=FollowUpKind.SERVICE
+    )
+    shut = FollowUp.objects.filter(
+        status=FollowUpStatus.OPEN,
+        lead__state__in=(LeadState.LOST, LeadState.INVALID, LeadState.DNC),
+    )
+    for qs, status in ((won, FollowUpStatus.DONE), (shut, FollowUpStatus.CANCELLED)):
+        for ids in _id_chunks(qs):
+            with transaction.atomic():
+                for fu in (
+                    FollowUp.objects.select_for_update(of=("self",))
+                    .select_related("lead")
+                    .filter(pk__in=ids, status=FollowUpStatus.OPEN)
+                ):
+                    reason = (
+                        won_followup_note()
+                        if status == FollowUpStatus.DONE
+                        else fu.lead.get_state_display()
+                    )
+                    text = f"{reason} · {fu.note}" if fu.note else reason
+                    fu.note = text if len(text) <= NOTE_MAX else fu.note
+                    fu.status = status
+                    fu.done_at = now
+                    fu.save(update_fields=["status", "done_at", "note", "updated_at"])
+                    closed[status] += 1
+    if closed["done"] or closed["cancelled"]:
+        audit_record(
+            actor=actor or "system",
+            action="calls.followups_close_on_closed_leads",
+            object_type="calls.followup",
+            object_repr=_("follow-ups on won or closed leads closed"),
+            after=closed,
+        )
+    return closed
 
 
 def followups_cancel_for_person(*, person: Person, actor=None) -> int:

@@ -20,3 +20,12 @@ def followups_reassign_task() -> dict:
     from telesales.calls.services import followups_reassign_absent
 
     return followups_reassign_absent()
+
+
+@shared_task(name="calls.presences_reset_stale_task")
+def presences_reset_stale_task() -> dict:
+    """Set offline the agents last seen before today's start (yesterday evening's "ready" or
+    open call is not today's state); hourly, so shortly after midnight."""
+    from telesales.calls.services import presences_reset_stale
+
+    return presences_reset_stale()

@@ -1,5 +1,5 @@
-from telesales.calls.views import board, workspace
+from telesales.calls.views import board, followups, workspace
 
 app_name = "calls"
 
-urlpatterns = [*workspace.urlpatterns, *board.urlpatterns]
+urlpatterns = [*workspace.urlpatterns, *board.urlpatterns, *followups.urlpatterns]

@@ -31,9 +31,12 @@ class UserLanguageMiddleware:
             )
         language = language or _supported(request.COOKIES.get(LANGUAGE_COOKIE))
         language = language or settings.LANGUAGE_CODE
-        translation.activate(language)
         request.LANGUAGE_CODE = language
-        response = self.get_response(request)
+        # For this request only: the thread's language is given back afterwards, so that a
+        # request in English leaves no English behind (a test client's request used to leave
+        # every later test of the worker in the language of the last one).
+        with translation.override(language):
+            response = self.get_response(request)
         response.headers.setdefault("Content-Language", language)
         return response
 

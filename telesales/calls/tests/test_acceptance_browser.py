@@ -238,7 +238,7 @@ def test_agent_follows_up_and_sells_policy_is_issued_and_the_board_shows_it(
     assert row.locator("[data-col=dials]").inner_text().strip() == "1"  # today: the sale call
     assert row.locator("[data-col=connects]").inner_text().strip() == "1"
     assert row.locator("[data-col=sales]").inner_text().strip() == "1"
-    assert "2400" in row.locator("[data-col=premium]").inner_text()
+    assert row.locator("[data-col=premium]").inner_text().strip() == "¥2,400.00"
     totals = page.inner_text("[data-testid=board-totals]")
-    assert "2400" in totals
+    assert "¥2,400.00" in totals
     page.problems.assert_none(allow_status={422})

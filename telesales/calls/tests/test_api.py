@@ -505,3 +505,42 @@ def test_a_second_sale_on_the_call_adds_its_note_to_the_call(agent, client, prod
     r = client.post_json(f"{WS}/sales", {**sale, "insured_ids": [spouse.pk], "note": "配偶投保"})
     assert r.status_code == 201, r.content
     assert CallAttempt.objects.get(pk=call["id"]).note == "本人投保\n配偶投保"
+
+
+@pytest.mark.parametrize("premium", ["1,200", "1200元", "１，２００元", "¥1,200.00", 1200, 1200.0])
+def test_sale_reads_grouped_digits_yuan_and_full_width(agent, client, product, premium):
+    lead = owned_lead(agent)
+    call = _answered_call(client, lead)
+    r = client.post_json(
+        f"{WS}/sales",
+        {
+            "call_id": call["id"],
+            "product_id": product.pk,
+            "annualised_premium": premium,
+            "payment_mode": "annual",
+            "term_years": 1,
+            "insured_ids": [lead.customer_id],
+        },
+    )
+    assert r.status_code == 201, r.content
+    assert r.json()["annualised_premium"] == "1200.00"
+
+
+@pytest.mark.parametrize("premium", ["12k", "1,20", "一千二", True])
+def test_sale_with_no_amount_says_what_to_send(agent, client, product, premium):
+    lead = owned_lead(agent)
+    call = _answered_call(client, lead)
+    r = client.post_json(
+        f"{WS}/sales",
+        {
+            "call_id": call["id"],
+            "product_id": product.pk,
+            "annualised_premium": premium,
+            "payment_mode": "annual",
+            "term_years": 1,
+            "insured_ids": [lead.customer_id],
+        },
+    )
+    body = assert_error_shape(r, 422)
+    (message,) = body["details"]["fields"]["annualised_premium"]
+    assert "1200" in message

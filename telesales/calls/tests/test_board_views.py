@@ -230,26 +230,26 @@ def test_board_figures_for_today_are_those_computed_by_hand(floor):
     a1 = _row(html, floor["a1"])
     assert _col(a1, "dials") == "3"  # yesterday's call is not today's
     assert _col(a1, "connects") == "2"
-    assert _col(a1, "talk") == "3:50"  # 30 + 200 seconds
+    assert _col(a1, "talk") == "0:03:50"  # 30 + 200 seconds, H:MM:SS
     assert _col(a1, "effective") == "1"  # 200 s ≥ 60 s; 30 s is not
     assert _col(a1, "sales") == "1"  # the cancelled policy does not count
-    assert _col(a1, "premium") == "1200.00"
+    assert _col(a1, "premium") == "¥1,200.00"
     assert ">Talking<" in a1
     a2 = _row(html, floor["a2"])
     assert (_col(a2, "dials"), _col(a2, "connects"), _col(a2, "effective")) == ("1", "1", "1")
-    assert _col(a2, "talk") == "1:30"
+    assert _col(a2, "talk") == "0:01:30"  # a minute and a half, not an hour and a half
     # Per occupied seat: 4 dials, 320 s of talk and 1,200 yuan over the 2 seats of team A
     per_seat = re.search(r'data-testid="board-per-seat">(.*?)</p>', html, re.S).group(1)
     assert "<strong>2.0</strong>" in per_seat
-    assert "<strong>2:40</strong>" in per_seat
+    assert "<strong>0:02:40</strong>" in per_seat
     assert "¥600.00" in per_seat
 
 
 def test_board_shows_each_state_and_how_long(floor):
     html = _client(floor["tl_a"]).get(BOARD, {"part": "live"}).content.decode()
     a1, a2 = _row(html, floor["a1"]), _row(html, floor["a2"])
-    assert ">Talking<" in a1 and re.search(r">2:0[5-9]<", a1)
-    assert ">On a break<" in a2 and re.search(r">10:0\d<", a2)
+    assert ">Talking<" in a1 and re.search(r">0:02:0[5-9]<", a1)
+    assert ">On a break<" in a2 and re.search(r">0:10:0\d<", a2)
     manager = _client(floor["manager"]).get(BOARD).content.decode()
     assert ">Offline<" in _row(manager, floor["b1"])
 
@@ -350,16 +350,17 @@ def test_report_figures_per_agent_keep_numerator_and_denominator(floor):
     assert _cell(a1, "connect_rate") == ["75.0%", "3/4"]
     assert _cell(a1, "lead_connect_rate") == ["100.0%", "2/2"]
     assert _cell(a1, "effective_rate") == ["33.3%", "1/3"]
-    assert _cell(a1, "talk") == ["4:35"]  # 30 + 200 + 45
-    assert _cell(a1, "avg_talk") == ["1:31"]  # 275 ÷ 3
+    assert _cell(a1, "talk") == ["0:04:35"]  # 30 + 200 + 45
+    assert _cell(a1, "avg_talk") == ["0:01:31"]  # 275 ÷ 3
     assert _cell(a1, "followups_done") == ["1"]
     assert _cell(a1, "followups_overdue") == ["0"]
-    assert _cell(a1, "conversion") == ["100.0%", "2/2"]  # 2 sales, 2 leads connected
-    assert _cell(a1, "premium") == ["1200.00"]  # the cancelled 800 is netted off
+    # 1 sale (the one cancelled in free look is no sale), 2 leads connected
+    assert _cell(a1, "conversion") == ["50.0%", "1/2"]
+    assert _cell(a1, "premium") == ["¥1,200.00"]  # the cancelled 800 is netted off
     assert _cell(a1, "stabilisation") == ["0.0%", "0/1"]  # issued and cancelled
     a2 = _report_row(html, "report-agents", floor["a2"].pk)
     assert _cell(a2, "followups_overdue") == ["1"]
-    assert _cell(a2, "premium") == ["3000.00"]
+    assert _cell(a2, "premium") == ["¥3,000.00"]
     assert _cell(a2, "stabilisation") == ["100.0%", "1/1"]
     assert f'data-key="{floor["b1"].pk}"' not in html
 
@@ -371,8 +372,8 @@ def test_report_figures_per_team_and_in_total(floor):
     assert _cell(team_a, "connect_rate") == ["80.0%", "4/5"]
     assert _cell(team_a, "lead_connect_rate") == ["100.0%", "3/3"]
     assert _cell(team_a, "effective_rate") == ["50.0%", "2/4"]
-    assert _cell(team_a, "conversion") == ["100.0%", "3/3"]
-    assert _cell(team_a, "premium") == ["4200.00"]
+    assert _cell(team_a, "conversion") == ["66.7%", "2/3"]
+    assert _cell(team_a, "premium") == ["¥4,200.00"]
     assert _cell(team_a, "stabilisation") == ["50.0%", "1/2"]
     total = _report_row(html, "report-teams", "total")
     assert _cell(total, "dials") == ["6"]
@@ -414,11 +415,18 @@ def test_a_period_ending_in_the_future_is_refused(floor):
     assert "cannot end after today" in response.content.decode()
 
 
-def test_report_defaults_to_the_last_four_weeks(floor):
+def test_report_defaults_to_the_month_to_date_like_the_cards(floor):
+    """Without a period the report covers the days of the dashboard cards (the month to
+    date), and its boxes show them; a period given is the period shown."""
+    today = timezone.localdate()
     html = _client(floor["tl_a"]).get(REPORT).content.decode()
-    since = (timezone.localdate() - dt.timedelta(days=27)).isoformat()
-    assert f'value="{since}"' in html
+    assert f'name="since" value="{today.replace(day=1).isoformat()}"' in html
+    assert f'name="until" value="{today.isoformat()}"' in html
     assert 'data-testid="report-agents"' in html
+    html = _client(floor["tl_a"]).get(REPORT, {"team": floor["team_a"].pk}).content.decode()
+    assert f'name="since" value="{today.replace(day=1).isoformat()}"' in html
+    html = _client(floor["tl_a"]).get(REPORT, {"until": "2026-02-14"}).content.decode()
+    assert 'name="since" value="2026-02-01"' in html and 'name="until" value="2026-02-14"' in html
 
 
 # --- Export ----------------------------------------------------------------------------------
@@ -459,8 +467,9 @@ def _conversion_card(user, period):
 
 
 def test_an_application_declined_by_underwriting_is_no_sale(floor):
-    """a2 sells to l3 today and underwriting declines it: the card stays at 2 ÷ 3, the live
-    board's sales of a2 stay at nothing."""
+    """a2 sells to l3 today and underwriting declines it: the card goes back to 1 ÷ 3 (a1's
+    sale kept; the one cancelled in free look is no sale), the live board's sales of a2 stay
+    at nothing."""
     from telesales.calls.selectors import live_board
     from telesales.core.dashboard import Period
 
@@ -469,10 +478,10 @@ def test_an_application_declined_by_underwriting_is_no_sale(floor):
     lead = Lead.objects.filter(owner=floor["a2"]).exclude(state="won").order_by("id").first()
     declined = _sale(floor["a2"], lead, product, "900.00")
     [card] = _conversion_card(floor["manager"], Period(since=today, until=today))
-    assert card.numerator == 3  # counted while it is an application
+    assert card.numerator == 2  # counted while it is an application
     policy_services.policy_decline(policy=declined, note="拒保", actor="system")
     [card] = _conversion_card(floor["manager"], Period(since=today, until=today))
-    assert (card.numerator, card.denominator) == (2, 3)
+    assert (card.numerator, card.denominator) == (1, 3)
     board = live_board(user=floor["manager"])
     a2 = next(row for row in board["agents"] if row["agent_id"] == floor["a2"].pk)
     assert (a2["sales"], a2["premium"]) == (0, Decimal("0.00"))
@@ -506,17 +515,18 @@ def test_a_decline_books_the_agent_a_call_back_to_the_customer(floor):
 
 
 def test_the_conversion_card_counts_like_the_report(floor):
-    """Today: team A connected with l1, l2 (a1) and l3 (a2) and a1 sold twice (one cancelled
-    since, still a sale) → 2 ÷ 3; team B connected with nobody; agents get no card."""
+    """Today: team A connected with l1, l2 (a1) and l3 (a2) and a1 sold twice, one of them
+    cancelled since: no sale, as the sales results count it → 1 ÷ 3; team B connected with
+    nobody; agents get no card."""
     from telesales.core.dashboard import Period
 
     today = timezone.localdate()
     period = Period(since=today, until=today)
     [card] = _conversion_card(floor["tl_a"], period)
-    assert (card.numerator, card.denominator, card.value) == (2, 3, Decimal("66.7"))
+    assert (card.numerator, card.denominator, card.value) == (1, 3, Decimal("33.3"))
     assert card.url == f"/calls/reports/?since={today.isoformat()}&until={today.isoformat()}"
     [card] = _conversion_card(floor["manager"], period)
-    assert (card.numerator, card.denominator, card.value) == (2, 3, Decimal("66.7"))
+    assert (card.numerator, card.denominator, card.value) == (1, 3, Decimal("33.3"))
     [card] = _conversion_card(floor["tl_b"], period)
     assert (card.numerator, card.denominator, card.value) == (0, 0, None)
     assert _conversion_card(floor["a1"].user, period) == []
@@ -548,3 +558,178 @@ def test_the_board_counts_seats_as_the_premium_per_seat_card_does(floor):
     assert re.search(rf"\b{card.denominator}\b", per_seat.split(":")[0])
     assert "<strong>1.3</strong>" in per_seat  # 4 dials over 3 seats
     assert "¥400.00" in per_seat  # 1,200 yuan over 3 seats
+
+
+# --- QA of the team lead's board (issue 4, item 10) -------------------------------------------
+def _states(html: str) -> dict[str, str]:
+    block = re.search(r'data-testid="board-states">(.*?)</div>', html, re.S).group(1)
+    return dict(re.findall(r'data-state="(\w+)">[^<]*<strong>(\d+)</strong>', block))
+
+
+def test_agents_last_seen_yesterday_read_offline_today(floor):
+    """At the start of a day: a1 was left "talking" on a call dialled at 22:48 yesterday and a2
+    "ready" since 22:50 yesterday. Neither is on the floor today: the board reads them offline
+    (no "call open for 22:48:14: not hung up?"), the counts say so, and so does the API."""
+    from telesales.calls.selectors import live_board
+
+    a1, a2 = floor["a1"], floor["a2"]
+    opened = _today_at(22, 48, days_ago=1)
+    call = CallAttemptFactory(
+        lead=floor["leads"][0], agent=a1, started_at=opened, answered_at=opened
+    )
+    AgentPresence.objects.filter(person=a1).update(
+        state=AgentState.TALKING, since=opened, attempt=call, lead=floor["leads"][0]
+    )
+    AgentPresence.objects.filter(person=a2).update(
+        state=AgentState.IDLE, since=_today_at(22, 50, days_ago=1)
+    )
+    html = _client(floor["tl_a"]).get(BOARD, {"part": "live"}).content.decode()
+    for agent in (a1, a2):
+        row = _row(html, agent)
+        assert ">Offline<" in row and _col(row, "for") == "—"
+        assert "Last seen" in row
+    assert 'data-testid="call-open-too-long"' not in html
+    assert _states(html) == {
+        "talking": "0",
+        "dialling": "0",
+        "wrap_up": "0",
+        "idle": "0",
+        "break": "0",
+        "offline": "2",
+    }
+    assert f'href="/leads/{floor["leads"][0].pk}/"' not in _row(html, a1)
+    rows = {r["agent_id"]: r for r in live_board(user=floor["tl_a"])["agents"]}
+    assert rows[a1.pk]["state"] == "offline" and rows[a1.pk]["lead_id"] is None
+    assert rows[a1.pk]["call_open_too_long"] is False and rows[a1.pk]["call_id"] is None
+    assert rows[a2.pk]["state"] == "offline"
+    # Back on the floor today: the state (and a call open since this morning) shows again.
+    AgentPresence.objects.filter(person=a2).update(
+        state=AgentState.IDLE, since=timezone.now() - dt.timedelta(minutes=3)
+    )
+    html = _client(floor["tl_a"]).get(BOARD, {"part": "live"}).content.decode()
+    assert ">Ready<" in _row(html, a2) and _states(html)["idle"] == "1"
+
+
+def test_the_morning_task_sets_agents_last_seen_before_today_offline(floor):
+    """The periodic task: a1 (talking since yesterday 22:48, a lead in hand) goes offline and
+    gives the lead back, the call left open stays for the next dial to hang up; a2 (on a
+    break since ten minutes ago) is left alone; one audit row, as the system."""
+    from django.conf import settings as django_settings
+
+    from telesales.calls.tasks import presences_reset_stale_task
+
+    a1, a2 = floor["a1"], floor["a2"]
+    opened = _today_at(22, 48, days_ago=1)
+    call = CallAttemptFactory(
+        lead=floor["leads"][0], agent=a1, started_at=opened, answered_at=opened
+    )
+    AgentPresence.objects.filter(person=a1).update(
+        state=AgentState.TALKING, since=opened, attempt=call, lead=floor["leads"][0]
+    )
+    assert presences_reset_stale_task.delay().get() == {"reset": 1}
+    p1 = AgentPresence.objects.get(person=a1)
+    assert p1.state == AgentState.OFFLINE and p1.lead_id is None
+    assert p1.since >= timezone.now() - dt.timedelta(minutes=1)
+    assert p1.attempt_id == call.pk  # still open: the next dial hangs it up
+    assert AgentPresence.objects.get(person=a2).state == AgentState.BREAK
+    entry = AuditEntry.objects.get(action="calls.presences_reset_stale")
+    assert entry.actor is None and entry.actor_name == "system"
+    assert entry.after == {"agents": 1, "person_ids": [a1.pk]}
+    assert presences_reset_stale_task.delay().get() == {"reset": 0}  # nothing left to do
+    schedule = {e["task"] for e in django_settings.CELERY_BEAT_SCHEDULE.values()}
+    assert "calls.presences_reset_stale_task" in schedule
+
+
+def test_the_board_names_the_lead_in_hand_to_those_who_may_see_it(floor):
+    """a1 holds l2 (their own lead): the team lead and the manager see its number and the
+    customer's name, linked to the lead's page. A lead the team lead may not open (b1's l4,
+    another team's) is not named to them."""
+    l2, l4 = floor["leads"][1], floor["leads"][3]
+    AgentPresence.objects.filter(person=floor["a1"]).update(lead=l2)
+    AgentPresence.objects.filter(person=floor["a2"]).update(lead=l4)
+    for user in (floor["tl_a"], floor["manager"]):
+        html = _client(user).get(BOARD).content.decode()
+        row = _row(html, floor["a1"])
+        assert f'<a href="{reverse("leads:lead_detail", args=[l2.pk])}">#{l2.pk}</a>' in row
+        assert l2.customer.name in row
+        assert not PHONE_LIKE.search(html)
+    team_lead = _client(floor["tl_a"]).get(BOARD).content.decode()
+    assert f"#{l4.pk}" not in _row(team_lead, floor["a2"])
+    manager = _client(floor["manager"]).get(BOARD).content.decode()
+    assert f"#{l4.pk}<" in _row(manager, floor["a2"])
+
+
+def test_money_reads_in_yuan_with_thousands_on_the_board_and_the_reports(floor):
+    product = ProductFactory(min_premium=Decimal("100"), max_premium=Decimal("500000"))
+    _sale(floor["a2"], floor["leads"][4], product, "189570.00")
+    html = _client(floor["tl_a"]).get(BOARD).content.decode()
+    assert _col(_row(html, floor["a2"]), "premium") == "¥189,570.00"
+    total = re.search(r'data-testid="board-total-premium">([^<]*)<', html).group(1)
+    assert total == "¥190,770.00"
+    report = _report(_client(floor["tl_a"]))
+    assert _cell(_report_row(report, "report-agents", floor["a2"].pk), "premium") == ["¥192,570.00"]
+
+
+def test_durations_of_a_day_or_more_read_in_days_and_hours(floor):
+    """A follow-up overdue 35 hours, a talk time of 26 hours in a report: days and hours;
+    below a day H:MM:SS (see the board figures)."""
+    from django.utils import translation
+
+    from telesales.calls.views.board import _duration
+
+    assert _duration(90) == "0:01:30"
+    assert _duration(3 * 3600 + 5 * 60 + 9) == "3:05:09"
+    assert _duration(35 * 3600) == "1天11小时"  # the center's language
+    with translation.override("en"):
+        assert _duration(35 * 3600) == "1d 11h"
+    assert _duration(None) == "—"
+
+
+def test_the_boards_report_link_opens_today(floor):
+    today = timezone.localdate().isoformat()
+    client = _client(floor["manager"])
+    html = client.get(BOARD).content.decode()
+    href = re.search(r'href="([^"]*)" data-testid="board-report-link"', html).group(1)
+    assert href == f"{REPORT}?since={today}&amp;until={today}"
+    one = client.get(BOARD, {"team": floor["team_b"].pk}).content.decode()
+    href = re.search(r'href="([^"]*)" data-testid="board-report-link"', one).group(1)
+    assert href.endswith(f"until={today}&amp;team={floor['team_b'].pk}")
+    page = client.get(href.replace("&amp;", "&")).content.decode()
+    assert f'name="since" value="{today}"' in page and f'name="until" value="{today}"' in page
+
+
+def test_a_report_field_error_reads_with_a_full_width_colon_in_chinese(floor):
+    client = Client()
+    client.force_login(floor["tl_a"])
+    response = client.get(REPORT, {"team": floor["team_b"].pk})
+    html = response.content.decode()
+    assert response.status_code == 422
+    errors = re.search(r'data-testid="report-errors">(.*?)</div>\s*</div>', html, re.S).group(1)
+    assert "团队：" in errors and "团队:" not in errors
+
+
+def test_the_conversion_cards_link_opens_a_report_with_the_cards_numbers(floor):
+    """The card (month to date) counts sales as the sales results panel next to it does (net
+    of the policy cancelled in free look), and the report it links to reads the card's
+    numerator and denominator in its total."""
+    from telesales.core.dashboard import Period
+    from telesales.policies.sales_panel import sales_summary
+
+    period = Period.month_to_date(timezone.localdate())
+    for user in (floor["tl_a"], floor["manager"]):
+        [card] = _conversion_card(user, period)
+        assert card.numerator == sales_summary(user=user, period=period)["policies"]
+        html = _client(user).get(card.url).content.decode()
+        total = _report_row(html, "report-teams", "total")
+        assert _cell(total, "conversion")[1] == f"{card.numerator}/{card.denominator}"
+
+
+def test_an_english_page_leaves_no_english_behind(floor):
+    """A request in English (the language cookie) answers in English and leaves the thread's
+    language as it found it: later work of the same worker (a test, a task) is not in English."""
+    from django.utils import translation
+
+    before = translation.get_language()
+    html = _client(floor["tl_a"]).get(BOARD).content.decode()
+    assert "Live board" in html
+    assert translation.get_language() == before

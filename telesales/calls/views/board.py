@@ -15,13 +15,15 @@ denominator (DOMAIN.md §4): dials; call-level connect rate (answered ÷ dials);
 connect rate (leads with an answered call ÷ leads dialled); effective-call rate (effective ÷
 answered, effective = answered and talk ≥ the rule set's ``effective_call_seconds``); talk
 time and average talk per answered call; follow-ups done and overdue; conversion (sales ÷
-leads connected); premium (annualised, net of free-look cancellations); stabilisation rate
+leads connected; sales net of free-look cancellations and declines, as the center counts
+them); premium (annualised, net of free-look cancellations); stabilisation rate
 (``policies.selectors.stabilisation_rate``: kept ÷ settled, for the policies issued in the
 period). A chart (ECharts, vendored) and an Excel export, which is audited because it holds
 people's figures.
 
 Reads go through the calls, policies and org selectors (scoped to what the user may see) and
-aggregate in the database. Agents have no access (403).
+aggregate in the database. Agents have no access (403). Without a period the report covers
+the month to date, the days of the dashboard cards.
 """
 
 from __future__ import annotations
@@ -51,12 +53,14 @@ from telesales.core.audit import audit_record
 from telesales.core.dates import validate_center_year
 from telesales.core.errors import PermissionDenied as DomainPermissionDenied
 from telesales.core.pages import require
+from telesales.leads import permissions as lead_permissions
+from telesales.leads import selectors as lead_selectors
 from telesales.leads.exporting import CONTENT_TYPES, spreadsheet_bytes
 from telesales.org import selectors as org_selectors
 from telesales.org.choices import PersonStatus, SeatStatus, TeamKind
 from telesales.org.models import Person
 from telesales.policies import selectors as policy_selectors
-from telesales.policies.choices import PolicyStatus
+from telesales.policies.choices import NOT_SOLD_STATUSES, PolicyStatus
 
 #: The board polls its live part this often (htmx ``every``).
 POLL_SECONDS = 5
@@ -64,7 +68,6 @@ POLL_SECONDS = 5
 ESCALATIONS_SHOWN = 50
 #: A report covers at most this many days.
 MAX_REPORT_DAYS = 366
-DEFAULT_REPORT_DAYS = 28
 ZERO = Decimal("0.00")
 BOARD_SUMS = ("dials", "connects", "effective", "talk", "sales")
 #: The board's state badges (Bootstrap colours), in the order of the counts.
@@ -82,23 +85,23 @@ def _ratio(part: int | Decimal, whole: int | Decimal) -> float | None:
     return round(float(part) / float(whole), 4) if whole else None
 
 
-def _duration(seconds: int | None) -> str:
-    """``1:05:09`` / ``12:04`` / ``0:45``: a duration for dense tables."""
+def _duration(seconds: float | None) -> str:
+    """Every duration of the board and the reports, one way: ``H:MM:SS`` under a day
+    (``0:01:30``, ``3:05:09``: never ``1:30``, which reads as an hour and a half), and from a
+    day on days and hours (``1天11小时``, "1d 11h" in English); a dash for none."""
     if seconds is None:
         return "—"
     seconds = max(0, int(seconds))
+    if seconds >= 86400:
+        days, rest = divmod(seconds, 86400)
+        return _("%(days)dd %(hours)dh") % {"days": days, "hours": rest // 3600}
     hours, rest = divmod(seconds, 3600)
     minutes, secs = divmod(rest, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+    return f"{hours}:{minutes:02d}:{secs:02d}"
 
 
-def _elapsed(seconds: float | None) -> str:
-    """How long a state has lasted or a follow-up is overdue: ``12:04``, ``3:05:09``, and
-    from a day on ``2d 5h``."""
-    if seconds is not None and seconds >= 86400:
-        days, rest = divmod(int(seconds), 86400)
-        return _("%(days)dd %(hours)dh") % {"days": days, "hours": rest // 3600}
-    return _duration(seconds)
+#: How long a state has lasted or a follow-up is overdue: the same convention.
+_elapsed = _duration
 
 
 def _day_bounds(since: dt.date, until: dt.date) -> tuple[dt.datetime, dt.datetime]:
@@ -154,18 +157,34 @@ def _board_people(user, team) -> list[Person]:
         selectors.board_agents(user=user)
         .filter(status__in=(PersonStatus.TRAINEE, PersonStatus.ACTIVE, PersonStatus.WARNING))
         .filter(led_teams__isnull=True)
-        .select_related("team", "seat", "presence", "presence__attempt")
+        .select_related("team", "seat", "presence", "presence__attempt", "presence__lead__customer")
     )
     if team is not None:
         qs = qs.filter(team=team)
     return list(qs)
 
 
+def _leads_in_sight(user, people: list[Person]) -> set[int]:
+    """The leads in the board's agents' hands that ``user`` may open (one query): the board
+    names a lead only to those who may see it."""
+    ids = {
+        p.presence.lead_id
+        for p in people
+        if getattr(p, "presence", None) is not None and p.presence.lead_id
+    }
+    if not ids or not lead_permissions.can_view_leads(user):
+        return set()
+    return set(lead_selectors.lead_list(user=user).filter(pk__in=ids).values_list("pk", flat=True))
+
+
 def board_data(*, user, team=None, now: dt.datetime | None = None) -> dict:
-    """The live board's figures for ``user`` (a fixed number of queries)."""
+    """The live board's figures for ``user`` (a fixed number of queries). An agent whose
+    presence has not changed since before today's start reads offline
+    (``selectors.presence_stale``): yesterday evening's "ready" or call is not today's."""
     now = now or timezone.now()
     today = timezone.localdate(now)
     people = _board_people(user, team)
+    in_sight = _leads_in_sight(user, people)
     ids = [p.pk for p in people]
     start, end = _day_bounds(today, today)
     stages = {p.team.stage for p in people}
@@ -192,6 +211,10 @@ def board_data(*, user, team=None, now: dt.datetime | None = None) -> dict:
     limit = open_call_limit()
     for person in people:
         presence = getattr(person, "presence", None)
+        call = selectors.presence_open_call(presence, now=now)
+        last_seen = presence.since if presence else None
+        if selectors.presence_stale(presence, now=now):
+            presence = None  # last seen on an earlier day: offline now
         state = presence.state if presence else AgentState.OFFLINE
         states[state] += 1
         figures = calls.get(person.pk, {})
@@ -200,8 +223,8 @@ def board_data(*, user, team=None, now: dt.datetime | None = None) -> dict:
         since = presence.since if presence else None
         dials = figures.get("dials", 0)
         connects = figures.get("connects", 0)
-        call = presence.attempt if presence and presence.attempt_id else None
-        call_open = now - call.started_at if call is not None and call.ended_at is None else None
+        call_open = now - call.started_at if call is not None else None
+        lead = presence.lead if presence and presence.lead_id in in_sight else None
         rows.append(
             {
                 "person": person,
@@ -211,7 +234,10 @@ def board_data(*, user, team=None, now: dt.datetime | None = None) -> dict:
                 "state_label": AgentState(state).label,
                 "state_style": STATE_STYLE[AgentState(state)],
                 "since": since,
+                "last_seen": last_seen,
                 "for": _elapsed((now - since).total_seconds()) if since else "—",
+                # The lead in hand, for those who may see it (its page, the masked name).
+                "lead": lead,
                 # A call open past the limit: most likely the agent forgot to hang up.
                 "call_open_too_long": call_open is not None and call_open > limit,
                 "call_open_for": _elapsed(call_open.total_seconds()) if call_open else "",
@@ -351,10 +377,19 @@ class ReportForm(forms.Form):
 
 
 def _report_form(request: HttpRequest, teams) -> ReportForm:
+    """The report's period: the one asked for, else the month to date — the days of the
+    dashboard cards, so that the conversion card and the report's total read the same. The
+    defaults go into the form's data, so that its boxes show the period in effect."""
     today = timezone.localdate()
     data = request.GET.copy()
-    data.setdefault("until", today.isoformat())
-    data.setdefault("since", (today - dt.timedelta(days=DEFAULT_REPORT_DAYS - 1)).isoformat())
+    if "until" not in data:
+        data["until"] = today.isoformat()
+    if "since" not in data:
+        try:
+            end = min(dt.date.fromisoformat(data["until"]), today)
+        except ValueError:
+            end = today
+        data["since"] = end.replace(day=1).isoformat()
     return ReportForm(data, teams=teams)
 
 
@@ -426,12 +461,14 @@ def report_data(*, user, since: dt.date, until: dt.date, team=None) -> dict:
     overdue = Q(status=FollowUpStatus.OPEN, due_at__gte=start, due_at__lt=min(end, now))
     fu_figures = {"done": Count("id", filter=done), "overdue": Count("id", filter=overdue)}
     policies = policy_selectors.policy_list(user=user, since=since, until=until).exclude(
-        status=PolicyStatus.DECLINED  # declined by underwriting: no sale
+        status=PolicyStatus.DECLINED  # declined by underwriting: never a sale
     )
-    kept = ~Q(status=PolicyStatus.CANCELLED)
+    # Sales as the center counts them (the sales panel, the board, the conversion card): net
+    # of the policies cancelled in free look (``NOT_SOLD_STATUSES``); the cancelled apart.
+    kept = ~Q(status__in=NOT_SOLD_STATUSES)
     sale_figures = {
-        "sales": Count("id"),
-        "cancelled": Count("id", filter=~kept),
+        "sales": Count("id", filter=kept),
+        "cancelled": Count("id", filter=Q(status=PolicyStatus.CANCELLED)),
         "premium": Sum("annualised_premium", filter=kept),
     }
 

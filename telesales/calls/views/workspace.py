@@ -366,8 +366,10 @@ def _presence_context(me, *, error: str = "") -> dict:
 
 
 def _header_context(me) -> dict:
+    figures = selectors.agent_day_figures(agent=me)
+    figures = {**figures, "talk_minutes": talk_minutes(figures.get("talk_seconds"))}
     return {
-        "figures": selectors.agent_day_figures(agent=me),
+        "figures": figures,
         "pools": dispatch.pool_counts(agent=me),
     }
 
@@ -448,6 +450,24 @@ def _talk_elapsed(pending: CallAttempt | None) -> int | None:
     return max(0, int((timezone.now() - pending.answered_at).total_seconds()))
 
 
+def talk_clock(seconds: int | None) -> str:
+    """The talk timer's text: ``mm:ss``, and ``h:mm:ss`` from an hour on (a call left open
+    since yesterday reads 27:46:57, not 1666:57). The page's script counts on the same way."""
+    if seconds is None:
+        return ""
+    hours, rest = divmod(max(0, int(seconds)), 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours}:{minutes:02d}:{secs:02d}"
+    return f"{minutes:02d}:{secs:02d}"
+
+
+def talk_minutes(seconds: int | None) -> int:
+    """Talk time in whole minutes, the minutes begun but not finished left out: the rule of
+    the home page's "my day" card (90 s of talk is 1 minute in both)."""
+    return max(0, int(seconds or 0)) // 60
+
+
 def _call_context(
     request: HttpRequest, me, lead, attempts, *, members, kind=CallKind.SALES, **forms
 ) -> dict:
@@ -473,6 +493,13 @@ def _call_context(
         "last_attempt": next((a for a in attempts if a.agent_id == me.pk), None),
         "call_error": call_error,
         "talk_elapsed": _talk_elapsed(pending),
+        "talk_elapsed_text": talk_clock(_talk_elapsed(pending)),
+        # A call answered on an earlier day (left open overnight) shows its date.
+        "talk_since_other_day": bool(
+            pending
+            and pending.answered_at
+            and timezone.localdate(pending.answered_at) != timezone.localdate()
+        ),
     }
     return context
 
@@ -866,6 +893,18 @@ def workspace_disposition_view(request: HttpRequest, attempt_id: int) -> HttpRes
             add_domain_error(form, exc)
             return _call_respond(request, me, lead, status=_status_for(exc), disposition_form=form)
         message = _("Outcome recorded: %(name)s.") % {"name": form.chosen.name}
+        booked = (
+            selectors.followup_list(user=request.user, agent=me)
+            .filter(created_from_id=attempt.pk)
+            .first()
+        )
+        if booked is not None:
+            # Say what was booked (the cadence's next step, a callback, a won lead's service
+            # call), so that the outcome never reads as booked when nothing was.
+            message += " " + _("%(kind)s booked for %(when)s.") % {
+                "kind": booked.get_kind_display(),
+                "when": timezone.localtime(booked.due_at).strftime("%Y-%m-%d %H:%M"),
+            }
         return _call_respond(request, me, lead, whole=True, refresh=True, panel_message=message)
     return _call_respond(request, me, lead, status=422, disposition_form=form)
 

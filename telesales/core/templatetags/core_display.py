@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from django import template
 
+from telesales.core import formatting
 from telesales.core.formatting import figure
 
 register = template.Library()
 register.filter("figure", figure)
+
+
+@register.filter
+def yuan(value, signed="") -> str:
+    """An amount in yuan as every page shows it (``core.formatting.yuan``): ``¥190,770.00``,
+    ``-¥238.00``; ``|yuan:"signed"`` puts a ``+`` before a gain; a dash for no value."""
+    return formatting.yuan(value, signed=bool(signed))

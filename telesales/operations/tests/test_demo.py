@@ -92,6 +92,13 @@ def test_the_whole_demo_sells_this_month_at_last_months_pace_with_no_service_bac
     won = Lead.objects.filter(state="won")
     assert won.exists() and not won.filter(policies__isnull=True).exists()
     assert not won.filter(owner__practice_reg_no="").exists()
+    # No open sales follow-up on a won lead (sold below the calls layer, the calls demo's
+    # follow-ups on it are closed as the sale path closes them), none on a closed lead.
+    FollowUp = apps.get_model("calls", "FollowUp")
+    open_followups = FollowUp.objects.filter(status="open")
+    assert not open_followups.filter(lead__state="won").exclude(kind="service").exists()
+    assert not open_followups.filter(lead__state__in=["lost", "invalid", "dnc"]).exists()
+    assert open_followups.filter(lead__state__in=["owned", "in_progress"]).exists()
     # Nobody who left holds a lead still being worked (leaving recycles them at once).
     assert not Lead.objects.filter(
         owner__status="left", state__in=["owned", "in_progress"]

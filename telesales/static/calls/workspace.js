@@ -69,7 +69,7 @@
     if (range) range.textContent = chosen.range;
   }
 
-  // Talk timer: mm:ss since the customer answered. The server sends the seconds elapsed by
+  // Talk timer: mm:ss (h:mm:ss past an hour) since the customer answered. The server sends the seconds elapsed by
   // its own clock (data-elapsed); the page counts on from there with the browser's monotonic
   // clock, so a PC clock set wrong (or changed during the call) does not skew it.
   function tick() {
@@ -81,9 +81,11 @@
         el._timerOrigin = now - elapsed * 1000;
       }
       var s = Math.max(0, Math.floor((now - el._timerOrigin) / 1000));
-      var mm = Math.floor(s / 60);
+      var hh = Math.floor(s / 3600);
+      var mm = Math.floor((s % 3600) / 60);
       var ss = s % 60;
-      el.textContent = (mm < 10 ? "0" : "") + mm + ":" + (ss < 10 ? "0" : "") + ss;
+      // mm:ss, and h:mm:ss from an hour on (as the server's first text, talk_clock).
+      el.textContent = (hh ? hh + ":" : "") + (mm < 10 ? "0" : "") + mm + ":" + (ss < 10 ? "0" : "") + ss;
     });
   }
 
