@@ -10,7 +10,7 @@ from telesales.compensation.rules_format import MEASURE_LABELS
 from telesales.compensation.selectors import user_display_name
 from telesales.core.formatting import money as money_text
 from telesales.core.formatting import percent
-from telesales.core.formatting import yuan as yuan_text
+from telesales.core.templatetags.core_display import yuan as core_yuan
 
 register = template.Library()
 
@@ -56,13 +56,9 @@ def money(value, signed="") -> str:
     return money_text(value, signed=signed == "signed")
 
 
-@register.filter
-def yuan(value, signed="") -> str:
-    """An amount as the pay pages show it: "¥" after the sign, thousands grouped, two
-    decimals (291898.88 → "¥291,898.88", -238 → "-¥238.00"; never "¥-238.00");
-    ``|yuan:"signed"`` puts a "+" before a gain (a what-if change: "+¥1,200.00"). "—" for
-    no value."""
-    return yuan_text(value, signed=signed == "signed")
+# An amount of pay as every page shows it ("¥291,898.88", "-¥238.00", ``|yuan:"signed"``:
+# "+¥1,200.00"): the shared filter, offered here too so the pay templates load one library.
+register.filter("yuan", core_yuan)
 
 
 @register.filter
