@@ -549,6 +549,10 @@ def test_a_sale_on_an_answered_call_records_the_policy(world, agent_client):
     html = response.content.decode()
     assert 'data-testid="panel-message"' in html
     assert 'data-testid="holdings-table"' in html  # the household now holds it
+    # Money as every page shows it (the workspace printed a bare 1200.00).
+    assert "¥1,200.00" in html
+    page = agent_client.get(WORKSPACE).content.decode()
+    assert re.search(r'data-testid="figure-sales">1 / ¥1,200\.00<', page)
 
 
 @pytest.mark.parametrize(
