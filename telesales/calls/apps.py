@@ -77,3 +77,4 @@ class CallsConfig(AppConfig):
         from telesales.calls.demo import seed_calls_after_sales
 
         register_demo("calls.followups_after_sales", seed_calls_after_sales, order=55)
+        from telesales.calls import seat_figures  # noqa: F401 (per-seat figures, seats page)

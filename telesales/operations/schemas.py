@@ -267,6 +267,8 @@ class FigureOut(Schema):
     rate: Decimal | None
     excluded: dict[str, int]
     final: bool
+    #: Policies still inside their grace period and not paid yet: a provisional rate can rise.
+    pending: int = 0
 
 
 class PersistencyOut(Schema):
@@ -288,6 +290,8 @@ class TrendFigureOut(Schema):
     rate: Decimal | None
     numerator: Decimal
     denominator: Decimal
+    policies: int = 0
+    final: bool = True
 
 
 class TrendRowOut(Schema):

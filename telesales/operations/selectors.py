@@ -355,7 +355,9 @@ def exit_notice_get(*, user, notice_id: int) -> ExitNotice:
 def receipt_batch_list(*, user) -> QuerySet[ReceiptBatch]:
     if not permissions.can_operate(user):
         return ReceiptBatch.objects.none()
-    return ReceiptBatch.objects.select_related("uploader").order_by("-created_at", "-id")
+    return ReceiptBatch.objects.select_related("uploader", "uploader__person").order_by(
+        "-created_at", "-id"
+    )
 
 
 def receipt_batch_get(*, user, batch_id: int) -> ReceiptBatch:
@@ -588,6 +590,12 @@ def _figure(rows: list[dict[str, Any]], *, start: dt.date, today: dt.date) -> di
         "rate": (numerator / denominator).quantize(RATE_PLACES) if denominator else None,
         "excluded": {reason: excluded.get(reason, 0) for reason in EXCLUSIONS},
         "final": all(end < today for end in ends),
+        # not paid yet, their grace period still running: a provisional rate can still rise
+        "pending": sum(
+            1
+            for r in included
+            if r["numerator"] == 0 and r["window_end"] and r["window_end"] >= today
+        ),
     }
 
 
@@ -701,7 +709,10 @@ def persistency_trend(
     team_id: int | None = None,
     agent_id: int | None = None,
 ) -> list[dict[str, Any]]:
-    """The two rates for the ``months`` months ending with ``month``, oldest first."""
+    """The two rates for the ``months`` months ending with ``month``, oldest first; each with
+    its numerator, denominator, ``policies`` and ``final`` (False: a grace period of its cohort
+    is still running, the rate is provisional). ``rate`` is None for a month with no policy
+    to measure: a gap in a chart, not a zero."""
     team, agent = _check_scope(user, team_id=team_id, agent_id=agent_id)
     end = measurable_month(month)
     months = max(1, min(int(months), 36))
@@ -716,6 +727,8 @@ def persistency_trend(
                         "rate": figures[f]["rate"],
                         "numerator": figures[f]["numerator"],
                         "denominator": figures[f]["denominator"],
+                        "policies": figures[f]["policies"],
+                        "final": figures[f]["final"],
                     }
                     for f in PERSISTENCY
                 },

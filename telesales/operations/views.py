@@ -810,6 +810,12 @@ def persistency_view(request: HttpRequest) -> HttpResponse:
         data = form.cleaned_data
     default = add_months(today.replace(day=1), -1)
     month = data.get("month") or f"{default:%Y-%m}"
+    # The month box shows the month in effect, not a blank "--------- ----".
+    if not form.is_bound:
+        form.initial["month"] = month
+    elif not form.data.get("month") and "month" not in form.errors:
+        form.data = form.data.copy()
+        form.data["month"] = month
     team = data.get("team")
     if team is None and leads and teams is not None and "team" not in form.errors:
         team = teams.first()
@@ -853,8 +859,18 @@ def persistency_view(request: HttpRequest) -> HttpResponse:
                 "chart": _json_ready(
                     {
                         "months": [row["month"] for row in trend],
+                        # None: no policy to measure that month (a gap, not a zero); a
+                        # provisional rate is drawn apart from the line of final ones.
                         "m13": [row["13m"]["rate"] for row in trend],
                         "m25": [row["25m"]["rate"] for row in trend],
+                        "m13_final": [row["13m"]["final"] for row in trend],
+                        "m25_final": [row["25m"]["final"] for row in trend],
+                        "labels": {
+                            "m13": _("13 months"),
+                            "m25": _("25 months"),
+                            "m13_provisional": _("13 months (provisional)"),
+                            "m25_provisional": _("25 months (provisional)"),
+                        },
                     }
                 ),
             }

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
@@ -230,3 +232,44 @@ class CenterForm(_Styled, forms.ModelForm):
 
     def _post_clean(self):
         pass
+
+
+class SeatPeriodForm(forms.Form):
+    """The month whose productivity the seats page shows (``YYYY-MM``; default the current
+    month, to date). A month that has not begun is refused."""
+
+    month = forms.CharField(
+        label=_("Month"),
+        required=False,
+        max_length=7,
+        widget=forms.TextInput(attrs={"type": "month", "class": "form-control form-control-sm"}),
+    )
+
+    def __init__(self, *args, today: dt.date, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.today = today
+        self.fields["month"].widget.attrs["max"] = f"{today:%Y-%m}"
+
+    def clean_month(self) -> dt.date | None:
+        text = (self.cleaned_data.get("month") or "").strip()
+        if not text:
+            return None
+        try:
+            year, number = text.split("-")
+            if len(year) != 4:
+                raise ValueError
+            start = dt.date(int(year), int(number), 1)
+        except ValueError:
+            raise forms.ValidationError(_("A month such as 2026-11")) from None
+        if start > self.today.replace(day=1):
+            raise forms.ValidationError(_("%(month)s has not begun") % {"month": f"{start:%Y-%m}"})
+        if start.year < 2000:
+            raise forms.ValidationError(_("A month such as 2026-11"))
+        return start
+
+    def period(self) -> tuple[dt.date, dt.date]:
+        """The days in effect: the month chosen (or the current one), up to today."""
+        start = self.cleaned_data.get("month") if self.is_bound and self.is_valid() else None
+        start = start or self.today.replace(day=1)
+        following = (start.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+        return start, min(following - dt.timedelta(days=1), self.today)

@@ -216,6 +216,80 @@ def seat_summary(*, user) -> dict:
     }
 
 
+def seat_people_q(user) -> Q:
+    """A filter on Person: the people whose work at the seats ``user`` sees counts on the seats
+    page — everyone for those who see every seat, else themselves and their led teams."""
+    if permissions.sees_all_seats(user):
+        return Q()
+    me = person_for_user(user)
+    q = Q(pk=me.pk) if me else Q(pk__in=[])
+    led = _led_team_ids(me)
+    if led:
+        q |= Q(team_id__in=led)
+    return q
+
+
+_AVERAGE_PLACES = {"count": Decimal("0.1"), "money": Decimal("0.01"), "seconds": Decimal("1")}
+
+
+def seat_productivity(*, user, since: dt.date, until: dt.date) -> dict:
+    """Per-seat productivity over the days ``since``–``until`` (both included) for the seats
+    ``user`` may see, from the providers registered with ``hooks.register_seat_figures``.
+
+    ``figures``: the columns; ``per_seat``: ``{seat id: {key: value}}``; ``seats_total``: the
+    seats' rows added up; ``elsewhere``: work of the people in scope at no seat listed, with
+    its ``elsewhere_labels``; ``total`` = seats + elsewhere; ``occupied``: the occupied
+    seats; ``per_occupied_seat``: ``total`` ÷ ``occupied`` (每工位产能, DOMAIN.md §6: the
+    premium (FYP) ÷ the occupied seats, as the dashboard's premium-per-seat card divides
+    it), None without an occupied seat; ``notes``: how the providers count."""
+    from telesales.org.hooks import seat_figures
+
+    seats = list(seat_list(user=user))
+    people = Person.objects.filter(seat_people_q(user))
+    found = seat_figures(user=user, seats=seats, people=people, since=since, until=until)
+    figures = [f for part in found for f in part.figures]
+
+    def zero(kind: str):
+        return Decimal("0.00") if kind == "money" else 0
+
+    # every seat has every figure: a seat with nothing done in the period shows zeros
+    per_seat: dict[int, dict] = {seat.pk: {f.key: zero(f.kind) for f in figures} for seat in seats}
+    elsewhere: dict = {}
+    for part in found:
+        for seat_id, values in part.per_seat.items():
+            if seat_id in per_seat:
+                per_seat[seat_id].update(values)
+        elsewhere.update(part.elsewhere)
+
+    seats_total = {
+        f.key: sum((per_seat[pk].get(f.key) or zero(f.kind) for pk in per_seat), zero(f.kind))
+        for f in figures
+    }
+    total = {f.key: seats_total[f.key] + (elsewhere.get(f.key) or zero(f.kind)) for f in figures}
+    occupied = sum(1 for seat in seats if seat.status == SeatStatus.OCCUPIED)
+    per_occupied_seat = {
+        f.key: (
+            (Decimal(total[f.key]) / occupied).quantize(_AVERAGE_PLACES.get(f.kind, Decimal("0.1")))
+            if occupied
+            else None
+        )
+        for f in figures
+    }
+    return {
+        "since": since,
+        "until": until,
+        "figures": figures,
+        "per_seat": per_seat,
+        "seats_total": seats_total,
+        "elsewhere": elsewhere if any(elsewhere.values()) else {},
+        "elsewhere_labels": [p.elsewhere_label for p in found if p.elsewhere_label],
+        "total": total,
+        "occupied": occupied,
+        "per_occupied_seat": per_occupied_seat,
+        "notes": [p.note for p in found if p.note],
+    }
+
+
 def headcount_by_team(*, user) -> list[dict]:
     """Current headcount per visible team, split by status."""
     people = person_list(user=user).order_by()

@@ -7,6 +7,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -26,6 +27,7 @@ from telesales.org.forms import (
     PersonForm,
     RolesForm,
     SeatForm,
+    SeatPeriodForm,
     TeamForm,
 )
 
@@ -406,7 +408,15 @@ def seat_list_view(request: HttpRequest) -> HttpResponse:
     status = request.GET.get("status", "")
     if status not in SeatStatus.values:
         status = ""  # an unknown status filters nothing
-    seats = selectors.seat_list(user=request.user, status=status or None)
+    seats = list(selectors.seat_list(user=request.user, status=status or None))
+    form = SeatPeriodForm(request.GET or None, today=timezone.localdate())
+    since, until = form.period()
+    if not form.is_bound or not form.data.get("month") or "month" not in form.errors:
+        form = SeatPeriodForm({"month": f"{since:%Y-%m}"}, today=timezone.localdate())
+        form.is_valid()  # the box shows the month in effect
+    productivity = selectors.seat_productivity(user=request.user, since=since, until=until)
+    for seat in seats:
+        seat.figures = productivity["per_seat"].get(seat.pk, {})
     return render(
         request,
         "org/seat_list.html",
@@ -415,6 +425,8 @@ def seat_list_view(request: HttpRequest) -> HttpResponse:
             "summary": selectors.seat_summary(user=request.user),
             "can_edit": permissions.can_edit_seat(request.user),
             "status": status,
+            "period_form": form,
+            "productivity": productivity,
         },
     )
 

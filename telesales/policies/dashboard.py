@@ -83,7 +83,13 @@ def stabilisation_rate_indicator(*, user, period: Period) -> Indicator | None:
             "pending": total["pending"],
         },
         url=f"{reverse('policies:stabilisation_report')}?{query}",
-        scope=_("Center") if permissions.sees_all_policies(user) else _("Your teams"),
+        # Not the dashboard's period: the card says which months it covers, next to its name.
+        scope=_("%(who)s · issued %(since)s – %(until)s")
+        % {
+            "who": _("Center") if permissions.sees_all_policies(user) else _("Your teams"),
+            "since": f"{issued.since:%Y-%m-%d}",
+            "until": f"{issued.until:%Y-%m-%d}",
+        },
         status=status_for(STABILISATION_RATE, value),
     )
 

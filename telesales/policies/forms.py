@@ -110,6 +110,20 @@ class ReportForm(_Form):
         since = data.get("since") or until - dt.timedelta(days=default_days)
         return data.get("by") or "agent", since, until
 
+    def show_period(self, *, by: str, since: dt.date, until: dt.date) -> None:
+        """Fill the boxes left blank with the period in effect, so the page never reports a
+        period its empty date boxes do not show. A box holding a value the form refused keeps
+        it (with its error)."""
+        values = {"by": by, "since": since.isoformat(), "until": until.isoformat()}
+        if not self.is_bound:
+            self.initial.update(values)
+            return
+        data = self.data.copy()
+        for name, value in values.items():
+            if not data.get(name) and name not in self.errors:
+                data[name] = value
+        self.data = data
+
 
 # --- Products ----------------------------------------------------------------------------
 class ProductForm(_Form):

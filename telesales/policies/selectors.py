@@ -142,7 +142,7 @@ def policy_get(*, user, policy_id: int) -> Policy:
 
 
 def policy_history(*, policy: Policy):
-    return policy.events.select_related("actor").order_by("at", "id")
+    return policy.events.select_related("actor", "actor__person").order_by("at", "id")
 
 
 def policy_tasks(*, policy: Policy) -> QuerySet[ServiceTask]:

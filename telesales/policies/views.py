@@ -380,6 +380,7 @@ def stabilisation_report_view(request: HttpRequest) -> HttpResponse:
     require(permissions.can_view_reports(user))
     form = ReportForm(request.GET or None)
     by, since, until = form.period()
+    form.show_period(by=by, since=since, until=until)
     rows = selectors.stabilisation_rate(user=user, by=by, since=since, until=until)
     total = selectors.stabilisation_total(rows)
     reasons = selectors.free_look_cancel_reasons(user=user, since=since, until=until)

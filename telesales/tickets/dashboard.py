@@ -32,7 +32,8 @@ def complaint_rate_indicator(*, user, period: Period) -> Indicator | None:
         scope = _("Center")
         url = f"{reverse('tickets:sla_report')}?{period.query()}"
     else:
-        scope = ", ".join(t["name"] for t in figure["teams"])
+        # "Your teams", as every other card on a team lead's home says (not the team names)
+        scope = _("Your teams")
         # the complaints the card counts: about the teams' agents or policies, opened in the
         # card's days, whatever their status now
         query = urlencode(

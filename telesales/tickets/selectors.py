@@ -287,6 +287,7 @@ def ticket_get(*, user, ticket_id: int) -> Ticket:
             "escalated_to",
             "sla_ruleset",
             "created_by",
+            "created_by__person",
         )
         .filter(pk=ticket_id)
         .first()
@@ -297,7 +298,7 @@ def ticket_get(*, user, ticket_id: int) -> Ticket:
 
 
 def ticket_history(*, ticket: Ticket) -> QuerySet[TicketEvent]:
-    return ticket.events.select_related("actor", "to_person").order_by("at", "id")
+    return ticket.events.select_related("actor", "actor__person", "to_person").order_by("at", "id")
 
 
 def ticket_counts(*, user, now: dt.datetime | None = None) -> dict[str, int]:
@@ -411,7 +412,9 @@ def may_hold_tickets(person: Person) -> bool:
 def ruleset_list(*, user) -> QuerySet[SlaRuleSet]:
     if not permissions.can_view_sla_rules(user):
         return SlaRuleSet.objects.none()
-    return SlaRuleSet.objects.select_related("created_by").order_by("-effective_from", "-id")
+    return SlaRuleSet.objects.select_related("created_by", "created_by__person").order_by(
+        "-effective_from", "-id"
+    )
 
 
 def ruleset_get(*, user, ruleset_id: int) -> SlaRuleSet:

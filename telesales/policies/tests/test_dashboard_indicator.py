@@ -189,3 +189,48 @@ def test_the_report_shows_the_rate_as_the_card_does(cohort_world, page_for):
         .content.decode()
     )
     assert "66.7%" in page and "67%" not in page
+
+
+def _box_value(html: str, name: str) -> str | None:
+    import re
+
+    tag = re.search(rf'<input[^>]*name="{name}"[^>]*>', html)
+    assert tag, f"no {name} box"
+    value = re.search(r'value="([^"]*)"', tag.group(0))
+    return value.group(1) if value else None
+
+
+def test_the_report_fills_its_date_boxes_with_the_period_it_reports(cohort_world, page_for):
+    """The default view reported a period while its date boxes were blank (QA)."""
+    today = timezone.localdate()
+    response = page_for(cohort_world.manager).get("/policies/stabilisation/")
+    html = response.content.decode()
+    since, until = response.context["since"], response.context["until"]
+    assert until == today
+    assert _box_value(html, "since") == since.isoformat()
+    assert _box_value(html, "until") == until.isoformat()
+    # A box left blank in a query is filled too; a refused value is kept with its error.
+    html = page_for(cohort_world.manager).get("/policies/stabilisation/?since=&by=team")
+    assert _box_value(html.content.decode(), "until") == today.isoformat()
+    html = page_for(cohort_world.manager).get("/policies/stabilisation/?since=2026-02-30")
+    assert _box_value(html.content.decode(), "since") == "2026-02-30"
+
+
+def test_the_card_states_its_months_and_its_link_shows_its_figure(cohort_world, page_for):
+    """The card (three whole months before this one) and the report's default (90 days to
+    today) cover different periods: the card says which, and its link opens the report on the
+    card's period, with the card's figure and those days in the boxes."""
+    client = page_for(cohort_world.manager)
+    dashboard = client.get("/org/dashboard/")
+    [card] = [i for i in dashboard.context["indicators"] if i.key == KEY]
+    issued = cohort(Period.month_to_date())
+    html = dashboard.content.decode()
+    card_html = html.split(f'data-testid="indicator-{KEY}"', 1)[1].split("</div></div></div>")[0]
+    assert f"{issued.since:%Y-%m-%d} 至 {issued.until:%Y-%m-%d} 承保" in card_html
+
+    report = client.get(card.url)
+    page = report.content.decode()
+    assert f"{card.value}%" in page  # 66.7%
+    assert report.context["total"]["numerator"] == card.numerator
+    assert _box_value(page, "since") == issued.since.isoformat()
+    assert _box_value(page, "until") == issued.until.isoformat()

@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 
 from django import template
+from django.utils.html import format_html
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 
 from telesales.core.formatting import percent
@@ -41,3 +43,14 @@ def escalation_label(value) -> str:
         return str(EscalationLevel(int(value)).label) if value else ""
     except (TypeError, ValueError):
         return ""
+
+
+@register.filter
+def nowrap_words(value) -> str:
+    """A short label that may break only between its " / "-separated parts ("监管 / 12321"),
+    never inside a word: a narrow table column then wraps it in two lines, not one character
+    per line."""
+    parts = [p.strip() for p in str(value or "").split("/")]
+    return mark_safe(  # noqa: S308 - every part is escaped
+        " / ".join(format_html('<span class="text-nowrap">{}</span>', p) for p in parts if p)
+    )

@@ -21,7 +21,7 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from telesales.core.dashboard import BAD, WARN, Period, indicators_for
 from telesales.policies.models import Policy
@@ -136,14 +136,14 @@ def test_team_lead_sees_the_figure_of_their_team_on_their_home_page(center, page
     assert response.status_code == 200
     card = _indicator(response)
     assert (card.numerator, card.denominator, card.value) == (2, 600, Decimal("3.33"))
-    assert card.status == BAD and card.scope == "A组"
+    assert card.status == BAD
     html = _card(response.content.decode())
-    assert "3.33 ‰" in html and "A组" in html and 'data-status="bad"' in html
+    assert "3.33 ‰" in html and 'data-status="bad"' in html
     assert "/tickets/queue/?kind=complaint" in html
 
     other = _indicator(page_for(center.lead_b).get("/org/my-team/"))
     assert (other.numerator, other.denominator, other.value) == (1, 900, Decimal("1.11"))
-    assert other.scope == "B组" and other.status == WARN
+    assert other.status == WARN
 
 
 @pytest.mark.parametrize("lead", ["lead_a", "lead_b"])
@@ -248,3 +248,14 @@ def test_team_figure_counts_a_policy_sold_in_the_team_by_an_agent_who_moved(worl
     assert (a["complaints"], a["policies_in_force"]) == (0, 1)
     assert (b["complaints"], b["policies_in_force"]) == (1, 2)
     assert b["rate_per_1000"] == Decimal("500.00")
+
+
+def test_team_lead_card_says_your_teams_like_the_other_cards(center, page_for):
+    """The card names its scope as every other card on a team lead's home does ("· 您的团队"),
+    not the team's name ("· A组")."""
+    with translation.override("zh-hans"):
+        response = page_for(center.lead_a).get("/org/my-team/")
+        card = _indicator(response)
+        assert str(card.scope) == "您的团队"
+        html = _card(response.content.decode())
+    assert "· 您的团队" in html and "· A组" not in html
