@@ -235,6 +235,9 @@ TELESALES_PHONE_REVEAL_ROLES = ENV.reveal_roles
 TELESALES_TICKET_DUPLICATE_MINUTES = ENV.numbers["TELESALES_TICKET_DUPLICATE_MINUTES"]
 #: A pay adjustment larger than this either way (whole yuan) is refused as a typo.
 TELESALES_PAY_ADJUSTMENT_LIMIT = ENV.numbers["TELESALES_PAY_ADJUSTMENT_LIMIT"]
+# Forms that list a whole center (the month's attendance: two fields a person) post more than
+# Django's default 1,000 fields; 10,000 still refuses a flood (the API answers 413).
+DATA_UPLOAD_MAX_NUMBER_FIELDS = 10_000
 # An adjustment above this many times the person's last approved monthly total (or, without one,
 # above the ceiling in yuan) is recorded only once confirmed.
 TELESALES_PAY_ADJUSTMENT_CONFIRM_FACTOR = ENV.numbers["TELESALES_PAY_ADJUSTMENT_CONFIRM_FACTOR"]

@@ -256,3 +256,10 @@ def test_the_sheet_speaks_chinese_by_default(center):
     html = client.get(APRIL).content.decode()
     assert "出勤 · 2026-04" in html and "实出勤天数" in html and "全部保存" in html
     assert "工作日（周一至周五）22 天" in html
+
+
+def test_a_center_of_two_thousand_people_saves_its_attendance_on_one_page():
+    """Django's default of 1,000 fields a form would stop the page at about 495 people."""
+    from django.conf import settings
+
+    assert settings.DATA_UPLOAD_MAX_NUMBER_FIELDS >= 2 * 2000 + 50
