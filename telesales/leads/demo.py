@@ -619,3 +619,141 @@ def _history(lead, events, officer, users, rng, now) -> None:
             actor=officer_id,
             reason="客户要求不再来电",
         )
+
+
+#: The channel and the batch of the customers the demo's older sales were made to: the
+#: center's existing customers (存量客户), imported before the book's first sale, each handed to
+#: the agent who sold to them a few days before the sale (see ``SaleLeads``).
+SALE_CHANNEL = (
+    "demo-existing",
+    "存量客户",
+    Decimal("0.00"),
+    "本人为本公司存量客户，同意保险顾问致电介绍保险产品。",
+)
+SALE_BATCH = "存量客户名单（历史成交）"
+
+
+class SaleLeads:
+    """Leads for the demo sales dated before the imported leads could have been worked (the
+    in-force book goes back three years; the demo batches are weeks old): for each, a customer
+    and a lead in ``SALE_BATCH``, imported at ``imported_at``, allocated to the seller a few
+    days before the sale and reached (owned → in progress) after that, so that the sale that
+    follows (``policies.services.sale_record``) ends its history. Call ``finish`` at the end
+    for the batch's counts."""
+
+    def __init__(self, *, seed: int, imported_at: dt.datetime):
+        self.rng = random.Random(seed + 21)  # noqa: S311  (deterministic demo data)
+        self.imported_at = imported_at
+        self.batch: LeadBatch | None = None
+        self.numbers: list[str] = []
+        self.users: dict[int, int | None] = {}
+        self.count = 0
+
+    def _batch(self) -> LeadBatch:
+        if self.batch is None:
+            code, name, cost, wording = SALE_CHANNEL
+            channel, _new = Channel.objects.get_or_create(
+                code=code,
+                defaults={"name": name, "default_cost_per_lead": cost, "consent_wording": wording},
+            )
+            officer = get_user_model().objects.filter(username="data").first()
+            self.batch = LeadBatch.objects.create(
+                name=SALE_BATCH,
+                channel=channel,
+                file_name=f"{SALE_BATCH}.xlsx",
+                file_sha256=hashlib.sha256(SALE_BATCH.encode()).hexdigest(),
+                uploader=officer,
+                status=BatchStatus.DONE,
+                default_grade=LeadGrade.B,
+                required_grade=1,
+                started_at=self.imported_at,
+                finished_at=self.imported_at + dt.timedelta(seconds=12),
+                mapping={"headers": ["姓名", "手机号码", "性别", "省份", "城市"], "demo": True},
+            )
+            LeadBatch.objects.filter(pk=self.batch.pk).update(created_at=self.imported_at)
+            self.officer_id = officer.pk if officer else None
+        return self.batch
+
+    def lead(self, *, owner: Person, at: dt.datetime) -> Lead:
+        """A lead owned by ``owner`` and in progress before ``at``, ready to be sold at it."""
+        rng, batch = self.rng, self._batch()
+        if not self.numbers:
+            self.numbers = _mobiles(rng, 100)
+        e164 = self.numbers.pop()
+        gender = rng.choice((Gender.MALE, Gender.FEMALE))
+        province, city, region = rng.choice(PLACES)
+        birth = dt.date(rng.randint(1962, 2000), rng.randint(1, 12), rng.randint(1, 28))
+        customer = Customer.objects.create(
+            name=_name(rng),
+            mobile_e164=e164,
+            mobile_hash=phone_hash(e164),
+            gender=gender,
+            birth_date=birth,
+            province=province,
+            city=city,
+            id_number=_id_number(rng, region, birth, gender),
+        )
+        since = max(
+            at - dt.timedelta(days=rng.randint(3, 20), hours=rng.randint(0, 6)),
+            batch.created_at + dt.timedelta(hours=3),
+        )
+        since = min(_in_working_hours(since, at, rng), at - dt.timedelta(hours=2))
+        reached = since + (at - since) * rng.uniform(0.1, 0.7)
+        lead = Lead.objects.create(
+            customer=customer,
+            channel=batch.channel,
+            batch=batch,
+            grade=rng.choice((LeadGrade.A, LeadGrade.B, LeadGrade.B, LeadGrade.C)),
+            required_grade=batch.required_grade,
+            state=LeadState.IN_PROGRESS,
+            owner=owner,
+            owned_since=since,
+            protect_until=since + dt.timedelta(days=30),
+            dial_count=rng.randint(2, 6),
+            connect_count=rng.randint(1, 2),
+            first_dialled_at=reached,
+            last_dialled_at=reached,
+            last_contact_at=reached,
+            last_followup_at=reached,
+            consent_source=batch.channel.name,
+            consent_at=batch.created_at - dt.timedelta(hours=2),
+            consent_wording=batch.channel.consent_wording,
+            consent_evidence=f"{batch.channel.code}-{customer.mobile_hash[:10]}",
+        )
+        Customer.objects.filter(pk=customer.pk).update(created_at=batch.created_at)
+        Lead.objects.filter(pk=lead.pk).update(created_at=batch.created_at)
+        if owner.pk not in self.users:
+            self.users[owner.pk] = owner.user_id
+        LeadEvent.objects.bulk_create(
+            [
+                LeadEvent(
+                    lead=lead,
+                    at=since,
+                    actor_id=self.officer_id,
+                    action=LeadAction.ALLOCATE,
+                    from_state=LeadState.PUBLIC,
+                    to_state=LeadState.OWNED,
+                    to_owner=owner,
+                    reason="按轮询分配",
+                ),
+                LeadEvent(
+                    lead=lead,
+                    at=reached,
+                    actor_id=self.users[owner.pk],
+                    action=LeadAction.STATE,
+                    from_state=LeadState.OWNED,
+                    to_state=LeadState.IN_PROGRESS,
+                    reason="首次接通，客户有意向",
+                ),
+            ]
+        )
+        self.count += 1
+        return lead
+
+    def finish(self) -> int:
+        """The batch's counts (rows, imported); the number of leads made."""
+        if self.batch is not None:
+            LeadBatch.objects.filter(pk=self.batch.pk).update(
+                rows=self.count, processed=self.count, imported=self.count
+            )
+        return self.count

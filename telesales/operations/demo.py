@@ -10,8 +10,9 @@ few free-look cancellations through ``policy_free_look_cancel``; then the paymen
 rows for the rejection report), the daily sync and advance, one reinstatement, the return
 visits and a few renewal contacts.
 
-About 24 to 48 policies (half the demo agents plus twelve), sold over the last 36 months on
-the agents' won (else in-progress) leads by agents hired before the sale, so that the 13- and
+About 24 to 48 policies (half the demo agents plus twelve), sold over the last 36 months by
+agents hired before the sale (each on a lead whose history the sale ends, see ``_Leads``:
+one made in the existing customers' batch when the seller holds none), so that the 13- and
 25-month persistency cohorts have data, plus eleven that fill today's queues: renewals due
 today, in grace and coming up; deliveries not sent, failed and returned; a return visit due;
 two policies that stopped paying and lapsed (one is reinstated). Every step runs the real
@@ -121,12 +122,74 @@ def _sellers() -> list[Person]:
     )
 
 
-def _leads_by_agent(agents: list[Person]) -> dict[int, list[Lead]]:
-    leads: dict[int, list[Lead]] = {a.pk: [] for a in agents}
-    for state in (LeadState.WON, LeadState.IN_PROGRESS, LeadState.OWNED):
-        for lead in Lead.objects.filter(owner_id__in=list(leads), state=state).order_by("pk"):
-            leads[lead.owner_id].append(lead)
-    return leads
+class _Leads:
+    """The leads the demo sells on, so that a sale ends its lead's history.
+
+    The leads the lead demo marked won (``won``, with the moment and the premium) are put
+    back in progress, their won row removed, to be sold at that moment (``_won_leads_sales``)
+    — or after the call history's first answer when that came later — by the real sale, which
+    writes the won row; those the month to date's pace leaves unsold stay in progress. Any
+    other sale takes the seller's first lead (in progress, else owned) whose history (its
+    events, dials and contacts, the call history's included) lies before the sale's moment,
+    else a lead made for it in the existing customers' batch (``leads.demo.SaleLeads``: the
+    book goes back years, the imported leads weeks)."""
+
+    def __init__(self, agents: list[Person], *, seed: int, imported_at: dt.datetime):
+        from django.db.models import Max
+
+        from telesales.leads.demo import SaleLeads
+        from telesales.leads.models import LeadEvent
+
+        owners = [a.pk for a in agents]
+        self.won: dict[int, list[tuple[Lead, dt.datetime, Decimal]]] = {pk: [] for pk in owners}
+        self.open: dict[int, list[Lead]] = {pk: [] for pk in owners}
+        last = dict(
+            LeadEvent.objects.filter(lead__owner_id__in=owners)
+            .exclude(to_state=LeadState.WON)
+            .values("lead_id")
+            .annotate(at=Max("at"))
+            .values_list("lead_id", "at")
+        )
+        rng = random.Random(seed + 53)  # noqa: S311  (deterministic demo data)
+        now = timezone.now()
+        won = list(Lead.objects.filter(owner_id__in=owners, state=LeadState.WON).order_by("pk"))
+        for lead in won:
+            at = lead.won_at or now
+            if last.get(lead.pk) and last[lead.pk] >= at:
+                at = min(last[lead.pk] + dt.timedelta(minutes=rng.randint(5, 40)), now)
+            self.won[lead.owner_id].append((lead, at, lead.premium))
+            lead.state, lead.won_at, lead.premium = LeadState.IN_PROGRESS, None, Decimal(0)
+            lead.protect_until = now + dt.timedelta(days=rng.randint(2, 8))
+        Lead.objects.bulk_update(
+            won, ["state", "won_at", "premium", "protect_until"], batch_size=1000
+        )
+        LeadEvent.objects.filter(lead__in=won, to_state=LeadState.WON).delete()
+        won_ids = {lead.pk for lead in won}
+        for state in (LeadState.IN_PROGRESS, LeadState.OWNED):
+            for lead in Lead.objects.filter(owner_id__in=owners, state=state).order_by("pk"):
+                if lead.pk not in won_ids:
+                    self.open[lead.owner_id].append(lead)
+        self.last: dict[int, dt.datetime] = {}
+        for leads in self.open.values():
+            for lead in leads:
+                times = [last.get(lead.pk), lead.owned_since, lead.last_dialled_at]
+                times += [lead.last_contact_at, lead.recycle_warned_at]
+                self.last[lead.pk] = max(t for t in times if t is not None)
+        self.made = SaleLeads(seed=seed, imported_at=imported_at)
+
+    def take(self, agent: Person, at: dt.datetime) -> Lead:
+        """A lead ``agent`` holds with nothing after ``at`` (at least an hour before it)."""
+        leads = self.open[agent.pk]
+        for i, lead in enumerate(leads):
+            if self.last[lead.pk] < at - dt.timedelta(hours=1):
+                return leads.pop(i)
+        return self.made.lead(owner=agent, at=at)
+
+    def won_in(self, agent: Person, first: dt.date, last: dt.date) -> int:
+        """How many of ``agent``'s won leads were won from ``first`` to ``last``."""
+        return sum(
+            1 for _lead, at, _p in self.won[agent.pk] if first <= timezone.localdate(at) <= last
+        )
 
 
 def _sell(
@@ -377,15 +440,17 @@ def _recent_sale(rng, *, agent, day, leads, products, allowed, room=None) -> Pol
     premium = rng.randrange(low, high, 100)
     if room is not None:
         premium = max(low, min(premium, -(-int(room) // 100) * 100))
+    at = _at(day, rng.randint(10, 19), rng)
     return _sell(
         rng,
         agent=agent,
-        lead=leads[agent.pk].pop(0),
+        lead=leads.take(agent, at),
         product=products[code],
         mode=mode,
         term=term,
         premium=Decimal(premium).quantize(Decimal("0.01")),
         day=day,
+        at=at,
     )
 
 
@@ -399,38 +464,55 @@ def _recent_sales(rng, *, today, sellers, leads, products, plans) -> list[Policy
     simple = [p for p in plans if p[1] in ("annual", "single")]
     for months_back in range(RECENT_MONTHS, 0, -1):
         first = add_months(today.replace(day=1), -months_back)
-        days = _working_days(first, add_months(first, 1) - dt.timedelta(days=1))
+        end = add_months(first, 1) - dt.timedelta(days=1)
+        days = _working_days(first, end)
         for agent in sellers:
             allowed = [p for p in simple if products[p[0]].grade <= (agent.capability_grade or 1)]
-            for _n in range(rng.randint(*RECENT_PER_MONTH)):
+            # The leads the agent won in the month are sold then (``_won_leads_sales``).
+            for _n in range(rng.randint(*RECENT_PER_MONTH) - leads.won_in(agent, first, end)):
                 day = rng.choice(days)
-                if not allowed or not leads[agent.pk] or agent.hire_date > day - dt.timedelta(14):
+                if not allowed or agent.hire_date > day - dt.timedelta(14):
                     break
                 policy = _recent_sale(
                     rng, agent=agent, day=day, leads=leads, products=products, allowed=allowed
                 )
                 if policy is not None:
                     sold.append(policy)
-    sold += _won_leads_sales(rng, sellers=sellers, leads=leads, products=products, simple=simple)
+    sold += _won_leads_sales(
+        rng, sellers=sellers, leads=leads, products=products, simple=simple, before=today
+    )
     return sold + _month_to_date_sales(
         rng, today=today, sellers=sellers, leads=leads, products=products, simple=simple
     )
 
 
-def _won_leads_sales(rng, *, sellers, leads, products, simple) -> list[Policy]:
-    """The leads the lead demo marked won that no sale above took: each is sold by its owner
-    at the moment it was won, for its premium where a plan the agent may sell admits it (so
-    that no lead says 成交 without a policy behind it). Before the month to date's rounds,
-    which count these sales in its pace."""
+def _won_leads_sales(
+    rng, *, sellers, leads, products, simple, before: dt.date, room: Decimal | None = None
+) -> list[Policy]:
+    """The leads the lead demo marked won (``_Leads``) before the month of ``before``, or
+    (``room`` given: the month to date's) in it, in a shuffled order while the premium sold
+    stays under ``room``: each is sold by its owner at the moment it was won, for its
+    premium where a plan the agent may sell admits it (so that no lead says 成交 without a
+    policy behind it, and the sale ends its history). Those left are still in progress."""
+    month = before.replace(day=1)
+    due = [
+        (agent, item)
+        for agent in sellers
+        for item in leads.won[agent.pk]
+        if (timezone.localdate(item[1]) < month) == (room is None)
+    ]
+    if room is not None:
+        rng.shuffle(due)
     sold: list[Policy] = []
-    for agent in sellers:
+    for agent, (lead, at, lead_premium) in due:
+        leads.won[agent.pk].remove((lead, at, lead_premium))
         allowed = [p for p in simple if products[p[0]].grade <= (agent.capability_grade or 1)]
-        while allowed and leads[agent.pk] and leads[agent.pk][0].state == LeadState.WON:
-            lead = leads[agent.pk].pop(0)
-            fits = [p for p in allowed if p[3][0] <= (lead.premium or 0) <= p[3][1]]
+        if room is not None and room <= 0:
+            break
+        if allowed:
+            fits = [p for p in allowed if p[3][0] <= (lead_premium or 0) <= p[3][1]]
             code, mode, term, (low, high), _w = rng.choice(fits or allowed)
-            premium = lead.premium if fits else Decimal(rng.randrange(low, high, 100))
-            at = lead.won_at or timezone.now()
+            premium = lead_premium if fits else Decimal(rng.randrange(low, high, 100))
             policy = _sell(
                 rng,
                 agent=agent,
@@ -444,15 +526,18 @@ def _won_leads_sales(rng, *, sellers, leads, products, simple) -> list[Policy]:
             )
             if policy is not None:
                 sold.append(policy)
+                if room is not None:
+                    room -= policy.annualised_premium
     return sold
 
 
 def _month_to_date_sales(rng, *, today, sellers, leads, products, simple) -> list[Policy]:
-    """The current month from its first to yesterday (working days): the sellers, in rounds
-    (each in a shuffled order, one sale a round on a random day), sell until the month to
-    date (with what the call history sold in it) reaches the same days of last month's
-    premium times a pace drawn from ``MONTH_TO_DATE_PACE``; the last sale's premium is
-    trimmed to the room left. Nothing on the month's first day (no day before it)."""
+    """The current month from its first to yesterday (working days): the leads the lead demo
+    marked won in it first (``_won_leads_sales``), then the sellers, in rounds (each in a
+    shuffled order, one sale a round on a random day), sell until the month to date (with
+    what the call history sold in it) reaches the same days of last month's premium times a
+    pace drawn from ``MONTH_TO_DATE_PACE``; the last sale's premium is trimmed to the room
+    left. Nothing on the month's first day (no day before it)."""
     from telesales.core.dashboard import Period
     from telesales.policies.sales_panel import previous_period
 
@@ -465,7 +550,16 @@ def _month_to_date_sales(rng, *, today, sellers, leads, products, simple) -> lis
         str(round(rng.uniform(*MONTH_TO_DATE_PACE), 3))
     )
     total = _sold_premium(month.since, month.until)
-    sold: list[Policy] = []
+    sold = _won_leads_sales(
+        rng,
+        sellers=sellers,
+        leads=leads,
+        products=products,
+        simple=simple,
+        before=today,
+        room=target - total,
+    )
+    total += sum((p.annualised_premium for p in sold), Decimal(0))
     for _round in range(MONTH_TO_DATE_ROUNDS):
         order = list(sellers)
         rng.shuffle(order)
@@ -474,7 +568,7 @@ def _month_to_date_sales(rng, *, today, sellers, leads, products, simple) -> lis
                 return sold
             day = rng.choice(days)
             allowed = [p for p in simple if products[p[0]].grade <= (agent.capability_grade or 1)]
-            if not allowed or not leads[agent.pk] or agent.hire_date > day - dt.timedelta(14):
+            if not allowed or agent.hire_date > day - dt.timedelta(14):
                 continue
             policy = _recent_sale(
                 rng,
@@ -505,7 +599,11 @@ def seed_operations_demo(*, agents: int = 66, seed: int = 20261101, stdout=None)
         return {"created": False}
     rng = random.Random(seed + 50)  # noqa: S311  (deterministic demo data)
     today = timezone.localdate()
-    leads = _leads_by_agent(sellers)
+    leads = _Leads(
+        sellers,
+        seed=seed,
+        imported_at=_at(add_months(today, -MONTHS - 2), 10, random.Random(seed + 52)),  # noqa: S311
+    )
     plans = [p for p in PLANS if p[0] in products]
     target = max(24, min(48, agents // 2 + 12))
     stats = dict.fromkeys(
@@ -523,6 +621,7 @@ def seed_operations_demo(*, agents: int = 66, seed: int = 20261101, stdout=None)
             "reinstated",
             "contacts",
             "tasks_worked",
+            "leads_made",
         ),
         0,
     )
@@ -567,7 +666,7 @@ def seed_operations_demo(*, agents: int = 66, seed: int = 20261101, stdout=None)
             day = add_months(today, -months_back) - dt.timedelta(days=rng.randint(0, 27))
             day = min(day, today - dt.timedelta(days=1))
             issue_after, delivery, unpaid = None, "", False
-        hired = [a for a in sellers if a.hire_date <= day - dt.timedelta(days=14) and leads[a.pk]]
+        hired = [a for a in sellers if a.hire_date <= day - dt.timedelta(days=14)]
         if not hired:
             continue
         agent = rng.choice(hired)
@@ -581,17 +680,18 @@ def seed_operations_demo(*, agents: int = 66, seed: int = 20261101, stdout=None)
         code, mode, term, (low, high), _w = rng.choices(allowed, weights=[p[4] for p in allowed])[0]
         product = products[code]
         premium = Decimal(rng.randrange(low, high, 100)).quantize(Decimal("0.01"))
-        lead = leads[agent.pk].pop(0)
+        at = _at(day, rng.randint(10, 19), rng)
         policy = _sell(
             rng,
             agent=agent,
-            lead=lead,
+            lead=leads.take(agent, at),
             product=product,
             mode=mode,
             term=term,
             premium=premium,
             day=day,
             issue_after=issue_after,
+            at=at,
         )
         if policy is not None:
             policies.append(policy)
@@ -606,6 +706,7 @@ def seed_operations_demo(*, agents: int = 66, seed: int = 20261101, stdout=None)
         plans=plans,
     )
     stats["policies"] = len(policies)
+    stats["leads_made"] = leads.made.finish()
     issued = [p for p in policies if p.issued_at is not None]
     issued.sort(key=lambda p: p.issued_at)
     with transaction.atomic():

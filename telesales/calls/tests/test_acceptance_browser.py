@@ -169,7 +169,7 @@ def test_agent_follows_up_and_sells_policy_is_issued_and_the_board_shows_it(
     page.wait_for_selector("[data-testid=panel-message]")
     assert "综合意外险" in page.inner_text("[data-testid=panel-message]")
     holdings = page.inner_text("[data-testid=holdings-table]")
-    assert "综合意外险" in holdings and "2400.00" in holdings
+    assert "综合意外险" in holdings and "¥2,400.00" in holdings
     assert world.spouse.name in holdings
     # The household suggestions for what it does not hold yet (the child has no cover).
     page.wait_for_selector("[data-testid=suggestions]")

@@ -57,7 +57,7 @@ def test_the_whole_demo_sells_this_month_at_last_months_pace_with_no_service_bac
     from django.apps import apps
     from django.contrib.auth import get_user_model
     from django.core.management import call_command
-    from django.db.models import Count
+    from django.db.models import Count, F
     from django.utils import timezone
 
     from telesales.core.dashboard import Period
@@ -92,6 +92,18 @@ def test_the_whole_demo_sells_this_month_at_last_months_pace_with_no_service_bac
     won = Lead.objects.filter(state="won")
     assert won.exists() and not won.filter(policies__isnull=True).exists()
     assert not won.filter(owner__practice_reg_no="").exists()
+    # A won lead's history ends with its sale: the lead was imported before it, and nothing
+    # (an allocation, a claim, a first answer, a recycling warning) comes after the won row
+    # but another sale to the household (won → won, the moment the lead was won staying).
+    LeadEvent = apps.get_model("leads", "LeadEvent")
+    assert not won.filter(batch__created_at__gte=F("won_at")).exists()
+    later = LeadEvent.objects.filter(lead__state="won", at__gt=F("lead__won_at")).exclude(
+        action="state", from_state="won", to_state="won"
+    )
+    assert not later.exists(), list(later.values_list("lead_id", "action", "to_state")[:5])
+    assert not won.filter(
+        events__action="state", events__to_state="won", events__at__lt=F("won_at")
+    ).exists()
     # No open sales follow-up on a won lead (sold below the calls layer, the calls demo's
     # follow-ups on it are closed as the sale path closes them), none on a closed lead.
     FollowUp = apps.get_model("calls", "FollowUp")
