@@ -86,7 +86,10 @@ SHOTS = [
         "agent-workspace.png",
         wait_for="[data-testid=next-lead]",
         click="[data-testid=next-lead]",
-        then="[data-testid=lead-header], [data-testid=nothing-to-dispatch], .alert",
+        then=(
+            "[data-testid=lead-header], [data-testid=nothing-to-dispatch], "
+            "[data-testid=panel-error]"
+        ),
     ),
     Shot("agent1", "/leads/mine/", "agent-my-leads.png", wait_for="[data-testid=my-leads-table]"),
     Shot("teamlead1", "/calls/board/", "team-lead-live-board.png", wait_for="table"),
@@ -218,7 +221,13 @@ def take(base_url: str, out_dir: Path, *, browser) -> list[Path]:
             wanted = shot.click and (not shot.click_optional or page.query_selector(shot.click))
             if wanted and not page.query_selector("[data-testid=lead-header]"):
                 page.click(shot.click)
-                page.wait_for_selector(shot.then or shot.wait_for)
+                try:
+                    page.wait_for_selector(shot.then or shot.wait_for)
+                except Exception:
+                    shown = page.evaluate("document.querySelector('main')?.innerText ?? ''")
+                    log(f"{shot.username} {shot.path}: after the click the page shows:")
+                    log(shown[:600])
+                    raise
                 page.wait_for_load_state("networkidle")
             if shot.chart:
                 wait_for_chart(page, shot.chart)
