@@ -395,9 +395,9 @@ def conversion(*, user, since: dt.date, until: dt.date, agent_id: int | None = N
 
 # --- Reassigning a follow-up ---------------------------------------------------------------
 def followup_reassign_targets(*, followup: FollowUp, day: dt.date | None = None) -> list[Person]:
-    """The teammates a follow-up may move to (``services.followup_reassign``): working,
-    registered, of the grade its lead needs, in the owner's team, not absent on ``day``
-    (today) — the absent-owner cover's rule."""
+    """The teammates a follow-up may move to (``services.followup_reassign``): agents (who can
+    open the workspace), working, registered, of the grade its lead needs, in the owner's team,
+    not absent on ``day`` (today) — the absent-owner cover's rule."""
     from telesales.leads.services import WORKING_STATUSES
     from telesales.org.models import Absence
 
@@ -412,6 +412,7 @@ def followup_reassign_targets(*, followup: FollowUp, day: dt.date | None = None)
             status__in=WORKING_STATUSES,
             capability_grade__gte=followup.lead.required_grade or 1,
         )
+        .filter(user__is_active=True, user__groups__name=Role.AGENT.value)
         .exclude(pk=owner.pk)
         .exclude(practice_reg_no="")
         .exclude(pk__in=absent)

@@ -1216,6 +1216,7 @@ def _cover_for(*, fu: FollowUp, absent: set[int], load: Counter) -> Person | Non
             status__in=(PersonStatus.ACTIVE, PersonStatus.WARNING, PersonStatus.TRAINEE),
             capability_grade__gte=fu.lead.required_grade or 1,
         )
+        .filter(user__is_active=True, user__groups__name=Role.AGENT.value)
         .exclude(pk=owner.pk)
         .exclude(practice_reg_no="")
         .exclude(pk__in=absent)
@@ -1260,6 +1261,11 @@ def _why_not_target(*, followup: FollowUp, to_agent: Person, day: dt.date) -> st
         return _("%(name)s is not in %(owner)s's team") % {
             "name": to_agent.name,
             "owner": owner.name,
+        }
+    if to_agent.user is None or not has_role(to_agent.user, Role.AGENT):
+        # A team lead without the agent role cannot open the workspace to work it.
+        return _("%(name)s does not work leads in the agent workspace (no agent role)") % {
+            "name": to_agent.name
         }
     if to_agent.status not in WORKING_STATUSES:
         return _("%(name)s is %(status)s, not working") % {
@@ -1320,7 +1326,7 @@ def followup_reassign(
             % {"name": fu.agent.name}
         )
     fu.lead = lead
-    to_agent = Person.objects.select_related("team").get(pk=to_agent.pk)
+    to_agent = Person.objects.select_related("team", "user").get(pk=to_agent.pk)
     why = _why_not_target(followup=fu, to_agent=to_agent, day=timezone.localdate(now))
     if why:
         raise ValidationFailed(why, fields={"to_agent_id": [why]})

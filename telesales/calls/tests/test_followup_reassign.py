@@ -143,6 +143,22 @@ def test_an_absent_teammate_is_refused(crew):
     assert "李强" in _refused_target(crew, crew.mate)
 
 
+def test_a_team_lead_without_the_agent_role_is_no_target(crew):
+    """The team lead (registered, in the team, working) cannot open the workspace: a follow-up
+    given to them would be stranded. Neither offered nor accepted; the absent-owner cover
+    skips them too."""
+    from telesales.calls.selectors import followup_reassign_targets
+
+    assert crew.leader.capability_grade >= (crew.lead.required_grade or 1)
+    assert crew.leader not in followup_reassign_targets(followup=crew.fu)
+    assert "没有坐席角色" in _refused_target(crew, crew.leader)
+    # With the agent role as well (a team lead who also sells), they may take it.
+    from django.contrib.auth.models import Group
+
+    crew.leader.user.groups.add(Group.objects.get_or_create(name=Role.AGENT.value)[0])
+    assert crew.leader in followup_reassign_targets(followup=crew.fu)
+
+
 def test_the_owner_is_no_target(crew):
     assert "王芳" in _refused_target(crew, crew.owner)
 

@@ -102,3 +102,22 @@ def test_the_chart_draws_provisional_points_apart_from_the_line(two_cohorts, pag
     assert provisional["data"][11] == 0 and provisional["data"][4] is None
     assert all(v is None for i, v in enumerate(line["data"]) if i != 4)
     page.problems.assert_none()
+
+
+@pytest.mark.django_db
+def test_only_a_figure_that_can_still_change_is_called_provisional(two_cohorts, page_for):
+    """A row of the breakdown with an unpaid policy in grace is marked too (it read 0.00% like a
+    final figure); once every policy measured is paid, nothing can change: no 暂定, although a
+    grace period is still running (it read "100.00% 暂定 … 仍有 0 件未缴费")."""
+    url = reverse("operations:persistency") + "?by=agent"
+    html = page_for(two_cohorts.manager).get(url).content.decode()
+    assert 'data-testid="row-provisional-13m"' in html
+    late = PremiumDue.objects.filter(period=2, status="due").get()
+    premium_payment_record(due=late, paid_date=TODAY, amount=late.amount, actor="test")
+    response = page_for(two_cohorts.manager).get(url)
+    figure = response.context["figures"]["13m"]
+    assert (figure["final"], figure["pending"]) == (False, 0)  # a grace period still runs
+    html = response.content.decode()
+    assert 'data-testid="provisional-13m"' not in html
+    assert 'data-testid="provisional-note-13m"' not in html
+    assert 'data-testid="row-provisional-13m"' not in html
