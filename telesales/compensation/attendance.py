@@ -332,7 +332,7 @@ def _check_days(row: CheckedRow, period: AttendancePeriod, *, blank_skips: bool)
     if attended_problem or required_problem:
         return
     if attended is None:
-        if row.before is not None:
+        if row.before is not None and not blank_skips:
             row.error(
                 "days_attended",
                 _(
@@ -343,7 +343,9 @@ def _check_days(row: CheckedRow, period: AttendancePeriod, *, blank_skips: bool)
             )
         elif not blank_skips:
             row.error("days_attended", _("Give the days attended."))
-        return  # left blank: not entered (the person stays missing)
+        # Left blank on the page or in a file: as it is (the recorded days are kept; without
+        # any, the person stays missing). Through the API every row listed must say its days.
+        return
     if required is None:
         row.error("days_required", _("Give the days required."))
         return
@@ -536,6 +538,11 @@ def _period_for_write(period_start: dt.date) -> AttendancePeriod:
     period = _attendance_period(period_start, lock=True)
     if period.start != period_start:  # pragma: no cover - payrun_period checks it
         raise ValidationFailed(_("Not the first day of a pay period"))
+    _refuse_locked(period)
+    return period
+
+
+def _refuse_locked(period: AttendancePeriod) -> None:
     if period.locked:
         raise InvalidState(
             _(
@@ -544,7 +551,6 @@ def _period_for_write(period_start: dt.date) -> AttendancePeriod:
             )
             % {"p": period.label}
         )
-    return period
 
 
 def _write(period: AttendancePeriod, rows: Iterable[CheckedRow], actor) -> None:
@@ -805,9 +811,11 @@ def attendance_import_preview(
     *, period_start: dt.date, content: bytes, filename: str, actor
 ) -> AttendanceImport:
     """What importing the file would do, row by row, with each row's problems; nothing is
-    written. ``ValidationFailed`` on ``file`` for a file that cannot be read."""
+    written. ``ValidationFailed`` on ``file`` for a file that cannot be read; ``InvalidState``
+    for an approved (locked) period."""
     _require(actor)
     period = _attendance_period(period_start)
+    _refuse_locked(period)  # no preview of an import that could never be applied
     entries = attendance_file_read(content=content, filename=filename)
     rows = attendance_check(period, entries, blank_skips=True)
     return AttendanceImport(

@@ -202,3 +202,12 @@ def test_the_template_lists_the_people_and_reads_back(c):
         period_start=APR, content=out.getvalue(), filename="filled.xlsx", actor=c.hr
     )
     assert result.created == 5 and set(_saved().values()) == {(20, 22)}
+
+
+def test_a_file_for_an_approved_month_is_refused_before_any_preview(march):
+    """A stale tab posting a file for a locked month got a normal preview with an import
+    button, and a 409 only on applying it."""
+    c = march
+    data = _csv(ZH, [(c.tina.employee_no, "tina", 20, 10)])
+    with pytest.raises(InvalidState):
+        attendance_import_preview(period_start=FEB, content=data, filename="f.csv", actor=c.hr)

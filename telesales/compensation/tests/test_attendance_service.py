@@ -188,7 +188,11 @@ def test_check_folds_full_width_employee_numbers_and_spaces(center):
     assert (rows[0].days_attended, rows[0].days_required) == (18, 22)
 
 
-def test_a_blank_row_is_left_missing_but_a_recorded_one_cannot_be_blanked(center):
+def test_a_blank_row_stays_as_it_is_on_the_page_and_in_a_file_but_not_through_the_api(center):
+    """Left blank on the page or in a file (``blank_skips``), a row changes nothing: the person
+    without days stays missing, the recorded days stay (the import said "rows left blank stay
+    as they are" while refusing a pre-filled template with one cell cleared). Through the API
+    every row listed must say its days."""
     c = center
     attendance_bulk_record(
         period_start=APR,
@@ -199,13 +203,16 @@ def test_a_blank_row_is_left_missing_but_a_recorded_one_cannot_be_blanked(center
         AttendanceEntry(person_id=c.sam.pk, days_attended="", days_required="22"),
         AttendanceEntry(person_id=c.tina.pk, days_attended="", days_required="22"),
     ]
-    with pytest.raises(AttendanceRowsInvalid) as caught:
-        attendance_bulk_record(period_start=APR, entries=blank, actor=c.hr, blank_skips=True)
-    assert list(caught.value.fields) == ["rows[1].days_attended"]
-    saved = attendance_bulk_record(
-        period_start=APR, entries=blank[:1], actor=c.hr, blank_skips=True
-    )
-    assert saved.skipped == 1 and not Attendance.objects.filter(person=c.sam, period_start=APR)
+    saved = attendance_bulk_record(period_start=APR, entries=blank, actor=c.hr, blank_skips=True)
+    assert saved.skipped == 2 and not Attendance.objects.filter(person=c.sam, period_start=APR)
+    kept = Attendance.objects.get(person=c.tina, period_start=APR)
+    assert (kept.days_attended, kept.days_required) == (18, 22)
+    from django.utils import translation
+
+    with translation.override("zh-hans"), pytest.raises(AttendanceRowsInvalid) as caught:
+        attendance_bulk_record(period_start=APR, entries=blank, actor=c.hr)
+    assert sorted(caught.value.fields) == ["rows[0].days_attended", "rows[1].days_attended"]
+    assert "可以修改，不能清空" in caught.value.fields["rows[1].days_attended"][0]
 
 
 @pytest.mark.parametrize(
