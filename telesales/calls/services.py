@@ -1307,7 +1307,10 @@ def followup_reassign(
         )
     reason = " ".join((reason or "").split())
     if len(reason) < 2:
-        message = _("Say why the follow-up moves (the teammate and the lead history show it)")
+        message = _(
+            "Say in a few words (at least 2 characters) why the follow-up moves: the teammate "
+            "and the lead history show it"
+        )
         raise ValidationFailed(message, fields={"reason": [message]})
     if len(reason) > REASSIGN_REASON_MAX:
         message = _("The reason is too long: %(length)d characters, at most %(max)d") % {

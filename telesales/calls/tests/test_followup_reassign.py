@@ -177,6 +177,14 @@ def test_a_reason_is_required(crew):
             followup=crew.fu, to_agent=crew.mate, actor=crew.leader.user, reason="  "
         )
     assert "reason" in exc.value.details["fields"]
+    # One character typed is not enough, and the message says so (it read "give a reason").
+    from django.utils import translation
+
+    with translation.override("zh-hans"), pytest.raises(ValidationFailed) as exc:
+        services.followup_reassign(
+            followup=crew.fu, to_agent=crew.mate, actor=crew.leader.user, reason="x"
+        )
+    assert "至少 2 个字" in exc.value.details["fields"]["reason"][0]
 
 
 def test_a_lead_no_longer_the_owners_is_refused(crew):
