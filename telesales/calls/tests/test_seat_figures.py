@@ -144,6 +144,7 @@ def test_manager_sees_each_seats_figures_the_total_and_per_occupied_seat(floor):
     assert _row(html, f"seat-row-{seat_d.code}") == ["4", "1", "0:00:00", "1", "¥600.00"]
     assert _row(html, "seat-row-M001") == ["0", "0", "0:00:00", "0", "¥0.00"]
     assert _row(html, "productivity-elsewhere") == ["3", "1", "0:00:30", "1", "¥800.00"]
+    assert _row(html, "productivity-seats-total") == ["8", "3", "0:03:05", "3", "¥4,100.00"]
     assert _row(html, "productivity-total") == ["11", "4", "0:03:35", "4", "¥4,900.00"]
     assert p["occupied"] == 3
     assert _row(html, "productivity-per-seat") == ["3.7", "1.3", "0:01:12", "1.3", "¥1,633.33"]
@@ -165,6 +166,9 @@ def test_another_month_and_a_month_not_begun(floor):
     last_month = timezone.localdate().replace(day=1) - dt.timedelta(days=3)
     html = _page(floor["manager"], f"?month={last_month:%Y-%m}").content.decode()
     assert _row(html, "productivity-total") == ["5", "0", "0:00:00", "1", "¥9,999.00"]
+    # Nothing outside the listed seats that month: one total, not the same row twice.
+    assert 'data-testid="productivity-elsewhere"' not in html
+    assert 'data-testid="productivity-seats-total"' not in html
     following = (timezone.localdate().replace(day=28) + dt.timedelta(days=7)).strftime("%Y-%m")
     response = _page(floor["manager"], f"?month={following}")
     assert "尚未开始" in response.content.decode()  # said, and this month shown instead
