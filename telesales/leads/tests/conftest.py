@@ -14,6 +14,8 @@ from __future__ import annotations
 import pytest
 
 from telesales.core.tests.api_helpers import JsonClient
+from telesales.leads.models import Channel
+from telesales.leads.tests.factories import data_officer
 
 DEMO_AGENTS = 12
 
@@ -86,3 +88,21 @@ def page_as(leads_demo):
         return client
 
     return make
+
+
+@pytest.fixture(autouse=True)
+def media(settings, tmp_path):
+    """Uploaded lead files go to the test's own folder, never to the real media directory."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+    return settings.MEDIA_ROOT
+
+
+@pytest.fixture
+def channel(db):
+    """A channel with its consent wording, for imports."""
+    return Channel.objects.create(code="web", name="官网赠险", consent_wording="本人同意接听")
+
+
+@pytest.fixture
+def officer(db):
+    return data_officer()

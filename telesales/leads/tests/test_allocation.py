@@ -36,7 +36,6 @@ from telesales.leads.tests.factories import (
     PersonFactory,
     TeamFactory,
     UserFactory,
-    data_officer,
 )
 from telesales.org.choices import PersonStatus, TeamKind, TeamStage
 from telesales.org.models import Absence, Person
@@ -58,11 +57,6 @@ def rules(db):
         new_hire_weeks=8,
         new_hire_ab_share=Decimal("0.30"),
     )
-
-
-@pytest.fixture
-def officer(db):
-    return data_officer()
 
 
 @pytest.fixture

@@ -65,12 +65,6 @@ def english():
         yield
 
 
-@pytest.fixture(autouse=True)
-def media(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
-    return settings.MEDIA_ROOT
-
-
 @pytest.fixture
 def channel(db):
     return Channel.objects.create(

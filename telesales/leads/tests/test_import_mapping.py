@@ -33,7 +33,7 @@ from telesales.leads.importing import (
     batch_import_run,
     batch_import_with_mapping,
 )
-from telesales.leads.models import Channel, Customer, Lead, LeadBatch
+from telesales.leads.models import Customer, Lead, LeadBatch
 from telesales.leads.tests.factories import UserFactory, data_officer
 
 pytestmark = pytest.mark.django_db
@@ -43,22 +43,6 @@ pytestmark = pytest.mark.django_db
 def english():
     with translation.override("en"):
         yield
-
-
-@pytest.fixture(autouse=True)
-def media(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
-    return settings.MEDIA_ROOT
-
-
-@pytest.fixture
-def channel(db):
-    return Channel.objects.create(code="web", name="官网赠险", consent_wording="本人同意接听")
-
-
-@pytest.fixture
-def officer(db):
-    return data_officer()
 
 
 def national(n: int) -> str:

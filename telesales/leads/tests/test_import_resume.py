@@ -26,8 +26,8 @@ from telesales.leads.importing import (
     batch_import_run,
     batch_resume,
 )
-from telesales.leads.models import Channel, Customer, Lead, LeadBatch
-from telesales.leads.tests.factories import UserFactory, data_officer
+from telesales.leads.models import Customer, Lead, LeadBatch
+from telesales.leads.tests.factories import UserFactory
 from telesales.leads.tests.test_import_mapping import (
     TITLED,
     left_running,
@@ -48,22 +48,6 @@ ROWS = [
     ["戊", national(3)],
 ]
 COUNTS = (5, 3, 1, 1, 0)  # rows, imported, duplicate, invalid, dnc_blocked
-
-
-@pytest.fixture(autouse=True)
-def media(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
-    return settings.MEDIA_ROOT
-
-
-@pytest.fixture
-def channel(db):
-    return Channel.objects.create(code="web", name="官网赠险", consent_wording="本人同意接听")
-
-
-@pytest.fixture
-def officer(db):
-    return data_officer()
 
 
 def counts(batch: LeadBatch) -> tuple[int, int, int, int, int]:
