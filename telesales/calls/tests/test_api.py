@@ -220,8 +220,9 @@ def test_sale_records_the_policy(agent, client, product):
     assert body["recording_retain_until"] >= str(timezone.localdate().year + 30)
 
 
-@pytest.mark.parametrize("premium", ["-100.00", "0", "9999999999.99", "abc", "1e3", "2.5E2"])
-def test_sale_with_a_negative_or_absurd_premium_is_422(agent, client, product, premium):
+def _sale_of_premium(agent, client, product, premium):
+    """A one-year annual sale of ``premium`` on an answered call of a new lead: the answer
+    and the call."""
     lead = owned_lead(agent)
     call = _answered_call(client, lead)
     r = client.post_json(
@@ -235,6 +236,12 @@ def test_sale_with_a_negative_or_absurd_premium_is_422(agent, client, product, p
             "insured_ids": [lead.customer_id],
         },
     )
+    return r, call
+
+
+@pytest.mark.parametrize("premium", ["-100.00", "0", "9999999999.99", "abc", "1e3", "2.5E2"])
+def test_sale_with_a_negative_or_absurd_premium_is_422(agent, client, product, premium):
+    r, call = _sale_of_premium(agent, client, product, premium)
     assert_error_shape(r, 422)
     attempt = CallAttempt.objects.get(pk=call["id"])
     assert attempt.disposition_id is None
@@ -509,38 +516,14 @@ def test_a_second_sale_on_the_call_adds_its_note_to_the_call(agent, client, prod
 
 @pytest.mark.parametrize("premium", ["1,200", "1200元", "１，２００元", "¥1,200.00", 1200, 1200.0])
 def test_sale_reads_grouped_digits_yuan_and_full_width(agent, client, product, premium):
-    lead = owned_lead(agent)
-    call = _answered_call(client, lead)
-    r = client.post_json(
-        f"{WS}/sales",
-        {
-            "call_id": call["id"],
-            "product_id": product.pk,
-            "annualised_premium": premium,
-            "payment_mode": "annual",
-            "term_years": 1,
-            "insured_ids": [lead.customer_id],
-        },
-    )
+    r, _call = _sale_of_premium(agent, client, product, premium)
     assert r.status_code == 201, r.content
     assert r.json()["annualised_premium"] == "1200.00"
 
 
 @pytest.mark.parametrize("premium", ["12k", "1,20", "一千二", True])
 def test_sale_with_no_amount_says_what_to_send(agent, client, product, premium):
-    lead = owned_lead(agent)
-    call = _answered_call(client, lead)
-    r = client.post_json(
-        f"{WS}/sales",
-        {
-            "call_id": call["id"],
-            "product_id": product.pk,
-            "annualised_premium": premium,
-            "payment_mode": "annual",
-            "term_years": 1,
-            "insured_ids": [lead.customer_id],
-        },
-    )
+    r, _call = _sale_of_premium(agent, client, product, premium)
     body = assert_error_shape(r, 422)
     (message,) = body["details"]["fields"]["annualised_premium"]
     assert "1200" in message
