@@ -807,7 +807,8 @@ class _Floor:
                 outcome = rng.choice(("interested", "not_interested", "not_interested"))
             else:
                 outcome = "concern" if rng.random() < 0.12 else "reached"
-            end = end + dt.timedelta(seconds=rng.randint(30, 120))
+            # The call's outcome, as the agent records it before the task's.
+            end = self.dispose(clock, agent, attempt, "reached", end, rng.randint(30, 120))
         clock.at = end
         policy_services.service_task_complete(
             task=task,

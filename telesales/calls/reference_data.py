@@ -32,6 +32,9 @@ DEFAULT_DISPOSITIONS: list[tuple[str, str, int, dict[str, bool]]] = [
     ("wrong_person", "非本人", 50, {"human_answered": True, "invalid_number": True, "final": True}),
     ("voicemail", "语音信箱", 60, {}),
     ("refused", "拒绝", 70, {"human_answered": True, "contact": True, "refusal": True}),
+    # A service call that reached the customer (welcome call, free-look check-in, extended
+    # service): talked, nothing to change on the lead; the service task records what was said.
+    ("reached", "已接通（服务电话）", 72, {"human_answered": True, "contact": True}),
     (
         "not_interested",
         "明确无意向",

@@ -373,3 +373,17 @@ def test_slots_place_dials_inside_the_rules(count):
     per_day = Counter(timezone.localtime(t).date() for t in times)
     assert max(per_day.values()) <= 3
     assert all(b - a >= dt.timedelta(minutes=45) for a, b in itertools.pairwise(times))
+
+
+def test_every_call_ended_before_the_last_wrap_up_has_its_outcome(demo_calls):
+    """Answered service calls (welcome calls, check-ins) were left without an outcome, so an
+    agent opened the workspace to a call of two weeks ago still asking for one."""
+    from telesales.calls.demo import WRAP_UP
+
+    now = demo_calls["now"]
+    stale = CallAttempt.objects.filter(
+        disposition__isnull=True, ended_at__lt=now - WRAP_UP - dt.timedelta(minutes=5)
+    )
+    assert not stale.exists(), list(stale.values_list("pk", "kind", "ended_at")[:5])
+    reached = CallAttempt.objects.filter(kind="service", disposition__code="reached")
+    assert reached.exists()
