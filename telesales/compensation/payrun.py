@@ -788,7 +788,7 @@ def payadjustment_cancel(*, adjustment: PayAdjustment, actor, reason: str) -> Pa
     a reason is required. Audited (``compensation.adjustment_cancel``)."""
     _require_pay_admin(actor)
     adjustment = (
-        PayAdjustment.objects.select_for_update()
+        PayAdjustment.objects.select_for_update(of=("self",))  # the run may be none: no lock
         .select_related("applied_run")
         .get(pk=adjustment.pk)
     )
