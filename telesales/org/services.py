@@ -351,43 +351,35 @@ def _person_release_on_leaving(*, person: Person, actor) -> None:
             after={"leader": None},
             reason="leader left",
         )
-    if person.user_id:
-        user = get_user_model().objects.get(pk=person.user_id)
-        if user.is_active:
-            user.is_active = False
-            user.save(update_fields=["is_active"])
-            audit_record(
-                actor=actor,
-                action="org.login_deactivate",
-                object_type="auth.user",
-                object_id=str(user.pk),
-                object_repr=user.get_username(),
-                before={"is_active": True},
-                after={"is_active": False},
-                reason="person left",
-            )
+    _person_login_switch(person=person, active=False, actor=actor)
 
 
 def _person_login_restore_on_return(*, person: Person, actor) -> None:
     """Someone who left and is taken back (the leaving undone) gets the login back that
     leaving disabled: else a new password would be handed out for a login that cannot sign
     in, and a second login cannot be created for the record."""
+    _person_login_switch(person=person, active=True, actor=actor)
+
+
+def _person_login_switch(*, person: Person, active: bool, actor) -> None:
+    """Enable or disable the person's login (none: nothing), audited when it changes:
+    ``org.login_reactivate`` / ``org.login_deactivate``."""
     if not person.user_id:
         return
     user = get_user_model().objects.get(pk=person.user_id)
-    if user.is_active:
+    if user.is_active == active:
         return
-    user.is_active = True
+    user.is_active = active
     user.save(update_fields=["is_active"])
     audit_record(
         actor=actor,
-        action="org.login_reactivate",
+        action="org.login_reactivate" if active else "org.login_deactivate",
         object_type="auth.user",
         object_id=str(user.pk),
         object_repr=user.get_username(),
-        before={"is_active": False},
-        after={"is_active": True},
-        reason="person back from leaving",
+        before={"is_active": not active},
+        after={"is_active": active},
+        reason="person back from leaving" if active else "person left",
     )
 
 
