@@ -168,6 +168,8 @@ class PayLineOut(Schema):
     rate: Decimal | None
     rule_id: str
     rule_version: int
+    #: What the rule set calls the rule ("底薪", "首年佣金率：意外、重疾"); "" when none.
+    rule_title: str = ""
     modifiers: list[str]
     sources: list[str]
     note: str

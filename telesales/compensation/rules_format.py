@@ -1166,6 +1166,61 @@ def _check_assessment(doc: dict, ctx: _Context, ladder: list[str]) -> None:
             )
 
 
+# --- what a rule is called -------------------------------------------------------------------
+
+#: Each section of a rule set as a payslip names it (the section's key → its title).
+SECTION_TITLES = {
+    "base_pay": pgettext_lazy("rule section", "Base pay"),
+    "trainee_factor": pgettext_lazy("rule section", "Trainee factor"),
+    "fyc_commission": pgettext_lazy("rule section", "FYC commission rates"),
+    "new_hire_allowance": pgettext_lazy("rule section", "New-hire allowance"),
+    "renewal_commission": pgettext_lazy("rule section", "Renewal commission"),
+    "management_allowance": pgettext_lazy("rule section", "Management allowance"),
+    "development_bonus": pgettext_lazy("rule section", "Development bonus"),
+    "recruiting_awards": pgettext_lazy("rule section", "Recruiting and referral awards"),
+    "clawback": pgettext_lazy("rule section", "Clawback"),
+    "withholding": pgettext_lazy("rule section", "Withholding"),
+    "performance_bonus": pgettext_lazy("rule section", "Performance bonus"),
+    "assessment": pgettext_lazy("rule section", "Assessment"),
+    "standard_premium": pgettext_lazy("rule section", "Standardised premium"),
+    "extension_pay": pgettext_lazy("rule section", "Pay during an extension"),
+}
+
+
+def rule_titles(document: dict[str, Any]) -> dict[str, str]:
+    """Each rule id of a stored rule-set document → what a payslip calls it: its section's
+    title, and for a commission rate table the categories it covers ("FYC commission rates:
+    Accident, Critical illness"). Reads the document as stored (already checked); a section
+    this code does not know is left out."""
+    categories = dict(ProductCategory.choices)
+    titles: dict[str, str] = {}
+    for key, title in SECTION_TITLES.items():
+        section = document.get(key)
+        entries = section if isinstance(section, list) else [section]
+        for entry in entries:
+            if not isinstance(entry, dict) or not isinstance(entry.get("id"), str):
+                continue
+            text = str(title)
+            covered = entry.get("categories") if key == "fyc_commission" else None
+            if isinstance(covered, list) and covered:
+                names = [str(categories.get(c, c)) for c in covered]
+                text = pgettext("rule title", "%(section)s: %(categories)s") % {
+                    "section": text,
+                    "categories": pgettext("list separator", ", ").join(names),
+                }
+            titles.setdefault(entry["id"], text)
+    return titles
+
+
+def rule_title(titles: dict[str, str], rule_id: str) -> str:
+    """What ``rule_titles`` calls ``rule_id``, or the rule a modifier belongs to
+    (``extension_pay.commission_factor`` → the extension's title); "" when none."""
+    if rule_id in titles:
+        return titles[rule_id]
+    head, dot, _tail = rule_id.rpartition(".")
+    return titles.get(head, "") if dot else ""
+
+
 # --- the result -------------------------------------------------------------------------------
 
 

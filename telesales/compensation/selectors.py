@@ -20,6 +20,7 @@ from telesales.compensation.models import (
     PolicyPay,
     RuleSet,
 )
+from telesales.compensation.rules_format import rule_title, rule_titles
 from telesales.core.dates import YEAR_MAX, YEAR_MIN, date_out_of_range
 from telesales.core.errors import NotFound, PermissionDenied, ValidationFailed
 from telesales.operations.selectors import premium_periods
@@ -88,6 +89,7 @@ def payslip_get(*, user, run: PayRun, person: Person) -> Payslip:
         raise PermissionDenied(_("You may only read your own payslip"))
     lines = list(run.lines.filter(person=person).order_by("position"))
     _attach_sources(lines, user=user, person=person)
+    attach_rule_titles(lines)
     return Payslip(
         run=run, person=person, lines=lines, total=sum((ln.amount for ln in lines), ZERO)
     )
@@ -176,6 +178,22 @@ def _attach_sources(lines: list[PayLine], *, user, person: Person) -> None:
             number = policies[key][0] if policy_id in policies else None
             parts.append((source, policy_id, number, amount, basis))
         line.policy_parts = parts
+
+
+def attach_rule_titles(lines: list[PayLine]) -> None:
+    """Give each line ``rule_title`` (what its rule set calls its rule: "Base pay", "FYC
+    commission rates: Accident, …"; "" for an adjustment or a rule no longer named) and
+    ``modifier_titles``: (modifier, title) of each of its modifiers. One query for the rule
+    sets the lines were computed under."""
+    versions = {line.rule_version for line in lines}
+    documents = dict(
+        RuleSet.objects.filter(version__in=versions).values_list("version", "document")
+    )
+    titles = {version: rule_titles(doc or {}) for version, doc in documents.items()}
+    for line in lines:
+        known = titles.get(line.rule_version, {})
+        line.rule_title = rule_title(known, line.rule_id)
+        line.modifier_titles = [(m, rule_title(known, m)) for m in line.modifiers]
 
 
 @dataclass(frozen=True)

@@ -546,3 +546,37 @@ def test_the_people_to_adjust_are_named_with_full_width_brackets_in_chinese(marc
     assert f">{sam.name}（{sam.employee_no}）</option>" in chinese.get(url).content.decode()
     english = client_for(march.hr).get(url).content.decode()
     assert f">{sam.name} ({sam.employee_no})</option>" in english
+
+
+def test_a_payslip_names_each_rule_in_the_readers_language(march):
+    """The Rule column reads what the rule set calls the rule ("Base pay", the commission
+    rate table with the categories it covers, the trainee factor that scaled the rate), the
+    rule id and version beside it for the trace; the API gives the same title."""
+    from telesales.compensation.payrun import payrun_compute
+
+    run = payrun_compute(period_start=MAR, actor=march.hr)
+    url = reverse("compensation:payslip_detail", args=[run.pk, march.tina.pk])
+    english = client_for(march.hr).get(url).content.decode()
+    assert '<div data-testid="line-rule-title">Base pay</div>' in english
+    assert (
+        '<div data-testid="line-rule-title">FYC commission rates: Accident, Critical illness, '
+        "Medical</div>" in english
+    )
+    assert "× Trainee factor <code>trainee_factor</code>" in english
+    assert "<code>fyc.protection</code> v1" in english  # the trace stays
+
+    chinese = Client()
+    chinese.force_login(march.hr)
+    chinese.cookies[settings.LANGUAGE_COOKIE_NAME] = "zh-hans"
+    body = chinese.get(url).content.decode()
+    assert '<div data-testid="line-rule-title">底薪</div>' in body
+    assert "首年佣金率：意外险、重疾险、医疗险" in body
+    assert "× 见习系数 <code>trainee_factor</code>" in body
+
+    api = client_for(march.hr).get(
+        f"/api/v1/compensation/payruns/{run.pk}/payslips/{march.tina.pk}"
+    )
+    assert api.status_code == 200, api.content
+    titles = {line["rule_id"]: line["rule_title"] for line in api.json()["lines"]}
+    assert titles["base_pay"] == "Base pay"
+    assert titles["fyc.protection"].startswith("FYC commission rates: ")
