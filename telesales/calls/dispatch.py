@@ -80,6 +80,7 @@ from telesales.calls.pool_sql import (
 )
 from telesales.calls.rules import callrules_for_person
 from telesales.calls.services import (
+    call_end,
     default_call_kind,
     presence_hand,
     presence_lock,
@@ -568,6 +569,30 @@ def _agent_with_work_due(agent, at) -> Person:
     )
 
 
+def _call_unfinished(presence, agent, actor, at) -> bool:
+    """The agent's current call still wants its outcome before the next lead. A call whose
+    lead left the agent meanwhile (released, transferred, recalled) does not hold them: it
+    is hung up if still open, its outcome may still be recorded (``disposition_record``),
+    and the agent is freed for the next lead."""
+    pending = (
+        CallAttempt.objects.filter(pk=presence.attempt_id, disposition__isnull=True)
+        .select_related("lead")
+        .first()
+    )
+    if pending is None:
+        return False
+    if pending.lead.owner_id == agent.pk or pending.lead.state == LeadState.DNC:
+        return True
+    if pending.ended_at is None:
+        call_end(attempt=pending, actor=actor, at=max(at, pending.started_at))
+        presence.refresh_from_db()
+    presence.attempt = None
+    if presence.state in (AgentState.DIALLING, AgentState.TALKING, AgentState.WRAP_UP):
+        presence.state, presence.since = AgentState.IDLE, at
+    presence.save()
+    return False
+
+
 def _dispatch_once(*, agent, actor, at) -> tuple[Dispatch | None, DomainError | None]:
     with transaction.atomic():
         presence = presence_lock(agent, at=at)
@@ -578,12 +603,7 @@ def _dispatch_once(*, agent, actor, at) -> tuple[Dispatch | None, DomainError | 
                 stop[0].message,
                 details={"reasons": [_reason(b.code, b.message, b.fix, 1) for b in stop]},
             )
-        if (
-            presence.attempt_id
-            and CallAttempt.objects.filter(
-                pk=presence.attempt_id, disposition__isnull=True
-            ).exists()
-        ):
+        if presence.attempt_id and _call_unfinished(presence, agent, actor, at):
             return None, CallUnfinished(
                 _("Record the outcome of your current call before taking the next lead"),
                 details={"attempt_id": presence.attempt_id},

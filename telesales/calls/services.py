@@ -826,8 +826,12 @@ def _dispose(
     note: str,
     callback_at: dt.datetime | None,
     at: dt.datetime,
+    moved: bool = False,
 ) -> CallAttempt:
-    """Apply a disposition (the caller holds the transaction and checked the actor)."""
+    """Apply a disposition (the caller holds the transaction and checked the actor).
+    ``moved``: the lead left the call's agent during the call; the outcome is recorded and
+    the dial counted, and only what it says of the number (a DNC request, an invalid
+    number) changes the lead: its new owner decides the rest."""
     lead = attempt.lead
     agent = attempt.agent
     rules = callrules_for_person(agent, on=timezone.localdate(at))
@@ -852,6 +856,7 @@ def _dispose(
         answered=bool(attempt.answered_at) or disposition.human_answered,
         contact=disposition.contact,
         actor=user,
+        worked=not moved,
     )
     open_fu = _open_followup(lead)
     if disposition.dnc:
@@ -882,6 +887,8 @@ def _dispose(
         _followups_close(
             lead, status=FollowUpStatus.DONE, at=at, attempt=attempt, note=won_followup_note()
         )
+    elif moved and not disposition.invalid_number:
+        pass  # the lead's follow-ups and state are its new owner's
     elif disposition.invalid_number or disposition.final:
         if lead.state != LeadState.WON:
             lead_services.lead_close(
@@ -991,9 +998,16 @@ def disposition_record(
         .get(pk=attempt.lead_id)
     )
     attempt.lead = lead
-    if lead.owner_id != attempt.agent_id and lead.state not in (LeadState.DNC,):
+    moved = lead.owner_id != attempt.agent_id and lead.state not in (LeadState.DNC,)
+    if moved and disposition.callback:
+        # The lead left the agent during the call (released, transferred, recalled): its
+        # new owner books its calls. The call's own outcome can still be recorded.
         raise NotYourCall(
-            _("This lead is no longer in %(name)s's hands") % {"name": attempt.agent.name}
+            _(
+                "This lead is no longer in %(name)s's hands: record the call's outcome "
+                "without a follow-up; whoever holds the lead now books its calls"
+            )
+            % {"name": attempt.agent.name}
         )
     note = _note(note)
     if callback_at is not None and not disposition.callback:
@@ -1015,6 +1029,7 @@ def disposition_record(
         note=note,
         callback_at=callback_at,
         at=at,
+        moved=moved,
     )
 
 

@@ -707,12 +707,14 @@ CLOSING_STATES = (LeadState.WON, LeadState.LOST, LeadState.INVALID, LeadState.DN
 
 
 def lead_call_record(
-    *, lead: Lead, at: dt.datetime, answered: bool, contact: bool, actor=None
+    *, lead: Lead, at: dt.datetime, answered: bool, contact: bool, actor=None, worked=True
 ) -> Lead:
     """Count a dial on a lead: dial and connect counts, first/last dial, last contact.
 
-    A dial moves an owned lead to *in progress* and, as activity, extends its protection.
-    The caller holds the transaction (and normally a lock on the lead)."""
+    A dial moves an owned lead to *in progress* and, as activity, extends its protection;
+    not when ``worked`` is False (a call made before the lead moved to its present owner
+    or pool: it counts, but it is not their work). The caller holds the transaction (and
+    normally a lock on the lead)."""
     lead = Lead.objects.select_for_update(of=("self",)).select_related("owner").get(pk=lead.pk)
     lead.dial_count += 1
     lead.first_dialled_at = lead.first_dialled_at or at
@@ -725,11 +727,13 @@ def lead_call_record(
         lead.last_contact_at = max(filter(None, [lead.last_contact_at, at]))
         fields.append("last_contact_at")
     from_state = lead.state
-    if lead.state == LeadState.OWNED:
+    if lead.state == LeadState.OWNED and worked:
         lead.state = LeadState.IN_PROGRESS
         fields.append("state")
     lead.updated_at = timezone.now()
     lead.save(update_fields=fields)
+    if not worked:
+        return lead
     if from_state != lead.state:
         lead_events_record(
             leads=[lead],

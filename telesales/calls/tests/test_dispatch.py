@@ -261,3 +261,41 @@ def test_no_next_lead_while_the_current_call_has_no_outcome(agent, dispo):
     )
     nxt = take(agent, at=NOON + dt.timedelta(minutes=1))
     assert nxt.lead != first  # the first is in cool-down now; the agent moves on
+
+
+@pytest.mark.parametrize("ended", [True, False], ids=["call-ended", "call-still-open"])
+def test_a_call_whose_lead_was_released_does_not_hold_the_agent(agent, dispo, ended):
+    """QA: an agent released the lead of a call awaiting its outcome; "next lead" then said
+    "record the current call's outcome" for ever, and the outcome was refused because the
+    lead was no longer theirs. The call no longer holds them (hung up if still open), and
+    its outcome can still be recorded, without touching the lead's new life."""
+    from telesales.leads.services import lead_release
+
+    first = owned_lead(agent, grade=LeadGrade.A)
+    second = owned_lead(agent, grade=LeadGrade.B)
+    attempt = services.call_start(lead=take(agent).lead, agent=agent, actor=agent.user, at=NOON)
+    assert attempt.lead == first
+    services.call_answer(attempt=attempt, actor=agent.user, at=NOON + dt.timedelta(seconds=5))
+    if ended:
+        services.call_end(attempt=attempt, actor=agent.user, at=NOON + dt.timedelta(seconds=40))
+    lead_release(lead=first, actor=agent.user, reason="客户不在本地")
+
+    nxt = take(agent, at=NOON + dt.timedelta(minutes=1))
+    assert nxt.lead == second
+    attempt.refresh_from_db()
+    assert attempt.ended_at is not None and attempt.disposition_id is None
+    presence = AgentPresence.objects.get(person=agent)
+    assert presence.attempt_id is None and presence.lead_id == second.pk
+
+    services.disposition_record(
+        attempt=attempt,
+        disposition=dispo("not_interested"),
+        actor=agent.user,
+        at=NOON + dt.timedelta(minutes=2),
+    )
+    attempt.refresh_from_db()
+    first.refresh_from_db()
+    assert attempt.disposition.code == "not_interested"
+    # The outcome is the call's: the released lead stays in the public pool, not closed.
+    assert (first.state, first.owner_id) == (LeadState.PUBLIC, None)
+    assert AgentPresence.objects.get(person=agent).lead_id == second.pk

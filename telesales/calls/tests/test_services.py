@@ -260,13 +260,32 @@ def test_team_lead_may_record_a_disposition_for_their_agent(agent, dispo):
     assert attempt.disposition.code == "busy"
 
 
-def test_disposition_of_a_lead_that_moved_to_someone_else_is_refused(agent, dispo):
+def test_the_outcome_of_a_call_whose_lead_moved_is_the_calls_alone(agent, dispo):
+    """A lead transferred during the call: its agent may still record how the call ended
+    (or the next lead waits on it); a follow-up is refused (the new owner books the lead's
+    calls) and a final outcome leaves the new owner's lead and follow-up as they are, while
+    a DNC request still puts the number on the list."""
     lead = owned_lead(agent)
     attempt = dial(agent, lead)
     other = registered_agent(team=agent.team)
     Lead.objects.filter(pk=lead.pk).update(owner=other)
-    with pytest.raises(NotYourCall):
-        dispose(attempt, "no_answer", dispo)
+    theirs = FollowUpFactory(lead=lead, agent=other, due_at=NOON + dt.timedelta(days=1))
+    with pytest.raises(NotYourCall) as refused:
+        dispose(attempt, "interested", dispo)
+    assert "without a follow-up" in refused.value.message
+    dispose(attempt, "not_interested", dispo)
+    lead.refresh_from_db()
+    theirs.refresh_from_db()
+    assert (lead.owner_id, lead.state, theirs.status) == (other.pk, LeadState.OWNED, "open")
+    assert CallAttempt.objects.get(pk=attempt.pk).disposition.code == "not_interested"
+
+    again = owned_lead(agent)
+    call = dial(agent, again, at=NOON + dt.timedelta(minutes=5))
+    Lead.objects.filter(pk=again.pk).update(owner=other)
+    dispose(call, "dnc", dispo, at=NOON + dt.timedelta(minutes=6))
+    again.refresh_from_db()
+    assert again.state == LeadState.DNC
+    assert DncEntry.objects.filter(phone_hash=again.customer.mobile_hash).exists()
 
 
 def test_disposition_twice_is_refused(agent, dispo):
