@@ -80,6 +80,10 @@ def field_message(error: dict) -> str:
             if raw.startswith(prefix):
                 return raw[len(prefix) :]
         return raw
+    if kind in ("too_long", "too_short") and isinstance(error.get("input"), str):
+        # A text whose length pydantic checks after a validator that reads it first (a note
+        # normalised before its limit): "items" would be the wrong word for characters.
+        kind = f"string_{kind}"
     template = _MESSAGES.get(kind)
     if template is None:
         return raw

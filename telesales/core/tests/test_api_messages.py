@@ -123,3 +123,24 @@ def test_a_decimal_in_exponent_form_is_refused_and_plain_digits_pass():
         with translation.override("en"), pytest.raises(ValidationError) as refused:
             Amount(amount=text)
         assert field_message(refused.value.errors()[0]).startswith("write the number")
+
+
+def test_a_text_checked_after_a_validator_is_counted_in_characters():
+    """QA: a note over its limit said "give at most 2000 items" (pydantic reports a text
+    whose validator ran first as a sequence that is too long)."""
+    from typing import Annotated
+
+    from pydantic import BeforeValidator
+
+    class Noted(BaseModel):
+        note: Annotated[str, BeforeValidator(str.strip), Field(max_length=5)] = ""
+
+    try:
+        Noted(note="abcdefgh")
+    except ValidationError as exc:
+        [error] = exc.errors()
+    assert error["type"] == "too_long"  # what pydantic says, which the message corrects
+    with translation.override("zh-hans"):
+        assert field_message(error) == "最多输入 5 个字符。"
+    with translation.override("en"):
+        assert field_message(error) == "Enter at most 5 characters."
