@@ -39,7 +39,7 @@ from telesales.compensation.engine import (
     compute_pay,
     period_for,
 )
-from telesales.compensation.models import PayAdjustment, PayRun, RuleSet
+from telesales.compensation.models import AssessmentOutcomeKind, PayAdjustment, PayRun, RuleSet
 from telesales.compensation.payinputs import PayInputs, pay_inputs
 from telesales.compensation.payrun import adjustment_lines, payrun_period
 from telesales.compensation.rules_format import RuleBook
@@ -88,6 +88,24 @@ class AssessmentChange:
     approved_to: str | None
     draft_outcome: str | None
     draft_to: str | None
+
+    @property
+    def approved_label(self) -> str:
+        """The approved outcome in the reader's words (晋升, 维持 …); "" when none."""
+        return _outcome_label(self.approved_outcome)
+
+    @property
+    def draft_label(self) -> str:
+        return _outcome_label(self.draft_outcome)
+
+
+def _outcome_label(code: str | None) -> str:
+    if not code:
+        return ""
+    try:
+        return str(AssessmentOutcomeKind(code).label)
+    except ValueError:
+        return code
 
 
 @dataclass(frozen=True)

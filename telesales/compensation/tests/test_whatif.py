@@ -241,6 +241,14 @@ def test_a_draft_lowering_a_maintenance_bar_changes_an_assessment_outcome(march)
     assert [
         (a.person_id, a.level, a.approved_outcome, a.draft_outcome) for a in result.assessment
     ] == [(c.ann.pk, "S1", "extend", "maintain")]
+    # The page names the outcomes in the reader's words (QA: "extend → S2" on a Chinese page).
+    page = client_for(c.hr).get(
+        reverse("compensation:whatif"), {"draft": draft.pk, "period": "2026-03"}
+    )
+    body = page.content.decode()
+    assert page.status_code == 200
+    assert "<td>延期考核</td><td>维持</td>" in body.replace(" → S1", "")
+    assert ">extend" not in body and ">maintain" not in body
 
 
 def test_a_draft_with_another_calendar_reads_its_own_period_and_says_what_is_missing(march):
