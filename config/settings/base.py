@@ -245,6 +245,9 @@ TELESALES_PAY_ADJUSTMENT_CONFIRM_CEILING = ENV.numbers["TELESALES_PAY_ADJUSTMENT
 #: A call open longer than this (minutes) is marked on the live board as probably not hung up,
 #: and hanging it up counts at most this much talk time (``calls.models.open_call_limit``).
 TELESALES_CALL_OPEN_LIMIT_MINUTES = ENV.numbers["TELESALES_CALL_OPEN_LIMIT_MINUTES"]
+#: How far ahead of the server's clock a call time sent by a softphone or switch may be
+#: (seconds; their clocks drift): a later time is refused (``calls.schemas.CallTime``).
+TELESALES_CALL_CLOCK_SKEW_SECONDS = ENV.numbers["TELESALES_CALL_CLOCK_SKEW_SECONDS"]
 # Good / warn / bad of the dashboard indicator cards (telesales.core.dashboard.status_for), in
 # the unit each card shows. "lower" is better: value <= good is good, <= warn is warn, above is
 # bad; "higher" is better: >= good is good, >= warn is warn, below is bad.

@@ -10,8 +10,11 @@ import datetime as dt
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
+from django.conf import settings
+from django.utils import timezone
+from django.utils.translation import gettext as _
 from ninja import Schema
-from pydantic import BeforeValidator, Field
+from pydantic import AfterValidator, BeforeValidator, Field
 
 from telesales.calls.amounts import amount_parse
 from telesales.calls.choices import (
@@ -147,15 +150,35 @@ class CallStartIn(InputSchema):
     seat_id: int | None = Field(default=None, ge=1, le=ID_MAX)
 
 
+def _not_ahead(value: dt.datetime | None) -> dt.datetime | None:
+    """A call time from a softphone or switch: not later than the server's clock by more
+    than ``TELESALES_CALL_CLOCK_SKEW_SECONDS`` (a call that ends tomorrow would move its
+    recording's retention and the agent's day)."""
+    if value is None or value.tzinfo is None:
+        return value  # naive: the aware check says so
+    skew = int(getattr(settings, "TELESALES_CALL_CLOCK_SKEW_SECONDS", 120))
+    now = timezone.now()
+    if value > now + dt.timedelta(seconds=skew):
+        raise ValueError(
+            _("This time is later than the server's clock (%(now)s): send the time of the call")
+            % {"now": timezone.localtime(now).isoformat(timespec="seconds")}
+        )
+    return value
+
+
+#: A call time sent by the softphone or switch (``_not_ahead``).
+CallTime = Annotated[dt.datetime | None, AfterValidator(_not_ahead)]
+
+
 class CallTimeIn(InputSchema):
     """Times from the softphone or switch; the server's clock when left out."""
 
-    at: dt.datetime | None = None
+    at: CallTime = None
 
 
 class CallEndIn(InputSchema):
-    at: dt.datetime | None = None
-    answered_at: dt.datetime | None = None
+    at: CallTime = None
+    answered_at: CallTime = None
 
 
 class DispositionIn(InputSchema):

@@ -527,3 +527,23 @@ def test_sale_with_no_amount_says_what_to_send(agent, client, product, premium):
     body = assert_error_shape(r, 422)
     (message,) = body["details"]["fields"]["annualised_premium"]
     assert "1200" in message
+
+
+def test_a_call_time_ahead_of_the_servers_clock_is_refused(agent, client, settings):
+    """QA: an end time two days ahead was taken (ended "tomorrow", the recording's retention
+    moved). A softphone's clock may run a little ahead (``TELESALES_CALL_CLOCK_SKEW_SECONDS``);
+    further is refused with the server's time, and nothing is written."""
+    settings.TELESALES_CALL_CLOCK_SKEW_SECONDS = 120
+    call = client.post_json(f"{WS}/calls", {"lead_id": owned_lead(agent).pk}).json()
+    ahead = (timezone.now() + dt.timedelta(days=2)).isoformat()
+    for path, body in (("answer", {"at": ahead}), ("end", {"answered_at": ahead})):
+        refused = client.post_json(f"{WS}/calls/{call['id']}/{path}", body)
+        assert_error_shape(refused, 422)
+        field = next(iter(body))
+        assert "later than the server's clock" in str(refused.json()["details"]), refused.json()
+        assert field in refused.json()["details"]["fields"]
+    attempt = CallAttempt.objects.get(pk=call["id"])
+    assert attempt.answered_at is None and attempt.ended_at is None
+    soon = (timezone.now() + dt.timedelta(seconds=60)).isoformat()  # inside the drift allowed
+    ended = client.post_json(f"{WS}/calls/{call['id']}/end", {"at": soon})
+    assert ended.status_code == 200, ended.content
