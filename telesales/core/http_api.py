@@ -10,6 +10,7 @@ from django.conf import settings
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
 from django.http import Http404
 from django.http.multipartparser import MultiPartParserError
+from django.utils import translation
 from django.utils.translation import gettext as _
 from ninja import Schema
 from ninja.errors import AuthenticationError, HttpError
@@ -20,6 +21,7 @@ from pydantic import field_validator
 from telesales.core.api_messages import field_message
 from telesales.core.dates import YEAR_MAX, YEAR_MIN, date_out_of_range
 from telesales.core.errors import DomainError
+from telesales.core.middleware import user_language
 from telesales.core.services import token_authenticate
 
 
@@ -101,8 +103,17 @@ class BearerAuth(HttpBearer):
 
     def authenticate(self, request, token):
         user = token_authenticate(secret=token)
-        if user is not None:
-            request.user = user
+        if user is None:
+            # Sent, but unknown, expired or revoked (an empty one is no token at all).
+            request.bearer_token_refused = bool(token and token.strip())
+            return None
+        request.user = user
+        # The middleware chose the language before the token named its user: answer in the
+        # user's saved language, as their browser session is.
+        language = user_language(user)
+        if language:
+            translation.activate(language)
+            request.LANGUAGE_CODE = language
         return user
 
 
@@ -177,6 +188,13 @@ def install_error_handlers(api) -> None:
 
     @api.exception_handler(AuthenticationError)
     def on_auth_error(request, exc):
+        if getattr(request, "bearer_token_refused", False):
+            return _answer(
+                request,
+                401,
+                "authentication_failed",
+                _("This token is unknown, expired or revoked: ask for a new one"),
+            )
         return _answer(request, 401, "authentication_required", _("Sign in or send a bearer token"))
 
     @api.exception_handler(Http404)

@@ -16,6 +16,13 @@ def _supported(code: str | None) -> str | None:
     return code if code in dict(settings.LANGUAGES) else None
 
 
+def user_language(user) -> str | None:
+    """The language the user saved (a supported one), or None."""
+    return _supported(
+        UserSettings.objects.filter(user_id=user.pk).values_list("language", flat=True).first()
+    )
+
+
 class UserLanguageMiddleware:
     def __init__(self, get_response):
         self.get_response = get_response
@@ -24,11 +31,7 @@ class UserLanguageMiddleware:
         language = None
         user = getattr(request, "user", None)
         if user is not None and user.is_authenticated:
-            language = _supported(
-                UserSettings.objects.filter(user_id=user.pk)
-                .values_list("language", flat=True)
-                .first()
-            )
+            language = user_language(user)
         language = language or _supported(request.COOKIES.get(LANGUAGE_COOKIE))
         language = language or settings.LANGUAGE_CODE
         request.LANGUAGE_CODE = language
@@ -37,7 +40,8 @@ class UserLanguageMiddleware:
         # every later test of the worker in the language of the last one).
         with translation.override(language):
             response = self.get_response(request)
-        response.headers.setdefault("Content-Language", language)
+        # An API token names its user later (``core.http_api.BearerAuth``), which may switch.
+        response.headers.setdefault("Content-Language", request.LANGUAGE_CODE)
         return response
 
 

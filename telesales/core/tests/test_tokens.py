@@ -114,7 +114,11 @@ def test_revoked_token_is_refused(user_named):
     token, secret = services.token_create(user=manager, actor=manager)
     assert _works(secret)
     services.token_revoke(token_id=token.pk, actor=manager)
-    assert_error_shape(JsonClient().get("/api/v1/me", **bearer(secret)), 401)
+    # A token sent but refused is told apart from no token at all (QA: both said "sign in").
+    assert_error_shape(
+        JsonClient().get("/api/v1/me", **bearer(secret)), 401, "authentication_failed"
+    )
+    assert_error_shape(JsonClient().get("/api/v1/me"), 401, "authentication_required")
     entry = AuditEntry.objects.get(action="core.token_revoke")
     assert entry.object_id == str(token.pk) and entry.actor == manager
     with pytest.raises(NotFound):
@@ -215,3 +219,18 @@ def test_purge_deletes_only_long_dead_tokens(user_named):
     ApiToken.objects.filter(pk=old_revoked.pk).update(revoked_at=long_ago)
     assert api_token_purge_task(days_after_expiry=30) == 2
     assert set(ApiToken.objects.values_list("pk", flat=True)) == {live.pk, fresh_expired.pk}
+
+
+def test_a_token_request_answers_in_the_users_saved_language(user_named):
+    """QA: after ``POST /me/language`` with a token, every token request still answered in
+    Chinese (the language was chosen before the token named its user)."""
+    agent = user_named("agent1")
+    _token, secret = services.token_create(user=agent, actor=agent)
+    client = JsonClient()
+    assert client.get("/api/v1/me", **bearer(secret)).json()["language"] == "zh-hans"
+    chosen = client.post_json("/api/v1/me/language", {"language": "en"}, **bearer(secret))
+    assert chosen.status_code == 200, chosen.content
+    me = client.get("/api/v1/me", **bearer(secret))
+    assert me.json()["language"] == "en" and me["Content-Language"] == "en"
+    missing = assert_error_shape(client.get("/api/v1/calls/attempts/999999", **bearer(secret)), 404)
+    assert missing["message"].isascii(), missing  # English, not 无此通话…
