@@ -24,9 +24,11 @@ Rules (the ``assessment`` section of the rule set, see ``rules_format.py``):
 Measures over a window: ``fyc`` (sum, rounded to the cent half up before comparing),
 ``cases`` (policies issued and not cancelled), ``persistency13`` (Σ persisting premium /
 Σ cohort premium of the 13-month cohorts measured in the window's months), ``team_fyc``
-(own + direct reports' FYC), and at the period end: ``months_in_grade``,
-``team_headcount`` (direct reports in service), ``groups_developed`` (recruits in service at
-a management-series level).
+(own + direct reports' FYC), ``dept_fyc`` (own + the FYC of everyone under the person through
+the reporting lines: a manager's 直辖部, the teams of the team leads who report to them), and
+at the period end: ``months_in_grade``, ``team_headcount`` (direct reports in service),
+``dept_headcount`` (everyone in service under the person), ``groups_developed`` (recruits in
+service at a management-series level).
 """
 
 from __future__ import annotations
@@ -127,6 +129,22 @@ class _Team:
             if person.recruiter_id is not None and person.recruiter_id != person.id:
                 self.recruits.setdefault(person.recruiter_id, []).append(person)
 
+    def department(self, person_id: int) -> list[PersonRecord]:
+        """Everyone under ``person_id`` through the reporting lines (direct reports, theirs,
+        and so on: a manager's teams with their members), each once; a cycle in the data
+        stops where it comes back."""
+        seen = {person_id}
+        found: list[PersonRecord] = []
+        stack = list(self.reports.get(person_id, []))
+        while stack:
+            member = stack.pop()
+            if member.id in seen:
+                continue
+            seen.add(member.id)
+            found.append(member)
+            stack.extend(self.reports.get(member.id, []))
+        return found
+
 
 def _window(person: PersonRecord, window: int) -> tuple[MonthFigures, ...]:
     return person.months[:window]
@@ -153,6 +171,13 @@ def measure_value(
         for member in team.reports.get(person.id, []):
             total += sum((m.fyc for m in _window(member, window)), ZERO)
         return cents(total)
+    if measure == "dept_fyc":
+        total = sum((m.fyc for m in months), ZERO)
+        for member in team.department(person.id):
+            total += sum((m.fyc for m in _window(member, window)), ZERO)
+        return cents(total)
+    if measure == "dept_headcount":
+        return len(team.department(person.id))
     if measure == "months_in_grade":
         return max(months_between(person.grade_since, frame.period_end + dt.timedelta(days=1)), 0)
     if measure == "team_headcount":

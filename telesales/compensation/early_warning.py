@@ -66,6 +66,8 @@ def gap_text(row: dict[str, Any]) -> str:
         return _("¥%(amount)s more FYC") % {"amount": money_text(gap)}
     if measure == "team_fyc":
         return _("¥%(amount)s more team FYC") % {"amount": money_text(gap)}
+    if measure == "dept_fyc":
+        return _("¥%(amount)s more department FYC") % {"amount": money_text(gap)}
     if measure == "persistency13":
         target = f"{Decimal(row['threshold']) * 100:.1f}"
         if row["value"] is None:  # nothing decided yet: every cohort policy is pending
@@ -91,6 +93,10 @@ def gap_text(row: dict[str, Any]) -> str:
         return ngettext("%(n)d more policy", "%(n)d more policies", n) % {"n": n}
     if measure == "team_headcount":
         return ngettext("%(n)d more team member", "%(n)d more team members", n) % {"n": n}
+    if measure == "dept_headcount":
+        return ngettext(
+            "%(n)d more person in the department", "%(n)d more people in the department", n
+        ) % {"n": n}
     if measure == "groups_developed":
         return ngettext("%(n)d more group developed", "%(n)d more groups developed", n) % {"n": n}
     if measure == "months_in_grade":
@@ -103,8 +109,15 @@ def set_summary(section: dict[str, Any], *, days_left: int) -> str:
     if section["flag"] == MET:
         return _("met")
     gaps = [gap_text(row) for row in section["criteria"] if row["flag"] not in (MET, WAIVED)]
+    done = sum(1 for row in section["criteria"] if row["flag"] == MET)  # a waived one: not in "of"
     items = _(", ").join(gaps[:-1])
-    needs = _("%(items)s and %(last)s") % {"items": items, "last": gaps[-1]} if items else gaps[-1]
+    if not items:
+        needs = gaps[-1]
+    elif section["need"] - done < len(gaps):
+        # Fewer of the gaps are needed than are listed (k of n, some met): any will do.
+        needs = _("%(items)s or %(last)s") % {"items": items, "last": gaps[-1]}
+    else:
+        needs = _("%(items)s and %(last)s") % {"items": items, "last": gaps[-1]}
     if section["need"] < section["of"]:
         needs = _("%(k)d of %(n)d criteria: %(needs)s") % {
             "k": section["need"],

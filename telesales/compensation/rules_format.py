@@ -46,8 +46,14 @@ MAX_FACTOR = Decimal("10")
 #: Assessment (考核): how often a level is assessed, the measures a criterion may use and the
 #: rolling windows (months) a criteria set may look back over.
 ASSESSMENT_PERIODS = ("monthly", "quarterly", "half_yearly")
-MONEY_MEASURES = ("fyc", "team_fyc")
-COUNT_MEASURES = ("cases", "months_in_grade", "team_headcount", "groups_developed")
+MONEY_MEASURES = ("fyc", "team_fyc", "dept_fyc")
+COUNT_MEASURES = (
+    "cases",
+    "months_in_grade",
+    "team_headcount",
+    "dept_headcount",
+    "groups_developed",
+)
 RATE_MEASURES = ("persistency13",)
 MEASURES = (*MONEY_MEASURES, *COUNT_MEASURES, *RATE_MEASURES)
 #: What each measure is called on the pages (the rule file uses the code).
@@ -57,6 +63,8 @@ MEASURE_LABELS = {
     "cases": pgettext_lazy("assessment measure", "Cases"),
     "months_in_grade": pgettext_lazy("assessment measure", "Months in grade"),
     "team_headcount": pgettext_lazy("assessment measure", "Team headcount"),
+    "dept_fyc": pgettext_lazy("assessment measure", "Department FYC"),
+    "dept_headcount": pgettext_lazy("assessment measure", "Department headcount"),
     "groups_developed": pgettext_lazy("assessment measure", "Groups developed"),
     "persistency13": pgettext_lazy("assessment measure", "13-month persistency"),
 }

@@ -242,9 +242,15 @@ def seed_org_demo(*, agents: int = 66, seed: int = 20261101, stdout=None) -> dic
 
     # Leaders, recruiters, mentors ----------------------------------------------------
     updates = []
+    # The center's manager (M2) leads the team leads (M1): the management series is a chain,
+    # and her allowance, assessment and early warning read the team under her.
+    head = next((saved[p.employee_no] for p in people if p._username == "manager"), None)
     for team in sales_teams:
         lead = saved[team._lead.employee_no]
         team.leader = lead
+        if head is not None:
+            lead.leader = head
+            updates.append(lead)
         members = [saved[p.employee_no] for p in people if getattr(p, "_team_obj", None) is team]
         seniors = [m for m in members if m.status == PersonStatus.ACTIVE] or [lead]
         for m in members:

@@ -285,3 +285,44 @@ def test_outcomes_are_deterministic():
     assert assess(book=BOOK, people=people, frame=FRAME) == assess(
         book=BOOK, people=list(reversed(people)), frame=FRAME
     )
+
+
+DEPT_RULES = RULES.replace(
+    "  - {code: M1, series: mgmt, rank: 1}\n",
+    "  - {code: M1, series: mgmt, rank: 1, promotes_to: M2}\n"
+    "  - {code: M2, series: mgmt, rank: 2}\n",
+).replace("M1: 0.3}}", "M1: 0.3, M2: 0.3}}") + (
+    "    M2:\n"
+    "      period: half_yearly\n"
+    "      maintain:\n"
+    "        window: 3\n"
+    "        criteria:\n"
+    '          - {measure: dept_fyc, min: "10000.00"}\n'
+    "          - {measure: dept_headcount, min: 5}\n"
+)
+
+
+@pytest.mark.parametrize(("agent_fyc", "expected"), [("8000.00", MAINTAIN), ("7999.99", EXTEND)])
+def test_department_measures_read_everyone_under_the_manager(agent_fyc, expected):
+    """A manager (M2) leads team leads who lead agents: the department's FYC and headcount
+    count them all (QA: the manager's team measures read only the team leads, so a center's
+    manager was proposed for extension with a department of 73 people). A cycle in the
+    reporting lines elsewhere changes nothing."""
+    book, _raw = ruleset_parse(DEPT_RULES)
+    head = person(pid=20, level="M2", figures=[("1000.00", 0)])
+    people = [
+        head,
+        person(pid=21, level="M1", leader_id=20, figures=[("1000.00", 0)]),
+        person(pid=22, level="M1", leader_id=20),
+        person(pid=23, level="S1", leader_id=21, figures=[(agent_fyc, 0)]),
+        person(pid=24, level="S1", leader_id=21),
+        person(pid=25, level="S1", leader_id=22),
+        person(pid=26, level="S1", leader_id=27),
+        person(pid=27, level="S1", leader_id=26),
+    ]
+    [out] = [o for o in assess(book=book, people=people, frame=FRAME) if o.person_id == 20]
+    assert crit(out, "maintain", "dept_headcount")["value"] == "5"
+    assert crit(out, "maintain", "dept_fyc")["value"] == str(
+        (D("2000.00") + D(agent_fyc)).quantize(D("0.01"))
+    )
+    assert out.outcome == expected

@@ -4,6 +4,7 @@ open, with the attendance that every paid month needs."""
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 
 from django.utils import timezone
 
@@ -73,6 +74,26 @@ def test_demo_has_approved_past_runs_and_an_open_current_one(demo):
         for line in PayLine.objects.filter(kind="commission")
         for name, amount, _basis in line.source_parts
     )
+    # The manager (M2) leads the team leads: her management allowance reads their teams'
+    # FYC (QA: the team leads had no leader, so she was paid base pay alone).
+    from telesales.org.models import Person
+
+    head = Person.objects.get(user__username="manager")
+    assert head.level.code == "M2"
+    assert set(Person.objects.filter(user__username__startswith="teamlead")) == set(
+        head.direct_reports.all()
+    )
+    # Her early warning measures her department (QA: a team FYC of ¥0.00 and no members).
+    from telesales.compensation.early_warning import early_warning
+    from telesales.compensation.rulesets import ruleset_rulebook
+
+    approved = RuleSet.objects.filter(status=RuleSetStatus.APPROVED).order_by("-version")[0]
+    [row] = early_warning(
+        ruleset_rulebook(approved), day=timezone.localdate(), person_ids={head.pk}
+    )
+    measured = {c["measure"]: c["value"] for c in row["maintain"]["criteria"]}
+    under = Person.objects.filter(team__kind="sales", left_on__isnull=True).count()
+    assert measured["dept_headcount"] == str(under) and Decimal(measured["dept_fyc"]) > 0
     # Idempotent.
     assert seed_payrun_demo(agents=12) == {"created": False}
     assert PayRun.objects.count() == PAST_MONTHS + 1
