@@ -89,11 +89,17 @@ def test_summary_sentence_names_each_gap_and_the_days_left():
     )
     section = maintain(person(figures=[("758.24", 1, "50", "100")]))
     assert set_summary(section, days_left=1) == (
-        "needs 2 of 3 criteria: ¥741.76 more FYC, 2 more policies and 13-month persistency"
+        "needs 2 of 3 criteria: ¥741.76 more FYC, 2 more policies or 13-month persistency"
         " of 80.0% (now 50.0%) in 1 day"
     )
     met = maintain(person(figures=[("1500.00", 3)]))
     assert set_summary(met, days_left=45) == "met"
+    # One of two is met: either of the other two will do (QA: "… and …" read as both).
+    one_met = maintain(person(figures=[("1500.00", 1, "50", "100")]))
+    assert set_summary(one_met, days_left=3) == (
+        "needs 2 of 3 criteria: 2 more policies or 13-month persistency of 80.0% (now 50.0%)"
+        " in 3 days"
+    )
 
 
 def test_summary_sentence_reads_as_one_chinese_sentence():
@@ -106,7 +112,7 @@ def test_summary_sentence_reads_as_one_chinese_sentence():
         assert set_summary(section, days_left=0) == "还差 FYC ¥741.76和保单 2 件"
         three = maintain(person(figures=[("758.24", 1, "50", "100")]))
         assert set_summary(three, days_left=1) == (
-            "1 天内还需 3 项标准中达到 2 项：FYC ¥741.76、保单 2 件和"
+            "1 天内还需 3 项标准中达到 2 项：FYC ¥741.76、保单 2 件或"
             "13 个月继续率达到 80.0%（目前 50.0%）"
         )
 
