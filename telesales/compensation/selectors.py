@@ -418,6 +418,35 @@ def assessment_run_get(*, user, pk: int):
     return run
 
 
+def exits_approved_before(run) -> dict[int, tuple[str, dt.date]]:
+    """The people of ``run`` whose exit an earlier, approved assessment approved: person id →
+    (that run's label, the exit's effective date). The assessment does not end anyone's
+    employment (HR does, through the leaving process), so until then each period proposes the
+    exit again; the pages say it was decided already."""
+    from telesales.compensation.models import (
+        AssessmentOutcome,
+        AssessmentOutcomeKind,
+        AssessmentRunStatus,
+        HRDecision,
+    )
+
+    rows = (
+        AssessmentOutcome.objects.filter(
+            person_id__in=run.outcomes.values("person_id"),
+            outcome=AssessmentOutcomeKind.EXIT,
+            decision=HRDecision.APPROVED,
+            run__status=AssessmentRunStatus.APPROVED,
+            run__period_end__lt=run.period_end,
+        )
+        .order_by("person_id", "run__period_end")
+        .values_list("person_id", "run__label", "effective_date")
+    )
+    found: dict[int, tuple[str, dt.date]] = {}
+    for person_id, label, effective in rows:
+        found.setdefault(person_id, (label, effective))
+    return found
+
+
 def assessment_outcome_get(*, user, pk: int):
     """One assessment outcome (HR and the manager), or ``NotFound``."""
     from telesales.compensation.models import AssessmentOutcome

@@ -106,6 +106,9 @@ def _detail_context(request: HttpRequest, run) -> dict:
             "person__name", "person_id"
         )
     )
+    exits = selectors.exits_approved_before(run)
+    for outcome in outcomes:
+        outcome.exit_approved = exits.get(outcome.person_id)
     return {
         "run": run,
         "outcomes": outcomes,

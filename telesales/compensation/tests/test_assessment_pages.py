@@ -250,3 +250,26 @@ def test_the_month_in_progress_shows_as_provisional_and_is_not_approved(c):
     past = AssessmentRun.objects.get(label="2026-06")
     page = hr.get(reverse("compensation:assessment_detail", args=[past.pk])).content.decode()
     assert 'data-testid="approve"' in page and 'data-testid="run-provisional"' not in page
+
+
+def test_an_exit_approved_earlier_is_said_when_the_next_period_proposes_it_again(c):
+    """QA: an approved exit changed nothing visible and the next month proposed it again, as
+    if new. The assessment does not end the employment (HR records the leaving), so the
+    exit comes back each period until then: the page says it was approved, when, and links
+    to the person, where the leaving is recorded."""
+    july = c.run_and_approve_all("2026-07")  # Tina's probation ended 07-09: exit, approved
+    assert july.outcomes.get(person=c.tina).outcome == "exit"
+    from telesales.compensation.assessing import assessment_run
+
+    august = assessment_run(label="2026-08", actor=c.hr)
+    assert august.outcomes.get(person=c.tina).outcome == "exit"
+    page = client_for(c.hr).get(reverse("compensation:assessment_detail", args=[august.pk]))
+    body = page.content.decode()
+    marker = f'data-testid="exit-approved-{c.tina.pk}"'
+    assert marker in body
+    note = body.split(marker, 1)[1].split("</div>", 1)[0]
+    assert "Exit approved in the 2026-07 assessment (effective 2026-08-01)" in note
+    assert reverse("org:person_detail", args=[c.tina.pk]) in note
+    # The July page itself (the run that approved it) says nothing of the kind.
+    july_page = client_for(c.hr).get(reverse("compensation:assessment_detail", args=[july.pk]))
+    assert marker not in july_page.content.decode()
