@@ -233,9 +233,17 @@ def _warn(
             Lead.objects.filter(pk__in=[lead.pk for lead in leads]).update(recycle_warned_at=now)
             events = []
             for lead in leads:
-                due = max(d for d in (_deadline(lead, rule, ruleset), earliest) if d)
+                deadline = _deadline(lead, rule, ruleset)
+                due = max(d for d in (deadline, earliest) if d)
+                reason = _rule_reason(rule, ruleset)
+                if rule == PROTECTION_EXPIRED and deadline is not None and deadline > now:
+                    # Warned ahead: the protection has not run out yet (QA: "expired" two
+                    # days before it did).
+                    reason = f"{rule}: " + _("protection ends %(when)s") % {
+                        "when": timezone.localtime(deadline).strftime("%Y-%m-%d %H:%M")
+                    }
                 text = _("%(rule)s; recycled from %(when)s unless worked") % {
-                    "rule": _rule_reason(rule, ruleset),
+                    "rule": reason,
                     "when": timezone.localtime(due).strftime("%Y-%m-%d %H:%M"),
                 }
                 events.append(

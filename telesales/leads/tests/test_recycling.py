@@ -481,3 +481,21 @@ def test_a_suspension_names_itself_in_the_recycled_leads_history(agent, rules):
     assert event.reason.startswith("owner_left: ") and agent.name in event.reason
     entry = AuditEntry.objects.get(action="leads.recycle_owner_leaving")
     assert entry.after["lead_ids"] == [lead.pk] and entry.after["status"] == "suspended"
+
+
+def test_a_warning_ahead_of_the_protection_end_says_when_it_ends(agent):
+    """QA: warned two days before the protection ran out, the history said 保护期已到期."""
+    lead = owned(
+        agent,
+        recycle_warned_at=None,
+        protect_until=T0 + 5 * DAY,
+        last_dialled_at=T0 + DAY,
+        dial_count=1,
+        last_contact_at=T0 + 4 * DAY,
+        last_followup_at=T0 + 4 * DAY,
+    )
+    assert leads_recycle(now=T0 + 3 * DAY + SECOND)["warned_by_rule"] == {"protection_expired": 1}
+    warning = LeadEvent.objects.get(lead=lead, action=LeadAction.RECYCLE_WARNING)
+    ends = timezone.localtime(T0 + 5 * DAY).strftime("%Y-%m-%d %H:%M")
+    assert warning.reason.startswith(f"protection_expired: 保护期至 {ends}；"), warning.reason
+    assert "到期" not in warning.reason
