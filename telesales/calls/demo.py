@@ -56,6 +56,7 @@ from django.db import transaction
 from django.db.models import CharField, Value
 from django.db.models.functions import Cast, Concat
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from telesales.calls import services
 from telesales.calls.choices import (
@@ -482,6 +483,42 @@ def _agree_with_the_attempts(attempts: list[CallAttempt]) -> None:
             event.at = first_answer
             moved.append(event)
     LeadEvent.objects.bulk_update(moved, ["at"], batch_size=1000)
+    # The lead demo moves a lead to "in progress" when the customer is first reached; the
+    # services do at the first dial (``lead_call_record``), and the pages read "owned" as
+    # "not dialled yet". A lead still owned with attempts by its owner moves as a dial does.
+    dialled = {
+        lead.pk: lead
+        for lead in Lead.objects.filter(pk__in=list(spans), state=LeadState.OWNED).only(
+            "pk", "owner_id", "owned_since"
+        )
+    }
+    first_own: dict[int, dt.datetime] = {}
+    for attempt in attempts:
+        lead = dialled.get(attempt.lead_id)
+        if lead is None or attempt.agent_id != lead.owner_id:
+            continue
+        if lead.owned_since and attempt.started_at < lead.owned_since:
+            continue  # dialled before it became this owner's
+        earlier = first_own.get(lead.pk)
+        first_own[lead.pk] = min(earlier, attempt.started_at) if earlier else attempt.started_at
+    if first_own:
+        Lead.objects.filter(pk__in=list(first_own)).update(state=LeadState.IN_PROGRESS)
+        LeadEvent.objects.bulk_create(
+            [
+                LeadEvent(
+                    lead_id=pk,
+                    at=at,
+                    action=LeadAction.STATE,
+                    from_state=LeadState.OWNED,
+                    to_state=LeadState.IN_PROGRESS,
+                    from_owner_id=dialled[pk].owner_id,
+                    to_owner_id=dialled[pk].owner_id,
+                    reason=gettext("first call"),
+                )
+                for pk, at in first_own.items()
+            ],
+            batch_size=1000,
+        )
 
 
 def _pick(rng: random.Random, weighted):

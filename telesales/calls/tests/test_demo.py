@@ -387,3 +387,26 @@ def test_every_call_ended_before_the_last_wrap_up_has_its_outcome(demo_calls):
     assert not stale.exists(), list(stale.values_list("pk", "kind", "ended_at")[:5])
     reached = CallAttempt.objects.filter(kind="service", disposition__code="reached")
     assert reached.exists()
+
+
+def test_no_owned_lead_reads_not_dialled_after_its_owner_dialled_it(demo_calls):
+    """QA: /leads/mine/ listed leads as 已归属（未拨打） (owned, not dialled) with 3 dials: the
+    lead demo moves a lead to "in progress" at the first answer, the services at the first
+    dial. A lead its owner dialled is in progress, with the history row of that move."""
+    from django.db.models import Exists, F, OuterRef
+
+    by_owner = CallAttempt.objects.filter(
+        lead_id=OuterRef("pk"),
+        agent_id=OuterRef("owner_id"),
+        started_at__gte=F("lead__owned_since"),
+        disposition__isnull=False,  # a dial counts on the lead with its outcome
+    )
+    assert CallAttempt.objects.exists()
+    assert not Lead.objects.filter(state="owned").filter(Exists(by_owner)).exists()
+    moved = LeadEvent.objects.filter(
+        action=LeadAction.STATE, from_state="owned", to_state="in_progress"
+    )
+    assert (
+        Lead.objects.filter(state="in_progress").exclude(pk__in=moved.values("lead_id")).count()
+        == 0
+    )
