@@ -225,8 +225,15 @@ def _require_ruleset_manager(user) -> None:
         raise PermissionDenied(_("Only the HR admin or the center manager may manage pay rules"))
 
 
+def _require_ruleset_reader(user) -> None:
+    if not permissions.can_read_rulesets(user):
+        raise PermissionDenied(
+            _("Only the HR admin, the center manager or the planner may read pay rules")
+        )
+
+
 def _ruleset_get(user, ruleset_id: int) -> RuleSet:
-    _require_ruleset_manager(user)
+    _require_ruleset_reader(user)
     ruleset = selectors.ruleset_list(user=user).filter(pk=ruleset_id).first()
     if ruleset is None:
         raise NotFound(_("No such rule set"))
@@ -239,8 +246,9 @@ def _ruleset_get(user, ruleset_id: int) -> RuleSet:
     operation_id="compensation_ruleset_list",
 )
 def ruleset_list(request):
-    """Every version of the basic law, newest first (HR admin and the center manager)."""
-    _require_ruleset_manager(request.auth)
+    """Every version of the basic law, newest first (HR admin, the center manager and the
+    planner)."""
+    _require_ruleset_reader(request.auth)
     return list(selectors.ruleset_list(user=request.auth).order_by("-version"))
 
 
@@ -289,6 +297,7 @@ def ruleset_approve(request, ruleset_id: int, payload: ReasonIn):
     it ends the day before. 409 for a version that is not a draft or that starts on or before
     an approved one."""
     ruleset = _ruleset_get(request.auth, ruleset_id)
+    _require_ruleset_manager(request.auth)
     return rulesets.ruleset_approve(ruleset=ruleset, actor=request.auth, reason=payload.reason)
 
 

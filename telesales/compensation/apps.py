@@ -37,7 +37,7 @@ class CompensationConfig(AppConfig):
                 "compensation:ruleset_list",
                 _("Basic-law rule sets"),
                 "journal-text",
-                pay_admins,
+                pay_admins | {Role.PLANNER},
                 66,
             ),
         )

@@ -1,6 +1,7 @@
 """Who may do what with compensation data.
 
-- HR admin (人管岗) and the center manager: import, approve and read basic-law rule sets;
+- HR admin (人管岗) and the center manager: import, approve and read basic-law rule sets (the
+  planner reads them too);
   compute, approve and export pay runs; record attendance and adjustments; read every payslip.
 - Everyone else with a person record: their own payslip of an approved run.
 - A team lead: the totals of the team they lead in an approved run, not its lines.
@@ -15,6 +16,12 @@ from telesales.core.roles import Role, has_role
 
 def can_manage_rulesets(user) -> bool:
     return has_role(user, Role.HR_ADMIN, Role.MANAGER)
+
+
+def can_read_rulesets(user) -> bool:
+    """Read the basic law's versions (the rules, no one's pay): HR and the manager, and the
+    planner (企划督导), who designs the incentive schemes around it."""
+    return has_role(user, Role.HR_ADMIN, Role.MANAGER, Role.PLANNER)
 
 
 def can_run_pay(user) -> bool:

@@ -173,12 +173,8 @@ def ruleset_approve(*, ruleset: RuleSet, actor, reason: str = "") -> RuleSet:
     ruleset_check(ruleset.document, known_levels=_org_level_codes(), source_name=str(ruleset))
     day = ruleset.effective_from
     approved = RuleSet.objects.select_for_update().filter(status=RuleSetStatus.APPROVED)
-    later = approved.filter(effective_from__gte=day).order_by("effective_from").first()
-    if later is not None:
-        raise Conflict(
-            _("Version %(v)d is already approved from %(day)s; a version must start later")
-            % {"v": later.version, "day": later.effective_from.isoformat()}
-        )
+    if later := ruleset_overtaken(day, approved=approved):
+        raise Conflict(later)
     if locked := ruleset_locked_periods(day):
         raise Conflict(locked)
     previous = (
@@ -212,6 +208,20 @@ def ruleset_approve(*, ruleset: RuleSet, actor, reason: str = "") -> RuleSet:
         reason=reason,
     )
     return ruleset
+
+
+def ruleset_overtaken(day: dt.date, *, approved=None) -> str:
+    """Why a draft starting on ``day`` can no longer be approved because an approved version
+    starts on or after it (versions are approved in the order they take effect), or ""."""
+    if approved is None:
+        approved = RuleSet.objects.filter(status=RuleSetStatus.APPROVED)
+    later = approved.filter(effective_from__gte=day).order_by("effective_from").first()
+    if later is None:
+        return ""
+    return _("Version %(v)d is already approved from %(day)s; a version must start later") % {
+        "v": later.version,
+        "day": later.effective_from.isoformat(),
+    }
 
 
 def ruleset_locked_periods(day: dt.date) -> str:

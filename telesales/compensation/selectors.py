@@ -39,8 +39,9 @@ def _cents(total: Decimal | None) -> Decimal:
 
 
 def ruleset_list(*, user) -> QuerySet[RuleSet]:
-    """Every version, newest first, for the HR admin and the manager; nothing for others."""
-    if not permissions.can_manage_rulesets(user):
+    """Every version, newest first, for the HR admin, the manager and the planner; nothing
+    for others."""
+    if not permissions.can_read_rulesets(user):
         return RuleSet.objects.none()
     return RuleSet.objects.all()
 

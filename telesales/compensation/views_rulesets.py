@@ -29,6 +29,7 @@ from telesales.compensation.rulesets import (
     ruleset_approve,
     ruleset_import,
     ruleset_locked_periods,
+    ruleset_overtaken,
 )
 from telesales.core import errors
 from telesales.core.form_errors import add_domain_error, page_status
@@ -36,6 +37,11 @@ from telesales.core.form_errors import add_domain_error, page_status
 
 def _require(user) -> None:
     if not permissions.can_manage_rulesets(user):
+        raise PermissionDenied
+
+
+def _require_reader(user) -> None:
+    if not permissions.can_read_rulesets(user):
         raise PermissionDenied
 
 
@@ -75,7 +81,7 @@ def _list_context(user, form: RuleSetImportForm, problems=None) -> dict:
 @login_required
 @require_http_methods(["GET", "POST"])
 def ruleset_list_view(request: HttpRequest) -> HttpResponse:
-    _require(request.user)
+    _require_reader(request.user)
     if request.method == "GET":
         initial: dict = {}
         source = request.GET.get("from", "")
@@ -86,6 +92,7 @@ def ruleset_list_view(request: HttpRequest) -> HttpResponse:
                 initial["reason"] = _("From version %(v)d") % {"v": base.version}
         form = RuleSetImportForm(initial=initial)
         return render(request, "compensation/ruleset_list.html", _list_context(request.user, form))
+    _require(request.user)
     form = RuleSetImportForm(request.POST, request.FILES)
     problems: list = []
     status = 422
@@ -122,10 +129,15 @@ def ruleset_list_view(request: HttpRequest) -> HttpResponse:
     return render(request, "compensation/ruleset_list.html", context, status=status)
 
 
-def _detail_context(ruleset: RuleSet, approve_form: RuleSetApproveForm | None = None) -> dict:
+def _detail_context(
+    ruleset: RuleSet, approve_form: RuleSetApproveForm | None = None, *, user=None
+) -> dict:
     today = timezone.localdate()
     is_draft = ruleset.status == RuleSetStatus.DRAFT
     return {
+        "can_manage": user is not None and permissions.can_manage_rulesets(user),
+        # A version approved from this draft's day or later: it cannot be approved any more.
+        "overtaken": ruleset_overtaken(ruleset.effective_from) if is_draft else "",
         "ruleset": ruleset,
         "in_force_today": ruleset.in_force_on(today),
         "approve_form": approve_form or RuleSetApproveForm(),
@@ -139,9 +151,10 @@ def _detail_context(ruleset: RuleSet, approve_form: RuleSetApproveForm | None = 
 @login_required
 @require_GET
 def ruleset_detail_view(request: HttpRequest, ruleset_id: int) -> HttpResponse:
-    _require(request.user)
+    _require_reader(request.user)
     ruleset = _get(request.user, ruleset_id)
-    return render(request, "compensation/ruleset_detail.html", _detail_context(ruleset))
+    context = _detail_context(ruleset, user=request.user)
+    return render(request, "compensation/ruleset_detail.html", context)
 
 
 @login_required
@@ -165,7 +178,7 @@ def ruleset_approve_view(request: HttpRequest, ruleset_id: int) -> HttpResponse:
             )
             return redirect("compensation:ruleset_detail", ruleset.pk)
     ruleset.refresh_from_db()
-    context = _detail_context(ruleset, approve_form=form)
+    context = _detail_context(ruleset, approve_form=form, user=request.user)
     return render(request, "compensation/ruleset_detail.html", context, status=status)
 
 
@@ -173,7 +186,7 @@ def ruleset_approve_view(request: HttpRequest, ruleset_id: int) -> HttpResponse:
 @require_GET
 def ruleset_download_view(request: HttpRequest, ruleset_id: int) -> HttpResponse:
     """The version's file as it was imported (to edit and import as a new version)."""
-    _require(request.user)
+    _require_reader(request.user)
     ruleset = _get(request.user, ruleset_id)
     extension = "json" if ruleset.source_format == RuleSetFormat.JSON else "yaml"
     stamp = dt.date.isoformat(ruleset.effective_from)

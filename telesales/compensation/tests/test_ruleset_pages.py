@@ -203,3 +203,49 @@ def test_a_problems_place_reads_in_chinese_with_full_width_punctuation(hr):
     typo = DEFAULT_TEXT.replace("  include_own:", "  inclde_own:", 1)
     english = _post(hr, text=typo).content.decode()
     assert "<code>management_allowance.inclde_own</code> · line " in english
+
+
+def test_the_planner_reads_the_basic_law_but_changes_nothing(hr):
+    """QA: the planner (企划督导), who designs the incentive schemes, got 403 on every page of
+    the basic law. They read its versions (pages, download, API) without the import form, the
+    approval or the what-if (which shows each person's pay)."""
+    from telesales.core.tests.api_helpers import JsonClient
+
+    draft = ruleset_import_default(actor=hr.user, effective_from=dt.date(2026, 1, 1))
+    user = UserFactory(username="pia", roles=[Role.PLANNER])
+    planner = Client()
+    planner.force_login(user)
+    listing = planner.get(LIST)
+    assert listing.status_code == 200 and f"v{draft.version}" in listing.content.decode()
+    assert b'data-testid="ruleset-import-form"' not in listing.content
+    page = planner.get(reverse("compensation:ruleset_detail", args=[draft.pk]))
+    assert page.status_code == 200 and b'data-testid="ruleset-source"' in page.content
+    assert b'data-testid="ruleset-approve-form"' not in page.content
+    assert b'data-testid="ruleset-new-from"' not in page.content
+    assert planner.get(reverse("compensation:ruleset_download", args=[draft.pk])).status_code == 200
+    assert (
+        planner.post(LIST, {"text": DEFAULT_TEXT, "effective_from": "2026-12-01"}).status_code
+        == 403
+    )
+    approve = reverse("compensation:ruleset_approve", args=[draft.pk])
+    assert planner.post(approve, {"reason": "", "confirm": "on"}).status_code == 403
+    assert planner.get(reverse("compensation:whatif")).status_code == 403
+    api = JsonClient()
+    api.force_login(user)
+    assert api.get("/api/v1/compensation/rulesets").status_code == 200
+    assert api.get(f"/api/v1/compensation/rulesets/{draft.pk}").status_code == 200
+    refused = api.post_json(f"/api/v1/compensation/rulesets/{draft.pk}/approve", {"reason": ""})
+    assert refused.status_code == 403
+    assert RuleSet.objects.get().status == RuleSetStatus.DRAFT
+
+
+def test_a_draft_overtaken_by_a_later_approved_version_offers_no_approval(hr):
+    """QA: a draft dated before an approved version still showed its approval form; only
+    submitting it said it could not be approved."""
+    early = ruleset_import_default(actor=hr.user, effective_from=dt.date(2026, 12, 1))
+    later = ruleset_import_default(actor=hr.user, effective_from=dt.date(2027, 1, 1))
+    approve = reverse("compensation:ruleset_approve", args=[later.pk])
+    assert hr.post(approve, {"reason": "", "confirm": "on"}).status_code == 302
+    page = hr.get(reverse("compensation:ruleset_detail", args=[early.pk])).content.decode()
+    assert 'data-testid="ruleset-overtaken"' in page
+    assert 'data-testid="ruleset-approve-form"' not in page
