@@ -23,6 +23,7 @@ default rule set is ``defaults/basic_law.yaml``. Conventions:
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -249,6 +250,8 @@ def _read_document(text: str, fmt: str) -> tuple[Any, dict[Path, int], list[Rule
         lines, duplicates = _yaml_lines(text)
         data = yaml.load(text, Loader=_Loader)  # noqa: S506 (a SafeLoader subclass)
     except yaml.MarkedYAMLError as exc:
+        if found := _full_width_colon(text):
+            raise RuleSetInvalid([found]) from None
         mark = exc.problem_mark or exc.context_mark
         # The parser's words explained in the reader's language, with the line.
         reason = _("not valid YAML: %(reason)s") % {
@@ -261,6 +264,23 @@ def _read_document(text: str, fmt: str) -> tuple[Any, dict[Path, int], list[Rule
         reason = _("not valid YAML: %(reason)s") % {"reason": yaml_problem_text(str(exc))}
         raise RuleSetInvalid([RuleError("", reason)]) from None
     return data, lines, duplicates
+
+
+#: A key followed by a full-width colon (typed with a Chinese input method): ``factor：0.8``.
+_FULL_WIDTH_KEY = re.compile(r"^[ \t]*(?:-[ \t]+)?\{?[ \t]*[A-Za-z_][\w.]*[ \t]*：")
+
+
+def _full_width_colon(text: str) -> RuleError | None:
+    """The first line whose key ends with a full-width colon (：), which YAML does not read as
+    a colon: the parser's own complaint names another line and another cause."""
+    for number, line in enumerate(text.splitlines(), start=1):
+        if _FULL_WIDTH_KEY.match(line.split("#", 1)[0]):
+            return RuleError(
+                "",
+                _("a full-width colon (：) after a key: type the key's colon as ':'"),
+                number,
+            )
+    return None
 
 
 def detect_format(*, text: str, filename: str = "") -> str:
@@ -1390,6 +1410,11 @@ def ruleset_parse(
         raise RuleSetInvalid(exc.errors, source_name=filename) from None
     if duplicates:
         raise RuleSetInvalid(duplicates, source_name=filename)
+    if data is None:  # blank lines and comments only: "expected a mapping, got null" says less
+        raise RuleSetInvalid(
+            [RuleError("", _("the file holds no rules, only comments or blank lines"), None)],
+            source_name=filename,
+        )
     book = ruleset_check(data, known_levels=known_levels, lines=lines, source_name=filename)
     return book, data
 

@@ -451,3 +451,20 @@ def test_a_key_that_is_not_text_is_refused():
     [(path, _line, reason)] = errors_of(text)
     assert path == ""
     assert reason in ("a key must be plain text", "not valid YAML: a key must be plain text")
+
+
+def test_a_full_width_colon_after_a_key_names_its_line_and_the_fix():
+    """QA: ``factor：0.8`` (a Chinese input method's colon) on line 39 gave "line 40: a key
+    without its colon" — another line, and no word of the full-width colon."""
+    text = BASE.replace("  include_own: true\n", "  include_own：true\n")
+    _path, line, reason = one_error(text)
+    assert line == BASE.splitlines().index("  include_own: true") + 1
+    assert "full-width colon" in reason and "':'" in reason
+    # Text that only mentions one (a name) is no problem.
+    assert ruleset_parse(BASE.replace("name: test law", "name: 规则：2027 版"))[0].name
+
+
+def test_a_file_of_comments_only_says_it_holds_no_rules():
+    path, line, reason = one_error("# 基本法\n# (draft)\n\n")
+    assert (path, line) == ("", None)
+    assert reason == "the file holds no rules, only comments or blank lines"
