@@ -16,7 +16,7 @@ from ninja import Schema
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 from ninja.security import APIKeyCookie, HttpBearer
-from pydantic import field_validator
+from pydantic import Field, field_validator
 
 from telesales.core.api_messages import field_message
 from telesales.core.dates import YEAR_MAX, YEAR_MIN, date_out_of_range
@@ -26,11 +26,26 @@ from telesales.core.services import token_authenticate
 
 
 class ErrorOut(Schema):
-    """Every domain error answers with this shape and a 4xx status."""
+    """Every error answers with this shape and a 4xx status. Match on ``code`` (stable);
+    ``message`` is for people, in the user's language."""
 
-    code: str
-    message: str
-    details: dict[str, Any] = {}
+    code: str = Field(
+        description=(
+            "Stable machine code. Everywhere: authentication_required / authentication_failed "
+            "(401), permission_denied (403), not_found (404), conflict and invalid_state (409), "
+            "validation_failed (422: details.fields = {field: [messages]}), bad_request (400: "
+            "a body that is not JSON or not the form expected), request_too_large (413: "
+            "details.limit_bytes), locked_out (429), method_not_allowed (405). Operations "
+            "name their own codes in their descriptions (e.g. next-lead: nothing_to_dispatch, "
+            "call_unfinished; calls: call_not_open, call_already_disposed, duplicate_sale, "
+            "not_your_call, followup_in_past, dial_blocked)."
+        )
+    )
+    message: str = Field(description="For people, in the user's saved language.")
+    details: dict[str, Any] = Field(
+        default={},
+        description="What the code needs said: fields, reasons, limits, the record concerned.",
+    )
 
 
 # The largest id a database integer column holds; larger ids in filters are refused (422)
@@ -75,7 +90,7 @@ class InputSchema(Schema):
 
 # Declared on every operation so that the OpenAPI document lists the error answers.
 ERRORS_READ = {401: ErrorOut, 403: ErrorOut, 404: ErrorOut}
-ERRORS_WRITE = {**ERRORS_READ, 409: ErrorOut, 422: ErrorOut}
+ERRORS_WRITE = {**ERRORS_READ, 400: ErrorOut, 409: ErrorOut, 413: ErrorOut, 422: ErrorOut}
 
 
 class SessionAuth(APIKeyCookie):
