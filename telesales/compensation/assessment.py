@@ -426,6 +426,39 @@ def warn(
                 "days_left": max((frame.period_end - frame.today).days, 0),
                 "flag": main["flag"] if main else MET,
                 **sets,
+                **_at_stake(book, person, entry, frame),
             }
         )
     return out
+
+
+def _at_stake(book: RuleBook, person: PersonRecord, entry: dict, frame: Frame) -> dict:
+    """What the period's assessment does if the person falls short, as ``person_assess``
+    would decide it: a trainee whose probation ends by the period end exits unless promoted
+    (``probation_end``, ``short_outcome`` exit); otherwise a maintenance failure extends while
+    extensions are left, then demotes (``short_outcome``, ``demote_to``, ``extensions_used``,
+    ``extensions_allowed``). QA: the warning said only "at risk" to someone one period from
+    an exit."""
+    level = book.levels[person.level]
+    if level.trainee and "probation_months" in entry:
+        ends = probation_end(person.hire_date, entry["probation_months"])
+        found: dict[str, Any] = {"probation_end": ends.isoformat()}
+        if frame.period_end >= ends:
+            found["short_outcome"] = EXIT
+        return found
+    if "maintain" not in entry:
+        return {}
+    allowed = entry.get("extensions", 1)
+    used = 0
+    for previous in person.previous:
+        if previous != EXTEND:
+            break
+        used += 1
+    if used < allowed:
+        return {"short_outcome": EXTEND, "extensions_used": used, "extensions_allowed": allowed}
+    return {
+        "short_outcome": DEMOTE,
+        "demote_to": _demote_to(book, entry, person.level),
+        "extensions_used": used,
+        "extensions_allowed": allowed,
+    }

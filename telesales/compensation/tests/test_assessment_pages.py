@@ -273,3 +273,21 @@ def test_an_exit_approved_earlier_is_said_when_the_next_period_proposes_it_again
     # The July page itself (the run that approved it) says nothing of the kind.
     july_page = client_for(c.hr).get(reverse("compensation:assessment_detail", args=[july.pk]))
     assert marker not in july_page.content.decode()
+
+
+def test_the_warning_says_what_falling_short_would_bring(c):
+    """QA: a trainee whose probation ends this period read only 有风险; the page now says the
+    assessment proposes an exit unless promoted, and for a maintenance what a shortfall
+    brings (an extension while one is left, then a demotion)."""
+    from telesales.org.models import Person
+
+    Person.objects.filter(pk=c.tina.pk).update(hire_date=dt.date(2026, 4, 10))  # to 07-09
+    hr = client_for(c.hr)
+    july = hr.get(WARNING, {"day": "2026-07-01"}).content.decode()
+    row = july.split(f'data-testid="warning-{c.tina.pk}"', 1)[1].split("</tr>", 1)[0]
+    assert "Probation ends 2026-07-09: not promoted by the period end" in row
+    may = hr.get(WARNING, {"day": "2026-05-16"}).content.decode()
+    row = may.split(f'data-testid="warning-{c.tina.pk}"', 1)[1].split("</tr>", 1)[0]
+    assert 'data-testid="at-stake"' not in row  # probation runs past May's end
+    sam = may.split(f'data-testid="warning-{c.sam.pk}"', 1)[1].split("</tr>", 1)[0]
+    assert "Short at the period end: an extension (used 0/1)" in sam
