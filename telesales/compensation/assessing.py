@@ -263,6 +263,13 @@ def assessment_outcome_decide(
         raise InvalidState(
             _("This outcome is already %(d)s") % {"d": HRDecision(outcome.decision).label}
         )
+    note = (note or "").strip()
+    if decision == HRDecision.REJECTED and len(note) < 2:
+        # A rejection keeps the person where the rules would move them: say why (QA: one
+        # mis-click rejected a proposed demotion with nothing on record).
+        raise ValidationFailed(
+            _("Say why the outcome is rejected"), fields={"note": [_("a reason is required")]}
+        )
     outcome.decision = decision
     outcome.decided_by = user_or_none(actor)
     outcome.decided_at = timezone.now()
@@ -284,6 +291,22 @@ def assessment_outcome_decide(
         reason=note,
     )
     return outcome
+
+
+@transaction.atomic
+def assessment_outcomes_approve_pending(*, run: AssessmentRun, actor, note: str = "") -> int:
+    """Approve every outcome of a draft run still pending (after the ones HR looked at one by
+    one), each recorded and audited as ``assessment_outcome_decide`` does. Returns how many."""
+    _require_assessor(actor)
+    run = AssessmentRun.objects.select_for_update().get(pk=run.pk)
+    if run.status != AssessmentRunStatus.DRAFT:
+        raise InvalidState(_("The assessment run is approved and locked"))
+    pending = list(run.outcomes.filter(decision=HRDecision.PENDING).order_by("pk"))
+    for outcome in pending:
+        assessment_outcome_decide(
+            outcome=outcome, decision=HRDecision.APPROVED, actor=actor, note=note
+        )
+    return len(pending)
 
 
 def _development(person: Person, row: AssessmentOutcome) -> dict:

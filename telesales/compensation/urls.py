@@ -73,6 +73,11 @@ urlpatterns: list = [
         name="assessment_approve",
     ),
     path(
+        "assessments/<int:run_id>/approve-pending/",
+        views_assessment.assessment_approve_pending_view,
+        name="assessment_approve_pending",
+    ),
+    path(
         "assessment-outcomes/<int:outcome_id>/decide/",
         views_assessment.assessment_outcome_decide_view,
         name="assessment_outcome_decide",

@@ -14,7 +14,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_POST
 
 from telesales.compensation import assessing, permissions, selectors
@@ -168,6 +168,23 @@ def assessment_approve_view(request: HttpRequest, run_id: int) -> HttpResponse:
         status = page_status(exc)
         return render(request, "compensation/assessment_detail.html", context, status=status)
     messages.success(request, _("Assessment %(p)s approved") % {"p": run.label})
+    return redirect("compensation:assessment_detail", run_id=run.pk)
+
+
+@login_required
+@require_POST
+def assessment_approve_pending_view(request: HttpRequest, run_id: int) -> HttpResponse:
+    """Approve, as proposed, every outcome HR has not decided one by one."""
+    run = get_or_404(selectors.assessment_run_get, user=request.user, pk=run_id)
+    try:
+        count = assessing.assessment_outcomes_approve_pending(run=run, actor=request.user)
+    except errors.DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(
+            request,
+            ngettext("%(n)d outcome approved", "%(n)d outcomes approved", count) % {"n": count},
+        )
     return redirect("compensation:assessment_detail", run_id=run.pk)
 
 

@@ -44,7 +44,9 @@ class AssessmentCenter(Center):
 
         run = assessment_run(label=label, actor=self.hr)
         for outcome in run.outcomes.all():
-            assessment_outcome_decide(outcome=outcome, decision=decision, actor=self.hr)
+            assessment_outcome_decide(
+                outcome=outcome, decision=decision, actor=self.hr, note="HR review"
+            )
         return assessment_run_approve(run=run, actor=self.hr)
 
 

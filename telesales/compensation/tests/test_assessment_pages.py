@@ -291,3 +291,28 @@ def test_the_warning_says_what_falling_short_would_bring(c):
     assert 'data-testid="at-stake"' not in row  # probation runs past May's end
     sam = may.split(f'data-testid="warning-{c.sam.pk}"', 1)[1].split("</tr>", 1)[0]
     assert "Short at the period end: an extension (used 0/1)" in sam
+
+
+def test_hr_rejects_with_a_reason_and_approves_the_rest_in_one_click(c):
+    hr = client_for(c.hr)
+    hr.post(RUN, {"label": "2026-06"})
+    run = AssessmentRun.objects.get(label="2026-06")
+    detail = reverse("compensation:assessment_detail", args=[run.pk])
+    page = hr.get(detail).content.decode()
+    assert 'data-testid="approve-pending"' in page and f'data-testid="note-{c.ann.pk}"' in page
+    ann = run.outcomes.get(person=c.ann)
+    url = reverse("compensation:assessment_outcome_decide", args=[ann.pk])
+    bare = hr.post(url, {"decision": "rejected", "note": ""}, HTTP_HX_REQUEST="true")
+    assert bare.status_code == 422 and b"Say why the outcome is rejected" in bare.content
+    ann.refresh_from_db()
+    assert ann.decision == "pending"
+    said = hr.post(url, {"decision": "rejected", "note": "on leave"}, HTTP_HX_REQUEST="true")
+    assert said.status_code == 200
+    bulk = hr.post(reverse("compensation:assessment_approve_pending", args=[run.pk]))
+    assert bulk.status_code == 302
+    assert set(run.outcomes.exclude(pk=ann.pk).values_list("decision", flat=True)) == {"approved"}
+    assert 'data-testid="approve-pending"' not in hr.get(detail).content.decode()
+    agent = client_for(c.ann.user)
+    assert agent.post(
+        reverse("compensation:assessment_approve_pending", args=[run.pk])
+    ).status_code in (403, 404)

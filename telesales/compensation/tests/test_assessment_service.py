@@ -84,7 +84,7 @@ def test_trainee_promoted_and_approval_moves_the_level_with_an_audit_entry(c):
     assert outcomes_of(run)["tina"][:3] == ("promote", "T0", "S1")
     for outcome in run.outcomes.all():
         decision = HRDecision.APPROVED if outcome.person_id == c.tina.pk else HRDecision.REJECTED
-        assessment_outcome_decide(outcome=outcome, decision=decision, actor=c.hr)
+        assessment_outcome_decide(outcome=outcome, decision=decision, actor=c.hr, note="ok")
     assessment_run_approve(run=run, actor=c.hr)
     c.tina.refresh_from_db()
     c.ann.refresh_from_db()
@@ -346,3 +346,29 @@ def test_a_draft_computed_before_its_period_ended_is_run_again_before_approval(c
     run = assessment_run(label="2026-06", actor=c.hr)  # the same outcomes: decisions kept
     assert not run.provisional
     assert assessment_run_approve(run=run, actor=c.hr).status == AssessmentRunStatus.APPROVED
+
+
+def test_a_rejection_needs_a_reason_and_the_rest_can_be_approved_at_once(c):
+    """QA: 拒绝 took no reason, and 53 rows took 53 clicks. A rejection says why; the
+    outcomes still pending can be approved together, each recorded and audited."""
+    from telesales.compensation.assessing import assessment_outcomes_approve_pending
+    from telesales.core.models import AuditEntry
+
+    run = assessment_run(label="2026-06", actor=c.hr)
+    first, *rest = list(run.outcomes.order_by("pk"))
+    with pytest.raises(ValidationFailed) as refused:
+        assessment_outcome_decide(outcome=first, decision=HRDecision.REJECTED, actor=c.hr, note=" ")
+    assert "note" in refused.value.details["fields"]
+    assessment_outcome_decide(
+        outcome=first, decision=HRDecision.REJECTED, actor=c.hr, note="sick leave in May"
+    )
+    assert assessment_outcomes_approve_pending(run=run, actor=c.hr) == len(rest)
+    assert assessment_outcomes_approve_pending(run=run, actor=c.hr) == 0
+    decided = dict(run.outcomes.values_list("pk", "decision"))
+    assert decided[first.pk] == HRDecision.REJECTED
+    assert {decided[o.pk] for o in rest} == {HRDecision.APPROVED}
+    audited = AuditEntry.objects.filter(action="compensation.assessment_outcome_decide")
+    assert audited.count() == len(rest) + 1
+    assessment_run_approve(run=run, actor=c.hr)
+    with pytest.raises(InvalidState):
+        assessment_outcomes_approve_pending(run=run, actor=c.hr)
