@@ -215,7 +215,9 @@ def call_get(request, call_id: int):
 )
 def followup_create(request, payload: FollowUpIn):
     """Book a follow-up (a callback at an agreed time); it replaces the lead's open one.
-    A time in the past is refused (422 ``followup_in_past``)."""
+    A time in the past is refused (422 ``followup_in_past``); a callback or cadence step on
+    a lead the agent won, too (409 ``won_lead_needs_service_followup``: book kind
+    ``service``)."""
     user, me = _me(request)
     lead = lead_selectors.lead_get(user=user, lead_id=payload.lead_id)
     followup = services.followup_schedule(
@@ -427,7 +429,10 @@ def ruleset_create(request, payload: CallRulesIn):
 )
 def cdr_import_list(request):
     user = request.auth
-    deny_unless(permissions.can_import_cdr(user), _("Only data roles import CDR files"))
+    deny_unless(
+        permissions.can_import_cdr(user),
+        _("Only the data officer or the center manager import CDR files"),
+    )
     return list(selectors.cdr_import_list(user=user)[:100])
 
 
@@ -441,7 +446,10 @@ def cdr_import(request, payload: Form[CdrImportIn], file: File[UploadedFile]):
     unknown layout is 409 ``cdr_layout_unknown`` and nothing is applied; rows that cannot be
     matched are listed in ``rejections`` (masked numbers)."""
     user = request.auth
-    deny_unless(permissions.can_import_cdr(user), _("Only data roles import CDR files"))
+    deny_unless(
+        permissions.can_import_cdr(user),
+        _("Only the data officer or the center manager import CDR files"),
+    )
     record = cdr.cdr_import(
         content=file.read(),
         file_name=file.name or "",

@@ -19,6 +19,11 @@ Matching, per row:
    to the agent's extension (``src``, or the ``channel`` such as ``PJSIP/8001-0000002a``,
    against the seat's ``phone_line``) when several match.
 
+A match the row contradicts is rejected as ``conflict``, with the reason: the row's ``dst``
+(normalised to E.164) is not the call's customer number, or the extension of its ``channel``
+(``PJSIP/8001-…`` → ``8001``; digits only) is not the line of the call's seat (else the
+agent's seat). Whatever the row leaves out is not held against it.
+
 A matched attempt takes the CDR's answer and end times, ``billsec`` as its talk seconds, the
 CDR disposition and ``cdr_matched_at``. The import is idempotent: a row matched before is
 counted as ``already`` and changes nothing. Rows that cannot be matched are rejected one by
@@ -90,6 +95,7 @@ class CdrRow:
     dst_hash: str = ""
     dst_masked: str = ""
     extension: str = ""
+    channel_extension: str = ""
 
 
 @dataclass
@@ -177,13 +183,40 @@ def _parse_time(value: str, zone: dt.tzinfo) -> dt.datetime | None:
     raise ValueError(value)
 
 
+def _channel_extension(channel: str) -> str:
+    """``PJSIP/8001-0000002a`` (or ``SIP/8001``, ``Local/8001@from-internal``) → ``8001``."""
+    channel = (channel or "").strip()
+    if "/" in channel:
+        return channel.split("/", 1)[1].split("-", 1)[0].split("@", 1)[0].strip()
+    return ""
+
+
 def _extension(values: dict[str, str]) -> str:
     src = (values.get("src") or "").strip()
     if src and src.isdigit() and len(src) <= 8:
         return src
-    channel = (values.get("channel") or "").strip()
-    if "/" in channel:
-        return channel.split("/", 1)[1].split("-", 1)[0].split("@", 1)[0]
+    return _channel_extension(values.get("channel") or "")
+
+
+def _line_of(attempt: CallAttempt) -> str:
+    """The extension the call was made from: its seat's line, else the agent's seat's."""
+    seat = attempt.seat if attempt.seat_id else getattr(attempt.agent, "seat", None)
+    line = (getattr(seat, "phone_line", "") or "").strip()
+    return _channel_extension(line) if "/" in line else line
+
+
+def _contradiction(row: CdrRow, attempt: CallAttempt) -> str:
+    """Why the row cannot be the record of ``attempt`` (empty: it agrees, as far as it says)."""
+    if row.dst_hash and row.dst_hash != attempt.lead.customer.mobile_hash:
+        return _("the number dialled (%(dst)s) is not the customer number of call #%(id)d") % {
+            "dst": row.dst_masked,
+            "id": attempt.pk,
+        }
+    line = _line_of(attempt)
+    if row.channel_extension.isdigit() and line and row.channel_extension != line:
+        return _(
+            "extension %(ext)s on the switch is not the line %(line)s call #%(id)d was made from"
+        ) % {"ext": row.channel_extension, "line": line, "id": attempt.pk}
     return ""
 
 
@@ -217,13 +250,20 @@ def _parse(row: CdrRow, zone: dt.tzinfo, plan: _Plan) -> bool:
     if (v.get("disposition") or "").strip().upper() != "ANSWERED" or row.billsec == 0:
         row.answer = row.answer if row.billsec else None
     row.extension = _extension(v)
+    row.channel_extension = _channel_extension(v.get("channel") or "")
     return True
+
+
+#: What matching and its checks read of an attempt.
+_RELATED = ("seat", "agent__seat", "lead__customer")
 
 
 def _match(row: CdrRow, window: timedelta, plan: _Plan) -> CallAttempt | None:
     uniqueid = (row.values.get("uniqueid") or "").strip()
     if uniqueid:
-        found = CallAttempt.objects.select_related("seat").filter(adapter_call_id=uniqueid).first()
+        found = (
+            CallAttempt.objects.select_related(*_RELATED).filter(adapter_call_id=uniqueid).first()
+        )
         if found is not None:
             return found
     if not row.dst_hash:
@@ -231,7 +271,7 @@ def _match(row: CdrRow, window: timedelta, plan: _Plan) -> CallAttempt | None:
         return None
     assert row.start is not None
     candidates = list(
-        CallAttempt.objects.select_related("seat")
+        CallAttempt.objects.select_related(*_RELATED)
         .filter(
             lead__customer__mobile_hash=row.dst_hash,
             started_at__gte=row.start - window,
@@ -284,6 +324,10 @@ def cdr_plan(content: bytes, *, zone: dt.tzinfo, match_seconds: int) -> _Plan:
             continue
         attempt = _match(row, window, plan)
         if attempt is None:
+            continue
+        why = _contradiction(row, attempt)
+        if why:
+            plan.reject(row, CdrRejectReason.CONFLICT, why)
             continue
         if attempt.cdr_matched_at is not None:
             if _same_cdr(attempt, row):

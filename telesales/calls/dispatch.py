@@ -440,7 +440,9 @@ def _reason(
 ) -> dict:
     out = {"code": code, "message": message, "fix": fix, "count": count, "at_least": at_least}
     if until is not None:
-        out["until"] = until.isoformat()
+        # In the center's time zone, as every time of the answer (some blocks compute theirs
+        # in UTC: one answer mixed +08:00 and +00:00).
+        out["until"] = timezone.localtime(until).isoformat()
     return out
 
 

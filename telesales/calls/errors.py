@@ -52,6 +52,13 @@ class FollowUpInPast(ValidationFailed):
     code = "followup_in_past"
 
 
+class WonLeadNeedsServiceFollowUp(InvalidState):
+    """A sales callback or cadence step booked on a lead the agent won: a won customer's
+    calls are service follow-ups (kind ``service``)."""
+
+    code = "won_lead_needs_service_followup"
+
+
 class FollowUpNotOpen(InvalidState):
     code = "followup_not_open"
 

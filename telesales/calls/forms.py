@@ -22,7 +22,8 @@ from telesales.core.dates import validate_center_year
 from telesales.core.forms import StyledForm, UncutTextField
 from telesales.core.phone_numbers import mask_phone
 from telesales.leads.choices import Gender
-from telesales.policies.choices import PaymentMode
+from telesales.policies.choices import PaymentMode, TaskKind, TaskOutcome
+from telesales.policies.forms import TaskCompleteForm
 
 NOTE_MAX = CALL_NOTE_MAX_LENGTH
 DATETIME_LOCAL = "%Y-%m-%dT%H:%M"
@@ -128,6 +129,33 @@ class FollowUpForm(StyledForm, forms.Form):
 
     def clean_due_at(self):
         return _future(self.cleaned_data.get("due_at"))
+
+
+class ServiceTaskOutcomeForm(TaskCompleteForm):
+    """A service task's outcome in the workspace (the task list's "done" form), and, for an
+    extended-service suggestion, when to call the interested customer next."""
+
+    callback_at = _local_datetime_field(_("Next service call at"), required=False)
+
+    def __init__(self, *args, kind: str | None = None, **kwargs):
+        super().__init__(*args, kind=kind, **kwargs)
+        self.extended = kind == TaskKind.EXTENDED_SERVICE
+        self.fields["callback_at"].help_text = _(
+            "Interested: empty, the follow-up cadence picks the day."
+        )
+        if not self.extended:
+            del self.fields["callback_at"]
+
+    def clean_callback_at(self):
+        return _future(self.cleaned_data.get("callback_at"))
+
+    def clean(self):
+        data = super().clean()
+        if self.extended and data.get("outcome") != TaskOutcome.INTERESTED:
+            # Only an interested customer is called again; ignore a stale value.
+            data["callback_at"] = None
+            self.errors.pop("callback_at", None)
+        return data
 
 
 class PremiumField(forms.CharField):

@@ -282,6 +282,10 @@ class CallAttempt(TimeStampedModel):
             ),
         ]
 
+    #: Not stored: set by the outcome that ran out the follow-up cadence (the number of
+    #: follow-ups), so that the page can say the lead went back to the public pool.
+    returned_to_pool_after: int | None = None
+
     def __str__(self) -> str:
         return f"#{self.pk} lead {self.lead_id} {self.started_at:%Y-%m-%d %H:%M}"
 

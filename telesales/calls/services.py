@@ -44,6 +44,7 @@ from telesales.calls.errors import (
     NotYourCall,
     TelephonyFailed,
     UnknownDisposition,
+    WonLeadNeedsServiceFollowUp,
 )
 from telesales.calls.guards import (
     Block,
@@ -659,15 +660,28 @@ def won_followup_note() -> str:
     return _("The lead was won: the sales cadence is over")
 
 
-def _check_callback_on_lead(*, lead: Lead, callback_at: dt.datetime | None) -> None:
+def won_lead_service_message(kind: str) -> str:
+    """Why a callback or cadence step is refused on a won lead of the agent's own."""
+    return _(
+        "This customer was won: a won customer's calls are service follow-ups, not a "
+        "%(kind)s. Book it as a service call (kind “service”)"
+    ) % {"kind": FollowUpKind(kind).label}
+
+
+def _check_callback_on_lead(
+    *, lead: Lead, callback_at: dt.datetime | None, attempt: CallAttempt | None = None
+) -> None:
     """An outcome that books the next call (interested, callback) must book one: on a lead
     being worked, the cadence's next step or the time given; on a won lead (its sales cadence
-    ended with the sale) only a service call at the time given; on a closed lead nothing,
+    ended with the sale) a service call at the time given — or, on the service call for an
+    extended-service suggestion, after the cadence's next spacing; on a closed lead nothing,
     so it is refused rather than recorded as if it had booked something."""
     if lead.state in OPEN_STATES:
         return
     if lead.state == LeadState.WON:
-        if callback_at is None:
+        if callback_at is None and not (
+            attempt is not None and _extended_tasks_of_call(attempt, lead=lead)
+        ):
             message = _(
                 "This lead is won, so its sales follow-ups are over: give the time of the "
                 "callback, which is booked as a service call"
@@ -681,7 +695,14 @@ def _check_callback_on_lead(*, lead: Lead, callback_at: dt.datetime | None) -> N
 
 
 def _service_callback(
-    *, lead: Lead, agent: Person, attempt: CallAttempt, due: dt.datetime, at: dt.datetime, note
+    *,
+    lead: Lead,
+    agent: Person,
+    attempt: CallAttempt | None,
+    due: dt.datetime,
+    at: dt.datetime,
+    note,
+    sequence: int = 1,
 ) -> FollowUp:
     """A callback agreed on a won lead: a service call at the time given. The lead's open
     follow-up (an old cadence step the sale did not close, or an earlier service call) is
@@ -694,12 +715,183 @@ def _service_callback(
         agent=agent,
         kind=FollowUpKind.SERVICE,
         due_at=due,
-        sequence=1,
+        sequence=sequence,
         created_from=attempt,
         note=note,
     )
     lead_services.lead_followup_record(lead=lead, at=at)
     return followup
+
+
+# --- Extended service (延伸服务): an interested customer gets the next service call ---------
+def _extended_tasks_open(*, lead_id: int, agent_id: int) -> list:
+    """The agent's open extended-service tasks on the lead, oldest due first, locked."""
+    from telesales.policies.choices import TaskKind as ServiceTaskKind
+    from telesales.policies.choices import TaskStatus as ServiceTaskStatus
+    from telesales.policies.models import ServiceTask
+
+    return list(
+        ServiceTask.objects.select_for_update(of=("self",))
+        .filter(
+            lead_id=lead_id,
+            agent_id=agent_id,
+            kind=ServiceTaskKind.EXTENDED_SERVICE,
+            status=ServiceTaskStatus.OPEN,
+        )
+        .order_by("due_at", "pk")
+    )
+
+
+def _extended_tasks_of_call(attempt: CallAttempt, *, lead: Lead) -> list:
+    """The extended-service tasks a service call on a won lead was made for."""
+    if attempt.kind != CallKind.SERVICE or lead.state != LeadState.WON:
+        return []
+    return _extended_tasks_open(lead_id=lead.pk, agent_id=attempt.agent_id)
+
+
+def service_suggestion_words(task) -> str:
+    """What an extended-service task suggests, in words: the suggestion and the product
+    category it sells (重疾保障（重疾险）), or the one of them the task names."""
+    rule = task.get_suggestion_rule_display() if task.suggestion_rule else ""
+    category = task.get_suggested_category_display() if task.suggested_category else ""
+    if rule and category:
+        return _("%(suggestion)s (%(category)s)") % {"suggestion": rule, "category": category}
+    return str(rule or category or task.get_kind_display())
+
+
+def _with_suggestion(words: str, note: str, limit: int) -> str:
+    """``words`` in front of the agent's note; the note alone when both do not fit."""
+    text = _("%(suggestion)s: %(note)s") % {"suggestion": words, "note": note} if note else words
+    return text if len(text) <= limit else note
+
+
+def _service_spacing_due(
+    *, lead: Lead, agent: Person, open_fu: FollowUp | None, at: dt.datetime
+) -> tuple[dt.datetime, int]:
+    """When the next service call falls without a time agreed: after the cadence's next
+    spacing (the one after the lead's open service call, else the first), moved into the
+    calling window of the customer's local time."""
+    rules = callrules_for_person(agent, on=timezone.localdate(at))
+    sequence = (
+        open_fu.sequence + 1 if open_fu is not None and open_fu.kind == FollowUpKind.SERVICE else 1
+    )
+    due = _inside_window(lead, at + timedelta(days=rules.spacing_for(sequence)), rules)
+    return due, sequence
+
+
+def _service_interest_book(
+    *,
+    lead: Lead,
+    agent: Person,
+    tasks: list,
+    attempt: CallAttempt | None,
+    callback_at: dt.datetime | None,
+    note: str,
+    at: dt.datetime,
+) -> FollowUp:
+    """The customer is interested in an extended-service suggestion (or asked to be called
+    back about it): the next service call on the won lead, at the time agreed or after the
+    cadence's next spacing, its note naming what was suggested."""
+    open_fu = _open_followup(lead)
+    if callback_at is not None:
+        due = callback_at
+        sequence = (
+            open_fu.sequence + 1
+            if open_fu is not None and open_fu.kind == FollowUpKind.SERVICE
+            else 1
+        )
+    else:
+        due, sequence = _service_spacing_due(lead=lead, agent=agent, open_fu=open_fu, at=at)
+    words = "、".join(dict.fromkeys(service_suggestion_words(t) for t in tasks))
+    return _service_callback(
+        lead=lead,
+        agent=agent,
+        attempt=attempt,
+        due=due,
+        at=at,
+        note=_with_suggestion(words, note, NOTE_MAX),
+        sequence=sequence,
+    )
+
+
+def _extended_tasks_complete(*, tasks: list, outcome: str, note: str, actor) -> None:
+    """The tasks are done with the call's outcome, the note naming what was suggested."""
+    from telesales.policies import services as policy_services
+    from telesales.policies.errors import TaskClosed as ServiceTaskClosed
+
+    for task in tasks:
+        text = _with_suggestion(service_suggestion_words(task), note, policy_services.NOTE_MAX)
+        # Closed meanwhile, or an actor the task list does not know (a command): the call's
+        # outcome and its follow-up still stand.
+        with contextlib.suppress(ServiceTaskClosed, PermissionDenied):
+            policy_services.service_task_complete(
+                task=task, outcome=outcome, note=text, actor=actor
+            )
+
+
+@transaction.atomic
+def service_task_outcome_record(
+    *,
+    task,
+    outcome: str,
+    actor,
+    note: str = "",
+    callback_at: dt.datetime | None = None,
+) -> tuple[Any, FollowUp | None]:
+    """Record a post-sale service task's outcome (``policies.service_task_complete``) from
+    the workspace. An extended-service suggestion (延伸服务) the customer is interested in
+    does not end there: the next service call on the won lead is booked with it — at
+    ``callback_at``, or after the cadence's next spacing inside the calling window — and
+    both the task and the follow-up name the suggestion. ``callback_at`` is for that case
+    only, checked as a callback's time is. Returns the task and the follow-up booked."""
+    from telesales.policies import services as policy_services
+    from telesales.policies.choices import TaskKind as ServiceTaskKind
+    from telesales.policies.choices import TaskOutcome
+    from telesales.policies.models import ServiceTask
+
+    now = timezone.now()
+    task = ServiceTask.objects.select_related("agent__team").get(pk=task.pk)
+    extended = task.kind == ServiceTaskKind.EXTENDED_SERVICE
+    books = extended and outcome == TaskOutcome.INTERESTED
+    if callback_at is not None and not books:
+        raise ValidationFailed(
+            _("Only an interested customer of an extended-service suggestion takes a call time"),
+            fields={"callback_at": [_("not for this outcome")]},
+        )
+    note = _note(note)
+    lead = None
+    if books and task.lead_id:
+        lead = (
+            Lead.objects.select_for_update(of=("self",))
+            .select_related("customer")
+            .get(pk=task.lead_id)
+        )
+        if lead.state != LeadState.WON or lead.owner_id != task.agent_id:
+            lead = None  # no longer the agent's customer: the task's outcome only
+    if lead is not None:
+        _require_self_or_lead(
+            actor, task.agent, _("Only the task's agent or their team lead books its service call")
+        )
+    if callback_at is not None:
+        _check_callback_at(callback_at, now)
+        if lead is not None:
+            _check_in_window(lead=lead, at=callback_at, agent=task.agent, field="callback_at")
+    text = _with_suggestion(service_suggestion_words(task), note, policy_services.NOTE_MAX)
+    done = policy_services.service_task_complete(
+        task=task, outcome=outcome, note=text if extended else note, actor=actor
+    )
+    if lead is None:
+        return done, None
+    followup = _service_interest_book(
+        lead=lead,
+        agent=task.agent,
+        tasks=[done],
+        attempt=None,
+        callback_at=callback_at,
+        note=note,
+        at=now,
+    )
+    return done, followup
 
 
 def _next_sequence(lead: Lead, open_fu: FollowUp | None) -> int:
@@ -721,9 +913,8 @@ def _inside_window(lead: Lead, due: dt.datetime, rules: CallRuleSet) -> dt.datet
 
 def _cadence_exhausted(*, lead: Lead, rules: CallRuleSet, actor, at: dt.datetime) -> None:
     lead = Lead.objects.select_for_update(of=("self",)).select_related("owner").get(pk=lead.pk)
-    reason = _("cadence_exhausted: no sale after %(n)d follow-ups") % {
-        "n": rules.cadence_max_followups
-    }
+    # Words only: the lead history shows the reason to people as it is.
+    reason = _("No sale after %(n)d follow-ups") % {"n": rules.cadence_max_followups}
     lead_services.leads_return_to_public(
         leads=[lead], actor=user_or_none(actor), action=LeadAction.RECYCLE, reason=reason, now=at
     )
@@ -746,6 +937,8 @@ def _schedule_next(
 ) -> FollowUp | None:
     if sequence > rules.cadence_max_followups:
         _cadence_exhausted(lead=lead, rules=rules, actor=actor, at=at)
+        # The page and the API say so: the lead left the agent's hands with this outcome.
+        attempt.returned_to_pool_after = rules.cadence_max_followups
         return None
     if open_fu is not None:
         _followups_close(lead, status=FollowUpStatus.DONE, at=at, attempt=attempt)
@@ -914,10 +1107,29 @@ def _dispose(
                 at=at,
                 note=note,
             )
-        elif lead.state == LeadState.WON and callback_at is not None:
-            _service_callback(
-                lead=lead, agent=agent, attempt=attempt, due=callback_at, at=at, note=note
-            )
+        elif lead.state == LeadState.WON:
+            # The service call for an extended-service suggestion: the suggestion's tasks are
+            # done (the customer is interested) and the next service call carries it on.
+            tasks = _extended_tasks_of_call(attempt, lead=lead)
+            if tasks:
+                from telesales.policies.choices import TaskOutcome
+
+                _extended_tasks_complete(
+                    tasks=tasks, outcome=TaskOutcome.INTERESTED, note=note, actor=actor
+                )
+                _service_interest_book(
+                    lead=lead,
+                    agent=agent,
+                    tasks=tasks,
+                    attempt=attempt,
+                    callback_at=callback_at,
+                    note=note,
+                    at=at,
+                )
+            elif callback_at is not None:
+                _service_callback(
+                    lead=lead, agent=agent, attempt=attempt, due=callback_at, at=at, note=note
+                )
     elif disposition.refusal:
         if open_fu is not None:
             _followups_close(lead, status=FollowUpStatus.CANCELLED, at=at, note=disposition.name)
@@ -1019,7 +1231,7 @@ def disposition_record(
     if disposition.callback and not attempt.renewal_task_id:
         # A renewal call's outcome is the renewal task's contact, which brings the task
         # back by its own rule (``_renewal_contact``): nothing to book there.
-        _check_callback_on_lead(lead=lead, callback_at=callback_at)
+        _check_callback_on_lead(lead=lead, callback_at=callback_at, attempt=attempt)
     if callback_at is not None:
         _check_in_window(lead=lead, at=callback_at, agent=attempt.agent, field="callback_at")
     return _dispose(
@@ -1064,6 +1276,9 @@ def followup_schedule(
     note = _note(note)
     lead = Lead.objects.select_for_update(of=("self",)).select_related("customer").get(pk=lead.pk)
     allowed_states = (*OPEN_STATES, LeadState.WON) if kind == FollowUpKind.SERVICE else OPEN_STATES
+    if lead.owner_id == agent.pk and lead.state == LeadState.WON and kind != FollowUpKind.SERVICE:
+        # Theirs, but sold: the sales cadence is over, the next call serves the customer.
+        raise WonLeadNeedsServiceFollowUp(won_lead_service_message(kind))
     if lead.owner_id != agent.pk or lead.state not in allowed_states:
         raise NotYourCall(_("This lead is not being worked by %(name)s") % {"name": agent.name})
     _check_in_window(lead=lead, at=due_at, agent=agent, field="due_at")

@@ -202,7 +202,7 @@ def test_agent_follows_up_and_sells_policy_is_issued_and_the_board_shows_it(
     page.goto("/policies/")
     page.click("[data-testid=policies-table] a")
     page.wait_for_url(f"**/policies/{policy.pk}/")
-    assert page.inner_text("[data-testid=premium]").strip() == "2400.00"
+    assert page.inner_text("[data-testid=premium]").strip() == "¥2,400.00"
     assert en(PolicyStatus.APPLIED.label) in page.inner_text("h1")
     assert page.locator("[data-testid=policy-tasks]").count() == 0
     assert page.locator("[data-testid=issue-form]").count() == 0  # agents do not issue

@@ -540,7 +540,7 @@ def test_a_call_time_ahead_of_the_servers_clock_is_refused(agent, client, settin
         refused = client.post_json(f"{WS}/calls/{call['id']}/{path}", body)
         assert_error_shape(refused, 422)
         field = next(iter(body))
-        assert "later than the server's clock" in str(refused.json()["details"]), refused.json()
+        assert "晚于服务器时钟" in str(refused.json()["details"]), refused.json()
         assert field in refused.json()["details"]["fields"]
     attempt = CallAttempt.objects.get(pk=call["id"])
     assert attempt.answered_at is None and attempt.ended_at is None

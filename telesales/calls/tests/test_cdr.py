@@ -15,6 +15,7 @@ from telesales.calls.models import CallAttempt, CdrImport
 from telesales.calls.tests.conftest import shanghai
 from telesales.calls.tests.factories import owned_lead
 from telesales.core.phone_numbers import PHONE_LIKE
+from telesales.org.models import Seat
 
 pytestmark = pytest.mark.django_db
 
@@ -57,6 +58,9 @@ def csv_bytes(rows, header: list[str] | None = None) -> bytes:
 
 @pytest.fixture
 def attempt(agent):
+    # The seat's line is the extension of the rows' channel (``PJSIP/8001-…``).
+    Seat.objects.filter(person=agent).update(phone_line="8001")
+    agent.seat.refresh_from_db()
     lead = owned_lead(agent)
     return CallAttempt.objects.create(
         lead=lead, agent=agent, seat=agent.seat, started_at=T0, adapter_call_id="sim-77"
@@ -198,3 +202,44 @@ def test_command_with_unknown_columns_fails_cleanly(tmp_path, attempt):
     path.write_bytes(b"who,what\n1,2\n")
     with translation.override("en"), pytest.raises(CommandError, match="Unknown columns"):
         call_command("cdr_import", str(path))
+
+
+def test_a_row_whose_number_is_not_the_calls_customer_is_a_conflict_not_a_match(attempt):
+    # The call id matches, the number dialled does not: the row belongs to another call.
+    assert number_of(attempt) != "13800000000"
+    rows = [master_row(uniqueid="sim-77", dst="13800000000", billsec="999")]
+    record = cdr_import(content=csv_bytes(rows), actor="cli")
+    assert (record.matched, record.rejected) == (0, 1)
+    rejection = record.rejections[0]
+    assert (rejection["row"], rejection["reason"], rejection["dst"]) == (
+        1,
+        "conflict",
+        "138****0000",
+    )
+    assert f"#{attempt.pk}" in rejection["detail"] and "138****0000" in rejection["detail"]
+    assert not PHONE_LIKE.search(str(record.rejections))
+    attempt.refresh_from_db()
+    assert (attempt.cdr_matched_at, attempt.talk_seconds) == (None, 0)
+
+
+def test_a_row_from_another_extension_is_a_conflict_not_a_match_by_time(attempt):
+    # No call id; the number and the time fit agent1's call, but the switch says the call
+    # was made from extension 9999, which is not the line of the call's seat (8001).
+    rows = [master_row(src="", channel="PJSIP/9999-0000003c", dst=number_of(attempt))]
+    record = cdr_import(content=csv_bytes(rows), actor="cli")
+    assert (record.matched, record.rejected) == (0, 1)
+    rejection = record.rejections[0]
+    assert rejection["reason"] == "conflict"
+    assert "9999" in rejection["detail"] and "8001" in rejection["detail"]
+    attempt.refresh_from_db()
+    assert attempt.cdr_matched_at is None
+
+
+def test_the_agents_seat_line_counts_when_the_call_names_no_seat(attempt):
+    CallAttempt.objects.filter(pk=attempt.pk).update(seat=None)
+    other = master_row(src="", channel="PJSIP/9999-0000003c", dst=number_of(attempt))
+    assert cdr_import(content=csv_bytes([other]), actor="cli").rejections[0]["reason"] == (
+        "conflict"
+    )
+    agreeing = master_row(src="", channel="PJSIP/8001-0000003d", dst=number_of(attempt))
+    assert cdr_import(content=csv_bytes([agreeing]), actor="cli").matched == 1

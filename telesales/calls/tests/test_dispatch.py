@@ -174,6 +174,10 @@ def test_all_in_cool_down(agent):
     why = reasons(exc)
     assert why["cool_down"]["count"] == 1
     assert "pools_empty" not in why
+    # Every time of the answer in the center's zone (QA: +08:00 and +00:00 in one answer).
+    lifts = dt.datetime.fromisoformat(why["cool_down"]["until"])
+    assert lifts.utcoffset() == dt.timedelta(hours=8)
+    assert lifts == NOON - dt.timedelta(minutes=10) + dt.timedelta(minutes=30)
 
 
 def test_pools_empty(agent):

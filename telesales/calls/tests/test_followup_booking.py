@@ -219,3 +219,89 @@ def test_followups_on_won_and_closed_leads_are_closed_and_open_leads_kept(agent)
     assert seed_calls_after_sales() == {"done": 0, "cancelled": 0}  # idempotent
     order = {s.name: s.order for s in demo_steps()}
     assert order["operations.demo"] < order["calls.followups_after_sales"]
+
+
+# --- 4. A won lead of the agent's own: a callback is refused as a won lead's, not "not yours" --
+@pytest.mark.parametrize("kind", ["callback", "follow_up"])
+def test_a_callback_booked_on_my_won_lead_says_to_book_a_service_call(agent, api_for, kind):
+    from telesales.core.tests.api_helpers import assert_error_shape
+
+    _all_day(min_minutes_between_attempts=0)
+    lead = owned_lead(agent, state=LeadState.WON)
+    due = timezone.now() + dt.timedelta(days=1)
+    client = api_for(agent.user)
+
+    r = client.post_json(
+        "/api/v1/workspace/followups",
+        {"lead_id": lead.pk, "due_at": due.isoformat(), "kind": kind},
+    )
+
+    body = assert_error_shape(r, 409, "won_lead_needs_service_followup")
+    assert "服务" in body["message"] and "service" in body["message"]
+    assert "不由" not in body["message"]  # not "this lead is not worked by you"
+    assert not FollowUp.objects.filter(lead=lead).exists()
+    # The service call it asks for is booked.
+    ok = client.post_json(
+        "/api/v1/workspace/followups",
+        {"lead_id": lead.pk, "due_at": due.isoformat(), "kind": "service"},
+    )
+    assert ok.status_code == 201, ok.content
+
+
+def test_the_workspace_followup_form_on_my_won_lead_shows_the_same_refusal(agent):
+    from django.test import Client
+    from django.urls import reverse
+
+    _all_day(min_minutes_between_attempts=0)
+    lead = owned_lead(agent, state=LeadState.WON)
+    client = Client(HTTP_HOST="localhost")
+    client.force_login(agent.user)
+    due = timezone.localtime() + dt.timedelta(days=1)
+
+    r = client.post(
+        reverse("calls:workspace_followup", args=[lead.pk]),
+        {"fu-due_at": due.strftime("%Y-%m-%dT%H:%M"), "fu-kind": "callback"},
+        HTTP_HX_REQUEST="true",
+    )
+
+    assert r.status_code == 409
+    html = r.content.decode()
+    assert 'data-testid="form-error"' in html
+    assert services.won_lead_service_message("callback") in html.replace("&#x27;", "'").replace(
+        "&quot;", '"'
+    )
+    assert not FollowUp.objects.filter(lead=lead).exists()
+
+
+# --- 5. A cadence that runs out: the agent is told the lead went back to the public pool -------
+def test_the_workspace_says_the_lead_went_back_to_the_pool_when_the_cadence_ran_out(agent):
+    from django.test import Client
+    from django.urls import reverse
+
+    from telesales.leads.choices import LeadAction
+    from telesales.leads.models import LeadEvent
+
+    _all_day(min_minutes_between_attempts=0, cadence_min_followups=1, cadence_max_followups=2)
+    lead = owned_lead(agent)
+    FollowUpFactory(
+        lead=lead, agent=agent, sequence=2, due_at=timezone.now() - dt.timedelta(hours=1)
+    )
+    attempt = services.call_start(lead=lead, agent=agent, actor=agent.user)
+    services.call_answer(attempt=attempt, actor=agent.user)
+    client = Client(HTTP_HOST="localhost")
+    client.force_login(agent.user)
+
+    r = client.post(
+        reverse("calls:workspace_disposition", args=[attempt.pk]),
+        {"dispo-disposition": "interested", "dispo-note": "再想想"},
+        HTTP_HX_REQUEST="true",
+    )
+
+    assert r.status_code == 200, r.content.decode()[:800]
+    html = r.content.decode()
+    assert "通话结果已记录：有意向。" in html
+    assert "跟进 2 次后仍未成交，该线索已退回公海。" in html
+    lead.refresh_from_db()
+    assert (lead.state, lead.owner_id) == (LeadState.PUBLIC, None)
+    event = LeadEvent.objects.get(lead=lead, action=LeadAction.RECYCLE)
+    assert event.reason == "跟进 2 次后仍未成交"

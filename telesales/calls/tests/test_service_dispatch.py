@@ -131,8 +131,9 @@ def test_a_lead_not_handed_out_for_its_service_task_is_still_a_sales_call(agent,
 
 
 def test_the_service_call_is_recorded_done_from_the_workspace(agent, all_day):
-    # The lead panel lists the due service tasks of the lead in hand with the task list's
-    # own forms: the agent records the result where the call was made.
+    # The lead panel lists the due service tasks of the lead in hand with a "done" form (the
+    # workspace's, which also books an interested customer's next service call): the agent
+    # records the result where the call was made.
     lead, task = _service_lead_on_dnc(agent, due_at=timezone.now() - dt.timedelta(hours=1))
     client = Client()
     client.force_login(agent.user)
@@ -140,10 +141,10 @@ def test_the_service_call_is_recorded_done_from_the_workspace(agent, all_day):
     html = client.post("/calls/workspace/next/", **HX).content.decode()
     assert 'data-testid="lead-service-tasks"' in html
     assert f'id="task-{task.pk}"' in html
-    assert f'hx-post="/policies/tasks/{task.pk}/complete/"' in html
+    assert f'hx-post="/calls/workspace/tasks/{task.pk}/complete/"' in html
 
     done = client.post(
-        f"/policies/tasks/{task.pk}/complete/", {"outcome": "reached", "note": ""}, **HX
+        f"/calls/workspace/tasks/{task.pk}/complete/", {"outcome": "reached", "note": ""}, **HX
     )
 
     assert done.status_code == 200, done.content.decode()[:500]

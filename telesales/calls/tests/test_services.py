@@ -272,7 +272,7 @@ def test_the_outcome_of_a_call_whose_lead_moved_is_the_calls_alone(agent, dispo)
     theirs = FollowUpFactory(lead=lead, agent=other, due_at=NOON + dt.timedelta(days=1))
     with pytest.raises(NotYourCall) as refused:
         dispose(attempt, "interested", dispo)
-    assert "without a follow-up" in refused.value.message
+    assert "不预约跟进" in refused.value.message  # the center's language: record it alone
     dispose(attempt, "not_interested", dispo)
     lead.refresh_from_db()
     theirs.refresh_from_db()
@@ -398,7 +398,8 @@ def test_cadence_runs_out_and_the_lead_is_recycled(agent, dispo):
     assert (lead.state, lead.owner_id, lead.former_owner_id) == (LeadState.PUBLIC, None, agent.pk)
     assert not FollowUp.objects.filter(lead=lead, status="open").exists()
     event = LeadEvent.objects.filter(lead=lead, action=LeadAction.RECYCLE).get()
-    assert event.reason.startswith("cadence_exhausted")
+    # Words for people (the lead history shows them), no rule code in front.
+    assert event.reason == "跟进 3 次后仍未成交"
     assert list(FollowUp.objects.filter(lead=lead).values_list("status", flat=True)) == [
         "done",
         "done",

@@ -37,6 +37,7 @@ from telesales.calls.forms import (
     FollowUpForm,
     PresenceForm,
     SaleForm,
+    ServiceTaskOutcomeForm,
     age_of,
 )
 from telesales.calls.guards import dial_blocks
@@ -52,8 +53,8 @@ from telesales.operations.choices import PremiumStatus
 from telesales.operations.services import grace_end
 from telesales.org.selectors import person_for_user
 from telesales.policies import selectors as policy_selectors
-from telesales.policies.choices import PaymentMode, ProductCategory
-from telesales.policies.forms import TaskCompleteForm, TaskRescheduleForm, task_auto_id
+from telesales.policies.choices import PaymentMode, ProductCategory, TaskKind, TaskOutcome
+from telesales.policies.forms import TaskRescheduleForm, task_auto_id
 from telesales.policies.suggestions import household_members, household_suggestions
 
 TEMPLATE = "calls/workspace.html"
@@ -528,17 +529,28 @@ def _renewal_context(request: HttpRequest, me, lead, attempts) -> dict | None:
     }
 
 
-def _service_task_rows(request: HttpRequest, me, lead, now) -> list[dict]:
+def _service_task_rows(request: HttpRequest, me, lead, now, refused=None) -> list[dict]:
     """The agent's service calls due for this lead (welcome call, free-look check-in,
-    extended-service suggestion), each with the task list's own "done" and "call later"
-    forms, so that the call's result is recorded where the call was made."""
+    extended-service suggestion), each with a "done" form — the workspace's own, which books
+    the next service call of an interested extended-service customer — and the task list's
+    "call later" form, so that the call's result is recorded where the call was made.
+    ``refused``: a "done" form the service refused, shown with its errors."""
     tasks = policy_selectors.service_task_due_list(user=request.user, agent=me).filter(
         lead_id=lead.pk
     )[:5]
     return [
         {
             "task": task,
-            "complete_form": TaskCompleteForm(kind=task.kind, auto_id=task_auto_id(task.pk)),
+            "suggestion": (
+                services.service_suggestion_words(task)
+                if task.kind == TaskKind.EXTENDED_SERVICE
+                else ""
+            ),
+            "complete_form": (
+                refused
+                if refused is not None and refused.task_id == task.pk
+                else ServiceTaskOutcomeForm(kind=task.kind, auto_id=task_auto_id(task.pk))
+            ),
             "reschedule_form": TaskRescheduleForm(auto_id=task_auto_id(task.pk)),
             "show_agent": False,
             "now": now,
@@ -584,10 +596,15 @@ def _lead_context(
     }
     if context["holdings"]:
         # Extended service (延伸服务): what the household still lacks, after a sale.
-        context["suggestions"] = household_suggestions(customer=customer, on=today)
+        # Only what this agent may sell (their capability grade), as the service tasks do.
+        context["suggestions"] = household_suggestions(
+            customer=customer, on=today, grade=me.capability_grade or 1
+        )
     renewal = _renewal_context(request, me, lead, attempts)
     context["renewal"] = renewal
-    context["service_rows"] = _service_task_rows(request, me, lead, now)
+    context["service_rows"] = _service_task_rows(
+        request, me, lead, now, refused=forms.get("task_form")
+    )
     # The guards shown are those of the call the button places (``call_start``'s default).
     kind = (
         CallKind.RENEWAL
@@ -882,7 +899,7 @@ def workspace_disposition_view(request: HttpRequest, attempt_id: int) -> HttpRes
     )
     if form.is_valid():
         try:
-            services.disposition_record(
+            recorded = services.disposition_record(
                 attempt=attempt,
                 disposition=form.chosen,
                 actor=request.user,
@@ -893,6 +910,10 @@ def workspace_disposition_view(request: HttpRequest, attempt_id: int) -> HttpRes
             add_domain_error(form, exc)
             return _call_respond(request, me, lead, status=_status_for(exc), disposition_form=form)
         message = _("Outcome recorded: %(name)s.") % {"name": form.chosen.name}
+        if recorded.returned_to_pool_after:
+            message += " " + _(
+                "The lead went back to the public pool after %(n)d follow-ups without a sale."
+            ) % {"n": recorded.returned_to_pool_after}
         booked = (
             selectors.followup_list(user=request.user, agent=me)
             .filter(created_from_id=attempt.pk)
@@ -977,6 +998,51 @@ def workspace_followup_view(request: HttpRequest, lead_id: int) -> HttpResponse:
     return _respond(request, me, "followup", context, status=status)
 
 
+@login_required
+@require_POST
+@_workspace
+def workspace_task_complete_view(request: HttpRequest, task_id: int) -> HttpResponse:
+    """A service task's outcome, recorded in the lead panel: the task is done and, for an
+    interested extended-service customer, the next service call is booked (shown under
+    "Next call")."""
+    me = _require_person(request)
+    try:
+        task = policy_selectors.service_task_get(user=request.user, task_id=task_id)
+    except NotFound as exc:
+        raise Http404(exc.message) from exc
+    if task.agent_id != me.pk or not task.lead_id:
+        raise PermissionDenied(_("This task is not yours."))
+    lead = _my_lead(request, me, task.lead_id)
+    form = ServiceTaskOutcomeForm(request.POST, kind=task.kind, auto_id=task_auto_id(task.pk))
+    form.task_id = task.pk
+    status = 422
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            _done, booked = services.service_task_outcome_record(
+                task=task,
+                outcome=data["outcome"],
+                note=data.get("note") or "",
+                callback_at=data.get("callback_at"),
+                actor=request.user,
+            )
+        except DomainError as exc:
+            add_domain_error(form, exc)
+            status = _status_for(exc)
+        else:
+            message = _("%(task)s done: %(outcome)s.") % {
+                "task": task.get_kind_display(),
+                "outcome": TaskOutcome(data["outcome"]).label,
+            }
+            if booked is not None:
+                message += " " + _("%(kind)s booked for %(when)s.") % {
+                    "kind": booked.get_kind_display(),
+                    "when": timezone.localtime(booked.due_at).strftime("%Y-%m-%d %H:%M"),
+                }
+            return _call_respond(request, me, lead, whole=True, refresh=True, panel_message=message)
+    return _call_respond(request, me, lead, status=status, whole=True, task_form=form)
+
+
 urlpatterns = [
     path("workspace/", workspace_view, name="workspace"),
     path("workspace/next/", workspace_next_view, name="workspace_next"),
@@ -1002,4 +1068,9 @@ urlpatterns = [
         name="workspace_disposition",
     ),
     path("workspace/calls/<int:attempt_id>/sale/", workspace_sale_view, name="workspace_sale"),
+    path(
+        "workspace/tasks/<int:task_id>/complete/",
+        workspace_task_complete_view,
+        name="workspace_task_complete",
+    ),
 ]

@@ -1,0 +1,196 @@
+"""Extended service (延伸服务): a won customer interested in a suggestion gets the next service
+call booked on the lead — whether the agent records it as the service call's outcome or as the
+task's outcome in the workspace — at the time agreed or after the cadence's next spacing inside
+the calling window, and the task and the follow-up name what was suggested."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+
+from telesales.calls import services
+from telesales.calls.choices import CallKind, FollowUpKind, FollowUpStatus
+from telesales.calls.models import FollowUp
+from telesales.calls.tests.conftest import shanghai
+from telesales.calls.tests.factories import CallRuleSetFactory
+from telesales.core.errors import ValidationFailed
+from telesales.leads.choices import LeadState
+from telesales.operations.tests.factories import PolicyFactory
+from telesales.policies.choices import (
+    ProductCategory,
+    SuggestionRule,
+    TaskKind,
+    TaskOutcome,
+    TaskStatus,
+)
+from telesales.policies.models import ServiceTask
+
+pytestmark = pytest.mark.django_db
+
+HX = {"HTTP_HX_REQUEST": "true"}
+EVENING = shanghai(2026, 6, 1, 20, 30)
+
+
+def _suggestion_task(agent, *, due_at):
+    """A won customer of ``agent`` with a critical-illness suggestion (重疾保障) due."""
+    policy = PolicyFactory(agent=agent)
+    lead = policy.lead
+    assert (lead.state, lead.owner_id) == (LeadState.WON, agent.pk)
+    task = ServiceTask.objects.create(
+        kind=TaskKind.EXTENDED_SERVICE,
+        policy=policy,
+        customer=lead.customer,
+        lead=lead,
+        agent=agent,
+        due_at=due_at,
+        suggestion_rule=SuggestionRule.CRITICAL_ILLNESS,
+        suggested_category=ProductCategory.CRITICAL_ILLNESS,
+    )
+    return lead, task
+
+
+def _service_call(agent, lead, at):
+    attempt = services.call_start(
+        lead=lead, agent=agent, actor=agent.user, at=at, kind=CallKind.SERVICE
+    )
+    services.call_answer(attempt=attempt, actor=agent.user, at=at + dt.timedelta(seconds=8))
+    return attempt
+
+
+def test_interested_on_a_suggestion_call_books_a_service_call_after_the_cadence_spacing(
+    agent, dispo
+):
+    CallRuleSetFactory(min_minutes_between_attempts=0, cadence_spacing_days=[1, 2, 3])
+    lead, task = _suggestion_task(agent, due_at=EVENING - dt.timedelta(hours=3))
+    attempt = _service_call(agent, lead, shanghai(2026, 6, 1, 20, 50))
+
+    services.disposition_record(
+        attempt=attempt,
+        disposition=dispo("interested"),
+        actor=agent.user,
+        note="约周五详谈",
+        at=shanghai(2026, 6, 1, 21, 10),  # recorded after the window closed
+    )
+
+    booked = FollowUp.objects.get(lead=lead, status=FollowUpStatus.OPEN)
+    # One day after 21:10 is outside the 09:00–21:00 window: the morning after, it opens.
+    assert (booked.kind, booked.agent_id, booked.created_from_id) == (
+        FollowUpKind.SERVICE,
+        agent.pk,
+        attempt.pk,
+    )
+    assert booked.due_at == shanghai(2026, 6, 3, 9, 0)
+    assert "重疾保障" in booked.note and "约周五详谈" in booked.note
+    task.refresh_from_db()
+    assert (task.status, task.outcome) == (TaskStatus.DONE, TaskOutcome.INTERESTED)
+    assert task.note == "重疾保障（重疾险）：约周五详谈"
+    lead.refresh_from_db()
+    assert lead.state == LeadState.WON
+
+
+@pytest.mark.parametrize("code", ["interested", "callback"])
+def test_a_suggestion_call_books_the_service_call_at_the_time_agreed(agent, dispo, code):
+    CallRuleSetFactory(min_minutes_between_attempts=0)
+    lead, task = _suggestion_task(agent, due_at=EVENING - dt.timedelta(hours=3))
+    attempt = _service_call(agent, lead, EVENING)
+    when = timezone.make_aware(
+        dt.datetime.combine(timezone.localdate() + dt.timedelta(days=2), dt.time(10, 0))
+    )
+
+    services.disposition_record(
+        attempt=attempt,
+        disposition=dispo(code),
+        actor=agent.user,
+        note="约周五详谈",
+        callback_at=when,
+        at=EVENING + dt.timedelta(minutes=5),
+    )
+
+    booked = FollowUp.objects.get(lead=lead, status=FollowUpStatus.OPEN)
+    assert (booked.kind, booked.due_at) == (FollowUpKind.SERVICE, when)
+    assert booked.note == "重疾保障（重疾险）：约周五详谈"
+    task.refresh_from_db()
+    assert (task.status, task.outcome) == (TaskStatus.DONE, TaskOutcome.INTERESTED)
+    assert "重疾保障" in task.note
+
+
+def test_the_workspace_task_form_books_the_service_call_of_an_interested_customer(agent):
+    CallRuleSetFactory(
+        name="全天窗口（测试）",
+        window_start=dt.time(0, 0),
+        window_end=dt.time(23, 59, 59, 999999),
+        min_minutes_between_attempts=0,
+        cadence_spacing_days=[2],
+    )
+    lead, task = _suggestion_task(agent, due_at=timezone.now() - dt.timedelta(hours=1))
+    client = Client(HTTP_HOST="localhost")
+    client.force_login(agent.user)
+    page = client.get(reverse("calls:workspace"), {"lead": lead.pk}).content.decode()
+    action = reverse("calls:workspace_task_complete", args=[task.pk])
+    assert f'action="{action}"' in page and "重疾保障（重疾险）" in page
+
+    before = timezone.now()
+    r = client.post(action, {"outcome": "interested", "note": "约周五详谈"}, **HX)
+
+    assert r.status_code == 200, r.content.decode()[:800]
+    html = r.content.decode()
+    booked = FollowUp.objects.get(lead=lead, status=FollowUpStatus.OPEN)
+    assert booked.kind == FollowUpKind.SERVICE and booked.created_from_id is None
+    assert before + dt.timedelta(days=2) <= booked.due_at <= timezone.now() + dt.timedelta(days=2)
+    assert booked.note == "重疾保障（重疾险）：约周五详谈"
+    task.refresh_from_db()
+    assert (task.status, task.outcome) == (TaskStatus.DONE, TaskOutcome.INTERESTED)
+    assert task.note == "重疾保障（重疾险）：约周五详谈"
+    # The panel says what was booked, and "Next call" shows it (not "No follow-up booked").
+    assert 'data-testid="open-followup"' in html and 'data-testid="no-followup"' not in html
+    assert "延伸服务已完成：有意向" in html and "已预约：服务外呼" in html
+
+
+def test_a_suggestion_not_wanted_books_nothing_and_a_call_time_is_refused_for_it(agent):
+    CallRuleSetFactory(min_minutes_between_attempts=0)
+    lead, task = _suggestion_task(agent, due_at=timezone.now() - dt.timedelta(hours=1))
+    with pytest.raises(ValidationFailed) as exc:
+        services.service_task_outcome_record(
+            task=task,
+            outcome=TaskOutcome.NOT_INTERESTED,
+            actor=agent.user,
+            callback_at=timezone.now() + dt.timedelta(days=1),
+        )
+    assert "callback_at" in exc.value.details["fields"]
+    task.refresh_from_db()
+    assert task.status == TaskStatus.OPEN
+
+    done, booked = services.service_task_outcome_record(
+        task=task, outcome=TaskOutcome.NOT_INTERESTED, actor=agent.user, note="已有重疾险"
+    )
+    assert booked is None and not FollowUp.objects.filter(lead=lead).exists()
+    assert (done.status, done.note) == (TaskStatus.DONE, "重疾保障（重疾险）：已有重疾险")
+
+
+def test_the_workspace_suggests_only_what_the_agent_may_sell(agent):
+    """QA: a grade-1 trainee's workspace suggested 重疾保障 and 养老险, products of grade 2 and
+    3 the sale form does not offer them: the panel keeps to their grade, as the tasks do."""
+    from telesales.policies.models import Product
+    from telesales.policies.suggestions import household_suggestions
+    from telesales.policies.tests.factories import ProductFactory
+
+    policy = PolicyFactory(agent=agent)
+    lead = policy.lead
+    Product.objects.update(is_active=False)  # the catalogue is only what follows
+    for category in ProductCategory.values:
+        ProductFactory(category=category, grade=1 if category == ProductCategory.ACCIDENT else 3)
+    agent.capability_grade = 1
+    agent.save(update_fields=["capability_grade"])
+    unfiltered = {s.category for s in household_suggestions(customer=lead.customer)}
+    assert unfiltered - {ProductCategory.ACCIDENT}, unfiltered  # something above grade 1
+
+    client = Client()
+    client.force_login(agent.user)
+    page = client.get(reverse("calls:workspace"), {"lead": lead.pk})
+    assert page.status_code == 200
+    shown = {s.category for s in page.context.get("suggestions") or []}
+    assert shown <= {ProductCategory.ACCIDENT}, shown
