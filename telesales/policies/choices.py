@@ -100,6 +100,9 @@ class TaskStatus(models.TextChoices):
     OPEN = "open", pgettext_lazy("status", "Open")
     DONE = "done", _("Done")
     CANCELLED = "cancelled", _("Cancelled")
+    #: A stabilisation call not made before the free-look window ended: a miss the team lead
+    #: sees and the stabilisation report counts, never "no longer needed".
+    MISSED = "missed", pgettext_lazy("task status", "Missed")
 
 
 class TaskOutcome(models.TextChoices):
@@ -109,11 +112,14 @@ class TaskOutcome(models.TextChoices):
     INTERESTED = "interested", _("Interested")
     NOT_INTERESTED = "not_interested", _("Not interested")
     CONVERTED = "converted", _("Converted into a sale")
+    #: The sale that converted the suggestion was cancelled in free-look afterwards.
+    CONVERSION_CANCELLED = "conversion_cancelled", _("Converted, then cancelled in free-look")
     EXPIRED = "expired", _("No longer needed")
 
 
-#: What an agent may record when completing a task of each kind (``converted`` and
-#: ``expired`` are set by the system: a sale, the end or cancellation of the policy).
+#: What an agent may record when completing a task of each kind (``converted``,
+#: ``conversion_cancelled`` and ``expired`` are set by the system: a sale, its cancellation,
+#: the end or cancellation of the policy).
 OUTCOMES_BY_KIND = {
     TaskKind.WELCOME_CALL: (TaskOutcome.REACHED, TaskOutcome.CONCERN, TaskOutcome.NOT_REACHED),
     TaskKind.FREE_LOOK_CHECKIN: (

@@ -304,6 +304,8 @@ class RuleSetForm(StyledForm, forms.ModelForm):
                 field.max_length = 4000
                 field.validators.append(MaxLengthValidator(4000))
         self.fields["effective_from"].initial = timezone.localdate()
+        # Added later: a post without it keeps the value of the version it is based on.
+        self.fields["extended_service_after_free_look_days"].required = False
         self._style()
 
     def _post_clean(self):
@@ -311,4 +313,7 @@ class RuleSetForm(StyledForm, forms.ModelForm):
         pass
 
     def parameters(self) -> dict:
-        return {name: self.cleaned_data[name] for name in RULESET_PARAMETERS}
+        params = {name: self.cleaned_data[name] for name in RULESET_PARAMETERS}
+        if params["extended_service_after_free_look_days"] is None:
+            del params["extended_service_after_free_look_days"]
+        return params

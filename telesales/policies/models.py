@@ -261,17 +261,18 @@ class PolicyEvent(models.Model):
 
 
 DEFAULT_WELCOME_SCRIPT = (
-    "您好，{holder}，我是保险顾问{agent}（执业登记号{reg_no}）。您投保的《{product}》"
+    "您好，{holder}，我是{company}的保险顾问{agent}（执业登记号{reg_no}）。您投保的《{product}》"
     "（保单号{policy_number}）已经生效，感谢您的信任。电子保单已发送，请您查收并确认回执。"
     "犹豫期内如有任何疑问，都可以随时联系我。"
 )
 DEFAULT_CHECKIN_SCRIPT = (
-    "您好，{holder}，我是保险顾问{agent}（执业登记号{reg_no}）。您的《{product}》"
+    "您好，{holder}，我是{company}的保险顾问{agent}（执业登记号{reg_no}）。您的《{product}》"
     "犹豫期到{free_look_end}结束，想再跟您确认一下保障内容和缴费安排是否清楚，"
     "还有什么需要我解释的吗？"
 )
 DEFAULT_EXTENDED_SCRIPT = (
-    "您好，{holder}，我是保险顾问{agent}（执业登记号{reg_no}）。上次您为家庭配置了保障，"
+    "您好，{holder}，我是{company}的保险顾问{agent}（执业登记号{reg_no}）。"
+    "上次您为家庭配置了保障，"
     "根据您家里现有的保单，{member}还缺少{category}方面的保障。"
     "保险是对家人责任的延续，方便的话我给您介绍一下适合的方案？"
 )
@@ -303,6 +304,15 @@ class StabilisationRuleSet(TimeStampedModel):
         default=7,
         validators=[MaxValueValidator(365)],
         help_text=_("Days after the issue the extended-service tasks fall due"),
+    )
+    extended_service_after_free_look_days = models.PositiveSmallIntegerField(
+        _("extended service at the earliest (days after the free-look window)"),
+        default=1,
+        validators=[MinValueValidator(1), MaxValueValidator(365)],
+        help_text=_(
+            "Stabilisation comes first: extended-service tasks never fall due before this many "
+            "days after the first policy's free-look window ends (1: the day after)"
+        ),
     )
     task_due_hour = models.PositiveSmallIntegerField(
         _("tasks fall due at (hour)"),
@@ -356,6 +366,10 @@ class StabilisationRuleSet(TimeStampedModel):
             models.CheckConstraint(
                 condition=Q(task_due_hour__gte=9) & Q(task_due_hour__lte=20),
                 name="policies_ruleset_due_hour",
+            ),
+            models.CheckConstraint(
+                condition=Q(extended_service_after_free_look_days__gte=1),
+                name="policies_ruleset_extended_after_free_look",
             ),
         ]
 

@@ -328,6 +328,7 @@ class StabilisationRowOut(Schema):
     denominator: int
     rate: float | None
     cancel_rate: float | None
+    missed: int = 0
 
 
 class CancelReasonOut(Schema):
@@ -369,6 +370,7 @@ class RuleSetOut(Schema):
     welcome_call_day: int
     checkin_days_before_end: int
     extended_service_after_days: int
+    extended_service_after_free_look_days: int
     task_due_hour: int
     child_max_age: int
     spouse_max_age_gap: int
@@ -391,6 +393,7 @@ class RuleSetIn(InputSchema):
     welcome_call_day: int | None = Field(default=None, ge=0, le=1000)
     checkin_days_before_end: int | None = Field(default=None, ge=0, le=1000)
     extended_service_after_days: int | None = Field(default=None, ge=0, le=10000)
+    extended_service_after_free_look_days: int | None = Field(default=None, ge=0, le=10000)
     task_due_hour: int | None = Field(default=None, ge=0, le=24)
     child_max_age: int | None = Field(default=None, ge=0, le=200)
     spouse_max_age_gap: int | None = Field(default=None, ge=0, le=200)

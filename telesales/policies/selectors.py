@@ -23,6 +23,7 @@ from telesales.policies import permissions
 from telesales.policies.choices import (
     HELD_STATUSES,
     NOT_SOLD_STATUSES,
+    STABILISATION_KINDS,
     PolicyStatus,
     TaskKind,
     TaskStatus,
@@ -259,7 +260,9 @@ def stabilisation_rate(*, user, by: str, since: dt.date, until: dt.date) -> list
     - ``pending``: still inside (or before) the window;
     - ``numerator`` = kept, ``denominator`` = kept + cancelled (the settled policies), and
       ``rate`` = numerator ÷ denominator (None when nothing is settled yet);
-    - ``cancel_rate`` = cancelled ÷ issued (犹豫期退保率, DOMAIN.md §4).
+    - ``cancel_rate`` = cancelled ÷ issued (犹豫期退保率, DOMAIN.md §4);
+    - ``missed``: stabilisation calls (welcome call, check-in) of these policies not made
+      before their window ended (status *missed*).
 
     Policies still inside their window are not in the denominator, so a young cohort is not
     shown as badly stabilised; once every window has closed the rate is kept ÷ issued."""
@@ -280,6 +283,21 @@ def stabilisation_rate(*, user, by: str, since: dt.date, until: dt.date) -> list
         )
     )
     rows = list(rows)
+    missed = dict(
+        ServiceTask.objects.filter(
+            policy__in=Policy.objects.filter(policy_visible_q(user), issued_at__isnull=False)
+            .filter(issued_at__date__gte=since, issued_at__date__lte=until)
+            .values("pk"),
+            kind__in=STABILISATION_KINDS,
+            status=TaskStatus.MISSED,
+        )
+        .order_by()
+        .values(f"policy__{key}")
+        .annotate(n=Count("id"))
+        .values_list(f"policy__{key}", "n")
+    )
+    for r in rows:
+        r["missed"] = missed.get(r[key], 0)
     names = _names(by, [r[key] for r in rows])
     out = [_rate_row(r, key=r[key], name=names.get(r[key], "—")) for r in rows]
     return sorted(out, key=lambda r: (r["name"], r["key"]))
@@ -299,6 +317,7 @@ def _rate_row(row: dict, *, key, name: str) -> dict:
         "denominator": settled,
         "rate": _ratio(kept, settled),
         "cancel_rate": _ratio(cancelled, issued),
+        "missed": row.get("missed", 0),
     }
 
 
@@ -308,6 +327,7 @@ def stabilisation_total(rows: list[dict]) -> dict:
         "issued": sum(r["issued"] for r in rows),
         "kept": sum(r["kept"] for r in rows),
         "cancelled": sum(r["cancelled"] for r in rows),
+        "missed": sum(r.get("missed", 0) for r in rows),
     }
     return _rate_row(total, key=None, name=_("Total"))
 
@@ -329,7 +349,8 @@ def free_look_cancel_reasons(*, user, since: dt.date, until: dt.date) -> list[di
 def extended_service_conversion(*, user, by: str, since: dt.date, until: dt.date) -> list[dict]:
     """Extended-service suggestions created in the period, per agent or team (the task
     owner's current team): ``suggested``, ``worked`` (done), ``converted`` (a sale of the
-    suggested category for the suggested person followed) and ``rate`` = converted ÷
+    suggested category for the suggested person followed and is still held: a sale later
+    cancelled in free-look or declined converts nothing) and ``rate`` = converted ÷
     suggested."""
     if by not in ("agent", "team"):
         raise ValueError("by is 'agent' or 'team'")
@@ -344,7 +365,7 @@ def extended_service_conversion(*, user, by: str, since: dt.date, until: dt.date
         .annotate(
             suggested=Count("id"),
             worked=Count("id", filter=Q(status=TaskStatus.DONE)),
-            converted=Count("id", filter=Q(converted_policy__isnull=False)),
+            converted=Count("id", filter=Q(converted_policy__status__in=HELD_STATUSES)),
         )
     )
     names = _names(by, [r[key] for r in rows])

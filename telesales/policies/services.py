@@ -22,8 +22,10 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from telesales.core.actors import user_or_none
 from telesales.core.audit import audit_record, model_snapshot
@@ -46,6 +48,7 @@ from telesales.policies.choices import (
     PolicyAction,
     PolicyStatus,
     ProductCategory,
+    SuggestionRule,
     TaskKind,
     TaskOutcome,
     TaskStatus,
@@ -185,11 +188,18 @@ def _render(template: str, **values: Any) -> str:
     return text
 
 
+def _company(agent: Person) -> str:
+    """The full company name the seller states (Art. 24): the center's name, as the sales
+    opening script in the workspace says it."""
+    return agent.center.name if agent.center_id else ""
+
+
 def _script_values(policy: Policy, **extra: Any) -> dict[str, Any]:
     agent = policy.agent
     return {
         "holder": policy.holder.name or _("customer"),
         "agent": agent.name,
+        "company": _company(agent),
         "reg_no": agent.practice_reg_no or "—",
         "product": policy.product.name,
         "policy_number": policy.number or "—",
@@ -200,6 +210,23 @@ def _script_values(policy: Policy, **extra: Any) -> dict[str, Any]:
 def _category_label(category: str) -> str:
     with translation.override(settings.LANGUAGE_CODE):
         return str(ProductCategory(category).label)
+
+
+def _member_phrase(suggestion: Suggestion, *, holder_id: int) -> str:
+    """Who the cover is for, as the agent says it to the holder on the phone (in the center's
+    language): "you" for the holder, "your spouse <name>" or "your child <name>" for a member
+    of the household, never the member's name alone in the third person."""
+    name = suggestion.for_name or ""
+    with translation.override(settings.LANGUAGE_CODE):
+        if suggestion.for_customer_id == holder_id:
+            return pgettext("extended-service script", "you")
+        if suggestion.rule == SuggestionRule.SPOUSE_ACCIDENT:
+            phrase = pgettext("extended-service script", "your spouse %(name)s")
+        elif suggestion.rule in (SuggestionRule.CHILD_ACCIDENT, SuggestionRule.CHILD_EDUCATION):
+            phrase = pgettext("extended-service script", "your child %(name)s")
+        else:
+            phrase = pgettext("extended-service script", "your family member %(name)s")
+        return (phrase % {"name": name}).strip()
 
 
 # --- Product catalogue -------------------------------------------------------------------
@@ -403,21 +430,26 @@ def _insured_customers(*, holder: Customer, insured_ids: Any) -> list[Customer]:
 
 
 def _conversions_mark(*, policy: Policy, insured_ids: list[int], actor, at: dt.datetime) -> int:
-    """A sale of a suggested category for a suggested person converts the suggestion."""
+    """A sale of a suggested category for a suggested person converts the suggestion (also one
+    whose converting sale was cancelled in free-look or declined: the customer bought after
+    all)."""
     tasks = list(
-        ServiceTask.objects.select_for_update()
+        ServiceTask.objects.select_for_update(of=("self",))
         .filter(
+            Q(converted_policy__isnull=True) | Q(converted_policy__status__in=NOT_SOLD_STATUSES),
             kind=TaskKind.EXTENDED_SERVICE,
             suggested_category=policy.product.category,
             for_customer_id__in=insured_ids,
-            converted_policy__isnull=True,
         )
         .exclude(status=TaskStatus.CANCELLED)
     )
     for task in tasks:
         task.converted_policy = policy
         fields = ["converted_policy", "updated_at"]
-        if task.status == TaskStatus.OPEN:
+        if task.outcome == TaskOutcome.CONVERSION_CANCELLED:
+            task.outcome = TaskOutcome.CONVERTED
+            fields.append("outcome")
+        elif task.status == TaskStatus.OPEN:
             task.status = TaskStatus.DONE
             task.outcome = TaskOutcome.CONVERTED
             task.done_at = at
@@ -442,6 +474,19 @@ def _conversions_undo(*, policy: Policy) -> int:
             fields += ["status", "outcome", "done_at", "done_by"]
         task.save(update_fields=fields)
     return len(tasks)
+
+
+def _conversions_cancel(*, policy: Policy) -> int:
+    """The suggestions a sale converted no longer count as converted once that sale is
+    cancelled in free-look: those it closed as converted read "converted, then cancelled in
+    free-look" (closed: the customer has just said no, so no new call is pushed on them); all
+    keep the link, so the trail shows which sale it was. The reports count a conversion only
+    while its policy is held (``selectors.extended_service_conversion``)."""
+    return ServiceTask.objects.filter(
+        converted_policy=policy,
+        kind=TaskKind.EXTENDED_SERVICE,
+        outcome=TaskOutcome.CONVERTED,
+    ).update(outcome=TaskOutcome.CONVERSION_CANCELLED, updated_at=timezone.now())
 
 
 def _refuse_duplicate_sale(
@@ -603,17 +648,40 @@ def _task_owner(agent: Person) -> Person:
     return agent
 
 
+def _planned_free_look_end(policy: Policy) -> dt.date:
+    """The free-look end: the real one once the receipt is confirmed, estimated from the issue
+    date until then (e-policies are received the day they are issued)."""
+    issue_day = policy.issue_date
+    assert issue_day is not None
+    return policy.free_look_end or issue_day + dt.timedelta(days=policy.product.free_look_days)
+
+
 def _checkin_due(*, policy: Policy, rules: StabilisationRuleSet) -> tuple[dt.datetime, dt.date]:
     """When the check-in falls due, and the free-look end it is planned against (estimated
     from the issue date until the receipt is confirmed)."""
     issue_day = policy.issue_date
     assert issue_day is not None
-    end = policy.free_look_end or issue_day + dt.timedelta(days=policy.product.free_look_days)
+    end = _planned_free_look_end(policy)
     day = max(
         end - dt.timedelta(days=rules.checkin_days_before_end),
         issue_day + dt.timedelta(days=rules.welcome_call_day),
     )
     return _due(day, rules.task_due_hour), end
+
+
+def _extended_due(*, policy: Policy, rules: StabilisationRuleSet) -> dt.datetime:
+    """When the extended-service tasks fall due: ``extended_service_after_days`` after the
+    issue, but never before ``extended_service_after_free_look_days`` after the policy's
+    free-look window ends (DOMAIN.md §7: 稳单 comes before 延伸服务; no cross-sell call while
+    the customer may still cancel the first policy)."""
+    issue_day = policy.issue_date
+    assert issue_day is not None
+    day = max(
+        issue_day + dt.timedelta(days=rules.extended_service_after_days),
+        _planned_free_look_end(policy)
+        + dt.timedelta(days=rules.extended_service_after_free_look_days),
+    )
+    return _due(day, rules.task_due_hour)
 
 
 def _stabilisation_tasks_create(
@@ -639,8 +707,9 @@ def _stabilisation_tasks_create(
             **common,
         ),
     ]
+    # Only what the agent who will call may sell (their sales-capability grade).
     suggestions: list[Suggestion] = household_suggestions(
-        customer=policy.holder, on=issue_day, rules=rules
+        customer=policy.holder, on=issue_day, rules=rules, grade=owner.capability_grade or 1
     )
     pending = set(
         ServiceTask.objects.filter(
@@ -649,9 +718,7 @@ def _stabilisation_tasks_create(
             for_customer_id__in=[s.for_customer_id for s in suggestions],
         ).values_list("for_customer_id", "suggested_category")
     )
-    extended_at = _due(
-        issue_day + dt.timedelta(days=rules.extended_service_after_days), rules.task_due_hour
-    )
+    extended_at = _extended_due(policy=policy, rules=rules)
     for s in suggestions:
         if (s.for_customer_id, s.category) in pending:
             continue
@@ -665,7 +732,7 @@ def _stabilisation_tasks_create(
                 script=_render(
                     rules.extended_script,
                     **values,
-                    member=s.for_name or values["holder"],
+                    member=_member_phrase(s, holder_id=policy.holder_id),
                     category=_category_label(s.category),
                 ),
                 **common,
@@ -840,6 +907,15 @@ def policy_receipt_confirm(*, policy: Policy, receipt_date: dt.date, actor) -> P
         task.due_at = due
         task.script = _render(rules.checkin_script, **values)
         task.save(update_fields=["due_at", "script", "updated_at"])
+    # The extended service waits for the real end of the window (never moved earlier: a
+    # later time the agent agreed with the customer stays).
+    extended_at = _extended_due(policy=policy, rules=rules)
+    ServiceTask.objects.filter(
+        policy=policy,
+        kind=TaskKind.EXTENDED_SERVICE,
+        status=TaskStatus.OPEN,
+        due_at__lt=extended_at,
+    ).update(due_at=extended_at, updated_at=timezone.now())
     audit_record(
         actor=actor,
         action="policies.policy_receipt_confirm",
@@ -915,20 +991,35 @@ def policy_free_look_cancel(
     expired = _tasks_expire(
         policy_ids=[policy.pk], kinds=TaskKind.values, at=at, note=_("The policy was cancelled")
     )
+    unconverted = _conversions_cancel(policy=policy)
     audit_record(
         actor=actor,
         action="policies.policy_free_look_cancel",
         instance=policy,
-        after={"reason": reason, "cancelled_at": at, "tasks_cancelled": expired},
+        after={
+            "reason": reason,
+            "cancelled_at": at,
+            "tasks_cancelled": expired,
+            "conversions_cancelled": unconverted,
+        },
         reason=note,
     )
     return policy
 
 
+def _tasks_miss(*, policy_ids: Iterable[int], at: dt.datetime) -> int:
+    """The open stabilisation calls of ``policy_ids`` were never made: they are *missed* (the
+    agent's note, if any, stays), so the team lead and the report see them."""
+    return ServiceTask.objects.filter(
+        policy_id__in=list(policy_ids), kind__in=STABILISATION_KINDS, status=TaskStatus.OPEN
+    ).update(status=TaskStatus.MISSED, outcome="", done_at=at, updated_at=timezone.now())
+
+
 def policies_free_look_close(*, now: dt.datetime | None = None) -> int:
     """Periodic: receipt-confirmed policies whose window has passed (``free_look_end`` before
-    today) become *free-look ended*; their open stabilisation tasks are closed as no longer
-    needed. Works in chunks, each in its own transaction. Returns how many policies ended."""
+    today) become *free-look ended*; their stabilisation calls still open were not made in
+    time and are closed as *missed* (not "no longer needed"). Works in chunks, each in its own
+    transaction. Returns how many policies ended."""
     now = now or timezone.now()
     today = timezone.localdate(now)
     total = 0
@@ -963,12 +1054,7 @@ def policies_free_look_close(*, now: dt.datetime | None = None) -> int:
                 )
                 for pk in locked
             )
-            _tasks_expire(
-                policy_ids=locked,
-                kinds=STABILISATION_KINDS,
-                at=now,
-                note=_("The free-look window ended"),
-            )
+            _tasks_miss(policy_ids=locked, at=now)
             total += len(locked)
     if total:
         audit_record(
@@ -1084,6 +1170,7 @@ RULESET_PARAMETERS = (
     "welcome_call_day",
     "checkin_days_before_end",
     "extended_service_after_days",
+    "extended_service_after_free_look_days",
     "task_due_hour",
     "child_max_age",
     "spouse_max_age_gap",

@@ -23,12 +23,17 @@ whom the customer is recorded as the parent of), at most ``child_max_age`` when 
 date is known. A member whose relation is recorded otherwise is neither. Only when nothing is
 recorded are "spouse" and "child" read from age and gender, as before relations existed; a
 member without a birth date then counts as an adult. Nothing already held is suggested.
+
+Only what can be sold is suggested: ``categories`` (when given) are the product categories on
+sale to the agent who will make the call — an active product of a grade at most the agent's
+sales-capability grade (``sellable_categories``), as the sale form and ``sale_record`` allow
+(DOMAIN.md §1.3: ``agent.capability_grade ≥ product.grade``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 
 from django.utils import timezone
@@ -36,7 +41,7 @@ from django.utils import timezone
 from telesales.leads.choices import Relation
 from telesales.leads.models import Customer
 from telesales.policies.choices import HELD_STATUSES, RULE_CATEGORY, SuggestionRule
-from telesales.policies.models import Policy
+from telesales.policies.models import Policy, Product
 from telesales.policies.rules import ruleset_in_force
 
 
@@ -79,10 +84,12 @@ def suggest(
     held: Mapping[int, set[str]],
     rules,
     on: dt.date,
+    categories: Collection[str] | None = None,
 ) -> list[Suggestion]:
     """The suggestions for ``customer``'s household. ``held`` maps a member id to the
     categories they are insured for; ``rules`` is a stabilisation rule set (or anything with
-    its fields)."""
+    its fields); ``categories``, when given, the categories the agent may sell (no other is
+    suggested)."""
     others = [m for m in members if m.id != customer.id]
     out: list[Suggestion] = []
 
@@ -91,6 +98,8 @@ def suggest(
 
     def add(rule: SuggestionRule, member: Member) -> None:
         category = RULE_CATEGORY[rule]
+        if categories is not None and category not in categories:
+            return
         if getattr(rules, f"suggest_{rule.value}") and not holds(member, category):
             out.append(Suggestion(rule.value, str(category), member.id, member.name))
 
@@ -171,8 +180,20 @@ def held_categories(customer_ids: list[int]) -> dict[int, set[str]]:
     return held
 
 
-def household_suggestions(*, customer, on: dt.date | None = None, rules=None) -> list[Suggestion]:
-    """What to suggest to ``customer``'s household, from what it holds today."""
+def sellable_categories(*, grade: int) -> set[str]:
+    """The categories with an active product of sales-capability grade ``grade`` or lower."""
+    return set(
+        Product.objects.filter(is_active=True, grade__lte=grade)
+        .values_list("category", flat=True)
+        .distinct()
+    )
+
+
+def household_suggestions(
+    *, customer, on: dt.date | None = None, rules=None, grade: int | None = None
+) -> list[Suggestion]:
+    """What to suggest to ``customer``'s household, from what it holds today; with ``grade``
+    (the calling agent's sales-capability grade) only the categories they may sell."""
     on = on or timezone.localdate()
     rules = rules or ruleset_in_force(on=on)
     customers = household_members(customer)
@@ -181,4 +202,12 @@ def household_suggestions(*, customer, on: dt.date | None = None, rules=None) ->
         for c in customers
     ]
     held = held_categories([m.id for m in members])
-    return suggest(customer=members[0], members=members, held=held, rules=rules, on=on)
+    categories = sellable_categories(grade=grade) if grade is not None else None
+    return suggest(
+        customer=members[0],
+        members=members,
+        held=held,
+        rules=rules,
+        on=on,
+        categories=categories,
+    )

@@ -6,6 +6,8 @@ Customers are shown by name and masked number only; free text goes through ``mas
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
@@ -44,6 +46,9 @@ from telesales.policies.forms import (
 )
 from telesales.policies.hooks import policy_links
 from telesales.policies.rules import ruleset_in_force
+
+#: The task list shows the stabilisation calls missed in these last days.
+MISSED_DAYS = 30
 
 
 def _back(request: HttpRequest, default: str) -> str:
@@ -278,7 +283,8 @@ def _task_row(request, task, **extra) -> dict:
 
 @login_required
 def task_list_view(request: HttpRequest) -> HttpResponse:
-    """The agent's post-sale calls: due now, coming up, recently done (a team lead: the
+    """The agent's post-sale calls: due now, coming up, missed (stabilisation calls not made
+    before the window ended, last ``MISSED_DAYS`` days), recently done (a team lead: the
     team's)."""
     user = request.user
     require(permissions.can_view_tasks(user))
@@ -287,7 +293,15 @@ def task_list_view(request: HttpRequest) -> HttpResponse:
     show_agent = has_role(user, Role.TEAM_LEAD, Role.MANAGER)
     due = list(qs.filter(status=TaskStatus.OPEN, due_at__lte=now)[:200])
     upcoming = list(qs.filter(status=TaskStatus.OPEN, due_at__gt=now)[:100])
-    done = list(qs.exclude(status=TaskStatus.OPEN).order_by("-done_at", "-id")[:20])
+    # Stabilisation calls not made in time: shown apart, in red, to the agent and their lead.
+    missed = list(
+        qs.filter(
+            status=TaskStatus.MISSED, done_at__gte=now - dt.timedelta(days=MISSED_DAYS)
+        ).order_by("-done_at", "-id")[:100]
+    )
+    done = list(
+        qs.exclude(status__in=(TaskStatus.OPEN, TaskStatus.MISSED)).order_by("-done_at", "-id")[:20]
+    )
     return render(
         request,
         "policies/task_list.html",
@@ -295,6 +309,7 @@ def task_list_view(request: HttpRequest) -> HttpResponse:
             "due": [_task_row(request, t, show_agent=show_agent) for t in due],
             "upcoming": [_task_row(request, t, show_agent=show_agent) for t in upcoming],
             "done": done,
+            "missed": missed,
             "show_agent": show_agent,
         },
     )

@@ -173,14 +173,15 @@ def issued(world, sell):
 
 
 def test_issue_creates_an_extended_service_task_per_suggestion(world, issued):
+    # No pension: the only pension product needs grade 3 and alice has grade 2.
     assert set(issued.tasks) == {
         ("spouse_accident", world.spouse.pk),
         ("critical_illness", world.holder.pk),
-        ("pension", world.holder.pk),
         ("child_accident", world.child.pk),
         ("child_education", world.child.pk),
     }
-    due_day = issued.policy.issue_date + dt.timedelta(days=7)
+    # After the free-look window (estimated: issue day + 15 days), not 7 days after the issue.
+    due_day = issued.policy.issue_date + dt.timedelta(days=15 + 1)
     for task in issued.tasks.values():
         assert task.customer == world.holder and task.agent == world.alice
         assert task.due_at == timezone.make_aware(dt.datetime.combine(due_day, dt.time(9)))
@@ -206,7 +207,7 @@ def test_a_sale_of_the_suggested_cover_converts_the_suggestion(world, sell, issu
     others = ServiceTask.objects.filter(
         kind=TaskKind.EXTENDED_SERVICE, converted_policy__isnull=True, status=TaskStatus.OPEN
     )
-    assert others.count() == 4
+    assert others.count() == 3
 
 
 def test_a_sale_for_someone_else_does_not_convert(world, sell, issued):
@@ -233,12 +234,12 @@ def test_conversions_are_reported(world, sell, issued):
         user=world.manager.user, by="agent", since=today, until=today
     )
     assert [(r["name"], r["suggested"], r["converted"], r["rate"]) for r in rows] == [
-        ("alice", 5, 2, 0.4)
+        ("alice", 4, 2, 0.5)
     ]
     team = selectors.extended_service_conversion(
         user=world.lead_a.user, by="team", since=today, until=today
     )
-    assert [(r["name"], r["suggested"]) for r in team] == [("A组", 5)]
+    assert [(r["name"], r["suggested"]) for r in team] == [("A组", 4)]
     assert (
         selectors.extended_service_conversion(
             user=world.bob.user, by="agent", since=today, until=today

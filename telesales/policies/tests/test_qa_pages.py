@@ -22,7 +22,7 @@ def test_the_payment_mode_and_each_payment_read_in_chinese_with_full_width_brack
     page = page_for(world.alice).get(f"/policies/{policy.pk}/").content.decode()
     cell = page[page.index('data-testid="payment-mode"') :]
     cell = cell[: cell.index("</dd>")]
-    assert "月交（每次缴费 100.00）" in cell
+    assert "月交（每次缴费 ¥100.00）" in cell
     assert " (" not in cell
 
 

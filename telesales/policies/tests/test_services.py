@@ -432,10 +432,11 @@ def test_the_window_closes_the_day_after_it_ends(world, sell):
     assert last_day.status == PolicyStatus.RECEIPT_CONFIRMED
     assert issued.status == PolicyStatus.ISSUED
     assert ended.events.filter(action=PolicyAction.FREE_LOOK_END).exists()
-    # Stabilisation tasks still open are no longer needed; extended service goes on.
+    # Stabilisation calls still open were missed (not "no longer needed"); extended service
+    # goes on.
     stab = ServiceTask.objects.filter(policy=ended, kind__in=["welcome_call", "free_look_checkin"])
-    assert {t.status for t in stab} == {TaskStatus.CANCELLED}
-    assert {t.outcome for t in stab} == {TaskOutcome.EXPIRED}
+    assert {t.status for t in stab} == {TaskStatus.MISSED}
+    assert {t.outcome for t in stab} == {""} and all(t.done_at for t in stab)
     ext = ServiceTask.objects.filter(policy=ended, kind=TaskKind.EXTENDED_SERVICE)
     assert ext and {t.status for t in ext} <= {TaskStatus.OPEN}
     assert services.policies_free_look_close() == 0
