@@ -345,6 +345,16 @@ def _demote_to(book: RuleBook, entry: dict, code: str) -> str | None:
     return entry.get("demotes_to") or demote_target(book.document["levels"], code)
 
 
+def _extensions_used(person: PersonRecord) -> int:
+    """The extensions in a row the person's latest outcomes gave (newest first)."""
+    used = 0
+    for previous in person.previous:
+        if previous != EXTEND:
+            break
+        used += 1
+    return used
+
+
 def person_assess(*, book: RuleBook, person: PersonRecord, frame: Frame, team: _Team) -> Outcome:
     """The outcome for one person whose level is due."""
     entry = book.section("assessment")["levels"][person.level]
@@ -366,11 +376,7 @@ def person_assess(*, book: RuleBook, person: PersonRecord, frame: Frame, team: _
     if "maintain" not in detail or detail["maintain"]["met"]:
         return Outcome(person.id, person.level, MAINTAIN, person.level, detail)
     allowed = entry.get("extensions", 1)
-    used = 0
-    for previous in person.previous:
-        if previous != EXTEND:
-            break
-        used += 1
+    used = _extensions_used(person)
     detail["extensions_used"] = used
     detail["extensions_allowed"] = allowed
     if used < allowed:
@@ -449,11 +455,7 @@ def _at_stake(book: RuleBook, person: PersonRecord, entry: dict, frame: Frame) -
     if "maintain" not in entry:
         return {}
     allowed = entry.get("extensions", 1)
-    used = 0
-    for previous in person.previous:
-        if previous != EXTEND:
-            break
-        used += 1
+    used = _extensions_used(person)
     if used < allowed:
         return {"short_outcome": EXTEND, "extensions_used": used, "extensions_allowed": allowed}
     return {
