@@ -194,3 +194,38 @@ def test_the_workspace_suggests_only_what_the_agent_may_sell(agent):
     assert page.status_code == 200
     shown = {s.category for s in page.context.get("suggestions") or []}
     assert shown <= {ProductCategory.ACCIDENT}, shown
+
+
+def test_the_workspace_task_form_refuses_bad_input_and_writes_nothing(agent):
+    """The workspace task row's form: a call time in the past, no outcome, a task of another
+    agent, an unknown task and a second submit each get a clear refusal, never a 500, and the
+    task and the follow-ups stay as they were (or as the first submit left them)."""
+    from telesales.calls.tests.factories import registered_agent
+
+    CallRuleSetFactory(
+        name="全天窗口（测试）",
+        window_start=dt.time(0, 0),
+        window_end=dt.time(23, 59, 59, 999999),
+        min_minutes_between_attempts=0,
+    )
+    lead, task = _suggestion_task(agent, due_at=timezone.now() - dt.timedelta(hours=1))
+    client = Client(HTTP_HOST="localhost")
+    client.force_login(agent.user)
+    action = reverse("calls:workspace_task_complete", args=[task.pk])
+    past = timezone.localtime(timezone.now() - dt.timedelta(days=1)).strftime("%Y-%m-%dT%H:%M")
+    for data in ({"outcome": "interested", "callback_at": past}, {"outcome": ""}):
+        refused = client.post(action, data, **HX)
+        assert 400 <= refused.status_code < 500, (data, refused.status_code)
+        task.refresh_from_db()
+        assert task.status == TaskStatus.OPEN
+        assert not FollowUp.objects.filter(lead=lead).exists()
+    unknown = client.post(reverse("calls:workspace_task_complete", args=[999999]), {}, **HX)
+    assert unknown.status_code == 404
+    other = Client(HTTP_HOST="localhost")
+    other.force_login(registered_agent(team=agent.team).user)
+    assert other.post(action, {"outcome": "interested"}, **HX).status_code in (403, 404)
+
+    assert client.post(action, {"outcome": "interested"}, **HX).status_code == 200
+    again = client.post(action, {"outcome": "interested"}, **HX)
+    assert 400 <= again.status_code < 500
+    assert FollowUp.objects.filter(lead=lead, status=FollowUpStatus.OPEN).count() == 1
