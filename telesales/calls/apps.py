@@ -24,6 +24,11 @@ class CallsConfig(AppConfig):
         from telesales.policies.hooks import on_policy_declined
 
         on_policy_declined(followup_after_decline)
+        # An interested customer recorded on the task list: the next service call is booked.
+        from telesales.calls.services import service_call_after_interest
+        from telesales.policies.hooks import on_service_interest
+
+        on_service_interest(service_call_after_interest)
 
         # The conversion card on the manager's and team leads' home pages.
         from telesales.calls.dashboard import (

@@ -852,6 +852,8 @@ class _Floor:
             outcome=outcome,
             note="客户对缴费方式有疑问，已解释" if outcome == "concern" else "",
             actor=agent.user,
+            # The demo's clock is simulated; its service calls are booked by its own steps.
+            book_service_call=False,
         )
         return end
 

@@ -825,7 +825,7 @@ def _extended_tasks_complete(*, tasks: list, outcome: str, note: str, actor) -> 
         # outcome and its follow-up still stand.
         with contextlib.suppress(ServiceTaskClosed, PermissionDenied):
             policy_services.service_task_complete(
-                task=task, outcome=outcome, note=text, actor=actor
+                task=task, outcome=outcome, note=text, actor=actor, book_service_call=False
             )
 
 
@@ -878,7 +878,11 @@ def service_task_outcome_record(
             _check_in_window(lead=lead, at=callback_at, agent=task.agent, field="callback_at")
     text = _with_suggestion(service_suggestion_words(task), note, policy_services.NOTE_MAX)
     done = policy_services.service_task_complete(
-        task=task, outcome=outcome, note=text if extended else note, actor=actor
+        task=task,
+        outcome=outcome,
+        note=text if extended else note,
+        actor=actor,
+        book_service_call=False,
     )
     if lead is None:
         return done, None
@@ -892,6 +896,34 @@ def service_task_outcome_record(
         at=now,
     )
     return done, followup
+
+
+def service_call_after_interest(*, task, actor=None) -> dt.datetime | None:
+    """Hook (policies ``on_service_interest``): a customer interested in an extended-service
+    suggestion, recorded on the task list or through the policies API, gets the next service
+    call booked on the won lead as the workspace books it — after the cadence's next spacing,
+    inside the calling window, its note naming the suggestion. Nothing when the lead is no
+    longer the task agent's won customer or the agent no longer works. Returns the time."""
+    if not task.lead_id:
+        return None
+    lead = (
+        Lead.objects.select_for_update(of=("self",)).select_related("customer").get(pk=task.lead_id)
+    )
+    if lead.state != LeadState.WON or lead.owner_id != task.agent_id:
+        return None
+    agent = Person.objects.select_related("team").get(pk=task.agent_id)
+    if agent.status not in WORKING_STATUSES:
+        return None
+    followup = _service_interest_book(
+        lead=lead,
+        agent=agent,
+        tasks=[task],
+        attempt=None,
+        callback_at=None,
+        note=task.note,
+        at=timezone.now(),
+    )
+    return followup.due_at
 
 
 def _next_sequence(lead: Lead, open_fu: FollowUp | None) -> int:

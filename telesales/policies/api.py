@@ -278,10 +278,12 @@ def task_list(request, filters: Query[TaskFilter]):
 )
 def task_complete(request, task_id: int, payload: TaskCompleteIn):
     task = selectors.service_task_get(user=request.auth, task_id=task_id)
-    services.service_task_complete(
+    done = services.service_task_complete(
         task=task, outcome=payload.outcome, note=payload.note, actor=request.auth
     )
-    return selectors.service_task_get(user=request.auth, task_id=task_id)
+    task = selectors.service_task_get(user=request.auth, task_id=task_id)
+    task.service_call_due_at = done.service_call_due_at
+    return task
 
 
 @router.post(

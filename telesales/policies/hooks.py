@@ -5,6 +5,11 @@ owes the customer a call to explain and offer something else — but ``policies`
 import them. They register a function here in ``AppConfig.ready``; ``policy_decline`` calls
 every registered function inside its own transaction, so both writes land or neither does.
 
+When an agent records that a customer is interested in an extended-service suggestion
+(延伸服务) on the task list or through the API, the next service call belongs on the lead,
+which ``policies`` does not schedule: apps above it register with ``on_service_interest``
+and ``service_task_complete`` calls them inside its transaction.
+
 Apps above ``policies`` also offer links on a policy's pages (tickets: open a complaint about
 the policy and its holder) without ``policies`` knowing their URLs or their rules: they
 register a function with ``register_policy_link`` that returns a ``PolicyLink`` for a user
@@ -33,6 +38,28 @@ def on_policy_declined(fn: Callable[..., object]) -> Callable[..., object]:
 def policy_declined_run(*, policy, lead, actor) -> None:
     for fn in list(_ON_DECLINED):
         fn(policy=policy, lead=lead, actor=actor)
+
+
+_ON_INTEREST: list[Callable[..., object]] = []
+
+
+def on_service_interest(fn: Callable[..., object]) -> Callable[..., object]:
+    """Register ``fn(*, task, actor)``, called once an extended-service task is done with the
+    customer interested; it returns when the next service call was booked (an aware datetime)
+    or None when it booked nothing."""
+    if fn not in _ON_INTEREST:
+        _ON_INTEREST.append(fn)
+    return fn
+
+
+def service_interest_run(*, task, actor):
+    """Run every registered function; the first booking's time, or None."""
+    booked = None
+    for fn in list(_ON_INTEREST):
+        due = fn(task=task, actor=actor)
+        if booked is None and due is not None:
+            booked = due
+    return booked
 
 
 # --- Links on a policy's pages -------------------------------------------------------------

@@ -188,6 +188,13 @@ class TaskOut(Schema):
     suggested_category: ProductCategory | Literal[""]
     converted_policy_id: int | None
     done_at: dt.datetime | None
+    # Only in the answer to "complete": when the next service call was booked on the lead
+    # (an extended-service suggestion the customer is interested in), else null.
+    service_call_due_at: dt.datetime | None = None
+
+    @staticmethod
+    def resolve_service_call_due_at(obj: ServiceTask) -> dt.datetime | None:
+        return getattr(obj, "service_call_due_at", None)
 
     @staticmethod
     def resolve_policy_number(obj: ServiceTask) -> str:

@@ -65,7 +65,7 @@ from telesales.policies.errors import (
     TaskClosed,
     WrongStatus,
 )
-from telesales.policies.hooks import policy_declined_run
+from telesales.policies.hooks import policy_declined_run, service_interest_run
 from telesales.policies.models import (
     Policy,
     PolicyEvent,
@@ -1093,8 +1093,13 @@ def _lock_task(task: ServiceTask, actor) -> ServiceTask:
 
 
 @transaction.atomic
-def service_task_complete(*, task: ServiceTask, outcome: str, note: str, actor) -> ServiceTask:
-    """The agent made the call: record its outcome (a concern needs a note)."""
+def service_task_complete(
+    *, task: ServiceTask, outcome: str, note: str, actor, book_service_call: bool = True
+) -> ServiceTask:
+    """The agent made the call: record its outcome (a concern needs a note). A customer
+    interested in an extended-service suggestion gets the next service call booked on the lead
+    by the apps registered with ``hooks.on_service_interest`` (unless the caller books it
+    itself: ``book_service_call=False``); ``task.service_call_due_at`` says when, or None."""
     task = _lock_task(task, actor)
     allowed = OUTCOMES_BY_KIND[TaskKind(task.kind)]
     if outcome not in allowed:
@@ -1108,6 +1113,13 @@ def service_task_complete(*, task: ServiceTask, outcome: str, note: str, actor) 
     task.done_at = timezone.now()
     task.done_by = user_or_none(actor)
     task.save(update_fields=["note", "outcome", "status", "done_at", "done_by", "updated_at"])
+    task.service_call_due_at = None
+    if (
+        book_service_call
+        and task.kind == TaskKind.EXTENDED_SERVICE
+        and outcome == TaskOutcome.INTERESTED
+    ):
+        task.service_call_due_at = service_interest_run(task=task, actor=actor)
     return task
 
 

@@ -278,6 +278,8 @@ def _task_row(request, task, **extra) -> dict:
         or TaskRescheduleForm(auto_id=task_auto_id(task.pk)),
         "show_agent": extra.get("show_agent", False),
         "now": timezone.now(),
+        # Done just now with the customer interested: when the next service call falls.
+        "service_call_due_at": extra.get("service_call_due_at"),
     }
 
 
@@ -340,7 +342,7 @@ def task_complete_view(request: HttpRequest, task_id: int) -> HttpResponse:
     status = 422
     if form.is_valid():
         try:
-            task = services.service_task_complete(
+            done = services.service_task_complete(
                 task=task,
                 outcome=form.cleaned_data["outcome"],
                 note=form.cleaned_data.get("note") or "",
@@ -350,10 +352,18 @@ def task_complete_view(request: HttpRequest, task_id: int) -> HttpResponse:
             add_domain_error(form, exc)
             status = page_status(exc)
         else:
+            booked = done.service_call_due_at
             if not request.htmx:
-                messages.success(request, _("Task done."))
+                if booked is None:
+                    messages.success(request, _("Task done."))
+                else:
+                    messages.success(
+                        request,
+                        _("Task done. The next service call is booked for %(when)s.")
+                        % {"when": timezone.localtime(booked).strftime("%Y-%m-%d %H:%M")},
+                    )
             task = selectors.service_task_get(user=user, task_id=task_id)
-            return _task_answer(request, task)
+            return _task_answer(request, task, service_call_due_at=booked)
     return _task_answer(request, task, status=status, complete_form=form)
 
 

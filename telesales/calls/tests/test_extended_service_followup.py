@@ -229,3 +229,110 @@ def test_the_workspace_task_form_refuses_bad_input_and_writes_nothing(agent):
     again = client.post(action, {"outcome": "interested"}, **HX)
     assert 400 <= again.status_code < 500
     assert FollowUp.objects.filter(lead=lead, status=FollowUpStatus.OPEN).count() == 1
+
+
+def _all_day_rules(spacing):
+    return CallRuleSetFactory(
+        name="全天窗口（测试）",
+        window_start=dt.time(0, 0),
+        window_end=dt.time(23, 59, 59, 999999),
+        min_minutes_between_attempts=0,
+        cadence_spacing_days=spacing,
+    )
+
+
+def test_the_task_list_books_the_service_call_of_an_interested_customer_too(agent):
+    """QA: "Done · interested" on the post-sale task list (policies) recorded the outcome and
+    booked nothing, so the customer who wanted to hear more was never called again. It books
+    the service call as the workspace does, and the row and the message say when."""
+    _all_day_rules([3])
+    lead, task = _suggestion_task(agent, due_at=timezone.now() - dt.timedelta(hours=1))
+    client = Client(HTTP_HOST="localhost")
+    client.force_login(agent.user)
+    action = reverse("policies:task_complete", args=[task.pk])
+
+    before = timezone.now()
+    r = client.post(action, {"outcome": "interested", "note": "想了解重疾"}, **HX)
+
+    assert r.status_code == 200, r.content.decode()[:800]
+    booked = FollowUp.objects.get(lead=lead, status=FollowUpStatus.OPEN)
+    assert (booked.kind, booked.agent_id) == (FollowUpKind.SERVICE, agent.pk)
+    assert before + dt.timedelta(days=3) <= booked.due_at <= timezone.now() + dt.timedelta(days=3)
+    assert booked.note == "重疾保障（重疾险）：想了解重疾"
+    html = r.content.decode()
+    when = timezone.localtime(booked.due_at).strftime("%Y-%m-%d %H:%M")
+    assert 'data-testid="service-call-booked"' in html and when in html
+    task.refresh_from_db()
+    assert (task.status, task.outcome, task.note) == (
+        TaskStatus.DONE,
+        TaskOutcome.INTERESTED,
+        "想了解重疾",
+    )
+
+    # Without htmx the page comes back with a message naming the time.
+    lead2, task2 = _suggestion_task(agent, due_at=timezone.now() - dt.timedelta(hours=1))
+    page = client.post(
+        reverse("policies:task_complete", args=[task2.pk]), {"outcome": "interested"}, follow=True
+    )
+    booked2 = FollowUp.objects.get(lead=lead2, status=FollowUpStatus.OPEN)
+    shown = [str(m) for m in page.context["messages"]]
+    assert any(timezone.localtime(booked2.due_at).strftime("%Y-%m-%d %H:%M") in m for m in shown)
+
+
+def test_the_policies_api_books_it_and_answers_when(agent, api_for):
+    _all_day_rules([2])
+    lead, task = _suggestion_task(agent, due_at=timezone.now() - dt.timedelta(hours=1))
+    api = api_for(agent.user)
+
+    r = api.post_json(f"/api/v1/policies/tasks/{task.pk}/complete", {"outcome": "interested"})
+
+    assert r.status_code == 200, r.content[:500]
+    booked = FollowUp.objects.get(lead=lead, status=FollowUpStatus.OPEN)
+    assert booked.kind == FollowUpKind.SERVICE
+    assert r.json()["service_call_due_at"] is not None
+    answered = dt.datetime.fromisoformat(r.json()["service_call_due_at"])
+    assert abs(answered - booked.due_at) < dt.timedelta(milliseconds=1)  # JSON keeps ms
+
+    # Not interested: done, nothing booked, and the answer says so.
+    lead2, task2 = _suggestion_task(agent, due_at=timezone.now() - dt.timedelta(hours=1))
+    r2 = api.post_json(
+        f"/api/v1/policies/tasks/{task2.pk}/complete", {"outcome": "not_interested"}
+    )
+    assert r2.status_code == 200 and r2.json()["service_call_due_at"] is None
+    assert not FollowUp.objects.filter(lead=lead2).exists()
+
+
+def test_the_task_list_books_nothing_when_the_customer_is_no_longer_the_agents(agent):
+    """The lead went to another agent (or back to a pool) since the sale: the task's outcome
+    is recorded, and no service call is booked in someone else's name or on their lead."""
+    from telesales.calls.tests.factories import registered_agent
+    from telesales.leads.models import Lead
+
+    _all_day_rules([1])
+    lead, task = _suggestion_task(agent, due_at=timezone.now() - dt.timedelta(hours=1))
+    Lead.objects.filter(pk=lead.pk).update(owner=registered_agent(team=agent.team))
+    client = Client(HTTP_HOST="localhost")
+    client.force_login(agent.user)
+
+    r = client.post(reverse("policies:task_complete", args=[task.pk]), {"outcome": "interested"})
+
+    assert r.status_code == 302
+    task.refresh_from_db()
+    assert (task.status, task.outcome) == (TaskStatus.DONE, TaskOutcome.INTERESTED)
+    assert not FollowUp.objects.filter(lead=lead).exists()
+
+
+def test_the_workspace_books_once_not_twice(agent):
+    """The workspace books its own service call (at the time agreed when there is one); the
+    policies hook must not add a second one."""
+    _all_day_rules([2])
+    lead, task = _suggestion_task(agent, due_at=timezone.now() - dt.timedelta(hours=1))
+    when = timezone.now() + dt.timedelta(days=5)
+
+    done, booked = services.service_task_outcome_record(
+        task=task, outcome=TaskOutcome.INTERESTED, actor=agent.user, callback_at=when
+    )
+
+    assert booked is not None and booked.due_at == when
+    assert list(FollowUp.objects.filter(lead=lead).values_list("due_at", flat=True)) == [when]
+    assert done.service_call_due_at is None
