@@ -14,10 +14,13 @@ class PoliciesConfig(AppConfig):
         from telesales.org.hooks import on_person_stops_working
         from telesales.policies import navigation  # noqa: F401  (registers the menu)
         from telesales.policies.dashboard import (
+            MY_FREE_LOOK,
+            MY_FREE_LOOK_LABEL,
             PREMIUM_PER_SEAT,
             PREMIUM_PER_SEAT_LABEL,
             STABILISATION_RATE,
             STABILISATION_RATE_LABEL,
+            my_free_look_indicator,
             premium_per_seat_indicator,
             stabilisation_rate_indicator,
             stabilisation_rate_visible,
@@ -49,6 +52,14 @@ class PoliciesConfig(AppConfig):
             label=SALES_PANEL_LABEL,
             order=10,
             visible_to=stabilisation_rate_visible,
+        )
+        # "My day": the seller hears of a free-look cancellation at once.
+        dashboard.register(
+            MY_FREE_LOOK,
+            my_free_look_indicator,
+            label=MY_FREE_LOOK_LABEL,
+            order=40,
+            personal=True,
         )
         dashboard.register(
             STABILISATION_RATE,

@@ -6,7 +6,11 @@ the user may see (the center for the manager, their teams for a team lead); regi
   in the period and not cancelled (net of free-look cancellations, as the call reports count
   it) ÷ the occupied seats the user may see — the sales result against the seat resource;
 - **stabilisation rate**: policies kept past the free-look window, as a percentage of the
-  settled ones (kept + cancelled inside the window) (``selectors.stabilisation_rate``).
+  settled ones (kept + cancelled inside the window) (``selectors.stabilisation_rate``);
+- the agent's own card on "My day" (``personal``): **my free-look cancellations** in the
+  period, the latest named with its reason, and how many of their policies are still inside
+  the window — so the seller hears of a cancellation without waiting for the payslip's
+  clawback.
 
 The cohort is not the dashboard's period (the month to date) but the policies issued in the
 ``COHORT_MONTHS`` calendar months before it: a policy issued this month is rarely settled yet,
@@ -21,20 +25,23 @@ from urllib.parse import urlencode
 
 from django.db.models import Sum
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from telesales.core.dashboard import Indicator, Period, status_for
 from telesales.core.roles import Role, has_role
 from telesales.org.choices import SeatStatus
-from telesales.org.selectors import seat_list
+from telesales.org.selectors import person_for_user, seat_list
 from telesales.policies import permissions, selectors
-from telesales.policies.choices import NOT_SOLD_STATUSES
+from telesales.policies.choices import NOT_SOLD_STATUSES, PolicyStatus
 
 PREMIUM_PER_SEAT = "policies.premium_per_seat"
 PREMIUM_PER_SEAT_LABEL = gettext_lazy("Premium per seat")
 STABILISATION_RATE = "policies.stabilisation_rate"
 STABILISATION_RATE_LABEL = gettext_lazy("Stabilisation rate")
+MY_FREE_LOOK = "policies.my_free_look"
+MY_FREE_LOOK_LABEL = gettext_lazy("My free-look cancellations")
 COHORT_MONTHS = 3
 
 
@@ -122,4 +129,55 @@ def premium_per_seat_indicator(*, user, period: Period) -> Indicator | None:
         url=f"{reverse('policies:policy_list')}?{period.query()}",
         scope=_("Center") if permissions.sees_all_policies(user) else _("Your teams"),
         status=status_for(PREMIUM_PER_SEAT, value),
+    )
+
+
+def _local_midnight(day: dt.date) -> dt.datetime:
+    return timezone.make_aware(dt.datetime.combine(day, dt.time.min))
+
+
+def my_free_look_indicator(*, user, period: Period) -> Indicator | None:
+    """The agent's own policies cancelled inside the free-look window (犹豫期退保) in the
+    period: how many, the latest with its reason, and how many are still inside the window."""
+    me = person_for_user(user)
+    if me is None or not has_role(user, Role.AGENT):
+        return None
+    mine = selectors.policy_list(user=user, agent_id=me.pk)
+    cancelled = mine.filter(
+        status=PolicyStatus.CANCELLED,
+        cancelled_at__gte=_local_midnight(period.since),
+        cancelled_at__lt=_local_midnight(period.until + dt.timedelta(days=1)),
+    ).order_by("-cancelled_at", "-pk")
+    count = cancelled.count()
+    still_open = mine.filter(
+        status__in=(PolicyStatus.ISSUED, PolicyStatus.RECEIPT_CONFIRMED),
+        free_look_end__gte=timezone.localdate(),
+    ).count()
+    keep = _(
+        "%(open)d of your policies are still inside their free-look window: the welcome and "
+        "check-in calls keep them."
+    ) % {"open": still_open}
+    latest = cancelled.first() if count else None
+    if latest is None:
+        help_text = _("None cancelled in this period.") + " " + keep
+    else:
+        help_text = (
+            _("Latest: %(number)s (%(holder)s), cancelled on %(day)s — %(reason)s.")
+            % {
+                "number": latest.number,
+                "holder": latest.holder.name,
+                "day": f"{timezone.localdate(latest.cancelled_at):%Y-%m-%d}",
+                "reason": latest.get_cancel_reason_display(),
+            }
+            + " "
+            + keep
+        )
+    query = urlencode({"status": PolicyStatus.CANCELLED})
+    return Indicator(
+        key=MY_FREE_LOOK,
+        label=MY_FREE_LOOK_LABEL,
+        value=count,
+        help_text=help_text,
+        url=f"{reverse('policies:policy_list')}?{query}",
+        status=status_for(MY_FREE_LOOK, count),
     )
