@@ -39,6 +39,7 @@ from telesales.calls.schemas import (
     FollowUpIn,
     FollowUpOut,
     FollowUpReassignIn,
+    NextLeadRefusalOut,
     NoteIn,
     PresenceIn,
     PresenceOut,
@@ -72,7 +73,7 @@ def _call(user, call_id: int):
 # --- Workspace: next lead, queue, presence --------------------------------------------------
 @workspace_router.post(
     "/next-lead",
-    response={200: DispatchOut, **ERRORS_WRITE},
+    response={200: DispatchOut, **ERRORS_WRITE, 409: NextLeadRefusalOut},
     operation_id="calls_workspace_next_lead",
 )
 def next_lead(request):

@@ -25,7 +25,7 @@ from telesales.calls.choices import (
     FollowUpStatus,
 )
 from telesales.calls.models import CALL_NOTE_MAX_LENGTH, CallAttempt, FollowUp, note_normalised
-from telesales.core.http_api import ID_MAX, InputSchema
+from telesales.core.http_api import ID_MAX, ErrorOut, InputSchema
 from telesales.core.phone_numbers import mask_phone
 from telesales.leads.choices import LeadGrade, LeadState
 from telesales.leads.masking import mask_numbers_in
@@ -138,6 +138,44 @@ class DispatchOut(Schema):
     followup: FollowUpOut | None = None
     service_task_id: int | None = None
     renewal_task_id: int | None = None
+
+
+class DispatchReasonOut(Schema):
+    """One reason "next lead" has nothing to hand out."""
+
+    code: str = Field(
+        description=(
+            "Stable: pools_empty, callbacks_later, or a dial block of the leads held back "
+            "(outside_window, dnc, no_marketing, no_consent, attempts_today, attempts_24h, "
+            "attempts_lifetime, cool_down, refusal_cool_down, grade_too_low, …) or of the agent "
+            "(agent_not_working, agent_not_trained)."
+        )
+    )
+    message: str = Field(description="For people: how many leads, where, and why.")
+    fix: str = Field(description="What would make a lead callable, or when one will be.")
+    count: int = Field(description="Leads this reason holds back (1 for a reason about you).")
+    at_least: bool = Field(
+        default=False, description="More leads were held back than were examined."
+    )
+    until: dt.datetime | None = Field(
+        default=None, description="The earliest time the first of them may be dialled."
+    )
+
+
+class NextLeadRefusalDetails(Schema):
+    reasons: list[DispatchReasonOut] = Field(
+        default=[], description="nothing_to_dispatch: every reason, the most leads first."
+    )
+    attempt_id: int | None = Field(
+        default=None, description="call_unfinished: the call that still needs its outcome."
+    )
+
+
+class NextLeadRefusalOut(ErrorOut):
+    """409 of "next lead": ``nothing_to_dispatch`` (``details.reasons``) or
+    ``call_unfinished`` (``details.attempt_id``)."""
+
+    details: NextLeadRefusalDetails
 
 
 # --- Calls ---------------------------------------------------------------------------------

@@ -68,6 +68,26 @@ def test_next_lead_409_with_code_and_reasons(agent, client):
     assert reason["code"] == "pools_empty"
 
 
+def test_next_lead_409_is_documented_by_the_shape_it_answers(agent, client):
+    """An integrator reads the 409 from the OpenAPI document: its schema names the reasons'
+    fields, and a real refusal validates against it (an unknown key would not be caught, so
+    the keys are compared too)."""
+    from telesales.calls.schemas import DispatchReasonOut, NextLeadRefusalOut
+
+    body = client.post(f"{WS}/next-lead").json()
+    refusal = NextLeadRefusalOut.model_validate(body)
+    assert refusal.code == "nothing_to_dispatch" and refusal.details.reasons
+    for reason in body["details"]["reasons"]:
+        assert set(reason) <= set(DispatchReasonOut.model_fields), reason
+
+    doc = client.get("/api/v1/openapi.json").json()
+    answer = doc["paths"]["/api/v1/workspace/next-lead"]["post"]["responses"]["409"]
+    ref = answer["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[-1]
+    details = doc["components"]["schemas"][ref]["properties"]["details"]["$ref"].rsplit("/")[-1]
+    fields = doc["components"]["schemas"][details]["properties"]
+    assert {"reasons", "attempt_id"} <= set(fields)
+
+
 def test_next_lead_refused_to_roles_without_a_workspace(api_for):
     from telesales.calls.tests.factories import UserFactory
 

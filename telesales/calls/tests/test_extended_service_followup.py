@@ -295,9 +295,7 @@ def test_the_policies_api_books_it_and_answers_when(agent, api_for):
 
     # Not interested: done, nothing booked, and the answer says so.
     lead2, task2 = _suggestion_task(agent, due_at=timezone.now() - dt.timedelta(hours=1))
-    r2 = api.post_json(
-        f"/api/v1/policies/tasks/{task2.pk}/complete", {"outcome": "not_interested"}
-    )
+    r2 = api.post_json(f"/api/v1/policies/tasks/{task2.pk}/complete", {"outcome": "not_interested"})
     assert r2.status_code == 200 and r2.json()["service_call_due_at"] is None
     assert not FollowUp.objects.filter(lead=lead2).exists()
 

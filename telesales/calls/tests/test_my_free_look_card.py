@@ -1,4 +1,5 @@
-"""The agent's "My day" card of free-look cancellations (``policies.dashboard``): it counts the
+"""The agent's "My day" card of free-look cancellations (``policies.dashboard``; tested here,
+where the agents' and policies' factories may both be used): it counts the
 agent's own policies cancelled inside the window in the period, names the latest with its
 reason, says how many are still inside the window, and is drawn for agents only."""
 
