@@ -15,10 +15,11 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 
 from telesales.calls.cdr import cdr_import
+from telesales.core.commands import JsonErrors
 from telesales.core.errors import DomainError
 
 
-class Command(BaseCommand):
+class Command(JsonErrors, BaseCommand):
     help = "Import call detail records (Asterisk Master.csv) and match them to calls."
 
     def add_arguments(self, parser):

@@ -17,9 +17,10 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils.module_loading import import_string
 
 from telesales.core.benchmarks import available, get
+from telesales.core.commands import JsonErrors
 
 
-class Command(BaseCommand):
+class Command(JsonErrors, BaseCommand):
     help = "Run a benchmark and print its figures (NAME, or 'list')."
 
     def add_arguments(self, parser):

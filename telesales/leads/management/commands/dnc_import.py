@@ -13,12 +13,13 @@ import json
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 
+from telesales.core.commands import JsonErrors
 from telesales.core.errors import DomainError
 from telesales.leads import importing
 from telesales.leads.choices import DncSource
 
 
-class Command(BaseCommand):
+class Command(JsonErrors, BaseCommand):
     help = "Load do-not-call numbers from a file (one number per row)."
 
     def add_arguments(self, parser):

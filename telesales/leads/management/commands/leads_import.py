@@ -15,13 +15,14 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 
+from telesales.core.commands import JsonErrors
 from telesales.core.errors import DomainError
 from telesales.leads import importing
 from telesales.leads.choices import BatchStatus, LeadGrade
 from telesales.leads.models import LeadBatch
 
 
-class Command(BaseCommand):
+class Command(JsonErrors, BaseCommand):
     help = "Import leads from a CSV or XLSX file into the public pool."
 
     def add_arguments(self, parser):

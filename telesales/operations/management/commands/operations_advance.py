@@ -14,10 +14,11 @@ import json
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 
+from telesales.core.commands import JsonErrors
 from telesales.operations.scheduling import operations_daily
 
 
-class Command(BaseCommand):
+class Command(JsonErrors, BaseCommand):
     help = "Run the daily operations work now (sync, grace, lapse, renewal tasks, reminders)."
 
     def add_arguments(self, parser):

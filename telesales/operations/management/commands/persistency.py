@@ -14,6 +14,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db.models import Q
 from django.utils.translation import gettext as _
 
+from telesales.core.commands import JsonErrors
 from telesales.core.errors import DomainError
 from telesales.operations.selectors import PERSISTENCY, persistency
 from telesales.org.models import Person, Team
@@ -38,7 +39,7 @@ def _number(value):
     return float(value) if value is not None else None
 
 
-class Command(BaseCommand):
+class Command(JsonErrors, BaseCommand):
     help = "13- and 25-month persistency by cohort (DOMAIN.md §4)."
 
     def add_arguments(self, parser):

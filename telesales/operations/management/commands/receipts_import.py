@@ -15,12 +15,13 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 
+from telesales.core.commands import JsonErrors
 from telesales.core.errors import DomainError
 from telesales.operations.choices import ReceiptRejectReason
 from telesales.operations.importing import receipts_import
 
 
-class Command(BaseCommand):
+class Command(JsonErrors, BaseCommand):
     help = "Import premium receipts (renewal premiums received) from a CSV or XLSX file."
 
     def add_arguments(self, parser):
