@@ -123,6 +123,7 @@ class BearerAuth(HttpBearer):
             request.bearer_token_refused = bool(token and token.strip())
             return None
         request.user = user
+        request.bearer_secret = token  # which token this request came with (sign-out)
         # The middleware chose the language before the token named its user: answer in the
         # user's saved language, as their browser session is.
         language = user_language(user)

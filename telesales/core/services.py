@@ -70,15 +70,44 @@ def token_authenticate(*, secret: str):
     return token.user
 
 
+def token_hash(secret: str) -> str:
+    """What is stored of a secret, to find its token again."""
+    return _hash(secret)
+
+
+def _may_revoke(actor, token: ApiToken) -> bool:
+    """A token's own user, or a superuser (a lost phone, a leaver's integration)."""
+    if actor is None:  # the command line
+        return True
+    return token.user_id == actor.pk or bool(getattr(actor, "is_superuser", False))
+
+
 @transaction.atomic
 def token_revoke(*, token_id: int, actor) -> ApiToken:
-    token = ApiToken.objects.filter(pk=token_id).first()
+    """Revoke a token at once: every later request with it is refused. Someone else's token
+    is "no such token" (its existence is not told). Revoking a revoked token changes
+    nothing and records nothing."""
+    token = ApiToken.objects.select_for_update().filter(pk=token_id).first()
+    if token is None or not _may_revoke(actor, token):
+        raise NotFound(_("No such token"))
+    if token.revoked_at is None:
+        token.revoked_at = timezone.now()
+        token.save(update_fields=["revoked_at"])
+        audit_record(
+            actor=actor,
+            action="core.token_revoke",
+            instance=token,
+            object_repr=f"token {token.prefix}… for {token.user.get_username()}",
+        )
+    return token
+
+
+def token_revoke_secret(*, secret: str, actor) -> ApiToken:
+    """Revoke the token of ``secret`` (a client signing out with the token it holds)."""
+    token = ApiToken.objects.filter(key_hash=_hash(secret or "")).only("pk").first()
     if token is None:
         raise NotFound(_("No such token"))
-    token.revoked_at = timezone.now()
-    token.save(update_fields=["revoked_at"])
-    audit_record(actor=actor, action="core.token_revoke", instance=token)
-    return token
+    return token_revoke(token_id=token.pk, actor=actor)
 
 
 @transaction.atomic

@@ -8,6 +8,7 @@ from io import StringIO
 
 import pytest
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
@@ -234,3 +235,68 @@ def test_a_token_request_answers_in_the_users_saved_language(user_named):
     assert me.json()["language"] == "en" and me["Content-Language"] == "en"
     missing = assert_error_shape(client.get("/api/v1/calls/attempts/999999", **bearer(secret)), 404)
     assert missing["message"].isascii(), missing  # English, not 无此通话…
+
+
+# --- Listing and revoking one's tokens through the API ---------------------------------------
+def test_a_caller_lists_only_their_own_tokens_and_sees_which_one_they_use(user_named):
+    agent, manager = user_named("agent1"), user_named("manager")
+    first, first_secret = services.token_create(user=agent, actor=agent, name="软电话")
+    second, _ = services.token_create(user=agent, actor=agent, name="CRM")
+    services.token_create(user=manager, actor=manager, name="经理的")
+
+    response = JsonClient().get("/api/v1/auth/tokens", **bearer(first_secret))
+
+    assert response.status_code == 200
+    rows = response.json()
+    assert [r["id"] for r in rows] == [second.pk, first.pk]
+    assert [r["current"] for r in rows] == [False, True]
+    assert all(set(r) >= {"prefix", "name", "expires_at", "revoked_at"} for r in rows)
+    assert "token" not in rows[0] and first_secret not in response.content.decode()
+
+
+def test_revoking_a_token_by_id_stops_it_at_once_and_only_it(user_named):
+    agent = user_named("agent1")
+    lost, lost_secret = services.token_create(user=agent, actor=agent, name="丢失的手机")
+    _kept, kept_secret = services.token_create(user=agent, actor=agent, name="办公电脑")
+    api = JsonClient()
+
+    r = api.post_json(f"/api/v1/auth/tokens/{lost.pk}/revoke", {}, **bearer(kept_secret))
+
+    assert r.status_code == 200 and r.json()["revoked_at"] and not r.json()["current"]
+    assert_error_shape(api.get("/api/v1/me", **bearer(lost_secret)), 401, "authentication_failed")
+    assert _works(kept_secret)
+    again = api.post_json(f"/api/v1/auth/tokens/{lost.pk}/revoke", {}, **bearer(kept_secret))
+    assert again.status_code == 200 and again.json()["revoked_at"] == r.json()["revoked_at"]
+    assert AuditEntry.objects.filter(action="core.token_revoke").count() == 1
+
+
+def test_someone_elses_token_is_not_found_and_keeps_working_but_a_superuser_may(user_named):
+    agent, manager = user_named("agent1"), user_named("manager")
+    theirs, their_secret = services.token_create(user=manager, actor=manager)
+    _mine, my_secret = services.token_create(user=agent, actor=agent)
+
+    refused = JsonClient().post_json(
+        f"/api/v1/auth/tokens/{theirs.pk}/revoke", {}, **bearer(my_secret)
+    )
+
+    assert_error_shape(refused, 404, "not_found")
+    assert _works(their_secret)
+    admin = get_user_model().objects.create_superuser("root-tokens", password="x" * 12)
+    services.token_revoke(token_id=theirs.pk, actor=admin)
+    assert not _works(their_secret)
+
+
+def test_a_client_signs_out_with_the_token_it_holds(user_named):
+    agent = user_named("agent1")
+    _token, secret = services.token_create(user=agent, actor=agent, name="软电话")
+
+    r = JsonClient().delete("/api/v1/auth/token", **bearer(secret))
+
+    assert r.status_code == 200 and r.json()["current"] and r.json()["revoked_at"]
+    assert_error_shape(
+        JsonClient().delete("/api/v1/auth/token", **bearer(secret)), 401, "authentication_failed"
+    )
+    # A browser session has no bearer token to sign out.
+    session = JsonClient()
+    session.force_login(agent)
+    assert_error_shape(session.delete("/api/v1/auth/token"), 409, "invalid_state")

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
+from telesales.core.services import token_create
 from telesales.core.tests.api_helpers import JsonClient, assert_error_shape
 from telesales.org.choices import PersonStatus, SeatStatus, TeamKind
 from telesales.org.models import Level, Person, Seat, Team
@@ -85,6 +86,11 @@ PAGES: dict[str, Rule] = {
 OPERATIONS: dict[str, Rule] = {
     "core_token_create": Rule(kind="public"),
     "core_me_get": Rule(EVERYONE),
+    "core_tokens_list": Rule(EVERYONE),
+    # Only one's own token (someone else's is "no such token").
+    "core_token_revoke": Rule(EVERYONE, obj="token", method="post"),
+    # Signed in by session, there is no bearer token to sign out: 409 for everyone.
+    "core_token_sign_out": Rule(EVERYONE, method="delete", success=409),
     "core_me_language_set": Rule(EVERYONE, method="post", body={"language": "zh-hans"}),
     "org_team_list": Rule(EVERYONE),
     "org_team_get": Rule(EVERYONE, obj="team"),
@@ -222,6 +228,9 @@ def targets(demo, person_of):
         "level": [Level.objects.get(code="S1")],
         "unlinked": [unlinked],
         "linked": [person_of("agent2"), other],
+        "token": [
+            token_create(user=person_of(name).user, actor=None)[0] for name in ("agent1", "manager")
+        ],
     }
 
 
@@ -232,6 +241,8 @@ def _visible(username: str, kind: str, obj) -> bool:
         return may_see_team(username, obj)
     if kind == "seat":
         return may_see_seat(username, obj)
+    if kind == "token":
+        return obj.user.get_username() == username
     return True
 
 
