@@ -40,5 +40,14 @@ def can_view_leads(user) -> bool:
     return has_role(user, Role.MANAGER, Role.DATA_OFFICER, Role.PLANNER, Role.TEAM_LEAD, Role.AGENT)
 
 
-def can_claim(user) -> bool:
+def can_hold_leads(user) -> bool:
+    """Who may own leads and see the public pool: agents, and team leads (who see what their
+    agents may take, and keep or release what they already hold)."""
     return has_role(user, Role.AGENT, Role.TEAM_LEAD)
+
+
+def can_claim(user) -> bool:
+    """Who may claim a lead from the public pool: the agent role, whose workspace is where a
+    claimed lead is called. A team lead who also sells holds the agent role as well (QA: a
+    team lead claimed leads they had no page to call, and they sat until recycled)."""
+    return has_role(user, Role.AGENT)

@@ -89,7 +89,7 @@ def my_leads(*, user) -> QuerySet[Lead]:
 
 
 def public_pool(*, user, grade: str | None = None) -> QuerySet[Lead]:
-    if not (permissions.can_claim(user) or permissions.sees_all_leads(user)):
+    if not (permissions.can_hold_leads(user) or permissions.sees_all_leads(user)):
         return Lead.objects.none()
     qs = Lead.objects.filter(state=LeadState.PUBLIC).select_related("customer", "channel")
     if grade:

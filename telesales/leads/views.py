@@ -332,7 +332,7 @@ def lead_release_view(request: HttpRequest, lead_id: int) -> HttpResponse:
 @login_required
 def my_leads_view(request: HttpRequest) -> HttpResponse:
     user = request.user
-    require(permissions.can_claim(user))
+    require(permissions.can_hold_leads(user))
     me = org_selectors.person_for_user(user)
     context: dict = {"me": me}
     if me is not None:

@@ -34,7 +34,8 @@ USERS = ("manager", "data", "planner", "teamlead1", "agent1", "hr", "renewal")
 MANAGE = frozenset({"manager", "data"})
 READ = MANAGE | {"planner"}
 VIEW = READ | {"teamlead1", "agent1"}
-CLAIM = frozenset({"teamlead1", "agent1"})
+# Only the agent role claims: a claimed lead is called from the workspace, which is theirs.
+CLAIM = frozenset({"agent1"})
 MASKED = re.compile(r"1[3-9]\d\*{4}\d{4}")
 
 

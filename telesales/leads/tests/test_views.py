@@ -41,7 +41,9 @@ USERS = ("manager", "data", "planner", "teamlead1", "agent1", "hr", "renewal")
 MANAGE = frozenset({"manager", "data"})
 READ = MANAGE | {"planner"}
 VIEW = READ | {"teamlead1", "agent1"}
-CLAIM = frozenset({"teamlead1", "agent1"})
+HOLD = frozenset({"teamlead1", "agent1"})  # own leads, see the public pool
+# Only the agent role claims: a claimed lead is called from the workspace, which is theirs.
+CLAIM = frozenset({"agent1"})
 HOSTILE = [
     "",
     " ",
@@ -106,9 +108,9 @@ PAGES = {
     "leads:lead_claim": (CLAIM, "post", {}, 302),  # refused (not public): a message
     "leads:lead_release": (VIEW, "post", {"reason": ""}, 422),
     # The lead is agent1's, in teamlead1's team: they and the data admins record its family.
-    "leads:household_add": (MANAGE | CLAIM, "post", {"name": ""}, 422),
-    "leads:household_remove": (MANAGE | CLAIM, "post", {}, 404),  # no such member
-    "leads:my_leads": (CLAIM, "get", None, 200),
+    "leads:household_add": (MANAGE | HOLD, "post", {"name": ""}, 422),
+    "leads:household_remove": (MANAGE | HOLD, "post", {}, 404),  # no such member
+    "leads:my_leads": (HOLD, "get", None, 200),
     "leads:public_pool": (VIEW, "get", None, 200),
     "leads:team_leads": (frozenset({"teamlead1"}), "get", None, 200),
     "leads:pool_overview": (READ, "get", None, 200),
