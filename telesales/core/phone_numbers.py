@@ -711,11 +711,19 @@ def mask_phone(e164_or_national: object) -> str:
 
 # --- Detection --------------------------------------------------------------------------------
 
-_SEP = r"[ .\-\u00a0]?"
+# Full-width forms count as their ASCII ones (QA: "１３８００１３８００５" and "＋８６…" in an
+# imported file were shown and reported in full): ``\d`` already matches any Unicode digit,
+# the literal digits, signs, separators and brackets are spelled both ways.
+_SEP = r"[ .\-\u00a0\u3000\uff0d\uff0e]?"
 _BEFORE = r"(?:(?<=%2B)|(?<=%2b)|(?<![A-Za-z\d])(?<!\d[.,]))"
 _AFTER = r"(?![A-Za-z\d])(?![.,]\d)"
 _SUBSCRIBER = rf"\d{{3,4}}{_SEP}\d{{4}}"
-_AREA = r"(?:10|2\d|[3-9]\d\d)"
+_AREA = r"(?:[1\uff11][0\uff10]|[2\uff12]\d|[3-9\uff13-\uff19]\d\d)"
+_PLUS_OR_00 = r"(?:[+\uff0b]|[0\uff10]{2})"
+_86 = r"[8\uff18][6\uff16]"
+_MOBILE = r"[1\uff11][3-9\uff13-\uff19]\d"
+_ZERO = r"[0\uff10]"
+_OPEN, _CLOSE = r"[(\uff08]", r"[)\uff09]"
 
 #: Finds anything that looks like a full Chinese phone number: 11-digit mobiles (with
 #: optional 3-4-4 separators and +86/0086/86), landlines with their area code (national
@@ -724,8 +732,8 @@ _AREA = r"(?:10|2\d|[3-9]\d\d)"
 #: 18-digit ID numbers, hex digests and tokens do not match; ``%2B86…`` in URLs does.
 PHONE_LIKE = re.compile(
     rf"{_BEFORE}(?:"
-    rf"(?:(?:\+|00)?86{_SEP})?1[3-9]\d{_SEP}\d{{4}}{_SEP}\d{{4}}"
-    rf"|\(?0{_AREA}\)?{_SEP}{_SUBSCRIBER}"
-    rf"|(?:\+|00)86{_SEP}(?:\(0\){_SEP})?{_AREA}{_SEP}{_SUBSCRIBER}"
+    rf"(?:{_PLUS_OR_00}?{_86}{_SEP})?{_MOBILE}{_SEP}\d{{4}}{_SEP}\d{{4}}"
+    rf"|{_OPEN}?{_ZERO}{_AREA}{_CLOSE}?{_SEP}{_SUBSCRIBER}"
+    rf"|{_PLUS_OR_00}{_86}{_SEP}(?:{_OPEN}{_ZERO}{_CLOSE}{_SEP})?{_AREA}{_SEP}{_SUBSCRIBER}"
     rf"){_AFTER}"
 )

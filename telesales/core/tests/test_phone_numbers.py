@@ -8,6 +8,7 @@ import hmac
 import re
 import stat
 import threading
+import unicodedata
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -522,7 +523,13 @@ def _spellings(number: phonenumbers.PhoneNumber) -> list[str]:
         spellings += [national, "86" + national]
     else:
         spellings += ["0" + national]
-    return spellings
+    # Typed on a Chinese keyboard in full-width mode (QA: these were shown in full).
+    return spellings + [s.translate(_FULL_WIDTH) for s in spellings]
+
+
+_FULL_WIDTH = str.maketrans(
+    {**{str(d): chr(0xFF10 + d) for d in range(10)}, "+": "＋", "-": "－", "(": "（", ")": "）"}
+)
 
 
 @PROPERTY
@@ -535,7 +542,8 @@ def test_phone_like_finds_every_spelling_of_a_valid_number(national, context):
     for spelling in _spellings(number):
         match = PHONE_LIKE.search(context.format(spelling))
         assert match, spelling
-        assert re.sub(r"\D", "", match.group()).endswith(national), (spelling, match.group())
+        found = unicodedata.normalize("NFKC", match.group())
+        assert re.sub(r"\D", "", found).endswith(national), (spelling, match.group())
 
 
 def test_phone_like_finds_url_encoded_e164():

@@ -1454,3 +1454,24 @@ def test_an_office_file_that_is_no_workbook_is_refused(tmp_path, channel):
         batch_create(file=path, name="doc", channel_code="web")
     assert "Save it as .xlsx or .csv" in refused.value.message
     assert_nothing_imported()
+
+
+def test_full_width_numbers_are_masked_in_the_report_and_the_mapping_sample(tmp_path, channel):
+    """QA: numbers typed in full-width (１３８…, ＋８６…) were shown whole on the mapping page
+    and in the masked rejection report, and the number-access page then said they had never
+    been shown. They are numbers like any other: masked everywhere."""
+    from telesales.core.phone_numbers import PHONE_LIKE
+
+    wide = str.maketrans({str(d): chr(0xFF10 + d) for d in range(10)} | {"+": "＋"})
+    first = national(1).translate(wide)
+    rows = [
+        ["姓名", "手机", "备注"],
+        ["甲", first, ""],
+        ["乙", "＋８６" + first, "回电 " + "13912345678".translate(wide)],
+    ]
+    batch = run_import(write(tmp_path, "w.csv", csv_bytes(rows)))
+    masked = batch_rejection_report(batch=batch, fmt="csv", actor=data_officer())
+    text = masked.decode("utf-8-sig")
+    assert first not in text and "13912345678".translate(wide) not in text
+    assert PHONE_LIKE.search(text) is None, PHONE_LIKE.search(text)
+    assert "139****5678" in text
