@@ -47,6 +47,7 @@ __all__ = [
     "PHONE_LIKE",
     "PhoneKind",
     "PhoneResult",
+    "mask_numbers_in",
     "mask_phone",
     "mobile_blocks",
     "normalise_many",
@@ -737,3 +738,11 @@ PHONE_LIKE = re.compile(
     rf"|{_PLUS_OR_00}{_86}{_SEP}(?:{_OPEN}{_ZERO}{_CLOSE}{_SEP})?{_AREA}{_SEP}{_SUBSCRIBER}"
     rf"){_AFTER}"
 )
+
+
+def mask_numbers_in(text: object) -> str:
+    """``"call 13812345678 after 6"`` → ``"call 138****5678 after 6"``: every full number in
+    free text people typed (a reason, a note, an object's name) masked."""
+    if text in (None, ""):
+        return ""
+    return PHONE_LIKE.sub(lambda m: mask_phone(m.group(0)), str(text))

@@ -7,11 +7,6 @@ people type (reasons, consent evidence, a rejected row's detail) goes through
 
 from __future__ import annotations
 
-from telesales.core.phone_numbers import PHONE_LIKE, mask_phone
+from telesales.core.phone_numbers import mask_numbers_in, mask_phone
 
-
-def mask_numbers_in(text: object) -> str:
-    """``"call 13812345678 after 6"`` → ``"call 138****5678 after 6"``."""
-    if text in (None, ""):
-        return ""
-    return PHONE_LIKE.sub(lambda m: mask_phone(m.group(0)), str(text))
+__all__ = ["mask_numbers_in", "mask_phone"]

@@ -196,6 +196,29 @@ def test_audit_page_shows_changes_and_object_types(boss_client, entries):
     }
 
 
+def test_audit_page_masks_numbers_typed_into_reasons_names_and_values(boss_client, boss):
+    """QA: a reveal's reason "客户19978294165来电…" was shown whole on the audit page, a side
+    door around the audited reveal. Reasons, object names and changed values are masked."""
+    from telesales.core.phone_numbers import PHONE_LIKE
+
+    audit_record(
+        actor=boss,
+        action="leads.phone_reveal",
+        object_type="leads.lead",
+        object_id="7",
+        object_repr="线索 +8613912345678",
+        before={"note": "旧号 010-12345678"},
+        after={"note": "新号 １３８００１３８００６"},
+        reason="客户19978294165来电要求核对 +86 152-0000-1541",
+    )
+
+    html = boss_client.get("/audit/").content.decode()
+
+    assert PHONE_LIKE.search(html) is None, PHONE_LIKE.search(html)
+    assert "199****4165" in html and "152****1541" in html and "139****5678" in html
+    assert "010-****5678" in html and "138****8006" in html
+
+
 def test_audit_page_names_object_types_in_the_users_language(boss_client, entries):
     from django.apps import apps
     from django.utils import translation
