@@ -513,7 +513,23 @@ _ALLOCATION_FIELDS = {
 }
 
 
-def _allocation_form(user, data=None) -> AllocationForm:
+def _allocation_preset(user, params) -> dict:
+    """``?batch=ID`` / ``?channel=ID`` from a link ("Allocate this batch"): the form starts
+    on them when the user may choose them; anything else is ignored."""
+    preset = {}
+    for name, options in (
+        ("batch", selectors.batch_list(user=user)),
+        ("channel", selectors.channel_list(user=user)),
+    ):
+        value = params.get(name, "")
+        if value.isdigit() and len(value) < 19:
+            found = options.filter(pk=int(value)).first()
+            if found is not None:
+                preset[name] = found
+    return preset
+
+
+def _allocation_form(user, data=None, preset=None) -> AllocationForm:
     teams = org_selectors.team_list(user=user, kind=TeamKind.SALES)
     agents = (
         org_selectors.person_list(user=user)
@@ -527,7 +543,11 @@ def _allocation_form(user, data=None) -> AllocationForm:
         channels=selectors.channel_list(user=user),
         teams=teams,
         agents=agents,
-        initial={"strategy": AllocationStrategy.ROUND_ROBIN, "new_hire_protection": True},
+        initial={
+            "strategy": AllocationStrategy.ROUND_ROBIN,
+            "new_hire_protection": True,
+            **(preset or {}),
+        },
     )
 
 
@@ -535,7 +555,8 @@ def _allocation_form(user, data=None) -> AllocationForm:
 def allocation_create_view(request: HttpRequest) -> HttpResponse:
     user = request.user
     require(permissions.can_manage_leads(user))
-    form = _allocation_form(user, request.POST if request.method == "POST" else None)
+    preset = _allocation_preset(user, request.GET) if request.method != "POST" else {}
+    form = _allocation_form(user, request.POST if request.method == "POST" else None, preset)
     status = 200
     if request.method == "POST":
         status = 422
@@ -556,6 +577,13 @@ def allocation_create_view(request: HttpRequest) -> HttpResponse:
             "form": form,
             "runs": list(selectors.allocation_list(user=user)[:10]),
             "pool_total": selectors.public_pool(user=user).count(),
+            # The batch the link came for: how many of its leads the pool still holds.
+            "preset_batch": preset.get("batch"),
+            "preset_in_pool": (
+                selectors.public_pool(user=user).filter(batch=preset["batch"]).count()
+                if "batch" in preset
+                else None
+            ),
         },
         status=status,
     )

@@ -738,3 +738,31 @@ def test_preview_assigns_min_of_leads_and_capacity_and_respects_each_cap(
         assert len(set(planned_leads(run))) == len(planned_leads(run))
         assert run.summary["leads"]["planned"] + run.summary["leads"]["left"] == n_leads
         transaction.set_rollback(True)
+
+
+def test_allocate_this_batch_opens_the_form_on_the_batch(officer, team, rules):
+    """QA: "Allocate this batch" (batch page) opened the form on "any batch" and the whole
+    public pool, so a preview made without noticing planned every lead in the pool. The form
+    starts on the batch the link names and says how many of its leads are in the pool."""
+    from django.test import Client
+    from django.urls import reverse
+
+    batch = LeadBatchFactory(name="十一月续保名单")
+    make_leads(3, batch=batch, channel=batch.channel)
+    make_leads(4)  # other batches
+    client = Client(HTTP_HOST="localhost")
+    client.force_login(officer)
+    url = reverse("leads:allocation_create")
+
+    page = client.get(url, {"batch": batch.pk})
+
+    assert page.status_code == 200
+    form = page.context["form"]
+    assert form["batch"].value() in (batch, batch.pk)
+    html = page.content.decode()
+    assert f'<option value="{batch.pk}" selected>' in html
+    assert "十一月续保名单" in html and page.context["preset_in_pool"] == 3
+    # A batch they may not choose, or garbage, is ignored: the form starts empty.
+    for junk in ("999999", "abc", "-1", "9" * 40):
+        plain = client.get(url, {"batch": junk})
+        assert plain.status_code == 200 and plain.context["preset_batch"] is None
