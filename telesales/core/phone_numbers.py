@@ -720,11 +720,11 @@ _BEFORE = r"(?:(?<=%2B)|(?<=%2b)|(?<![A-Za-z\d])(?<!\d[.,]))"
 _AFTER = r"(?![A-Za-z\d])(?![.,]\d)"
 _SUBSCRIBER = rf"\d{{3,4}}{_SEP}\d{{4}}"
 _AREA = r"(?:[1\uff11][0\uff10]|[2\uff12]\d|[3-9\uff13-\uff19]\d\d)"
-_PLUS_OR_00 = r"(?:[+\uff0b]|[0\uff10]{2})"
-_86 = r"[8\uff18][6\uff16]"
-_MOBILE = r"[1\uff11][3-9\uff13-\uff19]\d"
-_ZERO = r"[0\uff10]"
-_OPEN, _CLOSE = r"[(\uff08]", r"[)\uff09]"
+_LIKE_PLUS_OR_00 = r"(?:[+\uff0b]|[0\uff10]{2})"
+_LIKE_86 = r"[8\uff18][6\uff16]"
+_LIKE_MOBILE = r"[1\uff11][3-9\uff13-\uff19]\d"
+_LIKE_ZERO = r"[0\uff10]"
+_LIKE_OPEN, _LIKE_CLOSE = r"[(\uff08]", r"[)\uff09]"
 
 #: Finds anything that looks like a full Chinese phone number: 11-digit mobiles (with
 #: optional 3-4-4 separators and +86/0086/86), landlines with their area code (national
@@ -733,9 +733,10 @@ _OPEN, _CLOSE = r"[(\uff08]", r"[)\uff09]"
 #: 18-digit ID numbers, hex digests and tokens do not match; ``%2B86…`` in URLs does.
 PHONE_LIKE = re.compile(
     rf"{_BEFORE}(?:"
-    rf"(?:{_PLUS_OR_00}?{_86}{_SEP})?{_MOBILE}{_SEP}\d{{4}}{_SEP}\d{{4}}"
-    rf"|{_OPEN}?{_ZERO}{_AREA}{_CLOSE}?{_SEP}{_SUBSCRIBER}"
-    rf"|{_PLUS_OR_00}{_86}{_SEP}(?:{_OPEN}{_ZERO}{_CLOSE}{_SEP})?{_AREA}{_SEP}{_SUBSCRIBER}"
+    rf"(?:{_LIKE_PLUS_OR_00}?{_LIKE_86}{_SEP})?{_LIKE_MOBILE}{_SEP}\d{{4}}{_SEP}\d{{4}}"
+    rf"|{_LIKE_OPEN}?{_LIKE_ZERO}{_AREA}{_LIKE_CLOSE}?{_SEP}{_SUBSCRIBER}"
+    rf"|{_LIKE_PLUS_OR_00}{_LIKE_86}{_SEP}"
+    rf"(?:{_LIKE_OPEN}{_LIKE_ZERO}{_LIKE_CLOSE}{_SEP})?{_AREA}{_SEP}{_SUBSCRIBER}"
     rf"){_AFTER}"
 )
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -53,9 +54,20 @@ def export_max_rows() -> int:
     return int(getattr(settings, "TELESALES_EXPORT_MAX_ROWS", DEFAULT_MAX_ROWS))
 
 
+#: An international phone number as written (``+8613812345678``, ``+86-138-0013-8002``,
+#: ``＋86 (10) 1234 5678``): a plus, then only digits, spaces, dashes, dots and brackets. No
+#: formula can be made of those, and an apostrophe in front would spoil every number a dialer
+#: or partner reads from the file (QA: exported numbers came out as ``'+8619978294165``).
+_INTERNATIONAL_NUMBER = re.compile(r"[+\uff0b][\d(\uff08][\d \-.()\u3000\uff0d\uff08\uff09]*")
+
+
 def neutralise(value: Any) -> Any:
     """A cell value that a spreadsheet program shows as text, never runs as a formula."""
-    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+    if (
+        isinstance(value, str)
+        and value.startswith(FORMULA_PREFIXES)
+        and not _INTERNATIONAL_NUMBER.fullmatch(value)
+    ):
         return "'" + value
     return value
 

@@ -777,6 +777,10 @@ def test_export_with_full_numbers_needs_a_reason_and_audits_each_row(page_as):
     won = Lead.objects.filter(state=LeadState.WON).select_related("customer")
     text = response.content.decode("utf-8-sig")
     assert all(lead.customer.mobile_e164 in text for lead in won)
+    # As the dialer reads them: no apostrophe in front of "+86…" (QA: every number had one).
+    cells = {cell for row in csv.reader(io.StringIO(text)) for cell in row}
+    assert {lead.customer.mobile_e164 for lead in won} <= cells
+    assert not any(cell.startswith("'+") for cell in cells)
     reveals = AuditEntry.objects.filter(action="leads.phone_reveal")
     assert reveals.count() == won.count()
     assert set(reveals.values_list("reason", flat=True)) == {"保单回访"}
