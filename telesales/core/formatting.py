@@ -59,3 +59,15 @@ def figure(value) -> str:
         places = -exponent if isinstance(exponent, int) and exponent < 0 else 0
         return f"{value:,.{places}f}"
     return str(value)
+
+
+def hours_minutes_seconds(seconds) -> str:
+    """A talk time as every page shows it: ``H:MM:SS`` with the hours running on past a day
+    (``0:01:30``, ``25:03:50``) — never ``1:30``, which reads as an hour and a half, and never
+    days, which would drop the minutes of a month's total; a dash for none."""
+    if seconds is None or seconds == "":
+        return "—"
+    seconds = max(0, int(seconds))
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}"

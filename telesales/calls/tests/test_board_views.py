@@ -447,6 +447,8 @@ def test_the_export_holds_the_report_and_is_audited(floor):
     assert a1[header[3]] == 3  # answered
     assert floor["b1"].name not in by_name
     assert [r[0] for r in teams[1:]] == ["甲组", "Total"] or len(teams) == 3
+    # QA: the team sheet's first column said "Name" over team names.
+    assert teams[0][0] == agents[0][1] and teams[0][1:] == agents[0][2:]
     text = " ".join(str(v) for row in agents + teams for v in row if v is not None)
     assert not PHONE_LIKE.search(text)
     entry = AuditEntry.objects.get(action="calls.report_export")
@@ -670,19 +672,22 @@ def test_money_reads_in_yuan_with_thousands_on_the_board_and_the_reports(floor):
     assert _cell(_report_row(report, "report-agents", floor["a2"].pk), "premium") == ["¥192,570.00"]
 
 
-def test_durations_of_a_day_or_more_read_in_days_and_hours(floor):
-    """A follow-up overdue 35 hours, a talk time of 26 hours in a report: days and hours;
-    below a day H:MM:SS (see the board figures)."""
+def test_talk_times_run_on_in_hours_and_waits_of_a_day_read_in_days(floor):
+    """A talk time of 25 hours in a report reads 25:03:50, as on the seats page (QA: the
+    report said "1天1小时", dropping the minutes); a follow-up overdue 35 hours reads in days
+    and hours; below a day both are H:MM:SS."""
     from django.utils import translation
 
-    from telesales.calls.views.board import _duration
+    from telesales.calls.views.board import _duration, _elapsed
+    from telesales.org.templatetags.org_display import seat_figure
 
-    assert _duration(90) == "0:01:30"
+    assert _duration(90) == _elapsed(90) == "0:01:30"
     assert _duration(3 * 3600 + 5 * 60 + 9) == "3:05:09"
-    assert _duration(35 * 3600) == "1天11小时"  # the center's language
+    assert _duration(25 * 3600 + 3 * 60 + 50) == "25:03:50" == seat_figure(90230, "seconds")
+    assert _elapsed(35 * 3600) == "1天11小时"  # the center's language
     with translation.override("en"):
-        assert _duration(35 * 3600) == "1d 11h"
-    assert _duration(None) == "—"
+        assert _elapsed(35 * 3600) == "1d 11h"
+    assert _duration(None) == _elapsed(None) == "—"
 
 
 def test_the_boards_report_link_opens_today(floor):
@@ -733,3 +738,35 @@ def test_an_english_page_leaves_no_english_behind(floor):
     html = _client(floor["tl_a"]).get(BOARD).content.decode()
     assert "Live board" in html
     assert translation.get_language() == before
+
+
+def test_the_team_home_counts_the_escalated_follow_ups_waiting(floor):
+    """QA: the team lead's home showed no sign of the follow-ups escalated to them; they were
+    only at the bottom of the live board. A card counts them (their teams'; the manager: all),
+    names the oldest and opens the board's list."""
+    from django.utils import translation
+
+    from telesales.calls.dashboard import ESCALATED, escalated_indicator
+    from telesales.calls.models import FollowUp
+    from telesales.core.dashboard import GOOD, WARN, Period
+
+    period = Period.month_to_date()
+    with translation.override("en"):
+        mine = escalated_indicator(user=floor["tl_a"], period=period)
+        everyone = escalated_indicator(user=floor["manager"], period=period)
+        agent = escalated_indicator(user=floor["a1"].user, period=period)
+    assert (mine.key, mine.value, mine.status) == (ESCALATED, 1, WARN)
+    assert floor["a2"].name in mine.help_text and mine.url.endswith("#escalated")
+    assert (everyone.value, everyone.status) == (2, WARN)
+    assert agent is None
+    # Done, it no longer waits.
+    FollowUp.objects.filter(agent=floor["a2"], status=FollowUpStatus.OPEN).update(
+        status=FollowUpStatus.DONE
+    )
+    cleared = escalated_indicator(user=floor["tl_a"], period=period)
+    assert (cleared.value, cleared.status) == (0, GOOD)
+
+    home = _client(floor["tl_a"]).get(reverse("org:team_home")).content.decode()
+    assert f'data-testid="indicator-{ESCALATED}"' in home
+    board = _client(floor["tl_a"]).get(BOARD).content.decode()
+    assert 'id="escalated"' in board

@@ -49,6 +49,7 @@ from telesales.calls import permissions, selectors
 from telesales.calls.choices import AgentState, FollowUpStatus
 from telesales.calls.models import open_call_limit
 from telesales.calls.rules import callrules_in_force
+from telesales.core import formatting
 from telesales.core.audit import audit_record
 from telesales.core.dates import validate_center_year
 from telesales.core.errors import PermissionDenied as DomainPermissionDenied
@@ -86,8 +87,14 @@ def _ratio(part: int | Decimal, whole: int | Decimal) -> float | None:
 
 
 def _duration(seconds: float | None) -> str:
-    """Every duration of the board and the reports, one way: ``H:MM:SS`` under a day
-    (``0:01:30``, ``3:05:09``: never ``1:30``, which reads as an hour and a half), and from a
+    """A talk time on the board and the reports: ``H:MM:SS``, the hours running on past a
+    day (``0:01:30``, ``25:03:50``), as the seats page shows it (QA: the report said "1天1小时"
+    for the month's 25:03:50 on the seats page, dropping the minutes)."""
+    return formatting.hours_minutes_seconds(seconds)
+
+
+def _elapsed(seconds: float | None) -> str:
+    """How long a state has lasted or a follow-up is overdue: ``H:MM:SS`` under a day, from a
     day on days and hours (``1天11小时``, "1d 11h" in English); a dash for none."""
     if seconds is None:
         return "—"
@@ -95,13 +102,7 @@ def _duration(seconds: float | None) -> str:
     if seconds >= 86400:
         days, rest = divmod(seconds, 86400)
         return _("%(days)dd %(hours)dh") % {"days": days, "hours": rest // 3600}
-    hours, rest = divmod(seconds, 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}"
-
-
-#: How long a state has lasted or a follow-up is overdue: the same convention.
-_elapsed = _duration
+    return formatting.hours_minutes_seconds(seconds)
 
 
 def _day_bounds(since: dt.date, until: dt.date) -> tuple[dt.datetime, dt.datetime]:
@@ -634,6 +635,8 @@ def report_export(*, user, since: dt.date, until: dt.date, team=None) -> tuple[s
     report = report_data(user=user, since=since, until=until, team=team)
     headers = [str(label) for _key, label in REPORT_HEADERS]
     agent_headers = [headers[0], str(_("Team")), *headers[1:]]
+    # The team sheet's first column holds teams (and the total), not people's names.
+    team_headers = [str(_("Team")), *headers[1:]]
     content = spreadsheet_bytes(
         fmt="xlsx",
         sheets=[
@@ -642,7 +645,7 @@ def report_export(*, user, since: dt.date, until: dt.date, team=None) -> tuple[s
                 agent_headers,
                 _sheet_rows([*report["agents"]], team=True),
             ),
-            (_("By team"), headers, _sheet_rows([*report["teams"], report["total"]])),
+            (_("By team"), team_headers, _sheet_rows([*report["teams"], report["total"]])),
         ],
     )
     rows = len(report["agents"]) + len(report["teams"])

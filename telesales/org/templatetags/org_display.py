@@ -38,8 +38,7 @@ def seat_figure(value, kind: str = "count") -> str:
     if kind == "money":
         return formatting.yuan(value)
     if kind == "seconds":
-        seconds = int(value)
-        return f"{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
+        return formatting.hours_minutes_seconds(value)
     return formatting.figure(value)
 
 
