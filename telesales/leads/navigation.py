@@ -11,7 +11,9 @@ CLAIMERS = frozenset({Role.AGENT, Role.TEAM_LEAD})
 
 register(
     NavItem("leads:my_leads", _("My leads"), "person-lines-fill", frozenset({Role.AGENT}), 11),
-    NavItem("leads:team_leads", _("Team leads"), "people-fill", frozenset({Role.TEAM_LEAD}), 11),
+    NavItem(
+        "leads:team_leads", _("My team's leads"), "people-fill", frozenset({Role.TEAM_LEAD}), 11
+    ),
     NavItem("leads:public_pool", _("Public pool"), "water", CLAIMERS, 12),
     NavItem("leads:home", _("Lead data"), "database", DATA_READERS, 20),
     NavItem("leads:lead_list", _("Leads"), "card-list", DATA_READERS, 21),

@@ -110,7 +110,9 @@ def lead_get(*, user, lead_id: int) -> Lead:
 
 
 def lead_history(*, lead: Lead) -> QuerySet[LeadEvent]:
-    return lead.events.select_related("actor", "from_owner", "to_owner").order_by("at", "id")
+    return lead.events.select_related("actor__person", "from_owner", "to_owner").order_by(
+        "at", "id"
+    )
 
 
 def batch_list(*, user) -> QuerySet[LeadBatch]:
