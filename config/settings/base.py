@@ -256,6 +256,8 @@ TELESALES_DASHBOARD_THRESHOLDS: dict[str, dict] = {
     "tickets.complaint_rate": {"better": "lower", "good": "1.00", "warn": "3.00"},
     # kept past the free-look window, % of the settled policies issued in the period
     "policies.stabilisation_rate": {"better": "higher", "good": "90", "warn": "80"},
+    # overdue follow-ups escalated to the team lead (or manager), waiting now
+    "calls.escalated": {"better": "lower", "good": "0", "warn": "5"},
     # the agent's own policies cancelled in free look in the period ("My day")
     "policies.my_free_look": {"better": "lower", "good": "0", "warn": "1"},
 }

@@ -48,6 +48,15 @@ class CallsConfig(AppConfig):
         )
         from telesales.calls import dashboard as calls_cards
 
+        # The team lead's (and manager's) count of escalated follow-ups waiting now.
+        dashboard.register(
+            calls_cards.ESCALATED,
+            calls_cards.escalated_indicator,
+            label=calls_cards.ESCALATED_LABEL,
+            order=16,
+            visible_to=conversion_visible,
+        )
+
         for order, (key, provide, label) in enumerate(
             (
                 (calls_cards.MY_TODAY, calls_cards.my_today_indicator, calls_cards.MY_TODAY_LABEL),

@@ -56,6 +56,40 @@ def conversion_indicator(*, user, period: Period) -> Indicator | None:
     )
 
 
+ESCALATED = "calls.escalated"
+ESCALATED_LABEL = gettext_lazy("Escalated follow-ups")
+
+
+def escalated_indicator(*, user, period: Period) -> Indicator | None:
+    """Overdue follow-ups escalated to the user (a team lead: their teams'; the manager and
+    planner: all), still open now — not the period's: what is waiting today. The oldest is
+    named; the link opens the board's list, where each can be reassigned or called."""
+    if not permissions.can_view_board(user):
+        return None
+    waiting = selectors.escalated_followup_list(user=user)
+    count = waiting.count()
+    oldest = waiting.first() if count else None
+    if oldest is None:
+        help_text = _("No overdue follow-up is waiting for you.")
+    else:
+        help_text = _(
+            "Overdue follow-ups of your agents, escalated to you: reassign or call them from "
+            "the live board. The oldest was due %(due)s (%(agent)s)."
+        ) % {
+            "due": f"{timezone.localtime(oldest.due_at):%Y-%m-%d %H:%M}",
+            "agent": oldest.agent.name,
+        }
+    return Indicator(
+        key=ESCALATED,
+        label=ESCALATED_LABEL,
+        value=count,
+        help_text=help_text,
+        url=f"{reverse('calls:board')}#escalated",
+        scope=_("Center") if permissions.sees_all_calls(user) else _("Your teams"),
+        status=status_for(ESCALATED, count),
+    )
+
+
 # --- The agent's own cards on "My day" (registered with ``personal=True``) -----------------
 MY_TODAY = "calls.my_today"
 MY_TODAY_LABEL = gettext_lazy("My calls today")
