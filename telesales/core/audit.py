@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import decimal
 import uuid
 from typing import Any
 
 from django.apps import apps
+from django.contrib.auth import get_user_model
+from django.core.exceptions import FieldDoesNotExist, FieldError, ObjectDoesNotExist
 from django.db import models
+from django.utils.translation import gettext as _
 
 from telesales.core.actors import user_or_none
 from telesales.core.models import AuditEntry
@@ -111,3 +115,107 @@ def object_type_label(object_type: str) -> str:
         return object_type
     name = str(model._meta.verbose_name)
     return name[:1].upper() + name[1:]
+
+
+# --- Reading entries as people do -----------------------------------------------------------
+def _model_of(object_type: str):
+    app_label, _sep, model_name = object_type.partition(".")
+    try:
+        return apps.get_model(app_label, model_name)
+    except (LookupError, ValueError):
+        return None
+
+
+def _field_of(model, key: str):
+    if model is None:
+        return None
+    for name in (key, key.removesuffix("_id")):
+        try:
+            return model._meta.get_field(name)
+        except FieldDoesNotExist:
+            continue
+    return None
+
+
+def _shown_plain(value) -> str:
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, bool):
+        return str(_("yes") if value else _("no"))
+    if isinstance(value, list | tuple):
+        return "、".join(_shown_plain(v) for v in value) or "—"
+    return str(value)
+
+
+def audit_changes_attach(entries) -> None:
+    """Give each entry ``changes``: ``[(label, before, after)]`` as people read them — the
+    field's name in the current language (the key itself when the object type names no model
+    or the model no such field), a related record's name instead of its id (one query per
+    related model for the whole page; ``#id`` for one since deleted), a choice's label,
+    yes/no for a flag (QA: the log read ``level: 2 → 3``, ``team: 3 → 7``, ``True``)."""
+    entries = list(entries)
+    wanted: dict = {}  # related model → ids
+    plans = []
+    for entry in entries:
+        model = _model_of(entry.object_type)
+        rows = []
+        for key, old, new in entry.changed_fields:
+            field = _field_of(model, key)
+            related = None
+            if field is not None and (field.many_to_one or field.one_to_one):
+                related = field.related_model
+                for value in (old, new):
+                    if value not in (None, ""):
+                        wanted.setdefault(related, set()).add(value)
+            rows.append((key, field, related, old, new))
+        plans.append((entry, rows))
+    names: dict = {}
+    for related, ids in wanted.items():
+        clean = {v for v in ids if isinstance(v, int) or (isinstance(v, str) and v.isdigit())}
+        found = related._default_manager.in_bulk([int(v) for v in clean]) if clean else {}
+        names[related] = {pk: str(obj) for pk, obj in found.items()}
+    for entry, rows in plans:
+        changes = []
+        for key, field, related, old, new in rows:
+            label = str(getattr(field, "verbose_name", "") or key)
+
+            def shown(value, field=field, related=related):
+                if value in (None, ""):
+                    return "—"
+                if related is not None:
+                    try:
+                        pk = int(value)
+                    except (TypeError, ValueError):
+                        return _shown_plain(value)
+                    return names.get(related, {}).get(pk) or f"#{pk}"
+                choices = dict(field.flatchoices) if getattr(field, "choices", None) else {}
+                if isinstance(value, str | int) and value in choices:
+                    return str(choices[value])
+                return _shown_plain(value)
+
+            changes.append((label, shown(old), shown(new)))
+        entry.changes = changes
+
+
+def audit_actor_names_attach(entries) -> None:
+    """Give each entry ``actor_display``: the name of the person behind the login, with the
+    login (``韩明晓 (hr)``), or the recorded login name alone (the command line, a login with
+    no person record, a deleted one)."""
+    entries = list(entries)
+    ids = {e.actor_id for e in entries if e.actor_id}
+    people: dict[int, str] = {}
+    if ids:
+        users = get_user_model().objects.filter(pk__in=ids)
+        with contextlib.suppress(FieldError):
+            users = users.select_related("person")
+        for user in users:
+            try:
+                person = user.person
+            except (ObjectDoesNotExist, AttributeError):
+                person = None
+            name = getattr(person, "name", "") or ""
+            if name:
+                people[user.pk] = name
+    for entry in entries:
+        name = people.get(entry.actor_id or 0)
+        entry.actor_display = f"{name} ({entry.actor_name})" if name else entry.actor_name

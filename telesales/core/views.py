@@ -18,7 +18,12 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from telesales.core import services
-from telesales.core.audit import audit_entry_list, object_type_label
+from telesales.core.audit import (
+    audit_actor_names_attach,
+    audit_changes_attach,
+    audit_entry_list,
+    object_type_label,
+)
 from telesales.core.errors import DomainError
 from telesales.core.models import AuditEntry
 from telesales.core.navigation import home_url_name
@@ -68,6 +73,9 @@ def audit_list_view(request: HttpRequest) -> HttpResponse:
         until=until,
     )
     page = Paginator(entries, 50).get_page(params.get("page"))
+    page.object_list = list(page.object_list)
+    audit_changes_attach(page.object_list)
+    audit_actor_names_attach(page.object_list)
     labels: dict[str, str] = {}
     for entry in page.object_list:
         if entry.object_type not in labels:

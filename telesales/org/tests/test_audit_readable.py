@@ -1,0 +1,63 @@
+"""The audit log reads as people do (QA: an auditor saw ``level: 2 → 3``, ``team: 3 → 7`` and
+``hr`` and had to decode ids on other pages): who is named with their login, a changed field
+by its name in the page's language, a related record by its name, a choice by its label."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+from django.utils import translation
+
+from telesales.core.models import AuditEntry
+from telesales.core.roles import Role
+from telesales.org import services
+from telesales.org.tests.factories import (
+    LevelFactory,
+    PersonFactory,
+    TeamFactory,
+    UserFactory,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+def test_a_person_change_names_the_levels_teams_and_who_made_it():
+    boss_user = UserFactory(username="boss-audit", roles=[Role.MANAGER])
+    PersonFactory(user=boss_user, name="周经理")
+    old_team = TeamFactory(name="启航组")
+    new_team = TeamFactory(name="先锋组", center=old_team.center)
+    s1, s2 = LevelFactory(code="S1", name="资深一级"), LevelFactory(code="S2", name="资深二级")
+    person = PersonFactory(name="韩明晓", team=old_team, center=old_team.center, level=s1)
+
+    services.person_update(person=person, actor=boss_user, team=new_team, level=s2)
+
+    entry = AuditEntry.objects.filter(object_type="org.person").latest("id")
+    client = Client(HTTP_HOST="localhost")
+    client.force_login(boss_user)
+    with translation.override("zh-hans"):
+        html = client.get("/audit/", {"object_type": "org.person"}).content.decode()
+    row = html[html.index(f"#{entry.object_id}") :]
+    assert "周经理 (boss-audit)" in html
+    assert "资深一级" in row and "资深二级" in row and "启航组" in row and "先锋组" in row
+    assert "level</b>" not in row and "team</b>" not in row  # the fields by their names
+    assert f": {s1.pk} → {s2.pk}" not in row
+
+
+def test_a_record_deleted_since_reads_as_its_id_and_unknown_keys_stay_as_they_are():
+    from telesales.core.audit import audit_changes_attach, audit_record
+
+    gone = LevelFactory(code="GX", name="已删职级")
+    gone_id = gone.pk
+    gone.delete()
+    entry = audit_record(
+        actor=None,
+        action="org.person_update",
+        object_type="org.person",
+        object_id="1",
+        before={"level": gone_id, "per_agent": {"9": 2}, "is_new_hire": True},
+        after={"level": None, "per_agent": {"9": 3}, "is_new_hire": False},
+    )
+    audit_changes_attach([entry])
+    changes = {label: (old, new) for label, old, new in entry.changes}
+    assert changes["per_agent"] == ("{'9': 2}", "{'9': 3}")
+    assert any(old == f"#{gone_id}" and new == "—" for old, new in changes.values())
