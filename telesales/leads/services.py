@@ -613,9 +613,21 @@ def lead_release(*, lead: Lead, actor, reason: str = "") -> Lead:
         raise PermissionDenied(_("Only the owner or the data officer may release this lead"))
     if lead.state not in OPEN_STATES:
         raise NotInPrivatePool(_("Only leads in a private pool can be released"))
+    owner = lead.owner
     leads_return_to_public(
         leads=[lead], actor=actor, action=LeadAction.RELEASE, reason=reason or _("released")
     )
+    if me is None or owner is None or owner.pk != me.pk:
+        # Taken from someone else (a data officer, the manager): the audit log says so too
+        # (QA: a forced release was in the lead's history only).
+        audit_record(
+            actor=actor,
+            action="leads.lead_release",
+            instance=lead,
+            before={"owner": owner.pk if owner else None, "state": lead.state},
+            after={"owner": None, "state": LeadState.PUBLIC},
+            reason=reason,
+        )
     lead.refresh_from_db()
     return lead
 

@@ -142,9 +142,20 @@ def test_release_refused_for_an_agent_who_does_not_own_the_lead(agent, other_age
 
 
 def test_data_officer_may_release_any_lead(agent):
+    from telesales.core.models import AuditEntry
+
     lead = claim(LeadFactory(), agent)
-    lead = lead_release(lead=lead, actor=data_officer())
+    officer = data_officer()
+    lead = lead_release(lead=lead, actor=officer, reason="客户投诉坐席态度，收回")
     assert lead.state == LeadState.PUBLIC
+    # Taken from its owner: in the audit log too, with who, whose and why (QA: the lead's
+    # history alone held it). An agent releasing their own lead is history only.
+    entry = AuditEntry.objects.get(action="leads.lead_release")
+    assert (entry.actor, entry.object_id) == (officer, str(lead.pk))
+    assert entry.reason == "客户投诉坐席态度，收回" and entry.before["owner"] == agent.pk
+    own = claim(LeadFactory(), agent)
+    lead_release(lead=own, actor=agent.user, reason="客户说没兴趣")
+    assert AuditEntry.objects.filter(action="leads.lead_release").count() == 1
 
 
 def test_release_refused_for_a_lead_in_the_public_pool(agent):
