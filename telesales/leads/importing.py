@@ -3036,6 +3036,11 @@ def _merge(batch: LeadBatch, stage: _Stage, summary: _Summary, *, resumed: bool)
 
 REPORT_HEADER = ("行号", "原因", "说明", "处理结果")  # fixed Chinese column titles of the file
 _WARNING_REASONS = (RejectReason.INVALID_ID_NUMBER.value, RejectReason.INVALID_VALUE.value)
+
+
+def rejection_is_warning(reason: str) -> bool:
+    """The row was imported; only the field named in the detail was not saved."""
+    return reason in _WARNING_REASONS
 #: An identity-card number in a cell (18 characters, the last a digit or X; or the old 15).
 _ID_LIKE = re.compile(r"(?<![0-9A-Za-z])(\d{17}[\dXx]|\d{15})(?![0-9A-Za-z])")
 

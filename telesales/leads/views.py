@@ -439,8 +439,14 @@ def batch_detail_view(request: HttpRequest, batch_id: int) -> HttpResponse:
         return response
 
     labels = dict(RejectReason.choices)
+    # Warnings (a bad birth date, an ID number that fails its check) were imported, the field
+    # left out: shown apart from the rows not imported (QA: both read as rejections).
     context["reasons"] = [
-        {"label": labels.get(row["reason"], row["reason"]), "n": row["n"]}
+        {
+            "label": labels.get(row["reason"], row["reason"]),
+            "n": row["n"],
+            "warning": importing.rejection_is_warning(row["reason"]),
+        }
         for row in batch.rejections.order_by()
         .values("reason")
         .annotate(n=Count("id"))
@@ -450,6 +456,7 @@ def batch_detail_view(request: HttpRequest, batch_id: int) -> HttpResponse:
     context["rejections"] = list(batch.rejections.order_by("row_number")[:20])
     for rejection in context["rejections"]:
         rejection.detail_text = importing.rejection_detail_text(rejection.reason, rejection.detail)
+        rejection.warning = importing.rejection_is_warning(rejection.reason)
     context["lead_states"] = list(
         batch.leads.order_by().values("state").annotate(n=Count("id")).order_by("state")
     )

@@ -10,6 +10,7 @@ import io
 import json
 import os
 import random
+import re
 import signal
 import sqlite3
 import subprocess
@@ -1475,3 +1476,27 @@ def test_full_width_numbers_are_masked_in_the_report_and_the_mapping_sample(tmp_
     assert first not in text and "13912345678".translate(wide) not in text
     assert PHONE_LIKE.search(text) is None, PHONE_LIKE.search(text)
     assert "139****5678" in text
+
+
+def test_the_batch_page_tells_warnings_from_rows_not_imported(tmp_path, channel):
+    """QA: the batch page listed an imported row with a bad birth date under "Rejected rows",
+    next to rows that were not imported, and the chips added them up as rejections."""
+    from django.test import Client
+    from django.urls import reverse
+
+    rows = [
+        ["姓名", "手机", "出生日期"],
+        ["甲", national(1), "2099-01-01"],  # imported, the birth date left out
+        ["乙", "12345", ""],  # not imported
+    ]
+    batch = run_import(write(tmp_path, "w.csv", csv_bytes(rows)))
+    assert counts(batch) == (2, 1, 0, 1, 0)
+    client = Client(HTTP_HOST="localhost")
+    client.force_login(data_officer())
+
+    html = client.get(reverse("leads:batch_detail", args=[batch.pk])).content.decode()
+
+    outcomes = re.findall(r'data-testid="row-outcome">([^<]+)<', html)
+    assert outcomes == ["已导入（该字段未保存）", "未导入"]
+    chips = re.findall(r'data-testid="reason-chip">([^<]+)<', html)
+    assert any("已导入" in chip for chip in chips) and any("已导入" not in c for c in chips)
