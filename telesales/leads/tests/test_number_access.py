@@ -302,3 +302,19 @@ def test_the_api_lists_report_downloads(rejected_batch, user_named, api_as):
     [download] = data["report_downloads"]
     assert download["batch_id"] == rejected_batch.pk and download["actor_name"] == "data"
     assert download["rows"][0]["row_number"] == 2
+
+
+def test_the_page_does_not_say_never_shown_when_a_report_showed_it(
+    rejected_batch, user_named, page_as
+):
+    """QA: for a customer whose number a full-number rejection report held, the page said
+    "the full number was never shown to anyone" just above the list of those downloads."""
+    _download(rejected_batch, user_named("data"), full_numbers=True, reason="核对")
+    html = (
+        page_as("manager")
+        .post(reverse("leads:number_access"), {"phone": KEPT, "reason": "投诉核查"})
+        .content.decode()
+    )
+    assert 'data-testid="number-report-downloads"' in html
+    assert "从未向任何人显示" not in html and "never shown to anyone" not in html
+    assert 'data-testid="no-reveals"' in html and "拒绝明细报表" in html
