@@ -266,6 +266,15 @@ class MappingForm(forms.Form):
             )
             self.fields[f"col_{i}"].widget.attrs["class"] = "form-select form-select-sm"
 
+    @property
+    def unrecognised(self) -> list[str]:
+        """The columns nothing was guessed for: the reason the mapping step is shown."""
+        return [
+            str(self.fields[f"col_{i}"].label)
+            for i in range(len(self.headers))
+            if not self.fields[f"col_{i}"].initial
+        ]
+
     def clean(self):
         data = super().clean()
         seen: dict[str, str] = {}

@@ -489,6 +489,9 @@ def test_import_wizard_asks_for_the_mapping_when_a_column_is_unknown(
     html = page.content.decode()
     assert page.status_code == 200 and "神秘列" in html
     assert "13900000011" not in html and "139****0011" in html
+    # The column that made the step necessary is named at the top (QA: it sat off-screen).
+    banner = html[html.index('data-testid="unrecognised-columns"') :].split("</div>", 1)[0]
+    assert "神秘列" in banner
     headers = batch.mapping["headers"]
     fields = {f"col_{i}": "" for i in range(len(headers))}
     refused = client.post(response["Location"], fields)
