@@ -214,7 +214,10 @@ def lead_reveal(request, lead_id: int, payload: ReasonIn, response: HttpResponse
     """The full number, for a user allowed to reveal numbers; audited with the reason.
     The answer must not be cached (``Cache-Control: no-store``)."""
     user = request.auth
-    deny_unless(permissions.can_reveal_phone(user), _("You may not see full phone numbers"))
+    if not permissions.can_reveal_phone(user):
+        raise lead_services.phone_reveal_refused(
+            lead_id=lead_id, actor=user, via="api", reason=payload.reason
+        )
     lead = selectors.lead_get(user=user, lead_id=lead_id)
     number = lead_services.lead_phone_reveal(
         lead=lead, actor=user, reason=payload.reason, via="api"

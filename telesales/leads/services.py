@@ -689,12 +689,35 @@ def lead_protection_extend(*, lead: Lead, at: dt.datetime | None = None) -> Lead
 
 
 # --- Reveal ------------------------------------------------------------------------------
-@transaction.atomic
 def lead_phone_reveal(*, lead: Lead, actor, reason: str, via: str = "page") -> str:
     """Return the full number for a permitted user; every reveal is audited (who, lead, why,
-    and ``via``: ``page`` or ``api``; exports record ``export`` themselves)."""
+    and ``via``: ``page`` or ``api``; exports record ``export`` themselves). A refused attempt
+    is audited too (``leads.phone_reveal_refused``), in its own transaction: the auditor asks
+    who tried as well as who saw (QA: refusals were only in the server's log)."""
     if not permissions.can_reveal_phone(actor):
-        raise PermissionDenied(_("You may not see full phone numbers"))
+        raise phone_reveal_refused(lead_id=lead.pk, actor=actor, via=via, reason=reason)
+    with transaction.atomic():
+        return _phone_reveal(lead=lead, actor=actor, reason=reason, via=via)
+
+
+def phone_reveal_refused(*, lead_id: int, actor, via: str, reason: str = "") -> PermissionDenied:
+    """Audit an attempt to see a full number by someone who may not (``via``: ``page`` or
+    ``api``), in its own transaction so that the refusal does not roll it back, and return
+    the error to raise. The interfaces that check the right themselves call it too."""
+    with transaction.atomic():
+        audit_record(
+            actor=actor,
+            action="leads.phone_reveal_refused",
+            object_type="leads.lead",
+            object_id=str(lead_id),
+            object_repr=f"lead #{lead_id}",
+            after={"via": via},
+            reason=(reason or "").strip()[:500],
+        )
+    return PermissionDenied(_("You may not see full phone numbers"))
+
+
+def _phone_reveal(*, lead: Lead, actor, reason: str, via: str) -> str:
     reason = (reason or "").strip()
     if len(reason) < 2:
         raise ValidationFailed(

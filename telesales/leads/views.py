@@ -165,8 +165,13 @@ def lead_detail_view(request: HttpRequest, lead_id: int) -> HttpResponse:
 @login_required
 @require_POST
 def lead_reveal_view(request: HttpRequest, lead_id: int) -> HttpResponse:
-    """Show the full number once, to a permitted user, with a reason; audited by the service."""
-    require(permissions.can_reveal_phone(request.user))
+    """Show the full number once, to a permitted user, with a reason; audited by the service
+    (a refused attempt too)."""
+    if not permissions.can_reveal_phone(request.user):
+        services.phone_reveal_refused(
+            lead_id=lead_id, actor=request.user, via="page", reason=request.POST.get("reason", "")
+        )
+        require(False)
     lead = get_or_404(selectors.lead_get, user=request.user, lead_id=lead_id)
     form = ReasonForm(request.POST, placeholder=_("Why do you need the full number?"))
     number = None

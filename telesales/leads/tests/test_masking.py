@@ -447,6 +447,11 @@ def test_reveal_button_hidden_and_endpoint_refused_for_other_roles(username, pag
     assert response.status_code == 403
     assert response.json()["code"] == "permission_denied"
     assert not AuditEntry.objects.filter(action="leads.phone_reveal").exists()
+    # Both attempts are in the audit log, with who, which lead, how and the reason typed
+    # (QA: refusals were only in the server's log).
+    tried = AuditEntry.objects.filter(action="leads.phone_reveal_refused", object_id=str(lead.pk))
+    assert sorted(e.after["via"] for e in tried) == ["api", "page"]
+    assert {e.actor_name for e in tried} == {username} and {e.reason for e in tried} == {"看看"}
 
 
 @pytest.mark.parametrize("username", ["agent1", "teamlead1", "planner"])
