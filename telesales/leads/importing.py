@@ -3041,6 +3041,8 @@ _WARNING_REASONS = (RejectReason.INVALID_ID_NUMBER.value, RejectReason.INVALID_V
 def rejection_is_warning(reason: str) -> bool:
     """The row was imported; only the field named in the detail was not saved."""
     return reason in _WARNING_REASONS
+
+
 #: An identity-card number in a cell (18 characters, the last a digit or X; or the old 15).
 _ID_LIKE = re.compile(r"(?<![0-9A-Za-z])(\d{17}[\dXx]|\d{15})(?![0-9A-Za-z])")
 
