@@ -69,7 +69,7 @@ from telesales.calls.choices import (
 )
 from telesales.calls.dispatch import Dispatch, next_lead
 from telesales.calls.guards import window_opens
-from telesales.calls.models import CallAttempt, Disposition, FollowUp
+from telesales.calls.models import AgentPresence, CallAttempt, Disposition, FollowUp
 from telesales.calls.rules import callrules_in_force
 from telesales.core.audit import audit_record
 from telesales.core.errors import DomainError
@@ -1035,6 +1035,26 @@ def seed_calls_demo(*, agents: int = 66, seed: int = 20261101, stdout=None) -> d
     return result
 
 
+def _presences_after_later_calls() -> int:
+    """The board was set before the operations demo's renewal calls, some made later today:
+    an agent shown offline since before their last call is offline from a few minutes after
+    it instead (QA: "offline since 10:28" above a call at 20:38). Demo data only."""
+    from django.db.models import Max
+    from django.db.models.functions import Coalesce
+
+    now = timezone.now()
+    last_calls = CallAttempt.objects.values("agent_id").annotate(
+        last=Max(Coalesce("ended_at", "answered_at", "started_at"))
+    )
+    moved = 0
+    for row in last_calls:
+        since = min(row["last"] + dt.timedelta(minutes=5 + row["agent_id"] % 30), now)
+        moved += AgentPresence.objects.filter(
+            person_id=row["agent_id"], state=AgentState.OFFLINE, since__lt=row["last"]
+        ).update(since=since)
+    return moved
+
+
 def seed_calls_after_sales(*, stdout=None, **_options) -> dict:
     """After the operations demo (order 50), which sells leads through
     ``policies.sale_record`` below the calls layer: the follow-ups the call history booked on
@@ -1044,6 +1064,7 @@ def seed_calls_after_sales(*, stdout=None, **_options) -> dict:
     from telesales.calls.services import followups_close_on_closed_leads
 
     closed = followups_close_on_closed_leads(actor="demo")
+    closed["presences_moved"] = _presences_after_later_calls()
     if stdout:
         stdout.write(
             f"  follow-ups on won leads done: {closed['done']}, "

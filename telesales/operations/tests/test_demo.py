@@ -72,6 +72,24 @@ def test_the_whole_demo_sells_this_month_at_last_months_pace_with_no_service_bac
     PayRun = apps.get_model("compensation", "PayRun")
     now, today = timezone.now(), timezone.localdate()
 
+    # The board agrees with the calls: nobody reads "offline since" a time before a call they
+    # made (QA: offline since 10:28 above a renewal call at 20:38).
+    from django.db.models import Max
+    from django.db.models.functions import Coalesce
+
+    CallAttempt = apps.get_model("calls", "CallAttempt")
+    AgentPresence = apps.get_model("calls", "AgentPresence")
+    last = dict(
+        CallAttempt.objects.values("agent_id")
+        .annotate(last=Max(Coalesce("ended_at", "answered_at", "started_at")))
+        .values_list("agent_id", "last")
+    )
+    offline = AgentPresence.objects.filter(state="offline")
+    assert offline.exists()
+    assert [
+        p.person_id for p in offline if p.person_id in last and p.since < last[p.person_id]
+    ] == []
+
     # A handful of overdue service tasks at most per agent, all of the last days (those due
     # before were worked), not weeks of backlog.
     from telesales.policies.demo import OPEN_DAYS
