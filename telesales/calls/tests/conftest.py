@@ -56,3 +56,21 @@ def api_for():
         return client
 
     return make
+
+
+@pytest.fixture
+def center_afternoon(settings):
+    """The center's clock in the afternoon (about 16:00), whatever time the suite runs: tests
+    of "today" whose records reach minutes or hours back (a break since ten minutes ago, a
+    call dialled three hours ago) would otherwise find them on yesterday's side of midnight
+    (CI at 00:05 Shanghai time failed eight of them). The center's zone becomes a fixed-offset
+    one in which it is now 16:xx; calling windows keep the customers' own zones."""
+    import datetime as _dt
+
+    from django.utils import timezone as _tz
+
+    shift = (16 - _tz.now().astimezone(_dt.UTC).hour) % 24
+    if shift > 14:
+        shift -= 24
+    settings.TIME_ZONE = "UTC" if shift == 0 else f"Etc/GMT{-shift:+d}"
+    return settings.TIME_ZONE

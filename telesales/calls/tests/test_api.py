@@ -292,7 +292,9 @@ def test_board_for_the_team_lead_only(agent, api_for, client):
     assert_error_shape(client.get(f"{CALLS}/board"), 403)
 
 
-def test_the_board_api_marks_a_call_open_past_the_limit(agent, api_for, client, settings):
+def test_the_board_api_marks_a_call_open_past_the_limit(
+    agent, api_for, client, settings, center_afternoon
+):
     settings.TELESALES_CALL_OPEN_LIMIT_MINUTES = 120
     leader = api_for(team_lead_of(agent.team).user)
     call = client.post_json(f"{WS}/calls", {"lead_id": owned_lead(agent).pk}).json()

@@ -89,7 +89,7 @@ def _client(user) -> Client:
 
 
 @pytest.fixture
-def floor():
+def floor(center_afternoon):
     """Two teams. Team A (lead ``tl-a``): agents a1 and a2; team B (lead ``tl-b``): b1.
 
     Today a1 made 3 calls (missed; answered 30 s; answered 200 s), a2 one (answered 90 s),

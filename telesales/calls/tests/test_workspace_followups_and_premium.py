@@ -183,7 +183,9 @@ def test_a_call_answered_yesterday_shows_its_date_and_hours(world, agent_client)
     assert re.fullmatch(r"2[67]:\d\d:\d\d", timer), timer
 
 
-def test_the_workspace_counts_talk_minutes_as_the_home_card_does(world, agent_client):
+def test_the_workspace_counts_talk_minutes_as_the_home_card_does(
+    center_afternoon, world, agent_client
+):
     """90 s of talk: 1 minute in the workspace, as in 我的今日 (whole minutes)."""
     from telesales.calls.dashboard import my_today_indicator
     from telesales.calls.models import CallAttempt
