@@ -47,16 +47,50 @@ from telesales.tickets.rules import ruleset_in_force, target_matrix
 DUE_SOON = dt.timedelta(hours=2)
 
 
-def _mask_typed(form) -> None:
-    """Show a refused form again without echoing a full phone number someone typed."""
+#: The session key of what a refused form's text held before its numbers were masked.
+_TYPED_KEY = "tickets.typed_before_masking"
+_TYPED_KEPT = 20
+
+
+def _mask_typed(form, request: HttpRequest | None = None) -> None:
+    """Show a refused form again without echoing a full phone number someone typed. With the
+    request, what was typed is kept in the session (on the server, never in the page), so that
+    the same text sent back masked gets its numbers again (``_restore_typed``): QA found a
+    complaint's callback number stored as 138****5678 after a refused first submit."""
     if not form.is_bound:
         return
     data = form.data.copy()
+    kept = {}
     for name in TEXT_FIELDS:
         prefixed = form.add_prefix(name)
         if prefixed in data:
-            data[prefixed] = mask_ticket_text(data.get(prefixed, ""))
+            typed = data.get(prefixed, "")
+            data[prefixed] = mask_ticket_text(typed)
+            if data[prefixed] != typed:
+                kept[data[prefixed]] = typed
     form.data = data
+    if request is not None and kept:
+        store = dict(request.session.get(_TYPED_KEY) or {})
+        store.update(kept)
+        request.session[_TYPED_KEY] = dict(list(store.items())[-_TYPED_KEPT:])
+
+
+def _restore_typed(request: HttpRequest, form) -> None:
+    """A refused form sent again: text that comes back exactly as it was shown (masked) is
+    what the user typed before, numbers included."""
+    store = request.session.get(_TYPED_KEY) or {}
+    if not store or not form.is_bound:
+        return
+    data = form.data.copy()
+    used = False
+    for name in TEXT_FIELDS:
+        prefixed = form.add_prefix(name)
+        value = data.get(prefixed)
+        if value and value in store:
+            data[prefixed] = store[value]
+            used = True
+    if used:
+        form.data = data
 
 
 def _customer_filter(user, form):
@@ -180,6 +214,7 @@ def _act(request: HttpRequest, ticket_id: int, *, form_name: str, form, run, don
     ticket = get_or_404(selectors.ticket_get, user=user, ticket_id=ticket_id)
     status = 200
     error = ""
+    _restore_typed(request, form)
     if form.is_valid():
         try:
             run(ticket, form.cleaned_data)
@@ -199,7 +234,7 @@ def _act(request: HttpRequest, ticket_id: int, *, form_name: str, form, run, don
             return redirect(reverse("tickets:ticket_detail", args=[ticket.pk]))
     else:
         status = 422
-    _mask_typed(form)
+    _mask_typed(form, request)
     context = _detail_context(
         request, ticket, **{form_name: form, "error": mask_ticket_text(error)}
     )
@@ -359,6 +394,7 @@ def ticket_create_view(request: HttpRequest) -> HttpResponse:
     status = 200
     if request.method == "POST":
         form = TicketForm(request.POST, agents=agents, owners=owners)
+        _restore_typed(request, form)
         if form.is_valid():
             data = form.cleaned_data
             try:
@@ -421,7 +457,7 @@ def ticket_create_view(request: HttpRequest) -> HttpResponse:
     customer_id = form["customer"].value()
     if _customer_id(customer_id):
         selected = selectors.customer_search(user=user, q=f"#{customer_id}")
-    _mask_typed(form)
+    _mask_typed(form, request)
     return render(
         request,
         "tickets/ticket_form.html",

@@ -163,6 +163,42 @@ def test_a_refused_form_never_shows_a_typed_phone_number_again(page_for, world):
     assert f"{number[:3]}****{number[-4:]}" in html(response)
 
 
+def test_a_refused_form_sent_again_keeps_the_number_typed_not_its_mask(page_for, world):
+    """QA: the refused form came back with the number masked, and sending it again (subject
+    filled in) stored "138****5678" for good: the complaint lost its callback number. The
+    number typed is kept on the server and comes back with the text as it was shown."""
+    from telesales.tickets.models import Ticket
+
+    client = page_for(world.ops)
+    number = world.other.mobile_e164[3:]
+    typed = f"客户要求回电至 {number}，态度恶劣"
+    body = {
+        "kind": "complaint",
+        "channel": "phone",
+        "priority": "high",
+        "subject": "",
+        "description": typed,
+        "customer": world.holder.pk,
+    }
+    refused = client.post("/tickets/queue/new/", body)
+    assert refused.status_code == 422
+    shown = refused.context["form"]["description"].value()
+    assert number not in html(refused) and shown == typed.replace(
+        number, f"{number[:3]}****{number[-4:]}"
+    )
+
+    client.post("/tickets/queue/new/", {**body, "subject": "投诉坐席态度", "description": shown})
+
+    ticket = Ticket.objects.get(subject="投诉坐席态度")
+    assert ticket.description == typed
+    # Text changed by hand is taken as sent.
+    client.post(
+        "/tickets/queue/new/",
+        {**body, "subject": "另一张", "description": shown + "（已改）"},
+    )
+    assert Ticket.objects.get(subject="另一张").description == shown + "（已改）"
+
+
 # --- New ticket ----------------------------------------------------------------------------
 def test_open_a_ticket_from_the_form(page_for, world):
     client = page_for(world.ops)
