@@ -144,6 +144,8 @@ def _shown_plain(value) -> str:
         return str(_("yes") if value else _("no"))
     if isinstance(value, list | tuple):
         return "、".join(_shown_plain(v) for v in value) or "—"
+    if isinstance(value, dict):
+        return "、".join(f"{k}: {_shown_plain(v)}" for k, v in value.items()) or "—"
     return str(value)
 
 
@@ -218,4 +220,9 @@ def audit_actor_names_attach(entries) -> None:
                 people[user.pk] = name
     for entry in entries:
         name = people.get(entry.actor_id or 0)
-        entry.actor_display = f"{name} ({entry.actor_name})" if name else entry.actor_name
+        if name:
+            entry.actor_display = f"{name} ({entry.actor_name})"
+        elif entry.actor_id is None and entry.actor_name in ("system", ""):
+            entry.actor_display = str(_("system"))  # a periodic task, in the page's language
+        else:
+            entry.actor_display = entry.actor_name

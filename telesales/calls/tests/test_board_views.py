@@ -770,3 +770,13 @@ def test_the_team_home_counts_the_escalated_follow_ups_waiting(floor):
     assert f'data-testid="indicator-{ESCALATED}"' in home
     board = _client(floor["tl_a"]).get(BOARD).content.decode()
     assert 'id="escalated"' in board
+
+
+def test_the_board_says_how_many_escalations_there_are_when_it_lists_the_first(floor, monkeypatch):
+    """QA: the home card counted 68 escalated follow-ups, the board listed 50 with no total."""
+    from telesales.calls.views import board
+
+    monkeypatch.setattr(board, "ESCALATIONS_SHOWN", 1)
+    html = _client(floor["manager"]).get(BOARD).content.decode()
+    more = html[html.index('data-testid="escalated-more"') :].split("</p>", 1)[0]
+    assert "The 1 most overdue of 2 are shown" in more

@@ -278,6 +278,7 @@ def board_data(*, user, team=None, now: dt.datetime | None = None) -> dict:
     escalated = selectors.escalated_followup_list(user=user)
     if team is not None:
         escalated = escalated.filter(agent__team=team)
+    escalated_total = escalated.count()
     escalated = list(escalated[: ESCALATIONS_SHOWN + 1])
     return {
         "now": now,
@@ -299,6 +300,8 @@ def board_data(*, user, team=None, now: dt.datetime | None = None) -> dict:
             for fu in escalated[:ESCALATIONS_SHOWN]
         ],
         "escalated_more": len(escalated) > ESCALATIONS_SHOWN,
+        # All of them, as the home card counts them (QA: the card said 68, the list 50).
+        "escalated_total": escalated_total,
     }
 
 

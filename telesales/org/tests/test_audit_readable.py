@@ -59,5 +59,26 @@ def test_a_record_deleted_since_reads_as_its_id_and_unknown_keys_stay_as_they_ar
     )
     audit_changes_attach([entry])
     changes = {label: (old, new) for label, old, new in entry.changes}
-    assert changes["per_agent"] == ("{'9': 2}", "{'9': 3}")
+    assert changes["per_agent"] == ("9: 2", "9: 3")
     assert any(old == f"#{gone_id}" and new == "—" for old, new in changes.values())
+
+
+def test_a_periodic_task_reads_as_the_system_in_the_pages_language():
+    from telesales.core.audit import audit_actor_names_attach, audit_record
+
+    entry = audit_record(actor=None, action="tickets.tickets_escalate", object_type="x.y")
+    with translation.override("zh-hans"):
+        audit_actor_names_attach([entry])
+    assert entry.actor_display == "系统"
+
+
+def test_the_level_ladder_shows_base_salaries_in_yuan():
+    """QA: the ladder read "6000.00" where every other page reads ¥6,000.00."""
+    from decimal import Decimal
+
+    boss_user = UserFactory(username="boss-ladder", roles=[Role.MANAGER])
+    LevelFactory(code="S9", name="九级", base_salary=Decimal("6000.00"))
+    client = Client(HTTP_HOST="localhost")
+    client.force_login(boss_user)
+    html = client.get("/org/levels/").content.decode()
+    assert "¥6,000.00" in html and ">6000.00<" not in html
