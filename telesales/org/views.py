@@ -353,11 +353,29 @@ def team_create_view(request: HttpRequest) -> HttpResponse:
 def team_edit_view(request: HttpRequest, team_id: int) -> HttpResponse:
     require(permissions.can_edit_team(request.user))
     team = get_or_404(selectors.team_get, user=request.user, team_id=team_id)
+    stage_before = team.stage
+
+    def save(data):
+        updated = services.team_update(team=team, actor=request.user, **data)
+        if updated.stage != stage_before:
+            # What follows from a stage: the rule sets chosen by it (QA: only "Saved." was
+            # said, and the team's lead protection and quotas changed silently).
+            messages.info(
+                request,
+                _(
+                    "%(team)s is now in the %(stage)s stage: the lead rules and call rules of "
+                    "that stage apply to it from now on (lead protection, claim limits, "
+                    "new-hire quota, calling cadence)."
+                )
+                % {"team": updated.name, "stage": updated.get_stage_display()},
+            )
+        return updated
+
     return _edit_view(
         request,
         form_class=TeamForm,
         instance=team,
-        save=lambda data: services.team_update(team=team, actor=request.user, **data),
+        save=save,
         template="org/team_form.html",
         success_url=lambda t: reverse("org:team_detail", args=[t.pk]),
         form_kwargs={"center": team.center},

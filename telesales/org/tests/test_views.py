@@ -489,3 +489,25 @@ def test_pages_query_count_does_not_grow_with_teams(client_for, center, url, use
     with CaptureQueriesContext(connection) as large:
         assert client.get(url).status_code == 200
     assert len(large) == len(small), [q["sql"] for q in large.captured_queries]
+
+
+def test_changing_a_teams_stage_says_what_follows_from_it(manager, sales_team):
+    """QA: moving a team to another stage said only "Saved.", while its lead protection,
+    quotas and call cadence changed with the stage's rule sets."""
+    from django.utils import translation
+
+    new_stage = "start_up" if sales_team.stage != "start_up" else "plateau"
+    data = {
+        "name": sales_team.name,
+        "kind": "sales",
+        "stage": new_stage,
+        "leader": sales_team.leader_id or "",
+        "is_active": "on",
+    }
+    with translation.override("zh-hans"):
+        page = manager.post(f"/org/teams/{sales_team.pk}/edit/", data, follow=True)
+    shown = " ".join(str(m) for m in page.context["messages"])
+    assert "线索规则与外呼规则" in shown and sales_team.name in shown
+    # Saving again without a change of stage says nothing more.
+    again = manager.post(f"/org/teams/{sales_team.pk}/edit/", data, follow=True)
+    assert "线索规则与外呼规则" not in " ".join(str(m) for m in again.context["messages"])
