@@ -31,8 +31,16 @@ from telesales.org.forms import (
     TeamForm,
 )
 
-
 # --- Role home pages ---------------------------------------------------------------------
+#: The life-cycle stages' colours on the dashboard's pie (ECharts' first four).
+STAGE_COLOURS = {
+    TeamStage.START_UP: "#5470c6",
+    TeamStage.RAPID_GROWTH: "#91cc75",
+    TeamStage.PLATEAU: "#fac858",
+    TeamStage.STEADY_GROWTH: "#ee6666",
+}
+
+
 @login_required
 def manager_dashboard_view(request: HttpRequest) -> HttpResponse:
     require(has_role(request.user, Role.MANAGER))
@@ -57,8 +65,15 @@ def manager_dashboard_view(request: HttpRequest) -> HttpResponse:
             for value, label in PersonStatus.choices
             if value != PersonStatus.LEFT
         ],
+        # Each stage keeps its colour whether or not the others have teams (QA: with no team
+        # in one stage the pie's colours shifted, the same colour naming another stage).
         "stages": [
-            {"name": str(label), "value": stage_counts[value]} for value, label in TeamStage.choices
+            {
+                "name": str(label),
+                "value": stage_counts[value],
+                "itemStyle": {"color": STAGE_COLOURS[value]},
+            }
+            for value, label in TeamStage.choices
         ],
     }
     context = {

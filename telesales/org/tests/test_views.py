@@ -511,3 +511,16 @@ def test_changing_a_teams_stage_says_what_follows_from_it(manager, sales_team):
     # Saving again without a change of stage says nothing more.
     again = manager.post(f"/org/teams/{sales_team.pk}/edit/", data, follow=True)
     assert "线索规则与外呼规则" not in " ".join(str(m) for m in again.context["messages"])
+
+
+def test_each_stage_keeps_its_colour_on_the_dashboard_pie(manager, center):
+    """QA: when no team was left in one stage, the pie's colours shifted to other stages."""
+    colours = {}
+    for moved in (False, True):
+        if moved:  # empty one stage
+            Team.objects.filter(center=center, stage="plateau").update(stage="start_up")
+        chart = manager.get("/org/dashboard/").context["chart"]
+        for stage in chart["stages"]:
+            colours.setdefault(stage["name"], set()).add(stage["itemStyle"]["color"])
+    assert len(colours) == 4 and all(len(c) == 1 for c in colours.values())
+    assert len({next(iter(c)) for c in colours.values()}) == 4
