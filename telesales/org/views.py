@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
@@ -106,10 +108,40 @@ def _indicators(user) -> dict:
     return {"period": period, "indicators": dashboard.indicators_for(user=user, period=period)}
 
 
+def _month_chosen(request: HttpRequest) -> tuple[dashboard.Period, str, str]:
+    """The month the home page's cards cover: ``?month=YYYY-MM`` (a past month whole, this
+    one to date), else this month to date (QA: on the 1st every card covered one day and the
+    month just closed could not be shown). Returns the period, the month's value for the
+    picker and a problem to say ("" when none); a bad or future month falls back."""
+    today = timezone.localdate()
+    this_month = f"{today:%Y-%m}"
+    raw = (request.GET.get("month") or "").strip()
+    if not raw:
+        return dashboard.Period.month_to_date(today), this_month, ""
+    try:
+        first = dt.date.fromisoformat(f"{raw}-01") if len(raw) == 7 else None
+    except ValueError:
+        first = None
+    if first is None or first.year < 2000 or first > today:
+        problem = _("“%(month)s” is not a month up to this one (YYYY-MM); this month is shown.")
+        return dashboard.Period.month_to_date(today), this_month, problem % {"month": raw[:20]}
+    next_first = (first + dt.timedelta(days=32)).replace(day=1)
+    until = min(next_first - dt.timedelta(days=1), today)
+    return dashboard.Period(since=first, until=until), f"{first:%Y-%m}", ""
+
+
 def _cards_and_panels(request: HttpRequest) -> dict:
-    """``_indicators`` and the registered panels (charts, rankings) for the same days."""
-    context = _indicators(request.user)
-    context["panels"] = dashboard.panels_for(request=request, period=context["period"])
+    """``_indicators`` and the registered panels (charts, rankings) for the same days: the
+    month chosen (``_month_chosen``)."""
+    period, month, problem = _month_chosen(request)
+    context = {
+        "period": period,
+        "indicators": dashboard.indicators_for(user=request.user, period=period),
+        "month_value": month,
+        "month_max": f"{timezone.localdate():%Y-%m}",
+        "month_problem": problem,
+    }
+    context["panels"] = dashboard.panels_for(request=request, period=period)
     return context
 
 

@@ -524,3 +524,31 @@ def test_each_stage_keeps_its_colour_on_the_dashboard_pie(manager, center):
             colours.setdefault(stage["name"], set()).add(stage["itemStyle"]["color"])
     assert len(colours) == 4 and all(len(c) == 1 for c in colours.values())
     assert len({next(iter(c)) for c in colours.values()}) == 4
+
+
+def test_the_home_cards_cover_the_month_chosen(manager):
+    """QA: the dashboard always covered this month to date, so on a Monday the manager could
+    not see last month, and on the 1st every card covered one day. ``?month=`` chooses a
+    month (a past one whole); a bad or future month says so and shows this month."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    today = timezone.localdate()
+    last_month_end = today.replace(day=1) - dt.timedelta(days=1)
+    month = f"{last_month_end:%Y-%m}"
+    page = manager.get("/org/dashboard/", {"month": month})
+    period = page.context["period"]
+    assert (period.since, period.until) == (last_month_end.replace(day=1), last_month_end)
+    html = page.content.decode()
+    assert f'value="{month}"' in html and 'data-testid="month-picker"' in html
+    assert f"{period.since:%Y-%m-%d} – {period.until:%Y-%m-%d}" in html
+    # The cards' drill-downs open the same days.
+    assert f"since={period.since.isoformat()}&amp;until={period.until.isoformat()}" in html
+    assert page.context["indicators"] and "month-problem" not in html
+
+    for bad in ("2026-13", "abc", f"{today.year + 1}-01", "1999-12"):
+        shown = manager.get("/org/dashboard/", {"month": bad})
+        assert shown.status_code == 200
+        assert shown.context["period"].since == today.replace(day=1)
+        assert 'data-testid="month-problem"' in shown.content.decode()
