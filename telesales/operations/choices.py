@@ -132,6 +132,7 @@ class ReceiptRejectReason(models.TextChoices):
     FUTURE_DATE = "future_date", _("Paid date in the future")
     AFTER_GRACE = "after_grace", _("Paid after the grace period ended")
     NOT_IN_FORCE = "not_in_force", _("Policy not in force")
+    EARLIER_UNPAID = "earlier_unpaid", _("An earlier premium is not paid yet")
     INVALID_VALUE = "invalid_value", _("Invalid value")
     BAD_ROW = "bad_row", _("Malformed row")
 

@@ -324,22 +324,31 @@ def _pay(
         stop_after = rng.randint(2, 6) if policy.payment_mode == "monthly" else 2
     late = 0.13 <= fate < 0.22
     cutoff = today - dt.timedelta(days=30)
+    last_paid: dt.date | None = None
+    to_file = False
     for due in PremiumDue.objects.filter(
         policy=policy,
         period__gt=1,
-        status=PremiumStatus.DUE,
         due_date__lte=today + dt.timedelta(days=20),
     ).order_by("period"):
+        if due.status == PremiumStatus.PAID:
+            continue
+        if due.status != PremiumStatus.DUE:
+            break  # in grace or lapsed: the later premiums wait (they are paid in order)
         if stop_after is not None and due.period >= stop_after:
             break
         if late:
             paid = due.due_date + dt.timedelta(days=rng.randint(5, 50))
         else:
             paid = due.due_date - dt.timedelta(days=rng.randint(0, 10))
-        paid = max(paid, timezone.localdate(policy.issued_at))
+        # Premiums are paid in their order (the services refuse a later one while an earlier
+        # one is unpaid): never before the one before it, and once one waits, so do the rest.
+        paid = max(paid, timezone.localdate(policy.issued_at), last_paid or paid)
         if paid > today:
-            continue  # not paid yet: due, or in grace
-        if paid >= cutoff:
+            break  # not paid yet: due, or in grace; the later ones wait too
+        last_paid = paid
+        if paid >= cutoff or to_file:
+            to_file = True  # the rest come in the same receipts file, after this one
             receipts.append((policy.number, due.period, due.amount, paid))
         else:
             services.premium_payment_record(due=due, paid_date=paid, amount=due.amount, actor=ACTOR)

@@ -371,7 +371,11 @@ def receipts_import(
             continue
         due.policy = policy
         problem = payment_problem(
-            due=due, servicing=servicing.get(policy.pk), paid_date=row.paid_date, amount=row.amount
+            due=due,
+            servicing=servicing.get(policy.pk),
+            paid_date=row.paid_date,
+            amount=row.amount,
+            paid_before=seen,  # a file may pay periods 2 and 3 of a policy, in that order
         )
         if problem:
             reject(row, problem[0], problem[1])

@@ -25,6 +25,7 @@ In force::
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -475,10 +476,16 @@ def _close_task(due: PremiumDue, *, outcome: str, actor, now: dt.datetime) -> No
 
 
 def payment_problem(
-    *, due: PremiumDue, servicing: PolicyServicing | None, paid_date: dt.date, amount: Decimal
+    *,
+    due: PremiumDue,
+    servicing: PolicyServicing | None,
+    paid_date: dt.date,
+    amount: Decimal,
+    paid_before: Iterable[int] = (),
 ) -> tuple[str, str] | None:
     """Why this payment cannot be recorded, as (reason code, message), or ``None``. The reason
-    codes are ``ReceiptRejectReason`` values; the receipt import reports them per row."""
+    codes are ``ReceiptRejectReason`` values; the receipt import reports them per row.
+    ``paid_before``: premiums (ids) paid by earlier rows of the same file."""
     if servicing is None:
         return "not_in_force", _("The policy is not in servicing (not issued yet)")
     if due.status == PremiumStatus.PAID:
@@ -511,6 +518,23 @@ def payment_problem(
         return "not_in_force", _("The policy is %(s)s; nothing can be paid on it") % {
             "s": servicing.get_status_display()
         }
+    # Premiums are paid in their order: a later one recorded while an earlier one is unpaid
+    # would read paid ahead while the earlier one runs on into grace and lapse (QA: period 4
+    # recorded paid with periods 2 and 3 due). A lapsed policy's arrears are a reinstatement.
+    earlier = (
+        PremiumDue.objects.filter(
+            policy_id=due.policy_id,
+            period__lt=due.period,
+            status__in=(PremiumStatus.DUE, PremiumStatus.IN_GRACE),
+        )
+        .exclude(pk__in=list(paid_before))
+        .order_by("period")
+        .first()
+    )
+    if earlier is not None:
+        return "earlier_unpaid", _(
+            "Premium %(period)s (due %(day)s) is not paid yet: record it first"
+        ) % {"period": earlier.period, "day": earlier.due_date.isoformat()}
     return None
 
 

@@ -90,13 +90,13 @@ def cohort(world, policy):
     # Second-year premiums.
     pay(p["A"], 2, D(2026, 3, 10))
     pay(p["B"], 2, D(2026, 5, 19))  # due 2026-03-20: day 60 of grace
-    pay(p["D"], 13, D(2026, 3, 12))
     pay(p["M"], 2, D(2026, 3, 25))
     pay(p["P"], 2, D(2025, 3, 15))
     pay(p["P"], 3, D(2026, 3, 1))
     pay(p["Q"], 2, D(2025, 3, 16))
     for period in range(2, 13):  # D's first year, monthly
         pay(p["D"], period, D(2025, 3, 12) + dt.timedelta(days=30 * (period - 1)))
+    pay(p["D"], 13, D(2026, 3, 12))  # after the first year's (premiums are paid in order)
     operations_advance(today=D(2026, 7, 1))  # C, J and Q lapse
     services.policy_reinstate(policy=p["J"], on=D(2026, 5, 8), actor="test")  # day 61
     services.policy_claim_terminate(policy=p["M"], on=D(2026, 8, 1), actor="test", note="理赔")

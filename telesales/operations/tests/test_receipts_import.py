@@ -262,3 +262,22 @@ def test_cli_receipts_import_json_last_line(world, book, tmp_path):
         call_command("receipts_import", str(bad))
     with pytest.raises(CommandError):
         call_command("receipts_import", str(tmp_path / "missing.csv"))
+
+
+def test_a_premium_is_not_recorded_paid_while_an_earlier_one_is_unpaid(world, book):
+    """QA: period 4 was recorded paid (import and API) while periods 2 and 3 were due, so the
+    policy read paid ahead while period 2 ran on into grace and lapse. Premiums are paid in
+    their order: the later one is refused, saying which one to record first."""
+    _annual, monthly = book
+    assert due(monthly, 2).status == PremiumStatus.DUE
+    rows = [
+        ("P-0002", "3", "100", "2025-06-15"),  # 2: refused, period 2 is unpaid
+        ("P-0002", "2", "100", "2025-06-15"),  # 3: applied
+        ("P-0002", "3", "100", "2025-06-16"),  # 4: applied now (period 2 is paid)
+    ]
+    batch = receipts_import(file=csv_file(rows), actor=world.ops.user).batch
+    rejections = list(batch.rejections.values_list("row_number", "reason", "detail"))
+    assert [r[:2] for r in rejections] == [(2, "earlier_unpaid")], rejections
+    rejection = batch.rejections.get()
+    assert due(monthly, 2).due_date.isoformat() in rejection.detail
+    assert due(monthly, 2).status == due(monthly, 3).status == PremiumStatus.PAID
