@@ -281,3 +281,16 @@ def test_a_premium_is_not_recorded_paid_while_an_earlier_one_is_unpaid(world, bo
     rejection = batch.rejections.get()
     assert due(monthly, 2).due_date.isoformat() in rejection.detail
     assert due(monthly, 2).status == due(monthly, 3).status == PremiumStatus.PAID
+
+
+def test_the_renewal_page_and_api_refuse_a_later_premium_too(world, book):
+    from telesales.operations.errors import WrongPremiumStatus
+
+    _annual, monthly = book
+    later = due(monthly, 3)
+    with pytest.raises(WrongPremiumStatus) as refused:
+        services.premium_payment_record(
+            due=later, paid_date=dt.date(2025, 6, 15), amount=later.amount, actor=world.ops.user
+        )
+    assert due(monthly, 2).due_date.isoformat() in str(refused.value.message)
+    assert due(monthly, 3).status == PremiumStatus.DUE
