@@ -294,3 +294,37 @@ def test_a_product_is_named_not_given_a_persons_name(world, page_for):
     assert "<th>产品名称</th>" in page and "<th>姓名</th>" not in page
     form = page_for(world.manager).get(reverse("policies:product_create")).content.decode()
     assert "产品名称" in form and "姓名" not in form
+
+
+def test_the_policy_list_totals_the_sales_as_the_home_cards_count_them(world, page_for, issued):
+    """QA: the premium cards opened a list of 207 policies with no premium, against 200 and
+    ¥719,970 on the card: the list now sums the policies sold net of cancellations."""
+    from decimal import Decimal
+
+    from telesales.policies.choices import CancelReason
+
+    cancelled = services.policy_free_look_cancel(
+        policy=issued, reason=CancelReason.CHANGED_MIND, note="", actor=world.renewal.user
+    )
+    assert cancelled.status == "cancelled"
+    kept = services.policy_issue(
+        policy=services.sale_record(
+            lead=world.lead,
+            agent=world.alice,
+            product=world.products["accident"],
+            annualised_premium=Decimal("2345.00"),
+            payment_mode="annual",
+            term_years=1,
+            insured_ids=[world.spouse.pk],
+            actor=world.alice.user,
+            recording_ref="rec-0002",
+        ),
+        issued_at=timezone.now(),
+        actor=world.renewal.user,
+    )
+    page = page_for(world.manager).get(reverse("policies:policy_list"))
+    html = page.content.decode()
+    total = html[html.index('data-testid="sold-total"') :].split("</span>", 1)[0]
+    assert kept.number in html and issued.number in html  # both listed
+    assert page.context["sold"] == {"n": 1, "premium": Decimal("2345.00")}  # one sold
+    assert "¥2,345.00" in total
