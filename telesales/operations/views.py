@@ -27,6 +27,7 @@ from telesales.core.pages import get_or_404, page_of, require
 from telesales.core.roles import Role, has_role
 from telesales.operations import importing, permissions, selectors, services
 from telesales.operations.choices import (
+    UNPAID,
     DeliveryStatus,
     PremiumStatus,
     ReceiptRejectReason,
@@ -298,7 +299,12 @@ def _servicing_context(request: HttpRequest, servicing, *, open_form: str = "", 
         if waive_sent is not None and not waivable
         else []
     )
+    # What a reinstatement today would record as paid (QA: the form never said how much).
+    today = timezone.localdate()
+    owed = [d for d in dues if d.status in UNPAID and d.due_date <= today]
+    arrears = {"n": len(owed), "amount": sum((d.amount for d in owed), Decimal(0))}
     return {
+        "arrears": arrears,
         "servicing": servicing,
         "policy": policy,
         "delivery": delivery,

@@ -687,3 +687,22 @@ def test_a_team_leads_misunderstanding_tab_lists_every_one_of_their_teams(world,
     assert visit.counts_as_done
     tab = lead.get(reverse("operations:visit_list"), {"queue": "flagged"}).content.decode()
     assert "MIS-1" not in tab
+
+
+def test_the_reinstatement_form_says_what_is_owed_today(world, page_for, policy):
+    """QA: the form said the arrears would be recorded as paid but never how much, so the
+    officer had nothing to check the amount collected against."""
+    from decimal import Decimal
+
+    p = policy(issued_on=dt.date(2022, 1, 10), annualised_premium=Decimal("2400"))
+    operations_sync(today=dt.date(2022, 1, 11))
+    operations_advance(today=dt.date(2023, 3, 12))  # the 2nd premium lapsed
+    page = page_for(world.ops).get(reverse("operations:servicing_detail", args=[p.pk]))
+    arrears = page.context["arrears"]
+    unpaid = PremiumDue.objects.filter(
+        policy=p, status__in=("due", "in_grace", "lapsed"), due_date__lte=TODAY
+    )
+    assert arrears["n"] == unpaid.count() >= 1
+    assert arrears["amount"] == sum(d.amount for d in unpaid)
+    html = page.content.decode()
+    assert 'data-testid="arrears"' in html and f"¥{arrears['amount']:,.2f}" in html
