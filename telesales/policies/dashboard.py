@@ -112,7 +112,9 @@ def premium_per_seat_indicator(*, user, period: Period) -> Indicator | None:
     ) or Decimal(0)
     premium = Decimal(premium).quantize(Decimal("0.01"))
     seats = seat_list(user=user, status=SeatStatus.OCCUPIED).count()
-    value = (premium / seats).quantize(Decimal("1")) if seats else None
+    # To the fen, as the seats page shows it (QA: the card said 10,000, the seats page
+    # ¥9,999.58 for the same 719,970 ÷ 72).
+    value = (premium / seats).quantize(Decimal("0.01")) if seats else None
     return Indicator(
         key=PREMIUM_PER_SEAT,
         label=PREMIUM_PER_SEAT_LABEL,

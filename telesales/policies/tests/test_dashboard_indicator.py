@@ -171,7 +171,7 @@ def test_the_sales_card_leads_the_manager_dashboard(seated_world):
     response = client.get("/org/dashboard/")
     html = response.content.decode()
     card = html.split(f'data-testid="indicator-{PER_SEAT}"', 1)[1].split("</div></div></div>")[0]
-    assert "1,050 元" in card and "4,200.00 元保费" in card  # grouped by thousands
+    assert "1,050.00 元" in card and "4,200.00 元保费" in card  # grouped, to the fen
     keys = [i.key for i in response.context["indicators"]]
     assert keys[0] == PER_SEAT
 
@@ -234,3 +234,19 @@ def test_the_card_states_its_months_and_its_link_shows_its_figure(cohort_world, 
     assert report.context["total"]["numerator"] == card.numerator
     assert _box_value(page, "since") == issued.since.isoformat()
     assert _box_value(page, "until") == issued.until.isoformat()
+
+
+def test_premium_per_seat_is_to_the_fen_as_the_seats_page_shows_it(seated_world, world):
+    """QA: the card rounded to whole yuan (10,000) where the seats page read ¥9,999.58."""
+    from telesales.org.choices import SeatStatus
+    from telesales.org.tests.factories import PersonFactory, SeatFactory
+
+    center = world.alice.team.center
+    for _n in range(5):  # 4,200 ÷ 9 occupied seats
+        SeatFactory(
+            center=center,
+            person=PersonFactory(team=world.alice.team, center=center),
+            status=SeatStatus.OCCUPIED,
+        )
+    [card] = _per_seat(world.manager.user)
+    assert card.denominator == 9 and card.value == Decimal("466.67")
