@@ -12,6 +12,7 @@ serve and the renewal tasks they own. Out of sight is ``NotFound``.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections import Counter, defaultdict
 from decimal import Decimal
 from typing import Any
@@ -125,9 +126,19 @@ def renewal_task_list(
         qs = qs.filter(policy__team_id=team_id)
     search = (search or "").strip()
     if search:
-        qs = qs.filter(
-            Q(policy__number__icontains=search) | Q(policy__holder__name__icontains=search)
-        )
+        # A month (2026-12) finds the premiums due in it; otherwise the policy number, the
+        # holder, the task's owner or the selling agent (QA: an officer asking "what does
+        # agent X still have open" found nothing by the name).
+        month = re.fullmatch(r"(\d{4})-(\d{1,2})", search)
+        if month and 1 <= int(month.group(2)) <= 12:
+            qs = qs.filter(due_date__year=int(month.group(1)), due_date__month=int(month.group(2)))
+        else:
+            qs = qs.filter(
+                Q(policy__number__icontains=search)
+                | Q(policy__holder__name__icontains=search)
+                | Q(owner__name__icontains=search)
+                | Q(policy__agent__name__icontains=search)
+            )
     return qs
 
 

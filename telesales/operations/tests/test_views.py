@@ -706,3 +706,18 @@ def test_the_reinstatement_form_says_what_is_owed_today(world, page_for, policy)
     assert arrears["amount"] == sum(d.amount for d in unpaid)
     html = page.content.decode()
     assert 'data-testid="arrears"' in html and f"¥{arrears['amount']:,.2f}" in html
+
+
+def test_the_renewal_queue_finds_an_agents_tasks_and_a_months(world, page_for, due_now):
+    """QA: searching the queue for an agent's name or a month found nothing, so "what does
+    agent X still have open" had no answer there."""
+    mine, _bobs = due_now
+    ops = page_for(world.ops)
+    url = reverse("operations:renewal_list")
+    by_agent = ops.get(url, {"queue": "open", "q": world.bob.name}).content
+    assert b"BOB-1" in by_agent and b"DUE-TODAY-1" not in by_agent
+    month = f"{task_of(mine).due_date:%Y-%m}"
+    by_month = ops.get(url, {"queue": "open", "q": month}).content
+    assert b"DUE-TODAY-1" in by_month
+    nothing = ops.get(url, {"queue": "open", "q": "1999-01"}).content
+    assert b"DUE-TODAY-1" not in nothing and b"BOB-1" not in nothing
