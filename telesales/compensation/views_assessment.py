@@ -51,6 +51,8 @@ class WarningForm(forms.Form):
         validators=[validate_center_year], label=gettext_lazy("Day"), required=False
     )
     person = forms.IntegerField(min_value=1, required=False)
+    # A team among those listed (QA: the manager's cross-team view had no team filter).
+    team = forms.IntegerField(min_value=1, max_value=2**63 - 1, required=False)
     flag = forms.ChoiceField(
         label=gettext_lazy("Show"),
         choices=[
@@ -209,14 +211,29 @@ def warning_list_view(request: HttpRequest) -> HttpResponse:
     people = Person.objects.filter(pk__in=[r["person_id"] for r in rows])
     names = dict(people.values_list("pk", "name"))
     teams = dict(people.values_list("pk", "team__name"))
+    team_ids = dict(people.values_list("pk", "team_id"))
     for row in rows:
         row["name"] = names.get(row["person_id"], "")
         row["team"] = teams.get(row["person_id"]) or ""
+        row["team_id"] = team_ids.get(row["person_id"])
         row["flag"] = _person_flag(row)
+    # The teams of the people in sight, for the filter (a team lead: theirs only).
+    team_choices = sorted(
+        {(row["team_id"], row["team"]) for row in rows if row["team_id"]}, key=lambda t: t[1]
+    )
+    chosen_team = form.cleaned_data.get("team") if form.is_bound and form.is_valid() else None
+    if chosen_team:
+        rows = [row for row in rows if row["team_id"] == chosen_team]
     if form.is_bound and form.is_valid() and form.cleaned_data["flag"] == "attention":
         rows = [row for row in rows if row["flag"] in ("at_risk", "failing")]
     rows.sort(key=lambda row: (_SEVERITY.get(row["flag"], 9), row["name"], row["person_id"]))
-    context = {"rows": rows, "day": day, "form": form}
+    context = {
+        "rows": rows,
+        "day": day,
+        "form": form,
+        "team_choices": team_choices,
+        "chosen_team": chosen_team,
+    }
     template = "compensation/warning_list.html"
     if request.htmx:
         template += "#table"

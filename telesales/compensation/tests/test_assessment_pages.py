@@ -316,3 +316,17 @@ def test_hr_rejects_with_a_reason_and_approves_the_rest_in_one_click(c):
     assert agent.post(
         reverse("compensation:assessment_approve_pending", args=[run.pk])
     ).status_code in (403, 404)
+
+
+def test_the_warning_list_filters_to_one_team(c):
+    """QA: the manager's cross-team early warning listed all 72 people with no team filter."""
+    page = client_for(c.hr).get(WARNING, {"day": "2026-05-16"})
+    rows = page.context["rows"]
+    teams = {row["team_id"] for row in rows}
+    assert len(teams) > 1 and 'data-testid="warning-team"' in page.content.decode()
+    one = sorted(teams)[0]
+    filtered = client_for(c.hr).get(WARNING, {"day": "2026-05-16", "team": one})
+    kept = filtered.context["rows"]
+    assert kept and {row["team_id"] for row in kept} == {one}
+    assert len(kept) == sum(1 for row in rows if row["team_id"] == one)
+    assert client_for(c.hr).get(WARNING, {"team": "abc"}).status_code == 422
