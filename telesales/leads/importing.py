@@ -994,7 +994,9 @@ class _Stage:
         wanted = {"row_no", "raw", "e164", "hash"} | (fields & set(_ACCEPTED))
         if "id_number" in fields:
             wanted |= {"gender", "birth_date"}
-        if fields & {"id_number", "birth_date", "consent_at"}:
+        # Warnings: a bad ID number, birth date or consent time, or more than one number in
+        # the phone cell (always mapped).
+        if fields & {"id_number", "birth_date", "consent_at", "mobile"}:
             wanted |= {"warn_reason", "warn_detail"}
         self.accepted = [name for name in _ACCEPTED if name in wanted]
         indexes = [_ACCEPTED.index(name) for name in self.accepted]
@@ -2132,6 +2134,11 @@ def _stage_rows(batch: LeadBatch, stage: _Stage, progress: ProgressCallback | No
                 consent_at = timezone.make_aware(parsed, tz)  # type: ignore[arg-type]
                 if time_value:
                     consent_at = time_value(consent_at)
+        if result.other_numbers:
+            # "13800138022/13800139022": the first is the lead's; the others are said, not
+            # dropped silently (QA).
+            warn_reason = warn_reason or invalid_value
+            warn_detail = f"{warn_detail}; mobile:other" if warn_detail else "mobile:other"
         append(
             (
                 row_no,
@@ -2299,6 +2306,8 @@ class _ColumnReader:
         self.blocks_checked: set[int] = set()
         self.blocks_mobile: set[int] = set()
         self.phones: dict[str, tuple[str | None, str | None]] = {}
+        #: Phone cells that held more than one valid number (the first is imported).
+        self.multi: set[str] = set()
         self.parsed: dict[str, dict[str, Any]] = {
             "gender": {},
             "grade": {},
@@ -2448,6 +2457,8 @@ class _ColumnReader:
             if value not in phones:
                 result = normalise_phone(value)
                 phones[value] = (result.e164, result.error)
+                if result.other_numbers:
+                    self.multi.add(value)
         slow = pl.DataFrame(
             {
                 "phone": pl.Series(slow_values, dtype=pl.String),
@@ -2572,10 +2583,15 @@ class _ColumnReader:
         if "id_number" in index:
             frame = self._id_numbers(frame)
         id_error = pl.col("id_error")
+        more = (
+            pl.col("phone").is_in(pl.Series(sorted(self.multi), dtype=text).implode())
+            if self.multi
+            else pl.lit(False)
+        )
         frame = frame.with_columns(
             warn_reason=pl.when(id_error.is_not_null())
             .then(pl.lit(RejectReason.INVALID_ID_NUMBER.value))
-            .when(birth_bad | consent_bad)
+            .when(birth_bad | consent_bad | more)
             .then(pl.lit(RejectReason.INVALID_VALUE.value))
             .otherwise(none),
             warn_detail=pl.concat_str(
@@ -2583,6 +2599,7 @@ class _ColumnReader:
                     pl.lit("id_number:") + id_error,
                     pl.when(birth_bad).then(pl.lit("birth_date")).otherwise(none),
                     pl.when(consent_bad).then(pl.lit("consent_at")).otherwise(none),
+                    pl.when(more).then(pl.lit("mobile:other")).otherwise(none),
                 ],
                 separator="; ",
                 ignore_nulls=True,
@@ -3073,6 +3090,10 @@ def rejection_detail_text(reason: str, detail: str) -> str:
             field_name, _sep, code = part.partition(":")
             label = FIELDS.get(field_name)
             problem = ID_NUMBER_ERRORS.get(code) if field_name == "id_number" else None
+            if field_name == "mobile" and code == "other":
+                problem = _(
+                    "more than one number in the cell: the first was imported, not the others"
+                )
             if label is None:
                 parts.append(part)
             elif problem:

@@ -1500,3 +1500,28 @@ def test_the_batch_page_tells_warnings_from_rows_not_imported(tmp_path, channel)
     assert outcomes == ["已导入（该字段未保存）", "未导入"]
     chips = re.findall(r'data-testid="reason-chip">([^<]+)<', html)
     assert any("已导入" in chip for chip in chips) and any("已导入" not in c for c in chips)
+
+
+@pytest.mark.parametrize("kind", ["csv", "xlsx"])  # read by columns (polars) / row by row
+def test_a_second_number_in_a_cell_is_a_warning_not_dropped_silently(tmp_path, channel, kind):
+    """QA: "13800138022/13800139022" imported the first number and said nothing of the
+    second. The row is imported with the first, and a warning says the others were not."""
+    rows = [["姓名", "手机"], ["甲", f"{national(22)}/{national(23)}"], ["乙", national(24)]]
+    path = (
+        write(tmp_path, "two.csv", csv_bytes(rows))
+        if kind == "csv"
+        else xlsx_file(tmp_path, rows, name="two.xlsx")
+    )
+    batch = run_import(path)
+    assert counts(batch)[:2] == (2, 2)  # both rows imported
+    assert Customer.objects.filter(mobile_e164=e164(22)).exists()
+    assert not Customer.objects.filter(mobile_e164=e164(23)).exists()
+    (warning,) = batch.rejections.all()
+    assert (warning.row_number, warning.reason, warning.detail) == (
+        2,
+        "invalid_value",
+        "mobile:other",
+    )
+    with translation.override("zh-hans"):
+        text = importing.rejection_detail_text(warning.reason, warning.detail)
+    assert text.startswith("手机") and "第一个" in text
