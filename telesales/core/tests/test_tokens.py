@@ -300,3 +300,14 @@ def test_a_client_signs_out_with_the_token_it_holds(user_named):
     session = JsonClient()
     session.force_login(agent)
     assert_error_shape(session.delete("/api/v1/auth/token"), 409, "invalid_state")
+
+
+@pytest.mark.parametrize("token_id", ["0", "-1", "abc", str(2**70)])
+def test_revoking_a_malformed_token_id_is_a_clear_refusal_not_a_500(user_named, token_id):
+    agent = user_named("agent1")
+    _token, secret = services.token_create(user=agent, actor=agent)
+    response = JsonClient().post_json(
+        f"/api/v1/auth/tokens/{token_id}/revoke", {}, **bearer(secret)
+    )
+    assert_error_shape(response, (404, 422))
+    assert _works(secret)  # nothing revoked
