@@ -13,3 +13,7 @@ STORAGES = {
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # The test database lives in memory; the IMMEDIATE mode and pragmas still apply.
     DATABASES["default"]["TEST"] = {"NAME": ":memory:"}
+
+# An audit action without a label (core.audit.register_action_labels) fails the test that
+# records it.
+TELESALES_AUDIT_LABELS_REQUIRED = True

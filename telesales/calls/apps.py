@@ -8,7 +8,10 @@ class CallsConfig(AppConfig):
     verbose_name = _("Calls and the agent workspace")
 
     def ready(self) -> None:
-        from telesales.calls import navigation  # noqa: F401
+        from telesales.calls import (
+            audit_actions,  # noqa: F401 (the audit log's labels)
+            navigation,  # noqa: F401
+        )
 
         # Domain plumbing (the calls core): reference data, and follow-ups of people who
         # leave or are suspended are cancelled (their leads go back through the leads app).

@@ -8,6 +8,7 @@ class CompensationConfig(AppConfig):
     verbose_name = _("Compensation")
 
     def ready(self) -> None:
+        from telesales.compensation import audit_actions  # noqa: F401 (the audit log's labels)
         from telesales.compensation.demo import seed_payrun_demo
         from telesales.core.navigation import NavItem, register
         from telesales.core.roles import Role

@@ -10,6 +10,7 @@ class CoreConfig(AppConfig):
     def ready(self) -> None:
         from django.core import checks
 
+        from telesales.core import audit_actions  # noqa: F401 (the audit log's labels)
         from telesales.core.dashboard import check_thresholds
         from telesales.core.navigation import NavItem, register
         from telesales.core.roles import Role

@@ -9,13 +9,58 @@ import uuid
 from typing import Any
 
 from django.apps import apps
+from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.exceptions import FieldDoesNotExist, FieldError, ObjectDoesNotExist
+from django.core.exceptions import (
+    FieldDoesNotExist,
+    FieldError,
+    ImproperlyConfigured,
+    ObjectDoesNotExist,
+)
 from django.db import models
 from django.utils.translation import gettext as _
 
 from telesales.core.actors import user_or_none
 from telesales.core.models import AuditEntry
+
+# --- What actions are called ---------------------------------------------------------------
+#: Action code ("leads.phone_reveal") → its label, registered by each app's ``audit_actions``
+#: module when the app is ready.
+_ACTION_LABELS: dict[str, Any] = {}
+#: Actions recorded only by tests of the audit log itself.
+_TEST_ACTION_PREFIX = "test."
+
+
+def register_action_labels(labels: dict[str, Any]) -> None:
+    """Name an app's audit actions as people read them (lazy translations)."""
+    _ACTION_LABELS.update(labels)
+
+
+def action_label(action: str) -> str:
+    """An action code as people read it, in the current language ("查看完整号码" for
+    ``leads.phone_reveal``); the code itself when no app names it (an action since
+    removed)."""
+    label = _ACTION_LABELS.get(action)
+    return action if label is None else str(label)
+
+
+def actions_labelled(text: str) -> list[str]:
+    """The action codes whose label, in the current language, contains ``text``."""
+    wanted = text.casefold()
+    return [code for code, label in _ACTION_LABELS.items() if wanted in str(label).casefold()]
+
+
+def _require_label(action: str) -> None:
+    """With ``TELESALES_AUDIT_LABELS_REQUIRED`` (the test settings), an action nobody named is
+    an error at once, so that the audit log never shows a bare code."""
+    if (
+        getattr(settings, "TELESALES_AUDIT_LABELS_REQUIRED", False)
+        and action not in _ACTION_LABELS
+        and not action.startswith(_TEST_ACTION_PREFIX)
+    ):
+        raise ImproperlyConfigured(
+            f"The audit action {action!r} has no label: add it to its app's audit_actions.py"
+        )
 
 
 def _plain(value: Any) -> Any:
@@ -57,6 +102,7 @@ def audit_record(
     reason: str = "",
 ) -> AuditEntry:
     """Record one write. Call inside the service's transaction so both land or neither does."""
+    _require_label(action)
     if instance is not None:
         object_type = object_type or instance._meta.label_lower
         object_id = object_id or str(instance.pk)
@@ -90,7 +136,10 @@ def audit_entry_list(
     if actor:
         qs = qs.filter(actor_name__icontains=actor)
     if action:
-        qs = qs.filter(action__icontains=action)
+        # The code ("phone_reveal") or the label as read ("查看完整号码", "Number revealed").
+        qs = qs.filter(
+            models.Q(action__icontains=action) | models.Q(action__in=actions_labelled(action))
+        )
     if object_type:
         qs = qs.filter(object_type=object_type)
     if object_id:

@@ -19,6 +19,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from telesales.core import services
 from telesales.core.audit import (
+    action_label,
     audit_actor_names_attach,
     audit_changes_attach,
     audit_entry_list,
@@ -81,6 +82,7 @@ def audit_list_view(request: HttpRequest) -> HttpResponse:
         if entry.object_type not in labels:
             labels[entry.object_type] = object_type_label(entry.object_type)
         entry.object_type_label = labels[entry.object_type]
+        entry.action_label = action_label(entry.action)
     object_types = (
         AuditEntry.objects.order_by("object_type").values_list("object_type", flat=True).distinct()
     )

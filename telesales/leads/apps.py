@@ -9,7 +9,10 @@ class LeadsConfig(AppConfig):
 
     def ready(self) -> None:
         from telesales.core.setup_steps import register_demo
-        from telesales.leads import navigation  # noqa: F401  (registers the menu)
+        from telesales.leads import (
+            audit_actions,  # noqa: F401 (the audit log's labels)
+            navigation,  # noqa: F401  (registers the menu)
+        )
         from telesales.leads.demo import seed_leads_demo
 
         register_demo("leads.demo", seed_leads_demo, order=20)

@@ -9,7 +9,10 @@ class OperationsConfig(AppConfig):
 
     def ready(self) -> None:
         from telesales.core.setup_steps import register_bootstrap, register_demo
-        from telesales.operations import navigation  # noqa: F401  (menu and home page)
+        from telesales.operations import (
+            audit_actions,  # noqa: F401 (the audit log's labels)
+            navigation,  # noqa: F401  (menu and home page)
+        )
         from telesales.operations.demo import seed_operations_demo
         from telesales.operations.rules import default_ruleset_ensure
         from telesales.operations.services import servicing_on_person_stops_working

@@ -10,7 +10,10 @@ class OrgConfig(AppConfig):
     def ready(self) -> None:
         from telesales.core import dashboard
         from telesales.core.setup_steps import register_bootstrap, register_demo
-        from telesales.org import navigation  # noqa: F401  (registers the menu)
+        from telesales.org import (
+            audit_actions,  # noqa: F401 (the audit log's labels)
+            navigation,  # noqa: F401  (registers the menu)
+        )
         from telesales.org.dashboard import (
             ATTRITION,
             ATTRITION_LABEL,

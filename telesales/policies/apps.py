@@ -12,7 +12,10 @@ class PoliciesConfig(AppConfig):
         from telesales.core.setup_steps import register_bootstrap, register_demo
         from telesales.leads.recycling import register_exemption
         from telesales.org.hooks import on_person_stops_working
-        from telesales.policies import navigation  # noqa: F401  (registers the menu)
+        from telesales.policies import (
+            audit_actions,  # noqa: F401 (the audit log's labels)
+            navigation,  # noqa: F401  (registers the menu)
+        )
         from telesales.policies.dashboard import (
             MY_FREE_LOOK,
             MY_FREE_LOOK_LABEL,

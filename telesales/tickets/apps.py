@@ -12,7 +12,10 @@ class TicketsConfig(AppConfig):
         from telesales.core.setup_steps import register_bootstrap, register_demo
         from telesales.org.hooks import on_person_stops_working
         from telesales.policies.hooks import register_policy_link
-        from telesales.tickets import navigation  # noqa: F401  (registers the menu)
+        from telesales.tickets import (
+            audit_actions,  # noqa: F401 (the audit log's labels)
+            navigation,  # noqa: F401  (registers the menu)
+        )
         from telesales.tickets.dashboard import (
             COMPLAINT_RATE,
             COMPLAINT_RATE_LABEL,

@@ -5,6 +5,7 @@ by its name in the page's language, a related record by its name, a choice by it
 from __future__ import annotations
 
 import pytest
+from django.conf import settings
 from django.test import Client
 from django.utils import translation
 
@@ -82,3 +83,55 @@ def test_the_level_ladder_shows_base_salaries_in_yuan():
     client.force_login(boss_user)
     html = client.get("/org/levels/").content.decode()
     assert "¥6,000.00" in html and ">6000.00<" not in html
+
+
+def test_an_action_reads_as_its_label_in_the_pages_language_and_is_found_by_it():
+    """QA (auditor): the action column showed ``org.person_update``; it now reads as the
+    action's name, the code beneath it, and the action box finds entries by either."""
+    boss_user = UserFactory(username="boss-labels", roles=[Role.MANAGER])
+    person = PersonFactory(name="韩明晓")
+    services.person_update(person=person, actor=boss_user, name="韩明晓二")
+    client = Client(HTTP_HOST="localhost")
+    client.force_login(boss_user)
+    html = client.get("/audit/", {"object_type": "org.person"}).content.decode()
+    by_label = client.get("/audit/", {"action": "修改人员"}).content.decode()
+    other = client.get("/audit/", {"action": "修改团队"}).content.decode()
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    english = client.get("/audit/", {"action": "person changed"}).content.decode()
+    cell = html[html.index('data-testid="audit-action"') :]
+    assert cell.index("修改人员") < cell.index("org.person_update") < cell.index("</td>")
+    assert "韩明晓二" in by_label and "韩明晓二" in english
+    assert "韩明晓二" not in other
+
+
+def test_recording_an_action_without_a_label_fails_under_the_test_settings():
+    from django.core.exceptions import ImproperlyConfigured
+
+    from telesales.core.audit import action_label, audit_record
+
+    with pytest.raises(ImproperlyConfigured, match=r"org\.no_such_action"):
+        audit_record(actor=None, action="org.no_such_action", object_type="org.person")
+    assert not AuditEntry.objects.filter(action="org.no_such_action").exists()
+    assert action_label("org.no_such_action") == "org.no_such_action"
+
+
+@pytest.mark.parametrize(
+    "app", ["core", "org", "leads", "calls", "policies", "operations", "tickets", "compensation"]
+)
+def test_every_action_code_written_in_an_apps_source_has_a_label(app):
+    """The labels are complete for the codes written out in each app's source (the test
+    settings catch the ones composed at run time when a test records them)."""
+    import re
+    from pathlib import Path
+
+    from telesales.core.audit import _ACTION_LABELS
+
+    root = Path(__file__).resolve().parents[2] / app
+    pattern = re.compile(rf'(?:action=|_audit\([^"\n]*)"({app}\.[a-z_]+)"')
+    found = set()
+    for path in root.rglob("*.py"):
+        if "tests" in path.parts or "migrations" in path.parts:
+            continue
+        found.update(pattern.findall(path.read_text(encoding="utf-8")))
+    assert found, f"no action codes found in {app}: the pattern is stale"
+    assert sorted(code for code in found if code not in _ACTION_LABELS) == []
