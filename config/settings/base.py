@@ -248,6 +248,9 @@ TELESALES_CALL_OPEN_LIMIT_MINUTES = ENV.numbers["TELESALES_CALL_OPEN_LIMIT_MINUT
 #: How far ahead of the server's clock a call time sent by a softphone or switch may be
 #: (seconds; their clocks drift): a later time is refused (``calls.schemas.CallTime``).
 TELESALES_CALL_CLOCK_SKEW_SECONDS = ENV.numbers["TELESALES_CALL_CLOCK_SKEW_SECONDS"]
+#: The telephony adapter (a dotted path to a ``calls.telephony.Adapter`` class); empty: the
+#: simulated one. Checked when first used (``calls.telephony.get_adapter``).
+TELESALES_TELEPHONY_ADAPTER = os.environ.get("TELESALES_TELEPHONY_ADAPTER", "").strip()
 # Good / warn / bad of the dashboard indicator cards (telesales.core.dashboard.status_for), in
 # the unit each card shows. "lower" is better: value <= good is good, <= warn is warn, above is
 # bad; "higher" is better: >= good is good, >= warn is warn, below is bad.

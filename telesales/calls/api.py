@@ -14,6 +14,7 @@ The softphone's loop::
 
 from __future__ import annotations
 
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from ninja import File, Form, Query, Router, Status, UploadedFile
 
@@ -189,13 +190,20 @@ def call_disposition(request, call_id: int, payload: DispositionIn):
     deny_unless(permissions.can_use_workspace(user), _("Your role has no workspace"))
     attempt = _call(user, call_id)
     disposition = services.disposition_by_code(payload.code)
-    services.disposition_record(
-        attempt=attempt,
-        disposition=disposition,
-        actor=user,
-        note=payload.note,
-        callback_at=payload.callback_at,
-    )
+    try:
+        services.disposition_record(
+            attempt=attempt,
+            disposition=disposition,
+            actor=user,
+            note=payload.note,
+            callback_at=payload.callback_at,
+        )
+    except ValidationFailed as exc:
+        # The service names the page's field ("disposition"); this body calls it ``code``.
+        if "disposition" not in exc.fields:
+            raise
+        fields = {("code" if k == "disposition" else k): v for k, v in exc.fields.items()}
+        raise ValidationFailed(exc.message, fields=fields) from None
     return _call(user, call_id)
 
 
@@ -211,20 +219,23 @@ def call_get(request, call_id: int):
 # --- Workspace: follow-ups and sales -------------------------------------------------------
 @workspace_router.post(
     "/followups",
-    response={201: FollowUpOut, **ERRORS_WRITE},
+    response={201: FollowUpOut, 200: FollowUpOut, **ERRORS_WRITE},
     operation_id="calls_followup_create",
 )
 def followup_create(request, payload: FollowUpIn):
-    """Book a follow-up (a callback at an agreed time); it replaces the lead's open one.
-    A time in the past is refused (422 ``followup_in_past``); a callback or cadence step on
-    a lead the agent won, too (409 ``won_lead_needs_service_followup``: book kind
-    ``service``)."""
+    """Book a follow-up (a callback at an agreed time); it replaces the lead's open one:
+    201. The same booking sent again (the lead's open follow-up already at that time and of
+    that kind) changes nothing: 200 with it. A time in the past is refused (422
+    ``followup_in_past``); a callback or cadence step on a lead the agent won, too (409
+    ``won_lead_needs_service_followup``: book kind ``service``)."""
     user, me = _me(request)
     lead = lead_selectors.lead_get(user=user, lead_id=payload.lead_id)
+    asked = timezone.now()
     followup = services.followup_schedule(
         lead=lead, agent=me, due_at=payload.due_at, actor=user, kind=payload.kind, note=payload.note
     )
-    return Status(201, selectors.followup_get(user=user, followup_id=followup.pk))
+    status = 201 if followup.created_at >= asked else 200
+    return Status(status, selectors.followup_get(user=user, followup_id=followup.pk))
 
 
 @workspace_router.post(

@@ -3,7 +3,6 @@
 from telesales.core.errors import (
     Conflict,
     InvalidState,
-    NotFound,
     PermissionDenied,
     ValidationFailed,
 )
@@ -63,8 +62,12 @@ class FollowUpNotOpen(InvalidState):
     code = "followup_not_open"
 
 
-class UnknownDisposition(NotFound):
-    code = "unknown_disposition"
+class UnknownDisposition(ValidationFailed):
+    """A disposition code that does not exist or is no longer in use: a field error on
+    ``code`` (it was a 404, which read as "no such call")."""
+
+    def __init__(self, message: str = "") -> None:
+        super().__init__(message, fields={"code": [message]})
 
 
 class CdrLayoutUnknown(InvalidState):

@@ -398,7 +398,7 @@ def call_start(
     require_self(actor, agent, _("You can only dial from your own workspace"))
     if kind is not None and kind not in CallKind.values:
         raise ValidationFailed(_("Unknown call kind"), fields={"kind": [_("unknown")]})
-    at = at or timezone.now()
+    at = _aware(at, "at") if at is not None else timezone.now()
     presence = presence_lock(agent, at=at)
     agent = Person.objects.select_related("team", "level", "seat").get(pk=agent.pk)
     left_open = _left_open(presence.attempt, at=at)
@@ -475,7 +475,7 @@ def call_answer(*, attempt: CallAttempt, actor=None, at: dt.datetime | None = No
     """The customer picked up."""
     attempt = _attempt_locked(attempt)
     require_self(actor, attempt.agent, _("This is not your call"))
-    at = at or timezone.now()
+    at = _aware(at, "at") if at is not None else timezone.now()
     if attempt.ended_at is not None:
         raise CallNotOpen(_("This call has ended"))
     if at < attempt.started_at:
@@ -503,7 +503,7 @@ def call_end(
     """The call ended: talk seconds, the recording, and the agent goes to wrap-up."""
     attempt = _attempt_locked(attempt)
     require_self(actor, attempt.agent, _("This is not your call"))
-    at = at or timezone.now()
+    at = _aware(at, "at") if at is not None else timezone.now()
     if attempt.ended_at is not None:
         raise CallNotOpen(_("This call has ended already"))
     if answered_at is not None:
@@ -517,6 +517,12 @@ def call_end(
     if at < attempt.started_at:
         raise ValidationFailed(
             _("A call ends after it starts"), fields={"at": [_("before the start")]}
+        )
+    if attempt.answered_at is not None and at < attempt.answered_at:
+        raise ValidationFailed(
+            _("A call ends after it is answered (answered at %(t)s)")
+            % {"t": timezone.localtime(attempt.answered_at).isoformat(timespec="seconds")},
+            fields={"at": [_("before the answer")]},
         )
     attempt.ended_at = at
     talk = (at - attempt.answered_at) if attempt.answered_at else dt.timedelta(0)
@@ -1812,7 +1818,7 @@ def sale_record(
     if not attempt.disposition_id:
         sale = Disposition.objects.filter(sale=True, is_active=True).order_by("order", "id").first()
         if sale is None:
-            raise UnknownDisposition(_("No active sale disposition is configured"))
+            raise InvalidState(_("No active sale disposition is configured"))
         attempt.lead.refresh_from_db()
         _dispose(
             attempt=attempt, disposition=sale, actor=actor, note=note, callback_at=None, at=now

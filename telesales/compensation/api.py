@@ -38,7 +38,7 @@ XLSX_ANSWER = {
 }
 
 
-class RuleSetOut(Schema):
+class PayRuleSetOut(Schema):
     """One version of the basic law, without its text."""
 
     id: int
@@ -59,7 +59,7 @@ class RuleSetOut(Schema):
         return obj.in_force_on(timezone.localdate())
 
 
-class RuleSetDetailOut(RuleSetOut):
+class RuleSetDetailOut(PayRuleSetOut):
     """A version with the file it was imported from and the checked document stored."""
 
     source_text: str
@@ -137,7 +137,7 @@ class PayRunComputeIn(InputSchema):
     reason: str = ""
 
 
-class ReasonIn(InputSchema):
+class PayReasonIn(InputSchema):
     reason: str = ""
 
 
@@ -242,7 +242,7 @@ def _ruleset_get(user, ruleset_id: int) -> RuleSet:
 
 @router.get(
     "/rulesets",
-    response={200: list[RuleSetOut], **ERRORS_READ},
+    response={200: list[PayRuleSetOut], **ERRORS_READ},
     operation_id="compensation_ruleset_list",
 )
 def ruleset_list(request):
@@ -292,7 +292,7 @@ def ruleset_import(
     response={200: RuleSetDetailOut, **ERRORS_WRITE},
     operation_id="compensation_ruleset_approve",
 )
-def ruleset_approve(request, ruleset_id: int, payload: ReasonIn):
+def ruleset_approve(request, ruleset_id: int, payload: PayReasonIn):
     """Put a draft version in force from its ``effective_from``; the version in force before
     it ends the day before. 409 for a version that is not a draft or that starts on or before
     an approved one."""

@@ -63,7 +63,7 @@ class DecisionIn(InputSchema):
     note: str = ""
 
 
-class ReasonIn(InputSchema):
+class AssessmentReasonIn(InputSchema):
     reason: str = ""
 
 
@@ -126,7 +126,7 @@ def assessment_get(request, run_id: int):
     response={200: AssessmentRunOut, **ERRORS_WRITE},
     operation_id="compensation_assessment_approve",
 )
-def assessment_approve(request, run_id: int, payload: ReasonIn):
+def assessment_approve(request, run_id: int, payload: AssessmentReasonIn):
     """Lock the run and move the approved promotions and demotions to their levels."""
     run = selectors.assessment_run_get(user=request.auth, pk=run_id)
     return assessing.assessment_run_approve(run=run, actor=request.auth, reason=payload.reason)

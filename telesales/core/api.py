@@ -86,9 +86,9 @@ class LanguageIn(InputSchema):
 def token_create(request, payload: TokenIn):
     user = authenticate(request, username=payload.username, password=payload.password)
     if getattr(request, "axes_locked_out", False):
-        raise LockedOut("Too many failed sign-ins; try again later")
+        raise LockedOut(_("Too many failed sign-ins; try again later"))
     if user is None:
-        raise AuthenticationFailed("Wrong username or password")
+        raise AuthenticationFailed(_("Wrong username or password"))
     token, secret = services.token_create(user=user, actor=user, name=payload.name)
     return {"token": secret, "prefix": token.prefix, "expires_at": token.expires_at.isoformat()}
 

@@ -16,7 +16,7 @@ from ninja import Schema
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 from ninja.security import APIKeyCookie, HttpBearer
-from pydantic import Field, field_validator
+from pydantic import ConfigDict, Field, field_validator
 
 from telesales.core.api_messages import field_message
 from telesales.core.dates import YEAR_MAX, YEAR_MIN, date_out_of_range
@@ -70,7 +70,11 @@ class InputSchema(Schema):
     they would otherwise surface as a server error instead of a field error. A decimal sent
     as text in exponent form ("1e3") is refused: amounts are written in plain digits. Dates
     and times must fall in the years ``YEAR_MIN`` to ``YEAR_MAX``, for the NUL's reason.
+    A field the operation does not take is refused (``extra_forbidden``), not dropped: a
+    misspelled ``callback_time`` lost the callback the customer agreed to.
     """
+
+    model_config = ConfigDict(extra="forbid")
 
     @field_validator("*", mode="after")
     @classmethod
@@ -89,8 +93,9 @@ class InputSchema(Schema):
 
 
 # Declared on every operation so that the OpenAPI document lists the error answers.
-ERRORS_READ = {401: ErrorOut, 403: ErrorOut, 404: ErrorOut}
-ERRORS_WRITE = {**ERRORS_READ, 400: ErrorOut, 409: ErrorOut, 413: ErrorOut, 422: ErrorOut}
+# A read refuses a malformed id or filter (422) and an unreadable request (400) too.
+ERRORS_READ = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 422: ErrorOut}
+ERRORS_WRITE = {**ERRORS_READ, 409: ErrorOut, 413: ErrorOut}
 
 
 class SessionAuth(APIKeyCookie):
@@ -229,5 +234,13 @@ def install_error_handlers(api) -> None:
                     "The request's CSRF token is missing or out of date: send the csrftoken "
                     "cookie's value in the X-CSRFToken header, or use a bearer token."
                 ),
+            )
+        if exc.status_code == 400:
+            # ninja could not read the body: not JSON, or not the form the operation takes.
+            return _answer(
+                request,
+                400,
+                "bad_request",
+                _("The request body cannot be read: send JSON of the form this operation takes."),
             )
         return _answer(request, exc.status_code, "http_error", str(exc))

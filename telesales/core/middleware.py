@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.utils import translation
+from django.utils.translation import gettext_lazy as _lazy
 
 from telesales.core.models import UserSettings
 
@@ -70,6 +71,13 @@ class ApiErrorShapeMiddleware:
     a server error) still carry the {code, message, details} shape."""
 
     CODES = {400: "bad_request", 404: "not_found", 405: "method_not_allowed", 500: "server_error"}
+    #: In the caller's language (the status line's English phrase is not a message).
+    MESSAGES = {
+        400: _lazy("The request cannot be read."),
+        404: _lazy("Not found."),
+        405: _lazy("This method is not allowed here: see details.allowed."),
+        500: _lazy("Something went wrong on the server; the error has been logged."),
+    }
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -88,7 +96,7 @@ class ApiErrorShapeMiddleware:
         shaped = JsonResponse(
             {
                 "code": self.CODES[response.status_code],
-                "message": response.reason_phrase,
+                "message": str(self.MESSAGES[response.status_code]),
                 "details": details,
             },
             status=response.status_code,

@@ -55,16 +55,16 @@ from telesales.leads.schemas import (
     LeadExportIn,
     LeadFilter,
     LeadOut,
+    LeadReasonIn,
+    LeadRuleSetIn,
+    LeadRuleSetOut,
     MappingIn,
     NumberAccessIn,
     NumberAccessOut,
     PoolSummaryOut,
     QualityOut,
-    ReasonIn,
     RejectionReportIn,
     RevealOut,
-    RuleSetIn,
-    RuleSetOut,
 )
 from telesales.org.selectors import person_for_user
 
@@ -153,7 +153,7 @@ def household_member_add(request, lead_id: int, payload: HouseholdMemberIn):
     response={200: LeadDetailOut, **ERRORS_WRITE},
     operation_id="leads_household_member_remove",
 )
-def household_member_remove(request, lead_id: int, member_id: int, payload: ReasonIn):
+def household_member_remove(request, lead_id: int, member_id: int, payload: LeadReasonIn):
     """Take a member out of the lead's customer's household, with a reason (audited)."""
     user = request.auth
     deny_unless(permissions.can_view_leads(user), _("Your role has no access to lead data"))
@@ -197,7 +197,7 @@ def lead_claim(request, lead_id: int):
     response={200: LeadOut, **ERRORS_WRITE},
     operation_id="leads_lead_release",
 )
-def lead_release(request, lead_id: int, payload: ReasonIn):
+def lead_release(request, lead_id: int, payload: LeadReasonIn):
     user = request.auth
     deny_unless(permissions.can_view_leads(user), _("Your role has no access to lead data"))
     lead = selectors.lead_get(user=user, lead_id=lead_id)
@@ -210,7 +210,7 @@ def lead_release(request, lead_id: int, payload: ReasonIn):
     response={200: RevealOut, **ERRORS_WRITE},
     operation_id="leads_lead_reveal",
 )
-def lead_reveal(request, lead_id: int, payload: ReasonIn, response: HttpResponse):
+def lead_reveal(request, lead_id: int, payload: LeadReasonIn, response: HttpResponse):
     """The full number, for a user allowed to reveal numbers; audited with the reason.
     The answer must not be cached (``Cache-Control: no-store``)."""
     user = request.auth
@@ -550,7 +550,7 @@ def dnc_add(request, payload: DncIn):
     response={200: DncOut, **ERRORS_WRITE},
     operation_id="leads_dnc_remove",
 )
-def dnc_remove(request, entry_id: int, payload: ReasonIn):
+def dnc_remove(request, entry_id: int, payload: LeadReasonIn):
     user = request.auth
     _dnc_allowed(user)
     entry = selectors.dnc_list(user=user, include_inactive=True).filter(pk=entry_id).first()
@@ -582,7 +582,9 @@ def dnc_import(request, payload: Form[DncImportIn], file: File[UploadedFile]):
 
 # --- Rule sets -------------------------------------------------------------------------------
 @router.get(
-    "/rulesets", response={200: list[RuleSetOut], **ERRORS_READ}, operation_id="leads_ruleset_list"
+    "/rulesets",
+    response={200: list[LeadRuleSetOut], **ERRORS_READ},
+    operation_id="leads_ruleset_list",
 )
 def ruleset_list(request):
     deny_unless(permissions.sees_all_leads(request.auth), _("Only data roles see the lead rules"))
@@ -591,7 +593,7 @@ def ruleset_list(request):
 
 @router.get(
     "/rulesets/{ruleset_id}",
-    response={200: RuleSetOut, **ERRORS_READ},
+    response={200: LeadRuleSetOut, **ERRORS_READ},
     operation_id="leads_ruleset_get",
 )
 def ruleset_get(request, ruleset_id: int):
@@ -603,9 +605,9 @@ def ruleset_get(request, ruleset_id: int):
 
 
 @router.post(
-    "/rulesets", response={201: RuleSetOut, **ERRORS_WRITE}, operation_id="leads_ruleset_create"
+    "/rulesets", response={201: LeadRuleSetOut, **ERRORS_WRITE}, operation_id="leads_ruleset_create"
 )
-def ruleset_create(request, payload: RuleSetIn):
+def ruleset_create(request, payload: LeadRuleSetIn):
     """A new version of the rules, effective from a day (today or later); never an edit."""
     user = request.auth
     deny_unless(permissions.can_manage_leads(user), _("Only data roles change the lead rules"))

@@ -192,7 +192,7 @@ class LeadFilter(InputSchema):
     offset: int = Field(default=0, ge=0, le=ID_MAX - PAGE_MAX)
 
 
-class ReasonIn(InputSchema):
+class LeadReasonIn(InputSchema):
     reason: str = Field(min_length=2, max_length=REASON_MAX)
 
 
@@ -549,7 +549,7 @@ class DncImportOut(Schema):
 
 
 # --- Rule sets -------------------------------------------------------------------------------
-class RuleSetOut(Schema):
+class LeadRuleSetOut(Schema):
     id: int
     name: str
     stage: str
@@ -578,7 +578,7 @@ class RuleSetOut(Schema):
 Count = Field(default=None, ge=0, le=1_000_000)
 
 
-class RuleSetIn(InputSchema):
+class LeadRuleSetIn(InputSchema):
     """A new version. Parameters left out are copied from ``based_on_id`` (or the defaults)."""
 
     based_on_id: int | None = Id

@@ -23,22 +23,21 @@ from telesales.operations.schemas import (
     MisunderstandingOut,
     NoticeFilter,
     NoticeIn,
+    OperationsReasonIn,
+    OperationsRuleSetIn,
+    OperationsRuleSetOut,
     OwnerIn,
     PaymentIn,
     PersistencyOut,
     PersistencyQuery,
     PremiumDueOut,
     ProblemIn,
-    ReasonIn,
     ReceiptBatchDetailOut,
     ReceiptBatchOut,
     ReinstateIn,
     RenewalFilter,
     RenewalTaskOut,
-    ResolveIn,
     ReturnVisitOut,
-    RuleSetIn,
-    RuleSetOut,
     SendIn,
     ServicingDetailOut,
     ServicingFilter,
@@ -49,6 +48,7 @@ from telesales.operations.schemas import (
     TrendRowOut,
     VisitFilter,
     VisitIn,
+    VisitResolveIn,
     WithholdingOut,
     WithholdingQuery,
 )
@@ -192,7 +192,7 @@ def premium_pay(request, due_id: int, payload: PaymentIn):
     response={200: PremiumDueOut, **ERRORS_WRITE},
     operation_id="operations_premium_waive",
 )
-def premium_waive(request, due_id: int, payload: ReasonIn):
+def premium_waive(request, due_id: int, payload: OperationsReasonIn):
     user = _operator(request)
     due = selectors.premium_due_get(user=user, due_id=due_id)
     return services.premium_due_waive(due=due, reason=payload.reason, actor=user)
@@ -389,7 +389,7 @@ def return_visit_record(request, visit_id: int, payload: VisitIn):
     response={200: ReturnVisitOut, **ERRORS_WRITE},
     operation_id="operations_return_visit_resolve",
 )
-def return_visit_resolve(request, visit_id: int, payload: ResolveIn):
+def return_visit_resolve(request, visit_id: int, payload: VisitResolveIn):
     """The team lead (or operations) cleared up a misunderstanding found by the visit."""
     user = _viewer(request)
     visit: ReturnVisit = selectors.return_visit_get(user=user, visit_id=visit_id)
@@ -556,7 +556,7 @@ def withholding_list(request, query: Query[WithholdingQuery]):
 # --- Rule sets --------------------------------------------------------------------------------
 @router.get(
     "/rules",
-    response={200: list[RuleSetOut], **ERRORS_READ},
+    response={200: list[OperationsRuleSetOut], **ERRORS_READ},
     operation_id="operations_ruleset_list",
 )
 def ruleset_list(request):
@@ -564,9 +564,11 @@ def ruleset_list(request):
 
 
 @router.post(
-    "/rules", response={201: RuleSetOut, **ERRORS_WRITE}, operation_id="operations_ruleset_create"
+    "/rules",
+    response={201: OperationsRuleSetOut, **ERRORS_WRITE},
+    operation_id="operations_ruleset_create",
 )
-def ruleset_create(request, payload: RuleSetIn):
+def ruleset_create(request, payload: OperationsRuleSetIn):
     """A new version of the rules, effective from today or later (manager only)."""
     data = payload.dict(exclude_none=True)
     version = services.operations_ruleset_create(

@@ -320,7 +320,7 @@ class SummaryOut(Schema):
     exit_overdue: int
 
 
-class RuleSetOut(Schema):
+class OperationsRuleSetOut(Schema):
     id: int
     name: str
     effective_from: dt.date
@@ -374,7 +374,7 @@ class PaymentIn(InputSchema):
     note: str = Field(default="", max_length=NOTE_MAX)
 
 
-class ReasonIn(InputSchema):
+class OperationsReasonIn(InputSchema):
     reason: str = Field(max_length=300)  # required: the service says "required" / "too short"
 
 
@@ -407,7 +407,7 @@ class DayIn(InputSchema):
 
 class ProblemIn(InputSchema):
     day: dt.date
-    problem: str = Field(max_length=300)  # required: see ReasonIn
+    problem: str = Field(max_length=300)  # required: see OperationsReasonIn
 
 
 class ReinstateIn(InputSchema):
@@ -418,7 +418,7 @@ class ReinstateIn(InputSchema):
 class EndIn(InputSchema):
     status: Literal["surrendered", "claim_terminated", "transferred_out"]
     on: dt.date
-    note: str = Field(max_length=NOTE_MAX)  # required: see ReasonIn
+    note: str = Field(max_length=NOTE_MAX)  # required: see OperationsReasonIn
 
 
 class VisitIn(InputSchema):
@@ -426,8 +426,8 @@ class VisitIn(InputSchema):
     note: str = Field(default="", max_length=NOTE_MAX)
 
 
-class ResolveIn(InputSchema):
-    note: str = Field(max_length=NOTE_MAX)  # required: see ReasonIn
+class VisitResolveIn(InputSchema):
+    note: str = Field(max_length=NOTE_MAX)  # required: see OperationsReasonIn
 
 
 class NoticeIn(InputSchema):
@@ -455,7 +455,7 @@ class WithholdingQuery(InputSchema):
     policy_ids: str = Field(min_length=1, max_length=5000, pattern=r"^\d{1,18}(,\d{1,18})*$")
 
 
-class RuleSetIn(InputSchema):
+class OperationsRuleSetIn(InputSchema):
     """A new version. Parameters left out are copied from the version in force."""
 
     name: str = Field(min_length=1, max_length=100)

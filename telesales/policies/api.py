@@ -14,8 +14,6 @@ from ninja import Query, Router
 
 from telesales.core.errors import NotFound, ValidationFailed, deny_unless
 from telesales.core.http_api import ERRORS_READ, ERRORS_WRITE
-from telesales.leads import selectors as lead_selectors
-from telesales.org.selectors import person_for_user
 from telesales.policies import permissions, selectors, services
 from telesales.policies.schemas import (
     CancelIn,
@@ -31,10 +29,9 @@ from telesales.policies.schemas import (
     ProductPatchIn,
     ReceiptIn,
     ReportFilter,
-    RuleSetIn,
-    RuleSetOut,
-    SaleIn,
     StabilisationOut,
+    StabilisationRuleSetIn,
+    StabilisationRuleSetOut,
     TaskCompleteIn,
     TaskFilter,
     TaskOut,
@@ -151,41 +148,10 @@ def policy_get(request, policy_id: int):
     return selectors.policy_get(user=request.auth, policy_id=policy_id)
 
 
-@router.post(
-    "/policies",
-    response={200: PolicyDetailOut, **ERRORS_WRITE},
-    operation_id="policies_sale_record",
-)
-def sale_record(request, payload: SaleIn):
-    """Record the caller's sale on a lead they are working (status *applied*; the lead is won).
-    Refusals: ``grade_too_low``, ``not_registered``, ``lead_not_worked``,
-    ``product_not_on_sale`` and ``validation_failed`` with a message per field."""
-    user = request.auth
-    deny_unless(permissions.can_record_sale(user), _("Your role does not sell"))
-    me = person_for_user(user)
-    if me is None:
-        raise ValidationFailed(_("Your login is not linked to an employee record"))
-    lead = lead_selectors.lead_get(user=user, lead_id=payload.lead_id)
-    product = selectors.product_get(user=user, product_id=payload.product_id)
-    policy = services.sale_record(
-        lead=lead,
-        agent=me,
-        product=product,
-        annualised_premium=payload.annualised_premium,
-        payment_mode=payload.payment_mode,
-        term_years=payload.term_years,
-        insured_ids=payload.insured_ids,
-        holder_id=payload.holder_id,
-        recording_ref=payload.recording_ref,
-        actor=user,
-    )
-    return selectors.policy_get(user=user, policy_id=policy.pk)
-
-
 def _operated(request, policy_id: int):
     deny_unless(
         permissions.can_operate_policies(request.auth),
-        "Only renewal operations or the center manager may do this",
+        _("Only renewal operations or the center manager may do this"),
     )
     return selectors.policy_get(user=request.auth, policy_id=policy_id)
 
@@ -341,7 +307,7 @@ def extended_service_report(request, filters: Query[ReportFilter]):
 # --- Rule sets ---------------------------------------------------------------------------
 @router.get(
     "/rulesets",
-    response={200: list[RuleSetOut], **ERRORS_READ},
+    response={200: list[StabilisationRuleSetOut], **ERRORS_READ},
     operation_id="policies_ruleset_list",
 )
 def ruleset_list(request):
@@ -354,9 +320,11 @@ def ruleset_list(request):
 
 
 @router.post(
-    "/rulesets", response={200: RuleSetOut, **ERRORS_WRITE}, operation_id="policies_ruleset_create"
+    "/rulesets",
+    response={200: StabilisationRuleSetOut, **ERRORS_WRITE},
+    operation_id="policies_ruleset_create",
 )
-def ruleset_create(request, payload: RuleSetIn):
+def ruleset_create(request, payload: StabilisationRuleSetIn):
     """A new version of the post-sale rules, effective from today or later."""
     deny_unless(
         permissions.can_manage_rules(request.auth), "Only the center manager changes the rules"

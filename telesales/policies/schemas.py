@@ -267,17 +267,6 @@ class PolicyFilter(InputSchema):
     limit: int = Field(default=100, ge=1, le=PAGE_MAX)
 
 
-class SaleIn(InputSchema):
-    lead_id: int = Field(ge=1, le=ID_MAX)
-    product_id: int = Field(ge=1, le=ID_MAX)
-    annualised_premium: Decimal
-    payment_mode: PaymentMode
-    term_years: int = Field(ge=0, le=1000)
-    insured_ids: list[int] = Field(min_length=1, max_length=20)
-    holder_id: int | None = Id
-    recording_ref: str = Field(default="", max_length=200)
-
-
 class IssueIn(InputSchema):
     number: str | None = Field(default=None, max_length=32)
     issued_at: dt.datetime | None = None
@@ -369,7 +358,7 @@ class ConversionOut(Schema):
 
 
 # --- Rule sets ---------------------------------------------------------------------------
-class RuleSetOut(Schema):
+class StabilisationRuleSetOut(Schema):
     id: int
     name: str
     effective_from: dt.date
@@ -392,7 +381,7 @@ class RuleSetOut(Schema):
     extended_script: str
 
 
-class RuleSetIn(InputSchema):
+class StabilisationRuleSetIn(InputSchema):
     name: str = Field(min_length=1, max_length=100)
     effective_from: dt.date
     based_on_id: int | None = Id

@@ -22,7 +22,6 @@ from telesales.tickets.schemas import (
     ComplaintRateOut,
     PeriodFilter,
     ReopenIn,
-    ResolveIn,
     RespondIn,
     SlaReportOut,
     SlaRuleSetIn,
@@ -31,6 +30,7 @@ from telesales.tickets.schemas import (
     TicketFilter,
     TicketOpenIn,
     TicketOut,
+    TicketResolveIn,
 )
 
 router = Router(tags=["tickets"])
@@ -156,7 +156,7 @@ def ticket_respond(request, ticket_id: int, payload: RespondIn):
     response={200: TicketDetailOut, **ERRORS_WRITE},
     operation_id="tickets_ticket_resolve",
 )
-def ticket_resolve(request, ticket_id: int, payload: ResolveIn):
+def ticket_resolve(request, ticket_id: int, payload: TicketResolveIn):
     user = _viewer(request)
     ticket = _detail(user, ticket_id)
     services.ticket_resolve(ticket=ticket, actor=user, resolution=payload.resolution)

@@ -234,7 +234,7 @@ class RespondIn(InputSchema):
     waiting_customer: bool = False
 
 
-class ResolveIn(InputSchema):
+class TicketResolveIn(InputSchema):
     resolution: str = Field(min_length=1, max_length=TEXT_MAX)
 
 

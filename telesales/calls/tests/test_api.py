@@ -169,12 +169,14 @@ def test_team_lead_records_a_disposition_for_their_agent(agent, api_for):
     assert r.status_code == 200, r.content
 
 
-def test_unknown_disposition_code_is_404(agent, client):
+def test_unknown_disposition_code_is_a_field_error_on_code(agent, client):
     call = CallAttempt.objects.create(
         lead=owned_lead(agent), agent=agent, started_at=timezone.now()
     )
     r = client.post_json(f"{WS}/calls/{call.pk}/disposition", {"code": "nope"})
-    assert_error_shape(r, 404, "unknown_disposition")
+    assert list(assert_error_shape(r, 422, "validation_failed")["details"]["fields"]) == ["code"]
+    r = client.post_json(f"{WS}/calls/{call.pk}/disposition", {"code": "sale"})
+    assert list(assert_error_shape(r, 422, "validation_failed")["details"]["fields"]) == ["code"]
 
 
 def test_dnc_disposition_blocks_the_number_at_once(agent, client):

@@ -26,7 +26,7 @@ def test_the_api_answers_not_found_in_its_error_shape(client_for, number):
     assert response.status_code == 404
     body = response.json()
     assert body["code"] == "not_found" and set(body) == {"code", "message", "details"}
-    assert body["message"] == "Not Found"  # the guard answered
+    assert body["message"] and body["message"] != "Not Found"  # the guard, in the page's words
 
 
 @pytest.mark.parametrize("number", [HUGE, HUGER])

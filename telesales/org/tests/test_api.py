@@ -410,11 +410,14 @@ def test_huge_path_ids_answer_404(manager_api):
         assert_error_shape(manager_api.get(url), 404)
 
 
-def test_unknown_body_fields_are_ignored_not_applied(manager_api, person_body, center):
+def test_unknown_body_fields_are_refused_and_nothing_is_written(manager_api, person_body):
+    """A field the operation does not take is a field error (``extra_forbidden``), not
+    dropped silently (QA, session 20: a misspelled ``callback_time`` lost a callback)."""
+    before = Person.objects.count()
     response = manager_api.post_json(PEOPLE, {**person_body, "center_id": 999, "id": 5})
-    assert response.status_code == 201
-    person = Person.objects.get(pk=response.json()["id"])
-    assert person.center_id == center.pk
+    body = assert_error_shape(response, 422, "validation_failed")
+    assert set(body["details"]["fields"]) == {"center_id", "id"}
+    assert Person.objects.count() == before
 
 
 # --- Property: no JSON body makes person create answer 500 ----------------------------------
