@@ -19,6 +19,7 @@ from pydantic import Field
 from telesales.compensation import exporting, payrun, permissions, rulesets, selectors
 from telesales.compensation.choices import PayRunStatus
 from telesales.compensation.models import RuleSet
+from telesales.compensation.notes import note_text
 from telesales.core.downloads import attachment_disposition
 from telesales.core.errors import NotFound, PermissionDenied, ValidationFailed
 from telesales.core.http_api import ERRORS_READ, ERRORS_WRITE, InputSchema
@@ -176,6 +177,11 @@ class PayLineOut(Schema):
     #: Each source of a rate-cell line with its own amount and basis; empty for a line of
     #: one source (its amount and basis are the line's).
     parts: list[LinePartOut]
+
+    @staticmethod
+    def resolve_note(line) -> str:
+        # Stored as messages and values; in the caller's language here (``notes``).
+        return note_text(line.note)
 
     @staticmethod
     def resolve_parts(line) -> list[dict]:

@@ -63,8 +63,9 @@ from decimal import ROUND_HALF_UP, Decimal
 from operator import itemgetter
 
 from django.utils.translation import gettext as _
-from django.utils.translation import pgettext
+from django.utils.translation import gettext_noop
 
+from telesales.compensation.notes import joined, note
 from telesales.compensation.rules_format import RuleBook, tier_apply, tier_rate
 from telesales.core.errors import ValidationFailed
 from telesales.core.formatting import money
@@ -88,6 +89,13 @@ KINDS = (
 )
 FREE_LOOK = "free_look"
 SURRENDER = "surrender"
+
+
+#: What a performance bonus's note calls its tier method (``rules_format.tier_apply``).
+_TIER_METHODS = {
+    "banded": gettext_noop("banded tiers: the band's rate on the whole FYC"),
+    "marginal": gettext_noop("marginal tiers: each band's rate on its part of the FYC"),
+}
 
 
 def cents(value: Decimal) -> Decimal:
@@ -378,15 +386,11 @@ class _Run:
         self.trainee_levels = set(trainee["levels"]) if trainee else set()
         self.trainee_factor = (trainee["factor"], trainee["id"]) if trainee else None
         self.extension_pay = rules.section("extension_pay")
-        # Translated once per run, not once per line.
-        self.attended_text = _("%(a)s of %(r)s days attended")
-        self.clearance_names = {"receipt": _("receipt"), "return_visit": _("return visit")}
-        self.waiting_text = _("waiting for: %(what)s")
-        self.late_text = _("done on %(day)s, after the deadline %(deadline)s")
-        #: Between two parts of a note: "; " in English, "；" in Chinese; between the items
-        #: of a list: ", " / "、".
-        self.and_also = pgettext("between two parts of a note", "; ")
-        self.list_separator = _(", ")
+        # Notes are stored as messages and values, put into words when read (``notes``).
+        self.clearance_names = {
+            "receipt": gettext_noop("receipt"),
+            "return_visit": gettext_noop("return visit"),
+        }
         self._terms = self.withholding_terms()
         #: (level, extended) → the plain cells' rates (``plain_rates``); the numbers of the
         #: (rule id, rate, modifiers) cells.
@@ -472,7 +476,11 @@ class _Run:
                 rate=ratio,
                 sources=(f"person:{person.id}",),
                 note=(
-                    self.attended_text % {"a": attended, "r": required}
+                    note(
+                        gettext_noop("%(a)s of %(r)s days attended"),
+                        a=str(attended),
+                        r=str(required),
+                    )
                     if section["attendance"] == "pro_rata"
                     else ""
                 ),
@@ -641,14 +649,14 @@ class _Run:
             cell[3].append(fyc)
             if section is None or amount <= ZERO:
                 continue
-            note = notes.get(id(clearance))
-            if note is None:
+            late = notes.get(id(clearance))
+            if late is None:
                 cleared = self.cleared_on(clearance, until)
-                note = notes[id(clearance)] = self.late_note(clearance, cleared)
-            if note:
-                withheld = held.get(note)
+                late = notes[id(clearance)] = self.late_note(clearance, cleared)
+            if late:
+                withheld = held.get(late)
                 if withheld is None:
-                    withheld = held[note] = ([], [], [])
+                    withheld = held[late] = ([], [], [])
                 withheld[0].append(policy_id)
                 withheld[1].append(-(amount * share).quantize(CENT, rounding=ROUND_HALF_UP))
                 withheld[2].append(amount)
@@ -661,10 +669,10 @@ class _Run:
             line = self.cell_line(agent_id, "commission", rule, rate, ids, amounts, bases)
             self.lines[agent_id]["commission"].append(PayLine(**line, modifiers=modifiers))
             self.net_fyc[agent_id].append((tuple(ids), line["basis"]))
-        for note, (ids, amounts, bases) in held.items():
+        for late, (ids, amounts, bases) in held.items():
             share = section["share"]  # type: ignore[index]
             line = self.cell_line(agent_id, "withheld", rule_id, share, ids, amounts, bases)
-            self.lines[agent_id]["withheld"].append(PayLine(**line, note=note))
+            self.lines[agent_id]["withheld"].append(PayLine(**line, note=late))
 
     def cell_line(
         self, person_id: int, kind: str, rule_id: str, rate: Decimal, ids, amounts, bases
@@ -688,7 +696,10 @@ class _Run:
         if policy.cancel_kind == FREE_LOOK:
             share = section["free_look"]["share"]
             overrides = section["free_look"]["overrides"]
-            note = _("free-look cancellation on %(day)s") % {"day": policy.cancelled_on.isoformat()}
+            text = note(
+                gettext_noop("free-look cancellation on %(day)s"),
+                day=policy.cancelled_on.isoformat(),
+            )
         else:
             early = section.get("early_surrender")
             if early is None:
@@ -696,10 +707,11 @@ class _Run:
             months = months_between(policy.credited_on, policy.cancelled_on)
             share = tier_rate(bands=early["bands"], value=Decimal(months))
             overrides = early["overrides"]
-            note = _("surrender on %(day)s after %(m)d month(s) in force") % {
-                "day": policy.cancelled_on.isoformat(),
-                "m": months,
-            }
+            text = note(
+                gettext_noop("surrender on %(day)s after %(m)d month(s) in force"),
+                day=policy.cancelled_on.isoformat(),
+                m=months,
+            )
         if share == ZERO:
             return
         modifiers: tuple[str, ...] = ()
@@ -711,7 +723,9 @@ class _Run:
                 return
             original, _rate, rule_id, extra = found
             modifiers = (rule_id, *extra)
-            note += self.and_also + _("commission recomputed at level %(l)s") % {"l": person.level}
+            text = joined(
+                text, note(gettext_noop("commission recomputed at level %(l)s"), l=person.level)
+            )
         self.add(
             person.id,
             "clawback",
@@ -721,7 +735,7 @@ class _Run:
             rate=share,
             sources=(record,),
             modifiers=modifiers,
-            note=note,
+            note=text,
         )
         if overrides:
             self.net_fyc[person.id].append((policy.id, -(policy.fyc * share)))
@@ -793,14 +807,17 @@ class _Run:
                 if ancestor.level not in eligible:
                     continue
                 rate = row["rate"]
-                note = _("generation %(g)d, group of person:%(p)d developed on %(day)s") % {
-                    "g": row["generation"],
-                    "p": developed.id,
-                    "day": developed.developed_on.isoformat(),
-                }
+                text = note(
+                    gettext_noop("generation %(g)d, group of person:%(p)d developed on %(day)s"),
+                    g=row["generation"],
+                    p=developed.id,
+                    day=developed.developed_on.isoformat(),
+                )
                 if "later_rate" in row and age >= row["first_months"]:
                     rate = row["later_rate"]
-                    note += self.and_also + _("after %(m)d months") % {"m": row["first_months"]}
+                    text = joined(
+                        text, note(gettext_noop("after %(m)d months"), m=row["first_months"])
+                    )
                 self.add(
                     ancestor.id,
                     "development_bonus",
@@ -809,7 +826,7 @@ class _Run:
                     basis=basis,
                     rate=rate,
                     sources=self._sources(members, contributions),
-                    note=note,
+                    note=text,
                 )
 
     def performance_bonus(self) -> None:
@@ -834,7 +851,7 @@ class _Run:
                 basis=basis,
                 rate=None,
                 sources=self._sources([], contributions),
-                note=section["method"],
+                note=note(_TIER_METHODS.get(section["method"], section["method"])),
             )
 
     # --- new-hire allowance, withholding, renewal commission, recruiting awards -------------
@@ -891,18 +908,18 @@ class _Run:
                 basis=fyc,
                 rate=None,
                 sources=(f"person:{person.id}", *policies),
-                note=_(
-                    "month %(m)d of service; FYC %(fyc)s (at least %(min)s), "
-                    "%(n)d case(s) (at least %(c)d)"
-                )
-                % {
-                    "m": month,
+                note=note(
+                    gettext_noop(
+                        "month %(m)d of service; FYC %(fyc)s (at least %(min)s), "
+                        "%(n)d case(s) (at least %(c)d)"
+                    ),
+                    m=month,
                     # Amounts in a note read as on the pay pages: thousands grouped.
-                    "fyc": money(cents(fyc)),
-                    "min": money(min_fyc),
-                    "n": cases,
-                    "c": min_cases,
-                },
+                    fyc=money(cents(fyc)),
+                    min=money(min_fyc),
+                    n=cases,
+                    c=min_cases,
+                ),
             )
 
     @staticmethod
@@ -944,8 +961,12 @@ class _Run:
             )
         ]
         if waiting:
-            return self.waiting_text % {"what": self.list_separator.join(waiting)}
-        return self.late_text % {"day": cleared, "deadline": deadline.isoformat()}
+            return note(gettext_noop("waiting for: %(what)s"), what=waiting)
+        return note(
+            gettext_noop("done on %(day)s, after the deadline %(deadline)s"),
+            day=cleared.isoformat() if cleared is not None else "",
+            deadline=deadline.isoformat(),
+        )
 
     def withholding(self) -> None:
         """Withhold ``share`` of the commission of a policy credited in the period whose
@@ -963,8 +984,6 @@ class _Run:
             if len(line.sources) == 1
         }
         late_note = self.late_note
-        cancelled_text = _("released on the cancellation on %(day)s")
-        cleared_text = _("receipt and return visit done on %(day)s")
         for policy in self.policies:
             clearance = policy.clearance
             if clearance is None:
@@ -972,8 +991,8 @@ class _Run:
             record = f"policy:{policy.id}"
             cleared = self.cleared_on(clearance, until)
             line = paid.get(record)
-            note = late_note(clearance, cleared) if section else ""
-            if section and line is not None and line.amount > ZERO and note:
+            late = late_note(clearance, cleared) if section else ""
+            if section and line is not None and line.amount > ZERO and late:
                 self.add(
                     line.person_id,
                     "withheld",
@@ -982,17 +1001,23 @@ class _Run:
                     basis=line.amount,
                     rate=section["share"],
                     sources=(record,),
-                    note=note,
+                    note=late,
                 )
             if clearance.withheld_before > ZERO and policy.credited_on < self.period.start:
                 cancelled_on = policy.cancelled_on
                 if cancelled_on is not None and cancelled_on <= self.period.end:
-                    note = cancelled_text % {"day": cancelled_on.isoformat()}
+                    text = note(
+                        gettext_noop("released on the cancellation on %(day)s"),
+                        day=cancelled_on.isoformat(),
+                    )
                 elif cleared is not None and cleared <= self.period.end:
-                    note = (
-                        cleared_text % {"day": cleared}
+                    text = (
+                        note(
+                            gettext_noop("receipt and return visit done on %(day)s"),
+                            day=cleared.isoformat(),
+                        )
                         if cleared != dt.date.min
-                        else _("nothing is withheld under this rule set")
+                        else note(gettext_noop("nothing is withheld under this rule set"))
                     )
                 else:
                     continue
@@ -1004,7 +1029,7 @@ class _Run:
                     basis=clearance.withheld_before,
                     rate=None,
                     sources=(record,),
-                    note=note,
+                    note=text,
                 )
 
     def renewal_commission(self) -> None:
@@ -1020,26 +1045,24 @@ class _Run:
             if table is not None:
                 modifiers = (f"{section['id']}.persistency_factor",)
                 if extra.persistency13 is None:
-                    factor_note = _("no 13-month persistency to measure: factor 1")
+                    factor_note = note(gettext_noop("no 13-month persistency to measure: factor 1"))
                 else:
                     factor = tier_rate(bands=table["bands"], value=extra.persistency13)
-                    factor_note = _("13-month persistency %(p)s%%: factor %(f)s") % {
-                        "p": (extra.persistency13 * 100).quantize(CENT),
-                        "f": factor,
-                    }
+                    factor_note = note(
+                        gettext_noop("13-month persistency %(p)s%%: factor %(f)s"),
+                        p=str((extra.persistency13 * 100).quantize(CENT)),
+                        f=str(factor),
+                    )
             extension = self.extension_pay is not None and person.extension_since is not None
             if extension:
                 factor = factor * self.extension_pay["renewal_factor"]
                 modifiers = (*modifiers, f"{self.extension_pay['id']}.renewal_factor")
-                extension_note = _("assessment extension since %(day)s: factor %(f)s") % {
-                    "day": person.extension_since.isoformat(),
-                    "f": self.extension_pay["renewal_factor"],
-                }
-                factor_note = (
-                    f"{factor_note}{self.and_also}{extension_note}"
-                    if factor_note
-                    else extension_note
+                extension_note = note(
+                    gettext_noop("assessment extension since %(day)s: factor %(f)s"),
+                    day=person.extension_since.isoformat(),
+                    f=str(self.extension_pay["renewal_factor"]),
                 )
+                factor_note = joined(factor_note, extension_note)
             for renewal in sorted(extra.renewals, key=lambda r: r.premium_id):
                 if renewal.paid_on not in self.period:
                     self.problem(
@@ -1062,10 +1085,11 @@ class _Run:
                 amount = cents(renewal.amount * rate)
                 if amount == ZERO:
                     continue
-                note = _("policy year %(y)d at %(r)s") % {
-                    "y": renewal.policy_year,
-                    "r": row["rate"],
-                }
+                year_note = note(
+                    gettext_noop("policy year %(y)d at %(r)s"),
+                    y=renewal.policy_year,
+                    r=str(row["rate"]),
+                )
                 self.add(
                     person.id,
                     "renewal_commission",
@@ -1075,7 +1099,7 @@ class _Run:
                     rate=rate,
                     sources=(f"policy:{renewal.policy_id}", f"premium:{renewal.premium_id}"),
                     modifiers=modifiers,
-                    note=f"{note}{self.and_also}{factor_note}" if factor_note else note,
+                    note=joined(year_note, factor_note),
                 )
 
     def recruiting_awards(self) -> None:
@@ -1102,11 +1126,13 @@ class _Run:
                 if day not in self.period:
                     continue
                 assert day is not None
-                note = (
-                    _("person:%(p)d confirmed on %(day)s")
+                text = note(
+                    gettext_noop("person:%(p)d confirmed on %(day)s")
                     if confirmed
-                    else _("person:%(p)d won the new-talent award on %(day)s")
-                ) % {"p": recruit.id, "day": day.isoformat()}
+                    else gettext_noop("person:%(p)d won the new-talent award on %(day)s"),
+                    p=recruit.id,
+                    day=day.isoformat(),
+                )
                 basis = award["amount"]
                 minimum = award.get("min_recruit_fyc")
                 if minimum is not None:
@@ -1120,10 +1146,14 @@ class _Run:
                     if extra.fyc_to_date < minimum:
                         continue
                     basis = extra.fyc_to_date
-                    note += self.and_also + _("FYC to date %(fyc)s (at least %(min)s)") % {
-                        "fyc": money(cents(extra.fyc_to_date)),
-                        "min": money(minimum),
-                    }
+                    text = joined(
+                        text,
+                        note(
+                            gettext_noop("FYC to date %(fyc)s (at least %(min)s)"),
+                            fyc=money(cents(extra.fyc_to_date)),
+                            min=money(minimum),
+                        ),
+                    )
                 self.add(
                     recruiter.id,
                     "recruiting_award",
@@ -1132,7 +1162,7 @@ class _Run:
                     basis=basis,
                     rate=None,
                     sources=(f"person:{recruit.id}",),
-                    note=note,
+                    note=text,
                 )
 
     def run(self) -> list[PayLine]:

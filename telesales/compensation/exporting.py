@@ -22,6 +22,7 @@ from django.utils.translation import pgettext
 from telesales.compensation import permissions, selectors
 from telesales.compensation.choices import PayLineKind, PayRunStatus
 from telesales.compensation.models import PayRun
+from telesales.compensation.notes import note_text
 from telesales.core.audit import audit_record
 from telesales.core.errors import PermissionDenied
 from telesales.leads.exporting import (
@@ -279,7 +280,7 @@ def payrun_export_xlsx(*, run: PayRun, actor) -> ExportFile:
                 ln.rule_version,
                 _cell(sheet, " ".join(ln.modifiers)),
                 _cell(sheet, _(", ").join(labels.get(s, s) for s in ln.sources)),
-                _cell(sheet, ln.note),
+                _cell(sheet, note_text(ln.note)),
                 ln.kind,
             ]
         )

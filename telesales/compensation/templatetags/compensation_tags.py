@@ -6,6 +6,7 @@ from decimal import Decimal, InvalidOperation
 
 from django import template
 
+from telesales.compensation.notes import note_text
 from telesales.compensation.rules_format import MEASURE_LABELS
 from telesales.compensation.selectors import user_display_name
 from telesales.core.formatting import money as money_text
@@ -67,3 +68,9 @@ def user_name(user) -> str:
     the user's full name, else the login name; "" for nobody. Select ``<user>__person`` with
     the rows to read the names in the same query."""
     return user_display_name(user)
+
+
+@register.filter
+def pay_note(stored) -> str:
+    """A pay line's note in the reader's language (``compensation.notes``)."""
+    return note_text(stored or "")

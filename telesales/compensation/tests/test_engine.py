@@ -32,6 +32,7 @@ from telesales.compensation.engine import (
     payslip_totals,
     period_for,
 )
+from telesales.compensation.notes import note_text
 from telesales.compensation.rules_format import ruleset_parse
 from telesales.compensation.rulesets import DEFAULT_RULESET_PATH
 
@@ -231,7 +232,7 @@ def test_team_lead_payslip_with_override_chain_and_clawback(book):
         ("development_bonus", "development_bonus", D("360.00"), ("person:20",)),
     ]
     generations = [
-        (line.rate, line.note.split(",")[0])
+        (line.rate, note_text(line.note).split(",")[0])
         for line in lines
         if line.person_id == 1 and line.kind == "development_bonus"
     ]
@@ -323,7 +324,7 @@ def test_an_early_surrender_claws_back_by_months_in_force_and_recomputes_when_un
     [clawback] = [line for line in march(book, people, policies) if line.kind == "clawback"]
     assert (clawback.amount, clawback.rate, clawback.basis) == (D("-150.00"), D("0.5"), D("300.00"))
     assert clawback.modifiers == ("fyc.protection",)
-    assert "after 14 month(s) in force" in clawback.note
+    assert "after 14 month(s) in force" in note_text(clawback.note)
 
 
 def test_work_month_calendar_runs_from_the_26th_to_the_25th(book):

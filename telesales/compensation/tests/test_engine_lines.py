@@ -26,6 +26,7 @@ from telesales.compensation.engine import (
     payslip_totals,
     period_for,
 )
+from telesales.compensation.notes import note_text
 from telesales.compensation.rules_format import ruleset_parse
 from telesales.compensation.rulesets import DEFAULT_RULESET_PATH
 
@@ -125,7 +126,8 @@ def test_new_hire_allowance_month_four_needs_two_cases(book):
     assert line.basis == D("2000.00")
     # The amounts in the note are written as the pay pages write amounts: thousands grouped.
     assert (
-        line.note == "month 4 of service; FYC 2,000.00 (at least 2,000.00), 2 case(s) (at least 2)"
+        note_text(line.note)
+        == "month 4 of service; FYC 2,000.00 (at least 2,000.00), 2 case(s) (at least 2)"
     )
 
 
@@ -208,18 +210,21 @@ def test_half_the_commission_waits_for_the_receipt_and_the_return_visit(book):
     assert kind(lines, "withheld") == [(SAM, "withholding", D("-175.00"), ("policy:11",))]
     (line,) = [ln for ln in lines if ln.kind == "withheld"]
     assert (line.basis, line.rate) == (D("350.00"), D("0.5"))
-    assert line.note == "waiting for: receipt, return visit"
+    assert note_text(line.note) == "waiting for: receipt, return visit"
     assert payslip_totals(lines) == {SAM: D("4375.00")}
 
 
 def test_a_note_is_punctuated_in_the_language_it_is_written_in(book):
-    """In Chinese the list in a withholding note is joined by 「、」, not ", "."""
+    """In Chinese the list in a withholding note is joined by 「、」, not ", "; the note is
+    stored as its messages, so the same line reads in English to an English reader."""
     from django.utils import translation
 
     with translation.override("zh-hans"):
         lines = run(book, [sam()], [sold(11)])
-    (line,) = [ln for ln in lines if ln.kind == "withheld"]
-    assert line.note == "等待：回执、回访"
+        (line,) = [ln for ln in lines if ln.kind == "withheld"]
+        assert note_text(line.note) == "等待：回执、回访"
+    with translation.override("en"):
+        assert note_text(line.note) == "waiting for: receipt, return visit"
     # the payslip order: base pay, commission, withheld
     assert [ln.kind for ln in lines] == ["base_pay", "commission", "withheld"]
 
@@ -249,7 +254,7 @@ def test_no_return_visit_required_means_only_the_receipt_counts(book):
         ],
     )
     withheld = [ln for ln in lines if ln.kind == "withheld"]
-    assert [(ln.sources, ln.amount, ln.note) for ln in withheld] == [
+    assert [(ln.sources, ln.amount, note_text(ln.note)) for ln in withheld] == [
         (("policy:12",), D("-175.00"), "waiting for: receipt")
     ]
 
@@ -365,7 +370,7 @@ def test_renewal_commission_by_policy_year_and_persistency(book):
     ]
     first = next(ln for ln in lines if ln.kind == "renewal_commission")
     assert first.modifiers == ("renewal_commission.persistency_factor",)
-    assert first.note == "policy year 2 at 0.05; 13-month persistency 85.00%: factor 1.0"
+    assert note_text(first.note) == "policy year 2 at 0.05; 13-month persistency 85.00%: factor 1.0"
     assert payslip_totals(lines) == {2: D("3500.00") + D("147.04")}
 
 
@@ -443,7 +448,7 @@ def test_referral_award_when_a_recruit_wins_the_new_talent_award(book):
         (1, "award.recruit", D("500.00"), ("person:2",)),
         (1, "award.referral", D("700.00"), ("person:2",)),
     ]
-    notes = [ln.note for ln in lines if ln.kind == "recruiting_award"]
+    notes = [note_text(ln.note) for ln in lines if ln.kind == "recruiting_award"]
     assert notes == [
         "person:2 confirmed on 2026-03-02; FYC to date 800.00 (at least 300.00)",
         "person:2 won the new-talent award on 2026-03-30",

@@ -584,3 +584,36 @@ def test_the_what_if_says_what_it_compares_against(march):
     )
     assert 'data-testid="whatif-approved-header"' in html
     assert "Rules in force (v1)" in html and f"Draft (v{draft.version})" in html
+
+
+def test_a_payslip_note_reads_in_the_readers_language_on_the_page_the_export_and_the_api(
+    march,
+):
+    """QA (session 20): notes were stored in the language of the center when the run was
+    computed, so an English payslip and its export read "应出勤 22 天，实出勤 20 天". They are
+    stored as messages and values and put into words for each reader."""
+    from telesales.compensation.models import PayLine
+
+    run = payrun_compute(period_start=MAR, actor=march.hr)
+    base = PayLine.objects.get(run=run, person=march.tina, kind="base_pay")
+    assert "应出勤" not in base.note and "attended" in base.note  # the message id is stored
+    page = reverse("compensation:payslip_detail", args=[run.pk, march.tina.pk])
+    api = f"/api/v1/compensation/payruns/{run.pk}/payslips/{march.tina.pk}"
+    shown = {}
+    for language in ("en", "zh-hans"):
+        client = JsonClient()
+        client.force_login(march.hr)
+        client.cookies[settings.LANGUAGE_COOKIE_NAME] = language
+        html = client.get(page).content.decode()
+        cell = html[html.index('data-testid="line-note"') :]
+        lines = client.get(api).json()["lines"]
+        with translation.override(language):
+            book = load_workbook(io.BytesIO(payrun_export_xlsx(run=run, actor=march.hr).content))
+        sheet = book.worksheets[1]
+        notes = [row[-2] for row in sheet.iter_rows(values_only=True)]
+        shown[language] = (cell[: cell.index("</td>")], [ln["note"] for ln in lines], notes)
+    english, chinese = shown["en"], shown["zh-hans"]
+    assert "20 of 22 days attended" in english[0] and "20 of 22 days attended" in english[1]
+    assert "20 of 22 days attended" in english[2]
+    assert "应出勤 22 天，实出勤 20 天" in chinese[0] and "应出勤 22 天，实出勤 20 天" in chinese[1]
+    assert "应出勤 22 天，实出勤 20 天" in chinese[2]

@@ -40,6 +40,7 @@ from telesales.compensation.choices import PayRunStatus
 from telesales.compensation.engine import PayInputInvalid
 from telesales.compensation.exporting import payrun_export_xlsx
 from telesales.compensation.models import Attendance, PayAdjustment, PayLine, PayRun, PolicyPay
+from telesales.compensation.notes import note_text
 from telesales.compensation.payrun import (
     payadjustment_create,
     payrun_approve,
@@ -333,7 +334,12 @@ def test_the_lines_do_not_depend_on_the_language_of_whoever_computes(march):
         chinese = line_tuples(payrun_compute(period_start=MAR, actor=c.hr))
     assert chinese == english
     base = PayLine.objects.get(run__label="2026-03", person=c.tina, kind="base_pay")
-    assert base.note == "应出勤 22 天，实出勤 20 天"  # the center's language (LANGUAGE_CODE)
+    # Stored as its message and values; read in each reader's language (QA, session 20: an
+    # English payslip read "应出勤 22 天…").
+    with translation.override("zh-hans"):
+        assert note_text(base.note) == "应出勤 22 天，实出勤 20 天"
+    with translation.override("en"):
+        assert note_text(base.note) == "20 of 22 days attended"
 
 
 def test_a_period_that_has_not_started_is_refused_with_a_clear_reason(march):

@@ -27,9 +27,11 @@ import datetime as dt
 from decimal import Decimal as D
 
 import pytest
+from django.utils import translation
 
 from telesales.compensation.engine import PayInputInvalid, compute_pay, period_for
 from telesales.compensation.models import PayLine
+from telesales.compensation.notes import note_text
 from telesales.compensation.payinputs import _clearances, pay_inputs
 from telesales.compensation.payrun import payrun_approve, payrun_compute
 from telesales.compensation.rulesets import ruleset_rulebook
@@ -101,12 +103,16 @@ def test_the_march_run_pays_the_later_lines_computed_by_hand(lines_center):
     )
     assert renewal.sources == [f"policy:{c.sams_old.pk}", f"premium:{c.renewal.pk}"]
     assert renewal.rule_version == 1
-    assert "1.1" in renewal.note and "100.00%" in renewal.note  # the persistency factor
-    # The parts of a note are joined as the center's language joins them (「；」, not "; ").
-    assert "；13 个月继续率 100.00%" in renewal.note and "; " not in renewal.note
-    award = PayLine.objects.get(run=run, kind="recruiting_award")
-    # The center's language (zh-Hans) and the amounts grouped as on the pay pages.
-    assert "2026-03-15" in award.note and "；累计 FYC 1,234.50（至少 300.00）" in award.note
+    with translation.override("zh-hans"):
+        renewal_note = note_text(renewal.note)
+        award_note = note_text(PayLine.objects.get(run=run, kind="recruiting_award").note)
+    assert "1.1" in renewal_note and "100.00%" in renewal_note  # the persistency factor
+    # The parts of a note are joined as the reader's language joins them (「；」, not "; ").
+    assert "；13 个月继续率 100.00%" in renewal_note and "; " not in renewal_note
+    # The amounts grouped as on the pay pages.
+    assert "2026-03-15" in award_note and "；累计 FYC 1,234.50（至少 300.00）" in award_note
+    with translation.override("en"):
+        assert "; 13-month persistency 100.00%" in note_text(renewal.note)
 
 
 def test_a_rerun_of_the_later_lines_is_identical(lines_center):
