@@ -47,7 +47,11 @@ from telesales.compensation.choices import PayRunStatus
 from telesales.compensation.engine import Period, period_for
 from telesales.compensation.models import Attendance, PayRun, RuleSet
 from telesales.compensation.payinputs import pay_population
-from telesales.compensation.payrun import attendance_record, payrun_period
+from telesales.compensation.payrun import (
+    attendance_beyond_employment,
+    attendance_record,
+    payrun_period,
+)
 from telesales.compensation.rulesets import ruleset_rulebook
 from telesales.compensation.selectors import ruleset_in_force
 from telesales.core.audit import audit_record
@@ -362,6 +366,10 @@ def _check_days(row: CheckedRow, period: AttendancePeriod, *, blank_skips: bool)
             "days_attended",
             _("More than the days required (%(n)d).") % {"n": required},
         )
+    elif row.person is not None:
+        beyond = attendance_beyond_employment(row.person, period.period, attended)
+        if beyond:
+            row.error("days_attended", beyond)
     row.days_attended, row.days_required = attended, required
 
 

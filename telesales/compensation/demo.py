@@ -63,10 +63,17 @@ def _attendance(period: Period, rng: random.Random, hr) -> int:
     people = [p for p in pay_inputs(period).people if p.in_service and p.id not in have]
     by_id = Person.objects.in_bulk([p.id for p in people])
     for person in people:
+        employed = by_id[person.id]
+        # Someone hired (or leaving) inside the month attends the weekdays they were employed.
+        first = max(employed.hire_date, period.start)
+        last = min(employed.left_on or period.end, period.end)
+        weekdays = sum(
+            (first + dt.timedelta(days=i)).weekday() < 5 for i in range((last - first).days + 1)
+        )
         attendance_record(
-            person=by_id[person.id],
+            person=employed,
             period_start=period.start,
-            days_attended=required - rng.choice(ABSENCES),
+            days_attended=max(min(required - rng.choice(ABSENCES), weekdays), 0),
             days_required=required,
             actor=hr,
         )

@@ -823,6 +823,29 @@ def payadjustment_cancel(*, adjustment: PayAdjustment, actor, reason: str) -> Pa
 
 
 @transaction.atomic
+def days_employed(person, period: Period) -> int:
+    """The calendar days of ``period`` from the person's hire date to their leaving day."""
+    first = max(person.hire_date, period.start)
+    last = min(person.left_on or period.end, period.end)
+    return max((last - first).days + 1, 0)
+
+
+def attendance_beyond_employment(person, period: Period, days_attended: int) -> str:
+    """Why ``days_attended`` cannot be the person's in ``period`` ("" when it can): more days
+    than they were employed in it (QA, session 20: someone hired on the 24th was paid 21 of 22
+    days)."""
+    employed = days_employed(person, period)
+    if days_attended <= employed:
+        return ""
+    if person.left_on is not None and person.left_on <= period.end:
+        return _(
+            "More days than %(name)s was employed in %(p)s (left on %(left)s): at most %(n)d."
+        ) % {"name": person.name, "p": period.label, "left": person.left_on, "n": employed}
+    return _(
+        "More days than %(name)s was employed in %(p)s (hired on %(hired)s): at most %(n)d."
+    ) % {"name": person.name, "p": period.label, "hired": person.hire_date, "n": employed}
+
+
 def attendance_record(
     *, person, period_start: dt.date, days_attended: int, days_required: int, actor
 ) -> Attendance:
@@ -833,6 +856,10 @@ def attendance_record(
             _("Invalid attendance"),
             fields={"days_attended": [_("Between 0 and the days required (at least 1).")]},
         )
+    _ruleset, _book, period = payrun_period(period_start=period_start)
+    beyond = attendance_beyond_employment(person, period, days_attended)
+    if beyond:
+        raise ValidationFailed(beyond, fields={"days_attended": [beyond]})
     locked = PayRun.objects.filter(period_start=period_start, status=PayRunStatus.APPROVED).exists()
     if locked:
         raise InvalidState(_("The pay run of this period is approved"))

@@ -274,3 +274,40 @@ def test_a_work_month_period_runs_from_the_26th(db):
     run = payrun_compute(period_start=period.start, actor=c.hr)
     base = run.lines.get(person=c.tina, kind="base_pay")
     assert base.amount == Decimal("2250.00")  # 3,000.00 × 15/20
+
+
+def test_days_attended_cannot_exceed_the_days_employed_in_the_period(center):
+    """QA (session 20): someone hired on the 24th was recorded (and paid) 21 of 22 days. A
+    person hired on 24 April was employed 7 days of it, one leaving on 15 April 15 days."""
+    from telesales.compensation.payrun import attendance_record
+
+    c = center
+    hired = PersonFactory(team=c.team_a, level=c.levels["S1"], hire_date=dt.date(2026, 4, 24))
+    leaving = PersonFactory(
+        team=c.team_b,
+        level=c.levels["S1"],
+        status=PersonStatus.LEFT,
+        hire_date=dt.date(2025, 1, 1),
+        left_on=dt.date(2026, 4, 15),
+    )
+    with pytest.raises(ValidationFailed) as refused:
+        attendance_record(
+            person=hired, period_start=APR, days_attended=8, days_required=22, actor=c.hr
+        )
+    assert "2026-04-24" in refused.value.message and "7" in refused.value.message
+    assert not Attendance.objects.filter(person=hired).exists()
+    attendance_record(person=hired, period_start=APR, days_attended=7, days_required=22, actor=c.hr)
+    period = attendance_period_get(month=APR)
+    rows = attendance_check(
+        period,
+        [
+            AttendanceEntry(person_id=hired.pk, days_attended=7, days_required=22),
+            AttendanceEntry(person_id=leaving.pk, days_attended=16, days_required=22),
+        ],
+    )
+    assert not rows[0].errors
+    assert "2026-04-15" in rows[1].errors["days_attended"][0]
+    ok = attendance_check(
+        period, [AttendanceEntry(person_id=leaving.pk, days_attended=15, days_required=22)]
+    )
+    assert not ok[0].errors

@@ -10,7 +10,9 @@ from django.utils import timezone
 
 from telesales.compensation.choices import PayRunStatus, RuleSetStatus
 from telesales.compensation.demo import PAST_MONTHS, seed_payrun_demo
+from telesales.compensation.engine import Period
 from telesales.compensation.models import AssessmentRun, Attendance, PayLine, PayRun, RuleSet
+from telesales.compensation.payrun import days_employed
 from telesales.core.setup_steps import demo_steps
 from telesales.policies.choices import CommissionBasis
 from telesales.policies.models import Policy, Product
@@ -60,6 +62,13 @@ def test_demo_has_approved_past_runs_and_an_open_current_one(demo):
         )
         assert paid <= attended
         assert run.total > 0 and run.line_count == PayLine.objects.filter(run=run).count()
+        # Nobody attended more days than they were employed in the month (a hire on the 24th
+        # was recorded 21 of 22 days; QA, session 20).
+        period = Period(run.label, run.period_start, run.period_end)
+        for row in Attendance.objects.filter(period_start=run.period_start).select_related(
+            "person"
+        ):
+            assert row.days_attended <= days_employed(row.person, period), row.person
     # Sales were paid commission in the past months.
     assert PayLine.objects.filter(kind="commission", run__status="approved").exists()
     # The products on the standardised premium (标保) keep their basis and are paid.
