@@ -1094,6 +1094,16 @@ def _check_standard_premium(section: dict, ctx: _Context) -> None:
             seen.setdefault(category, index)
 
 
+def _promotions_from(rows: dict[str, dict], code: str) -> set[str]:
+    """The levels ``code`` is promoted towards (its ``promotes_to`` chain); a cycle ends it."""
+    above: set[str] = set()
+    step = rows[code].get("promotes_to")
+    while step and step in rows and step not in above and step != code:
+        above.add(step)
+        step = rows[step].get("promotes_to")
+    return above
+
+
 def demote_target(levels: list[dict], code: str) -> str | None:
     """The level one below ``code`` in its series (the highest rank below it), or None."""
     own = next((row for row in levels if row["code"] == code), None)
@@ -1181,6 +1191,18 @@ def _check_assessment(doc: dict, ctx: _Context, ladder: list[str]) -> None:
             )
         elif target == code:
             ctx.error((*here, "demotes_to"), _("a level cannot be demoted to itself"))
+        elif target is not None and target in _promotions_from(rows, code):
+            # A "demotion" up the ladder (S1 → S2) would pay a failed assessment more, and two
+            # such levels would demote into each other (QA, session 20). Another series is
+            # fine: a team lead (M1) goes back to senior agent (S3), below it in the chain.
+            ctx.error(
+                (*here, "demotes_to"),
+                _(
+                    "%(target)s is above %(code)s (%(code)s is promoted towards it): demotes_to "
+                    "must name a lower level"
+                )
+                % {"target": target, "code": code},
+            )
         elif (
             "maintain" in entry
             and not trainee

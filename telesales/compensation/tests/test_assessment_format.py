@@ -225,3 +225,21 @@ def test_persistency_in_grace_takes_lapsed_or_pending_only():
     assert path == "assessment.persistency_in_grace"
     assert line == BASE.splitlines().index(marker.rstrip("\n")) + 2
     assert "unknown value 'wait'" in reason and "pending" in reason
+
+
+def test_demotes_to_a_level_that_is_not_lower_is_rejected():
+    """QA (session 20): S1 demoting to S2 was saved; a failed assessment would have paid
+    more, and S1 and S2 would demote into each other."""
+    text = BASE.replace(
+        "  - {code: S1, series: sales, rank: 1}",
+        "  - {code: S1, series: sales, rank: 1, promotes_to: M1}",
+    )
+    path, _line, reason = one_error(
+        text.replace("period: quarterly", "period: quarterly\n      demotes_to: M1")
+    )
+    assert path == "assessment.levels.S1.demotes_to"
+    assert "M1" in reason and "lower" in reason
+    # A level outside the chain above it stays possible (a team lead back to an agent level).
+    assert ruleset_parse(
+        text.replace("period: quarterly", "period: quarterly\n      demotes_to: T0")
+    )
