@@ -21,7 +21,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import Count, Q
+from django.db.models import Count, F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -1700,7 +1700,16 @@ def followups_close_on_closed_leads(*, actor=None, now: dt.datetime | None = Non
         status=FollowUpStatus.OPEN,
         lead__state__in=(LeadState.LOST, LeadState.INVALID, LeadState.DNC),
     )
-    for qs, status in ((won, FollowUpStatus.DONE), (shut, FollowUpStatus.CANCELLED)):
+    # Recycled to the public pool, transferred, put on the do-not-call list by the data
+    # officer: the lead is no longer the agent's, so nobody can act on the follow-up (QA,
+    # session 20: 353 of them stayed escalated on the dashboard, refused when reassigned).
+    # Dispatch voids such a follow-up too, but only when its agent next asks for a lead.
+    left = FollowUp.objects.filter(status=FollowUpStatus.OPEN).exclude(lead__owner_id=F("agent_id"))
+    for qs, status in (
+        (won, FollowUpStatus.DONE),
+        (shut, FollowUpStatus.CANCELLED),
+        (left, FollowUpStatus.CANCELLED),
+    ):
         for ids in _id_chunks(qs):
             with transaction.atomic():
                 for fu in (
@@ -1708,11 +1717,12 @@ def followups_close_on_closed_leads(*, actor=None, now: dt.datetime | None = Non
                     .select_related("lead")
                     .filter(pk__in=ids, status=FollowUpStatus.OPEN)
                 ):
-                    reason = (
-                        won_followup_note()
-                        if status == FollowUpStatus.DONE
-                        else fu.lead.get_state_display()
-                    )
+                    if status == FollowUpStatus.DONE:
+                        reason = won_followup_note()
+                    elif fu.lead.owner_id != fu.agent_id:
+                        reason = _("the lead is no longer in this agent's pool")
+                    else:
+                        reason = fu.lead.get_state_display()
                     text = f"{reason} · {fu.note}" if fu.note else reason
                     fu.note = text if len(text) <= NOTE_MAX else fu.note
                     fu.status = status
@@ -1724,7 +1734,7 @@ def followups_close_on_closed_leads(*, actor=None, now: dt.datetime | None = Non
             actor=actor or "system",
             action="calls.followups_close_on_closed_leads",
             object_type="calls.followup",
-            object_repr=_("follow-ups on won or closed leads closed"),
+            object_repr=_("follow-ups on won, closed or departed leads closed"),
             after=closed,
         )
     return closed

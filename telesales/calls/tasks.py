@@ -7,10 +7,13 @@ from celery import shared_task
 
 @shared_task(name="calls.followups_escalate_task")
 def followups_escalate_task() -> dict:
-    """Escalate follow-ups overdue past the rule set's hours to the team lead; every 15 min."""
-    from telesales.calls.services import followups_escalate
+    """Escalate follow-ups overdue past the rule set's hours to the team lead; every 15 min.
+    First the follow-ups nobody can act on any more are closed (their lead won, closed, or
+    no longer the agent's), so that none of them is escalated or counted."""
+    from telesales.calls.services import followups_close_on_closed_leads, followups_escalate
 
-    return followups_escalate()
+    closed = followups_close_on_closed_leads()
+    return {**followups_escalate(), "closed": closed}
 
 
 @shared_task(name="calls.followups_reassign_task")

@@ -259,3 +259,34 @@ def test_the_api_reassigns_and_refuses_clearly(crew, api_for):
         {"to_agent_id": crew.stranger.pk, "reason": "改派"},
     )
     assert other.status_code in (403, 404)
+
+
+def test_a_followup_whose_lead_left_the_agent_is_closed_by_the_periodic_sweep(crew):
+    """QA (session 20): leads recycled to the public pool or put on the do-not-call list kept
+    their escalated follow-ups open — 353 on the manager's card, each refused when a team lead
+    tried to reassign it. The 15-minute escalation task closes them first."""
+    from telesales.calls.tasks import followups_escalate_task
+    from telesales.leads import services as lead_services
+
+    other = owned_lead(crew.owner)
+    dnc_fu = FollowUpFactory(
+        lead=other, agent=crew.owner, due_at=timezone.now() - dt.timedelta(days=1)
+    )
+    services.followups_escalate()
+    kept_lead = owned_lead(crew.owner)
+    kept = FollowUpFactory(
+        lead=kept_lead, agent=crew.owner, due_at=timezone.now() + dt.timedelta(hours=2)
+    )
+    lead_services.lead_release(lead=crew.lead, actor=crew.owner.user, reason="不再跟进")
+    lead_services.dnc_add(phone=other.customer.mobile_e164, reason="客户要求", actor=None)
+
+    result = followups_escalate_task()
+
+    crew.fu.refresh_from_db()
+    dnc_fu.refresh_from_db()
+    kept.refresh_from_db()
+    assert crew.fu.status == FollowUpStatus.CANCELLED
+    assert dnc_fu.status == FollowUpStatus.CANCELLED
+    assert kept.status == FollowUpStatus.OPEN
+    assert result["closed"]["cancelled"] == 2
+    assert AuditEntry.objects.filter(action="calls.followups_close_on_closed_leads").exists()

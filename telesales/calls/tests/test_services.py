@@ -567,7 +567,10 @@ def test_the_periodic_task_escalates_by_calling_time(agent):
     days_ago = FollowUpFactory(
         lead=owned_lead(agent), agent=agent, due_at=now - dt.timedelta(days=4)
     )
-    assert followups_escalate_task.delay().get() == {"escalated": 1}
+    assert followups_escalate_task.delay().get() == {
+        "escalated": 1,
+        "closed": {"done": 0, "cancelled": 0},
+    }
     day_ago.refresh_from_db()
     days_ago.refresh_from_db()
     assert day_ago.escalated_at is None
