@@ -364,6 +364,45 @@ def _time_blocks(lead: Lead, f: _Facts, at: dt.datetime, rules: CallRuleSet) -> 
     return blocks
 
 
+def _marketing_blocks(lead: Lead, dnc: set) -> list[Block]:
+    """What forbids marketing to the lead's customer: a refusal of all marketing, the
+    do-not-call list (``dnc``: the blocked number hashes), no consent."""
+    blocks: list[Block] = []
+    if lead.customer.no_marketing:
+        blocks.append(
+            Block(
+                BlockCode.NO_MARKETING,
+                _("The customer refused all marketing for good"),
+                _("Never call this customer for sales"),
+            )
+        )
+    elif lead.customer.mobile_hash in dnc:
+        blocks.append(
+            Block(
+                BlockCode.DNC,
+                _("This number is on the do-not-call list"),
+                _("Only the data officer may lift a block, with a reason"),
+            )
+        )
+    if not lead.has_consent:
+        blocks.append(
+            Block(
+                BlockCode.NO_CONSENT,
+                _("There is no consent record for this lead, so it may not be called"),
+                _("The data officer records the consent (source, time, evidence)"),
+            )
+        )
+    return blocks
+
+
+def sale_marketing_blocks(*, lead: Lead, at: dt.datetime) -> list[Block]:
+    """What forbids selling on a call that skipped the marketing checks (a service or renewal
+    call to an existing customer): a new sale is marketing, so the same checks apply (QA,
+    session 20: a customer on the do-not-call list was sold a policy on a welcome call)."""
+    dnc = dnc_blocked_hashes([lead.customer.mobile_hash], at=at)
+    return _marketing_blocks(lead, dnc)
+
+
 def lead_blocks_many(
     *,
     leads: Iterable[Lead],
@@ -406,30 +445,7 @@ def lead_blocks_many(
                 )
             )
         if marketing:
-            if lead.customer.no_marketing:
-                blocks.append(
-                    Block(
-                        BlockCode.NO_MARKETING,
-                        _("The customer refused all marketing for good"),
-                        _("Never call this customer for sales"),
-                    )
-                )
-            elif lead.customer.mobile_hash in dnc:
-                blocks.append(
-                    Block(
-                        BlockCode.DNC,
-                        _("This number is on the do-not-call list"),
-                        _("Only the data officer may lift a block, with a reason"),
-                    )
-                )
-            if not lead.has_consent:
-                blocks.append(
-                    Block(
-                        BlockCode.NO_CONSENT,
-                        _("There is no consent record for this lead, so it may not be called"),
-                        _("The data officer records the consent (source, time, evidence)"),
-                    )
-                )
+            blocks += _marketing_blocks(lead, dnc)
         if (agent.capability_grade or 0) < (lead.required_grade or 1):
             blocks.append(
                 Block(

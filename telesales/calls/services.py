@@ -52,6 +52,7 @@ from telesales.calls.guards import (
     customer_zones,
     dial_blocks,
     earliest_dial_at,
+    sale_marketing_blocks,
     window_opens,
     window_time_reached,
 )
@@ -1792,6 +1793,10 @@ def sale_record(
         raise InvalidState(
             _("A sale needs a call the customer answered (its recording confirms the purchase)")
         )
+    if attempt.kind != CallKind.SALES:
+        blocks = sale_marketing_blocks(lead=attempt.lead, at=now)
+        if blocks:
+            raise _blocked(blocks)
     note = _note(note)
     if attempt.disposition_id and note:
         # A further policy on a call already recorded as a sale: its note joins the call's.

@@ -10,6 +10,7 @@ import pytest
 from django.utils import timezone
 
 from telesales.calls import services
+from telesales.calls.choices import CallKind
 from telesales.calls.errors import (
     CallAlreadyDisposed,
     CallNotOpen,
@@ -739,3 +740,39 @@ def test_sale_during_the_call_keeps_the_agent_talking_until_the_call_ends(agent,
     services.call_end(attempt=attempt, actor=agent.user)
     presence.refresh_from_db()
     assert (presence.state, presence.attempt_id, presence.lead_id) == ("idle", None, None)
+
+
+@pytest.mark.parametrize("kind", [CallKind.SERVICE, CallKind.RENEWAL])
+def test_no_new_sale_on_a_service_call_to_a_do_not_call_number(agent, product, kind):
+    """QA (session 20): the sales dial to a customer on the do-not-call list was refused, but a
+    welcome call (a service call, which skips the marketing checks) recorded a new policy. A
+    sale is marketing whatever call it is recorded on; without the block the cross-sale
+    stands."""
+    from telesales.calls.errors import DialBlocked
+    from telesales.leads import services as lead_services
+    from telesales.policies.models import Policy
+
+    lead = owned_lead(agent)
+    attempt = _live_call(agent, lead)
+    CallAttempt.objects.filter(pk=attempt.pk).update(kind=kind)
+    attempt.refresh_from_db()
+    lead_services.dnc_add(phone=lead.customer.mobile_e164, reason="客户要求不再推销", actor=None)
+    sale = {
+        "product": product,
+        "annualised_premium": Decimal("300.00"),
+        "payment_mode": "annual",
+        "term_years": 1,
+        "insured_ids": [lead.customer_id],
+        "actor": agent.user,
+    }
+    with pytest.raises(DialBlocked) as refused:
+        services.sale_record(attempt=attempt, **sale)
+    assert refused.value.details["reasons"][0]["code"] == "dnc"
+    assert not Policy.objects.filter(lead=lead).exists()
+
+    other = owned_lead(agent)
+    call = _live_call(agent, other)
+    CallAttempt.objects.filter(pk=call.pk).update(kind=kind)
+    call.refresh_from_db()
+    policy = services.sale_record(attempt=call, **{**sale, "insured_ids": [other.customer_id]})
+    assert policy.lead_id == other.pk
