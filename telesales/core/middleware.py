@@ -82,6 +82,19 @@ class ApiErrorShapeMiddleware:
     def __init__(self, get_response):
         self.get_response = get_response
 
+    @staticmethod
+    def _language(request) -> str:
+        """The caller's language: a bearer token's user's saved one (no API handler ran to
+        choose it for an unknown path or method), else the one the request was served in."""
+        header = request.META.get("HTTP_AUTHORIZATION", "")
+        if header[:7].lower() == "bearer ":
+            from telesales.core.services import token_authenticate
+
+            user = token_authenticate(secret=header[7:].strip())
+            if user is not None:
+                return user_language(user) or translation.get_language()
+        return translation.get_language()
+
     def __call__(self, request):
         response = self.get_response(request)
         if not request.path.startswith("/api/") or response.status_code not in self.CODES:
@@ -93,10 +106,12 @@ class ApiErrorShapeMiddleware:
         details = {}
         if response.status_code == 405:
             details["allowed"] = [m.strip() for m in response.get("Allow", "").split(",") if m]
+        with translation.override(self._language(request)):
+            message = str(self.MESSAGES[response.status_code])
         shaped = JsonResponse(
             {
                 "code": self.CODES[response.status_code],
-                "message": str(self.MESSAGES[response.status_code]),
+                "message": message,
                 "details": details,
             },
             status=response.status_code,

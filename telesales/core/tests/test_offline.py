@@ -58,7 +58,7 @@ def test_api_errors_outside_handlers_keep_the_error_shape(client_for, method, pa
     ("path", "words"),
     [
         ("/api/v1/leads/batches", "无法读取 multipart 请求正文"),  # a form endpoint (zh-Hans)
-        ("/api/v1/auth/token", "Cannot parse request body"),  # a JSON endpoint
+        ("/api/v1/auth/token", "无法读取请求内容"),  # a JSON endpoint
     ],
 )
 def test_a_multipart_body_without_its_boundary_is_a_bad_request_in_the_error_shape(
