@@ -7,7 +7,11 @@ The layout is Asterisk's ``Master.csv`` (``cdr_csv``), with or without a header 
 
 A header, when present, may hold these names in any order and may leave some out (it needs
 at least ``dst``, ``start``, ``end`` and ``billsec``); a name outside the list is an error and
-nothing is applied. Without a header a row must have the 18 columns in the order above.
+nothing is applied (``peeraccount``, ``linkedid`` and ``sequence``, which ``newcdrcolumns``
+adds, are known and ignored). Without a header a row must have one of the layouts ``cdr_csv``
+writes (``LAYOUTS``): the 16 columns of its default (no ``uniqueid``: rows match by number and
+time), the 18 above (``loguniqueid`` and ``loguserfield`` on), or either followed by the three
+newer columns (19, 21).
 Times are the switch's local time (``TIME_ZONE`` unless told otherwise).
 
 Matching, per row:
@@ -77,9 +81,24 @@ COLUMNS = (
     "uniqueid",
     "userfield",
 )
+#: What ``newcdrcolumns = yes`` in ``cdr.conf`` appends to each row.
+NEW_COLUMNS = ("peeraccount", "linkedid", "sequence")
+#: The layouts of a file without a header, by their number of columns: Asterisk's default
+#: (``loguniqueid`` and ``loguserfield`` off: 16), with both on (18), and either with the
+#: newer columns (19, 21). Without ``uniqueid`` rows are matched by number and time.
+LAYOUTS = {
+    16: COLUMNS[:16],
+    18: COLUMNS,
+    19: COLUMNS[:16] + NEW_COLUMNS,
+    21: COLUMNS + NEW_COLUMNS,
+}
 REQUIRED = ("dst", "start", "end", "billsec")
 DEFAULT_MATCH_SECONDS = 120
 MAX_BYTES_DEFAULT = 50 * 1024 * 1024
+#: Matches applied per transaction.
+APPLY_CHUNK = 500
+#: Rejections kept on the import's record (``rejected`` counts them all).
+REJECTIONS_KEPT = 5000
 _DATE = re.compile(r"\d{4}[-/]\d{1,2}[-/]\d{1,2}")
 TIME_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y/%m/%d %H:%M:%S")
 
@@ -136,7 +155,7 @@ def _read_rows(text: str) -> tuple[tuple[str, ...], list[tuple[int, list[str]]]]
     # A data row always has a start time; a header row has none.
     looks_like_header = not any(_DATE.search(c) for c in first)
     if looks_like_header:
-        unknown = [c for c in first if c not in COLUMNS]
+        unknown = [c for c in first if c not in COLUMNS and c not in NEW_COLUMNS]
         if unknown:
             shown = ", ".join(mask_numbers_in(c)[:30] or "''" for c in unknown[:10])
             raise CdrLayoutUnknown(
@@ -159,16 +178,19 @@ def _read_rows(text: str) -> tuple[tuple[str, ...], list[tuple[int, list[str]]]]
                 details={"missing_columns": missing},
             )
         return tuple(first), raw[1:]
-    if len(raw[0][1]) != len(COLUMNS):
+    layout = LAYOUTS.get(len(raw[0][1]))
+    if layout is None:
         raise CdrLayoutUnknown(
             _(
-                "Without a header a row must have the %(n)d Asterisk Master.csv columns; "
-                "the first row has %(got)d"
+                "Without a header a row must have the columns of Asterisk's Master.csv: 16 "
+                "(the default), 18 (with loguniqueid and loguserfield = yes in cdr.conf, which "
+                "lets rows match by call id), or 19 or 21 (with newcdrcolumns); the first row "
+                "has %(got)d"
             )
-            % {"n": len(COLUMNS), "got": len(raw[0][1])},
-            details={"expected_columns": list(COLUMNS)},
+            % {"got": len(raw[0][1])},
+            details={"expected_columns": list(COLUMNS), "column_counts": sorted(LAYOUTS)},
         )
-    return COLUMNS, raw
+    return layout, raw
 
 
 def _parse_time(value: str, zone: dt.tzinfo) -> dt.datetime | None:
@@ -183,12 +205,18 @@ def _parse_time(value: str, zone: dt.tzinfo) -> dt.datetime | None:
     raise ValueError(value)
 
 
+_CHANNEL_SEQUENCE = re.compile(r"-[0-9a-fA-F]{6,}$")
+
+
 def _channel_extension(channel: str) -> str:
-    """``PJSIP/8001-0000002a`` (or ``SIP/8001``, ``Local/8001@from-internal``) → ``8001``."""
+    """``PJSIP/8001-0000002a`` (or ``SIP/8001``, ``Local/8001@from-internal``) → ``8001``;
+    an endpoint named with a hyphen keeps it (``PJSIP/line-0001-0000abcd`` → ``line-0001``):
+    only the channel's sequence number after the last hyphen goes."""
     channel = (channel or "").strip()
-    if "/" in channel:
-        return channel.split("/", 1)[1].split("-", 1)[0].split("@", 1)[0].strip()
-    return ""
+    if "/" not in channel:
+        return ""
+    name = channel.split("/", 1)[1].split("@", 1)[0].strip()
+    return _CHANNEL_SEQUENCE.sub("", name)
 
 
 def _extension(values: dict[str, str]) -> str:
@@ -213,7 +241,8 @@ def _contradiction(row: CdrRow, attempt: CallAttempt) -> str:
             "id": attempt.pk,
         }
     line = _line_of(attempt)
-    if row.channel_extension.isdigit() and line and row.channel_extension != line:
+    extension = row.channel_extension
+    if extension and line and extension.casefold() != line.casefold():
         return _(
             "extension %(ext)s on the switch is not the line %(line)s call #%(id)d was made from"
         ) % {"ext": row.channel_extension, "line": line, "id": attempt.pk}
@@ -296,8 +325,10 @@ def _match(row: CdrRow, window: timedelta, plan: _Plan) -> CallAttempt | None:
 
 def _same_cdr(attempt: CallAttempt, row: CdrRow) -> bool:
     uniqueid = (row.values.get("uniqueid") or "").strip()
-    if uniqueid and attempt.adapter_call_id:
-        return attempt.adapter_call_id == uniqueid
+    if uniqueid and attempt.adapter_call_id == uniqueid:
+        return True
+    # Matched by number and time (the switch's id is not the adapter's): the same CDR when it
+    # says what the call took from it (QA: a second import of such a file was 200 conflicts).
     return attempt.cdr_billsec == row.billsec and attempt.ended_at == max(
         row.end or attempt.started_at, attempt.answered_at or attempt.started_at
     )
@@ -410,23 +441,26 @@ def cdr_import(
         raise ValidationFailed(
             _("The match window is 0 to 3600 seconds"), fields={"match_seconds": [_("0–3600")]}
         )
+    # Reading and matching write nothing and take no lock; the matches are applied a chunk
+    # per transaction, so that the center's other writes go on between them (on SQLite one
+    # transaction over a whole month's file locked every agent out for minutes; QA, session
+    # 20). Each chunk re-reads its calls under lock; an import stopped half-way leaves the
+    # rows it applied, and the same file imported again counts them as ``already``.
+    plan = cdr_plan(content, zone=zone, match_seconds=seconds)
+    now = timezone.now()
+    applied = 0
+    for start in range(0, len(plan.apply), APPLY_CHUNK):
+        chunk = plan.apply[start : start + APPLY_CHUNK]
+        with transaction.atomic():
+            locked = CallAttempt.objects.select_for_update().in_bulk([a.pk for _r, a in chunk])
+            for row, attempt in chunk:
+                fresh = locked.get(attempt.pk)
+                if fresh is None or fresh.cdr_matched_at is not None:
+                    plan.already += 1
+                    continue
+                _apply(row, fresh, now)
+                applied += 1
     with transaction.atomic():
-        plan = cdr_plan(content, zone=zone, match_seconds=seconds)
-        now = timezone.now()
-        locked = {
-            a.pk: a
-            for a in CallAttempt.objects.select_for_update().filter(
-                pk__in=[a.pk for _r, a in plan.apply]
-            )
-        }
-        applied = 0
-        for row, attempt in plan.apply:
-            fresh = locked.get(attempt.pk)
-            if fresh is None or fresh.cdr_matched_at is not None:
-                plan.already += 1
-                continue
-            _apply(row, fresh, now)
-            applied += 1
         record = CdrImport.objects.create(
             file_name=Path(file_name or "").name[:255],
             file_sha256=hashlib.sha256(content).hexdigest(),
@@ -434,7 +468,7 @@ def cdr_import(
             matched=applied,
             already=plan.already,
             rejected=len(plan.rejections),
-            rejections=plan.rejections[:5000],
+            rejections=plan.rejections[:REJECTIONS_KEPT],
             created_by=user_or_none(actor),
         )
         audit_record(

@@ -114,19 +114,75 @@ def test_header_in_any_order_with_a_subset_of_columns(attempt):
 
 
 def test_unknown_columns_are_an_error_and_nothing_is_applied(attempt):
-    header = [*COLUMNS, "linkedid"]
+    header = [*COLUMNS, "callerid_name"]
     row = [*master_row(uniqueid="sim-77"), "x"]
     with pytest.raises(CdrLayoutUnknown) as exc:
         cdr_import(content=csv_bytes([row], header=header), actor="cli")
-    assert exc.value.details["unknown_columns"] == ["linkedid"]
+    assert exc.value.details["unknown_columns"] == ["callerid_name"]
     attempt.refresh_from_db()
     assert attempt.cdr_matched_at is None
     assert not CdrImport.objects.exists()
 
 
-def test_headerless_file_with_the_wrong_number_of_columns_is_refused(attempt):
-    with pytest.raises(CdrLayoutUnknown):
-        cdr_import(content=csv_bytes([master_row(uniqueid="sim-77")[:16]]), actor="cli")
+@pytest.mark.parametrize("count", [15, 17, 20, 22])
+def test_headerless_file_with_the_wrong_number_of_columns_is_refused(attempt, count):
+    row = ([*master_row(uniqueid="sim-77"), "", "", "", "", ""])[:count]
+    with pytest.raises(CdrLayoutUnknown) as exc:
+        cdr_import(content=csv_bytes([row]), actor="cli")
+    assert "loguniqueid" in exc.value.message and exc.value.details["column_counts"] == [
+        16,
+        18,
+        19,
+        21,
+    ]
+    assert not CdrImport.objects.exists()
+
+
+@pytest.mark.parametrize("extra", [[], ["", "1748743202.42", "7"]])
+def test_asterisks_default_16_columns_match_by_number_and_time(attempt, agent, extra):
+    """QA (session 20): ``cdr_csv``'s default file (no ``uniqueid``, ``userfield``: 16
+    columns; 19 with ``newcdrcolumns``) was refused whole."""
+    row = master_row(src=agent.seat.phone_line, dst=number_of(attempt))[:16] + extra
+    record = cdr_import(content=csv_bytes([row]), actor="cli")
+    assert (record.rows, record.matched, record.rejected) == (1, 1, 0)
+    attempt.refresh_from_db()
+    assert attempt.cdr_billsec == 120
+
+
+def test_the_newer_columns_after_the_18_are_read_and_ignored(attempt):
+    row = [*master_row(uniqueid="sim-77", dst=number_of(attempt)), "", "1748743202.42", "7"]
+    record = cdr_import(content=csv_bytes([row]), actor="cli")
+    assert (record.matched, record.rejected) == (1, 0)
+    header = [*COLUMNS, "peeraccount", "linkedid", "sequence"]
+    again = cdr_import(content=csv_bytes([row], header=header), actor="cli")
+    assert (again.already, again.rejected) == (1, 0)
+
+
+@pytest.mark.parametrize(
+    ("channel", "extension"),
+    [
+        ("PJSIP/8001-0000002a", "8001"),
+        ("SIP/8001", "8001"),
+        ("Local/8001@from-internal-00000001;1", "8001"),
+        ("PJSIP/line-0001-0000abcd", "line-0001"),
+        ("PJSIP/line-0001", "line-0001"),
+    ],
+)
+def test_the_extension_of_a_channel_keeps_a_hyphenated_endpoint_name(channel, extension):
+    from telesales.calls.cdr import _channel_extension
+
+    assert _channel_extension(channel) == extension
+
+
+def test_a_row_from_another_named_line_is_a_conflict(attempt, agent):
+    """The demo's lines are ``line-00xx``: the check was skipped for any name not all digits."""
+    Seat.objects.filter(person=agent).update(phone_line="line-0030")
+    rows = [master_row(src="", channel="PJSIP/line-0001-0000abcd", dst=number_of(attempt))]
+    record = cdr_import(content=csv_bytes(rows), actor="cli")
+    assert (record.matched, record.rejected) == (0, 1)
+    assert record.rejections[0]["reason"] == "conflict"
+    same = [master_row(src="", channel="PJSIP/line-0030-0000abce", dst=number_of(attempt))]
+    assert cdr_import(content=csv_bytes(same), actor="cli").matched == 1
 
 
 def test_unmatched_and_bad_rows_are_rejected_one_by_one(attempt):
@@ -165,7 +221,9 @@ def test_reimport_of_a_number_time_match_is_idempotent_too(attempt, agent):
     attempt.refresh_from_db()
     assert attempt.adapter_call_id == "sim-77"  # the switch's own id is kept
     again = cdr_import(content=content, actor="cli")
-    assert (again.matched, again.already) == (0, 1) or (again.matched, again.rejected) == (0, 1)
+    # QA (session 20): this was a "conflict" (the row's id is not the adapter's), so a second
+    # import of a real switch's file reported every row rejected.
+    assert (again.matched, again.already, again.rejected) == (0, 1, 0)
 
 
 def test_two_rows_for_one_call_the_second_is_a_conflict(attempt):
@@ -243,3 +301,24 @@ def test_the_agents_seat_line_counts_when_the_call_names_no_seat(attempt):
     )
     agreeing = master_row(src="", channel="PJSIP/8001-0000003d", dst=number_of(attempt))
     assert cdr_import(content=csv_bytes([agreeing]), actor="cli").matched == 1
+
+
+def test_the_command_counts_every_rejected_row_beyond_those_kept(attempt, tmp_path, monkeypatch):
+    """QA (session 20): the command said "… and 4950 more" when 42,902 more were rejected: it
+    counted the rejections kept on the record (5,000), not the rows rejected."""
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    from telesales.calls import cdr
+
+    monkeypatch.setattr(cdr, "REJECTIONS_KEPT", 60)
+    rows = [master_row(dst=f"139{n:08d}") for n in range(80)]  # nobody called these
+    path = tmp_path / "Master.csv"
+    path.write_bytes(csv_bytes(rows))
+    out = StringIO()
+    with translation.override("en"):
+        call_command("cdr_import", str(path), stdout=out)
+    record = CdrImport.objects.get()
+    assert (record.rejected, len(record.rejections)) == (80, 60)
+    assert "… and 30 more" in out.getvalue()

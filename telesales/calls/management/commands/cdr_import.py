@@ -68,8 +68,9 @@ class Command(JsonErrors, BaseCommand):
                 _("row %(row)d: %(label)s %(dst)s %(detail)s")
                 % {"row": r["row"], "label": r["label"], "dst": r["dst"], "detail": r["detail"]}
             )
-        if len(record.rejections) > 50:
-            self.stdout.write(_("… and %(n)d more") % {"n": len(record.rejections) - 50})
+        if record.rejected > 50:
+            # ``rejected`` counts every rejected row; the record keeps the first 5,000.
+            self.stdout.write(_("… and %(n)d more") % {"n": record.rejected - 50})
         if options["json"]:
             self.stdout.write(
                 json.dumps(
