@@ -12,6 +12,7 @@ register_action_labels(
         "calls.demo_seed": pgettext_lazy("audit action", "Demo calls seeded"),
         "calls.disposition_create": pgettext_lazy("audit action", "Call outcome created"),
         "calls.disposition_update": pgettext_lazy("audit action", "Call outcome changed"),
+        "calls.dial_refused": pgettext_lazy("audit action", "Dial refused by the guards"),
         "calls.dnc_request": pgettext_lazy("audit action", "Do-not-call request recorded"),
         "calls.followup_reassign": pgettext_lazy("audit action", "Follow-up reassigned"),
         "calls.followups_close_on_closed_leads": pgettext_lazy(

@@ -378,8 +378,39 @@ def _left_open(current: CallAttempt | None, *, at: dt.datetime) -> CallAttempt |
     return current
 
 
-@transaction.atomic
 def call_start(
+    *,
+    lead: Lead,
+    agent: Person,
+    actor,
+    seat=None,
+    kind: str | None = None,
+    at: dt.datetime | None = None,
+) -> CallAttempt:
+    """Dial a lead (``_call_start``). A dial the guards refuse is audited once the refusal has
+    rolled the dial back (``calls.dial_refused``: who tried which lead, when, and every
+    reason's code), so that the compliance officer sees an agent trying a do-not-call number
+    or dialling at night (QA, session 20: refusals left no trace)."""
+    try:
+        return _call_start(lead=lead, agent=agent, actor=actor, seat=seat, kind=kind, at=at)
+    except DialBlocked as refused:
+        reasons = refused.details.get("reasons", [])
+        audit_record(
+            actor=actor,
+            action="calls.dial_refused",
+            instance=lead,
+            after={
+                "agent": agent.pk,
+                "kind": kind or "",
+                "reasons": [reason.get("code", "") for reason in reasons],
+            },
+            reason=refused.message,
+        )
+        raise
+
+
+@transaction.atomic
+def _call_start(
     *,
     lead: Lead,
     agent: Person,

@@ -776,3 +776,27 @@ def test_no_new_sale_on_a_service_call_to_a_do_not_call_number(agent, product, k
     call.refresh_from_db()
     policy = services.sale_record(attempt=call, **{**sale, "insured_ids": [other.customer_id]})
     assert policy.lead_id == other.pk
+
+
+def test_a_refused_dial_is_audited_with_its_reasons_and_nothing_else_is_written(agent):
+    """QA (session 20): a compliance officer could not see an agent trying a do-not-call
+    number or dialling at night: a refused dial left no trace."""
+    from telesales.calls.errors import DialBlocked
+    from telesales.core.models import AuditEntry
+    from telesales.leads import services as lead_services
+
+    CallRuleSetFactory()
+    lead = owned_lead(agent)
+    lead_services.dnc_add(phone=lead.customer.mobile_e164, reason="客户要求", actor=None)
+    night = shanghai(2026, 6, 1, 23, 30)
+    with pytest.raises(DialBlocked):
+        services.call_start(lead=lead, agent=agent, actor=agent.user, at=night)
+    entry = AuditEntry.objects.get(action="calls.dial_refused")
+    assert entry.actor_id == agent.user.pk and entry.object_id == str(lead.pk)
+    assert entry.after["agent"] == agent.pk
+    assert {"dnc", "outside_window"} <= set(entry.after["reasons"])
+    assert not CallAttempt.objects.filter(lead=lead).exists()
+    # A dial that goes leaves no refusal behind.
+    other = owned_lead(agent)
+    services.call_start(lead=other, agent=agent, actor=agent.user, at=shanghai(2026, 6, 1, 10))
+    assert AuditEntry.objects.filter(action="calls.dial_refused").count() == 1
