@@ -32,6 +32,11 @@ class CallsConfig(AppConfig):
         from telesales.policies.hooks import on_service_interest
 
         on_service_interest(service_call_after_interest)
+        # A service task moved to later must be callable then (the calling window).
+        from telesales.calls.services import service_call_time_problem
+        from telesales.policies.hooks import register_call_time_check
+
+        register_call_time_check(service_call_time_problem)
 
         # The conversion card on the manager's and team leads' home pages.
         from telesales.calls.dashboard import (

@@ -630,6 +630,26 @@ def _followups_close(lead: Lead, *, status: str, at: dt.datetime, attempt=None, 
     return closed
 
 
+def service_call_time_problem(*, task, due_at: dt.datetime) -> str:
+    """The policies hook (``register_call_time_check``): a post-sale service task moved to
+    ``due_at`` is a service call then, so it must fall inside the calling window of the
+    customer's local time (the marketing guards do not apply to it). "" when it does."""
+    rules = callrules_for_person(task.agent, on=timezone.localdate(due_at))
+    e164 = task.customer.mobile_e164
+    opens = window_opens(e164, due_at, rules)
+    if opens == due_at:
+        return ""
+    return _(
+        "%(time)s is outside the calling window (%(start)s–%(end)s, the customer's "
+        "local time); the earliest time allowed after it is %(next)s"
+    ) % {
+        "time": customer_local_time(e164, due_at).strftime("%Y-%m-%d %H:%M"),
+        "start": rules.window_start.strftime("%H:%M"),
+        "end": rules.window_end.strftime("%H:%M"),
+        "next": customer_local_time(e164, opens).strftime("%Y-%m-%d %H:%M"),
+    }
+
+
 def _check_in_window(*, lead: Lead, at: dt.datetime, agent: Person, field: str) -> None:
     """A follow-up booked by hand must fall when it can be called: inside the calling window
     of the customer's local time (DOMAIN R2), and clear of the lead's dial guards that will

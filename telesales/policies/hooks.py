@@ -10,6 +10,10 @@ When an agent records that a customer is interested in an extended-service sugge
 which ``policies`` does not schedule: apps above it register with ``on_service_interest``
 and ``service_task_complete`` calls them inside its transaction.
 
+A service task moved to a later time (the customer asked to be called later) must still be
+callable then; the calling window is the calls app's rule: it registers a check with
+``register_call_time_check`` and ``service_task_reschedule`` refuses a time it objects to.
+
 Apps above ``policies`` also offer links on a policy's pages (tickets: open a complaint about
 the policy and its holder) without ``policies`` knowing their URLs or their rules: they
 register a function with ``register_policy_link`` that returns a ``PolicyLink`` for a user
@@ -97,3 +101,23 @@ def policy_links(*, user, policy) -> list[PolicyLink]:
         if link is not None:
             links.append(link)
     return links
+
+
+_CALL_TIME_CHECKS: list[Callable[..., str]] = []
+
+
+def register_call_time_check(fn: Callable[..., str]) -> Callable[..., str]:
+    """Register ``fn(*, task, due_at) -> str``: why the task's call could not be made at
+    ``due_at`` ("" when it could)."""
+    if fn not in _CALL_TIME_CHECKS:
+        _CALL_TIME_CHECKS.append(fn)
+    return fn
+
+
+def call_time_problem(*, task, due_at) -> str:
+    """The first registered check's objection to calling the task's customer at ``due_at``."""
+    for fn in list(_CALL_TIME_CHECKS):
+        problem = fn(task=task, due_at=due_at)
+        if problem:
+            return problem
+    return ""

@@ -65,7 +65,7 @@ from telesales.policies.errors import (
     TaskClosed,
     WrongStatus,
 )
-from telesales.policies.hooks import policy_declined_run, service_interest_run
+from telesales.policies.hooks import call_time_problem, policy_declined_run, service_interest_run
 from telesales.policies.models import (
     Policy,
     PolicyEvent,
@@ -1143,11 +1143,17 @@ def service_task_reschedule(
         )
     end = task.policy.free_look_end
     if task.kind in STABILISATION_KINDS and end and timezone.localdate(due_at) > end:
-        raise ValidationFailed(
-            _("This call must happen before the free-look window ends on %(day)s")
-            % {"day": end.isoformat()},
-            fields={"due_at": [_("after the free-look window")]},
-        )
+        # The field says the day too: the card shows the field's message only (QA, session
+        # 20: "after the free-look window", with no date to choose before).
+        message = _("This call must happen before the free-look window ends on %(day)s") % {
+            "day": end.isoformat()
+        }
+        raise ValidationFailed(message, fields={"due_at": [message]})
+    # Inside the calling window, as every other booking (QA, session 20: a check-in moved to
+    # 22:30 on the window's last day could never be made).
+    problem = call_time_problem(task=task, due_at=due_at)
+    if problem:
+        raise ValidationFailed(problem, fields={"due_at": [problem]})
     task.due_at = due_at
     fields = ["due_at", "updated_at"]
     if note:

@@ -334,3 +334,23 @@ def test_the_workspace_books_once_not_twice(agent):
     assert booked is not None and booked.due_at == when
     assert list(FollowUp.objects.filter(lead=lead).values_list("due_at", flat=True)) == [when]
     assert done.service_call_due_at is None
+
+
+def test_a_service_task_moved_to_later_must_fall_inside_the_calling_window(agent):
+    """QA (session 20): a free-look check-in moved to 22:30 on the window's last day was
+    accepted — a call that could never be made, and then a missed check-in."""
+    from telesales.policies.services import service_task_reschedule
+
+    CallRuleSetFactory()
+    _lead, task = _suggestion_task(agent, due_at=timezone.now() + dt.timedelta(hours=1))
+    tomorrow = timezone.localdate() + dt.timedelta(days=1)
+    late = shanghai(tomorrow.year, tomorrow.month, tomorrow.day, 22, 30)
+    with pytest.raises(ValidationFailed) as refused:
+        service_task_reschedule(task=task, due_at=late, actor=agent.user, note="客户晚上方便")
+    assert "22:30" in refused.value.message and "21:00" in refused.value.message
+    assert refused.value.fields["due_at"] == [refused.value.message]
+    task.refresh_from_db()
+    assert task.due_at != late
+    evening = shanghai(tomorrow.year, tomorrow.month, tomorrow.day, 20, 30)
+    moved = service_task_reschedule(task=task, due_at=evening, actor=agent.user)
+    assert moved.due_at == evening

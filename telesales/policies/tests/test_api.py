@@ -170,7 +170,9 @@ def test_a_follow_up_in_the_past_is_422(world, api_for, applied):
     )
     body = assert_error_shape(response, 422, "validation_failed")
     assert "due_at" in body["details"]["fields"]
-    future = (timezone.now() + dt.timedelta(days=3)).isoformat()
+    # Three days ahead at 10:00: inside the calling window whatever the hour the suite runs.
+    day = timezone.localdate() + dt.timedelta(days=3)
+    future = timezone.make_aware(dt.datetime.combine(day, dt.time(10))).isoformat()
     ok = api_for(world.alice).post_json(f"{BASE}/tasks/{task.pk}/reschedule", {"due_at": future})
     assert ok.status_code == 200
 
