@@ -942,7 +942,9 @@ def policy_free_look_cancel(
     *, policy: Policy, reason: str, note: str, actor, at: dt.datetime | None = None
 ) -> Policy:
     """The customer cancelled inside the free-look window (犹豫期退保), with a reason. The
-    policy's open tasks are cancelled. Refused once the window has passed."""
+    policy's open tasks are cancelled, except its extended-service suggestions when the holder
+    keeps another policy in force: they move to that one. Refused once the window has
+    passed."""
     _check_operator(actor)
     now = timezone.now()
     if reason not in CancelReason.values:
@@ -988,6 +990,27 @@ def policy_free_look_cancel(
         reason=f"{CancelReason(reason).label}{': ' + note if note else ''}",
         at=at,
     )
+    # The household's extended-service suggestions outlive this policy when the holder keeps
+    # another in force: they move to it (QA, session 20: cancelling one of two policies
+    # closed the pension suggestion the workspace still showed, and the call was never made).
+    kept = (
+        Policy.objects.filter(
+            holder_id=policy.holder_id,
+            status__in=(
+                PolicyStatus.ISSUED,
+                PolicyStatus.RECEIPT_CONFIRMED,
+                PolicyStatus.FREE_LOOK_ENDED,
+            ),
+        )
+        .exclude(pk=policy.pk)
+        .order_by("-issued_at", "-pk")
+        .first()
+    )
+    moved = 0
+    if kept is not None:
+        moved = ServiceTask.objects.filter(
+            policy=policy, kind=TaskKind.EXTENDED_SERVICE, status=TaskStatus.OPEN
+        ).update(policy=kept, updated_at=timezone.now())
     expired = _tasks_expire(
         policy_ids=[policy.pk], kinds=TaskKind.values, at=at, note=_("The policy was cancelled")
     )
@@ -1000,6 +1023,8 @@ def policy_free_look_cancel(
             "reason": reason,
             "cancelled_at": at,
             "tasks_cancelled": expired,
+            "tasks_moved": moved,
+            "moved_to": kept.pk if moved and kept is not None else None,
             "conversions_cancelled": unconverted,
         },
         reason=note,

@@ -629,3 +629,24 @@ def test_leads_with_open_tasks_are_exempt_from_recycling(world, welcome):
         status=TaskStatus.DONE, done_at=timezone.now()
     )
     assert exempt_lead_ids([world.lead.pk, other.pk]) == set()
+
+
+def test_cancelling_one_policy_keeps_the_households_suggestions_on_the_policy_kept(world, sell):
+    """QA (session 20): two policies sold on one call, the first cancelled in free look: its
+    extended-service suggestion (the household had no pension) was cancelled with it, though
+    the customer kept the second policy and still had no pension."""
+    first = _confirmed(world, sell, receipt_days_ago=3)
+    suggestions = set(
+        first.tasks.filter(kind=TaskKind.EXTENDED_SERVICE).values_list("pk", flat=True)
+    )
+    assert suggestions
+    second = sell(product=world.products["medical"], annualised_premium="300")
+    second = services.policy_issue(policy=second, actor=world.renewal.user)
+    services.policy_free_look_cancel(
+        policy=first, reason=CancelReason.CANNOT_AFFORD, note="", actor=world.renewal.user
+    )
+    moved = ServiceTask.objects.filter(pk__in=suggestions)
+    assert {(t.policy_id, t.status) for t in moved} == {(second.pk, TaskStatus.OPEN)}
+    assert first.tasks.filter(status=TaskStatus.OPEN).count() == 0
+    entry = AuditEntry.objects.filter(action="policies.policy_free_look_cancel").latest("id")
+    assert entry.after["tasks_moved"] == len(suggestions) and entry.after["moved_to"] == second.pk
