@@ -125,7 +125,7 @@ def set_summary(section: dict[str, Any], *, days_left: int) -> str:
             "needs": needs,
         }
     if days_left <= 0:
-        return _("short by %(needs)s") % {"needs": needs}
+        return _("the period ended; it needed %(needs)s") % {"needs": needs}
     return ngettext(
         "needs %(needs)s in %(days)d day", "needs %(needs)s in %(days)d days", days_left
     ) % {"needs": needs, "days": days_left}

@@ -31,7 +31,7 @@ from typing import Any
 
 import yaml
 from django.utils.translation import gettext as _
-from django.utils.translation import pgettext, pgettext_lazy
+from django.utils.translation import ngettext, pgettext, pgettext_lazy
 
 from telesales.core.errors import ValidationFailed
 from telesales.org.choices import LevelSeries
@@ -114,7 +114,11 @@ class RuleSetInvalid(ValidationFailed):
                 if error.line is None
                 else _("%(reason)s (line %(line)d)") % {"reason": error.reason, "line": error.line}
             )
-        message = _("The rule set has %(count)d problem(s).") % {"count": len(errors)}
+        message = ngettext(
+            "The rule set has %(count)d problem.",
+            "The rule set has %(count)d problems.",
+            len(errors),
+        ) % {"count": len(errors)}
         if source_name:
             # "law.yaml: …" / "law.yaml：…": the reader's language's colon.
             message = _("%(file)s: %(message)s") % {"file": source_name, "message": message}

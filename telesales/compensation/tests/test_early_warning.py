@@ -69,7 +69,9 @@ def test_at_the_period_end_unmet_is_failing():
     section = maintain(person(figures=[("1499.99", 2, "79", "100")]), as_of=END)
     assert [c["flag"] for c in section["criteria"]] == [FAILING] * 3
     assert section["flag"] == FAILING
-    assert set_summary(section, days_left=0).startswith("short by 2 of 3 criteria: ¥0.01")
+    assert set_summary(section, days_left=0).startswith(
+        "the period ended; it needed 2 of 3 criteria: ¥0.01"
+    )
 
 
 def test_set_fails_early_when_too_few_criteria_can_still_be_met():
@@ -109,7 +111,7 @@ def test_summary_sentence_reads_as_one_chinese_sentence():
     section = maintain(person(figures=[("758.24", 1)]))
     with translation.override("zh-hans"):
         assert set_summary(section, days_left=45) == "45 天内还需 FYC ¥741.76和保单 2 件"
-        assert set_summary(section, days_left=0) == "还差 FYC ¥741.76和保单 2 件"
+        assert set_summary(section, days_left=0) == "期间已结束，还差 FYC ¥741.76和保单 2 件"
         three = maintain(person(figures=[("758.24", 1, "50", "100")]))
         assert set_summary(three, days_left=1) == (
             "1 天内还需 3 项标准中达到 2 项：FYC ¥741.76、保单 2 件或"

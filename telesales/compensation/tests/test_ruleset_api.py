@@ -188,7 +188,7 @@ def test_an_invalid_file_answers_422_with_path_line_and_reason_and_saves_nothing
         BASE, {"effective_from": "2026-04-01", "file": upload(text.encode(), name="bad.yaml")}
     )
     body = assert_error_shape(response, 422, "validation_failed")
-    assert body["message"] == "bad.yaml: The rule set has 1 problem(s)."
+    assert body["message"] == "bad.yaml: The rule set has 1 problem."
     assert body["details"]["errors"] == [
         {
             "path": "management_allowance.colour",
