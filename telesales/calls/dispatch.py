@@ -436,9 +436,19 @@ def _diagnose(*, agent, at, rules, with_public: bool, renewals=None) -> list[tup
 
 
 def _reason(
-    code: str, message: str, fix: str, count: int, until=None, at_least: bool = False
+    code: str,
+    message: str,
+    fix: str,
+    count: int,
+    until=None,
+    at_least: bool = False,
+    about_agent: bool = False,
 ) -> dict:
+    """One reason; ``about_agent``: it is about the agent, not about leads (its ``count`` is
+    1, and the page shows no count for it)."""
     out = {"code": code, "message": message, "fix": fix, "count": count, "at_least": at_least}
+    if about_agent:
+        out["about_agent"] = True
     if until is not None:
         # In the center's time zone, as every time of the answer (some blocks compute theirs
         # in UTC: one answer mixed +08:00 and +00:00).
@@ -504,7 +514,7 @@ def _nothing(*, agent, at, rules, notes: list[Block]) -> NothingToDispatch:
         _diagnose(agent=agent, at=at, rules=rules, with_public=not limited, renewals=renewals)
     )
     for note in notes:
-        reasons.append(_reason(note.code, note.message, note.fix, 1))
+        reasons.append(_reason(note.code, note.message, note.fix, 1, about_agent=True))
     later = FollowUp.objects.filter(
         agent_id=agent.pk, status=FollowUpStatus.OPEN, due_at__gt=at, lead__owner_id=agent.pk
     )
@@ -603,7 +613,11 @@ def _dispatch_once(*, agent, actor, at) -> tuple[Dispatch | None, DomainError | 
         if stop:
             return None, NothingToDispatch(
                 stop[0].message,
-                details={"reasons": [_reason(b.code, b.message, b.fix, 1) for b in stop]},
+                details={
+                    "reasons": [
+                        _reason(b.code, b.message, b.fix, 1, about_agent=True) for b in stop
+                    ]
+                },
             )
         if presence.attempt_id and _call_unfinished(presence, agent, actor, at):
             return None, CallUnfinished(

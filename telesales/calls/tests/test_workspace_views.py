@@ -328,6 +328,10 @@ def test_nothing_to_dispatch_says_when_the_agent_is_not_trained(db, recorder):
     client = recorder.client(agent.user)
     html = client.post(url("workspace_next"), **HX).content.decode()
     assert 'data-code="agent_not_trained"' in html
+    # A reason about the agent holds back no number of leads: no "1" in the count column.
+    row = html[html.index('data-code="agent_not_trained"') :]
+    count = row[row.index('data-testid="reason-count">') :]
+    assert count.startswith('data-testid="reason-count">—</td>')
 
 
 # --- The call, the outcome, the follow-up ---------------------------------------------------
