@@ -141,7 +141,12 @@ def _attach_sources(lines: list[PayLine], *, user, person: Person) -> None:
     and names are read in a query or a few. The payslip is the reader's own unless they read all pay
     (``payslip_get``), so a policy links to its pay history when it is the payslip person's,
     or for HR."""
-    wanted: dict[str, set[int]] = {"policy": set(), "person": set(), "premium": set()}
+    wanted: dict[str, set[int]] = {
+        "policy": set(),
+        "person": set(),
+        "premium": set(),
+        "payrun": set(),
+    }
     for line in lines:
         for source in line.sources:
             kind, key = _record(source)
@@ -154,6 +159,12 @@ def _attach_sources(lines: list[PayLine], *, user, person: Person) -> None:
         else {}
     )
     periods = premium_periods(wanted["premium"]) if wanted["premium"] else {}
+    # An adjustment names the approved run it corrects: "pay run 2026-10", as the export says.
+    runs = (
+        dict(PayRun.objects.filter(pk__in=wanted["payrun"]).values_list("pk", "label"))
+        if wanted["payrun"]
+        else {}
+    )
     reads_all = permissions.can_read_all_payslips(user)
 
     def label(source: str) -> SourceLabel:
@@ -166,6 +177,8 @@ def _attach_sources(lines: list[PayLine], *, user, person: Person) -> None:
             return SourceLabel(source, names[key])
         if kind == "adjustment" and key is not None:
             return SourceLabel(source, _("adjustment #%(n)d") % {"n": key})
+        if kind == "payrun" and key in runs:
+            return SourceLabel(source, _("pay run %(p)s") % {"p": runs[key]})
         if kind == "premium" and key in periods:  # a renewal's premium: "第 2 期保费"
             return SourceLabel(source, _("premium %(n)s") % {"n": periods[key]})
         return SourceLabel(source, source)

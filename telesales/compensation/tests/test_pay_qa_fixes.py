@@ -617,3 +617,21 @@ def test_a_payslip_note_reads_in_the_readers_language_on_the_page_the_export_and
     assert "20 of 22 days attended" in english[2]
     assert "应出勤 22 天，实出勤 20 天" in chinese[0] and "应出勤 22 天，实出勤 20 天" in chinese[1]
     assert "应出勤 22 天，实出勤 20 天" in chinese[2]
+
+
+def test_an_adjustment_names_the_pay_run_it_corrects_on_the_payslip(march):
+    """QA (session 20): the payslip's sources read "payrun:3" where the export said "pay run
+    2026-10"."""
+    february = _approved_february(march)
+    payadjustment_create(
+        person=march.tina, amount=D("120"), reason="漏发", actor=march.hr, corrects_run=february
+    )
+    run = _march_run(march)
+    client = Client()
+    client.force_login(march.hr)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    html = client.get(
+        reverse("compensation:payslip_detail", args=[run.pk, march.tina.pk])
+    ).content.decode()
+    assert f"pay run {february.label}" in html
+    assert f"payrun:{february.pk}<" not in html and f">payrun:{february.pk}" not in html
