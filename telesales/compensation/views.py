@@ -144,7 +144,26 @@ def _run_context(request: HttpRequest, run, **forms) -> dict:
         "can_approve": run.status == PayRunStatus.OPEN and run.run_count > 0 and busy_job is None,
         # Why it cannot be approved yet (its period is under way, or it was computed then).
         "too_early": payrun.payrun_too_early(run) if run.status == PayRunStatus.OPEN else "",
+        "stale_ruleset": _stale_ruleset(run),
     }
+
+
+def _stale_ruleset(run) -> str:
+    """What to say when an open run was computed under a rule set other than the one now in
+    force for its period (QA, session 20: a version approved after the compute left the run
+    showing the old one, and HR would have approved stale figures)."""
+    if run.status != PayRunStatus.OPEN or not run.run_count:
+        return ""
+    try:
+        ruleset, _book, _period = payrun.payrun_period(period_start=run.period_start)
+    except errors.DomainError:
+        return ""
+    if (ruleset.pk, ruleset.version) == (run.ruleset_id, run.ruleset_version):
+        return ""
+    return _(
+        "Computed under rule set v%(old)s; v%(new)s now applies to %(p)s. Compute it again "
+        "before approving."
+    ) % {"old": run.ruleset_version, "new": ruleset.version, "p": run.label}
 
 
 @login_required

@@ -635,3 +635,19 @@ def test_an_adjustment_names_the_pay_run_it_corrects_on_the_payslip(march):
     ).content.decode()
     assert f"pay run {february.label}" in html
     assert f"payrun:{february.pk}<" not in html and f">payrun:{february.pk}" not in html
+
+
+def test_an_open_run_computed_under_an_older_rule_set_says_to_compute_it_again(march):
+    """QA (session 20): after a new version was approved for the month, the open run still
+    read "rule set v1" with nothing to say that its figures were stale."""
+    run = _march_run(march)
+    page = reverse("compensation:payrun_detail", args=[run.pk])
+    assert 'data-testid="stale-ruleset"' not in page_client(march.hr).get(page).content.decode()
+    draft = _draft(march, MAR)
+    ruleset_approve(ruleset=draft, actor=march.hr)
+    html = page_client(march.hr).get(page).content.decode()
+    assert 'data-testid="stale-ruleset"' in html
+    assert f"v{draft.version} now applies to 2026-03" in html
+    _march_run(march)
+    again = page_client(march.hr).get(page).content.decode()
+    assert 'data-testid="stale-ruleset"' not in again
