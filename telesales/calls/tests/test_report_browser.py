@@ -27,3 +27,30 @@ def test_the_report_tables_fit_a_laptop_screen(floor, page, width):  # noqa: F81
     assert overflowing_tables(page, tables) == []
     assert narrow_cells(page, tables) == []
     page.problems.assert_none()
+
+
+def test_the_boards_figures_fit_their_cards_at_1366(floor, page):  # noqa: F811
+    """QA (session 20): at 1366 px the board's premium "¥21,200.00" broke over two lines
+    ("¥21,200.0" / "0"). Each figure keeps one line inside its card."""
+    from decimal import Decimal
+
+    from telesales.policies.models import Policy
+
+    # Today's sale of the floor (1,200) made as large as the QA report's: five digits of yuan.
+    assert Policy.objects.filter(annualised_premium=Decimal("1200.00")).update(
+        annualised_premium=Decimal("21200.00")
+    )
+    page.set_viewport_size({"width": 1366, "height": 900})
+    sign_in(page, "boss")
+    page.goto(reverse("calls:board"))
+    premium = page.locator("[data-testid=board-total-premium]")
+    premium.wait_for()
+    assert premium.inner_text() == "¥21,200.00"
+    figures = page.eval_on_selector_all(
+        "[data-testid=board-totals] .metric",
+        """els => els.map(e => ({text: e.innerText, fits: e.scrollWidth <= e.clientWidth,
+                                 lines: Math.round(e.getBoundingClientRect().height /
+                                 parseFloat(getComputedStyle(e).lineHeight))}))""",
+    )
+    assert [f for f in figures if not f["fits"] or f["lines"] > 1] == []
+    page.problems.assert_none()
