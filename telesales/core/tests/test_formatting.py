@@ -42,3 +42,18 @@ def test_money_puts_the_sign_before_the_currency_mark(value, plain, signed, in_y
     assert yuan(value) == in_yuan == money(value, currency="¥")
     if signed_yuan is not None:
         assert yuan(value, signed=True) == signed_yuan
+
+
+def test_clock_gives_the_date_of_a_moment_not_today():
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from telesales.core.templatetags.core_display import clock
+
+    now = timezone.localtime()
+    today = now.replace(hour=9, minute=5, second=0, microsecond=0)
+    assert clock(today) == "09:05"
+    yesterday = today - dt.timedelta(days=1)
+    assert clock(yesterday) == f"{yesterday:%Y-%m-%d} 09:05"
+    assert clock(None) == ""
