@@ -243,3 +243,17 @@ def test_demotes_to_a_level_that_is_not_lower_is_rejected():
     assert ruleset_parse(
         text.replace("period: quarterly", "period: quarterly\n      demotes_to: T0")
     )
+
+
+def test_a_problem_across_sections_says_every_check_ran():
+    """A file whose every part has its shape went through every check: no "more may follow"."""
+    from telesales.compensation.rules_format import RuleSetInvalid
+
+    text = BASE.replace(
+        "  - {code: S1, series: sales, rank: 1}",
+        "  - {code: S1, series: sales, rank: 1, promotes_to: M1}",
+    )
+    with pytest.raises(RuleSetInvalid) as exc:
+        ruleset_parse(text.replace("period: quarterly", "period: quarterly\n      demotes_to: M1"))
+    assert exc.value.details["partial"] is False
+    assert "run once these are fixed" not in exc.value.message
