@@ -793,17 +793,21 @@ class _Floor:
     ENDINGS = ("refused", "not_interested", "dnc", "wrong_person", "invalid_number", "sale")
 
     def sale(self, clock: _Clock, agent: _Agent, attempt, end: dt.datetime) -> dt.datetime:
+        from telesales.policies.services import insured_age_problem
+
         rng = self.rng
         grade = agent.person.capability_grade or 1
-        mix = [
-            m
-            for m in SALES_MIX
-            if any(p.category == m[0] and p.grade <= grade for p in self.products)
+        customer, day = attempt.lead.customer, timezone.localdate(end)
+        # What the agent may sell and the customer's age allows (no children's cover for
+        # an adult).
+        sellable = [
+            p
+            for p in self.products
+            if p.grade <= grade and not insured_age_problem(product=p, customer=customer, on=day)
         ]
+        mix = [m for m in SALES_MIX if any(p.category == m[0] for p in sellable)]
         category, _weight, (low, high) = mix[rng.choices(range(len(mix)), [m[1] for m in mix])[0]]
-        product = rng.choice(
-            [p for p in self.products if p.category == category and p.grade <= grade]
-        )
+        product = rng.choice([p for p in sellable if p.category == category])
         low = max(Decimal(low), product.min_premium)
         high = min(Decimal(high), product.max_premium)
         premium = Decimal(rng.randint(int(low) // 10, int(high) // 10) * 10)

@@ -206,8 +206,10 @@ def _sell(
     at: dt.datetime | None = None,
 ) -> Policy | None:
     from telesales.core.errors import DomainError
-    from telesales.policies.services import policy_issue, sale_record
+    from telesales.policies.services import insured_age_problem, policy_issue, sale_record
 
+    if insured_age_problem(product=product, customer=lead.customer, on=day):
+        return None  # a children's product for an adult: not sold
     try:
         with transaction.atomic():
             policy = sale_record(

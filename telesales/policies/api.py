@@ -92,7 +92,7 @@ def product_get(request, product_id: int):
 def product_create(request, payload: ProductIn):
     """Add a product (center manager). The premium range, modes and terms bound every sale."""
     deny_unless(
-        permissions.can_manage_products(request.auth), "Only the center manager edits products"
+        permissions.can_manage_products(request.auth), _("Only the center manager edits products")
     )
     return services.product_create(actor=request.auth, **payload.dict())
 
@@ -104,13 +104,17 @@ def product_create(request, payload: ProductIn):
 )
 def product_update(request, product_id: int, payload: ProductPatchIn):
     deny_unless(
-        permissions.can_manage_products(request.auth), "Only the center manager edits products"
+        permissions.can_manage_products(request.auth), _("Only the center manager edits products")
     )
     product = selectors.product_get(user=request.auth, product_id=product_id)
     data = payload.dict(exclude_unset=True)
     reason = data.pop("reason", "")
-    changes = {k: v for k, v in data.items() if v is not None}
+    # An age limit sent as null is taken away; any other field left null is left as it is.
+    changes = {k: v for k, v in data.items() if v is not None or k in _CLEARABLE}
     return services.product_update(product=product, actor=request.auth, reason=reason, **changes)
+
+
+_CLEARABLE = frozenset({"min_insured_age", "max_insured_age"})
 
 
 # --- Policies ----------------------------------------------------------------------------

@@ -151,6 +151,10 @@ PRODUCTS = [
 ]
 
 
+#: The ages a demo product insures (its description says so).
+INSURED_AGES = {"demo-child-accident": (0, 17)}
+
+
 @transaction.atomic
 def seed_policies_demo(*, agents: int = 0, seed: int = 0, stdout=None) -> dict:
     """Create the demo catalogue (products missing by code) and the default rule set."""
@@ -189,6 +193,8 @@ def seed_policies_demo(*, agents: int = 0, seed: int = 0, stdout=None) -> dict:
                 max_premium=Decimal(high),
                 description=text,
                 is_active=not code.endswith("senior-cancer"),
+                min_insured_age=INSURED_AGES.get(code, (None, None))[0],
+                max_insured_age=INSURED_AGES.get(code, (None, None))[1],
             )
         )
     Product.objects.bulk_create(created)

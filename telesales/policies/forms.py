@@ -169,6 +169,20 @@ class ProductForm(_Form):
     max_premium = forms.DecimalField(
         label=_("Maximum annualised premium"), max_digits=14, decimal_places=2
     )
+    min_insured_age = forms.IntegerField(
+        label=_("Youngest insured age"),
+        required=False,
+        min_value=0,
+        max_value=120,
+        help_text=_("Whole years on the day of the sale; empty: no limit"),
+    )
+    max_insured_age = forms.IntegerField(
+        label=_("Oldest insured age"),
+        required=False,
+        min_value=0,
+        max_value=120,
+        help_text=_("e.g. 17 for a children's product; empty: no limit"),
+    )
     description = forms.CharField(
         label=_("Description"),
         required=False,

@@ -86,6 +86,14 @@ class Product(TimeStampedModel):
     max_premium = models.DecimalField(
         _("maximum annualised premium"), **MONEY, validators=[MinValueValidator(Decimal("0.01"))]
     )
+    #: The ages the product insures (the insured person's age on the day of the sale, in
+    #: whole years); empty: no limit on that side.
+    min_insured_age = models.PositiveSmallIntegerField(
+        _("youngest insured age"), null=True, blank=True
+    )
+    max_insured_age = models.PositiveSmallIntegerField(
+        _("oldest insured age"), null=True, blank=True
+    )
     description = models.TextField(_("description"), blank=True)
     is_active = models.BooleanField(_("on sale"), default=True)
 
@@ -110,10 +118,29 @@ class Product(TimeStampedModel):
                 & Q(first_year_commission_rate__lte=1),
                 name="policies_product_fyc_rate_range",
             ),
+            models.CheckConstraint(
+                condition=Q(min_insured_age__isnull=True)
+                | Q(max_insured_age__isnull=True)
+                | Q(max_insured_age__gte=models.F("min_insured_age")),
+                name="policies_product_insured_age_range",
+            ),
         ]
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def age_range(self) -> str:
+        """The ages insured as people read them ("ages 0–17", "ages 18 and over"); "" when
+        any age may be insured."""
+        young, old = self.min_insured_age, self.max_insured_age
+        if young is not None and old is not None:
+            return _("ages %(low)d–%(high)d") % {"low": young, "high": old}
+        if young is not None:
+            return _("ages %(low)d and over") % {"low": young}
+        if old is not None:
+            return _("ages up to %(high)d") % {"high": old}
+        return ""
 
     def mode_labels(self) -> list[str]:
         """The payment modes allowed, by their names (a code not known is shown as it is)."""

@@ -51,6 +51,8 @@ class ProductOut(Schema):
     allowed_terms: list[int]
     min_premium: Decimal
     max_premium: Decimal
+    min_insured_age: int | None
+    max_insured_age: int | None
     description: str
     is_active: bool
 
@@ -68,6 +70,9 @@ class ProductIn(InputSchema):
     allowed_terms: list[int] = Field(min_length=1, max_length=50)
     min_premium: Decimal
     max_premium: Decimal
+    #: The ages insured (whole years on the day of the sale); null: no limit on that side.
+    min_insured_age: int | None = Field(default=None, ge=0, le=120)
+    max_insured_age: int | None = Field(default=None, ge=0, le=120)
     description: str = Field(default="", max_length=2000)
     is_active: bool = True
 
@@ -84,6 +89,8 @@ class ProductPatchIn(InputSchema):
     allowed_terms: list[int] | None = Field(default=None, min_length=1, max_length=50)
     min_premium: Decimal | None = None
     max_premium: Decimal | None = None
+    min_insured_age: int | None = Field(default=None, ge=0, le=120)
+    max_insured_age: int | None = Field(default=None, ge=0, le=120)
     description: str | None = Field(default=None, max_length=2000)
     is_active: bool | None = None
     reason: str = Field(default="", max_length=300)

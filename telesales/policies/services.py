@@ -243,6 +243,8 @@ PRODUCT_FIELDS = {
     "allowed_terms",
     "min_premium",
     "max_premium",
+    "min_insured_age",
+    "max_insured_age",
     "description",
     "is_active",
 }
@@ -287,6 +289,20 @@ def _product_check(product: Product) -> None:
             )
         if low is not None and high < low:
             errors.setdefault("max_premium", []).append(_("not below the minimum"))
+    ages = {}
+    for name in ("min_insured_age", "max_insured_age"):
+        age = getattr(product, name)
+        if age in ("", None):
+            ages[name] = None
+        elif isinstance(age, bool) or not isinstance(age, int) or not 0 <= age <= MAX_AGE:
+            errors[name] = [_("a whole number of years from 0 to %(max)d") % {"max": MAX_AGE}]
+        else:
+            ages[name] = age
+    young, old = ages.get("min_insured_age"), ages.get("max_insured_age")
+    if young is not None and old is not None and old < young:
+        errors.setdefault("max_insured_age", []).append(_("not below the youngest age"))
+    for name, age in ages.items():
+        setattr(product, name, age)
     rate = _decimal(product.first_year_commission_rate)
     if rate is None or not Decimal("0") <= rate <= Decimal("1"):
         errors["first_year_commission_rate"] = [_("a share from 0 to 1, e.g. 0.3")]
@@ -395,6 +411,38 @@ def _sale_terms(
         raise ValidationFailed(_("The sale cannot be recorded"), fields=errors)
     assert premium is not None
     return premium
+
+
+#: The oldest insured age a product may name.
+MAX_AGE = 120
+
+
+def age_on(birth_date: dt.date, day: dt.date) -> int:
+    """Whole years from ``birth_date`` to ``day`` (周岁)."""
+    return day.year - birth_date.year - ((day.month, day.day) < (birth_date.month, birth_date.day))
+
+
+def insured_age_problem(*, product: Product, customer: Customer, on: dt.date) -> str:
+    """Why ``customer`` cannot be insured by ``product`` on ``on`` for their age ("" when they
+    can, or when their birth date is not known: nothing to hold against them)."""
+    young, old = product.min_insured_age, product.max_insured_age
+    if (young is None and old is None) or customer.birth_date is None:
+        return ""
+    age = age_on(customer.birth_date, on)
+    if (young is None or age >= young) and (old is None or age <= old):
+        return ""
+    if young is not None and old is not None:
+        ages = _("%(low)d to %(high)d") % {"low": young, "high": old}
+    elif young is not None:
+        ages = _("%(low)d and over") % {"low": young}
+    else:
+        ages = _("up to %(high)d") % {"high": old}
+    return _("%(name)s is %(age)d: %(product)s insures ages %(ages)s") % {
+        "name": customer.name or _("the customer"),
+        "age": age,
+        "product": product.name,
+        "ages": ages,
+    }
 
 
 def _insured_customers(*, holder: Customer, insured_ids: Any) -> list[Customer]:
@@ -595,6 +643,19 @@ def sale_record(
             )
         holder = other
     insured = _insured_customers(holder=holder, insured_ids=insured_ids)
+    # A product for children sold with an adult insured is a mis-sale (QA, session 20: a
+    # 57-year-old insured by the 0–17 children's accident cover).
+    too_old_or_young = [
+        problem
+        for customer in insured
+        if (
+            problem := insured_age_problem(
+                product=product, customer=customer, on=timezone.localdate(at)
+            )
+        )
+    ]
+    if too_old_or_young:
+        raise ValidationFailed(too_old_or_young[0], fields={"insured_ids": too_old_or_young})
     if duplicates_since is not None:
         _refuse_duplicate_sale(
             lead=lead,

@@ -33,7 +33,7 @@ from telesales.policies.errors import (
     TaskClosed,
     WrongStatus,
 )
-from telesales.policies.models import Policy, PolicyEvent, ServiceTask
+from telesales.policies.models import Policy, PolicyEvent, Product, ServiceTask
 from telesales.policies.tests.factories import LeadFactory, RuleSetFactory
 
 pytestmark = pytest.mark.django_db
@@ -650,3 +650,47 @@ def test_cancelling_one_policy_keeps_the_households_suggestions_on_the_policy_ke
     assert first.tasks.filter(status=TaskStatus.OPEN).count() == 0
     entry = AuditEntry.objects.filter(action="policies.policy_free_look_cancel").latest("id")
     assert entry.after["tasks_moved"] == len(suggestions) and entry.after["moved_to"] == second.pk
+
+
+@pytest.mark.parametrize(("years_old", "refused"), [(17, False), (18, True), (0, False)])
+def test_a_childrens_product_insures_only_the_ages_it_names(world, sell, years_old, refused):
+    """QA (session 20): the children's accident cover (0–17) was sold with a 57-year-old
+    insured. The insured's age on the day of the sale, in whole years (周岁), must lie in the
+    product's range; a birth date nobody recorded holds nothing against the sale."""
+    product = world.products["accident"]
+    Product.objects.filter(pk=product.pk).update(min_insured_age=0, max_insured_age=17)
+    product.refresh_from_db()
+    today = timezone.localdate()
+    born = today.replace(year=today.year - years_old)
+    if refused:  # the birthday was yesterday: 18 today
+        born -= dt.timedelta(days=1)
+    else:  # the 18th birthday is tomorrow: still 17
+        born += dt.timedelta(days=1) if years_old else dt.timedelta(days=0)
+    world.child.birth_date = born
+    world.child.save(update_fields=["birth_date"])
+    if refused:
+        with pytest.raises(ValidationFailed) as exc:
+            sell(product=product, insured_ids=[world.child.pk])
+        assert "0–17" in exc.value.fields["insured_ids"][0] or "0 to 17" in str(exc.value.fields)
+        assert not Policy.objects.exists()
+    else:
+        assert sell(product=product, insured_ids=[world.child.pk]).pk
+    world.spouse.birth_date = None
+    world.spouse.save(update_fields=["birth_date"])
+    assert sell(product=product, insured_ids=[world.spouse.pk]).pk  # unknown age: not held
+
+
+def test_a_products_age_range_is_checked(world):
+    with pytest.raises(ValidationFailed) as exc:
+        services.product_update(
+            product=world.products["accident"],
+            actor=world.manager.user,
+            min_insured_age=18,
+            max_insured_age=17,
+        )
+    assert "max_insured_age" in exc.value.fields
+    with pytest.raises(ValidationFailed) as exc:
+        services.product_update(
+            product=world.products["accident"], actor=world.manager.user, max_insured_age=121
+        )
+    assert "max_insured_age" in exc.value.fields
