@@ -118,6 +118,12 @@ def ruleset_import(
         raise ValidationFailed(
             _("Invalid input"), fields={"effective_from": [_("A date is required.")]}
         )
+    # A version that could never be approved is refused now, not kept as a draft nobody can
+    # use or remove (QA, session 20: seven such drafts cluttered the list).
+    locked = ruleset_locked_periods(effective_from)
+    if locked:
+        locked = locked[:1].upper() + locked[1:]
+        raise ValidationFailed(locked, fields={"effective_from": [locked]})
     filename = Path(filename).name[:200] if filename else ""
     fmt = detect_format(text=text, filename=filename)
     book, raw = ruleset_parse(text, fmt=fmt, filename=filename, known_levels=_org_level_codes())

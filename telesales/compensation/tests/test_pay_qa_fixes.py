@@ -77,14 +77,13 @@ def _march_run(c) -> PayRun:
 
 def test_a_rule_set_cannot_start_inside_approved_pay_runs(march):
     c = march
+    draft = _draft(c, dt.date(2026, 3, 1))  # imported while March is open (February approved)
     payrun_approve(run=_march_run(c), actor=c.hr)  # February and March approved under v1
-    draft = _draft(c, dt.date(2026, 2, 1))
     v1 = RuleSet.objects.get(version=1)
     with pytest.raises(Conflict) as refused:
         ruleset_approve(ruleset=draft, actor=c.hr)
     assert refused.value.message == (
-        "pay runs 2026-02, 2026-03 are approved under v1; "
-        "the effective date must be after 2026-03-31"
+        "pay runs 2026-03 are approved under v1; the effective date must be after 2026-03-31"
     )
     v1.refresh_from_db()
     draft.refresh_from_db()
@@ -92,7 +91,18 @@ def test_a_rule_set_cannot_start_inside_approved_pay_runs(march):
     # In Chinese, as the QA tester read it.
     with translation.override("zh-hans"), pytest.raises(Conflict) as zh:
         ruleset_approve(ruleset=draft, actor=c.hr)
-    assert "2026-02、2026-03" in zh.value.message and "2026-03-31" in zh.value.message
+    assert "2026-03" in zh.value.message and "2026-03-31" in zh.value.message
+    # A new version dated inside approved months is refused at its import, not kept as a
+    # draft nobody could approve or remove (QA, session 20).
+    versions = RuleSet.objects.count()
+    with pytest.raises(ValidationFailed) as at_import:
+        _draft(c, dt.date(2026, 2, 1))
+    assert at_import.value.message == (
+        "Pay runs 2026-02, 2026-03 are approved under v1; "
+        "the effective date must be after 2026-03-31"
+    )
+    assert list(at_import.value.fields) == ["effective_from"]
+    assert RuleSet.objects.count() == versions
     # The API refuses the same way (409), the page shows why and offers no approval.
     answer = api_client(c.hr).post_json(f"{API}/rulesets/{draft.pk}/approve", {})
     assert assert_error_shape(answer, 409)["message"] == refused.value.message
@@ -117,10 +127,10 @@ def test_an_approved_assessment_period_is_protected_too(center):
         status=AssessmentRunStatus.APPROVED,
         approved_at=at(2026, 7, 2),
     )
-    with pytest.raises(Conflict) as refused:
-        ruleset_approve(ruleset=_draft(c, dt.date(2026, 5, 1)), actor=c.hr)
+    with pytest.raises(ValidationFailed) as refused:
+        _draft(c, dt.date(2026, 5, 1))
     assert refused.value.message == (
-        "assessments 2026-06 are approved under v1; the effective date must be after 2026-06-30"
+        "Assessments 2026-06 are approved under v1; the effective date must be after 2026-06-30"
     )
 
 
