@@ -21,6 +21,9 @@ register_action_labels(
         "calls.followups_escalate": pgettext_lazy("audit action", "Overdue follow-ups escalated"),
         "calls.followups_reassign": pgettext_lazy("audit action", "Follow-ups reassigned"),
         "calls.presences_reset_stale": pgettext_lazy("audit action", "Stale agent states reset"),
+        "calls.recordings_deleted": pgettext_lazy(
+            "audit action", "Recordings past their retention deleted"
+        ),
         "calls.report_export": pgettext_lazy("audit action", "Call report exported"),
     }
 )

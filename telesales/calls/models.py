@@ -241,6 +241,9 @@ class CallAttempt(TimeStampedModel):
     disposed_at = models.DateTimeField(_("disposition recorded"), null=True, blank=True)
     recording_ref = models.CharField(_("recording"), max_length=300, blank=True)
     recording_retain_until = models.DateField(_("keep recording until"), null=True, blank=True)
+    #: The day the recording store reported the recording deleted (``recordings-due
+    #: --mark-deleted``); the reference stays, as the trace of what was kept and until when.
+    recording_deleted_on = models.DateField(_("recording deleted on"), null=True, blank=True)
     adapter = models.CharField(_("telephony adapter"), max_length=100, blank=True)
     adapter_call_id = models.CharField(_("telephony call id"), max_length=100, blank=True)
     note = models.TextField(_("note"), blank=True)

@@ -2099,3 +2099,39 @@ def callrules_version_create(
         reason=reason,
     )
     return rules
+
+
+# --- Recordings past their retention ---------------------------------------------------------
+def recordings_due(*, on: dt.date):
+    """Calls whose recording is kept only until before ``on`` and not yet reported deleted:
+    what the recording store must delete (PIPL art. 19: a non-sale recording is not kept past
+    its purpose; R1/R12 for a sale's). Oldest first."""
+    return (
+        CallAttempt.objects.exclude(recording_ref="")
+        .filter(recording_retain_until__lt=on, recording_deleted_on__isnull=True)
+        .order_by("recording_retain_until", "id")
+    )
+
+
+@transaction.atomic
+def recordings_mark_deleted(*, attempt_ids: list[int], on: dt.date, actor) -> int:
+    """Record that the store deleted these calls' recordings on ``on`` (only those due by then
+    and not marked before); audited once with the count and the ids."""
+    marked = list(
+        recordings_due(on=on + dt.timedelta(days=1))
+        .filter(pk__in=attempt_ids)
+        .values_list("pk", flat=True)
+    )
+    if not marked:
+        return 0
+    CallAttempt.objects.filter(pk__in=marked).update(
+        recording_deleted_on=on, updated_at=timezone.now()
+    )
+    audit_record(
+        actor=actor or "system",
+        action="calls.recordings_deleted",
+        object_type="calls.callattempt",
+        object_repr=_("recordings past their retention deleted"),
+        after={"count": len(marked), "calls": marked[:1000], "on": on},
+    )
+    return len(marked)

@@ -996,3 +996,19 @@ def test_without_htmx_an_outcome_that_takes_the_lead_away_redirects_with_a_messa
     assert response.status_code == 302 and response["Location"] == WORKSPACE
     page = agent_client.get(WORKSPACE).content.decode()
     assert "该线索已不在您的名单中" in page and 'data-testid="no-lead"' in page
+
+
+def test_the_call_history_says_until_when_each_recording_is_kept(world, agent_client):
+    """QA (session 20): the retention date of a recording was shown on no page."""
+    until = timezone.localdate() + dt.timedelta(days=90)
+    CallAttempt.objects.create(
+        lead=world.lead,
+        agent=world.me,
+        started_at=timezone.now() - dt.timedelta(days=1),
+        recording_ref="sim://recordings/9.wav",
+        recording_retain_until=until,
+    )
+    agent_client.post(url("workspace_next"), **HX)
+    page = agent_client.get(WORKSPACE).content.decode()
+    kept = page[page.index('data-testid="recording-kept"') :]
+    assert until.isoformat() in kept[: kept.index("</div>")]
