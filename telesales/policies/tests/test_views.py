@@ -329,3 +329,10 @@ def test_the_policy_list_totals_the_sales_as_the_home_cards_count_them(world, pa
     assert kept.number in html and issued.number in html  # both listed
     assert page.context["sold"] == {"n": 1, "premium": Decimal("2345.00")}  # one sold
     assert "¥2,345.00" in total
+    # Over every date the total is no home card's figure (QA, session 20): it says so, and
+    # names the cards once the list is filtered by dates.
+    assert "home card's period" in total or "首页卡片的同期" in total
+    today = timezone.localdate().isoformat()
+    dated = page_for(world.manager).get(reverse("policies:policy_list"), {"since": today})
+    dated_total = dated.content.decode().split('data-testid="sold-total"', 1)[1]
+    assert "home card's period" not in dated_total and "首页卡片的同期" not in dated_total
