@@ -703,10 +703,19 @@ def adjustment_unusual(*, person, amount: Decimal) -> str:
     if total is not None and total > 0:
         bound = (total * adjustment_confirm_factor()).quantize(CENT)
         if abs(amount) > bound:
-            return _(
-                "¥%(amount)s is more than %(factor)s times %(name)s's pay in %(p)s "
-                "(¥%(total)s): confirm that the amount is right."
-            ) % {
+            # A negative amount takes money back: said so, not shown as a payment (QA).
+            text = (
+                _(
+                    "A take-back of ¥%(amount)s is more than %(factor)s times %(name)s's pay in "
+                    "%(p)s (¥%(total)s): confirm that the amount is right."
+                )
+                if amount < 0
+                else _(
+                    "¥%(amount)s is more than %(factor)s times %(name)s's pay in %(p)s "
+                    "(¥%(total)s): confirm that the amount is right."
+                )
+            )
+            return text % {
                 "amount": f"{abs(amount):,.2f}",
                 "factor": f"{adjustment_confirm_factor().normalize():f}",
                 "name": person.name,
@@ -715,10 +724,18 @@ def adjustment_unusual(*, person, amount: Decimal) -> str:
             }
         return ""
     if abs(amount) > adjustment_confirm_ceiling():
-        return _(
-            "¥%(amount)s is more than ¥%(ceiling)s and %(name)s has no approved pay to compare "
-            "it with: confirm that the amount is right."
-        ) % {
+        text = (
+            _(
+                "A take-back of ¥%(amount)s is more than ¥%(ceiling)s and %(name)s has no "
+                "approved pay to compare it with: confirm that the amount is right."
+            )
+            if amount < 0
+            else _(
+                "¥%(amount)s is more than ¥%(ceiling)s and %(name)s has no approved pay to "
+                "compare it with: confirm that the amount is right."
+            )
+        )
+        return text % {
             "amount": f"{abs(amount):,.2f}",
             "ceiling": f"{adjustment_confirm_ceiling():,.2f}",
             "name": person.name,

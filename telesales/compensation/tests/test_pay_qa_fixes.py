@@ -337,6 +337,10 @@ def test_the_factor_and_the_ceiling_are_settings(march):
         payadjustment_create(person=nobody, amount=D("500.01"), reason="x", actor=c.hr)
     assert "no approved pay to compare" in refused.value.fields["amount"][0]
     payadjustment_create(person=nobody, amount=D("500"), reason="x", actor=c.hr)
+    # A negative amount reads as the take-back it is (QA, session 20: "¥20,000.00 … pay").
+    with pytest.raises(ValidationFailed) as back:
+        payadjustment_create(person=c.tina, amount=-(usual + D("1")), reason="x", actor=c.hr)
+    assert back.value.fields["amount"][0].startswith("A take-back of ¥")
 
 
 def test_the_page_offers_the_confirmation_when_the_amount_is_large(march):
