@@ -22,18 +22,26 @@ from telesales.compensation.models import HRDecision
 from telesales.core import errors
 from telesales.core.dates import validate_center_year
 from telesales.core.form_errors import add_domain_error, page_status
+from telesales.core.forms import StyledForm
 from telesales.core.pages import get_or_404, require
 from telesales.org.models import Person
 
 
-class AssessmentRunForm(forms.Form):
+class AssessmentRunForm(StyledForm, forms.Form):
+    """Styled, with a month picker, as the pay run's form (QA, session 20: a bare text box)."""
+
     label = forms.RegexField(
         label=gettext_lazy("Period (YYYY-MM)"),
         regex=r"^\d{4}-(0[1-9]|1[0-2])$",
         max_length=7,
+        widget=forms.TextInput(attrs={"type": "month"}),
         error_messages={"invalid": gettext_lazy("Expected YYYY-MM, for example 2026-09")},
     )
     reason = forms.CharField(label=gettext_lazy("Reason"), max_length=500, required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._style()
 
 
 class DecisionForm(forms.Form):

@@ -330,3 +330,11 @@ def test_the_warning_list_filters_to_one_team(c):
     assert kept and {row["team_id"] for row in kept} == {one}
     assert len(kept) == sum(1 for row in rows if row["team_id"] == one)
     assert client_for(c.hr).get(WARNING, {"team": "abc"}).status_code == 422
+
+
+def test_the_run_form_has_a_styled_month_picker(center):
+    """QA (session 20): the period was a bare text box beside its label, unlike the pay run's."""
+    from telesales.compensation.views_assessment import AssessmentRunForm
+
+    html = str(AssessmentRunForm()["label"])
+    assert 'type="month"' in html and "form-control" in html
