@@ -1012,3 +1012,19 @@ def test_the_call_history_says_until_when_each_recording_is_kept(world, agent_cl
     page = agent_client.get(WORKSPACE).content.decode()
     kept = page[page.index('data-testid="recording-kept"') :]
     assert until.isoformat() in kept[: kept.index("</div>")]
+
+
+def test_a_lead_put_on_the_do_not_call_list_says_so_instead_of_not_found(world, agent_client):
+    """QA (session 20): the data officer put the customer's number on the do-not-call list and
+    the agent's link to the lead answered a bare "not found"."""
+    from django.contrib.messages import get_messages
+
+    from telesales.leads import services as lead_services
+
+    lead_services.dnc_add(phone=world.holder.mobile_e164, reason="客户要求", actor=None)
+    response = agent_client.get(f"{WORKSPACE}?lead={world.lead.pk}")
+    assert response.status_code == 200
+    said = [str(m) for m in get_messages(response.wsgi_request)]
+    assert len(said) == 1 and ("do not call" in said[0] or "禁呼" in said[0]), said
+    # A lead the agent never held is still simply not found.
+    assert agent_client.get(f"{WORKSPACE}?lead=999999").status_code == 404

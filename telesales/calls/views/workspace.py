@@ -230,13 +230,35 @@ def _require_person(request: HttpRequest):
     return me
 
 
+def _why_not_yours(me, lead_id: int) -> str:
+    """Why a lead the agent held is out of their reach now ("" when they never held it): the
+    last move away from them (recycled, released, allocated to someone else) or its block (the
+    do-not-call list), with its time. QA (session 20): a lead put on the do-not-call list
+    vanished behind a bare "not found"."""
+    from telesales.leads.choices import LeadAction
+    from telesales.leads.models import Lead, LeadEvent
+
+    owner = Lead.objects.filter(pk=lead_id).values_list("owner_id", flat=True).first()
+    events = LeadEvent.objects.filter(lead_id=lead_id).order_by("-at", "-id")
+    if owner == me.pk:
+        event = events.filter(action=LeadAction.DNC).first()
+    else:
+        event = events.filter(from_owner_id=me.pk).first()
+    if event is None:
+        return ""
+    return _("This lead is no longer in your pool: %(what)s on %(when)s.") % {
+        "what": event.get_action_display(),
+        "when": timezone.localtime(event.at).strftime("%Y-%m-%d %H:%M"),
+    }
+
+
 def _my_lead(request: HttpRequest, me, lead_id: int):
     """One of the agent's own leads; another agent's lead is refused (403), an unknown one
-    is not found (404)."""
+    is not found (404), with the reason when the agent held it before."""
     try:
         lead = lead_selectors.lead_get(user=request.user, lead_id=lead_id)
     except NotFound as exc:
-        raise Http404(exc.message) from exc
+        raise Http404(_why_not_yours(me, lead_id) or exc.message) from exc
     if lead.owner_id != me.pk:
         raise PermissionDenied(_("This lead is not yours: you may only work your own leads."))
     return lead
@@ -671,7 +693,15 @@ def workspace_view(request: HttpRequest) -> HttpResponse:
         lead = None
         source = ""
         if wanted.isascii() and wanted.isdigit() and len(wanted) < 12:
-            lead = _my_lead(request, me, int(wanted))
+            why = ""
+            try:
+                lead = _my_lead(request, me, int(wanted))
+            except Http404:
+                why = _why_not_yours(me, int(wanted))
+                if not why:
+                    raise
+            if why:  # a lead the agent held: the workspace says where it went
+                messages.warning(request, why)
         elif presence.lead_id:
             try:
                 lead = lead_selectors.lead_get(user=request.user, lead_id=presence.lead_id)
