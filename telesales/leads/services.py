@@ -16,6 +16,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from telesales.core import formatting
 from telesales.core.actors import is_user, user_or_none
 from telesales.core.audit import audit_record
 from telesales.core.errors import NotFound, PermissionDenied, ValidationFailed
@@ -821,6 +822,11 @@ def lead_close(
             _("A won lead cannot be closed as lost or invalid"),
             fields={"state": [_("the lead is already won")]},
         )
+    if from_state == state == LeadState.WON and not reason:
+        # A further policy for the household: the history says so, not "won → won" (QA).
+        reason = _("another sale: %(premium)s more premium") % {
+            "premium": formatting.yuan(premium or 0)
+        }
     lead.state = state
     lead.updated_at = timezone.now()
     lead.save(update_fields=fields)

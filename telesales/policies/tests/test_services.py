@@ -79,6 +79,9 @@ def test_a_second_sale_on_a_won_lead_adds_up(world, sell):
     lead = Lead.objects.get(pk=world.lead.pk)
     assert lead.state == LeadState.WON and lead.premium == Decimal("1500.00")
     assert Policy.objects.count() == 2
+    # The history says what the second sale was, not a bare "won → won" (QA, session 20).
+    second = lead.events.filter(from_state=LeadState.WON, to_state=LeadState.WON).get()
+    assert "300.00" in second.reason
 
 
 def test_a_household_member_may_be_the_holder(world, sell):
