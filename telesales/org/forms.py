@@ -99,6 +99,18 @@ class LevelForm(_Styled, forms.ModelForm):
             "is_active",
         ]
         widgets = {"description": forms.Textarea(attrs={"rows": 3})}
+        # The pay run reads base pay and the assessment calendar from the basic law's rule
+        # set, not from here (QA, session 20: a base salary changed here paid nothing more).
+        help_texts = {
+            "base_salary": _(
+                "For reference on the ladder: pay uses the base pay of the basic law's rule set "
+                "in force (Pay → Rule sets)."
+            ),
+            "assessment_period": _(
+                "For reference on the ladder: assessments use the periods of the basic law's "
+                "rule set in force."
+            ),
+        }
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

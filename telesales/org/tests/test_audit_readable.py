@@ -135,3 +135,13 @@ def test_every_action_code_written_in_an_apps_source_has_a_label(app):
         found.update(pattern.findall(path.read_text(encoding="utf-8")))
     assert found, f"no action codes found in {app}: the pattern is stale"
     assert sorted(code for code in found if code not in _ACTION_LABELS) == []
+
+
+def test_the_level_form_says_pay_comes_from_the_basic_law():
+    """QA (session 20): HR changed a level's base salary here and the pay run paid the rule
+    set's amount, with nothing on the form to say so."""
+    from telesales.org.forms import LevelForm
+
+    form = LevelForm()
+    assert "规则集" in str(form["base_salary"].help_text)  # the center's language
+    assert "规则集" in str(form["assessment_period"].help_text)
