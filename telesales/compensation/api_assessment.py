@@ -5,11 +5,13 @@ everyone reads the early warning of the people in sight (their own; a team lead 
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 from typing import Any, Literal
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from ninja import Router, Schema
+from pydantic import ConfigDict, Field
 
 from telesales.compensation import assessing, selectors
 from telesales.core.errors import NotFound
@@ -17,6 +19,83 @@ from telesales.core.http_api import ERRORS_READ, ERRORS_WRITE, InputSchema
 from telesales.org.selectors import person_for_user
 
 router = Router(tags=["compensation"])
+
+
+class WarningCriterionOut(Schema):
+    """One criterion of a level's promotion or maintenance standard, measured on ``as_of``."""
+
+    model_config = ConfigDict(extra="allow")
+
+    measure: str = Field(
+        description=(
+            "fyc, team_fyc, dept_fyc, cases, persistency13, team_headcount, dept_headcount, "
+            "groups_developed, months_in_grade, …"
+        )
+    )
+    value: Decimal | None = Field(description="The figure so far (a rate as a fraction).")
+    threshold: Decimal = Field(description="The standard's minimum.")
+    window: int | None = Field(default=None, description="Months measured (3, 6 or 12).")
+    met: bool | None = Field(description="Null when the criterion is waived.")
+    pending: int | None = Field(
+        default=None,
+        description="persistency13: policies whose 13th-month premium may still be paid.",
+    )
+    waived: str | None = Field(
+        default=None,
+        description=(
+            'Why the criterion does not count: "tenure" (persistency below a tenure), '
+            '"no_cohort", "pending"; null when it counts.'
+        ),
+    )
+    gap: Decimal | None = Field(default=None, description="What is still missing; null: met.")
+    projected: Decimal | None = Field(
+        default=None, description="The figure at the period's end at today's pace."
+    )
+    flag: str = Field(description="met, on_track, at_risk, failing or waived.")
+
+
+class WarningSetOut(Schema):
+    """A criteria set: ``need`` of the ``of`` criteria must be met."""
+
+    model_config = ConfigDict(extra="allow")
+
+    need: int
+    of: int
+    met_count: int
+    met: bool
+    flag: str = Field(description="met, on_track, at_risk or failing: the set's state.")
+    window: int | None = None
+    criteria: list[WarningCriterionOut]
+    summary: str = Field(
+        description="In the caller's language: \"needs ¥3,200.00 more FYC and 1 more policy in "
+        '24 days", "met", …'
+    )
+
+
+class EarlyWarningOut(Schema):
+    """A person's promotion early warning (晋升预警) on ``as_of``: the gap to the next level
+    (``promote``) and to keeping their own (``maintain``), each absent when the level has no
+    such standard."""
+
+    model_config = ConfigDict(extra="allow")
+
+    person_id: int
+    level: str
+    period: str = Field(description="monthly, quarterly or half_yearly: the level's period.")
+    period_end: dt.date
+    as_of: dt.date
+    days_left: int
+    flag: str = Field(description="The worse of the two sets' flags.")
+    promote: WarningSetOut | None = None
+    maintain: WarningSetOut | None = None
+    short_outcome: str | None = Field(
+        default=None, description="What failing maintenance would bring: extend, demote or exit."
+    )
+    extensions_used: int | None = None
+    extensions_allowed: int | None = None
+    probation_end: dt.date | None = Field(
+        default=None, description="A trainee's last day to be confirmed (else they exit)."
+    )
 
 
 class AssessmentRunOut(Schema):
@@ -147,7 +226,7 @@ def assessment_outcome_decide(request, outcome_id: int, payload: DecisionIn):
 
 @router.get(
     "/early-warning",
-    response={200: list[dict[str, Any]], **ERRORS_READ},
+    response={200: list[EarlyWarningOut], **ERRORS_READ},
     operation_id="compensation_early_warning_list",
 )
 def early_warning_list(request, day: dt.date | None = None, person_id: int | None = None):
@@ -160,7 +239,7 @@ def early_warning_list(request, day: dt.date | None = None, person_id: int | Non
 
 @router.get(
     "/early-warning/me",
-    response={200: list[dict[str, Any]], **ERRORS_READ},
+    response={200: list[EarlyWarningOut], **ERRORS_READ},
     operation_id="compensation_early_warning_mine",
 )
 def early_warning_mine(request, day: dt.date | None = None):

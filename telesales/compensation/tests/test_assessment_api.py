@@ -117,3 +117,20 @@ def test_the_month_in_progress_is_a_provisional_preview_the_api_will_not_approve
     assert hr.get(f"{BASE}/{run['id']}").json()["status"] == "draft"
     past = hr.post_json(BASE, {"label": "2026-06"}).json()
     assert past["provisional"] is False
+
+
+def test_the_early_warning_is_documented_field_by_field(db):
+    """QA (session 20): the answer was documented as "an array of objects", its fields named
+    nowhere; an integrator had to reverse-engineer them."""
+    from django.test import Client
+
+    schema = Client().get("/api/v1/openapi.json").json()
+    components = schema["components"]["schemas"]
+    answer = schema["paths"][WARNING]["get"]["responses"]["200"]["content"]["application/json"]
+    assert answer["schema"]["items"]["$ref"].endswith("/EarlyWarningOut")
+    assert {"person_id", "days_left", "flag", "promote", "maintain"} <= set(
+        components["EarlyWarningOut"]["properties"]
+    )
+    assert {"measure", "value", "threshold", "gap", "projected", "flag"} <= set(
+        components["WarningCriterionOut"]["properties"]
+    )
