@@ -17,7 +17,11 @@ class CoreConfig(AppConfig):
 
         register(
             NavItem(
-                "core:audit_list", _("Audit log"), "journal-text", frozenset({Role.MANAGER}), 95
+                "core:audit_list",
+                _("Audit log"),
+                "journal-text",
+                frozenset({Role.MANAGER, Role.HR_ADMIN}),
+                95,
             )
         )
         checks.register(check_thresholds)

@@ -130,9 +130,16 @@ def audit_entry_list(
     text: str = "",
     since: dt.date | None = None,
     until: dt.date | None = None,
+    prefixes: tuple[str, ...] | None = None,
 ):
-    """Search the log. Only the center manager may call this (see ``can_view_audit_log``)."""
+    """Search the log, within the actions starting with ``prefixes`` (None: all of them). The
+    caller decides who reads what (``core.permissions.audit_action_scope``)."""
     qs = AuditEntry.objects.select_related("actor")
+    if prefixes is not None:
+        scope = models.Q(pk__in=[])
+        for prefix in prefixes:
+            scope |= models.Q(action__startswith=prefix)
+        qs = qs.filter(scope)
     if actor:
         qs = qs.filter(actor_name__icontains=actor)
     if action:

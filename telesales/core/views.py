@@ -26,9 +26,8 @@ from telesales.core.audit import (
     object_type_label,
 )
 from telesales.core.errors import DomainError
-from telesales.core.models import AuditEntry
 from telesales.core.navigation import home_url_name
-from telesales.core.permissions import can_view_audit_log
+from telesales.core.permissions import audit_action_scope, can_read_audit_page
 from telesales.core.roles import primary_role
 
 
@@ -55,8 +54,9 @@ def _parse_date(value: str) -> dt.date | None:
 
 @login_required
 def audit_list_view(request: HttpRequest) -> HttpResponse:
-    if not can_view_audit_log(request.user):
+    if not can_read_audit_page(request.user):
         raise DjangoPermissionDenied
+    prefixes = audit_action_scope(request.user)
     params = request.GET
     errors = []
     since, until = _parse_date(params.get("since", "")), _parse_date(params.get("until", ""))
@@ -72,6 +72,7 @@ def audit_list_view(request: HttpRequest) -> HttpResponse:
         text=_search_text(params, "q", 200),
         since=since,
         until=until,
+        prefixes=prefixes,
     )
     page = Paginator(entries, 50).get_page(params.get("page"))
     page.object_list = list(page.object_list)
@@ -84,7 +85,10 @@ def audit_list_view(request: HttpRequest) -> HttpResponse:
         entry.object_type_label = labels[entry.object_type]
         entry.action_label = action_label(entry.action)
     object_types = (
-        AuditEntry.objects.order_by("object_type").values_list("object_type", flat=True).distinct()
+        audit_entry_list(prefixes=prefixes)
+        .order_by("object_type")
+        .values_list("object_type", flat=True)
+        .distinct()
     )
     template = "core/audit_list.html#results" if request.htmx else "core/audit_list.html"
     return render(

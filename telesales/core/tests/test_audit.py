@@ -147,8 +147,10 @@ def test_audit_entry_list_filters(entries):
 
 
 # --- The audit page ------------------------------------------------------------------------
-@pytest.mark.parametrize("role", [r for r in ROLES if r != "center_manager"])
-def test_audit_page_is_for_the_center_manager_only(client, role, entries):
+@pytest.mark.parametrize("role", [r for r in ROLES if r not in ("center_manager", "hr_admin")])
+def test_audit_page_is_for_the_center_manager_and_hr_only(client, role, entries):
+    """The manager reads all of it, the HR admin the pay and organisation part (tested with
+    the org app); nobody else."""
     client.force_login(UserFactory(username=f"u-{role}", roles=[role]))
     assert client.get("/audit/").status_code == 403
 

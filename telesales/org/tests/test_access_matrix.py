@@ -76,7 +76,8 @@ PAGES: dict[str, Rule] = {
     "org:seat_list": Rule(frozenset({"manager", "hr", "planner", "teamlead1"})),
     "org:seat_create": Rule(ADMINS),
     "org:seat_edit": Rule(ADMINS, obj="seat"),
-    "core:audit_list": Rule(frozenset({"manager"})),
+    # The HR admin reads the pay and organisation part of it (``audit_action_scope``).
+    "core:audit_list": Rule(frozenset({"manager", "hr"})),
     # Language choice works signed out too (the login page offers it); POST only.
     "core:language_set": Rule(
         EVERYONE, method="post", success=302, kind="public", body={"language": "zh-hans"}

@@ -145,3 +145,27 @@ def test_the_level_form_says_pay_comes_from_the_basic_law():
     form = LevelForm()
     assert "规则集" in str(form["base_salary"].help_text)  # the center's language
     assert "规则集" in str(form["assessment_period"].help_text)
+
+
+def test_the_hr_admin_reads_the_audit_of_pay_and_people_only():
+    """QA (session 20): HR could not open the audit log to see what they (or others) changed
+    in pay and people; the rest of the log (who saw a number) stays the manager's."""
+    from telesales.core.audit import audit_record
+
+    hr = UserFactory(username="hr-audit", roles=[Role.HR_ADMIN])
+    person = PersonFactory(name="孙可")
+    audit_record(actor=None, action="org.person_update", instance=person)
+    audit_record(
+        actor=None, action="compensation.payrun_compute", object_type="compensation.payrun"
+    )
+    audit_record(actor=None, action="leads.phone_reveal", object_type="leads.lead")
+    client = Client(HTTP_HOST="localhost")
+    client.force_login(hr)
+    page = client.get("/audit/")
+    assert page.status_code == 200
+    shown = {e.action for e in page.context["page"].object_list}
+    assert shown == {"org.person_update", "compensation.payrun_compute"}
+    assert "leads.lead" not in dict(page.context["object_types"])
+    agent = UserFactory(username="agent-audit", roles=[Role.AGENT])
+    client.force_login(agent)
+    assert client.get("/audit/").status_code == 403
