@@ -28,15 +28,18 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from telesales.compensation import permissions
-from telesales.compensation.assessment import DEMOTE, PROMOTE, assess
+from telesales.compensation.assessment import DEMOTE, EXTEND, PROMOTE, assess
 from telesales.compensation.assessment_inputs import assessment_records, buckets_for
+from telesales.compensation.choices import PayRunStatus
 from telesales.compensation.models import (
     AssessmentOutcome,
     AssessmentRun,
     AssessmentRunStatus,
     HRDecision,
+    PayRun,
 )
 from telesales.compensation.rules_format import RuleBook
 from telesales.compensation.rulesets import ruleset_rulebook
@@ -384,3 +387,35 @@ def assessment_run_approve(*, run: AssessmentRun, actor, reason: str = "") -> As
         reason=reason,
     )
     return run
+
+
+def assessment_paid_before(run: AssessmentRun) -> str:
+    """What an approved run changes that pay runs approved already did not pay ("" when
+    nothing): its promotions, demotions and extensions take effect on a day inside a period
+    whose pay run is approved (the run was approved late), so those months were paid at the
+    old level, without the extension's factor. QA (session 20): approving September's
+    assessment after October's pay said nothing of October."""
+    changes = list(
+        run.outcomes.filter(
+            decision=HRDecision.APPROVED, outcome__in=(PROMOTE, DEMOTE, EXTEND)
+        ).values_list("effective_date", flat=True)
+    )
+    if not changes:
+        return ""
+    first = min(changes)
+    paid = list(
+        PayRun.objects.filter(status=PayRunStatus.APPROVED, period_end__gte=first)
+        .order_by("period_start")
+        .values_list("label", flat=True)
+    )
+    if not paid:
+        return ""
+    return ngettext(
+        "%(n)d person's level or extension takes effect from %(day)s, but pay runs "
+        "%(runs)s are approved already: they paid the old terms. Correct them with "
+        "adjustments in the next pay run.",
+        "%(n)d people's levels or extensions take effect from %(day)s, but pay runs "
+        "%(runs)s are approved already: they paid the old terms. Correct them with "
+        "adjustments in the next pay run.",
+        len(changes),
+    ) % {"n": len(changes), "day": first.isoformat(), "runs": _(", ").join(paid)}

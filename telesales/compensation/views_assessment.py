@@ -178,6 +178,9 @@ def assessment_approve_view(request: HttpRequest, run_id: int) -> HttpResponse:
         status = page_status(exc)
         return render(request, "compensation/assessment_detail.html", context, status=status)
     messages.success(request, _("Assessment %(p)s approved") % {"p": run.label})
+    late = assessing.assessment_paid_before(run)
+    if late:
+        messages.warning(request, late)
     return redirect("compensation:assessment_detail", run_id=run.pk)
 
 

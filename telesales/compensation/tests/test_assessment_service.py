@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from django.utils import timezone
 
 from telesales.compensation.assessing import (
     assessment_outcome_decide,
@@ -372,3 +373,32 @@ def test_a_rejection_needs_a_reason_and_the_rest_can_be_approved_at_once(c):
     assessment_run_approve(run=run, actor=c.hr)
     with pytest.raises(InvalidState):
         assessment_outcomes_approve_pending(run=run, actor=c.hr)
+
+
+def test_approving_late_says_which_approved_pay_runs_paid_the_old_terms(c):
+    """QA (session 20): September's assessment approved after October's pay was approved said
+    nothing: October had paid the extended agents at the full rate."""
+    from telesales.compensation.assessing import assessment_paid_before
+    from telesales.compensation.choices import PayRunStatus
+    from telesales.compensation.models import PayRun, RuleSet
+
+    for day in (dt.date(2026, 5, 3), dt.date(2026, 5, 9), dt.date(2026, 6, 1)):
+        c.sale(c.tina, "1200.00", day)
+    run = assessment_run(label="2026-06", actor=c.hr)
+    for outcome in run.outcomes.all():
+        decision = HRDecision.APPROVED if outcome.person_id == c.tina.pk else HRDecision.REJECTED
+        assessment_outcome_decide(outcome=outcome, decision=decision, actor=c.hr, note="ok")
+    assessment_run_approve(run=run, actor=c.hr)
+    assert assessment_paid_before(run) == ""  # no pay run approved over 2026-07-01 yet
+    ruleset = RuleSet.objects.order_by("version").first()
+    PayRun.objects.create(
+        label="2026-07",
+        period_start=dt.date(2026, 7, 1),
+        period_end=dt.date(2026, 7, 31),
+        ruleset=ruleset,
+        ruleset_version=ruleset.version,
+        status=PayRunStatus.APPROVED,
+        approved_at=timezone.now(),
+    )
+    said = assessment_paid_before(run)
+    assert "2026-07" in said and "2026-07-01" in said and "adjustment" in said
