@@ -23,3 +23,8 @@ class OperationsConfig(AppConfig):
         # A leaving agent's policies and open renewal tasks pass to renewal operations (or the
         # team lead, by the rule set), and their long-term policyholders get exit notices.
         on_person_stops_working(servicing_on_person_stops_working)
+        # The policy list and page say a policy lapsed, was reinstated or ended.
+        from telesales.operations.selectors import policy_state_words
+        from telesales.policies.hooks import register_policy_state
+
+        register_policy_state(policy_state_words)

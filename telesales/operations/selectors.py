@@ -760,3 +760,37 @@ def premium_collected(*, user, since: dt.date, until: dt.date) -> dict[str, Any]
     row = qs.aggregate(n=Count("id"), amount=Sum("paid_amount"))
     amount = Decimal(str(row["amount"] or 0)).quantize(Decimal("0.01"))
     return {"count": row["n"], "amount": amount}
+
+
+def policy_state_words(*, policy_ids) -> dict[int, str]:
+    """The policies hook (``register_policy_state``): what renewal operations know of a policy
+    beyond its sale — lapsed (and until when it may be reinstated), reinstated, ended — for the
+    policy list and page. QA (session 20): an agent's lapsed policies read "free-look ended",
+    and the agent could not see that they might still be saved. In force: nothing to say."""
+    from telesales.operations.choices import ServicingStatus
+    from telesales.operations.models import PolicyServicing
+
+    words: dict[int, str] = {}
+    rows = (
+        PolicyServicing.objects.filter(policy_id__in=list(policy_ids))
+        .exclude(status=ServicingStatus.IN_FORCE)
+        .values_list("policy_id", "status", "reinstatement_until", "reinstated_on", "terminated_on")
+    )
+    labels = dict(ServicingStatus.choices)
+    for policy_id, status, until, reinstated, ended in rows:
+        if status == ServicingStatus.LAPSED and until:
+            words[policy_id] = _("Lapsed: may be reinstated until %(day)s") % {
+                "day": until.isoformat()
+            }
+        elif status == ServicingStatus.REINSTATED and reinstated:
+            words[policy_id] = _("Reinstated on %(day)s") % {"day": reinstated.isoformat()}
+        elif status == ServicingStatus.CANCELLED:
+            continue  # the policy's own status says it
+        elif ended:
+            words[policy_id] = _("%(status)s on %(day)s") % {
+                "status": labels.get(status, status),
+                "day": ended.isoformat(),
+            }
+        else:
+            words[policy_id] = str(labels.get(status, status))
+    return words

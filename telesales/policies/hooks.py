@@ -14,6 +14,10 @@ A service task moved to a later time (the customer asked to be called later) mus
 callable then; the calling window is the calls app's rule: it registers a check with
 ``register_call_time_check`` and ``service_task_reschedule`` refuses a time it objects to.
 
+A policy's life after its sale is kept above ``policies`` too (operations: lapsed, reinstated,
+surrendered): apps register ``register_policy_state`` to say it next to the policy's status
+on the list and the policy's page, for every policy shown in one call.
+
 Apps above ``policies`` also offer links on a policy's pages (tickets: open a complaint about
 the policy and its holder) without ``policies`` knowing their URLs or their rules: they
 register a function with ``register_policy_link`` that returns a ``PolicyLink`` for a user
@@ -121,3 +125,33 @@ def call_time_problem(*, task, due_at) -> str:
         if problem:
             return problem
     return ""
+
+
+_POLICY_STATES: list[Callable[..., dict[int, str]]] = []
+
+
+def register_policy_state(fn: Callable[..., dict[int, str]]) -> Callable[..., dict[int, str]]:
+    """Register ``fn(*, policy_ids) -> {policy id: words}``: what else a policy's status is
+    (``已失效，可复效至 2027-01-15``), for the policies that have something to say. Called
+    once for all the policies of a page."""
+    if fn not in _POLICY_STATES:
+        _POLICY_STATES.append(fn)
+    return fn
+
+
+def policy_states(policy_ids) -> dict[int, str]:
+    """Every registered provider's words per policy (joined when two speak); a provider that
+    fails is logged and left out."""
+    ids = list(policy_ids)
+    found: dict[int, str] = {}
+    if not ids:
+        return found
+    for fn in list(_POLICY_STATES):
+        try:
+            said = fn(policy_ids=ids)
+        except Exception:
+            logger.exception("Policy state %s failed", getattr(fn, "__name__", fn))
+            continue
+        for pk, words in said.items():
+            found[pk] = f"{found[pk]} · {words}" if pk in found else words
+    return found

@@ -46,7 +46,7 @@ from telesales.policies.forms import (
     TaskRescheduleForm,
     task_auto_id,
 )
-from telesales.policies.hooks import policy_links
+from telesales.policies.hooks import policy_links, policy_states
 from telesales.policies.rules import ruleset_in_force
 
 #: The task list shows the stabilisation calls missed in these last days.
@@ -77,8 +77,10 @@ def policy_list_view(request: HttpRequest) -> HttpResponse:
     )
     page = page_of(request, policies)
     page.object_list = list(page.object_list)
+    states = policy_states(p.pk for p in page.object_list)
     for policy in page.object_list:  # what other apps offer on each row (hooks.policy_links)
         policy.page_links = policy_links(user=user, policy=policy)
+        policy.state_words = states.get(policy.pk, "")
     template = "policies/policy_list.html#table" if request.htmx else "policies/policy_list.html"
     return render(
         request,
@@ -101,6 +103,7 @@ def _policy_context(request: HttpRequest, policy, **forms) -> dict:
     return {
         "policy": policy,
         "links": policy_links(user=user, policy=policy),
+        "state_words": policy_states([policy.pk]).get(policy.pk, ""),
         "insured": list(policy.insured.all()),
         "events": selectors.policy_history(policy=policy),
         "tasks": selectors.policy_tasks(policy=policy),

@@ -777,3 +777,23 @@ def test_a_new_team_lead_sees_and_resolves_a_misunderstanding_flagged_to_their_p
         visit=v, note="已重新解释退保规则", actor=successor.user
     )
     assert v.counts_as_done and v.resolved_by == successor.user
+
+
+def test_the_policy_list_and_page_say_a_policy_lapsed_and_until_when_to_reinstate(
+    world, lapsed, page_for
+):
+    """QA (session 20): the agent's list and policy page showed a lapsed policy as "free-look
+    ended", so the agent could not see that it might still be saved."""
+    from django.urls import reverse
+
+    from telesales.operations.selectors import policy_state_words
+
+    servicing = PolicyServicing.objects.get(policy=lapsed)
+    words = policy_state_words(policy_ids=[lapsed.pk])
+    assert servicing.reinstatement_until.isoformat() in words[lapsed.pk]
+    seller = page_for(lapsed.agent)
+    listed = seller.get(reverse("policies:policy_list")).content.decode()
+    assert 'data-testid="policy-state"' in listed
+    assert servicing.reinstatement_until.isoformat() in listed
+    page = seller.get(reverse("policies:policy_detail", args=[lapsed.pk])).content.decode()
+    assert servicing.reinstatement_until.isoformat() in page
