@@ -349,7 +349,17 @@ def _match(row: CdrRow, window: timedelta, plan: _Plan, calls: _Calls) -> CallAt
         fresh = [c for c in candidates if c.cdr_matched_at is None]
         candidates = fresh if len(fresh) == 1 else candidates
     if not candidates:
-        plan.reject(row, CdrRejectReason.UNMATCHED)
+        # A call dialled outside the system, or one the app never placed (QA: no hint at all).
+        assert row.start is not None
+        plan.reject(
+            row,
+            CdrRejectReason.UNMATCHED,
+            _("no call to this number started within %(s)d seconds of %(start)s")
+            % {
+                "s": int(window.total_seconds()),
+                "start": row.start.strftime("%Y-%m-%d %H:%M:%S"),
+            },
+        )
         return None
     if len(candidates) > 1:
         plan.reject(row, CdrRejectReason.AMBIGUOUS, _("%(n)d calls match") % {"n": len(candidates)})

@@ -73,4 +73,4 @@ class CdrRejectReason(models.TextChoices):
     BAD_TIME = "bad_time", _("Unreadable time")
     UNMATCHED = "unmatched", _("No matching call attempt")
     AMBIGUOUS = "ambiguous", _("Several call attempts match")
-    CONFLICT = "conflict", _("Attempt already matched to another CDR")
+    CONFLICT = "conflict", _("Contradicts the call it would match (see the detail)")

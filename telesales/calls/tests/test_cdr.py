@@ -200,6 +200,9 @@ def test_unmatched_and_bad_rows_are_rejected_one_by_one(attempt):
         (4, "unmatched"),
     ]
     assert record.rejections[0]["dst"] == "139****5678"
+    # What "unmatched" means for the row: nothing to this number near its start (QA).
+    assert "120" in record.rejections[0]["detail"]
+    assert "2026-06-01 10:00:02" in record.rejections[0]["detail"]
     assert not PHONE_LIKE.search(str(record.rejections))
 
 
