@@ -11,7 +11,7 @@ from django.db.models import Count, Q, QuerySet, Sum
 from django.utils.translation import gettext as _
 
 from telesales.compensation import permissions
-from telesales.compensation.choices import PayRunStatus, RuleSetStatus
+from telesales.compensation.choices import PayLineKind, PayRunStatus, RuleSetStatus
 from telesales.compensation.models import (
     PayAdjustment,
     PayLine,
@@ -90,6 +90,7 @@ def payslip_get(*, user, run: PayRun, person: Person) -> Payslip:
         raise PermissionDenied(_("You may only read your own payslip"))
     lines = list(run.lines.filter(person=person).order_by("position"))
     _attach_sources(lines, user=user, person=person)
+    _attach_member_fyc(lines, run=run)
     attach_rule_titles(lines)
     return Payslip(
         run=run, person=person, lines=lines, total=sum((ln.amount for ln in lines), ZERO)
@@ -192,6 +193,37 @@ def _attach_sources(lines: list[PayLine], *, user, person: Person) -> None:
             number = policies[key][0] if policy_id in policies else None
             parts.append((source, policy_id, number, amount, basis))
         line.policy_parts = parts
+
+
+#: The lines paid on a group's FYC: each member's share is shown under them.
+GROUP_KINDS = (PayLineKind.MANAGEMENT_ALLOWANCE, PayLineKind.DEVELOPMENT_BONUS)
+
+
+def _attach_member_fyc(lines: list[PayLine], *, run: PayRun) -> None:
+    """Give each line paid on a group's FYC (management allowance, development bonus)
+    ``member_fyc``: (name, FYC) of each member, their commission lines' basis in this run,
+    and ``fyc_taken_back``: what the group's free-look cancellations and early surrenders took
+    off (the line's basis less the members' FYC). QA (session 20): a team lead saw 23 sources
+    and a basis of 26,865.00 with no way to tell that a cancellation took 1,365.00 off, and
+    may not open the members' policies. One query for the payslip."""
+    groups = [ln for ln in lines if ln.kind in GROUP_KINDS]
+    if not groups:
+        return
+    members: set[int] = set()
+    for line in groups:
+        members.update(key for kind, key in map(_record, line.sources) if kind == "person")
+    fyc = dict(
+        run.lines.filter(kind=PayLineKind.COMMISSION, person_id__in=members)
+        .values("person_id")
+        .annotate(total=Sum("basis"))
+        .values_list("person_id", "total")
+    )
+    names = dict(Person.objects.filter(pk__in=members).values_list("pk", "name"))
+    for line in groups:
+        ids = [key for kind, key in map(_record, line.sources) if kind == "person"]
+        line.member_fyc = [(names.get(i, f"#{i}"), fyc.get(i) or ZERO) for i in ids]
+        taken = line.basis - sum((f for _n, f in line.member_fyc), ZERO)
+        line.fyc_taken_back = taken if taken != ZERO else None
 
 
 def attach_rule_titles(lines: list[PayLine]) -> None:

@@ -665,3 +665,32 @@ def test_an_open_run_computed_under_an_older_rule_set_says_to_compute_it_again(m
     _march_run(march)
     again = page_client(march.hr).get(page).content.decode()
     assert 'data-testid="stale-ruleset"' not in again
+
+
+def test_a_team_leads_allowance_shows_each_members_fyc_and_what_cancellations_took(march):
+    """QA (session 20): the management allowance listed its sources without an amount; a
+    free-look cancellation took FYC off the team's basis with nothing to say so, and the team
+    lead may not open the members' policies."""
+    run = _march_run(march)
+    client = page_client(march.hr)
+    page = client.get(reverse("compensation:payslip_detail", args=[run.pk, march.lee.pk]))
+    lines = [ln for ln in page.context["slip"].lines if ln.kind == "management_allowance"]
+    assert lines, [ln.kind for ln in page.context["slip"].lines]
+    from django.db.models import Sum
+
+    from telesales.compensation.models import PayLine
+
+    by_name = {
+        row["person__name"]: row["fyc"]
+        for row in PayLine.objects.filter(run=run, kind="commission")
+        .values("person__name")
+        .annotate(fyc=Sum("basis"))
+    }
+    for line in lines:
+        assert line.member_fyc
+        for name, fyc in line.member_fyc:  # each member's own FYC of the month
+            assert fyc == by_name.get(name, D("0")), name
+        taken = line.fyc_taken_back or D("0")
+        assert sum((fyc for _name, fyc in line.member_fyc), D("0")) + taken == line.basis
+    html = page.content.decode()
+    assert 'data-testid="line-member-fyc"' in html
