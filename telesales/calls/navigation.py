@@ -22,3 +22,8 @@ register(
     NavItem("calls:board", _("Live board"), "broadcast", BOARD_ROLES, 12),
     NavItem("calls:report", _("Call reports"), "bar-chart-line", BOARD_ROLES, 15),
 )
+
+# The calling rules, read-only (views/board.py), for the manager who sets them.
+register(
+    NavItem("calls:callrules", _("Call rules"), "sliders", frozenset({Role.MANAGER}), 17),
+)

@@ -688,7 +688,79 @@ def report_export_view(request: HttpRequest) -> HttpResponse:
     return response
 
 
+# --- The call rules in force ------------------------------------------------------------------
+def _rule_rows(rulesets: list) -> list[tuple[str, list[str]]]:
+    """(what, the value in each version) for every threshold the guards and the cadence read."""
+    from telesales.calls.models import CallRuleSet
+    from telesales.org.choices import TeamStage
+
+    stages = dict(TeamStage.choices)
+
+    def label(name: str) -> str:
+        text = str(CallRuleSet._meta.get_field(name).verbose_name)
+        return text[:1].upper() + text[1:]
+
+    def yes(value: bool) -> str:
+        return _("yes") if value else _("no")
+
+    rows: list[tuple[str, list[str]]] = [
+        (label("stage"), [str(stages.get(r.stage, r.stage)) or _("every team") for r in rulesets]),
+        (
+            _("Calling window (the customer's local time)"),
+            [f"{r.window_start:%H:%M}–{r.window_end:%H:%M}" for r in rulesets],
+        ),
+    ]
+    for name in (
+        "max_attempts_per_day",
+        "max_attempts_24h",
+        "max_attempts_lifetime",
+        "min_minutes_between_attempts",
+        "refusal_cooldown_days",
+        "effective_call_seconds",
+        "cadence_min_followups",
+        "cadence_max_followups",
+        "cadence_spacing_days",
+        "overdue_escalate_hours",
+        "callback_reassign_when_owner_absent",
+        "non_sale_recording_days",
+        "sale_recording_years_short",
+        "sale_recording_years_long",
+    ):
+        values = []
+        for r in rulesets:
+            value = getattr(r, name)
+            if isinstance(value, bool):
+                values.append(yes(value))
+            elif isinstance(value, list):
+                values.append(_(", ").join(str(v) for v in value))
+            else:
+                values.append(str(value))
+        rows.append((label(name), values))
+    return rows
+
+
+@login_required
+def callrules_view(request: HttpRequest) -> HttpResponse:
+    """The calling rules, version by version, read-only: the window, the attempt caps, the
+    cool-downs, the cadence, escalation and recording retention, with the version in force
+    today marked (QA, session 20: the compliance thresholds could be seen only through the
+    API). The manager changes them through ``POST /api/v1/calls/rulesets``."""
+    require(permissions.can_manage_call_rules(request.user))
+    rulesets = list(selectors.callrules_list(user=request.user)[:12])
+    in_force = callrules_in_force()
+    return render(
+        request,
+        "calls/callrules.html",
+        {
+            "rulesets": rulesets,
+            "rows": _rule_rows(rulesets),
+            "in_force_id": in_force.pk,
+        },
+    )
+
+
 urlpatterns = [
+    path("rules/", callrules_view, name="callrules"),
     path("board/", board_view, name="board"),
     path("reports/", report_view, name="report"),
     path("reports/export/", report_export_view, name="report_export"),
