@@ -8,7 +8,7 @@ from django.utils.translation import gettext as _
 from telesales.core.errors import NotFound
 from telesales.core.roles import Role, has_role
 from telesales.leads import permissions
-from telesales.leads.choices import OPEN_STATES, LeadState
+from telesales.leads.choices import OPEN_STATES, LeadAction, LeadState
 from telesales.leads.models import (
     AllocationRun,
     Channel,
@@ -113,6 +113,17 @@ def lead_history(*, lead: Lead) -> QuerySet[LeadEvent]:
     return lead.events.select_related("actor__person", "from_owner", "to_owner").order_by(
         "at", "id"
     )
+
+
+def lead_departure(*, lead_id: int, person) -> LeadEvent | None:
+    """How a lead ``person`` held left their reach: the last move away from them (recycled,
+    released, allocated to someone else), or its do-not-call block when it is still theirs on
+    paper; None when they never held it (nothing to tell them about a lead not theirs)."""
+    owner = Lead.objects.filter(pk=lead_id).values_list("owner_id", flat=True).first()
+    events = LeadEvent.objects.filter(lead_id=lead_id).order_by("-at", "-id")
+    if owner == person.pk:
+        return events.filter(action=LeadAction.DNC).first()
+    return events.filter(from_owner_id=person.pk).first()
 
 
 def batch_list(*, user) -> QuerySet[LeadBatch]:

@@ -710,22 +710,11 @@ def _rule_rows(rulesets: list) -> list[tuple[str, list[str]]]:
             [f"{r.window_start:%H:%M}–{r.window_end:%H:%M}" for r in rulesets],
         ),
     ]
-    for name in (
-        "max_attempts_per_day",
-        "max_attempts_24h",
-        "max_attempts_lifetime",
-        "min_minutes_between_attempts",
-        "refusal_cooldown_days",
-        "effective_call_seconds",
-        "cadence_min_followups",
-        "cadence_max_followups",
-        "cadence_spacing_days",
-        "overdue_escalate_hours",
-        "callback_reassign_when_owner_absent",
-        "non_sale_recording_days",
-        "sale_recording_years_short",
-        "sale_recording_years_long",
-    ):
+    # The service's list of a version's thresholds (the window is shown above as one row), so
+    # that a threshold added there is shown here too.
+    from telesales.calls.services import CALLRULE_FIELDS
+
+    for name in (f for f in CALLRULE_FIELDS if f not in ("window_start", "window_end")):
         values = []
         for r in rulesets:
             value = getattr(r, name)

@@ -235,15 +235,7 @@ def _why_not_yours(me, lead_id: int) -> str:
     last move away from them (recycled, released, allocated to someone else) or its block (the
     do-not-call list), with its time. QA (session 20): a lead put on the do-not-call list
     vanished behind a bare "not found"."""
-    from telesales.leads.choices import LeadAction
-    from telesales.leads.models import Lead, LeadEvent
-
-    owner = Lead.objects.filter(pk=lead_id).values_list("owner_id", flat=True).first()
-    events = LeadEvent.objects.filter(lead_id=lead_id).order_by("-at", "-id")
-    if owner == me.pk:
-        event = events.filter(action=LeadAction.DNC).first()
-    else:
-        event = events.filter(from_owner_id=me.pk).first()
+    event = lead_selectors.lead_departure(lead_id=lead_id, person=me)
     if event is None:
         return ""
     return _("This lead is no longer in your pool: %(what)s on %(when)s.") % {
