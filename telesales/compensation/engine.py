@@ -39,13 +39,14 @@ What it computes for a period (see docs/domains/compensation.md for worked examp
 Lines 7–10 read ``PersonIn.extra`` and ``PolicyIn.clearance``; a record without them is not
 assessed for those lines (callers that read only people and policies keep their results).
 
-**Plain policies** (``PlainPolicy``, ADR 0014 items 4–6): a policy credited in the period, not
-cancelled by its end, with a category, a valued FYC and nothing withheld before may come as a
-plain tuple instead of a ``PolicyIn``. Its commission and withholding are the same rules
-(``commission_for``, ``withholding``) applied in one tight pass that adds them straight into
-rate cells (the lines ``group_by_cell`` would make): a pay run of a million policies then builds
-no record or line per policy. The two forms give identical lines (a property test holds them
-so).
+**Plain cells** (``PlainCell``, ADR 0015): the policies credited in the period, not cancelled by
+its end, with a category, a valued FYC and nothing withheld before are paid by the database:
+``paycells`` reads them in one statement that computes each policy's commission and withheld
+share in whole cents (the rates from ``rate_for_cell``, the withholding as ``cleared_on`` and
+``late_note`` read it) and sums them per rate cell. The engine turns each cell into its line (the
+lines ``group_by_cell`` would make of the single policies' lines); every other policy is a
+``PolicyIn``. A pay run of a million policies then moves no policy through Python. The two
+forms give identical lines (a property test on SQLite and PostgreSQL holds them so).
 
 Input that cannot be paid correctly (a policy without a category, a level outside the ladder,
 missing attendance, a cycle in the leader or development chain, no matching commission rate)
@@ -56,11 +57,11 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+import json
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
-from operator import itemgetter
 
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
@@ -229,11 +230,27 @@ class PolicyIn:
     clearance: PolicyClearance | None = None
 
 
-#: A plain policy: ``(id, agent_id, category, payment_mode, term_years, fyc, clearance)``,
-#: credited in the period and not cancelled by its end, with a category, its FYC valued and
-#: nothing withheld from it before (``clearance.withheld_before`` 0). The pay run passes the
-#: bulk of a month's policies this way; anything else is a ``PolicyIn``.
-PlainPolicy = tuple[int, int, str, str, int, Decimal, PolicyClearance]
+@dataclass(frozen=True)
+class PlainCell:
+    """Plain policies of one agent summed by the database (``paycells``): a rate cell's
+    commission (``kind`` "commission": its rule, rate and modifiers) or what is withheld from
+    the agent's plain policies waiting for the same thing (``kind`` "withheld": ``clearance``
+    stands for them all, the engine words its note). ``ids``: the policies, ascending, as
+    "17,18,25"; ``amount`` and ``basis`` the line's (a withheld amount is negative, its basis
+    the commission withheld from); ``parts``: the JSON of each policy's (amount, basis) to the
+    cent when there are several."""
+
+    agent_id: int
+    kind: str
+    ids: str
+    first_id: int
+    amount: Decimal
+    basis: Decimal
+    parts: str = ""
+    rule_id: str = ""
+    rate: Decimal | None = None
+    modifiers: tuple[str, ...] = ()
+    clearance: PolicyClearance | None = None
 
 
 @dataclass(frozen=True)
@@ -251,6 +268,9 @@ class PayLine:
     #: A line of one rate cell (``group_by_cell``): each source's (amount, basis), in the
     #: order of ``sources``; empty for a line of one source.
     parts: tuple[tuple[Decimal, Decimal], ...] = ()
+    #: A plain cell's ``parts`` as the JSON the pay run writes (``PlainCell.parts``; ``[]``
+    #: for a cell of one policy), instead of ``parts``; ``line_parts`` reads either.
+    parts_text: str = ""
 
 
 #: The per-policy kinds that a pay run writes one line per rate cell (ADR 0014).
@@ -264,11 +284,22 @@ def group_by_cell(lines: Iterable[PayLine]) -> list[PayLine]:
     sources theirs and ``parts`` each source's (amount, basis); a member that is already a
     cell (it has ``parts``) is flattened, and the sources of a merge that holds one are put in
     policy id order, as the engine lists single policies. A cell of one line stays that line.
-    Order: a merged line stands where its first member stood."""
+    Order: a merged line stands where its first member stood.
+
+    The plain cells' lines (``parts_text`` set) are each a rate cell already, one per cell of
+    an agent: only those of a person and kind that also has single-policy lines are keyed."""
+    lines = list(lines)
+    singles = {
+        (line.person_id, line.kind)
+        for line in lines
+        if line.kind in CELL_KINDS and not line.parts_text
+    }
     out: list[PayLine | list[PayLine]] = []
     where: dict[tuple, int] = {}
     for line in lines:
-        if line.kind not in CELL_KINDS:
+        if line.kind not in CELL_KINDS or (
+            line.parts_text and (line.person_id, line.kind) not in singles
+        ):
             out.append(line)
             continue
         key = (
@@ -294,14 +325,22 @@ def policy_number(source: str) -> int:
     return int(source[7:])
 
 
+def line_parts(line: PayLine) -> tuple[tuple[Decimal, Decimal], ...]:
+    """Each source's (amount, basis) of a rate cell's line (``parts``, or its
+    ``parts_text`` read back); empty for a line of one source."""
+    if line.parts or not line.parts_text:
+        return line.parts
+    return tuple((Decimal(a), Decimal(b)) for a, b in json.loads(line.parts_text))
+
+
 def _merged(members: list[PayLine]) -> PayLine:
     first = members[0]
     if len(members) == 1:
         return first
     pairs: list[tuple[str, tuple[Decimal, Decimal]]] = []
     for m in members:
-        pairs.extend(zip(m.sources, m.parts or ((m.amount, m.basis),), strict=True))
-    if any(m.parts for m in members):
+        pairs.extend(zip(m.sources, line_parts(m) or ((m.amount, m.basis),), strict=True))
+    if any(m.parts or m.parts_text for m in members):
         pairs.sort(key=lambda pair: policy_number(pair[0]))
     return PayLine(
         person_id=first.person_id,
@@ -356,6 +395,38 @@ def _chain_cycles(parent: dict[int, int | None], *, name: str) -> list[tuple[str
     return problems
 
 
+def rate_for_cell(
+    rules: RuleBook, person: PersonIn, category: str | None, payment_mode: str, term_years: int
+) -> tuple[Decimal, str, tuple[str, ...]] | str:
+    """(rate, rule id, modifiers) of a policy of this category, payment mode and term sold by
+    ``person`` — the rule set's rate for their level, × the trainee factor and the extension's
+    commission factor where they apply — or why there is none."""
+    if not category:
+        return _("has no product category")
+    found = rules.commission_rate(
+        category=category,
+        payment_mode=payment_mode,
+        term_years=term_years,
+        level=person.level,
+    )
+    if found is None:
+        return _(
+            "no commission rate for category %(c)s, payment mode %(m)s, "
+            "term %(t)s years, level %(l)s"
+        ) % {"c": category, "m": payment_mode, "t": term_years, "l": person.level}
+    rate, rule_id = found
+    modifiers: tuple[str, ...] = ()
+    trainee = rules.section("trainee_factor")
+    if trainee is not None and person.level in trainee["levels"]:
+        rate = rate * trainee["factor"]
+        modifiers = (trainee["id"],)
+    extension = rules.section("extension_pay")
+    if extension is not None and person.extension_since is not None:
+        rate = rate * extension["commission_factor"]
+        modifiers = (*modifiers, f"{extension['id']}.commission_factor")
+    return rate, rule_id, modifiers
+
+
 class _Run:
     def __init__(
         self,
@@ -364,7 +435,7 @@ class _Run:
         period: Period,
         people: Iterable[PersonIn],
         policies: Iterable[PolicyIn],
-        plain: Sequence[PlainPolicy] = (),
+        cells: Sequence[PlainCell] = (),
     ) -> None:
         self.rules = rules
         self.version = version
@@ -376,12 +447,13 @@ class _Run:
             if person.leader_id is not None:
                 self.reports[person.leader_id].append(person.id)
         self.policies = sorted(policies, key=lambda p: p.id)
-        self.plain = sorted(plain, key=itemgetter(0))
+        self.cells = cells
         self.problems: list[tuple[str, str]] = []
         self.lines: dict[int, dict[str, list[PayLine]]] = defaultdict(lambda: defaultdict(list))
-        #: person id → [(policy id, signed FYC)] counted by the overrides; a rate cell of plain
-        #: policies counts as one (its policy ids, its FYC).
-        self.net_fyc: dict[int, list[tuple[int | tuple[int, ...], Decimal]]] = defaultdict(list)
+        #: person id → [(policy id, signed FYC, named)] counted by the overrides: a policy's
+        #: commission (not named: the member's own lines list it), a plain cell's (no id) and
+        #: what a cancellation takes back (named among a group line's sources).
+        self.net_fyc: dict[int, list[tuple[int | None, Decimal, bool]]] = defaultdict(list)
         trainee = rules.section("trainee_factor")
         self.trainee_levels = set(trainee["levels"]) if trainee else set()
         self.trainee_factor = (trainee["factor"], trainee["id"]) if trainee else None
@@ -392,11 +464,6 @@ class _Run:
             "return_visit": gettext_noop("return visit"),
         }
         self._terms = self.withholding_terms()
-        #: (level, extended) → the plain cells' rates (``plain_rates``); the numbers of the
-        #: (rule id, rate, modifiers) cells.
-        self.rate_for: dict[tuple, dict[tuple, tuple | str]] = {}
-        self.cell_numbers: dict[tuple, int] = {}
-        self.plain_notes: dict[int, str] = {}
 
     def problem(self, record: str, reason: str) -> None:
         self.problems.append((record, reason))
@@ -499,32 +566,7 @@ class _Run:
     def rate_for_cell(
         self, person: PersonIn, category: str | None, payment_mode: str, term_years: int
     ) -> tuple[Decimal, str, tuple[str, ...]] | str:
-        """(rate, rule id, modifiers) of a policy of this category, payment mode and term
-        sold by ``person`` — the rule set's rate for their level, × the trainee factor and
-        the extension's commission factor where they apply — or why there is none."""
-        if not category:
-            return _("has no product category")
-        found = self.rules.commission_rate(
-            category=category,
-            payment_mode=payment_mode,
-            term_years=term_years,
-            level=person.level,
-        )
-        if found is None:
-            return _(
-                "no commission rate for category %(c)s, payment mode %(m)s, "
-                "term %(t)s years, level %(l)s"
-            ) % {"c": category, "m": payment_mode, "t": term_years, "l": person.level}
-        rate, rule_id = found
-        modifiers: tuple[str, ...] = ()
-        if self.trainee_factor is not None and person.level in self.trainee_levels:
-            factor, factor_id = self.trainee_factor
-            rate = rate * factor
-            modifiers = (factor_id,)
-        if self.extension_pay is not None and person.extension_since is not None:
-            rate = rate * self.extension_pay["commission_factor"]
-            modifiers = (*modifiers, f"{self.extension_pay['id']}.commission_factor")
-        return rate, rule_id, modifiers
+        return rate_for_cell(self.rules, person, category, payment_mode, term_years)
 
     def commissions_and_clawbacks(self) -> None:
         clawback = self.rules.section("clawback")
@@ -565,7 +607,7 @@ class _Run:
                     sources=(record,),
                     modifiers=modifiers,
                 )
-                self.net_fyc[person.id].append((policy.id, policy.fyc))
+                self.net_fyc[person.id].append((policy.id, policy.fyc, False))
             elif (
                 policy.credited_on < self.period.start
                 and policy.cancelled_on in self.period
@@ -573,122 +615,39 @@ class _Run:
             ):
                 self.clawback(policy, person, clawback)
 
-    def plain_rates(self, agent_id: int) -> dict[tuple, tuple | str] | str | None:
-        """The cache of an agent's plain cells, shared by the agents it would give the same
-        rates ((category, payment mode, term) → ``_plain_rate``); the problem to report for
-        each of their policies (a text); or None when there is nothing to pay or report (the
-        agent's level is already reported)."""
-        person = self.people.get(agent_id)
-        if person is None:
-            return _("its agent person:%(id)s is not among the people of this run") % {
-                "id": agent_id
+    def cell_lines(self) -> None:
+        """The lines of the plain cells (``PlainCell``): a commission cell's line, its FYC
+        counted by the overrides; a withheld cell's line with the note ``late_note`` gives
+        the policies it stands for."""
+        section, until, rule_id, _deadline = self._terms
+        notes: dict[PolicyClearance, str] = {}  # a few distinct ones: each worded once
+        for cell in self.cells:
+            ids = cell.ids
+            sources = tuple(("policy:" + ids.replace(",", ",policy:")).split(","))
+            common = {
+                "person_id": cell.agent_id,
+                "kind": cell.kind,
+                "rule_version": self.version,
+                "amount": cell.amount,
+                "basis": cell.basis,
+                "sources": sources,
+                "parts_text": cell.parts or "[]",
             }
-        if person.level not in self.rules.levels:
-            return None
-        # The rate depends on the person through their level and extension only.
-        return self.rate_for.setdefault((person.level, person.extension_since is not None), {})
-
-    def _plain_rate(self, person: PersonIn, cell: tuple[str, str, int]) -> tuple | str:
-        """(rate, rule id, modifiers, cell number) of a plain policy of ``cell`` (category,
-        payment mode, term) sold by ``person``, as ``commission_for`` finds them, or the
-        problem to report. The cell number stands for (rule id, rate, modifiers)."""
-        found = self.rate_for_cell(person, *cell)
-        if type(found) is str:
-            return found
-        rate, rule_id, modifiers = found
-        number = self.cell_numbers.setdefault((rule_id, rate, modifiers), len(self.cell_numbers))
-        return rate, rule_id, modifiers, number
-
-    def plain_commissions(self) -> None:
-        """The commission of each plain policy (``commission_for``: FYC × rate, rounded half
-        up on its own) and, when it is withheld (``withholding``), its withheld share, added
-        straight into one line per rate cell with each policy's (amount, basis) in ``parts``,
-        as ``group_by_cell`` merges the lines of single policies. One agent at a time (their
-        cells stay small and at hand), each agent's policies in id order."""
-        if not self.plain:
-            return
-        by_agent: dict[int, list[PlainPolicy]] = {}
-        for row in self.plain:  # in id order
-            mine = by_agent.get(row[1])
-            if mine is None:
-                by_agent[row[1]] = [row]
-            else:
-                mine.append(row)
-        for agent_id in sorted(by_agent):
-            self.plain_agent(agent_id, by_agent[agent_id])
-
-    def plain_agent(self, agent_id: int, policies: list[PlainPolicy]) -> None:
-        """``plain_commissions`` for one agent's policies (in id order)."""
-        rates = self.plain_rates(agent_id)
-        if type(rates) is not dict:
-            if rates is not None:
-                for row in policies:
-                    self.problem(f"policy:{row[0]}", rates)  # type: ignore[arg-type]
-            return
-        section, until, _rule_id, _deadline = self._terms
-        share = section["share"] if section else ZERO
-        notes = self.plain_notes  # id(clearance) → its withholding note ("" when none)
-        cells: dict[int, tuple] = {}
-        held: dict[str, tuple[list, list, list]] = {}
-        for policy_id, _agent_id, category, mode, term, fyc, clearance in policies:
-            found = rates.get((category, mode, term))
-            if found is None:
-                person = self.people[agent_id]
-                found = rates[category, mode, term] = self._plain_rate(
-                    person, (category, mode, term)
+            if cell.kind == "commission":
+                line = PayLine(
+                    rule_id=cell.rule_id, rate=cell.rate, modifiers=cell.modifiers, **common
                 )
-            if type(found) is str:
-                self.problem(f"policy:{policy_id}", found)
-                continue
-            amount = (fyc * found[0]).quantize(CENT, rounding=ROUND_HALF_UP)
-            cell = cells.get(found[3])
-            if cell is None:
-                cell = cells[found[3]] = (found, [], [], [])
-            cell[1].append(policy_id)
-            cell[2].append(amount)
-            cell[3].append(fyc)
-            if section is None or amount <= ZERO:
-                continue
-            late = notes.get(id(clearance))
-            if late is None:
-                cleared = self.cleared_on(clearance, until)
-                late = notes[id(clearance)] = self.late_note(clearance, cleared)
-            if late:
-                withheld = held.get(late)
-                if withheld is None:
-                    withheld = held[late] = ([], [], [])
-                withheld[0].append(policy_id)
-                withheld[1].append(-(amount * share).quantize(CENT, rounding=ROUND_HALF_UP))
-                withheld[2].append(amount)
-        self.plain_lines(agent_id, cells, held)
-
-    def plain_lines(self, agent_id: int, cells: dict, held: dict) -> None:
-        """An agent's commission and withheld lines from their plain cells."""
-        section, _until, rule_id, _deadline = self._terms
-        for (rate, rule, modifiers, _number), ids, amounts, bases in cells.values():
-            line = self.cell_line(agent_id, "commission", rule, rate, ids, amounts, bases)
-            self.lines[agent_id]["commission"].append(PayLine(**line, modifiers=modifiers))
-            self.net_fyc[agent_id].append((tuple(ids), line["basis"]))
-        for late, (ids, amounts, bases) in held.items():
-            share = section["share"]  # type: ignore[index]
-            line = self.cell_line(agent_id, "withheld", rule_id, share, ids, amounts, bases)
-            self.lines[agent_id]["withheld"].append(PayLine(**line, note=late))
-
-    def cell_line(
-        self, person_id: int, kind: str, rule_id: str, rate: Decimal, ids, amounts, bases
-    ) -> dict:
-        """The fields of a rate cell's line (``parts`` only when it holds several)."""
-        return {
-            "person_id": person_id,
-            "kind": kind,
-            "rule_id": rule_id,
-            "rule_version": self.version,
-            "amount": sum(amounts, ZERO),
-            "basis": sum(bases, ZERO),
-            "rate": rate,
-            "sources": tuple([f"policy:{i}" for i in ids]),
-            "parts": tuple(zip(amounts, bases, strict=True)) if len(ids) > 1 else (),
-        }
+                self.net_fyc[cell.agent_id].append((None, cell.basis, False))
+            else:
+                assert section is not None and cell.clearance is not None
+                clearance = cell.clearance
+                text = notes.get(clearance)
+                if text is None:
+                    text = notes[clearance] = self.late_note(
+                        clearance, self.cleared_on(clearance, until)
+                    )
+                line = PayLine(rule_id=rule_id, rate=section["share"], note=text, **common)
+            self.lines[cell.agent_id][cell.kind].append(line)
 
     def clawback(self, policy: PolicyIn, person: PersonIn, section: dict) -> None:
         record = f"policy:{policy.id}"
@@ -738,7 +697,7 @@ class _Run:
             note=text,
         )
         if overrides:
-            self.net_fyc[person.id].append((policy.id, -(policy.fyc * share)))
+            self.net_fyc[person.id].append((policy.id, -(policy.fyc * share), True))
 
     def group(self, lead_id: int, *, include_own: bool) -> tuple[list[int], list[tuple]]:
         """The members (the lead first when included, then direct reports by id) and their
@@ -750,12 +709,9 @@ class _Run:
 
     @staticmethod
     def _sources(members: list[int], contributions: list[tuple]) -> tuple[str, ...]:
-        ids: set[int] = set()
-        for policy_ids, _fyc in contributions:
-            if type(policy_ids) is tuple:
-                ids.update(policy_ids)
-            else:
-                ids.add(policy_ids)
+        """The members, then the policies whose cancellation took FYC off (each member's
+        policies are on their own commission lines of the run)."""
+        ids = {policy_id for policy_id, _fyc, named in contributions if named}
         return (
             *(f"person:{m}" for m in members),
             *(f"policy:{pid}" for pid in sorted(ids)),
@@ -850,7 +806,7 @@ class _Run:
                 amount,
                 basis=basis,
                 rate=None,
-                sources=self._sources([], contributions),
+                sources=self._sources([person.id], contributions),
                 note=note(_TIER_METHODS.get(section["method"], section["method"])),
             )
 
@@ -1171,7 +1127,7 @@ class _Run:
             raise PayInputInvalid(self.problems)
         self.base_pay()
         self.commissions_and_clawbacks()
-        self.plain_commissions()
+        self.cell_lines()
         self.later_lines()
         if self.problems:
             raise PayInputInvalid(self.problems)
@@ -1208,12 +1164,12 @@ def compute_pay(
     period: Period,
     people: Iterable[PersonIn],
     policies: Iterable[PolicyIn],
-    plain: Sequence[PlainPolicy] = (),
+    cells: Sequence[PlainCell] = (),
 ) -> list[PayLine]:
     """Every person's pay lines for the period, by person id, then kind (``KINDS``), then
-    source. ``plain``: policies in the plain form (``PlainPolicy``), paid in rate cells.
+    source. ``cells``: plain policies summed per rate cell by the database (``PlainCell``).
     Raises ``PayInputInvalid`` listing every missing or inconsistent input."""
-    return _Run(rules, version, period, people, policies, plain).run()
+    return _Run(rules, version, period, people, policies, cells).run()
 
 
 def payslip_totals(lines: Iterable[PayLine]) -> dict[int, Decimal]:

@@ -26,12 +26,11 @@
 ``pay_inputs`` lists what is missing in ``problems``; the pay run raises them, with the
 engine's, as one ``PayInputInvalid`` (a ``ValidationFailed``).
 
-With ``plain=True`` (the pay run and what-if) the period's policies that are credited in it,
-not cancelled by its end, with a category, a valued FYC and nothing withheld before come as
-plain tuples (``engine.PlainPolicy``, in ``PayInputs.plain``) read by one query without the
-ORM's per-row conversions, their receipt and return visit joined in; every other policy is a
-``PolicyIn`` as before. Without it every policy is a ``PolicyIn`` (the checks and tests that
-read the records).
+With ``plain=True`` (the pay run and what-if) the period's plain policies (credited in it, not
+cancelled by its end, paid at a rate of the rule set, nothing withheld before: ``paycells``)
+are summed per rate cell by the database (``engine.PlainCell``, in ``PayInputs.cells``); every
+other policy is a ``PolicyIn`` as before. Without it every policy is a ``PolicyIn`` (the
+checks and tests that read the records).
 """
 
 from __future__ import annotations
@@ -42,14 +41,11 @@ import datetime as dt
 import hashlib
 import json
 import operator
-from array import array
 from collections.abc import Callable
 from dataclasses import astuple, dataclass, field, replace
 from decimal import Decimal
 
-from django.db import connection
-from django.db.models import BigIntegerField, BooleanField, ExpressionWrapper, F, Q, Sum
-from django.db.models.functions import Cast, Round
+from django.db.models import BooleanField, ExpressionWrapper, Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -59,7 +55,7 @@ from telesales.compensation.engine import (
     Period,
     PersonExtra,
     PersonIn,
-    PlainPolicy,
+    PlainCell,
     PolicyClearance,
     PolicyIn,
     RenewalIn,
@@ -72,6 +68,7 @@ from telesales.compensation.models import (
     HRDecision,
     PolicyPay,
 )
+from telesales.compensation.paycells import plain_cells
 from telesales.compensation.rules_format import RuleBook, policy_fyc
 from telesales.core.models import AuditEntry
 from telesales.operations.choices import PremiumStatus, VisitOutcome, VisitStatus
@@ -81,8 +78,8 @@ from telesales.operations.rules import ruleset_in_force as operations_rules_in_f
 from telesales.operations.selectors import RATE_PLACES, persistency_contributions
 from telesales.org.choices import PersonStatus, TeamKind
 from telesales.org.models import Person
-from telesales.policies.choices import CommissionBasis, PolicyStatus
-from telesales.policies.models import Policy, Product
+from telesales.policies.choices import PolicyStatus
+from telesales.policies.models import Policy
 
 
 @dataclass(frozen=True)
@@ -91,9 +88,9 @@ class PayInputs:
     policies: list[PolicyIn]
     #: (record, reason) of what could not be turned into an input.
     problems: list[tuple[str, str]]
-    #: The plain policies (``pay_inputs(plain=True)``), in id order.
-    plain: list[PlainPolicy] = field(default_factory=list)
-    #: A SHA-256 of what the plain policies were made of (``_PlainSplit.fingerprint``).
+    #: The plain policies summed per cell by the database (``pay_inputs(plain=True)``).
+    cells: list[PlainCell] = field(default_factory=list)
+    #: A SHA-256 of what the plain cells were made of (``paycells.PlainCells.digest``).
     plain_digest: str = ""
 
     def fingerprint(self, *, extra: object = None) -> str:
@@ -328,213 +325,41 @@ def _policy_in(
     )
 
 
-class _PlainSplit:
-    """Reads the plain policies (``engine.PlainPolicy``) of a selection in one query, with
-    their receipt and return visit joined in, and its rows without the ORM's conversions
-    (the premium as whole cents, dates as the database gives them; the products read once).
-    ``rows``: the plain ones, in id order; ``read`` returns the ids of the
-    rest. ``outstanding``: policies with commission withheld earlier and not released (never
-    plain)."""
-
-    COLUMNS = (
-        "id",
-        "agent_id",
-        "product_id",
-        "payment_mode",
-        "term_years",
-        "premium_cents",
-        "receipt_date",
-        "delivery__receipt_confirmed_on",
-        "return_visit__status",
-        "return_visit__outcome",
-        "return_visit__done_at",
-        "return_visit__resolved_at",
-    )
-
-    def __init__(self, rules: RuleBook | None, outstanding: dict[int, Decimal]) -> None:
-        self.rules = rules
-        self.outstanding = outstanding
-        self.rows: list[PlainPolicy] = []
-        self.tz = timezone.get_current_timezone()
-        visit_rules = operations_rules_in_force()
-        #: product id → (category, commission basis, FYC rate, return visit required,
-        #: the clearance of a policy with nothing done yet).
-        self.products: dict[int, tuple] = {}
-        for pk, code, category, basis, rate in Product.objects.values_list(
-            "pk", "code", "category", "commission_basis", "first_year_commission_rate"
-        ):
-            required = return_visit_required(
-                product_code=code, category=category, rules=visit_rules
-            )
-            self.products[pk] = (
-                category,
-                basis,
-                rate,
-                required,
-                PolicyClearance(return_visit_required=required),
-            )
-        self.clearances: dict[tuple, PolicyClearance] = {}
-        #: (product id, term) → ``_fyc_multiplier``.
-        self.multipliers: dict[tuple, Decimal | None] = {}
-        #: Of the products and of the rows as read: the fingerprint of the plain policies.
-        self.digest = hashlib.sha256(repr(sorted(self.products.items())).encode("utf-8"))
-
-    def read(self, selection) -> list[int]:
-        query = (
-            selection.annotate(
-                premium_cents=Cast(Round(F("annualised_premium") * 100), BigIntegerField())
-            )
-            .values_list(*self.COLUMNS)
-            .order_by("id")
-        )
-        sql, params = query.query.sql_with_params()
-        rest: list[int] = []
-        with connection.cursor() as cursor:
-            cursor.execute(sql, params)
-            while batch := cursor.fetchmany(10_000):
-                self._hash(batch)
-                self._take(batch, rest)
-        return rest
-
-    def _hash(self, batch: list[tuple]) -> None:
-        """Add a batch of rows to the fingerprint: the whole-number columns as 64-bit
-        integers, the payment modes as text, and the rows with a receipt, a delivery or a
-        return visit as text (most have none yet)."""
-        update = self.digest.update
-        for i in _INT_COLUMNS:
-            update(array("q", [row[i] for row in batch]).tobytes())
-        update("\n".join([row[3] for row in batch]).encode("utf-8"))
-        done = [
-            row for row in batch if row[6] is not None or row[7] is not None or row[8] is not None
-        ]
-        update(repr(done).encode("utf-8"))
-
-    def fingerprint(self) -> str:
-        """A SHA-256 of what the plain policies were made of: the products (rate, basis,
-        category, return visit) and the rows read, in id order."""
-        return self.digest.hexdigest()
-
-    def _fyc_multiplier(self, product_id: int, term: int) -> Decimal | None:
-        """What ``policy_fyc`` multiplies the premium by for a policy of this product and
-        term, over cents: the product's FYC rate (× the standardisation factor), ÷ 100; None
-        when it cannot be valued. Exact, so the premium in cents × it is ``policy_fyc``."""
-        category, basis, rate, _required, _bare = self.products[product_id]
-        if not rate or not category:
-            return None
-        if basis != CommissionBasis.STANDARD:
-            return rate.scaleb(-2)
-        factor = (
-            self.rules.standard_factor(category=category, term_years=term) if self.rules else None
-        )
-        return None if factor is None else (factor * rate).scaleb(-2)
-
-    def _take(self, batch, rest: list[int]) -> None:
-        append, products, outstanding = self.rows.append, self.products, self.outstanding
-        multipliers = self.multipliers
-        for (
-            policy_id,
-            agent_id,
-            product_id,
-            mode,
-            term,
-            premium_cents,
-            receipt,
-            delivered,
-            status,
-            outcome,
-            done_at,
-            resolved_at,
-        ) in batch:
-            multiplier = multipliers.get((product_id, term), _UNSET)
-            if multiplier is _UNSET:
-                multiplier = multipliers[product_id, term] = self._fyc_multiplier(product_id, term)
-            if multiplier is None or policy_id in outstanding:
-                rest.append(policy_id)
-                continue
-            product = products[product_id]
-            if receipt is None and delivered is None and status is None:
-                clearance = product[4]  # nothing done yet, nothing to read
-            else:
-                clearance = self._clearance(
-                    product[3], receipt, delivered, status, outcome, done_at, resolved_at
-                )
-            append(
-                (
-                    policy_id,
-                    agent_id,
-                    product[0],
-                    mode,
-                    term,
-                    Decimal(premium_cents) * multiplier,
-                    clearance,
-                )
-            )
-
-    def _clearance(
-        self, required: bool, receipt, delivered, status, outcome, done_at, resolved_at
-    ) -> PolicyClearance:
-        """Where the policy stands for the withholding, as ``_clearances`` reads it (the
-        policy is issued)."""
-        days = [_day(d) for d in (receipt, delivered) if d]
-        required = required or status is not None
-        visit_on = None
-        if status == VisitStatus.DONE:
-            if outcome == VisitOutcome.CONFIRMED:
-                visit_on = self._local_day(done_at)
-            elif outcome == VisitOutcome.MISUNDERSTANDING and resolved_at is not None:
-                visit_on = self._local_day(resolved_at)
-        key = (min(days) if days else None, required, visit_on)
-        clearance = self.clearances.get(key)
-        if clearance is None:
-            clearance = self.clearances[key] = PolicyClearance(
-                receipt_on=key[0], return_visit_required=required, return_visit_on=visit_on
-            )
-        return clearance
-
-    def _local_day(self, value) -> dt.date:
-        """The local day of a datetime as the database gives it (SQLite: UTC text)."""
-        if isinstance(value, str):
-            value = dt.datetime.fromisoformat(value)
-        if value.tzinfo is None:
-            value = value.replace(tzinfo=dt.UTC)
-        return value.astimezone(self.tz).date()
-
-
-_UNSET = object()
-#: The columns of ``_PlainSplit.COLUMNS`` that are whole numbers, never empty: id, agent,
-#: product, term, premium in cents.
-_INT_COLUMNS = frozenset((0, 1, 2, 4, 5))
-
-
 def _day(value) -> dt.date:
     return dt.date.fromisoformat(value) if isinstance(value, str) else value
+
+
+def _in_period_not_cancelled(period: Period):
+    """The policies credited in the period and not cancelled by its end: those that may be
+    plain (``paycells``)."""
+    start, end = _day_bounds(period)
+    return Policy.objects.filter(issued_at__gte=start, issued_at__lt=end).exclude(
+        status=PolicyStatus.CANCELLED, cancelled_at__lt=end
+    )
 
 
 def _policies(
     period: Period,
     problems: list[tuple[str, str]],
     rules: RuleBook | None,
-    plain: _PlainSplit | None = None,
+    rest: list[int] | None = None,
 ) -> list[PolicyIn]:
-    """The period's policies as ``PolicyIn``; with ``plain``, the plain ones go there
-    instead (the cancelled ones and those ``plain`` turns down still come here)."""
+    """The period's policies as ``PolicyIn``; with ``rest`` (the plain cells were read), only
+    those cancelled by the period's end and ``rest``, the policies the cells turned down."""
     start, end = _day_bounds(period)
     tz = timezone.get_current_timezone()  # timezone.localdate(), without its checks per row
     selected = Policy.objects.filter(issued_at__isnull=False).filter(
         Q(issued_at__gte=start, issued_at__lt=end)
         | Q(status=PolicyStatus.CANCELLED, cancelled_at__gte=start, cancelled_at__lt=end)
     )
-    if plain is None:
+    if rest is None:
         rows = list(selected.values_list(*_POLICY_COLUMNS).order_by("id"))
     else:
         # Cancelled by the period's end: never plain. The rest of those issued in it: plain
-        # unless ``plain`` turns them down.
+        # unless the cells turned them down.
         cancelled = Q(status=PolicyStatus.CANCELLED, cancelled_at__lt=end)
-        turned_down = plain.read(
-            Policy.objects.filter(issued_at__gte=start, issued_at__lt=end).exclude(cancelled)
-        )
         rows = list(selected.filter(cancelled).values_list(*_POLICY_COLUMNS))
-        for chunk in _chunks(turned_down):
+        for chunk in _chunks(rest):
             rows += Policy.objects.filter(pk__in=chunk).values_list(*_POLICY_COLUMNS)
         rows.sort(key=operator.itemgetter(0))
     cancelled_earlier = [r[0] for r in rows if r[10] == PolicyStatus.CANCELLED and r[9] < start]
@@ -594,25 +419,34 @@ def pay_inputs(period: Period, rules: RuleBook | None = None, *, plain: bool = F
     problems: list[tuple[str, str]] = []
     people = _people(period, problems)
     outstanding = _withheld_outstanding(before=period.start)
-    split = _PlainSplit(rules, outstanding) if plain else None
-    policies = _policies(period, problems, rules, split)
+    extensions = _extensions(period, rules, {p.id for p in people if p.in_service})
+    cells = (
+        plain_cells(
+            _in_period_not_cancelled(period),
+            rules=rules,
+            period=period,
+            people=people,
+            extended=set(extensions),
+            outstanding=set(outstanding),
+        )
+        if plain
+        else None
+    )
+    policies = _policies(period, problems, rules, cells.rest if cells is not None else None)
     in_run = {p.id for p in people}
     reported = {int(r.split(":", 1)[1]) for r, _reason in problems if r.startswith("person:")}
-    agents = {p.agent_id for p in policies}
-    if split is not None:
-        agents.update(row[1] for row in split.rows)
-    missing = agents - in_run - reported
+    missing = {p.agent_id for p in policies} - in_run - reported
     if missing:
         people += _departed(missing, in_run, problems)
     people, policies = _later_line_inputs(
-        period, people, policies, rules, outstanding, by_issue=split is None
+        period, people, policies, rules, outstanding, by_issue=cells is None, extensions=extensions
     )
     return PayInputs(
         people=people,
         policies=policies,
         problems=problems,
-        plain=split.rows if split is not None else [],
-        plain_digest=split.fingerprint() if split is not None else "",
+        cells=cells.cells if cells is not None else [],
+        plain_digest=cells.digest if cells is not None else "",
     )
 
 
@@ -875,6 +709,7 @@ def _later_line_inputs(
     outstanding: dict[int, Decimal],
     *,
     by_issue: bool = True,
+    extensions: dict[int, dt.date] | None = None,
 ) -> tuple[list[PersonIn], list[PolicyIn]]:
     """``people`` and ``policies`` with the records of the later lines attached."""
     in_run = {p.id for p in people}
@@ -888,7 +723,8 @@ def _later_line_inputs(
     }
     confirmed = {pid: day for pid, day in _confirmations(period).items() if pid in in_run}
     fyc = _fyc_to_date(sorted(set(confirmed) & set(recruiters)), period, rules) if confirmed else {}
-    extensions = _extensions(period, rules, in_service)
+    if extensions is None:
+        extensions = _extensions(period, rules, in_service)
     renewals = _renewals(period, in_service)
     persistency = _persistency13(period, set(renewals)) if renewals else {}
     people = [

@@ -268,7 +268,7 @@ def _lines_write(run: PayRun, lines: list[EngineLine], progress=None) -> None:
             _json_strings(line.sources),
             _policy_id(line),
             line.note[:500],
-            _json_parts(line.parts),
+            line.parts_text or _json_parts(line.parts),
             *defaults,
         )
         for i, line in enumerate(lines, start=1)
@@ -357,7 +357,7 @@ def _compute(
             period=period,
             people=inputs.people,
             policies=inputs.policies,
-            plain=inputs.plain,
+            cells=inputs.cells,
         )
     except PayInputInvalid as exc:
         raise PayInputInvalid(inputs.problems + exc.problems) from None

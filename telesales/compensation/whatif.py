@@ -158,7 +158,7 @@ def _lines(book: RuleBook, ruleset: RuleSet, period: Period, inputs: PayInputs) 
             period=period,
             people=inputs.people,
             policies=inputs.policies,
-            plain=inputs.plain,
+            cells=inputs.cells,
         )
     except PayInputInvalid as exc:
         raise PayInputInvalid(inputs.problems + exc.problems) from None

@@ -109,7 +109,8 @@ def test_the_pay_run_pays_the_development_bonus_of_the_first_generation(develope
     assert line.basis == D("300.00")
     assert line.rate == D("0.10")
     assert line.amount == D("30.00")
-    assert f"person:{c.kai.pk}" in line.sources and f"policy:{c.anns.pk}" in line.sources
+    # The group's members; each member's policies are on their own commission lines.
+    assert f"person:{c.kai.pk}" in line.sources and f"policy:{c.anns.pk}" not in line.sources
     assert "2025-10-01" in line.note  # "generation 1, group of person:… developed on …"
 
 

@@ -1,15 +1,15 @@
-"""Plain policies (ADR 0014, items 4–6): the pay run passes the bulk of a month's policies to
-the engine as plain tuples, paid straight into rate cells, instead of one ``PolicyIn`` and one
-line per policy. The two forms must give the same lines, to the cent and in the same order,
-and report the same problems:
+"""Plain policies (ADR 0016): the pay run has the database pay the bulk of a month's policies,
+summed per rate cell (``paycells``), instead of one ``PolicyIn`` and one line per policy. The
+two forms must give the same lines, to the cent and in the same order, and report the same
+problems:
 
-- in the engine, for any people (levels, trainees, extensions, leaders, a departed agent) and
-  any policies (categories, payment modes, terms, FYC, receipts and return visits in every
-  state), the plain form and the ``PolicyIn`` form give identical lines once merged per cell;
-- on the database, ``payrun_compute`` with and without plain policies writes identical lines
-  for centers of policies in every state (issued, cancelled in or after the month, earlier
-  months' cancellations and withholdings, standard-basis products, deliveries and return
-  visits done, open, misunderstood and resolved), on SQLite and on PostgreSQL;
+- ``payrun_compute`` with and without plain policies writes identical lines for centers of
+  policies in every state (issued, cancelled in or after the month, earlier months'
+  cancellations and withholdings, standard-basis products, deliveries and return visits done,
+  open, misunderstood and resolved), on SQLite and on PostgreSQL, and in a zone with daylight
+  saving;
+- each policy of a cell is rounded on its own; a premium too large for whole-number
+  arithmetic is paid the per-policy way;
 - what cannot be paid (a product without an FYC rate, no rate for a cell) is reported the
   same way by both.
 """
@@ -18,22 +18,21 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import json
+from decimal import ROUND_HALF_UP
 from decimal import Decimal as D
+from zoneinfo import ZoneInfo
 
 import pytest
+from django.utils import timezone
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from telesales.compensation.engine import (
-    PayInputInvalid,
-    PersonIn,
-    PolicyClearance,
-    PolicyIn,
-    compute_pay,
-    group_by_cell,
-    period_for,
-)
+from telesales.compensation import paycells
+from telesales.compensation.engine import PayInputInvalid, period_for
 from telesales.compensation.models import PayLine, PayRun, PolicyPay
+from telesales.compensation.paycells import _in_id_order
+from telesales.compensation.payinputs import pay_inputs
 from telesales.compensation.payrun import payrun_approve, payrun_compute
 from telesales.compensation.rules_format import ruleset_parse
 from telesales.compensation.rulesets import DEFAULT_RULESET_PATH
@@ -50,80 +49,18 @@ d = dt.date
 BOOK, _ERRORS = ruleset_parse(DEFAULT_RULESET_PATH.read_text(encoding="utf-8"))
 PERIOD = period_for(BOOK, year=2026, month=3)
 
-# --- the engine ------------------------------------------------------------------------------
-
-PEOPLE = [
-    PersonIn(1, "M1", d(2024, 1, 1), attendance=(22, 22)),
-    PersonIn(2, "T0", d(2026, 1, 5), leader_id=1, attendance=(22, 22)),
-    PersonIn(3, "S2", d(2023, 5, 1), leader_id=1, attendance=(20, 22)),
-    PersonIn(
-        4, "S1", d(2025, 2, 1), leader_id=1, attendance=(22, 22), extension_since=d(2026, 2, 1)
-    ),
-    PersonIn(5, "M2", d(2020, 1, 1), attendance=(22, 22)),
-    PersonIn(6, "S3", d(2022, 1, 1), attendance=None, in_service=False),
-]
-_days = st.one_of(st.none(), st.dates(min_value=d(2026, 3, 1), max_value=d(2026, 4, 30)))
-_clearance = st.builds(
-    PolicyClearance,
-    receipt_on=_days,
-    return_visit_required=st.booleans(),
-    return_visit_on=_days,
-)
-_policy = st.tuples(
-    st.sampled_from([1, 2, 3, 4, 5, 6, 99]),  # 99: not among the people
-    st.sampled_from(["accident", "medical", "critical_illness", "life", "pension", "education"]),
-    st.sampled_from(["annual", "single", "monthly"]),
-    st.integers(min_value=1, max_value=40),
-    st.decimals(min_value=D("0.01"), max_value=D("30000"), places=6),
-    _clearance,
-)
+# --- the cells' text --------------------------------------------------------------------------
 
 
-def _both(policies):
-    """(lines or problems) of the PolicyIn form and of the plain form."""
-    records = [
-        PolicyIn(i, agent, category, term, mode, fyc, d(2026, 3, 10), clearance=clearance)
-        for i, (agent, category, mode, term, fyc, clearance) in enumerate(policies, start=1)
-    ]
-    plain = [
-        (p.id, p.agent_id, p.category, p.payment_mode, p.term_years, p.fyc, p.clearance)
-        for p in records
-    ]
-    out = []
-    for kwargs in ({"policies": records}, {"policies": [], "plain": plain[::-1]}):
-        try:
-            lines = compute_pay(BOOK, version=1, period=PERIOD, people=PEOPLE, **kwargs)
-            out.append(group_by_cell(lines))
-        except PayInputInvalid as exc:
-            out.append(sorted(exc.problems))
-    return out
-
-
-@settings(max_examples=150, deadline=None)
-@given(st.lists(_policy, max_size=60))
-def test_the_plain_form_gives_the_lines_of_the_policy_records(policies):
-    per_policy, plain = _both(policies)
-    assert plain == per_policy
-
-
-def test_plain_cells_hold_each_policy_rounded_on_its_own():
-    # Ann-like S1 (person 3 is S2: 40 % for accident annual 1 year in the default law's
-    # protection table? whatever the rate, the cell must hold both policies, each rounded).
-    same = PolicyClearance(receipt_on=d(2026, 3, 2), return_visit_on=d(2026, 3, 2))
-    policies = [
-        (3, "accident", "annual", 1, D("1.05"), same),
-        (3, "accident", "annual", 1, D("1.05"), same),
-        (3, "accident", "annual", 1, D("300"), same),
-    ]
-    per_policy, plain = _both(policies)
-    assert plain == per_policy
-    commission = [line for line in plain if line.kind == "commission"]
-    assert len(commission) == 1
-    line = commission[0]
-    assert line.sources == ("policy:1", "policy:2", "policy:3")
-    rounded = [(fyc * line.rate).quantize(D("0.01")) for fyc in (D("1.05"), D("1.05"), D(300))]
-    assert [amount for amount, _basis in line.parts] == rounded
-    assert line.amount == sum(rounded)
+def test_a_cell_read_out_of_id_order_is_put_in_order():
+    ids, parts = _in_id_order("30,10,20", '["3.00", "30.00"], ["1.00", "10.00"], ["2.00", "20.00"]')
+    assert ids == "10,20,30"
+    assert json.loads(parts) == [["1.00", "10.00"], ["2.00", "20.00"], ["3.00", "30.00"]]
+    assert _in_id_order("10,20", '["1.00", "10.00"], ["2.00", "20.00"]') == (
+        "10,20",
+        '[["1.00", "10.00"], ["2.00", "20.00"]]',
+    )
+    assert _in_id_order("7", "") == ("7", "")
 
 
 # --- the database ----------------------------------------------------------------------------
@@ -327,3 +264,62 @@ def test_the_fingerprint_follows_the_plain_policies_inputs(center):
     assert second != first
     Policy.objects.filter(pk=policy.pk).update(receipt_date=d(2026, 3, 6))
     assert fingerprint() not in (first, second)
+
+
+def test_each_policy_of_a_cell_is_rounded_on_its_own(center):
+    """Three policies of one rate cell whose commissions end in half a cent or less: each is
+    rounded half up on its own, as the per-policy path rounds them, and the cell's amount is
+    the sum of the rounded ones."""
+    c = center
+    made = [
+        _make(c, _spec(cents=cents, receipt=(3, 5), visit=("done", (3, 6), 10)))
+        for cents in (105, 333, 30_000_001)
+    ]
+    _compare(c, MAR)
+    run = PayRun.objects.get(period_start=MAR)
+    line = run.lines.get(kind="commission", person=c.sam)
+    assert line.sources == [f"policy:{p.pk}" for p in made]
+    rate = line.rate
+    fyc_rate = c.products["medical"].first_year_commission_rate
+    expected = [
+        (D(cents) / 100 * fyc_rate * rate).quantize(D("0.01"), rounding=ROUND_HALF_UP)
+        for cents in (105, 333, 30_000_001)
+    ]
+    assert [D(amount) for amount, _basis in line.parts] == expected
+    assert line.amount == sum(expected)
+    fyc = sum(D(cents) / 100 * fyc_rate for cents in (105, 333, 30_000_001))
+    assert line.basis == fyc.quantize(D("0.01"), rounding=ROUND_HALF_UP)  # stored to the cent
+
+
+def test_a_premium_too_large_for_whole_numbers_is_paid_per_policy(center, monkeypatch):
+    """A premium whose commission in whole numbers could overflow is left out of the cells
+    and paid the per-policy way: the same lines. (The largest premium a policy may hold is far
+    below the limit of 64-bit integers; the test lowers that limit to reach the case.)"""
+    monkeypatch.setattr(paycells, "_INT_MAX", 10**12)
+    c = center
+    huge = _make(c, _spec(cents=999_999_999_999))
+    small = _make(c, _spec(cents=123_456))
+    inputs = pay_inputs(period_for(BOOK, year=2026, month=3), plain=True)
+    assert huge.pk in {p.id for p in inputs.policies}
+    assert [cell.ids for cell in inputs.cells if cell.kind == "commission"] == [str(small.pk)]
+    lines, _total, _count = _compare(c, MAR)
+    assert any(f"policy:{huge.pk}" in line[9] for line in lines)
+
+
+def test_a_zone_with_daylight_saving_reads_return_visit_days_the_slow_way(center):
+    """SQLite shifts a stored UTC time by the zone's offset to find its local day only when
+    the zone has kept one offset; across a daylight-saving change (London, 29 March 2026) it
+    asks Django's function, and the plain cells still pay what the per-policy path pays."""
+    c = center
+    period = period_for(BOOK, year=2026, month=3)
+    assert paycells._fixed_offset(period) == 8 * 60  # Shanghai: no daylight saving
+    with timezone.override(ZoneInfo("Europe/London")):
+        assert paycells._fixed_offset(period) is None
+        for spec in (
+            _spec(visit=("done", (3, 30), 23)),  # 23:00 Shanghai = 16:00 London, same day
+            _spec(agent="ann", visit=("done", (4, 14), 1)),  # 13 April in London
+            _spec(agent="kai", visit="resolved"),
+        ):
+            _make(c, spec)
+        lines, _total, _count = _compare(c, MAR)
+    assert any(line[2] == "withheld" for line in lines)
