@@ -80,6 +80,11 @@ def _reads_all(context) -> bool:
     return permissions.can_read_all_payslips(context["request"].auth)
 
 
+class RuleSetDiscardedOut(Schema):
+    version: int
+    discarded: bool
+
+
 class PayRunOut(Schema):
     """A pay run. The run-wide figures — ``total``, ``line_count``, ``run_count``,
     ``computed_at`` and ``input_fingerprint`` — are for HR and the manager; for anyone else
@@ -305,6 +310,20 @@ def ruleset_approve(request, ruleset_id: int, payload: PayReasonIn):
     ruleset = _ruleset_get(request.auth, ruleset_id)
     _require_ruleset_manager(request.auth)
     return rulesets.ruleset_approve(ruleset=ruleset, actor=request.auth, reason=payload.reason)
+
+
+@router.post(
+    "/rulesets/{ruleset_id}/discard",
+    response={200: RuleSetDiscardedOut, **ERRORS_WRITE},
+    operation_id="compensation_ruleset_discard",
+)
+def ruleset_discard(request, ruleset_id: int, payload: PayReasonIn):
+    """Delete a draft version (its text stays in the audit log). 409 for an approved version
+    or one a pay or assessment run uses."""
+    ruleset = _ruleset_get(request.auth, ruleset_id)
+    _require_ruleset_manager(request.auth)
+    version = rulesets.ruleset_discard(ruleset=ruleset, actor=request.auth, reason=payload.reason)
+    return {"version": version, "discarded": True}
 
 
 @router.get(

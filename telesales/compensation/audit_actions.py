@@ -30,6 +30,7 @@ register_action_labels(
         "compensation.payrun_export": pgettext_lazy("audit action", "Pay run exported"),
         "compensation.ruleset_approve": pgettext_lazy("audit action", "Basic law version approved"),
         "compensation.ruleset_close": pgettext_lazy("audit action", "Basic law version closed"),
+        "compensation.ruleset_discard": pgettext_lazy("audit action", "Basic law draft discarded"),
         "compensation.ruleset_import": pgettext_lazy("audit action", "Basic law version imported"),
     }
 )

@@ -81,6 +81,16 @@ class RuleSetApproveForm(ReasonForm):
     )
 
 
+class RuleSetDiscardForm(ReasonForm):
+    """Discarding a draft deletes it (its text stays in the audit log): a ticked box says the
+    user means it."""
+
+    confirm = forms.BooleanField(
+        label=_("Delete this draft. Its text stays in the audit log."),
+        error_messages={"required": _("Tick the box to confirm: the draft is deleted.")},
+    )
+
+
 class AdjustmentForm(StyledForm, forms.Form):
     """A correction paid by the next run computed (positive or negative, in yuan)."""
 

@@ -1,4 +1,5 @@
-"""Writes to the basic-law rule sets: import a file as a new draft version, approve it.
+"""Writes to the basic-law rule sets: import a file as a new draft version, approve it, discard a
+draft.
 
 A version that is or was in force is never edited: the pay lines computed under it name its
 id and version and must stay explainable. Importing always creates a NEW draft version;
@@ -13,7 +14,7 @@ from pathlib import Path
 from typing import IO
 
 from django.db import transaction
-from django.db.models import Max, Q
+from django.db.models import Max, ProtectedError, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
@@ -214,6 +215,46 @@ def ruleset_approve(*, ruleset: RuleSet, actor, reason: str = "") -> RuleSet:
         reason=reason,
     )
     return ruleset
+
+
+@transaction.atomic
+def ruleset_discard(*, ruleset: RuleSet, actor, reason: str = "") -> int:
+    """Delete a draft version nobody will approve (a mistaken import, a what-if that lost).
+    The audit entry keeps its text, so that it can be imported again. An approved version is
+    never deleted: a later version replaces it. Returns the discarded version's number."""
+    _require_manager(actor)
+    ruleset = RuleSet.objects.select_for_update().filter(pk=ruleset.pk).first()
+    if ruleset is None:
+        raise InvalidState(_("This rule set no longer exists"))
+    if ruleset.status != RuleSetStatus.DRAFT:
+        raise InvalidState(
+            _("Only a draft can be discarded; a later version replaces an approved one")
+        )
+    version = ruleset.version
+    audit_record(
+        actor=actor,
+        action="compensation.ruleset_discard",
+        instance=ruleset,
+        before={
+            "version": version,
+            "name": ruleset.name,
+            "effective_from": ruleset.effective_from,
+            "source_name": ruleset.source_name,
+            "format": ruleset.source_format,
+            "source_text": ruleset.source_text,
+        },
+        after={"status": "discarded"},
+        reason=reason,
+    )
+    try:
+        with transaction.atomic():
+            ruleset.delete()
+    except ProtectedError:
+        raise Conflict(
+            _("Version %(v)d is used by a pay or assessment run and cannot be discarded")
+            % {"v": version}
+        ) from None
+    return version
 
 
 def ruleset_overtaken(day: dt.date, *, approved=None) -> str:

@@ -53,6 +53,11 @@ urlpatterns: list = [
         name="ruleset_approve",
     ),
     path(
+        "rulesets/<int:ruleset_id>/discard/",
+        views_rulesets.ruleset_discard_view,
+        name="ruleset_discard",
+    ),
+    path(
         "rulesets/<int:ruleset_id>/download/",
         views_rulesets.ruleset_download_view,
         name="ruleset_download",

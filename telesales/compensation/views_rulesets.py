@@ -1,9 +1,9 @@
 """Pages of the basic-law rule sets (HR admin and the center manager): every version with the
 one in force today, a new draft from a YAML or JSON file or from text (an earlier version's
 text to edit: "new version from this one"), a version's page with its text, its download,
-its approval and a what-if link. The services check and write (``rulesets.py``); a file that
-breaks the format comes back with every problem listed (path, line, reason) and its text in
-the editor, so nothing typed or uploaded is lost."""
+its approval or discarding (a draft) and a what-if link. The services check and write
+(``rulesets.py``); a file that breaks the format comes back with every problem listed (path,
+line, reason) and its text in the editor, so nothing typed or uploaded is lost."""
 
 from __future__ import annotations
 
@@ -20,13 +20,18 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from telesales.compensation import permissions, selectors
 from telesales.compensation.choices import RuleSetFormat, RuleSetStatus
-from telesales.compensation.forms import RuleSetApproveForm, RuleSetImportForm
+from telesales.compensation.forms import (
+    RuleSetApproveForm,
+    RuleSetDiscardForm,
+    RuleSetImportForm,
+)
 from telesales.compensation.models import RuleSet
 from telesales.compensation.rules_format import RuleSetInvalid
 from telesales.compensation.rulesets import (
     MAX_FILE_BYTES,
     decode_rule_file,
     ruleset_approve,
+    ruleset_discard,
     ruleset_import,
     ruleset_locked_periods,
     ruleset_overtaken,
@@ -130,7 +135,11 @@ def ruleset_list_view(request: HttpRequest) -> HttpResponse:
 
 
 def _detail_context(
-    ruleset: RuleSet, approve_form: RuleSetApproveForm | None = None, *, user=None
+    ruleset: RuleSet,
+    approve_form: RuleSetApproveForm | None = None,
+    *,
+    user=None,
+    discard_form: RuleSetDiscardForm | None = None,
 ) -> dict:
     today = timezone.localdate()
     is_draft = ruleset.status == RuleSetStatus.DRAFT
@@ -141,6 +150,7 @@ def _detail_context(
         "ruleset": ruleset,
         "in_force_today": ruleset.in_force_on(today),
         "approve_form": approve_form or RuleSetApproveForm(),
+        "discard_form": discard_form or RuleSetDiscardForm(prefix="discard"),
         "is_draft": is_draft,
         "starts_in_past": ruleset.effective_from < today,
         # Approved pay or assessment runs it would start over: it cannot be approved.
@@ -157,29 +167,53 @@ def ruleset_detail_view(request: HttpRequest, ruleset_id: int) -> HttpResponse:
     return render(request, "compensation/ruleset_detail.html", context)
 
 
-@login_required
-@require_POST
-def ruleset_approve_view(request: HttpRequest, ruleset_id: int) -> HttpResponse:
+def _version_action(request: HttpRequest, ruleset_id: int, form, form_key: str, act):
+    """A POST on a version's page: the form checked, then ``act(ruleset, reason)`` (the
+    service, its message and the redirect), or the page again with the form's errors."""
     _require(request.user)
     ruleset = _get(request.user, ruleset_id)
-    form = RuleSetApproveForm(request.POST)
     status = 422
     if form.is_valid():
         try:
-            ruleset_approve(ruleset=ruleset, actor=request.user, reason=form.cleaned_data["reason"])
+            return act(ruleset, form.cleaned_data["reason"])
         except errors.DomainError as exc:
             add_domain_error(form, exc)
             status = page_status(exc)
-        else:
-            messages.success(
-                request,
-                _("Version %(v)d is approved and applies from %(day)s.")
-                % {"v": ruleset.version, "day": ruleset.effective_from.isoformat()},
-            )
-            return redirect("compensation:ruleset_detail", ruleset.pk)
-    ruleset.refresh_from_db()
-    context = _detail_context(ruleset, approve_form=form, user=request.user)
+    ruleset = _get(request.user, ruleset_id)
+    context = _detail_context(ruleset, user=request.user, **{form_key: form})
     return render(request, "compensation/ruleset_detail.html", context, status=status)
+
+
+@login_required
+@require_POST
+def ruleset_approve_view(request: HttpRequest, ruleset_id: int) -> HttpResponse:
+    def approve(ruleset: RuleSet, reason: str) -> HttpResponse:
+        ruleset_approve(ruleset=ruleset, actor=request.user, reason=reason)
+        messages.success(
+            request,
+            _("Version %(v)d is approved and applies from %(day)s.")
+            % {"v": ruleset.version, "day": ruleset.effective_from.isoformat()},
+        )
+        return redirect("compensation:ruleset_detail", ruleset.pk)
+
+    form = RuleSetApproveForm(request.POST)
+    return _version_action(request, ruleset_id, form, "approve_form", approve)
+
+
+@login_required
+@require_POST
+def ruleset_discard_view(request: HttpRequest, ruleset_id: int) -> HttpResponse:
+    def discard(ruleset: RuleSet, reason: str) -> HttpResponse:
+        version = ruleset_discard(ruleset=ruleset, actor=request.user, reason=reason)
+        messages.success(
+            request,
+            _("Draft version %(v)d is discarded; its text stays in the audit log.")
+            % {"v": version},
+        )
+        return redirect("compensation:ruleset_list")
+
+    form = RuleSetDiscardForm(request.POST, prefix="discard")
+    return _version_action(request, ruleset_id, form, "discard_form", discard)
 
 
 @login_required

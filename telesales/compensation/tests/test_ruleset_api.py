@@ -130,6 +130,7 @@ def test_an_agent_is_refused_on_every_endpoint_and_nothing_changes(hr, agent):
         api.post(BASE, {"effective_from": "2026-01-01", "file": upload(DEFAULT_TEXT.encode())}),
         api.post(BASE, {"effective_from": "2026-01-01", "text": DEFAULT_TEXT}),
         api.post_json(f"{BASE}/{draft.pk}/approve", {"reason": "mine"}),
+        api.post_json(f"{BASE}/{draft.pk}/discard", {"reason": "mine"}),
     ]
     reads = (
         "Only the HR admin, the center manager or the planner may read pay rules",
@@ -324,3 +325,24 @@ def test_an_invalid_file_is_explained_in_chinese_with_full_width_punctuation(hr)
     assert body["message"].startswith("bad.yaml：") and ": " not in body["message"]
     (problem,) = body["details"]["fields"]["management_allowance.colour"]
     assert problem.endswith(f"（第 {line} 行）") and "line" not in problem, problem
+
+
+def test_discard_deletes_a_draft_and_refuses_an_approved_version(hr):
+    approved = ruleset_import_default(actor=hr, effective_from=days(-1))
+    ruleset_approve(ruleset=approved, actor=hr)
+    draft = ruleset_import_default(actor=hr, effective_from=days(30))
+    api = client_for(hr)
+    response = api.post_json(f"{BASE}/{draft.pk}/discard", {"reason": "wrong rates"})
+    assert response.status_code == 200, response.content
+    assert response.json() == {"version": 2, "discarded": True}
+    assert not RuleSet.objects.filter(pk=draft.pk).exists()
+    entry = AuditEntry.objects.get(action="compensation.ruleset_discard")
+    assert entry.reason == "wrong rates" and entry.before["version"] == 2
+    assert_error_shape(api.post_json(f"{BASE}/{draft.pk}/discard", {}), 404)
+
+    body = assert_error_shape(api.post_json(f"{BASE}/{approved.pk}/discard", {}), 409)
+    assert body["code"] == "invalid_state"
+    assert body["message"] == (
+        "Only a draft can be discarded; a later version replaces an approved one"
+    )
+    assert RuleSet.objects.filter(pk=approved.pk).exists()

@@ -249,3 +249,30 @@ def test_a_draft_overtaken_by_a_later_approved_version_offers_no_approval(hr):
     page = hr.get(reverse("compensation:ruleset_detail", args=[early.pk])).content.decode()
     assert 'data-testid="ruleset-overtaken"' in page
     assert 'data-testid="ruleset-approve-form"' not in page
+
+
+def test_a_draft_is_discarded_from_its_page_once_the_box_is_ticked(hr):
+    draft = ruleset_import_default(actor=hr.user, effective_from=dt.date(2026, 12, 1))
+    page = reverse("compensation:ruleset_detail", args=[draft.pk])
+    assert 'data-testid="ruleset-discard-form"' in hr.get(page).content.decode()
+    url = reverse("compensation:ruleset_discard", args=[draft.pk])
+    refused = hr.post(url, {"discard-reason": "typo"})
+    assert refused.status_code == 422
+    assert 'data-testid="field-error-confirm"' in refused.content.decode()
+    assert RuleSet.objects.filter(pk=draft.pk).exists()
+    done = hr.post(url, {"discard-reason": "typo", "discard-confirm": "on"}, follow=True)
+    assert done.redirect_chain == [(LIST, 302)]
+    assert "草稿版本 1 已删除" in done.content.decode()  # the center's language
+    assert not RuleSet.objects.exists()
+
+
+def test_an_approved_version_offers_no_discarding(hr):
+    approved = ruleset_import_default(actor=hr.user, effective_from=dt.date(2026, 1, 1))
+    ruleset_approve(ruleset=approved, actor=hr.user)
+    page = hr.get(reverse("compensation:ruleset_detail", args=[approved.pk])).content.decode()
+    assert 'data-testid="ruleset-discard-form"' not in page
+    url = reverse("compensation:ruleset_discard", args=[approved.pk])
+    refused = hr.post(url, {"discard-confirm": "on"})
+    assert refused.status_code == 409
+    assert "只能删除草稿" in refused.content.decode()
+    assert RuleSet.objects.filter(pk=approved.pk).exists()

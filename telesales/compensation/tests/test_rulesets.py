@@ -11,11 +11,12 @@ from decimal import Decimal
 import pytest
 
 from telesales.compensation.choices import RuleSetStatus
-from telesales.compensation.models import RuleSet
+from telesales.compensation.models import AssessmentRun, RuleSet
 from telesales.compensation.rules_format import RuleSetInvalid, document_to_json, ruleset_parse
 from telesales.compensation.rulesets import (
     DEFAULT_RULESET_PATH,
     ruleset_approve,
+    ruleset_discard,
     ruleset_import,
     ruleset_import_default,
     ruleset_rulebook,
@@ -177,3 +178,40 @@ def test_the_same_import_submitted_twice_makes_one_draft(hr):
     assert (
         ruleset_import(actor=hr, effective_from=dt.date(2026, 2, 1), text=DEFAULT_TEXT).version == 3
     )
+
+
+def test_a_discarded_draft_is_deleted_and_its_text_stays_in_the_audit_log(hr):
+    draft = ruleset_import(
+        actor=hr, effective_from=dt.date(2026, 1, 1), text=DEFAULT_TEXT, filename="2027.yaml"
+    )
+    assert ruleset_discard(ruleset=draft, actor=hr, reason="imported by mistake") == 1
+    assert not RuleSet.objects.exists()
+    entry = AuditEntry.objects.get(action="compensation.ruleset_discard")
+    assert entry.object_id == str(draft.pk) and entry.reason == "imported by mistake"
+    assert entry.before["source_text"] == DEFAULT_TEXT
+    assert (entry.before["version"], entry.before["source_name"]) == (1, "2027.yaml")
+    # The text imports again as it was.
+    again = ruleset_import(
+        actor=hr, effective_from=dt.date(2026, 1, 1), text=entry.before["source_text"]
+    )
+    assert again.document == draft.document
+
+
+def test_only_a_draft_nobody_uses_may_be_discarded_by_hr_or_the_manager(hr):
+    approved = ruleset_import_default(actor=hr, effective_from=dt.date(2026, 1, 1))
+    ruleset_approve(ruleset=approved, actor=hr)
+    with pytest.raises(InvalidState):
+        ruleset_discard(ruleset=approved, actor=hr)
+    draft = ruleset_import_default(actor=hr, effective_from=dt.date(2026, 6, 1))
+    with pytest.raises(PermissionDenied):
+        ruleset_discard(ruleset=draft, actor=UserFactory(roles=[Role.AGENT]))
+    # A run that names the draft (none does today: runs take the approved version in force)
+    # keeps it: the deletion is refused, nothing is written.
+    AssessmentRun.objects.create(
+        label="2026-06", period_end=dt.date(2026, 6, 30), ruleset=draft, ruleset_version=2
+    )
+    with pytest.raises(Conflict) as caught:
+        ruleset_discard(ruleset=draft, actor=UserFactory(roles=[Role.MANAGER]))
+    assert "Version 2 is used by a pay or assessment run" in str(caught.value)
+    assert RuleSet.objects.count() == 2
+    assert not AuditEntry.objects.filter(action="compensation.ruleset_discard").exists()
