@@ -1459,6 +1459,91 @@ def ruleset_parse(
     return book, data
 
 
+#: The keys that name an entry of a list of mappings (a level by its code, a commission table
+#: by its id, a development generation by its number), so that a change reads "the S2 rate of
+#: fyc.protection" rather than "entry 0".
+_ENTRY_KEYS = ("id", "code", "generation")
+
+
+def _same_value(a: Any, b: Any) -> bool:
+    """Equal as rules: 0.30 and 0.3 are the same rate."""
+    if a == b:
+        return True
+    try:
+        return Decimal(str(a)) == Decimal(str(b))
+    except (ArithmeticError, ValueError, TypeError):
+        return False
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, list) and all(not isinstance(v, dict | list) for v in value):
+        return ", ".join("—" if v is None else str(v) for v in value)
+    if isinstance(value, dict | list):
+        return json.dumps(value, ensure_ascii=False, default=str)
+    return "—" if value is None else str(value)
+
+
+def _entry_key(items: list) -> str | None:
+    """The key naming each entry of a list of mappings, when every entry has it, once."""
+    if not items or not all(isinstance(item, dict) for item in items):
+        return None
+    for key in _ENTRY_KEYS:
+        names = [item.get(key) for item in items]
+        if None not in names and len(set(map(str, names))) == len(names):
+            return key
+    return None
+
+
+def document_changes(before: Any, after: Any, path: str = "") -> list[tuple[str, str, str]]:
+    """What changes from one rule document to another, as (path, before, after) texts in the
+    documents' order: a mapping compared key by key, a list of named entries (``_ENTRY_KEYS``)
+    entry by entry (``fyc_commission[fyc.protection].terms[0].rates.S2``), any other list
+    item by item, a list of plain values as a whole; "—" where a value is absent. Numbers
+    compare as numbers."""
+    if isinstance(before, dict) and isinstance(after, dict):
+        out: list[tuple[str, str, str]] = []
+        for key in [*before, *(k for k in after if k not in before)]:
+            where = f"{path}.{key}" if path else str(key)
+            out += document_changes(before.get(key), after.get(key), where)
+        return out
+    if (
+        isinstance(before, list)
+        and isinstance(after, list)
+        and (any(isinstance(v, dict | list) for v in [*before, *after]))
+    ):
+        key = _entry_key(before) if before else _entry_key(after)
+        if (
+            key is not None
+            and (not after or _entry_key(after) == key)
+            and (not before or _entry_key(before) == key)
+        ):
+            old = {str(item[key]): item for item in before}
+            new = {str(item[key]): item for item in after}
+            names = [*old, *(n for n in new if n not in old)]
+            out = []
+            for name in names:
+                out += document_changes(old.get(name), new.get(name), f"{path}[{name}]")
+            return out
+        out = []
+        for i in range(max(len(before), len(after))):
+            out += document_changes(
+                before[i] if i < len(before) else None,
+                after[i] if i < len(after) else None,
+                f"{path}[{i}]",
+            )
+        return out
+    if before is None and isinstance(after, dict | list) and after:
+        return document_changes({} if isinstance(after, dict) else [], after, path)
+    if after is None and isinstance(before, dict | list) and before:
+        return document_changes(before, {} if isinstance(before, dict) else [], path)
+    if isinstance(before, list) and isinstance(after, list):
+        if len(before) == len(after) and all(map(_same_value, before, after)):
+            return []
+    elif _same_value(before, after):
+        return []
+    return [(path, _shown(before), _shown(after))]
+
+
 def document_to_json(data: Any) -> Any:
     """The raw document as JSON-safe data: Decimals and floats become their exact text, so
     the stored document parses back to the same rule book."""

@@ -56,6 +56,26 @@ def ruleset_in_force(*, on: dt.date) -> RuleSet | None:
     )
 
 
+def ruleset_predecessor(ruleset: RuleSet) -> RuleSet | None:
+    """The approved version ``ruleset`` takes over from: for a draft, the one in force on its
+    effective date; for an approved one, the one in force the day before it started; else the
+    last approved version that starts before it. None for the first version."""
+    day = ruleset.effective_from
+    if ruleset.status == RuleSetStatus.APPROVED:
+        day -= dt.timedelta(days=1)
+    found = ruleset_in_force(on=day)
+    if found is None or found.pk == ruleset.pk:
+        found = (
+            RuleSet.objects.filter(
+                status=RuleSetStatus.APPROVED, effective_from__lt=ruleset.effective_from
+            )
+            .exclude(pk=ruleset.pk)
+            .order_by("-effective_from")
+            .first()
+        )
+    return found
+
+
 @dataclass(frozen=True)
 class Payslip:
     run: PayRun

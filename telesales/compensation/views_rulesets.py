@@ -26,7 +26,7 @@ from telesales.compensation.forms import (
     RuleSetImportForm,
 )
 from telesales.compensation.models import RuleSet
-from telesales.compensation.rules_format import RuleSetInvalid
+from telesales.compensation.rules_format import RuleSetInvalid, document_changes
 from telesales.compensation.rulesets import (
     MAX_FILE_BYTES,
     decode_rule_file,
@@ -38,6 +38,9 @@ from telesales.compensation.rulesets import (
 )
 from telesales.core import errors
 from telesales.core.form_errors import add_domain_error, page_status
+
+#: The changes a version's page lists (the rest are counted).
+CHANGES_SHOWN = 200
 
 
 def _require(user) -> None:
@@ -143,7 +146,13 @@ def _detail_context(
 ) -> dict:
     today = timezone.localdate()
     is_draft = ruleset.status == RuleSetStatus.DRAFT
+    before = selectors.ruleset_predecessor(ruleset)
+    changes = document_changes(before.document, ruleset.document) if before else []
     return {
+        # What the version changes from the one it takes over from, rule by rule.
+        "compared_with": before,
+        "changes": changes[:CHANGES_SHOWN],
+        "changes_count": len(changes),
         "can_manage": user is not None and permissions.can_manage_rulesets(user),
         # A version approved from this draft's day or later: it cannot be approved any more.
         "overtaken": ruleset_overtaken(ruleset.effective_from) if is_draft else "",

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from telesales.compensation.rules_format import (
     RuleSetInvalid,
+    document_changes,
     document_to_json,
     ruleset_check,
     ruleset_parse,
@@ -468,3 +469,59 @@ def test_a_file_of_comments_only_says_it_holds_no_rules():
     path, line, reason = one_error("# 基本法\n# (draft)\n\n")
     assert (path, line) == ("", None)
     assert reason == "the file holds no rules, only comments or blank lines"
+
+
+# --- what changes between two versions ----------------------------------------------------------
+
+
+def test_document_changes_name_entries_by_their_id_or_code_and_compare_numbers_as_numbers():
+    before = {
+        "name": "v1",
+        "levels": [{"code": "T0", "rank": 0}, {"code": "S1", "rank": 1}],
+        "fyc_commission": [
+            {
+                "id": "fyc.protection",
+                "categories": ["accident", "medical"],
+                "terms": [{"from": 1, "to": 5, "rates": {"T0": "0.30", "S1": "0.30"}}],
+            }
+        ],
+        "trainee_factor": {"id": "trainee_factor", "factor": "0.8"},
+    }
+    after = {
+        "name": "v2",
+        "levels": [{"code": "S1", "rank": 1}, {"code": "S2", "rank": 2}],
+        "fyc_commission": [
+            {
+                "id": "fyc.protection",
+                "categories": ["accident", "medical", "critical_illness"],
+                "terms": [{"from": 1, "to": 5, "rates": {"T0": "0.3", "S1": "0.32"}}],
+            }
+        ],
+        "trainee_factor": {"id": "trainee_factor", "factor": "0.80"},
+        "performance_bonus": {"id": "perf"},
+    }
+    assert document_changes(before, after) == [
+        ("name", "v1", "v2"),
+        ("levels[T0].code", "T0", "—"),
+        ("levels[T0].rank", "0", "—"),
+        ("levels[S2].code", "—", "S2"),
+        ("levels[S2].rank", "—", "2"),
+        (
+            "fyc_commission[fyc.protection].categories",
+            "accident, medical",
+            "accident, medical, critical_illness",
+        ),
+        ("fyc_commission[fyc.protection].terms[0].rates.S1", "0.30", "0.32"),
+        ("performance_bonus.id", "—", "perf"),
+    ]
+    assert document_changes(after, after) == []
+
+
+def test_the_default_rule_set_against_itself_with_one_rate_changed():
+    book, _errors = ruleset_parse(DEFAULT_TEXT)
+    document = document_to_json(book.document)
+    changed = json.loads(json.dumps(document))
+    changed["fyc_commission"][0]["terms"][1]["rates"]["S3"] = "0.50"
+    assert document_changes(document, changed) == [
+        ("fyc_commission[fyc.protection].terms[1].rates.S3", "0.45", "0.50")
+    ]

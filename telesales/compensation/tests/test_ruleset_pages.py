@@ -276,3 +276,24 @@ def test_an_approved_version_offers_no_discarding(hr):
     assert refused.status_code == 409
     assert "只能删除草稿" in refused.content.decode()
     assert RuleSet.objects.filter(pk=approved.pk).exists()
+
+
+def test_a_versions_page_lists_what_it_changes_from_the_version_it_takes_over_from(hr):
+    first = ruleset_import_default(actor=hr.user, effective_from=dt.date(2026, 1, 1))
+    ruleset_approve(ruleset=first, actor=hr.user)
+    page = hr.get(reverse("compensation:ruleset_detail", args=[first.pk])).content.decode()
+    assert 'data-testid="ruleset-changes"' not in page  # the first version changes nothing
+    text = DEFAULT_TEXT.replace(
+        "{from: 5, to: null, rates: {T0: 0.35, S1: 0.35, S2: 0.40, S3: 0.45,",
+        "{from: 5, to: null, rates: {T0: 0.35, S1: 0.35, S2: 0.40, S3: 0.50,",
+    )
+    assert text != DEFAULT_TEXT
+    upload = SimpleUploadedFile("v2.yaml", text.encode("utf-8"))
+    _post(hr, file=upload, effective_from="2026-12-01")
+    draft = RuleSet.objects.get(status=RuleSetStatus.DRAFT)
+    page = hr.get(reverse("compensation:ruleset_detail", args=[draft.pk])).content.decode()
+    assert 'data-testid="ruleset-changes"' in page
+    assert "与 v1 相比的变化" in page
+    assert page.count('data-testid="ruleset-change"') == 1
+    assert "<code>fyc_commission[fyc.protection].terms[1].rates.S3</code>" in page
+    assert '<td class="text-secondary">0.45</td><td>0.5</td>' in page
