@@ -20,6 +20,7 @@ from telesales.compensation import exporting, payrun, permissions, rulesets, sel
 from telesales.compensation.choices import PayRunStatus
 from telesales.compensation.models import RuleSet
 from telesales.compensation.notes import note_text
+from telesales.compensation.rules_format import document_changes
 from telesales.core.downloads import attachment_disposition
 from telesales.core.errors import NotFound, PermissionDenied, ValidationFailed
 from telesales.core.http_api import ERRORS_READ, ERRORS_WRITE, InputSchema
@@ -60,11 +61,43 @@ class PayRuleSetOut(Schema):
         return obj.in_force_on(timezone.localdate())
 
 
+class RuleSetChangeOut(Schema):
+    #: ``fyc_commission[fyc.protection].terms[1].rates.S3``; "—" for a value absent.
+    path: str
+    before: str
+    after: str
+
+
 class RuleSetDetailOut(PayRuleSetOut):
-    """A version with the file it was imported from and the checked document stored."""
+    """A version with the file it was imported from, the checked document stored and what
+    it changes from the approved version it takes over from (none for the first)."""
 
     source_text: str
     document: dict[str, Any]
+    compared_with_version: int | None
+    changes: list[RuleSetChangeOut]
+
+    @staticmethod
+    def resolve_compared_with_version(obj) -> int | None:
+        before = _predecessor(obj)
+        return before.version if before is not None else None
+
+    @staticmethod
+    def resolve_changes(obj) -> list[dict]:
+        before = _predecessor(obj)
+        if before is None:
+            return []
+        return [
+            {"path": path, "before": old, "after": new}
+            for path, old, new in document_changes(before.document, obj.document)
+        ]
+
+
+def _predecessor(ruleset: RuleSet) -> RuleSet | None:
+    """``selectors.ruleset_predecessor``, read once per version answered."""
+    if not hasattr(ruleset, "_predecessor"):
+        ruleset._predecessor = selectors.ruleset_predecessor(ruleset)
+    return ruleset._predecessor
 
 
 class RuleSetImportIn(InputSchema):

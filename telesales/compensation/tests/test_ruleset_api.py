@@ -20,6 +20,7 @@ from telesales.compensation.rulesets import (
     DEFAULT_RULESET_PATH,
     MAX_FILE_BYTES,
     ruleset_approve,
+    ruleset_import,
     ruleset_import_default,
 )
 from telesales.core.models import AuditEntry
@@ -108,7 +109,12 @@ def test_hr_lists_every_version_newest_first_and_reads_one_with_its_text(hr):
     response = api.get(f"{BASE}/{first.pk}")
     assert response.status_code == 200, response.content
     detail = response.json()
-    assert set(detail) == LIST_FIELDS | {"source_text", "document"}
+    assert set(detail) == LIST_FIELDS | {
+        "source_text",
+        "document",
+        "compared_with_version",
+        "changes",
+    }
     assert detail["source_text"] == DEFAULT_TEXT
     first.refresh_from_db()
     assert detail["document"] == first.document
@@ -346,3 +352,17 @@ def test_discard_deletes_a_draft_and_refuses_an_approved_version(hr):
         "Only a draft can be discarded; a later version replaces an approved one"
     )
     assert RuleSet.objects.filter(pk=approved.pk).exists()
+
+
+def test_a_version_read_says_what_it_changes_from_the_version_before(hr):
+    first = ruleset_import_default(actor=hr, effective_from=dt.date(2026, 1, 1))
+    ruleset_approve(ruleset=first, actor=hr)
+    text = DEFAULT_TEXT.replace("factor: 0.8\n", "factor: 0.9\n", 1)
+    assert text != DEFAULT_TEXT
+    draft = ruleset_import(actor=hr, effective_from=dt.date(2026, 12, 1), text=text)
+    api = client_for(hr)
+    body = api.get(f"{BASE}/{draft.pk}").json()
+    assert body["compared_with_version"] == 1
+    assert body["changes"] == [{"path": "trainee_factor.factor", "before": "0.8", "after": "0.9"}]
+    body = api.get(f"{BASE}/{first.pk}").json()
+    assert (body["compared_with_version"], body["changes"]) == (None, [])
