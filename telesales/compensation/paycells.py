@@ -158,12 +158,17 @@ def _earlier(a: str, b: str) -> str:
 
 
 def _later(a: str, b: str) -> str:
+    """The later of two days, either of which may be missing."""
     return f"CASE WHEN {a} IS NULL THEN {b} WHEN {b} IS NULL THEN {a} WHEN {a} > {b} THEN {a} " + (
         f"ELSE {b} END"
     )
 
 
 class _Reader:
+    """One read of the plain cells: the rates worked out for the people, products and terms
+    of the rule book, the temporary tables, the statement and its rows turned into
+    ``PlainCell`` records (``read``)."""
+
     def __init__(
         self,
         rules: RuleBook,
