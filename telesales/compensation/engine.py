@@ -271,6 +271,9 @@ class PayLine:
     #: A plain cell's ``parts`` as the JSON the pay run writes (``PlainCell.parts``; ``[]``
     #: for a cell of one policy), instead of ``parts``; ``line_parts`` reads either.
     parts_text: str = ""
+    #: A plain cell's ``sources`` as the JSON the pay run writes, instead of ``sources``
+    #: (empty then); ``line_sources`` reads either.
+    sources_text: str = ""
 
 
 #: The per-policy kinds that a pay run writes one line per rate cell (ADR 0014).
@@ -325,6 +328,21 @@ def policy_number(source: str) -> int:
     return int(source[7:])
 
 
+def line_sources(line: PayLine) -> tuple[str, ...]:
+    """A line's sources (``sources``, or its ``sources_text`` read back)."""
+    if line.sources or not line.sources_text:
+        return line.sources
+    return tuple(json.loads(line.sources_text))
+
+
+def first_policy(line: PayLine) -> int:
+    """The policy id of a per-policy line's first source (``policy:17`` → 17)."""
+    if line.sources:
+        return policy_number(line.sources[0])
+    text = line.sources_text  # '["policy:17", …'
+    return int(text[9 : text.index('"', 9)])
+
+
 def line_parts(line: PayLine) -> tuple[tuple[Decimal, Decimal], ...]:
     """Each source's (amount, basis) of a rate cell's line (``parts``, or its
     ``parts_text`` read back); empty for a line of one source."""
@@ -339,7 +357,7 @@ def _merged(members: list[PayLine]) -> PayLine:
         return first
     pairs: list[tuple[str, tuple[Decimal, Decimal]]] = []
     for m in members:
-        pairs.extend(zip(m.sources, line_parts(m) or ((m.amount, m.basis),), strict=True))
+        pairs.extend(zip(line_sources(m), line_parts(m) or ((m.amount, m.basis),), strict=True))
     if any(m.parts or m.parts_text for m in members):
         pairs.sort(key=lambda pair: policy_number(pair[0]))
     return PayLine(
@@ -622,15 +640,15 @@ class _Run:
         section, until, rule_id, _deadline = self._terms
         notes: dict[PolicyClearance, str] = {}  # a few distinct ones: each worded once
         for cell in self.cells:
-            ids = cell.ids
-            sources = tuple(("policy:" + ids.replace(",", ",policy:")).split(","))
+            sources = '["policy:' + cell.ids.replace(",", '", "policy:') + '"]'
             common = {
                 "person_id": cell.agent_id,
                 "kind": cell.kind,
                 "rule_version": self.version,
                 "amount": cell.amount,
                 "basis": cell.basis,
-                "sources": sources,
+                "sources": (),
+                "sources_text": sources,
                 "parts_text": cell.parts or "[]",
             }
             if cell.kind == "commission":
@@ -849,7 +867,7 @@ class _Run:
             fyc = sum((line.basis for line in own), ZERO)
             # A rate cell holds several policies: count and list policies, not lines.
             policies = sorted(
-                (source for line in own for source in line.sources), key=policy_number
+                (source for line in own for source in line_sources(line)), key=policy_number
             )
             cases = len(policies)
             min_fyc = row.get("min_fyc", ZERO)
@@ -1140,7 +1158,7 @@ class _Run:
             for kind in KINDS:
                 if kind in CELL_KINDS and kind in lines:
                     # Single policies and rate cells of plain ones, by their first policy.
-                    lines[kind].sort(key=lambda line: policy_number(line.sources[0]))
+                    lines[kind].sort(key=first_policy)
                 out.extend(lines.get(kind, []))
         return out
 

@@ -265,7 +265,7 @@ def _lines_write(run: PayRun, lines: list[EngineLine], progress=None) -> None:
             line.rule_version,
             modifiers.get(line.modifiers)
             or modifiers.setdefault(line.modifiers, _json_strings(line.modifiers)),
-            _json_strings(line.sources),
+            line.sources_text or _json_strings(line.sources),
             _policy_id(line),
             line.note[:500],
             line.parts_text or _json_parts(line.parts),
@@ -412,9 +412,12 @@ def payrun_compute(
         .filter(Q(applied_run__isnull=True) | Q(applied_run=run), cancelled_at__isnull=True)
         .order_by("person_id", "id")
     )
-    lines = group_by_cell(lines) + adjustment_lines(adjustments, version=ruleset.version)
-    # Stable sort: the engine's order inside a person and kind is kept.
-    lines.sort(key=lambda line: (line.person_id, _KIND_ORDER[line.kind]))
+    lines = group_by_cell(lines)
+    if adjustments:
+        # The engine's lines come by person, then kind (``_KIND_ORDER``); the adjustments
+        # join each person's. Stable: the engine's order inside a person and kind is kept.
+        lines += adjustment_lines(adjustments, version=ruleset.version)
+        lines.sort(key=lambda line: (line.person_id, _KIND_ORDER[line.kind]))
     before = {
         "run_count": run.run_count,
         "fingerprint": run.input_fingerprint,
