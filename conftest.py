@@ -6,6 +6,9 @@ Besides the demo-center fixtures this file provides the real-service fixtures:
   when it exists, else Playwright's own download; ``page`` gives each test a new context.
 - ``redis_url``: the local Redis (127.0.0.1:6379, a spare database number).
 - a session check that ``DATABASE_URL=postgresql://…`` really runs the suite on PostgreSQL.
+- ``migrated_sqlite_dir``: a data directory migrated once for the whole run (tests copy it,
+  ``sqlite_data_dir``), and the mark ``sqlite_run_only`` of a test whose processes run on a
+  SQLite database of their own whatever the suite's database (the SQLite run covers it).
 
 With ``CI=true`` a missing service FAILS the tests that need it; elsewhere they are skipped.
 """
@@ -13,7 +16,11 @@ With ``CI=true`` a missing service FAILS the tests that need it; elsewhere they 
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
+import shutil
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -36,7 +43,13 @@ REDIS_HOST, REDIS_PORT, REDIS_DB = "127.0.0.1", 6379, 15
 MARKERS = {
     "browser": "drives Chromium through Playwright against a live server",
     "worker": "runs a real Celery worker process",
+    "sqlite_run_only": (
+        "its processes run on a SQLite database of their own whatever the suite's database: "
+        "skipped on the PostgreSQL run, which would only repeat it"
+    ),
 }
+
+ROOT = Path(__file__).resolve().parent
 
 # Serve the live server on the IPv4 loopback so that Chromium never tries ::1 first.
 os.environ.setdefault("DJANGO_LIVE_TEST_SERVER_ADDRESS", "127.0.0.1")
@@ -65,6 +78,17 @@ def pytest_configure(config: pytest.Config) -> None:
     for name, text in MARKERS.items():
         if name not in declared:
             config.addinivalue_line("markers", f"{name}: {text}")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if _postgres_url() is None:
+        return
+    skip = pytest.mark.skip(
+        reason="its processes run on their own SQLite database: the SQLite run covers it"
+    )
+    for item in items:
+        if item.get_closest_marker("sqlite_run_only"):
+            item.add_marker(skip)
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
@@ -294,3 +318,45 @@ def redis_url() -> str:
     if problem:
         service_missing(problem)
     return url
+
+
+@pytest.fixture(scope="session")
+def migrated_sqlite_dir(tmp_path_factory) -> Path:
+    """A data directory whose SQLite database ``telesales migrate`` brought up to date, made
+    once for the whole run: the pytest-xdist workers share it (the first one to ask migrates,
+    under a file lock; migrating takes seconds). Never written to: tests copy it."""
+    base = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        base = base.parent  # shared by the workers of one run
+    target = base / "migrated-sqlite"
+    with (base / "migrated-sqlite.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (target / "telesales.sqlite3").exists():
+            building = base / "migrated-sqlite.partial"
+            shutil.rmtree(building, ignore_errors=True)
+            building.mkdir()
+            env = {
+                k: v
+                for k, v in os.environ.items()
+                if k not in {"DATABASE_URL", "DJANGO_SETTINGS_MODULE", "TELESALES_DATA_DIR"}
+            }
+            env.update(
+                TELESALES_DATA_DIR=str(building), DJANGO_SETTINGS_MODULE="config.settings.base"
+            )
+            subprocess.run(
+                [sys.executable, "-m", "config.cli", "migrate", "--noinput", "-v0"],
+                cwd=ROOT,
+                env=env,
+                check=True,
+                timeout=300,
+            )
+            building.rename(target)
+    return target
+
+
+@pytest.fixture
+def sqlite_data_dir(migrated_sqlite_dir, tmp_path) -> Path:
+    """A private copy of ``migrated_sqlite_dir`` (``tmp_path / "data"``)."""
+    target = tmp_path / "data"
+    shutil.copytree(migrated_sqlite_dir, target, ignore=shutil.ignore_patterns("celery", "*-wal"))
+    return target

@@ -152,6 +152,7 @@ def test_people_benchmark_runs_in_the_current_database():
     assert figures["manager_page_p50_ms"] > 0 and figures["peak_rss_mb"] > 0
 
 
+@pytest.mark.sqlite_run_only
 def test_bench_command_prints_json_as_the_last_line(tmp_path):
     environ = {
         k: v

@@ -284,6 +284,7 @@ def test_doctor_reports_an_unreachable_redis(settings):
 
 
 # --- Startup and the telesales command (subprocesses) ---------------------------------------
+@pytest.mark.sqlite_run_only
 def test_startup_with_a_bad_database_url_names_the_variable(tmp_path):
     result = _run(
         [sys.executable, "-c", "import django; django.setup()"],
@@ -295,6 +296,7 @@ def test_startup_with_a_bad_database_url_names_the_variable(tmp_path):
     assert "DATABASE_URL" in result.stderr and "unsupported" in result.stderr
 
 
+@pytest.mark.sqlite_run_only
 def test_cli_doctor_with_a_bad_database_url_exits_non_zero(tmp_path):
     result = _run([str(TELESALES), "doctor"], tmp_path, DATABASE_URL="mysql://x")
     assert result.returncode != 0
@@ -302,6 +304,7 @@ def test_cli_doctor_with_a_bad_database_url_exits_non_zero(tmp_path):
     assert "Traceback" not in result.stdout + result.stderr
 
 
+@pytest.mark.sqlite_run_only
 def test_cli_doctor_names_an_unusable_data_directory(tmp_path):
     a_file = tmp_path / "not-a-dir"
     a_file.write_text("x")
@@ -310,6 +313,7 @@ def test_cli_doctor_names_an_unusable_data_directory(tmp_path):
     assert "TELESALES_DATA_DIR" in result.stdout and "not a directory" in result.stdout
 
 
+@pytest.mark.sqlite_run_only
 def test_cli_commands_refuse_to_start_with_a_bad_setting(tmp_path):
     result = _run([str(TELESALES), "check"], tmp_path, PORT="eighty")
     assert result.returncode == 2
@@ -318,6 +322,7 @@ def test_cli_commands_refuse_to_start_with_a_bad_setting(tmp_path):
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.sqlite_run_only
 def test_cli_doctor_on_a_fresh_data_directory_reports_pending_migrations(tmp_path):
     result = _run([str(TELESALES), "doctor"], tmp_path)
     assert result.returncode == 1, result.stdout + result.stderr
@@ -325,6 +330,7 @@ def test_cli_doctor_on_a_fresh_data_directory_reports_pending_migrations(tmp_pat
     assert "telesales bootstrap" in result.stdout
 
 
+@pytest.mark.sqlite_run_only
 def test_cli_turns_hyphens_into_command_names(tmp_path):
     result = _run([str(TELESALES), "seed-demo", "--agents", "3"], tmp_path)
     assert result.returncode != 0

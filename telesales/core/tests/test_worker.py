@@ -5,9 +5,9 @@ task is sent by another process (``config.celery.app`` under the production sett
 ``task_always_eager`` is off) and its result read back through the result backend.
 
 The worker reaches a real database: a file-based SQLite database in a temporary data directory
-(migrated once per session with ``telesales migrate``), or the PostgreSQL test database when
-``DATABASE_URL`` names PostgreSQL. Every process started here is stopped in a ``finally``, and
-every wait is bounded.
+(a copy of the one conftest's ``migrated_sqlite_dir`` migrates once per test run), or the
+PostgreSQL test database when ``DATABASE_URL`` names PostgreSQL. Every process started here is
+stopped in a ``finally``, and every wait is bounded.
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ import contextlib
 import json
 import os
 import re
-import shutil
 import signal
 import socket
 import subprocess
@@ -188,21 +187,10 @@ def http_get(url: str) -> tuple[int, dict[str, str], bytes]:
 
 
 # --- Fixtures ---------------------------------------------------------------------------------
-@pytest.fixture(scope="session")
-def migrated_data_dir(tmp_path_factory) -> Path:
-    """A data directory migrated once with ``telesales migrate``; tests work on copies."""
-    data_dir = tmp_path_factory.mktemp("telesales-data")
-    telesales("migrate", "--noinput", env=process_env(data_dir))
-    assert (data_dir / "telesales.sqlite3").exists()
-    return data_dir
-
-
 @pytest.fixture
-def data_dir(migrated_data_dir, tmp_path) -> Path:
-    """A private copy of the migrated data directory (with an empty embedded broker)."""
-    target = tmp_path / "data"
-    shutil.copytree(migrated_data_dir, target, ignore=shutil.ignore_patterns("celery", "*-wal"))
-    return target
+def data_dir(sqlite_data_dir) -> Path:
+    """A private copy of the run's migrated data directory (with an empty embedded broker)."""
+    return sqlite_data_dir
 
 
 @pytest.fixture
@@ -304,6 +292,7 @@ def test_a_real_worker_runs_a_task_through_redis(
     assert "redis://" in read_log(log)
 
 
+@pytest.mark.sqlite_run_only
 def test_the_embedded_broker_needs_no_server(data_dir, start_worker):
     """No CELERY_BROKER_URL: the broker and results live in the data directory."""
     env = process_env(data_dir)
@@ -319,6 +308,7 @@ def test_the_embedded_broker_needs_no_server(data_dir, start_worker):
     assert (data_dir / "celery" / "results").is_dir()
 
 
+@pytest.mark.sqlite_run_only
 def test_serve_runs_the_web_server_and_the_worker_and_stops_on_sigterm(data_dir, tmp_path):
     """``telesales serve``: login page with its static files, the API schema, a task through
     the embedded worker; SIGTERM stops gunicorn and the worker."""

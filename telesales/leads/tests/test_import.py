@@ -842,17 +842,15 @@ def _wait_for_pause(process: subprocess.Popen, point: str) -> None:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_an_import_killed_mid_way_leaves_no_half_batch_and_resumes_exactly(tmp_path):
+def test_an_import_killed_mid_way_leaves_no_half_batch_and_resumes_exactly(tmp_path, request):
     """A real process is killed with SIGKILL while reading, then inside the final
     transaction; each time nothing of the batch is in the tables, the batch is seen as
     stale, and the resumed run imports every row exactly once."""
     postgres = connection.vendor == "postgresql"
-    data_dir = Path(settings.DATA_DIR) if postgres else tmp_path / "data"
+    # SQLite: a copy of the run's migrated data directory (conftest's ``sqlite_data_dir``).
+    data_dir = Path(settings.DATA_DIR) if postgres else request.getfixturevalue("sqlite_data_dir")
     env = _subprocess_env(data_dir)
     if not postgres:
-        subprocess.run(
-            [sys.executable, "-m", "config.cli", "migrate", "-v0"], cwd=ROOT, env=env, check=True
-        )
         database = data_dir / "telesales.sqlite3"
 
         def query(sql: str) -> list[tuple]:

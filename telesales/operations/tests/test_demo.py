@@ -48,8 +48,8 @@ def test_demo_builds_a_varied_in_force_book_and_is_idempotent(ops_demo, user_nam
 def test_the_whole_demo_sells_this_month_at_last_months_pace_with_no_service_backlog(db):
     """The whole chain (``seed-demo``): the sales panel's month to date is in line with the
     same days of last month, the agents open the workspace to the last days' service tasks
-    only, and the dates hold (a window still open has not closed; yesterday's sales have no
-    receipt or return visit yet)."""
+    only, the dates hold (a window still open has not closed; yesterday's sales have no
+    receipt or return visit yet), and a second ``seed-demo`` changes nothing."""
     import datetime as dt
     from decimal import Decimal
     from io import StringIO
@@ -159,6 +159,21 @@ def test_the_whole_demo_sells_this_month_at_last_months_pace_with_no_service_bac
     assert (
         PayRun.objects.filter(period_start=today.replace(day=1)).exclude(status="approved").exists()
     )
+
+    # Seeding again changes nothing, in any table of the project (the whole chain's
+    # idempotency; org's demo tests check their own steps only).
+    def counts() -> dict[str, int]:
+        return {
+            model._meta.label: model._default_manager.count()
+            for model in apps.get_models()
+            if model.__module__.startswith("telesales.")
+        }
+
+    before = counts()
+    out = StringIO()
+    call_command("seed_demo", stdout=out)
+    assert "exists already" in out.getvalue()
+    assert counts() == before
 
     summary = sales_summary(
         user=get_user_model().objects.get(username="manager"), period=Period.month_to_date(today)

@@ -22,15 +22,13 @@ pytestmark = pytest.mark.django_db
 
 # These tests are about the organisation the demo builds (and the leads it hands out); the
 # sales floor, policies, operations and tickets steps have their own demo tests. Running every
-# step at 50–200 agents, several times, would cost minutes; the idempotency test below still
-# runs the whole chain once.
+# step at 50–200 agents, several times, would cost minutes; the operations demo test seeds the
+# whole chain, and seeds it again to check that nothing changes.
 ORG_STEPS = ("org.demo", "leads.demo")
 
 
 @pytest.fixture(autouse=True)
-def _org_and_lead_steps_only(request, monkeypatch):
-    if request.node.get_closest_marker("all_demo_steps"):
-        return
+def _org_and_lead_steps_only(monkeypatch):
     from telesales.core import setup_steps
 
     kept = {name: step for name, step in setup_steps._DEMO.items() if name in ORG_STEPS}
@@ -159,7 +157,6 @@ def test_demo_center_seats_every_current_sales_person_and_loads_the_ladder():
     assert AuditEntry.objects.filter(action="org.demo_seed").count() == 1
 
 
-@pytest.mark.all_demo_steps
 def test_seed_demo_is_idempotent():
     _seed("--agents", "20")
     counts = _counts()
