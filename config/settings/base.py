@@ -229,9 +229,6 @@ TELESALES_IMPORT_FILE_DAYS = ENV.numbers["TELESALES_IMPORT_FILE_DAYS"]
 TELESALES_IMPORT_QUEUE_MINUTES = ENV.numbers["TELESALES_IMPORT_QUEUE_MINUTES"]
 # A pay-run job queued or running without news for this long is abandoned (its worker is gone).
 TELESALES_PAYRUN_STALE_MINUTES = ENV.numbers["TELESALES_PAYRUN_STALE_MINUTES"]
-#: PostgreSQL's ``work_mem`` (MB) for the pay run's statements over every policy of the period
-#: (their hash tables and sorts stay in memory instead of spilling to disk).
-TELESALES_PAYRUN_WORK_MEM_MB = ENV.numbers["TELESALES_PAYRUN_WORK_MEM_MB"]
 TELESALES_PHONE_REVEAL_ROLES = ENV.reveal_roles
 #: The same ticket submitted again by the same person within this many minutes is the first
 #: one submitted twice (a double click, a reload), not a new ticket.

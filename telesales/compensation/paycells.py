@@ -39,8 +39,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from itertools import pairwise
 
-from django.conf import settings
-from django.db import DatabaseError, connection, transaction
+from django.db import DatabaseError, connection
 from django.utils import timezone
 
 from telesales.compensation.engine import (
@@ -457,12 +456,13 @@ FROM x WHERE x.cell IS NULL
         digest = hashlib.sha256(repr(sorted(self.products.items())).encode("utf-8"))
         digest.update(repr((rates, scales, sorted(self.outstanding))).encode("utf-8"))
         out = PlainCells()
-        # In one transaction (a savepoint inside the pay run's), so that the settings hold
-        # for the statement when a caller reads outside one.
-        with transaction.atomic(), connection.cursor() as cursor:
+        with connection.cursor() as cursor:
             try:
                 self._tables(cursor, agents, rates)
-                large_statement_settings(cursor)
+                if self.sql.postgres:
+                    # Compiling the statement's expressions costs more than it saves (0.1 s
+                    # at 300,000 policies); more ``work_mem`` for its sorts saved nothing.
+                    cursor.execute("SELECT set_config('jit', 'off', true)")
                 cursor.execute(text, list(params))
                 rows = cursor.fetchall()
             finally:
@@ -556,19 +556,6 @@ def plain_cells(
     if rules is None:
         return PlainCells(rest=list(selection.order_by("id").values_list("id", flat=True)))
     return _Reader(rules, period, people, extended, outstanding).read(selection)
-
-
-def large_statement_settings(cursor) -> None:
-    """On PostgreSQL, for the rest of the transaction: no JIT (compiling the expressions of a
-    statement over every policy costs more than it saves, 0.1 s at 300,000 policies) and
-    ``TELESALES_PAYRUN_WORK_MEM_MB`` of ``work_mem``, so that its hash tables and sorts stay in
-    memory (at a million policies the default 4 MB spilled them to disk: 13.6 s → 9.9 s
-    with 256 MB)."""
-    if connection.vendor != "postgresql":
-        return
-    cursor.execute("SELECT set_config('jit', 'off', true)")
-    megabytes = int(settings.TELESALES_PAYRUN_WORK_MEM_MB)
-    cursor.execute("SELECT set_config('work_mem', %s, true)", [f"{megabytes}MB"])
 
 
 def _literal(value: str) -> str:

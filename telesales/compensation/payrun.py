@@ -51,7 +51,6 @@ from telesales.compensation.models import (
     PolicyPay,
     RuleSet,
 )
-from telesales.compensation.paycells import large_statement_settings
 from telesales.compensation.payinputs import pay_inputs
 from telesales.compensation.rules_format import RuleBook
 from telesales.compensation.rulesets import ruleset_rulebook
@@ -332,7 +331,6 @@ def _policy_pay_write(run: PayRun) -> int:
     # Table names come from the models, the kinds from the code: nothing from input.
     sql = _LEDGER_INSERT.format(ledger=quote(PolicyPay._meta.db_table), expand=expand)
     with connection.cursor() as cursor:
-        large_statement_settings(cursor)
         cursor.execute(sql, [run.pk, run.pk, *[str(kind) for kind in _LEDGER_KINDS]])
         return cursor.rowcount
 

@@ -323,33 +323,3 @@ def test_a_zone_with_daylight_saving_reads_return_visit_days_the_slow_way(center
             _make(c, spec)
         lines, _total, _count = _compare(c, MAR)
     assert any(line[2] == "withheld" for line in lines)
-
-
-# --- the settings of the statements over every policy ------------------------------------------
-
-
-@pytest.mark.django_db(transaction=True)
-def test_large_statements_get_the_configured_memory_for_their_transaction_only(settings):
-    """On PostgreSQL the pay run's statements over every policy run with
-    ``TELESALES_PAYRUN_WORK_MEM_MB`` of ``work_mem`` and no JIT, for their transaction only;
-    SQLite has neither setting and is left alone."""
-    from django.db import connection, transaction
-
-    settings.TELESALES_PAYRUN_WORK_MEM_MB = 96
-    with connection.cursor() as cursor:
-        if connection.vendor != "postgresql":
-            paycells.large_statement_settings(cursor)  # nothing to set, nothing fails
-            cursor.execute("SELECT 1")
-            assert cursor.fetchone() == (1,)
-            return
-        cursor.execute("SHOW work_mem")
-        (before,) = cursor.fetchone()
-        assert before != "96MB"
-        with transaction.atomic():
-            paycells.large_statement_settings(cursor)
-            cursor.execute("SHOW work_mem")
-            assert cursor.fetchone() == ("96MB",)
-            cursor.execute("SHOW jit")
-            assert cursor.fetchone() == ("off",)
-        cursor.execute("SHOW work_mem")
-        assert cursor.fetchone() == (before,)
