@@ -84,7 +84,10 @@ class EarlyWarningOut(Schema):
     period: str = Field(description="monthly, quarterly or half_yearly: the level's period.")
     period_end: dt.date
     as_of: dt.date
-    days_left: int
+    days_left: int = Field(
+        description="Days of the period still to come, the day asked for included (1 on the "
+        "period's last day)."
+    )
     flag: str = Field(description="The worse of the two sets' flags.")
     promote: WarningSetOut | None = None
     maintain: WarningSetOut | None = None

@@ -103,6 +103,19 @@ class Frame:
     def today(self) -> dt.date:
         return self.as_of or self.period_end
 
+    @property
+    def over(self) -> bool:
+        """The period is over: an assessment (measured at the period end, after it) or a day
+        after it. On its last day a warning still has that day: sales made until midnight
+        count."""
+        return self.as_of is None or self.as_of > self.period_end
+
+    @property
+    def days_left(self) -> int:
+        """The days of the period still to come, today included (1 on its last day); 0 once
+        it is over."""
+        return 0 if self.over else (self.period_end - self.today).days + 1
+
 
 @dataclass(frozen=True)
 class Outcome:
@@ -216,7 +229,7 @@ def _projection(
 ) -> tuple[str, Decimal | None]:
     """The early-warning flag of one unmet criterion and its projected value at the period
     end (cumulative measures only)."""
-    if frame.today >= frame.period_end or measure == "months_in_grade":
+    if frame.over or measure == "months_in_grade":
         return FAILING, None
     if measure not in CUMULATIVE:
         return AT_RISK, None
@@ -275,7 +288,7 @@ def criteria_set_evaluate(
                 # unmet so far.
                 row["waived"] = waived = None
                 row["met"] = False
-                row["flag"] = FAILING if frame.today >= frame.period_end else AT_RISK
+                row["flag"] = FAILING if frame.over else AT_RISK
                 rows.append(row)
                 continue
         if waived:
@@ -429,7 +442,7 @@ def warn(
                 "period": entry["period"],
                 "period_end": frame.period_end.isoformat(),
                 "as_of": frame.today.isoformat(),
-                "days_left": max((frame.period_end - frame.today).days, 0),
+                "days_left": frame.days_left,
                 "flag": main["flag"] if main else MET,
                 **sets,
                 **_at_stake(book, person, entry, frame),

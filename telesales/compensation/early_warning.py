@@ -16,7 +16,8 @@ Flags (``assessment.py``), per criterion:
 - **at_risk**: not met and the pace projects short, or a level measure (persistency, team
   headcount, groups developed) is below its threshold with days still left;
 - **failing**: cannot be met any more: the period has ended, or months in grade at the period
-  end will still be short;
+  end will still be short (on the period's last day a warning is not failing yet: what is
+  sold until midnight counts);
 - **waived**: persistency below the tenure threshold or without a cohort.
 
 Persistency on a day counts only the cohort policies already decided: paid by that day, or
@@ -126,6 +127,8 @@ def set_summary(section: dict[str, Any], *, days_left: int) -> str:
         }
     if days_left <= 0:
         return _("the period ended; it needed %(needs)s") % {"needs": needs}
+    if days_left == 1:  # the period's last day
+        return _("needs %(needs)s by the end of today") % {"needs": needs}
     return ngettext(
         "needs %(needs)s in %(days)d day", "needs %(needs)s in %(days)d days", days_left
     ) % {"needs": needs, "days": days_left}

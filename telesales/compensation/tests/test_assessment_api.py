@@ -90,7 +90,7 @@ def test_early_warning_endpoints(c):
     mine = ann.get(f"{WARNING}/me", {"day": "2026-05-16"})
     assert mine.status_code == 200, mine.content
     (row,) = mine.json()
-    assert row["person_id"] == c.ann.pk and row["days_left"] == 45
+    assert row["person_id"] == c.ann.pk and row["days_left"] == 46
     assert_error_shape(ann.get(WARNING, {"day": "2026-05-16", "person_id": c.sam.pk}), 404)
     assert_error_shape(ann.get(WARNING, {"day": "16/05/2026"}), 422)
     lead = client_for(c.kai.user).get(WARNING, {"day": "2026-05-16"}).json()

@@ -95,7 +95,7 @@ def test_early_warning_page_is_scoped(c):
     body = page.content.decode()
     assert f'data-testid="warning-{c.ann.pk}"' in body
     assert f'data-testid="warning-{c.sam.pk}"' not in body
-    assert "in 45 days" in body
+    assert "in 46 days" in body
     partial = client_for(c.kai.user).get(WARNING, {"day": "2026-05-16"}, HTTP_HX_REQUEST="true")
     assert partial.status_code == 200 and b"<html" not in partial.content
     assert f'data-testid="warning-{c.kai.pk}"'.encode() in partial.content

@@ -65,13 +65,29 @@ def test_met_criteria_stay_met_and_the_set_flag_follows_k_of_n():
     assert section["flag"] == MET
 
 
-def test_at_the_period_end_unmet_is_failing():
-    section = maintain(person(figures=[("1499.99", 2, "79", "100")]), as_of=END)
-    assert [c["flag"] for c in section["criteria"]] == [FAILING] * 3
-    assert section["flag"] == FAILING
-    assert set_summary(section, days_left=0).startswith(
-        "the period ended; it needed 2 of 3 criteria: ¥0.01"
+def test_on_the_last_day_unmet_is_at_risk_and_once_over_failing():
+    """The agent at 8 p.m. on the period's last day still has the evening: a criterion short
+    is at risk, the day counts as one left and the summary says "by the end of today"; once
+    the period is over (the assessment's frame, or the next day) it is failing."""
+    figures = [("1499.99", 2, "79", "100")]
+    assert frame(END).days_left == 1 and not frame(END).over
+    section = maintain(person(figures=figures), as_of=END)
+    assert [c["flag"] for c in section["criteria"]] == [AT_RISK] * 3
+    assert section["flag"] == AT_RISK
+    assert set_summary(section, days_left=1) == (
+        "needs 2 of 3 criteria: ¥0.01 more FYC, 1 more policy or 13-month persistency of"
+        " 80.0% (now 79.0%) by the end of today"
     )
+    for over in (None, END + dt.timedelta(days=1)):
+        assert frame(over).over and frame(over).days_left == 0
+        section = maintain(person(figures=figures), as_of=over)
+        assert [c["flag"] for c in section["criteria"]] == [FAILING] * 3
+        assert section["flag"] == FAILING
+        assert set_summary(section, days_left=0).startswith(
+            "the period ended; it needed 2 of 3 criteria: ¥0.01"
+        )
+    # The day before the last: two days left, today and tomorrow.
+    assert frame(END - dt.timedelta(days=1)).days_left == 2
 
 
 def test_set_fails_early_when_too_few_criteria_can_still_be_met():
@@ -90,9 +106,9 @@ def test_summary_sentence_names_each_gap_and_the_days_left():
         == "needs ¥741.76 more FYC and 2 more policies in 45 days"
     )
     section = maintain(person(figures=[("758.24", 1, "50", "100")]))
-    assert set_summary(section, days_left=1) == (
+    assert set_summary(section, days_left=2) == (
         "needs 2 of 3 criteria: ¥741.76 more FYC, 2 more policies or 13-month persistency"
-        " of 80.0% (now 50.0%) in 1 day"
+        " of 80.0% (now 50.0%) in 2 days"
     )
     met = maintain(person(figures=[("1500.00", 3)]))
     assert set_summary(met, days_left=45) == "met"
@@ -113,10 +129,11 @@ def test_summary_sentence_reads_as_one_chinese_sentence():
         assert set_summary(section, days_left=45) == "45 天内还需 FYC ¥741.76和保单 2 件"
         assert set_summary(section, days_left=0) == "期间已结束，还差 FYC ¥741.76和保单 2 件"
         three = maintain(person(figures=[("758.24", 1, "50", "100")]))
-        assert set_summary(three, days_left=1) == (
-            "1 天内还需 3 项标准中达到 2 项：FYC ¥741.76、保单 2 件或"
+        assert set_summary(three, days_left=2) == (
+            "2 天内还需 3 项标准中达到 2 项：FYC ¥741.76、保单 2 件或"
             "13 个月继续率达到 80.0%（目前 50.0%）"
         )
+        assert set_summary(section, days_left=1) == "今天之内还需 FYC ¥741.76和保单 2 件"
 
 
 def test_period_end_for_each_assessment_period():
@@ -147,7 +164,7 @@ def test_hr_sees_everyone_a_lead_their_team_an_agent_themselves(c):
     assert ids(early_warning_list(user=c.kai.user, day=day)) == {c.kai.pk, c.ann.pk}
     (ann,) = early_warning_list(user=c.ann.user, day=day)
     assert ann["person_id"] == c.ann.pk
-    assert ann["period_end"] == "2026-06-30" and ann["days_left"] == 45
+    assert ann["period_end"] == "2026-06-30" and ann["days_left"] == 46  # 05-16 … 06-30
     assert ann["maintain"]["summary"].startswith("needs")
     assert ann["promote"]["to_level"] == "S2"
 
@@ -256,18 +273,18 @@ def test_my_day_card_shows_the_days_left_and_the_maintenance_flag(c):
     from django.utils import translation
 
     from telesales.compensation.dashboard import MY_WARNING, my_warning_indicator
-    from telesales.core.dashboard import BAD, GOOD, WARN, Period, indicators_for
+    from telesales.core.dashboard import GOOD, WARN, Period, indicators_for
 
     day = dt.date(2026, 5, 16)  # Ann, S1: maintenance needs 2 of FYC 3,000, 3 cases, 80 %
     period = Period(since=dt.date(2026, 5, 1), until=day)
     with translation.override("en"):
         card = my_warning_indicator(user=c.ann.user, period=period)
-        assert (card.key, card.value, card.status) == (MY_WARNING, 45, WARN)  # at risk
+        assert (card.key, card.value, card.status) == (MY_WARNING, 46, WARN)  # at risk
         assert str(card.status_label) == "At risk"  # the early-warning page's word
         assert card.unit == "days left in the period"
         assert (
             my_warning_indicator(
-                user=c.sam.user, period=Period(since=day, until=dt.date(2026, 6, 29))
+                user=c.sam.user, period=Period(since=day, until=dt.date(2026, 6, 30))
             ).unit
             == "day left in the period"
         )
@@ -275,11 +292,17 @@ def test_my_day_card_shows_the_days_left_and_the_maintenance_flag(c):
         for when in (dt.date(2026, 4, 2), dt.date(2026, 4, 20), dt.date(2026, 5, 3)):
             c.sale(c.ann, "1200.00", when)
         card = my_warning_indicator(user=c.ann.user, period=period)
-        assert (card.value, card.status) == (45, GOOD)  # FYC 3,600 and 3 cases: met
+        assert (card.value, card.status) == (46, GOOD)  # FYC 3,600 and 3 cases: met
         end = Period(since=dt.date(2026, 6, 1), until=dt.date(2026, 6, 30))
-        c.sale(c.sam, "300.00", dt.date(2026, 6, 2))  # Sam, S2 short at the period's end
-        failing = my_warning_indicator(user=c.sam.user, period=end)
-        assert (failing.status, str(failing.status_label)) == (BAD, "Failing")
+        c.sale(c.sam, "300.00", dt.date(2026, 6, 2))  # Sam, S2 short on the period's last day
+        last_day = my_warning_indicator(user=c.sam.user, period=end)
+        # Not failing yet: what Sam sells before midnight counts.
+        assert (last_day.value, last_day.status, str(last_day.status_label)) == (
+            1,
+            WARN,
+            "At risk",
+        )
+        assert "by the end of today" in last_day.help_text
     keys = {i.key for i in indicators_for(user=c.ann.user, period=period, personal=True)}
     assert MY_WARNING in keys
     assert MY_WARNING not in {i.key for i in indicators_for(user=c.hr, period=period)}
