@@ -27,7 +27,7 @@ from django.db.models import Sum
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 
 from telesales.core.dashboard import Indicator, Period, status_for
 from telesales.core.roles import Role, has_role
@@ -155,10 +155,16 @@ def my_free_look_indicator(*, user, period: Period) -> Indicator | None:
         status__in=(PolicyStatus.ISSUED, PolicyStatus.RECEIPT_CONFIRMED),
         free_look_end__gte=timezone.localdate(),
     ).count()
-    keep = _(
-        "%(open)d of your policies are still inside their free-look window: the welcome and "
-        "check-in calls keep them."
-    ) % {"open": still_open}
+    if still_open:
+        keep = ngettext(
+            "%(open)d of your policies is still inside its free-look window: the welcome and "
+            "check-in calls keep it.",
+            "%(open)d of your policies are still inside their free-look window: the welcome and "
+            "check-in calls keep them.",
+            still_open,
+        ) % {"open": still_open}
+    else:
+        keep = _("None of your policies is inside its free-look window now.")
     latest = cancelled.first() if count else None
     if latest is None:
         help_text = _("None cancelled in this period.") + " " + keep

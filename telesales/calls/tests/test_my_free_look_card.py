@@ -70,12 +70,20 @@ def test_the_card_counts_the_agents_own_cancellations_of_the_period_and_names_th
     assert "2 of your policies are still inside their free-look window" in card.help_text
     assert card.url == f"{reverse('policies:policy_list')}?status=cancelled"
 
+    PolicyFactory(
+        agent=other, status=PolicyStatus.ISSUED, free_look_end=timezone.localdate()
+    )  # its last day
     quiet = my_free_look_indicator(user=other.user, period=period)
     assert (quiet.value, quiet.status) == (1, WARN)  # one is a warning, two are bad
+    assert "1 of your policies is still inside its free-look window" in quiet.help_text
     nobody = registered_agent()
     empty = my_free_look_indicator(user=nobody.user, period=period)
     assert (empty.value, empty.status) == (0, GOOD)
     assert "None cancelled in this period." in empty.help_text
+    # Nothing in its free-look window: no call to keep "0 policies" (QA: the card urged the
+    # welcome calls of none).
+    assert "None of your policies is inside its free-look window now." in empty.help_text
+    assert "0 of your policies" not in empty.help_text
 
 
 def test_my_day_draws_it_for_an_agent_and_not_for_the_manager():
