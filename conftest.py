@@ -9,6 +9,9 @@ Besides the demo-center fixtures this file provides the real-service fixtures:
 - ``migrated_sqlite_dir``: a data directory migrated once for the whole run (tests copy it,
   ``sqlite_data_dir``), and the mark ``sqlite_run_only`` of a test whose processes run on a
   SQLite database of their own whatever the suite's database (the SQLite run covers it).
+- On the PostgreSQL run, the tests that use no database are skipped (they ran on the SQLite
+  run; PostgreSQL cannot change them) unless marked ``suite_database``: a test that hands the
+  suite's database to a process it starts.
 
 With ``CI=true`` a missing service FAILS the tests that need it; elsewhere they are skipped.
 """
@@ -47,6 +50,10 @@ MARKERS = {
         "its processes run on a SQLite database of their own whatever the suite's database: "
         "skipped on the PostgreSQL run, which would only repeat it"
     ),
+    "suite_database": (
+        "reaches the suite's database without a database fixture (a process it starts): "
+        "kept on the PostgreSQL run"
+    ),
 }
 
 ROOT = Path(__file__).resolve().parent
@@ -80,15 +87,47 @@ def pytest_configure(config: pytest.Config) -> None:
             config.addinivalue_line("markers", f"{name}: {text}")
 
 
+#: The fixtures through which a test reaches the suite's database.
+DATABASE_FIXTURES = frozenset(
+    {
+        "db",
+        "transactional_db",
+        "django_db_reset_sequences",
+        "django_db_serialized_rollback",
+        "live_server",
+    }
+)
+
+
+def uses_the_suite_database(item: pytest.Item) -> bool:
+    """Whether a test can reach the suite's database: through a database fixture (directly or
+    through another fixture), the ``django_db`` mark, or the ``suite_database`` mark of a
+    test that hands the database to a process of its own."""
+    names = set(getattr(item, "fixturenames", ()))
+    return bool(
+        names & DATABASE_FIXTURES
+        or item.get_closest_marker("django_db")
+        or item.get_closest_marker("suite_database")
+    )
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """On the PostgreSQL run (CI runs the suite on SQLite, then on PostgreSQL), skip what
+    that run would only repeat: tests that cannot reach the database (pytest-django refuses
+    them any query), and tests whose processes use a SQLite database of their own."""
     if _postgres_url() is None:
         return
-    skip = pytest.mark.skip(
+    own_sqlite = pytest.mark.skip(
         reason="its processes run on their own SQLite database: the SQLite run covers it"
+    )
+    no_database = pytest.mark.skip(
+        reason="uses no database: the SQLite run covers it (PostgreSQL cannot change it)"
     )
     for item in items:
         if item.get_closest_marker("sqlite_run_only"):
-            item.add_marker(skip)
+            item.add_marker(own_sqlite)
+        elif not uses_the_suite_database(item):
+            item.add_marker(no_database)
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:

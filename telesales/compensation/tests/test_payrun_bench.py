@@ -48,6 +48,7 @@ def _bench_settings(folder: Path) -> str:
     return "payrun_bench_settings"
 
 
+@pytest.mark.suite_database
 def test_payrun_bench_runs_through_the_command_deterministically_and_agrees_with_sql(tmp_path):
     environ = {
         k: v for k, v in os.environ.items() if k not in {"SECRET_KEY", "PORT", "CELERY_BROKER_URL"}

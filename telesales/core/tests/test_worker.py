@@ -271,6 +271,7 @@ def redis_queue(redis_url) -> Iterator[str]:
         client.close()
 
 
+@pytest.mark.suite_database
 def test_a_real_worker_runs_a_task_through_redis(
     redis_url, redis_queue, data_dir, worker_database_url, start_worker
 ):
