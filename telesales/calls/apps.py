@@ -99,4 +99,9 @@ class CallsConfig(AppConfig):
         from telesales.calls.demo import seed_calls_after_sales
 
         register_demo("calls.followups_after_sales", seed_calls_after_sales, order=55)
+        # Last (after the service history, 80, which makes calls too): nobody on the live board
+        # is offline since before a call they made.
+        from telesales.calls.demo import seed_board_after_calls
+
+        register_demo("calls.board_after_calls", seed_board_after_calls, order=90)
         from telesales.calls import seat_figures  # noqa: F401 (per-seat figures, seats page)
