@@ -190,6 +190,11 @@ CELERY_BEAT_SCHEDULE: dict = {
     },
     "operations-daily": {"task": "operations.operations_daily_task", "schedule": 3600},
     "tickets-escalate": {"task": "tickets.tickets_escalate_task", "schedule": 300},
+    # The open pay periods' basis (ADR 0017): a pay run computes only what changed since.
+    "compensation-paybasis-upkeep": {
+        "task": "compensation.paybasis_upkeep_task",
+        "schedule": 10 * 60,
+    },
     "policies-free-look-close": {
         "task": "policies.policies_free_look_close_task",
         "schedule": 3600,

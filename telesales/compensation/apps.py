@@ -8,6 +8,12 @@ class CompensationConfig(AppConfig):
     verbose_name = _("Compensation")
 
     def ready(self) -> None:
+        from django.db.models.signals import post_migrate
+
+        from telesales.compensation.paybasis import install_after_migrate
+
+        # The pay basis's change-log triggers (ADR 0017), after every migrate.
+        post_migrate.connect(install_after_migrate, sender=self)
         from telesales.compensation import audit_actions  # noqa: F401 (the audit log's labels)
         from telesales.compensation.demo import seed_payrun_demo
         from telesales.core.navigation import NavItem, register

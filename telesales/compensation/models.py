@@ -269,6 +269,87 @@ class PolicyPay(models.Model):
         return f"{self.run.label} policy:{self.policy_id} {self.commission}"
 
 
+class PayBasisChange(models.Model):
+    """A policy whose pay inputs changed (ADR 0017): written by database triggers on the
+    policy, delivery and return-visit tables (``paybasis``), whoever wrote — a
+    service, ``QuerySet.update``, an import, the admin or a data officer's SQL. The next
+    refresh of a period's basis consumes them (``PayBasisPending`` keeps them for the other
+    periods)."""
+
+    id = models.BigAutoField(primary_key=True)
+    policy_id = models.BigIntegerField()
+
+    class Meta:
+        verbose_name = _("pay basis change")
+        verbose_name_plural = _("pay basis changes")
+
+    def __str__(self) -> str:
+        return f"policy:{self.policy_id}"
+
+
+class PayBasisState(models.Model):
+    """What one period's pay basis was computed for: ``context`` is a digest of everything
+    that is not a policy's own (the rule set's rates and cells, the products, the policies
+    withheld earlier, the deadline, the zone, the statement itself; a change computes the
+    whole period again)."""
+
+    period_start = models.DateField(_("period start"), unique=True)
+    context = models.CharField(max_length=64)
+    refreshed_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = _("pay basis state")
+        verbose_name_plural = _("pay basis states")
+
+    def __str__(self) -> str:
+        return f"{self.period_start} {self.context[:12]}"
+
+
+class PayBasisPending(models.Model):
+    """Changed policies that a period's basis has still to apply: the change log is consumed
+    by the first refresh that reads it, which leaves its entries here for every other
+    period that has a basis (``paycells``)."""
+
+    pk = models.CompositePrimaryKey("period_start", "policy_id")
+    period_start = models.DateField()
+    policy_id = models.BigIntegerField()
+
+    class Meta:
+        verbose_name = _("pending pay basis change")
+        verbose_name_plural = _("pending pay basis changes")
+
+    def __str__(self) -> str:
+        return f"{self.period_start} policy:{self.policy_id}"
+
+
+class PolicyPayBasis(models.Model):
+    """One policy's pay in its period as the cell statement computes it (ADR 0017), kept
+    current before the run: the agent, the agent's rate key (``k``: level and extension,
+    NULL when not paid by the statement), the rate cell (NULL: not plain, the per-policy
+    path pays it), the commission in cents, the FYC numerator, what the withholding waits
+    for, the share withheld in cents and a checksum of the policy's inputs. Written and read
+    by SQL only (``paycells``); the numbers mean something only with the state's context."""
+
+    pk = models.CompositePrimaryKey("period_start", "policy_id")
+    period_start = models.DateField()
+    policy_id = models.BigIntegerField()
+    agent_id = models.BigIntegerField(null=True)
+    k = models.IntegerField(null=True)
+    cell = models.IntegerField(null=True)
+    amount = models.BigIntegerField(null=True)
+    fyc = models.BigIntegerField(null=True)
+    late = models.CharField(max_length=24, null=True)
+    withheld = models.BigIntegerField(null=True)
+    ck = models.BigIntegerField(null=True)
+
+    class Meta:
+        verbose_name = _("policy pay basis")
+        verbose_name_plural = _("policy pay basis")
+
+    def __str__(self) -> str:
+        return f"{self.period_start} policy:{self.policy_id} {self.amount}"
+
+
 class PayAdjustment(TimeStampedModel):
     """A correction to an approved period, paid as an ``adjustment`` line by the next run
     that is computed (``applied_run``); locked once that run is approved. Until then it can

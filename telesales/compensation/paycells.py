@@ -64,6 +64,9 @@ _RATES = "ts_paycell_rate"
 _HELD = "ts_paycell_held"
 #: Beyond any policy term (a term is a small whole number of years).
 _TERM_END = 2**31 - 1
+#: The number of policies in a period that the pay basis's whole-number arithmetic is
+#: bounded for (``_rates``' overflow limit); a period with more is read directly.
+BASIS_POLICIES = 2**22
 
 
 @dataclass
@@ -196,19 +199,21 @@ class _Reader:
     def _keys(self) -> tuple[dict[tuple[str, bool], PersonIn], list[tuple[int, int]]]:
         """(level, extended) → a person of it; and (agent id, key number) of each person in
         service with a level of the rule set."""
-        keys: dict[tuple[str, bool], PersonIn] = {}
-        numbers: dict[tuple[str, bool], int] = {}
-        agents = []
+        found: dict[tuple[str, bool], PersonIn] = {}
+        paid = []
         for person in self.people:
             if not person.in_service or person.level not in self.rules.levels:
                 continue
             key = (person.level, person.id in self.extended)
-            if key not in keys:
+            if key not in found:
                 since = self.period.start if key[1] else None
-                keys[key] = PersonIn(0, person.level, person.hire_date, extension_since=since)
-                numbers[key] = len(numbers)
-            agents.append((person.id, numbers[key]))
-        return keys, agents
+                found[key] = PersonIn(0, person.level, person.hire_date, extension_since=since)
+            paid.append((person.id, key))
+        # Numbered in key order, so that the same people give the same numbers whatever the
+        # order they are read in (the pay basis keeps each policy's key number).
+        keys = {key: found[key] for key in sorted(found)}
+        numbers = {key: n for n, key in enumerate(keys)}
+        return keys, [(agent, numbers[key]) for agent, key in paid]
 
     def _terms(self) -> list[tuple[int, int]]:
         """The policy terms as ranges [from, to) inside which no band of the rule set (its
@@ -366,31 +371,25 @@ class _Reader:
             f"WHEN ({cleared}) > {deadline} THEN 'D:' || CAST(({cleared}) AS TEXT) ELSE '' END"
         )
 
-    def statement(self, where: str, scales: tuple[int, int, int]) -> str:
-        """The statement over the policies ``where`` selects (its parameters the caller's).
-        Each step's values are computed once, in layers that the databases keep apart
-        (``fence``): the policy's row and its rate; whether it is plain; its commission, FYC
-        and what the withholding waits for; the share withheld."""
-        amount_places, fyc_places, limit = scales
+    def per_policy(self, where: str, scales: tuple[int, int, int]) -> str:
+        """One row per policy ``where`` selects (its parameters the caller's): ``pid``,
+        ``agent``, ``k`` (the agent's rate key), ``cell`` (NULL: not plain), ``amount``,
+        ``fyc``, ``late``, ``withheld`` and ``ck`` (its checksum). Each step's values are
+        computed once, in layers that the databases keep apart (``fence``): the policy's row
+        and its rate; whether it is plain; its commission, FYC and what the withholding waits
+        for; the share withheld."""
+        amount_places, _fyc_places, limit = scales
         sql = self.sql
         section = self.withholding
         share = section["share"] if section else Decimal(0)
         share_places = _scale([share])
         share_num = int(share.scaleb(share_places))
-        fyc_cents = f"(x.fyc + {10 ** (fyc_places - 2) // 2}) / {10 ** (fyc_places - 2)}"
-        commission_part = (
-            f"""'["' || {sql.money("x.amount")} || '", "' || {sql.money(fyc_cents)} || '"]'"""
-        )
-        withheld_part = (
-            f"""'["-' || {sql.money("x.withheld")} || '", "' || {sql.money("x.amount")} || '"]'"""
-        )
         policy = connection.ops.quote_name(Policy._meta.db_table)
         delivery = connection.ops.quote_name(Delivery._meta.db_table)
         visit = connection.ops.quote_name(ReturnVisit._meta.db_table)
         fence = sql.fence()
         return f"""
-WITH x AS MATERIALIZED (
-  SELECT pid, agent, cell, amount, fyc, late,
+  SELECT pid, agent, k, cell, amount, fyc, late,
          CASE WHEN late <> '' AND amount > 0
               THEN (amount * {share_num} + {10**share_places // 2}) / {10**share_places}
          END AS withheld,
@@ -400,7 +399,7 @@ WITH x AS MATERIALIZED (
            + ({sql.day_number("visit_on")} + 11) * (pid %% 1013 + 1) + required
          END AS ck
   FROM (
-    SELECT pid, agent, product, cell, pc, receipt_on, required, visit_on,
+    SELECT pid, agent, k, product, cell, pc, receipt_on, required, visit_on,
            CASE WHEN cell IS NOT NULL
                 THEN (pc * amount_num + {10**amount_places // 2}) / {10**amount_places}
            END AS amount,
@@ -411,7 +410,7 @@ WITH x AS MATERIALIZED (
              CASE WHEN rcell IS NOT NULL AND held IS NULL AND pc BETWEEN 0 AND {limit}
                   THEN rcell END AS cell
       FROM (
-        SELECT p.id AS pid, p.agent_id AS agent, p.product_id AS product,
+        SELECT p.id AS pid, p.agent_id AS agent, a.k AS k, p.product_id AS product,
                CAST(ROUND(p.annualised_premium * 100) AS BIGINT) AS pc,
                r.cell AS rcell, r.amount_num, r.fyc_num, o.policy_id AS held,
                {_earlier("p.receipt_date", "d.receipt_confirmed_on")} AS receipt_on,
@@ -429,48 +428,137 @@ WITH x AS MATERIALIZED (
       ) l0 {fence}
     ) l1 {fence}
   ) l2
-)
+"""  # noqa: S608 (the tables, numbers and literals are this module's; the values parameters)
+
+    def aggregate(self, scales: tuple[int, int, int]) -> str:
+        """Over the per-policy rows ``x``: one row per agent and rate cell (the commission
+        lines), per agent and what the withholding waits for (the withheld lines) and per
+        agent and rate key of the policies that are not plain, each with its count, sums,
+        ids and parts as text in id order, its first id, its checksum and the least and
+        greatest rate key of its policies."""
+        fyc_places = scales[1]
+        sql = self.sql
+        fyc_cents = f"(x.fyc + {10 ** (fyc_places - 2) // 2}) / {10 ** (fyc_places - 2)}"
+        commission_part = (
+            f"""'["' || {sql.money("x.amount")} || '", "' || {sql.money(fyc_cents)} || '"]'"""
+        )
+        withheld_part = (
+            f"""'["-' || {sql.money("x.withheld")} || '", "' || {sql.money("x.amount")} || '"]'"""
+        )
+        return f"""
 SELECT 'c', x.agent, x.cell, '', COUNT(*), SUM(x.amount), SUM(x.fyc), {sql.ids()},
-       {sql.joined(commission_part, ", ")}, MIN(x.pid), SUM(x.ck)
+       {sql.joined(commission_part, ", ")}, MIN(x.pid), SUM(x.ck), MIN(x.k), MAX(x.k)
 FROM x WHERE x.cell IS NOT NULL GROUP BY x.agent, x.cell
 UNION ALL
 SELECT 'w', x.agent, NULL, x.late, COUNT(*), SUM(x.withheld), SUM(x.amount), {sql.ids()},
-       {sql.joined(withheld_part, ", ")}, MIN(x.pid), 0
+       {sql.joined(withheld_part, ", ")}, MIN(x.pid), 0, MIN(x.k), MAX(x.k)
 FROM x WHERE x.withheld IS NOT NULL GROUP BY x.agent, x.late
 UNION ALL
-SELECT 'r', NULL, NULL, '', COUNT(*), 0, 0, {sql.ids()}, '', MIN(x.pid), 0
-FROM x WHERE x.cell IS NULL
-"""  # noqa: S608 (the tables, numbers and literals are this module's; the values parameters)
+SELECT 'r', x.agent, NULL, '', COUNT(*), 0, 0, {sql.ids()}, '', MIN(x.pid), 0, x.k, x.k
+FROM x WHERE x.cell IS NULL GROUP BY x.agent, x.k
+"""  # noqa: S608 (the numbers and literals are this module's)
+
+    def statement(self, where: str, scales: tuple[int, int, int]) -> str:
+        """The per-policy rows of ``where``'s policies, computed once, and their sums."""
+        body = self.per_policy(where, scales)
+        return f"WITH x AS MATERIALIZED ({body})\n{self.aggregate(scales)}"
 
     # --- reading ------------------------------------------------------------------------------
 
-    def read(self, selection) -> PlainCells:
-        keys, agents = self._keys()
-        rates, *scales = self._rates(keys, selection.count())
-        # The selection's own condition (over the policy table's columns), so that the
-        # statement reads the policies the caller chose.
+    def _where(self, selection) -> tuple[str, list]:
+        """The selection's own condition (over the policy table's columns), so that the
+        statement reads the policies the caller chose."""
         query = selection.query
         where, params = query.get_compiler(connection=connection).compile(query.where)
         where = where.replace(connection.ops.quote_name(Policy._meta.db_table) + ".", "p.")
+        return where, list(params)
+
+    def _direct(self, selection, keys, agents) -> tuple[list, list, list]:
+        """The statement over the policies themselves: (rows, rates, scales)."""
+        rates, *scales = self._rates(keys, selection.count())
+        where, params = self._where(selection)
         text = self.statement(where, tuple(scales))
-        digest = hashlib.sha256(repr(sorted(self.products.items())).encode("utf-8"))
-        digest.update(repr((rates, scales, sorted(self.outstanding))).encode("utf-8"))
-        out = PlainCells()
         with connection.cursor() as cursor:
             try:
                 self._tables(cursor, agents, rates)
-                if self.sql.postgres:
-                    # Compiling the statement's expressions costs more than it saves (0.1 s
-                    # at 300,000 policies); more ``work_mem`` for its sorts saved nothing.
-                    cursor.execute("SELECT set_config('jit', 'off', true)")
-                cursor.execute(text, list(params))
+                self._no_jit(cursor)
+                cursor.execute(text, params)
                 rows = cursor.fetchall()
             finally:
                 self._drop(cursor)
+        return rows, rates, scales
+
+    def _no_jit(self, cursor) -> None:
+        if self.sql.postgres:
+            # Compiling the statement's expressions costs more than it saves (0.1 s at
+            # 300,000 policies); more ``work_mem`` for its sorts saved nothing.
+            cursor.execute("SELECT set_config('jit', 'off', true)")
+
+    def _from_basis(self, selection, keys, agents) -> tuple[list, list, list] | None:
+        """The same rows summed from the period's pay basis, brought up to date first
+        (ADR 0017); None when the period has more policies than the basis's arithmetic
+        bound (``BASIS_POLICIES``): the caller reads them directly."""
+        from telesales.compensation import paybasis
+
+        rates, *scales = self._rates(keys, BASIS_POLICIES)
+        where, params = self._where(selection)
+        body = self.per_policy(where, tuple(scales))
+        context = hashlib.sha256(
+            repr(
+                (
+                    sorted(self.products.items()),
+                    rates,
+                    scales,
+                    sorted(self.cells.items()),
+                    sorted(self.outstanding),
+                    self.deadline,
+                    timezone.get_current_timezone_name(),
+                    body,
+                    params,
+                )
+            ).encode("utf-8")
+        ).hexdigest()
+        current = dict(agents)
+        with connection.cursor() as cursor:
+            try:
+                self._tables(cursor, agents, rates)
+                self._no_jit(cursor)
+                refresh = paybasis.Refresh(cursor, self.period.start, self.per_policy, where)
+                refresh.bring_up_to_date(tuple(scales), params, context)
+                rows = refresh.rows(self.aggregate(tuple(scales)))
+                stale = {
+                    row[1]
+                    for row in rows
+                    if row[0] != "w" and not (row[11] == row[12] == current.get(row[1]))
+                }
+                if stale:
+                    # An agent's level, extension or service changed since their policies
+                    # were computed.
+                    refresh.agents_again(sorted(stale), tuple(scales), params)
+                    rows = refresh.rows(self.aggregate(tuple(scales)))
+            finally:
+                self._drop(cursor)
+        if sum(row[4] for row in rows if row[0] != "w") > BASIS_POLICIES:
+            return None
+        return rows, rates, scales
+
+    def read(self, selection, *, basis: bool = False) -> PlainCells:
+        keys, agents = self._keys()
+        found = self._from_basis(selection, keys, agents) if basis else None
+        rows, rates, scales = found or self._direct(selection, keys, agents)
+        digest = hashlib.sha256(repr(sorted(self.products.items())).encode("utf-8"))
+        digest.update(repr((rates, scales, sorted(self.outstanding))).encode("utf-8"))
+        out = PlainCells()
         fyc_scale = -scales[1]
         ordered = self.sql.postgres  # ``string_agg(… ORDER BY …)``
-        for kind, agent, cell, late, count, amount, fyc, ids, parts, first, check in rows:
+        rest = []
+        # In a fixed order, whatever order the database gave the groups in.
+        rows.sort(key=lambda row: (row[0], row[1] or 0, -1 if row[2] is None else row[2], row[3]))
+        for kind, agent, cell, late, count, amount, fyc, ids, parts, first, check, *_k in rows:
             if not count:
+                continue
+            if kind == "r":
+                rest += map(int, ids.split(","))
                 continue
             digest.update(f"{kind}|{agent}|{cell}|{late}|{amount}|{fyc}|{check}|".encode())
             digest.update(ids.encode("ascii"))
@@ -478,9 +566,6 @@ FROM x WHERE x.cell IS NULL
             ids, parts = (
                 (ids, f"[{parts}]" if parts else "") if ordered else _in_id_order(ids, parts)
             )
-            if kind == "r":
-                out.rest = [int(i) for i in ids.split(",")]
-                continue
             common = {
                 "agent_id": agent,
                 "ids": ids,
@@ -507,6 +592,8 @@ FROM x WHERE x.cell IS NULL
                     **common,
                 )
             out.cells.append(cell_in)
+        out.rest = sorted(rest)
+        digest.update(("r|" + ",".join(map(str, out.rest))).encode("ascii"))
         out.digest = digest.hexdigest()
         return out
 
@@ -550,12 +637,15 @@ def plain_cells(
     people: list[PersonIn],
     extended: set[int],
     outstanding: set[int],
+    basis: bool = False,
 ) -> PlainCells:
     """The plain policies of ``selection`` (the period's policies credited in it and not
-    cancelled by its end) summed per cell, and the ids of the rest (see the module)."""
+    cancelled by its end) summed per cell, and the ids of the rest (see the module).
+    ``basis``: summed from the period's pay basis, brought up to date first (ADR 0017; the
+    pay run of the rule set in force), else computed from the policies (what-if)."""
     if rules is None:
         return PlainCells(rest=list(selection.order_by("id").values_list("id", flat=True)))
-    return _Reader(rules, period, people, extended, outstanding).read(selection)
+    return _Reader(rules, period, people, extended, outstanding).read(selection, basis=basis)
 
 
 def _literal(value: str) -> str:

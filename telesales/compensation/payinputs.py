@@ -409,11 +409,15 @@ def _rules_in_force(period: Period) -> RuleBook | None:
     return ruleset_rulebook(ruleset) if ruleset is not None else None
 
 
-def pay_inputs(period: Period, rules: RuleBook | None = None, *, plain: bool = False) -> PayInputs:
+def pay_inputs(
+    period: Period, rules: RuleBook | None = None, *, plain: bool = False, basis: bool = False
+) -> PayInputs:
     """The engine's records for a period, with the ``problems`` of the records the database
     cannot turn into an input (the caller raises them with the engine's own). ``rules``
     values standard-basis policies and dates extensions (default: the rule set in force).
-    ``plain``: the plain policies in ``PayInputs.plain`` (see the module's docstring)."""
+    ``plain``: the plain policies in ``PayInputs.plain`` (see the module's docstring);
+    ``basis``: summed from the period's pay basis (ADR 0017: the pay run; not a what-if's
+    draft rules, which would make the basis compute everything again)."""
     if rules is None:
         rules = _rules_in_force(period)
     problems: list[tuple[str, str]] = []
@@ -428,6 +432,7 @@ def pay_inputs(period: Period, rules: RuleBook | None = None, *, plain: bool = F
             people=people,
             extended=set(extensions),
             outstanding=set(outstanding),
+            basis=basis,
         )
         if plain
         else None
@@ -448,6 +453,26 @@ def pay_inputs(period: Period, rules: RuleBook | None = None, *, plain: bool = F
         cells=cells.cells if cells is not None else [],
         plain_digest=cells.digest if cells is not None else "",
     )
+
+
+def pay_basis_refresh(period: Period, rules: RuleBook) -> int:
+    """Bring the period's pay basis up to date (ADR 0017) without reading the rest of the
+    run's inputs: the periodic upkeep, so that the run itself finds little to compute.
+    Returns the number of plain cells."""
+    problems: list[tuple[str, str]] = []
+    people = _people(period, problems)
+    outstanding = _withheld_outstanding(before=period.start)
+    extensions = _extensions(period, rules, {p.id for p in people if p.in_service})
+    cells = plain_cells(
+        _in_period_not_cancelled(period),
+        rules=rules,
+        period=period,
+        people=people,
+        extended=set(extensions),
+        outstanding=set(outstanding),
+        basis=True,
+    )
+    return len(cells.cells)
 
 
 # --- the records of the later lines: new-hire allowance, withholding, renewals, awards -------

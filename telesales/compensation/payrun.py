@@ -32,6 +32,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from telesales.compensation import permissions
+from telesales.compensation.assessment_inputs import period_containing
 from telesales.compensation.choices import PayLineKind, PayRunStatus
 from telesales.compensation.engine import (
     CENT,
@@ -46,12 +47,14 @@ from telesales.compensation.engine import PayLine as EngineLine
 from telesales.compensation.models import (
     Attendance,
     PayAdjustment,
+    PayBasisState,
     PayLine,
     PayRun,
     PolicyPay,
     RuleSet,
 )
-from telesales.compensation.payinputs import pay_inputs
+from telesales.compensation.paybasis import forget_period
+from telesales.compensation.payinputs import pay_basis_refresh, pay_inputs
 from telesales.compensation.rules_format import RuleBook
 from telesales.compensation.rulesets import ruleset_rulebook
 from telesales.compensation.selectors import ruleset_in_force
@@ -347,7 +350,7 @@ def _compute(
     both the database records and the engine's checks."""
     if progress is not None:
         progress("reading", 0, 0)
-    inputs = pay_inputs(period, book, plain=plain)
+    inputs = pay_inputs(period, book, plain=plain, basis=plain)
     if progress is not None:
         progress("computing", 0, len(inputs.people))
     try:
@@ -461,6 +464,36 @@ def payrun_compute(
     return run
 
 
+def paybasis_upkeep(*, today: dt.date | None = None) -> list[dt.date]:
+    """Bring up to date the pay basis (ADR 0017) of the period that contains ``today`` and
+    of every earlier period that has one (computed, not yet approved), each in its own
+    transaction: the periodic task's work, so that a run computes only what changed since.
+    Returns the first days of the periods brought up to date."""
+    today = today or timezone.localdate()
+    starts = set(PayBasisState.objects.values_list("period_start", flat=True))
+    current = ruleset_in_force(on=today)
+    if current is not None:
+        starts.add(period_containing(ruleset_rulebook(current), today).start)
+    approved = set(
+        PayRun.objects.filter(period_start__in=starts, status=PayRunStatus.APPROVED).values_list(
+            "period_start", flat=True
+        )
+    )
+    done = []
+    for start in sorted(starts):
+        if start in approved:
+            forget_period(start)
+            continue
+        try:
+            _ruleset, book, period = payrun_period(period_start=start)
+        except ValidationFailed:
+            continue
+        with transaction.atomic():
+            pay_basis_refresh(period, book)
+        done.append(start)
+    return done
+
+
 def payrun_too_early(run: PayRun) -> str:
     """Why ``run`` may not be approved yet, or "": its period has not ended (sales,
     cancellations and attendance of the days left would be locked out of it), or it was last
@@ -510,6 +543,8 @@ def payrun_approve(
     run.approved_at = timezone.now()
     run.save(update_fields=["status", "approved_by", "approved_at", "updated_at"])
     policies = _policy_pay_write(run)
+    # The period is locked: its pay basis will not be read again (ADR 0017).
+    forget_period(run.period_start)
     audit_record(
         actor=actor,
         action="compensation.payrun_approve",

@@ -220,6 +220,14 @@ def _finish(job_id: int, **fields) -> None:
     _progress_path(job_id).unlink(missing_ok=True)
 
 
+@shared_task(name="compensation.paybasis_upkeep_task")
+def paybasis_upkeep_task() -> list[str]:
+    """Keep the open periods' pay basis current (ADR 0017; every few minutes by beat)."""
+    from telesales.compensation.payrun import paybasis_upkeep
+
+    return [start.isoformat() for start in paybasis_upkeep()]
+
+
 @shared_task(name="compensation.payrun_compute_task")
 def payrun_compute_task(job_id: int) -> dict:
     """Run one queued ``PayRunJob``. A refused or failed compute (``PayInputInvalid`` with its

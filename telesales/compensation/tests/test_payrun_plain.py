@@ -94,6 +94,11 @@ _db_policy = st.fixed_dictionaries(
 
 @pytest.fixture
 def center(db):
+    return plain_center()
+
+
+def plain_center() -> Center:
+    """The pay-run center with an agent who left in February and a standard-basis product."""
     c = Center()
     c.gone = c.person(c.team_b, "gone", "agent", "S3", leader=c.kai)
     Person.objects.filter(pk=c.gone.pk).update(left_on=dt.date(2026, 2, 20))
