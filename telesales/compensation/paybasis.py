@@ -5,8 +5,9 @@ A policy's pay (``PolicyPayBasis``) is computed by the cell statement (``paycell
 until one of its inputs changes. The inputs that belong to the policy — the policy row, its
 delivery (the receipt) and its return visit — can be written by anything: a service, a
 ``QuerySet.update``, an import, the admin, a data officer's SQL. So the database itself logs
-every such write: triggers on the three tables append the policy's id to ``PayBasisChange``,
-and the next run (or the periodic upkeep) computes those policies again. Everything else a
+every such write: triggers on the three tables append the policy's id to ``PayBasisChange``
+(on PostgreSQL one ``INSERT … SELECT`` per statement, over its transition tables), and the
+next run (or the periodic upkeep) computes those policies again. Everything else a
 policy's pay depends on — the rule set, the products, the people's levels, the policies
 withheld earlier, the deadline — is small and read at each run (``paycells``' context digest
 and rate keys).
@@ -64,26 +65,34 @@ def _sqlite_statements() -> list[tuple[str, str]]:
 
 
 def _postgres_functions() -> list[str]:
+    """One function per column and event, over the statement's transition tables: a bulk
+    write (a ``COPY`` of a million policies, an ``UPDATE`` of a whole table) logs its rows
+    in one ``INSERT … SELECT`` rather than one insert per row."""
     functions = []
     for column in sorted({column for _table, column in WATCHED}):
-        functions.append(
-            f"""CREATE OR REPLACE FUNCTION ts_paybasis_log_{column}() RETURNS trigger
-LANGUAGE plpgsql AS $$
+        selects = {
+            "insert": [f"SELECT {column} FROM new_rows WHERE {column} IS NOT NULL"],
+            "delete": [f"SELECT {column} FROM old_rows WHERE {column} IS NOT NULL"],
+        }
+        selects["update"] = selects["insert"] + selects["delete"]
+        for event in _EVENTS:
+            functions.append(
+                f"""CREATE OR REPLACE FUNCTION ts_paybasis_log_{column}_{event}()
+RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-  IF TG_OP <> 'INSERT' AND OLD.{column} IS NOT NULL THEN
-    INSERT INTO {LOG} (policy_id) VALUES (OLD.{column});
-  END IF;
-  IF TG_OP <> 'DELETE' AND NEW.{column} IS NOT NULL
-     AND (TG_OP = 'INSERT' OR NEW.{column} IS DISTINCT FROM OLD.{column}) THEN
-    INSERT INTO {LOG} (policy_id) VALUES (NEW.{column});
-  END IF;
+  INSERT INTO {LOG} (policy_id) {" UNION ".join(selects[event])};
   RETURN NULL;
 END $$"""
-        )
+            )
     return functions
 
 
 def _postgres_statements() -> list[tuple[str, str]]:
+    referencing = {
+        "insert": "NEW TABLE AS new_rows",
+        "delete": "OLD TABLE AS old_rows",
+        "update": "OLD TABLE AS old_rows NEW TABLE AS new_rows",
+    }
     statements = []
     for table, column in WATCHED:
         for event in _EVENTS:
@@ -92,7 +101,8 @@ def _postgres_statements() -> list[tuple[str, str]]:
                 (
                     name,
                     f"CREATE TRIGGER {name} AFTER {event.upper()} ON {table} "
-                    f"FOR EACH ROW EXECUTE FUNCTION ts_paybasis_log_{column}()",
+                    f"REFERENCING {referencing[event]} FOR EACH STATEMENT "
+                    f"EXECUTE FUNCTION ts_paybasis_log_{column}_{event}()",
                 )
             )
     return statements
@@ -191,35 +201,45 @@ class Refresh:
         self.cursor.execute(f"DROP TABLE IF EXISTS {name}")
         self.cursor.execute(f"CREATE TEMPORARY TABLE {name} ({column} bigint PRIMARY KEY)")
 
-    def _consume_log(self) -> None:
+    def _consume_log(self, *, whole: bool) -> None:
         """The logged changes into ``_TODO`` and, for every other period with a basis, into
-        the pending table; with this period's pending entries."""
+        the pending table; with this period's pending entries. ``whole``: the period is
+        computed whole, so only the other periods need the changes."""
         cursor = self.cursor
         self._temporary(_TODO, "policy_id")
-        if self.postgres:
-            # Only committed entries are seen and deleted: a writer still open leaves its
-            # entries for the next refresh.
-            cursor.execute(
-                f"WITH gone AS (DELETE FROM {LOG} RETURNING policy_id) "
-                f"INSERT INTO {_TODO} SELECT DISTINCT policy_id FROM gone"
-            )
-        else:
+        cursor.execute(f"SELECT COUNT(*) FROM {STATE} WHERE period_start <> %s", [self.period])
+        (others,) = cursor.fetchone()
+        top = None
+        if not self.postgres:
             # SQLite has one writer at a time: an entry not yet committed has a greater id
             # than any this transaction sees.
             cursor.execute(f"SELECT MAX(id) FROM {LOG}")
             (top,) = cursor.fetchone()
-            if top is not None:
-                cursor.execute(
-                    f"INSERT INTO {_TODO} SELECT DISTINCT policy_id FROM {LOG} WHERE id <= %s",
-                    [top],
-                )
+        if whole and not others:
+            # Only committed entries are seen and deleted (PostgreSQL): a writer still open
+            # leaves its entries for the next refresh.
+            if self.postgres:
+                cursor.execute(f"DELETE FROM {LOG}")
+            elif top is not None:
                 cursor.execute(f"DELETE FROM {LOG} WHERE id <= %s", [top])
-        cursor.execute(
-            f"INSERT INTO {PENDING} (period_start, policy_id) "
-            f"SELECT s.period_start, t.policy_id FROM {STATE} s CROSS JOIN {_TODO} t "
-            f"WHERE s.period_start <> %s ON CONFLICT DO NOTHING",
-            [self.period],
-        )
+        elif self.postgres:
+            cursor.execute(
+                f"WITH gone AS (DELETE FROM {LOG} RETURNING policy_id) "
+                f"INSERT INTO {_TODO} SELECT DISTINCT policy_id FROM gone"
+            )
+        elif top is not None:
+            cursor.execute(
+                f"INSERT INTO {_TODO} SELECT DISTINCT policy_id FROM {LOG} WHERE id <= %s",
+                [top],
+            )
+            cursor.execute(f"DELETE FROM {LOG} WHERE id <= %s", [top])
+        if others:
+            cursor.execute(
+                f"INSERT INTO {PENDING} (period_start, policy_id) "
+                f"SELECT s.period_start, t.policy_id FROM {STATE} s CROSS JOIN {_TODO} t "
+                f"WHERE s.period_start <> %s ON CONFLICT DO NOTHING",
+                [self.period],
+            )
         cursor.execute(
             f"INSERT INTO {_TODO} SELECT policy_id FROM {PENDING} "
             f"WHERE period_start = %s ON CONFLICT DO NOTHING",
@@ -242,9 +262,10 @@ class Refresh:
         state = (
             PayBasisState.objects.select_for_update().filter(period_start=self.period_start).first()
         )
-        self._consume_log()
+        whole = state is None or state.context != context
+        self._consume_log(whole=whole)
         cursor = self.cursor
-        if state is None or state.context != context:
+        if whole:
             cursor.execute(f"DELETE FROM {BASIS} WHERE period_start = %s", [self.period])
             self._insert(self.where, scales, params)
             if state is None:

@@ -94,6 +94,9 @@ def test_every_writer_of_a_policys_inputs_is_logged(center):
         cursor.execute("UPDATE policies_policy SET receipt_date = NULL WHERE id = %s", [two.pk])
     assert _logged() == {one.pk, two.pk}
     PayBasisChange.objects.all().delete()
+    Policy.objects.filter(pk__in=[one.pk, three.pk]).update(term_years=7)  # one statement
+    assert _logged() == {one.pk, three.pk}
+    PayBasisChange.objects.all().delete()
     Delivery.objects.create(policy=three, receipt_confirmed_on=dt.date(2026, 3, 9))
     assert _logged() == {three.pk}
     Delivery.objects.filter(policy=three).update(receipt_confirmed_on=dt.date(2026, 3, 10))
@@ -233,6 +236,15 @@ def test_a_change_reaches_every_period_with_a_basis(center):
     _assert_same(FEBRUARY)
     assert not PayBasisPending.objects.exists()
     assert not PolicyPayBasis.objects.filter(period_start=FEB, policy_id=feb.pk).exists()
+    # A period computed whole (a product's rate changed) still passes the changes it read
+    # on to the others.
+    other = _make(c, _spec(issued=(2, 12), product="life"))
+    Product.objects.filter(pk=c.products["medical"].pk).update(first_year_commission_rate=D("0.41"))
+    _assert_same(MARCH)
+    assert set(PayBasisPending.objects.values_list("period_start", "policy_id")) == {
+        (FEB, other.pk)
+    }
+    _assert_same(FEBRUARY)
 
 
 def test_a_missing_trigger_is_put_back_and_the_basis_computed_again(center):
