@@ -57,7 +57,6 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
-import json
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -235,18 +234,18 @@ class PlainCell:
     """Plain policies of one agent summed by the database (``paycells``): a rate cell's
     commission (``kind`` "commission": its rule, rate and modifiers) or what is withheld from
     the agent's plain policies waiting for the same thing (``kind`` "withheld": ``clearance``
-    stands for them all, the engine words its note). ``ids``: the policies, ascending, as
-    "17,18,25"; ``amount`` and ``basis`` the line's (a withheld amount is negative, its basis
-    the commission withheld from); ``parts``: the JSON of each policy's (amount, basis) to the
-    cent when there are several."""
+    stands for them all, the engine words its note). ``cell``: the pay basis cell it is
+    (``c:<cell>`` or ``w:<what is waited for>``, ADR 0017), whose rows list its policies;
+    ``count`` and ``first_id`` its policies' number and least id; ``amount`` and ``basis`` the
+    line's (a withheld amount is negative, its basis the commission withheld from)."""
 
     agent_id: int
     kind: str
-    ids: str
+    cell: str
+    count: int
     first_id: int
     amount: Decimal
     basis: Decimal
-    parts: str = ""
     rule_id: str = ""
     rate: Decimal | None = None
     modifiers: tuple[str, ...] = ()
@@ -268,12 +267,13 @@ class PayLine:
     #: A line of one rate cell (``group_by_cell``): each source's (amount, basis), in the
     #: order of ``sources``; empty for a line of one source.
     parts: tuple[tuple[Decimal, Decimal], ...] = ()
-    #: A plain cell's ``parts`` as the JSON the pay run writes (``PlainCell.parts``; ``[]``
-    #: for a cell of one policy), instead of ``parts``; ``line_parts`` reads either.
-    parts_text: str = ""
-    #: A plain cell's ``sources`` as the JSON the pay run writes, instead of ``sources``
-    #: (empty then); ``line_sources`` reads either.
-    sources_text: str = ""
+    #: A line of plain policies (``PlainCell.cell``): the pay basis cell whose policies it
+    #: holds besides its ``sources`` (which, with ``parts``, list only the policies merged
+    #: into it by ``group_by_cell``); ``cell_count`` and ``first_id`` that cell's policies'
+    #: number and least id.
+    cell: str = ""
+    cell_count: int = 0
+    first_id: int = 0
 
 
 #: The per-policy kinds that a pay run writes one line per rate cell (ADR 0014).
@@ -289,19 +289,19 @@ def group_by_cell(lines: Iterable[PayLine]) -> list[PayLine]:
     policy id order, as the engine lists single policies. A cell of one line stays that line.
     Order: a merged line stands where its first member stood.
 
-    The plain cells' lines (``parts_text`` set) are each a rate cell already, one per cell of
-    an agent: only those of a person and kind that also has single-policy lines are keyed."""
+    The plain cells' lines (``cell`` set) are each a rate cell already, one per cell of an
+    agent: only those of a person and kind that also has single-policy lines are keyed; a
+    single policy merged into one is listed in its ``sources`` and ``parts``, beside the
+    cell's own policies."""
     lines = list(lines)
     singles = {
-        (line.person_id, line.kind)
-        for line in lines
-        if line.kind in CELL_KINDS and not line.parts_text
+        (line.person_id, line.kind) for line in lines if line.kind in CELL_KINDS and not line.cell
     }
     out: list[PayLine | list[PayLine]] = []
     where: dict[tuple, int] = {}
     for line in lines:
         if line.kind not in CELL_KINDS or (
-            line.parts_text and (line.person_id, line.kind) not in singles
+            line.cell and (line.person_id, line.kind) not in singles
         ):
             out.append(line)
             continue
@@ -328,38 +328,29 @@ def policy_number(source: str) -> int:
     return int(source[7:])
 
 
-def line_sources(line: PayLine) -> tuple[str, ...]:
-    """A line's sources (``sources``, or its ``sources_text`` read back)."""
-    if line.sources or not line.sources_text:
-        return line.sources
-    return tuple(json.loads(line.sources_text))
-
-
 def first_policy(line: PayLine) -> int:
-    """The policy id of a per-policy line's first source (``policy:17`` → 17)."""
-    if line.sources:
+    """The least policy id of a per-policy line (its first source, ``policy:17`` → 17, and
+    its pay basis cell's least)."""
+    if not line.cell:
         return policy_number(line.sources[0])
-    text = line.sources_text  # '["policy:17", …'
-    return int(text[9 : text.index('"', 9)])
-
-
-def line_parts(line: PayLine) -> tuple[tuple[Decimal, Decimal], ...]:
-    """Each source's (amount, basis) of a rate cell's line (``parts``, or its
-    ``parts_text`` read back); empty for a line of one source."""
-    if line.parts or not line.parts_text:
-        return line.parts
-    return tuple((Decimal(a), Decimal(b)) for a, b in json.loads(line.parts_text))
+    if line.sources:
+        return min(line.first_id, policy_number(line.sources[0]))
+    return line.first_id
 
 
 def _merged(members: list[PayLine]) -> PayLine:
     first = members[0]
     if len(members) == 1:
         return first
+    cells = [m for m in members if m.cell]
+    assert len(cells) <= 1, "two pay basis cells of one person in one rate cell"
     pairs: list[tuple[str, tuple[Decimal, Decimal]]] = []
     for m in members:
-        pairs.extend(zip(line_sources(m), line_parts(m) or ((m.amount, m.basis),), strict=True))
-    if any(m.parts or m.parts_text for m in members):
+        if not m.cell:
+            pairs.extend(zip(m.sources, m.parts or ((m.amount, m.basis),), strict=True))
+    if cells or any(m.parts for m in members):
         pairs.sort(key=lambda pair: policy_number(pair[0]))
+    cell = cells[0] if cells else None
     return PayLine(
         person_id=first.person_id,
         kind=first.kind,
@@ -372,6 +363,9 @@ def _merged(members: list[PayLine]) -> PayLine:
         modifiers=first.modifiers,
         note=first.note,
         parts=tuple(part for _source, part in pairs),
+        cell=cell.cell if cell else "",
+        cell_count=cell.cell_count if cell else 0,
+        first_id=cell.first_id if cell else 0,
     )
 
 
@@ -640,7 +634,6 @@ class _Run:
         section, until, rule_id, _deadline = self._terms
         notes: dict[PolicyClearance, str] = {}  # a few distinct ones: each worded once
         for cell in self.cells:
-            sources = '["policy:' + cell.ids.replace(",", '", "policy:') + '"]'
             common = {
                 "person_id": cell.agent_id,
                 "kind": cell.kind,
@@ -648,8 +641,9 @@ class _Run:
                 "amount": cell.amount,
                 "basis": cell.basis,
                 "sources": (),
-                "sources_text": sources,
-                "parts_text": cell.parts or "[]",
+                "cell": cell.cell,
+                "cell_count": cell.count,
+                "first_id": cell.first_id,
             }
             if cell.kind == "commission":
                 line = PayLine(
@@ -865,11 +859,10 @@ class _Run:
                 continue
             own = self.lines.get(person.id, {}).get("commission", [])
             fyc = sum((line.basis for line in own), ZERO)
-            # A rate cell holds several policies: count and list policies, not lines.
-            policies = sorted(
-                (source for line in own for source in line_sources(line)), key=policy_number
-            )
-            cases = len(policies)
+            # A rate cell holds several policies: count policies, not lines. The line names
+            # the person; their commission lines list the policies (ADR 0017, as the group
+            # lines name members, ADR 0016).
+            cases = sum(len(line.sources) + line.cell_count for line in own)
             min_fyc = row.get("min_fyc", ZERO)
             min_cases = row.get("min_cases", 0)
             if fyc < min_fyc or cases < min_cases:
@@ -881,7 +874,7 @@ class _Run:
                 cents(row["amount"]),
                 basis=fyc,
                 rate=None,
-                sources=(f"person:{person.id}", *policies),
+                sources=(f"person:{person.id}",),
                 note=note(
                     gettext_noop(
                         "month %(m)d of service; FYC %(fyc)s (at least %(min)s), "

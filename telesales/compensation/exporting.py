@@ -23,6 +23,7 @@ from telesales.compensation import permissions, selectors
 from telesales.compensation.choices import PayLineKind, PayRunStatus
 from telesales.compensation.models import PayRun
 from telesales.compensation.notes import note_text
+from telesales.compensation.paybasis import expand_lines
 from telesales.core.audit import audit_record
 from telesales.core.errors import PermissionDenied
 from telesales.leads.exporting import (
@@ -217,11 +218,14 @@ def payrun_export_xlsx(*, run: PayRun, actor) -> ExportFile:
             "sources",
             "note",
             "parts",
+            "cell",
+            "run",
             "person__employee_no",
             "person__name",
             "person__team__name",
         )
     )
+    expand_lines(lines)  # the cell lines' policies, from the pay basis (ADR 0017)
     ids = {
         int(source[7:])
         for ln in lines

@@ -119,6 +119,9 @@ class PayRun(TimeStampedModel):
     input_fingerprint = models.CharField(_("input fingerprint"), max_length=64, blank=True)
     total = models.DecimalField(_("total"), default=0, **MONEY)
     line_count = models.PositiveIntegerField(_("lines"), default=0)
+    #: The pay basis refresh the run read (ADR 0017): its cell lines stand for the basis
+    #: rows current then. NULL: the run has no cell lines.
+    basis_seq = models.BigIntegerField(null=True, blank=True)
 
     class Meta:
         ordering = ["-period_start"]
@@ -185,6 +188,11 @@ class PayLine(models.Model):
     #: A line of one rate cell (ADR 0014): each source policy's [amount, basis] as decimal
     #: strings, in the order of ``sources``; empty for a line of one source.
     parts = models.JSONField(_("amounts per source"), default=list, blank=True)
+    #: A line of plain policies (ADR 0017): the pay basis cell it stands for — ``c:<cell>``
+    #: (commission) or ``w:<what is waited for>`` (withheld) — of its person, at the run's
+    #: ``basis_seq``; its ``sources`` and ``parts`` then list only the policies merged into it
+    #: from elsewhere (``paybasis.expand_lines`` puts them all together).
+    cell = models.CharField(_("pay basis cell"), max_length=40, blank=True, default="")
 
     class Meta:
         ordering = ["run", "position"]
@@ -207,7 +215,12 @@ class PayLine(models.Model):
     def source_parts(self) -> list[tuple[str, Decimal, Decimal]]:
         """(source, amount, basis) of each source of a rate-cell line (its ``parts``), or of
         the one source of a line that has one; empty for a line of several sources that is
-        not a rate cell (an allowance over a team's policies)."""
+        not a rate cell (an allowance over a team's policies). A cell line's policies are read
+        from the pay basis first (``paybasis.expand_lines``)."""
+        if self.cell and not getattr(self, "expanded", False):
+            from telesales.compensation.paybasis import expand_lines
+
+            expand_lines([self])
         if self.parts:
             return [
                 (source, Decimal(amount), Decimal(basis))
@@ -295,6 +308,8 @@ class PayBasisState(models.Model):
 
     period_start = models.DateField(_("period start"), unique=True)
     context = models.CharField(max_length=64)
+    #: The last refresh's number: the rows it wrote have it as ``since``.
+    seq = models.BigIntegerField(default=0)
     refreshed_at = models.DateTimeField()
 
     class Meta:
@@ -326,18 +341,27 @@ class PolicyPayBasis(models.Model):
     """One policy's pay in its period as the cell statement computes it (ADR 0017), kept
     current before the run: the agent, the agent's rate key (``k``: level and extension,
     NULL when not paid by the statement), the rate cell (NULL: not plain, the per-policy
-    path pays it), the commission in cents, the FYC numerator, what the withholding waits
-    for, the share withheld in cents and a checksum of the policy's inputs. Written and read
-    by SQL only (``paycells``); the numbers mean something only with the state's context."""
+    path pays it), the commission in cents, the FYC numerator and in cents, what the
+    withholding waits for, the share withheld in cents and a checksum of the policy's inputs.
+    Written and read by SQL only (``paycells``, ``paybasis``); the numbers mean something
+    only with the state's context.
 
-    pk = models.CompositePrimaryKey("period_start", "policy_id")
+    Versioned (ADR 0017, second stage): a row is current from refresh ``since`` until the
+    refresh ``until`` that replaced it (NULL: current). A run reads the rows current at its
+    ``PayRun.basis_seq``, and its cell lines (``PayLine.cell``) stand for them: the rows a run
+    may still show are kept until the period's next run or its approval."""
+
+    pk = models.CompositePrimaryKey("period_start", "policy_id", "since")
     period_start = models.DateField()
     policy_id = models.BigIntegerField()
+    since = models.BigIntegerField()
+    until = models.BigIntegerField(null=True)
     agent_id = models.BigIntegerField(null=True)
     k = models.IntegerField(null=True)
     cell = models.IntegerField(null=True)
     amount = models.BigIntegerField(null=True)
     fyc = models.BigIntegerField(null=True)
+    fyc_cents = models.BigIntegerField(null=True)
     late = models.CharField(max_length=24, null=True)
     withheld = models.BigIntegerField(null=True)
     ck = models.BigIntegerField(null=True)
@@ -345,6 +369,9 @@ class PolicyPayBasis(models.Model):
     class Meta:
         verbose_name = _("policy pay basis")
         verbose_name_plural = _("policy pay basis")
+        indexes = [
+            models.Index(fields=["period_start", "agent_id"], name="compensation_paybasis_agent")
+        ]
 
     def __str__(self) -> str:
         return f"{self.period_start} policy:{self.policy_id} {self.amount}"

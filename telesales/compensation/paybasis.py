@@ -20,6 +20,8 @@ have gone unlogged.
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django.db import connection as default_connection
 
 #: The change log's table and the tables whose writes it logs: (table, id column of the
@@ -124,7 +126,7 @@ def installed_triggers(connection=None) -> set[str]:
 
 def ensure_triggers(connection=None) -> bool:
     """Install the triggers the database lacks; True when any was missing (every period's
-    basis is then dropped, to be computed again from the data)."""
+    basis is then computed again from the data at its next refresh)."""
     connection = connection or default_connection
     have = installed_triggers(connection)
     postgres = connection.vendor == "postgresql"
@@ -138,8 +140,8 @@ def ensure_triggers(connection=None) -> bool:
                 cursor.execute(function)
         for _name, sql in missing:
             cursor.execute(sql)
+        # The next refresh of each period computes it whole (the rows of approved runs stay).
         cursor.execute("DELETE FROM compensation_paybasisstate")
-        cursor.execute("DELETE FROM compensation_policypaybasis")
     return True
 
 
@@ -171,15 +173,24 @@ STATE = "compensation_paybasisstate"
 PENDING = "compensation_paybasispending"
 _TODO = "ts_paybasis_todo"
 _AGAIN = "ts_paybasis_again"
-_COLUMNS = "pid, agent, k, cell, amount, fyc, late, withheld, ck"
-_BASIS_COLUMNS = "period_start, policy_id, agent_id, k, cell, amount, fyc, late, withheld, ck"
+_COLUMNS = "pid, agent, k, cell, amount, fyc, fyc_cents, late, withheld, ck"
+_BASIS_COLUMNS = (
+    "period_start, since, policy_id, agent_id, k, cell, amount, fyc, fyc_cents, late, withheld, ck"
+)
+
+
+def visible(alias: str = "b") -> str:
+    """The condition on a basis row ``alias`` of being current at refresh ``%s``."""
+    return f"{alias}.since <= %s AND ({alias}.until IS NULL OR {alias}.until > %s)"
 
 
 class Refresh:
     """One period's pay basis brought up to date inside the caller's transaction and cursor
     (the cell statement's temporary tables in place): computed whole when the period has none
     or its context changed, else again for the policies changed since (the change log and
-    this period's pending entries); then summed (``rows``)."""
+    this period's pending entries); then summed (``rows``). Rows are replaced by versions:
+    a refresh numbered ``seq`` ends the rows it replaces (``until``) and writes the new ones
+    (``since``), so that a run's cell lines keep standing for the rows it read."""
 
     def __init__(self, cursor, period_start, per_policy, where: str) -> None:
         self.cursor = cursor
@@ -189,12 +200,26 @@ class Refresh:
         self.period_start = period_start
         self.per_policy = per_policy
         self.where = where
+        self.state = None
+        self.seq = 0
 
-    def _insert(self, where: str, scales, params) -> None:
+    def _next(self) -> int:
+        """The next refresh number of the period (the rows it writes carry it)."""
+        self.seq += 1
+        return self.seq
+
+    def _replace(self, where: str, rows: str, scales, params) -> None:
+        """End the current rows that ``rows`` (a condition on the basis table) selects and
+        write the policies ``where`` selects again, as refresh ``_next()``."""
+        seq = self._next()
+        self.cursor.execute(
+            f"UPDATE {BASIS} SET until = %s WHERE period_start = %s AND until IS NULL{rows}",
+            [seq, self.period],
+        )
         body = self.per_policy(where, scales)
         self.cursor.execute(
-            f"INSERT INTO {BASIS} ({_BASIS_COLUMNS}) SELECT %s, {_COLUMNS} FROM ({body}) z",
-            [self.period, *params],
+            f"INSERT INTO {BASIS} ({_BASIS_COLUMNS}) SELECT %s, %s, {_COLUMNS} FROM ({body}) z",
+            [self.period, seq, *params],
         )
 
     def _temporary(self, name: str, column: str) -> None:
@@ -254,7 +279,6 @@ class Refresh:
             self._bring_up_to_date(scales, params, context)
 
     def _bring_up_to_date(self, scales, params, context: str) -> None:
-        from django.utils import timezone
 
         from telesales.compensation.models import PayBasisState
 
@@ -265,55 +289,147 @@ class Refresh:
         whole = state is None or state.context != context
         self._consume_log(whole=whole)
         cursor = self.cursor
+        if state is None:
+            # Rows may outlive a state (an approved run's, or a trigger found missing):
+            # number on from them.
+            cursor.execute(f"SELECT MAX(since) FROM {BASIS} WHERE period_start = %s", [self.period])
+            (last,) = cursor.fetchone()
+            state = PayBasisState(period_start=self.period_start, seq=last or 0)
+        self.state, self.seq = state, state.seq
         if whole:
-            cursor.execute(f"DELETE FROM {BASIS} WHERE period_start = %s", [self.period])
-            self._insert(self.where, scales, params)
-            if state is None:
-                state = PayBasisState(period_start=self.period_start)
+            self._replace(self.where, "", scales, params)
             state.context = context
         else:
-            cursor.execute(
-                f"DELETE FROM {BASIS} WHERE period_start = %s "
-                f"AND policy_id IN (SELECT policy_id FROM {_TODO})",
-                [self.period],
-            )
-            self._insert(
-                f"({self.where}) AND p.id IN (SELECT policy_id FROM {_TODO})", scales, params
+            todo = f"p.id IN (SELECT policy_id FROM {_TODO})"
+            self._replace(
+                f"({self.where}) AND {todo}",
+                f" AND policy_id IN (SELECT policy_id FROM {_TODO})",
+                scales,
+                params,
             )
         cursor.execute(f"DROP TABLE {_TODO}")
-        state.refreshed_at = timezone.now()
-        state.save()
+        self._save()
+
+    def _save(self) -> None:
+        from django.utils import timezone
+
+        assert self.state is not None
+        self.state.seq = self.seq
+        self.state.refreshed_at = timezone.now()
+        self.state.save()
 
     def agents_again(self, agents: list[int], scales, params) -> None:
         """Compute the policies of ``agents`` again (their rate key changed)."""
         self._temporary(_AGAIN, "agent_id")
         self.cursor.executemany(f"INSERT INTO {_AGAIN} VALUES (%s)", [(a,) for a in agents])
-        self.cursor.execute(
-            f"DELETE FROM {BASIS} WHERE period_start = %s "
-            f"AND agent_id IN (SELECT agent_id FROM {_AGAIN})",
-            [self.period],
-        )
-        self._insert(
-            f"({self.where}) AND p.agent_id IN (SELECT agent_id FROM {_AGAIN})", scales, params
+        self._replace(
+            f"({self.where}) AND p.agent_id IN (SELECT agent_id FROM {_AGAIN})",
+            f" AND agent_id IN (SELECT agent_id FROM {_AGAIN})",
+            scales,
+            params,
         )
         self.cursor.execute(f"DROP TABLE {_AGAIN}")
+        self._save()
 
     def rows(self, aggregate: str) -> list[tuple]:
         """``aggregate`` (over ``x``) summed from the period's basis."""
         hint = "NOT MATERIALIZED "
         self.cursor.execute(
             f"WITH x AS {hint}(SELECT policy_id AS pid, agent_id AS agent, k, cell, amount, "
-            f"fyc, late, withheld, ck FROM {BASIS} WHERE period_start = %s)\n{aggregate}",
+            f"fyc, late, withheld, ck FROM {BASIS} WHERE period_start = %s AND until IS NULL)\n"
+            f"{aggregate}",
             [self.period],
         )
         return self.cursor.fetchall()
 
 
-def forget_period(period_start) -> None:
-    """Drop a period's basis (its run was approved: nothing will read it again)."""
+def purge(period_start, seq: int) -> None:
+    """Delete the period's rows replaced at or before refresh ``seq``: the period's run reads
+    at ``seq`` or later (a run replaces any earlier one), so no run will show them."""
     from django.db import connection
 
     period = connection.ops.adapt_datefield_value(period_start)
     with connection.cursor() as cursor:
-        for table in (BASIS, PENDING, STATE):
+        cursor.execute(
+            f"DELETE FROM {BASIS} WHERE period_start = %s AND until IS NOT NULL AND until <= %s",
+            [period, seq],
+        )
+
+
+def forget_period(period_start, seq: int | None) -> None:
+    """A period's run was approved: keep only the basis rows its cell lines stand for (those
+    current at refresh ``seq``; none without one) and stop keeping the basis current."""
+    from django.db import connection
+
+    period = connection.ops.adapt_datefield_value(period_start)
+    with connection.cursor() as cursor:
+        if seq is None:
+            cursor.execute(f"DELETE FROM {BASIS} WHERE period_start = %s", [period])
+        else:
+            cursor.execute(
+                f"DELETE FROM {BASIS} b WHERE b.period_start = %s AND NOT ({visible()})"
+                if connection.vendor == "postgresql"
+                else f"DELETE FROM {BASIS} WHERE period_start = %s AND NOT ({visible(BASIS)})",
+                [period, seq, seq],
+            )
+        for table in (PENDING, STATE):
             cursor.execute(f"DELETE FROM {table} WHERE period_start = %s", [period])
+
+
+def _yuan(cents: int) -> str:
+    """Whole cents as the text of a line's part: 1230 → ``12.30``."""
+    return str(Decimal(int(cents)).scaleb(-2))
+
+
+def expand_lines(lines) -> None:
+    """Give each cell line (``PayLine.cell``) of ``lines`` all its policies in ``sources``
+    and ``parts`` (in memory, as the line of a rate cell lists them: ``policy:N`` and
+    ``[amount, basis]`` in policy id order, no parts for a line of one policy): the pay
+    basis rows its run read (``PayRun.basis_seq``) beside the policies merged into it. One
+    query per run and a thousand people."""
+    from django.db import connection
+
+    from telesales.compensation.models import PayRun
+
+    pending = [line for line in lines if line.cell and not getattr(line, "expanded", False)]
+    by_run: dict[int, list] = {}
+    for line in pending:
+        by_run.setdefault(line.run_id, []).append(line)
+    for run_id, run_lines in by_run.items():
+        period, seq = PayRun.objects.values_list("period_start", "basis_seq").get(pk=run_id)
+        if seq is None:
+            raise ValueError(f"pay run {run_id} has cell lines but no pay basis refresh")
+        found: dict[tuple[int, str], list[tuple[int, str, str]]] = {}
+        people = sorted({line.person_id for line in run_lines})
+        with connection.cursor() as cursor:
+            for i in range(0, len(people), 1000):
+                chunk = people[i : i + 1000]
+                marks = ", ".join(["%s"] * len(chunk))
+                cursor.execute(
+                    f"SELECT b.agent_id, b.cell, b.late, b.policy_id, b.amount, b.fyc_cents, "
+                    f"b.withheld FROM {BASIS} b WHERE b.period_start = %s AND {visible()} "
+                    f"AND b.agent_id IN ({marks})",
+                    [connection.ops.adapt_datefield_value(period), seq, seq, *chunk],
+                )
+                for agent, cell, late, policy, amount, fyc_cents, withheld in cursor.fetchall():
+                    if cell is not None:
+                        part = (policy, _yuan(amount), _yuan(fyc_cents))
+                        found.setdefault((agent, f"c:{cell}"), []).append(part)
+                    if withheld is not None:
+                        part = (policy, f"-{_yuan(withheld)}", _yuan(amount))
+                        found.setdefault((agent, f"w:{late}"), []).append(part)
+        for line in run_lines:
+            own = [
+                (int(source.split(":", 1)[1]), source, list(part))
+                for source, part in zip(
+                    line.sources, line.parts or [[str(line.amount), str(line.basis)]], strict=False
+                )
+            ]
+            rows = found.get((line.person_id, line.cell), [])
+            pairs = sorted(
+                own + [(policy, f"policy:{policy}", [a, b]) for policy, a, b in rows],
+                key=lambda pair: pair[0],
+            )
+            line.sources = [source for _id, source, _part in pairs]
+            line.parts = [part for _id, _source, part in pairs] if len(pairs) > 1 else []
+            line.expanded = True

@@ -23,9 +23,12 @@ plain policy:
   rounded half up;
 
 and sums them per agent and rate cell (the commission lines) and per agent and what is waited
-for (the withheld lines), with each cell's policy ids and parts as text in id order. A
-checksum of each policy's premium, product, receipt and return visit goes with each cell into
-``digest`` (the pay run's input fingerprint).
+for (the withheld lines). A checksum of each policy's premium, product, receipt and return
+visit goes with each cell into ``digest`` (the pay run's input fingerprint).
+
+The pay run keeps these per-policy rows current in the pay basis (ADR 0017: ``paybasis``,
+``PolicyPayBasis``) and sums them from there; its cell lines name their cell rather than list
+its policies. A what-if runs the statement over the policies themselves.
 """
 
 from __future__ import annotations
@@ -79,6 +82,9 @@ class PlainCells:
     rest: list[int] = field(default_factory=list)
     #: A SHA-256 of the products and of what the statement read and summed.
     digest: str = ""
+    #: The pay basis refresh the cells were summed from (``PayRun.basis_seq``); None when
+    #: they were read from the policies (a what-if).
+    seq: int | None = None
 
 
 def _scale(values: list[Decimal], least: int = 0) -> int:
@@ -126,20 +132,6 @@ class _Statement:
 
     def __init__(self) -> None:
         self.postgres = connection.vendor == "postgresql"
-
-    def money(self, cents: str) -> str:
-        """Whole cents (never negative) as text with two places: 1230 → ``12.30``."""
-        if self.postgres:
-            return f"(({cents}) / 100)::text || '.' || lpad((({cents}) %% 100)::text, 2, '0')"
-        return f"printf('%%d.%%02d', ({cents}) / 100, ({cents}) %% 100)"
-
-    def joined(self, value: str, separator: str) -> str:
-        if self.postgres:
-            return f"string_agg({value}, '{separator}' ORDER BY x.pid)"
-        return f"group_concat({value}, '{separator}')"
-
-    def ids(self) -> str:
-        return self.joined("CAST(x.pid AS TEXT)", ",")
 
     def fence(self) -> str:
         """What keeps a subquery from being merged into its outer query, so that its values
@@ -193,6 +185,8 @@ class _Reader:
         self.deadline = withholding_deadline(rules, period)
         #: cell number → (rule id, rate, modifiers).
         self.cells: dict[int, tuple] = {}
+        #: The pay basis refresh read (``_from_basis``).
+        self.seq: int | None = None
 
     # --- the temporary tables -----------------------------------------------------------------
 
@@ -378,7 +372,7 @@ class _Reader:
         computed once, in layers that the databases keep apart (``fence``): the policy's row
         and its rate; whether it is plain; its commission, FYC and what the withholding waits
         for; the share withheld."""
-        amount_places, _fyc_places, limit = scales
+        amount_places, fyc_places, limit = scales
         sql = self.sql
         section = self.withholding
         share = section["share"] if section else Decimal(0)
@@ -389,7 +383,8 @@ class _Reader:
         visit = connection.ops.quote_name(ReturnVisit._meta.db_table)
         fence = sql.fence()
         return f"""
-  SELECT pid, agent, k, cell, amount, fyc, late,
+  SELECT pid, agent, k, cell, amount, fyc,
+         (fyc + {10 ** (fyc_places - 2) // 2}) / {10 ** (fyc_places - 2)} AS fyc_cents, late,
          CASE WHEN late <> '' AND amount > 0
               THEN (amount * {share_num} + {10**share_places // 2}) / {10**share_places}
          END AS withheld,
@@ -430,38 +425,29 @@ class _Reader:
   ) l2
 """  # noqa: S608 (the tables, numbers and literals are this module's; the values parameters)
 
-    def aggregate(self, scales: tuple[int, int, int]) -> str:
+    def aggregate(self) -> str:
         """Over the per-policy rows ``x``: one row per agent and rate cell (the commission
         lines), per agent and what the withholding waits for (the withheld lines) and per
-        agent and rate key of the policies that are not plain, each with its count, sums,
-        ids and parts as text in id order, its first id, its checksum and the least and
-        greatest rate key of its policies."""
-        fyc_places = scales[1]
-        sql = self.sql
-        fyc_cents = f"(x.fyc + {10 ** (fyc_places - 2) // 2}) / {10 ** (fyc_places - 2)}"
-        commission_part = (
-            f"""'["' || {sql.money("x.amount")} || '", "' || {sql.money(fyc_cents)} || '"]'"""
-        )
-        withheld_part = (
-            f"""'["-' || {sql.money("x.withheld")} || '", "' || {sql.money("x.amount")} || '"]'"""
-        )
-        return f"""
-SELECT 'c', x.agent, x.cell, '', COUNT(*), SUM(x.amount), SUM(x.fyc), {sql.ids()},
-       {sql.joined(commission_part, ", ")}, MIN(x.pid), SUM(x.ck), MIN(x.k), MAX(x.k)
+        policy that is not plain, each with its count, sums, least id, checksum and the least
+        and greatest rate key of its policies. No plain policy's id or part: a line stands
+        for its pay basis cell (ADR 0017)."""
+        return """
+SELECT 'c', x.agent, x.cell, '', COUNT(*), SUM(x.amount), SUM(x.fyc), MIN(x.pid), SUM(x.ck),
+       MIN(x.k), MAX(x.k)
 FROM x WHERE x.cell IS NOT NULL GROUP BY x.agent, x.cell
 UNION ALL
-SELECT 'w', x.agent, NULL, x.late, COUNT(*), SUM(x.withheld), SUM(x.amount), {sql.ids()},
-       {sql.joined(withheld_part, ", ")}, MIN(x.pid), 0, MIN(x.k), MAX(x.k)
+SELECT 'w', x.agent, NULL, x.late, COUNT(*), SUM(x.withheld), SUM(x.amount), MIN(x.pid), 0,
+       MIN(x.k), MAX(x.k)
 FROM x WHERE x.withheld IS NOT NULL GROUP BY x.agent, x.late
 UNION ALL
-SELECT 'r', x.agent, NULL, '', COUNT(*), 0, 0, {sql.ids()}, '', MIN(x.pid), 0, x.k, x.k
-FROM x WHERE x.cell IS NULL GROUP BY x.agent, x.k
-"""  # noqa: S608 (the numbers and literals are this module's)
+SELECT 'r', x.agent, NULL, '', 1, 0, 0, x.pid, 0, x.k, x.k
+FROM x WHERE x.cell IS NULL
+"""
 
     def statement(self, where: str, scales: tuple[int, int, int]) -> str:
         """The per-policy rows of ``where``'s policies, computed once, and their sums."""
         body = self.per_policy(where, scales)
-        return f"WITH x AS MATERIALIZED ({body})\n{self.aggregate(scales)}"
+        return f"WITH x AS MATERIALIZED ({body})\n{self.aggregate()}"
 
     # --- reading ------------------------------------------------------------------------------
 
@@ -525,20 +511,23 @@ FROM x WHERE x.cell IS NULL GROUP BY x.agent, x.k
                 self._no_jit(cursor)
                 refresh = paybasis.Refresh(cursor, self.period.start, self.per_policy, where)
                 refresh.bring_up_to_date(tuple(scales), params, context)
-                rows = refresh.rows(self.aggregate(tuple(scales)))
+                rows = refresh.rows(self.aggregate())
                 stale = {
                     row[1]
                     for row in rows
-                    if row[0] != "w" and not (row[11] == row[12] == current.get(row[1]))
+                    if row[0] != "w" and not (row[9] == row[10] == current.get(row[1]))
                 }
                 if stale:
                     # An agent's level, extension or service changed since their policies
                     # were computed.
                     refresh.agents_again(sorted(stale), tuple(scales), params)
-                    rows = refresh.rows(self.aggregate(tuple(scales)))
+                    rows = refresh.rows(self.aggregate())
+                self.seq = refresh.seq
             finally:
                 self._drop(cursor)
         if sum(row[4] for row in rows if row[0] != "w") > BASIS_POLICIES:
+            # Never reached in practice (2**22 policies in one month); the cells read from
+            # the policies then, and the run has no basis to name.
             return None
         return rows, rates, scales
 
@@ -548,34 +537,23 @@ FROM x WHERE x.cell IS NULL GROUP BY x.agent, x.k
         rows, rates, scales = found or self._direct(selection, keys, agents)
         digest = hashlib.sha256(repr(sorted(self.products.items())).encode("utf-8"))
         digest.update(repr((rates, scales, sorted(self.outstanding))).encode("utf-8"))
-        out = PlainCells()
+        out = PlainCells(seq=self.seq if found else None)
         fyc_scale = -scales[1]
-        ordered = self.sql.postgres  # ``string_agg(… ORDER BY …)``
         rest = []
         # In a fixed order, whatever order the database gave the groups in.
         rows.sort(key=lambda row: (row[0], row[1] or 0, -1 if row[2] is None else row[2], row[3]))
-        for kind, agent, cell, late, count, amount, fyc, ids, parts, first, check, *_k in rows:
-            if not count:
-                continue
+        for kind, agent, cell, late, count, amount, fyc, first, check, *_k in rows:
             if kind == "r":
-                rest += map(int, ids.split(","))
+                rest.append(first)
                 continue
-            digest.update(f"{kind}|{agent}|{cell}|{late}|{amount}|{fyc}|{check}|".encode())
-            digest.update(ids.encode("ascii"))
-            digest.update(parts.encode("ascii"))
-            ids, parts = (
-                (ids, f"[{parts}]" if parts else "") if ordered else _in_id_order(ids, parts)
-            )
-            common = {
-                "agent_id": agent,
-                "ids": ids,
-                "first_id": first,
-                "parts": parts if count > 1 else "",
-            }
+            digest.update(f"{kind}|{agent}|{cell}|{late}|{count}|{amount}|{fyc}|{first}|".encode())
+            digest.update(f"{check}|".encode())
+            common = {"agent_id": agent, "count": count, "first_id": first}
             if kind == "c":
                 rule_id, rate, modifiers = self.cells[cell]
                 cell_in = PlainCell(
                     kind="commission",
+                    cell=f"c:{cell}",
                     amount=Decimal(int(amount)).scaleb(-2),
                     basis=Decimal(int(fyc)).scaleb(fyc_scale),
                     rule_id=rule_id,
@@ -586,6 +564,7 @@ FROM x WHERE x.cell IS NULL GROUP BY x.agent, x.k
             else:
                 cell_in = PlainCell(
                     kind="withheld",
+                    cell=f"w:{late}",
                     amount=-Decimal(int(amount)).scaleb(-2),
                     basis=Decimal(int(fyc)).scaleb(-2),
                     clearance=_clearance(late),
@@ -608,25 +587,6 @@ def _clearance(late: str) -> PolicyClearance:
         return PolicyClearance(receipt_on=dt.date.min, return_visit_required=True)
     day = dt.date.fromisoformat(late[2:12])
     return PolicyClearance(receipt_on=day, return_visit_required=True, return_visit_on=day)
-
-
-def _in_id_order(ids: str, parts: str) -> tuple[str, str]:
-    """A cell's ids and parts (``[…], […]``, the brackets of the list not yet around them)
-    in ascending id order. PostgreSQL sorts them in the statement; SQLite's ``group_concat``
-    keeps the order of the rows it reads, which the statement asks in id order but SQL does
-    not promise: checked, and sorted here when it is not so."""
-    numbers = list(map(int, ids.split(",")))
-    if numbers == sorted(numbers):
-        return ids, f"[{parts}]" if parts else ""
-    items = parts.split("], [") if parts else []
-    if items:
-        items[0] = items[0][1:]
-        items[-1] = items[-1][:-1]
-    order = sorted(range(len(numbers)), key=numbers.__getitem__)
-    ids = ",".join(str(numbers[i]) for i in order)
-    if not items:
-        return ids, ""
-    return ids, "[[" + "], [".join(items[i] for i in order) + "]]"
 
 
 def plain_cells(

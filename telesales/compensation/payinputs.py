@@ -90,6 +90,8 @@ class PayInputs:
     problems: list[tuple[str, str]]
     #: The plain policies summed per cell by the database (``pay_inputs(plain=True)``).
     cells: list[PlainCell] = field(default_factory=list)
+    #: The pay basis refresh the cells were summed from (``PayRun.basis_seq``).
+    basis_seq: int | None = None
     #: A SHA-256 of what the plain cells were made of (``paycells.PlainCells.digest``).
     plain_digest: str = ""
 
@@ -452,6 +454,7 @@ def pay_inputs(
         problems=problems,
         cells=cells.cells if cells is not None else [],
         plain_digest=cells.digest if cells is not None else "",
+        basis_seq=cells.seq if cells is not None else None,
     )
 
 

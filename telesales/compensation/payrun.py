@@ -51,9 +51,10 @@ from telesales.compensation.models import (
     PayLine,
     PayRun,
     PolicyPay,
+    PolicyPayBasis,
     RuleSet,
 )
-from telesales.compensation.paybasis import forget_period
+from telesales.compensation.paybasis import forget_period, purge, visible
 from telesales.compensation.payinputs import pay_basis_refresh, pay_inputs
 from telesales.compensation.rules_format import RuleBook
 from telesales.compensation.rulesets import ruleset_rulebook
@@ -168,6 +169,7 @@ def _policy_id(line: EngineLine) -> int | None:
 #: The columns ``_lines_write`` fills from an engine line; any other column of ``PayLine``
 #: gets its field's default.
 _LINE_COLUMNS = (
+    "cell",
     "run_id",
     "position",
     "person_id",
@@ -257,6 +259,7 @@ def _lines_write(run: PayRun, lines: list[EngineLine], progress=None) -> None:
     run_id = run.pk
     rows = (
         (
+            line.cell,
             run_id,
             i,
             line.person_id,
@@ -268,10 +271,10 @@ def _lines_write(run: PayRun, lines: list[EngineLine], progress=None) -> None:
             line.rule_version,
             modifiers.get(line.modifiers)
             or modifiers.setdefault(line.modifiers, _json_strings(line.modifiers)),
-            line.sources_text or _json_strings(line.sources),
+            _json_strings(line.sources),
             _policy_id(line),
             line.note[:500],
-            line.parts_text or _json_parts(line.parts),
+            _json_parts(line.parts),
             *defaults,
         )
         for i, line in enumerate(lines, start=1)
@@ -310,6 +313,19 @@ _EXPAND = {
         WHERE l.run_id = %s AND l.kind IN ({kinds}) AND s.value LIKE 'policy:%%'
     """,
 }
+#: Whole cents as a number of yuan, exact on each engine.
+_CENTS = {
+    "postgresql": "CAST({} AS numeric) / 100",
+    "sqlite": "CAST({} AS REAL) / 100",
+}
+_BASIS_EXPAND = """
+        UNION ALL
+        SELECT b.agent_id, 'commission', b.policy_id, {cents_amount}
+        FROM {basis} b WHERE b.period_start = %s AND {visible} AND b.cell IS NOT NULL
+        UNION ALL
+        SELECT b.agent_id, 'withheld', b.policy_id, -{cents_withheld}
+        FROM {basis} b WHERE b.period_start = %s AND {visible} AND b.withheld IS NOT NULL
+"""
 _LEDGER_INSERT = """
     INSERT INTO {ledger} (run_id, policy_id, person_id, commission, withheld, released, clawback)
     SELECT %s, policy_id, MIN(person_id),
@@ -331,10 +347,22 @@ def _policy_pay_write(run: PayRun) -> int:
     expand = _EXPAND[connection.vendor].format(
         lines=quote(PayLine._meta.db_table), kinds=", ".join(["%s"] * len(_LEDGER_KINDS))
     )
+    params = [run.pk, run.pk, *[str(kind) for kind in _LEDGER_KINDS]]
+    if run.basis_seq is not None:
+        # The cell lines' policies: the pay basis rows the run read (ADR 0017).
+        cents = _CENTS[connection.vendor]
+        expand += _BASIS_EXPAND.format(
+            basis=quote(PolicyPayBasis._meta.db_table),
+            visible=visible(),
+            cents_amount=cents.format("b.amount"),
+            cents_withheld=cents.format("b.withheld"),
+        )
+        at = [run.period_start, run.basis_seq, run.basis_seq]
+        params += [*at, *at]
     # Table names come from the models, the kinds from the code: nothing from input.
     sql = _LEDGER_INSERT.format(ledger=quote(PolicyPay._meta.db_table), expand=expand)
     with connection.cursor() as cursor:
-        cursor.execute(sql, [run.pk, run.pk, *[str(kind) for kind in _LEDGER_KINDS]])
+        cursor.execute(sql, params)
         return cursor.rowcount
 
 
@@ -445,7 +473,11 @@ def payrun_compute(
     )
     run.total = sum((line.amount for line in lines), Decimal("0"))
     run.line_count = len(lines)
+    run.basis_seq = inputs.basis_seq
     run.save()
+    if run.basis_seq is not None:
+        # The run read the basis at ``basis_seq``: what was replaced before is not shown.
+        purge(run.period_start, run.basis_seq)
     audit_record(
         actor=actor,
         action="compensation.payrun_compute",
@@ -474,15 +506,15 @@ def paybasis_upkeep(*, today: dt.date | None = None) -> list[dt.date]:
     current = ruleset_in_force(on=today)
     if current is not None:
         starts.add(period_containing(ruleset_rulebook(current), today).start)
-    approved = set(
+    approved = dict(
         PayRun.objects.filter(period_start__in=starts, status=PayRunStatus.APPROVED).values_list(
-            "period_start", flat=True
+            "period_start", "basis_seq"
         )
     )
     done = []
     for start in sorted(starts):
         if start in approved:
-            forget_period(start)
+            forget_period(start, approved[start])
             continue
         try:
             _ruleset, book, period = payrun_period(period_start=start)
@@ -490,6 +522,12 @@ def paybasis_upkeep(*, today: dt.date | None = None) -> list[dt.date]:
             continue
         with transaction.atomic():
             pay_basis_refresh(period, book)
+            # Keep what the period's run shows; without one, only the current rows.
+            run = PayRun.objects.filter(period_start=start).values_list("basis_seq").first()
+            seq = run[0] if run and run[0] is not None else None
+            if seq is None:
+                seq = PayBasisState.objects.get(period_start=start).seq
+            purge(start, seq)
         done.append(start)
     return done
 
@@ -544,7 +582,7 @@ def payrun_approve(
     run.save(update_fields=["status", "approved_by", "approved_at", "updated_at"])
     policies = _policy_pay_write(run)
     # The period is locked: its pay basis will not be read again (ADR 0017).
-    forget_period(run.period_start)
+    forget_period(run.period_start, run.basis_seq)
     audit_record(
         actor=actor,
         action="compensation.payrun_approve",

@@ -20,6 +20,7 @@ from telesales.compensation.models import (
     PolicyPay,
     RuleSet,
 )
+from telesales.compensation.paybasis import expand_lines
 from telesales.compensation.rules_format import rule_title, rule_titles
 from telesales.core.dates import YEAR_MAX, YEAR_MIN, date_out_of_range
 from telesales.core.errors import NotFound, PermissionDenied, ValidationFailed
@@ -162,6 +163,7 @@ def _attach_sources(lines: list[PayLine], *, user, person: Person) -> None:
     and names are read in a query or a few. The payslip is the reader's own unless they read all pay
     (``payslip_get``), so a policy links to its pay history when it is the payslip person's,
     or for HR."""
+    expand_lines(lines)  # the cell lines' policies, from the pay basis
     wanted: dict[str, set[int]] = {
         "policy": set(),
         "person": set(),

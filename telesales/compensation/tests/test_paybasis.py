@@ -26,16 +26,17 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from telesales.compensation import paybasis
-from telesales.compensation.engine import period_for
+from telesales.compensation.engine import PayInputInvalid, period_for
 from telesales.compensation.models import (
     PayBasisChange,
     PayBasisPending,
     PayBasisState,
     PayRun,
+    PolicyPay,
     PolicyPayBasis,
 )
 from telesales.compensation.payinputs import pay_inputs
-from telesales.compensation.payrun import payrun_approve, payrun_compute
+from telesales.compensation.payrun import paybasis_upkeep, payrun_approve, payrun_compute
 from telesales.compensation.tests.payrun_world import FEB, MAR, at
 from telesales.compensation.tests.test_payrun_plain import (
     BOOK,
@@ -226,16 +227,22 @@ def test_a_change_reaches_every_period_with_a_basis(center):
     # the log and leaves both changes pending for February.
     Policy.objects.filter(pk=feb.pk).update(issued_at=at(2026, 3, 5))
     Policy.objects.filter(pk=mar.pk).update(annualised_premium=D("777.00"))
-    cells, rest, _problems = _assert_same(MARCH)
+    _assert_same(MARCH)
     assert PayBasisChange.objects.count() == 0
     assert set(PayBasisPending.objects.values_list("period_start", "policy_id")) == {
         (FEB, feb.pk),
         (FEB, mar.pk),
     }
-    assert feb.pk in {int(i) for cell in cells for i in cell.ids.split(",")} | set(rest)
+    assert feb.pk in set(
+        PolicyPayBasis.objects.filter(period_start=MAR, until__isnull=True).values_list(
+            "policy_id", flat=True
+        )
+    )
     _assert_same(FEBRUARY)
     assert not PayBasisPending.objects.exists()
-    assert not PolicyPayBasis.objects.filter(period_start=FEB, policy_id=feb.pk).exists()
+    assert not PolicyPayBasis.objects.filter(
+        period_start=FEB, policy_id=feb.pk, until__isnull=True
+    ).exists()
     # A period computed whole (a product's rate changed) still passes the changes it read
     # on to the others.
     other = _make(c, _spec(issued=(2, 12), product="life"))
@@ -259,7 +266,7 @@ def test_a_missing_trigger_is_put_back_and_the_basis_computed_again(center):
     cells, _rest, _problems = _assert_same(MARCH)
     assert paybasis.installed_triggers() == set(paybasis.trigger_names())
     commission = next(cell for cell in cells if cell.kind == "commission")
-    assert commission.ids == str(policy.pk)
+    assert (commission.first_id, commission.count) == (policy.pk, 1)
     assert commission.basis > D("1000")  # FYC of ¥5,000, not of ¥1,000
 
 
@@ -286,15 +293,39 @@ def test_agents_whose_rate_key_changed_are_computed_again(center):
     assert PayBasisState.objects.get(period_start=MAR).context == context
 
 
-def test_the_approval_drops_the_periods_basis(center):
+def test_the_approval_keeps_only_what_its_lines_stand_for(center):
+    """Changes after the run write new versions of the basis; the run's cell lines still show
+    the rows it read, and the approval keeps those alone, writes them to the ledger and stops
+    keeping the period current."""
     c = center
-    _make(c, _spec(issued=(3, 2)))
+    policy = _make(c, _spec(issued=(3, 2), cents=100_000))
+    _make(c, _spec(issued=(3, 3), cents=200_000))
     run = payrun_compute(period_start=MAR, actor=c.hr)
-    assert PolicyPayBasis.objects.filter(period_start=MAR).exists()
-    assert PayBasisState.objects.filter(period_start=MAR).exists()
+    line = run.lines.get(kind="commission", person=c.sam)
+    assert line.cell
+    read = {p: a for p, _n, a, _b in _parts(line)}
+    # A later premium: the upkeep computes a new version, the run still shows what it paid.
+    Policy.objects.filter(pk=policy.pk).update(annualised_premium=D("9000.00"))
+    paybasis_upkeep(today=dt.date(2026, 3, 20))
+    assert PolicyPayBasis.objects.filter(period_start=MAR, policy_id=policy.pk).count() == 2
+    line = run.lines.get(pk=line.pk)
+    assert {p: a for p, _n, a, _b in _parts(line)} == read
+    assert sum(read.values()) == line.amount
     payrun_approve(run=run, actor=c.hr)
-    assert not PolicyPayBasis.objects.filter(period_start=MAR).exists()
     assert not PayBasisState.objects.filter(period_start=MAR).exists()
+    kept = PolicyPayBasis.objects.filter(period_start=MAR)
+    assert kept.count() == 2 and not kept.filter(since__gt=run.basis_seq).exists()
+    ledger = dict(PolicyPay.objects.filter(run=run).values_list("policy_id", "commission"))
+    assert ledger == {f"policy:{p}": a for p, a in read.items()} or ledger == {
+        int(p.split(":")[1]): a for p, a in read.items()
+    }
+    line = run.lines.get(pk=line.pk)
+    assert {p: a for p, _n, a, _b in _parts(line)} == read
+
+
+def _parts(line):
+    """(source, number, amount, basis) of each policy of a line, as the payslip lists them."""
+    return [(source, None, amount, basis) for source, amount, basis in line.source_parts]
 
 
 def test_a_rerun_reads_the_basis_without_computing_it_again(center):
@@ -336,3 +367,41 @@ def test_the_upkeep_keeps_the_open_periods_current_and_forgets_approved_ones(cen
     done = paybasis_upkeep_task.apply().get()  # today's period too
     assert "2026-03-01" in done and "2026-02-01" not in done
     assert not PayBasisState.objects.filter(period_start=FEB).exists()
+
+
+@settings(
+    max_examples=10,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(st.lists(_db_policy, min_size=1, max_size=15))
+def test_the_ledger_of_cell_lines_is_the_per_policy_paths(center, specs):
+    """Approved, a run whose lines name their pay basis cells writes the same per-policy
+    ledger (commission, withheld, released, clawback of each policy) as the run that lists
+    every policy on its lines."""
+    c = center
+    ledgers = []
+    with transaction.atomic():
+        outer = transaction.savepoint()
+        for spec in specs:
+            _make(c, spec)
+        for plain in (True, False):
+            sid = transaction.savepoint()
+            try:
+                run = payrun_compute(period_start=MAR, actor=c.hr, plain_policies=plain)
+            except PayInputInvalid:
+                transaction.savepoint_rollback(sid)
+                ledgers.append(None)
+                continue
+            assert (run.basis_seq is not None) == plain
+            payrun_approve(run=run, actor=c.hr, negatives_acknowledged=True)
+            ledgers.append(
+                sorted(
+                    PolicyPay.objects.filter(run=run).values_list(
+                        "policy_id", "person_id", "commission", "withheld", "released", "clawback"
+                    )
+                )
+            )
+            transaction.savepoint_rollback(sid)
+        transaction.savepoint_rollback(outer)
+    assert ledgers[0] == ledgers[1]

@@ -41,6 +41,7 @@ from telesales.compensation.engine import PayInputInvalid
 from telesales.compensation.exporting import payrun_export_xlsx
 from telesales.compensation.models import Attendance, PayAdjustment, PayLine, PayRun, PolicyPay
 from telesales.compensation.notes import note_text
+from telesales.compensation.paybasis import expand_lines
 from telesales.compensation.payrun import (
     payadjustment_create,
     payrun_approve,
@@ -68,7 +69,10 @@ pytestmark = pytest.mark.django_db
 
 
 def line_tuples(run):
-    """Every line of the run as a tuple, in position order (what two computes compare)."""
+    """Every line of the run as a tuple, in position order (what two computes compare), a
+    cell line with all its policies (``paybasis.expand_lines``)."""
+    lines = list(PayLine.objects.filter(run=run).order_by("position"))
+    expand_lines(lines)
     return [
         (
             ln.position,
@@ -85,7 +89,7 @@ def line_tuples(run):
             ln.note,
             ln.parts,
         )
-        for ln in PayLine.objects.filter(run=run).order_by("position")
+        for ln in lines
     ]
 
 

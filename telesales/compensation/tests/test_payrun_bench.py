@@ -22,7 +22,7 @@ import pytest
 from django.db import connection
 
 from telesales.compensation import payinputs, payrun
-from telesales.compensation.engine import PersonIn, PolicyIn, line_sources
+from telesales.compensation.engine import PersonIn, PolicyIn
 from telesales.compensation.models import PayLine
 from telesales.compensation.payinputs import PayInputs, _record_tuple
 from telesales.compensation.payrun import _json_strings, _policy_id, payrun_compute
@@ -187,7 +187,8 @@ def _bulk_create_lines(run, lines, progress=None):
                 rule_id=line.rule_id,
                 rule_version=line.rule_version,
                 modifiers=list(line.modifiers),
-                sources=list(line_sources(line)),
+                sources=list(line.sources),
+                cell=line.cell,
                 policy_id=_policy_id(line),
                 note=line.note[:500],
             )

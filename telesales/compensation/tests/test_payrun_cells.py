@@ -41,6 +41,7 @@ from telesales.compensation.engine import CELL_KINDS, group_by_cell
 from telesales.compensation.engine import PayLine as EngineLine
 from telesales.compensation.exporting import POLICY_KINDS, payrun_export_xlsx, policy_headers
 from telesales.compensation.models import PayLine, PayRun, PolicyPay
+from telesales.compensation.paybasis import expand_lines
 from telesales.compensation.payrun import payrun_approve, payrun_compute
 from telesales.compensation.tests.lines_world import not_cleared, visit_done
 from telesales.compensation.tests.payrun_world import APR, FEB, MAR, Center, at
@@ -67,11 +68,12 @@ def cells(db):
 
 
 def rows(run, person, kinds):
+    lines = list(
+        PayLine.objects.filter(run=run, person=person, kind__in=kinds).order_by("position")
+    )
+    expand_lines(lines)  # a cell line's policies, from the pay basis
     return [
-        (ln.kind, ln.rule_id, ln.rate, ln.amount, ln.basis, ln.sources, ln.parts)
-        for ln in PayLine.objects.filter(run=run, person=person, kind__in=kinds).order_by(
-            "position"
-        )
+        (ln.kind, ln.rule_id, ln.rate, ln.amount, ln.basis, ln.sources, ln.parts) for ln in lines
     ]
 
 
@@ -178,8 +180,12 @@ def test_the_ledger_of_runs_approved_before_it_existed_is_built_from_their_lines
     c = cells
     # A run of one policy a line: every policy of its own cell.
     Policy.objects.exclude(pk__in=[c.a2.pk, c.a4.pk]).delete()
-    february = payrun_approve(run=payrun_compute(period_start=FEB, actor=c.hr), actor=c.hr)
+    # Written the per-policy way: the lines name their policies, as they did then.
+    february = payrun_approve(
+        run=payrun_compute(period_start=FEB, actor=c.hr, plain_policies=False), actor=c.hr
+    )
     assert not february.lines.exclude(parts=[]).exists()
+    assert not february.lines.exclude(cell="").exists()
     written = sorted(PolicyPay.objects.values_list("policy_id", "commission", "withheld"))
     PolicyPay.objects.all().delete()
     migration.ledger_from_lines(apps, None)

@@ -32,6 +32,7 @@ from django.utils import translation
 from telesales.compensation.engine import PayInputInvalid, compute_pay, period_for
 from telesales.compensation.models import PayLine
 from telesales.compensation.notes import note_text
+from telesales.compensation.paybasis import expand_lines
 from telesales.compensation.payinputs import _clearances, pay_inputs
 from telesales.compensation.payrun import payrun_approve, payrun_compute
 from telesales.compensation.rulesets import ruleset_rulebook
@@ -56,9 +57,11 @@ def lines_center(db):
 
 
 def lines_of(run, person, kinds=None):
+    lines = list(PayLine.objects.filter(run=run, person=person).order_by("position"))
+    expand_lines(lines)  # a cell line's policies, from the pay basis
     return [
         (line.kind, line.rule_id, line.amount, line.sources)
-        for line in PayLine.objects.filter(run=run, person=person).order_by("position")
+        for line in lines
         if kinds is None or line.kind in kinds
     ]
 

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import json
 from decimal import ROUND_HALF_UP
 from decimal import Decimal as D
 from zoneinfo import ZoneInfo
@@ -31,7 +30,7 @@ from hypothesis import strategies as st
 from telesales.compensation import paycells
 from telesales.compensation.engine import PayInputInvalid, period_for
 from telesales.compensation.models import PayLine, PayRun, PolicyPay
-from telesales.compensation.paycells import _in_id_order
+from telesales.compensation.paybasis import expand_lines
 from telesales.compensation.payinputs import pay_inputs
 from telesales.compensation.payrun import payrun_approve, payrun_compute
 from telesales.compensation.rules_format import ruleset_parse
@@ -50,17 +49,6 @@ BOOK, _ERRORS = ruleset_parse(DEFAULT_RULESET_PATH.read_text(encoding="utf-8"))
 PERIOD = period_for(BOOK, year=2026, month=3)
 
 # --- the cells' text --------------------------------------------------------------------------
-
-
-def test_a_cell_read_out_of_id_order_is_put_in_order():
-    ids, parts = _in_id_order("30,10,20", '["3.00", "30.00"], ["1.00", "10.00"], ["2.00", "20.00"]')
-    assert ids == "10,20,30"
-    assert json.loads(parts) == [["1.00", "10.00"], ["2.00", "20.00"], ["3.00", "30.00"]]
-    assert _in_id_order("10,20", '["1.00", "10.00"], ["2.00", "20.00"]') == (
-        "10,20",
-        '[["1.00", "10.00"], ["2.00", "20.00"]]',
-    )
-    assert _in_id_order("7", "") == ("7", "")
 
 
 # --- the database ----------------------------------------------------------------------------
@@ -283,6 +271,8 @@ def test_each_policy_of_a_cell_is_rounded_on_its_own(center):
     _compare(c, MAR)
     run = PayRun.objects.get(period_start=MAR)
     line = run.lines.get(kind="commission", person=c.sam)
+    assert line.cell and line.sources == [] and line.parts == []  # it names its cell
+    expand_lines([line])  # the cell's policies, from the pay basis
     assert line.sources == [f"policy:{p.pk}" for p in made]
     rate = line.rate
     fyc_rate = c.products["medical"].first_year_commission_rate
@@ -306,7 +296,9 @@ def test_a_premium_too_large_for_whole_numbers_is_paid_per_policy(center, monkey
     small = _make(c, _spec(cents=123_456))
     inputs = pay_inputs(period_for(BOOK, year=2026, month=3), plain=True)
     assert huge.pk in {p.id for p in inputs.policies}
-    assert [cell.ids for cell in inputs.cells if cell.kind == "commission"] == [str(small.pk)]
+    assert [(cell.first_id, cell.count) for cell in inputs.cells if cell.kind == "commission"] == [
+        (small.pk, 1)
+    ]
     lines, _total, _count = _compare(c, MAR)
     assert any(f"policy:{huge.pk}" in line[9] for line in lines)
 
