@@ -229,7 +229,10 @@ class PolicyIn:
     clearance: PolicyClearance | None = None
 
 
-@dataclass(frozen=True)
+# Not frozen: a frozen dataclass sets each field through ``object.__setattr__``, which made
+# creating the 160,000 cells and lines of a million-policy run 0.3 s slower; nothing writes
+# to them after they are made (``unsafe_hash`` keeps them hashable as before).
+@dataclass(slots=True, unsafe_hash=True)
 class PlainCell:
     """Plain policies of one agent summed by the database (``paycells``): a rate cell's
     commission (``kind`` "commission": its rule, rate and modifiers) or what is withheld from
@@ -252,7 +255,7 @@ class PlainCell:
     clearance: PolicyClearance | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True, unsafe_hash=True)
 class PayLine:
     person_id: int
     kind: str

@@ -370,7 +370,13 @@ class PolicyPayBasis(models.Model):
         verbose_name = _("policy pay basis")
         verbose_name_plural = _("policy pay basis")
         indexes = [
-            models.Index(fields=["period_start", "agent_id"], name="compensation_paybasis_agent")
+            models.Index(fields=["period_start", "agent_id"], name="compensation_paybasis_agent"),
+            # The replaced versions only (few): what a run or the upkeep deletes.
+            models.Index(
+                fields=["period_start", "until"],
+                condition=Q(until__isnull=False),
+                name="compensation_paybasis_until",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -299,6 +299,10 @@ class Refresh:
         if whole:
             self._replace(self.where, "", scales, params)
             state.context = context
+            if self.postgres:
+                # A whole period just written: the planner's figures for the table would
+                # otherwise be those of before (an empty table: a poor plan for the sums).
+                cursor.execute(f"ANALYZE {BASIS}")
         else:
             todo = f"p.id IN (SELECT policy_id FROM {_TODO})"
             self._replace(

@@ -542,12 +542,12 @@ FROM x WHERE x.cell IS NULL
         rest = []
         # In a fixed order, whatever order the database gave the groups in.
         rows.sort(key=lambda row: (row[0], row[1] or 0, -1 if row[2] is None else row[2], row[3]))
+        summed = []  # hashed at once: one update per row cost 0.1 s at 160,000 cells
         for kind, agent, cell, late, count, amount, fyc, first, check, *_k in rows:
             if kind == "r":
                 rest.append(first)
                 continue
-            digest.update(f"{kind}|{agent}|{cell}|{late}|{count}|{amount}|{fyc}|{first}|".encode())
-            digest.update(f"{check}|".encode())
+            summed.append(f"{kind}|{agent}|{cell}|{late}|{count}|{amount}|{fyc}|{first}|{check}|")
             common = {"agent_id": agent, "count": count, "first_id": first}
             if kind == "c":
                 rule_id, rate, modifiers = self.cells[cell]
@@ -572,6 +572,7 @@ FROM x WHERE x.cell IS NULL
                 )
             out.cells.append(cell_in)
         out.rest = sorted(rest)
+        digest.update("".join(summed).encode())
         digest.update(("r|" + ",".join(map(str, out.rest))).encode("ascii"))
         out.digest = digest.hexdigest()
         return out

@@ -335,6 +335,7 @@ _LEDGER_INSERT = """
            SUM(CASE WHEN kind = 'clawback' THEN -amount ELSE 0 END)
     FROM ({expand}) expanded
     GROUP BY policy_id
+    ORDER BY policy_id
 """
 
 
