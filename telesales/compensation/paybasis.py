@@ -124,10 +124,25 @@ def installed_triggers(connection=None) -> set[str]:
         return {row[0] for row in cursor.fetchall()}
 
 
+#: SQLite only: a partial index holding every column the run sums from the current rows, in
+#: the order it groups them (``Refresh.rows``). Kept here rather than in a migration, like the
+#: triggers: a migration that rebuilds the table on SQLite would drop it unseen.
+SUMS_INDEX = "compensation_paybasis_sums"
+_SUMS_INDEX_SQL = (
+    f"CREATE INDEX IF NOT EXISTS {SUMS_INDEX} ON compensation_policypaybasis "
+    "(period_start, agent_id, cell, late, policy_id, amount, fyc, ck, k, withheld) "
+    "WHERE until IS NULL"
+)
+
+
 def ensure_triggers(connection=None) -> bool:
-    """Install the triggers the database lacks; True when any was missing (every period's
-    basis is then computed again from the data at its next refresh)."""
+    """Install the triggers the database lacks (and, on SQLite, the sums' index); True when a
+    trigger was missing (every period's basis is then computed again from the data at its
+    next refresh)."""
     connection = connection or default_connection
+    if connection.vendor == "sqlite":
+        with connection.cursor() as cursor:
+            cursor.execute(_SUMS_INDEX_SQL)
     have = installed_triggers(connection)
     postgres = connection.vendor == "postgresql"
     statements = _postgres_statements() if postgres else _sqlite_statements()
@@ -336,15 +351,87 @@ class Refresh:
         self._save()
 
     def rows(self, aggregate: str) -> list[tuple]:
-        """``aggregate`` (over ``x``) summed from the period's basis."""
-        hint = "NOT MATERIALIZED "
+        """The period's current rows summed as ``aggregate`` (``paycells``' sums over ``x``)
+        gives them: one row per agent and rate cell (``c``), per agent and what the
+        withholding waits for (``w``) and per policy that is not plain (``r``).
+
+        PostgreSQL runs ``aggregate`` itself (three scans, in parallel; one scan grouped as
+        below and added up here was slower: 3.4 against 2.3 s for the read stage). SQLite
+        runs one scan grouped by agent, cell and state along ``SUMS_INDEX``, a partial index
+        holding every column it sums (no sort, no table read), and the groups are added up
+        here: 0.75 s at a million policies, against 4.6 s for the three scans."""
+        if self.postgres:
+            self.cursor.execute(
+                f"WITH x AS NOT MATERIALIZED (SELECT policy_id AS pid, agent_id AS agent, k, "
+                f"cell, amount, fyc, late, withheld, ck FROM {BASIS} "
+                f"WHERE period_start = %s AND until IS NULL)\n{aggregate}",
+                [self.period],
+            )
+            return self.cursor.fetchall()
         self.cursor.execute(
-            f"WITH x AS {hint}(SELECT policy_id AS pid, agent_id AS agent, k, cell, amount, "
-            f"fyc, late, withheld, ck FROM {BASIS} WHERE period_start = %s AND until IS NULL)\n"
-            f"{aggregate}",
+            f"SELECT agent_id, cell, late, COUNT(*), SUM(amount), SUM(fyc), MIN(policy_id), "
+            f"SUM(ck), MIN(k), MAX(k), COUNT(withheld), SUM(withheld), "
+            f"SUM(amount) FILTER (WHERE withheld IS NOT NULL), "
+            f"MIN(policy_id) FILTER (WHERE withheld IS NOT NULL), "
+            f"group_concat(CASE WHEN cell IS NULL THEN policy_id END) "
+            f"FROM {BASIS} WHERE period_start = %s AND until IS NULL "
+            f"GROUP BY agent_id, cell, late",
             [self.period],
         )
-        return self.cursor.fetchall()
+        cells: dict[tuple, list] = {}
+        held: dict[tuple, list] = {}
+        out: list[tuple] = []
+        for (
+            agent,
+            cell,
+            late,
+            n,
+            amount,
+            fyc,
+            first,
+            ck,
+            kmin,
+            kmax,
+            nw,
+            w,
+            aw,
+            firstw,
+            rest,
+        ) in self.cursor.fetchall():
+            if cell is None:
+                # The agent's policies that are not plain: each its own row.
+                out.extend(
+                    ("r", agent, None, "", 1, 0, 0, int(pid), 0, kmin, kmax)
+                    for pid in rest.split(",")
+                )
+                continue
+            c = cells.get((agent, cell))
+            if c is None:
+                cells[(agent, cell)] = [n, amount, fyc, first, ck, kmin, kmax]
+            else:
+                c[0] += n
+                c[1] += amount
+                c[2] += fyc
+                c[3] = min(c[3], first)
+                c[4] += ck
+                c[5] = min(c[5], kmin)
+                c[6] = max(c[6], kmax)
+            if nw:
+                h = held.get((agent, late))
+                if h is None:
+                    held[(agent, late)] = [nw, w, aw, firstw, kmin, kmax]
+                else:
+                    h[0] += nw
+                    h[1] += w
+                    h[2] += aw
+                    h[3] = min(h[3], firstw)
+                    h[4] = min(h[4], kmin)
+                    h[5] = max(h[5], kmax)
+        for (agent, cell), (n, amount, fyc, first, ck, kmin, kmax) in cells.items():
+            out.append(("c", agent, cell, "", n, amount, fyc, first, ck, kmin, kmax))
+        for (agent, late), (n, w, aw, first, kmin, kmax) in held.items():
+            out.append(("w", agent, None, late, n, w, aw, first, 0, kmin, kmax))
+        return out
 
 
 def purge(period_start, seq: int) -> None:

@@ -405,3 +405,33 @@ def test_the_ledger_of_cell_lines_is_the_per_policy_paths(center, specs):
             transaction.savepoint_rollback(sid)
         transaction.savepoint_rollback(outer)
     assert ledgers[0] == ledgers[1]
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="an index of SQLite's sums only")
+def test_sqlite_sums_the_basis_along_its_index_and_puts_it_back(center):
+    """The sums read the partial index of the current rows (no sort, no table read); an index
+    lost (a migration that rebuilds the table drops it) is created again by the next refresh."""
+    from telesales.compensation.paybasis import BASIS, SUMS_INDEX
+
+    c = center
+    _make(c, _spec())
+    _assert_same(MARCH)
+
+    asked = []
+
+    def plan() -> str:
+        asked.append(1)  # a new text each time: sqlite3 keeps prepared statements and plans
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"EXPLAIN QUERY PLAN SELECT {len(asked)}, agent_id, cell, late, SUM(amount) "
+                f"FROM {BASIS} WHERE period_start = '2026-03-01' AND until IS NULL "
+                "GROUP BY agent_id, cell, late"
+            )
+            return " ".join(str(row[-1]) for row in cursor.fetchall())
+
+    assert SUMS_INDEX in plan() and "TEMP B-TREE" not in plan()
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP INDEX {SUMS_INDEX}")
+    assert SUMS_INDEX not in plan()
+    _assert_same(MARCH)
+    assert SUMS_INDEX in plan()
