@@ -294,22 +294,27 @@ class Refresh:
             self._bring_up_to_date(scales, params, context)
 
     def _bring_up_to_date(self, scales, params, context: str) -> None:
+        from django.utils import timezone
 
         from telesales.compensation.models import PayBasisState
 
         ensure_triggers(self.connection)
-        state = (
-            PayBasisState.objects.select_for_update().filter(period_start=self.period_start).first()
-        )
-        whole = state is None or state.context != context
-        self._consume_log(whole=whole)
         cursor = self.cursor
+        states = PayBasisState.objects.select_for_update()
+        state = states.filter(period_start=self.period_start).first()
         if state is None:
             # Rows may outlive a state (an approved run's, or a trigger found missing):
-            # number on from them.
+            # number on from them. Created apart, then locked, so that a run and the upkeep
+            # starting a period at once wait for each other instead of one failing.
             cursor.execute(f"SELECT MAX(since) FROM {BASIS} WHERE period_start = %s", [self.period])
             (last,) = cursor.fetchone()
-            state = PayBasisState(period_start=self.period_start, seq=last or 0)
+            PayBasisState.objects.get_or_create(
+                period_start=self.period_start,
+                defaults={"context": "", "seq": last or 0, "refreshed_at": timezone.now()},
+            )
+            state = states.get(period_start=self.period_start)
+        whole = state.context != context
+        self._consume_log(whole=whole)
         self.state, self.seq = state, state.seq
         if whole:
             self._replace(self.where, "", scales, params)

@@ -435,3 +435,49 @@ def test_sqlite_sums_the_basis_along_its_index_and_puts_it_back(center):
     assert SUMS_INDEX not in plan()
     _assert_same(MARCH)
     assert SUMS_INDEX in plan()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_run_and_the_upkeep_starting_a_period_at_once_both_finish(monkeypatch):
+    """Two refreshes of a period without a basis at the same moment (a run and the upkeep):
+    both see no state; the state row is created apart and then locked, so the second waits for
+    the first and reads what it wrote, instead of failing on the state's unique period."""
+    if connection.vendor != "postgresql":
+        pytest.skip("real concurrent transactions need PostgreSQL (SQLite serialises writers)")
+    import contextlib
+    import threading
+
+    from telesales.compensation.payinputs import pay_basis_refresh
+
+    c = plain_center()
+    _make(c, _spec())
+    met = threading.Barrier(2, timeout=3)
+    consume = paybasis.Refresh._consume_log
+
+    def meet_then_consume(self, *, whole):
+        # Both past their look at the state, unless one waits for the other's (then the
+        # barrier breaks after 3 s and each goes on).
+        with contextlib.suppress(threading.BrokenBarrierError):
+            met.wait()
+        return consume(self, whole=whole)
+
+    monkeypatch.setattr(paybasis.Refresh, "_consume_log", meet_then_consume)
+    outcomes: list[object] = []
+
+    def refresh() -> None:
+        try:
+            with transaction.atomic():
+                outcomes.append(pay_basis_refresh(MARCH, BOOK))
+        except Exception as exc:
+            outcomes.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=refresh) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert outcomes == [1, 1]  # one commission cell each time, no error
+    assert PayBasisState.objects.filter(period_start=MAR).count() == 1
+    assert PolicyPayBasis.objects.filter(period_start=MAR, until__isnull=True).count() == 1
