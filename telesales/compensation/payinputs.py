@@ -423,19 +423,9 @@ def pay_inputs(
     if rules is None:
         rules = _rules_in_force(period)
     problems: list[tuple[str, str]] = []
-    people = _people(period, problems)
-    outstanding = _withheld_outstanding(before=period.start)
-    extensions = _extensions(period, rules, {p.id for p in people if p.in_service})
+    people, outstanding, extensions = _cell_inputs(period, rules, problems)
     cells = (
-        plain_cells(
-            _in_period_not_cancelled(period),
-            rules=rules,
-            period=period,
-            people=people,
-            extended=set(extensions),
-            outstanding=set(outstanding),
-            basis=basis,
-        )
+        _period_cells(period, rules, people, outstanding, extensions, basis=basis)
         if plain
         else None
     )
@@ -462,20 +452,32 @@ def pay_basis_refresh(period: Period, rules: RuleBook) -> int:
     """Bring the period's pay basis up to date (ADR 0017) without reading the rest of the
     run's inputs: the periodic upkeep, so that the run itself finds little to compute.
     Returns the number of plain cells."""
-    problems: list[tuple[str, str]] = []
+    people, outstanding, extensions = _cell_inputs(period, rules, [])
+    cells = _period_cells(period, rules, people, outstanding, extensions, basis=True)
+    return len(cells.cells)
+
+
+def _cell_inputs(period: Period, rules: RuleBook | None, problems: list):
+    """What the plain cells read besides the policies: the people, the commission withheld
+    earlier and not released (by policy), the extensions (by person)."""
     people = _people(period, problems)
     outstanding = _withheld_outstanding(before=period.start)
     extensions = _extensions(period, rules, {p.id for p in people if p.in_service})
-    cells = plain_cells(
+    return people, outstanding, extensions
+
+
+def _period_cells(period, rules, people, outstanding, extensions, *, basis: bool):
+    """The period's plain cells (``paycells.plain_cells``) of the policies credited in it and
+    not cancelled by its end."""
+    return plain_cells(
         _in_period_not_cancelled(period),
         rules=rules,
         period=period,
         people=people,
         extended=set(extensions),
         outstanding=set(outstanding),
-        basis=True,
+        basis=basis,
     )
-    return len(cells.cells)
 
 
 # --- the records of the later lines: new-hire allowance, withholding, renewals, awards -------
