@@ -916,7 +916,8 @@ class _Run:
 
     def late_note(self, clearance: PolicyClearance, cleared: dt.date | None) -> str:
         """Why the commission of a policy so cleared is withheld ("" when it is not): what it
-        waits for, or the day it was done after the deadline."""
+        waits for, or that it was done after the deadline (without the day: the policies
+        done late are one line per person, ADR 0018; each policy has its own day)."""
         _section, until, _rule_id, deadline = self._terms
         if cleared is not None and cleared <= deadline:
             return ""
@@ -933,9 +934,7 @@ class _Run:
         if waiting:
             return note(gettext_noop("waiting for: %(what)s"), what=waiting)
         return note(
-            gettext_noop("done on %(day)s, after the deadline %(deadline)s"),
-            day=cleared.isoformat() if cleared is not None else "",
-            deadline=deadline.isoformat(),
+            gettext_noop("done after the deadline %(deadline)s"), deadline=deadline.isoformat()
         )
 
     def withholding(self) -> None:

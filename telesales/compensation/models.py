@@ -162,10 +162,21 @@ class PayLine(models.Model):
     """One itemised line of a payslip: traceable to its rule (id, version) and its sources
     (``policy:17``, ``person:3``, ``adjustment:2``). ``position`` is the payslip order."""
 
-    run = models.ForeignKey(PayRun, on_delete=models.CASCADE, related_name="lines")
+    # The references are checked once per run, not once per line (ADR 0018): the pay run
+    # writes its lines in bulk and then locks and checks every person and policy they name
+    # (``payrun._lines_check``); the ORM still cascades and protects on delete. The run's
+    # own index is the unique (run, position) one.
+    run = models.ForeignKey(
+        PayRun, on_delete=models.CASCADE, related_name="lines", db_constraint=False, db_index=False
+    )
     position = models.PositiveIntegerField(_("position"))
     person = models.ForeignKey(
-        "org.Person", verbose_name=_("person"), on_delete=models.PROTECT, related_name="+"
+        "org.Person",
+        verbose_name=_("person"),
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_constraint=False,
+        db_index=False,  # the (person, run) index serves it
     )
     kind = models.CharField(_("kind"), max_length=24, choices=PayLineKind.choices)
     amount = models.DecimalField(_("amount"), **MONEY)
@@ -175,7 +186,7 @@ class PayLine(models.Model):
     rule_version = models.PositiveIntegerField(_("rule version"))
     modifiers = models.JSONField(_("modifying rules"), default=list, blank=True)
     sources = models.JSONField(_("source records"), default=list)
-    #: The policy of a commission or clawback line (a later clawback looks up what was paid).
+    #: The policy of a clawback line (one policy each; other lines name theirs in ``sources``).
     policy = models.ForeignKey(
         "policies.Policy",
         verbose_name=_("policy"),
@@ -183,6 +194,8 @@ class PayLine(models.Model):
         blank=True,
         on_delete=models.PROTECT,
         related_name="+",
+        db_constraint=False,
+        db_index=False,
     )
     note = models.CharField(_("note"), max_length=500, blank=True)
     #: A line of one rate cell (ADR 0014): each source policy's [amount, basis] as decimal
@@ -199,8 +212,15 @@ class PayLine(models.Model):
         verbose_name = _("pay line")
         verbose_name_plural = _("pay lines")
         indexes = [
-            models.Index(fields=["run", "person"], name="compensation_payline_person"),
-            models.Index(fields=["policy", "kind"], name="compensation_payline_policy"),
+            # A payslip (person and run), a person's lines (what protects a person from
+            # deletion): one index for both.
+            models.Index(fields=["person", "run"], name="compensation_payline_person"),
+            # Only clawback lines name a policy: the others stay out of its index.
+            models.Index(
+                fields=["policy"],
+                name="compensation_payline_policy",
+                condition=models.Q(policy__isnull=False),
+            ),
         ]
         constraints = [
             models.UniqueConstraint(
@@ -381,6 +401,39 @@ class PolicyPayBasis(models.Model):
 
     def __str__(self) -> str:
         return f"{self.period_start} policy:{self.policy_id} {self.amount}"
+
+
+class PayBasisSum(models.Model):
+    """The period's current pay basis summed as the run reads it (ADR 0017, third stage):
+    one row per agent and rate cell (``kind`` ``c``), per agent and what the withholding
+    waits for (``w``) and per policy that is not plain (``r``), with the count, the sums,
+    the least policy id, the checksum and the least and greatest rate key of its policies.
+    Kept by the refresh that changes the basis (the sums of the agents whose policies it
+    computed again), so that a run reads these rows instead of summing a million policies.
+    Written and read by SQL only (``paybasis``)."""
+
+    #: In this order, the key serves the refresh's deletes of an agent's sums too.
+    pk = models.CompositePrimaryKey("period_start", "agent_id", "kind", "cell", "late", "first")
+    period_start = models.DateField()
+    kind = models.CharField(max_length=1)
+    agent_id = models.BigIntegerField()
+    #: -1 for the rows of no cell (``w`` and ``r``): part of the key, so never NULL.
+    cell = models.IntegerField()
+    late = models.CharField(max_length=24)
+    count = models.BigIntegerField()
+    amount = models.BigIntegerField()
+    fyc = models.BigIntegerField()
+    first = models.BigIntegerField()
+    ck = models.BigIntegerField()
+    kmin = models.IntegerField(null=True)
+    kmax = models.IntegerField(null=True)
+
+    class Meta:
+        verbose_name = _("pay basis sum")
+        verbose_name_plural = _("pay basis sums")
+
+    def __str__(self) -> str:
+        return f"{self.period_start} {self.kind} {self.agent_id} {self.cell} {self.amount}"
 
 
 class PayAdjustment(TimeStampedModel):

@@ -17,7 +17,13 @@ from __future__ import annotations
 
 import json
 
-from django.utils.translation import gettext, pgettext
+from django.utils.translation import gettext, gettext_noop, pgettext
+
+#: Messages that only the notes of runs computed before are stored with: kept translated.
+FORMER_MESSAGES = (
+    # One withheld line per day a policy was done after the deadline (before ADR 0018).
+    gettext_noop("done on %(day)s, after the deadline %(deadline)s"),
+)
 
 #: How a stored note starts: a JSON list of [message, values] parts.
 _START = '[["'

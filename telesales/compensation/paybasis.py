@@ -20,6 +20,7 @@ have gone unlogged.
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 
 from django.db import connection as default_connection
@@ -186,8 +187,11 @@ def install_after_migrate(sender, using="default", **kwargs) -> None:
 BASIS = "compensation_policypaybasis"
 STATE = "compensation_paybasisstate"
 PENDING = "compensation_paybasispending"
+SUMS = "compensation_paybasissum"
 _TODO = "ts_paybasis_todo"
 _AGAIN = "ts_paybasis_again"
+#: The sums' columns, in the order of ``paycells``' aggregate rows.
+_SUMS_COLUMNS = "kind, agent_id, cell, late, count, amount, fyc, first, ck, kmin, kmax"
 _COLUMNS = "pid, agent, k, cell, amount, fyc, fyc_cents, late, withheld, ck"
 _BASIS_COLUMNS = (
     "period_start, since, policy_id, agent_id, k, cell, amount, fyc, fyc_cents, late, withheld, ck"
@@ -205,9 +209,13 @@ class Refresh:
     or its context changed, else again for the policies changed since (the change log and
     this period's pending entries); then summed (``rows``). Rows are replaced by versions:
     a refresh numbered ``seq`` ends the rows it replaces (``until``) and writes the new ones
-    (``since``), so that a run's cell lines keep standing for the rows it read."""
+    (``since``), so that a run's cell lines keep standing for the rows it read.
 
-    def __init__(self, cursor, period_start, per_policy, where: str) -> None:
+    The sums the run reads (``PayBasisSum``) are kept with the rows: a whole refresh sums
+    the period again, any other one the agents whose policies it computed again (their old
+    and new rows); ``aggregate`` is ``paycells``' sums over the per-policy rows ``x``."""
+
+    def __init__(self, cursor, period_start, per_policy, where: str, aggregate: str) -> None:
         self.cursor = cursor
         self.connection = cursor.db
         self.postgres = self.connection.vendor == "postgresql"
@@ -215,6 +223,7 @@ class Refresh:
         self.period_start = period_start
         self.per_policy = per_policy
         self.where = where
+        self.aggregate = aggregate
         self.state = None
         self.seq = 0
 
@@ -236,6 +245,54 @@ class Refresh:
             f"INSERT INTO {BASIS} ({_BASIS_COLUMNS}) SELECT %s, %s, {_COLUMNS} FROM ({body}) z",
             [self.period, seq, *params],
         )
+        if not rows:
+            self._sum(None)
+            return
+        # The agents of the rows just replaced and of those just written: their sums change.
+        self.cursor.execute(
+            f"SELECT DISTINCT agent_id FROM {BASIS} "
+            f"WHERE period_start = %s AND (until IS NULL OR until = %s) "
+            f"AND agent_id IS NOT NULL{rows}",
+            [self.period, seq],
+        )
+        touched = sorted(row[0] for row in self.cursor.fetchall())
+        if touched:
+            self._sum(touched)
+
+    def _sum(self, agents: list[int] | None) -> None:
+        """Sum the period's current rows again into ``SUMS``: all of them (``agents``
+        None), or those of ``agents``."""
+        cursor = self.cursor
+        only, also = "", []
+        if agents is not None:
+            # A list the planner sees whole: an index scan for a few agents.
+            if self.postgres:
+                only, also = " AND agent_id = ANY(%s)", [agents]
+            else:
+                only = " AND agent_id IN (SELECT value FROM json_each(%s))"
+                also = [json.dumps(agents)]
+        cursor.execute(f"DELETE FROM {SUMS} WHERE period_start = %s{only}", [self.period, *also])
+        insert = f"INSERT INTO {SUMS} (period_start, {_SUMS_COLUMNS}) "
+        if self.postgres:
+            # ``aggregate`` itself, in the database: three scans, in parallel (one scan
+            # grouped as SQLite's below and added up was slower: 3.4 against 2.3 s).
+            cursor.execute(
+                f"{insert} SELECT %s, s.kind, s.agent, COALESCE(s.cell, -1), s.late, s.n, "
+                f"s.amount, s.fyc, s.first, s.ck, s.kmin, s.kmax FROM ("
+                f"WITH x AS NOT MATERIALIZED (SELECT policy_id AS pid, agent_id AS agent, k, "
+                f"cell, amount, fyc, late, withheld, ck FROM {BASIS} "
+                f"WHERE period_start = %s AND until IS NULL{only})\n{self.aggregate}"
+                f") s (kind, agent, cell, late, n, amount, fyc, first, ck, kmin, kmax)",
+                [self.period, self.period, *also],
+            )
+            return
+        rows = [
+            (self.period, kind, agent, -1 if cell is None else cell, *rest)
+            for kind, agent, cell, *rest in self._sqlite_sums(only, also)
+        ]
+        marks = ", ".join(["%s"] * 12)
+        for first in range(0, len(rows), 10_000):
+            cursor.executemany(f"{insert} VALUES ({marks})", rows[first : first + 10_000])
 
     def _temporary(self, name: str, column: str) -> None:
         self.cursor.execute(f"DROP TABLE IF EXISTS {name}")
@@ -355,33 +412,33 @@ class Refresh:
         self.cursor.execute(f"DROP TABLE {_AGAIN}")
         self._save()
 
-    def rows(self, aggregate: str) -> list[tuple]:
-        """The period's current rows summed as ``aggregate`` (``paycells``' sums over ``x``)
-        gives them: one row per agent and rate cell (``c``), per agent and what the
-        withholding waits for (``w``) and per policy that is not plain (``r``).
+    def rows(self) -> list[tuple]:
+        """The period's current rows as ``aggregate`` sums them (kept in ``SUMS``): one row
+        per agent and rate cell (``c``), per agent and what the withholding waits for
+        (``w``) and per policy that is not plain (``r``)."""
+        self.cursor.execute(
+            f"SELECT {_SUMS_COLUMNS} FROM {SUMS} WHERE period_start = %s", [self.period]
+        )
+        return [
+            (kind, agent, None if cell == -1 else cell, *rest)
+            for kind, agent, cell, *rest in self.cursor.fetchall()
+        ]
 
-        PostgreSQL runs ``aggregate`` itself (three scans, in parallel; one scan grouped as
-        below and added up here was slower: 3.4 against 2.3 s for the read stage). SQLite
-        runs one scan grouped by agent, cell and state along ``SUMS_INDEX``, a partial index
-        holding every column it sums (no sort, no table read), and the groups are added up
-        here: 0.75 s at a million policies, against 4.6 s for the three scans."""
-        if self.postgres:
-            self.cursor.execute(
-                f"WITH x AS NOT MATERIALIZED (SELECT policy_id AS pid, agent_id AS agent, k, "
-                f"cell, amount, fyc, late, withheld, ck FROM {BASIS} "
-                f"WHERE period_start = %s AND until IS NULL)\n{aggregate}",
-                [self.period],
-            )
-            return self.cursor.fetchall()
+    def _sqlite_sums(self, only: str, also: list) -> list[tuple]:
+        """SQLite's sums of the current rows (``only``: a condition on them, its parameters
+        ``also``): one scan
+        grouped by agent, cell and state along ``SUMS_INDEX``, a partial index holding every
+        column it sums (no sort, no table read), the groups added up here (0.75 s at a
+        million policies, against 4.6 s for ``aggregate``'s three scans)."""
         self.cursor.execute(
             f"SELECT agent_id, cell, late, COUNT(*), SUM(amount), SUM(fyc), MIN(policy_id), "
             f"SUM(ck), MIN(k), MAX(k), COUNT(withheld), SUM(withheld), "
             f"SUM(amount) FILTER (WHERE withheld IS NOT NULL), "
             f"MIN(policy_id) FILTER (WHERE withheld IS NOT NULL), "
             f"group_concat(CASE WHEN cell IS NULL THEN policy_id END) "
-            f"FROM {BASIS} WHERE period_start = %s AND until IS NULL "
+            f"FROM {BASIS} WHERE period_start = %s AND until IS NULL{only} "
             f"GROUP BY agent_id, cell, late",
-            [self.period],
+            [self.period, *also],
         )
         cells: dict[tuple, list] = {}
         held: dict[tuple, list] = {}
@@ -468,7 +525,7 @@ def forget_period(period_start, seq: int | None) -> None:
                 else f"DELETE FROM {BASIS} WHERE period_start = %s AND NOT ({visible(BASIS)})",
                 [period, seq, seq],
             )
-        for table in (PENDING, STATE):
+        for table in (PENDING, SUMS, STATE):
             cursor.execute(f"DELETE FROM {table} WHERE period_start = %s", [period])
 
 

@@ -343,9 +343,10 @@ class _Reader:
         )
 
     def _late(self) -> str:
-        """What the withholding waits for, as text: ``W:rv``, ``W:r``, ``W:v``, ``D:<day>``
-        (done after the deadline) or empty (cleared by the deadline, or no withholding);
-        over the columns ``receipt_on``, ``required`` and ``visit_on``."""
+        """What the withholding waits for, as text: ``W:rv``, ``W:r``, ``W:v``, ``D`` (done
+        after the deadline: one line whatever the day, ADR 0018) or empty (cleared by the
+        deadline, or no withholding); over the columns ``receipt_on``, ``required`` and
+        ``visit_on``."""
         if self.withholding is None:
             return "''"
         receipt = "receipt" in self.until
@@ -362,7 +363,7 @@ class _Reader:
         return (
             f"CASE WHEN {waiting_receipt} AND {waiting_visit} THEN 'W:rv' "
             f"WHEN {waiting_receipt} THEN 'W:r' WHEN {waiting_visit} THEN 'W:v' "
-            f"WHEN ({cleared}) > {deadline} THEN 'D:' || CAST(({cleared}) AS TEXT) ELSE '' END"
+            f"WHEN ({cleared}) > {deadline} THEN 'D' ELSE '' END"
         )
 
     def per_policy(self, where: str, scales: tuple[int, int, int]) -> str:
@@ -500,6 +501,7 @@ FROM x WHERE x.cell IS NULL
                     self.deadline,
                     timezone.get_current_timezone_name(),
                     body,
+                    self.aggregate(),
                     params,
                 )
             ).encode("utf-8")
@@ -509,9 +511,11 @@ FROM x WHERE x.cell IS NULL
             try:
                 self._tables(cursor, agents, rates)
                 self._no_jit(cursor)
-                refresh = paybasis.Refresh(cursor, self.period.start, self.per_policy, where)
+                refresh = paybasis.Refresh(
+                    cursor, self.period.start, self.per_policy, where, self.aggregate()
+                )
                 refresh.bring_up_to_date(tuple(scales), params, context)
-                rows = refresh.rows(self.aggregate())
+                rows = refresh.rows()
                 stale = {
                     row[1]
                     for row in rows
@@ -521,7 +525,7 @@ FROM x WHERE x.cell IS NULL
                     # An agent's level, extension or service changed since their policies
                     # were computed.
                     refresh.agents_again(sorted(stale), tuple(scales), params)
-                    rows = refresh.rows(self.aggregate())
+                    rows = refresh.rows()
                 self.seq = refresh.seq
             finally:
                 self._drop(cursor)
@@ -543,34 +547,45 @@ FROM x WHERE x.cell IS NULL
         # In a fixed order, whatever order the database gave the groups in.
         rows.sort(key=lambda row: (row[0], row[1] or 0, -1 if row[2] is None else row[2], row[3]))
         summed = []  # hashed at once: one update per row cost 0.1 s at 160,000 cells
+        clearances: dict[str, PolicyClearance] = {}  # a few distinct ones
+        append = out.cells.append
         for kind, agent, cell, late, count, amount, fyc, first, check, *_k in rows:
             if kind == "r":
                 rest.append(first)
                 continue
             summed.append(f"{kind}|{agent}|{cell}|{late}|{count}|{amount}|{fyc}|{first}|{check}|")
-            common = {"agent_id": agent, "count": count, "first_id": first}
             if kind == "c":
                 rule_id, rate, modifiers = self.cells[cell]
-                cell_in = PlainCell(
-                    kind="commission",
-                    cell=f"c:{cell}",
-                    amount=Decimal(int(amount)).scaleb(-2),
-                    basis=Decimal(int(fyc)).scaleb(fyc_scale),
-                    rule_id=rule_id,
-                    rate=rate,
-                    modifiers=modifiers,
-                    **common,
+                append(
+                    PlainCell(
+                        kind="commission",
+                        cell=f"c:{cell}",
+                        amount=Decimal(int(amount)).scaleb(-2),
+                        basis=Decimal(int(fyc)).scaleb(fyc_scale),
+                        rule_id=rule_id,
+                        rate=rate,
+                        modifiers=modifiers,
+                        agent_id=agent,
+                        count=count,
+                        first_id=first,
+                    )
                 )
-            else:
-                cell_in = PlainCell(
+                continue
+            clearance = clearances.get(late)
+            if clearance is None:
+                clearance = clearances[late] = _clearance(late, self.deadline)
+            append(
+                PlainCell(
                     kind="withheld",
                     cell=f"w:{late}",
                     amount=-Decimal(int(amount)).scaleb(-2),
                     basis=Decimal(int(fyc)).scaleb(-2),
-                    clearance=_clearance(late),
-                    **common,
+                    clearance=clearance,
+                    agent_id=agent,
+                    count=count,
+                    first_id=first,
                 )
-            out.cells.append(cell_in)
+            )
         out.rest = sorted(rest)
         digest.update("".join(summed).encode())
         digest.update(("r|" + ",".join(map(str, out.rest))).encode("ascii"))
@@ -578,7 +593,7 @@ FROM x WHERE x.cell IS NULL
         return out
 
 
-def _clearance(late: str) -> PolicyClearance:
+def _clearance(late: str, deadline: dt.date) -> PolicyClearance:
     """A clearance that ``engine.late_note`` words as the statement's ``late`` text."""
     if late == "W:rv":
         return PolicyClearance(receipt_on=None, return_visit_required=True)
@@ -586,7 +601,8 @@ def _clearance(late: str) -> PolicyClearance:
         return PolicyClearance(receipt_on=None, return_visit_required=False)
     if late == "W:v":
         return PolicyClearance(receipt_on=dt.date.min, return_visit_required=True)
-    day = dt.date.fromisoformat(late[2:12])
+    assert late == "D", late
+    day = deadline + dt.timedelta(days=1)  # any day after it: the note names none
     return PolicyClearance(receipt_on=day, return_visit_required=True, return_visit_on=day)
 
 

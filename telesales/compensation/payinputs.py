@@ -46,6 +46,7 @@ from dataclasses import astuple, dataclass, field, replace
 from decimal import Decimal
 
 from django.db.models import BooleanField, ExpressionWrapper, Q, Sum
+from django.db.models.functions import TruncDate
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -263,14 +264,25 @@ _POLICY_COLUMNS = (
     "term_years",
     "payment_mode",
     "annualised_premium",
-    "issued_at",
+    "issued_on",
     "status",
-    "cancelled_at",
+    "cancelled_on",
 )
 
 
+def _policy_rows(queryset):
+    """The policies of ``queryset`` as ``_POLICY_COLUMNS`` rows, the local days of issue and
+    cancellation computed by the database: read as aware datetimes, each value would pass
+    through the driver's time zone loader in Python (0.3 s for 32,000 policies)."""
+    tz = timezone.get_current_timezone()
+    return queryset.annotate(
+        issued_on=TruncDate("issued_at", tzinfo=tz),
+        cancelled_on=TruncDate("cancelled_at", tzinfo=tz),
+    ).values_list(*_POLICY_COLUMNS)
+
+
 def _policy_in(
-    row: tuple, rules: RuleBook | None, tz, paid: dict[int, Decimal], *, lenient: bool = False
+    row: tuple, rules: RuleBook | None, paid: dict[int, Decimal], *, lenient: bool = False
 ) -> tuple[PolicyIn | None, str]:
     """One ``_POLICY_COLUMNS`` row as the engine's record, or (None, why it cannot be paid).
     ``lenient``: a policy whose FYC cannot be valued comes in with FYC 0 instead."""
@@ -284,9 +296,9 @@ def _policy_in(
         term,
         mode,
         premium,
-        issued_at,
+        issued_on,
         status,
-        cancelled_at,
+        cancelled_on,
     ) = row
     fyc = (
         policy_fyc(
@@ -309,7 +321,7 @@ def _policy_in(
             "product %(p)s computes FYC on the standardised premium and the rule "
             "set has no standardisation factor for category %(c)s, term %(t)s years"
         ) % {"p": product, "c": category or "-", "t": term}
-    cancelled = status == PolicyStatus.CANCELLED and cancelled_at is not None
+    cancelled = status == PolicyStatus.CANCELLED and cancelled_on is not None
     return (
         PolicyIn(
             id=policy_id,
@@ -318,8 +330,8 @@ def _policy_in(
             term_years=term,
             payment_mode=mode,
             fyc=fyc,
-            credited_on=issued_at.astimezone(tz).date(),
-            cancelled_on=cancelled_at.astimezone(tz).date() if cancelled else None,
+            credited_on=issued_on,
+            cancelled_on=cancelled_on if cancelled else None,
             cancel_kind=FREE_LOOK if cancelled else "",
             paid_commission=paid.get(policy_id),
         ),
@@ -349,26 +361,27 @@ def _policies(
     """The period's policies as ``PolicyIn``; with ``rest`` (the plain cells were read), only
     those cancelled by the period's end and ``rest``, the policies the cells turned down."""
     start, end = _day_bounds(period)
-    tz = timezone.get_current_timezone()  # timezone.localdate(), without its checks per row
     selected = Policy.objects.filter(issued_at__isnull=False).filter(
         Q(issued_at__gte=start, issued_at__lt=end)
         | Q(status=PolicyStatus.CANCELLED, cancelled_at__gte=start, cancelled_at__lt=end)
     )
     if rest is None:
-        rows = list(selected.values_list(*_POLICY_COLUMNS).order_by("id"))
+        rows = list(_policy_rows(selected).order_by("id"))
     else:
         # Cancelled by the period's end: never plain. The rest of those issued in it: plain
         # unless the cells turned them down.
         cancelled = Q(status=PolicyStatus.CANCELLED, cancelled_at__lt=end)
-        rows = list(selected.filter(cancelled).values_list(*_POLICY_COLUMNS))
+        rows = list(_policy_rows(selected.filter(cancelled)))
         for chunk in _chunks(rest):
-            rows += Policy.objects.filter(pk__in=chunk).values_list(*_POLICY_COLUMNS)
+            rows += _policy_rows(Policy.objects.filter(pk__in=chunk))
         rows.sort(key=operator.itemgetter(0))
-    cancelled_earlier = [r[0] for r in rows if r[10] == PolicyStatus.CANCELLED and r[9] < start]
+    cancelled_earlier = [
+        r[0] for r in rows if r[10] == PolicyStatus.CANCELLED and r[9] < period.start
+    ]
     paid = _paid_commission(cancelled_earlier, before=period.start) if cancelled_earlier else {}
     policies: list[PolicyIn] = []
     for row in rows:
-        policy, problem = _policy_in(row, rules, tz, paid)
+        policy, problem = _policy_in(row, rules, paid)
         if policy is None:
             problems.append((f"policy:{row[0]}", problem))
         else:
@@ -685,13 +698,10 @@ def _policies_withheld_earlier(
     """Policies outside the period's inputs that wait for the release of what was withheld.
     Their release pays back what was withheld, not a commission: a policy whose FYC cannot
     be valued any more still comes in (FYC 0) so that its release is not lost."""
-    tz = timezone.get_current_timezone()
-    rows = (
+    rows = _policy_rows(
         Policy.objects.filter(pk__in=policy_ids, agent_id__in=sorted(agents))
-        .values_list(*_POLICY_COLUMNS)
-        .order_by("id")
-    )
-    return [_policy_in(row, rules, tz, {}, lenient=True)[0] for row in rows]
+    ).order_by("id")
+    return [_policy_in(row, rules, {}, lenient=True)[0] for row in rows]
 
 
 #: Months of an assessment period (the length of one extension).

@@ -64,6 +64,8 @@ from telesales.core.audit import audit_record
 from telesales.core.errors import InvalidState, PermissionDenied, ValidationFailed
 from telesales.core.memory import without_cyclic_gc
 from telesales.core.model_updates import save_or_conflict
+from telesales.org.models import Person
+from telesales.policies.models import Policy
 
 ADJUSTMENT_RULE = "adjustment"
 # ``progress(stage, done, total)``: stage "reading" (the inputs), "computing" (``total`` people)
@@ -282,6 +284,35 @@ def _lines_write(run: PayRun, lines: list[EngineLine], progress=None) -> None:
     _bulk_insert(PayLine, columns, rows, total=len(lines), progress=progress)
 
 
+def _lines_check(lines: list[EngineLine]) -> None:
+    """Refuse the run when a person or policy its lines name is gone: the line table has no
+    per-row reference checks (ADR 0018), so the run makes them once, for all its lines, in
+    two statements. Only a person or policy deleted by hand (no service deletes either; the
+    ORM refuses once lines name them) between reading the inputs and writing the lines
+    fails here."""
+    people = sorted({line.person_id for line in lines})
+    policies = sorted({p for p in map(_policy_id, lines) if p is not None})
+    missing = []
+    with connection.cursor() as cursor:
+        for model, ids in ((Person, people), (Policy, policies)):
+            if not ids:
+                continue
+            table = connection.ops.quote_name(model._meta.db_table)
+            if connection.vendor == "postgresql":
+                sql = f"SELECT id FROM {table} WHERE id = ANY(%s)"  # noqa: S608
+                cursor.execute(sql, [ids])
+            else:
+                sql = f"SELECT id FROM {table} WHERE id IN (SELECT value FROM json_each(%s))"  # noqa: S608
+                cursor.execute(sql, [json.dumps(ids)])
+            found = {row[0] for row in cursor.fetchall()}
+            missing += [f"{model._meta.model_name}:{i}" for i in ids if i not in found]
+    if missing:
+        raise InvalidState(
+            _("Deleted while the pay run was computed: %(records)s. Compute it again.")
+            % {"records": ", ".join(missing[:20])}
+        )
+
+
 #: The kinds of line the per-policy ledger (``PolicyPay``) records: commission and releases
 #: as they are, withheld and clawback amounts (negative lines) as positive amounts.
 _LEDGER_KINDS = (
@@ -399,6 +430,9 @@ def _compute(
 
 
 @transaction.atomic
+# The whole compute, not only its big steps: a collection of the oldest generation in any
+# step walks every object the run holds (0.2 s for 10,000 ids read after the lines).
+@without_cyclic_gc()
 def payrun_compute(
     *,
     period_start: dt.date,
@@ -425,7 +459,7 @@ def payrun_compute(
     # The notes stored on the lines are written in the center's language, whoever computes,
     # so that a re-run gives identical lines; the problems are reported in the user's.
     try:
-        with translation.override(settings.LANGUAGE_CODE), without_cyclic_gc():
+        with translation.override(settings.LANGUAGE_CODE):
             inputs, lines = _compute(book, ruleset, period, progress, plain=plain_policies)
     except PayInputInvalid:
         _compute(book, ruleset, period, plain=plain_policies)
@@ -457,8 +491,8 @@ def payrun_compute(
         "lines": run.line_count,
     }
     run.lines.all().delete()
-    with without_cyclic_gc():
-        _lines_write(run, lines, progress)
+    _lines_write(run, lines, progress)
+    _lines_check(lines)
     PayAdjustment.objects.filter(applied_run=run).exclude(
         pk__in=[a.pk for a in adjustments]
     ).update(applied_run=None)

@@ -31,6 +31,7 @@ from telesales.compensation.models import (
     PayBasisChange,
     PayBasisPending,
     PayBasisState,
+    PayBasisSum,
     PayRun,
     PolicyPay,
     PolicyPayBasis,
@@ -214,7 +215,20 @@ def test_after_any_changes_the_basis_gives_what_the_policies_give(center, specs,
                 _apply(c, change)
             _assert_same(MARCH)
         assert PayBasisState.objects.filter(period_start=MAR).exists()
+        # The sums kept agent by agent are those of the whole period summed again.
+        kept = _sums(MAR)
+        PayBasisState.objects.filter(period_start=MAR).delete()
+        _assert_same(MARCH)
+        assert _sums(MAR) == kept
         transaction.savepoint_rollback(sid)
+
+
+def _sums(day) -> list[tuple]:
+    return sorted(
+        PayBasisSum.objects.filter(period_start=day).values_list(
+            "kind", "agent_id", "cell", "late", "count", "amount", "fyc", "first", "ck"
+        )
+    )
 
 
 def test_a_change_reaches_every_period_with_a_basis(center):
@@ -311,8 +325,10 @@ def test_the_approval_keeps_only_what_its_lines_stand_for(center):
     line = run.lines.get(pk=line.pk)
     assert {p: a for p, _n, a, _b in _parts(line)} == read
     assert sum(read.values()) == line.amount
+    assert PayBasisSum.objects.filter(period_start=MAR).exists()
     payrun_approve(run=run, actor=c.hr)
     assert not PayBasisState.objects.filter(period_start=MAR).exists()
+    assert not PayBasisSum.objects.filter(period_start=MAR).exists()
     kept = PolicyPayBasis.objects.filter(period_start=MAR)
     assert kept.count() == 2 and not kept.filter(since__gt=run.basis_seq).exists()
     ledger = dict(PolicyPay.objects.filter(run=run).values_list("policy_id", "commission"))
@@ -339,9 +355,19 @@ def test_a_rerun_reads_the_basis_without_computing_it_again(center):
     assert second.input_fingerprint == first.input_fingerprint
     inserts = [q["sql"] for q in queries if "INSERT INTO compensation_policypaybasis" in q["sql"]]
     assert len(inserts) == 1 and "ts_paybasis_todo" in inserts[0]  # the changed ones only
+    # Nothing changed: the sums are read as they were kept.
+    assert not [q for q in queries if "INSERT INTO compensation_paybasissum" in q["sql"]]
+    before = _sums(MAR)
+    ann = _make(c, _spec(agent="ann"))
     Policy.objects.filter(pk=policies[0].pk).update(annualised_premium=D("4321.00"))
-    third = payrun_compute(period_start=MAR, actor=c.hr)
+    with CaptureQueriesContext(connection) as queries:
+        third = payrun_compute(period_start=MAR, actor=c.hr)
     assert third.input_fingerprint != first.input_fingerprint
+    # Summed again: the two agents whose policies changed, not the period.
+    (cleared,) = [q["sql"] for q in queries if "DELETE FROM compensation_paybasissum" in q["sql"]]
+    assert "agent_id" in cleared
+    after = _sums(MAR)
+    assert {row[1] for row in set(after) ^ set(before)} == {c.sam.pk, ann.agent_id}
 
 
 def test_the_upkeep_keeps_the_open_periods_current_and_forgets_approved_ones(center):

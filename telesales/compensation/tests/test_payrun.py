@@ -382,6 +382,47 @@ def test_a_work_month_runs_from_the_26th_to_the_25th():
     ]
 
 
+def test_the_run_checks_once_that_every_person_and_policy_it_names_is_there(march, monkeypatch):
+    """The line table checks no reference row by row (ADR 0018): the run checks them all
+    at once after writing, and refuses (nothing saved) when one is gone; the ORM still
+    refuses to delete a person whose pay lines name them."""
+    from django.db.models import ProtectedError
+
+    from telesales.compensation import payrun as payrun_module
+    from telesales.compensation.engine import PayLine as EngineLine
+
+    run = payrun_compute(period_start=MAR, actor=march.hr)
+    person = run.lines.order_by("position").first().person_id
+    gone_person = Person.objects.order_by("-pk").first().pk + 100
+    gone_policy = Policy.objects.order_by("-pk").first().pk + 100
+
+    def line(person_id, kind="base_pay", sources=()):
+        return EngineLine(person_id, kind, "r", 1, D("1.00"), D("1.00"), None, sources)
+
+    existing = Policy.objects.order_by("pk").first().pk
+    payrun_module._lines_check([line(person), line(person, "clawback", (f"policy:{existing}",))])
+    with pytest.raises(InvalidState) as refused:
+        payrun_module._lines_check(
+            [line(person), line(gone_person, "clawback", (f"policy:{gone_policy}",))]
+        )
+    assert f"person:{gone_person}" in str(refused.value)
+    assert f"policy:{gone_policy}" in str(refused.value)
+    # Wired into the compute: a line naming a person that is gone refuses the whole run.
+    compute = payrun_module.compute_pay
+    monkeypatch.setattr(
+        payrun_module,
+        "compute_pay",
+        lambda *args, **kwargs: [*compute(*args, **kwargs), line(gone_person)],
+    )
+    lines_before = line_tuples(run)
+    with pytest.raises(InvalidState):
+        payrun_compute(period_start=MAR, actor=march.hr)
+    assert line_tuples(PayRun.objects.get(pk=run.pk)) == lines_before
+    with pytest.raises(ProtectedError) as protected:
+        Person.objects.get(pk=person).delete()
+    assert any(isinstance(obj, PayLine) for obj in protected.value.protected_objects)
+
+
 def test_every_engine_line_kind_is_a_stored_kind_in_payslip_order():
     from telesales.compensation.choices import PayLineKind
     from telesales.compensation.engine import KINDS

@@ -30,6 +30,7 @@ from hypothesis import strategies as st
 from telesales.compensation import paycells
 from telesales.compensation.engine import PayInputInvalid, period_for
 from telesales.compensation.models import PayLine, PayRun, PolicyPay
+from telesales.compensation.notes import note_text
 from telesales.compensation.paybasis import expand_lines
 from telesales.compensation.payinputs import pay_inputs
 from telesales.compensation.payrun import payrun_approve, payrun_compute
@@ -221,6 +222,36 @@ def test_plain_policies_pay_what_the_per_policy_path_pays(center):
     assert total > 0 and count == len(lines)
     kinds = {line[2] for line in lines}
     assert {"commission", "withheld", "management_allowance"} <= kinds
+
+
+def test_the_policies_done_after_the_deadline_are_one_withheld_line(center):
+    """Policies whose receipt came back after the deadline (13 April), on different days:
+    one withheld line for the person, naming the deadline, its parts the policies (ADR
+    0018), on both paths; what still waits keeps its own line."""
+    c = center
+    late = [_make(c, _spec(receipt=(4, day))) for day in (15, 20, 22)]
+    waiting = _make(c, _spec(receipt=None))
+    _compare(c, MAR)
+    run = PayRun.objects.get(period_start=MAR)
+    held = list(run.lines.filter(kind="withheld", person=c.sam).order_by("position"))
+    assert [note_text(line.note) for line in held] == [
+        "done after the deadline 2026-04-13",
+        "waiting for: receipt",
+    ]
+    expand_lines(held)
+    assert held[0].sources == [f"policy:{p.pk}" for p in late]
+    assert held[1].sources == [f"policy:{waiting.pk}"]
+    share = held[0].rate  # the rule set's share withheld
+    assert share and held[1].rate == share
+    commission = {
+        source: amount
+        for line in run.lines.filter(kind="commission", person=c.sam)
+        for source, amount, _basis in line.source_parts
+    }
+    assert [amount for _source, amount, _basis in held[0].source_parts] == [
+        -(commission[f"policy:{p.pk}"] * share).quantize(D("0.01"), rounding=ROUND_HALF_UP)
+        for p in late
+    ]
 
 
 def _spec(**overrides) -> dict:
