@@ -29,8 +29,13 @@ FORMER_MESSAGES = (
 _START = '[["'
 
 
+#: One encoder for every note (``json.dumps`` with these options builds one per call: a
+#: pay run writes tens of thousands of notes).
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+
+
 def _dumps(parts: list) -> str:
-    return json.dumps(parts, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+    return _ENCODER.encode(parts)
 
 
 def note(message: str, /, **values: str | int | list[str]) -> str:

@@ -415,14 +415,12 @@ class Refresh:
     def rows(self) -> list[tuple]:
         """The period's current rows as ``aggregate`` sums them (kept in ``SUMS``): one row
         per agent and rate cell (``c``), per agent and what the withholding waits for
-        (``w``) and per policy that is not plain (``r``)."""
+        (``w``) and per policy that is not plain (``r``); the cell of a row of no cell is
+        -1."""
         self.cursor.execute(
             f"SELECT {_SUMS_COLUMNS} FROM {SUMS} WHERE period_start = %s", [self.period]
         )
-        return [
-            (kind, agent, None if cell == -1 else cell, *rest)
-            for kind, agent, cell, *rest in self.cursor.fetchall()
-        ]
+        return self.cursor.fetchall()
 
     def _sqlite_sums(self, only: str, also: list) -> list[tuple]:
         """SQLite's sums of the current rows (``only``: a condition on them, its parameters

@@ -41,6 +41,7 @@ import re
 from dataclasses import dataclass, field
 from decimal import Decimal
 from itertools import pairwise
+from operator import itemgetter
 
 from django.db import DatabaseError, connection
 from django.utils import timezone
@@ -296,7 +297,12 @@ class _Reader:
         for name, (columns, rows) in tables.items():
             cursor.execute(f"DROP TABLE IF EXISTS {name}")
             cursor.execute(f"CREATE TEMPORARY TABLE {name} ({columns})")
-            if rows:
+            if rows and self.sql.postgres:
+                # One COPY: an insert per row of 10,000 agents took 0.3 s.
+                with cursor.cursor.copy(f"COPY {name} FROM STDIN") as copy:
+                    for row in rows:
+                        copy.write_row(row)
+            elif rows:
                 marks = ", ".join(["%s"] * len(rows[0]))
                 cursor.executemany(f"INSERT INTO {name} VALUES ({marks})", rows)  # noqa: S608
         cursor.execute(
@@ -470,7 +476,11 @@ FROM x WHERE x.cell IS NULL
                 self._tables(cursor, agents, rates)
                 self._no_jit(cursor)
                 cursor.execute(text, params)
-                rows = cursor.fetchall()
+                # As the basis's sums give them: -1 for no cell.
+                rows = [
+                    (kind, agent, -1 if cell is None else cell, *rest)
+                    for kind, agent, cell, *rest in cursor.fetchall()
+                ]
             finally:
                 self._drop(cursor)
         return rows, rates, scales
@@ -545,7 +555,7 @@ FROM x WHERE x.cell IS NULL
         fyc_scale = -scales[1]
         rest = []
         # In a fixed order, whatever order the database gave the groups in.
-        rows.sort(key=lambda row: (row[0], row[1] or 0, -1 if row[2] is None else row[2], row[3]))
+        rows.sort(key=itemgetter(0, 1, 2, 3))
         summed = []  # hashed at once: one update per row cost 0.1 s at 160,000 cells
         clearances: dict[str, PolicyClearance] = {}  # a few distinct ones
         append = out.cells.append
