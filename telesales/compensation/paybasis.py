@@ -370,7 +370,7 @@ class Refresh:
                 defaults={"context": "", "seq": last or 0, "refreshed_at": timezone.now()},
             )
             state = states.get(period_start=self.period_start)
-        whole = state.context != context
+        whole = state.context != context or self._sums_lost()
         self._consume_log(whole=whole)
         self.state, self.seq = state, state.seq
         if whole:
@@ -390,6 +390,20 @@ class Refresh:
             )
         cursor.execute(f"DROP TABLE {_TODO}")
         self._save()
+
+    def _sums_lost(self) -> bool:
+        """The period has current rows but no sums (the sums table emptied or restored
+        apart from the basis): summed only by refreshes, they would stay missing, and the
+        run would pay nothing for the plain policies."""
+        cursor = self.cursor
+        cursor.execute(f"SELECT 1 FROM {SUMS} WHERE period_start = %s LIMIT 1", [self.period])
+        if cursor.fetchone() is not None:
+            return False
+        cursor.execute(
+            f"SELECT 1 FROM {BASIS} WHERE period_start = %s AND until IS NULL LIMIT 1",
+            [self.period],
+        )
+        return cursor.fetchone() is not None
 
     def _save(self) -> None:
         from django.utils import timezone

@@ -284,6 +284,20 @@ def test_a_missing_trigger_is_put_back_and_the_basis_computed_again(center):
     assert commission.basis > D("1000")  # FYC of ¥5,000, not of ¥1,000
 
 
+def test_sums_lost_apart_from_the_basis_are_summed_again(center):
+    """The sums are derived from the basis: a period whose sums are gone (the table emptied,
+    restored apart) is computed and summed whole at its next refresh, not paid as nothing."""
+    c = center
+    _make(c, _spec())
+    _make(c, _spec(agent="ann", receipt=None))
+    cells, *_ = _assert_same(MARCH)
+    assert cells
+    kept = _sums(MAR)
+    PayBasisSum.objects.filter(period_start=MAR).delete()
+    again, *_ = _assert_same(MARCH)
+    assert again == cells and _sums(MAR) == kept
+
+
 def test_agents_whose_rate_key_changed_are_computed_again(center):
     """Two agents swap levels (the same levels in service, so the same rates and context),
     then one leaves: read at each run, the people's keys tell which agents to compute again."""
