@@ -23,6 +23,9 @@ same against one statement that also reads what the withholding needs (each poli
 receipt, delivery and return visit, the products' return-visit rule) and sums per agent the
 share withheld from each policy not cleared by the deadline; ``withheld_totals_agree``
 compares it with the run's withheld lines (the benchmark fails when they differ).
+``target_met``: at 10,000 people and 1,000,000 policies or more, whether ``ratio_to_sql`` ≤ 3
+(issue 6's target; None below that size); the command exits with an error, after printing
+the figures, when it is False.
 
 A floor: ``lines_load_s`` is the time to write the run's lines once more, into an empty copy
 of the line table with the same indexes (no foreign keys), by one ``INSERT … SELECT`` inside
@@ -570,6 +573,24 @@ def _stage_figures(stages: dict[str, float], began: float, ended: float) -> dict
     }
 
 
+#: Issue 6's target: ``ratio_to_sql`` at most this at this size or more.
+TARGET_RATIO = 3.0
+TARGET_PEOPLE = 10_000
+TARGET_POLICIES = 1_000_000
+TARGET = (
+    f"ratio_to_sql ≤ {TARGET_RATIO:g} at ≥ {TARGET_PEOPLE:,} people "
+    f"and ≥ {TARGET_POLICIES:,} policies"
+)
+
+
+def target_met(people: int, policies: int, ratio: float | None) -> bool | None:
+    """Whether a run of this size meets the target; None for a smaller run (the target says
+    nothing of it)."""
+    if people < TARGET_PEOPLE or policies < TARGET_POLICIES:
+        return None
+    return ratio is not None and ratio <= TARGET_RATIO
+
+
 def run(*, people: int, policies: int) -> dict:
     start = time.perf_counter()
     actor = generate(people=people, policies=policies)
@@ -671,6 +692,8 @@ def run(*, people: int, policies: int) -> dict:
         **_stage_figures(stages, began, ended),
         "sql_s": round(sql_s, 3),
         "ratio_to_sql": round(mean / sql_s, 2) if sql_s else None,
+        "target": TARGET,
+        "target_met": target_met(people, policies, round(mean / sql_s, 2) if sql_s else None),
         "commission_total": str(engine_total.quantize(Decimal("0.01"))),
         "sql_commission_total": str(sql_total.quantize(Decimal("0.01"))),
         "commission_totals_agree": agree,

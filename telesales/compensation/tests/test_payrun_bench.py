@@ -84,6 +84,8 @@ def test_payrun_bench_runs_through_the_command_deterministically_and_agrees_with
     assert figures["sql_withholding_s"] > 0 and figures["ratio_to_sql_withholding"] > 0
     assert figures["withheld_totals_agree"] is True
     assert 0 < Decimal(figures["withheld_total"]) < Decimal(figures["commission_total"])
+    # Below the target's size the target says nothing (and the command does not fail on it).
+    assert figures["target_met"] is None and "ratio_to_sql ≤ 3" in figures["target"]
     # Every policy issued and not cancelled in the month is paid in its rate cell's line (a
     # few per agent, ADR 0014); the February policies cancelled in March are clawed back.
     assert 0 < figures["commission_lines"] < 30 * 7
@@ -207,3 +209,20 @@ def test_the_fast_writer_and_fingerprint_store_what_bulk_create_and_astuple_did(
     assert len(fast) > 5
     assert line_tuples(run) == fast
     assert run.input_fingerprint == fingerprint
+
+
+@pytest.mark.parametrize(
+    ("people", "policies", "ratio", "met"),
+    [
+        (9_999, 1_000_000, 1.0, None),
+        (10_000, 999_999, 1.0, None),
+        (10_000, 1_000_000, 3.0, True),
+        (10_000, 1_000_000, 3.01, False),
+        (20_000, 2_000_000, 2.5, True),
+        (10_000, 1_000_000, None, False),  # no aggregate time: not shown to be met
+    ],
+)
+def test_the_payrun_target_holds_at_its_size_and_above(people, policies, ratio, met):
+    from bench.compensation_payrun import target_met
+
+    assert target_met(people, policies, ratio) is met

@@ -132,6 +132,30 @@ def test_bench_refuses_unknown_names_and_options(args, words):
     assert words in str(exc.value)
 
 
+def test_bench_prints_its_figures_then_fails_when_a_target_is_missed(monkeypatch):
+    """A benchmark reporting ``target_met`` False: its figures are printed, then the command
+    ends in an error naming the target; None (below the target's size) and True pass."""
+    import contextlib
+
+    monkeypatch.setattr(benchmarks, "scratch_database", contextlib.nullcontext)
+    for met in (False, None, True):
+        benchmarks.register(
+            benchmarks.Benchmark(
+                name="targeted",
+                description="a benchmark with a target",
+                run=lambda met=met: {"ratio": 4.2, "target": "ratio ≤ 3", "target_met": met},
+            )
+        )
+        out = StringIO()
+        if met is False:
+            with pytest.raises(CommandError, match="target not met: ratio ≤ 3"):
+                call_command("bench", "targeted", stdout=out)
+        else:
+            call_command("bench", "targeted", stdout=out)
+        assert "4.2" in out.getvalue()
+    benchmarks._REGISTRY.pop("targeted")
+
+
 def test_timed_reports_ordered_percentiles():
     calls = []
     figures = benchmarks.timed(lambda: calls.append(1), repeat=7)
