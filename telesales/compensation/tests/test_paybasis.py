@@ -46,6 +46,7 @@ from telesales.compensation.tests.test_payrun_plain import (
     _spec,
     plain_center,
 )
+from telesales.core.tests.concurrency_helpers import at_once
 from telesales.operations.models import Delivery, ReturnVisit
 from telesales.org.models import Person
 from telesales.policies.choices import PolicyStatus
@@ -502,22 +503,12 @@ def test_a_run_and_the_upkeep_starting_a_period_at_once_both_finish(monkeypatch)
         return consume(self, whole=whole)
 
     monkeypatch.setattr(paybasis.Refresh, "_consume_log", meet_then_consume)
-    outcomes: list[object] = []
 
-    def refresh() -> None:
-        try:
-            with transaction.atomic():
-                outcomes.append(pay_basis_refresh(MARCH, BOOK))
-        except Exception as exc:
-            outcomes.append(exc)
-        finally:
-            connection.close()
+    def refresh() -> object:
+        with transaction.atomic():
+            return pay_basis_refresh(MARCH, BOOK)
 
-    threads = [threading.Thread(target=refresh) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
+    outcomes = at_once(refresh, refresh)
     assert outcomes == [1, 1]  # one commission cell each time, no error
     assert PayBasisState.objects.filter(period_start=MAR).count() == 1
     assert PolicyPayBasis.objects.filter(period_start=MAR, until__isnull=True).count() == 1

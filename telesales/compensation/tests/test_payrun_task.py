@@ -26,6 +26,7 @@ from telesales.compensation.payrun import payrun_approve, payrun_compute
 from telesales.compensation.tests.payrun_world import FEB, MAR, build_center, build_march
 from telesales.core.errors import Conflict, InvalidState, PermissionDenied, ValidationFailed
 from telesales.core.models import AuditEntry
+from telesales.core.tests.concurrency_helpers import at_once
 
 
 def test_the_task_runs_after_commit_and_records_the_run(march, django_capture_on_commit_callbacks):
@@ -286,26 +287,13 @@ def test_a_computation_and_an_approval_asked_at_once_queue_one(monkeypatch):
     monkeypatch.setattr(tasks, "_refuse_if_busy", check_then_meet)
     monkeypatch.setattr(tasks.payrun_compute_task, "delay", lambda job_id: None)
     monkeypatch.setattr(tasks.payrun_approve_task, "delay", lambda job_id: None)
-    outcomes: dict[str, object] = {}
-
-    def ask(kind: str) -> None:
-        try:
-            if kind == "approve":
-                outcomes[kind] = tasks.payrun_approve_start(run=run, actor=world.hr)
-            else:
-                outcomes[kind] = tasks.payrun_compute_start(period_start=MAR, actor=world.hr)
-        except Exception as exc:
-            outcomes[kind] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=ask, args=(kind,)) for kind in ("approve", "compute")]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(30)
-    queued = [v for v in outcomes.values() if isinstance(v, PayRunJob)]
-    refused = [v for v in outcomes.values() if isinstance(v, Conflict)]
+    outcomes = at_once(
+        lambda: tasks.payrun_approve_start(run=run, actor=world.hr),
+        lambda: tasks.payrun_compute_start(period_start=MAR, actor=world.hr),
+        timeout=30,
+    )
+    queued = [v for v in outcomes if isinstance(v, PayRunJob)]
+    refused = [v for v in outcomes if isinstance(v, Conflict)]
     assert len(queued) == 1 and len(refused) == 1, outcomes
     assert PayRunJob.objects.filter(period_start=MAR).count() == 1
 
@@ -332,22 +320,12 @@ def test_two_computations_of_a_period_without_a_run_asked_at_once_queue_one(monk
 
     monkeypatch.setattr(tasks, "_refuse_if_busy", check_then_meet)
     monkeypatch.setattr(tasks.payrun_compute_task, "delay", lambda job_id: None)
-    outcomes: list[object] = []
 
-    def ask() -> None:
-        try:
-            with translation.override("en"):
-                outcomes.append(tasks.payrun_compute_start(period_start=MAR, actor=world.hr))
-        except Exception as exc:
-            outcomes.append(exc)
-        finally:
-            connection.close()
+    def ask() -> object:
+        with translation.override("en"):
+            return tasks.payrun_compute_start(period_start=MAR, actor=world.hr)
 
-    threads = [threading.Thread(target=ask) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(30)
+    outcomes = at_once(ask, ask, timeout=30)
     queued = [v for v in outcomes if isinstance(v, PayRunJob)]
     refused = [v for v in outcomes if isinstance(v, Conflict)]
     assert len(queued) == 1 and len(refused) == 1, outcomes
