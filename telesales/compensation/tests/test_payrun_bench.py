@@ -209,20 +209,3 @@ def test_the_fast_writer_and_fingerprint_store_what_bulk_create_and_astuple_did(
     assert len(fast) > 5
     assert line_tuples(run) == fast
     assert run.input_fingerprint == fingerprint
-
-
-@pytest.mark.parametrize(
-    ("people", "policies", "ratio", "met"),
-    [
-        (9_999, 1_000_000, 1.0, None),
-        (10_000, 999_999, 1.0, None),
-        (10_000, 1_000_000, 3.0, True),
-        (10_000, 1_000_000, 3.01, False),
-        (20_000, 2_000_000, 2.5, True),
-        (10_000, 1_000_000, None, False),  # no aggregate time: not shown to be met
-    ],
-)
-def test_the_payrun_target_holds_at_its_size_and_above(people, policies, ratio, met):
-    from bench.compensation_payrun import target_met
-
-    assert target_met(people, policies, ratio) is met
